@@ -1,0 +1,28 @@
+// Deterministic dag-cbor encoding. Decoding re-encodes and compares, so only the one canonical
+// encoding of a value is ever accepted: two peers can never disagree on a hash over "the same"
+// block written two ways.
+import * as dagCbor from '@ipld/dag-cbor'
+import { equals } from './bytes.ts'
+import { EncodingError } from './errors.ts'
+
+/** Canonical dag-cbor bytes of a value. */
+export function encode (value: unknown): Uint8Array {
+  return dagCbor.encode(value)
+}
+
+/**
+ * Decodes canonical dag-cbor. Throws `EncodingError` with code BAD_ENCODING for bytes that do
+ * not parse and NON_CANONICAL for bytes that parse but are not the canonical form.
+ */
+export function decode (bytes: Uint8Array): unknown {
+  let value: unknown
+  try {
+    value = dagCbor.decode(bytes)
+  } catch (err) {
+    throw new EncodingError(`not valid dag-cbor: ${(err as Error).message}`, 'BAD_ENCODING', { cause: err })
+  }
+  if (!equals(dagCbor.encode(value), bytes)) {
+    throw new EncodingError('dag-cbor is not in canonical form', 'NON_CANONICAL')
+  }
+  return value
+}

@@ -1,0 +1,252 @@
+// Transactions: `{type, body, signer, seq, time, sig}` in deterministic dag-cbor. The signature
+// covers a domain tag, the ledger id and every other field, so a transaction signed for one
+// consortium or one purpose can never be replayed in another.
+import type { CID } from 'multiformats/cid'
+import { encode, decode } from './codec.ts'
+import { DOMAIN, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HASH_BYTES, MAX_TX_BYTES, X25519_PUBLIC_KEY_BYTES } from './constants.ts'
+import { domainBytes } from './domain.ts'
+import type { Identity, Verifier } from './ed25519.ts'
+import { SignatureError, TooLargeError } from './errors.ts'
+import { sha256 } from './hash.ts'
+import {
+  expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
+} from './schema.ts'
+
+/** Every transaction type the state machine knows (DESIGN §4). */
+export const TX_TYPES = [
+  'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish'
+] as const
+export type TxType = typeof TX_TYPES[number]
+
+export const ROLES = ['admin', 'clinician', 'patient', 'researcher'] as const
+export type Role = typeof ROLES[number]
+
+export const PURPOSES = ['treatment', 'research', 'training'] as const
+export type Purpose = typeof PURPOSES[number]
+
+export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
+export type AccessBasis = typeof ACCESS_BASES[number]
+
+/** A data key sealed for one recipient's X25519 key: one for the raw image, one for the result. */
+export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Array | null }
+
+/** A data key re-wrapped by the patient for a grantee, for one image. */
+export interface GrantedKeys { image: CID, raw: Uint8Array, result: Uint8Array | null }
+
+export type ConsentScope =
+  | { kind: 'all' }
+  | { kind: 'record', record: Uint8Array }
+  | { kind: 'images', images: CID[] }
+
+/** Transaction bodies by type. Patient ids are SHA-256 of the patient's public key: never PHI. */
+export interface TxBodies {
+  'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
+  'member.approve': { proposal: Uint8Array }
+  'account.register': { user: Uint8Array, box: Uint8Array, role: Role, hospital: Uint8Array, pop: Uint8Array }
+  'record.create': { patient: Uint8Array, record: Uint8Array }
+  'image.add': {
+    patient: Uint8Array, record: Uint8Array | null, raw: CID, result: CID | null, modality: string,
+    size: number, model: CID | null, score: number | null, keys: WrappedKeys[]
+  }
+  'consent.grant': {
+    grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
+    expires: number, keys: GrantedKeys[]
+  }
+  'consent.revoke': { grantee: Uint8Array }
+  'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
+  'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
+}
+
+/** The fields a signature covers, for one type. */
+export interface UnsignedTxOf<T extends TxType> { type: T, body: TxBodies[T], signer: Uint8Array, seq: number, time: number }
+export type UnsignedTx = { [K in TxType]: UnsignedTxOf<K> }[TxType]
+/** A signed transaction. */
+export type Tx = UnsignedTx & { sig: Uint8Array }
+export type TxOf<T extends TxType> = UnsignedTxOf<T> & { sig: Uint8Array }
+
+/** A decoded transaction with its canonical bytes and id (SHA-256 of the bytes). */
+export interface DecodedTx { tx: Tx, bytes: Uint8Array, id: Uint8Array }
+
+const KEY = ED25519_PUBLIC_KEY_BYTES
+const WRAPPED_MAX = 256
+const MAX_KEYS = 64
+
+function wrappedKeys (v: unknown, p: string): WrappedKeys {
+  const f = expectFields(v, p, ['to', 'raw', 'result'])
+  return {
+    to: expectBytes(f.to, `${p}.to`, X25519_PUBLIC_KEY_BYTES),
+    raw: expectBytes(f.raw, `${p}.raw`, undefined, WRAPPED_MAX),
+    result: nullable(f.result, `${p}.result`, (x, q) => expectBytes(x, q, undefined, WRAPPED_MAX))
+  }
+}
+
+function grantedKeys (v: unknown, p: string): GrantedKeys {
+  const f = expectFields(v, p, ['image', 'raw', 'result'])
+  return {
+    image: expectCid(f.image, `${p}.image`),
+    raw: expectBytes(f.raw, `${p}.raw`, undefined, WRAPPED_MAX),
+    result: nullable(f.result, `${p}.result`, (x, q) => expectBytes(x, q, undefined, WRAPPED_MAX))
+  }
+}
+
+function scope (v: unknown, p: string): ConsentScope {
+  const kind = expectEnum(expectFields(v, p, ['kind'], ['record', 'images']).kind, `${p}.kind`, ['all', 'record', 'images'])
+  if (kind === 'all') {
+    expectFields(v, p, ['kind'])
+    return { kind }
+  }
+  if (kind === 'record') return { kind, record: expectBytes(expectFields(v, p, ['kind', 'record']).record, `${p}.record`, 16) }
+  const images = expectArray(expectFields(v, p, ['kind', 'images']).images, `${p}.images`, MAX_KEYS, expectCid)
+  return { kind, images }
+}
+
+function metrics (v: unknown, p: string): Record<string, number> {
+  const f = expectFields(v, p, [], Object.keys(v !== null && typeof v === 'object' ? v : {}))
+  const keys = Object.keys(f)
+  if (keys.length > 16) throw new TooLargeError(`${p}: at most 16 metrics, got ${keys.length}`)
+  const out: Record<string, number> = {}
+  for (const k of keys) out[expectString(k, `${p} key`, 32)] = expectFinite(f[k], `${p}.${k}`)
+  return out
+}
+
+/** Checks a body against its type's schema and returns it typed. */
+export function parseBody<T extends TxType> (type: T, v: unknown): TxBodies[T]
+export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
+  const p = 'body'
+  switch (type) {
+    case 'member.propose': {
+      const f = expectFields(v, p, ['action', 'member', 'name', 'addrs'])
+      return {
+        action: expectEnum(f.action, `${p}.action`, ['add', 'remove']),
+        member: expectBytes(f.member, `${p}.member`, KEY),
+        name: expectString(f.name, `${p}.name`, 128, 0),
+        addrs: expectArray(f.addrs, `${p}.addrs`, 8, (x, q) => expectString(x, q, 256))
+      }
+    }
+    case 'member.approve':
+      return { proposal: expectBytes(expectFields(v, p, ['proposal']).proposal, `${p}.proposal`, HASH_BYTES) }
+    case 'account.register': {
+      const f = expectFields(v, p, ['user', 'box', 'role', 'hospital', 'pop'])
+      return {
+        user: expectBytes(f.user, `${p}.user`, KEY),
+        box: expectBytes(f.box, `${p}.box`, X25519_PUBLIC_KEY_BYTES),
+        role: expectEnum(f.role, `${p}.role`, ROLES),
+        hospital: expectBytes(f.hospital, `${p}.hospital`, KEY),
+        pop: expectBytes(f.pop, `${p}.pop`, ED25519_SIGNATURE_BYTES)
+      }
+    }
+    case 'record.create': {
+      const f = expectFields(v, p, ['patient', 'record'])
+      return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
+    }
+    case 'image.add': {
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'])
+      return {
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
+        raw: expectCid(f.raw, `${p}.raw`),
+        result: nullable(f.result, `${p}.result`, expectCid),
+        modality: expectString(f.modality, `${p}.modality`, 16),
+        size: expectUint(f.size, `${p}.size`),
+        model: nullable(f.model, `${p}.model`, expectCid),
+        score: nullable(f.score, `${p}.score`, (x, q) => expectUint(x, q, 10000)),
+        keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
+      }
+    }
+    case 'consent.grant': {
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
+      return {
+        grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
+        kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
+        purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES),
+        scope: scope(f.scope, `${p}.scope`),
+        expires: expectUint(f.expires, `${p}.expires`),
+        keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
+      }
+    }
+    case 'consent.revoke':
+      return { grantee: expectBytes(expectFields(v, p, ['grantee']).grantee, `${p}.grantee`, KEY) }
+    case 'access.log': {
+      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])
+      return {
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        image: expectCid(f.image, `${p}.image`),
+        accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
+        basis: expectEnum(f.basis, `${p}.basis`, ACCESS_BASES),
+        consent: nullable(f.consent, `${p}.consent`, (x, q) => expectBytes(x, q, HASH_BYTES))
+      }
+    }
+    case 'model.publish': {
+      const f = expectFields(v, p, ['model', 'task', 'round', 'metrics', 'participants'])
+      return {
+        model: expectCid(f.model, `${p}.model`),
+        task: expectString(f.task, `${p}.task`, 64),
+        round: expectUint(f.round, `${p}.round`),
+        metrics: metrics(f.metrics, `${p}.metrics`),
+        participants: expectArray(f.participants, `${p}.participants`, 256, (x, q) => expectBytes(x, q, KEY))
+      }
+    }
+  }
+}
+
+/** Checks the shape of a whole transaction (not its signature) and returns it typed. */
+export function parseTx (v: unknown): Tx {
+  const f = expectFields(v, 'tx', ['type', 'body', 'signer', 'seq', 'time', 'sig'])
+  const type = expectEnum(f.type, 'tx.type', TX_TYPES)
+  return {
+    type,
+    body: parseBody(type, f.body),
+    signer: expectBytes(f.signer, 'tx.signer', KEY),
+    seq: expectUint(f.seq, 'tx.seq'),
+    time: expectUint(f.time, 'tx.time'),
+    sig: expectBytes(f.sig, 'tx.sig', ED25519_SIGNATURE_BYTES)
+  } as Tx
+}
+
+/** Consent transactions carry their own domain tag so a patient's consent signature is never reusable elsewhere. */
+function tagFor (type: TxType): typeof DOMAIN.tx | typeof DOMAIN.consent {
+  return type.startsWith('consent.') ? DOMAIN.consent : DOMAIN.tx
+}
+
+/** The bytes a transaction's signature covers. */
+export function txSigningBytes (ledgerId: Uint8Array, tx: UnsignedTx): Uint8Array {
+  const { type, body, signer, seq, time } = tx
+  return domainBytes(tagFor(type), encode({ ledger: ledgerId, type, body, signer, seq, time }))
+}
+
+/** Signs an unsigned transaction with `identity`, whose key must be `tx.signer`. */
+export function signTx<T extends TxType> (ledgerId: Uint8Array, tx: UnsignedTxOf<T>, identity: Identity): TxOf<T> {
+  return { ...tx, sig: identity.sign(txSigningBytes(ledgerId, tx as UnsignedTx)) }
+}
+
+/** Canonical bytes and id of a signed transaction. */
+export function encodeTx (tx: Tx): DecodedTx {
+  const bytes = encode(tx)
+  if (bytes.length > MAX_TX_BYTES) throw new TooLargeError(`a transaction may be at most ${MAX_TX_BYTES} bytes, got ${bytes.length}`)
+  return { tx, bytes, id: sha256(bytes) }
+}
+
+/** Decodes and shape-checks a transaction; the signature is checked by `verifyTx`. */
+export function decodeTx (bytes: Uint8Array): DecodedTx {
+  if (bytes.length > MAX_TX_BYTES) throw new TooLargeError(`a transaction may be at most ${MAX_TX_BYTES} bytes, got ${bytes.length}`)
+  return { tx: parseTx(decode(bytes)), bytes, id: sha256(bytes) }
+}
+
+/** Throws SignatureError unless `tx.sig` is the signer's strict Ed25519 signature. */
+export function verifyTx (ledgerId: Uint8Array, tx: Tx, verify: Verifier): void {
+  if (!verify(tx.signer, txSigningBytes(ledgerId, tx), tx.sig)) {
+    throw new SignatureError(`transaction ${tx.type} seq ${tx.seq} is not signed by its signer`)
+  }
+}
+
+/** The bytes an account's proof of possession covers: the user key vouches for its own registration. */
+export function accountPopBytes (ledgerId: Uint8Array, body: Omit<TxBodies['account.register'], 'pop'>): Uint8Array {
+  const { user, box, role, hospital } = body
+  return domainBytes(DOMAIN.account, encode({ ledger: ledgerId, user, box, role, hospital }))
+}
+
+/** Pseudonymous patient id: SHA-256 of the patient's Ed25519 public key (DESIGN §5). */
+export function patientIdOf (patientKey: Uint8Array): Uint8Array {
+  return sha256(patientKey)
+}
