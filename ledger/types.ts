@@ -67,8 +67,11 @@ export interface Ledger extends EventTarget {
   submit(tx: Tx): Promise<TxLocation>
   /** Builds, signs (with the hospital key) and submits a hospital transaction. */
   submitOwn<T extends TxType>(type: T, body: TxBodies[T]): Promise<TxLocation>
-  /** Validates and appends a block from the network; throws a typed MedichainError when invalid. */
-  receive(bytes: Uint8Array): Promise<ReceiveStatus>
+  /**
+   * Validates and appends a block from the network; throws a typed MedichainError when invalid.
+   * `replay` (used by `ledger verify`) also accepts blocks of members removed since.
+   */
+  receive(bytes: Uint8Array, opts?: { replay?: boolean }): Promise<ReceiveStatus>
   /** Stores equivocation evidence received from a peer after checking it. */
   receiveEvidence(evidence: Evidence): Promise<boolean>
 
@@ -86,6 +89,8 @@ export interface Ledger extends EventTarget {
   /** True when `key` is an active member in the local view. */
   isMember(key: Uint8Array): boolean
   evidence(): Promise<Evidence[]>
+  /** The seed contract's queries and per-patient reads. */
+  readonly queries: import('./queries.ts').LedgerQueries
   /** Number of blocks appended, over all authors. */
   size(): number
 }

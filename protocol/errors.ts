@@ -60,6 +60,7 @@ export type RejectCode =
   | 'BAD_LINKS'
   | 'BAD_TX_ROOT'
   | 'FUTURE_TIME'
+  | 'BAD_TIME'
   | 'UNAUTHORISED_SIGNER'
   | 'DUPLICATE_TX'
   | 'REPLAYED_SEQ'

@@ -1,0 +1,50 @@
+// The ledger's key layout in level. `s:` holds the canonical state (hashed into the state
+// root), `i:` derived indexes, `b:`/`m:`/`bh:`/`t:` blocks and their locations, `ev:` evidence.
+import { toHex } from '../protocol/bytes.ts'
+
+const pad = (n: number, width: number): string => n.toString().padStart(width, '0')
+const hex = (b: Uint8Array | string): string => typeof b === 'string' ? b : toHex(b)
+
+/** Key builders, one per record kind. Heights are zero-padded so keys sort numerically. */
+export const K = {
+  genesis: 'meta:genesis',
+  block: (author: Uint8Array | string, height: number) => `b:${hex(author)}:${pad(height, 12)}`,
+  meta: (author: Uint8Array | string, height: number) => `m:${hex(author)}:${pad(height, 12)}`,
+  metaPrefix: 'm:',
+  byHash: (hash: Uint8Array) => `bh:${toHex(hash)}`,
+  txLoc: (txId: Uint8Array, author: Uint8Array, height: number, index: number) => `t:${toHex(txId)}:${toHex(author)}:${pad(height, 12)}:${pad(index, 5)}`,
+  txLocPrefix: (txId: Uint8Array | string) => `t:${hex(txId)}:`,
+  evidence: (author: Uint8Array | string, height: number) => `ev:${hex(author)}:${pad(height, 12)}`,
+  evidencePrefix: 'ev:',
+
+  statePrefix: 's:',
+  applied: (txId: Uint8Array) => `s:tx:${toHex(txId)}`,
+  account: (user: Uint8Array | string) => `s:acct:${hex(user)}`,
+  patient: (patient: Uint8Array | string) => `s:pat:${hex(patient)}`,
+  record: (patient: Uint8Array | string, record: Uint8Array) => `s:rec:${hex(patient)}:${toHex(record)}`,
+  recordPrefix: (patient: Uint8Array | string) => `s:rec:${hex(patient)}:`,
+  image: (cid: string) => `s:img:${cid}`,
+  imagePrefix: 's:img:',
+  consent: (patient: Uint8Array | string, grantee: Uint8Array | string) => `s:consent:${hex(patient)}:${hex(grantee)}`,
+  consentPrefix: (patient: Uint8Array | string) => `s:consent:${hex(patient)}:`,
+  access: (patient: Uint8Array | string, txId: Uint8Array) => `s:access:${hex(patient)}:${toHex(txId)}`,
+  accessPrefix: (patient: Uint8Array | string) => `s:access:${hex(patient)}:`,
+  model: (cid: string) => `s:model:${cid}`,
+  modelPrefix: 's:model:',
+  credit: (patient: Uint8Array | string) => `s:credit:${hex(patient)}`,
+  proposal: (txId: Uint8Array | string) => `s:prop:${hex(txId)}`,
+  proposalPrefix: 's:prop:',
+  approval: (proposal: Uint8Array | string, approver: Uint8Array) => `s:appr:${hex(proposal)}:${toHex(approver)}`,
+  approvalPrefix: 's:appr:',
+  member: (key: Uint8Array | string) => `s:member:${hex(key)}`,
+  memberPrefix: 's:member:',
+  flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
+
+  patientImage: (patient: Uint8Array | string, cid: string) => `i:pimg:${hex(patient)}:${cid}`,
+  patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
+  granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
+  granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
+  history: (patient: Uint8Array | string, txId: Uint8Array) => `i:hist:${hex(patient)}:${toHex(txId)}`,
+  historyPrefix: (patient: Uint8Array | string) => `i:hist:${hex(patient)}:`,
+  seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`
+}

@@ -1,0 +1,377 @@
+// The replicated ledger of one peer: validates and appends blocks from the network, produces this
+// hospital's own blocks from submitted transactions, buffers blocks that arrive early, and keeps
+// equivocation evidence. Every append is one durable level batch (DESIGN §4).
+import type { Logger } from 'pino'
+import { createBlock, decodeBlock, verifyBlockSignature } from '../protocol/block.ts'
+import type { Block } from '../protocol/block.ts'
+import { equals, fromHex, toHex } from '../protocol/bytes.ts'
+import { decode, encode } from '../protocol/codec.ts'
+import { MAX_BLOCK_BYTES, MAX_CLOCK_SKEW_MS, MAX_TXS_PER_BLOCK } from '../protocol/constants.ts'
+import { LedgerRuleError, MedichainError, MissingDependencyError } from '../protocol/errors.ts'
+import type { Genesis } from '../protocol/genesis.ts'
+import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
+import { encodeTx, signTx, verifyTx } from '../protocol/tx.ts'
+import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/tx.ts'
+import { Chains, orderOf } from './chains.ts'
+import { K } from './keys.ts'
+import { MemberRegistry } from './members.ts'
+import { createQueries } from './queries.ts'
+import type { LedgerQueries } from './queries.ts'
+import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './reads.ts'
+import { applyTx, BatchWriter } from './state.ts'
+import { LedgerStore } from './store.ts'
+import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, TxLocation } from './types.ts'
+import { WaitingRoom } from './waiting-room.ts'
+import { authoriseTx, checkReplays, verifyTxSignatures } from './validate.ts'
+
+interface Pending { dtx: DecodedTx, resolve: (loc: TxLocation) => void, reject: (err: unknown) => void }
+
+/** How a block reaches #append: from the network, produced here, or replayed by `ledger verify`. */
+interface AppendMode { own: boolean, replay: boolean }
+
+class LedgerImpl extends EventTarget implements Ledger {
+  readonly id: Uint8Array
+  readonly genesis: Genesis
+  readonly self: Uint8Array
+  readonly queries: LedgerQueries
+  readonly #c: LedgerComponents
+  readonly #log: Logger
+  readonly #store: LedgerStore
+  readonly #chains = new Chains()
+  readonly #members: MemberRegistry
+  readonly #waiting: WaitingRoom
+  #serial: Promise<unknown> = Promise.resolve()
+  #queue: Pending[] = []
+  #queuedIds = new Set<string>()
+  #queuedSeqs = new Set<string>()
+  #producing: Promise<void> | null = null
+  #seq = 0
+  #rootCache: { size: number, root: Uint8Array } | null = null
+  #started = false
+
+  constructor (init: LedgerInit, components: LedgerComponents) {
+    super()
+    this.genesis = init.genesis
+    this.id = ledgerIdOf(init.genesis)
+    this.self = components.identity.publicKey
+    this.#c = components
+    this.#log = components.logger.child({ component: 'ledger' })
+    this.#store = new LedgerStore(init.path)
+    this.#members = new MemberRegistry(init.genesis, this.#store)
+    this.#waiting = new WaitingRoom(init.maxBuffered ?? 4096)
+    this.queries = createQueries(this.#store, this)
+  }
+
+  async start (): Promise<void> {
+    const { fresh } = await this.#store.open()
+    const genesisBytes = encodeGenesis(this.genesis)
+    if (fresh) {
+      const ops = [{ type: 'put' as const, key: K.genesis, value: genesisBytes }, ...this.#members.genesisOps()]
+      await this.#store.batch(ops)
+    } else {
+      const stored = await this.#store.get(K.genesis)
+      if (stored === undefined || !equals(stored, genesisBytes)) {
+        await this.#store.close()
+        throw new LedgerRuleError('WRONG_LEDGER', 'this data folder belongs to a different genesis')
+      }
+    }
+    await this.#loadChains()
+    await this.#members.load()
+    this.#seq = await this.#nextSeq()
+    this.#started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    await this.#producing
+    await this.#serial.catch(() => {})
+    await this.#store.close()
+  }
+
+  async #loadChains (): Promise<void> {
+    for await (const [key, value] of this.#store.entries(K.metaPrefix)) {
+      const [hash, order, time] = decode(value) as [Uint8Array, number, number]
+      this.#chains.load(fromHex(key.split(':')[1]), hash, order, time)
+    }
+    for (const chain of this.#chains.all()) {
+      const last = await readBlock(this.#store, chain.author, chain.hashes.length - 1)
+      if (last !== undefined) chain.lastLinks = last.header.links
+    }
+  }
+
+  /** This hospital's next transaction sequence number: one past the highest it has used. */
+  async #nextSeq (): Promise<number> {
+    let next = 0
+    for await (const key of this.#store.keys(`i:seq:${toHex(this.self)}:`)) next = Number(key.split(':')[3]) + 1
+    return next
+  }
+
+  /** Runs `fn` after every earlier write: appends are strictly one at a time. */
+  #exclusive<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.#serial.then(fn, fn)
+    this.#serial = run.catch(() => {})
+    return run
+  }
+
+  // ---- submitting and producing own blocks ----
+
+  async submit (tx: Tx): Promise<TxLocation> {
+    const dtx = encodeTx(tx)
+    verifyTx(this.id, tx, this.#c.verify)
+    if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
+    await authoriseTx(dtx, this.self, this.id, this.#store, this.#c.verify)
+    const idHex = toHex(dtx.id)
+    const seqKey = K.seq(tx.signer, tx.seq)
+    if (this.#queuedIds.has(idHex) || await this.#store.has(K.txLocPrefix(dtx.id))) {
+      throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already on the ledger`)
+    }
+    if (this.#queuedSeqs.has(seqKey) || await this.#store.get(seqKey) !== undefined) {
+      throw new LedgerRuleError('REPLAYED_SEQ', `signer has already used sequence number ${tx.seq}`)
+    }
+    this.#queuedIds.add(idHex)
+    this.#queuedSeqs.add(seqKey)
+    const done = new Promise<TxLocation>((resolve, reject) => this.#queue.push({ dtx, resolve, reject }))
+    this.#produce()
+    return await done
+  }
+
+  async submitOwn<T extends TxType> (type: T, body: TxBodies[T]): Promise<TxLocation> {
+    const unsigned = { type, body, signer: this.self, seq: this.#seq++, time: this.#c.clock() }
+    return await this.submit(signTx(this.id, unsigned, this.#c.identity) as Tx)
+  }
+
+  /** Drains the queue into blocks; submissions that arrive meanwhile share the next block. */
+  #produce (): void {
+    if (this.#producing !== null) return
+    this.#producing = (async () => {
+      while (this.#queue.length > 0) {
+        const batch = this.#takeBatch()
+        try {
+          const block = await this.#exclusive(async () => await this.#appendOwn(batch.map(p => p.dtx.tx)))
+          batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
+        } catch (err) {
+          for (const p of batch) p.reject(err)
+        } finally {
+          for (const p of batch) {
+            this.#queuedIds.delete(toHex(p.dtx.id))
+            this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
+          }
+        }
+      }
+    })().finally(() => { this.#producing = null })
+  }
+
+  #takeBatch (): Pending[] {
+    let bytes = 4096
+    let n = 0
+    while (n < this.#queue.length && n < MAX_TXS_PER_BLOCK && bytes + this.#queue[n].dtx.bytes.length + 8 < MAX_BLOCK_BYTES) {
+      bytes += this.#queue[n].dtx.bytes.length + 8
+      n++
+    }
+    return this.#queue.splice(0, Math.max(n, 1))
+  }
+
+  async #appendOwn (txs: Tx[]): Promise<Block> {
+    const chain = this.#chains.get(this.self)
+    const height = chain === undefined ? 0 : chain.hashes.length
+    const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
+    const lastTime = chain?.times[chain.times.length - 1] ?? 0
+    const block = createBlock({
+      ledger: this.id,
+      height,
+      prev: chain === undefined ? null : chain.hashes[height - 1],
+      links,
+      time: Math.max(this.#c.clock(), lastTime),
+      txs
+    }, this.#c.identity)
+    await this.#append(block, { own: true, replay: false })
+    return block
+  }
+
+  // ---- receiving blocks ----
+
+  async receive (bytes: Uint8Array, opts: { replay?: boolean } = {}): Promise<ReceiveStatus> {
+    const block = decodeBlock(bytes)
+    return await this.#exclusive(async () => await this.#receiveOne(block, opts.replay === true))
+  }
+
+  async #receiveOne (block: Block, replay: boolean): Promise<ReceiveStatus> {
+    let status: ReceiveStatus
+    try {
+      status = await this.#append(block, { own: false, replay })
+    } catch (err) {
+      if (err instanceof MissingDependencyError) {
+        this.#waiting.add(block, err.missing)
+        return 'buffered'
+      }
+      throw err
+    }
+    if (status === 'appended') await this.#releaseWaiting(block, replay)
+    return status
+  }
+
+  /** Appends buffered blocks whose dependencies have now arrived, transitively. */
+  async #releaseWaiting (first: Block, replay: boolean): Promise<void> {
+    const arrived = [first]
+    while (arrived.length > 0) {
+      const b = arrived.pop() as Block
+      for (const next of this.#waiting.release(b.header.author, b.header.height)) {
+        try {
+          if (await this.#append(next, { own: false, replay }) === 'appended') arrived.push(next)
+        } catch (err) {
+          if (err instanceof MissingDependencyError) this.#waiting.add(next, err.missing)
+          else this.#log.warn({ code: (err as MedichainError).code, author: toHex(next.header.author).slice(0, 16), height: next.header.height }, 'buffered block rejected')
+        }
+      }
+    }
+  }
+
+  /** Checks a block against the chains held and appends it in one batch. */
+  async #append (block: Block, mode: AppendMode): Promise<ReceiveStatus> {
+    const { header } = block
+    if (!equals(header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'block belongs to another ledger')
+    const member = this.#members.get(header.author)
+    if (member === undefined || (member.status !== 'active' && !mode.replay)) {
+      throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
+    }
+    const head = this.#chains.headHeight(header.author)
+    if (header.height <= head) {
+      if (this.#chains.holds(header.author, header.height, block.hash)) return 'known'
+      verifyBlockSignature(block, this.#c.verify)
+      await this.#storeEquivocation(block)
+      return 'evidence'
+    }
+    if (!mode.own) verifyBlockSignature(block, this.#c.verify)
+    this.#checkDependencies(block, head)
+    const chain = this.#chains.get(header.author)
+    if (header.height > 0 && !equals(header.prev as Uint8Array, (chain as { hashes: Uint8Array[] }).hashes[head])) {
+      throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)
+    }
+    if (header.time > this.#c.clock() + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
+    if (chain !== undefined && header.time < chain.times[head]) throw new LedgerRuleError('BAD_TIME', 'block time is earlier than its prev')
+    this.#checkLinksMonotonic(block)
+    if (!mode.own) verifyTxSignatures(block.txs, this.id, this.#c.verify)
+    await checkReplays(block.txs, header.author, (p) => this.#store.keys(p))
+    await this.#commit(block)
+    return 'appended'
+  }
+
+  /** Throws MissingDependencyError when the prev or a linked block of a member is not held. */
+  #checkDependencies (block: Block, head: number): void {
+    const { header } = block
+    const missing: string[] = []
+    if (header.height > head + 1) missing.push(`${toHex(header.author)}:${header.height - 1}`)
+    for (const link of header.links) {
+      const held = this.#chains.get(link.author)
+      if (held !== undefined && link.height < held.hashes.length) {
+        if (!equals(held.hashes[link.height], link.hash)) throw new LedgerRuleError('BAD_LINKS', 'a link names a block this peer holds with another hash')
+        continue
+      }
+      const linked = this.#members.get(link.author)
+      if (linked === undefined) throw new LedgerRuleError('BAD_LINKS', 'a link names a key that was never a member')
+      if (linked.status === 'active') missing.push(`${toHex(link.author)}:${link.height}`)
+    }
+    if (missing.length > 0) throw new MissingDependencyError(`block waits for ${missing.length} earlier blocks`, missing)
+  }
+
+  /** A Merkle clock only moves forward: each link is at least the prev block's link. */
+  #checkLinksMonotonic (block: Block): void {
+    const chain = this.#chains.get(block.header.author)
+    if (chain === undefined) return
+    for (const old of chain.lastLinks) {
+      const now = block.header.links.find(l => equals(l.author, old.author))
+      if (now === undefined || now.height < old.height) throw new LedgerRuleError('BAD_LINKS', 'links go backwards from the prev block')
+    }
+  }
+
+  async #commit (block: Block): Promise<void> {
+    const { header } = block
+    const w = new BatchWriter(this.#store)
+    const order = orderOf(header)
+    w.put(K.block(header.author, header.height), block.bytes)
+    w.put(K.meta(header.author, header.height), encode([block.hash, order, header.time]))
+    w.put(K.byHash(block.hash), encode([header.author, header.height]))
+    let membership = false
+    for (let index = 0; index < block.txs.length; index++) {
+      const dtx = block.txs[index]
+      await authoriseTx(dtx, header.author, this.id, w, this.#c.verify)
+      const applied = await applyTx(w, dtx, { author: header.author, height: header.height, index, order })
+      membership ||= applied.membership
+    }
+    const next = membership ? await this.#members.recompute(block.txs) : null
+    if (next !== null) for (const op of next.ops) w.put(op.key, op.value)
+    await this.#store.batch(w.ops())
+    this.#chains.push(header, block.hash)
+    this.#rootCache = null
+    if (next !== null && next.changed) {
+      this.#members.adopt(next)
+      this.dispatchEvent(new CustomEvent('members:changed', { detail: this.members() }))
+    } else if (next !== null) {
+      this.#members.adopt(next)
+    }
+    this.dispatchEvent(new CustomEvent('block:appended', { detail: block }))
+  }
+
+  async #storeEquivocation (block: Block): Promise<void> {
+    const held = await readBlock(this.#store, block.header.author, block.header.height)
+    if (held === undefined) return
+    const pair = [held.bytes, block.bytes].sort((a, b) => toHex(decodeBlock(a).hash) < toHex(decodeBlock(b).hash) ? -1 : 1) as [Uint8Array, Uint8Array]
+    const evidence: Evidence = { author: block.header.author, height: block.header.height, blocks: pair }
+    await this.#saveEvidence(evidence)
+  }
+
+  async #saveEvidence (evidence: Evidence): Promise<boolean> {
+    const key = K.evidence(evidence.author, evidence.height)
+    if (await this.#store.get(key) !== undefined) return false
+    const ops = [{ type: 'put' as const, key, value: encode(evidence) }]
+    const flag = await this.#store.get(K.flag(evidence.author))
+    if (flag === undefined) ops.push({ type: 'put', key: K.flag(evidence.author), value: encode({ height: evidence.height }) })
+    await this.#store.batch(ops)
+    this.#rootCache = null
+    this.#members.flag(evidence.author)
+    this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
+    this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence }))
+    return true
+  }
+
+  async receiveEvidence (evidence: Evidence): Promise<boolean> {
+    const [a, b] = evidence.blocks.map(decodeBlock)
+    for (const blk of [a, b]) {
+      if (!equals(blk.header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'evidence belongs to another ledger')
+      if (!equals(blk.header.author, evidence.author) || blk.header.height !== evidence.height) {
+        throw new LedgerRuleError('EQUIVOCATION', 'evidence blocks do not share the claimed author and height')
+      }
+      verifyBlockSignature(blk, this.#c.verify)
+    }
+    if (equals(a.hash, b.hash)) throw new LedgerRuleError('EQUIVOCATION', 'evidence blocks are identical')
+    if (this.#members.get(evidence.author) === undefined) throw new LedgerRuleError('NOT_MEMBER', 'evidence names a key that was never a member')
+    return await this.#exclusive(async () => await this.#saveEvidence(evidence))
+  }
+
+  // ---- reads ----
+
+  heads (): Head[] { return this.#chains.heads() }
+  size (): number { return this.#chains.size() }
+  members (): MemberView[] { return this.#members.list() }
+  isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
+  async blocksAfter (theirs: Head[], limit: number): Promise<Uint8Array[]> { return await readBlocksAfter(this.#store, this.#chains, theirs, limit) }
+  async blocks (author: Uint8Array, from: number, limit: number): Promise<Block[]> { return await readBlocks(this.#store, this.#chains, author, from, limit) }
+  async block (author: Uint8Array, height: number): Promise<Block | undefined> { return await readBlock(this.#store, author, height) }
+  async blockByHash (hash: Uint8Array): Promise<Block | undefined> { return await readBlockByHash(this.#store, hash) }
+  async tx (id: Uint8Array): Promise<{ location: TxLocation, proof: import('../protocol/proof.ts').InclusionProof } | undefined> { return await readTx(this.#store, id) }
+  async evidence (): Promise<Evidence[]> { return await readEvidence(this.#store) }
+
+  async stateRoot (): Promise<Uint8Array> {
+    const size = this.#chains.size()
+    if (this.#rootCache !== null && this.#rootCache.size === size) return this.#rootCache.root
+    const root = await this.#exclusive(async () => await computeStateRoot(this.#store))
+    this.#rootCache = { size, root }
+    return root
+  }
+}
+
+/** Creates a ledger over a level folder: `createLedger(init)(components)`, then `start()`. */
+export function createLedger (init: LedgerInit): (components: LedgerComponents) => Ledger {
+  return (components) => new LedgerImpl(init, components)
+}

@@ -1,0 +1,116 @@
+// The live membership view: genesis plus enacted proposals, with equivocation flags. Kept in
+// memory for the connection gater and block validation, persisted as `s:member:` state.
+import { fromHex, toHex } from '../protocol/bytes.ts'
+import { decode, encode } from '../protocol/codec.ts'
+import type { Genesis } from '../protocol/genesis.ts'
+import type { DecodedTx } from '../protocol/tx.ts'
+import { K } from './keys.ts'
+import { evaluateMembership } from './membership.ts'
+import type { MemberState, Proposal } from './membership.ts'
+import type { LedgerStore, StoreOp } from './store.ts'
+import type { MemberView } from './types.ts'
+
+/** A recomputed membership, not yet adopted (adopt only after its batch is durable). */
+export interface MembershipUpdate {
+  members: Map<string, MemberState>
+  proposals: Map<string, Proposal>
+  approvals: Map<string, Set<string>>
+  ops: Array<{ key: string, value: Uint8Array }>
+  changed: boolean
+}
+
+function memberValue (m: MemberState): Uint8Array {
+  return encode({ name: m.name, addrs: m.addrs, status: m.status, admittedBy: m.admittedBy })
+}
+
+/** Membership state of one ledger. */
+export class MemberRegistry {
+  readonly #genesis: Genesis
+  readonly #store: LedgerStore
+  #members = new Map<string, MemberState>()
+  #proposals = new Map<string, Proposal>()
+  #approvals = new Map<string, Set<string>>()
+  readonly #flagged = new Set<string>()
+
+  constructor (genesis: Genesis, store: LedgerStore) {
+    this.#genesis = genesis
+    this.#store = store
+    this.#members = evaluateMembership(genesis, [], new Map())
+  }
+
+  /** State entries for the founding members, written when a store is created. */
+  genesisOps (): StoreOp[] {
+    return [...this.#members.values()].map(m => ({ type: 'put', key: K.member(m.key), value: memberValue(m) }))
+  }
+
+  async load (): Promise<void> {
+    for await (const [key, value] of this.#store.entries(K.proposalPrefix)) {
+      const p = decode(value) as Omit<Proposal, 'id'>
+      const id = key.slice(K.proposalPrefix.length)
+      this.#proposals.set(id, { ...p, id })
+    }
+    for await (const key of this.#store.keys(K.approvalPrefix)) {
+      const [, , proposal, approver] = key.split(':')
+      let set = this.#approvals.get(proposal)
+      if (set === undefined) this.#approvals.set(proposal, set = new Set())
+      set.add(approver)
+    }
+    this.#members = evaluateMembership(this.#genesis, [...this.#proposals.values()], this.#approvals)
+    for await (const key of this.#store.keys('s:flag:')) this.#flagged.add(key.split(':')[2])
+  }
+
+  get (key: Uint8Array): MemberState | undefined {
+    return this.#members.get(toHex(key))
+  }
+
+  isActive (key: Uint8Array): boolean {
+    return this.#members.get(toHex(key))?.status === 'active'
+  }
+
+  flag (author: Uint8Array): void {
+    this.#flagged.add(toHex(author))
+  }
+
+  list (): MemberView[] {
+    return [...this.#members.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([hex, m]) => ({
+      key: m.key,
+      name: m.name,
+      addrs: m.addrs,
+      status: m.status,
+      flagged: this.#flagged.has(hex),
+      admittedBy: m.admittedBy === null ? null : fromHex(m.admittedBy)
+    }))
+  }
+
+  /** Membership after adding a block's proposals and approvals, with the state writes it needs. */
+  async recompute (txs: DecodedTx[]): Promise<MembershipUpdate> {
+    const proposals = new Map(this.#proposals)
+    const approvals = new Map([...this.#approvals].map(([k, v]) => [k, new Set(v)]))
+    for (const { tx, id } of txs) {
+      if (tx.type === 'member.propose') {
+        const idHex = toHex(id)
+        proposals.set(idHex, { id: idHex, ...tx.body, proposer: tx.signer, time: tx.time })
+      } else if (tx.type === 'member.approve') {
+        const p = toHex(tx.body.proposal)
+        let set = approvals.get(p)
+        if (set === undefined) approvals.set(p, set = new Set())
+        set.add(toHex(tx.signer))
+      }
+    }
+    const members = evaluateMembership(this.#genesis, [...proposals.values()], approvals)
+    const ops: Array<{ key: string, value: Uint8Array }> = []
+    for (const [hex, m] of members) {
+      const old = this.#members.get(hex)
+      if (old === undefined || old.status !== m.status || old.admittedBy !== m.admittedBy || old.name !== m.name) {
+        ops.push({ key: K.member(hex), value: memberValue(m) })
+      }
+    }
+    return { members, proposals, approvals, ops, changed: ops.length > 0 }
+  }
+
+  adopt (update: MembershipUpdate): void {
+    this.#members = update.members
+    this.#proposals = update.proposals
+    this.#approvals = update.approvals
+  }
+}

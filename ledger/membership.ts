@@ -1,0 +1,72 @@
+// Membership as a pure function of the genesis and the set of proposals and approvals on the
+// ledger. Because it reads sets, not an arrival order, every peer holding the same blocks derives
+// the same members, however the blocks reached it (DESIGN §3, §4).
+import { toHex } from '../protocol/bytes.ts'
+import type { Genesis } from '../protocol/genesis.ts'
+import { quorumSize } from '../protocol/genesis.ts'
+
+/** A membership proposal as stored in state. */
+export interface Proposal {
+  id: string
+  action: 'add' | 'remove'
+  member: Uint8Array
+  name: string
+  addrs: string[]
+  proposer: Uint8Array
+  time: number
+}
+
+/** One member's standing, keyed by hex public key in the result of `evaluateMembership`. */
+export interface MemberState {
+  key: Uint8Array
+  name: string
+  addrs: string[]
+  status: 'active' | 'removed'
+  admittedBy: string | null
+}
+
+/**
+ * Replays proposals in (time, id) order, enacting each one once the proposer plus approvers who
+ * are active members at that point reach the genesis quorum. Re-evaluates from the start after
+ * each change, because a change alters who may vote. A removal never empties the consortium.
+ */
+export function evaluateMembership (
+  genesis: Genesis,
+  proposals: Proposal[],
+  approvals: Map<string, Set<string>>
+): Map<string, MemberState> {
+  const members = new Map<string, MemberState>()
+  for (const m of genesis.members) {
+    members.set(toHex(m.key), { key: m.key, name: m.name, addrs: m.addrs, status: 'active', admittedBy: null })
+  }
+  const pending = [...proposals].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  const done = new Set<string>()
+  let changed = true
+  while (changed) {
+    changed = false
+    const active = new Set([...members.values()].filter(m => m.status === 'active').map(m => toHex(m.key)))
+    for (const p of pending) {
+      if (done.has(p.id)) continue
+      const voters = new Set([toHex(p.proposer), ...(approvals.get(p.id) ?? [])])
+      const votes = [...voters].filter(v => active.has(v)).length
+      if (votes < quorumSize(genesis.quorum, active.size)) continue
+      done.add(p.id)
+      enact(members, active, p)
+      changed = true
+      break
+    }
+  }
+  return members
+}
+
+function enact (members: Map<string, MemberState>, active: Set<string>, p: Proposal): void {
+  const key = toHex(p.member)
+  const existing = members.get(key)
+  if (p.action === 'add') {
+    if (existing?.status === 'active') return
+    members.set(key, { key: p.member, name: p.name, addrs: p.addrs, status: 'active', admittedBy: p.id })
+    return
+  }
+  if (existing?.status !== 'active' || active.size <= 1) return
+  members.set(key, { ...existing, status: 'removed' })
+}

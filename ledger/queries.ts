@@ -1,0 +1,145 @@
+// The seed contract's queries (PatientHashExists, CreatePatientHash, UploadPatientHash,
+// GetPatientHashHistory, GetAllResults) plus the per-patient reads that later routes use. Each
+// one reads an index prefix: O(log n + k), never a scan of the whole ledger.
+import type { CID } from 'multiformats/cid'
+import { compare, fromHex } from '../protocol/bytes.ts'
+import { decode } from '../protocol/codec.ts'
+import type { Tx, TxBodies } from '../protocol/tx.ts'
+import { decodeBlock } from '../protocol/block.ts'
+import { K } from './keys.ts'
+import type { LedgerStore } from './store.ts'
+import type { TxLocation } from './types.ts'
+
+/** One event in a patient's history. */
+export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number, author: Uint8Array, height: number, index: number, order: number, tx: Tx }
+
+/** An image as the ledger records it (`image.add`), with its custodian. */
+export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number }
+
+/** The patient's consent towards one grantee: the latest grant or revoke by the patient's seq. */
+export type ConsentRecord = { grantee: Uint8Array, action: 'grant' | 'revoke', seq: number, tx: Uint8Array, time: number } & Partial<TxBodies['consent.grant']>
+
+/** One access-log entry. */
+export type AccessRecord = TxBodies['access.log'] & { hospital: Uint8Array, tx: Uint8Array, time: number }
+
+/** The published credit formula's inputs and result (DESIGN §4). It never gates care. */
+export interface CreditScore {
+  score: number
+  breakdown: { researchConsents: number, trainingConsents: number, monthsInGoodStanding: number }
+  formula: string
+}
+
+/** Points per event of the credit formula. */
+export const CREDIT_WEIGHTS = { researchConsent: 10, trainingConsent: 10, month: 1, maxMonths: 24 } as const
+
+/** Submits hospital transactions for the write-side seed queries. */
+interface Writer { submitOwn<T extends keyof TxBodies>(type: T, body: TxBodies[T]): Promise<TxLocation> }
+
+export type LedgerQueries = ReturnType<typeof createQueries>
+
+/** Builds the query functions over a store; writes go through the ledger's own submission path. */
+export function createQueries (store: LedgerStore, writer: Writer) {
+  async function value<T> (key: string): Promise<T | undefined> {
+    const bytes = await store.get(key)
+    return bytes === undefined ? undefined : decode(bytes) as T
+  }
+
+  return {
+    /** PatientHashExists: whether any record, registration or image names this patient id. */
+    async patientHashExists (patient: Uint8Array): Promise<boolean> {
+      return await store.get(K.patient(patient)) !== undefined
+    },
+
+    /** CreatePatientHash: opens a record for a patient id at this hospital. */
+    async createPatientHash (patient: Uint8Array, record: Uint8Array): Promise<TxLocation> {
+      return await writer.submitOwn('record.create', { patient, record })
+    },
+
+    /** UploadPatientHash: records an image with its raw and result CIDs (`image.add`). */
+    async uploadPatientHash (body: TxBodies['image.add']): Promise<TxLocation> {
+      return await writer.submitOwn('image.add', body)
+    },
+
+    /** GetPatientHashHistory: every event for one patient, in causal order. */
+    async getPatientHashHistory (patient: Uint8Array): Promise<HistoryEvent[]> {
+      const events: Array<Omit<HistoryEvent, 'tx'>> = []
+      for await (const [key, bytes] of store.entries(K.historyPrefix(patient))) {
+        const v = decode(bytes) as { order: number, author: Uint8Array, height: number, index: number, type: Tx['type'], time: number }
+        events.push({ ...v, txId: fromHex(key.split(':')[3]) })
+      }
+      events.sort((a, b) => a.order - b.order || compare(a.author, b.author) || a.height - b.height || a.index - b.index)
+      const blocks = await store.getMany(events.map(e => K.block(e.author, e.height)))
+      return events.map((e, i) => ({ ...e, tx: decodeBlock(blocks[i] as Uint8Array).txs[e.index].tx }))
+    },
+
+    /** GetAllResults: every image with its result CID, in CID order. */
+    async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
+      const out = []
+      for await (const [, bytes] of store.entries(K.imagePrefix)) {
+        const img = decode(bytes) as ImageRecord
+        out.push({ raw: img.raw, result: img.result, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
+      }
+      return out
+    },
+
+    /** Images of one patient. */
+    async imagesOf (patient: Uint8Array): Promise<ImageRecord[]> {
+      const out: ImageRecord[] = []
+      for await (const key of store.keys(K.patientImagePrefix(patient))) {
+        const img = await value<ImageRecord>(K.image(key.split(':')[3]))
+        if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
+      }
+      return out
+    },
+
+    /** One image by raw CID. */
+    async image (cid: string): Promise<ImageRecord | undefined> {
+      return await value<ImageRecord>(K.image(cid))
+    },
+
+    /** The patient's consents, one per grantee (latest by the patient's seq). */
+    async consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
+      const out: ConsentRecord[] = []
+      for await (const [, bytes] of store.entries(K.consentPrefix(patient))) out.push(decode(bytes) as ConsentRecord)
+      return out
+    },
+
+    /** Consents naming `grantee`, across patients: [patient id, consent]. */
+    async consentsFor (grantee: Uint8Array): Promise<Array<{ patient: Uint8Array, consent: ConsentRecord }>> {
+      const out = []
+      for await (const key of store.keys(K.granteePrefix(grantee))) {
+        const patient = fromHex(key.split(':')[3])
+        const consent = await value<ConsentRecord>(K.consent(patient, grantee))
+        if (consent !== undefined) out.push({ patient, consent })
+      }
+      return out
+    },
+
+    /** Who accessed the patient's images, oldest first. */
+    async auditOf (patient: Uint8Array): Promise<AccessRecord[]> {
+      const out: AccessRecord[] = []
+      for await (const [, bytes] of store.entries(K.accessPrefix(patient))) out.push(decode(bytes) as AccessRecord)
+      return out.sort((a, b) => a.time - b.time || compare(a.tx, b.tx))
+    },
+
+    /** A registered account by its signing key. */
+    async account (user: Uint8Array): Promise<{ role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number } | undefined> {
+      return await value(K.account(user))
+    },
+
+    /**
+     * Credit score = 10 × research consents + 10 × training consents + 1 per full 30 days since
+     * the patient id first appeared (at most 24). Recomputable by any peer from ledger events.
+     */
+    async credit (patient: Uint8Array, now: number): Promise<CreditScore> {
+      const counts = await value<{ research: number, training: number }>(K.credit(patient)) ?? { research: 0, training: 0 }
+      const since = (await value<{ since: number }>(K.patient(patient)))?.since
+      const months = since === undefined ? 0 : Math.min(CREDIT_WEIGHTS.maxMonths, Math.max(0, Math.floor((now - since) / (30 * 86_400_000))))
+      return {
+        score: counts.research * CREDIT_WEIGHTS.researchConsent + counts.training * CREDIT_WEIGHTS.trainingConsent + months * CREDIT_WEIGHTS.month,
+        breakdown: { researchConsents: counts.research, trainingConsents: counts.training, monthsInGoodStanding: months },
+        formula: '10 × research consents + 10 × training consents + 1 per 30 days since first seen (max 24)'
+      }
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// The state machine: how each transaction changes the canonical state. Every rule is
+// order-insensitive by construction (DESIGN §4): adds are sets, conflicting adds keep the lowest
+// tx id, consents are last-writer-wins by the patient's own seq, counters count each tx once.
+import { compare } from '../protocol/bytes.ts'
+import { decode, encode } from '../protocol/codec.ts'
+import type { DecodedTx, TxBodies } from '../protocol/tx.ts'
+import { patientIdOf } from '../protocol/tx.ts'
+import { K } from './keys.ts'
+import type { LedgerStore, StoreOp } from './store.ts'
+
+/** Where a transaction sits, and the causal order key of its block. */
+export interface TxContext { author: Uint8Array, height: number, index: number, order: number }
+
+/** Reads through the writes pending in one block's batch, so later txs see earlier ones. */
+export class BatchWriter {
+  readonly #store: LedgerStore
+  readonly #pending = new Map<string, Uint8Array | null>()
+
+  constructor (store: LedgerStore) {
+    this.#store = store
+  }
+
+  async get (key: string): Promise<Uint8Array | undefined> {
+    const v = this.#pending.get(key)
+    if (v === null) return undefined
+    return v ?? await this.#store.get(key)
+  }
+
+  put (key: string, value: Uint8Array): void {
+    this.#pending.set(key, value)
+  }
+
+  del (key: string): void {
+    this.#pending.set(key, null)
+  }
+
+  ops (): StoreOp[] {
+    return [...this.#pending].map(([key, value]) => value === null ? { type: 'del', key } : { type: 'put', key, value })
+  }
+}
+
+const EMPTY = new Uint8Array(0)
+
+type Value = Record<string, unknown>
+
+async function getValue (w: BatchWriter, key: string): Promise<Value | undefined> {
+  const bytes = await w.get(key)
+  return bytes === undefined ? undefined : decode(bytes) as Value
+}
+
+/** Writes `value` unless a value whose `tx` id sorts lower is already there. */
+async function putLowestTx (w: BatchWriter, key: string, value: Value & { tx: Uint8Array }): Promise<boolean> {
+  const existing = await getValue(w, key)
+  if (existing !== undefined && compare(existing.tx as Uint8Array, value.tx) <= 0) return false
+  w.put(key, encode(value))
+  return true
+}
+
+/** Keeps the earliest time a patient id appeared: "exists since". */
+async function markPatient (w: BatchWriter, patient: Uint8Array, time: number): Promise<void> {
+  const existing = await getValue(w, K.patient(patient))
+  if (existing === undefined || (existing.since as number) > time) w.put(K.patient(patient), encode({ since: time }))
+}
+
+/** Records the event in the patient's history index, keeping its earliest causal position. */
+async function addHistory (w: BatchWriter, patient: Uint8Array, dtx: DecodedTx, ctx: TxContext): Promise<void> {
+  const key = K.history(patient, dtx.id)
+  const existing = await getValue(w, key)
+  if (existing !== undefined && (existing.order as number) <= ctx.order) return
+  w.put(key, encode({ order: ctx.order, author: ctx.author, height: ctx.height, index: ctx.index, type: dtx.tx.type, time: dtx.tx.time }))
+}
+
+async function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'training'): Promise<void> {
+  const existing = await getValue(w, K.credit(patient)) ?? { research: 0, training: 0 }
+  w.put(K.credit(patient), encode({ ...existing, [field]: (existing[field] as number) + 1 }))
+}
+
+/** Result of applying one transaction. */
+export interface Applied { membership: boolean }
+
+/**
+ * Applies one validated transaction. Its location is always indexed; its effects apply only the
+ * first time its id is seen, so the same tx carried by two chains counts once.
+ */
+export async function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Promise<Applied> {
+  w.put(K.txLoc(dtx.id, ctx.author, ctx.height, ctx.index), EMPTY)
+  const { tx } = dtx
+  if (await w.get(K.applied(dtx.id)) !== undefined) {
+    await historyOnly(w, dtx, ctx)
+    return { membership: false }
+  }
+  w.put(K.applied(dtx.id), EMPTY)
+  const seqKey = K.seq(tx.signer, tx.seq)
+  const seqHolder = await w.get(seqKey)
+  if (seqHolder === undefined || compare(seqHolder, dtx.id) > 0) w.put(seqKey, dtx.id)
+  const base = { tx: dtx.id, time: tx.time }
+  switch (tx.type) {
+    case 'member.propose': {
+      const b = tx.body
+      w.put(K.proposal(dtx.id), encode({ action: b.action, member: b.member, name: b.name, addrs: b.addrs, proposer: tx.signer, time: tx.time }))
+      return { membership: true }
+    }
+    case 'member.approve':
+      w.put(K.approval(tx.body.proposal, tx.signer), EMPTY)
+      return { membership: true }
+    case 'account.register': {
+      const b = tx.body
+      await putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
+      if (b.role === 'patient') {
+        await markPatient(w, patientIdOf(b.user), tx.time)
+        await addHistory(w, patientIdOf(b.user), dtx, ctx)
+      }
+      return { membership: false }
+    }
+    case 'record.create':
+      await putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
+      await markPatient(w, tx.body.patient, tx.time)
+      await addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'image.add':
+      await applyImage(w, tx.body, tx.signer, base)
+      await addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'consent.grant':
+    case 'consent.revoke': {
+      const patient = patientIdOf(tx.signer)
+      const key = K.consent(patient, tx.body.grantee)
+      const existing = await getValue(w, key)
+      const wins = existing === undefined || (existing.seq as number) < tx.seq ||
+        ((existing.seq as number) === tx.seq && compare(existing.tx as Uint8Array, dtx.id) > 0)
+      if (wins) {
+        const body: Value = tx.type === 'consent.grant' ? { ...tx.body } : { grantee: tx.body.grantee }
+        w.put(key, encode({ ...base, seq: tx.seq, action: tx.type === 'consent.grant' ? 'grant' : 'revoke', ...body }))
+      }
+      w.put(K.granteeConsent(tx.body.grantee, patient), EMPTY)
+      if (tx.type === 'consent.grant' && tx.body.purpose !== 'treatment') await addCredit(w, patient, tx.body.purpose)
+      await addHistory(w, patient, dtx, ctx)
+      return { membership: false }
+    }
+    case 'access.log': {
+      const b = tx.body
+      w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer }))
+      await addHistory(w, b.patient, dtx, ctx)
+      return { membership: false }
+    }
+    case 'model.publish': {
+      const b = tx.body
+      await putLowestTx(w, K.model(b.model.toString()), { ...base, task: b.task, round: b.round, metrics: b.metrics, participants: b.participants, hospital: tx.signer })
+      return { membership: false }
+    }
+  }
+}
+
+async function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8Array, base: { tx: Uint8Array, time: number }): Promise<void> {
+  const cid = b.raw.toString()
+  await putLowestTx(w, K.image(cid), { ...base, ...b, custodian })
+  w.put(K.patientImage(b.patient, cid), EMPTY)
+  await markPatient(w, b.patient, base.time)
+}
+
+/** A tx already applied elsewhere may still sit earlier in causal order here: keep the earliest. */
+async function historyOnly (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Promise<void> {
+  const patient = patientOf(dtx)
+  if (patient !== null) await addHistory(w, patient, dtx, ctx)
+}
+
+/** The patient a transaction concerns, if any. */
+export function patientOf (dtx: DecodedTx): Uint8Array | null {
+  const { tx } = dtx
+  switch (tx.type) {
+    case 'record.create':
+    case 'image.add':
+    case 'access.log':
+      return tx.body.patient
+    case 'consent.grant':
+    case 'consent.revoke':
+      return patientIdOf(tx.signer)
+    case 'account.register':
+      return tx.body.role === 'patient' ? patientIdOf(tx.body.user) : null
+    default:
+      return null
+  }
+}

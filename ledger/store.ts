@@ -1,0 +1,86 @@
+// The level store under the ledger: one keyspace, one atomic batch per block, and a schema
+// version checked at open (like helia's datastore version key). Only this file touches level.
+import { Level } from 'level'
+import { MedichainError } from '../protocol/errors.ts'
+import { utf8 } from '../protocol/bytes.ts'
+
+/** Bumped whenever the key layout or a value encoding changes. */
+export const SCHEMA_VERSION = '1'
+
+/** One write of a batch: put bytes, or delete. */
+export type StoreOp = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }
+
+/** Thrown when a data folder was written by an incompatible schema version. */
+export class SchemaVersionError extends MedichainError {
+  constructor (found: string) {
+    super('SCHEMA_VERSION', `ledger store has schema version ${found}, this peer reads version ${SCHEMA_VERSION}`)
+    this.name = 'SchemaVersionError'
+  }
+}
+
+/** The upper bound of a key prefix range: every key starting with `prefix` sorts below it. */
+export function prefixEnd (prefix: string): string {
+  return prefix + '\uffff'
+}
+
+/** A thin typed wrapper over level with the operations the ledger needs. */
+export class LedgerStore {
+  readonly db: Level<string, Uint8Array>
+
+  constructor (path: string) {
+    this.db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+  }
+
+  /** Opens the store; a fresh store is stamped with the schema version, an old one is checked. */
+  async open (): Promise<{ fresh: boolean }> {
+    await this.db.open()
+    const found = await this.db.get('meta:schema')
+    if (found === undefined) {
+      await this.db.put('meta:schema', utf8(SCHEMA_VERSION), { sync: true })
+      return { fresh: true }
+    }
+    const version = new TextDecoder().decode(found)
+    if (version !== SCHEMA_VERSION) {
+      await this.db.close()
+      throw new SchemaVersionError(version)
+    }
+    return { fresh: false }
+  }
+
+  async close (): Promise<void> {
+    await this.db.close()
+  }
+
+  async get (key: string): Promise<Uint8Array | undefined> {
+    return await this.db.get(key)
+  }
+
+  async getMany (keys: string[]): Promise<Array<Uint8Array | undefined>> {
+    return await this.db.getMany(keys)
+  }
+
+  /** Applies all ops atomically and durably (fsync): an acknowledged append survives kill -9. */
+  async batch (ops: StoreOp[]): Promise<void> {
+    await this.db.batch(ops, { sync: true })
+  }
+
+  /** Entries whose key starts with `prefix`, in key order. */
+  async * entries (prefix: string, opts: { limit?: number, gte?: string } = {}): AsyncGenerator<[string, Uint8Array]> {
+    for await (const entry of this.db.iterator({ gte: opts.gte ?? prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1 })) {
+      yield entry
+    }
+  }
+
+  /** Keys starting with `prefix`, in key order. */
+  async * keys (prefix: string, opts: { limit?: number } = {}): AsyncGenerator<string> {
+    for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1 })) {
+      yield key
+    }
+  }
+
+  /** True when at least one key starts with `prefix`. */
+  async has (prefix: string): Promise<boolean> {
+    for await (const _ of this.keys(prefix, { limit: 1 })) return true
+    return false
+  }
+}
