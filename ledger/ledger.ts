@@ -231,10 +231,6 @@ class LedgerImpl extends EventTarget implements Ledger {
   async #append (block: Block, mode: AppendMode): Promise<ReceiveStatus> {
     const { header } = block
     if (!equals(header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'block belongs to another ledger')
-    const member = this.#members.get(header.author)
-    if (member === undefined || (member.status !== 'active' && !mode.replay)) {
-      throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
-    }
     const head = this.#chains.headHeight(header.author)
     if (header.height <= head) {
       if (this.#chains.holds(header.author, header.height, block.hash)) return 'known'
@@ -243,7 +239,13 @@ class LedgerImpl extends EventTarget implements Ledger {
       return 'evidence'
     }
     if (!mode.own) verifyBlockSignature(block, this.#c.verify)
+    // Dependencies first: a newly admitted member's block waits for the approvals it links,
+    // so membership is judged with the block's causal past in hand.
     this.#checkDependencies(block, head)
+    const member = this.#members.get(header.author)
+    if (member === undefined || (member.status !== 'active' && !mode.replay)) {
+      throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
+    }
     const chain = this.#chains.get(header.author)
     if (header.height > 0 && !equals(header.prev as Uint8Array, (chain as { hashes: Uint8Array[] }).hashes[head])) {
       throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)
