@@ -18,10 +18,12 @@ import { MemberRegistry } from './members.ts'
 import { createQueries } from './queries.ts'
 import type { LedgerQueries } from './queries.ts'
 import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './reads.ts'
-import { applyTx, BatchWriter } from './state.ts'
+import { applyTx, BatchWriter, keysRead } from './state.ts'
 import { LedgerStore } from './store.ts'
 import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, TxLocation } from './types.ts'
 import { WaitingRoom } from './waiting-room.ts'
+import { createVerifyPool } from './verify-pool.ts'
+import type { VerifyPool } from './verify-pool.ts'
 import { authoriseTx, checkReplays, verifyTxSignatures } from './validate.ts'
 
 interface Pending { dtx: DecodedTx, resolve: (loc: TxLocation) => void, reject: (err: unknown) => void }
@@ -48,6 +50,10 @@ class LedgerImpl extends EventTarget implements Ledger {
   #seq = 0
   #rootCache: { size: number, root: Uint8Array } | null = null
   #started = false
+  #pool: VerifyPool | null = null
+  readonly #poolSize: number
+  /** Blocks whose every signature the pool has checked. */
+  readonly #verified = new WeakSet<Block>()
 
   constructor (init: LedgerInit, components: LedgerComponents) {
     super()
@@ -59,6 +65,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#store = new LedgerStore(init.path)
     this.#members = new MemberRegistry(init.genesis, this.#store)
     this.#waiting = new WaitingRoom(init.maxBuffered ?? 4096)
+    this.#poolSize = init.verifyWorkers ?? 0
     this.queries = createQueries(this.#store, this)
   }
 
@@ -78,6 +85,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     await this.#loadChains()
     await this.#members.load()
     this.#seq = await this.#nextSeq()
+    if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
     this.#started = true
   }
 
@@ -86,6 +94,8 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#started = false
     await this.#producing
     await this.#serial.catch(() => {})
+    await this.#pool?.close()
+    this.#pool = null
     await this.#store.close()
   }
 
@@ -193,7 +203,20 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   async receive (bytes: Uint8Array, opts: { replay?: boolean } = {}): Promise<ReceiveStatus> {
     const block = decodeBlock(bytes)
-    return await this.#exclusive(async () => await this.#receiveOne(block, opts.replay === true))
+    // Signatures are checked on the pool as soon as the block arrives; the append waits its turn.
+    // Concurrent receives therefore overlap verification with the appends before them.
+    const verified = this.#preverify(block)
+    verified.catch(() => {})
+    return await this.#exclusive(async () => {
+      await verified
+      return await this.#receiveOne(block, opts.replay === true)
+    })
+  }
+
+  async #preverify (block: Block): Promise<void> {
+    if (this.#pool === null || this.#chains.holds(block.header.author, block.header.height, block.hash)) return
+    await this.#pool.verifyBlock(block.bytes, this.id)
+    this.#verified.add(block)
   }
 
   async #receiveOne (block: Block, replay: boolean): Promise<ReceiveStatus> {
@@ -238,7 +261,8 @@ class LedgerImpl extends EventTarget implements Ledger {
       await this.#storeEquivocation(block)
       return 'evidence'
     }
-    if (!mode.own) verifyBlockSignature(block, this.#c.verify)
+    const verified = mode.own || this.#verified.has(block)
+    if (!verified) verifyBlockSignature(block, this.#c.verify)
     // Dependencies first: a newly admitted member's block waits for the approvals it links,
     // so membership is judged with the block's causal past in hand.
     this.#checkDependencies(block, head)
@@ -253,9 +277,11 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (header.time > this.#c.clock() + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
     if (chain !== undefined && header.time < chain.times[head]) throw new LedgerRuleError('BAD_TIME', 'block time is earlier than its prev')
     this.#checkLinksMonotonic(block)
-    if (!mode.own) verifyTxSignatures(block.txs, this.id, this.#c.verify)
-    await checkReplays(block.txs, header.author, (p) => this.#store.keys(p))
-    await this.#commit(block)
+    if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
+    const w = new BatchWriter(this.#store)
+    await w.prefetch(block.txs.flatMap(keysRead))
+    await checkReplays(block.txs, header.author, w, (p) => this.#store.keys(p))
+    await this.#commit(block, w)
     return 'appended'
   }
 
@@ -287,9 +313,8 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
   }
 
-  async #commit (block: Block): Promise<void> {
+  async #commit (block: Block, w: BatchWriter): Promise<void> {
     const { header } = block
-    const w = new BatchWriter(this.#store)
     const order = orderOf(header)
     w.put(K.block(header.author, header.height), block.bytes)
     w.put(K.meta(header.author, header.height), encode([block.hash, order, header.time]))

@@ -15,15 +15,27 @@ export interface TxContext { author: Uint8Array, height: number, index: number, 
 export class BatchWriter {
   readonly #store: LedgerStore
   readonly #pending = new Map<string, Uint8Array | null>()
+  /** Values read ahead with one getMany; `null` records a key known to be absent. */
+  readonly #read = new Map<string, Uint8Array | null>()
 
   constructor (store: LedgerStore) {
     this.#store = store
   }
 
+  /** Reads many keys in one round trip, so applying a block does not wait on level per key. */
+  async prefetch (keys: string[]): Promise<void> {
+    const wanted = [...new Set(keys)].filter(k => !this.#read.has(k) && !this.#pending.has(k))
+    const values = await this.#store.getMany(wanted)
+    wanted.forEach((k, i) => this.#read.set(k, values[i] ?? null))
+  }
+
   async get (key: string): Promise<Uint8Array | undefined> {
     const v = this.#pending.get(key)
     if (v === null) return undefined
-    return v ?? await this.#store.get(key)
+    if (v !== undefined) return v
+    const r = this.#read.get(key)
+    if (r !== undefined) return r ?? undefined
+    return await this.#store.get(key)
   }
 
   put (key: string, value: Uint8Array): void {
@@ -73,6 +85,24 @@ async function addHistory (w: BatchWriter, patient: Uint8Array, dtx: DecodedTx, 
 async function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'training'): Promise<void> {
   const existing = await getValue(w, K.credit(patient)) ?? { research: 0, training: 0 }
   w.put(K.credit(patient), encode({ ...existing, [field]: (existing[field] as number) + 1 }))
+}
+
+/** The state keys applying `dtx` will read: fetched ahead for a whole block at once. */
+export function keysRead (dtx: DecodedTx): string[] {
+  const { tx } = dtx
+  const keys = [K.applied(dtx.id), K.seq(tx.signer, tx.seq)]
+  const patient = patientOf(dtx)
+  if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
+  switch (tx.type) {
+    case 'account.register': keys.push(K.account(tx.body.user)); break
+    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
+    case 'image.add': keys.push(K.image(tx.body.raw.toString())); break
+    case 'consent.grant':
+    case 'consent.revoke': keys.push(K.account(tx.signer), K.consent(patientIdOf(tx.signer), tx.body.grantee), K.credit(patientIdOf(tx.signer))); break
+    case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
+    default: break
+  }
+  return keys
 }
 
 /** Result of applying one transaction. */

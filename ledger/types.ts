@@ -51,6 +51,8 @@ export interface LedgerInit {
   genesis: Genesis
   /** Upper bound on blocks waiting for a missing dependency. */
   maxBuffered?: number
+  /** Worker threads verifying signatures of received blocks (0: verify on the main thread). */
+  verifyWorkers?: number
 }
 
 /** The replicated hash-chain ledger of one peer. */

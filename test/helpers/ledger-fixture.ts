@@ -49,9 +49,9 @@ export async function tempDir (prefix = 'medichain-test-'): Promise<string> {
 const opened: Ledger[] = []
 
 /** Starts a ledger for `identity` in a fresh temp folder (or `path`). */
-export async function openLedger (genesis: Genesis, identity: Identity, opts: { path?: string, clock?: Clock, maxBuffered?: number } = {}): Promise<Ledger> {
+export async function openLedger (genesis: Genesis, identity: Identity, opts: { path?: string, clock?: Clock, maxBuffered?: number, verifyWorkers?: number } = {}): Promise<Ledger> {
   const path = opts.path ?? await tempDir()
-  const ledger = createLedger({ path, genesis, maxBuffered: opts.maxBuffered })({
+  const ledger = createLedger({ path, genesis, maxBuffered: opts.maxBuffered, verifyWorkers: opts.verifyWorkers })({
     identity,
     verify: nodeVerify,
     logger: pino({ level: 'silent' }),

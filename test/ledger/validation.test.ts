@@ -76,6 +76,19 @@ test('a transaction with a forged signature inside a validly signed block is ref
   await rejectsCleanly(ledger, makeBlock(id, B, { height: 0, prev: null, txs: [bad] }).bytes, 'BAD_SIGNATURE')
 })
 
+test('with signatures checked on worker threads, forgeries are refused the same way', async () => {
+  const ledger = await openLedger(genesis, A, { clock, verifyWorkers: 1 })
+  const tx = makeTx(id, B, 'record.create', recordBody(1), 0)
+  const bad = { ...tx, sig: tx.sig.slice() }
+  bad.sig[5] ^= 1
+  await rejectsCleanly(ledger, makeBlock(id, B, { height: 0, prev: null, txs: [bad] }).bytes, 'BAD_SIGNATURE')
+  await rejectsCleanly(ledger, makeBlock(id, { publicKey: B.publicKey, sign: C.sign }, { height: 0, prev: null }).bytes, 'BAD_SIGNATURE')
+  const good = makeBlock(id, B, { height: 0, prev: null, txs: [tx] })
+  const racing = await Promise.all([good, makeBlock(id, B, { height: 1, prev: good.hash })].reverse().map(async b => await ledger.receive(b.bytes)))
+  assert.equal(racing, ['buffered', 'appended'])
+  assert.is(ledger.size(), 2)
+})
+
 test('a hospital transaction signed by another hospital is an UNAUTHORISED_SIGNER', async () => {
   const ledger = await openLedger(genesis, A, { clock })
   const txByC = makeTx(id, C, 'record.create', recordBody(1), 0)
