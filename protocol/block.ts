@@ -117,6 +117,9 @@ export function createBlock (draft: BlockDraft, identity: Identity): Block {
     txCount: txs.length,
     txRoot: merkleRoot(txs.map(t => t.bytes))
   }
+  // Never sign a header every receiver would reject (a self-link, prev at height 0): a later
+  // corrected block at the same height would then look like equivocation.
+  parseHeader(header)
   const sig = identity.sign(headerSigningBytes(header))
   const bytes = encode({ header, sig, txs: txs.map(t => t.bytes) })
   if (bytes.length > MAX_BLOCK_BYTES) throw new TooLargeError(`a block may be at most ${MAX_BLOCK_BYTES} bytes, got ${bytes.length}`)

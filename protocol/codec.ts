@@ -2,12 +2,25 @@
 // encoding of a value is ever accepted: two peers can never disagree on a hash over "the same"
 // block written two ways.
 import * as dagCbor from '@ipld/dag-cbor'
+import { decode as cborDecode } from 'cborg'
 import { equals } from './bytes.ts'
 import { EncodingError } from './errors.ts'
 
 /** Canonical dag-cbor bytes of a value. */
 export function encode (value: unknown): Uint8Array {
   return dagCbor.encode(value)
+}
+
+/** dag-cbor's decoder without the minimal-length rule (`strict`), to tell non-canonical from garbage. */
+const LENIENT = { ...dagCbor.decodeOptions, strict: false }
+
+function parsesLeniently (bytes: Uint8Array): boolean {
+  try {
+    cborDecode(bytes, LENIENT)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -19,7 +32,10 @@ export function decode (bytes: Uint8Array): unknown {
   try {
     value = dagCbor.decode(bytes)
   } catch (err) {
-    throw new EncodingError(`not valid dag-cbor: ${(err as Error).message}`, 'BAD_ENCODING', { cause: err })
+    // The strict decoder also refuses well-formed CBOR whose integers or lengths use more bytes
+    // than needed; that is a non-canonical encoding, not garbage.
+    const code = parsesLeniently(bytes) ? 'NON_CANONICAL' : 'BAD_ENCODING'
+    throw new EncodingError(`not valid dag-cbor: ${(err as Error).message}`, code, { cause: err })
   }
   if (!equals(dagCbor.encode(value), bytes)) {
     throw new EncodingError('dag-cbor is not in canonical form', 'NON_CANONICAL')

@@ -1,0 +1,196 @@
+// Transactions: every type signs, encodes, decodes and verifies; every schema rule has a negative
+// case; and a signature never survives a change of bit, signer, ledger or domain.
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { toHex, utf8 } from '../../protocol/bytes.ts'
+import { decode, encode } from '../../protocol/codec.ts'
+import { DOMAIN, MAX_TX_BYTES } from '../../protocol/constants.ts'
+import { domainBytes } from '../../protocol/domain.ts'
+import { nobleIdentity, nobleVerify } from '../../protocol/ed25519.ts'
+import { sha256 } from '../../protocol/hash.ts'
+import { accountPopBytes, decodeTx, encodeTx, patientIdOf, signTx, TX_TYPES, txSigningBytes, verifyTx } from '../../protocol/tx.ts'
+import type { Tx, TxBodies, TxOf, TxType, UnsignedTxOf } from '../../protocol/tx.ts'
+import { nodeVerify } from '../../ledger/node-crypto.ts'
+import { throwsCode } from '../helpers/assert.ts'
+
+const ledger = sha256(utf8('test ledger'))
+const otherLedger = sha256(utf8('other ledger'))
+const hospital = nobleIdentity(new Uint8Array(32).fill(1))
+const patient = nobleIdentity(new Uint8Array(32).fill(2))
+const stranger = nobleIdentity(new Uint8Array(32).fill(3))
+const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill)
+const cid = (n: number): CID => CID.create(1, 0x55, Digest.create(0x12, sha256(new Uint8Array([n]))))
+
+const popBody = { user: patient.publicKey, box: bytes(32, 9), role: 'patient' as const, hospital: hospital.publicKey }
+
+/** One valid body per transaction type. */
+const bodies: { [K in TxType]: TxBodies[K] } = {
+  'member.propose': { action: 'add', member: stranger.publicKey, name: 'St Elsewhere', addrs: ['/ip4/127.0.0.1/tcp/4001'] },
+  'member.approve': { proposal: bytes(32, 4) },
+  'account.register': { ...popBody, pop: patient.sign(accountPopBytes(ledger, popBody)) },
+  'record.create': { patient: patientIdOf(patient.publicKey), record: bytes(16, 5) },
+  'image.add': {
+    patient: patientIdOf(patient.publicKey), record: bytes(16, 5), raw: cid(1), result: cid(2), modality: 'CT',
+    size: 1024, model: cid(3), score: 9100, keys: [{ to: bytes(32, 6), raw: bytes(80, 7), result: null }]
+  },
+  'consent.grant': {
+    grantee: stranger.publicKey, kind: 'user', purpose: 'research', scope: { kind: 'images', images: [cid(1)] },
+    expires: 1_900_000_000_000, keys: [{ image: cid(1), raw: bytes(80, 8), result: bytes(80, 9) }]
+  },
+  'consent.revoke': { grantee: stranger.publicKey },
+  'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
+  'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] }
+}
+
+function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {
+  const signer = type.startsWith('consent.') ? patient.publicKey : hospital.publicKey
+  return { type, body: bodies[type], signer, seq, time: 1_700_000_000_000 }
+}
+
+function signed<T extends TxType> (type: T): TxOf<T> {
+  return signTx(ledger, unsigned(type), type.startsWith('consent.') ? patient : hospital)
+}
+
+/** `signed` for a type known only at run time; TxOf of a union is one member of Tx. */
+function signedAny (type: TxType): Tx {
+  return signed(type) as Tx
+}
+
+/** The decoded plain-object form of a transaction, to mutate and re-encode as an attacker would. */
+function plain (tx: Tx): Record<string, unknown> {
+  return decode(encodeTx(tx).bytes) as Record<string, unknown>
+}
+
+/** Decodes a mutated transaction, mutating its body (or the tx itself) first. */
+function decodeMutated (type: TxType, mutate: (tx: Record<string, unknown>, body: Record<string, unknown>) => void): unknown {
+  const raw = plain(signedAny(type))
+  mutate(raw, raw.body as Record<string, unknown>)
+  return decodeTx(encode(raw))
+}
+
+test('round trip: every type signs, encodes, decodes byte-identically and verifies (noble and node:crypto)', () => {
+  assert.is(Object.keys(bodies).length, TX_TYPES.length)
+  for (const type of TX_TYPES) {
+    const tx = signedAny(type)
+    const encoded = encodeTx(tx)
+    const decoded = decodeTx(encoded.bytes)
+    assert.is(toHex(encodeTx(decoded.tx).bytes), toHex(encoded.bytes), type)
+    assert.is(toHex(decoded.id), toHex(sha256(encoded.bytes)))
+    assert.is(decoded.tx.type, type)
+    verifyTx(ledger, decoded.tx, nobleVerify)
+    verifyTx(ledger, decoded.tx, nodeVerify)
+  }
+})
+
+test('round trip: optional shapes (nulls, scopes, empty lists) are accepted', () => {
+  const variants: Array<[TxType, (b: Record<string, unknown>) => void]> = [
+    ['image.add', b => { b.record = null; b.result = null; b.model = null; b.score = null; b.keys = [] }],
+    ['consent.grant', b => { b.scope = { kind: 'all' }; b.keys = [] }],
+    ['consent.grant', b => { b.scope = { kind: 'record', record: bytes(16, 1) } }],
+    ['access.log', b => { b.consent = null; b.basis = 'emergency' }],
+    ['member.propose', b => { b.action = 'remove'; b.name = ''; b.addrs = [] }],
+    ['model.publish', b => { b.metrics = {}; b.participants = [] }]
+  ]
+  for (const [type, mutate] of variants) decodeMutated(type, (_tx, body) => mutate(body))
+})
+
+test('BAD_SCHEMA: missing fields', () => {
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { delete b.name }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('image.add', (_t, b) => { delete b.keys }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.scope = { kind: 'record' } }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { delete t.seq }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { delete t.sig }), 'BAD_SCHEMA')
+})
+
+test('BAD_SCHEMA: unknown fields', () => {
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.extra = 1 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.extra = 1 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.scope = { kind: 'all', images: [] } }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('image.add', (_t, b) => { b.keys = [{ to: bytes(32, 1), raw: bytes(8, 1), result: null, x: 1 }] }), 'BAD_SCHEMA')
+})
+
+test('BAD_SCHEMA: wrong byte lengths', () => {
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.member = bytes(31, 1) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', (_t, b) => { b.record = bytes(17, 1) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('account.register', (_t, b) => { b.pop = bytes(63, 1) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.signer = bytes(33, 1) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.sig = bytes(63, 1) }), 'BAD_SCHEMA')
+})
+
+test('BAD_SCHEMA: wrong types', () => {
+  throwsCode(() => decodeMutated('record.create', t => { t.seq = '1' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.time = 1.5 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.seq = -1 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('record.create', t => { t.body = [] }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.name = 5 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.addrs = '/ip4/1.2.3.4' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('image.add', (_t, b) => { b.raw = bytes(36, 1) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('model.publish', (_t, b) => { b.metrics = { dice: 'high' } }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.name = 'tab\there' }), 'BAD_SCHEMA')
+})
+
+test('BAD_SCHEMA: values outside their enums', () => {
+  throwsCode(() => decodeMutated('record.create', t => { t.type = 'record.delete' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('account.register', (_t, b) => { b.role = 'surgeon' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.purpose = 'marketing' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.scope = { kind: 'everything' } }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.basis = 'curiosity' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.action = 'promote' }), 'BAD_SCHEMA')
+})
+
+test('oversize: long strings and lists, too many metrics, too many bytes', () => {
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.name = 'x'.repeat(129) }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.addrs = Array(9).fill('/ip4/1.2.3.4') }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('image.add', (_t, b) => { b.score = 10001 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('image.add', (_t, b) => { b.keys = [{ to: bytes(32, 1), raw: bytes(257, 1), result: null }] }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('model.publish', (_t, b) => {
+    b.metrics = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`m${i}`, i]))
+  }), 'TOO_LARGE')
+  const huge = { ...unsigned('member.propose'), sig: bytes(64, 0), body: { ...bodies['member.propose'], name: 'x'.repeat(MAX_TX_BYTES) } }
+  throwsCode(() => encodeTx(huge), 'TOO_LARGE')
+  throwsCode(() => decodeTx(new Uint8Array(MAX_TX_BYTES + 1)), 'TOO_LARGE')
+})
+
+test('BAD_SIGNATURE: any flipped signature bit', () => {
+  const tx = signed('image.add')
+  for (let bit = 0; bit < 512; bit += 7) {
+    const sig = tx.sig.slice()
+    sig[bit >> 3] ^= 1 << (bit & 7)
+    throwsCode(() => verifyTx(ledger, { ...tx, sig }, nodeVerify), 'BAD_SIGNATURE')
+    throwsCode(() => verifyTx(ledger, { ...tx, sig }, nobleVerify), 'BAD_SIGNATURE')
+  }
+})
+
+test('BAD_SIGNATURE: wrong signer, wrong ledger id, changed field', () => {
+  const tx = signed('record.create')
+  throwsCode(() => verifyTx(ledger, { ...tx, signer: stranger.publicKey }, nodeVerify), 'BAD_SIGNATURE')
+  const forged = signTx(ledger, unsigned('record.create'), stranger) // signer field still says hospital
+  throwsCode(() => verifyTx(ledger, forged, nodeVerify), 'BAD_SIGNATURE')
+  throwsCode(() => verifyTx(otherLedger, tx, nodeVerify), 'BAD_SIGNATURE')
+  throwsCode(() => verifyTx(otherLedger, tx, nobleVerify), 'BAD_SIGNATURE')
+  throwsCode(() => verifyTx(ledger, { ...tx, seq: tx.seq + 1 }, nodeVerify), 'BAD_SIGNATURE')
+  throwsCode(() => verifyTx(ledger, { ...tx, time: tx.time + 1 }, nodeVerify), 'BAD_SIGNATURE')
+  throwsCode(() => verifyTx(ledger, { ...tx, body: { ...tx.body, record: bytes(16, 6) } }, nodeVerify), 'BAD_SIGNATURE')
+})
+
+test('domains: consent uses its own tag, so a signature cannot be transplanted between domains', () => {
+  const consent = signed('consent.revoke')
+  const other = signed('record.create')
+  const consentBytes = txSigningBytes(ledger, consent)
+  const otherBytes = txSigningBytes(ledger, other)
+  assert.ok(toHex(consentBytes).startsWith(toHex(utf8(`${DOMAIN.consent}\0`))))
+  assert.ok(toHex(otherBytes).startsWith(toHex(utf8(`${DOMAIN.tx}\0`))))
+  // The same fields signed under the generic tx tag do not make a valid consent.
+  const { type, body, signer, seq, time } = consent
+  const payload = encode({ ledger, type, body, signer, seq, time })
+  const transplanted = { ...consent, sig: patient.sign(domainBytes(DOMAIN.tx, payload)) }
+  throwsCode(() => verifyTx(ledger, transplanted, nodeVerify), 'BAD_SIGNATURE')
+  assert.ok(nodeVerify(patient.publicKey, domainBytes(DOMAIN.consent, payload), consent.sig))
+  // A proof of possession (account domain) is no transaction signature either.
+  const pop = bodies['account.register'].pop
+  throwsCode(() => verifyTx(ledger, { ...signed('consent.revoke'), sig: pop }, nodeVerify), 'BAD_SIGNATURE')
+})
+
+test.run()
