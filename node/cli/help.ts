@@ -1,0 +1,121 @@
+// Usage texts of every command, kept apart from the commands so `--help` and usage errors answer
+// without loading libp2p or level (the dispatcher imports a command only when it runs).
+
+/** Top-level help text. */
+export const MAIN_HELP = `Usage: medichain <command> [options]
+
+Medichain: peer-to-peer sharing of encrypted medical images between hospitals, with a
+permissioned hash-chain ledger.
+
+Commands:
+  init            create this hospital's key (prints its public key and PeerId)
+  genesis         build a consortium genesis from the founding hospitals' keys and addresses
+  start           run this hospital's peer (ledger, p2p, HTTP API)
+  ledger verify   re-check a data folder end to end
+  ledger show     print heads, members and a block summary
+
+Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
+`
+
+/** Help text of `medichain init`. */
+export const INIT_HELP = `Usage: medichain init [--data DIR] [--config FILE]
+
+Creates the hospital key <data>/hospital.key: an Ed25519 private key in PKCS#8 PEM, mode 0600.
+The same key is the hospital's libp2p PeerId and its ledger signing key. Prints the public key
+and the PeerId, which the consortium needs to build the genesis. Refuses to overwrite a key.
+
+Options:
+  --data DIR       data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE    config file (default <data>/config.json when present)
+  -h, --help       show this help
+`
+
+/** Help text of `medichain genesis`. */
+export const GENESIS_HELP = `Usage: medichain genesis --name NAME (--member SPEC ... | --from-data DIR,DIR,...)
+                         [--quorum majority|two-thirds|all] [--created MS] [--out FILE] [--force]
+
+Builds the consortium genesis document (JSON) from the founding hospitals' public keys and p2p
+addresses. Its SHA-256 is the ledger id: every founding hospital must start from the same file.
+
+Options:
+  --name NAME          consortium name
+  --member SPEC        a founding hospital, repeatable:
+                       name=NAME,key=HEX64,addr=MULTIADDR[,addr=MULTIADDR...]
+  --from-data DIRS     comma-separated data folders: each one's hospital.key, config name and
+                       p2p addresses (config p2p.announce, else p2p.listen)
+  --quorum RULE        approvals needed to admit or remove a member (default majority)
+  --created MS         creation time, ms since the epoch (default now)
+  --out FILE           write the document here (default: print it)
+  --force              replace FILE if it exists
+  -h, --help           show this help
+
+Example:
+  medichain genesis --name "North consortium" \\
+    --member name=St-Anne,key=<hex>,addr=/ip4/10.0.0.1/tcp/4001 \\
+    --member name=General,key=<hex>,addr=/ip4/10.0.0.2/tcp/4001 --out genesis.json
+`
+
+/** Help text of `medichain start`. */
+export const START_HELP = `Usage: medichain start [options]
+
+Runs this hospital's peer: the ledger, the libp2p host and the HTTP API, until Ctrl-C (SIGINT)
+or SIGTERM, then shuts down in order (HTTP, p2p, ledger). On the first run, with no key and no
+genesis in the data folder, creates the key and a one-member genesis for this hospital.
+
+Options:
+  --data DIR          data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE       config file (default <data>/config.json when present; env MEDICHAIN_CONFIG)
+  --http-host HOST    HTTP listen address (default 127.0.0.1; env MEDICHAIN_HTTP_HOST)
+  --http-port PORT    HTTP port (default 8080; env MEDICHAIN_HTTP_PORT)
+  --p2p-port PORT     libp2p TCP port (default 4001; env MEDICHAIN_P2P_PORT)
+  --genesis FILE      genesis document (default <data>/genesis.json; env MEDICHAIN_GENESIS)
+  --peer MULTIADDR    extra peer to dial, repeatable (env MEDICHAIN_PEERS, comma-separated)
+  --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+  -h, --help          show this help
+
+Precedence: defaults < config file < environment < flags. See docs/ops.md.
+`
+
+/** Help text of `medichain ledger`. */
+export const LEDGER_HELP = `Usage: medichain ledger <verify|show> [options]
+
+Commands:
+  verify    re-check the data folder end to end: every signature, hash link, index and the state root
+  show      print heads, members and a summary of blocks (no transaction bodies)
+
+Run \`medichain ledger <command> --help\` for its options. Stop the peer first: the ledger
+database accepts one process at a time.
+`
+
+/** Help text of `medichain ledger verify`. */
+export const LEDGER_VERIFY_HELP = `Usage: medichain ledger verify [--data DIR] [--config FILE] [--genesis FILE]
+
+Re-checks the ledger in <data>/ledger against the genesis: every block and transaction signature,
+every hash link, every index and the state root. Exits 0 when all is well, 1 with the problems
+listed otherwise.
+
+Options:
+  --data DIR          data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE       config file (default <data>/config.json when present)
+  --genesis FILE      genesis document (default <data>/genesis.json)
+  --log-level LEVEL   log level of the log lines on stderr (default warn)
+  -h, --help          show this help
+`
+
+/** Help text of `medichain ledger show`. */
+export const LEDGER_SHOW_HELP = `Usage: medichain ledger show [--data DIR] [--author HEX] [--from N] [--limit N] [--json]
+
+Prints the ledger id, state root, members, chain heads and a summary of blocks: height, hash,
+time and transaction types. Without --author, shows the blocks of every chain.
+
+Options:
+  --data DIR          data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE       config file (default <data>/config.json when present)
+  --genesis FILE      genesis document (default <data>/genesis.json)
+  --author HEX        only this member's chain (64 hex digits)
+  --from N            first height to show (default 0)
+  --limit N           blocks per chain, at most 500 (default 20)
+  --json              print JSON in the HTTP API's format instead of text
+  --log-level LEVEL   log level of the log lines on stderr (default warn)
+  -h, --help          show this help
+`

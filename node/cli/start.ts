@@ -1,0 +1,92 @@
+// `medichain start`: runs one hospital peer until SIGINT/SIGTERM. On the very first run (no key
+// and no genesis) it creates both, a one-member consortium, so `npm start` works with no setup.
+import { toHex } from '../../protocol/bytes.ts'
+import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
+import type { Genesis } from '../../protocol/genesis.ts'
+import { loadConfig } from '../config.ts'
+import type { Config } from '../config.ts'
+import { createKeyFile, keyPath, KeyNotFoundError, loadKeyFile } from '../keys.ts'
+import type { HospitalKey } from '../keys.ts'
+import { createLogger } from '../logger.ts'
+import type { Logger } from '../logger.ts'
+import { createPeer } from '../peer.ts'
+import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
+import { fileExists, readGenesisFile, writeGenesisFile } from './genesis-file.ts'
+import { START_HELP } from './help.ts'
+import { EXIT, println } from './io.ts'
+import type { CliIo } from './io.ts'
+
+/** The hospital key and genesis a peer starts from, and whether this run created them. */
+export interface PeerIdentity { key: HospitalKey, genesis: Genesis, createdKey: boolean, createdGenesis: boolean }
+
+/**
+ * Loads the key and genesis of a data folder. With neither present, creates the key and a genesis
+ * whose only member is this hospital (first run). A key without a genesis, or a genesis without
+ * a key, is an error: joining an existing consortium needs both from the admin.
+ */
+export async function prepareIdentity (config: Config, clock: () => number): Promise<PeerIdentity> {
+  const hasGenesis = await fileExists(config.genesis)
+  const hasKey = await fileExists(keyPath(config.data))
+  if (!hasKey && !hasGenesis) {
+    const key = await createKeyFile(config.data)
+    const genesis = createGenesis({
+      name: `${config.name} (single hospital)`.slice(0, 128),
+      created: clock(),
+      // A port-0 address names no reachable port, so it is left out of the document.
+      members: [{ name: config.name, key: key.publicKey, addrs: config.p2p.announce.filter(a => !/\/tcp\/0(\/|$)/.test(a)).slice(0, 8) }]
+    })
+    await writeGenesisFile(config.genesis, genesis)
+    return { key, genesis, createdKey: true, createdGenesis: true }
+  }
+  if (!hasKey) throw new KeyNotFoundError(keyPath(config.data))
+  const key = await loadKeyFile(config.data)
+  return { key, genesis: await readGenesisFile(config.genesis), createdKey: false, createdGenesis: false }
+}
+
+function waitForAbort (signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  return new Promise(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
+}
+
+/** Runs `medichain start`; resolves with the exit code once the peer has stopped. */
+export async function runStart (argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine('start', () => parseArgs({
+    args: argv,
+    options: {
+      ...HELP_OPTION,
+      ...CONFIG_OPTIONS,
+      'http-host': { type: 'string' },
+      'http-port': { type: 'string' },
+      'p2p-port': { type: 'string' },
+      genesis: { type: 'string' },
+      peer: { type: 'string', multiple: true }
+    },
+    strict: true,
+    allowPositionals: false
+  }))
+  if (values.help === true) {
+    io.stdout.write(START_HELP)
+    return EXIT.ok
+  }
+  const config = await loadConfig({ flags: values, env: io.env, cwd: io.cwd })
+  const logger: Logger = createLogger({ level: config.logLevel })
+  const id = await prepareIdentity(config, io.clock)
+  if (id.createdKey) println(io.stdout, `first run: created hospital key ${id.key.path}`)
+  if (id.createdGenesis) println(io.stdout, `first run: created one-member genesis ${config.genesis}`)
+  if (!id.genesis.members.some(m => toHex(m.key) === toHex(id.key.publicKey))) {
+    logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
+  }
+  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis })({ logger, clock: io.clock })
+  await peer.start()
+  println(io.stdout, `medichain peer running (Ctrl-C to stop)`)
+  println(io.stdout, `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`)
+  println(io.stdout, `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`)
+  println(io.stdout, `  data:       ${config.data}`)
+  println(io.stdout, `  http:       ${peer.http.url}`)
+  for (const addr of peer.p2p.addresses()) println(io.stdout, `  p2p:        ${addr}`)
+  await waitForAbort(io.signal)
+  logger.info({ reason: String(io.signal.reason) }, 'shutting down')
+  await peer.stop()
+  println(io.stdout, 'medichain peer stopped')
+  return EXIT.ok
+}

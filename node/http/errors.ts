@@ -1,0 +1,106 @@
+// The one error middleware of the HTTP API (koa's model): every failure becomes `{code, message}`
+// with a status chosen by the error's stable `code`. Only our own typed errors expose their
+// message; anything unexpected is a 500 `INTERNAL` whose stack goes to the log, never the client.
+import type { Middleware } from 'koa'
+import type { Logger } from 'pino'
+import { MedichainError } from '../../protocol/errors.ts'
+
+/** HTTP status for each error code the API exposes. Codes not listed here are answered as 500. */
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  // Malformed or rule-breaking input (protocol/errors.ts and the ledger's RejectCode).
+  INVALID: 400,
+  BAD_SCHEMA: 400,
+  BAD_ENCODING: 400,
+  NON_CANONICAL: 400,
+  BAD_SIGNATURE: 400,
+  BAD_PROOF: 400,
+  WRONG_LEDGER: 400,
+  NOT_MEMBER: 400,
+  BAD_HEIGHT: 400,
+  BAD_PREV: 400,
+  BAD_LINKS: 400,
+  BAD_TX_ROOT: 400,
+  FUTURE_TIME: 400,
+  UNAUTHORISED_SIGNER: 400,
+  FLAGGED_MEMBER: 400,
+  MISSING_DEPENDENCY: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  CONFLICT: 409,
+  DUPLICATE_TX: 409,
+  REPLAYED_SEQ: 409,
+  EQUIVOCATION: 409,
+  TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  NOT_IMPLEMENTED: 501,
+  UNAVAILABLE: 503
+}
+
+/** Codes for errors that koa or its middleware raise with an HTTP status (http-errors). */
+const CODE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: 'INVALID',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  405: 'METHOD_NOT_ALLOWED',
+  409: 'CONFLICT',
+  413: 'TOO_LARGE',
+  415: 'INVALID',
+  429: 'RATE_LIMITED',
+  501: 'NOT_IMPLEMENTED',
+  503: 'UNAVAILABLE'
+}
+
+/** The body of every error response. */
+export interface ErrorBody { code: string, message: string }
+
+/** What a thrown value becomes on the wire. */
+export interface ErrorResponse { status: number, body: ErrorBody }
+
+function httpErrorStatus (err: unknown): number | undefined {
+  if (!(err instanceof Error) || !('status' in err) || !('expose' in err)) return undefined
+  return typeof err.status === 'number' && err.expose === true ? err.status : undefined
+}
+
+/**
+ * Maps a thrown value to a response. `extra` adds codes (later features register theirs).
+ * Messages of our typed errors are written for clients and carry no PHI or secrets.
+ */
+export function errorResponse (err: unknown, extra: Readonly<Record<string, number>> = {}): ErrorResponse {
+  if (err instanceof MedichainError) {
+    const status = extra[err.code] ?? STATUS_BY_CODE[err.code]
+    if (status !== undefined) return { status, body: { code: err.code, message: err.message } }
+  }
+  const status = httpErrorStatus(err)
+  if (status !== undefined && CODE_BY_STATUS[status] !== undefined && err instanceof Error) {
+    return { status, body: { code: CODE_BY_STATUS[status], message: err.message } }
+  }
+  return { status: 500, body: { code: 'INTERNAL', message: 'internal error' } }
+}
+
+/**
+ * Koa middleware: catches everything below it, answers `{code, message}`, logs 5xx with the
+ * stack, and turns "no route matched" into 404 `NOT_FOUND`.
+ */
+export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, number>> = {}): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next()
+      if (ctx.status === 404 && ctx.body == null) {
+        ctx.status = 404
+        ctx.body = { code: 'NOT_FOUND', message: 'no such route' } satisfies ErrorBody
+      }
+    } catch (err) {
+      const res = errorResponse(err, extra)
+      if (res.status >= 500) {
+        logger.error({ err, method: ctx.method, path: ctx.path, status: res.status }, 'request failed')
+      } else {
+        logger.debug({ method: ctx.method, path: ctx.path, status: res.status, code: res.body.code }, 'request rejected')
+      }
+      ctx.status = res.status
+      ctx.body = res.body
+    }
+  }
+}

@@ -1,0 +1,116 @@
+// One hospital peer: the ledger (level under `<data>/ledger`), the libp2p host that replicates it,
+// and the HTTP API over both. Starts in that order and stops in reverse, so the store is flushed
+// last, after nothing can write to it any more.
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { Genesis } from '../protocol/genesis.ts'
+import { createLedger } from '../ledger/ledger.ts'
+import { nodeIdentity, nodeVerify } from '../ledger/node-crypto.ts'
+import type { Clock, Ledger } from '../ledger/types.ts'
+import type { Config } from './config.ts'
+import { createHttpServer } from './http/server.ts'
+import type { HttpServer } from './http/server.ts'
+import { createP2P } from './p2p/index.ts'
+import type { P2P } from './p2p/index.ts'
+
+/** Folder of the ledger's level database inside the data folder. */
+export const LEDGER_DIR = 'ledger'
+
+/** What a peer is built from: the resolved config plus the hospital seed and the genesis document. */
+export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & {
+  /** Listen addresses, and the addresses to announce when they differ (NAT, 0.0.0.0). */
+  p2p: Pick<Config['p2p'], 'listen'> & { announce?: string[] }
+  /** The hospital's 32-byte Ed25519 seed (secret). */
+  seed: Uint8Array
+  genesis: Genesis
+}
+
+/** What a peer uses from its host. */
+export interface PeerComponents {
+  logger: Logger
+  clock: Clock
+}
+
+/** A running hospital peer. */
+export interface Peer {
+  start(): Promise<void>
+  stop(): Promise<void>
+  readonly ledger: Ledger
+  readonly p2p: P2P
+  readonly http: Pick<HttpServer, 'url' | 'app'>
+}
+
+/** Path of the ledger database for a data folder. */
+export function ledgerPath (data: string): string {
+  return join(data, LEDGER_DIR)
+}
+
+/** Announce addresses worth passing to libp2p: none when they merely repeat the listen addresses. */
+function announceOf (p2p: PeerInit['p2p']): string[] | undefined {
+  const { listen, announce } = p2p
+  if (announce === undefined || announce.length === 0) return undefined
+  const same = announce.length === listen.length && announce.every((a, i) => a === listen[i])
+  return same ? undefined : announce
+}
+
+/** Composes ledger, p2p and HTTP for one hospital: `createPeer(init)(components)`, then `start()`. */
+export function createPeer (init: PeerInit): (components: PeerComponents) => Peer {
+  return (components) => {
+    const { logger, clock } = components
+    const log = logger.child({ component: 'peer' })
+    const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis })({
+      identity: nodeIdentity(init.seed),
+      verify: nodeVerify,
+      logger: logger.child({ component: 'ledger' }),
+      clock
+    })
+    const p2p = createP2P({
+      seed: init.seed,
+      listen: init.p2p.listen,
+      announce: announceOf(init.p2p),
+      bootstrap: init.peers,
+      syncIntervalMs: init.syncIntervalMs
+    })({ ledger, logger: logger.child({ component: 'p2p' }) })
+    const http = createHttpServer({ host: init.http.host, port: init.http.port })({ ledger, logger, p2p, clock })
+
+    /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
+    const started: Array<{ name: string, stop: () => Promise<void> }> = []
+
+    const stopAll = async (): Promise<void> => {
+      while (started.length > 0) {
+        const s = started.pop()
+        if (s === undefined) break
+        try {
+          await s.stop()
+        } catch (err) {
+          log.error({ err, service: s.name }, 'stop failed')
+        }
+      }
+    }
+
+    return {
+      ledger,
+      p2p,
+      http,
+      async start (): Promise<void> {
+        if (started.length > 0) return
+        try {
+          await ledger.start()
+          started.push({ name: 'ledger', stop: async () => await ledger.stop() })
+          await p2p.start()
+          started.push({ name: 'p2p', stop: async () => await p2p.stop() })
+          await http.start()
+          started.push({ name: 'http', stop: async () => await http.stop() })
+        } catch (err) {
+          await stopAll()
+          throw err
+        }
+        log.info({ http: http.url, p2p: p2p.addresses(), blocks: ledger.size() }, 'peer started')
+      },
+      async stop (): Promise<void> {
+        await stopAll()
+        log.info('peer stopped')
+      }
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Two whole peers composed by createPeer (ledger + libp2p + HTTP) on 127.0.0.1: the HTTP API
+// reports the live member connection, a block written on one reaches the other, both report the
+// same state root over HTTP, and stop() closes HTTP and releases the ledger folder.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { toHex } from '../../protocol/bytes.ts'
+import { createGenesis } from '../../protocol/genesis.ts'
+import { nodeIdentity } from '../../ledger/node-crypto.ts'
+import { createLogger } from '../../node/logger.ts'
+import { createPeer } from '../../node/peer.ts'
+import type { Peer } from '../../node/peer.ts'
+import { waitFor } from '../helpers/timeout.ts'
+import { recordBody } from '../helpers/ledger-fixture.ts'
+
+const seeds = [1, 2].map(n => new Uint8Array(32).fill(n))
+const keys = seeds.map(s => nodeIdentity(s).publicKey)
+const genesis = createGenesis({
+  name: 'http peer test',
+  created: 1_700_000_000_000,
+  members: keys.map((key, i) => ({ name: `H${i}`, key, addrs: [] }))
+})
+const logger = createLogger({ silent: true })
+
+let dir = ''
+let peers: Peer[] = []
+
+test.before.each(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'medichain-peer-'))
+})
+
+test.after.each(async () => {
+  for (const p of peers.splice(0)) await p.stop()
+  await rm(dir, { recursive: true, force: true })
+})
+
+function makePeer (i: number, bootstrap: string[]): Peer {
+  const peer = createPeer({
+    data: join(dir, `h${i}`),
+    http: { host: '127.0.0.1', port: 0 },
+    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    peers: bootstrap,
+    syncIntervalMs: 1_000,
+    seed: seeds[i],
+    genesis
+  })({ logger, clock: Date.now })
+  peers.push(peer)
+  return peer
+}
+
+async function json (url: string): Promise<Record<string, unknown>> {
+  const res = await fetch(url)
+  assert.is(res.status, 200, url)
+  return await res.json() as Record<string, unknown>
+}
+
+test('two peers connect, replicate a block and agree on the state root over HTTP', async () => {
+  const a = makePeer(0, [])
+  await a.start()
+  const b = makePeer(1, a.p2p.addresses())
+  await b.start()
+  await waitFor(() => a.p2p.connectedMembers().length === 1 && b.p2p.connectedMembers().length === 1, { timeout: 20_000, what: 'the two members to connect' })
+
+  const health = await json(`${a.http.url}/api/health`)
+  assert.equal(health.connected, [toHex(keys[1])])
+  const members = (await json(`${b.http.url}/api/members`)).members as Array<{ key: string, connected: boolean, self: boolean }>
+  assert.equal(members.map(m => [m.key, m.self, m.connected]).sort(), [[toHex(keys[0]), false, true], [toHex(keys[1]), true, false]].sort())
+
+  const loc = await a.ledger.submitOwn('record.create', recordBody(5))
+  await waitFor(async () => (await fetch(`${b.http.url}/api/ledger/tx/${toHex(loc.txId)}`)).status === 200, { timeout: 20_000, what: 'the block to reach B' })
+  const [rootA, rootB] = await Promise.all([a, b].map(async p => await json(`${p.http.url}/api/ledger/state-root`)))
+  assert.equal(rootA, rootB)
+})
+
+test('stop() closes HTTP and releases the ledger so the folder can be reopened', async () => {
+  const a = makePeer(0, [])
+  await a.start()
+  const url = a.http.url
+  await a.ledger.submitOwn('record.create', recordBody(6))
+  await a.stop()
+  peers = []
+  let refused = false
+  try {
+    await fetch(`${url}/api/health`)
+  } catch {
+    refused = true
+  }
+  assert.ok(refused, 'HTTP is closed after stop')
+  const again = makePeer(0, [])
+  await again.start()
+  assert.is(again.ledger.size(), 1, 'the appended block survived the restart')
+})
+
+test.run()
