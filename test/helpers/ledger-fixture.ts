@@ -15,13 +15,18 @@ import { createLedger } from '../../ledger/ledger.ts'
 import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 
-/** A deterministic identity from a small number (test keys only). */
-export function testIdentity (n: number): Identity {
+/** A deterministic Ed25519 seed from a small number (test keys only). */
+export function testSeed (n: number): Uint8Array {
   const seed = new Uint8Array(32)
   seed[0] = n & 0xff
   seed[1] = n >> 8
   seed[31] = 0x5a
-  return nodeIdentity(seed)
+  return seed
+}
+
+/** A deterministic identity from a small number (test keys only). */
+export function testIdentity (n: number): Identity {
+  return nodeIdentity(testSeed(n))
 }
 
 /** A consortium of `n` hospitals with identities 1..n. */

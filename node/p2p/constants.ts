@@ -1,0 +1,56 @@
+// Tunables of the peer-to-peer layer. Each value says where it comes from; none of them is part
+// of the ledger's consensus rules, so peers with different values still interoperate.
+import { MAX_BLOCK_BYTES, MAX_MEMBERS } from '../../protocol/constants.ts'
+
+/** Stream protocol of catch-up sync (DESIGN §4 Replication). */
+export const SYNC_PROTOCOL = '/medichain/sync/1.0.0'
+
+/** Gossipsub topic of new blocks and evidence for one ledger (DESIGN §4 Replication). */
+export function blocksTopic (ledgerIdHex: string): string {
+  return `/medichain/${ledgerIdHex}/blocks`
+}
+
+/** Blocks per sync response: enough to catch up fast, few enough to bound one message. */
+export const SYNC_MAX_BLOCKS = 512
+
+/** Bytes of block data per sync response: two maximum-size blocks (a response holds at least one). */
+export const SYNC_MAX_BYTES = 2 * MAX_BLOCK_BYTES
+
+/**
+ * Largest sync frame accepted: one response's blocks, or a frame of evidence (two blocks each),
+ * plus CBOR framing headroom.
+ */
+export const SYNC_MAX_FRAME_BYTES = SYNC_MAX_BYTES + 64 * 1024
+
+/** Evidence ids per sync frame; equivocation is rare, so this is generous. */
+export const SYNC_MAX_EVIDENCE_IDS = 1024
+
+/**
+ * Head entries per sync request: one per chain. MAX_MEMBERS (256) bounds members at one time;
+ * removals and admissions over the years can leave more chains than that.
+ */
+export const SYNC_MAX_HEADS = 4 * MAX_MEMBERS
+
+/** Request/response rounds per sync session before the client stops and tries again later. */
+export const SYNC_MAX_ROUNDS = 1000
+
+/** Time allowed for one read or write on a sync stream (ms); generous for 4 MiB on a slow WAN. */
+export const SYNC_IO_TIMEOUT_MS = 20_000
+
+/** Default period of background sync with every connected member (ms). */
+export const SYNC_INTERVAL_MS = 10_000
+
+/** First redial delay after a failed dial or a lost connection (ms). */
+export const REDIAL_MIN_MS = 250
+
+/** Longest redial delay (ms): a member that was down is found again within half a minute. */
+export const REDIAL_MAX_MS = 30_000
+
+/** A connection that lived this long resets the redial backoff (ms); shorter ones keep growing it. */
+export const STABLE_CONNECTION_MS = 10_000
+
+/** Time allowed for one dial attempt (ms). */
+export const DIAL_TIMEOUT_MS = 10_000
+
+/** Largest gossip message: evidence carries two maximum-size blocks (gossipsub caps at ~4 MiB). */
+export const GOSSIP_MAX_BYTES = 2 * MAX_BLOCK_BYTES + 64 * 1024
