@@ -4,9 +4,9 @@
 import type { Logger } from 'pino'
 import { createBlock, decodeBlock, verifyBlockSignature } from '../protocol/block.ts'
 import type { Block } from '../protocol/block.ts'
-import { equals, fromHex, toHex } from '../protocol/bytes.ts'
+import { compare, equals, fromHex, toHex } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
-import { MAX_BLOCK_BYTES, MAX_CLOCK_SKEW_MS, MAX_TXS_PER_BLOCK } from '../protocol/constants.ts'
+import { MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK } from '../protocol/constants.ts'
 import { LedgerRuleError, MedichainError, MissingDependencyError } from '../protocol/errors.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
@@ -24,12 +24,32 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
-import { authoriseTx, checkReplays, verifyTxSignatures } from './validate.ts'
+import { authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
+
+/** Blocks with fewer transactions are verified on the main thread (measured: bench:ledger). */
+const POOL_MIN_TXS = 8
 
 interface Pending { dtx: DecodedTx, resolve: (loc: TxLocation) => void, reject: (err: unknown) => void }
 
 /** How a block reaches #append: from the network, produced here, or replayed by `ledger verify`. */
 interface AppendMode { own: boolean, replay: boolean }
+
+/** A received block waiting for its turn to be appended. */
+interface Incoming {
+  block: Block
+  replay: boolean
+  verified: Promise<void>
+  settled: boolean
+  resolve: (status: ReceiveStatus) => void
+  reject: (err: unknown) => void
+}
+
+/** Blocks committed in one level batch, and what to do once it is durable. */
+interface Group { w: BatchWriter, after: Array<() => void> }
+
+/** Bounds of one group commit: enough to amortise an fsync, small enough to keep latency low. */
+const GROUP_MAX_BLOCKS = 64
+const GROUP_MAX_TXS = 4096
 
 class LedgerImpl extends EventTarget implements Ledger {
   readonly id: Uint8Array
@@ -51,6 +71,9 @@ class LedgerImpl extends EventTarget implements Ledger {
   #rootCache: { size: number, root: Uint8Array } | null = null
   #started = false
   #pool: VerifyPool | null = null
+  #incoming: Incoming[] = []
+  #draining: Promise<void> | null = null
+  #broken: unknown = null
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -93,6 +116,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (!this.#started) return
     this.#started = false
     await this.#producing
+    await this.#draining
     await this.#serial.catch(() => {})
     await this.#pool?.close()
     this.#pool = null
@@ -130,7 +154,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     const dtx = encodeTx(tx)
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
-    await authoriseTx(dtx, this.self, this.id, this.#store, this.#c.verify)
+    const view = new BatchWriter(this.#store)
+    await view.prefetch([K.account(tx.signer)])
+    authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
     if (this.#queuedIds.has(idHex) || await this.#store.has(K.txLocPrefix(dtx.id))) {
@@ -195,34 +221,74 @@ class LedgerImpl extends EventTarget implements Ledger {
       time: Math.max(this.#c.clock(), lastTime),
       txs
     }, this.#c.identity)
-    await this.#append(block, { own: true, replay: false })
+    const group = this.#group()
+    await this.#append(block, { own: true, replay: false }, group)
+    await this.#flush(group)
     return block
   }
 
   // ---- receiving blocks ----
 
   async receive (bytes: Uint8Array, opts: { replay?: boolean } = {}): Promise<ReceiveStatus> {
+    this.#assertHealthy()
     const block = decodeBlock(bytes)
-    // Signatures are checked on the pool as soon as the block arrives; the append waits its turn.
-    // Concurrent receives therefore overlap verification with the appends before them.
-    const verified = this.#preverify(block)
-    verified.catch(() => {})
-    return await this.#exclusive(async () => {
-      await verified
-      return await this.#receiveOne(block, opts.replay === true)
-    })
+    // Signatures are checked on the pool as soon as the block arrives; appends take their turn.
+    // Concurrent receives therefore overlap verification with the appends before them, and
+    // blocks that are ready together are committed together in one durable batch.
+    const item: Incoming = { block, replay: opts.replay === true, settled: false, verified: this.#preverify(block), resolve: () => {}, reject: () => {} }
+    item.verified.then(() => { item.settled = true }, () => { item.settled = true })
+    const result = new Promise<ReceiveStatus>((resolve, reject) => { item.resolve = resolve; item.reject = reject })
+    this.#incoming.push(item)
+    this.#drain()
+    return await result
   }
 
   async #preverify (block: Block): Promise<void> {
-    if (this.#pool === null || this.#chains.holds(block.header.author, block.header.height, block.hash)) return
+    // A small block verifies faster inline than the round trip to a worker costs.
+    if (this.#pool === null || block.txs.length < POOL_MIN_TXS) return
+    if (this.#chains.holds(block.header.author, block.header.height, block.hash)) return
     await this.#pool.verifyBlock(block.bytes, this.id)
     this.#verified.add(block)
   }
 
-  async #receiveOne (block: Block, replay: boolean): Promise<ReceiveStatus> {
+  #drain (): void {
+    if (this.#draining !== null) return
+    this.#draining = (async () => {
+      while (this.#incoming.length > 0) await this.#exclusive(async () => await this.#ingestGroup())
+    })().finally(() => { this.#draining = null })
+  }
+
+  /** Appends queued blocks into one group: the first waits for its checks, later ones only if ready. */
+  async #ingestGroup (): Promise<void> {
+    const group = this.#group()
+    const answers: Array<() => void> = []
+    let txs = 0
+    while (this.#incoming.length > 0 && txs < GROUP_MAX_TXS && answers.length < GROUP_MAX_BLOCKS) {
+      const item = this.#incoming[0]
+      if (answers.length > 0 && !item.settled) break
+      this.#incoming.shift()
+      txs += item.block.txs.length
+      try {
+        await item.verified
+        const status = await this.#receiveOne(item.block, item.replay, group)
+        answers.push(() => item.resolve(status))
+      } catch (err) {
+        answers.push(() => item.reject(err))
+      }
+    }
+    try {
+      await this.#flush(group)
+    } catch (err) {
+      for (const item of this.#incoming.splice(0)) item.reject(err)
+      throw err
+    }
+    for (const answer of answers) answer()
+  }
+
+  async #receiveOne (block: Block, replay: boolean, group: Group): Promise<ReceiveStatus> {
     let status: ReceiveStatus
     try {
-      status = await this.#append(block, { own: false, replay })
+      status = await this.#append(block, { own: false, replay }, group)
     } catch (err) {
       if (err instanceof MissingDependencyError) {
         this.#waiting.add(block, err.missing)
@@ -230,18 +296,18 @@ class LedgerImpl extends EventTarget implements Ledger {
       }
       throw err
     }
-    if (status === 'appended') await this.#releaseWaiting(block, replay)
+    if (status === 'appended') await this.#releaseWaiting(block, replay, group)
     return status
   }
 
   /** Appends buffered blocks whose dependencies have now arrived, transitively. */
-  async #releaseWaiting (first: Block, replay: boolean): Promise<void> {
+  async #releaseWaiting (first: Block, replay: boolean, group: Group): Promise<void> {
     const arrived = [first]
     while (arrived.length > 0) {
       const b = arrived.pop() as Block
       for (const next of this.#waiting.release(b.header.author, b.header.height)) {
         try {
-          if (await this.#append(next, { own: false, replay }) === 'appended') arrived.push(next)
+          if (await this.#append(next, { own: false, replay }, group) === 'appended') arrived.push(next)
         } catch (err) {
           if (err instanceof MissingDependencyError) this.#waiting.add(next, err.missing)
           else this.#log.warn({ code: (err as MedichainError).code, author: toHex(next.header.author).slice(0, 16), height: next.header.height }, 'buffered block rejected')
@@ -250,70 +316,58 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
   }
 
-  /** Checks a block against the chains held and appends it in one batch. */
-  async #append (block: Block, mode: AppendMode): Promise<ReceiveStatus> {
+  // ---- validating and applying ----
+
+  #group (): Group {
+    return { w: new BatchWriter(this.#store), after: [] }
+  }
+
+  /**
+   * Writes a group durably in one batch (fsync), then updates readers and emits events. If the
+   * disk refuses the batch, memory is ahead of disk: the ledger stops taking writes.
+   */
+  async #flush (group: Group): Promise<void> {
+    if (group.w.size > 0) {
+      try {
+        await this.#store.batch(group.w.ops())
+      } catch (err) {
+        this.#broken = err
+        this.#log.error({ err: (err as Error).message }, 'ledger store refused a batch; restart the peer')
+        throw new MedichainError('STORE_FAILED', 'the ledger store could not write; the peer must restart')
+      }
+      this.#rootCache = null
+    }
+    for (const f of group.after) f()
+  }
+
+  #assertHealthy (): void {
+    if (this.#broken !== null) throw new MedichainError('STORE_FAILED', 'the ledger store failed earlier; the peer must restart')
+  }
+
+  /** Checks a block against the chains held and, if it passes, applies it into the group. */
+  async #append (block: Block, mode: AppendMode, group: Group): Promise<ReceiveStatus> {
     const { header } = block
     if (!equals(header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'block belongs to another ledger')
     const head = this.#chains.headHeight(header.author)
     if (header.height <= head) {
       if (this.#chains.holds(header.author, header.height, block.hash)) return 'known'
       verifyBlockSignature(block, this.#c.verify)
-      await this.#storeEquivocation(block)
+      await this.#storeEquivocation(block, group)
       return 'evidence'
     }
     const verified = mode.own || this.#verified.has(block)
     if (!verified) verifyBlockSignature(block, this.#c.verify)
-    // Dependencies first: a newly admitted member's block waits for the approvals it links,
-    // so membership is judged with the block's causal past in hand.
-    this.#checkDependencies(block, head)
-    const member = this.#members.get(header.author)
-    if (member === undefined || (member.status !== 'active' && !mode.replay)) {
-      throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
-    }
-    const chain = this.#chains.get(header.author)
-    if (header.height > 0 && !equals(header.prev as Uint8Array, (chain as { hashes: Uint8Array[] }).hashes[head])) {
-      throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)
-    }
-    if (header.time > this.#c.clock() + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
-    if (chain !== undefined && header.time < chain.times[head]) throw new LedgerRuleError('BAD_TIME', 'block time is earlier than its prev')
-    this.#checkLinksMonotonic(block)
+    checkChainRules(block, { chains: this.#chains, memberStatus: (k) => this.#members.get(k)?.status }, { now: this.#c.clock(), replay: mode.replay })
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
-    const w = new BatchWriter(this.#store)
+    const w = group.w.child()
     await w.prefetch(block.txs.flatMap(keysRead))
     await checkReplays(block.txs, header.author, w, (p) => this.#store.keys(p))
-    await this.#commit(block, w)
+    this.#apply(block, w, group)
     return 'appended'
   }
 
-  /** Throws MissingDependencyError when the prev or a linked block of a member is not held. */
-  #checkDependencies (block: Block, head: number): void {
-    const { header } = block
-    const missing: string[] = []
-    if (header.height > head + 1) missing.push(`${toHex(header.author)}:${header.height - 1}`)
-    for (const link of header.links) {
-      const held = this.#chains.get(link.author)
-      if (held !== undefined && link.height < held.hashes.length) {
-        if (!equals(held.hashes[link.height], link.hash)) throw new LedgerRuleError('BAD_LINKS', 'a link names a block this peer holds with another hash')
-        continue
-      }
-      const linked = this.#members.get(link.author)
-      if (linked === undefined) throw new LedgerRuleError('BAD_LINKS', 'a link names a key that was never a member')
-      if (linked.status === 'active') missing.push(`${toHex(link.author)}:${link.height}`)
-    }
-    if (missing.length > 0) throw new MissingDependencyError(`block waits for ${missing.length} earlier blocks`, missing)
-  }
-
-  /** A Merkle clock only moves forward: each link is at least the prev block's link. */
-  #checkLinksMonotonic (block: Block): void {
-    const chain = this.#chains.get(block.header.author)
-    if (chain === undefined) return
-    for (const old of chain.lastLinks) {
-      const now = block.header.links.find(l => equals(l.author, old.author))
-      if (now === undefined || now.height < old.height) throw new LedgerRuleError('BAD_LINKS', 'links go backwards from the prev block')
-    }
-  }
-
-  async #commit (block: Block, w: BatchWriter): Promise<void> {
+  /** Applies a validated block's writes to the group and advances the in-memory views. */
+  #apply (block: Block, w: BatchWriter, group: Group): void {
     const { header } = block
     const order = orderOf(header)
     w.put(K.block(header.author, header.height), block.bytes)
@@ -322,43 +376,36 @@ class LedgerImpl extends EventTarget implements Ledger {
     let membership = false
     for (let index = 0; index < block.txs.length; index++) {
       const dtx = block.txs[index]
-      await authoriseTx(dtx, header.author, this.id, w, this.#c.verify)
-      const applied = await applyTx(w, dtx, { author: header.author, height: header.height, index, order })
-      membership ||= applied.membership
+      authoriseTx(dtx, header.author, this.id, w, this.#c.verify)
+      membership = applyTx(w, dtx, { author: header.author, height: header.height, index, order }).membership || membership
     }
-    const next = membership ? await this.#members.recompute(block.txs) : null
+    const next = membership ? this.#members.recompute(block.txs) : null
     if (next !== null) for (const op of next.ops) w.put(op.key, op.value)
-    await this.#store.batch(w.ops())
+    w.merge()
     this.#chains.push(header, block.hash)
-    this.#rootCache = null
-    if (next !== null && next.changed) {
+    if (next !== null) {
       this.#members.adopt(next)
-      this.dispatchEvent(new CustomEvent('members:changed', { detail: this.members() }))
-    } else if (next !== null) {
-      this.#members.adopt(next)
+      if (next.changed) group.after.push(() => this.dispatchEvent(new CustomEvent('members:changed', { detail: this.members() })))
     }
-    this.dispatchEvent(new CustomEvent('block:appended', { detail: block }))
+    group.after.push(() => this.dispatchEvent(new CustomEvent('block:appended', { detail: block })))
   }
 
-  async #storeEquivocation (block: Block): Promise<void> {
-    const held = await readBlock(this.#store, block.header.author, block.header.height)
-    if (held === undefined) return
-    const pair = [held.bytes, block.bytes].sort((a, b) => toHex(decodeBlock(a).hash) < toHex(decodeBlock(b).hash) ? -1 : 1) as [Uint8Array, Uint8Array]
-    const evidence: Evidence = { author: block.header.author, height: block.header.height, blocks: pair }
-    await this.#saveEvidence(evidence)
+  async #storeEquivocation (block: Block, group: Group): Promise<void> {
+    const heldBytes = await group.w.load(K.block(block.header.author, block.header.height))
+    if (heldBytes === undefined) return
+    const held = decodeBlock(heldBytes)
+    const pair = (compare(held.hash, block.hash) < 0 ? [held.bytes, block.bytes] : [block.bytes, held.bytes]) as [Uint8Array, Uint8Array]
+    await this.#saveEvidence({ author: block.header.author, height: block.header.height, blocks: pair }, group)
   }
 
-  async #saveEvidence (evidence: Evidence): Promise<boolean> {
+  async #saveEvidence (evidence: Evidence, group: Group): Promise<boolean> {
     const key = K.evidence(evidence.author, evidence.height)
-    if (await this.#store.get(key) !== undefined) return false
-    const ops = [{ type: 'put' as const, key, value: encode(evidence) }]
-    const flag = await this.#store.get(K.flag(evidence.author))
-    if (flag === undefined) ops.push({ type: 'put', key: K.flag(evidence.author), value: encode({ height: evidence.height }) })
-    await this.#store.batch(ops)
-    this.#rootCache = null
+    if (await group.w.load(key) !== undefined) return false
+    group.w.put(key, encode(evidence))
+    if (await group.w.load(K.flag(evidence.author)) === undefined) group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
     this.#members.flag(evidence.author)
     this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
-    this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence }))
+    group.after.push(() => this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence })))
     return true
   }
 
@@ -373,7 +420,12 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     if (equals(a.hash, b.hash)) throw new LedgerRuleError('EQUIVOCATION', 'evidence blocks are identical')
     if (this.#members.get(evidence.author) === undefined) throw new LedgerRuleError('NOT_MEMBER', 'evidence names a key that was never a member')
-    return await this.#exclusive(async () => await this.#saveEvidence(evidence))
+    return await this.#exclusive(async () => {
+      const group = this.#group()
+      const stored = await this.#saveEvidence(evidence, group)
+      await this.#flush(group)
+      return stored
+    })
   }
 
   // ---- reads ----

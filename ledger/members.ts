@@ -83,7 +83,7 @@ export class MemberRegistry {
   }
 
   /** Membership after adding a block's proposals and approvals, with the state writes it needs. */
-  async recompute (txs: DecodedTx[]): Promise<MembershipUpdate> {
+  recompute (txs: DecodedTx[]): MembershipUpdate {
     const proposals = new Map(this.#proposals)
     const approvals = new Map([...this.#approvals].map(([k, v]) => [k, new Set(v)]))
     for (const { tx, id } of txs) {

@@ -11,31 +11,55 @@ import type { LedgerStore, StoreOp } from './store.ts'
 /** Where a transaction sits, and the causal order key of its block. */
 export interface TxContext { author: Uint8Array, height: number, index: number, order: number }
 
-/** Reads through the writes pending in one block's batch, so later txs see earlier ones. */
+/**
+ * Writes pending for one level batch, readable before they are written. A root writer holds a
+ * group of blocks committed together; each block applies into a child writer that is merged into
+ * the root only once the whole block has passed, so a rejected block leaves no trace.
+ */
 export class BatchWriter {
   readonly #store: LedgerStore
+  readonly #root: BatchWriter | null
   readonly #pending = new Map<string, Uint8Array | null>()
-  /** Values read ahead with one getMany; `null` records a key known to be absent. */
+  /** Values read ahead with one getMany (root only); `null` records a key known to be absent. */
   readonly #read = new Map<string, Uint8Array | null>()
 
-  constructor (store: LedgerStore) {
+  constructor (store: LedgerStore, root: BatchWriter | null = null) {
     this.#store = store
+    this.#root = root
+  }
+
+  /** A writer whose writes reach this one only through `merge()`. */
+  child (): BatchWriter {
+    return new BatchWriter(this.#store, this)
   }
 
   /** Reads many keys in one round trip, so applying a block does not wait on level per key. */
   async prefetch (keys: string[]): Promise<void> {
+    if (this.#root !== null) return await this.#root.prefetch(keys.filter(k => !this.#pending.has(k)))
     const wanted = [...new Set(keys)].filter(k => !this.#read.has(k) && !this.#pending.has(k))
+    if (wanted.length === 0) return
     const values = await this.#store.getMany(wanted)
     wanted.forEach((k, i) => this.#read.set(k, values[i] ?? null))
   }
 
-  async get (key: string): Promise<Uint8Array | undefined> {
+  /**
+   * Reads a key written earlier in this batch or fetched by `prefetch`. Synchronous, so a block of
+   * hundreds of transactions applies without an await per key; a key nobody fetched is a bug.
+   */
+  get (key: string): Uint8Array | undefined {
     const v = this.#pending.get(key)
     if (v === null) return undefined
     if (v !== undefined) return v
+    if (this.#root !== null) return this.#root.get(key)
     const r = this.#read.get(key)
-    if (r !== undefined) return r ?? undefined
-    return await this.#store.get(key)
+    if (r === undefined) throw new Error(`state key ${key.slice(0, 12)}… was read without being prefetched`)
+    return r ?? undefined
+  }
+
+  /** Like `get`, but loads a key nobody prefetched (rare paths: equivocation). */
+  async load (key: string): Promise<Uint8Array | undefined> {
+    await this.prefetch([key])
+    return this.get(key)
   }
 
   put (key: string, value: Uint8Array): void {
@@ -44,6 +68,17 @@ export class BatchWriter {
 
   del (key: string): void {
     this.#pending.set(key, null)
+  }
+
+  /** Moves this child's writes into its root. */
+  merge (): void {
+    if (this.#root === null) return
+    for (const [k, v] of this.#pending) this.#root.#pending.set(k, v)
+    this.#pending.clear()
+  }
+
+  get size (): number {
+    return this.#pending.size
   }
 
   ops (): StoreOp[] {
@@ -55,35 +90,35 @@ const EMPTY = new Uint8Array(0)
 
 type Value = Record<string, unknown>
 
-async function getValue (w: BatchWriter, key: string): Promise<Value | undefined> {
-  const bytes = await w.get(key)
+function getValue (w: BatchWriter, key: string): Value | undefined {
+  const bytes = w.get(key)
   return bytes === undefined ? undefined : decode(bytes) as Value
 }
 
 /** Writes `value` unless a value whose `tx` id sorts lower is already there. */
-async function putLowestTx (w: BatchWriter, key: string, value: Value & { tx: Uint8Array }): Promise<boolean> {
-  const existing = await getValue(w, key)
+function putLowestTx (w: BatchWriter, key: string, value: Value & { tx: Uint8Array }): boolean {
+  const existing = getValue(w, key)
   if (existing !== undefined && compare(existing.tx as Uint8Array, value.tx) <= 0) return false
   w.put(key, encode(value))
   return true
 }
 
 /** Keeps the earliest time a patient id appeared: "exists since". */
-async function markPatient (w: BatchWriter, patient: Uint8Array, time: number): Promise<void> {
-  const existing = await getValue(w, K.patient(patient))
+function markPatient (w: BatchWriter, patient: Uint8Array, time: number): void {
+  const existing = getValue(w, K.patient(patient))
   if (existing === undefined || (existing.since as number) > time) w.put(K.patient(patient), encode({ since: time }))
 }
 
 /** Records the event in the patient's history index, keeping its earliest causal position. */
-async function addHistory (w: BatchWriter, patient: Uint8Array, dtx: DecodedTx, ctx: TxContext): Promise<void> {
+function addHistory (w: BatchWriter, patient: Uint8Array, dtx: DecodedTx, ctx: TxContext): void {
   const key = K.history(patient, dtx.id)
-  const existing = await getValue(w, key)
+  const existing = getValue(w, key)
   if (existing !== undefined && (existing.order as number) <= ctx.order) return
   w.put(key, encode({ order: ctx.order, author: ctx.author, height: ctx.height, index: ctx.index, type: dtx.tx.type, time: dtx.tx.time }))
 }
 
-async function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'training'): Promise<void> {
-  const existing = await getValue(w, K.credit(patient)) ?? { research: 0, training: 0 }
+function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'training'): void {
+  const existing = getValue(w, K.credit(patient)) ?? { research: 0, training: 0 }
   w.put(K.credit(patient), encode({ ...existing, [field]: (existing[field] as number) + 1 }))
 }
 
@@ -112,16 +147,16 @@ export interface Applied { membership: boolean }
  * Applies one validated transaction. Its location is always indexed; its effects apply only the
  * first time its id is seen, so the same tx carried by two chains counts once.
  */
-export async function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Promise<Applied> {
+export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applied {
   w.put(K.txLoc(dtx.id, ctx.author, ctx.height, ctx.index), EMPTY)
   const { tx } = dtx
-  if (await w.get(K.applied(dtx.id)) !== undefined) {
-    await historyOnly(w, dtx, ctx)
+  if (w.get(K.applied(dtx.id)) !== undefined) {
+    historyOnly(w, dtx, ctx)
     return { membership: false }
   }
   w.put(K.applied(dtx.id), EMPTY)
   const seqKey = K.seq(tx.signer, tx.seq)
-  const seqHolder = await w.get(seqKey)
+  const seqHolder = w.get(seqKey)
   if (seqHolder === undefined || compare(seqHolder, dtx.id) > 0) w.put(seqKey, dtx.id)
   const base = { tx: dtx.id, time: tx.time }
   switch (tx.type) {
@@ -135,27 +170,27 @@ export async function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): 
       return { membership: true }
     case 'account.register': {
       const b = tx.body
-      await putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
+      putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
       if (b.role === 'patient') {
-        await markPatient(w, patientIdOf(b.user), tx.time)
-        await addHistory(w, patientIdOf(b.user), dtx, ctx)
+        markPatient(w, patientIdOf(b.user), tx.time)
+        addHistory(w, patientIdOf(b.user), dtx, ctx)
       }
       return { membership: false }
     }
     case 'record.create':
-      await putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
-      await markPatient(w, tx.body.patient, tx.time)
-      await addHistory(w, tx.body.patient, dtx, ctx)
+      putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
+      markPatient(w, tx.body.patient, tx.time)
+      addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
     case 'image.add':
-      await applyImage(w, tx.body, tx.signer, base)
-      await addHistory(w, tx.body.patient, dtx, ctx)
+      applyImage(w, tx.body, tx.signer, base)
+      addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
     case 'consent.grant':
     case 'consent.revoke': {
       const patient = patientIdOf(tx.signer)
       const key = K.consent(patient, tx.body.grantee)
-      const existing = await getValue(w, key)
+      const existing = getValue(w, key)
       const wins = existing === undefined || (existing.seq as number) < tx.seq ||
         ((existing.seq as number) === tx.seq && compare(existing.tx as Uint8Array, dtx.id) > 0)
       if (wins) {
@@ -163,35 +198,35 @@ export async function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): 
         w.put(key, encode({ ...base, seq: tx.seq, action: tx.type === 'consent.grant' ? 'grant' : 'revoke', ...body }))
       }
       w.put(K.granteeConsent(tx.body.grantee, patient), EMPTY)
-      if (tx.type === 'consent.grant' && tx.body.purpose !== 'treatment') await addCredit(w, patient, tx.body.purpose)
-      await addHistory(w, patient, dtx, ctx)
+      if (tx.type === 'consent.grant' && tx.body.purpose !== 'treatment') addCredit(w, patient, tx.body.purpose)
+      addHistory(w, patient, dtx, ctx)
       return { membership: false }
     }
     case 'access.log': {
       const b = tx.body
       w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer }))
-      await addHistory(w, b.patient, dtx, ctx)
+      addHistory(w, b.patient, dtx, ctx)
       return { membership: false }
     }
     case 'model.publish': {
       const b = tx.body
-      await putLowestTx(w, K.model(b.model.toString()), { ...base, task: b.task, round: b.round, metrics: b.metrics, participants: b.participants, hospital: tx.signer })
+      putLowestTx(w, K.model(b.model.toString()), { ...base, task: b.task, round: b.round, metrics: b.metrics, participants: b.participants, hospital: tx.signer })
       return { membership: false }
     }
   }
 }
 
-async function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8Array, base: { tx: Uint8Array, time: number }): Promise<void> {
+function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8Array, base: { tx: Uint8Array, time: number }): void {
   const cid = b.raw.toString()
-  await putLowestTx(w, K.image(cid), { ...base, ...b, custodian })
+  putLowestTx(w, K.image(cid), { ...base, ...b, custodian })
   w.put(K.patientImage(b.patient, cid), EMPTY)
-  await markPatient(w, b.patient, base.time)
+  markPatient(w, b.patient, base.time)
 }
 
 /** A tx already applied elsewhere may still sit earlier in causal order here: keep the earliest. */
-async function historyOnly (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Promise<void> {
+function historyOnly (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): void {
   const patient = patientOf(dtx)
-  if (patient !== null) await addHistory(w, patient, dtx, ctx)
+  if (patient !== null) addHistory(w, patient, dtx, ctx)
 }
 
 /** The patient a transaction concerns, if any. */

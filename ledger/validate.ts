@@ -1,16 +1,18 @@
-// Transaction rules that depend on ledger state: who may sign which type, proofs of possession,
-// and replays within one author's chain. Block-level rules (height, prev, links, time) live in
-// ledger.ts beside the chain cache they read.
+// Ledger rules that depend on state: a block against the chains held (prev, links, membership,
+// time), and each transaction's signer, proof of possession and replays in the author's chain.
 import { equals, toHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import type { Verifier } from '../protocol/ed25519.ts'
-import { LedgerRuleError, SignatureError } from '../protocol/errors.ts'
+import type { Block } from '../protocol/block.ts'
+import { MAX_CLOCK_SKEW_MS } from '../protocol/constants.ts'
+import { LedgerRuleError, MissingDependencyError, SignatureError } from '../protocol/errors.ts'
 import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
+import type { Chains } from './chains.ts'
 import { K } from './keys.ts'
 
-/** Reads state, including writes pending in the current batch. */
-export interface StateView { get(key: string): Promise<Uint8Array | undefined> }
+/** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
+export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
 const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish'])
@@ -19,7 +21,7 @@ const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.reg
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
  * hospital transactions are signed by the author itself; consents by a registered patient.
  */
-export async function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8Array, view: StateView, verify: Verifier): Promise<void> {
+export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8Array, view: StateView, verify: Verifier): void {
   const { tx } = dtx
   if (HOSPITAL_TYPES.has(tx.type)) {
     if (!equals(tx.signer, author)) {
@@ -33,7 +35,7 @@ export async function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId:
     }
     return
   }
-  const account = await view.get(K.account(tx.signer))
+  const account = view.get(K.account(tx.signer))
   const role = account === undefined ? undefined : (decode(account) as { role: string }).role
   if (role !== 'patient') {
     throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by a registered patient key`)
@@ -56,11 +58,58 @@ export async function checkReplays (txs: DecodedTx[], author: Uint8Array, view: 
     const idHex = toHex(id)
     if (seen.has(idHex)) throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} appears twice in one block`)
     seen.add(idHex)
-    if (await view.get(K.applied(id)) === undefined) continue
+    if (view.get(K.applied(id)) === undefined) continue
     for await (const key of keys(K.txLocPrefix(idHex))) {
       if (key.split(':')[2] === authorHex) {
         throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already in this author's chain`)
       }
     }
+  }
+}
+
+/** What the chain rules read: the chains held and the member registry. */
+export interface ChainView {
+  chains: Chains
+  memberStatus (key: Uint8Array): 'active' | 'removed' | undefined
+}
+
+/**
+ * Rules that relate a block to the chains held (DESIGN §4): its prev and links must be held
+ * (else MissingDependencyError, and the block waits), links must match what is held and never
+ * go backwards, the author must be an active member, and its time must be plausible.
+ */
+export function checkChainRules (block: Block, view: ChainView, opts: { now: number, replay: boolean }): void {
+  const { header } = block
+  const { chains } = view
+  const head = chains.headHeight(header.author)
+  // Dependencies first: a newly admitted member's block waits for the approvals it links,
+  // so membership is judged with the block's causal past in hand.
+  const missing: string[] = []
+  if (header.height > head + 1) missing.push(`${toHex(header.author)}:${header.height - 1}`)
+  for (const link of header.links) {
+    const held = chains.get(link.author)
+    if (held !== undefined && link.height < held.hashes.length) {
+      if (!equals(held.hashes[link.height], link.hash)) throw new LedgerRuleError('BAD_LINKS', 'a link names a block this peer holds with another hash')
+      continue
+    }
+    const linked = view.memberStatus(link.author)
+    if (linked === undefined) throw new LedgerRuleError('BAD_LINKS', 'a link names a key that was never a member')
+    if (linked === 'active') missing.push(`${toHex(link.author)}:${link.height}`)
+  }
+  if (missing.length > 0) throw new MissingDependencyError(`block waits for ${missing.length} earlier blocks`, missing)
+
+  const status = view.memberStatus(header.author)
+  if (status === undefined || (status !== 'active' && !opts.replay)) {
+    throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
+  }
+  const chain = chains.get(header.author)
+  if (chain !== undefined && !equals(header.prev as Uint8Array, chain.hashes[head])) {
+    throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)
+  }
+  if (header.time > opts.now + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
+  if (chain !== undefined && header.time < chain.times[head]) throw new LedgerRuleError('BAD_TIME', 'block time is earlier than its prev')
+  for (const old of chain?.lastLinks ?? []) {
+    const now = header.links.find(l => equals(l.author, old.author))
+    if (now === undefined || now.height < old.height) throw new LedgerRuleError('BAD_LINKS', 'links go backwards from the prev block')
   }
 }

@@ -1,6 +1,7 @@
 // One hospital peer: the ledger (level under `<data>/ledger`), the libp2p host that replicates it,
 // and the HTTP API over both. Starts in that order and stops in reverse, so the store is flushed
 // last, after nothing can write to it any more.
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { Genesis } from '../protocol/genesis.ts'
@@ -23,6 +24,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   /** The hospital's 32-byte Ed25519 seed (secret). */
   seed: Uint8Array
   genesis: Genesis
+  /** Worker threads verifying received blocks' signatures; default: one per core. */
+  verifyWorkers?: number
 }
 
 /** What a peer uses from its host. */
@@ -58,7 +61,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
   return (components) => {
     const { logger, clock } = components
     const log = logger.child({ component: 'peer' })
-    const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis })({
+    const verifyWorkers = init.verifyWorkers ?? availableParallelism()
+    const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis, verifyWorkers })({
       identity: nodeIdentity(init.seed),
       verify: nodeVerify,
       logger: logger.child({ component: 'ledger' }),

@@ -28,7 +28,7 @@ line('ingest (tx/s)', ingest, 0)
 line('ingest ratio', ingest / raw)
 
 // Propagation: block latency to 4 peers vs raw gossipsub of the same size.
-const { latencies, blockBytes } = await blockLatencies(quick ? 20 : 100, 8)
+const { latencies, blockBytes } = await blockLatencies(quick ? 20 : 200)
 const rawGossip = await rawGossipLatencies(blockBytes, quick ? 20 : 100)
 line('block size (bytes)', blockBytes, 0)
 line('propagation p50 (ms)', percentile(latencies, 50))

@@ -98,10 +98,10 @@ export async function stopNetwork (peers: BenchPeer[]): Promise<void> {
 }
 
 /**
- * Ledger propagation: `count` blocks of `txsPerBlock` record.create from peer 0; latency from
- * its local append to the append on each of the 4 others (ms). Returns latencies and block size.
+ * Ledger propagation: `count` one-transaction blocks from peer 0; latency from its local append
+ * to the append on each of the 4 others (ms). Returns latencies and the block size.
  */
-export async function blockLatencies (count: number, txsPerBlock: number): Promise<{ latencies: number[], blockBytes: number }> {
+export async function blockLatencies (count: number): Promise<{ latencies: number[], blockBytes: number }> {
   const peers = await startNetwork(5)
   const latencies: number[] = []
   let blockBytes = 0
@@ -119,9 +119,8 @@ export async function blockLatencies (count: number, txsPerBlock: number): Promi
   })
   for (let k = 0; k < count; k++) {
     const target = latencies.length + 4
-    await Promise.all(Array.from({ length: txsPerBlock }, async (_, i) => await peers[0].ledger.submitOwn('record.create', {
-      patient: new Uint8Array(32).fill(k % 250), record: new Uint8Array(16).fill(i)
-    })))
+    // One block per iteration: the submission waits for its own block.
+    await peers[0].ledger.submitOwn('record.create', { patient: new Uint8Array(32).fill(k % 250), record: new Uint8Array(16).fill(k >> 8) })
     const deadline = Date.now() + 10_000
     while (latencies.length < target) {
       if (Date.now() > deadline) throw new Error(`block ${k} did not reach every peer`)
