@@ -1,5 +1,5 @@
 // The ledger's key layout in level. `s:` holds the canonical state (hashed into the state
-// root), `i:` derived indexes, `b:`/`m:`/`bh:`/`t:` blocks and their locations, `ev:` evidence.
+// root), `i:` derived indexes, `b:`/`m:`/`bh:` blocks, `t:` transaction locations, `ev:` evidence.
 import { toHex } from '../protocol/bytes.ts'
 
 const pad = (n: number, width: number): string => n.toString().padStart(width, '0')
@@ -12,13 +12,12 @@ export const K = {
   meta: (author: Uint8Array | string, height: number) => `m:${hex(author)}:${pad(height, 12)}`,
   metaPrefix: 'm:',
   byHash: (hash: Uint8Array) => `bh:${toHex(hash)}`,
-  txLoc: (txId: Uint8Array, author: Uint8Array, height: number, index: number) => `t:${toHex(txId)}:${toHex(author)}:${pad(height, 12)}:${pad(index, 5)}`,
-  txLocPrefix: (txId: Uint8Array | string) => `t:${hex(txId)}:`,
+  /** Every place a transaction sits: a sorted list of [author, height, index]. */
+  tx: (txId: Uint8Array | string) => `t:${hex(txId)}`,
   evidence: (author: Uint8Array | string, height: number) => `ev:${hex(author)}:${pad(height, 12)}`,
   evidencePrefix: 'ev:',
 
   statePrefix: 's:',
-  applied: (txId: Uint8Array) => `s:tx:${toHex(txId)}`,
   account: (user: Uint8Array | string) => `s:acct:${hex(user)}`,
   patient: (patient: Uint8Array | string) => `s:pat:${hex(patient)}`,
   record: (patient: Uint8Array | string, record: Uint8Array) => `s:rec:${hex(patient)}:${toHex(record)}`,

@@ -159,7 +159,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
-    if (this.#queuedIds.has(idHex) || await this.#store.has(K.txLocPrefix(dtx.id))) {
+    if (this.#queuedIds.has(idHex) || await this.#store.get(K.tx(dtx.id)) !== undefined) {
       throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already on the ledger`)
     }
     if (this.#queuedSeqs.has(seqKey) || await this.#store.get(seqKey) !== undefined) {
@@ -361,7 +361,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
     const w = group.w.child()
     await w.prefetch(block.txs.flatMap(keysRead))
-    await checkReplays(block.txs, header.author, w, (p) => this.#store.keys(p))
+    checkReplays(block.txs, header.author, w)
     this.#apply(block, w, group)
     return 'appended'
   }

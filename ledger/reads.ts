@@ -3,12 +3,13 @@
 import { createHash } from 'node:crypto'
 import { decodeBlock } from '../protocol/block.ts'
 import type { Block } from '../protocol/block.ts'
-import { equals, fromHex, toHex } from '../protocol/bytes.ts'
+import { equals, toHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import { inclusionPath } from '../protocol/merkle.ts'
 import type { InclusionProof } from '../protocol/proof.ts'
 import type { Chains } from './chains.ts'
 import { K } from './keys.ts'
+import type { TxLocations } from './state.ts'
 import type { LedgerStore } from './store.ts'
 import type { Evidence, Head, TxLocation } from './types.ts'
 
@@ -37,19 +38,16 @@ export async function readBlocks (store: LedgerStore, chains: Chains, author: Ui
 
 /** A transaction's first location and its inclusion proof. */
 export async function readTx (store: LedgerStore, id: Uint8Array): Promise<{ location: TxLocation, proof: InclusionProof } | undefined> {
-  for await (const key of store.keys(K.txLocPrefix(id), { limit: 1 })) {
-    const [, , authorHex, height, index] = key.split(':')
-    const author = fromHex(authorHex)
-    const block = await readBlock(store, author, Number(height))
-    if (block === undefined) return undefined
-    const i = Number(index)
-    const leaves = block.txs.map(t => t.bytes)
-    return {
-      location: { txId: id, blockHash: block.hash, author, height: block.header.height, index: i },
-      proof: { header: block.header, sig: block.sig, index: i, path: inclusionPath(leaves, i), tx: leaves[i] }
-    }
+  const known = await store.get(K.tx(id))
+  if (known === undefined) return undefined
+  const [author, height, i] = (decode(known) as TxLocations)[0]
+  const block = await readBlock(store, author, height)
+  if (block === undefined) return undefined
+  const leaves = block.txs.map(t => t.bytes)
+  return {
+    location: { txId: id, blockHash: block.hash, author, height, index: i },
+    proof: { header: block.header, sig: block.sig, index: i, path: inclusionPath(leaves, i), tx: leaves[i] }
   }
-  return undefined
 }
 
 /**

@@ -8,6 +8,9 @@ import { patientIdOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
+/** Every position a transaction holds, sorted: `t:` values. */
+export type TxLocations = Array<[author: Uint8Array, height: number, index: number]>
+
 /** Where a transaction sits, and the causal order key of its block. */
 export interface TxContext { author: Uint8Array, height: number, index: number, order: number }
 
@@ -125,7 +128,7 @@ function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'tr
 /** The state keys applying `dtx` will read: fetched ahead for a whole block at once. */
 export function keysRead (dtx: DecodedTx): string[] {
   const { tx } = dtx
-  const keys = [K.applied(dtx.id), K.seq(tx.signer, tx.seq)]
+  const keys = [K.tx(dtx.id), K.seq(tx.signer, tx.seq)]
   const patient = patientOf(dtx)
   if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
   switch (tx.type) {
@@ -144,17 +147,21 @@ export function keysRead (dtx: DecodedTx): string[] {
 export interface Applied { membership: boolean }
 
 /**
- * Applies one validated transaction. Its location is always indexed; its effects apply only the
+ * Applies one validated transaction. Its location is always recorded; its effects apply only the
  * first time its id is seen, so the same tx carried by two chains counts once.
  */
 export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applied {
-  w.put(K.txLoc(dtx.id, ctx.author, ctx.height, ctx.index), EMPTY)
+  const locKey = K.tx(dtx.id)
+  const known = w.get(locKey)
+  const locations = known === undefined ? [] : decode(known) as TxLocations
+  locations.push([ctx.author, ctx.height, ctx.index])
+  locations.sort((a, b) => compare(a[0], b[0]) || a[1] - b[1] || a[2] - b[2])
+  w.put(locKey, encode(locations))
   const { tx } = dtx
-  if (w.get(K.applied(dtx.id)) !== undefined) {
+  if (known !== undefined) {
     historyOnly(w, dtx, ctx)
     return { membership: false }
   }
-  w.put(K.applied(dtx.id), EMPTY)
   const seqKey = K.seq(tx.signer, tx.seq)
   const seqHolder = w.get(seqKey)
   if (seqHolder === undefined || compare(seqHolder, dtx.id) > 0) w.put(seqKey, dtx.id)

@@ -10,6 +10,7 @@ import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { Chains } from './chains.ts'
 import { K } from './keys.ts'
+import type { TxLocations } from './state.ts'
 
 /** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
 export interface StateView { get(key: string): Uint8Array | undefined }
@@ -47,22 +48,17 @@ export function verifyTxSignatures (txs: DecodedTx[], ledgerId: Uint8Array, veri
   for (const { tx } of txs) verifyTx(ledgerId, tx, verify)
 }
 
-/**
- * Rejects a transaction carried twice in one block or already in the author's own chain. Only
- * a tx applied somewhere before (one batched read of the applied markers) needs a location scan.
- */
-export async function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateView, keys: (prefix: string) => AsyncIterable<string>): Promise<void> {
+/** Rejects a transaction carried twice in one block or already in the author's own chain. */
+export function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateView): void {
   const seen = new Set<string>()
-  const authorHex = toHex(author)
   for (const { id } of txs) {
     const idHex = toHex(id)
     if (seen.has(idHex)) throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} appears twice in one block`)
     seen.add(idHex)
-    if (view.get(K.applied(id)) === undefined) continue
-    for await (const key of keys(K.txLocPrefix(idHex))) {
-      if (key.split(':')[2] === authorHex) {
-        throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already in this author's chain`)
-      }
+    const known = view.get(K.tx(id))
+    if (known === undefined) continue
+    if ((decode(known) as TxLocations).some(([a]) => equals(a, author))) {
+      throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already in this author's chain`)
     }
   }
 }

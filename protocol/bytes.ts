@@ -2,8 +2,13 @@
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
 
+interface NodeBufferLike { from(buf: ArrayBufferLike, offset: number, length: number): { toString(enc: 'hex'): string } }
+/** Node's Buffer when present (native hex, several times faster); absent in browsers. */
+const NodeBuffer = (globalThis as { Buffer?: NodeBufferLike }).Buffer
+
 /** Lower-case hex of bytes. */
 export function toHex (bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined) return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
   let out = ''
   for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]]
   return out
