@@ -39,11 +39,14 @@ export const K = {
   memberPrefix: 's:member:',
   flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
 
+  patientAccount: (patient: Uint8Array | string) => `i:patacct:${hex(patient)}`,
+  resultImage: (resultCid: string) => `i:result:${resultCid}`,
   patientImage: (patient: Uint8Array | string, cid: string) => `i:pimg:${hex(patient)}:${cid}`,
   patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
   history: (patient: Uint8Array | string, txId: Uint8Array) => `i:hist:${hex(patient)}:${toHex(txId)}`,
   historyPrefix: (patient: Uint8Array | string) => `i:hist:${hex(patient)}:`,
-  seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`
+  seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`,
+  seqPrefix: (signer: Uint8Array) => `i:seq:${toHex(signer)}:`
 }

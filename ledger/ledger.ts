@@ -136,9 +136,7 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   /** This hospital's next transaction sequence number: one past the highest it has used. */
   async #nextSeq (): Promise<number> {
-    let next = 0
-    for await (const key of this.#store.keys(`i:seq:${toHex(this.self)}:`)) next = Number(key.split(':')[3]) + 1
-    return next
+    return await this.queries.lastSeq(this.self) + 1
   }
 
   /** Runs `fn` after every earlier write: appends are strictly one at a time. */

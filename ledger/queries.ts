@@ -122,6 +122,31 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out.sort((a, b) => a.time - b.time || compare(a.tx, b.tx))
     },
 
+    /** The account of a registered patient id (its keys and home hospital). */
+    async patientAccount (patient: Uint8Array): Promise<{ user: Uint8Array, role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number } | undefined> {
+      const user = await store.get(K.patientAccount(patient))
+      if (user === undefined) return undefined
+      const account = await value<{ role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number }>(K.account(user))
+      return account === undefined ? undefined : { ...account, user }
+    },
+
+    /** The image whose raw or result CID is `cid`, and which of the two it is. */
+    async imageByAnyCid (cid: string): Promise<{ image: ImageRecord, part: 'raw' | 'result' } | undefined> {
+      const raw = await value<ImageRecord>(K.image(cid))
+      if (raw !== undefined) return { image: raw, part: 'raw' }
+      const rawCid = await store.get(K.resultImage(cid))
+      if (rawCid === undefined) return undefined
+      const image = await value<ImageRecord>(K.image(new TextDecoder().decode(rawCid)))
+      return image === undefined ? undefined : { image, part: 'result' }
+    },
+
+    /** The highest seq `signer` has used on the ledger, or -1: a patient's browser signs the next. */
+    async lastSeq (signer: Uint8Array): Promise<number> {
+      let last = -1
+      for await (const key of store.keys(K.seqPrefix(signer), { reverse: true, limit: 1 })) last = Number(key.split(':')[3])
+      return last
+    },
+
     /** A registered account by its signing key. */
     async account (user: Uint8Array): Promise<{ role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number } | undefined> {
       return await value(K.account(user))

@@ -179,6 +179,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       const b = tx.body
       putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
       if (b.role === 'patient') {
+        w.put(K.patientAccount(patientIdOf(b.user)), b.user)
         markPatient(w, patientIdOf(b.user), tx.time)
         addHistory(w, patientIdOf(b.user), dtx, ctx)
       }
@@ -227,6 +228,7 @@ function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8A
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid), { ...base, ...b, custodian })
   w.put(K.patientImage(b.patient, cid), EMPTY)
+  if (b.result !== null) w.put(K.resultImage(b.result.toString()), new TextEncoder().encode(cid))
   markPatient(w, b.patient, base.time)
 }
 

@@ -72,8 +72,8 @@ export class LedgerStore {
   }
 
   /** Keys starting with `prefix`, in key order. */
-  async * keys (prefix: string, opts: { limit?: number } = {}): AsyncGenerator<string> {
-    for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1 })) {
+  async * keys (prefix: string, opts: { limit?: number, reverse?: boolean } = {}): AsyncGenerator<string> {
+    for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1, reverse: opts.reverse ?? false })) {
       yield key
     }
   }
