@@ -1,0 +1,159 @@
+// What the patient's browser signs (DESIGN §5): a consent grant that re-wraps the patient's image
+// keys for the grantee, a revoke, and the proof of possession that registers a user's keys. All of
+// it runs client-side with @noble/curves; the patient's secrets never leave the browser.
+import type { CID } from 'multiformats/cid'
+import { equals } from './bytes.ts'
+import { nobleIdentity } from './ed25519.ts'
+import { MedichainError, TooLargeError } from './errors.ts'
+import { unwrapKey, wrapKey } from './key-wrap.ts'
+import { accountPopBytes, encodeTx, parseBody, signTx } from './tx.ts'
+import type { ConsentScope, GrantedKeys, Purpose, Role, TxBodies, TxOf } from './tx.ts'
+import { hospitalBoxPublicKey, secureRandomBytes } from './user-keys.ts'
+import type { RandomBytes, UserKeys } from './user-keys.ts'
+
+/** One of the patient's images: its raw CID and its data keys as wrapped for the patient. */
+export interface PatientImageKeys {
+  cid: CID
+  /** The raw image's data key, wrapped for the patient's box key (from `image.add`). */
+  raw: Uint8Array
+  /** The result image's data key, wrapped likewise, or null when there is no result. */
+  result: Uint8Array | null
+}
+
+/** Everything a consent grant needs. */
+export interface ConsentGrantInput {
+  ledgerId: Uint8Array
+  patient: Pick<UserKeys, 'signSeed' | 'boxSecret'>
+  /** The grantee's Ed25519 key: a user's account key, or a hospital's member key. */
+  grantee: Uint8Array
+  kind: 'user' | 'hospital'
+  /**
+   * The grantee's X25519 key. Required for a user (from its `account.register`); for a hospital
+   * it is derived from the member key (user-keys.ts `hospitalBoxPublicKey`) and, if given, must match.
+   */
+  granteeBoxPub?: Uint8Array
+  purpose: Purpose
+  scope: ConsentScope
+  /** Expiry, ms since the epoch; must be after `time`. */
+  expires: number
+  images: PatientImageKeys[]
+  /** The patient's next transaction sequence number (consents are last-writer-wins by it). */
+  seq: number
+  time: number
+  /** Ephemeral keys for the re-wrapping; tests fix it. */
+  random?: RandomBytes
+}
+
+/** Everything a consent revoke needs. */
+export interface ConsentRevokeInput {
+  ledgerId: Uint8Array
+  patient: Pick<UserKeys, 'signSeed'>
+  grantee: Uint8Array
+  seq: number
+  time: number
+}
+
+/** Most images one grant can carry: tx.ts caps `consent.grant` keys at 256, which keeps it under MAX_TX_BYTES. */
+export const MAX_CONSENT_IMAGES = 256
+
+function badConsent (message: string): MedichainError {
+  return new MedichainError('BAD_CONSENT', message)
+}
+
+/** The X25519 key to wrap for: given for users, derived (and cross-checked) for hospitals. */
+function granteeBoxKey (input: ConsentGrantInput): Uint8Array {
+  if (input.kind === 'user') {
+    if (input.granteeBoxPub === undefined) throw badConsent('a consent to a user needs the grantee\'s box key')
+    return input.granteeBoxPub
+  }
+  const derived = hospitalBoxPublicKey(input.grantee)
+  if (input.granteeBoxPub !== undefined && !equals(input.granteeBoxPub, derived)) {
+    throw badConsent('granteeBoxPub is not the box key of this hospital\'s member key')
+  }
+  return derived
+}
+
+/** Checks that the images are distinct and, for a scope of listed images, inside that list. */
+function checkImages (images: PatientImageKeys[], scope: ConsentScope): void {
+  if (images.length > MAX_CONSENT_IMAGES) throw new TooLargeError(`a grant may carry keys for at most ${MAX_CONSENT_IMAGES} images, got ${images.length}`)
+  const seen = new Set<string>()
+  for (const image of images) {
+    const id = image.cid.toString()
+    if (seen.has(id)) throw badConsent(`image ${id} is listed twice`)
+    seen.add(id)
+  }
+  if (scope.kind !== 'images') return
+  const inScope = new Set(scope.images.map(c => c.toString()))
+  for (const id of seen) {
+    // A key outside the scope would hand over an image the consent does not cover.
+    if (!inScope.has(id)) throw badConsent(`image ${id} has keys but is outside the consent's scope`)
+  }
+}
+
+/** Unwraps one data key with the patient's box secret and wraps it for the grantee. */
+function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, granteeBoxPub: Uint8Array, random: RandomBytes): Uint8Array {
+  const dataKey = unwrapKey(wrapped, patientBoxSecret)
+  try {
+    return wrapKey(dataKey, granteeBoxPub, random)
+  } finally {
+    dataKey.fill(0)
+  }
+}
+
+/**
+ * Builds and signs a `consent.grant` with the patient's key. Each image's data keys are unwrapped
+ * with the patient's box secret (BAD_WRAPPED_KEY if one is not the patient's) and re-wrapped for
+ * the grantee. Throws BAD_CONSENT for an inconsistent request, BAD_SCHEMA for a body the ledger
+ * would refuse, and TOO_LARGE past MAX_CONSENT_IMAGES or MAX_TX_BYTES.
+ */
+export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.grant'> {
+  const identity = nobleIdentity(input.patient.signSeed)
+  if (equals(input.grantee, identity.publicKey)) throw badConsent('a patient cannot grant consent to themselves')
+  if (!Number.isSafeInteger(input.expires) || input.expires <= input.time) throw badConsent('the consent must expire after it is made')
+  checkImages(input.images, input.scope)
+  const boxPub = granteeBoxKey(input)
+  const random = input.random ?? secureRandomBytes
+  const keys: GrantedKeys[] = input.images.map(image => ({
+    image: image.cid,
+    raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random),
+    result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random)
+  }))
+  const body = parseBody('consent.grant', {
+    grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys
+  })
+  const tx = signTx(input.ledgerId, { type: 'consent.grant', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
+  encodeTx(tx)
+  return tx
+}
+
+/** Builds and signs a `consent.revoke` of the patient's consent to `grantee`. */
+export function buildConsentRevoke (input: ConsentRevokeInput): TxOf<'consent.revoke'> {
+  const identity = nobleIdentity(input.patient.signSeed)
+  const body = parseBody('consent.revoke', { grantee: input.grantee })
+  return signTx(input.ledgerId, { type: 'consent.revoke', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
+}
+
+/** What an account registration binds: the user's keys, role and home hospital. */
+export interface AccountRegistrationInput {
+  ledgerId: Uint8Array
+  keys: Pick<UserKeys, 'signSeed' | 'boxPub'>
+  role: Role
+  /** The home hospital's Ed25519 member key. */
+  hospital: Uint8Array
+}
+
+/**
+ * The `pop` of an `account.register`: the user's signature over `accountPopBytes`, proving the
+ * holder of the signing key asked to be registered with this box key, role and hospital, so a
+ * hospital cannot register someone else's key (ledger/validate.ts checks it).
+ */
+export function accountRegistrationProof (input: AccountRegistrationInput): Uint8Array {
+  return accountRegistrationBody(input).pop
+}
+
+/** The whole `account.register` body, pop included, ready for the hospital to sign into a tx. */
+export function accountRegistrationBody (input: AccountRegistrationInput): TxBodies['account.register'] {
+  const identity = nobleIdentity(input.keys.signSeed)
+  const unsigned = { user: identity.publicKey, box: input.keys.boxPub, role: input.role, hospital: input.hospital }
+  return parseBody('account.register', { ...unsigned, pop: identity.sign(accountPopBytes(input.ledgerId, unsigned)) })
+}
