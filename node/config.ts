@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainError } from '../protocol/errors.ts'
 import { LOG_LEVELS } from './logger.ts'
+import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N } from './auth/constants.ts'
 import type { LogLevel } from './logger.ts'
 
 /** Thrown when a config value is missing, malformed or out of range; the message names its source. */
@@ -38,6 +39,8 @@ export interface Config {
   syncIntervalMs: number
   /** The config file that was read, or null when none was. */
   configFile: string | null
+  /** Accounts and sessions (node/auth); set in the config file only. */
+  auth: AuthConfig
 }
 
 /** One layer of configuration: any subset of the fields, already type-checked. */
@@ -50,6 +53,7 @@ export interface ConfigInput {
   peers?: string[]
   logLevel?: LogLevel
   syncIntervalMs?: number
+  auth?: AuthConfig
 }
 
 /** Flag values as `node:util` parseArgs returns them (strings), before conversion. */
@@ -153,7 +157,7 @@ function expectObject (v: unknown, source: string, keys: readonly string[]): Rec
  */
 export function parseConfigFile (v: unknown, path: string): ConfigInput {
   const base = dirname(path)
-  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs'])
+  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth'])
   const out: ConfigInput = {}
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
@@ -174,6 +178,7 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.peers !== undefined) out.peers = parseMultiaddrs(o.peers, `${path}: peers`)
   if (o.logLevel !== undefined) out.logLevel = parseLevel(o.logLevel, `${path}: logLevel`)
   if (o.syncIntervalMs !== undefined) out.syncIntervalMs = parseInterval(o.syncIntervalMs, `${path}: syncIntervalMs`)
+  if (o.auth !== undefined) out.auth = parseAuthConfig(o.auth, `${path}: auth`)
   return out
 }
 
@@ -259,8 +264,50 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
     peers: pick(l => l.peers, DEFAULTS.peers),
     logLevel: pick(l => l.logLevel, DEFAULTS.logLevel),
     syncIntervalMs: pick(l => l.syncIntervalMs, DEFAULTS.syncIntervalMs),
-    configFile: opts.configFile ?? null
+    configFile: opts.configFile ?? null,
+    auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS })
   }
+}
+
+// ---- Accounts and sessions (issue 3): the `auth` block of the config file. ----
+
+/** Tunables of node/auth; defaults in AUTH_DEFAULTS (node/auth/constants.ts). */
+export interface AuthConfig {
+  /** scrypt cost N for new password hashes: a power of two from 2^14 to 2^20 (default 2^17). */
+  scryptN: number
+  /** Session idle timeout (ms), at least one minute (default 30 minutes). */
+  sessionIdleMs: number
+  /** Absolute session lifetime (ms), at least the idle timeout, at most 7 days (default 12 hours). */
+  sessionMaxMs: number
+  /** Mark the session cookie `Secure`: set when browsers reach the peer over TLS (default false). */
+  secureCookies: boolean
+}
+
+/** Checks a config file's `auth` block; absent fields take the defaults, and idle must not exceed max. */
+export function parseAuthConfig (v: unknown, source: string): AuthConfig {
+  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies'])
+  const out: AuthConfig = { ...AUTH_DEFAULTS }
+  const ms = (x: unknown, key: string, min: number, max: number): number => {
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
+      throw new ConfigError(`${source}.${key}: expected an integer number of milliseconds from ${min} to ${max}, got ${JSON.stringify(x)}`)
+    }
+    return x
+  }
+  if (o.scryptN !== undefined) {
+    const n = o.scryptN
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < SCRYPT_MIN_N || n > SCRYPT_MAX_N || (n & (n - 1)) !== 0) {
+      throw new ConfigError(`${source}.scryptN: expected a power of two from ${SCRYPT_MIN_N} to ${SCRYPT_MAX_N}, got ${JSON.stringify(n)}`)
+    }
+    out.scryptN = n
+  }
+  if (o.sessionIdleMs !== undefined) out.sessionIdleMs = ms(o.sessionIdleMs, 'sessionIdleMs', 60_000, 7 * 86_400_000)
+  if (o.sessionMaxMs !== undefined) out.sessionMaxMs = ms(o.sessionMaxMs, 'sessionMaxMs', 60_000, 7 * 86_400_000)
+  if (out.sessionIdleMs > out.sessionMaxMs) throw new ConfigError(`${source}: sessionIdleMs must not exceed sessionMaxMs`)
+  if (o.secureCookies !== undefined) {
+    if (typeof o.secureCookies !== 'boolean') throw new ConfigError(`${source}.secureCookies: expected true or false`)
+    out.secureCookies = o.secureCookies
+  }
+  return out
 }
 
 /** Reads and checks one config file; a missing file is null unless `required`. */

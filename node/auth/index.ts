@@ -1,0 +1,173 @@
+// Accounts and sessions of one hospital peer (issue 3): `createAuth(init)(components)` gives the
+// koa router of `/api/auth/*` and `/api/accounts/*` plus the middleware later routes build on
+// (`session`, `requireUser`, `csrf`), over a local account database at `<data>/accounts`.
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Router } from '@koa/router'
+import type Koa from 'koa'
+import type { Middleware } from 'koa'
+import type { Logger } from 'pino'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Role } from '../../protocol/tx.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
+import { accountView, Accounts } from './accounts.ts'
+import { AccountStore } from './account-store.ts'
+import { ACCOUNTS_DIR, AUTH_DEFAULTS, SIGN_IN_LIMITS, SWEEP_INTERVAL_MS } from './constants.ts'
+import type { SignInLimits } from './constants.ts'
+import { AUTH_STATUS_BY_CODE, RateLimitedError } from './errors.ts'
+import { csrfMiddleware, requireUserMiddleware, sessionMiddleware } from './middleware.ts'
+import { createPasswordHasher } from './password.ts'
+import { SlidingWindow } from './rate-limit.ts'
+import { addAccountRoutes } from './routes-accounts.ts'
+import { addAuthRoutes } from './routes-auth.ts'
+import { SessionStore } from './sessions.ts'
+import { SignIn } from './sign-in.ts'
+import type { Account, RandomBytes } from './types.ts'
+
+export { AUTH_STATUS_BY_CODE } from './errors.ts'
+export { currentSession, currentUser } from './middleware.ts'
+export type { Account, AccountStatus, SessionUser } from './types.ts'
+
+/** Path of the account database for a data folder. */
+export function accountsPath (data: string): string {
+  return join(data, ACCOUNTS_DIR)
+}
+
+/** Options of createAuth; the tunables are node/config.ts's `auth` block. */
+export interface AuthInit {
+  /** Data folder; the accounts live in `<data>/accounts`. */
+  data: string
+  /** scrypt cost N (power of two, 2^14..2^20); default 2^17. */
+  scryptN?: number
+  /** Idle timeout of a session (ms); default 30 minutes. */
+  sessionIdleMs?: number
+  /** Absolute lifetime of a session (ms); default 12 hours. */
+  sessionMaxMs?: number
+  /** Mark the session cookie `Secure` (set when the peer is served over TLS). */
+  secureCookies?: boolean
+  /** Sign-in throttling; defaults to SIGN_IN_LIMITS. */
+  limits?: Partial<SignInLimits>
+}
+
+/** What auth uses from the peer. */
+export interface AuthComponents {
+  /** Appends `account.register` and answers key lookups of other hospitals' users. */
+  ledger: Ledger
+  logger: Logger
+  clock: Clock
+  /** CSPRNG for salts and tokens; default node:crypto randomBytes. */
+  random?: RandomBytes
+}
+
+/** Accounts and sessions, started and stopped with the peer. */
+export interface Auth {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Router of `/api/auth/*` and `/api/accounts/*` (prefix `/api`). */
+  readonly router: Router
+  /** Sets `ctx.state.user` (a SessionUser) when the cookie names a live session. */
+  readonly session: Middleware
+  /** Refuses cross-site writes, and cookie-authenticated writes without `x-csrf-token`. */
+  readonly csrf: Middleware
+  /** Guard: 401 UNAUTHENTICATED without a session, 403 FORBIDDEN for other roles (none listed: any). */
+  requireUser(...roles: Role[]): Middleware
+  /** Mounts `session`, `csrf` and the router on an app, in that order (before start of the HTTP server). */
+  mount(app: Koa): void
+  /** Local accounts, for other features: no password hash, no vault. */
+  readonly accounts: {
+    get(username: string): Promise<Account | undefined>
+    byKey(signPub: Uint8Array): Promise<Account | undefined>
+  }
+  /** The one-time admin setup link under `base` while no admin exists, else undefined. */
+  setupLink(base: string): string | undefined
+  /** Error code → HTTP status for createHttpServer's `statusByCode`. */
+  readonly statusByCode: Readonly<Record<string, number>>
+}
+
+/** Adds `Retry-After` (RFC 9110 §10.2.3) to a RATE_LIMITED answer; the error middleware writes the body. */
+const retryAfter: Middleware = async (ctx, next) => {
+  try {
+    await next()
+  } catch (err) {
+    if (err instanceof RateLimitedError) ctx.set('Retry-After', String(err.retryAfter))
+    throw err
+  }
+}
+
+/** Creates the auth service (libp2p-style factory: init, then components). */
+export function createAuth (init: AuthInit): (components: AuthComponents) => Auth {
+  return (components) => {
+    const { ledger, clock } = components
+    const logger = components.logger.child({ component: 'auth' })
+    const random: RandomBytes = components.random ?? ((n) => new Uint8Array(randomBytes(n)))
+    const limits: SignInLimits = { ...SIGN_IN_LIMITS, ...init.limits }
+    const cookie = { secure: init.secureCookies ?? AUTH_DEFAULTS.secureCookies }
+    const store = new AccountStore(accountsPath(init.data))
+    const hasher = createPasswordHasher({ scryptN: init.scryptN ?? AUTH_DEFAULTS.scryptN })({ random })
+    const sessions = new SessionStore({ idleMs: init.sessionIdleMs ?? AUTH_DEFAULTS.sessionIdleMs, maxMs: init.sessionMaxMs ?? AUTH_DEFAULTS.sessionMaxMs }, clock, random)
+    const accounts = new Accounts({ store, hasher, ledger, clock, random, logger })
+    const signIn = new SignIn({ store, hasher, clock, limits, logger })
+    const signUps = new SlidingWindow({ limit: limits.signUpsPerIp, windowMs: limits.windowMs }, clock)
+
+    const session = sessionMiddleware(sessions, cookie)
+    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up']))
+    const requireUser = (...roles: Role[]): Middleware => requireUserMiddleware(sessions, cookie, roles)
+
+    const router = new Router({ prefix: '/api' })
+    router.use(session, csrf, retryAfter)
+    addAuthRoutes(router, { accounts, signIn, store, sessions, signUps, cookie, requireUser: requireUser() })
+    addAccountRoutes(router, { accounts, store, sessions, signIn, ledger, requireUser: requireUser(), requireAdmin: requireUser('admin') })
+
+    let sweeper: NodeJS.Timeout | undefined
+    let started = false
+
+    return {
+      router,
+      session,
+      csrf,
+      requireUser,
+      statusByCode: AUTH_STATUS_BY_CODE,
+      mount (app) {
+        app.use(session)
+        app.use(csrf)
+        app.use(router.routes())
+        app.use(router.allowedMethods({ throw: true }))
+      },
+      accounts: {
+        async get (username) {
+          const r = await store.get(username.toLowerCase())
+          return r === undefined ? undefined : accountView(r)
+        },
+        async byKey (signPub) {
+          const r = await store.byKey(toHex(signPub))
+          return r === undefined ? undefined : accountView(r)
+        }
+      },
+      setupLink: (base) => accounts.setupLink(base),
+      async start () {
+        if (started) return
+        await store.open()
+        try {
+          await accounts.prepareSetup()
+        } catch (err) {
+          await store.close()
+          throw err
+        }
+        sweeper = setInterval(() => {
+          sessions.sweep()
+          signIn.sweep()
+          signUps.sweep()
+        }, SWEEP_INTERVAL_MS)
+        sweeper.unref()
+        started = true
+      },
+      async stop () {
+        if (!started) return
+        started = false
+        clearInterval(sweeper)
+        sessions.clear()
+        await store.close()
+      }
+    }
+  }
+}

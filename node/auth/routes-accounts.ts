@@ -1,0 +1,104 @@
+// `/api/accounts/*`: the hospital admin's account list, approval, lock and unlock, and a key
+// lookup any signed-in user may make (a patient's browser finds a clinician's box key to wrap a
+// consent for). None of them returns a password hash or a vault.
+import type { Router } from '@koa/router'
+import type { Middleware } from 'koa'
+import { toHex } from '../../protocol/bytes.ts'
+import { ED25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.ts'
+import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import { expectQueryKeys, parseHexParam, parseUintParam, queryValue } from '../http/query.ts'
+import type { Accounts } from './accounts.ts'
+import type { AccountStore } from './account-store.ts'
+import { currentUser } from './middleware.ts'
+import type { SessionStore } from './sessions.ts'
+import type { SignIn } from './sign-in.ts'
+import { ACCOUNT_STATUSES } from './types.ts'
+import type { AccountRecord, AccountStatus } from './types.ts'
+import { parseUsername } from './validate.ts'
+
+/** Largest page of `GET /api/accounts`. */
+export const MAX_ACCOUNTS_PER_PAGE = 1000
+
+/** Page size of `GET /api/accounts` when `limit` is absent. */
+export const DEFAULT_ACCOUNTS_PER_PAGE = 100
+
+/** What the account routes use. */
+export interface AccountRoutesDeps {
+  accounts: Accounts
+  store: AccountStore
+  sessions: SessionStore
+  signIn: SignIn
+  ledger: Ledger
+  requireUser: Middleware
+  requireAdmin: Middleware
+}
+
+/** An account as the admin list shows it. */
+function summary (r: AccountRecord): object {
+  return {
+    username: r.username,
+    role: r.role,
+    status: r.status,
+    signPub: r.signPub,
+    boxPub: r.boxPub,
+    createdAt: r.createdAt,
+    registeredTx: r.registeredTx,
+    lockedUntil: r.lockedUntil === 0 ? null : r.lockedUntil
+  }
+}
+
+function parseStatus (v: string | undefined): AccountStatus | undefined {
+  if (v === undefined) return undefined
+  const status = ACCOUNT_STATUSES.find(s => s === v)
+  if (status === undefined) throw new InvalidRequestError(`status: expected one of ${ACCOUNT_STATUSES.join(', ')}`)
+  return status
+}
+
+/** Adds the `/accounts/*` routes to a router mounted at `/api`. */
+export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
+  router.get('/accounts', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, ['status', 'after', 'limit'])
+    const status = parseStatus(queryValue(ctx.query, 'status'))
+    const afterRaw = queryValue(ctx.query, 'after')
+    const after = afterRaw === undefined ? undefined : parseUsername(afterRaw, 'after')
+    const limit = parseUintParam(queryValue(ctx.query, 'limit'), 'limit', DEFAULT_ACCOUNTS_PER_PAGE, MAX_ACCOUNTS_PER_PAGE)
+    const page = await d.store.list({ status, after, limit })
+    ctx.body = { accounts: page.accounts.map(summary), next: page.next }
+  })
+
+  router.get('/accounts/by-key/:signPub', d.requireUser, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const signPub = parseHexParam(ctx.params.signPub, 'signPub', ED25519_PUBLIC_KEY_BYTES)
+    const local = await d.store.byKey(toHex(signPub))
+    if (local !== undefined) {
+      ctx.body = { role: local.role, boxPub: local.boxPub, hospital: local.hospital, status: local.status }
+      return
+    }
+    // Users of other hospitals are known from their `account.register` on the ledger.
+    const registered = await d.ledger.queries.account(signPub)
+    if (registered === undefined) throw new NotFoundError('no account has this key')
+    ctx.body = { role: registered.role, boxPub: toHex(registered.box), hospital: toHex(registered.hospital), status: 'active' }
+  })
+
+  router.post('/accounts/:username/approve', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = summary(await d.accounts.approve(parseUsername(ctx.params.username)))
+  })
+
+  router.post('/accounts/:username/lock', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const username = parseUsername(ctx.params.username)
+    const record = await d.accounts.lock(username, currentUser(ctx)?.username ?? '')
+    d.sessions.destroyUser(username)
+    ctx.body = summary(record)
+  })
+
+  router.post('/accounts/:username/unlock', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const username = parseUsername(ctx.params.username)
+    const record = await d.accounts.unlock(username)
+    d.signIn.reset(username)
+    ctx.body = summary(record)
+  })
+}

@@ -1,0 +1,91 @@
+// `/api/auth/*`: sign-up, sign-in, sign-out and "who am I". Sign-in sets a fresh session cookie
+// each time (rotation defeats session fixation) and returns the sealed vault and the CSRF token.
+import type { Router } from '@koa/router'
+import type { Middleware } from 'koa'
+import { toHex } from '../../protocol/bytes.ts'
+import { expectQueryKeys } from '../http/query.ts'
+import { accountView, sessionUserOf } from './accounts.ts'
+import type { Accounts } from './accounts.ts'
+import type { AccountStore } from './account-store.ts'
+import { readJson } from './body.ts'
+import { RateLimitedError, UnauthenticatedError } from './errors.ts'
+import { currentSession, resolveSession, sessionCookie, setRequestSession } from './middleware.ts'
+import type { CookieOptions } from './middleware.ts'
+import type { SlidingWindow } from './rate-limit.ts'
+import type { Session, SessionStore } from './sessions.ts'
+import { clientKey } from './sign-in.ts'
+import type { SignIn } from './sign-in.ts'
+import type { AccountRecord } from './types.ts'
+import { parseSignIn, parseSignUp } from './validate.ts'
+
+/** What the auth routes use. */
+export interface AuthRoutesDeps {
+  accounts: Accounts
+  signIn: SignIn
+  store: AccountStore
+  sessions: SessionStore
+  signUps: SlidingWindow
+  cookie: CookieOptions
+  /** Guard for any signed-in user. */
+  requireUser: Middleware
+}
+
+/** Throws RATE_LIMITED when `waitMs` remain (the router turns it into a Retry-After header). */
+export function throwIfLimited (waitMs: number): void {
+  if (waitMs > 0) throw new RateLimitedError(Math.ceil(waitMs / 1000))
+}
+
+/** The body of sign-in and `me`. */
+function sessionBody (record: AccountRecord, session: Session): object {
+  return { user: session.user, vault: record.vault, csrfToken: session.csrfToken }
+}
+
+/** Adds the `/auth/*` routes to a router mounted at `/api`. */
+export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
+  router.post('/auth/sign-up', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const req = parseSignUp(await readJson(ctx))
+    const client = clientKey(ctx.ip)
+    const record = await d.accounts.signUp(req, () => {
+      throwIfLimited(d.signUps.retryAfter(client))
+      d.signUps.hit(client)
+    })
+    const view = accountView(record)
+    ctx.status = 201
+    ctx.body = { username: view.username, role: view.role, status: view.status, ...(view.patientId === undefined ? {} : { patientId: toHex(view.patientId) }) }
+  })
+
+  router.post('/auth/sign-in', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const req = parseSignIn(await readJson(ctx))
+    const record = await d.signIn.signIn(req, ctx.ip)
+    const previous = resolveSession(ctx, d.sessions, d.cookie)
+    if (previous !== undefined) d.sessions.destroy(previous.id)
+    const { token, session } = d.sessions.create(sessionUserOf(record))
+    ctx.append('Set-Cookie', sessionCookie(token, d.cookie))
+    setRequestSession(ctx, session)
+    ctx.body = sessionBody(record, session)
+  })
+
+  router.post('/auth/sign-out', d.requireUser, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const session = currentSession(ctx)
+    if (session === undefined) throw new UnauthenticatedError()
+    d.sessions.destroy(session.id)
+    setRequestSession(ctx, undefined)
+    ctx.append('Set-Cookie', sessionCookie('', d.cookie))
+    ctx.status = 204
+  })
+
+  router.get('/auth/me', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const session = resolveSession(ctx, d.sessions, d.cookie)
+    if (session === undefined) throw new UnauthenticatedError()
+    const record = await d.store.get(session.user.username)
+    if (record === undefined || record.status !== 'active') {
+      d.sessions.destroy(session.id)
+      throw new UnauthenticatedError()
+    }
+    ctx.body = sessionBody(record, session)
+  })
+}

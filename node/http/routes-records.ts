@@ -1,0 +1,208 @@
+// Image, consent and audit routes (DESIGN §7), including the seed's three routes kept as written:
+// POST /doctor/upload-patient-img, GET /doctor/get-patient-img, GET /patient/get-my-img.
+// Every route is behind a session; writes are CSRF-checked by the auth middleware before this.
+import { Readable } from 'node:stream'
+import { Router } from '@koa/router'
+import type { Context } from 'koa'
+import { CID } from 'multiformats/cid'
+import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
+import { toBase64 } from '../../protocol/base64.ts'
+import { HASH_BYTES } from '../../protocol/constants.ts'
+import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
+import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import type { ConsentRecord } from '../../ledger/queries.ts'
+import type { Auth, SessionUser } from '../auth/index.ts'
+import { currentUser } from '../auth/index.ts'
+import { readJson } from '../auth/body.ts'
+import type { Reader } from '../records/access.ts'
+import { receiveFile } from '../records/multipart.ts'
+import type { ReadableImage, Reads } from '../records/reads.ts'
+import { ingestUpload } from '../records/upload.ts'
+import type { UploadComponents, UploadResult } from '../records/upload.ts'
+import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
+
+/** What the record routes use. */
+export interface RecordRoutesComponents extends UploadComponents {
+  auth: Auth
+  reads: Reads
+  ledger: Ledger
+  clock: () => number
+}
+
+/** Upload limits from config. */
+export interface RecordRoutesInit { tmpDir: string, maxUploadBytes: number }
+
+/** The signed-in user as a Reader (keys as bytes). */
+function readerOf (ctx: Context): Reader {
+  const user = currentUser(ctx) as SessionUser
+  return {
+    role: user.role,
+    signPub: fromHex(user.signPub),
+    boxPub: fromHex(user.boxPub),
+    hospital: fromHex(user.hospital),
+    patientId: user.patientId === undefined ? undefined : fromHex(user.patientId)
+  }
+}
+
+const hex = (b: Uint8Array | null): string | null => b === null ? null : toHex(b)
+const cidString = (c: CID | null): string | null => c === null ? null : c.toString()
+
+function renderImage (r: ReadableImage, names: Map<string, string>): Record<string, unknown> {
+  const { image } = r
+  return {
+    raw: image.raw.toString(),
+    result: cidString(image.result),
+    patientId: toHex(image.patient),
+    modality: image.modality,
+    size: image.size,
+    score: image.score === null ? null : image.score / 10_000,
+    model: cidString(image.model),
+    custodian: toHex(image.custodian),
+    custodianName: names.get(toHex(image.custodian)) ?? null,
+    time: image.time,
+    basis: r.basis,
+    keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) }
+  }
+}
+
+function renderUpload (u: UploadResult, patient: Uint8Array): Record<string, unknown> {
+  return {
+    raw: u.raw.toString(), result: cidString(u.result), patientId: toHex(patient), modality: u.modality, size: u.size,
+    score: u.score, model: cidString(u.model), boxes: u.boxes, analysed: u.analysed
+  }
+}
+
+function renderConsent (patient: Uint8Array, c: ConsentRecord): Record<string, unknown> {
+  return {
+    id: toHex(c.tx), patientId: toHex(patient), grantee: toHex(c.grantee), kind: c.kind ?? null, action: c.action, seq: c.seq,
+    purpose: c.purpose ?? null, scope: c.scope === undefined ? null : renderScope(c.scope), expires: c.expires ?? null, time: c.time,
+    images: c.keys?.map(k => k.image.toString()) ?? []
+  }
+}
+
+function renderScope (s: NonNullable<ConsentRecord['scope']>): Record<string, unknown> {
+  if (s.kind === 'all') return { kind: 'all' }
+  if (s.kind === 'record') return { kind: 'record', record: toHex(s.record) }
+  return { kind: 'images', images: s.images.map(c => c.toString()) }
+}
+
+function patientParam (value: string | undefined): Uint8Array {
+  return parseHexParam(value, 'patientId', HASH_BYTES)
+}
+
+/** Builds the router of images, consents and the patient's own views. */
+export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents): Router {
+  const router = new Router()
+  const { auth, reads, ledger } = c
+  const names = (): Map<string, string> => new Map(ledger.members().map(m => [toHex(m.key), m.name]))
+
+  const upload = async (ctx: Context, patient: Uint8Array | undefined): Promise<void> => {
+    const file = await receiveFile(ctx.req, { maxBytes: init.maxUploadBytes, tmpDir: init.tmpDir })
+    const id = patient ?? patientParam(file.fields.patientId)
+    const result = await ingestUpload(file, id, c)
+    ctx.status = 201
+    ctx.body = renderUpload(result, id)
+  }
+  const clinician = auth.requireUser('clinician')
+  router.post('/doctor/upload-patient-img', clinician, async (ctx) => await upload(ctx, undefined))
+  router.post('/api/patients/:patientId/images', clinician, async (ctx) => await upload(ctx, patientParam(ctx.params.patientId)))
+
+  const listFor = async (ctx: Context, patient: Uint8Array): Promise<void> => {
+    const images = await reads.imagesOf(readerOf(ctx), patient)
+    const n = names()
+    ctx.body = { patientId: toHex(patient), images: images.map(r => renderImage(r, n)) }
+  }
+  const reader = auth.requireUser('clinician', 'researcher')
+  router.get('/doctor/get-patient-img', reader, async (ctx) => {
+    expectQueryKeys(ctx.query, ['patientId'])
+    await listFor(ctx, patientParam(queryValue(ctx.query, 'patientId')))
+  })
+  router.get('/api/patients/:patientId/images', reader, async (ctx) => await listFor(ctx, patientParam(ctx.params.patientId)))
+
+  const patient = auth.requireUser('patient')
+  const mine = async (ctx: Context): Promise<void> => await listFor(ctx, readerOf(ctx).patientId as Uint8Array)
+  router.get('/patient/get-my-img', patient, mine)
+  router.get('/api/me/images', patient, mine)
+
+  router.get('/api/images/:cid', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
+    let cid: CID
+    try {
+      cid = CID.parse(ctx.params.cid)
+    } catch {
+      throw new InvalidRequestError('cid: expected a CID string')
+    }
+    const { stream } = await reads.ciphertext(readerOf(ctx), cid)
+    ctx.set('Content-Type', 'application/octet-stream')
+    ctx.set('Cache-Control', 'private, no-store')
+    // Readable.from keeps back-pressure, so the ciphertext streams without buffering.
+    ctx.body = Readable.from(stream)
+  })
+
+  router.post('/api/patients/:patientId/emergency-access', clinician, async (ctx) => {
+    const body = await readJson(ctx) as { reason?: unknown }
+    if (typeof body?.reason !== 'string' || body.reason.trim().length < 10 || body.reason.length > 1000) {
+      throw new InvalidRequestError('reason: a reason of 10 to 1000 characters is required')
+    }
+    const { until } = await reads.declareEmergency(readerOf(ctx), patientParam(ctx.params.patientId), body.reason)
+    ctx.status = 201
+    ctx.body = { until }
+  })
+
+  router.post('/api/consents', patient, async (ctx) => {
+    const dtx = await signedConsent(ctx, 'consent.grant')
+    const loc = await ledger.submit(dtx.tx)
+    ctx.status = 201
+    ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
+  })
+
+  router.post('/api/consents/:id/revoke', patient, async (ctx) => {
+    const id = parseHexParam(ctx.params.id, 'id', HASH_BYTES)
+    const grant = await ledger.tx(id)
+    const dtx = await signedConsent(ctx, 'consent.revoke')
+    if (grant === undefined || grant.proof === undefined) throw new NotFoundError('no consent has this id')
+    const granted = txFromBase64(toBase64(grant.proof.tx)).tx
+    if (granted.type !== 'consent.grant' || !equals(granted.signer, dtx.tx.signer) || !equals(granted.body.grantee, (dtx.tx.body as { grantee: Uint8Array }).grantee)) {
+      throw new InvalidRequestError('the revocation does not match this consent')
+    }
+    const loc = await ledger.submit(dtx.tx)
+    ctx.status = 201
+    ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
+  })
+
+  /** Reads `{ tx }` (base64 dag-cbor), which must be a consent of `type` signed by the session's own key. */
+  async function signedConsent (ctx: Context, type: 'consent.grant' | 'consent.revoke'): Promise<ReturnType<typeof txFromBase64>> {
+    const body = await readJson(ctx, 256 * 1024) as { tx?: unknown }
+    const dtx = txFromBase64(body?.tx)
+    if (dtx.tx.type !== type) throw new InvalidRequestError(`expected a ${type} transaction`)
+    if (!equals(dtx.tx.signer, readerOf(ctx).signPub)) throw new MedichainError('FORBIDDEN', 'a consent must be signed by the signed-in patient')
+    return dtx
+  }
+
+  router.get('/api/me/consents', patient, async (ctx) => {
+    const me = readerOf(ctx)
+    const consents = await ledger.queries.consentsOf(me.patientId as Uint8Array)
+    ctx.body = {
+      nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
+      consents: consents.map(x => renderConsent(me.patientId as Uint8Array, x))
+    }
+  })
+
+  router.get('/api/me/audit', patient, async (ctx) => {
+    const me = readerOf(ctx)
+    const n = names()
+    const entries = await ledger.queries.auditOf(me.patientId as Uint8Array)
+    ctx.body = {
+      entries: entries.map(e => ({
+        id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
+        hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent), emergency: e.basis === 'emergency'
+      }))
+    }
+  })
+
+  router.get('/api/me/credit', patient, async (ctx) => {
+    ctx.body = await ledger.queries.credit(readerOf(ctx).patientId as Uint8Array, c.clock())
+  })
+
+  return router
+}

@@ -1,0 +1,251 @@
+// The client SDK: everything a browser, a script or a test does against a peer's HTTP API, with
+// the client-side cryptography of DESIGN §3 and §5. Keys are generated and kept here; the peer
+// only ever sees public keys, the sealed vault, wrapped keys and ciphertext. Runs in browsers and
+// Node 24 (fetch, FormData, Blob, WebCrypto); in Node the session cookie is kept by hand.
+import { CID } from 'multiformats/cid'
+import { fromBase64 } from './base64.ts'
+import { fromHex, toHex } from './bytes.ts'
+import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
+import { decryptBytes } from './content-crypto.ts'
+import { MedichainError } from './errors.ts'
+import { unwrapKey } from './key-wrap.ts'
+import type { ConsentScope, Purpose, Role } from './tx.ts'
+import { txToBase64 } from './tx-transport.ts'
+import { generateUserKeys } from './user-keys.ts'
+import type { UserKeys } from './user-keys.ts'
+import { openVault, sealVault } from './vault.ts'
+
+/** An error answer of the API: its stable code, its message and the HTTP status. */
+export class ApiError extends MedichainError {
+  readonly status: number
+  constructor (status: number, code: string, message: string) {
+    super(code, message)
+    this.name = 'ApiError'
+    this.status = status
+  }
+}
+
+/** The signed-in user as the API describes it (keys in hex). */
+export interface ApiUser { username: string, role: Role, status: string, signPub: string, boxPub: string, hospital: string, patientId?: string }
+
+/** An image as listed for the reader, with the reader's own wrapped keys (base64). */
+export interface ApiImage {
+  raw: string
+  result: string | null
+  patientId: string
+  modality: string
+  size: number
+  score: number | null
+  model: string | null
+  custodian: string
+  custodianName: string | null
+  time: number
+  basis: string
+  keys: { raw: string, result: string | null }
+}
+
+/** Options of the client. */
+export interface ClientOptions {
+  /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
+  baseUrl: string
+  fetch?: typeof fetch
+  /** PBKDF2 iterations for new vaults (default: the vault module's 600k; tests lower it). */
+  vaultIterations?: number
+}
+
+/** A session with one peer. */
+export class MedichainClient {
+  readonly #base: string
+  readonly #fetch: typeof fetch
+  readonly #iterations: number | undefined
+  #cookie: string | null = null
+  #csrf: string | null = null
+  #keys: UserKeys | null = null
+  #user: ApiUser | null = null
+
+  constructor (opts: ClientOptions) {
+    this.#base = opts.baseUrl.replace(/\/$/, '')
+    this.#fetch = opts.fetch ?? globalThis.fetch.bind(globalThis)
+    this.#iterations = opts.vaultIterations
+  }
+
+  /** The signed-in user, once signed in. */
+  get user (): ApiUser | null { return this.#user }
+
+  /** The user's keys while the vault is open (never sent anywhere). */
+  get keys (): UserKeys | null { return this.#keys }
+
+  /** Sends a request; JSON in and out, `{code, message}` errors become ApiError. */
+  async request (method: string, path: string, body?: unknown): Promise<Response> {
+    const headers: Record<string, string> = {}
+    let payload: BodyInit | undefined
+    if (body instanceof FormData) {
+      payload = body
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json'
+      payload = JSON.stringify(body)
+    }
+    if (this.#cookie !== null) headers.cookie = this.#cookie
+    if (this.#csrf !== null && method !== 'GET') headers['x-csrf-token'] = this.#csrf
+    const res = await this.#fetch(this.#base + path, { method, headers, body: payload, credentials: 'same-origin' })
+    const setCookie = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : []
+    for (const c of setCookie) {
+      const pair = c.split(';')[0]
+      if (pair.startsWith('mc_session=')) this.#cookie = pair.endsWith('=') ? null : pair
+    }
+    if (!res.ok) {
+      const err = await res.json().catch(() => ({})) as { code?: string, message?: string }
+      throw new ApiError(res.status, err.code ?? 'HTTP_' + String(res.status), err.message ?? res.statusText)
+    }
+    return res
+  }
+
+  async #json<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.request(method, path, body)
+    return res.status === 204 ? undefined as T : await res.json() as T
+  }
+
+  /** Ledger id and hospital key of the peer (needed to sign registrations and consents). */
+  async peerInfo (): Promise<{ ledger: Uint8Array, self: Uint8Array }> {
+    const h = await this.#json<{ ledger: string, self: string }>('GET', '/api/health')
+    return { ledger: fromHex(h.ledger), self: fromHex(h.self) }
+  }
+
+  /** Creates an account: keys made here, vault sealed here, only public keys and the vault sent. */
+  async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<{ username: string, role: Role, status: string, patientId?: string }> {
+    const peer = await this.peerInfo()
+    const keys = generateUserKeys()
+    const vault = await sealVault(keys, input.password, { username: input.username, iterations: this.#iterations })
+    const pop = accountRegistrationProof({ ledgerId: peer.ledger, keys, role: input.role, hospital: peer.self })
+    return await this.#json('POST', '/api/auth/sign-up', {
+      username: input.username,
+      password: input.password,
+      role: input.role,
+      keys: { sign: toHex(keys.signPub), box: toHex(keys.boxPub) },
+      pop: toHex(pop),
+      vault,
+      ...(input.setupToken === undefined ? {} : { setupToken: input.setupToken })
+    })
+  }
+
+  /** Signs in and opens the vault with the same password. */
+  async signIn (username: string, password: string): Promise<ApiUser> {
+    const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('POST', '/api/auth/sign-in', { username, password })
+    this.#csrf = res.csrfToken
+    this.#keys = await openVault(res.vault, password, { username: res.user.username })
+    this.#user = res.user
+    return res.user
+  }
+
+  /** Signs out and forgets the keys. */
+  async signOut (): Promise<void> {
+    try {
+      await this.request('POST', '/api/auth/sign-out')
+    } finally {
+      this.#keys?.signSeed.fill(0)
+      this.#keys?.boxSecret.fill(0)
+      this.#keys = null
+      this.#user = null
+      this.#csrf = null
+      this.#cookie = null
+    }
+  }
+
+  /** Uploads one image file for a patient (clinician). */
+  async upload (patientId: string, file: Blob | Uint8Array, name = 'image'): Promise<Record<string, unknown>> {
+    const form = new FormData()
+    form.append('file', file instanceof Blob ? file : new Blob([file as BlobPart]), name)
+    return await this.#json('POST', `/api/patients/${patientId}/images`, form)
+  }
+
+  async patientImages (patientId: string): Promise<ApiImage[]> {
+    return (await this.#json<{ images: ApiImage[] }>('GET', `/api/patients/${patientId}/images`)).images
+  }
+
+  async myImages (): Promise<ApiImage[]> {
+    return (await this.#json<{ images: ApiImage[] }>('GET', '/api/me/images')).images
+  }
+
+  /** Downloads and decrypts the raw image or the result image, in this process only. */
+  async openImage (image: ApiImage, part: 'raw' | 'result' = 'raw'): Promise<Uint8Array> {
+    const keys = this.#needKeys()
+    const cid = part === 'raw' ? image.raw : image.result
+    const wrapped = part === 'raw' ? image.keys.raw : image.keys.result
+    if (cid === null || wrapped === null) throw new MedichainError('NOT_FOUND', `this image has no ${part} part`)
+    const res = await this.request('GET', `/api/images/${cid}`)
+    const dataKey = unwrapKey(fromBase64(wrapped), keys.boxSecret)
+    try {
+      return await decryptBytes(dataKey, new Uint8Array(await res.arrayBuffer()))
+    } finally {
+      dataKey.fill(0)
+    }
+  }
+
+  /** The patient's consents and the next seq to sign with. */
+  async myConsents (): Promise<{ nextSeq: number, consents: Array<Record<string, unknown>> }> {
+    return await this.#json('GET', '/api/me/consents')
+  }
+
+  /**
+   * Grants a consent: the patient's own keys for the chosen images are unwrapped here and
+   * re-wrapped for the grantee, then the consent is signed here and sent.
+   */
+  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[] }): Promise<{ id: string }> {
+    const keys = this.#needKeys()
+    const peer = await this.peerInfo()
+    const mine = await this.myImages()
+    const chosen = input.images === undefined ? mine : mine.filter(i => input.images?.includes(i.raw))
+    const granteeBoxPub = input.kind === 'user'
+      ? fromHex((await this.#json<{ boxPub: string }>('GET', `/api/accounts/by-key/${input.grantee}`)).boxPub)
+      : undefined
+    const { nextSeq } = await this.myConsents()
+    const tx = buildConsentGrant({
+      ledgerId: peer.ledger,
+      patient: keys,
+      grantee: fromHex(input.grantee),
+      kind: input.kind,
+      granteeBoxPub,
+      purpose: input.purpose,
+      scope: input.scope ?? (input.images === undefined ? { kind: 'all' } : { kind: 'images', images: chosen.map(i => CID.parse(i.raw)) }),
+      expires: input.expires,
+      images: chosen.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
+      seq: nextSeq,
+      time: Date.now()
+    })
+    return await this.#json('POST', '/api/consents', { tx: txToBase64(tx) })
+  }
+
+  /** Revokes the consent with id `consentId` (to `grantee`). */
+  async revoke (consentId: string, grantee: string): Promise<{ id: string }> {
+    const keys = this.#needKeys()
+    const peer = await this.peerInfo()
+    const { nextSeq } = await this.myConsents()
+    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), seq: nextSeq, time: Date.now() })
+    return await this.#json('POST', `/api/consents/${consentId}/revoke`, { tx: txToBase64(tx) })
+  }
+
+  async myAudit (): Promise<Array<Record<string, unknown>>> {
+    return (await this.#json<{ entries: Array<Record<string, unknown>> }>('GET', '/api/me/audit')).entries
+  }
+
+  async myCredit (): Promise<Record<string, unknown>> {
+    return await this.#json('GET', '/api/me/credit')
+  }
+
+  async emergency (patientId: string, reason: string): Promise<{ until: number }> {
+    return await this.#json('POST', `/api/patients/${patientId}/emergency-access`, { reason })
+  }
+
+  async pendingAccounts (): Promise<Array<{ username: string, role: string }>> {
+    return (await this.#json<{ accounts: Array<{ username: string, role: string }> }>('GET', '/api/accounts?status=pending')).accounts
+  }
+
+  async approve (username: string): Promise<void> {
+    await this.#json('POST', `/api/accounts/${username}/approve`)
+  }
+
+  #needKeys (): UserKeys {
+    if (this.#keys === null) throw new MedichainError('VAULT_LOCKED', 'sign in first: the vault is locked')
+    return this.#keys
+  }
+}

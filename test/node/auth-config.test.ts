@@ -1,0 +1,63 @@
+// The `auth` block of the config file: defaults when absent, fields taken from the file with the
+// rest defaulted, and every out-of-range or mistyped value rejected with INVALID_CONFIG.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
+import { loadConfig } from '../../node/config.ts'
+import { rejects } from '../helpers/assert.ts'
+
+let cwd = ''
+
+test.before.each(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'medichain-auth-config-'))
+})
+
+test.after.each(async () => {
+  await rm(cwd, { recursive: true, force: true })
+})
+
+async function withFile (value: unknown): Promise<void> {
+  await mkdir(join(cwd, 'data'), { recursive: true })
+  await writeFile(join(cwd, 'data', 'config.json'), JSON.stringify(value))
+}
+
+test('without an auth block the defaults apply: N = 2^17, 30 min idle, 12 h absolute, no Secure', async () => {
+  const c = await loadConfig({ cwd, env: {} })
+  assert.equal(c.auth, { scryptN: 2 ** 17, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookies: false })
+  assert.equal(c.auth, { ...AUTH_DEFAULTS })
+})
+
+test('fields given in the file win, the others keep their defaults', async () => {
+  await withFile({ auth: { scryptN: 2 ** 15, secureCookies: true } })
+  const c = await loadConfig({ cwd, env: {} })
+  assert.equal(c.auth, { scryptN: 2 ** 15, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookies: true })
+  await withFile({ auth: { sessionIdleMs: 60_000, sessionMaxMs: 60_000 } })
+  assert.equal((await loadConfig({ cwd, env: {} })).auth.sessionMaxMs, 60_000)
+})
+
+test('bad auth values are INVALID_CONFIG', async () => {
+  const cases: unknown[] = [
+    { auth: { scryptN: 2 ** 13 } },
+    { auth: { scryptN: 2 ** 21 } },
+    { auth: { scryptN: 100_000 } },
+    { auth: { scryptN: '131072' } },
+    { auth: { sessionIdleMs: 59_999 } },
+    { auth: { sessionIdleMs: 1.5e6 + 0.5 } },
+    { auth: { sessionMaxMs: 8 * 86_400_000 } },
+    { auth: { sessionIdleMs: 2 * 3_600_000, sessionMaxMs: 3_600_000 } },
+    { auth: { sessionIdleMs: 13 * 3_600_000 } },
+    { auth: { secureCookies: 'yes' } },
+    { auth: { pepper: 'x' } },
+    { auth: [] },
+    { auth: null }
+  ]
+  for (const c of cases) {
+    await withFile(c)
+    await rejects(async () => await loadConfig({ cwd, env: {} }), 'INVALID_CONFIG')
+  }
+})
+
+test.run()
