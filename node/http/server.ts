@@ -59,7 +59,9 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
       try {
         await next()
       } finally {
-        logger.info({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request')
+        // The matched route template, not the path: paths carry usernames and patient ids.
+        const route = (ctx as { _matchedRoute?: unknown })._matchedRoute
+        logger.info({ method: ctx.method, route: typeof route === 'string' ? route : '(unmatched)', status: ctx.status, ms: Math.round(performance.now() - started) }, 'request')
       }
     })
     app.use(errorMiddleware(logger, init.statusByCode))
