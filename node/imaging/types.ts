@@ -10,7 +10,7 @@ export interface DecodedImage {
   format: ImageFormat
   width: number
   height: number
-  /** Bits per sample in the source (8 or 16). */
+  /** Bits per sample in the source: usually 8 or 16; PNG bit depth 1–16, DICOM Bits Stored 1–16. */
   bitsStored: number
   /** Row-major intensities scaled to [0, 1] (after DICOM rescale slope/intercept), length width × height. */
   pixels: Float32Array
