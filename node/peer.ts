@@ -1,6 +1,7 @@
 // One hospital peer: the ledger (level under `<data>/ledger`), the libp2p host that replicates it,
-// and the HTTP API over both. Starts in that order and stops in reverse, so the store is flushed
-// last, after nothing can write to it any more.
+// image storage (helia on that same libp2p node, blocks under `<data>/blocks`), and the HTTP API
+// over them. Starts in that order and stops in reverse, so the store is flushed last, after
+// nothing can write to it any more.
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
@@ -13,6 +14,8 @@ import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
 import type { P2P } from './p2p/index.ts'
+import { createStorage } from './storage/index.ts'
+import type { Storage } from './storage/index.ts'
 
 /** Folder of the ledger's level database inside the data folder. */
 export const LEDGER_DIR = 'ledger'
@@ -40,6 +43,7 @@ export interface Peer {
   stop(): Promise<void>
   readonly ledger: Ledger
   readonly p2p: P2P
+  readonly storage: Storage
   readonly http: Pick<HttpServer, 'url' | 'app'>
 }
 
@@ -75,6 +79,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       bootstrap: init.peers,
       syncIntervalMs: init.syncIntervalMs
     })({ ledger, logger: logger.child({ component: 'p2p' }) })
+    // Storage mounts bitswap on the P2P layer's own libp2p node (same PeerId, same member-only
+    // gater), which exists only once p2p has started: the getter is read in storage.start().
+    const storage = createStorage({ dataDir: init.data })({
+      get libp2p () { return p2p.libp2p },
+      logger,
+      ledger
+    })
     const http = createHttpServer({ host: init.http.host, port: init.http.port })({ ledger, logger, p2p, clock })
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
@@ -95,6 +106,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     return {
       ledger,
       p2p,
+      storage,
       http,
       async start (): Promise<void> {
         if (started.length > 0) return
@@ -103,6 +115,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'ledger', stop: async () => await ledger.stop() })
           await p2p.start()
           started.push({ name: 'p2p', stop: async () => await p2p.stop() })
+          await storage.start()
+          started.push({ name: 'storage', stop: async () => await storage.stop() })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {

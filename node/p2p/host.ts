@@ -4,8 +4,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import type { Identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
 import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
@@ -16,6 +16,12 @@ import { sha256 } from '../../protocol/hash.ts'
 /** The libp2p services a Medichain host runs. */
 export interface HostServices extends Record<string, unknown> {
   identify: Identify
+  /**
+   * Tells connected members when this node starts handling a protocol after they connected:
+   * storage mounts bitswap on this node after the P2P layer is up (node/storage/helia-light.ts),
+   * and without a push a member that connected first would never send it a wantlist.
+   */
+  identifyPush: IdentifyPush
   ping: Ping
   pubsub: GossipSub
 }
@@ -53,6 +59,7 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionGater: init.gater,
     services: {
       identify: identify(),
+      identifyPush: identifyPush(),
       ping: ping(),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,

@@ -1,0 +1,48 @@
+// Tunables of image storage (DESIGN §5). None is part of the ledger's rules: peers with different
+// values still agree on who pins what, except for PIN_REPLICAS, which every peer should share.
+
+/** Folder of image blocks (blockstore-fs) inside the data folder. */
+export const BLOCKS_DIR = 'blocks'
+
+/** Folder of helia's own datastore (datastore-level: pin records) inside the data folder. */
+export const HELIA_DIR = 'helia'
+
+/** Members besides the custodian that pin each image (DESIGN §5 Availability: k = 1). */
+export const PIN_REPLICAS = 1
+
+/** Period of the repair loop (ms): re-pins what this peer should hold but does not. */
+export const REPAIR_INTERVAL_MS = 30_000
+
+/**
+ * Time one block may take to arrive (ms) before a read gives up with UNAVAILABLE. It bounds each
+ * block, not the whole file, so a large image on a slow link is not cut off half way.
+ */
+export const BLOCK_TIMEOUT_MS = 30_000
+
+/**
+ * Bytes a read asks the unixfs exporter for at a time. The exporter fetches every block of a
+ * request at once and buffers what the consumer has not taken yet, so requests of this size, at
+ * most two in flight, bound a reader's memory to 2 × 8 MiB whatever the image size.
+ */
+export const READ_SEGMENT_BYTES = 8 * 1024 * 1024
+
+/** Images pinned at the same time by replication and repair: enough to overlap round trips. */
+export const PIN_CONCURRENCY = 2
+
+
+/**
+ * First wait (ms) for a block before its want is withdrawn and sent again (then 2×, 4×, …, up to
+ * the read's deadline). Long enough that a 1 MiB block on a slow link is not asked for twice.
+ */
+export const WANT_RETRY_MS = 5_000
+
+/** Pause (ms) between withdrawing a want and asking again: over bitswap's 10 ms wantlist debounce. */
+export const WANT_RETRY_GAP_MS = 50
+
+/**
+ * Bitswap send limits, raised from @helia/bitswap's 10 s and 10 queued sends: a member answering
+ * many wants on a loaded machine must not drop a block message, which the asker would only
+ * re-request after WANT_RETRY_MS.
+ */
+export const BITSWAP_SEND_TIMEOUT_MS = 30_000
+export const BITSWAP_SEND_QUEUE = 256

@@ -1,0 +1,234 @@
+// Encrypted image storage of one peer (DESIGN §5): ciphertext goes into a light helia on the
+// peer's own libp2p node as a unixfs file (CIDv1, raw leaves, streamed), reads come from the local
+// blockstore or over bitswap from connected members, and replication keeps every image on its
+// custodian plus k members. This module stores the bytes it is given; encryption happens before.
+import { join } from 'node:path'
+import { unixfs } from '@helia/unixfs'
+import type { Libp2p } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import { createBlocks, storageError } from './blocks.ts'
+import type { Blocks, BlockStats } from './blocks.ts'
+import { BLOCK_TIMEOUT_MS, BLOCKS_DIR, HELIA_DIR, PIN_REPLICAS, READ_SEGMENT_BYTES, REPAIR_INTERVAL_MS } from './constants.ts'
+import { AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
+import { createHeliaLight } from './helia-light.ts'
+import type { HeliaLight } from './helia-light.ts'
+import { createPins } from './pins.ts'
+import type { Pins } from './pins.ts'
+import { readFile } from './reader.ts'
+import { createReplication } from './replication.ts'
+import type { RepairResult, Replication, ReplicationLedger } from './replication.ts'
+
+export type { RepairResult } from './replication.ts'
+export { UnavailableError, AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
+
+/** Options of createStorage. */
+export interface StorageInit {
+  /** The peer's data folder: blocks go to `<dataDir>/blocks`, pin records to `<dataDir>/helia`. */
+  dataDir: string
+  /** Members besides the custodian that pin each image (default 1). */
+  replicas?: number
+  /** Period of the repair loop (ms; default 30 s; 0 keeps only the event triggers). */
+  repairIntervalMs?: number
+  /** Default time one missing block may take to arrive over bitswap (ms; default 30 s). */
+  blockTimeoutMs?: number
+  /** Bytes a read buffers ahead (default 8 MiB; memory stays under twice this). */
+  segmentBytes?: number
+}
+
+/**
+ * What storage needs. `libp2p` is read only in `start()`, so a getter that returns the started
+ * host of the P2P layer works: helia shares that node, its PeerId and its member-only gater.
+ */
+export interface StorageComponents {
+  libp2p: Libp2p
+  logger: Logger
+  ledger: ReplicationLedger
+}
+
+/** Options of a read. */
+export interface CatOptions {
+  signal?: AbortSignal
+  /** Time one missing block may take to arrive (ms); past it the read fails with UNAVAILABLE. */
+  timeoutMs?: number
+}
+
+/** What storage holds, for /api/health. */
+export interface StorageStats extends BlockStats {
+  /** Roots pinned here. */
+  pins: number
+}
+
+/** Events: 'pin:added' ({ cid }) whenever a root becomes pinned here, by upload or replication. */
+export interface StorageEvents {
+  'pin:added': { cid: CID }
+}
+
+/** The storage service of one peer. */
+export interface Storage extends EventTarget {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /**
+   * Adds a byte stream as one unixfs file and pins it (the custodian holds what it uploads).
+   * The stream is chunked as it arrives (1 MiB raw leaves); nothing buffers the whole file.
+   */
+  add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<{ cid: CID, size: number }>
+  /**
+   * Streams a file: local blocks first, else bitswap from connected members (fetched blocks are
+   * kept on disk, unpinned). Rejects while
+   * iterating with UNAVAILABLE (a block did not arrive in time), ABORTED or INVALID (not a file).
+   */
+  cat(cid: CID, options?: CatOptions): AsyncIterable<Uint8Array>
+  /** True when the root block of `cid` is on this disk (not a check of the whole DAG). */
+  has(cid: CID): Promise<boolean>
+  /** Fetches every missing block of `cid` and keeps them all; concurrent pins of one CID share work. */
+  pin(cid: CID, options?: CatOptions): Promise<void>
+  /** Drops the pin record; the blocks stay on disk (no garbage collection yet). */
+  unpin(cid: CID): Promise<void>
+  isPinned(cid: CID): boolean
+  stats(): StorageStats
+  /** Runs a repair pass now (tests, admin tools). */
+  repair(): Promise<RepairResult>
+}
+
+interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, stopping: AbortController }
+
+/** Checks a caller's CID at the boundary (a CID from another copy of multiformats is accepted). */
+function asCid (value: unknown): CID {
+  const cid = CID.asCID(value)
+  if (cid === null) throw new InvalidContentError('expected a CID')
+  return cid
+}
+
+/** Passes chunks through while counting them; refuses anything that is not bytes. */
+async function * counted (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, total: { bytes: number }, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    if (signal?.aborted === true) throw new AbortedError('the upload was aborted')
+    if (!(chunk instanceof Uint8Array)) throw new InvalidContentError('expected a stream of Uint8Array chunks')
+    total.bytes += chunk.byteLength
+    yield chunk
+  }
+}
+
+/** Creates image storage: `createStorage(init)(components)`, then `start()`. */
+export function createStorage (init: StorageInit) {
+  return (components: StorageComponents): Storage => {
+    const log = components.logger.child({ component: 'storage' })
+    const events = new EventTarget()
+    const blockTimeoutMs = init.blockTimeoutMs ?? BLOCK_TIMEOUT_MS
+    const segmentBytes = init.segmentBytes ?? READ_SEGMENT_BYTES
+    const pinning = new Map<string, Promise<void>>()
+    let running: Running | undefined
+    let starting: Promise<Running> | undefined
+
+    const need = (): Running => {
+      if (running === undefined) throw new StorageNotStartedError('storage is not started')
+      return running
+    }
+
+    const pinned = async (r: Running, cid: CID): Promise<void> => {
+      await r.pins.add(cid)
+      log.debug({ cid: cid.toString() }, 'pinned')
+      events.dispatchEvent(new CustomEvent('pin:added', { detail: { cid } }))
+    }
+
+    const pin = async (value: CID, options: CatOptions = {}): Promise<void> => {
+      const cid = asCid(value)
+      const r = need()
+      if (r.pins.isPinned(cid)) return
+      const key = cid.toV1().toString()
+      const pending = pinning.get(key)
+      if (pending !== undefined) return await pending
+      const work = (async () => {
+        const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal })
+        for await (const chunk of readFile(view, cid, { segmentBytes, signal: options.signal })) void chunk
+        await pinned(r, cid)
+      })().finally(() => pinning.delete(key))
+      pinning.set(key, work)
+      await work
+    }
+
+    const launch = async (): Promise<Running> => {
+      const libp2p = components.libp2p
+      const helia = createHeliaLight({ blocksPath: join(init.dataDir, BLOCKS_DIR), datastorePath: join(init.dataDir, HELIA_DIR) })({ libp2p })
+      const stopping = new AbortController()
+      const blocks = createBlocks(helia, () => stopping.signal)
+      const pins = createPins(helia.datastore)
+      const replication = createReplication({ replicas: init.replicas ?? PIN_REPLICAS, intervalMs: init.repairIntervalMs ?? REPAIR_INTERVAL_MS })({
+        ledger: components.ledger,
+        libp2p,
+        logger: log,
+        isPinned: (cid) => pins.isPinned(cid),
+        pin: async (cid, signal) => await pin(cid, { signal })
+      })
+      await helia.start()
+      try {
+        await blocks.scan()
+        await pins.load()
+      } catch (err) {
+        await helia.stop()
+        throw err
+      }
+      return { helia, blocks, pins, replication, stopping }
+    }
+
+    return Object.assign(events, {
+      async start (): Promise<void> {
+        if (running !== undefined) return
+        // Concurrent calls share one launch, so the stores are never opened twice.
+        starting ??= launch().finally(() => { starting = undefined })
+        const r = await starting
+        if (running === r) return
+        running = r
+        r.replication.start()
+        log.info({ ...r.blocks.stats(), pins: r.pins.count() }, 'storage started')
+      },
+      async stop (): Promise<void> {
+        if (starting !== undefined) await starting.catch(() => undefined)
+        const r = running
+        if (r === undefined) return
+        r.stopping.abort()
+        await r.replication.stop()
+        await Promise.allSettled(pinning.values())
+        running = undefined
+        await r.helia.stop()
+        log.info('storage stopped')
+      },
+      async add (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<{ cid: CID, size: number }> {
+        const r = need()
+        const total = { bytes: 0 }
+        const view = r.blocks.view({ timeoutMs: blockTimeoutMs, signal: options.signal })
+        let cid: CID
+        try {
+          cid = await unixfs({ blockstore: view }).addByteStream(counted(source, total, options.signal), { signal: options.signal })
+        } catch (err) {
+          throw storageError(err)
+        }
+        await pinned(r, cid)
+        log.info({ cid: cid.toString(), size: total.bytes }, 'added')
+        return { cid, size: total.bytes }
+      },
+      cat (value: CID, options: CatOptions = {}): AsyncIterable<Uint8Array> {
+        const cid = asCid(value)
+        const r = need()
+        const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal })
+        return readFile(view, cid, { segmentBytes, signal: options.signal })
+      },
+      async has (value: CID): Promise<boolean> {
+        return await need().blocks.has(asCid(value))
+      },
+      pin,
+      async unpin (value: CID): Promise<void> {
+        const cid = asCid(value)
+        await need().pins.remove(cid)
+        log.debug({ cid: cid.toString() }, 'unpinned')
+      },
+      isPinned: (value: CID): boolean => need().pins.isPinned(asCid(value)),
+      stats: (): StorageStats => {
+        const r = need()
+        return { ...r.blocks.stats(), pins: r.pins.count() }
+      },
+      repair: async (): Promise<RepairResult> => await need().replication.repair()
+    })
+  }
+}
