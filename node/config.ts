@@ -7,6 +7,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainError } from '../protocol/errors.ts'
 import { LOG_LEVELS } from './logger.ts'
 import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N } from './auth/constants.ts'
+import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
+import type { RecordsConfig } from './config-records.ts'
 import type { LogLevel } from './logger.ts'
 
 /** Thrown when a config value is missing, malformed or out of range; the message names its source. */
@@ -41,6 +43,8 @@ export interface Config {
   configFile: string | null
   /** Accounts and sessions (node/auth); set in the config file only. */
   auth: AuthConfig
+  /** Upload limit, access policy and pin replicas (node/records); set in the config file only. */
+  records: RecordsConfig
 }
 
 /** One layer of configuration: any subset of the fields, already type-checked. */
@@ -54,6 +58,7 @@ export interface ConfigInput {
   logLevel?: LogLevel
   syncIntervalMs?: number
   auth?: AuthConfig
+  records?: RecordsConfig
 }
 
 /** Flag values as `node:util` parseArgs returns them (strings), before conversion. */
@@ -157,7 +162,7 @@ function expectObject (v: unknown, source: string, keys: readonly string[]): Rec
  */
 export function parseConfigFile (v: unknown, path: string): ConfigInput {
   const base = dirname(path)
-  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth'])
+  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records'])
   const out: ConfigInput = {}
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
@@ -179,6 +184,7 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.logLevel !== undefined) out.logLevel = parseLevel(o.logLevel, `${path}: logLevel`)
   if (o.syncIntervalMs !== undefined) out.syncIntervalMs = parseInterval(o.syncIntervalMs, `${path}: syncIntervalMs`)
   if (o.auth !== undefined) out.auth = parseAuthConfig(o.auth, `${path}: auth`)
+  if (o.records !== undefined) out.records = parseRecordsConfig(o.records, `${path}: records`)
   return out
 }
 
@@ -265,7 +271,8 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
     logLevel: pick(l => l.logLevel, DEFAULTS.logLevel),
     syncIntervalMs: pick(l => l.syncIntervalMs, DEFAULTS.syncIntervalMs),
     configFile: opts.configFile ?? null,
-    auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS })
+    auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS }),
+    records: pick<RecordsConfig>(l => l.records, { ...RECORDS_DEFAULTS })
   }
 }
 

@@ -1,7 +1,8 @@
 // One hospital peer: the ledger (level under `<data>/ledger`), the libp2p host that replicates it,
-// image storage (helia on that same libp2p node, blocks under `<data>/blocks`), and the HTTP API
-// over them. Starts in that order and stops in reverse, so the store is flushed last, after
-// nothing can write to it any more.
+// image storage (helia on that same libp2p node, blocks under `<data>/blocks`), accounts
+// (`<data>/accounts`), and the HTTP API over them. Starts in that order and stops in reverse, so
+// the stores are flushed last, after nothing can write to them any more.
+import { mkdir } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
@@ -9,7 +10,15 @@ import type { Genesis } from '../protocol/genesis.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { nodeIdentity, nodeVerify } from '../ledger/node-crypto.ts'
 import type { Clock, Ledger } from '../ledger/types.ts'
+import { hospitalBoxPublicKey, hospitalBoxSecretKey } from '../protocol/user-keys.ts'
+import { AnalyserSlot } from './analysis/analyser.ts'
+import { createAuth } from './auth/index.ts'
+import type { Auth } from './auth/index.ts'
 import type { Config } from './config.ts'
+import { RECORDS_DEFAULTS } from './config-records.ts'
+import type { RecordsConfig } from './config-records.ts'
+import { recordRoutes } from './http/routes-records.ts'
+import { createReads } from './records/reads.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -21,7 +30,9 @@ import type { Storage } from './storage/index.ts'
 export const LEDGER_DIR = 'ledger'
 
 /** What a peer is built from: the resolved config plus the hospital seed and the genesis document. */
-export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & {
+export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & Partial<Pick<Config, 'auth'>> & {
+  /** Upload limit, access policy, pin replicas; defaults RECORDS_DEFAULTS. */
+  records?: RecordsConfig
   /** Listen addresses, and the addresses to announce when they differ (NAT, 0.0.0.0). */
   p2p: Pick<Config['p2p'], 'listen'> & { announce?: string[] }
   /** The hospital's 32-byte Ed25519 seed (secret). */
@@ -44,7 +55,26 @@ export interface Peer {
   readonly ledger: Ledger
   readonly p2p: P2P
   readonly storage: Storage
+  readonly auth: Auth
+  /** The detect-strange analyser in use (empty until a model is loaded or published). */
+  readonly analysers: AnalyserSlot
   readonly http: Pick<HttpServer, 'url' | 'app'>
+}
+
+/** HTTP statuses of the upload and read errors (the error middleware's extension point). */
+const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  UNSUPPORTED_FORMAT: 415,
+  UNSUPPORTED_TRANSFER_SYNTAX: 415,
+  UNSUPPORTED_PIXEL_FORMAT: 415,
+  CORRUPT_IMAGE: 400,
+  IMAGE_TOO_LARGE: 413,
+  UNKNOWN_PATIENT: 404,
+  NO_CONSENT: 403,
+  KEYS_UNAVAILABLE: 409,
+  BAD_CONSENT: 400,
+  BAD_WRAPPED_KEY: 400,
+  BAD_WEIGHTS: 400,
+  ABORTED: 503
 }
 
 /** Path of the ledger database for a data folder. */
@@ -81,12 +111,27 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     })({ ledger, logger: logger.child({ component: 'p2p' }) })
     // Storage mounts bitswap on the P2P layer's own libp2p node (same PeerId, same member-only
     // gater), which exists only once p2p has started: the getter is read in storage.start().
-    const storage = createStorage({ dataDir: init.data })({
+    const records = init.records ?? RECORDS_DEFAULTS
+    const storage = createStorage({ dataDir: init.data, replicas: records.replicas })({
       get libp2p () { return p2p.libp2p },
       logger,
       ledger
     })
-    const http = createHttpServer({ host: init.http.host, port: init.http.port })({ ledger, logger, p2p, clock })
+    const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger: logger.child({ component: 'auth' }), clock })
+    const analysers = new AnalyserSlot()
+    const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
+    const recordsLog = logger.child({ component: 'records' })
+    const reads = createReads(
+      { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
+      { ledger, storage, box, logger: recordsLog, clock }
+    )
+    const tmpDir = join(init.data, 'tmp')
+    const http = createHttpServer({ host: init.http.host, port: init.http.port, statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE } })({ ledger, logger, p2p, clock })
+    // Order matters: session and CSRF checks run before every feature route.
+    auth.mount(http.app)
+    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, logger: recordsLog, clock })
+    http.app.use(routes.routes())
+    http.app.use(routes.allowedMethods({ throw: true }))
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []
@@ -107,6 +152,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       ledger,
       p2p,
       storage,
+      auth,
+      analysers,
       http,
       async start (): Promise<void> {
         if (started.length > 0) return
@@ -117,6 +164,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'p2p', stop: async () => await p2p.stop() })
           await storage.start()
           started.push({ name: 'storage', stop: async () => await storage.stop() })
+          await auth.start()
+          started.push({ name: 'auth', stop: async () => await auth.stop() })
+          await mkdir(tmpDir, { recursive: true, mode: 0o700 })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {

@@ -1,0 +1,44 @@
+// The `records` block of the config file: upload limits, hospital access policy and how many
+// other members pin each image. Kept beside config.ts so that file stays one concept.
+import { MedichainError } from '../protocol/errors.ts'
+
+/** Tunables of image storage and access (issue 3). */
+export interface RecordsConfig {
+  /** Largest accepted upload in bytes (default 1 GiB); larger answers 413 TOO_LARGE. */
+  maxUploadBytes: number
+  /** Clinicians of the custodian hospital read its images without a consent (default true). */
+  custodianRead: boolean
+  /** Clinicians may declare an emergency (break-glass), logged and shown to the patient (default true). */
+  breakGlass: boolean
+  /** Members besides the custodian that pin each image (default 1, DESIGN §5). */
+  replicas: number
+}
+
+/** Defaults of the records block. */
+export const RECORDS_DEFAULTS: Readonly<RecordsConfig> = { maxUploadBytes: 1024 ** 3, custodianRead: true, breakGlass: true, replicas: 1 }
+
+/** Checks a config file's `records` block; absent fields take the defaults. */
+export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
+  const bad = (message: string): MedichainError => new MedichainError('INVALID_CONFIG', `${source}${message}`)
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(': expected an object')
+  const o = v as Record<string, unknown>
+  for (const key of Object.keys(o)) if (!(key in RECORDS_DEFAULTS)) throw bad(`.${key}: unknown setting`)
+  const out: RecordsConfig = { ...RECORDS_DEFAULTS }
+  const int = (key: 'maxUploadBytes' | 'replicas', min: number, max: number): void => {
+    const x = o[key]
+    if (x === undefined) return
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) throw bad(`.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
+    out[key] = x
+  }
+  const bool = (key: 'custodianRead' | 'breakGlass'): void => {
+    const x = o[key]
+    if (x === undefined) return
+    if (typeof x !== 'boolean') throw bad(`.${key}: expected true or false`)
+    out[key] = x
+  }
+  int('maxUploadBytes', 1024, 16 * 1024 ** 3)
+  int('replicas', 0, 16)
+  bool('custodianRead')
+  bool('breakGlass')
+  return out
+}

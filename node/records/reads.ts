@@ -1,0 +1,96 @@
+// Reading images under the access rule: every read of keys or ciphertext by someone other than
+// the patient appends `access.log` to the ledger (DESIGN §5), naming the basis (custodian,
+// consent with its tx id, or emergency) so the patient sees who looked and why.
+import { appendFile } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import type { CID } from 'multiformats/cid'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import type { ImageRecord } from '../../ledger/queries.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
+import type { Storage } from '../storage/index.ts'
+import { decideAccess } from './access.ts'
+import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
+import { readerKeys } from './reader-keys.ts'
+import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
+
+/** One image as a reader sees it, with their own wrapped keys. */
+export interface ReadableImage { image: ImageRecord, basis: Exclude<AccessDecision, { allowed: false }>['basis'], keys: ReaderKeys }
+
+/** Thrown when the reader may not read what they asked for. */
+export class AccessDeniedError extends MedichainError {
+  constructor (code: 'FORBIDDEN' | 'NO_CONSENT', message: string) {
+    super(code, message)
+    this.name = 'AccessDeniedError'
+  }
+}
+
+/** How long a declared emergency opens a patient's images to one clinician. */
+export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
+
+/** What reads use. */
+export interface ReadComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger, clock: Clock }
+
+/** Reads of one peer; `breakGlassLog` is the hospital's own file of emergency reasons (never on the ledger). */
+export function createReads (init: { policy: AccessPolicy, breakGlassLog: string }, c: ReadComponents) {
+  const emergencies = new Map<string, number>()
+  const emergencyKey = (reader: Reader, patient: Uint8Array): string => `${toHex(reader.signPub)}:${toHex(patient)}`
+
+  async function decide (reader: Reader, image: ImageRecord): Promise<AccessDecision> {
+    const q = c.ledger.queries
+    const all = reader.role === 'patient' ? [] : await q.consentsOf(image.patient)
+    const consents = {
+      user: all.find(x => equals(x.grantee, reader.signPub)),
+      hospital: all.find(x => equals(x.grantee, reader.hospital))
+    }
+    const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
+    return decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
+  }
+
+  async function logAccess (reader: Reader, image: ImageRecord, decision: Exclude<AccessDecision, { allowed: false }>): Promise<void> {
+    if (decision.basis === 'patient') return
+    await c.ledger.submitOwn('access.log', { patient: image.patient, image: image.raw, accessor: reader.signPub, basis: decision.basis, consent: decision.consent })
+  }
+
+  return {
+    /** The patient's images the reader may open, each with the reader's keys; logs each. */
+    async imagesOf (reader: Reader, patient: Uint8Array): Promise<ReadableImage[]> {
+      const images = await c.ledger.queries.imagesOf(patient)
+      const out: ReadableImage[] = []
+      let denied: AccessDecision | null = null
+      for (const image of images) {
+        const decision = await decide(reader, image)
+        if (!decision.allowed) { denied = decision; continue }
+        out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
+        await logAccess(reader, image, decision)
+      }
+      if (out.length === 0 && denied !== null && !denied.allowed) throw new AccessDeniedError(denied.code, denied.reason)
+      return out
+    },
+
+    /** The encrypted bytes of a raw or result CID, after the access check and an access log. */
+    async ciphertext (reader: Reader, cid: CID): Promise<{ stream: AsyncIterable<Uint8Array>, image: ImageRecord }> {
+      const found = await c.ledger.queries.imageByAnyCid(cid.toString())
+      if (found === undefined) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this CID')
+      const decision = await decide(reader, found.image)
+      if (!decision.allowed) throw new AccessDeniedError(decision.code, decision.reason)
+      await logAccess(reader, found.image, decision)
+      return { stream: c.storage.cat(cid), image: found.image }
+    },
+
+    /** Break-glass: opens the patient's images to this clinician for an hour, where policy allows. */
+    async declareEmergency (reader: Reader, patient: Uint8Array, reason: string): Promise<{ until: number }> {
+      if (!init.policy.breakGlass) throw new AccessDeniedError('FORBIDDEN', 'this hospital does not allow emergency access')
+      if (reader.role !== 'clinician') throw new AccessDeniedError('FORBIDDEN', 'only clinicians may declare an emergency')
+      const until = c.clock() + EMERGENCY_WINDOW_MS
+      emergencies.set(emergencyKey(reader, patient), until)
+      // The reason may contain clinical detail: it stays in the hospital's own file, not the ledger or logs.
+      await appendFile(init.breakGlassLog, JSON.stringify({ at: c.clock(), clinician: toHex(reader.signPub), patient: toHex(patient), reason }) + '\n', { mode: 0o600 })
+      c.logger.warn({ clinician: toHex(reader.signPub).slice(0, 16) }, 'emergency access declared')
+      return { until }
+    }
+  }
+}
+
+/** The reads service type. */
+export type Reads = ReturnType<typeof createReads>

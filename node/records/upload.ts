@@ -1,0 +1,101 @@
+// The upload pipeline of DESIGN §5: validate by magic bytes and a real parse, run the registered
+// analyser, encrypt raw and result each under a fresh 32-byte key, add both to IPFS, wrap the
+// keys for the patient and the custodian hospital, and append `image.add`. No analyser, no
+// result: a fake result is never stored as if a model produced it.
+import { createReadStream } from 'node:fs'
+import { readFile, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { CID } from 'multiformats/cid'
+import { MedichainError } from '../../protocol/errors.ts'
+import { wrapKey } from '../../protocol/key-wrap.ts'
+import type { WrappedKeys } from '../../protocol/tx.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
+import { detectFormat } from '../imaging/detect.ts'
+import { loadImage } from '../imaging/load.ts'
+import type { Storage } from '../storage/index.ts'
+import { encryptContent } from '../storage/content-crypto-node.ts'
+import type { ReceivedFile } from './multipart.ts'
+import type { HospitalBox } from './reader-keys.ts'
+
+/** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
+export interface UploadResult {
+  raw: CID
+  result: CID | null
+  modality: string
+  size: number
+  score: number | null
+  model: CID | null
+  boxes: LesionBox[]
+  analysed: boolean
+}
+
+/** What the pipeline uses. */
+export interface UploadComponents {
+  ledger: Ledger
+  storage: Storage
+  analysers: AnalyserSlot
+  box: HospitalBox
+  logger: Logger
+}
+
+/** Thrown when an upload names a patient id no patient account was registered under. */
+export class UnknownPatientError extends MedichainError {
+  constructor () {
+    super('UNKNOWN_PATIENT', 'no patient is registered under this id; the patient must sign up first')
+    this.name = 'UnknownPatientError'
+  }
+}
+
+/** Encrypts a byte source under a fresh key and adds it to IPFS. */
+async function addEncrypted (storage: Storage, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
+  const key = new Uint8Array(randomBytes(32))
+  const { cid } = await storage.add(encryptContent(key, source))
+  return { cid, key }
+}
+
+/** Runs the pipeline for one received file; the temp file is removed whatever happens. */
+export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents): Promise<UploadResult> {
+  const keys: Uint8Array[] = []
+  try {
+    const format = detectFormat(file.head)
+    const patient = await c.ledger.queries.patientAccount(patientId)
+    if (patient === undefined || patient.role !== 'patient') throw new UnknownPatientError()
+    const image = loadImage(new Uint8Array(await readFile(file.path)), format)
+    const analyser = c.analysers.current
+    const analysis = analyser === null ? null : await analyser.analyse(image)
+
+    const raw = await addEncrypted(c.storage, createReadStream(file.path, { highWaterMark: 1 << 20 }))
+    keys.push(raw.key)
+    const result = analysis === null ? null : await addEncrypted(c.storage, [analysis.png])
+    if (result !== null) keys.push(result.key)
+    const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: wrapKey(raw.key, to), result: result === null ? null : wrapKey(result.key, to) })
+
+    await c.ledger.submitOwn('image.add', {
+      patient: patientId,
+      record: null,
+      raw: raw.cid,
+      result: result?.cid ?? null,
+      modality: image.modality.slice(0, 16) || 'OT',
+      size: file.size,
+      model: analysis?.model ?? null,
+      score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
+      keys: [wrapFor(patient.box), wrapFor(c.box.publicKey)]
+    })
+    c.logger.info({ raw: raw.cid.toString(), format, size: file.size, analysed: analysis !== null }, 'image stored')
+    return {
+      raw: raw.cid,
+      result: result?.cid ?? null,
+      modality: image.modality,
+      size: file.size,
+      score: analysis?.score ?? null,
+      model: analysis?.model ?? null,
+      boxes: analysis?.boxes ?? [],
+      analysed: analysis !== null
+    }
+  } finally {
+    for (const k of keys) k.fill(0)
+    await rm(file.path, { force: true })
+  }
+}
