@@ -84,6 +84,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   println(io.stdout, `  data:       ${config.data}`)
   println(io.stdout, `  http:       ${peer.http.url}`)
   for (const addr of peer.p2p.addresses()) println(io.stdout, `  p2p:        ${addr}`)
+  const setup = peer.auth.setupLink(peer.http.url)
+  if (setup !== undefined) println(io.stdout, `  admin setup (one-time link, keep it private): ${setup}`)
   await waitForAbort(io.signal)
   logger.info({ reason: String(io.signal.reason) }, 'shutting down')
   await peer.stop()

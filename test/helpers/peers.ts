@@ -1,0 +1,95 @@
+// Whole hospital peers for integration tests: createPeer (ledger, p2p, storage, accounts, HTTP)
+// on 127.0.0.1 port 0 in temp folders, dialled into a full mesh, with a signed-in admin per
+// hospital and helpers to sign users up through the real client SDK.
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { createGenesis } from '../../protocol/genesis.ts'
+import type { Genesis } from '../../protocol/genesis.ts'
+import { MedichainClient } from '../../protocol/client.ts'
+import type { Role } from '../../protocol/tx.ts'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
+import { RECORDS_DEFAULTS } from '../../node/config-records.ts'
+import type { RecordsConfig } from '../../node/config-records.ts'
+import { createLogger } from '../../node/logger.ts'
+import { createPeer } from '../../node/peer.ts'
+import type { Peer } from '../../node/peer.ts'
+import { tempDir, testIdentity, testSeed } from './ledger-fixture.ts'
+
+/** One running hospital with its signed-in admin. */
+export interface Hospital { n: number, peer: Peer, data: string, url: string, admin: MedichainClient, name: string }
+
+/** Low-cost settings for tests only: scrypt N = 2^14 and 1,000 PBKDF2 iterations. */
+export const TEST_SCRYPT_N = 2 ** 14
+export const TEST_VAULT_ITERATIONS = 1000
+
+/** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
+export function hospitalGenesis (n: number): Genesis {
+  return createGenesis({
+    name: 'integration consortium',
+    created: 1_700_000_000_000,
+    members: Array.from({ length: n }, (_, i) => ({ name: `Hospital ${String.fromCharCode(65 + i)}`, key: testIdentity(i + 1).publicKey, addrs: [] }))
+  })
+}
+
+/** A client of `url` with test-cost vault sealing. */
+export function client (url: string): MedichainClient {
+  return new MedichainClient({ baseUrl: url, vaultIterations: TEST_VAULT_ITERATIONS })
+}
+
+/** Starts hospital `n` of `genesis` in `data` (a fresh temp folder by default). */
+export async function startHospital (n: number, genesis: Genesis, opts: { data?: string, logger?: Logger, records?: Partial<RecordsConfig> } = {}): Promise<Omit<Hospital, 'admin'>> {
+  const data = opts.data ?? await tempDir('medichain-peer-')
+  const peer = createPeer({
+    data,
+    http: { host: '127.0.0.1', port: 0 },
+    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    peers: [],
+    syncIntervalMs: 2000,
+    seed: testSeed(n),
+    genesis,
+    verifyWorkers: 1,
+    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
+    records: { ...RECORDS_DEFAULTS, ...opts.records }
+  })({ logger: opts.logger ?? createLogger({ silent: true }), clock: Date.now })
+  await peer.start()
+  return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
+}
+
+/** Creates the hospital's admin through the one-time setup token and signs them in. */
+export async function adminOf (h: Omit<Hospital, 'admin'>): Promise<Hospital> {
+  const link = h.peer.auth.setupLink(h.url)
+  if (link === undefined) throw new Error('no setup link: an admin exists already')
+  const token = new URL(link).hash.replace(/^#token=/, '')
+  const admin = client(h.url)
+  await admin.signUp({ username: `admin-${h.n}`, password: 'correct horse battery staple', role: 'admin', setupToken: token })
+  await admin.signIn(`admin-${h.n}`, 'correct horse battery staple')
+  return { ...h, admin }
+}
+
+/** Starts `count` hospitals, dials them into a full mesh and signs in an admin at each. */
+export async function startHospitals (count: number, opts: { logger?: Logger, records?: Partial<RecordsConfig> } = {}): Promise<Hospital[]> {
+  const genesis = hospitalGenesis(count)
+  const started = []
+  for (let n = 1; n <= count; n++) started.push(await startHospital(n, genesis, opts))
+  for (let i = 0; i < count; i++) {
+    for (let j = i + 1; j < count; j++) await started[i].peer.p2p.libp2p.dial(multiaddr(started[j].peer.p2p.addresses()[0]))
+  }
+  const out: Hospital[] = []
+  for (const h of started) out.push(await adminOf(h))
+  return out
+}
+
+/** Signs up a user at `h` (approving clinicians and researchers with its admin) and signs them in. */
+export async function user (h: Hospital, username: string, role: Role): Promise<MedichainClient> {
+  const c = client(h.url)
+  const password = `${username} has a long password`
+  await c.signUp({ username, password, role })
+  if (role === 'clinician' || role === 'researcher') await h.admin.approve(username)
+  await c.signIn(username, password)
+  return c
+}
+
+/** Stops peers (any order is fine; each undoes its own services). */
+export async function stopHospitals (hs: Array<{ peer: Peer }>): Promise<void> {
+  for (const h of hs) await h.peer.stop().catch(() => {})
+}
