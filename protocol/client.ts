@@ -18,11 +18,28 @@ import { openVault, sealVault } from './vault.ts'
 /** An error answer of the API: its stable code, its message and the HTTP status. */
 export class ApiError extends MedichainError {
   readonly status: number
-  constructor (status: number, code: string, message: string) {
+  /** Seconds to wait before retrying, from `Retry-After` (RFC 9110 §10.2.3) on 429 and 503; else null. */
+  readonly retryAfter: number | null
+  constructor (status: number, code: string, message: string, retryAfter: number | null = null) {
     super(code, message)
     this.name = 'ApiError'
     this.status = status
+    this.retryAfter = retryAfter
   }
+}
+
+/** Thrown when the peer cannot be reached at all (fetch rejected: offline, refused, aborted). */
+export class NetworkError extends MedichainError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('NETWORK', message, options)
+    this.name = 'NetworkError'
+  }
+}
+
+/** Seconds of a `Retry-After` header in its delay-seconds form; null when absent or an HTTP date. */
+export function parseRetryAfter (value: string | null): number | null {
+  if (value === null || !/^\d{1,9}$/.test(value.trim())) return null
+  return Number(value.trim())
 }
 
 /** The signed-in user as the API describes it (keys in hex). */
@@ -62,6 +79,8 @@ export class MedichainClient {
   #csrf: string | null = null
   #keys: UserKeys | null = null
   #user: ApiUser | null = null
+  /** The sealed vault from sign-in or resume: encrypted, so keeping it lets the user unlock again. */
+  #vault: unknown = null
 
   constructor (opts: ClientOptions) {
     this.#base = opts.baseUrl.replace(/\/$/, '')
@@ -75,11 +94,21 @@ export class MedichainClient {
   /** The user's keys while the vault is open (never sent anywhere). */
   get keys (): UserKeys | null { return this.#keys }
 
-  /** Sends a request; JSON in and out, `{code, message}` errors become ApiError. */
+  /** True when a session is known but the vault is closed (after `lock()`, or `resume()` on reload). */
+  get locked (): boolean { return this.#user !== null && this.#keys === null }
+
+  /** The session's CSRF token, for callers that send a write by other means (XMLHttpRequest uploads). */
+  get csrfToken (): string | null { return this.#csrf }
+
+  /** Sends a request (a string body is taken as serialised JSON); `{code, message}` errors become ApiError. */
   async request (method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = {}
     let payload: BodyInit | undefined
     if (body instanceof FormData) {
+      payload = body
+    } else if (typeof body === 'string') {
+      // Already-serialised JSON, sent as is.
+      headers['content-type'] = 'application/json'
       payload = body
     } else if (body !== undefined) {
       headers['content-type'] = 'application/json'
@@ -87,7 +116,12 @@ export class MedichainClient {
     }
     if (this.#cookie !== null) headers.cookie = this.#cookie
     if (this.#csrf !== null && method !== 'GET') headers['x-csrf-token'] = this.#csrf
-    const res = await this.#fetch(this.#base + path, { method, headers, body: payload, credentials: 'same-origin' })
+    let res: Response
+    try {
+      res = await this.#fetch(this.#base + path, { method, headers, body: payload, credentials: 'same-origin' })
+    } catch (err) {
+      throw new NetworkError('the peer could not be reached', { cause: err })
+    }
     const setCookie = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : []
     for (const c of setCookie) {
       const pair = c.split(';')[0]
@@ -95,7 +129,7 @@ export class MedichainClient {
     }
     if (!res.ok) {
       const err = await res.json().catch(() => ({})) as { code?: string, message?: string }
-      throw new ApiError(res.status, err.code ?? 'HTTP_' + String(res.status), err.message ?? res.statusText)
+      throw new ApiError(res.status, err.code ?? 'HTTP_' + String(res.status), err.message ?? res.statusText, parseRetryAfter(res.headers.get('retry-after')))
     }
     return res
   }
@@ -128,27 +162,76 @@ export class MedichainClient {
     })
   }
 
-  /** Signs in and opens the vault with the same password. */
+  /**
+   * Signs in and opens the vault with the same password. Should the vault not open (BAD_PASSWORD,
+   * BAD_VAULT), the session stays signed in but locked, and the error is thrown.
+   */
   async signIn (username: string, password: string): Promise<ApiUser> {
     const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('POST', '/api/auth/sign-in', { username, password })
-    this.#csrf = res.csrfToken
-    this.#keys = await openVault(res.vault, password, { username: res.user.username })
-    this.#user = res.user
+    this.#session(res)
+    await this.unlock(password)
     return res.user
   }
 
-  /** Signs out and forgets the keys. */
+  /**
+   * Picks up the session the cookie names (a browser reload): user and CSRF token, with the vault
+   * still locked until `unlock(password)`. Resolves null when there is no live session.
+   */
+  async resume (): Promise<ApiUser | null> {
+    try {
+      const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('GET', '/api/auth/me')
+      this.#session(res)
+      return res.user
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+        this.#forget()
+        return null
+      }
+      throw err
+    }
+  }
+
+  /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */
+  async unlock (password: string): Promise<void> {
+    const user = this.#user
+    if (user === null || this.#vault === null) throw new MedichainError('UNAUTHENTICATED', 'sign in first: there is no session to unlock')
+    const keys = await openVault(this.#vault, password, { username: user.username })
+    this.#dropKeys()
+    this.#keys = keys
+  }
+
+  /** Locks the vault: the private keys are overwritten and dropped; the session stays. */
+  lock (): void {
+    this.#dropKeys()
+  }
+
+  /** Signs out and forgets the keys, also when the peer cannot be reached. */
   async signOut (): Promise<void> {
     try {
       await this.request('POST', '/api/auth/sign-out')
     } finally {
-      this.#keys?.signSeed.fill(0)
-      this.#keys?.boxSecret.fill(0)
-      this.#keys = null
-      this.#user = null
-      this.#csrf = null
-      this.#cookie = null
+      this.#forget()
     }
+  }
+
+  #session (res: { user: ApiUser, vault: unknown, csrfToken: string }): void {
+    this.#csrf = res.csrfToken
+    this.#user = res.user
+    this.#vault = res.vault
+  }
+
+  #dropKeys (): void {
+    this.#keys?.signSeed.fill(0)
+    this.#keys?.boxSecret.fill(0)
+    this.#keys = null
+  }
+
+  #forget (): void {
+    this.#dropKeys()
+    this.#user = null
+    this.#vault = null
+    this.#csrf = null
+    this.#cookie = null
   }
 
   /** Uploads one image file for a patient (clinician). */

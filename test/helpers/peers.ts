@@ -22,6 +22,9 @@ export interface Hospital { n: number, peer: Peer, data: string, url: string, ad
 export const TEST_SCRYPT_N = 2 ** 14
 export const TEST_VAULT_ITERATIONS = 1000
 
+/** Options shared by the hospitals of one test. */
+export interface HospitalOptions { logger?: Logger, records?: Partial<RecordsConfig>, clock?: () => number }
+
 /** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
 export function hospitalGenesis (n: number): Genesis {
   return createGenesis({
@@ -37,7 +40,7 @@ export function client (url: string): MedichainClient {
 }
 
 /** Starts hospital `n` of `genesis` in `data` (a fresh temp folder by default). */
-export async function startHospital (n: number, genesis: Genesis, opts: { data?: string, logger?: Logger, records?: Partial<RecordsConfig> } = {}): Promise<Omit<Hospital, 'admin'>> {
+export async function startHospital (n: number, genesis: Genesis, opts: HospitalOptions & { data?: string } = {}): Promise<Omit<Hospital, 'admin'>> {
   const data = opts.data ?? await tempDir('medichain-peer-')
   const peer = createPeer({
     data,
@@ -50,7 +53,7 @@ export async function startHospital (n: number, genesis: Genesis, opts: { data?:
     verifyWorkers: 1,
     auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
     records: { ...RECORDS_DEFAULTS, ...opts.records }
-  })({ logger: opts.logger ?? createLogger({ silent: true }), clock: Date.now })
+  })({ logger: opts.logger ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
 }
@@ -67,7 +70,7 @@ export async function adminOf (h: Omit<Hospital, 'admin'>): Promise<Hospital> {
 }
 
 /** Starts `count` hospitals, dials them into a full mesh and signs in an admin at each. */
-export async function startHospitals (count: number, opts: { logger?: Logger, records?: Partial<RecordsConfig> } = {}): Promise<Hospital[]> {
+export async function startHospitals (count: number, opts: HospitalOptions = {}): Promise<Hospital[]> {
   const genesis = hospitalGenesis(count)
   const started = []
   for (let n = 1; n <= count; n++) started.push(await startHospital(n, genesis, opts))

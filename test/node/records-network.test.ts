@@ -8,10 +8,8 @@ import { fromHex } from '../../protocol/bytes.ts'
 import { CID } from 'multiformats/cid'
 import type { ApiImage, MedichainClient } from '../../protocol/client.ts'
 import type { Ledger } from '../../ledger/types.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../node/imaging/encode.ts'
-import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { rejects } from '../helpers/assert.ts'
+import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
@@ -33,15 +31,6 @@ async function untilTx (ledger: Ledger, idHex: string, ms = 10_000): Promise<voi
   })(), ms, `tx ${idHex.slice(0, 12)} to arrive`)
 }
 
-function images (): { dicom: Uint8Array, png: Uint8Array, jpeg: Uint8Array } {
-  const p = generatePhantom(7, { size: 64, lesionCount: 1 })
-  return {
-    dicom: syntheticDicom(toUint16(p.pixels, 12)),
-    png: encodePng(toUint8(p.pixels), 64, 64),
-    jpeg: encodeJpeg(toUint8(p.pixels), 64, 64)
-  }
-}
-
 test('upload, consent, cross-hospital read, revoke and the other pin', async () => {
   hospitals = await startHospitals(3)
   const [A, B] = hospitals
@@ -52,7 +41,7 @@ test('upload, consent, cross-hospital read, revoke and the other pin', async () 
   // B learns of the patient's registration before anything else happens there.
   await waitFor(async () => await B.peer.ledger.queries.patientAccount(fromHex(patientId)) !== undefined, { timeout: 10_000, what: 'patient registration at B' })
 
-  const files = images()
+  const files = testImages()
   for (const [name, bytes] of Object.entries(files)) await docA.upload(patientId, bytes, `${name}.bin`)
 
   const byDoc = await docA.patientImages(patientId)
@@ -104,18 +93,5 @@ test('upload, consent, cross-hospital read, revoke and the other pin', async () 
 function parseCid (s: string): CID {
   return CID.parse(s)
 }
-
-/** A 64×64 12-bit CT-like DICOM carrying a known fake name and birth date (the PHI probes). */
-export function syntheticDicom (pixels: Uint16Array): Uint8Array {
-  return encodeDicom({
-    rows: 64, columns: 64, bitsAllocated: 16, bitsStored: 12, pixels, modality: 'CT',
-    sopInstanceUid: '2.25.1001', studyInstanceUid: '2.25.1002', seriesInstanceUid: '2.25.1003',
-    patient: { name: PHI_NAME, id: 'MRN-0042', birthDate: PHI_BIRTH_DATE }
-  })
-}
-
-/** Values that must never leave the encrypted file. */
-export const PHI_NAME = 'SYNTH^SECRET^NAME'
-export const PHI_BIRTH_DATE = '19700101'
 
 test.run()
