@@ -13,6 +13,8 @@ import { createKeyFile } from '../node/keys.ts'
 import type { HospitalKey } from '../node/keys.ts'
 import { createLogger, LOG_LEVELS } from '../node/logger.ts'
 import { createPeer } from '../node/peer.ts'
+import { DEMO_PASSWORD, runStory } from './demo-story.ts'
+import type { DemoAccount } from './demo-story.ts'
 import type { Peer } from '../node/peer.ts'
 
 const HELP = `Usage: npm run demo -- [options]
@@ -154,6 +156,7 @@ async function main (): Promise<void> {
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
 
+  let accounts: DemoAccount[] = []
   try {
     for (const p of peers) await p.start()
     say(`consortium ${genesis.name}, ledger ${toHex(ledgerIdOf(genesis))}`)
@@ -161,6 +164,9 @@ async function main (): Promise<void> {
     await until('all peers connected', CONVERGE_TIMEOUT_MS, async () => peers.every(p => p.p2p.connectedMembers().length === peers.length - 1))
     say(`writing ${txCount} synthetic record.create transactions…`)
     await activity(peers)
+    await until('one state root on all peers', CONVERGE_TIMEOUT_MS, async () => await agreed(peers))
+    say('the clinical story, through the client SDK over HTTP:')
+    accounts = await runStory(peers, hospitals.map(h => h.name), say)
     await until('one state root on all peers', CONVERGE_TIMEOUT_MS, async () => await agreed(peers))
   } catch (err) {
     logger.error({ err }, 'demo failed')
@@ -187,6 +193,9 @@ async function main (): Promise<void> {
     say(`  ${name.padEnd(10)} height ${String(head.height).padStart(4)}  ${toHex(head.hash)}`)
   }
   say(`state root on all three: ${toHex(await peers[0].ledger.stateRoot())}`)
+  say()
+  say(`accounts (password "${DEMO_PASSWORD}"):`)
+  for (const a of accounts) say(`  ${a.username.padEnd(10)} ${a.role.padEnd(9)} ${a.hospital} ${a.url}`)
   if (values.once) {
     await stopAll()
     say('stopped cleanly')
