@@ -57,13 +57,16 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
     async imagesOf (reader: Reader, patient: Uint8Array): Promise<ReadableImage[]> {
       const images = await c.ledger.queries.imagesOf(patient)
       const out: ReadableImage[] = []
+      const logs: Array<Promise<void>> = []
       let denied: AccessDecision | null = null
       for (const image of images) {
         const decision = await decide(reader, image)
         if (!decision.allowed) { denied = decision; continue }
         out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
-        await logAccess(reader, image, decision)
+        logs.push(logAccess(reader, image, decision))
       }
+      // Submitted together, the access logs share one block; the keys go out only once all are durable.
+      await Promise.all(logs)
       if (out.length === 0 && denied !== null && !denied.allowed) throw new AccessDeniedError(denied.code, denied.reason)
       return out
     },
