@@ -96,7 +96,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     const { fresh } = await this.#store.open()
     const genesisBytes = encodeGenesis(this.genesis)
     if (fresh) {
-      const ops = [{ type: 'put' as const, key: K.genesis, value: genesisBytes }, ...this.#members.genesisOps()]
+      const ops = [this.#store.schemaStamp(), { type: 'put' as const, key: K.genesis, value: genesisBytes }, ...this.#members.genesisOps()]
       await this.#store.batch(ops)
     } else {
       const stored = await this.#store.get(K.genesis)
@@ -252,19 +252,23 @@ class LedgerImpl extends EventTarget implements Ledger {
   #drain (): void {
     if (this.#draining !== null) return
     this.#draining = (async () => {
-      while (this.#incoming.length > 0) await this.#exclusive(async () => await this.#ingestGroup())
-    })().finally(() => { this.#draining = null })
+      while (this.#incoming.length > 0 && this.#broken === null) await this.#exclusive(async () => await this.#ingestGroup())
+    })().catch((err: unknown) => {
+      this.#log.error({ err: (err as Error).message }, 'ingest stopped')
+    }).finally(() => { this.#draining = null })
   }
 
   /** Appends queued blocks into one group: the first waits for its checks, later ones only if ready. */
   async #ingestGroup (): Promise<void> {
     const group = this.#group()
     const answers: Array<() => void> = []
+    const taken: Incoming[] = []
     let txs = 0
     while (this.#incoming.length > 0 && txs < GROUP_MAX_TXS && answers.length < GROUP_MAX_BLOCKS) {
       const item = this.#incoming[0]
       if (answers.length > 0 && !item.settled) break
       this.#incoming.shift()
+      taken.push(item)
       txs += item.block.txs.length
       try {
         await item.verified
@@ -277,8 +281,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     try {
       await this.#flush(group)
     } catch (err) {
-      for (const item of this.#incoming.splice(0)) item.reject(err)
-      throw err
+      // Nothing of this group is durable: every caller hears the failure, none waits forever.
+      for (const item of [...taken, ...this.#incoming.splice(0)]) item.reject(err)
+      return
     }
     for (const answer of answers) answer()
   }
@@ -400,7 +405,11 @@ class LedgerImpl extends EventTarget implements Ledger {
     const key = K.evidence(evidence.author, evidence.height)
     if (await group.w.load(key) !== undefined) return false
     group.w.put(key, encode(evidence))
-    if (await group.w.load(K.flag(evidence.author)) === undefined) group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
+    // The flag keeps the lowest equivocating height, so it does not depend on arrival order.
+    const flag = await group.w.load(K.flag(evidence.author))
+    if (flag === undefined || (decode(flag) as { height: number }).height > evidence.height) {
+      group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
+    }
     this.#members.flag(evidence.author)
     this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
     group.after.push(() => this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence })))

@@ -31,20 +31,26 @@ export class LedgerStore {
     this.db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
   }
 
-  /** Opens the store; a fresh store is stamped with the schema version, an old one is checked. */
+  /**
+   * Opens the store and checks its schema version. A fresh store gets no stamp here: the caller
+   * writes `schemaStamp()` in the same batch as its first contents, so a crash in between leaves
+   * a store that is still fresh, never a stamped but half-initialised one.
+   */
   async open (): Promise<{ fresh: boolean }> {
     await this.db.open()
     const found = await this.db.get('meta:schema')
-    if (found === undefined) {
-      await this.db.put('meta:schema', utf8(SCHEMA_VERSION), { sync: true })
-      return { fresh: true }
-    }
+    if (found === undefined) return { fresh: true }
     const version = new TextDecoder().decode(found)
     if (version !== SCHEMA_VERSION) {
       await this.db.close()
       throw new SchemaVersionError(version)
     }
     return { fresh: false }
+  }
+
+  /** The schema-version write that belongs in a fresh store's first batch. */
+  schemaStamp (): StoreOp {
+    return { type: 'put', key: 'meta:schema', value: utf8(SCHEMA_VERSION) }
   }
 
   async close (): Promise<void> {

@@ -78,8 +78,9 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
   const { header } = block
   const { chains } = view
   const head = chains.headHeight(header.author)
-  // Dependencies first: a newly admitted member's block waits for the approvals it links,
-  // so membership is judged with the block's causal past in hand.
+  // Dependencies first: a newly admitted member's block waits for the approvals it links, so
+  // membership is judged with the block's causal past in hand. (The waiting room is bounded by
+  // bytes and per author, so blocks that never become valid cannot exhaust memory.)
   const missing: string[] = []
   if (header.height > head + 1) missing.push(`${toHex(header.author)}:${header.height - 1}`)
   for (const link of header.links) {
@@ -94,8 +95,8 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
   }
   if (missing.length > 0) throw new MissingDependencyError(`block waits for ${missing.length} earlier blocks`, missing)
 
-  const status = view.memberStatus(header.author)
-  if (status === undefined || (status !== 'active' && !opts.replay)) {
+  const now = view.memberStatus(header.author)
+  if (now === undefined || (now !== 'active' && !opts.replay)) {
     throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
   }
   const chain = chains.get(header.author)

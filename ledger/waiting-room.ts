@@ -7,28 +7,42 @@ import type { Block } from '../protocol/block.ts'
 /** Blocks waiting for dependencies named `authorHex:height`. */
 export class WaitingRoom {
   readonly #max: number
+  readonly #maxBytes: number
+  readonly #maxPerAuthor: number
   readonly #blocks = new Map<string, { block: Block, deps: string[] }>()
   readonly #byDep = new Map<string, Set<string>>()
+  readonly #perAuthor = new Map<string, number>()
+  #bytes = 0
 
-  constructor (max: number) {
+  /** Bounds: blocks in all, bytes in all (default 64 MiB), blocks of one author (default a quarter). */
+  constructor (max: number, maxBytes = 64 * 1024 * 1024, maxPerAuthor = Math.max(1, Math.floor(max / 4))) {
     this.#max = max
+    this.#maxBytes = maxBytes
+    this.#maxPerAuthor = maxPerAuthor
   }
 
   get size (): number {
     return this.#blocks.size
   }
 
-  /** Parks a block until one of `deps` arrives; evicts the oldest block beyond the bound. */
+  /**
+   * Parks a block until one of `deps` arrives; evicts the oldest blocks beyond the bounds. An
+   * author already holding its share of the room gets no more places (sync offers them again).
+   */
   add (block: Block, deps: string[]): void {
     const id = toHex(block.hash)
     this.#remove(id)
+    const author = toHex(block.header.author)
+    if ((this.#perAuthor.get(author) ?? 0) >= this.#maxPerAuthor || block.bytes.length > this.#maxBytes) return
+    this.#perAuthor.set(author, (this.#perAuthor.get(author) ?? 0) + 1)
+    this.#bytes += block.bytes.length
     this.#blocks.set(id, { block, deps })
     for (const dep of deps) {
       let set = this.#byDep.get(dep)
       if (set === undefined) this.#byDep.set(dep, set = new Set())
       set.add(id)
     }
-    while (this.#blocks.size > this.#max) {
+    while (this.#blocks.size > this.#max || this.#bytes > this.#maxBytes) {
       const oldest = this.#blocks.keys().next().value
       if (oldest === undefined) break
       this.#remove(oldest)
@@ -52,6 +66,11 @@ export class WaitingRoom {
     const entry = this.#blocks.get(id)
     if (entry === undefined) return
     this.#blocks.delete(id)
+    this.#bytes -= entry.block.bytes.length
+    const author = toHex(entry.block.header.author)
+    const n = (this.#perAuthor.get(author) ?? 1) - 1
+    if (n === 0) this.#perAuthor.delete(author)
+    else this.#perAuthor.set(author, n)
     for (const dep of entry.deps) {
       const set = this.#byDep.get(dep)
       set?.delete(id)

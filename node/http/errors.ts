@@ -54,6 +54,12 @@ const CODE_BY_STATUS: Readonly<Record<number, string>> = {
   503: 'UNAVAILABLE'
 }
 
+/** The matched route template (paths carry usernames and patient ids, which stay out of logs). */
+function routeOf (ctx: object): string {
+  const route = (ctx as { _matchedRoute?: unknown })._matchedRoute
+  return typeof route === 'string' ? route : '(unmatched)'
+}
+
 /** The body of every error response. */
 export interface ErrorBody { code: string, message: string }
 
@@ -96,9 +102,9 @@ export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, 
     } catch (err) {
       const res = errorResponse(err, extra)
       if (res.status >= 500) {
-        logger.error({ err, method: ctx.method, path: ctx.path, status: res.status }, 'request failed')
+        logger.error({ err, method: ctx.method, route: routeOf(ctx), status: res.status }, 'request failed')
       } else {
-        logger.debug({ method: ctx.method, path: ctx.path, status: res.status, code: res.body.code }, 'request rejected')
+        logger.debug({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request rejected')
       }
       ctx.status = res.status
       ctx.body = res.body
