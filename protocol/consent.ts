@@ -5,7 +5,7 @@ import type { CID } from 'multiformats/cid'
 import { equals } from './bytes.ts'
 import { nobleIdentity } from './ed25519.ts'
 import { MedichainError, TooLargeError } from './errors.ts'
-import { unwrapKey, wrapKey } from './key-wrap.ts'
+import { unwrapKey, wrapBoundKey, wrapKey } from './key-wrap.ts'
 import { accountPopBytes, encodeTx, parseBody, signTx } from './tx.ts'
 import type { ConsentScope, GrantedKeys, Purpose, Role, TxBodies, TxOf } from './tx.ts'
 import { hospitalBoxPublicKey, secureRandomBytes } from './user-keys.ts'
@@ -91,10 +91,17 @@ function checkImages (images: PatientImageKeys[], scope: ConsentScope): void {
 }
 
 /** Unwraps one data key with the patient's box secret and wraps it for the grantee. */
-function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, granteeBoxPub: Uint8Array, random: RandomBytes): Uint8Array {
+/**
+ * Re-wraps one data key for the grantee. Keys for a hospital are bound to their image and part
+ * (key-wrap.ts wrapBoundKey): the hospital's peer re-wraps them for its clinicians, and must be
+ * able to tell that a key really is this image's and not another one wrapped for the hospital.
+ */
+function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, granteeBoxPub: Uint8Array, random: RandomBytes, bind: { kind: 'user' | 'hospital', part: 'raw' | 'result', cid: CID }): Uint8Array {
   const dataKey = unwrapKey(wrapped, patientBoxSecret)
   try {
-    return wrapKey(dataKey, granteeBoxPub, random)
+    return bind.kind === 'hospital'
+      ? wrapBoundKey(dataKey, bind.part, bind.cid.bytes, granteeBoxPub, random)
+      : wrapKey(dataKey, granteeBoxPub, random)
   } finally {
     dataKey.fill(0)
   }
@@ -115,8 +122,8 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
   const random = input.random ?? secureRandomBytes
   const keys: GrantedKeys[] = input.images.map(image => ({
     image: image.cid,
-    raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random),
-    result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random)
+    raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random, { kind: input.kind, part: 'raw', cid: image.cid }),
+    result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random, { kind: input.kind, part: 'result', cid: image.cid })
   }))
   const body = parseBody('consent.grant', {
     grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys

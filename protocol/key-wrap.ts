@@ -3,7 +3,8 @@
 // recipient, and the ephemeral public key in front. Only the recipient's secret key opens it.
 import { blake2b } from '@noble/hashes/blake2.js'
 import nacl from 'tweetnacl'
-import { concat } from './bytes.ts'
+import { concat, equals } from './bytes.ts'
+import { sha256 } from './hash.ts'
 import { MedichainError } from './errors.ts'
 import { secureRandomBytes } from './user-keys.ts'
 import type { RandomBytes } from './user-keys.ts'
@@ -60,12 +61,20 @@ export function wrapKey (dataKey: Uint8Array, recipientBoxPub: Uint8Array, rando
   if (!(recipientBoxPub instanceof Uint8Array) || recipientBoxPub.length !== nacl.box.publicKeyLength) {
     throw badKey(`expected a ${nacl.box.publicKeyLength}-byte X25519 recipient key`)
   }
+  return sealPayload(dataKey, recipientBoxPub, random)
+}
+
+/** crypto_box_seal of any payload (see wrapKey). */
+function sealPayload (payload: Uint8Array, recipientBoxPub: Uint8Array, random: RandomBytes): Uint8Array {
+  if (!(recipientBoxPub instanceof Uint8Array) || recipientBoxPub.length !== nacl.box.publicKeyLength) {
+    throw badKey(`expected a ${nacl.box.publicKeyLength}-byte X25519 recipient key`)
+  }
   const ephemeralSecret = random(nacl.box.secretKeyLength)
   const ephemeral = nacl.box.keyPair.fromSecretKey(ephemeralSecret)
   ephemeralSecret.fill(0)
   if (isWeakPair(recipientBoxPub, ephemeral.secretKey)) throw badKey('the recipient key has small order')
   const nonce = sealNonce(ephemeral.publicKey, recipientBoxPub)
-  const box = nacl.box(dataKey, nonce, recipientBoxPub, ephemeral.secretKey)
+  const box = nacl.box(payload, nonce, recipientBoxPub, ephemeral.secretKey)
   ephemeral.secretKey.fill(0)
   return concat(ephemeral.publicKey, box)
 }
@@ -76,9 +85,14 @@ export function wrapKey (dataKey: Uint8Array, recipientBoxPub: Uint8Array, rando
  * a bad secret key), without saying which: a caller learns nothing from the failure.
  */
 export function unwrapKey (wrapped: Uint8Array, recipientBoxSecret: Uint8Array): Uint8Array {
+  return openPayload(wrapped, WRAPPED_KEY_BYTES, recipientBoxSecret)
+}
+
+/** crypto_box_seal_open of a box of exactly `length` bytes (see unwrapKey). */
+function openPayload (wrapped: Uint8Array, length: number, recipientBoxSecret: Uint8Array): Uint8Array {
   const fail = (why: string): MedichainError => new MedichainError('BAD_WRAPPED_KEY', `cannot unwrap the data key: ${why}`)
-  if (!(wrapped instanceof Uint8Array) || wrapped.length !== WRAPPED_KEY_BYTES) {
-    throw fail(`expected ${WRAPPED_KEY_BYTES} bytes, got ${wrapped instanceof Uint8Array ? wrapped.length : typeof wrapped}`)
+  if (!(wrapped instanceof Uint8Array) || wrapped.length !== length) {
+    throw fail(`expected ${length} bytes, got ${wrapped instanceof Uint8Array ? wrapped.length : typeof wrapped}`)
   }
   if (!(recipientBoxSecret instanceof Uint8Array) || recipientBoxSecret.length !== nacl.box.secretKeyLength) {
     throw fail(`expected a ${nacl.box.secretKeyLength}-byte secret key`)
@@ -89,5 +103,41 @@ export function unwrapKey (wrapped: Uint8Array, recipientBoxSecret: Uint8Array):
   const nonce = sealNonce(ephemeralPub, recipientPub)
   const key = nacl.box.open(wrapped.subarray(32), nonce, ephemeralPub, recipientBoxSecret)
   if (key === null) throw fail('authentication failed (wrong recipient or altered bytes)')
+  return key
+}
+
+/** Size of a key wrapped with its binding: ephemeral key, 32-byte binding digest, key, MAC. */
+export const BOUND_WRAPPED_KEY_BYTES = WRAPPED_KEY_BYTES + 32
+
+/** The digest that binds a wrapped key to one part ('raw' or 'result') of one image. */
+function binding (part: 'raw' | 'result', imageCid: Uint8Array): Uint8Array {
+  return sha256(concat(new TextEncoder().encode(`medichain/bound-key/v1/${part}`), imageCid))
+}
+
+/**
+ * Wraps `dataKey` together with the image it opens, for a recipient that will re-wrap it for
+ * someone else (a hospital named in a consent). The box authenticates the binding, so a key
+ * wrapped for the same hospital for another image, or without a binding, cannot be passed off
+ * as this image's key: the peer checks the binding before it re-wraps anything.
+ */
+export function wrapBoundKey (dataKey: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, recipientBoxPub: Uint8Array, random: RandomBytes = secureRandomBytes): Uint8Array {
+  if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_BYTES) throw badKey(`expected a ${DATA_KEY_BYTES}-byte data key`)
+  const payload = concat(binding(part, imageCid), dataKey)
+  try {
+    return sealPayload(payload, recipientBoxPub, random)
+  } finally {
+    payload.fill(0)
+  }
+}
+
+/** Opens a key wrapped by `wrapBoundKey`; BAD_WRAPPED_KEY unless it is bound to this image part. */
+export function unwrapBoundKey (wrapped: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, recipientBoxSecret: Uint8Array): Uint8Array {
+  const payload = openPayload(wrapped, BOUND_WRAPPED_KEY_BYTES, recipientBoxSecret)
+  if (!equals(payload.subarray(0, 32), binding(part, imageCid))) {
+    payload.fill(0)
+    throw new MedichainError('BAD_WRAPPED_KEY', 'cannot unwrap the data key: it is bound to another image')
+  }
+  const key = payload.slice(32)
+  payload.fill(0)
   return key
 }

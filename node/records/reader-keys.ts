@@ -4,7 +4,7 @@
 // patient wrapped for the reader in a consent pass through untouched.
 import { equals } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
+import { unwrapBoundKey, unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { KeySource } from './access.ts'
 
@@ -46,7 +46,17 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
   const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
   if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
   if (source.consent.kind === 'hospital') {
-    return { raw: rewrap(granted.raw, box, readerBoxPub), result: granted.result === null ? null : rewrap(granted.result, box, readerBoxPub) }
+    // Only a key bound to this very image is re-wrapped: the patient controls what a consent
+    // carries, and a key wrapped for this hospital for someone else's image must stay shut.
+    const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => {
+      const dataKey = unwrapBoundKey(wrapped, part, image.raw.bytes, box.secretKey)
+      try {
+        return wrapKey(dataKey, readerBoxPub)
+      } finally {
+        dataKey.fill(0)
+      }
+    }
+    return { raw: open(granted.raw, 'raw'), result: granted.result === null ? null : open(granted.result, 'result') }
   }
   return { raw: granted.raw, result: granted.result }
 }

@@ -13,7 +13,7 @@ import type { ConsentGrantInput } from '../../protocol/consent.ts'
 import { MAX_TX_BYTES } from '../../protocol/constants.ts'
 import { nobleVerify } from '../../protocol/ed25519.ts'
 import { sha256 } from '../../protocol/hash.ts'
-import { unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
+import { unwrapBoundKey, unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
 import { accountPopBytes, encodeTx, patientIdOf, verifyTx } from '../../protocol/tx.ts'
 import type { Tx } from '../../protocol/tx.ts'
 import { txFromBase64, txToBase64 } from '../../protocol/tx-transport.ts'
@@ -78,12 +78,19 @@ test('the grantee unwraps every data key; the patient\'s own wrapped keys are no
   })
 })
 
-test('a grant to a hospital wraps for the box key derived from its member key', () => {
+test('a grant to a hospital wraps keys bound to their image, for the box key derived from its member key', () => {
   const tx = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: undefined, purpose: 'research' }))
-  verifyTx(ledgerId, tx, nodeVerify)
-  assert.equal(unwrapKey(tx.body.keys[0].raw, hospitalBoxSecretKey(hospitalSeed)), dataKeys[0].raw)
+  const secret = hospitalBoxSecretKey(hospitalSeed)
+  const [first, second] = tx.body.keys
+  assert.equal(unwrapBoundKey(first.raw, 'raw', first.image.bytes, secret), dataKeys[0].raw)
+  // The binding is checked: another image, the other part, or an unbound open all fail.
+  throwsCode(() => unwrapBoundKey(first.raw, 'raw', second.image.bytes, secret), 'BAD_WRAPPED_KEY')
+  throwsCode(() => unwrapBoundKey(first.raw, 'result', first.image.bytes, secret), 'BAD_WRAPPED_KEY')
+  throwsCode(() => unwrapKey(first.raw, secret), 'BAD_WRAPPED_KEY')
+  // A plain key wrapped for the hospital (as in an image.add) cannot pass for a bound one.
+  throwsCode(() => unwrapBoundKey(wrapKey(dataKeys[0].raw, hospitalBoxPublicKey(hospital.publicKey)), 'raw', first.image.bytes, secret), 'BAD_WRAPPED_KEY')
   const same = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: hospitalBoxPublicKey(hospital.publicKey) }))
-  assert.equal(unwrapKey(same.body.keys[1].raw, hospitalBoxSecretKey(hospitalSeed)), dataKeys[1].raw)
+  assert.equal(unwrapBoundKey(same.body.keys[1].raw, 'raw', same.body.keys[1].image.bytes, secret), dataKeys[1].raw)
   throwsCode(() => buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: clinician.boxPub })), 'BAD_CONSENT')
   throwsCode(() => buildConsentGrant(grantInput({ grantee: new Uint8Array(32), kind: 'hospital', granteeBoxPub: undefined })), 'BAD_KEY')
 })
