@@ -22,7 +22,9 @@ export const K = {
   patient: (patient: Uint8Array | string) => `s:pat:${hex(patient)}`,
   record: (patient: Uint8Array | string, record: Uint8Array) => `s:rec:${hex(patient)}:${toHex(record)}`,
   recordPrefix: (patient: Uint8Array | string) => `s:rec:${hex(patient)}:`,
-  image: (cid: string) => `s:img:${cid}`,
+  /** Images are keyed by (raw CID, custodian): one member's image.add can never replace another's. */
+  image: (cid: string, custodian: Uint8Array | string) => `s:img:${cid}:${hex(custodian)}`,
+  imageCidPrefix: (cid: string) => `s:img:${cid}:`,
   imagePrefix: 's:img:',
   consent: (patient: Uint8Array | string, grantee: Uint8Array | string) => `s:consent:${hex(patient)}:${hex(grantee)}`,
   consentPrefix: (patient: Uint8Array | string) => `s:consent:${hex(patient)}:`,
@@ -40,8 +42,9 @@ export const K = {
   flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
 
   patientAccount: (patient: Uint8Array | string) => `i:patacct:${hex(patient)}`,
-  resultImage: (resultCid: string) => `i:result:${resultCid}`,
-  patientImage: (patient: Uint8Array | string, cid: string) => `i:pimg:${hex(patient)}:${cid}`,
+  resultImage: (resultCid: string, custodian: Uint8Array | string) => `i:result:${resultCid}:${hex(custodian)}`,
+  resultImagePrefix: (resultCid: string) => `i:result:${resultCid}:`,
+  patientImage: (patient: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `i:pimg:${hex(patient)}:${cid}:${hex(custodian)}`,
   patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,

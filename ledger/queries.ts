@@ -86,15 +86,11 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     async imagesOf (patient: Uint8Array): Promise<ImageRecord[]> {
       const out: ImageRecord[] = []
       for await (const key of store.keys(K.patientImagePrefix(patient))) {
-        const img = await value<ImageRecord>(K.image(key.split(':')[3]))
+        const [, , , cid, custodian] = key.split(':')
+        const img = await value<ImageRecord>(K.image(cid, custodian))
         if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
       }
       return out
-    },
-
-    /** One image by raw CID. */
-    async image (cid: string): Promise<ImageRecord | undefined> {
-      return await value<ImageRecord>(K.image(cid))
     },
 
     /** The patient's consents, one per grantee (latest by the patient's seq). */
@@ -130,14 +126,18 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return account === undefined ? undefined : { ...account, user }
     },
 
-    /** The image whose raw or result CID is `cid`, and which of the two it is. */
-    async imageByAnyCid (cid: string): Promise<{ image: ImageRecord, part: 'raw' | 'result' } | undefined> {
-      const raw = await value<ImageRecord>(K.image(cid))
-      if (raw !== undefined) return { image: raw, part: 'raw' }
-      const rawCid = await store.get(K.resultImage(cid))
-      if (rawCid === undefined) return undefined
-      const image = await value<ImageRecord>(K.image(new TextDecoder().decode(rawCid)))
-      return image === undefined ? undefined : { image, part: 'result' }
+    /**
+     * The image records whose raw or result CID is `cid`, and which part it is. Usually one; more
+     * when several members recorded the same CID (each under its own custodian).
+     */
+    async imagesByAnyCid (cid: string): Promise<Array<{ image: ImageRecord, part: 'raw' | 'result' }>> {
+      const out: Array<{ image: ImageRecord, part: 'raw' | 'result' }> = []
+      for await (const [, bytes] of store.entries(K.imageCidPrefix(cid))) out.push({ image: decode(bytes) as ImageRecord, part: 'raw' })
+      for await (const [key, rawCid] of store.entries(K.resultImagePrefix(cid))) {
+        const image = await value<ImageRecord>(K.image(new TextDecoder().decode(rawCid), key.split(':')[3]))
+        if (image !== undefined) out.push({ image, part: 'result' })
+      }
+      return out
     },
 
     /** The highest seq `signer` has used on the ledger, or -1: a patient's browser signs the next. */

@@ -134,7 +134,10 @@ export function keysRead (dtx: DecodedTx): string[] {
   switch (tx.type) {
     case 'account.register': keys.push(K.account(tx.body.user)); break
     case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
-    case 'image.add': keys.push(K.image(tx.body.raw.toString())); break
+    case 'image.add':
+      keys.push(K.image(tx.body.raw.toString(), tx.signer))
+      if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
+      break
     case 'consent.grant':
     case 'consent.revoke': keys.push(K.account(tx.signer), K.consent(patientIdOf(tx.signer), tx.body.grantee), K.credit(patientIdOf(tx.signer))); break
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
@@ -226,9 +229,15 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
 
 function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8Array, base: { tx: Uint8Array, time: number }): void {
   const cid = b.raw.toString()
-  putLowestTx(w, K.image(cid), { ...base, ...b, custodian })
-  w.put(K.patientImage(b.patient, cid), EMPTY)
-  if (b.result !== null) w.put(K.resultImage(b.result.toString()), new TextEncoder().encode(cid))
+  putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
+  w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
+  if (b.result !== null) {
+    // One custodian naming one result CID for two raw images keeps the smallest raw CID.
+    const key = K.resultImage(b.result.toString(), custodian)
+    const held = w.get(key)
+    const raw = new TextEncoder().encode(cid)
+    if (held === undefined || compare(raw, held) < 0) w.put(key, raw)
+  }
   markPatient(w, b.patient, base.time)
 }
 

@@ -73,12 +73,17 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
 
     /** The encrypted bytes of a raw or result CID, after the access check and an access log. */
     async ciphertext (reader: Reader, cid: CID): Promise<{ stream: AsyncIterable<Uint8Array>, image: ImageRecord }> {
-      const found = await c.ledger.queries.imageByAnyCid(cid.toString())
-      if (found === undefined) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this CID')
-      const decision = await decide(reader, found.image)
-      if (!decision.allowed) throw new AccessDeniedError(decision.code, decision.reason)
-      await logAccess(reader, found.image, decision)
-      return { stream: c.storage.cat(cid), image: found.image }
+      const found = await c.ledger.queries.imagesByAnyCid(cid.toString())
+      if (found.length === 0) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this CID')
+      let last: AccessDecision | null = null
+      for (const { image } of found) {
+        const decision = await decide(reader, image)
+        if (!decision.allowed) { last = decision; continue }
+        await logAccess(reader, image, decision)
+        return { stream: c.storage.cat(cid), image }
+      }
+      const denied = last as Extract<AccessDecision, { allowed: false }>
+      throw new AccessDeniedError(denied.code, denied.reason)
     },
 
     /** Break-glass: opens the patient's images to this clinician for an hour, where policy allows. */
