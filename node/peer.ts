@@ -18,6 +18,7 @@ import type { Config } from './config.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import { recordRoutes } from './http/routes-records.ts'
+import { serveWeb } from './http/static.ts'
 import { createReads } from './records/reads.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
@@ -40,6 +41,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   genesis: Genesis
   /** Worker threads verifying received blocks' signatures; default: one per core. */
   verifyWorkers?: number
+  /** Folder of the built web UI (scripts/build-web.ts); default web/dist. */
+  webRoot?: string
 }
 
 /** What a peer uses from its host. */
@@ -127,6 +130,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     )
     const tmpDir = join(init.data, 'tmp')
     const http = createHttpServer({ host: init.http.host, port: init.http.port, statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE } })({ ledger, logger, p2p, clock })
+    // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
+    http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
     auth.mount(http.app)
     const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, logger: recordsLog, clock })

@@ -1,0 +1,85 @@
+// Steps the browser tests share, written as a person would do them in the UI: create a peer's
+// admin through its setup link, sign a clinician up and have an admin approve them, find a
+// patient, and wait for an error note by its stable code (tests assert codes, never wording).
+import QRCode from 'qrcode'
+import type { Page } from 'playwright-core'
+import { signInInPage, signUpInPage } from './harness.ts'
+import type { Hospital, TestBrowser } from './harness.ts'
+
+/** Waits for an error note with this stable code. */
+export async function expectCode (page: Page, code: string): Promise<void> {
+  await page.locator(`[role=alert][data-code="${code}"]`).first().waitFor({ timeout: 20_000 })
+}
+
+/** Creates the admin of `h` through its one-time setup link; returns the admin's page. */
+export async function adminOf (b: TestBrowser, h: Hospital, name: string): Promise<Page> {
+  const link = h.peer.auth.setupLink(h.url)
+  if (link === undefined) throw new Error('no setup link')
+  const page = await b.page(link)
+  await signUpInPage(page, name)
+  await page.waitForURL('**/app/admin/status')
+  return page
+}
+
+/** A clinician signs up at `h`, is refused while pending, is approved by `admin`, signs in. */
+export async function clinicianOf (b: TestBrowser, h: Hospital, admin: Page, name: string): Promise<Page> {
+  const page = await b.page(`${h.url}/app/sign-up`)
+  await signUpInPage(page, name, 'clinician')
+  await page.getByRole('heading', { name: 'Account created' }).waitFor()
+  await page.getByRole('link', { name: 'Go to sign in' }).click()
+  await signInInPage(page, name)
+  await expectCode(page, 'ACCOUNT_PENDING')
+  await admin.getByRole('link', { name: 'Accounts' }).click()
+  await admin.getByRole('button', { name: `Approve ${name}` }).click()
+  await admin.getByText(`${name}: approved`).waitFor()
+  await signInInPage(page, name)
+  await page.waitForURL('**/app/clinician')
+  return page
+}
+
+/** A patient signs up at `h` and reads their id from the "My id" page. */
+export async function patientOf (b: TestBrowser, h: Hospital, name: string): Promise<{ page: Page, patientId: string }> {
+  const page = await b.page(`${h.url}/app/sign-up`)
+  await signUpInPage(page, name, 'patient')
+  await page.waitForURL('**/app/patient/images')
+  await page.getByRole('link', { name: 'My id' }).click()
+  const patientId = (await page.getByTestId('patient-id').textContent())?.trim() ?? ''
+  return { page, patientId }
+}
+
+/** From the clinician's Patients page, types the id and opens that patient. */
+export async function findPatient (page: Page, patientId: string): Promise<void> {
+  await page.getByRole('link', { name: 'Patients' }).click()
+  await page.getByLabel('Patient id').fill(patientId)
+  await page.getByRole('button', { name: 'Find patient' }).click()
+  await page.waitForURL(`**/app/clinician/patients/${patientId}`)
+}
+
+/**
+ * A Y4M video (YUV4MPEG2, 4:2:0, full range) showing the QR code of `text`, for Chromium's
+ * --use-file-for-fake-video-capture: the camera the QR scanner opens then films this code.
+ */
+export function qrVideo (text: string, side = 320): Uint8Array {
+  const { size, data } = QRCode.create(text, { errorCorrectionLevel: 'M' }).modules
+  const scale = Math.floor(side / (size + 8))
+  const offset = Math.floor((side - size * scale) / 2)
+  const y = new Uint8Array(side * side).fill(255)
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) {
+      if (data[r * size + c] === 0) continue
+      for (let dy = 0; dy < scale; dy++) y.fill(0, (offset + r * scale + dy) * side + offset + c * scale, (offset + r * scale + dy) * side + offset + (c + 1) * scale)
+    }
+  }
+  const chroma = new Uint8Array((side / 2) * (side / 2) * 2).fill(128)
+  const header = new TextEncoder().encode(`YUV4MPEG2 W${side} H${side} F10:1 Ip A1:1 C420jpeg\n`)
+  const frame = new TextEncoder().encode('FRAME\n')
+  const frames = 2
+  const parts = [header, ...Array.from({ length: frames }, () => [frame, y, chroma]).flat()]
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}

@@ -1,0 +1,34 @@
+// Reading the FL API (web/src/lib/fl.ts): rounds with validation loss and Dice, participants and
+// timings come through; fields of the wrong type are dropped, never trusted; a task without an id
+// is skipped.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { parseFlTask, parseFlTasks } from '../../web/src/lib/fl.ts'
+
+test('a task with rounds, participants, timings and its published model', () => {
+  const t = parseFlTask({
+    id: 't1', status: 'done', coordinator: 'aa', created: 5,
+    rounds: [
+      { round: 2, loss: 0.4, valLoss: 0.3, dice: 0.7, participants: [{ hospital: 'h1', name: 'A', samples: 10, loss: 0.5 }, 'h2'], startedAt: 100, endedAt: 350 },
+      { round: 1, metrics: { loss: 0.9, dice: 0.2 }, participants: [{ key: 'h1' }], durationMs: 400 }
+    ],
+    model: { cid: 'bafy1', round: 2, metrics: { dice: 0.7, loss: 0.3 } }
+  })
+  assert.ok(t !== null)
+  if (t === null) return
+  assert.equal(t.rounds.map(r => [r.round, r.loss, r.dice, r.durationMs]), [[1, 0.9, 0.2, 400], [2, 0.3, 0.7, 250]])
+  assert.equal(t.rounds[1].participants, [{ hospital: 'h1', name: 'A', samples: 10, loss: 0.5 }, { hospital: 'h2', name: null, samples: null, loss: null }])
+  assert.equal(t.model, { cid: 'bafy1', round: 2, dice: 0.7, loss: 0.3 })
+})
+
+test('wrong types are dropped; tasks without an id are skipped', () => {
+  const tasks = parseFlTasks({ tasks: [{ id: 'ok', rounds: [{ round: 'one', loss: '0.5', dice: Infinity, participants: [{ samples: 3 }, 7] }], model: 42 }, { status: 'running' }, null, 'x'] })
+  assert.is(tasks.length, 1)
+  assert.equal(tasks[0].rounds, [{ round: 1, loss: null, dice: null, participants: [], durationMs: null }])
+  assert.is(tasks[0].model, null)
+  assert.is(tasks[0].status, 'unknown')
+  assert.equal(parseFlTasks([{ id: 'bare' }]).map(t => t.id), ['bare'])
+  assert.equal(parseFlTasks({ nope: 1 }), [])
+})
+
+test.run()

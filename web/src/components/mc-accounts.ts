@@ -1,0 +1,89 @@
+// This hospital's accounts for its admin: approve clinicians and researchers waiting for approval
+// (which registers their keys on the ledger), and lock or unlock accounts.
+import { LitElement, html, nothing } from 'lit'
+import { formatTime, shortHex } from '../lib/format.ts'
+import { api } from '../services/api.ts'
+import type { Account } from '../services/api.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+
+/** `<mc-accounts .session=${s}>`. */
+export class McAccounts extends LitElement {
+  static override properties = { session: { attribute: false }, lists: { state: true }, error: { state: true }, busy: { state: true }, done: { state: true } }
+  static override styles = [shared]
+
+  declare session: Session
+  declare lists: { pending: Account[], active: Account[], locked: Account[] } | null
+  declare error: unknown
+  declare busy: boolean
+  declare done: string | null
+
+  constructor () {
+    super()
+    this.lists = null
+    this.error = null
+    this.busy = false
+    this.done = null
+  }
+
+  override connectedCallback (): void {
+    super.connectedCallback()
+    void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    try {
+      const a = api(this.session.client)
+      const [pending, active, locked] = await Promise.all([a.accounts('pending'), a.accounts('active'), a.accounts('locked')])
+      this.lists = { pending, active, locked }
+    } catch (err) {
+      this.error = this.session.fail(err)
+    }
+  }
+
+  async #act (account: Account, action: 'approve' | 'lock' | 'unlock'): Promise<void> {
+    this.busy = true
+    this.error = null
+    this.done = null
+    try {
+      await api(this.session.client).accountAction(account.username, action)
+      this.done = `${account.username}: ${action === 'approve' ? 'approved and registered on the ledger' : action === 'lock' ? 'locked' : 'unlocked'}.`
+      await this.#load()
+    } catch (err) {
+      this.error = this.session.fail(err)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  #table (accounts: Account[], action: 'approve' | 'lock' | 'unlock' | null, label: string) {
+    if (accounts.length === 0) return html`<p>None.</p>`
+    return html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">Username</th><th scope="col">Role</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+      <tbody>${accounts.map(a => html`<tr data-username=${a.username}>
+        <td>${a.username}</td><td>${a.role}</td><td class="mono" title=${a.signPub}>${shortHex(a.signPub)}</td><td>${formatTime(a.createdAt)}</td>
+        <td>${action === null || a.username === this.session.user?.username ? nothing
+          : html`<button type="button" class=${action === 'lock' ? 'danger' : ''} ?disabled=${this.busy} @click=${async () => await this.#act(a, action)}
+              aria-label="${label} ${a.username}">${label}</button>`}</td>
+      </tr>`)}</tbody>
+    </table></div>`
+  }
+
+  override render () {
+    const l = this.lists
+    return html`
+      <h1>Accounts</h1>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      ${l === null ? html`<p role="status">Loading…</p>` : html`
+        <h2>Waiting for approval</h2>
+        <p class="muted">Check who the person is before approving: approval puts their key on the ledger as a ${'clinician or researcher'} of this hospital.</p>
+        ${this.#table(l.pending, 'approve', 'Approve')}
+        <h2>Active</h2>${this.#table(l.active, 'lock', 'Lock')}
+        <h2>Locked</h2>${this.#table(l.locked, 'unlock', 'Unlock')}
+      `}
+    `
+  }
+}
+customElements.define('mc-accounts', McAccounts)

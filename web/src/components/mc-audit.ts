@@ -1,0 +1,78 @@
+// "Who viewed my images": every access.log on the ledger for this patient, newest first, with the
+// hospital, the basis (custodian, consent, emergency) and the consent it used. Emergency access is
+// marked in words and colour, never colour alone.
+import { LitElement, css, html, nothing } from 'lit'
+import { formatTime, shortHex } from '../lib/format.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+
+interface Entry { id: string, time: number, image: string, accessor: string, hospital: string, hospitalName: string | null, basis: string, consent: string | null, emergency: boolean }
+
+const BASIS: Record<string, string> = { custodian: 'hospital that holds the image', consent: 'your consent', emergency: 'EMERGENCY access' }
+
+function asEntry (v: Record<string, unknown>): Entry | null {
+  const s = (k: string): string | null => typeof v[k] === 'string' ? v[k] as string : null
+  const [id, image, accessor, hospital, basis] = ['id', 'image', 'accessor', 'hospital', 'basis'].map(s)
+  if (id === null || image === null || accessor === null || hospital === null || basis === null || typeof v.time !== 'number') return null
+  return { id, time: v.time, image, accessor, hospital, hospitalName: s('hospitalName'), basis, consent: s('consent'), emergency: v.emergency === true }
+}
+
+/** `<mc-audit .session=${s}>`. */
+export class McAudit extends LitElement {
+  static override properties = { session: { attribute: false }, entries: { state: true }, error: { state: true } }
+  static override styles = [shared, css`
+    tr.emergency td { background: #fff1c2; }
+    .flag { color: #8a1c00; font-weight: 700; }
+  `]
+
+  declare session: Session
+  declare entries: Entry[] | null
+  declare error: unknown
+
+  constructor () {
+    super()
+    this.entries = null
+    this.error = null
+  }
+
+  override connectedCallback (): void {
+    super.connectedCallback()
+    void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    this.error = null
+    try {
+      const raw = await this.session.client.myAudit()
+      this.entries = raw.map(asEntry).filter(e => e !== null).sort((a, b) => b.time - a.time)
+    } catch (err) {
+      this.error = this.session.fail(err)
+    }
+  }
+
+  override render () {
+    const e = this.entries
+    const emergencies = e?.filter(x => x.emergency).length ?? 0
+    return html`
+      <h1>Who viewed my images</h1>
+      <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries.</p>
+      <p><button type="button" class="secondary" @click=${async () => await this.#load()}>Refresh</button></p>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies} ${emergencies === 1 ? 'entry was' : 'entries were'} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
+      ${e === null ? html`<p role="status">Loading…</p>` : e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
+        <div class="table-wrap"><table>
+          <caption class="visually-hidden">Accesses to your images, newest first</caption>
+          <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th></tr></thead>
+          <tbody>${e.map(x => html`<tr class=${x.emergency ? 'emergency' : ''} data-basis=${x.basis} data-hospital=${x.hospitalName ?? x.hospital}>
+            <td>${formatTime(x.time)}</td>
+            <td>${x.hospitalName ?? shortHex(x.hospital)}</td>
+            <td class="mono" title=${x.accessor}>${shortHex(x.accessor)}</td>
+            <td>${x.emergency ? html`<span class="flag">⚠ ${BASIS.emergency}</span>` : BASIS[x.basis] ?? x.basis}</td>
+            <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
+          </tr>`)}</tbody>
+        </table></div>`}
+    `
+  }
+}
+customElements.define('mc-audit', McAudit)

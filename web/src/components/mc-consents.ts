@@ -1,0 +1,209 @@
+// The patient's consents: who may open their images, for what and until when; a form to grant a
+// new one (to a member hospital or to one clinician or researcher by key); and revoke. The grant
+// is built and signed in this browser: the patient's image keys are re-wrapped for the grantee
+// here, so no hospital ever sees them unwrapped.
+import { LitElement, css, html, nothing } from 'lit'
+import type { ApiImage } from '../../../protocol/client.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { checkGrantForm } from '../lib/consent-form.ts'
+import type { GrantForm } from '../lib/consent-form.ts'
+import { formatTime, isoDate, shortHex } from '../lib/format.ts'
+import { api } from '../services/api.ts'
+import type { Member } from '../services/api.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+
+interface Consent { id: string, grantee: string, kind: string | null, action: string, purpose: string | null, expires: number | null, time: number, images: string[], scope: { kind: string } | null }
+
+const PURPOSE: Record<string, string> = { treatment: 'treatment (clinicians)', research: 'research', training: 'training the detect-strange model' }
+
+function asConsent (v: Record<string, unknown>): Consent | null {
+  const s = (k: string): string | null => typeof v[k] === 'string' ? v[k] as string : null
+  const [id, grantee, action] = ['id', 'grantee', 'action'].map(s)
+  if (id === null || grantee === null || action === null || typeof v.time !== 'number') return null
+  return {
+    id, grantee, action, kind: s('kind'), purpose: s('purpose'), time: v.time,
+    expires: typeof v.expires === 'number' ? v.expires : null,
+    images: Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [],
+    scope: typeof v.scope === 'object' && v.scope !== null ? v.scope as { kind: string } : null
+  }
+}
+
+/** `<mc-consents .session=${s}>`. */
+export class McConsents extends LitElement {
+  static override properties = {
+    session: { attribute: false }, consents: { state: true }, members: { state: true }, images: { state: true },
+    error: { state: true }, formErrors: { state: true }, busy: { state: true }, kind: { state: true }, scope: { state: true }, done: { state: true }
+  }
+
+  static override styles = [shared, css`
+    fieldset { border: 1px solid #c9d1d9; border-radius: 8px; padding: 0.5rem 1rem 1rem; margin: 0.75rem 0; }
+    legend { font-weight: 600; padding: 0 0.25rem; }
+    .choice { display: flex; gap: 0.5rem; align-items: center; font-weight: 400; margin: 0.25rem 0; }
+    .status-active { color: #0a6b2d; font-weight: 600; }
+  `]
+
+  declare session: Session
+  declare consents: Consent[] | null
+  declare members: Member[]
+  declare images: ApiImage[]
+  declare error: unknown
+  declare formErrors: Partial<Record<keyof GrantForm, string>>
+  declare busy: boolean
+  declare kind: 'hospital' | 'user'
+  declare scope: 'all' | 'images'
+  declare done: string | null
+
+  constructor () {
+    super()
+    this.consents = null
+    this.members = []
+    this.images = []
+    this.error = null
+    this.formErrors = {}
+    this.busy = false
+    this.kind = 'hospital'
+    this.scope = 'all'
+    this.done = null
+  }
+
+  override connectedCallback (): void {
+    super.connectedCallback()
+    void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    try {
+      const [mine, members, images] = await Promise.all([
+        this.session.client.myConsents(), api(this.session.client).members(), this.session.images.list(null, true)
+      ])
+      this.consents = mine.consents.map(asConsent).filter(c => c !== null).sort((a, b) => b.time - a.time)
+      this.members = members.filter(m => m.status === 'active')
+      this.images = images
+    } catch (err) {
+      this.error = this.session.fail(err)
+    }
+  }
+
+  #granteeName (c: Consent): string {
+    const m = this.members.find(x => x.key === c.grantee)
+    return m !== undefined ? `${m.name} (hospital)` : c.kind === 'hospital' ? `hospital ${shortHex(c.grantee)}` : `user ${shortHex(c.grantee)}`
+  }
+
+  #status (c: Consent): 'active' | 'expired' | 'revoked' {
+    if (c.action !== 'grant') return 'revoked'
+    return c.expires !== null && c.expires > Date.now() ? 'active' : 'expired'
+  }
+
+  async #grant (e: SubmitEvent): Promise<void> {
+    e.preventDefault()
+    const data = new FormData(e.currentTarget as HTMLFormElement)
+    const form: GrantForm = {
+      kind: this.kind,
+      hospital: String(data.get('hospital') ?? ''),
+      userKey: String(data.get('userKey') ?? ''),
+      purpose: String(data.get('purpose') ?? ''),
+      until: String(data.get('until') ?? '')
+    }
+    const checked = checkGrantForm(form, Date.now(), this.session.user?.signPub)
+    const chosen = data.getAll('image').map(String)
+    this.done = null
+    if (!checked.ok) { this.formErrors = checked.errors; return }
+    if (this.scope === 'images' && chosen.length === 0) {
+      this.formErrors = {}
+      this.error = new MedichainError('INVALID', 'choose at least one image, or all images')
+      return
+    }
+    this.formErrors = {}
+    this.busy = true
+    this.error = null
+    try {
+      await this.session.client.grant({ ...checked.request, ...(this.scope === 'images' ? { images: chosen } : {}) })
+      this.done = 'Consent granted. It is on the ledger now.'
+      await this.#load()
+    } catch (err) {
+      this.error = this.session.fail(err)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  async #revoke (c: Consent): Promise<void> {
+    this.busy = true
+    this.error = null
+    this.done = null
+    try {
+      await this.session.client.revoke(c.id, c.grantee)
+      this.done = 'Consent revoked.'
+      await this.#load()
+    } catch (err) {
+      this.error = this.session.fail(err)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  #form () {
+    const fe = this.formErrors
+    const err = (k: keyof GrantForm) => fe[k] === undefined ? nothing : html`<p class="field-error" id="${k}-error">${fe[k]}</p>`
+    return html`<form @submit=${this.#grant} novalidate aria-label="Grant a consent">
+      <fieldset><legend>Who</legend>
+        <label class="choice"><input type="radio" name="kind" value="hospital" .checked=${this.kind === 'hospital'} @change=${() => { this.kind = 'hospital' }}> a hospital (all its clinicians)</label>
+        <label class="choice"><input type="radio" name="kind" value="user" .checked=${this.kind === 'user'} @change=${() => { this.kind = 'user' }}> one clinician or researcher</label>
+        ${this.kind === 'hospital'
+          ? html`<label for="hospital">Hospital</label>
+            <select id="hospital" name="hospital" aria-invalid=${fe.hospital !== undefined ? 'true' : 'false'}>
+              <option value="">Choose…</option>
+              ${this.members.map(m => html`<option value=${m.key}>${m.name}${m.self ? ' (this hospital)' : ''}</option>`)}
+            </select>${err('hospital')}`
+          : html`<label for="userKey">Their key</label>
+            <input id="userKey" name="userKey" class="mono" autocomplete="off" spellcheck="false" aria-invalid=${fe.userKey !== undefined ? 'true' : 'false'} aria-describedby="userKey-hint">
+            <p id="userKey-hint" class="muted">64 characters: the clinician finds it on their Patients page.</p>${err('userKey')}`}
+      </fieldset>
+      <label for="purpose">For</label>
+      <select id="purpose" name="purpose">
+        <option value="treatment">treatment (clinicians)</option>
+        <option value="research">research</option>
+        <option value="training">training the detect-strange model</option>
+      </select>${err('purpose')}
+      <label for="until">Until (last day)</label>
+      <input id="until" name="until" type="date" .value=${isoDate(Date.now() + 30 * 86_400_000)} min=${isoDate(Date.now())} aria-invalid=${fe.until !== undefined ? 'true' : 'false'}>${err('until')}
+      <fieldset><legend>Which images</legend>
+        <label class="choice"><input type="radio" name="scope" value="all" .checked=${this.scope === 'all'} @change=${() => { this.scope = 'all' }}> all my images (${this.images.length})</label>
+        <label class="choice"><input type="radio" name="scope" value="images" .checked=${this.scope === 'images'} @change=${() => { this.scope = 'images' }}> only these:</label>
+        ${this.scope === 'images' ? this.images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
+      </fieldset>
+      <p><button type="submit" ?disabled=${this.busy}>${this.busy ? 'Signing…' : 'Grant consent'}</button></p>
+    </form>`
+  }
+
+  override render () {
+    const list = this.consents
+    return html`
+      <h1>Consents</h1>
+      <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> revoking stops every future opening of your images and every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      <h2>Current consents</h2>
+      ${list === null ? html`<p role="status">Loading…</p>` : list.length === 0 ? html`<p>You have not granted any consent.</p>` : html`
+        <div class="table-wrap"><table>
+          <thead><tr><th scope="col">To</th><th scope="col">For</th><th scope="col">Until</th><th scope="col">Images</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+          <tbody>${list.map(c => {
+            const status = this.#status(c)
+            return html`<tr data-status=${status} data-grantee=${c.grantee}>
+              <td>${this.#granteeName(c)}</td>
+              <td>${c.purpose === null ? '—' : PURPOSE[c.purpose] ?? c.purpose}</td>
+              <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
+              <td>${c.scope?.kind === 'all' ? 'all' : c.images.length}</td>
+              <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
+              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)}">Revoke</button>` : nothing}</td>
+            </tr>`
+          })}</tbody>
+        </table></div>`}
+      <h2>Grant a consent</h2>
+      ${this.#form()}
+    `
+  }
+}
+customElements.define('mc-consents', McConsents)

@@ -1,0 +1,150 @@
+// Federated learning for the admin (DESIGN §6): the tasks this peer knows, a form to start one
+// (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
+// participants with their sample counts, round times, and the model it published. When the peer
+// has no FL service (its route answers 404), the page says so instead of failing.
+import { LitElement, html, nothing } from 'lit'
+import type { PropertyValues } from 'lit'
+import { ApiError } from '../../../protocol/client.ts'
+import type { FlTask } from '../lib/fl.ts'
+import { formatTime, shortHex } from '../lib/format.ts'
+import { api } from '../services/api.ts'
+import { navigate } from '../services/navigate.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+import './mc-line-chart.ts'
+
+/** How often a running task is re-read (ms). */
+const POLL_MS = 2000
+
+/** `<mc-fl-dashboard .session=${s} .taskId=${id|null}>`. */
+export class McFlDashboard extends LitElement {
+  static override properties = {
+    session: { attribute: false }, taskId: { attribute: false }, tasks: { state: true }, task: { state: true },
+    missing: { state: true }, error: { state: true }, busy: { state: true }
+  }
+
+  static override styles = [shared]
+
+  declare session: Session
+  declare taskId: string | null
+  declare tasks: FlTask[] | null
+  declare task: FlTask | null
+  declare missing: boolean
+  declare error: unknown
+  declare busy: boolean
+  #timer: ReturnType<typeof setInterval> | null = null
+
+  constructor () {
+    super()
+    this.taskId = null
+    this.tasks = null
+    this.task = null
+    this.missing = false
+    this.error = null
+    this.busy = false
+  }
+
+  override willUpdate (changed: PropertyValues<this>): void {
+    if (changed.has('taskId')) void this.#load()
+  }
+
+  override disconnectedCallback (): void {
+    super.disconnectedCallback()
+    this.#poll(false)
+  }
+
+  #poll (on: boolean): void {
+    if (on && this.#timer === null) this.#timer = setInterval(() => { void this.#load() }, POLL_MS)
+    if (!on && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
+  }
+
+  async #load (): Promise<void> {
+    try {
+      const a = api(this.session.client)
+      if (this.taskId === null) {
+        this.tasks = await a.flTasks()
+        this.#poll(this.tasks.some(t => t.status === 'running'))
+      } else {
+        this.task = await a.flTask(this.taskId)
+        this.#poll(this.task?.status === 'running')
+      }
+      this.missing = false
+    } catch (err) {
+      this.#poll(false)
+      if (err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND' && this.taskId === null) this.missing = true
+      else this.error = this.session.fail(err)
+    }
+  }
+
+  async #start (e: SubmitEvent): Promise<void> {
+    e.preventDefault()
+    const data = new FormData(e.currentTarget as HTMLFormElement)
+    const n = (k: string): number => Number(data.get(k))
+    this.busy = true
+    this.error = null
+    try {
+      const task = await api(this.session.client).startFl({ rounds: n('rounds'), epochs: n('epochs'), minParticipants: n('minParticipants') })
+      if (task !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(task.id)}`)
+      else await this.#load()
+    } catch (err) {
+      this.error = this.session.fail(err)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  #list () {
+    const t = this.tasks
+    return html`
+      <h2>Start a task</h2>
+      <form @submit=${this.#start} class="row">
+        <div><label for="rounds">Rounds</label><input id="rounds" name="rounds" type="number" min="1" max="200" value="10" required></div>
+        <div><label for="epochs">Local epochs</label><input id="epochs" name="epochs" type="number" min="1" max="50" value="1" required></div>
+        <div><label for="minParticipants">Minimum hospitals per round</label><input id="minParticipants" name="minParticipants" type="number" min="1" max="64" value="2" required></div>
+        <button type="submit" ?disabled=${this.busy}>Start</button>
+      </form>
+      <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
+      <h2>Tasks</h2>
+      ${t === null ? html`<p role="status">Loading…</p>` : t.length === 0 ? html`<p>No tasks yet.</p>` : html`<ul>
+        ${t.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
+      </ul>`}`
+  }
+
+  #detail (t: FlTask) {
+    const loss = [{ name: 'validation loss', points: t.rounds.map(r => ({ x: r.round, y: r.loss })) }]
+    const dice = [{ name: 'validation Dice', points: t.rounds.map(r => ({ x: r.round, y: r.dice })) }]
+    const losses = t.rounds.flatMap(r => r.loss === null ? [] : [r.loss])
+    // Loss from zero, so the chart shows how far it fell, not only its shape.
+    const lossTop = losses.length === 0 || Math.max(...losses) <= 0 ? null : Math.max(...losses)
+    return html`
+      <p><a href="/app/admin/fl">← All tasks</a></p>
+      <h2>Task ${t.id}</h2>
+      <p>Status: <strong>${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      <mc-line-chart label="Loss per round" .series=${loss} .yDomain=${lossTop === null ? undefined : [0, lossTop]}></mc-line-chart>
+      <mc-line-chart label="Dice per round" .series=${dice} .yDomain=${[0, 1]}></mc-line-chart>
+      <h3>Published model</h3>
+      ${t.model === null ? html`<p>Not published yet.</p>` : html`<p class="mono" data-testid="fl-model">${t.model.cid}</p>
+        <p>${t.model.round === null ? nothing : html`Round ${t.model.round}. `}${t.model.dice === null ? nothing : html`Dice ${t.model.dice.toFixed(3)}. `}${t.model.loss === null ? nothing : html`Loss ${t.model.loss.toFixed(4)}.`}</p>`}
+      <h3>Rounds</h3>
+      <div class="table-wrap"><table>
+        <thead><tr><th scope="col">Round</th><th scope="col">Loss</th><th scope="col">Dice</th><th scope="col">Participants (samples)</th><th scope="col">Time</th></tr></thead>
+        <tbody>${t.rounds.map(r => html`<tr>
+          <td>${r.round}</td><td>${r.loss?.toFixed(4) ?? '—'}</td><td>${r.dice?.toFixed(3) ?? '—'}</td>
+          <td>${r.participants.map(p => html`${p.name ?? shortHex(p.hospital)}${p.samples === null ? nothing : html` (${p.samples})`}<br>`)}</td>
+          <td>${r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`}</td>
+        </tr>`)}</tbody>
+      </table></div>`
+  }
+
+  override render () {
+    return html`
+      <h1>Federated learning</h1>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${this.missing
+        ? html`<p class="warn" role="status" data-testid="fl-missing">Federated learning is not available on this peer: it has no FL service yet (<code>GET /api/fl/tasks</code> answered 404). Tasks appear here once the peer runs one.</p>`
+        : this.taskId === null ? this.#list() : this.task === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : this.#detail(this.task)}
+    `
+  }
+}
+customElements.define('mc-fl-dashboard', McFlDashboard)

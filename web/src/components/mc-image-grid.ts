@@ -1,0 +1,100 @@
+// A patient's images as a grid of thumbnails with what a clinician needs at a glance: modality,
+// size, date, custodian hospital, detect-strange score and the basis of access. Each opens the
+// viewer. `patientId` null lists the signed-in patient's own images.
+import { LitElement, css, html, nothing } from 'lit'
+import type { PropertyValues } from 'lit'
+import type { ApiImage } from '../../../protocol/client.ts'
+import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+import './mc-thumbnail.ts'
+
+const BASIS: Record<string, string> = { patient: 'yours', custodian: 'this hospital holds it', consent: 'by the patient\'s consent', emergency: 'emergency access' }
+
+/**
+ * `<mc-image-grid .session=${s} .patientId=${id|null} .refresh=${n}>`: bump `refresh` to list again.
+ * Emits 'mc-listed' with `{ count, code }` after each listing (code: the error code, or null).
+ */
+export class McImageGrid extends LitElement {
+  static override properties = {
+    session: { attribute: false }, patientId: { attribute: false }, refresh: { type: Number },
+    images: { state: true }, error: { state: true }, loading: { state: true }
+  }
+
+  static override styles = [shared, css`
+    ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem; }
+    li { background: #fff; border: 1px solid #c9d1d9; border-radius: 8px; padding: 0.5rem; }
+    a.open { display: block; text-decoration: none; color: inherit; border-radius: 6px; }
+    dl { margin: 0.4rem 0 0; font-size: 0.85rem; display: grid; grid-template-columns: auto 1fr; gap: 0 0.4rem; }
+    dt { color: #4a5560; } dd { margin: 0; word-break: break-word; }
+  `]
+
+  declare session: Session
+  declare patientId: string | null
+  declare refresh: number
+  declare images: ApiImage[] | null
+  declare error: unknown
+  declare loading: boolean
+
+  constructor () {
+    super()
+    this.patientId = null
+    this.refresh = 0
+    this.images = null
+    this.error = null
+    this.loading = false
+  }
+
+  override willUpdate (changed: PropertyValues<this>): void {
+    // Always ask the peer again: a consent may have been granted or revoked since the last look.
+    if (changed.has('patientId') || changed.has('refresh')) void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    this.loading = true
+    this.error = null
+    try {
+      this.images = await this.session.images.list(this.patientId, true)
+    } catch (err) {
+      this.images = null
+      this.error = this.session.fail(err)
+    } finally {
+      this.loading = false
+    }
+    const code = (this.error as { code?: unknown } | null)?.code
+    this.dispatchEvent(new CustomEvent('mc-listed', { detail: { count: this.images?.length ?? 0, code: typeof code === 'string' ? code : null }, bubbles: true, composed: true }))
+  }
+
+  #href (image: ApiImage): string {
+    return this.patientId === null ? `/app/patient/images/${image.raw}` : `/app/clinician/patients/${this.patientId}/images/${image.raw}`
+  }
+
+  override render () {
+    return html`<p><button type="button" class="secondary" @click=${async () => await this.#load()} ?disabled=${this.loading}>Refresh the list</button></p>
+      ${this.#body()}`
+  }
+
+  #body () {
+    if (this.error !== null) return html`<mc-error-note .error=${this.error}></mc-error-note>`
+    if (this.images === null) return html`<p role="status">${this.loading ? 'Loading images…' : ''}</p>`
+    if (this.images.length === 0) return html`<p role="status">No images yet.</p>`
+    const newest = [...this.images].sort((a, b) => b.time - a.time)
+    return html`<ul aria-label="Images" aria-busy=${this.loading ? 'true' : 'false'}>
+      ${newest.map(img => html`<li>
+        <a class="open" href=${this.#href(img)} aria-label="Open the ${img.modality} image of ${formatTime(img.time)} in the viewer">
+          <mc-thumbnail .session=${this.session} .image=${img}></mc-thumbnail>
+        </a>
+        <dl>
+          <dt>Type</dt><dd>${img.modality}</dd>
+          <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
+          <dt>Added</dt><dd>${formatTime(img.time)}</dd>
+          <dt>Hospital</dt><dd>${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
+          <dt>Score</dt><dd>${formatScore(img.score)}</dd>
+          ${this.patientId === null ? nothing : html`<dt>Access</dt><dd>${BASIS[img.basis] ?? img.basis}</dd>`}
+        </dl>
+      </li>`)}
+    </ul>`
+  }
+}
+customElements.define('mc-image-grid', McImageGrid)

@@ -1,0 +1,35 @@
+// The patient portal: one of its tabs (my images, my id and QR code, consents, who viewed my
+// images, credit score), chosen by the route; the header navigation switches between them.
+import { LitElement, html } from 'lit'
+import type { PatientTab } from '../lib/routes.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-audit.ts'
+import './mc-consents.ts'
+import './mc-credit.ts'
+import './mc-image-grid.ts'
+
+/** `<mc-patient-page .session=${s} .tab=${tab}>`. */
+export class McPatientPage extends LitElement {
+  static override properties = { session: { attribute: false }, tab: {} }
+  static override styles = [shared]
+
+  declare session: Session
+  declare tab: PatientTab
+
+  override render () {
+    switch (this.tab) {
+      case 'images': return html`<h1>My images</h1>
+        <p>Your images are decrypted here, in your browser, with your own key.</p>
+        <mc-image-grid .session=${this.session} .patientId=${null}></mc-image-grid>`
+      case 'id':
+        // The QR encoder loads only when the patient opens this tab.
+        void import('./mc-my-id.ts')
+        return html`<mc-my-id .session=${this.session}></mc-my-id>`
+      case 'consents': return html`<mc-consents .session=${this.session}></mc-consents>`
+      case 'audit': return html`<mc-audit .session=${this.session}></mc-audit>`
+      case 'credit': return html`<mc-credit .session=${this.session}></mc-credit>`
+    }
+  }
+}
+customElements.define('mc-patient-page', McPatientPage)

@@ -1,0 +1,105 @@
+// One transaction with its place on the ledger, and its inclusion proof checked here, in the
+// browser (web/src/lib/proof-check.ts): the Merkle path, the member's signature on the block, and
+// that the proven bytes are this transaction. The result is shown in words, not only colour.
+import { LitElement, css, html, nothing } from 'lit'
+import type { PropertyValues } from 'lit'
+import { formatTime, shortHex } from '../lib/format.ts'
+import { checkTxProof } from '../lib/proof-check.ts'
+import type { ProofOutcome } from '../lib/proof-check.ts'
+import { api } from '../services/api.ts'
+import type { Member, TxAnswer } from '../services/api.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+
+/** `<mc-tx-detail .session=${s} .txId=${id}>`. */
+export class McTxDetail extends LitElement {
+  static override properties = { session: { attribute: false }, txId: {}, answer: { state: true }, members: { state: true }, ledgerId: { state: true }, outcome: { state: true }, error: { state: true } }
+  static override styles = [shared, css`
+    .result { font-size: 1.1rem; padding: 0.75rem 1rem; border-radius: 8px; margin: 0.75rem 0; }
+    .result.ok { background: #e6f4ea; border: 2px solid #0a6b2d; }
+    .result.bad { background: #fdecee; border: 2px solid #a4000f; }
+    pre { white-space: pre-wrap; word-break: break-all; font-size: 0.8rem; background: #f3f5f7; padding: 0.6rem; border-radius: 6px; max-height: 24rem; overflow: auto; }
+  `]
+
+  declare session: Session
+  declare txId: string
+  declare answer: TxAnswer | null
+  declare members: Member[]
+  declare ledgerId: string | null
+  declare outcome: ProofOutcome | null
+  declare error: unknown
+
+  constructor () {
+    super()
+    this.answer = null
+    this.members = []
+    this.ledgerId = null
+    this.outcome = null
+    this.error = null
+  }
+
+  override willUpdate (changed: PropertyValues<this>): void {
+    if (changed.has('txId')) void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    this.answer = null
+    this.outcome = null
+    this.error = null
+    try {
+      const a = api(this.session.client)
+      const [answer, members, health] = await Promise.all([a.tx(this.txId), a.members(), a.health()])
+      this.answer = answer
+      this.members = members
+      this.ledgerId = health.ledger
+    } catch (err) {
+      this.error = this.session.fail(err)
+    }
+  }
+
+  #verify (): void {
+    if (this.answer === null || this.ledgerId === null) return
+    // Every member ever admitted, removed ones too: their old blocks remain valid history.
+    this.outcome = checkTxProof(this.txId, this.answer.proof, { ledgerId: this.ledgerId, members: this.members.map(m => m.key) })
+  }
+
+  #name (key: string): string {
+    return this.members.find(m => m.key === key)?.name ?? shortHex(key)
+  }
+
+  #outcome () {
+    const o = this.outcome
+    if (o === null) return nothing
+    if (o.ok) {
+      return html`<div class="result ok" role="status" data-result="verified">✓ Verified in this browser: this ${o.type} transaction is in block ${o.height} of ${this.#name(o.author)}, whose signature checks out, under ledger <span class="mono">${shortHex(this.ledgerId ?? '')}</span>.</div>`
+    }
+    return html`<div class="result bad" role="alert" data-result="failed" data-code=${o.code}>✗ Not verified: ${o.text}</div>`
+  }
+
+  override render () {
+    const a = this.answer
+    return html`
+      <p><a href="/app/admin/ledger">← Ledger</a></p>
+      <h1>Transaction</h1>
+      <p class="mono">${this.txId}</p>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${a === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : html`
+        <dl class="card facts">
+          <dt>Type</dt><dd>${a.tx.type}</dd>
+          <dt>Signed by</dt><dd class="mono">${a.tx.signer}</dd>
+          <dt>Sequence</dt><dd>${a.tx.seq}</dd>
+          <dt>Time</dt><dd>${formatTime(a.tx.time)}</dd>
+          <dt>In block</dt><dd>${a.location.height} of ${this.#name(a.location.author)}, position ${a.location.index}<br><span class="mono">${a.location.blockHash}</span></dd>
+        </dl>
+        <h2>Inclusion proof</h2>
+        <p>The check uses only code in this page: the transaction's Merkle path (RFC 6962) must lead to the root in the block header, and the header must carry a valid signature of a member of this ledger.
+          The ledger id and member keys come from this peer; compare the ledger id with the one your consortium published.</p>
+        <p><button type="button" @click=${() => this.#verify()}>Verify inclusion proof</button></p>
+        ${this.#outcome()}
+        <details><summary>Transaction body</summary><pre>${JSON.stringify(a.tx.body, null, 2)}</pre></details>
+      `}
+    `
+  }
+}
+customElements.define('mc-tx-detail', McTxDetail)

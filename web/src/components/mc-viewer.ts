@@ -1,0 +1,273 @@
+// The image viewer: raw and result side by side on one shared zoom and pan, the result blended
+// over the raw image with an opacity slider, window/level for DICOM, and what produced the result
+// (score, model CID). Images are decrypted in this page; nothing decrypted leaves it.
+import { LitElement, css, html, nothing } from 'lit'
+import type { PropertyValues } from 'lit'
+import type { ApiImage } from '../../../protocol/client.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
+import { fitTransform, panBy, zoomAt } from '../lib/view-transform.ts'
+import type { ViewTransform } from '../lib/view-transform.ts'
+import { valueRange } from '../lib/window-level.ts'
+import type { Window } from '../lib/window-level.ts'
+import { decodeForDisplay, drawable, release } from '../services/display.ts'
+import type { Displayable } from '../services/display.ts'
+import type { Session } from '../services/session.ts'
+import { shared } from '../styles/shared.ts'
+import './mc-error-note.ts'
+
+/** `<mc-viewer .session=${s} .patientId=${id|null} .cid=${rawCid}>`. */
+export class McViewer extends LitElement {
+  static override properties = {
+    session: { attribute: false }, patientId: { attribute: false }, cid: {},
+    image: { state: true }, error: { state: true }, phase: { state: true }, opacity: { state: true },
+    window: { state: true }, range: { state: true }, hasResult: { state: true }
+  }
+
+  static override styles = [shared, css`
+    .panes { display: grid; grid-template-columns: 1fr 1fr; gap: 0.75rem; }
+    @media (max-width: 760px) { .panes { grid-template-columns: 1fr; } }
+    figure { margin: 0; }
+    figcaption { font-weight: 600; margin-bottom: 0.25rem; }
+    canvas { width: 100%; height: min(60vh, 520px); background: #000; border-radius: 6px; touch-action: none; cursor: grab; display: block; }
+    .controls { display: flex; flex-wrap: wrap; gap: 0.5rem 1.25rem; align-items: end; margin: 0.75rem 0; }
+    .controls label { margin: 0; }
+    .controls input[type=number] { width: 7rem; }
+  `]
+
+  declare session: Session
+  declare patientId: string | null
+  declare cid: string
+  declare image: ApiImage | null
+  declare error: unknown
+  declare phase: 'loading' | 'shown' | 'failed'
+  declare opacity: number
+  declare window: Window | null
+  declare range: { min: number, max: number } | null
+  declare hasResult: boolean
+
+  #raw: Displayable | null = null
+  #result: Displayable | null = null
+  #rawSource: CanvasImageSource | null = null
+  #rawCanvas: HTMLCanvasElement | null = null
+  #view: ViewTransform | null = null
+  #drag: { x: number, y: number } | null = null
+  #resize: ResizeObserver | null = null
+
+  constructor () {
+    super()
+    this.patientId = null
+    this.image = null
+    this.error = null
+    this.phase = 'loading'
+    this.opacity = 0.6
+    this.window = null
+    this.range = null
+    this.hasResult = false
+  }
+
+  override willUpdate (changed: PropertyValues<this>): void {
+    if (changed.has('cid') || changed.has('patientId')) void this.#load()
+  }
+
+  override updated (): void {
+    this.#resize ??= new ResizeObserver(() => { this.#draw() })
+    // Observing an element twice is a no-op, so panes that appear later (the result) are added here.
+    for (const c of this.#canvases()) this.#resize.observe(c)
+  }
+
+  override disconnectedCallback (): void {
+    super.disconnectedCallback()
+    this.#resize?.disconnect()
+    release(this.#raw)
+    release(this.#result)
+    this.#raw = this.#result = this.#rawSource = null
+  }
+
+  async #load (): Promise<void> {
+    const started = performance.now()
+    this.phase = 'loading'
+    this.error = null
+    try {
+      const image = await this.session.images.find(this.patientId, this.cid)
+      if (image === undefined) throw new MedichainError('NOT_FOUND', 'no such image among those you may open')
+      this.image = image
+      const [raw, result] = await Promise.all([
+        this.session.images.open(image, 'raw').then(decodeForDisplay),
+        image.result === null ? Promise.resolve(null) : this.session.images.open(image, 'result').then(decodeForDisplay)
+      ])
+      this.#raw = raw
+      this.#result = result
+      this.hasResult = result !== null
+      if (raw.kind === 'dicom') {
+        this.range = valueRange(raw.dicom)
+        this.window = raw.window
+      }
+      this.#render()
+      this.phase = 'shown'
+      await this.updateComplete
+      this.#view = null
+      this.#draw()
+      // scripts/bench-web.ts reads this measure: open + decrypt + decode + first draw.
+      performance.measure('mc:viewer-open', { start: started, end: performance.now() })
+    } catch (err) {
+      this.error = this.session.fail(err)
+      this.phase = 'failed'
+    }
+  }
+
+  /** Re-renders the raw image under the current window (DICOM) into a reusable canvas. */
+  #render (): void {
+    if (this.#raw === null) return
+    if (this.#raw.kind === 'dicom') {
+      this.#rawCanvas ??= document.createElement('canvas')
+      this.#rawSource = drawable(this.#raw, this.window ?? undefined, this.#rawCanvas)
+    } else {
+      this.#rawSource = drawable(this.#raw)
+    }
+  }
+
+  #canvases (): HTMLCanvasElement[] {
+    return [...this.renderRoot.querySelectorAll('canvas')]
+  }
+
+  #draw (): void {
+    const raw = this.#raw
+    const source = this.#rawSource
+    if (raw === null || source === null) return
+    const ratio = window.devicePixelRatio || 1
+    for (const canvas of this.#canvases()) {
+      const w = Math.max(1, Math.round(canvas.clientWidth * ratio))
+      const h = Math.max(1, Math.round(canvas.clientHeight * ratio))
+      if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h }
+      this.#view ??= fitTransform(raw.width, raw.height, canvas.clientWidth, canvas.clientHeight)
+      const ctx = canvas.getContext('2d')
+      if (ctx === null) continue
+      const t = this.#view
+      ctx.setTransform(1, 0, 0, 1, 0, 0)
+      ctx.clearRect(0, 0, w, h)
+      ctx.imageSmoothingEnabled = t.scale < 2
+      ctx.setTransform(t.scale * ratio, 0, 0, t.scale * ratio, t.x * ratio, t.y * ratio)
+      ctx.drawImage(source, 0, 0, raw.width, raw.height)
+      if (canvas.dataset.pane === 'result' && this.#result !== null) {
+        ctx.globalAlpha = this.opacity
+        ctx.drawImage(drawable(this.#result), 0, 0, raw.width, raw.height)
+        ctx.globalAlpha = 1
+      }
+    }
+  }
+
+  #zoom (factor: number, px?: number, py?: number): void {
+    const canvas = this.#canvases()[0]
+    if (this.#view === null || canvas === undefined) return
+    this.#view = zoomAt(this.#view, factor, px ?? canvas.clientWidth / 2, py ?? canvas.clientHeight / 2)
+    this.#draw()
+  }
+
+  #fit (): void {
+    this.#view = null
+    this.#draw()
+  }
+
+  readonly #onWheel = (e: WheelEvent): void => {
+    e.preventDefault()
+    this.#zoom(Math.exp(-e.deltaY * 0.0015), e.offsetX, e.offsetY)
+  }
+
+  readonly #onDown = (e: PointerEvent): void => {
+    (e.currentTarget as HTMLCanvasElement).setPointerCapture(e.pointerId)
+    this.#drag = { x: e.clientX, y: e.clientY }
+  }
+
+  readonly #onMove = (e: PointerEvent): void => {
+    if (this.#drag === null || this.#view === null) return
+    this.#view = panBy(this.#view, e.clientX - this.#drag.x, e.clientY - this.#drag.y)
+    this.#drag = { x: e.clientX, y: e.clientY }
+    this.#draw()
+  }
+
+  readonly #onKey = (e: KeyboardEvent): void => {
+    const step = 40
+    const moves: Record<string, () => void> = {
+      '+': () => this.#zoom(1.25), '=': () => this.#zoom(1.25), '-': () => this.#zoom(0.8), 0: () => this.#fit(),
+      ArrowLeft: () => this.#pan(step, 0), ArrowRight: () => this.#pan(-step, 0), ArrowUp: () => this.#pan(0, step), ArrowDown: () => this.#pan(0, -step)
+    }
+    const act = moves[e.key]
+    if (act === undefined) return
+    e.preventDefault()
+    act()
+  }
+
+  #pan (dx: number, dy: number): void {
+    if (this.#view === null) return
+    this.#view = panBy(this.#view, dx, dy)
+    this.#draw()
+  }
+
+  #setWindow (patch: Partial<Window>): void {
+    if (this.window === null) return
+    const next = { ...this.window, ...patch }
+    if (!Number.isFinite(next.center) || !Number.isFinite(next.width) || next.width < 1) return
+    this.window = next
+    this.#render()
+    this.#draw()
+  }
+
+  #windowControls () {
+    const w = this.window
+    const r = this.range
+    if (w === null || r === null || this.#raw?.kind !== 'dicom') return nothing
+    const span = Math.max(1, r.max - r.min)
+    const dicom = this.#raw
+    return html`<fieldset class="controls" aria-label="Window and level">
+      <label>Level (centre)
+        <input type="range" min=${r.min} max=${r.max} step="1" .value=${String(w.center)} @input=${(e: Event) => this.#setWindow({ center: Number((e.target as HTMLInputElement).value) })}></label>
+      <label>Level value <input type="number" name="center" .value=${String(Math.round(w.center))} @change=${(e: Event) => this.#setWindow({ center: Number((e.target as HTMLInputElement).value) })}></label>
+      <label>Window (width)
+        <input type="range" min="1" max=${span * 2} step="1" .value=${String(w.width)} @input=${(e: Event) => this.#setWindow({ width: Number((e.target as HTMLInputElement).value) })}></label>
+      <label>Width value <input type="number" name="width" min="1" .value=${String(Math.round(w.width))} @change=${(e: Event) => this.#setWindow({ width: Number((e.target as HTMLInputElement).value) })}></label>
+      <button type="button" class="secondary" @click=${() => { this.#setWindow(dicom.window) }}>File window</button>
+      <button type="button" class="secondary" @click=${() => { this.#setWindow({ center: (r.min + r.max) / 2, width: span + 1 }) }}>Full range</button>
+    </fieldset>`
+  }
+
+  #pane (name: 'raw' | 'result', caption: string) {
+    return html`<figure><figcaption id="cap-${name}">${caption}</figcaption>
+      <canvas data-pane=${name} tabindex="0" role="img" aria-labelledby="cap-${name}" aria-describedby="view-help"
+        @wheel=${this.#onWheel} @pointerdown=${this.#onDown} @pointermove=${this.#onMove}
+        @pointerup=${() => { this.#drag = null }} @pointercancel=${() => { this.#drag = null }} @keydown=${this.#onKey}></canvas></figure>`
+  }
+
+  override render () {
+    const img = this.image
+    const back = this.patientId === null ? '/app/patient/images' : `/app/clinician/patients/${this.patientId}`
+    return html`
+      <p><a href=${back}>← Back to the images</a></p>
+      <h1>Viewer</h1>
+      <mc-error-note .error=${this.error}></mc-error-note>
+      ${this.phase === 'loading' ? html`<p role="status">Downloading and decrypting in this browser…</p>` : nothing}
+      ${img === null ? nothing : html`<dl class="facts">
+        <dt>Type</dt><dd>${img.modality}</dd>
+        <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
+        <dt>Added</dt><dd>${formatTime(img.time)} at ${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
+        <dt>Score</dt><dd data-testid="score">${formatScore(img.score)}</dd>
+        <dt>Model</dt><dd class="mono" data-testid="model">${img.model ?? 'none (no model was loaded at upload)'}</dd>
+      </dl>`}
+      <div class="controls" ?hidden=${this.phase !== 'shown'}>
+        <button type="button" class="secondary" @click=${() => this.#zoom(1.25)} aria-label="Zoom in">+</button>
+        <button type="button" class="secondary" @click=${() => this.#zoom(0.8)} aria-label="Zoom out">−</button>
+        <button type="button" class="secondary" @click=${() => this.#fit()}>Fit</button>
+        ${this.hasResult ? html`<label>Overlay opacity
+          <input type="range" name="opacity" min="0" max="100" .value=${String(Math.round(this.opacity * 100))}
+            @input=${(e: Event) => { this.opacity = Number((e.target as HTMLInputElement).value) / 100; this.#draw() }}></label>` : nothing}
+      </div>
+      ${this.#windowControls()}
+      <div class="panes" data-state=${this.phase} ?hidden=${this.phase === 'failed'}>
+        ${this.#pane('raw', 'Raw image')}
+        ${this.hasResult ? this.#pane('result', 'Result (detect-strange overlay)') : html`<p class="note">No result image: no model was loaded when this image was uploaded.</p>`}
+      </div>
+      <p id="view-help" class="muted">Scroll or use + and − to zoom, drag or use the arrow keys to pan, 0 to fit. Both panes move together.</p>
+    `
+  }
+}
+customElements.define('mc-viewer', McViewer)

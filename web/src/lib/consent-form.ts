@@ -1,0 +1,47 @@
+// Checks the patient's grant form before anything is signed: who (a member hospital, or a user by
+// their signing key), why (treatment, research or training, DESIGN §5) and until when. Pure, so
+// each refusal is tested; the page shows the message beside its field.
+
+/** Purposes a consent can carry (protocol/tx.ts PURPOSES). */
+export const PURPOSES = ['treatment', 'research', 'training'] as const
+export type Purpose = typeof PURPOSES[number]
+
+/** The form as typed. */
+export interface GrantForm {
+  kind: 'hospital' | 'user'
+  /** Member key (hex) chosen from the list of hospitals. */
+  hospital: string
+  /** A user's signing key (hex), as the clinician or researcher reads it out from their page. */
+  userKey: string
+  purpose: string
+  /** Last day of the consent, YYYY-MM-DD (local time; the consent ends at that day's end). */
+  until: string
+}
+
+/** What `MedichainClient.grant` takes. */
+export interface GrantRequest { grantee: string, kind: 'hospital' | 'user', purpose: Purpose, expires: number }
+
+/** Either the request, or a message per field. */
+export type GrantCheck = { ok: true, request: GrantRequest } | { ok: false, errors: Partial<Record<keyof GrantForm, string>> }
+
+/** Validates the form at time `now` (ms). `self` is the patient's own key, which cannot be a grantee. */
+export function checkGrantForm (form: GrantForm, now: number, self?: string): GrantCheck {
+  const errors: Partial<Record<keyof GrantForm, string>> = {}
+  const key = (form.kind === 'hospital' ? form.hospital : form.userKey).trim().toLowerCase()
+  if (!/^[0-9a-f]{64}$/.test(key)) {
+    errors[form.kind === 'hospital' ? 'hospital' : 'userKey'] = form.kind === 'hospital' ? 'Choose a hospital.' : 'Enter the 64-character key the person gave you.'
+  } else if (self !== undefined && key === self.toLowerCase()) {
+    errors.userKey = 'You cannot grant consent to yourself.'
+  }
+  if (!(PURPOSES as readonly string[]).includes(form.purpose)) errors.purpose = 'Choose what the consent is for.'
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(form.until)
+  let expires = NaN
+  if (m !== null) {
+    const end = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59, 999)
+    if (end.getDate() === Number(m[3])) expires = end.getTime()
+  }
+  if (!Number.isFinite(expires)) errors.until = 'Choose the last day of the consent.'
+  else if (expires <= now) errors.until = 'Choose a day that has not passed.'
+  if (Object.keys(errors).length > 0) return { ok: false, errors }
+  return { ok: true, request: { grantee: key, kind: form.kind, purpose: form.purpose as Purpose, expires } }
+}

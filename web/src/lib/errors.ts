@@ -1,0 +1,58 @@
+// What a person reads when something fails: every stable error code the UI can meet, in plain
+// words with what to do next. The code stays visible (small print) so support can look it up;
+// the server's own message is shown only for codes not listed here.
+import { formatWait } from './format.ts'
+
+/** An error ready to show. */
+export interface ShownError { code: string, text: string }
+
+const TEXT: Readonly<Record<string, string>> = {
+  WEAK_PASSWORD: 'Choose a password of 12 to 128 characters. A few unrelated words work well.',
+  USERNAME_TAKEN: 'That username is already taken at this hospital. Choose another one.',
+  KEY_TAKEN: 'These keys already belong to an account. Reload the page and sign up again.',
+  BAD_CREDENTIALS: 'The username or the password is wrong.',
+  ACCOUNT_PENDING: 'Your account is waiting for an administrator of this hospital to approve it. Try again once they have.',
+  ACCOUNT_LOCKED: 'This account is locked. Ask an administrator of this hospital to unlock it.',
+  ACCOUNT_STATE: 'That account is not in a state that allows this action. Reload the list.',
+  BAD_SETUP_TOKEN: 'This setup link is not valid any more. Restart the peer to get a new one, and use it once.',
+  BAD_PASSWORD: 'That password does not open your key vault.',
+  BAD_VAULT: 'Your key vault could not be opened: it is damaged or belongs to another account.',
+  VAULT_LOCKED: 'Your vault is locked. Enter your password to unlock it.',
+  UNAUTHENTICATED: 'Your session has ended. Please sign in again.',
+  CSRF: 'The request was refused as a possible cross-site request. Reload the page and try again.',
+  FORBIDDEN: 'You are not allowed to do this.',
+  NO_CONSENT: 'You need the patient\'s consent to open these images. Ask the patient to grant it, or use emergency access if a life is at risk.',
+  UNKNOWN_PATIENT: 'No patient is registered under this id. The patient must sign up first.',
+  NOT_FOUND: 'Not found.',
+  KEYS_UNAVAILABLE: 'The key for this image is not available to you. The patient must grant consent again to include it.',
+  UNSUPPORTED_FORMAT: 'This file is not a DICOM, PNG or JPEG image.',
+  UNSUPPORTED_TRANSFER_SYNTAX: 'This DICOM file is compressed in a way that is not supported. Send it uncompressed.',
+  UNSUPPORTED_PIXEL_FORMAT: 'This image\'s pixel format is not supported (grayscale 8- or 16-bit only).',
+  CORRUPT_IMAGE: 'This file is damaged or truncated.',
+  IMAGE_TOO_LARGE: 'This image has too many pixels to be processed.',
+  TOO_LARGE: 'This file is larger than this hospital accepts.',
+  UNAVAILABLE: 'The service is busy or a copy of the data is not reachable right now. Try again shortly.',
+  NETWORK: 'The hospital\'s peer could not be reached. Check the connection and try again.',
+  BAD_CONSENT: 'The consent could not be made from this input.',
+  BAD_PROOF: 'The inclusion proof does not verify.',
+  BAD_SCHEMA: 'The answer or the request was malformed.',
+  INVALID: 'Some input is not valid.',
+  INTERNAL: 'Something went wrong on the peer. The details are in its log.'
+}
+
+function field (err: unknown, name: string): unknown {
+  return typeof err === 'object' && err !== null && name in err ? (err as Record<string, unknown>)[name] : undefined
+}
+
+/** The words for `err` (an ApiError, a MedichainError, or anything thrown). */
+export function describeError (err: unknown): ShownError {
+  const code = typeof field(err, 'code') === 'string' ? field(err, 'code') as string : 'ERROR'
+  const message = err instanceof Error ? err.message : String(err)
+  if (code === 'RATE_LIMITED') {
+    const wait = field(err, 'retryAfter')
+    return { code, text: typeof wait === 'number' ? `Too many attempts. Try again in ${formatWait(wait)}.` : 'Too many attempts. Wait a few minutes, then try again.' }
+  }
+  const known = TEXT[code]
+  if (known !== undefined) return { code, text: code === 'INVALID' || code === 'BAD_CONSENT' ? `${known} (${message})` : known }
+  return { code, text: message === '' ? 'Something went wrong.' : message }
+}

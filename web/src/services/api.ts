@@ -1,0 +1,71 @@
+// Typed reads of the peer's public ledger routes (docs/api.md), the admin account routes and the
+// federated-learning routes, over the SDK client's request (same cookie, CSRF and error codes).
+// Shapes are checked lightly: these are our own peer's answers, shown, never signed or trusted.
+import type { MedichainClient } from '../../../protocol/client.ts'
+import { parseFlTask, parseFlTasks } from '../lib/fl.ts'
+import type { FlTask } from '../lib/fl.ts'
+
+/** `GET /api/health`; `storage` and `backend` appear once the peer reports them. */
+export interface Health {
+  status: string
+  ledger: string
+  self: string
+  blocks: number
+  members: number
+  connected: string[]
+  uptimeMs: number
+  storage?: Record<string, unknown>
+  backend?: string
+}
+
+/** One member of `GET /api/members`. */
+export interface Member { key: string, name: string, addrs: string[], status: string, flagged: boolean, admittedBy: string | null, self: boolean, connected: boolean }
+
+/** One equivocation of `GET /api/ledger/evidence`. */
+export interface Evidence { author: string, height: number, blocks: [string, string] }
+
+/** A chain head. */
+export interface Head { author: string, height: number, hash: string }
+
+/** A block summary of `GET /api/ledger/blocks`. */
+export interface BlockSummary {
+  hash: string
+  header: { author: string, height: number, prev: string | null, time: number, txCount: number, txRoot: string, links: Array<{ author: string, height: number, hash: string }> }
+  size: number
+  txs: Array<{ id: string, type: string, signer: string, seq: number, time: number }>
+}
+
+/** `GET /api/ledger/tx/:id`. */
+export interface TxAnswer { id: string, tx: { type: string, body: unknown, signer: string, seq: number, time: number }, location: { blockHash: string, author: string, height: number, index: number }, proof: unknown }
+
+/** An account of `GET /api/accounts`. */
+export interface Account { username: string, role: string, status: string, signPub: string, createdAt: number, registeredTx: string | null, lockedUntil: number | null }
+
+async function get<T> (client: MedichainClient, path: string): Promise<T> {
+  return await (await client.request('GET', path)).json() as T
+}
+
+/** The reads and admin actions the pages use. */
+export function api (client: MedichainClient) {
+  return {
+    health: async () => await get<Health>(client, '/api/health'),
+    members: async () => (await get<{ members: Member[] }>(client, '/api/members')).members,
+    evidence: async () => (await get<{ evidence: Evidence[] }>(client, '/api/ledger/evidence')).evidence,
+    heads: async () => (await get<{ heads: Head[] }>(client, '/api/ledger/heads')).heads,
+    blocks: async (author: string, from: number, limit: number) =>
+      (await get<{ blocks: BlockSummary[] }>(client, `/api/ledger/blocks?author=${author}&from=${from}&limit=${limit}`)).blocks,
+    tx: async (id: string) => await get<TxAnswer>(client, `/api/ledger/tx/${id}`),
+    accounts: async (status: 'pending' | 'active' | 'locked') =>
+      (await get<{ accounts: Account[] }>(client, `/api/accounts?status=${status}`)).accounts,
+    accountAction: async (username: string, action: 'approve' | 'lock' | 'unlock') => {
+      await client.request('POST', `/api/accounts/${encodeURIComponent(username)}/${action}`)
+    },
+    flTasks: async (): Promise<FlTask[]> => parseFlTasks(await get<unknown>(client, '/api/fl/tasks')),
+    flTask: async (id: string): Promise<FlTask | null> => parseFlTask(await get<unknown>(client, `/api/fl/tasks/${encodeURIComponent(id)}`)),
+    startFl: async (body: Record<string, unknown>): Promise<FlTask | null> =>
+      parseFlTask(await (await client.request('POST', '/api/fl/tasks', body)).json())
+  }
+}
+
+/** The API helper type. */
+export type Api = ReturnType<typeof api>
