@@ -57,3 +57,8 @@ export function compare (a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
   return a.length - b.length
 }
+
+/** The same bytes typed as WebCrypto's BufferSource wants (a view on a plain ArrayBuffer). */
+export function bufferSource (b: Uint8Array): Uint8Array<ArrayBuffer> {
+  return b.buffer instanceof ArrayBuffer ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)
+}

@@ -7,6 +7,7 @@ import { fromBase64 } from './base64.ts'
 import { fromHex, toHex } from './bytes.ts'
 import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
 import { decryptBytes } from './content-crypto.ts'
+import { deriveAuthSecret } from './auth-secret.ts'
 import { MedichainError } from './errors.ts'
 import { unwrapKey } from './key-wrap.ts'
 import type { ConsentScope, Purpose, Role } from './tx.ts'
@@ -149,11 +150,13 @@ export class MedichainClient {
   async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<{ username: string, role: Role, status: string, patientId?: string }> {
     const peer = await this.peerInfo()
     const keys = generateUserKeys()
+    const secret = await deriveAuthSecret(input.username, input.password, this.#iterations)
     const vault = await sealVault(keys, input.password, { username: input.username, iterations: this.#iterations })
     const pop = accountRegistrationProof({ ledgerId: peer.ledger, keys, role: input.role, hospital: peer.self })
     return await this.#json('POST', '/api/auth/sign-up', {
       username: input.username,
-      password: input.password,
+      // Never the password itself: it also seals the vault the peer stores (auth-secret.ts).
+      password: secret,
       role: input.role,
       keys: { sign: toHex(keys.signPub), box: toHex(keys.boxPub) },
       pop: toHex(pop),
@@ -167,7 +170,8 @@ export class MedichainClient {
    * BAD_VAULT), the session stays signed in but locked, and the error is thrown.
    */
   async signIn (username: string, password: string): Promise<ApiUser> {
-    const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('POST', '/api/auth/sign-in', { username, password })
+    const secret = await deriveAuthSecret(username, password, this.#iterations)
+    const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('POST', '/api/auth/sign-in', { username, password: secret })
     this.#session(res)
     await this.unlock(password)
     return res.user

@@ -15,7 +15,7 @@
 // header in the AAD stops splicing chunks from another file or chunk size. A full-size chunk is
 // never final, so neither side needs to look ahead. Each file has its own fresh data key; the
 // random nonce prefix is defence in depth.
-import { concat } from './bytes.ts'
+import { bufferSource, concat } from './bytes.ts'
 import { MedichainError, TooLargeError } from './errors.ts'
 import { secureRandomBytes } from './user-keys.ts'
 
@@ -235,9 +235,6 @@ export function badChunk (job: ChunkJob, cause?: unknown): MedichainError {
 }
 
 /** The same bytes typed for WebCrypto (an ArrayBuffer, not a SharedArrayBuffer); copies only when needed. */
-function bufferSource (b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return b.buffer instanceof ArrayBuffer ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)
-}
 
 async function importKey (key: Uint8Array): Promise<CryptoKey> {
   return await globalThis.crypto.subtle.importKey('raw', bufferSource(key), 'AES-GCM', false, ['encrypt', 'decrypt'])

@@ -3,7 +3,7 @@
 // stretches the password; HKDF-SHA256 (RFC 5869) splits the result into an AES-256-GCM key and a
 // password check value; the AAD binds the format version, the KDF parameters and the username.
 import { fromBase64, toBase64 } from './base64.ts'
-import { concat, utf8 } from './bytes.ts'
+import { bufferSource, concat, utf8 } from './bytes.ts'
 import { decode, encode } from './codec.ts'
 import { MedichainError } from './errors.ts'
 import { expectBytes, expectFields } from './schema.ts'
@@ -131,9 +131,6 @@ async function deriveKeys (password: string, salt: Uint8Array<ArrayBuffer>, iter
 }
 
 /** The same bytes typed for WebCrypto (an ArrayBuffer, not a SharedArrayBuffer); copies only when needed. */
-function bufferSource (b: Uint8Array): Uint8Array<ArrayBuffer> {
-  return b.buffer instanceof ArrayBuffer ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : new Uint8Array(b)
-}
 
 /** Constant-time equality of two equal-length secrets. */
 function sameSecret (a: Uint8Array, b: Uint8Array): boolean {
