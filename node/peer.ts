@@ -129,7 +129,12 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       { ledger, storage, box, logger: recordsLog, clock }
     )
     const tmpDir = join(init.data, 'tmp')
-    const http = createHttpServer({ host: init.http.host, port: init.http.port, statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE } })({ ledger, logger, p2p, clock })
+    const http = createHttpServer({
+      host: init.http.host,
+      port: init.http.port,
+      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE },
+      ledgerGuard: auth.requireUser()
+    })({ ledger, logger, p2p, clock })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.

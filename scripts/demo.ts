@@ -178,13 +178,12 @@ async function main (): Promise<void> {
   say()
   for (const [i, p] of peers.entries()) {
     const h = hospitals[i]
-    const res = await fetch(`${p.http.url}/api/ledger/state-root`)
-    const body = await res.json() as { root: string, blocks: number }
+    const body = { root: toHex(await p.ledger.stateRoot()), blocks: p.ledger.size() }
     say(`${h.name}`)
     say(`  data  ${h.data}`)
     say(`  http  ${p.http.url}/api/health`)
     for (const a of p.p2p.addresses()) say(`  p2p   ${a}`)
-    say(`  root  ${body.root} (${body.blocks} blocks, over HTTP)`)
+    say(`  root  ${body.root} (${body.blocks} blocks)`)
   }
   say()
   say('heads:')

@@ -4,6 +4,7 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Koa from 'koa'
+import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { errorMiddleware } from './errors.ts'
@@ -20,6 +21,11 @@ export interface HttpServerInit {
   port: number
   /** Extra error code → status pairs for features that add their own codes. */
   statusByCode?: Record<string, number>
+  /**
+   * Guard for the ledger and member routes (the peer passes "any signed-in user"): the ledger is
+   * pseudonymous but its consent and access graph is nobody else's business. /api/health stays open.
+   */
+  ledgerGuard?: Middleware
 }
 
 /** What the HTTP server uses. */
@@ -69,6 +75,13 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
       if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store')
       await next()
     })
+    const guard = init.ledgerGuard
+    if (guard !== undefined) {
+      app.use(async (ctx, next) => {
+        if (ctx.path.startsWith('/api/ledger') || ctx.path.startsWith('/api/members')) return await guard(ctx, next)
+        await next()
+      })
+    }
     const router = ledgerRoutes({ ledger: components.ledger, p2p: components.p2p, clock })
     app.use(router.routes())
     app.use(router.allowedMethods({ throw: true }))

@@ -14,6 +14,10 @@ import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { recordBody } from '../helpers/ledger-fixture.ts'
+import { TEST_SCRYPT_N, TEST_VAULT_ITERATIONS } from '../helpers/peers.ts'
+import { deriveAuthSecret } from '../../protocol/auth-secret.ts'
+import { MedichainClient } from '../../protocol/client.ts'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 
 const seeds = [1, 2].map(n => new Uint8Array(32).fill(n))
 const keys = seeds.map(s => nodeIdentity(s).publicKey)
@@ -44,14 +48,34 @@ function makePeer (i: number, bootstrap: string[]): Peer {
     peers: bootstrap,
     syncIntervalMs: 1_000,
     seed: seeds[i],
-    genesis
+    genesis,
+    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N }
   })({ logger, clock: Date.now })
   peers.push(peer)
   return peer
 }
 
+/** Session cookie per peer URL: the ledger routes need a signed-in user. */
+const cookies = new Map<string, string>()
+
+async function signedIn (base: string): Promise<string> {
+  let cookie = cookies.get(base)
+  if (cookie === undefined) {
+    const c = new MedichainClient({ baseUrl: base, vaultIterations: TEST_VAULT_ITERATIONS })
+    await c.signUp({ username: 'reader', password: 'a patient with a password', role: 'patient' })
+    const res = await fetch(`${base}/api/auth/sign-in`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'reader', password: await deriveAuthSecret('reader', 'a patient with a password', TEST_VAULT_ITERATIONS) })
+    })
+    cookie = res.headers.getSetCookie()[0].split(';')[0]
+    cookies.set(base, cookie)
+  }
+  return cookie
+}
+
 async function json (url: string): Promise<Record<string, unknown>> {
-  const res = await fetch(url)
+  const u = new URL(url)
+  const res = await fetch(url, { headers: u.pathname === '/api/health' ? {} : { cookie: await signedIn(u.origin) } })
   assert.is(res.status, 200, url)
   return await res.json() as Record<string, unknown>
 }
@@ -69,7 +93,11 @@ test('two peers connect, replicate a block and agree on the state root over HTTP
   assert.equal(members.map(m => [m.key, m.self, m.connected]).sort(), [[toHex(keys[0]), false, true], [toHex(keys[1]), true, false]].sort())
 
   const loc = await a.ledger.submitOwn('record.create', recordBody(5))
-  await waitFor(async () => (await fetch(`${b.http.url}/api/ledger/tx/${toHex(loc.txId)}`)).status === 200, { timeout: 20_000, what: 'the block to reach B' })
+  assert.is((await fetch(`${b.http.url}/api/ledger/heads`)).status, 401, 'the ledger routes need a session')
+  const cookie = await signedIn(b.http.url)
+  await waitFor(async () => (await fetch(`${b.http.url}/api/ledger/tx/${toHex(loc.txId)}`, { headers: { cookie } })).status === 200, { timeout: 20_000, what: 'the block to reach B' })
+  await signedIn(a.http.url)
+  await waitFor(() => a.ledger.size() === b.ledger.size(), { timeout: 20_000, what: 'both peers to hold the same blocks' })
   const [rootA, rootB] = await Promise.all([a, b].map(async p => await json(`${p.http.url}/api/ledger/state-root`)))
   assert.equal(rootA, rootB)
 })
