@@ -40,6 +40,20 @@ export interface UploadComponents {
   logger: Logger
 }
 
+/**
+ * Largest file decoded in memory for validation and analysis. Decoding needs the whole file
+ * (dicom-parser, pngjs); beyond this the upload is refused rather than risking the peer's memory.
+ */
+export const MAX_DECODE_BYTES = 512 * 1024 * 1024
+
+/** One decode at a time: a few large uploads at once must not multiply the memory they hold. */
+let decoding: Promise<unknown> = Promise.resolve()
+async function oneAtATime<T> (fn: () => Promise<T>): Promise<T> {
+  const run = decoding.then(fn, fn)
+  decoding = run.catch(() => {})
+  return await run
+}
+
 /** Thrown when an upload names a patient id no patient account was registered under. */
 export class UnknownPatientError extends MedichainError {
   constructor () {
@@ -62,9 +76,14 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     const format = detectFormat(file.head)
     const patient = await c.ledger.queries.patientAccount(patientId)
     if (patient === undefined || patient.role !== 'patient') throw new UnknownPatientError()
-    const image = loadImage(new Uint8Array(await readFile(file.path)), format)
-    const analyser = c.analysers.current
-    const analysis = analyser === null ? null : await analyser.analyse(image)
+    if (file.size > MAX_DECODE_BYTES) {
+      throw new MedichainError('IMAGE_TOO_LARGE', `files over ${MAX_DECODE_BYTES} bytes cannot be checked and analysed yet`)
+    }
+    const { image, analysis } = await oneAtATime(async () => {
+      const image = loadImage(new Uint8Array(await readFile(file.path)), format)
+      const analyser = c.analysers.current
+      return { image, analysis: analyser === null ? null : await analyser.analyse(image) }
+    })
 
     const raw = await addEncrypted(c.storage, createReadStream(file.path, { highWaterMark: 1 << 20 }))
     keys.push(raw.key)
