@@ -74,6 +74,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   #incoming: Incoming[] = []
   #draining: Promise<void> | null = null
   #broken: unknown = null
+  /** Hex hashes of both blocks of every equivocation held. */
+  readonly #equivocal = new Set<string>()
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -106,6 +108,7 @@ class LedgerImpl extends EventTarget implements Ledger {
       }
     }
     await this.#loadChains()
+    for (const e of await readEvidence(this.#store)) for (const b of e.blocks) this.#equivocal.add(toHex(decodeBlock(b).hash))
     await this.#members.load()
     this.#seq = await this.#nextSeq()
     if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
@@ -360,7 +363,8 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     const verified = mode.own || this.#verified.has(block)
     if (!verified) verifyBlockSignature(block, this.#c.verify)
-    checkChainRules(block, { chains: this.#chains, memberStatus: (k) => this.#members.get(k)?.status }, { now: this.#c.clock(), replay: mode.replay })
+    const view = { chains: this.#chains, memberStatus: (k: Uint8Array) => this.#members.get(k)?.status, isEquivocal: (h: Uint8Array) => this.#equivocal.has(toHex(h)) }
+    checkChainRules(block, view, { now: this.#c.clock(), replay: mode.replay })
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
     const w = group.w.child()
     await w.prefetch(block.txs.flatMap(keysRead))
@@ -411,6 +415,12 @@ class LedgerImpl extends EventTarget implements Ledger {
       group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
     }
     this.#members.flag(evidence.author)
+    const hashes = evidence.blocks.map(b => toHex(decodeBlock(b).hash))
+    for (const h of hashes) this.#equivocal.add(h)
+    // Blocks that linked the other variant can now be judged: they go round again.
+    group.after.push(() => {
+      for (const h of hashes) for (const waiting of this.#waiting.releaseKey(`hash:${h}`)) this.receive(waiting.bytes).catch(() => {})
+    })
     this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
     group.after.push(() => this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence })))
     return true

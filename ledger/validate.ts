@@ -67,6 +67,8 @@ export function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateV
 export interface ChainView {
   chains: Chains
   memberStatus (key: Uint8Array): 'active' | 'removed' | undefined
+  /** True for a block hash that is one half of stored equivocation evidence. */
+  isEquivocal (hash: Uint8Array): boolean
 }
 
 /**
@@ -86,7 +88,12 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
   for (const link of header.links) {
     const held = chains.get(link.author)
     if (held !== undefined && link.height < held.hashes.length) {
-      if (!equals(held.hashes[link.height], link.hash)) throw new LedgerRuleError('BAD_LINKS', 'a link names a block this peer holds with another hash')
+      // A link to another variant of a block held here is not the linker's fault when the linked
+      // author equivocated: once the evidence is held, the link stands (the flagged author's
+      // first-seen variant stays the one applied). Until then the block waits for that variant,
+      // which sync brings, turning it into evidence; a link to a block that never existed waits
+      // for ever (the waiting room is bounded), so it is never appended.
+      if (!equals(held.hashes[link.height], link.hash) && !view.isEquivocal(link.hash)) missing.push(`hash:${toHex(link.hash)}`)
       continue
     }
     const linked = view.memberStatus(link.author)

@@ -49,6 +49,12 @@ export async function verifyLedger (init: { path: string, genesis: Genesis }, co
     const stored = await source.get(K.genesis)
     if (stored === undefined || !equals(stored, encodeGenesis(init.genesis))) report('WRONG_LEDGER', 'the folder was created from another genesis')
     await scratch.start()
+    // Evidence first, so blocks that linked the other variant of an equivocation replay; evidence
+    // about members admitted later is tried again after the blocks.
+    const later: Array<[string, Uint8Array]> = []
+    for await (const [key, value] of source.entries(K.evidencePrefix)) {
+      await scratch.receiveEvidence(decode(value) as Evidence).catch(() => later.push([key, value]))
+    }
     for (const { author, height, hash } of await causalOrder(source)) {
       const bytes = await source.get(K.block(author, height))
       const where = `block ${height} of ${author.slice(0, 16)}`
@@ -64,7 +70,7 @@ export async function verifyLedger (init: { path: string, genesis: Genesis }, co
         report(err instanceof MedichainError ? err.code : 'INTERNAL', `${where}: ${(err as Error).message}`)
       }
     }
-    for await (const [key, value] of source.entries(K.evidencePrefix)) {
+    for (const [key, value] of later) {
       try {
         await scratch.receiveEvidence(decode(value) as Evidence)
       } catch (err) {

@@ -51,7 +51,12 @@ export class WaitingRoom {
 
   /** Removes and returns the blocks waiting for `author` at `height`. */
   release (author: Uint8Array, height: number): Block[] {
-    const ids = this.#byDep.get(`${toHex(author)}:${height}`)
+    return this.releaseKey(`${toHex(author)}:${height}`)
+  }
+
+  /** Removes and returns the blocks waiting for dependency `key` (e.g. `hash:<hex>`). */
+  releaseKey (key: string): Block[] {
+    const ids = this.#byDep.get(key)
     if (ids === undefined) return []
     const out: Block[] = []
     for (const id of [...ids]) {

@@ -166,7 +166,8 @@ test('links must name held blocks truthfully, never a non-member, and never go b
   await ledger.receive(c0.bytes)
   await ledger.receive(c1.bytes)
   const lie = makeBlock(id, B, { height: 0, prev: null, links: [{ author: C.publicKey, height: 0, hash: new Uint8Array(32) }] })
-  await rejectsCleanly(ledger, lie.bytes, 'BAD_LINKS')
+  assert.is(await ledger.receive(lie.bytes), 'buffered', 'a link to a block that does not exist is never appended')
+  assert.is(ledger.size(), 2)
   const stranger = makeBlock(id, B, { height: 0, prev: null, links: [{ author: testIdentity(77).publicKey, height: 0, hash: new Uint8Array(32) }] })
   await rejectsCleanly(ledger, stranger.bytes, 'BAD_LINKS')
   const b0 = makeBlock(id, B, { height: 0, prev: null, links: [{ author: C.publicKey, height: 1, hash: c1.hash }] })
@@ -202,6 +203,20 @@ test('equivocation is kept as evidence and flags the member; the first block sta
   const other = await openLedger(genesis, C, { clock })
   assert.ok(await other.receiveEvidence(evidence[0]))
   assert.ok(other.members().find(m => toHex(m.key) === toHex(B.publicKey))?.flagged)
+})
+
+test('an honest block linking the other variant of an equivocation is appended once the evidence is held', async () => {
+  const ledger = await openLedger(genesis, A, { clock })
+  const x = makeBlock(id, C, { height: 0, prev: null, txs: [makeTx(id, C, 'record.create', recordBody(1), 0)] })
+  const xPrime = makeBlock(id, C, { height: 0, prev: null, txs: [makeTx(id, C, 'record.create', recordBody(2), 0)] })
+  await ledger.receive(xPrime.bytes)
+  const honest = makeBlock(id, B, { height: 0, prev: null, links: [{ author: C.publicKey, height: 0, hash: x.hash }] })
+  assert.is(await ledger.receive(honest.bytes), 'buffered', 'it waits for the variant it links')
+  const appended = new Promise<void>(resolve => ledger.addEventListener('block:appended', () => resolve(), { once: true }))
+  assert.is(await ledger.receive(x.bytes), 'evidence')
+  await appended
+  assert.ok(await ledger.block(B.publicKey, 0), 'B\'s block is not held hostage by C\'s equivocation')
+  assert.is(toHex((await ledger.block(C.publicKey, 0))?.hash ?? new Uint8Array()), toHex(xPrime.hash), 'the first-seen variant stays')
 })
 
 test('forged or inconsistent evidence is refused', async () => {
