@@ -2,13 +2,14 @@
 // GetPatientHashHistory, GetAllResults) plus the per-patient reads that later routes use. Each
 // one reads an index prefix: O(log n + k), never a scan of the whole ledger.
 import type { CID } from 'multiformats/cid'
-import { compare, fromHex } from '../protocol/bytes.ts'
+import { compare, fromHex, toHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import type { Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
+import type { Proposal } from './membership.ts'
 import type { LedgerStore } from './store.ts'
-import type { TxLocation } from './types.ts'
+import type { MemberView, TxLocation } from './types.ts'
 
 /** One event in a patient's history. */
 export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number, author: Uint8Array, height: number, index: number, order: number, tx: Tx }
@@ -32,8 +33,17 @@ export interface CreditScore {
 /** Points per event of the credit formula. */
 export const CREDIT_WEIGHTS = { researchConsent: 10, trainingConsent: 10, month: 1, maxMonths: 24 } as const
 
-/** Submits hospital transactions for the write-side seed queries. */
-interface Writer { submitOwn<T extends keyof TxBodies>(type: T, body: TxBodies[T]): Promise<TxLocation> }
+/**
+ * A membership proposal with the hospitals that approved it (hex keys; the proposer's own vote is
+ * implied, not listed) and whether the member's current status is what it asked for.
+ */
+export type ProposalRecord = Proposal & { approvers: string[], enacted: boolean }
+
+/** Submits hospital transactions for the write-side seed queries, and reads live membership. */
+interface Writer {
+  submitOwn<T extends keyof TxBodies>(type: T, body: TxBodies[T]): Promise<TxLocation>
+  members(): MemberView[]
+}
 
 export type LedgerQueries = ReturnType<typeof createQueries>
 
@@ -138,6 +148,25 @@ export function createQueries (store: LedgerStore, writer: Writer) {
         if (image !== undefined) out.push({ image, part: 'result' })
       }
       return out
+    },
+
+    /**
+     * Every membership proposal, oldest first (time, then id: the order membership replays them
+     * in). `enacted` compares with the live member list: an add is enacted while the member is
+     * active, a remove while it is removed.
+     */
+    async proposals (): Promise<ProposalRecord[]> {
+      const status = new Map(writer.members().map(m => [toHex(m.key), m.status]))
+      const out: ProposalRecord[] = []
+      for await (const [key, bytes] of store.entries(K.proposalPrefix)) {
+        const id = key.slice(K.proposalPrefix.length)
+        const p = decode(bytes) as Omit<Proposal, 'id'>
+        const approvers: string[] = []
+        for await (const k of store.keys(`${K.approvalPrefix}${id}:`)) approvers.push(k.split(':')[3])
+        const wanted = p.action === 'add' ? 'active' : 'removed'
+        out.push({ ...p, id, approvers, enacted: status.get(toHex(p.member)) === wanted })
+      }
+      return out.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     },
 
     /** The highest seq `signer` has used on the ledger, or -1: a patient's browser signs the next. */

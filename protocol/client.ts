@@ -62,6 +62,22 @@ export interface ApiImage {
   keys: { raw: string, result: string | null }
 }
 
+/** A membership proposal as `GET /api/members/proposals` lists it (keys and ids in hex). */
+export interface ApiProposal {
+  id: string
+  action: 'add' | 'remove'
+  member: string
+  name: string
+  addrs: string[]
+  proposer: string
+  proposerName: string | null
+  time: number
+  /** Hospitals that approved, besides the proposer (whose vote is implied). */
+  approvers: string[]
+  /** True once the member's status is what the proposal asked for. */
+  enacted: boolean
+}
+
 /** Options of the client. */
 export interface ClientOptions {
   /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
@@ -329,6 +345,24 @@ export class MedichainClient {
 
   async approve (username: string): Promise<void> {
     await this.#json('POST', `/api/accounts/${username}/approve`)
+  }
+
+  /** Membership proposals of the consortium, oldest first (admin). */
+  async proposals (): Promise<ApiProposal[]> {
+    return (await this.#json<{ proposals: ApiProposal[] }>('GET', '/api/members/proposals')).proposals
+  }
+
+  /**
+   * Proposes admitting (`add`, with a name and multiaddrs) or removing a hospital by its 64-hex
+   * Ed25519 key, signed by this peer's hospital key (admin). Returns the proposal's id.
+   */
+  async propose (input: { action: 'add' | 'remove', member: string, name?: string, addrs?: string[] }): Promise<{ id: string }> {
+    return await this.#json('POST', '/api/members/proposals', input)
+  }
+
+  /** Approves a membership proposal on behalf of this peer's hospital (admin). Returns the approval's id. */
+  async approveProposal (id: string): Promise<{ id: string }> {
+    return await this.#json('POST', `/api/members/proposals/${encodeURIComponent(id)}/approve`)
   }
 
   #needKeys (): UserKeys {

@@ -1,42 +1,169 @@
 // The consortium's members as this peer's ledger sees them, with flags and the equivocation
-// evidence held against any of them (two signed blocks at one height: transferable proof).
+// evidence held against any of them (two signed blocks at one height: transferable proof), and
+// the admin's membership changes: propose admitting or removing a hospital, approve proposals.
 import { LitElement, html, nothing } from 'lit'
-import { shortHex } from '../lib/format.ts'
+import type { ApiProposal } from '../../../protocol/client.ts'
+import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import type { Evidence, Member } from '../services/api.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
+/** An Ed25519 public key in hex: what the peer's `member` field accepts. */
+const KEY_HEX = /^[0-9a-fA-F]{64}$/
+
 /** `<mc-members .session=${s}>`. */
 export class McMembers extends LitElement {
-  static override properties = { session: { attribute: false }, members: { state: true }, evidence: { state: true }, error: { state: true } }
+  static override properties = {
+    session: { attribute: false },
+    members: { state: true },
+    evidence: { state: true },
+    proposals: { state: true },
+    action: { state: true },
+    fieldError: { state: true },
+    error: { state: true },
+    busy: { state: true },
+    done: { state: true }
+  }
+
   static override styles = [shared]
 
   declare session: Session
   declare members: Member[] | null
   declare evidence: Evidence[]
+  declare proposals: ApiProposal[]
+  declare action: 'add' | 'remove'
+  declare fieldError: string | null
   declare error: unknown
+  declare busy: boolean
+  declare done: string | null
 
   constructor () {
     super()
     this.members = null
     this.evidence = []
+    this.proposals = []
+    this.action = 'add'
+    this.fieldError = null
     this.error = null
+    this.busy = false
+    this.done = null
   }
 
   override connectedCallback (): void {
     super.connectedCallback()
-    const a = api(this.session.client)
-    Promise.all([a.members(), a.evidence()]).then(([m, e]) => { this.members = m; this.evidence = e }, err => { this.error = this.session.fail(err) })
+    void this.#load()
+  }
+
+  async #load (): Promise<void> {
+    try {
+      const a = api(this.session.client)
+      const [m, e, p] = await Promise.all([a.members(), a.evidence(), this.session.client.proposals()])
+      this.members = m
+      this.evidence = e
+      this.proposals = p
+    } catch (err) {
+      this.error = this.session.fail(err)
+    }
+  }
+
+  /** Runs one write, then reloads: the new proposal or approval is on this peer's ledger at once. */
+  async #write (fn: () => Promise<string>): Promise<void> {
+    this.busy = true
+    this.error = null
+    this.done = null
+    try {
+      this.done = await fn()
+      await this.#load()
+    } catch (err) {
+      this.error = this.session.fail(err)
+    } finally {
+      this.busy = false
+    }
+  }
+
+  async #propose (e: SubmitEvent): Promise<void> {
+    e.preventDefault()
+    // Taken now: a shadow-tree event's target is cleared once dispatch ends (DOM §2.9).
+    const form = e.target as HTMLFormElement
+    const data = new FormData(form)
+    const text = (k: string): string => String(data.get(k) ?? '').trim()
+    this.fieldError = null
+    if (this.action === 'remove') {
+      const member = text('remove-member')
+      if (member === '') { this.fieldError = 'Choose the member to remove.'; return }
+      await this.#write(async () => { await this.session.client.propose({ action: 'remove', member }); return `Removal of ${this.#name(member)} proposed.` })
+      return
+    }
+    const member = text('member')
+    const name = text('name')
+    const addrs = text('addrs').split(/\s+/).filter(a => a !== '')
+    if (!KEY_HEX.test(member)) { this.fieldError = 'The member key is 64 hexadecimal digits (its Ed25519 public key).'; return }
+    if (name === '') { this.fieldError = 'Give the hospital a name.'; return }
+    await this.#write(async () => {
+      await this.session.client.propose({ action: 'add', member: member.toLowerCase(), name, addrs })
+      form.reset()
+      return `Admission of ${name} proposed. Other members' admins must now approve it.`
+    })
+  }
+
+  #name (key: string): string {
+    return this.members?.find(x => x.key === key)?.name ?? shortHex(key)
+  }
+
+  #proposeForm () {
+    const self = this.members?.find(m => m.self)?.key
+    const removable = (this.members ?? []).filter(m => m.status === 'active' && m.key !== self)
+    return html`<form class="card" aria-label="Propose a membership change" @submit=${async (e: SubmitEvent) => await this.#propose(e)}>
+      <label for="action">Change</label>
+      <select id="action" name="action" .value=${this.action} @change=${(e: Event) => { this.action = (e.target as HTMLSelectElement).value === 'remove' ? 'remove' : 'add'; this.fieldError = null }}>
+        <option value="add">Admit a hospital</option>
+        <option value="remove">Remove a member</option>
+      </select>
+      ${this.action === 'add' ? html`
+        <label for="member">Member key (hex)</label>
+        <input id="member" name="member" class="mono" autocomplete="off" spellcheck="false" aria-describedby="member-help" required>
+        <p id="member-help" class="muted">The new hospital's Ed25519 public key, 64 hexadecimal digits.</p>
+        <label for="name">Name</label>
+        <input id="name" name="name" maxlength="128" required>
+        <label for="addrs">Multiaddrs (one per line)</label>
+        <textarea id="addrs" name="addrs" rows="2" class="mono" placeholder="/dns4/peer.example.org/tcp/4001"></textarea>`
+      : html`
+        <label for="remove-member">Member</label>
+        <select id="remove-member" name="remove-member">
+          ${removable.map(m => html`<option value=${m.key}>${m.name} (${shortHex(m.key)})</option>`)}
+        </select>`}
+      ${this.fieldError === null ? nothing : html`<p class="field-error" role="alert">${this.fieldError}</p>`}
+      <p><button type="submit" ?disabled=${this.busy}>Propose</button></p>
+    </form>`
+  }
+
+  #proposalTable (list: ApiProposal[], pending: boolean) {
+    if (list.length === 0) return html`<p>None.</p>`
+    const self = this.members?.find(m => m.self)?.key
+    return html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">Change</th><th scope="col">Member</th><th scope="col">Proposed by</th><th scope="col">Approved by</th><th scope="col">When</th>
+        ${pending ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
+      <tbody>${list.map(p => html`<tr data-proposal=${p.id}>
+        <td>${p.action === 'add' ? 'admit' : 'remove'}</td>
+        <td>${p.name === '' ? nothing : html`${p.name} `}<span class="mono" title=${p.member}>${shortHex(p.member)}</span></td>
+        <td>${p.proposerName ?? shortHex(p.proposer)}</td>
+        <td>${p.approvers.length === 0 ? '—' : p.approvers.map(a => this.#name(a)).join(', ')}</td>
+        <td>${formatTime(p.time)}</td>
+        ${!pending ? nothing : html`<td>${p.proposer === self || (self !== undefined && p.approvers.includes(self)) ? html`<span class="muted">voted</span>`
+          : html`<button type="button" ?disabled=${this.busy} aria-label="Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}"
+              @click=${async () => await this.#write(async () => { await this.session.client.approveProposal(p.id); return 'Approval recorded.' })}>Approve</button>`}</td>`}
+      </tr>`)}</tbody>
+    </table></div>`
   }
 
   override render () {
     const m = this.members
-    const name = (key: string): string => m?.find(x => x.key === key)?.name ?? shortHex(key)
     return html`
       <h1>Members</h1>
       <mc-error-note .error=${this.error}></mc-error-note>
+      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
       ${m === null ? html`<p role="status">Loading…</p>` : html`<div class="table-wrap"><table>
         <thead><tr><th scope="col">Hospital</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Addresses</th><th scope="col">Admitted by</th></tr></thead>
         <tbody>${m.map(x => html`<tr data-member=${x.key}>
@@ -50,15 +177,18 @@ export class McMembers extends LitElement {
       </table></div>`}
       <h2>Equivocation evidence</h2>
       ${this.evidence.length === 0 ? html`<p>No member has signed two different blocks at the same height.</p>` : html`<ul>
-        ${this.evidence.map(e => html`<li><strong>${name(e.author)}</strong> signed two blocks at height ${e.height}
+        ${this.evidence.map(e => html`<li><strong>${this.#name(e.author)}</strong> signed two blocks at height ${e.height}
           <details><summary>The two signed blocks (hex)</summary><p class="mono">${e.blocks[0]}</p><p class="mono">${e.blocks[1]}</p></details></li>`)}
       </ul>`}
-      <h2>Change membership</h2>
-      <p class="note">Admitting or removing a hospital takes a <code>member.propose</code> and approvals from a quorum of members (DESIGN §3).
-        This peer does not offer HTTP routes for them yet, so it cannot be done from this page.</p>
+      <h2>Pending proposals</h2>
+      <p class="note">A change takes effect once the proposer and approving members reach the consortium's quorum (DESIGN §3).
+        Proposals made at other hospitals appear here once they have replicated to this peer.</p>
+      ${this.#proposalTable(this.proposals.filter(p => !p.enacted), true)}
+      <h2>Propose a change</h2>
+      ${this.#proposeForm()}
+      <h2>Changes in effect</h2>
+      ${this.#proposalTable(this.proposals.filter(p => p.enacted), false)}
     `
   }
 }
-// TODO(issue 5): propose, approve and remove members here once the peer has routes for
-// member.propose / member.approve (today only the ledger API and tests can submit them).
 customElements.define('mc-members', McMembers)
