@@ -1,7 +1,8 @@
 // `npm run bench:ai`: detect-strange model figures (issue 4): backend start-up, inference latency
 // for one 256×256 image on the active backend beside the cpu backend in the same run, and local
-// training time per epoch. Output lines are `name: value`. `--quick` uses fewer runs and images.
-// TODO(issue 4): centralised vs FedAvg Dice/AUROC and round overhead, once aggregation lands.
+// training time per epoch; then federated learning: centralised vs FedAvg across three non-IID
+// hospitals (held-out Dice and AUROC, same total epochs) and the round overhead of three peer
+// processes on loopback. Output lines are `name: value`. `--quick` uses fewer runs and images.
 import type { Tensor4D } from '@tensorflow/tfjs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -91,3 +92,43 @@ const epoch = (performance.now() - t) / 1000
 line(`${activeBackend()} train epoch ${count} images (s)`, epoch)
 line(`${activeBackend()} train per image (ms)`, (epoch * 1000) / count)
 model.dispose()
+
+// Federated learning (issue 4 "Quality and speed"). The quality comparison trains a 64×64 U-Net
+// (the 128×128 production model would take about 20 minutes for 2 × 40 epochs on 2 cores); the
+// round overhead runs the production model on three peer processes.
+const { flQuality, parametersOf } = await import('./bench/fl-quality.ts')
+const { flRound } = await import('./bench/fl-round.ts')
+const FL_MODEL = { inputSize: 64, base: 8, depth: 2 }
+const fq = quick
+  ? { perHospital: 16, heldOut: 24, rounds: 4, localEpochs: 1 }
+  : { perHospital: 48, heldOut: 60, rounds: 20, localEpochs: 2 }
+line('fl quality model parameters', parametersOf({ ...FL_MODEL }), 0)
+line('fl quality images per hospital (3 hospitals, non-IID)', fq.perHospital, 0)
+line('fl quality held-out images', fq.heldOut, 0)
+const q = await flQuality({ seed: 7, ...fq, batchSize: 8, learningRate: 0.01, imageSize: 128, model: FL_MODEL })
+line('fl centralised epochs', fq.rounds * fq.localEpochs, 0)
+line('fl centralised dice', q.central.dice, 3)
+line('fl centralised auroc', q.central.auroc ?? Number.NaN, 3)
+line('fl centralised train (s)', q.centralSeconds)
+line('fl fedavg rounds', fq.rounds, 0)
+line('fl fedavg local epochs per round', fq.localEpochs, 0)
+line('fl fedavg dice', q.fedavg.dice, 3)
+line('fl fedavg auroc (goal >= 0.95)', q.fedavg.auroc ?? Number.NaN, 3)
+line('fl fedavg best dice over rounds', Math.max(...q.perRound.map(r => r.dice)), 3)
+line('fl fedavg / centralised dice (goal >= 0.95)', q.central.dice === 0 ? Number.NaN : q.fedavg.dice / q.central.dice, 3)
+line('fl fedavg rounds to 0.95 of centralised dice', q.roundsToGoal === null ? 'not reached' : String(q.roundsToGoal))
+line('fl fedavg train incl. per-round validation (s)', q.fedavgSeconds)
+
+const fr = quick
+  ? { rounds: 2, perHospital: 12, heldOut: 12, epochs: 1 }
+  : { rounds: 5, perHospital: 48, heldOut: 32, epochs: 2 }
+const r = await flRound({ ...fr, imageSize: 256, seed: 11 })
+line('fl round peers (processes on loopback)', 3, 0)
+line('fl round images per hospital', fr.perHospital, 0)
+line('fl round local epochs', fr.epochs, 0)
+line('fl round wall p50 (ms)', r.wallMs, 0)
+line('fl round slowest local training p50 (ms)', r.slowestTrainMs, 0)
+line('fl round validation p50 (ms)', r.validateMs, 0)
+line('fl round overhead p50 (goal < 0.1)', r.overhead, 3)
+line('fl round overhead p50 without validation', r.overheadWithoutValidation, 3)
+line('fl round 1 overhead (hospitals join the task)', (r.rounds[0].wallMs - (r.rounds[0].slowestTrainMs ?? 0)) / (r.rounds[0].slowestTrainMs ?? 1), 3)

@@ -26,6 +26,8 @@ export interface LedgerRoutesComponents {
   ledger: Ledger
   p2p?: ConnectedMembers
   clock: Clock
+  /** Extra /api/health fields from other services. */
+  health?: () => Record<string, string | number | boolean | null>
 }
 
 /** Builds the router for `/api/health`, `/api/ledger/*` and `/api/members`. */
@@ -46,7 +48,8 @@ export function ledgerRoutes (components: LedgerRoutesComponents): Router {
       blocks: ledger.size(),
       members: members.filter(m => m.status === 'active').length,
       connected: members.map(m => toHex(m.key)).filter(k => live.has(k)),
-      uptimeMs: Math.max(0, clock() - startedAt)
+      uptimeMs: Math.max(0, clock() - startedAt),
+      ...components.health?.()
     }
   })
 

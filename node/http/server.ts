@@ -34,6 +34,8 @@ export interface HttpServerComponents {
   logger: Logger
   p2p?: ConnectedMembers
   clock?: Clock
+  /** More fields for /api/health from other services (AI backend, storage), no PHI. */
+  health?: () => Record<string, string | number | boolean | null>
 }
 
 /** A started-and-stoppable HTTP server. `url` is known once `start()` has resolved. */
@@ -82,7 +84,7 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
         await next()
       })
     }
-    const router = ledgerRoutes({ ledger: components.ledger, p2p: components.p2p, clock })
+    const router = ledgerRoutes({ ledger: components.ledger, p2p: components.p2p, clock, health: components.health })
     app.use(router.routes())
     app.use(router.allowedMethods({ throw: true }))
 

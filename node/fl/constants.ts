@@ -1,0 +1,95 @@
+// Tunables and wire constants of federated learning (DESIGN §6). Each value says where it comes
+// from. The topic names and domain tags are part of the FL wire format: peers must agree on them.
+
+/**
+ * Domain tag of a hospital's signature over its update (DESIGN §4 "Signatures": every signature
+ * covers `tag || 0x00 || bytes`). Kept here rather than in protocol/constants.ts DOMAIN because FL
+ * messages are a peer-to-peer protocol of node/, not ledger data; the bytes are built the same way.
+ */
+export const FL_UPDATE_TAG = 'medichain/fl-update/v1'
+
+/** Domain tag of the coordinator's signature over round-start and round-end messages. */
+export const FL_ROUND_TAG = 'medichain/fl-round/v1'
+
+/** Gossipsub topic of one task's rounds: `/medichain/<ledgerIdHex>/fl/<task>` (issue 4). */
+export function taskTopic (ledgerIdHex: string, task: string): string {
+  return `/medichain/${ledgerIdHex}/fl/${task}`
+}
+
+/**
+ * Gossipsub topic every FL service listens on: round announcements, by CID, so that a hospital
+ * learns of a task (and of a round it missed) without knowing the task topic in advance.
+ */
+export function controlTopic (ledgerIdHex: string): string {
+  return `/medichain/${ledgerIdHex}/fl`
+}
+
+/**
+ * Largest weights payload sent inline in a gossip message (DESIGN §6: "weights travel inline up
+ * to 1 MiB; anything larger goes through helia by CID", because gossipsub drops messages over
+ * about 4 MiB silently — STACK.md).
+ */
+export const INLINE_MAX_BYTES = 1024 * 1024
+
+/** Largest FL gossip message: an inline payload plus generous room for the other fields. */
+export const FL_MESSAGE_MAX_BYTES = INLINE_MAX_BYTES + 64 * 1024
+
+/** Largest model or update file fetched by CID: the biggest U-Net unet-config.ts allows is ~90 MiB. */
+export const MODEL_MAX_BYTES = 128 * 1024 * 1024
+
+/**
+ * Root-mean-square change per parameter above which an update is absurd (ABSURD_NORM) rather than
+ * merely large: weights of this model are O(0.1), and Adam moves each by at most about the
+ * learning rate per step, so an honest RMS change stays orders of magnitude below 100.
+ */
+export const ABSURD_RMS = 100
+
+/** Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). */
+export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
+
+/** Defaults of a task (POST /api/fl/tasks may override each). */
+export const TASK_DEFAULTS = {
+  name: 'detect-strange',
+  rounds: 10,
+  minParticipants: 2,
+  roundTimeoutMs: 120_000,
+  epochs: 2,
+  batchSize: 8,
+  learningRate: 0.005,
+  aggregation: 'fedavg',
+  /** Fraction trimmed from each side by the trimmed mean (Yin et al., ICML 2018, β). */
+  trim: 0.2,
+  patience: 3,
+  seed: 1
+} as const
+
+/** Upper bounds on task options, so one admin request cannot ask for unbounded work. */
+export const TASK_LIMITS = {
+  rounds: 200,
+  minParticipants: 256,
+  roundTimeoutMs: 24 * 3600_000,
+  epochs: 100,
+  batchSize: 256,
+  patience: 200
+} as const
+
+/**
+ * Longest wait at a task's start for enough FL peers to be reachable (ms): gossipsub learns of a
+ * member's subscriptions a moment after connecting (STACK.md: mesh ready ~100 ms after subscribe).
+ */
+export const START_WAIT_MS = 10_000
+
+/** Tasks whose history a peer keeps in memory (oldest finished ones are dropped first). */
+export const MAX_TASKS_KEPT = 64
+
+/** Most model.publish metrics the ledger accepts (protocol/tx.ts `metrics`: at most 16 keys). */
+export const MAX_METRICS = 16
+
+/** Metric key prefix of one participant's sample count: `samples:<first 8 hex of its key>`. */
+export const SAMPLES_METRIC_PREFIX = 'samples:'
+
+/** Blocks per chain the hot-loader reads backwards at start to find the current model. */
+export const HOTLOAD_SCAN_BLOCKS = 4096
+
+/** Time a hot-load or a participant may wait for model bytes over bitswap (ms). */
+export const FETCH_TIMEOUT_MS = 30_000

@@ -1,0 +1,408 @@
+// The coordinator (DESIGN §6, seed: "send model → … → aggregate → validate → check loss"): any
+// member can run a task that an admin starts. Each round sends the global model, collects signed
+// updates until the deadline or until everyone still taking part has answered, aggregates them,
+// validates the result on this hospital's held-out set, keeps the best and the final model, and
+// stops early after `patience` rounds without improvement. The chosen model is stored in helia
+// and published on the ledger with `model.publish`: its provenance.
+import type { CID } from 'multiformats/cid'
+import type { Logger } from 'pino'
+import { toHex, fromHex } from '../../protocol/bytes.ts'
+import type { Identity } from '../../protocol/ed25519.ts'
+import { NotFoundError } from '../../protocol/errors.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
+import { createModel } from '../ai/model.ts'
+import type { SegmentationModel } from '../ai/model.ts'
+import { createPrng } from '../ai/prng.ts'
+import type { Prng } from '../ai/prng.ts'
+import { evaluate } from '../ai/train.ts'
+import type { TrainSample } from '../ai/train.ts'
+import { parameterLayout, sizeOf } from '../ai/unet-config.ts'
+import type { UNetConfig } from '../ai/unet-config.ts'
+import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
+import { codeOf } from '../p2p/errors.ts'
+import { absurdNormBound, aggregate } from './aggregate.ts'
+import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES, MAX_TASKS_KEPT, START_WAIT_MS } from './constants.ts'
+import { NoValidationSetError, TaskConflictError } from './errors.ts'
+import { signRoundEnd, signRoundStart } from './messages.ts'
+import type { RoundStart, Update } from './messages.ts'
+import type { ModelStore } from './model-store.ts'
+import type { ParticipationRecord } from './participant.ts'
+import { createRoundCollector } from './round.ts'
+import type { AcceptedUpdate, RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
+import { contributorsOf, newTaskView, publishMetrics, summaryOf, validationOf } from './task-record.ts'
+import type { RoundRecord, TaskSummary, TaskView, Validation } from './task-record.ts'
+import type { TaskOptions } from './task-options.ts'
+import type { FlTransport, Verdict } from './transport.ts'
+
+/** What the coordinator needs. */
+export interface CoordinatorComponents {
+  ledger: Pick<Ledger, 'id' | 'self' | 'submitOwn'>
+  identity: Identity
+  models: ModelStore
+  transport: Pick<FlTransport, 'publish' | 'joinTask' | 'leaveTask' | 'subscribers'>
+  /** The held-out labelled set this hospital validates every round's model on. */
+  validationSet: () => Promise<TrainSample[]>
+  logger: Logger
+  clock: Clock
+  /** Random bytes for task ids and the DP noise seed. */
+  random: (n: number) => Uint8Array
+  /** Hands a round-start to this peer's own participant; undefined when it does not take part. */
+  local?: (start: RoundStart) => Promise<ParticipationRecord | undefined>
+}
+
+/** Options of the coordinator. */
+export interface CoordinatorInit {
+  fetchTimeoutMs?: number
+  /** Largest global model sent inline (bytes); larger ones go by CID. Default INLINE_MAX_BYTES. */
+  inlineMaxBytes?: number
+  /** Evaluation batch size. */
+  evalBatchSize?: number
+}
+
+/**
+ * Events: 'round:started' ({ task, round, deadline }) once updates are taken, 'round:ended'
+ * (RoundRecord & { task }), 'task:ended' (TaskView), 'update:refused' (RefusedUpdate & { task, round }).
+ */
+export interface Coordinator extends EventTarget {
+  /** Starts a task in the background and returns its id; CONFLICT while another runs here. */
+  startTask(options: TaskOptions): string
+  /** Stops a task after its current step; the model is not published. NOT_FOUND if unknown. */
+  stopTask(id: string): void
+  /** Judges an update for a task coordinated here; undefined when the task is not ours. */
+  offer(update: Update): Verdict | undefined
+  /** Re-evaluates early closing of the open round (subscriptions or connections changed). */
+  recheck(): void
+  task(id: string): TaskView | undefined
+  tasks(): TaskSummary[]
+  /** Resolves when the task's loop has ended. */
+  settled(id: string): Promise<TaskView>
+  /** Stops every task and waits for their loops. */
+  stop(): Promise<void>
+}
+
+interface Running {
+  view: TaskView
+  options: TaskOptions
+  controller: AbortController
+  collector: RoundCollector | null
+  loop: Promise<TaskView>
+  /** CID of the published model, once published. */
+  published: CID | null
+}
+
+interface Kept { round: number, weights: Float32Array[], validation: Validation }
+
+/** What every round of one task shares: the model shape, the evaluator, the held-out set, the DP noise. */
+interface TaskContext { config: UNetConfig, evaluator: SegmentationModel, held: TrainSample[], prng: Prng }
+
+/** Resolves once `check()` holds (re-checked on each 'changed' event), after `ms`, or on abort. */
+async function waitUntil (check: () => boolean, changes: EventTarget, ms: number, signal: AbortSignal): Promise<void> {
+  if (check() || signal.aborted) return
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      clearTimeout(timer)
+      changes.removeEventListener('changed', onChange)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    const onChange = (): void => { if (check()) done() }
+    const timer = setTimeout(done, ms)
+    changes.addEventListener('changed', onChange)
+    signal.addEventListener('abort', done)
+  })
+}
+
+/** A round's record of one accepted update. */
+function participantOf (u: AcceptedUpdate, norm: number): RoundRecord['participants'][number] {
+  return { hospital: u.hospital, samples: u.samples, loss: u.loss, trainMs: u.trainMs, receivedMs: u.receivedMs, norm }
+}
+
+/** Creates the coordinator: `createCoordinator(init)(components)`. */
+export function createCoordinator (init: CoordinatorInit = {}) {
+  return (components: CoordinatorComponents): Coordinator => {
+    const { ledger, identity, models, transport, clock } = components
+    const log = components.logger.child({ module: 'fl:coordinator' })
+    const events = new EventTarget()
+    const views = new Map<string, TaskView>()
+    const running = new Map<string, Running>()
+    const emit = (type: string, detail: unknown): void => { events.dispatchEvent(new CustomEvent(type, { detail })) }
+    /** Told when subscriptions or connections change (through recheck). */
+    const peersChanged = new EventTarget()
+
+    /**
+     * Waits until enough members listen on the control topic for the first round to reach
+     * `minParticipants` (counting this peer when it trains too), or until the wait bound: a task
+     * started right after connecting would otherwise announce round 1 to nobody.
+     */
+    const awaitPeers = async (r: Running): Promise<void> => {
+      const needed = r.options.minParticipants - (components.local === undefined ? 0 : 1)
+      await waitUntil(() => transport.subscribers(null).length >= needed, peersChanged, Math.min(r.options.roundTimeoutMs, START_WAIT_MS), r.controller.signal)
+    }
+
+
+    /** The initial global model: stored weights when asked, else a fresh model from the seed. */
+    const initialModel = async (options: TaskOptions, signal: AbortSignal): Promise<{ config: UNetConfig, weights: Float32Array[] }> => {
+      if (options.initialModel !== undefined) return decodeWeights(await models.get(options.initialModel, { timeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS, signal }))
+      const model = createModel(options.seed, options.model)
+      try {
+        return { config: model.config, weights: model.getWeights() }
+      } finally {
+        model.dispose()
+      }
+    }
+
+    const validate = async (evaluator: SegmentationModel, weights: Float32Array[], held: TrainSample[]): Promise<Validation> => {
+      evaluator.setWeights(weights)
+      return validationOf(await evaluate(evaluator, held, { batchSize: init.evalBatchSize ?? 16 }))
+    }
+
+    /**
+     * Sends the round-start inline on the task topic (when small enough) and by CID on the control
+     * topic, where hospitals not yet in the task (or that missed the inline copy) pick it up.
+     */
+    const announce = async (r: Running, round: number, bytes: Uint8Array, model: CID, deadline: number): Promise<RoundStart> => {
+      const { options } = r
+      const body = {
+        kind: 'round-start' as const,
+        task: r.view.id,
+        round,
+        deadline,
+        model,
+        config: { epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, mu: options.mu },
+        coordinator: ledger.self
+      }
+      const small = bytes.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES)
+      // Round 1: nobody has joined the task topic yet, so the inline copy goes to the control
+      // topic. Large models: one copy by CID. Gossipsub identifies messages by their bytes, so two
+      // identical copies on two topics would be one message, the second dropped as a duplicate.
+      if (round === 1 || !small) {
+        const only = signRoundStart(ledger.id, { ...body, global: small ? bytes : model }, identity)
+        await transport.publish({ topic: 'control' }, only)
+        return only
+      }
+      const inline = signRoundStart(ledger.id, { ...body, global: bytes }, identity)
+      await transport.publish({ topic: 'task', task: r.view.id }, inline)
+      await transport.publish({ topic: 'control' }, signRoundStart(ledger.id, { ...body, global: model }, identity))
+      return inline
+    }
+
+    /** Runs one round's collection; `outcome` holds the accepted updates. */
+    const collect = async (r: Running, round: number, config: UNetConfig, global: Float32Array[]): Promise<{ outcome: RoundOutcome, startedAt: number, model: string }> => {
+      const startedAt = clock()
+      const deadline = startedAt + r.options.roundTimeoutMs
+      const bytes = encodeWeights(config, global)
+      const model = await models.put(bytes)
+      const self = toHex(ledger.self)
+      let selfExpected = false
+      const layout = parameterLayout(config)
+      const collector = createRoundCollector({
+        task: r.view.id,
+        round,
+        startedAt,
+        deadline,
+        sizes: layout.map(p => sizeOf(p.shape)),
+        global,
+        maxNorm: absurdNormBound(layout.reduce((n, p) => n + sizeOf(p.shape), 0)),
+        minParticipants: r.options.minParticipants,
+        fetchTimeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS
+      }, {
+        clock,
+        models,
+        logger: log,
+        expected: () => new Set([...transport.subscribers(r.view.id), ...(selfExpected ? [self] : [])]),
+        onRefused: (refusal: RefusedUpdate) => emit('update:refused', { ...refusal, task: r.view.id, round })
+      })
+      r.collector = collector
+      emit('round:started', { task: r.view.id, round, deadline })
+      const start = await announce(r, round, bytes, model, deadline)
+      const local = components.local?.(start)
+      if (local !== undefined) {
+        selfExpected = true
+        void local.then(record => {
+          if (record?.status !== 'sent') selfExpected = false
+          collector.recheck()
+        })
+      }
+      const onAbort = (): void => collector.abort()
+      r.controller.signal.addEventListener('abort', onAbort)
+      try {
+        return { outcome: await collector.done, startedAt, model: model.toString() }
+      } finally {
+        r.controller.signal.removeEventListener('abort', onAbort)
+        r.collector = null
+      }
+    }
+
+    /** Publishes the chosen model: stored in helia, then `model.publish` on the ledger. */
+    const publish = async (r: Running, config: UNetConfig, chosen: Kept): Promise<void> => {
+      const cid = await models.put(encodeWeights(config, chosen.weights))
+      const contributors = contributorsOf(r.view.rounds, chosen.round)
+      const metrics = publishMetrics({ validation: chosen.validation, roundsRun: r.view.rounds.length, options: r.options, contributors })
+      const participants = contributors.map(c => fromHex(c.hospital))
+      const loc = await ledger.submitOwn('model.publish', { model: cid, task: r.view.id, round: chosen.round, metrics, participants })
+      r.published = cid
+      r.view.published = { model: cid.toString(), tx: toHex(loc.txId), round: chosen.round, metrics, participants: contributors.map(c => c.hospital) }
+      log.info({ task: r.view.id, round: chosen.round, model: cid.toString(), loss: chosen.validation.loss, dice: chosen.validation.dice }, 'model published')
+    }
+
+    const sendRoundEnd = async (r: Running, record: RoundRecord, done: boolean): Promise<void> => {
+      const end = signRoundEnd(ledger.id, {
+        kind: 'round-end',
+        task: r.view.id,
+        round: record.round,
+        status: record.status,
+        participants: record.participants.map(p => fromHex(p.hospital)),
+        loss: record.validation?.loss ?? null,
+        dice: record.validation?.dice ?? null,
+        done,
+        published: done ? r.published : null,
+        coordinator: ledger.self
+      }, identity)
+      await transport.publish({ topic: 'task', task: r.view.id }, end)
+    }
+
+    /** One full round: collect, aggregate, validate; returns its record and the new global. */
+    const runRound = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {
+      const t0 = performance.now()
+      const { outcome, startedAt, model } = await collect(r, round, ctx.config, global)
+      const collectMs = performance.now() - t0
+      const base = { round, startedAt, model, refused: outcome.refused, closedBy: outcome.closedBy, improved: false, collectMs }
+      const slowest = outcome.accepted.length === 0 ? null : Math.max(...outcome.accepted.map(u => u.trainMs))
+      if (outcome.accepted.length < r.options.minParticipants || outcome.closedBy === 'stopped') {
+        const participants = outcome.accepted.map(u => participantOf(u, 0))
+        const record: RoundRecord = {
+          ...base, status: 'insufficient', participants, validation: null, clipped: 0, aggregateMs: 0, validateMs: 0, wallMs: performance.now() - t0, slowestTrainMs: slowest, overhead: null
+        }
+        return { record, weights: null }
+      }
+      const t1 = performance.now()
+      const { options } = r
+      const agg = aggregate(global, outcome.accepted, { method: options.aggregation, trim: options.trim, clip: options.clip, dpSigma: options.dpSigma, prng: ctx.prng })
+      const aggregateMs = performance.now() - t1
+      const t2 = performance.now()
+      const validation = await validate(ctx.evaluator, agg.weights, ctx.held)
+      const validateMs = performance.now() - t2
+      const wallMs = performance.now() - t0
+      const participants = outcome.accepted.map((u, i) => participantOf(u, agg.norms[i]))
+      const overhead = slowest === null || slowest === 0 ? null : (wallMs - slowest) / slowest
+      const record: RoundRecord = {
+        ...base, status: 'aggregated', participants, validation, clipped: agg.clipped, aggregateMs, validateMs, wallMs, slowestTrainMs: slowest, overhead
+      }
+      return { record, weights: agg.weights }
+    }
+
+    /** The round loop of one task, with "check loss": best, final, early stop. */
+    const loop = async (r: Running): Promise<void> => {
+      const { options, view } = r
+      const held = await components.validationSet()
+      if (held.length === 0) throw new NoValidationSetError()
+      const { config, weights: initial } = await initialModel(options, r.controller.signal)
+      const evaluator = createModel(0, config)
+      const ctx: TaskContext = { config, evaluator, held, prng: createPrng(new DataView(components.random(4).buffer).getUint32(0)) }
+      try {
+        view.baseline = await validate(evaluator, initial, held)
+        await awaitPeers(r)
+        let global = initial
+        let best: Kept | null = null
+        let sinceBest = 0
+        for (let round = 1; round <= options.rounds && !r.controller.signal.aborted; round++) {
+          const { record, weights } = await runRound(r, round, global, ctx)
+          if (weights !== null && record.validation !== null) {
+            global = weights
+            view.final = { round, validation: record.validation }
+            record.improved = best === null || record.validation.loss < best.validation.loss
+            if (record.improved) best = { round, weights, validation: record.validation }
+          }
+          sinceBest = record.improved ? 0 : sinceBest + 1
+          if (best !== null) view.best = { round: best.round, validation: best.validation }
+          view.rounds.push(record)
+          emit('round:ended', { ...record, task: view.id })
+          log.info({ task: view.id, round, status: record.status, participants: record.participants.length, loss: record.validation?.loss, closedBy: record.closedBy }, 'round ended')
+          const last = r.controller.signal.aborted || round === options.rounds || sinceBest >= options.patience
+          if (last) {
+            view.stopReason = r.controller.signal.aborted ? 'stopped' : round === options.rounds ? 'rounds' : 'patience'
+            if (best !== null && !r.controller.signal.aborted) await publish(r, config, best)
+          }
+          await sendRoundEnd(r, record, last)
+        }
+        if (view.stopReason === null) view.stopReason = 'stopped'
+        view.status = view.stopReason === 'stopped' ? 'stopped' : view.published !== null ? 'done' : 'failed'
+        if (view.status === 'failed') view.error = { code: 'NO_MODEL', message: 'no round gathered enough participants to aggregate' }
+      } finally {
+        evaluator.dispose()
+      }
+    }
+
+    const forget = (): void => {
+      if (views.size <= MAX_TASKS_KEPT) return
+      for (const [id, v] of views) {
+        if (v.status !== 'running') views.delete(id)
+        if (views.size <= MAX_TASKS_KEPT) return
+      }
+    }
+
+    const startTask = (options: TaskOptions): string => {
+      if (running.size > 0) throw new TaskConflictError('this peer already coordinates a running task')
+      const id = `${options.task}-${toHex(components.random(8))}`
+      const view = newTaskView(id, options, toHex(ledger.self), clock())
+      views.set(id, view)
+      forget()
+      const r: Running = { view, options, controller: new AbortController(), collector: null, loop: Promise.resolve(view), published: null }
+      transport.joinTask(id)
+      r.loop = loop(r).catch((err: unknown) => {
+        view.status = 'failed'
+        view.stopReason = 'error'
+        view.error = { code: codeOf(err), message: err instanceof Error ? err.message : String(err) }
+        log.error({ task: id, code: codeOf(err) }, 'task failed')
+      }).then(() => {
+        view.endedAt = clock()
+        running.delete(id)
+        transport.leaveTask(id)
+        emit('task:ended', view)
+        return view
+      })
+      running.set(id, r)
+      log.info({ task: id, rounds: options.rounds, minParticipants: options.minParticipants, aggregation: options.aggregation }, 'task started')
+      return id
+    }
+
+    return Object.assign(events, {
+      startTask,
+      stopTask (id: string) {
+        const r = running.get(id)
+        if (r === undefined) {
+          if (views.has(id)) return
+          throw new NotFoundError(`no task ${id.slice(0, 64)}`)
+        }
+        r.controller.abort()
+      },
+      offer (update: Update): Verdict | undefined {
+        const r = running.get(update.task)
+        if (r === undefined) return undefined
+        const collector = r.collector
+        if (collector === null) {
+          emit('update:refused', { hospital: toHex(update.hospital), code: 'LATE', task: update.task, round: update.round })
+          return { result: 'ignore' }
+        }
+        return collector.offer(update)
+      },
+      recheck () {
+        for (const r of running.values()) r.collector?.recheck()
+        peersChanged.dispatchEvent(new Event('changed'))
+      },
+      task: (id: string) => views.get(id),
+      tasks: () => [...views.values()].map(summaryOf),
+      async settled (id: string): Promise<TaskView> {
+        const r = running.get(id)
+        if (r !== undefined) return await r.loop
+        const v = views.get(id)
+        if (v === undefined) throw new NotFoundError(`no task ${id.slice(0, 64)}`)
+        return v
+      },
+      async stop () {
+        for (const r of running.values()) r.controller.abort()
+        await Promise.all([...running.values()].map(async r => await r.loop))
+      }
+    })
+  }
+}

@@ -1,0 +1,57 @@
+// Typed errors of federated learning, with stable codes: the coordinator logs a refused update by
+// its code, tests assert on codes, and the HTTP layer maps them to statuses.
+import { MedichainError } from '../../protocol/errors.ts'
+
+/**
+ * Why an update (or a round message) was refused. Weights: NON_FINITE, BAD_SHAPE, ABSURD_NORM.
+ * Sender: NOT_MEMBER (signer is not an active member), BAD_SIGNATURE. Timing and identity of the
+ * round: WRONG_TASK, WRONG_ROUND, LATE (after the deadline or after the round closed), DUPLICATE
+ * (a second update from one hospital in one round).
+ */
+export type RefusalCode =
+  | 'NON_FINITE'
+  | 'BAD_SHAPE'
+  | 'ABSURD_NORM'
+  | 'NOT_MEMBER'
+  | 'BAD_SIGNATURE'
+  | 'WRONG_TASK'
+  | 'WRONG_ROUND'
+  | 'LATE'
+  | 'DUPLICATE'
+
+/** Thrown when an update or round message breaks a rule of the FL protocol; `code` says which. */
+export class UpdateRefusedError extends MedichainError {
+  constructor (code: RefusalCode, message: string) {
+    super(code, message)
+    this.name = 'UpdateRefusedError'
+  }
+}
+
+/** Thrown when a task is started while this peer already coordinates a running task. */
+export class TaskConflictError extends MedichainError {
+  constructor (message: string) {
+    super('CONFLICT', message)
+    this.name = 'TaskConflictError'
+  }
+}
+
+/** Thrown (into a task's view) when this peer has no held-out set to validate rounds on. */
+export class NoValidationSetError extends MedichainError {
+  constructor () {
+    super('NO_VALIDATION_SET', 'this peer has no held-out labelled images to validate rounds on, so it cannot coordinate')
+    this.name = 'NoValidationSetError'
+  }
+}
+
+/** HTTP status of the FL codes that node/http/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
+export const FL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  NOT_STARTED: 503
+}
+
+/** Thrown when the federation is used before `start()` or after `stop()`. */
+export class FederationNotStartedError extends MedichainError {
+  constructor (message = 'federated learning is not started') {
+    super('NOT_STARTED', message)
+    this.name = 'FederationNotStartedError'
+  }
+}

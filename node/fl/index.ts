@@ -1,0 +1,239 @@
+// Federated learning of one hospital peer (DESIGN §6, issue 4): the FL gossip transport, this
+// hospital's participant (trains on its own consented images when a round starts), the coordinator
+// of tasks an admin starts here, and the hot-loader that installs every newly published model in
+// the upload pipeline's analyser slot. `createFederation(init)(components)`, then `start()`.
+import { randomBytes } from 'node:crypto'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Libp2p } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Identity, Verifier } from '../../protocol/ed25519.ts'
+import { NotFoundError } from '../../protocol/errors.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
+import { nodeVerify } from '../../ledger/node-crypto.ts'
+import type { TrainSample } from '../ai/train.ts'
+import type { AnalyserSlot } from '../analysis/analyser.ts'
+import type { Storage } from '../storage/index.ts'
+import { createCoordinator } from './coordinator.ts'
+import type { Coordinator } from './coordinator.ts'
+import type { TrainingSet } from './consent.ts'
+import { INLINE_MAX_BYTES } from './constants.ts'
+import { FederationNotStartedError } from './errors.ts'
+import { createHotLoader } from './hotload.ts'
+import type { HotLoader, PublishedModel } from './hotload.ts'
+import type { FlMessage, RoundStart } from './messages.ts'
+import { storageModelStore } from './model-store.ts'
+import type { ModelStore } from './model-store.ts'
+import { createParticipant } from './participant.ts'
+import type { Participant, ParticipationRecord } from './participant.ts'
+import { parseTaskOptions } from './task-options.ts'
+import type { TaskSummary, TaskView } from './task-record.ts'
+import { createFlTransport } from './transport.ts'
+import type { FlTransport, Verdict, Via } from './transport.ts'
+
+export type { TaskOptions } from './task-options.ts'
+export type { TaskView, TaskSummary, RoundRecord } from './task-record.ts'
+export type { TrainingItem, TrainingSet } from './consent.ts'
+export type { ParticipationRecord } from './participant.ts'
+export type { PublishedModel } from './hotload.ts'
+export type { ModelStore } from './model-store.ts'
+export { storageModelStore } from './model-store.ts'
+export { FL_STATUS_BY_CODE } from './errors.ts'
+export { flRoutes } from './routes.ts'
+
+/** Options of createFederation. */
+export interface FederationInit {
+  /** Train on this hospital's images when a round starts (default true). */
+  participate?: boolean
+  /** Install published models in the analyser slot (default true). */
+  hotload?: boolean
+  /** How long model or update bytes may take to arrive by CID (ms). */
+  fetchTimeoutMs?: number
+  /** Largest weights payload sent inline in gossip (bytes; default and maximum 1 MiB); larger ones go by CID. */
+  inlineMaxBytes?: number
+}
+
+/** The libp2p node FL runs on: gossipsub for messages, connection events for dropouts. */
+export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'> & { services: { pubsub: GossipSub } }
+
+/** What federated learning uses from the peer. */
+export interface FederationComponents {
+  ledger: Ledger
+  /** The P2P layer; its `libp2p` is read in `start()`, so pass it before it has started. */
+  p2p: { readonly libp2p: FlLibp2p }
+  /** helia storage for models and large updates (or `models`, any ModelStore). */
+  storage?: Pick<Storage, 'add' | 'cat' | 'pin'>
+  models?: ModelStore
+  /** The hospital's signing identity (its member key): signs updates and round messages. */
+  identity: Identity
+  /** Strict Ed25519 verification; default node:crypto. */
+  verify?: Verifier
+  /** The upload pipeline's analyser slot, where published models are hot-loaded. */
+  analysers: AnalyserSlot
+  /** This hospital's labelled images; filtered through the ledger's training consents every round. */
+  trainingSet: TrainingSet
+  /** The held-out labelled set used when this peer coordinates. */
+  validationSet: () => Promise<TrainSample[]>
+  logger: Logger
+  clock: Clock
+  /** Random bytes (task ids, the DP noise seed); default node:crypto. */
+  random?: (n: number) => Uint8Array
+}
+
+/**
+ * Federated learning of one peer. Events: 'round:started', 'round:ended', 'task:ended',
+ * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip checks or a
+ * round's rules), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed'.
+ */
+export interface Federation extends EventTarget {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Checks the options (INVALID), starts a task coordinated here (CONFLICT if one runs) and returns its id. */
+  startTask(options: unknown): string
+  /** Stops a running task; NOT_FOUND if unknown. */
+  stopTask(id: string): void
+  /** A task's history; NOT_FOUND if this peer does not know it. */
+  task(id: string): TaskView
+  tasks(): TaskSummary[]
+  /** Resolves with the task's final view once its loop has ended. */
+  settled(id: string): Promise<TaskView>
+  /** This hospital's recent round participations, with consent exclusion counts. */
+  participation(): ParticipationRecord[]
+  /** The model hot-loaded into the analyser slot, if any. */
+  currentModel(): PublishedModel | null
+}
+
+interface Running { transport: FlTransport, coordinator: Coordinator, participant: Participant | null, hotloader: HotLoader | null, detach: () => void }
+
+const FORWARDED = {
+  coordinator: ['round:started', 'round:ended', 'task:ended', 'update:refused'],
+  participant: ['training:filtered', 'participation:done'],
+  hotloader: ['model:loaded', 'model:failed']
+} as const
+
+/** Creates federated learning for one peer; see the file comment. */
+export function createFederation (init: FederationInit = {}) {
+  return (components: FederationComponents): Federation => {
+    const { ledger, identity, clock } = components
+    const log = components.logger.child({ component: 'fl' })
+    const events = new EventTarget()
+    const models = components.models ?? (components.storage === undefined ? undefined : storageModelStore(components.storage))
+    if (models === undefined) throw new TypeError('createFederation needs `storage` or `models`')
+    const random = components.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
+    const inline = Math.min(init.inlineMaxBytes ?? INLINE_MAX_BYTES, INLINE_MAX_BYTES)
+    let running: Running | undefined
+
+    const forward = (e: Event): void => { events.dispatchEvent(new CustomEvent(e.type, { detail: (e as CustomEvent).detail })) }
+    const need = (): Running => {
+      if (running === undefined) throw new FederationNotStartedError()
+      return running
+    }
+
+    const launch = (libp2p: FlLibp2p): Running => {
+      // The handler is bound late: the transport judges messages for the coordinator and participant built after it.
+      let handle: (message: FlMessage, via: Via) => Verdict = () => ({ result: 'ignore' })
+      const transport = createFlTransport({
+        pubsub: libp2p.services.pubsub,
+        ledger,
+        verify: components.verify ?? nodeVerify,
+        logger: log,
+        handle: (m, v) => handle(m, v),
+        isConnected: (peer) => libp2p.getConnections(peer).length > 0
+      })
+      let coordinator: Coordinator | undefined
+      const participant = init.participate === false
+        ? null
+        : createParticipant({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
+          ledger, identity, models, trainingSet: components.trainingSet, logger: log, clock,
+          send: async (update) => {
+            if (coordinator?.offer(update) !== undefined) return
+            await transport.publish({ topic: 'task', task: update.task }, update)
+          }
+        })
+      coordinator = createCoordinator({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
+        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random,
+        ...(participant === null ? {} : { local: async (start: RoundStart) => await participant.onRoundStart(start) })
+      })
+      const c = coordinator
+      handle = (message, via) => route(message, via, { transport, coordinator: c, participant })
+      const hotloader = init.hotload === false
+        ? null
+        : createHotLoader({ fetchTimeoutMs: init.fetchTimeoutMs })({ ledger, models, analysers: components.analysers, logger: log })
+      const recheck = (): void => c.recheck()
+      const sources: Array<[EventTarget | null, readonly string[]]> = [
+        [c, FORWARDED.coordinator], [participant, FORWARDED.participant], [hotloader, FORWARDED.hotloader]
+      ]
+      for (const [source, types] of sources) for (const t of types) source?.addEventListener(t, forward)
+      transport.addEventListener('message:refused', forwardRefusal)
+      libp2p.services.pubsub.addEventListener('subscription-change', recheck)
+      libp2p.addEventListener('peer:disconnect', recheck)
+      const detach = (): void => {
+        for (const [source, types] of sources) for (const t of types) source?.removeEventListener(t, forward)
+        transport.removeEventListener('message:refused', forwardRefusal)
+        libp2p.services.pubsub.removeEventListener('subscription-change', recheck)
+        libp2p.removeEventListener('peer:disconnect', recheck)
+      }
+      return { transport, coordinator: c, participant, hotloader, detach }
+    }
+
+    const forwardRefusal = (e: Event): void => {
+      const r = (e as CustomEvent<{ code: string, from: string, signer?: string, kind?: string }>).detail
+      events.dispatchEvent(new CustomEvent('update:refused', { detail: { code: r.code, hospital: r.signer ?? null, kind: r.kind ?? null, peer: r.from } }))
+    }
+
+    /** Sends each verified message to the part of FL it is for. */
+    const route = (message: FlMessage, via: Via, parts: Pick<Running, 'transport' | 'coordinator' | 'participant'>): Verdict => {
+      const { transport, coordinator, participant } = parts
+      switch (message.kind) {
+        case 'update':
+          // Updates for a task coordinated elsewhere are only forwarded.
+          return coordinator.offer(message) ?? { result: 'accept' }
+        case 'round-start': {
+          // A round is announced on the control topic too (inline in round 1, else by CID): a
+          // hospital in the task has usually taken the inline copy, sent first on the same
+          // connections, and the participant ignores a round it has seen.
+          if (clock() > message.deadline) return { result: 'ignore' }
+          void participant?.onRoundStart(message, { join: () => transport.joinTask(message.task), leave: () => transport.leaveTask(message.task) })
+          return { result: 'accept' }
+        }
+        case 'round-end':
+          if (message.done && coordinator.task(message.task) === undefined) transport.leaveTask(message.task)
+          return { result: 'accept' }
+      }
+    }
+
+    return Object.assign(events, {
+      async start () {
+        if (running !== undefined) return
+        const r = launch(components.p2p.libp2p)
+        running = r
+        r.transport.start()
+        await r.hotloader?.start()
+        log.info({ self: toHex(ledger.self).slice(0, 16), participate: r.participant !== null }, 'federated learning started')
+      },
+      async stop () {
+        const r = running
+        if (r === undefined) return
+        running = undefined
+        r.participant?.stop()
+        await r.coordinator.stop()
+        r.hotloader?.stop()
+        await r.hotloader?.idle()
+        r.transport.stop()
+        r.detach()
+        log.info('federated learning stopped')
+      },
+      startTask: (options: unknown) => need().coordinator.startTask(parseTaskOptions(options)),
+      stopTask: (id: string) => need().coordinator.stopTask(id),
+      task (id: string): TaskView {
+        const view = need().coordinator.task(id)
+        if (view === undefined) throw new NotFoundError(`no federated task ${id.slice(0, 64)}`)
+        return view
+      },
+      tasks: () => need().coordinator.tasks(),
+      settled: async (id: string) => await need().coordinator.settled(id),
+      participation: () => need().participant?.history() ?? [],
+      currentModel: () => running?.hotloader?.current() ?? null
+    })
+  }
+}

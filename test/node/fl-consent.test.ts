@@ -1,0 +1,92 @@
+// "Images without a live training consent are never read for training (counted)" (issue 4): the
+// filter between a hospital's images and local training, on a real ledger with consents signed by
+// the patients — no consent, revoked, expired, another purpose, another grantee, a scope that does
+// not cover the image — and images loaded on demand are loaded only when kept.
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { utf8 } from '../../protocol/bytes.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
+import type { TxBodies } from '../../protocol/tx.ts'
+import type { ConsentRecord } from '../../ledger/queries.ts'
+import { filterByTrainingConsent, sampleOf, trainingConsentStatus } from '../../node/fl/consent.ts'
+import type { TrainingItem } from '../../node/fl/consent.ts'
+import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { phantoms } from './fl-fixture.ts'
+
+test.after.each(async () => {
+  await cleanup()
+})
+
+const NOW = 1_800_000_000_000
+const cidOf = async (s: string): Promise<CID> => CID.create(1, raw.code, await sha256.digest(utf8(s)))
+
+function grant (over: Partial<ConsentRecord> = {}): ConsentRecord {
+  return { grantee: new Uint8Array(32), action: 'grant', seq: 0, tx: new Uint8Array(32), time: 1, kind: 'hospital', purpose: 'training', scope: { kind: 'all' }, expires: NOW + 1, keys: [], ...over }
+}
+
+test('trainingConsentStatus: only a live hospital grant for training whose scope covers the image', async () => {
+  const image = await cidOf('image')
+  const record = new Uint8Array(16).fill(3)
+  const item = { cid: image, record }
+  assert.is(trainingConsentStatus(grant(), item, NOW), 'live')
+  assert.is(trainingConsentStatus(undefined, item, NOW), 'no-consent')
+  assert.is(trainingConsentStatus(grant({ action: 'revoke' }), item, NOW), 'revoked')
+  assert.is(trainingConsentStatus(grant({ purpose: 'research' }), item, NOW), 'other-purpose')
+  assert.is(trainingConsentStatus(grant({ purpose: 'treatment' }), item, NOW), 'other-purpose')
+  assert.is(trainingConsentStatus(grant({ kind: 'user' }), item, NOW), 'other-purpose')
+  assert.is(trainingConsentStatus(grant({ expires: NOW }), item, NOW), 'expired', 'expiry is exclusive')
+  assert.is(trainingConsentStatus(grant({ expires: undefined }), item, NOW), 'expired')
+  assert.is(trainingConsentStatus(grant({ scope: undefined }), item, NOW), 'out-of-scope')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'record', record } }), item, NOW), 'live')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'record', record: new Uint8Array(16) } }), item, NOW), 'out-of-scope')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'record', record } }), { cid: image }, NOW), 'out-of-scope', 'an item without a record')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'images', images: [await cidOf('x'), image] } }), item, NOW), 'live')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'images', images: [await cidOf('x')] } }), item, NOW), 'out-of-scope')
+  assert.is(trainingConsentStatus(grant({ scope: { kind: 'images', images: [image] } }), { record }, NOW), 'out-of-scope', 'an item without a CID')
+})
+
+test('on a real ledger: kept items are exactly the live ones, the rest counted by reason and never loaded', async () => {
+  const { genesis, hospitals } = testConsortium(2)
+  const [hospital, other] = hospitals
+  const ledger = await openLedger(genesis, hospital)
+  const patients = [0, 1, 2, 3, 4, 5, 6].map(i => testIdentity(500 + i))
+  await Promise.all(patients.map(async p => await ledger.submitOwn('account.register', registerBody(ledger.id, p, hospital))))
+  const now = Date.now()
+  const body = (over: Partial<TxBodies['consent.grant']> = {}): TxBodies['consent.grant'] => ({
+    grantee: hospital.publicKey, kind: 'hospital', purpose: 'training', scope: { kind: 'all' }, expires: now + 3600_000, keys: [], ...over
+  })
+  const submit = async (i: number, grantBody: TxBodies['consent.grant'] | 'revoke', seq: number): Promise<void> => {
+    const tx = grantBody === 'revoke'
+      ? makeTx(ledger.id, patients[i], 'consent.revoke', { grantee: hospital.publicKey }, seq, now)
+      : makeTx(ledger.id, patients[i], 'consent.grant', grantBody, seq, now)
+    await ledger.submit(tx)
+  }
+  await submit(0, body(), 0) // live
+  await submit(1, body({ expires: now - 1 }), 0) // expired
+  await submit(2, body(), 0) // then revoked
+  await submit(2, 'revoke', 1)
+  await submit(3, body({ purpose: 'research' }), 0) // another purpose
+  await submit(4, body({ grantee: other.publicKey }), 0) // granted to another hospital
+  // Patient 5 registered, never consented. Patient 6: a grant renewed after a revoke is live again.
+  await submit(6, body(), 0)
+  await submit(6, 'revoke', 1)
+  await submit(6, body(), 2)
+
+  const [sample] = phantoms(1, 1)
+  const loads: number[] = []
+  const items: TrainingItem[] = patients.map((p, i) => ({ patient: patientIdOf(p.publicKey), load: async () => { loads.push(i); return sample } }))
+  items.push({ ...sample, patient: patientIdOf(patients[0].publicKey) })
+  const result = await filterByTrainingConsent(items, { consentsOf: ledger.queries.consentsOf, hospital: hospital.publicKey, now: Date.now() })
+  assert.is(result.total, 8)
+  assert.is(result.kept.length, 3)
+  assert.is(result.excluded, 5)
+  assert.equal(result.reasons, { 'no-consent': 2, revoked: 1, expired: 1, 'other-purpose': 1, 'out-of-scope': 0 })
+  assert.equal(loads, [], 'filtering loads nothing')
+  for (const item of result.kept) await sampleOf(item)
+  assert.equal(loads, [0, 6], 'only kept items are ever loaded')
+})
+
+test.run()
