@@ -20,6 +20,10 @@ import type { RecordsConfig } from './config-records.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { serveWeb } from './http/static.ts'
+import { activeBackend, initBackend } from './ai/backend.ts'
+import { controlTopic } from './fl/constants.ts'
+import { createFederation, FL_STATUS_BY_CODE, flRoutes } from './fl/index.ts'
+import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
@@ -81,6 +85,20 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ABORTED: 503
 }
 
+/** /api/health fields beyond the ledger's: the tfjs backend, the model in use, what is stored. */
+function healthFields (storage: Storage, analysers: AnalyserSlot): Record<string, string | number | null> {
+  let blocks: number | null = null
+  let pins: number | null = null
+  try {
+    const s = storage.stats()
+    blocks = s.blocks
+    pins = s.pins
+  } catch {
+    // storage not started yet
+  }
+  return { backend: activeBackend(), model: analysers.current?.model.toString() ?? null, storedBlocks: blocks, pins }
+}
+
 /** Path of the ledger database for a data folder. */
 export function ledgerPath (data: string): string {
   return join(data, LEDGER_DIR)
@@ -108,6 +126,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     })
     const p2p = createP2P({
       seed: init.seed,
+      extraTopics: [controlTopic(toHex(ledger.id))],
       listen: init.p2p.listen,
       announce: announceOf(init.p2p),
       bootstrap: init.peers,
@@ -130,12 +149,26 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       { ledger, storage, box, logger: recordsLog, clock }
     )
     const tmpDir = join(init.data, 'tmp')
+    // Federated learning and hot-loading of published models. This hospital trains on no images
+    // yet: labelled images with training consent need a source (issue 4 follow-up); it still
+    // coordinates tasks, relays, and hot-loads every model.publish into the analyser slot.
+    const federation = createFederation({})({
+      ledger,
+      p2p,
+      storage,
+      identity: nodeIdentity(init.seed),
+      analysers,
+      trainingSet: async () => [],
+      validationSet: async () => [],
+      logger: logger.child({ component: 'fl' }),
+      clock
+    })
     const http = createHttpServer({
       host: init.http.host,
       port: init.http.port,
-      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser()
-    })({ ledger, logger, p2p, clock })
+    })({ ledger, logger, p2p, clock, health: () => healthFields(storage, analysers) })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
@@ -143,6 +176,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, logger: recordsLog, clock })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
+    const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })
+    http.app.use(fl.routes())
+    http.app.use(fl.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
 
@@ -179,6 +215,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'storage', stop: async () => await storage.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
+          await initBackend({ logger: log })
+          await federation.start()
+          started.push({ name: 'fl', stop: async () => await federation.stop() })
           await mkdir(tmpDir, { recursive: true, mode: 0o700 })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })

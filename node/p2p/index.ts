@@ -29,6 +29,11 @@ export interface P2PInit {
   seed: Uint8Array
   /** Multiaddrs to listen on; tests use `/ip4/127.0.0.1/tcp/0`. */
   listen: string[]
+  /**
+   * More gossip topics to accept from the start (federated learning's control topic): gossipsub
+   * drops a member's subscription to a topic it did not allow when that subscription arrived.
+   */
+  extraTopics?: string[]
   /** Addresses to announce instead of the listen addresses. */
   announce?: string[]
   /** Extra multiaddrs to dial besides the members' own addresses. */
@@ -95,7 +100,7 @@ export function createP2P (init: P2PInit) {
         throw new IdentityMismatchError('the P2P seed is not the key the ledger signs with')
       }
       const gater = createMemberGater({ members: ledger, logger })
-      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: [topic] })
+      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: [topic, ...(init.extraTopics ?? [])] })
       const sync = createSync({ intervalMs: init.syncIntervalMs, maxBlocks: init.syncMaxBlocks })({ libp2p: host, ledger, logger })
       const gossip = createGossip()({ pubsub: host.services.pubsub, ledger, logger, sync })
       const guard = createMembershipGuard()({ members: ledger, libp2p: host, logger })
