@@ -11,6 +11,12 @@ import { VAULT_ITERATIONS } from './vault.ts'
 export const PASSWORD_MIN = 12
 export const PASSWORD_MAX = 128
 
+/**
+ * PBKDF2 iterations of the derivation: fixed for every client (browser, SDK, CLI), since a user
+ * signs in from any of them and nothing records a per-account count; as many as a new vault's.
+ */
+export const AUTH_ITERATIONS = VAULT_ITERATIONS
+
 /** Thrown when a password is outside the policy; the same code the peer uses. */
 export class WeakPasswordError extends MedichainError {
   constructor () {
@@ -32,7 +38,7 @@ export function checkPassword (password: string): string {
  * (the salt is the folded username), so sign-up and every later sign-in derive the same one; as
  * costly as opening the vault, so a peer that records it gains no cheaper guess at the password.
  */
-export async function deriveAuthSecret (username: string, password: string, iterations = VAULT_ITERATIONS): Promise<string> {
+export async function deriveAuthSecret (username: string, password: string, iterations = AUTH_ITERATIONS): Promise<string> {
   const subtle = globalThis.crypto.subtle
   const base = await subtle.importKey('raw', bufferSource(utf8(checkPassword(password))), 'PBKDF2', false, ['deriveBits'])
   const salt = utf8(`medichain/auth/v1:${username.normalize('NFC').toLowerCase()}`)

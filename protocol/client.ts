@@ -166,7 +166,7 @@ export class MedichainClient {
   async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<{ username: string, role: Role, status: string, patientId?: string }> {
     const peer = await this.peerInfo()
     const keys = generateUserKeys()
-    const secret = await deriveAuthSecret(input.username, input.password, this.#iterations)
+    const secret = await deriveAuthSecret(input.username, input.password)
     const vault = await sealVault(keys, input.password, { username: input.username, iterations: this.#iterations })
     const pop = accountRegistrationProof({ ledgerId: peer.ledger, keys, role: input.role, hospital: peer.self })
     return await this.#json('POST', '/api/auth/sign-up', {
@@ -186,7 +186,7 @@ export class MedichainClient {
    * BAD_VAULT), the session stays signed in but locked, and the error is thrown.
    */
   async signIn (username: string, password: string): Promise<ApiUser> {
-    const secret = await deriveAuthSecret(username, password, this.#iterations)
+    const secret = await deriveAuthSecret(username, password)
     const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('POST', '/api/auth/sign-in', { username, password: secret })
     this.#session(res)
     await this.unlock(password)

@@ -13,6 +13,7 @@ Commands:
   start           run this hospital's peer (ledger, p2p, HTTP API)
   ledger verify   re-check a data folder end to end
   ledger show     print heads, members and a block summary
+  fl start        start a federated-learning task on a running peer
 
 Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
 `
@@ -118,4 +119,30 @@ Options:
   --json              print JSON in the HTTP API's format instead of text
   --log-level LEVEL   log level of the log lines on stderr (default warn)
   -h, --help          show this help
+`
+
+export const FL_HELP = `Usage: medichain fl start [options]
+
+Federated learning (issue 4). Commands:
+  start   start a task on a running peer, which coordinates it
+
+Run \`medichain fl start --help\` for its options.
+`
+
+export const FL_START_HELP = `Usage: medichain fl start --username NAME --password-file FILE [options]
+
+Signs in to a running peer as an admin and starts a federated-learning task that this peer
+coordinates. Only weights travel between hospitals; each trains on images whose patients gave a
+live training consent. Follow the task in the admin console or at /api/fl/tasks/<id>.
+
+Options:
+  --url URL                 the peer's HTTP address (default http://127.0.0.1:8080)
+  --username NAME           an admin account of that peer
+  --password-file FILE      file holding the admin's password (kept out of argv and history)
+  --task NAME               task name (default detect-strange)
+  --rounds N                rounds at most (the peer stops early when validation stops improving)
+  --epochs N                local epochs per round
+  --min-participants N      hospitals needed for a round to count
+  --aggregation KIND        fedavg (default) or trimmed-mean
+  -h, --help                show this help
 `

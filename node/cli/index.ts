@@ -1,7 +1,7 @@
 // The `medichain` command: dispatches to init, genesis, start and ledger, and turns errors into
 // exit codes: 0 success, 1 failure (printed as `error CODE: message`), 2 wrong usage.
 import { MedichainError } from '../../protocol/errors.ts'
-import { GENESIS_HELP, INIT_HELP, LEDGER_HELP, LEDGER_SHOW_HELP, LEDGER_VERIFY_HELP, MAIN_HELP, START_HELP } from './help.ts'
+import { FL_HELP, FL_START_HELP, GENESIS_HELP, INIT_HELP, LEDGER_HELP, LEDGER_SHOW_HELP, LEDGER_VERIFY_HELP, MAIN_HELP, START_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
 
@@ -12,7 +12,9 @@ const HELP_BY_COMMAND: Record<string, string> = {
   start: START_HELP,
   ledger: LEDGER_HELP,
   'ledger verify': LEDGER_VERIFY_HELP,
-  'ledger show': LEDGER_SHOW_HELP
+  'ledger show': LEDGER_SHOW_HELP,
+  fl: FL_HELP,
+  'fl start': FL_START_HELP
 }
 
 /** Commands load on demand: `--help` and usage errors then answer without importing libp2p or level. */
@@ -20,7 +22,8 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   init: async (argv, io) => await (await import('./init.ts')).runInit(argv, io),
   genesis: async (argv, io) => await (await import('./genesis.ts')).runGenesis(argv, io),
   start: async (argv, io) => await (await import('./start.ts')).runStart(argv, io),
-  ledger: async (argv, io) => await (await import('./ledger.ts')).runLedger(argv, io)
+  ledger: async (argv, io) => await (await import('./ledger.ts')).runLedger(argv, io),
+  fl: async (argv, io) => await (await import('./fl.ts')).runFl(argv, io)
 }
 
 async function dispatch (argv: string[], io: CliIo): Promise<number> {

@@ -65,7 +65,7 @@ async function signedIn (base: string): Promise<string> {
     await c.signUp({ username: 'reader', password: 'a patient with a password', role: 'patient' })
     const res = await fetch(`${base}/api/auth/sign-in`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'reader', password: await deriveAuthSecret('reader', 'a patient with a password', TEST_VAULT_ITERATIONS) })
+      body: JSON.stringify({ username: 'reader', password: await deriveAuthSecret('reader', 'a patient with a password') })
     })
     cookie = res.headers.getSetCookie()[0].split(';')[0]
     cookies.set(base, cookie)
