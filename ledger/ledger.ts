@@ -26,17 +26,17 @@ import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
 import { authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
 
-/** Blocks with fewer transactions are verified on the main thread (measured: bench:ledger). */
-const POOL_MIN_TXS = 8
+/** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
+const POOL_MIN_BYTES = 4096
 
 interface Pending { dtx: DecodedTx, resolve: (loc: TxLocation) => void, reject: (err: unknown) => void }
 
 /** How a block reaches #append: from the network, produced here, or replayed by `ledger verify`. */
 interface AppendMode { own: boolean, replay: boolean }
 
-/** A received block waiting for its turn to be appended. */
+/** A received block waiting for its turn to be appended (decoded once its checks are done). */
 interface Incoming {
-  block: Block
+  block: Block | null
   replay: boolean
   verified: Promise<void>
   settled: boolean
@@ -232,11 +232,14 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   async receive (bytes: Uint8Array, opts: { replay?: boolean } = {}): Promise<ReceiveStatus> {
     this.#assertHealthy()
-    const block = decodeBlock(bytes)
-    // Signatures are checked on the pool as soon as the block arrives; appends take their turn.
-    // Concurrent receives therefore overlap verification with the appends before them, and
-    // blocks that are ready together are committed together in one durable batch.
-    const item: Incoming = { block, replay: opts.replay === true, settled: false, verified: this.#preverify(block), resolve: () => {}, reject: () => {} }
+    // A large block goes to the pool at once: a worker decodes it in full (canonical form, tx
+    // root) and checks every signature; the main thread then only re-parses it. A small block is
+    // checked inline, which is cheaper than the round trip. Appends take their turn, so
+    // concurrent receives overlap verification with the appends before them, and blocks that
+    // are ready together are committed together in one durable batch.
+    const pooled = this.#pool !== null && bytes.length >= POOL_MIN_BYTES
+    const item: Incoming = { block: pooled ? null : decodeBlock(bytes), replay: opts.replay === true, settled: false, verified: Promise.resolve(), resolve: () => {}, reject: () => {} }
+    if (pooled) item.verified = this.#preverify(bytes, item)
     item.verified.then(() => { item.settled = true }, () => { item.settled = true })
     const result = new Promise<ReceiveStatus>((resolve, reject) => { item.resolve = resolve; item.reject = reject })
     this.#incoming.push(item)
@@ -244,12 +247,11 @@ class LedgerImpl extends EventTarget implements Ledger {
     return await result
   }
 
-  async #preverify (block: Block): Promise<void> {
-    // A small block verifies faster inline than the round trip to a worker costs.
-    if (this.#pool === null || block.txs.length < POOL_MIN_TXS) return
-    if (this.#chains.holds(block.header.author, block.header.height, block.hash)) return
-    await this.#pool.verifyBlock(block.bytes, this.id)
+  async #preverify (bytes: Uint8Array, item: Incoming): Promise<void> {
+    await (this.#pool as VerifyPool).verifyBlock(bytes, this.id)
+    const block = decodeBlock(bytes, { checked: true })
     this.#verified.add(block)
+    item.block = block
   }
 
   #drain (): void {
@@ -272,10 +274,11 @@ class LedgerImpl extends EventTarget implements Ledger {
       if (answers.length > 0 && !item.settled) break
       this.#incoming.shift()
       taken.push(item)
-      txs += item.block.txs.length
       try {
         await item.verified
-        const status = await this.#receiveOne(item.block, item.replay, group)
+        const block = item.block as Block
+        txs += block.txs.length
+        const status = await this.#receiveOne(block, item.replay, group)
         answers.push(() => item.resolve(status))
       } catch (err) {
         answers.push(() => item.reject(err))
@@ -427,7 +430,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   async receiveEvidence (evidence: Evidence): Promise<boolean> {
-    const [a, b] = evidence.blocks.map(decodeBlock)
+    const [a, b] = evidence.blocks.map(bytes => decodeBlock(bytes))
     for (const blk of [a, b]) {
       if (!equals(blk.header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'evidence belongs to another ledger')
       if (!equals(blk.header.author, evidence.author) || blk.header.height !== evidence.height) {

@@ -33,7 +33,7 @@ export async function readBlocks (store: LedgerStore, chains: Chains, author: Ui
   const keys: string[] = []
   for (let h = from; h <= head && keys.length < limit; h++) keys.push(K.block(author, h))
   const values = await store.getMany(keys)
-  return values.filter((v): v is Uint8Array => v !== undefined).map(decodeBlock)
+  return values.filter((v): v is Uint8Array => v !== undefined).map(b => decodeBlock(b))
 }
 
 /** A transaction's first location and its inclusion proof. */

@@ -1,6 +1,7 @@
 // Blocks: a signed header that commits to its transactions through an RFC 6962 root. Signing the
 // header (not the whole block) lets a browser check one transaction's inclusion from the header,
 // the signature and an audit path, without the other transactions.
+import * as dagCbor from '@ipld/dag-cbor'
 import { compare, equals, toHex } from './bytes.ts'
 import { decode, encode } from './codec.ts'
 import { BLOCK_VERSION, DOMAIN, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HASH_BYTES, MAX_BLOCK_BYTES, MAX_MEMBERS, MAX_TXS_PER_BLOCK } from './constants.ts'
@@ -10,7 +11,7 @@ import { EncodingError, LedgerRuleError, SchemaError, SignatureError, TooLargeEr
 import { sha256 } from './hash.ts'
 import { merkleRoot } from './merkle.ts'
 import { expectArray, expectBytes, expectFields, expectUint, nullable } from './schema.ts'
-import { decodeTx, encodeTx } from './tx.ts'
+import { decodeTx, encodeTx, parseTx } from './tx.ts'
 import type { DecodedTx, Tx } from './tx.ts'
 
 /** The latest block of another member's chain that the author had seen: a Merkle clock entry. */
@@ -130,8 +131,11 @@ export function createBlock (draft: BlockDraft, identity: Identity): Block {
  * Decodes a signed block and checks everything that needs no ledger state: canonical encoding,
  * schema, tx count and tx root. The signature is checked by `verifyBlockSignature`.
  */
-export function decodeBlock (bytes: Uint8Array): Block {
+export function decodeBlock (bytes: Uint8Array, opts: { checked?: boolean } = {}): Block {
   if (bytes.length > MAX_BLOCK_BYTES) throw new TooLargeError(`a block may be at most ${MAX_BLOCK_BYTES} bytes, got ${bytes.length}`)
+  // `checked`: these exact bytes already passed this function in full (the peer's verify worker);
+  // only the parse is redone, not the canonical-form and tx-root checks.
+  if (opts.checked === true) return decodeCheckedBlock(bytes)
   const f = expectFields(decode(bytes), 'block', ['header', 'sig', 'txs'])
   const header = parseHeader(f.header)
   const sig = expectBytes(f.sig, 'block.sig', ED25519_SIGNATURE_BYTES)
@@ -153,6 +157,14 @@ export function decodeBlock (bytes: Uint8Array): Block {
     throw new LedgerRuleError('BAD_TX_ROOT', `txRoot does not match the block's transactions`)
   }
   return { header, sig, txs, hash: blockHash(header), bytes }
+}
+
+function decodeCheckedBlock (bytes: Uint8Array): Block {
+  const f = expectFields(dagCbor.decode(bytes), 'block', ['header', 'sig', 'txs'])
+  const header = parseHeader(f.header)
+  const txBytes = expectArray(f.txs, 'block.txs', MAX_TXS_PER_BLOCK, (x, p) => expectBytes(x, p))
+  const txs = txBytes.map(b => ({ tx: parseTx(dagCbor.decode(b)), bytes: b, id: sha256(b) }))
+  return { header, sig: expectBytes(f.sig, 'block.sig', ED25519_SIGNATURE_BYTES), txs, hash: blockHash(header), bytes }
 }
 
 /** Throws SignatureError unless the block is signed by its author. */

@@ -76,15 +76,27 @@ test('a transaction with a forged signature inside a validly signed block is ref
   await rejectsCleanly(ledger, makeBlock(id, B, { height: 0, prev: null, txs: [bad] }).bytes, 'BAD_SIGNATURE')
 })
 
-test('with signatures checked on worker threads, forgeries are refused the same way', async () => {
+test('large blocks checked on worker threads: forgeries, bad roots and flipped bits are refused the same way', async () => {
   const ledger = await openLedger(genesis, A, { clock, verifyWorkers: 1 })
-  const tx = makeTx(id, B, 'record.create', recordBody(1), 0)
-  const bad = { ...tx, sig: tx.sig.slice() }
+  // Twenty transactions make a block big enough to go to the pool (POOL_MIN_BYTES).
+  const txs = Array.from({ length: 20 }, (_, i) => makeTx(id, B, 'record.create', recordBody(i), i))
+  const bad = { ...txs[7], sig: txs[7].sig.slice() }
   bad.sig[5] ^= 1
-  await rejectsCleanly(ledger, makeBlock(id, B, { height: 0, prev: null, txs: [bad] }).bytes, 'BAD_SIGNATURE')
-  await rejectsCleanly(ledger, makeBlock(id, { publicKey: B.publicKey, sign: C.sign }, { height: 0, prev: null }).bytes, 'BAD_SIGNATURE')
-  const good = makeBlock(id, B, { height: 0, prev: null, txs: [tx] })
-  const racing = await Promise.all([good, makeBlock(id, B, { height: 1, prev: good.hash })].reverse().map(async b => await ledger.receive(b.bytes)))
+  const withBad = makeBlock(id, B, { height: 0, prev: null, txs: [...txs.slice(0, 7), bad, ...txs.slice(8)] })
+  assert.ok(withBad.bytes.length >= 4096, 'the test block takes the pool path')
+  await rejectsCleanly(ledger, withBad.bytes, 'BAD_SIGNATURE')
+  await rejectsCleanly(ledger, makeBlock(id, { publicKey: B.publicKey, sign: C.sign }, { height: 0, prev: null, txs }).bytes, 'BAD_SIGNATURE')
+  const good = makeBlock(id, B, { height: 0, prev: null, txs })
+  for (let bit = 0; bit < good.bytes.length * 8; bit += 997) {
+    const flipped = good.bytes.slice()
+    flipped[bit >> 3] ^= 1 << (bit & 7)
+    await ledger.receive(flipped).then(
+      (status) => assert.unreachable(`bit ${bit} flipped was accepted as ${status}`),
+      (err: { code?: string }) => assert.type(err.code, 'string', `bit ${bit}: untyped error ${String(err)}`)
+    )
+  }
+  const next = makeBlock(id, B, { height: 1, prev: good.hash, txs: txs.map((t, i) => makeTx(id, B, 'record.create', recordBody(i + 40), i + 20)) })
+  const racing = await Promise.all([next, good].map(async b => await ledger.receive(b.bytes)))
   assert.equal(racing, ['buffered', 'appended'])
   assert.is(ledger.size(), 2)
 })
