@@ -69,7 +69,7 @@ export interface Auth {
   readonly session: Middleware
   /** Refuses cross-site writes, and cookie-authenticated writes without `x-csrf-token`. */
   readonly csrf: Middleware
-  /** Guard: 401 UNAUTHENTICATED without a session, 403 FORBIDDEN for other roles (none listed: any). */
+  /** Guard: 401 UNAUTHENTICATED without a session, 403 FORBIDDEN for other roles (an empty list admits every role). */
   requireUser(...roles: Role[]): Middleware
   /** Mounts `session`, `csrf` and the router on an app, in that order (before start of the HTTP server). */
   mount(app: Koa): void

@@ -67,7 +67,7 @@ export function sessionMiddleware (sessions: SessionStore, cookie: CookieOptions
   }
 }
 
-/** Guard: 401 UNAUTHENTICATED without a live session, 403 FORBIDDEN when the role is not listed (none listed: any role). */
+/** Guard: 401 UNAUTHENTICATED without a live session, 403 FORBIDDEN when the role is not listed (an empty list admits every role). */
 export function requireUserMiddleware (sessions: SessionStore, cookie: CookieOptions, roles: readonly Role[]): Middleware {
   return async (ctx: Context, next: Next) => {
     const session = resolveSession(ctx, sessions, cookie)
