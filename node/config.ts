@@ -47,7 +47,7 @@ export interface Config {
   records: RecordsConfig
 }
 
-/** One layer of configuration: any subset of the fields, already type-checked. */
+/** One layer of configuration: some of the fields, already type-checked. */
 export interface ConfigInput {
   data?: string
   name?: string
