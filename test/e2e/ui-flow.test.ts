@@ -153,9 +153,9 @@ it('patient, clinicians at two hospitals: upload, refusal, consent, access log, 
 })
 
 /**
- * The FL dashboard drawing a task. The peer has no FL routes yet (issue 4 adds them, and the
- * page above shows their 404), so the page is fed the documented shape of `GET /api/fl/tasks`
- * and `GET /api/fl/tasks/:id` (web/README.md) to check the charts, participants and model.
+ * The FL dashboard drawing a finished task with three rounds, without waiting for a real
+ * federated run: the page is fed a task in the shape of `GET /api/fl/tasks/:id` to check the
+ * charts, participants and model (test/node/fl-routes.test.ts covers the real routes).
  */
 async function flDashboard (page: Page): Promise<void> {
   const task = {
@@ -169,6 +169,8 @@ async function flDashboard (page: Page): Promise<void> {
   await page.getByRole('link', { name: 'Federated learning' }).click()
   await page.getByRole('link', { name: 'task-1' }).click()
   await page.waitForURL('**/app/admin/fl/task-1')
+  // The task view renders after its fetch: wait for the second line before counting.
+  await page.locator('mc-line-chart polyline').nth(1).waitFor()
   assert.is(await page.locator('mc-line-chart polyline').count(), 2, 'a loss line and a Dice line')
   assert.is((await page.getByTestId('fl-model').textContent())?.trim(), task.model.cid)
   await page.getByRole('cell', { name: /Hospital A \(40\)/ }).first().waitFor()
