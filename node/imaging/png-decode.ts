@@ -81,13 +81,15 @@ function interlacedBound (h: PngHeader): number {
 export function decodePng (bytes: Uint8Array, limits: ImageLimits): DecodedImage {
   const { header, idat } = readPngStructure(bytes)
   checkDimensions(header.width, header.height, limits)
-  if (header.interlaced) {
-    // pngjs inflates interlaced data without an output cap; bound it first (a deflate bomb).
-    try {
-      inflateSync(Buffer.concat(idat), { maxOutputLength: Math.min(interlacedBound(header), MAX_INFLATED_BYTES) })
-    } catch (err) {
-      throw new CorruptImageError(`PNG image data does not inflate within its bound: ${describeThrown(err)}`)
-    }
+  // Inflate once ourselves, bounded, before pngjs does: pngjs inflates interlaced data without an
+  // output cap (a deflate bomb), and on some broken streams it returned an image built from
+  // uninitialised memory instead of failing (seen intermittently with garbage zlib data).
+  try {
+    const bound = header.interlaced ? interlacedBound(header) : Math.ceil((header.width * CHANNELS[header.colorType] * header.depth) / 8) * header.height + header.height
+    const inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: Math.min(bound, MAX_INFLATED_BYTES) })
+    if (!header.interlaced && inflated.length !== bound) throw new Error(`expected ${bound} bytes of image data, got ${inflated.length}`)
+  } catch (err) {
+    throw new CorruptImageError(`PNG image data does not inflate to its size: ${describeThrown(err)}`)
   }
   let png: ReturnType<typeof PNG.sync.read>
   try {
