@@ -5,6 +5,7 @@
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
+import { concat } from '../../protocol/bytes.ts'
 import { NotFoundError, TooLargeError } from '../../protocol/errors.ts'
 import type { Storage } from '../storage/index.ts'
 import { MODEL_MAX_BYTES } from './constants.ts'
@@ -35,13 +36,7 @@ export async function collectBytes (source: AsyncIterable<Uint8Array>, max = MOD
     if (size > max) throw new TooLargeError(`a model file may be at most ${max} bytes`)
     chunks.push(chunk)
   }
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
+  return concat(...chunks)
 }
 
 /** A ModelStore over the peer's helia storage (unixfs files, pinned on add). */

@@ -6,7 +6,7 @@ import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
-import { toHex } from '../../protocol/bytes.ts'
+import { concat, toHex } from '../../protocol/bytes.ts'
 import { AbortedError, InvalidContentError, UnavailableError } from './errors.ts'
 import { createFetcher } from './fetcher.ts'
 import type { HeliaLight } from './helia-light.ts'
@@ -39,19 +39,8 @@ export interface Blocks {
 /** Joins chunks of one block (blockstore-fs streams a block as several buffers). */
 async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = []
-  let length = 0
-  for await (const part of source) {
-    parts.push(part)
-    length += part.byteLength
-  }
-  if (parts.length === 1) return parts[0]
-  const out = new Uint8Array(length)
-  let at = 0
-  for (const part of parts) {
-    out.set(part, at)
-    at += part.byteLength
-  }
-  return out
+  for await (const part of source) parts.push(part)
+  return parts.length === 1 ? parts[0] : concat(...parts)
 }
 
 /** Wraps blockstore-fs and bitswap; `stopped` aborts every fetch when storage stops. */
