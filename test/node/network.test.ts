@@ -4,74 +4,42 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { multiaddr } from '@multiformats/multiaddr'
-import { pino } from 'pino'
 import { toHex } from '../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { createP2P } from '../../node/p2p/index.ts'
-import type { P2P } from '../../node/p2p/index.ts'
 import { rejects } from '../helpers/assert.ts'
-import { waitFor, withTimeout } from '../helpers/timeout.ts'
-import { cleanup, makeBlock, openLedger, recordBody, tempDir, testConsortium, testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
+import { withTimeout } from '../helpers/timeout.ts'
+import { makeBlock, recordBody, tempDir, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { expectRefused as refusedDial, startP2PPeer, stopP2PPeer, stopP2PPeers, untilSize } from '../helpers/p2p.ts'
+import type { P2PPeer } from '../helpers/p2p.ts'
 
-interface Peer { n: number, ledger: Ledger, p2p: P2P, dir: string }
+type Peer = P2PPeer & { dir: string }
 
 const { genesis } = testConsortium(4)
-const logger = pino({ level: 'silent' })
-const running: Peer[] = []
 
-test.after.each(async () => {
-  await Promise.all(running.splice(0).map(async p => await p.p2p.stop().catch(() => {})))
-  await cleanup()
-})
+test.after.each(stopP2PPeers)
 
+/** Hospital `n` in its own folder (`dir` to restart one), with background sync every 2 s. */
 async function startPeer (n: number, g: Genesis = genesis, dir?: string): Promise<Peer> {
   const path = dir ?? await tempDir()
-  const ledger = await openLedger(g, testIdentity(n), { path, verifyWorkers: 1 })
-  const p2p = createP2P({ seed: testSeed(n), listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 2000, redialMinMs: 50, redialMaxMs: 500 })({ ledger, logger })
-  await p2p.start()
-  const peer = { n, ledger, p2p, dir: path }
-  running.push(peer)
-  return peer
-}
-
-async function stopPeer (peer: Peer): Promise<void> {
-  running.splice(running.indexOf(peer), 1)
-  await peer.p2p.stop()
-  await peer.ledger.stop()
+  const peer = await startP2PPeer(n, g, { path, verifyWorkers: 1, syncIntervalMs: 2000, redialMinMs: 50, redialMaxMs: 500 })
+  // The same object the helper tracks (a copy would not be found when it is stopped).
+  return Object.assign(peer, { dir: path })
 }
 
 async function connect (a: Peer, b: Peer): Promise<void> {
-  await a.p2p.libp2p.dial(multiaddr(b.p2p.addresses()[0]))
+  await a.p2p.libp2p.dial(multiaddr(b.addr))
 }
 
-/**
- * Dials and expects a refusal: the dial fails, or the connection is closed by the other side
- * right after the noise handshake, when its gater sees a key that is not a member.
- */
+/** A refused dial, and no connection held on the other side. */
 async function expectRefused (from: Peer, to: Peer): Promise<void> {
-  const conn = await from.p2p.libp2p.dial(multiaddr(to.p2p.addresses()[0]), { signal: AbortSignal.timeout(5000) }).catch(() => null)
-  if (conn !== null) await waitFor(() => conn.status !== 'open', { timeout: 5000, what: 'the refused connection to close' })
-  assert.is(to.p2p.libp2p.getConnections(from.p2p.libp2p.peerId).length, 0, 'no connection is held')
+  await refusedDial(from.libp2p, to.addr)
+  assert.is(to.libp2p.getConnections(from.peerId).length, 0, 'no connection is held')
 }
 
 /** Blocks written by `peers` themselves: what every peer must end up holding. */
 function ownBlocks (peers: Peer[]): number {
   return peers.reduce((n, p) => n + p.ledger.heads().filter(h => toHex(h.author) === toHex(testIdentity(p.n).publicKey)).reduce((m, h) => m + h.height + 1, 0), 0)
-}
-
-/** Resolves once `ledger` holds `size` blocks, driven by its block:appended events. */
-async function untilSize (ledger: Ledger, size: number, ms = 30_000): Promise<void> {
-  if (ledger.size() >= size) return
-  await withTimeout(new Promise<void>(resolve => {
-    const on = (): void => {
-      if (ledger.size() < size) return
-      ledger.removeEventListener('block:appended', on)
-      resolve()
-    }
-    ledger.addEventListener('block:appended', on)
-  }), ms, `ledger to reach ${size} blocks (has ${ledger.size()})`)
 }
 
 async function roots (peers: Peer[]): Promise<Set<string>> {
@@ -93,7 +61,7 @@ test('a stopped peer misses 200 blocks, restarts and catches up', async () => {
   const peers = await Promise.all([1, 2, 3, 4].map(async n => await startPeer(n)))
   for (let i = 0; i < 4; i++) for (let j = i + 1; j < 4; j++) await connect(peers[i], peers[j])
   const d = peers[3]
-  await stopPeer(d)
+  await stopP2PPeer(d)
   for (let k = 0; k < 200; k++) await peers[k % 3].ledger.submitOwn('record.create', recordBody(k % 250, k % 7))
   const expected = ownBlocks(peers.slice(0, 3)) + 0
   assert.ok(expected >= 200)

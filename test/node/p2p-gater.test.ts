@@ -1,91 +1,31 @@
 // The consortium allow-list on real libp2p nodes over loopback (DESIGN §3): strangers can neither
 // connect nor be connected to, members connect, and a member removed by a quorum of ledger
 // transactions is cut off live and refused when it redials.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { createGenesis } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
-import { createLedger } from '../../ledger/ledger.ts'
-import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
-import type { Ledger } from '../../ledger/types.ts'
 import { createP2P } from '../../node/p2p/index.ts'
-import type { P2P } from '../../node/p2p/index.ts'
 import { peerIdFromMemberKey, peerIdFromSeed, memberKeyOfPeer } from '../../node/p2p/identity.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
+import { openLedger, testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
+import { connectedTo, expectRefused, p2pConsortium, startP2PPeer, stopP2PPeers } from '../helpers/p2p.ts'
+import type { P2PPeer } from '../helpers/p2p.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })
+const keyOf = (n: number): Uint8Array => testIdentity(n).publicKey
+const genesisOf = (members: number[]): Genesis => p2pConsortium(members, 'p2p gater test')
 
-/** A deterministic 32-byte seed for hospital `n` (test keys only). */
-function seedOf (n: number): Uint8Array {
-  const seed = new Uint8Array(32)
-  seed[0] = n
-  seed[31] = 0x5a
-  return seed
+async function startPeer (n: number, genesis: Genesis, bootstrap: P2PPeer[] = []): Promise<P2PPeer> {
+  return await startP2PPeer(n, genesis, { bootstrap: bootstrap.map(p => p.addr), redialMaxMs: 1000 })
 }
 
-const keyOf = (n: number): Uint8Array => nodeIdentity(seedOf(n)).publicKey
+test.after.each(stopP2PPeers)
 
-function genesisOf (members: number[]): Genesis {
-  return createGenesis({
-    name: 'p2p gater test',
-    created: 1_700_000_000_000,
-    members: members.map(n => ({ name: `Hospital ${n}`, key: keyOf(n), addrs: [] })),
-    quorum: 'majority'
-  })
-}
-
-interface Peer { n: number, key: Uint8Array, hex: string, ledger: Ledger, p2p: P2P, libp2p: Libp2p, peerId: PeerId, addr: string }
-
-const dirs: string[] = []
-const running: Peer[] = []
-
-async function startPeer (n: number, genesis: Genesis, bootstrap: Peer[] = []): Promise<Peer> {
-  const dir = await mkdtemp(join(tmpdir(), 'medichain-p2p-'))
-  dirs.push(dir)
-  const ledger = createLedger({ path: dir, genesis })({ identity: nodeIdentity(seedOf(n)), verify: nodeVerify, logger, clock: Date.now })
-  await ledger.start()
-  const p2p = createP2P({
-    seed: seedOf(n),
-    listen: ['/ip4/127.0.0.1/tcp/0'],
-    bootstrap: bootstrap.map(p => p.addr),
-    syncIntervalMs: 0,
-    redialMaxMs: 1000
-  })({ ledger, logger })
-  await p2p.start()
-  const key = keyOf(n)
-  const peer = { n, key, hex: toHex(key), ledger, p2p, libp2p: p2p.libp2p, peerId: p2p.libp2p.peerId, addr: p2p.addresses()[0] }
-  running.push(peer)
-  return peer
-}
-
-test.after.each(async () => {
-  for (const p of running.splice(0).reverse()) {
-    await p.p2p.stop()
-    await p.ledger.stop()
-  }
-  await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
-})
-
-/** Resolves when `peer` reports a connection to `other` (or immediately if it already has one). */
-async function connected (peer: Peer, other: Peer): Promise<void> {
-  await withTimeout(new Promise<void>(resolve => {
-    const check = (): void => {
-      if (!peer.p2p.connectedMembers().includes(other.hex)) return
-      peer.p2p.removeEventListener('peer:connected', check)
-      resolve()
-    }
-    peer.p2p.addEventListener('peer:connected', check)
-    check()
-  }), 5000, `hospital ${peer.n} to connect to hospital ${other.n}`)
-}
+const connected = async (peer: P2PPeer, other: P2PPeer): Promise<void> => await connectedTo(peer, other.hex)
 
 /**
  * Records every connection `node` opens with `remote` (only inbound ones if `inbound`), so a
@@ -110,37 +50,16 @@ async function rejectsNamed (fn: () => Promise<unknown>, name: string): Promise<
   assert.unreachable(`expected ${name}`)
 }
 
-/**
- * Dials and expects a refusal: the dial fails, or the connection the dialler saw is closed by the
- * other side within a few seconds (the gater drops strangers right after the noise handshake).
- */
-async function expectRefused (from: Libp2p, addr: string): Promise<void> {
-  let conn: Connection
-  try {
-    conn = await from.dial(multiaddr(addr), { signal: AbortSignal.timeout(5000) })
-  } catch {
-    return
-  }
-  await waitFor(() => conn.status !== 'open', { timeout: 5000, what: 'the refused connection to close' })
-}
-
 test('the seed gives the same key to the ledger and to libp2p; a mismatched seed is refused', async () => {
-  const peerId = await peerIdFromSeed(seedOf(1))
+  const peerId = await peerIdFromSeed(testSeed(1))
   assert.equal(memberKeyOfPeer(peerId), keyOf(1))
   assert.ok(peerIdFromMemberKey(keyOf(1)).equals(peerId))
   assert.throws(() => peerIdFromMemberKey(new Uint8Array(31)), TypeError)
 
-  const dir = await mkdtemp(join(tmpdir(), 'medichain-p2p-'))
-  dirs.push(dir)
-  const ledger = createLedger({ path: dir, genesis: genesisOf([1, 2]) })({ identity: nodeIdentity(seedOf(1)), verify: nodeVerify, logger, clock: Date.now })
-  await ledger.start()
-  const p2p = createP2P({ seed: seedOf(2), listen: ['/ip4/127.0.0.1/tcp/0'] })({ ledger, logger })
-  try {
-    throwsCode(() => p2p.libp2p, 'NOT_STARTED')
-    await rejects(async () => await p2p.start(), 'IDENTITY_MISMATCH')
-  } finally {
-    await ledger.stop()
-  }
+  const ledger = await openLedger(genesisOf([1, 2]), testIdentity(1))
+  const p2p = createP2P({ seed: testSeed(2), listen: ['/ip4/127.0.0.1/tcp/0'] })({ ledger, logger })
+  throwsCode(() => p2p.libp2p, 'NOT_STARTED')
+  await rejects(async () => await p2p.start(), 'IDENTITY_MISMATCH')
 })
 
 test('members connect; a stranger can neither dial a member nor be dialled', async () => {

@@ -1,80 +1,31 @@
 // Ledger replication between real peers on loopback (DESIGN §4 Replication): gossip carries new
 // blocks, sync catches up a late peer and completes a block whose `prev` is missing, and garbage
 // on the topic is refused without hurting the receiver.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { pino } from 'pino'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createBlock } from '../../protocol/block.ts'
 import { toHex } from '../../protocol/bytes.ts'
-import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
-import type { Genesis } from '../../protocol/genesis.ts'
-import { createLedger } from '../../ledger/ledger.ts'
-import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import { ledgerIdOf } from '../../protocol/genesis.ts'
 import { encodeGossip } from '../../node/p2p/gossip.ts'
 import type { GossipEvents } from '../../node/p2p/gossip.ts'
-import { createP2P } from '../../node/p2p/index.ts'
-import type { P2P, Host } from '../../node/p2p/index.ts'
+import { testIdentity } from '../helpers/ledger-fixture.ts'
+import { p2pConsortium, startP2PPeer, stopP2PPeers, untilSize as untilLedgerSize } from '../helpers/p2p.ts'
+import type { P2PPeer } from '../helpers/p2p.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })
+const genesis = p2pConsortium([1, 2, 3, 4], 'p2p replication test')
 
-/** A deterministic 32-byte seed for hospital `n` (test keys only). */
-function seedOf (n: number): Uint8Array {
-  const seed = new Uint8Array(32)
-  seed[0] = n
-  seed[31] = 0x5a
-  return seed
-}
-
-const keyOf = (n: number): Uint8Array => nodeIdentity(seedOf(n)).publicKey
-
-const genesis: Genesis = createGenesis({
-  name: 'p2p replication test',
-  created: 1_700_000_000_000,
-  members: [1, 2, 3, 4].map(n => ({ name: `Hospital ${n}`, key: keyOf(n), addrs: [] })),
-  quorum: 'majority'
-})
-
-interface Peer { n: number, hex: string, ledger: Ledger, p2p: P2P, libp2p: Host }
-
-const dirs: string[] = []
-const running: Peer[] = []
+type Peer = P2PPeer
 
 async function startPeer (n: number, bootstrap: Peer[] = []): Promise<Peer> {
-  const dir = await mkdtemp(join(tmpdir(), 'medichain-p2p-'))
-  dirs.push(dir)
-  const ledger = createLedger({ path: dir, genesis })({ identity: nodeIdentity(seedOf(n)), verify: nodeVerify, logger, clock: Date.now })
-  await ledger.start()
-  const p2p = createP2P({ seed: seedOf(n), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: bootstrap.map(p => p.p2p.addresses()[0]), syncIntervalMs: 0 })({ ledger, logger })
-  await p2p.start()
-  const peer = { n, hex: toHex(keyOf(n)), ledger, p2p, libp2p: p2p.libp2p }
-  running.push(peer)
-  return peer
+  return await startP2PPeer(n, genesis, { bootstrap: bootstrap.map(p => p.addr) })
 }
 
-test.after.each(async () => {
-  for (const p of running.splice(0).reverse()) {
-    await p.p2p.stop()
-    await p.ledger.stop()
-  }
-  await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
-})
+test.after.each(stopP2PPeers)
 
-/** Resolves once the ledger holds at least `size` blocks, driven by 'block:appended'. */
+/** Resolves once `peer` holds `size` blocks (event-driven, 5 s). */
 async function untilSize (peer: Peer, size: number, timeout = 5000): Promise<void> {
-  await withTimeout(new Promise<void>(resolve => {
-    const check = (): void => {
-      if (peer.ledger.size() < size) return
-      peer.ledger.removeEventListener('block:appended', check)
-      resolve()
-    }
-    peer.ledger.addEventListener('block:appended', check)
-    check()
-  }), timeout, `hospital ${peer.n} to hold ${size} blocks (has ${peer.ledger.size()})`)
+  await untilLedgerSize(peer.ledger, size, timeout, `hospital ${peer.n}`)
 }
 
 /**
@@ -146,7 +97,7 @@ test('a peer started later catches up by sync', async () => {
 test('a gossiped block whose prev is missing is buffered, then completed by sync', async () => {
   const [a, b] = await startNetwork(2)
   // Hospital 4 runs no peer: A holds two of its blocks, and gossips only the second one.
-  const absent = nodeIdentity(seedOf(4))
+  const absent = testIdentity(4)
   const id = ledgerIdOf(genesis)
   const first = createBlock({ ledger: id, height: 0, prev: null, links: [], time: Date.now(), txs: [] }, absent)
   const second = createBlock({ ledger: id, height: 1, prev: first.hash, links: [], time: Date.now(), txs: [] }, absent)
@@ -171,7 +122,7 @@ test('garbage on the topic is refused with a code and the receiver keeps working
   const refused: string[] = []
   b.p2p.addEventListener('gossip:invalid', (e) => { refused.push((e as CustomEvent<GossipEvents['gossip:invalid']>).detail.code) })
 
-  const block = createBlock({ ledger: ledgerIdOf(genesis), height: 0, prev: null, links: [], time: Date.now(), txs: [] }, nodeIdentity(seedOf(1)))
+  const block = createBlock({ ledger: ledgerIdOf(genesis), height: 0, prev: null, links: [], time: Date.now(), txs: [] }, testIdentity(1))
   const forged = block.bytes.slice()
   forged[forged.length - 1] ^= 1 // the last byte belongs to the signature or the tx list: either way invalid
   const garbage = [

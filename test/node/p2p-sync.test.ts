@@ -1,76 +1,37 @@
 // The sync protocol `/medichain/sync/1.0.0` on real peers over loopback: equivocation evidence is
 // swapped both ways and gossiped, and a member that sends malformed or oversized frames loses
 // only its own stream while the server keeps serving everyone.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import { pino } from 'pino'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createBlock } from '../../protocol/block.ts'
 import { toHex } from '../../protocol/bytes.ts'
-import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
-import type { Genesis } from '../../protocol/genesis.ts'
-import { createLedger } from '../../ledger/ledger.ts'
-import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
+import { ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { SYNC_PROTOCOL } from '../../node/p2p/constants.ts'
 import type { GossipEvents } from '../../node/p2p/gossip.ts'
-import { createP2P } from '../../node/p2p/index.ts'
-import type { Host, P2P } from '../../node/p2p/index.ts'
 import { encodeFrame } from '../../node/p2p/sync-messages.ts'
+import { testIdentity } from '../helpers/ledger-fixture.ts'
+import { p2pConsortium, startP2PPeer, stopP2PPeers } from '../helpers/p2p.ts'
+import type { P2PPeer } from '../helpers/p2p.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })
-
-/** A deterministic 32-byte seed for hospital `n` (test keys only). */
-function seedOf (n: number): Uint8Array {
-  const seed = new Uint8Array(32)
-  seed[0] = n
-  seed[31] = 0x5a
-  return seed
-}
-
-const keyOf = (n: number): Uint8Array => nodeIdentity(seedOf(n)).publicKey
-
-const genesis: Genesis = createGenesis({
-  name: 'p2p sync test',
-  created: 1_700_000_000_000,
-  members: [1, 2, 3, 4].map(n => ({ name: `Hospital ${n}`, key: keyOf(n), addrs: [] })),
-  quorum: 'majority'
-})
+const genesis = p2pConsortium([1, 2, 3, 4], 'p2p sync test')
 const ledgerId = ledgerIdOf(genesis)
+const keyOf = (n: number): Uint8Array => testIdentity(n).publicKey
 
-interface Peer { n: number, hex: string, ledger: Ledger, p2p: P2P, libp2p: Host }
-
-const dirs: string[] = []
-const running: Peer[] = []
+type Peer = P2PPeer
 
 async function startPeer (n: number, bootstrap: Peer[] = [], syncMaxBlocks?: number): Promise<Peer> {
-  const dir = await mkdtemp(join(tmpdir(), 'medichain-p2p-'))
-  dirs.push(dir)
-  const ledger = createLedger({ path: dir, genesis })({ identity: nodeIdentity(seedOf(n)), verify: nodeVerify, logger, clock: Date.now })
-  await ledger.start()
-  const p2p = createP2P({ seed: seedOf(n), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: bootstrap.map(p => p.p2p.addresses()[0]), syncIntervalMs: 0, syncMaxBlocks })({ ledger, logger })
-  await p2p.start()
-  const peer = { n, hex: toHex(keyOf(n)), ledger, p2p, libp2p: p2p.libp2p }
-  running.push(peer)
-  return peer
+  return await startP2PPeer(n, genesis, { bootstrap: bootstrap.map(p => p.addr), syncMaxBlocks })
 }
 
-test.after.each(async () => {
-  for (const p of running.splice(0).reverse()) {
-    await p.p2p.stop()
-    await p.ledger.stop()
-  }
-  await Promise.all(dirs.splice(0).map(async d => await rm(d, { recursive: true, force: true })))
-})
+test.after.each(stopP2PPeers)
 
 /** Gives `ledger` two conflicting height-0 blocks by hospital `author`, which runs no peer. */
 async function equivocate (ledger: Ledger, author: number): Promise<void> {
-  const identity = nodeIdentity(seedOf(author))
+  const identity = testIdentity(author)
   const make = (time: number): Uint8Array => createBlock({ ledger: ledgerId, height: 0, prev: null, links: [], time, txs: [] }, identity).bytes
   assert.is(await ledger.receive(make(Date.now())), 'appended')
   assert.is(await ledger.receive(make(Date.now() + 1)), 'evidence')
