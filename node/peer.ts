@@ -23,8 +23,13 @@ import { serveWeb } from './http/static.ts'
 import { activeBackend, initBackend } from './ai/backend.ts'
 import { controlTopic } from './fl/constants.ts'
 import { createFederation, FL_STATUS_BY_CODE, flRoutes } from './fl/index.ts'
+import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
+import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
+import { createLabels } from './labels/service.ts'
+import type { Labels } from './labels/service.ts'
+import { labelKey, LabelStore } from './labels/store.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -34,6 +39,9 @@ import type { Storage } from './storage/index.ts'
 
 /** Folder of the ledger's level database inside the data folder. */
 export const LEDGER_DIR = 'ledger'
+
+/** Folder of the hospital's ground-truth labels inside the data folder. */
+export const LABELS_DIR = 'labels'
 
 /** What a peer is built from: the resolved config plus the hospital seed and the genesis document. */
 export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & Partial<Pick<Config, 'auth'>> & {
@@ -66,6 +74,10 @@ export interface Peer {
   readonly auth: Auth
   /** The detect-strange analyser in use (empty until a model is loaded or published). */
   readonly analysers: AnalyserSlot
+  /** Ground-truth labels of this hospital's images: federated learning's training and held-out sets. */
+  readonly labels: Labels
+  /** Federated learning: tasks this peer coordinates, rounds it trains in, models it hot-loads. */
+  readonly federation: Federation
   readonly http: Pick<HttpServer, 'url' | 'app'>
 }
 
@@ -149,24 +161,26 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       { ledger, storage, box, logger: recordsLog, clock }
     )
     const tmpDir = join(init.data, 'tmp')
-    // Federated learning and hot-loading of published models. This hospital trains on no images
-    // yet: labelled images with training consent need a source (issue 4 follow-up); it still
-    // coordinates tasks, relays, and hot-loads every model.publish into the analyser slot.
+    // Ground-truth labels of this hospital's own images (`<data>/labels`, sealed at rest): the
+    // training and held-out sets of federated learning, read only under live training consents.
+    const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
+    const labels = createLabels({ ledger, storage, box, store: labelStore, logger: logger.child({ component: 'labels' }), clock })
+    // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({})({
       ledger,
       p2p,
       storage,
       identity: nodeIdentity(init.seed),
       analysers,
-      trainingSet: async () => [],
-      validationSet: async () => [],
+      trainingSet: labels.trainingSet,
+      validationSet: labels.validationSet,
       logger: logger.child({ component: 'fl' }),
       clock
     })
     const http = createHttpServer({
       host: init.http.host,
       port: init.http.port,
-      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser()
     })({ ledger, logger, p2p, clock, health: () => healthFields(storage, analysers) })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
@@ -179,6 +193,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })
     http.app.use(fl.routes())
     http.app.use(fl.allowedMethods({ throw: true }))
+    const labelRouter = labelRoutes({ auth, labels })
+    http.app.use(labelRouter.routes())
+    http.app.use(labelRouter.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
 
@@ -203,6 +220,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       storage,
       auth,
       analysers,
+      labels,
+      federation,
       http,
       async start (): Promise<void> {
         if (started.length > 0) return
@@ -215,6 +234,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'storage', stop: async () => await storage.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
+          await labelStore.open()
+          started.push({ name: 'labels', stop: async () => await labelStore.close() })
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })

@@ -47,6 +47,28 @@ export function parseRetryAfter (value: string | null): number | null {
 export interface ApiUser { username: string, role: Role, status: string, signPub: string, boxPub: string, hospital: string, patientId?: string }
 
 /** An image as listed for the reader, with the reader's own wrapped keys (base64). */
+/** What a ground-truth label is used for. */
+export type LabelUse = 'train' | 'validation'
+
+/** A ground-truth label as the peer describes it (the mask itself stays at the hospital). */
+export interface ApiLabel {
+  cid: string
+  patientId: string
+  record: string | null
+  use: LabelUse
+  width: number
+  height: number
+  lesionPixels: number
+  author: string
+  time: number
+}
+
+/** Labelled images and what the training consents let federated learning use now. */
+export interface ApiTrainingSummary {
+  labelled: Record<LabelUse, number>
+  eligible: Record<LabelUse, { total: number, kept: number, excluded: number, reasons: Record<string, number> }>
+}
+
 export interface ApiImage {
   raw: string
   result: string | null
@@ -122,6 +144,9 @@ export class MedichainClient {
     const headers: Record<string, string> = {}
     let payload: BodyInit | undefined
     if (body instanceof FormData) {
+      payload = body
+    } else if (body instanceof Blob) {
+      headers['content-type'] = body.type
       payload = body
     } else if (typeof body === 'string') {
       // Already-serialised JSON, sent as is.
@@ -363,6 +388,29 @@ export class MedichainClient {
   /** Approves a membership proposal on behalf of this peer's hospital (admin). Returns the approval's id. */
   async approveProposal (id: string): Promise<{ id: string }> {
     return await this.#json('POST', `/api/members/proposals/${encodeURIComponent(id)}/approve`)
+  }
+
+  /**
+   * Attaches a ground-truth lesion mask (a PNG of the image's size, non-zero = lesion) to one of
+   * this hospital's images, for training or held out for validation (clinician of the custodian).
+   */
+  async putLabel (cid: string, maskPng: Uint8Array, use?: LabelUse): Promise<ApiLabel> {
+    const query = use === undefined ? '' : `?use=${use}`
+    return await this.#json('PUT', `/api/images/${cid}/label${query}`, new Blob([maskPng as BlobPart], { type: 'image/png' }))
+  }
+
+  /** The label of an image (without the mask), or NOT_FOUND. */
+  async label (cid: string): Promise<ApiLabel> {
+    return await this.#json('GET', `/api/images/${cid}/label`)
+  }
+
+  async deleteLabel (cid: string): Promise<void> {
+    await this.#json('DELETE', `/api/images/${cid}/label`)
+  }
+
+  /** How many images are labelled and how many federated learning may use now (clinician, admin). */
+  async labelSummary (): Promise<ApiTrainingSummary> {
+    return await this.#json('GET', '/api/labels/summary')
   }
 
   #needKeys (): UserKeys {

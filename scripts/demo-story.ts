@@ -1,11 +1,13 @@
 // The clinical story of `npm run demo`, told through the real client SDK against the three
 // peers' HTTP APIs: admins set up, a patient signs up, clinicians are approved, synthetic images
-// are uploaded at A, the patient grants a clinician at B, who reads them over bitswap.
+// are uploaded at A, the patient grants a clinician at B, who reads them over bitswap; then the
+// hospitals train a model together (scripts/demo-federated.ts).
 import { MedichainClient } from '../protocol/client.ts'
 import type { Peer } from '../node/peer.ts'
 import { encodeDicom } from '../node/imaging/dicom-write.ts'
 import { encodePng, toUint16, toUint8 } from '../node/imaging/encode.ts'
 import { generatePhantom } from './synth/phantom.ts'
+import { runFederatedStory } from './demo-federated.ts'
 
 /** The demo's accounts: printed so a person can sign in to each peer with them. */
 export const DEMO_PASSWORD = 'medichain demo password'
@@ -77,6 +79,8 @@ export async function runStory (peers: Peer[], names: string[], say: (line: stri
   }
   const audit = await patient.myAudit()
   say(`patient-1's "who viewed my images": ${audit.length} entries (${[...new Set(audit.map(e => String(e.basis)))].join(', ')})`)
+  say('federated learning on labelled images with the patients\' training consents:')
+  await runFederatedStory({ peers, names, admins, signUp, say })
   return [
     ...admins.map((_, i) => ({ hospital: names[i], url: peers[i].http.url, username: `admin-${String.fromCharCode(97 + i)}`, role: 'admin' })),
     { hospital: names[0], url: A.http.url, username: 'patient-1', role: 'patient' },

@@ -53,6 +53,26 @@ async function collect (req: IncomingMessage, limit: number, tooLarge: () => Err
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
 
+/** The body, refused with TooLargeError (and `Connection: close`) past `limit` bytes. */
+async function boundedBody (ctx: Context, limit: number): Promise<Buffer> {
+  const tooLarge = (): TooLargeError => {
+    ctx.set('Connection', 'close')
+    return new TooLargeError(`the request body may be at most ${limit} bytes`)
+  }
+  const declared = ctx.get('content-length')
+  if (declared !== '' && Number(declared) > limit) throw tooLarge()
+  return await collect(ctx.req, limit, tooLarge)
+}
+
+/**
+ * Reads a binary body of one of the media `types` (415 otherwise), up to `limit` bytes (413).
+ */
+export async function readBytes (ctx: Context, limit: number, types: readonly string[]): Promise<Uint8Array> {
+  const type = (ctx.get('content-type') || '').split(';')[0].trim().toLowerCase()
+  if (!types.includes(type)) throw new UnsupportedMediaTypeError(`expected a body of type ${types.join(' or ')}`)
+  return new Uint8Array(await boundedBody(ctx, limit))
+}
+
 /**
  * Reads and parses the request body. Throws UnsupportedMediaTypeError (415), TooLargeError (413)
  * or InvalidJsonError (400). A body refused for size gets `Connection: close`, so the rest of an
@@ -60,13 +80,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
  */
 export async function readJson (ctx: Context, limit = MAX_JSON_BYTES): Promise<unknown> {
   if (!isJsonType(ctx.get('content-type') || undefined)) throw new UnsupportedMediaTypeError()
-  const tooLarge = (): TooLargeError => {
-    ctx.set('Connection', 'close')
-    return new TooLargeError(`the request body may be at most ${limit} bytes`)
-  }
-  const declared = ctx.get('content-length')
-  if (declared !== '' && Number(declared) > limit) throw tooLarge()
-  const body = await collect(ctx.req, limit, tooLarge)
+  const body = await boundedBody(ctx, limit)
   let text: string
   try {
     text = decoder.decode(body)
