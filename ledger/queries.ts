@@ -26,12 +26,12 @@ export type AccessRecord = TxBodies['access.log'] & { hospital: Uint8Array, tx: 
 /** The published credit formula's inputs and result (DESIGN §4). It never gates care. */
 export interface CreditScore {
   score: number
-  breakdown: { researchConsents: number, trainingConsents: number, monthsInGoodStanding: number }
+  breakdown: { researchConsents: number, trainingConsents: number, imagesContributed: number, monthsInGoodStanding: number }
   formula: string
 }
 
-/** Points per event of the credit formula. */
-export const CREDIT_WEIGHTS = { researchConsent: 10, trainingConsent: 10, month: 1, maxMonths: 24 } as const
+/** Points per event of the credit formula, and the caps that keep one term from dominating. */
+export const CREDIT_WEIGHTS = { researchConsent: 10, trainingConsent: 10, imageContributed: 2, maxImages: 50, month: 1, maxMonths: 24 } as const
 
 /**
  * A membership proposal with the hospitals that approved it (hex keys; the proposer's own vote is
@@ -54,7 +54,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     return bytes === undefined ? undefined : decode(bytes) as T
   }
 
-  return {
+  const queries = {
     /** PatientHashExists: whether any record, registration or image names this patient id. */
     async patientHashExists (patient: Uint8Array): Promise<boolean> {
       return await store.get(K.patient(patient)) !== undefined
@@ -182,18 +182,39 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     },
 
     /**
-     * Credit score = 10 × research consents + 10 × training consents + 1 per full 30 days since
-     * the patient id first appeared (at most 24). Recomputable by any peer from ledger events.
+     * Images of the patient contributed to federated learning: distinct images named by an
+     * `access.log` whose consent is one of the patient's `training` grants (a hospital logs the
+     * first training use of each image under each consent). Read from the patient's history
+     * index, so it depends only on which transactions the ledger holds, not their order.
+     */
+    async imagesContributed (patient: Uint8Array): Promise<number> {
+      const training = new Set<string>()
+      const uses: Array<{ consent: string, image: string }> = []
+      for (const e of await queries.getPatientHashHistory(patient)) {
+        const tx = e.tx
+        if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(toHex(e.txId))
+        if (tx.type === 'access.log' && tx.body.basis === 'consent' && tx.body.consent !== null) uses.push({ consent: toHex(tx.body.consent), image: tx.body.image.toString() })
+      }
+      return new Set(uses.filter(u => training.has(u.consent)).map(u => u.image)).size
+    },
+
+    /**
+     * Credit score = 10 × research consents + 10 × training consents + 2 per image contributed to
+     * federated learning (at most 50) + 1 per full 30 days since the patient id first appeared
+     * (at most 24). Recomputable by any peer from ledger events.
      */
     async credit (patient: Uint8Array, now: number): Promise<CreditScore> {
       const counts = await value<{ research: number, training: number }>(K.credit(patient)) ?? { research: 0, training: 0 }
       const since = (await value<{ since: number }>(K.patient(patient)))?.since
       const months = since === undefined ? 0 : Math.min(CREDIT_WEIGHTS.maxMonths, Math.max(0, Math.floor((now - since) / (30 * 86_400_000))))
+      const images = Math.min(CREDIT_WEIGHTS.maxImages, await queries.imagesContributed(patient))
       return {
-        score: counts.research * CREDIT_WEIGHTS.researchConsent + counts.training * CREDIT_WEIGHTS.trainingConsent + months * CREDIT_WEIGHTS.month,
-        breakdown: { researchConsents: counts.research, trainingConsents: counts.training, monthsInGoodStanding: months },
-        formula: '10 × research consents + 10 × training consents + 1 per 30 days since first seen (max 24)'
+        score: counts.research * CREDIT_WEIGHTS.researchConsent + counts.training * CREDIT_WEIGHTS.trainingConsent +
+          images * CREDIT_WEIGHTS.imageContributed + months * CREDIT_WEIGHTS.month,
+        breakdown: { researchConsents: counts.research, trainingConsents: counts.training, imagesContributed: images, monthsInGoodStanding: months },
+        formula: '10 × research consents + 10 × training consents + 2 per image contributed to model training (max 50) + 1 per 30 days since first seen (max 24)'
       }
     }
   }
+  return queries
 }

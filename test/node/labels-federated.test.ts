@@ -1,7 +1,8 @@
 // The whole product path of federated learning on real peers: clinicians upload and label images,
 // patients grant (or do not grant) training consent, an admin starts a task over HTTP, each
 // hospital trains on exactly its consented labelled images, a model is published and every peer
-// hot-loads it; the image without consent is never read, and the patients see each training use.
+// hot-loads it; the image without consent is never read, and the patients see each training use
+// in "who viewed" and in their credit score.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../protocol/bytes.ts'
@@ -84,13 +85,16 @@ test('labelled, consented images train a published model across three hospitals;
   // consent; the refuser's image was never read.
   for (const [patient, consent] of consents) {
     const audit = await patient.myAudit()
+    const credit = await patient.myCredit() as { breakdown: { imagesContributed: number } }
     if (consent === '') {
       assert.equal(audit, [], 'an image without a training consent is never read')
+      assert.is(credit.breakdown.imagesContributed, 0)
       continue
     }
     const uses = audit.filter(e => e.consent === consent)
     assert.is(uses.length, 4, 'one logged training use per labelled image')
     assert.ok(uses.every(e => e.basis === 'consent'))
+    assert.is(credit.breakdown.imagesContributed, 4, 'the credit score counts the images contributed to training')
   }
   for (const h of [B, C]) assert.is((await fetch(h.url + '/api/health')).status, 200)
 })
