@@ -192,10 +192,16 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const me = readerOf(ctx)
     const n = names()
     const entries = await ledger.queries.auditOf(me.patientId as Uint8Array)
+    // The purpose of each consent a read relied on, so "who viewed" can say "used to train the model".
+    const purposes = new Map<string, string>()
+    for (const e of await ledger.queries.getPatientHashHistory(me.patientId as Uint8Array)) {
+      if (e.tx.type === 'consent.grant') purposes.set(toHex(e.txId), e.tx.body.purpose)
+    }
     ctx.body = {
       entries: entries.map(e => ({
         id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
-        hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent), emergency: e.basis === 'emergency'
+        hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent),
+        purpose: e.consent === null ? null : purposes.get(toHex(e.consent)) ?? null, emergency: e.basis === 'emergency'
       }))
     }
   })

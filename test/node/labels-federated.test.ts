@@ -93,7 +93,7 @@ test('labelled, consented images train a published model across three hospitals;
     }
     const uses = audit.filter(e => e.consent === consent)
     assert.is(uses.length, 4, 'one logged training use per labelled image')
-    assert.ok(uses.every(e => e.basis === 'consent'))
+    assert.ok(uses.every(e => e.basis === 'consent' && e.purpose === 'training'))
     assert.is(credit.breakdown.imagesContributed, 4, 'the credit score counts the images contributed to training')
   }
   for (const h of [B, C]) assert.is((await fetch(h.url + '/api/health')).status, 200)
