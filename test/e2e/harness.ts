@@ -1,8 +1,9 @@
 // Shared setup of the browser tests: a real consortium of hospital peers (createPeer: ledger,
 // libp2p, helia storage, accounts, records, HTTP) on 127.0.0.1 serving a test build of the UI,
 // a detect-strange analyser on a freshly made model, synthetic DICOM and PNG files, and headless
-// Debian Chromium driven by playwright-core with a log of every request the page makes.
-import { existsSync } from 'node:fs'
+// Debian Chromium (or Firefox ESR, through firefox.ts) driven by playwright-core with a log of
+// every request the page makes.
+import { accessSync, constants, existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -10,8 +11,8 @@ import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { chromium } from 'playwright-core'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { chromium, firefox } from 'playwright-core'
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
@@ -29,6 +30,7 @@ import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { buildWeb } from '../../scripts/build-web.ts'
 import { testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
+import { FIREFOX_SHIM, firefoxLaunchEnv } from './firefox.ts'
 
 /** Where screenshots go (git-ignored). */
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
@@ -62,6 +64,30 @@ export function browserAvailable (): boolean {
   if (existsSync(CHROMIUM)) return true
   if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing: install Debian's chromium (.ci/run does)`)
   process.stdout.write(`SKIP: ${CHROMIUM} is missing (install chromium to run the browser tests)\n`)
+  return false
+}
+
+/** Debian's Firefox ESR (issue 5: "works in current Chromium and Firefox"); never a downloaded one. */
+export const FIREFOX = '/usr/bin/firefox-esr'
+
+/**
+ * Firefox preferences of the browser tests. `network.dns.forceResolve` makes every name resolve to
+ * 127.0.0.1, so Firefox's own background services (remote settings looks up
+ * firefox.settings.services.mozilla.com even with playwright's profile) never leave the machine;
+ * the page's requests are still logged, by URL, before any lookup.
+ */
+export const FIREFOX_PREFS: Record<string, string | number | boolean> = {
+  'network.dns.forceResolve': '127.0.0.1'
+}
+
+/**
+ * Whether Firefox exists, as browserAvailable() does for Chromium: missing under CI=true is a
+ * failure, elsewhere the caller skips with a notice.
+ */
+export function firefoxAvailable (): boolean {
+  if (existsSync(FIREFOX)) return true
+  if (process.env.CI === 'true') throw new Error(`${FIREFOX} is missing: install Debian's firefox-esr (.ci/run does)`)
+  process.stdout.write(`SKIP: ${FIREFOX} is missing (install firefox-esr to run the Firefox browser tests)\n`)
   return false
 }
 
@@ -175,6 +201,32 @@ export interface TestBrowser {
 /** Launches Chromium with STACK.md's flags plus `extraArgs`. */
 export async function launch (extraArgs: string[] = []): Promise<TestBrowser> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] })
+  return testBrowser(browser, {})
+}
+
+/**
+ * Launches headless Firefox ESR through the BiDi shim of firefox.ts, with the same TestBrowser as
+ * launch(). Contexts ask for no colour scheme, so playwright requests no media override (the one
+ * emulation Firefox ESR lacks; the shim refuses real overrides).
+ */
+export async function launchFirefox (): Promise<TestBrowser> {
+  try {
+    accessSync(FIREFOX_SHIM, constants.X_OK)
+  } catch {
+    throw new Error(`${FIREFOX_SHIM} must be executable (chmod +x; git keeps the mode)`)
+  }
+  const browser = await firefox.launch({
+    channel: 'moz-firefox',
+    executablePath: FIREFOX_SHIM,
+    headless: true,
+    env: firefoxLaunchEnv(FIREFOX),
+    firefoxUserPrefs: FIREFOX_PREFS
+  })
+  return testBrowser(browser, { colorScheme: null })
+}
+
+/** A TestBrowser over `browser`, whose contexts get `contextOptions`. */
+function testBrowser (browser: Browser, contextOptions: BrowserContextOptions): TestBrowser {
   const requests: string[] = []
   const problems: string[] = []
   const contexts: BrowserContext[] = []
@@ -183,7 +235,7 @@ export async function launch (extraArgs: string[] = []): Promise<TestBrowser> {
     requests,
     problems,
     async page (url, opts = {}) {
-      const context = await browser.newContext({ viewport: { width: opts.width ?? 1100, height: 900 } })
+      const context = await browser.newContext({ ...contextOptions, viewport: { width: opts.width ?? 1100, height: 900 } })
       contexts.push(context)
       const page = await context.newPage()
       page.on('request', r => { requests.push(r.url()) })
