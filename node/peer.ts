@@ -21,8 +21,7 @@ import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { serveWeb } from './http/static.ts'
 import { activeBackend, initBackend } from './ai/backend.ts'
-import { controlTopic } from './fl/constants.ts'
-import { createFederation, FL_STATUS_BY_CODE, flRoutes } from './fl/index.ts'
+import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from './fl/index.ts'
 import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
@@ -138,7 +137,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     })
     const p2p = createP2P({
       seed: init.seed,
-      extraTopics: [controlTopic(toHex(ledger.id))],
+      // FL's control topic, and its task topics (named at run time) by prefix, admitted from creation.
+      ...flTopicAllowance(toHex(ledger.id)),
       listen: init.p2p.listen,
       announce: announceOf(init.p2p),
       bootstrap: init.peers,
@@ -166,7 +166,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
     const labels = createLabels({ ledger, storage, box, store: labelStore, logger: logger.child({ component: 'labels' }), clock })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
-    const federation = createFederation({})({
+    const federation = createFederation({ data: init.data })({
       ledger,
       p2p,
       storage,

@@ -11,17 +11,31 @@ export const FL_UPDATE_TAG = 'medichain/fl-update/v1'
 /** Domain tag of the coordinator's signature over round-start and round-end messages. */
 export const FL_ROUND_TAG = 'medichain/fl-round/v1'
 
-/** Gossipsub topic of one task's rounds: `/medichain/<ledgerIdHex>/fl/<task>` (issue 4). */
-export function taskTopic (ledgerIdHex: string, task: string): string {
-  return `/medichain/${ledgerIdHex}/fl/${task}`
-}
-
 /**
  * Gossipsub topic every FL service listens on: round announcements, by CID, so that a hospital
  * learns of a task (and of a round it missed) without knowing the task topic in advance.
  */
 export function controlTopic (ledgerIdHex: string): string {
   return `/medichain/${ledgerIdHex}/fl`
+}
+
+/**
+ * The prefix of every task topic, `/medichain/<ledgerIdHex>/fl/`: the control topic and `/`.
+ * The P2P host must admit it from creation (P2PInit `topicPrefixes`), because task topics are
+ * named only when a task starts and gossipsub drops for good a subscription it did not admit.
+ */
+export function flTopicPrefix (ledgerIdHex: string): string {
+  return `${controlTopic(ledgerIdHex)}/`
+}
+
+/** Gossipsub topic of one task's rounds: `/medichain/<ledgerIdHex>/fl/<task>` (issue 4). */
+export function taskTopic (ledgerIdHex: string, task: string): string {
+  return flTopicPrefix(ledgerIdHex) + task
+}
+
+/** What createP2P must admit for FL on ledger `ledgerIdHex`: spread into its init. */
+export function flTopicAllowance (ledgerIdHex: string): { extraTopics: string[], topicPrefixes: string[] } {
+  return { extraTopics: [controlTopic(ledgerIdHex)], topicPrefixes: [flTopicPrefix(ledgerIdHex)] }
 }
 
 /**
@@ -79,8 +93,21 @@ export const TASK_LIMITS = {
  */
 export const START_WAIT_MS = 10_000
 
-/** Tasks whose history a peer keeps in memory (oldest finished ones are dropped first). */
+/**
+ * Default number of tasks whose history a peer keeps, in memory and in `<data>/fl` (FederationInit
+ * `keepTasks`): beyond it the oldest finished tasks are dropped, rounds and all. 64 tasks of at
+ * most 200 rounds is a few MiB at worst, and years of history at one task a week.
+ */
 export const MAX_TASKS_KEPT = 64
+
+/** Largest `keepTasks` accepted: every kept task is held in memory and loaded at start. */
+export const MAX_TASKS_KEPT_LIMIT = 10_000
+
+/** Rounds of this hospital's own participation kept (in memory and on disk), as the participant keeps. */
+export const PARTICIPATION_KEPT = 256
+
+/** Folder of the FL history's level database inside the peer's data folder. */
+export const FL_DIR = 'fl'
 
 /** Most model.publish metrics the ledger accepts (protocol/tx.ts `metrics`: at most 16 keys). */
 export const MAX_METRICS = 16

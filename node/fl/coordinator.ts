@@ -3,7 +3,9 @@
 // updates until the deadline or until everyone still taking part has answered, aggregates them,
 // validates the result on this hospital's held-out set, keeps the best and the final model, and
 // stops early after `patience` rounds without improvement. The chosen model is stored in helia
-// and published on the ledger with `model.publish`: its provenance.
+// and published on the ledger with `model.publish`: its provenance. Each task's history goes to
+// the TaskHistory (task-history.ts) as it happens; a task still running when the coordinator
+// stops ends 'interrupted'.
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { toHex, fromHex } from '../../protocol/bytes.ts'
@@ -21,7 +23,7 @@ import type { UNetConfig } from '../ai/unet-config.ts'
 import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { absurdNormBound, aggregate } from './aggregate.ts'
-import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES, MAX_TASKS_KEPT, START_WAIT_MS } from './constants.ts'
+import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES, START_WAIT_MS } from './constants.ts'
 import { NoValidationSetError, TaskConflictError } from './errors.ts'
 import { signRoundEnd, signRoundStart } from './messages.ts'
 import type { RoundStart, Update } from './messages.ts'
@@ -29,8 +31,10 @@ import type { ModelStore } from './model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
 import { createRoundCollector } from './round.ts'
 import type { AcceptedUpdate, RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
-import { contributorsOf, newTaskView, publishMetrics, summaryOf, validationOf } from './task-record.ts'
-import type { RoundRecord, TaskSummary, TaskView, Validation } from './task-record.ts'
+import { createTaskHistory } from './task-history.ts'
+import type { TaskHistory } from './task-history.ts'
+import { contributorsOf, INTERRUPTED_ERROR, newTaskView, publishMetrics, summaryOf, validationOf } from './task-record.ts'
+import type { RoundRecord, StopReason, TaskSummary, TaskView, Validation } from './task-record.ts'
 import type { TaskOptions } from './task-options.ts'
 import type { FlTransport, Verdict } from './transport.ts'
 
@@ -48,6 +52,8 @@ export interface CoordinatorComponents {
   random: (n: number) => Uint8Array
   /** Hands a round-start to this peer's own participant; undefined when it does not take part. */
   local?: (start: RoundStart) => Promise<ParticipationRecord | undefined>
+  /** Where task views are kept (and persisted); default an in-memory history. */
+  history?: TaskHistory
 }
 
 /** Options of the coordinator. */
@@ -76,7 +82,7 @@ export interface Coordinator extends EventTarget {
   tasks(): TaskSummary[]
   /** Resolves when the task's loop has ended. */
   settled(id: string): Promise<TaskView>
-  /** Stops every task and waits for their loops. */
+  /** Stops every task (they end 'interrupted') and waits for their loops. */
   stop(): Promise<void>
 }
 
@@ -88,6 +94,14 @@ interface Running {
   loop: Promise<TaskView>
   /** CID of the published model, once published. */
   published: CID | null
+}
+
+/** Abort reason of the tasks still running when the coordinator stops (the peer is stopping). */
+const SHUTDOWN = 'shutdown'
+
+/** Why an aborted task stopped: an admin's stop, or this peer stopping. */
+function abortReason (signal: AbortSignal): StopReason {
+  return signal.reason === SHUTDOWN ? 'interrupted' : 'stopped'
 }
 
 interface Kept { round: number, weights: Float32Array[], validation: Validation }
@@ -123,7 +137,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     const { ledger, identity, models, transport, clock } = components
     const log = components.logger.child({ module: 'fl:coordinator' })
     const events = new EventTarget()
-    const views = new Map<string, TaskView>()
+    const history = components.history ?? createTaskHistory()({ logger: log })
     const running = new Map<string, Running>()
     const emit = (type: string, detail: unknown): void => { events.dispatchEvent(new CustomEvent(type, { detail })) }
     /** Told when subscriptions or connections change (through recheck). */
@@ -242,6 +256,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       const loc = await ledger.submitOwn('model.publish', { model: cid, task: r.view.id, round: chosen.round, metrics, participants })
       r.published = cid
       r.view.published = { model: cid.toString(), tx: toHex(loc.txId), round: chosen.round, metrics, participants: contributors.map(c => c.hospital) }
+      history.save(r.view)
       log.info({ task: r.view.id, round: chosen.round, model: cid.toString(), loss: chosen.validation.loss, dice: chosen.validation.dice }, 'model published')
     }
 
@@ -301,6 +316,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       const ctx: TaskContext = { config, evaluator, held, prng: createPrng(new DataView(components.random(4).buffer).getUint32(0)) }
       try {
         view.baseline = await validate(evaluator, initial, held)
+        history.save(view)
         await awaitPeers(r)
         let global = initial
         let best: Kept | null = null
@@ -316,28 +332,22 @@ export function createCoordinator (init: CoordinatorInit = {}) {
           sinceBest = record.improved ? 0 : sinceBest + 1
           if (best !== null) view.best = { round: best.round, validation: best.validation }
           view.rounds.push(record)
+          history.saveRound(view, record)
           emit('round:ended', { ...record, task: view.id })
           log.info({ task: view.id, round, status: record.status, participants: record.participants.length, loss: record.validation?.loss, closedBy: record.closedBy }, 'round ended')
           const last = r.controller.signal.aborted || round === options.rounds || sinceBest >= options.patience
           if (last) {
-            view.stopReason = r.controller.signal.aborted ? 'stopped' : round === options.rounds ? 'rounds' : 'patience'
+            view.stopReason = r.controller.signal.aborted ? abortReason(r.controller.signal) : round === options.rounds ? 'rounds' : 'patience'
             if (best !== null && !r.controller.signal.aborted) await publish(r, config, best)
           }
           await sendRoundEnd(r, record, last)
         }
-        if (view.stopReason === null) view.stopReason = 'stopped'
-        view.status = view.stopReason === 'stopped' ? 'stopped' : view.published !== null ? 'done' : 'failed'
+        if (view.stopReason === null) view.stopReason = abortReason(r.controller.signal)
+        view.status = view.stopReason === 'stopped' || view.stopReason === 'interrupted' ? view.stopReason : view.published !== null ? 'done' : 'failed'
         if (view.status === 'failed') view.error = { code: 'NO_MODEL', message: 'no round gathered enough participants to aggregate' }
+        if (view.status === 'interrupted') view.error = { ...INTERRUPTED_ERROR }
       } finally {
         evaluator.dispose()
-      }
-    }
-
-    const forget = (): void => {
-      if (views.size <= MAX_TASKS_KEPT) return
-      for (const [id, v] of views) {
-        if (v.status !== 'running') views.delete(id)
-        if (views.size <= MAX_TASKS_KEPT) return
       }
     }
 
@@ -345,17 +355,24 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       if (running.size > 0) throw new TaskConflictError('this peer already coordinates a running task')
       const id = `${options.task}-${toHex(components.random(8))}`
       const view = newTaskView(id, options, toHex(ledger.self), clock())
-      views.set(id, view)
-      forget()
+      history.add(view)
       const r: Running = { view, options, controller: new AbortController(), collector: null, loop: Promise.resolve(view), published: null }
       transport.joinTask(id)
       r.loop = loop(r).catch((err: unknown) => {
+        if (abortReason(r.controller.signal) === 'interrupted') {
+          // Stopping the peer aborted a fetch or a wait: not a failure of the task.
+          view.status = 'interrupted'
+          view.stopReason = 'interrupted'
+          view.error = { ...INTERRUPTED_ERROR }
+          return
+        }
         view.status = 'failed'
         view.stopReason = 'error'
         view.error = { code: codeOf(err), message: err instanceof Error ? err.message : String(err) }
         log.error({ task: id, code: codeOf(err) }, 'task failed')
       }).then(() => {
         view.endedAt = clock()
+        history.save(view)
         running.delete(id)
         transport.leaveTask(id)
         emit('task:ended', view)
@@ -371,7 +388,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       stopTask (id: string) {
         const r = running.get(id)
         if (r === undefined) {
-          if (views.has(id)) return
+          if (history.get(id) !== undefined) return
           throw new NotFoundError(`no task ${id.slice(0, 64)}`)
         }
         r.controller.abort()
@@ -390,17 +407,17 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         for (const r of running.values()) r.collector?.recheck()
         peersChanged.dispatchEvent(new Event('changed'))
       },
-      task: (id: string) => views.get(id),
-      tasks: () => [...views.values()].map(summaryOf),
+      task: (id: string) => history.get(id),
+      tasks: () => history.list().map(summaryOf),
       async settled (id: string): Promise<TaskView> {
         const r = running.get(id)
         if (r !== undefined) return await r.loop
-        const v = views.get(id)
+        const v = history.get(id)
         if (v === undefined) throw new NotFoundError(`no task ${id.slice(0, 64)}`)
         return v
       },
       async stop () {
-        for (const r of running.values()) r.controller.abort()
+        for (const r of running.values()) r.controller.abort(SHUTDOWN)
         await Promise.all([...running.values()].map(async r => await r.loop))
       }
     })

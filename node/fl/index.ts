@@ -1,14 +1,16 @@
 // Federated learning of one hospital peer (DESIGN §6, issue 4): the FL gossip transport, this
 // hospital's participant (trains on its own consented images when a round starts), the coordinator
 // of tasks an admin starts here, and the hot-loader that installs every newly published model in
-// the upload pipeline's analyser slot. `createFederation(init)(components)`, then `start()`.
+// the upload pipeline's analyser slot. The history of tasks and participations is kept in a level
+// store under `<data>/fl` and survives restarts. `createFederation(init)(components)`, then `start()`.
 import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { toHex } from '../../protocol/bytes.ts'
 import type { Identity, Verifier } from '../../protocol/ed25519.ts'
-import { NotFoundError } from '../../protocol/errors.ts'
+import { MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { nodeVerify } from '../../ledger/node-crypto.ts'
 import type { TrainSample } from '../ai/train.ts'
@@ -17,7 +19,7 @@ import type { Storage } from '../storage/index.ts'
 import { createCoordinator } from './coordinator.ts'
 import type { Coordinator } from './coordinator.ts'
 import type { TrainingSet } from './consent.ts'
-import { INLINE_MAX_BYTES } from './constants.ts'
+import { controlTopic, FL_DIR, INLINE_MAX_BYTES, taskTopic } from './constants.ts'
 import { FederationNotStartedError } from './errors.ts'
 import { createHotLoader } from './hotload.ts'
 import type { HotLoader, PublishedModel } from './hotload.ts'
@@ -26,6 +28,7 @@ import { storageModelStore } from './model-store.ts'
 import type { ModelStore } from './model-store.ts'
 import { createParticipant } from './participant.ts'
 import type { Participant, ParticipationRecord } from './participant.ts'
+import { createTaskHistory } from './task-history.ts'
 import { parseTaskOptions } from './task-options.ts'
 import type { TaskSummary, TaskView } from './task-record.ts'
 import { createFlTransport } from './transport.ts'
@@ -39,6 +42,7 @@ export type { PublishedModel } from './hotload.ts'
 export type { ModelStore } from './model-store.ts'
 export { storageModelStore } from './model-store.ts'
 export { FL_STATUS_BY_CODE } from './errors.ts'
+export { controlTopic, flTopicAllowance, flTopicPrefix, taskTopic } from './constants.ts'
 export { flRoutes } from './routes.ts'
 
 /** Options of createFederation. */
@@ -51,6 +55,24 @@ export interface FederationInit {
   fetchTimeoutMs?: number
   /** Largest weights payload sent inline in gossip (bytes; default and maximum 1 MiB); larger ones go by CID. */
   inlineMaxBytes?: number
+  /**
+   * The peer's data folder: the history of tasks coordinated here (rounds, published model) and
+   * of this hospital's participations is kept in a level store at `<data>/fl` and survives
+   * restarts. Without it the history lives in memory only.
+   */
+  data?: string
+  /** Tasks whose history is kept (default MAX_TASKS_KEPT, 64): beyond it the oldest finished ones are dropped. */
+  keepTasks?: number
+  /** Participation records kept (default PARTICIPATION_KEPT, 256): the oldest are dropped. */
+  keepParticipation?: number
+}
+
+/** Thrown by `start()` when the P2P host does not admit FL's gossip topics (P2PInit `extraTopics` and `topicPrefixes`). */
+export class FlTopicsNotAllowedError extends MedichainError {
+  constructor (topic: string) {
+    super('FL_TOPICS_NOT_ALLOWED', `the P2P host does not admit the FL topic ${topic.slice(0, 120)}: create it with flTopicAllowance(<ledger id hex>) in its init`)
+    this.name = 'FlTopicsNotAllowedError'
+  }
 }
 
 /** The libp2p node FL runs on: gossipsub for messages, connection events for dropouts. */
@@ -59,8 +81,11 @@ export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'rem
 /** What federated learning uses from the peer. */
 export interface FederationComponents {
   ledger: Ledger
-  /** The P2P layer; its `libp2p` is read in `start()`, so pass it before it has started. */
-  p2p: { readonly libp2p: FlLibp2p }
+  /**
+   * The P2P layer; its `libp2p` is read in `start()`, so pass it before it has started. When it
+   * has `allowsTopic` (createP2P's does), `start()` checks that FL's topics are admitted.
+   */
+  p2p: { readonly libp2p: FlLibp2p, allowsTopic?: (topic: string) => boolean }
   /** helia storage for models and large updates (or `models`, any ModelStore). */
   storage?: Pick<Storage, 'add' | 'cat' | 'pin'>
   models?: ModelStore
@@ -83,7 +108,8 @@ export interface FederationComponents {
 /**
  * Federated learning of one peer. Events: 'round:started', 'round:ended', 'task:ended',
  * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip checks or a
- * round's rules), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed'.
+ * round's rules), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed',
+ * 'history:skipped' ({ key, code }: a stored history record that could not be read back at start).
  */
 export interface Federation extends EventTarget {
   start(): Promise<void>
@@ -97,7 +123,7 @@ export interface Federation extends EventTarget {
   tasks(): TaskSummary[]
   /** Resolves with the task's final view once its loop has ended. */
   settled(id: string): Promise<TaskView>
-  /** This hospital's recent round participations, with consent exclusion counts. */
+  /** This hospital's recent round participations (kept across restarts), with consent exclusion counts. */
   participation(): ParticipationRecord[]
   /** The model hot-loaded into the analyser slot, if any. */
   currentModel(): PublishedModel | null
@@ -121,6 +147,9 @@ export function createFederation (init: FederationInit = {}) {
     if (models === undefined) throw new TypeError('createFederation needs `storage` or `models`')
     const random = components.random ?? ((n: number) => new Uint8Array(randomBytes(n)))
     const inline = Math.min(init.inlineMaxBytes ?? INLINE_MAX_BYTES, INLINE_MAX_BYTES)
+    const history = createTaskHistory({
+      path: init.data === undefined ? undefined : join(init.data, FL_DIR), keepTasks: init.keepTasks, keepParticipation: init.keepParticipation
+    })({ logger: log })
     let running: Running | undefined
 
     const forward = (e: Event): void => { events.dispatchEvent(new CustomEvent(e.type, { detail: (e as CustomEvent).detail })) }
@@ -151,7 +180,7 @@ export function createFederation (init: FederationInit = {}) {
           }
         })
       coordinator = createCoordinator({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
-        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random,
+        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history,
         ...(participant === null ? {} : { local: async (start: RoundStart) => await participant.onRoundStart(start) })
       })
       const c = coordinator
@@ -165,15 +194,30 @@ export function createFederation (init: FederationInit = {}) {
       ]
       for (const [source, types] of sources) for (const t of types) source?.addEventListener(t, forward)
       transport.addEventListener('message:refused', forwardRefusal)
+      participant?.addEventListener('participation:done', keepParticipation)
       libp2p.services.pubsub.addEventListener('subscription-change', recheck)
       libp2p.addEventListener('peer:disconnect', recheck)
       const detach = (): void => {
         for (const [source, types] of sources) for (const t of types) source?.removeEventListener(t, forward)
         transport.removeEventListener('message:refused', forwardRefusal)
+        participant?.removeEventListener('participation:done', keepParticipation)
         libp2p.services.pubsub.removeEventListener('subscription-change', recheck)
         libp2p.removeEventListener('peer:disconnect', recheck)
       }
       return { transport, coordinator: c, participant, hotloader, detach }
+    }
+
+    const keepParticipation = (e: Event): void => { history.addParticipation((e as CustomEvent<ParticipationRecord>).detail) }
+    history.addEventListener('history:skipped', forward)
+
+    /** FL's topics must be admitted by the host from its creation (see flTopicAllowance). */
+    const checkTopics = (): void => {
+      const allows = components.p2p.allowsTopic
+      if (allows === undefined) return
+      const ledgerHex = toHex(ledger.id)
+      for (const topic of [controlTopic(ledgerHex), taskTopic(ledgerHex, 'detect-strange-0000000000000000')]) {
+        if (!allows(topic)) throw new FlTopicsNotAllowedError(topic)
+      }
     }
 
     const forwardRefusal = (e: Event): void => {
@@ -205,7 +249,15 @@ export function createFederation (init: FederationInit = {}) {
     return Object.assign(events, {
       async start () {
         if (running !== undefined) return
-        const r = launch(components.p2p.libp2p)
+        checkTopics()
+        await history.open()
+        let r: Running
+        try {
+          r = launch(components.p2p.libp2p)
+        } catch (err) {
+          await history.close()
+          throw err
+        }
         running = r
         r.transport.start()
         await r.hotloader?.start()
@@ -221,6 +273,7 @@ export function createFederation (init: FederationInit = {}) {
         await r.hotloader?.idle()
         r.transport.stop()
         r.detach()
+        await history.close()
         log.info('federated learning stopped')
       },
       startTask: (options: unknown) => need().coordinator.startTask(parseTaskOptions(options)),
@@ -232,7 +285,10 @@ export function createFederation (init: FederationInit = {}) {
       },
       tasks: () => need().coordinator.tasks(),
       settled: async (id: string) => await need().coordinator.settled(id),
-      participation: () => need().participant?.history() ?? [],
+      participation: () => {
+        need()
+        return history.participation()
+      },
       currentModel: () => running?.hotloader?.current() ?? null
     })
   }

@@ -7,6 +7,7 @@ import { InvalidRequestError } from '../../protocol/errors.ts'
 import type { Role } from '../../protocol/tx.ts'
 import { readJson } from '../auth/body.ts'
 import { expectQueryKeys } from '../http/query.ts'
+import { TASK_ID } from './history-codec.ts'
 import type { Federation } from './index.ts'
 
 /** What the routes use: the federation, and the auth guard of node/auth (`Auth.requireUser`). */
@@ -14,9 +15,6 @@ export interface FlRoutesComponents {
   federation: Pick<Federation, 'startTask' | 'stopTask' | 'task' | 'tasks' | 'participation' | 'currentModel'>
   requireUser: (...roles: Role[]) => Middleware
 }
-
-/** Task ids as the coordinator makes them: `<name>-<16 hex>`. */
-const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 
 function taskId (v: string | undefined): string {
   if (v === undefined || !TASK_ID.test(v)) throw new InvalidRequestError('task id: expected lower-case letters, digits and dashes')

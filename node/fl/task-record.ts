@@ -39,11 +39,23 @@ export interface RoundRecord {
   overhead: number | null
 }
 
-/** Where a task stands. */
-export type TaskStatus = 'running' | 'done' | 'failed' | 'stopped'
+/**
+ * Where a task stands. 'stopped': an admin stopped it; 'interrupted': this peer stopped (or
+ * crashed) while it ran, and tasks are not resumed after a restart.
+ */
+export type TaskStatus = 'running' | 'done' | 'failed' | 'stopped' | 'interrupted'
+
+/** Every TaskStatus, for checks of stored records. */
+export const TASK_STATUSES: readonly TaskStatus[] = ['running', 'done', 'failed', 'stopped', 'interrupted']
 
 /** Why a task's round loop ended. */
-export type StopReason = 'rounds' | 'patience' | 'stopped' | 'error'
+export type StopReason = 'rounds' | 'patience' | 'stopped' | 'error' | 'interrupted'
+
+/** Every StopReason, for checks of stored records. */
+export const STOP_REASONS: readonly StopReason[] = ['rounds', 'patience', 'stopped', 'error', 'interrupted']
+
+/** The `error` of an interrupted task. */
+export const INTERRUPTED_ERROR = { code: 'INTERRUPTED', message: 'this peer stopped while the task was running; tasks are not resumed after a restart' } as const
 
 /** What model.publish recorded. */
 export interface Publication { model: string, tx: string, round: number, metrics: Record<string, number>, participants: string[] }
@@ -67,6 +79,9 @@ export interface TaskView {
   privacy: { clip: number | null, dpSigma: number | null }
   error: { code: string, message: string } | null
 }
+
+/** A task's view without its rounds: what the history stores under the task's own key. */
+export type TaskHeader = Omit<TaskView, 'rounds'>
 
 /** A task in the list of `GET /api/fl/tasks`. */
 export type TaskSummary = Pick<TaskView, 'id' | 'coordinator' | 'status' | 'startedAt' | 'endedAt' | 'stopReason'> & {
@@ -94,6 +109,26 @@ export function newTaskView (id: string, options: TaskOptions, coordinator: stri
     privacy: { clip: options.clip ?? null, dpSigma: options.dpSigma ?? null },
     error: null
   }
+}
+
+/** A view from a stored header and rounds, with its keys in the order newTaskView gives them. */
+export function viewFromHeader (header: TaskHeader, rounds: RoundRecord[] = []): TaskView {
+  const { best, final, stopReason, published, privacy, error, ...head } = header
+  return { ...head, rounds, best, final, stopReason, published, privacy, error }
+}
+
+/**
+ * Marks a task found 'running' in the stored history (the peer crashed while it ran) as
+ * interrupted. It ended at the last moment it is known to have been alive: the end of its last
+ * round, else its start.
+ */
+export function markInterrupted (view: TaskView): void {
+  const last = view.rounds.at(-1)
+  const seen = last === undefined ? view.startedAt : last.startedAt + Math.round(Number.isFinite(last.wallMs) ? last.wallMs : 0)
+  view.status = 'interrupted'
+  view.stopReason = 'interrupted'
+  view.endedAt = Math.max(view.startedAt, seen)
+  view.error = { ...INTERRUPTED_ERROR }
 }
 
 /** Validation figures of an evaluate() result. */

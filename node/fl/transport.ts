@@ -2,6 +2,8 @@
 // task (`/medichain/<ledgerId>/fl/<task>`). Every message is judged inside gossipsub's topic
 // validator — sender peer a member, signer a member, signature valid, then the caller's own rules —
 // so a refused message is never delivered or forwarded, and each refusal is logged with its code.
+// The host must admit these topics from its creation (P2PInit `extraTopics` and `topicPrefixes`,
+// see flTopicAllowance in constants.ts): the transport does not widen gossipsub's allow-list.
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
@@ -53,34 +55,6 @@ export interface FlTransport extends EventTarget {
   publish(via: Via, message: FlMessage): Promise<number>
   /** Hex member keys of the connected peers subscribed to a task's topic, or to the control topic. */
   subscribers(task: string | null): string[]
-}
-
-/** An allow-list that also admits every topic under one prefix (gossipsub reads it with `has`). */
-class PrefixTopics extends Set<string> {
-  readonly prefix: string
-  constructor (topics: Iterable<string>, prefix: string) {
-    super(topics)
-    this.prefix = prefix
-  }
-
-  override has (topic: string): boolean {
-    return super.has(topic) || topic.startsWith(this.prefix)
-  }
-}
-
-/**
- * Lets gossipsub carry every topic under `prefix` (the ledger's FL topics). The host
- * (node/p2p/host.ts) restricts gossipsub to `allowedTopics` fixed at creation, and it drops —
- * for good — a member's subscription to a topic not allowed when it arrives; task topics are only
- * known when a task starts, so the list is widened here, once, to the FL prefix. Gossipsub 17 keeps
- * that list in a field it reads on every subscription and message. Subscriptions that reached this
- * node before the call are not recovered: the host should allow the prefix from creation.
- * TODO(issue 4): replace with a host option for topic prefixes in node/p2p/host.ts.
- */
-export function allowTopicPrefix (pubsub: GossipSub, prefix: string): void {
-  const allowed: unknown = Reflect.get(pubsub, 'allowedTopics')
-  if (!(allowed instanceof Set) || (allowed instanceof PrefixTopics && allowed.prefix === prefix)) return
-  Reflect.set(pubsub, 'allowedTopics', new PrefixTopics(allowed as Set<string>, prefix))
 }
 
 /** Creates the transport; see the file comment. */
@@ -146,7 +120,6 @@ export function createFlTransport (components: FlTransportComponents): FlTranspo
     start () {
       if (running) return
       running = true
-      allowTopicPrefix(pubsub, control)
       listen(control, { topic: 'control' })
       for (const [task, topic] of tasks) listen(topic, { topic: 'task', task })
     },

@@ -12,7 +12,7 @@ import { createMemberGater, createMembershipGuard, isMemberPeer } from './gater.
 import type { MembershipGuard } from './gater.ts'
 import { createGossip } from './gossip.ts'
 import type { Gossip } from './gossip.ts'
-import { createHost } from './host.ts'
+import { createHost, TopicAllowList } from './host.ts'
 import type { Host } from './host.ts'
 import { memberHexOfPeer, privateKeyFromSeed, toPeerId } from './identity.ts'
 import { blocksTopic } from './constants.ts'
@@ -22,6 +22,7 @@ import type { Sync, SyncResult } from './sync.ts'
 /** Re-exported so callers need only this module. */
 export type { SyncResult } from './sync.ts'
 export type { Host } from './host.ts'
+export { TopicAllowList } from './host.ts'
 
 /** Options of createP2P. */
 export interface P2PInit {
@@ -34,6 +35,12 @@ export interface P2PInit {
    * drops a member's subscription to a topic it did not allow when that subscription arrived.
    */
   extraTopics?: string[]
+  /**
+   * Gossip topic prefixes to accept from the start, each ending with `/`: every topic under one
+   * is admitted (federated learning's task topics `/medichain/<ledgerId>/fl/<task>`, named only
+   * when a task starts). INVALID at creation for a prefix without the trailing `/`.
+   */
+  topicPrefixes?: string[]
   /** Addresses to announce instead of the listen addresses. */
   announce?: string[]
   /** Extra multiaddrs to dial besides the members' own addresses. */
@@ -64,6 +71,8 @@ export interface P2P extends EventTarget {
   readonly libp2p: Host
   /** The gossip topic of this ledger. */
   readonly topic: string
+  /** True when gossipsub accepts subscriptions and messages on `topic` (the host's allow-list). */
+  allowsTopic(topic: string): boolean
   /** Listen multiaddrs, each ending with `/p2p/<PeerId>`. */
   addresses(): string[]
   /** Hex keys of the members connected right now. */
@@ -85,6 +94,9 @@ export function createP2P (init: P2PInit) {
     const log = logger.child({ module: 'p2p' })
     const events = new EventTarget()
     const topic = blocksTopic(toHex(ledger.id))
+    // Fixed at creation, like gossipsub's own list: a subscription that arrives for a topic not
+    // admitted yet is dropped for good, so every topic this peer may use must be admitted now.
+    const allowed = new TopicAllowList([topic, ...(init.extraTopics ?? [])], init.topicPrefixes ?? [])
     let running: Running | undefined
 
     const onPeer = (type: 'peer:connected' | 'peer:disconnected') => (e: CustomEvent<PeerId>): void => {
@@ -100,7 +112,7 @@ export function createP2P (init: P2PInit) {
         throw new IdentityMismatchError('the P2P seed is not the key the ledger signs with')
       }
       const gater = createMemberGater({ members: ledger, logger })
-      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: [topic, ...(init.extraTopics ?? [])] })
+      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: allowed })
       const sync = createSync({ intervalMs: init.syncIntervalMs, maxBlocks: init.syncMaxBlocks })({ libp2p: host, ledger, logger })
       const gossip = createGossip()({ pubsub: host.services.pubsub, ledger, logger, sync })
       const guard = createMembershipGuard()({ members: ledger, libp2p: host, logger })
@@ -170,6 +182,7 @@ export function createP2P (init: P2PInit) {
       start,
       stop,
       topic,
+      allowsTopic: (t: string): boolean => allowed.has(t),
       addresses (): string[] {
         return running === undefined ? [] : running.host.getMultiaddrs().map(String)
       },

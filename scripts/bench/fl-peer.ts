@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
+import { toHex } from '../../protocol/bytes.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
 import { accountPopBytes, patientIdOf, signTx } from '../../protocol/tx.ts'
@@ -15,7 +16,7 @@ import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
 import { initBackend } from '../../node/ai/backend.ts'
 import type { TrainSample } from '../../node/ai/train.ts'
 import { AnalyserSlot } from '../../node/analysis/analyser.ts'
-import { createFederation } from '../../node/fl/index.ts'
+import { createFederation, flTopicAllowance } from '../../node/fl/index.ts'
 import type { TaskView, TrainingItem } from '../../node/fl/index.ts'
 import { createP2P } from '../../node/p2p/index.ts'
 import { createStorage } from '../../node/storage/index.ts'
@@ -50,7 +51,7 @@ async function start (m: Extract<ToPeer, { type: 'init' }>): Promise<() => Promi
   const identity = nodeIdentity(m.seed)
   const ledger = createLedger({ path: join(dir, 'ledger'), genesis: m.genesis, verifyWorkers: 0 })({ identity, verify: nodeVerify, logger, clock: Date.now })
   await ledger.start()
-  const p2p = createP2P({ seed: m.seed, listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 0 })({ ledger, logger })
+  const p2p = createP2P({ seed: m.seed, listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 0, ...flTopicAllowance(toHex(ledger.id)) })({ ledger, logger })
   await p2p.start()
   const storage = createStorage({ dataDir: dir, repairIntervalMs: 0 })({ libp2p: p2p.libp2p, logger, ledger })
   await storage.start()

@@ -1,8 +1,10 @@
 // Shared setup of the federated-learning tests: real hospital peers on 127.0.0.1 (ledger in a temp
 // folder, libp2p, helia storage, the federation), tiny phantom data sets, patients registered on
-// the ledger with training consents signed by their own keys, and an event waiter.
+// the ledger with training consents signed by their own keys, and an event waiter. Each peer's
+// P2P host admits FL's topics from creation, and its FL history persists in its own data folder.
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
+import { toHex } from '../../protocol/bytes.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
 import type { Identity } from '../../protocol/ed25519.ts'
 import { patientIdOf } from '../../protocol/tx.ts'
@@ -10,7 +12,7 @@ import type { Purpose, TxBodies } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { TrainSample } from '../../node/ai/train.ts'
 import { AnalyserSlot } from '../../node/analysis/analyser.ts'
-import { createFederation } from '../../node/fl/index.ts'
+import { createFederation, flTopicAllowance } from '../../node/fl/index.ts'
 import type { Federation, FederationInit, TrainingItem } from '../../node/fl/index.ts'
 import { createP2P } from '../../node/p2p/index.ts'
 import type { P2P } from '../../node/p2p/index.ts'
@@ -36,6 +38,8 @@ export function phantoms (from: number, count: number, size = 32): TrainSample[]
 /** One running hospital peer with federated learning. */
 export interface FlPeer {
   n: number
+  /** The peer's data folder (ledger, blocks, FL history under `fl/`). */
+  dir: string
   key: Uint8Array
   identity: Identity
   ledger: Ledger
@@ -52,30 +56,35 @@ export interface FlPeerOptions {
   items?: TrainingItem[]
   validation?: TrainSample[]
   init?: FederationInit
-  /** Start ledger and P2P only (an attacker or an observer without FL). */
+  /** Create the federation but do not start it (an attacker or an observer without FL, or a test that listens first). */
   noFederation?: boolean
+  /** Reuse this data folder (a restarted peer) instead of a fresh one. */
+  dir?: string
+  /** Create the P2P host without FL's topics (the federation then refuses to start). */
+  noFlTopics?: boolean
 }
 
 const running: FlPeer[] = []
 
 /** Starts ledger, P2P, storage and federation for hospital `n` of `genesis`. */
 export async function startFlPeer (n: number, genesis: Genesis, opts: FlPeerOptions = {}): Promise<FlPeer> {
-  const dir = await tempDir('medichain-fl-')
+  const dir = opts.dir ?? await tempDir('medichain-fl-')
   const identity = testIdentity(n)
   const ledger = await openLedger(genesis, identity, { path: `${dir}/ledger`, verifyWorkers: 0 })
-  const p2p = createP2P({ seed: testSeed(n), listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 1000, redialMinMs: 50, redialMaxMs: 500 })({ ledger, logger })
+  const topics = opts.noFlTopics === true ? {} : flTopicAllowance(toHex(ledger.id))
+  const p2p = createP2P({ seed: testSeed(n), listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 1000, redialMinMs: 50, redialMaxMs: 500, ...topics })({ ledger, logger })
   await p2p.start()
   const storage = createStorage({ repairIntervalMs: 0, dataDir: dir })({ libp2p: p2p.libp2p, logger, ledger })
   await storage.start()
   const analysers = new AnalyserSlot()
   const data = { items: opts.items ?? [] }
   const validation = opts.validation ?? []
-  const federation = createFederation(opts.init ?? {})({
+  const federation = createFederation({ data: dir, ...opts.init })({
     ledger, p2p, storage, identity, analysers, logger, clock: Date.now,
     trainingSet: async () => data.items,
     validationSet: async () => validation
   })
-  const peer: FlPeer = { n, key: identity.publicKey, identity, ledger, p2p, storage, analysers, federation, data }
+  const peer: FlPeer = { n, dir, key: identity.publicKey, identity, ledger, p2p, storage, analysers, federation, data }
   if (opts.noFederation !== true) await federation.start()
   running.push(peer)
   return peer
