@@ -4,42 +4,35 @@ import { LitElement, html, nothing } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import type { Account } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
 /** `<mc-accounts .session=${s}>`. */
 export class McAccounts extends LitElement {
-  static override properties = { session: { attribute: false }, lists: { state: true }, error: { state: true }, busy: { state: true }, done: { state: true } }
+  static override properties = { session: { attribute: false }, error: { state: true }, busy: { state: true }, done: { state: true } }
   static override styles = [shared]
 
   declare session: Session
-  declare lists: { pending: Account[], active: Account[], locked: Account[] } | null
+  /** The last approve, lock or unlock's failure (the list's own is in `#lists.error`). */
   declare error: unknown
   declare busy: boolean
   declare done: string | null
+  readonly #lists = new LoadController(this, {
+    load: async () => {
+      const a = api(this.session.client)
+      const [pending, active, locked] = await Promise.all([a.accounts('pending'), a.accounts('active'), a.accounts('locked')])
+      return { pending, active, locked }
+    },
+    fail: err => this.session.fail(err)
+  })
 
   constructor () {
     super()
-    this.lists = null
     this.error = null
     this.busy = false
     this.done = null
-  }
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    try {
-      const a = api(this.session.client)
-      const [pending, active, locked] = await Promise.all([a.accounts('pending'), a.accounts('active'), a.accounts('locked')])
-      this.lists = { pending, active, locked }
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
   }
 
   async #act (account: Account, action: 'approve' | 'lock' | 'unlock'): Promise<void> {
@@ -49,7 +42,7 @@ export class McAccounts extends LitElement {
     try {
       await api(this.session.client).accountAction(account.username, action)
       this.done = `${account.username}: ${action === 'approve' ? 'approved and registered on the ledger' : action === 'lock' ? 'locked' : 'unlocked'}.`
-      await this.#load()
+      await this.#lists.reload()
     } catch (err) {
       this.error = this.session.fail(err)
     } finally {
@@ -71,18 +64,17 @@ export class McAccounts extends LitElement {
   }
 
   override render () {
-    const l = this.lists
     return html`
       <h1>Accounts</h1>
-      <mc-error-note .error=${this.error}></mc-error-note>
+      <mc-error-note .error=${this.error ?? this.#lists.error}></mc-error-note>
       ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
-      ${l === null ? html`<p role="status">Loading…</p>` : html`
+      ${this.#lists.render(l => html`
         <h2>Waiting for approval</h2>
-        <p class="muted">Check who the person is before approving: approval puts their key on the ledger as a ${'clinician or researcher'} of this hospital.</p>
+        <p class="muted">Check who the person is before approving: approval puts their key on the ledger as a clinician or researcher of this hospital.</p>
         ${this.#table(l.pending, 'approve', 'Approve')}
         <h2>Active</h2>${this.#table(l.active, 'lock', 'Lock')}
         <h2>Locked</h2>${this.#table(l.locked, 'unlock', 'Unlock')}
-      `}
+      `)}
     `
   }
 }

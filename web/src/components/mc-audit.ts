@@ -3,6 +3,7 @@
 // marked in words and colour, never colour alone.
 import { LitElement, css, html, nothing } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -20,47 +21,27 @@ function asEntry (v: Record<string, unknown>): Entry | null {
 
 /** `<mc-audit .session=${s}>`. */
 export class McAudit extends LitElement {
-  static override properties = { session: { attribute: false }, entries: { state: true }, error: { state: true } }
+  static override properties = { session: { attribute: false } }
   static override styles = [shared, css`
     tr.emergency td { background: #fff1c2; }
     .flag { color: #8a1c00; font-weight: 700; }
   `]
 
   declare session: Session
-  declare entries: Entry[] | null
-  declare error: unknown
-
-  constructor () {
-    super()
-    this.entries = null
-    this.error = null
-  }
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    this.error = null
-    try {
-      const raw = await this.session.client.myAudit()
-      this.entries = raw.map(asEntry).filter(e => e !== null).sort((a, b) => b.time - a.time)
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
-  }
+  readonly #entries = new LoadController(this, {
+    load: async () => (await this.session.client.myAudit()).map(asEntry).filter(e => e !== null).sort((a, b) => b.time - a.time),
+    fail: err => this.session.fail(err)
+  })
 
   override render () {
-    const e = this.entries
-    const emergencies = e?.filter(x => x.emergency).length ?? 0
+    const emergencies = this.#entries.value?.filter(x => x.emergency).length ?? 0
     return html`
       <h1>Who viewed my images</h1>
       <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries.</p>
-      <p><button type="button" class="secondary" @click=${async () => await this.#load()}>Refresh</button></p>
-      <mc-error-note .error=${this.error}></mc-error-note>
+      <p><button type="button" class="secondary" @click=${async () => await this.#entries.reload()}>Refresh</button></p>
+      <mc-error-note .error=${this.#entries.error}></mc-error-note>
       ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies} ${emergencies === 1 ? 'entry was' : 'entries were'} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
-      ${e === null ? html`<p role="status">Loading…</p>` : e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
+      ${this.#entries.render(e => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
         <div class="table-wrap"><table>
           <caption class="visually-hidden">Accesses to your images, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th></tr></thead>
@@ -71,7 +52,7 @@ export class McAudit extends LitElement {
             <td>${x.emergency ? html`<span class="flag">⚠ ${BASIS.emergency}</span>` : BASIS[x.basis] ?? x.basis}</td>
             <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
           </tr>`)}</tbody>
-        </table></div>`}
+        </table></div>`)}
     `
   }
 }

@@ -3,13 +3,12 @@
 // is built and signed in this browser: the patient's image keys are re-wrapped for the grantee
 // here, so no hospital ever sees them unwrapped.
 import { LitElement, css, html, nothing } from 'lit'
-import type { ApiImage } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { checkGrantForm } from '../lib/consent-form.ts'
 import type { GrantForm } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
-import type { Member } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -33,8 +32,8 @@ function asConsent (v: Record<string, unknown>): Consent | null {
 /** `<mc-consents .session=${s}>`. */
 export class McConsents extends LitElement {
   static override properties = {
-    session: { attribute: false }, consents: { state: true }, members: { state: true }, images: { state: true },
-    error: { state: true }, formErrors: { state: true }, busy: { state: true }, kind: { state: true }, scope: { state: true }, done: { state: true }
+    session: { attribute: false }, error: { state: true }, formErrors: { state: true }, busy: { state: true },
+    kind: { state: true }, scope: { state: true }, done: { state: true }
   }
 
   static override styles = [shared, css`
@@ -45,21 +44,29 @@ export class McConsents extends LitElement {
   `]
 
   declare session: Session
-  declare consents: Consent[] | null
-  declare members: Member[]
-  declare images: ApiImage[]
+  /** The last grant or revoke's failure (the listing's own is in `#data.error`). */
   declare error: unknown
   declare formErrors: Partial<Record<keyof GrantForm, string>>
   declare busy: boolean
   declare kind: 'hospital' | 'user'
   declare scope: 'all' | 'images'
   declare done: string | null
+  readonly #data = new LoadController(this, {
+    load: async () => {
+      const [mine, members, images] = await Promise.all([
+        this.session.client.myConsents(), api(this.session.client).members(), this.session.images.list(null, true)
+      ])
+      return {
+        consents: mine.consents.map(asConsent).filter(c => c !== null).sort((a, b) => b.time - a.time),
+        members: members.filter(m => m.status === 'active'),
+        images
+      }
+    },
+    fail: err => this.session.fail(err)
+  })
 
   constructor () {
     super()
-    this.consents = null
-    this.members = []
-    this.images = []
     this.error = null
     this.formErrors = {}
     this.busy = false
@@ -68,26 +75,8 @@ export class McConsents extends LitElement {
     this.done = null
   }
 
-  override connectedCallback (): void {
-    super.connectedCallback()
-    void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    try {
-      const [mine, members, images] = await Promise.all([
-        this.session.client.myConsents(), api(this.session.client).members(), this.session.images.list(null, true)
-      ])
-      this.consents = mine.consents.map(asConsent).filter(c => c !== null).sort((a, b) => b.time - a.time)
-      this.members = members.filter(m => m.status === 'active')
-      this.images = images
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
-  }
-
   #granteeName (c: Consent): string {
-    const m = this.members.find(x => x.key === c.grantee)
+    const m = this.#data.value?.members.find(x => x.key === c.grantee)
     return m !== undefined ? `${m.name} (hospital)` : c.kind === 'hospital' ? `hospital ${shortHex(c.grantee)}` : `user ${shortHex(c.grantee)}`
   }
 
@@ -121,7 +110,7 @@ export class McConsents extends LitElement {
     try {
       await this.session.client.grant({ ...checked.request, ...(this.scope === 'images' ? { images: chosen } : {}) })
       this.done = 'Consent granted. It is on the ledger now.'
-      await this.#load()
+      await this.#data.reload()
     } catch (err) {
       this.error = this.session.fail(err)
     } finally {
@@ -136,7 +125,7 @@ export class McConsents extends LitElement {
     try {
       await this.session.client.revoke(c.id, c.grantee)
       this.done = 'Consent revoked.'
-      await this.#load()
+      await this.#data.reload()
     } catch (err) {
       this.error = this.session.fail(err)
     } finally {
@@ -145,6 +134,7 @@ export class McConsents extends LitElement {
   }
 
   #form () {
+    const { members, images } = this.#data.value ?? { members: [], images: [] }
     const fe = this.formErrors
     const err = (k: keyof GrantForm) => fe[k] === undefined ? nothing : html`<p class="field-error" id="${k}-error">${fe[k]}</p>`
     return html`<form @submit=${this.#grant} novalidate aria-label="Grant a consent">
@@ -155,7 +145,7 @@ export class McConsents extends LitElement {
           ? html`<label for="hospital">Hospital</label>
             <select id="hospital" name="hospital" aria-invalid=${fe.hospital !== undefined ? 'true' : 'false'}>
               <option value="">Choose…</option>
-              ${this.members.map(m => html`<option value=${m.key}>${m.name}${m.self ? ' (this hospital)' : ''}</option>`)}
+              ${members.map(m => html`<option value=${m.key}>${m.name}${m.self ? ' (this hospital)' : ''}</option>`)}
             </select>${err('hospital')}`
           : html`<label for="userKey">Their key</label>
             <input id="userKey" name="userKey" class="mono" autocomplete="off" spellcheck="false" aria-invalid=${fe.userKey !== undefined ? 'true' : 'false'} aria-describedby="userKey-hint">
@@ -170,23 +160,22 @@ export class McConsents extends LitElement {
       <label for="until">Until (last day)</label>
       <input id="until" name="until" type="date" .value=${isoDate(Date.now() + 30 * 86_400_000)} min=${isoDate(Date.now())} aria-invalid=${fe.until !== undefined ? 'true' : 'false'}>${err('until')}
       <fieldset><legend>Which images</legend>
-        <label class="choice"><input type="radio" name="scope" value="all" .checked=${this.scope === 'all'} @change=${() => { this.scope = 'all' }}> all my images (${this.images.length})</label>
+        <label class="choice"><input type="radio" name="scope" value="all" .checked=${this.scope === 'all'} @change=${() => { this.scope = 'all' }}> all my images (${images.length})</label>
         <label class="choice"><input type="radio" name="scope" value="images" .checked=${this.scope === 'images'} @change=${() => { this.scope = 'images' }}> only these:</label>
-        ${this.scope === 'images' ? this.images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
+        ${this.scope === 'images' ? images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
       </fieldset>
       <p><button type="submit" ?disabled=${this.busy}>${this.busy ? 'Signing…' : 'Grant consent'}</button></p>
     </form>`
   }
 
   override render () {
-    const list = this.consents
     return html`
       <h1>Consents</h1>
       <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> revoking stops every future opening of your images and every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
-      <mc-error-note .error=${this.error}></mc-error-note>
+      <mc-error-note .error=${this.error ?? this.#data.error}></mc-error-note>
       ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
       <h2>Current consents</h2>
-      ${list === null ? html`<p role="status">Loading…</p>` : list.length === 0 ? html`<p>You have not granted any consent.</p>` : html`
+      ${this.#data.render(({ consents: list }) => list.length === 0 ? html`<p>You have not granted any consent.</p>` : html`
         <div class="table-wrap"><table>
           <thead><tr><th scope="col">To</th><th scope="col">For</th><th scope="col">Until</th><th scope="col">Images</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
           <tbody>${list.map(c => {
@@ -200,7 +189,7 @@ export class McConsents extends LitElement {
               <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)}">Revoke</button>` : nothing}</td>
             </tr>`
           })}</tbody>
-        </table></div>`}
+        </table></div>`)}
       <h2>Grant a consent</h2>
       ${this.#form()}
     `

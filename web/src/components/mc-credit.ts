@@ -1,6 +1,7 @@
 // The patient's credit score (DESIGN §4) with its published formula and each input, so the patient
 // can recompute it. The page says plainly that it never affects care.
 import { LitElement, html, nothing } from 'lit'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -16,30 +17,20 @@ function asCredit (v: Record<string, unknown>): Credit | null {
 
 /** `<mc-credit .session=${s}>`. */
 export class McCredit extends LitElement {
-  static override properties = { session: { attribute: false }, credit: { state: true }, error: { state: true } }
+  static override properties = { session: { attribute: false } }
   static override styles = [shared]
 
   declare session: Session
-  declare credit: Credit | null
-  declare error: unknown
-
-  constructor () {
-    super()
-    this.credit = null
-    this.error = null
-  }
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    this.session.client.myCredit().then(c => { this.credit = asCredit(c) }, err => { this.error = this.session.fail(err) })
-  }
+  readonly #credit = new LoadController(this, {
+    load: async () => asCredit(await this.session.client.myCredit()),
+    fail: err => this.session.fail(err)
+  })
 
   override render () {
-    const c = this.credit
     return html`
       <h1>Credit score</h1>
-      <mc-error-note .error=${this.error}></mc-error-note>
-      ${c === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : html`
+      <mc-error-note .error=${this.#credit.error}></mc-error-note>
+      ${this.#credit.render(c => c === null ? nothing : html`
         <p class="card"><span class="muted">Your score</span><br><strong data-testid="credit-score">${c.score}</strong> points</p>
         <div class="table-wrap"><table>
           <caption>How it is computed</caption>
@@ -52,7 +43,7 @@ export class McCredit extends LitElement {
         </table></div>
         <p class="muted">Formula: ${c.formula}. Any hospital can recompute it from the ledger.</p>
         <p class="note">The score recognises sharing for research and training. It never affects your care.</p>
-      `}
+      `)}
     `
   }
 }

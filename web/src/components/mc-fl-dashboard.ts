@@ -3,11 +3,11 @@
 // participants with their sample counts, round times, and the model it published. When the peer
 // has no FL service (its route answers 404), the page says so instead of failing.
 import { LitElement, html, nothing } from 'lit'
-import type { PropertyValues } from 'lit'
 import { ApiError } from '../../../protocol/client.ts'
 import type { FlTask } from '../lib/fl.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import { navigate } from '../services/navigate.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -17,36 +17,47 @@ import './mc-line-chart.ts'
 /** How often a running task is re-read (ms). */
 const POLL_MS = 2000
 
+/** What the page shows: the task list, one task, or that the peer has no FL service. */
+type View = { kind: 'list', tasks: FlTask[] } | { kind: 'task', task: FlTask | null } | { kind: 'missing' }
+
+/** Whether the view shows a task that is still running. */
+function running (v: View | undefined): boolean {
+  return v?.kind === 'list' ? v.tasks.some(t => t.status === 'running') : v?.kind === 'task' && v.task?.status === 'running'
+}
+
 /** `<mc-fl-dashboard .session=${s} .taskId=${id|null}>`. */
 export class McFlDashboard extends LitElement {
-  static override properties = {
-    session: { attribute: false }, taskId: { attribute: false }, tasks: { state: true }, task: { state: true },
-    missing: { state: true }, error: { state: true }, busy: { state: true }
-  }
-
+  static override properties = { session: { attribute: false }, taskId: { attribute: false }, error: { state: true }, busy: { state: true } }
   static override styles = [shared]
 
   declare session: Session
   declare taskId: string | null
-  declare tasks: FlTask[] | null
-  declare task: FlTask | null
-  declare missing: boolean
+  /** Starting a task failed (the listing's own failure is in `#view.error`). */
   declare error: unknown
   declare busy: boolean
   #timer: ReturnType<typeof setInterval> | null = null
+  readonly #view = new LoadController(this, {
+    args: () => [this.taskId],
+    load: async (): Promise<View> => {
+      const a = api(this.session.client)
+      if (this.taskId !== null) return { kind: 'task', task: await a.flTask(this.taskId) }
+      try {
+        return { kind: 'list', tasks: await a.flTasks() }
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND') return { kind: 'missing' }
+        throw err
+      }
+    },
+    fail: err => this.session.fail(err),
+    // A running task is read again every POLL_MS; anything else (or a failure) stops that.
+    settled: () => { this.#poll(running(this.#view.error === null ? this.#view.value : undefined)) }
+  })
 
   constructor () {
     super()
     this.taskId = null
-    this.tasks = null
-    this.task = null
-    this.missing = false
     this.error = null
     this.busy = false
-  }
-
-  override willUpdate (changed: PropertyValues<this>): void {
-    if (changed.has('taskId')) void this.#load()
   }
 
   override disconnectedCallback (): void {
@@ -55,26 +66,8 @@ export class McFlDashboard extends LitElement {
   }
 
   #poll (on: boolean): void {
-    if (on && this.#timer === null) this.#timer = setInterval(() => { void this.#load() }, POLL_MS)
+    if (on && this.#timer === null) this.#timer = setInterval(() => { void this.#view.reload() }, POLL_MS)
     if (!on && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
-  }
-
-  async #load (): Promise<void> {
-    try {
-      const a = api(this.session.client)
-      if (this.taskId === null) {
-        this.tasks = await a.flTasks()
-        this.#poll(this.tasks.some(t => t.status === 'running'))
-      } else {
-        this.task = await a.flTask(this.taskId)
-        this.#poll(this.task?.status === 'running')
-      }
-      this.missing = false
-    } catch (err) {
-      this.#poll(false)
-      if (err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND' && this.taskId === null) this.missing = true
-      else this.error = this.session.fail(err)
-    }
   }
 
   async #start (e: SubmitEvent): Promise<void> {
@@ -86,7 +79,7 @@ export class McFlDashboard extends LitElement {
     try {
       const task = await api(this.session.client).startFl({ rounds: n('rounds'), epochs: n('epochs'), minParticipants: n('minParticipants') })
       if (task !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(task.id)}`)
-      else await this.#load()
+      else await this.#view.reload()
     } catch (err) {
       this.error = this.session.fail(err)
     } finally {
@@ -95,7 +88,6 @@ export class McFlDashboard extends LitElement {
   }
 
   #list () {
-    const t = this.tasks
     return html`
       <h2>Start a task</h2>
       <form @submit=${this.#start} class="row">
@@ -106,9 +98,9 @@ export class McFlDashboard extends LitElement {
       </form>
       <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
       <h2>Tasks</h2>
-      ${t === null ? html`<p role="status">Loading…</p>` : t.length === 0 ? html`<p>No tasks yet.</p>` : html`<ul>
-        ${t.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
-      </ul>`}`
+      ${this.#view.render(v => v.kind !== 'list' ? nothing : v.tasks.length === 0 ? html`<p>No tasks yet.</p>` : html`<ul>
+        ${v.tasks.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
+      </ul>`)}`
   }
 
   #detail (t: FlTask) {
@@ -140,10 +132,10 @@ export class McFlDashboard extends LitElement {
   override render () {
     return html`
       <h1>Federated learning</h1>
-      <mc-error-note .error=${this.error}></mc-error-note>
-      ${this.missing
+      <mc-error-note .error=${this.error ?? this.#view.error}></mc-error-note>
+      ${this.#view.value?.kind === 'missing'
         ? html`<p class="warn" role="status" data-testid="fl-missing">Federated learning is not available on this peer: it has no FL service yet (<code>GET /api/fl/tasks</code> answered 404). Tasks appear here once the peer runs one.</p>`
-        : this.taskId === null ? this.#list() : this.task === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : this.#detail(this.task)}
+        : this.taskId === null ? this.#list() : this.#view.render(v => v.kind === 'task' && v.task !== null ? this.#detail(v.task) : nothing)}
     `
   }
 }

@@ -5,6 +5,7 @@ import { LitElement, css, html, nothing } from 'lit'
 import type { PropertyValues } from 'lit'
 import type { ApiImage } from '../../../protocol/client.ts'
 import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -17,10 +18,7 @@ const BASIS: Record<string, string> = { patient: 'yours', custodian: 'this hospi
  * Emits 'mc-listed' with `{ count, code }` after each listing (code: the error code, or null).
  */
 export class McImageGrid extends LitElement {
-  static override properties = {
-    session: { attribute: false }, patientId: { attribute: false }, refresh: { type: Number },
-    images: { state: true }, error: { state: true }, loading: { state: true }
-  }
+  static override properties = { session: { attribute: false }, patientId: { attribute: false }, refresh: { type: Number } }
 
   static override styles = [shared, css`
     ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem; }
@@ -33,37 +31,28 @@ export class McImageGrid extends LitElement {
   declare session: Session
   declare patientId: string | null
   declare refresh: number
-  declare images: ApiImage[] | null
-  declare error: unknown
-  declare loading: boolean
+  // Always asks the peer again (never the session's cache): a consent may have changed since.
+  readonly #images = new LoadController(this, {
+    args: () => [this.patientId],
+    load: async () => await this.session.images.list(this.patientId, true),
+    fail: err => this.session.fail(err),
+    settled: () => {
+      const { value, error } = this.#images
+      const code = (error as { code?: unknown } | null)?.code
+      const detail = { count: error === null ? value?.length ?? 0 : 0, code: typeof code === 'string' ? code : null }
+      this.dispatchEvent(new CustomEvent('mc-listed', { detail, bubbles: true, composed: true }))
+    }
+  })
 
   constructor () {
     super()
     this.patientId = null
     this.refresh = 0
-    this.images = null
-    this.error = null
-    this.loading = false
   }
 
   override willUpdate (changed: PropertyValues<this>): void {
-    // Always ask the peer again: a consent may have been granted or revoked since the last look.
-    if (changed.has('patientId') || changed.has('refresh')) void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    this.loading = true
-    this.error = null
-    try {
-      this.images = await this.session.images.list(this.patientId, true)
-    } catch (err) {
-      this.images = null
-      this.error = this.session.fail(err)
-    } finally {
-      this.loading = false
-    }
-    const code = (this.error as { code?: unknown } | null)?.code
-    this.dispatchEvent(new CustomEvent('mc-listed', { detail: { count: this.images?.length ?? 0, code: typeof code === 'string' ? code : null }, bubbles: true, composed: true }))
+    // A new patient loads by itself (the controller's input); a bumped `refresh` lists again.
+    if (changed.has('refresh') && !changed.has('patientId')) void this.#images.reload()
   }
 
   #href (image: ApiImage): string {
@@ -71,16 +60,15 @@ export class McImageGrid extends LitElement {
   }
 
   override render () {
-    return html`<p><button type="button" class="secondary" @click=${async () => await this.#load()} ?disabled=${this.loading}>Refresh the list</button></p>
-      ${this.#body()}`
+    const { loading, error } = this.#images
+    return html`<p><button type="button" class="secondary" @click=${async () => await this.#images.reload()} ?disabled=${loading}>Refresh the list</button></p>
+      ${error === null ? this.#images.render(images => this.#grid(images), 'Loading images…') : html`<mc-error-note .error=${error}></mc-error-note>`}`
   }
 
-  #body () {
-    if (this.error !== null) return html`<mc-error-note .error=${this.error}></mc-error-note>`
-    if (this.images === null) return html`<p role="status">${this.loading ? 'Loading images…' : ''}</p>`
-    if (this.images.length === 0) return html`<p role="status">No images yet.</p>`
-    const newest = [...this.images].sort((a, b) => b.time - a.time)
-    return html`<ul aria-label="Images" aria-busy=${this.loading ? 'true' : 'false'}>
+  #grid (images: ApiImage[]) {
+    if (images.length === 0) return html`<p role="status">No images yet.</p>`
+    const newest = [...images].sort((a, b) => b.time - a.time)
+    return html`<ul aria-label="Images" aria-busy=${this.#images.loading ? 'true' : 'false'}>
       ${newest.map(img => html`<li>
         <a class="open" href=${this.#href(img)} aria-label="Open the ${img.modality} image of ${formatTime(img.time)} in the viewer">
           <mc-thumbnail .session=${this.session} .image=${img}></mc-thumbnail>

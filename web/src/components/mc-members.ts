@@ -5,7 +5,7 @@ import { LitElement, html, nothing } from 'lit'
 import type { ApiProposal } from '../../../protocol/client.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
-import type { Evidence, Member } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -17,9 +17,6 @@ const KEY_HEX = /^[0-9a-fA-F]{64}$/
 export class McMembers extends LitElement {
   static override properties = {
     session: { attribute: false },
-    members: { state: true },
-    evidence: { state: true },
-    proposals: { state: true },
     action: { state: true },
     fieldError: { state: true },
     error: { state: true },
@@ -30,42 +27,28 @@ export class McMembers extends LitElement {
   static override styles = [shared]
 
   declare session: Session
-  declare members: Member[] | null
-  declare evidence: Evidence[]
-  declare proposals: ApiProposal[]
   declare action: 'add' | 'remove'
   declare fieldError: string | null
+  /** The last write's failure (the listing's own is in `#data.error`). */
   declare error: unknown
   declare busy: boolean
   declare done: string | null
+  readonly #data = new LoadController(this, {
+    load: async () => {
+      const a = api(this.session.client)
+      const [members, evidence, proposals] = await Promise.all([a.members(), a.evidence(), this.session.client.proposals()])
+      return { members, evidence, proposals }
+    },
+    fail: err => this.session.fail(err)
+  })
 
   constructor () {
     super()
-    this.members = null
-    this.evidence = []
-    this.proposals = []
     this.action = 'add'
     this.fieldError = null
     this.error = null
     this.busy = false
     this.done = null
-  }
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    try {
-      const a = api(this.session.client)
-      const [m, e, p] = await Promise.all([a.members(), a.evidence(), this.session.client.proposals()])
-      this.members = m
-      this.evidence = e
-      this.proposals = p
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
   }
 
   /** Runs one write, then reloads: the new proposal or approval is on this peer's ledger at once. */
@@ -75,7 +58,7 @@ export class McMembers extends LitElement {
     this.done = null
     try {
       this.done = await fn()
-      await this.#load()
+      await this.#data.reload()
     } catch (err) {
       this.error = this.session.fail(err)
     } finally {
@@ -109,12 +92,13 @@ export class McMembers extends LitElement {
   }
 
   #name (key: string): string {
-    return this.members?.find(x => x.key === key)?.name ?? shortHex(key)
+    return this.#data.value?.members.find(x => x.key === key)?.name ?? shortHex(key)
   }
 
   #proposeForm () {
-    const self = this.members?.find(m => m.self)?.key
-    const removable = (this.members ?? []).filter(m => m.status === 'active' && m.key !== self)
+    const members = this.#data.value?.members ?? []
+    const self = members.find(m => m.self)?.key
+    const removable = members.filter(m => m.status === 'active' && m.key !== self)
     return html`<form class="card" aria-label="Propose a membership change" @submit=${async (e: SubmitEvent) => await this.#propose(e)}>
       <label for="action">Change</label>
       <select id="action" name="action" .value=${this.action} @change=${(e: Event) => { this.action = (e.target as HTMLSelectElement).value === 'remove' ? 'remove' : 'add'; this.fieldError = null }}>
@@ -141,7 +125,7 @@ export class McMembers extends LitElement {
 
   #proposalTable (list: ApiProposal[], pending: boolean) {
     if (list.length === 0) return html`<p>None.</p>`
-    const self = this.members?.find(m => m.self)?.key
+    const self = this.#data.value?.members.find(m => m.self)?.key
     return html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">Change</th><th scope="col">Member</th><th scope="col">Proposed by</th><th scope="col">Approved by</th><th scope="col">When</th>
         ${pending ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
@@ -159,12 +143,13 @@ export class McMembers extends LitElement {
   }
 
   override render () {
-    const m = this.members
+    const evidence = this.#data.value?.evidence ?? []
+    const proposals = this.#data.value?.proposals ?? []
     return html`
       <h1>Members</h1>
-      <mc-error-note .error=${this.error}></mc-error-note>
+      <mc-error-note .error=${this.error ?? this.#data.error}></mc-error-note>
       ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
-      ${m === null ? html`<p role="status">Loading…</p>` : html`<div class="table-wrap"><table>
+      ${this.#data.render(({ members: m }) => html`<div class="table-wrap"><table>
         <thead><tr><th scope="col">Hospital</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Addresses</th><th scope="col">Admitted by</th></tr></thead>
         <tbody>${m.map(x => html`<tr data-member=${x.key}>
           <td>${x.name}${x.self ? html` <strong>(this peer)</strong>` : nothing}</td>
@@ -174,20 +159,20 @@ export class McMembers extends LitElement {
           <td class="mono">${x.addrs.join(' ')}</td>
           <td class="mono">${x.admittedBy === null ? 'founding member' : shortHex(x.admittedBy)}</td>
         </tr>`)}</tbody>
-      </table></div>`}
+      </table></div>`)}
       <h2>Equivocation evidence</h2>
-      ${this.evidence.length === 0 ? html`<p>No member has signed two different blocks at the same height.</p>` : html`<ul>
-        ${this.evidence.map(e => html`<li><strong>${this.#name(e.author)}</strong> signed two blocks at height ${e.height}
+      ${evidence.length === 0 ? html`<p>No member has signed two different blocks at the same height.</p>` : html`<ul>
+        ${evidence.map(e => html`<li><strong>${this.#name(e.author)}</strong> signed two blocks at height ${e.height}
           <details><summary>The two signed blocks (hex)</summary><p class="mono">${e.blocks[0]}</p><p class="mono">${e.blocks[1]}</p></details></li>`)}
       </ul>`}
       <h2>Pending proposals</h2>
       <p class="note">A change takes effect once the proposer and approving members reach the consortium's quorum (DESIGN §3).
         Proposals made at other hospitals appear here once they have replicated to this peer.</p>
-      ${this.#proposalTable(this.proposals.filter(p => !p.enacted), true)}
+      ${this.#proposalTable(proposals.filter(p => !p.enacted), true)}
       <h2>Propose a change</h2>
       ${this.#proposeForm()}
       <h2>Changes in effect</h2>
-      ${this.#proposalTable(this.proposals.filter(p => p.enacted), false)}
+      ${this.#proposalTable(proposals.filter(p => p.enacted), false)}
     `
   }
 }

@@ -1,10 +1,11 @@
 // Node status for the hospital's admin: what `/api/health` reports (ledger, blocks, members and
 // which are connected, uptime, and storage and model backend when the peer reports them) plus the
 // state root, which every peer holding the same blocks shares.
-import { LitElement, html, nothing } from 'lit'
+import { LitElement, html } from 'lit'
 import { formatBytes, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import type { Health, Member } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -16,68 +17,52 @@ function uptime (ms: number): string {
   return h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${s % 60} s` : `${s} s`
 }
 
+/** What the page shows, read in one go. */
+interface Status { health: Health, members: Member[], root: string }
+
 /** `<mc-node-status .session=${s}>`. */
 export class McNodeStatus extends LitElement {
-  static override properties = { session: { attribute: false }, health: { state: true }, members: { state: true }, root: { state: true }, error: { state: true } }
+  static override properties = { session: { attribute: false } }
   static override styles = [shared]
 
   declare session: Session
-  declare health: Health | null
-  declare members: Member[]
-  declare root: string | null
-  declare error: unknown
-
-  constructor () {
-    super()
-    this.health = null
-    this.members = []
-    this.root = null
-    this.error = null
-  }
-
-  override connectedCallback (): void {
-    super.connectedCallback()
-    void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    this.error = null
-    try {
+  readonly #status = new LoadController(this, {
+    load: async (): Promise<Status> => {
       const a = api(this.session.client)
       const [health, members, root] = await Promise.all([a.health(), a.members(), this.session.client.request('GET', '/api/ledger/state-root').then(async r => await r.json() as { root: string })])
-      this.health = health
-      this.members = members
-      this.root = root.root
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
-  }
+      return { health, members, root: root.root }
+    },
+    fail: err => this.session.fail(err)
+  })
 
-  #storage () {
-    const s = this.health?.storage
+  #storage (h: Health) {
+    const s = h.storage
     if (s === undefined) return html`<dd>not reported by this peer</dd>`
     return html`<dd>${Object.entries(s).map(([k, v]) => html`${k}: ${typeof v === 'number' && /bytes/i.test(k) ? formatBytes(v) : String(v)}<br>`)}</dd>`
   }
 
+  #facts ({ health: h, members, root }: Status) {
+    const name = (key: string): string => members.find(m => m.key === key)?.name ?? shortHex(key)
+    return html`<dl class="card facts" data-testid="health">
+      <dt>Status</dt><dd class=${h.status === 'ok' ? 'ok' : 'bad'}>${h.status}</dd>
+      <dt>This hospital</dt><dd>${name(h.self)} <span class="mono">${h.self}</span></dd>
+      <dt>Ledger id</dt><dd class="mono">${h.ledger}</dd>
+      <dt>Blocks held</dt><dd>${h.blocks}</dd>
+      <dt>State root</dt><dd class="mono">${root}</dd>
+      <dt>Active members</dt><dd>${h.members}</dd>
+      <dt>Connected peers</dt><dd>${h.connected.length === 0 ? 'none' : h.connected.map(k => html`${name(k)}<br>`)}</dd>
+      <dt>Storage</dt>${this.#storage(h)}
+      <dt>Model backend</dt><dd>${h.backend ?? 'not reported by this peer'}</dd>
+      <dt>Up for</dt><dd>${uptime(h.uptimeMs)}</dd>
+    </dl>`
+  }
+
   override render () {
-    const h = this.health
-    const name = (key: string): string => this.members.find(m => m.key === key)?.name ?? shortHex(key)
     return html`
       <h1>Node status</h1>
-      <p><button type="button" class="secondary" @click=${async () => await this.#load()}>Refresh</button></p>
-      <mc-error-note .error=${this.error}></mc-error-note>
-      ${h === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : html`<dl class="card facts" data-testid="health">
-        <dt>Status</dt><dd class=${h.status === 'ok' ? 'ok' : 'bad'}>${h.status}</dd>
-        <dt>This hospital</dt><dd>${name(h.self)} <span class="mono">${h.self}</span></dd>
-        <dt>Ledger id</dt><dd class="mono">${h.ledger}</dd>
-        <dt>Blocks held</dt><dd>${h.blocks}</dd>
-        <dt>State root</dt><dd class="mono">${this.root ?? '…'}</dd>
-        <dt>Active members</dt><dd>${h.members}</dd>
-        <dt>Connected peers</dt><dd>${h.connected.length === 0 ? 'none' : h.connected.map(k => html`${name(k)}<br>`)}</dd>
-        <dt>Storage</dt>${this.#storage()}
-        <dt>Model backend</dt><dd>${h.backend ?? 'not reported by this peer'}</dd>
-        <dt>Up for</dt><dd>${uptime(h.uptimeMs)}</dd>
-      </dl>`}
+      <p><button type="button" class="secondary" @click=${async () => await this.#status.reload()}>Refresh</button></p>
+      <mc-error-note .error=${this.#status.error}></mc-error-note>
+      ${this.#status.render(s => this.#facts(s))}
     `
   }
 }

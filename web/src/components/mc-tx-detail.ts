@@ -7,14 +7,14 @@ import { formatTime, shortHex } from '../lib/format.ts'
 import { checkTxProof } from '../lib/proof-check.ts'
 import type { ProofOutcome } from '../lib/proof-check.ts'
 import { api } from '../services/api.ts'
-import type { Member, TxAnswer } from '../services/api.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
 /** `<mc-tx-detail .session=${s} .txId=${id}>`. */
 export class McTxDetail extends LitElement {
-  static override properties = { session: { attribute: false }, txId: {}, answer: { state: true }, members: { state: true }, ledgerId: { state: true }, outcome: { state: true }, error: { state: true } }
+  static override properties = { session: { attribute: false }, txId: {}, outcome: { state: true } }
   static override styles = [shared, css`
     .result { font-size: 1.1rem; padding: 0.75rem 1rem; border-radius: 8px; margin: 0.75rem 0; }
     .result.ok { background: #e6f4ea; border: 2px solid #0a6b2d; }
@@ -24,67 +24,54 @@ export class McTxDetail extends LitElement {
 
   declare session: Session
   declare txId: string
-  declare answer: TxAnswer | null
-  declare members: Member[]
-  declare ledgerId: string | null
   declare outcome: ProofOutcome | null
-  declare error: unknown
+  /** The transaction with its proof, the members whose keys may sign blocks, and this ledger's id. */
+  readonly #tx = new LoadController(this, {
+    args: () => [this.txId],
+    load: async () => {
+      const a = api(this.session.client)
+      const [answer, members, health] = await Promise.all([a.tx(this.txId), a.members(), a.health()])
+      return { answer, members, ledgerId: health.ledger }
+    },
+    fail: err => this.session.fail(err)
+  })
 
   constructor () {
     super()
-    this.answer = null
-    this.members = []
-    this.ledgerId = null
     this.outcome = null
-    this.error = null
   }
 
   override willUpdate (changed: PropertyValues<this>): void {
-    if (changed.has('txId')) void this.#load()
-  }
-
-  async #load (): Promise<void> {
-    this.answer = null
-    this.outcome = null
-    this.error = null
-    try {
-      const a = api(this.session.client)
-      const [answer, members, health] = await Promise.all([a.tx(this.txId), a.members(), a.health()])
-      this.answer = answer
-      this.members = members
-      this.ledgerId = health.ledger
-    } catch (err) {
-      this.error = this.session.fail(err)
-    }
+    if (changed.has('txId')) this.outcome = null
   }
 
   #verify (): void {
-    if (this.answer === null || this.ledgerId === null) return
+    const v = this.#tx.value
+    if (v === undefined) return
     // Every member ever admitted, removed ones too: their old blocks remain valid history.
-    this.outcome = checkTxProof(this.txId, this.answer.proof, { ledgerId: this.ledgerId, members: this.members.map(m => m.key) })
+    this.outcome = checkTxProof(this.txId, v.answer.proof, { ledgerId: v.ledgerId, members: v.members.map(m => m.key) })
   }
 
   #name (key: string): string {
-    return this.members.find(m => m.key === key)?.name ?? shortHex(key)
+    return this.#tx.value?.members.find(m => m.key === key)?.name ?? shortHex(key)
   }
 
   #outcome () {
     const o = this.outcome
     if (o === null) return nothing
     if (o.ok) {
-      return html`<div class="result ok" role="status" data-result="verified">✓ Verified in this browser: this ${o.type} transaction is in block ${o.height} of ${this.#name(o.author)}, whose signature checks out, under ledger <span class="mono">${shortHex(this.ledgerId ?? '')}</span>.</div>`
+      return html`<div class="result ok" role="status" data-result="verified">✓ Verified in this browser: this ${o.type} transaction is in block ${o.height} of ${this.#name(o.author)}, whose signature checks out, under ledger <span class="mono">${shortHex(this.#tx.value?.ledgerId ?? '')}</span>.</div>`
     }
     return html`<div class="result bad" role="alert" data-result="failed" data-code=${o.code}>✗ Not verified: ${o.text}</div>`
   }
 
   override render () {
-    const a = this.answer
     return html`
       <p><a href="/app/admin/ledger">← Ledger</a></p>
       <h1>Transaction</h1>
       <p class="mono">${this.txId}</p>
-      <mc-error-note .error=${this.error}></mc-error-note>
-      ${a === null ? (this.error === null ? html`<p role="status">Loading…</p>` : nothing) : html`
+      <mc-error-note .error=${this.#tx.error}></mc-error-note>
+      ${this.#tx.render(({ answer: a }) => html`
         <dl class="card facts">
           <dt>Type</dt><dd>${a.tx.type}</dd>
           <dt>Signed by</dt><dd class="mono">${a.tx.signer}</dd>
@@ -98,7 +85,7 @@ export class McTxDetail extends LitElement {
         <p><button type="button" @click=${() => this.#verify()}>Verify inclusion proof</button></p>
         ${this.#outcome()}
         <details><summary>Transaction body</summary><pre>${JSON.stringify(a.tx.body, null, 2)}</pre></details>
-      `}
+      `)}
     `
   }
 }

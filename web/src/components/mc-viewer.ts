@@ -2,8 +2,6 @@
 // over the raw image with an opacity slider, window/level for DICOM, and what produced the result
 // (score, model CID). Images are decrypted in this page; nothing decrypted leaves it.
 import { LitElement, css, html, nothing } from 'lit'
-import type { PropertyValues } from 'lit'
-import type { ApiImage } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
 import { fitTransform, panBy, zoomAt } from '../lib/view-transform.ts'
@@ -12,6 +10,7 @@ import { valueRange } from '../lib/window-level.ts'
 import type { Window } from '../lib/window-level.ts'
 import { decodeForDisplay, drawable, release } from '../services/display.ts'
 import type { Displayable } from '../services/display.ts'
+import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -20,8 +19,7 @@ import './mc-error-note.ts'
 export class McViewer extends LitElement {
   static override properties = {
     session: { attribute: false }, patientId: { attribute: false }, cid: {},
-    image: { state: true }, error: { state: true }, phase: { state: true }, opacity: { state: true },
-    window: { state: true }, range: { state: true }, hasResult: { state: true }
+    opacity: { state: true }, window: { state: true }, range: { state: true }
   }
 
   static override styles = [shared, css`
@@ -38,13 +36,9 @@ export class McViewer extends LitElement {
   declare session: Session
   declare patientId: string | null
   declare cid: string
-  declare image: ApiImage | null
-  declare error: unknown
-  declare phase: 'loading' | 'shown' | 'failed'
   declare opacity: number
   declare window: Window | null
   declare range: { min: number, max: number } | null
-  declare hasResult: boolean
 
   #raw: Displayable | null = null
   #result: Displayable | null = null
@@ -53,21 +47,44 @@ export class McViewer extends LitElement {
   #view: ViewTransform | null = null
   #drag: { x: number, y: number } | null = null
   #resize: ResizeObserver | null = null
+  /** When opening began, for the bench's measure. */
+  #started = 0
+  /** The image's listing entry (type, size, score, model): shown while its pixels download. */
+  readonly #entry = new LoadController(this, {
+    args: () => [this.cid, this.patientId],
+    load: async () => {
+      this.#started = performance.now()
+      const image = await this.session.images.find(this.patientId, this.cid)
+      if (image === undefined) throw new MedichainError('NOT_FOUND', 'no such image among those you may open')
+      return image
+    },
+    fail: err => this.session.fail(err)
+  })
+
+  /** Its raw and result images, decrypted and decoded in this page. */
+  readonly #pixels = new LoadController(this, {
+    args: () => [this.#entry.value],
+    load: async (signal) => {
+      const image = this.#entry.value
+      if (image === undefined) return null
+      const [raw, result] = await Promise.all([
+        this.session.images.open(image, 'raw').then(decodeForDisplay),
+        image.result === null ? Promise.resolve(null) : this.session.images.open(image, 'result').then(decodeForDisplay)
+      ])
+      // Another image was asked for meanwhile: this one will never be drawn.
+      if (signal.aborted) { release(raw); release(result) }
+      return { raw, result }
+    },
+    fail: err => this.session.fail(err),
+    settled: () => { void this.#show() }
+  })
 
   constructor () {
     super()
     this.patientId = null
-    this.image = null
-    this.error = null
-    this.phase = 'loading'
     this.opacity = 0.6
     this.window = null
     this.range = null
-    this.hasResult = false
-  }
-
-  override willUpdate (changed: PropertyValues<this>): void {
-    if (changed.has('cid') || changed.has('patientId')) void this.#load()
   }
 
   override updated (): void {
@@ -79,41 +96,44 @@ export class McViewer extends LitElement {
   override disconnectedCallback (): void {
     super.disconnectedCallback()
     this.#resize?.disconnect()
+    this.#forget()
+  }
+
+  /** Drops the decoded images (their bitmaps hold memory until closed). */
+  #forget (): void {
     release(this.#raw)
     release(this.#result)
     this.#raw = this.#result = this.#rawSource = null
   }
 
-  async #load (): Promise<void> {
-    const started = performance.now()
-    this.phase = 'loading'
-    this.error = null
-    try {
-      const image = await this.session.images.find(this.patientId, this.cid)
-      if (image === undefined) throw new MedichainError('NOT_FOUND', 'no such image among those you may open')
-      this.image = image
-      const [raw, result] = await Promise.all([
-        this.session.images.open(image, 'raw').then(decodeForDisplay),
-        image.result === null ? Promise.resolve(null) : this.session.images.open(image, 'result').then(decodeForDisplay)
-      ])
-      this.#raw = raw
-      this.#result = result
-      this.hasResult = result !== null
-      if (raw.kind === 'dicom') {
-        this.range = valueRange(raw.dicom)
-        this.window = raw.window
-      }
-      this.#render()
-      this.phase = 'shown'
-      await this.updateComplete
-      this.#view = null
-      this.#draw()
-      // scripts/bench-web.ts reads this measure: open + decrypt + decode + first draw.
-      performance.measure('mc:viewer-open', { start: started, end: performance.now() })
-    } catch (err) {
-      this.error = this.session.fail(err)
-      this.phase = 'failed'
-    }
+  /** Takes a newly loaded image: window/level for DICOM, then the first draw once the panes exist. */
+  async #show (): Promise<void> {
+    const loaded = this.#pixels.value
+    if (loaded === null || loaded === undefined || this.#pixels.error !== null) return
+    this.#forget()
+    this.#raw = loaded.raw
+    this.#result = loaded.result
+    const dicom = loaded.raw.kind === 'dicom' ? loaded.raw : null
+    this.range = dicom === null ? null : valueRange(dicom.dicom)
+    this.window = dicom === null ? null : dicom.window
+    this.#render()
+    await this.updateComplete
+    this.#view = null
+    this.#draw()
+    // scripts/bench-web.ts reads this measure: open + decrypt + decode + first draw.
+    performance.measure('mc:viewer-open', { start: this.#started, end: performance.now() })
+  }
+
+  /** 'loading', 'shown' or 'failed', for the page and its tests (`data-state`). */
+  #phase (): 'loading' | 'shown' | 'failed' {
+    if (this.#entry.error !== null || this.#pixels.error !== null) return 'failed'
+    const pixels = this.#pixels.value
+    return this.#pixels.loading || pixels === null || pixels === undefined ? 'loading' : 'shown'
+  }
+
+  /** Whether the image has a result (detect-strange overlay) pane. */
+  #hasResult (): boolean {
+    return (this.#pixels.value?.result ?? null) !== null
   }
 
   /** Re-renders the raw image under the current window (DICOM) into a reusable canvas. */
@@ -239,13 +259,14 @@ export class McViewer extends LitElement {
   }
 
   override render () {
-    const img = this.image
+    const img = this.#entry.value ?? null
+    const phase = this.#phase()
     const back = this.patientId === null ? '/app/patient/images' : `/app/clinician/patients/${this.patientId}`
     return html`
       <p><a href=${back}>← Back to the images</a></p>
       <h1>Viewer</h1>
-      <mc-error-note .error=${this.error}></mc-error-note>
-      ${this.phase === 'loading' ? html`<p role="status">Downloading and decrypting in this browser…</p>` : nothing}
+      <mc-error-note .error=${this.#entry.error ?? this.#pixels.error}></mc-error-note>
+      ${phase === 'loading' ? html`<p role="status">Downloading and decrypting in this browser…</p>` : nothing}
       ${img === null ? nothing : html`<dl class="facts">
         <dt>Type</dt><dd>${img.modality}</dd>
         <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
@@ -253,18 +274,18 @@ export class McViewer extends LitElement {
         <dt>Score</dt><dd data-testid="score">${formatScore(img.score)}</dd>
         <dt>Model</dt><dd class="mono" data-testid="model">${img.model ?? 'none (no model was loaded at upload)'}</dd>
       </dl>`}
-      <div class="controls" ?hidden=${this.phase !== 'shown'}>
+      <div class="controls" ?hidden=${phase !== 'shown'}>
         <button type="button" class="secondary" @click=${() => this.#zoom(1.25)} aria-label="Zoom in">+</button>
         <button type="button" class="secondary" @click=${() => this.#zoom(0.8)} aria-label="Zoom out">−</button>
         <button type="button" class="secondary" @click=${() => this.#fit()}>Fit</button>
-        ${this.hasResult ? html`<label>Overlay opacity
+        ${this.#hasResult() ? html`<label>Overlay opacity
           <input type="range" name="opacity" min="0" max="100" .value=${String(Math.round(this.opacity * 100))}
             @input=${(e: Event) => { this.opacity = Number((e.target as HTMLInputElement).value) / 100; this.#draw() }}></label>` : nothing}
       </div>
       ${this.#windowControls()}
-      <div class="panes" data-state=${this.phase} ?hidden=${this.phase === 'failed'}>
+      <div class="panes" data-state=${phase} ?hidden=${phase === 'failed'}>
         ${this.#pane('raw', 'Raw image')}
-        ${this.hasResult ? this.#pane('result', 'Result (detect-strange overlay)') : html`<p class="note">No result image: no model was loaded when this image was uploaded.</p>`}
+        ${this.#hasResult() ? this.#pane('result', 'Result (detect-strange overlay)') : html`<p class="note">No result image: no model was loaded when this image was uploaded.</p>`}
       </div>
       <p id="view-help" class="muted">Scroll or use + and − to zoom, drag or use the arrow keys to pan, 0 to fit. Both panes move together.</p>
     `

@@ -40,7 +40,8 @@ export const shared = css`
   dl.facts dt { color: #4a5560; }
   dl.facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
   @media (max-width: 480px) { dl.facts { grid-template-columns: 1fr; } dl.facts dd { margin-bottom: 0.4rem; } }
-  .table-wrap { overflow-x: auto; }
+  /* Positioned, so visually hidden cells (position: absolute) stay inside the scroller, not past the page edge. */
+  .table-wrap { overflow-x: auto; position: relative; }
   table { border-collapse: collapse; width: 100%; font-size: 0.95rem; }
   th, td { text-align: left; padding: 0.4rem 0.5rem; border-bottom: 1px solid #d8dee4; vertical-align: top; }
   th { background: #f3f5f7; }
