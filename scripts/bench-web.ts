@@ -12,7 +12,6 @@ import { ApiError, MedichainClient } from '../protocol/client.ts'
 import { createGenesis } from '../protocol/genesis.ts'
 import { nodeIdentity, randomSeed } from '../ledger/node-crypto.ts'
 import { encodeDicom } from '../node/imaging/dicom-write.ts'
-import { serveWeb } from '../node/http/static.ts'
 import { createLogger } from '../node/logger.ts'
 import { createPeer } from '../node/peer.ts'
 import { buildWeb } from './build-web.ts'
@@ -79,18 +78,18 @@ function bigDicom (): Uint8Array {
 const dir = await mkdtemp(join(tmpdir(), 'medichain-bench-web-'))
 const seed = randomSeed()
 const genesis = createGenesis({ name: 'bench web', created: Date.now(), members: [{ name: 'Bench Hospital', key: nodeIdentity(seed).publicKey, addrs: [] }] })
+// The peer serves this run's own build (not whatever web/dist holds from an earlier `npm start`).
+const built = await buildWeb({ outDir: join(dir, 'web') })
 const peer = createPeer({
-  data: join(dir, 'peer'), http: { host: '127.0.0.1', port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, peers: [], syncIntervalMs: 60_000, seed, genesis
+  data: join(dir, 'peer'), http: { host: '127.0.0.1', port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, peers: [], syncIntervalMs: 60_000, seed, genesis, webRoot: built.outDir
 })({ logger: createLogger({ silent: true }), clock: Date.now })
 let browser: Browser | undefined
 try {
-  const built = await buildWeb({ outDir: join(dir, 'web') })
   const tfjs = built.inputs.filter(p => /tensorflow|tfjs/.test(p))
   line('web_bundle_gzip_kib', built.gzipBytes / 1024, 1)
   line('web_bundle_gzip_goal_kib', BUNDLE_GOAL_KIB)
   line('web_bundle_first_load_gzip_kib', built.initialGzipBytes / 1024, 1)
   line('web_bundle_tfjs_files', tfjs.length)
-  peer.http.app.use(serveWeb({ root: built.outDir }))
   await peer.start()
   const url = peer.http.url
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
