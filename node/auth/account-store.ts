@@ -2,23 +2,14 @@
 // because usernames, password hashes and vaults are local to the hospital and never replicated.
 // Accounts are indexed by signing key and by status; every write is one durable batch.
 import { Level } from 'level'
-import { MedichainError } from '../../protocol/errors.ts'
+import { openVersioned } from '../level-schema.ts'
 import type { AccountRecord, AccountStatus } from './types.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */
 export const ACCOUNTS_SCHEMA_VERSION = '1'
 
-/** Thrown when the account folder was written by an incompatible schema version. */
-export class AccountsSchemaError extends MedichainError {
-  constructor (found: string) {
-    super('SCHEMA_VERSION', `account store has schema version ${found}, this peer reads version ${ACCOUNTS_SCHEMA_VERSION}`)
-    this.name = 'AccountsSchemaError'
-  }
-}
-
 /** The key layout. Usernames are [a-z0-9._-], so `:` never occurs inside one. */
 const K = {
-  schema: 'meta:schema',
   /** SHA-256 (hex) of the live one-time admin setup token. */
   setup: 'meta:setup',
   /** Present once an admin account exists. */
@@ -49,14 +40,7 @@ export class AccountStore {
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
   async open (): Promise<void> {
-    await this.#db.open()
-    const found = await this.#db.get(K.schema)
-    if (found === undefined) {
-      await this.#db.put(K.schema, ACCOUNTS_SCHEMA_VERSION, { sync: true })
-    } else if (found !== ACCOUNTS_SCHEMA_VERSION) {
-      await this.#db.close()
-      throw new AccountsSchemaError(found)
-    }
+    await openVersioned(this.#db, 'account', ACCOUNTS_SCHEMA_VERSION)
   }
 
   /** Closes the store once queued writes are done. */

@@ -4,6 +4,7 @@
 // ledger and account stores do. Only this file touches level for FL.
 import { Level } from 'level'
 import { MedichainError } from '../../protocol/errors.ts'
+import { openVersioned } from '../level-schema.ts'
 import { decodeParticipation, decodeRoundRecord, decodeTaskHeader } from './history-codec.ts'
 import type { ParticipationRecord } from './participant.ts'
 import { viewFromHeader } from './task-record.ts'
@@ -12,20 +13,11 @@ import type { RoundRecord, TaskHeader, TaskView } from './task-record.ts'
 /** Bumped whenever the key layout or the record encoding changes. */
 export const FL_HISTORY_SCHEMA_VERSION = '1'
 
-/** Thrown when `<data>/fl` was written by an incompatible schema version. */
-export class FlHistorySchemaError extends MedichainError {
-  constructor (found: string) {
-    super('SCHEMA_VERSION', `FL history store has schema version ${found.slice(0, 16)}, this peer reads version ${FL_HISTORY_SCHEMA_VERSION}`)
-    this.name = 'FlHistorySchemaError'
-  }
-}
-
 /**
  * The key layout. Task ids are [a-z0-9-], so `:` never occurs inside one; round numbers and
  * participation sequence numbers are zero-padded so that keys sort in number order.
  */
 export const HISTORY_KEYS = {
-  schema: 'meta:schema',
   task: (id: string) => `t:${id}`,
   round: (id: string, round: number) => `r:${id}:${String(round).padStart(6, '0')}`,
   rounds: (id: string) => `r:${id}:`,
@@ -62,14 +54,7 @@ export class TaskStore {
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
   async open (): Promise<void> {
-    await this.#db.open()
-    const found = await this.#db.get(HISTORY_KEYS.schema)
-    if (found === undefined) {
-      await this.#db.put(HISTORY_KEYS.schema, FL_HISTORY_SCHEMA_VERSION, { sync: true })
-    } else if (found !== FL_HISTORY_SCHEMA_VERSION) {
-      await this.#db.close()
-      throw new FlHistorySchemaError(found)
-    }
+    await openVersioned(this.#db, 'FL history', FL_HISTORY_SCHEMA_VERSION)
   }
 
   /** Closes the store (the history waits for its queued writes first). */

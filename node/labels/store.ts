@@ -9,6 +9,7 @@ import { Level } from 'level'
 import { CID } from 'multiformats/cid'
 import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
+import { openVersioned } from '../level-schema.ts'
 import { decryptContentSync, encryptContentSync } from '../storage/content-crypto-node.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */
@@ -39,14 +40,6 @@ export interface LabelMeta {
 /** A label with its mask: one byte per pixel, non-zero = lesion. */
 export interface Label extends LabelMeta { mask: Uint8Array }
 
-/** Thrown when the label folder was written by an incompatible schema version. */
-export class LabelsSchemaError extends MedichainError {
-  constructor (found: string) {
-    super('SCHEMA_VERSION', `label store has schema version ${found}, this peer reads version ${LABELS_SCHEMA_VERSION}`)
-    this.name = 'LabelsSchemaError'
-  }
-}
-
 /** Thrown when a stored label does not open or decode (tampered or corrupted store). */
 export class CorruptLabelError extends MedichainError {
   constructor (cid: string) {
@@ -56,7 +49,6 @@ export class CorruptLabelError extends MedichainError {
 }
 
 const K = {
-  schema: 'meta:schema',
   label: (cid: string) => `l:${cid}`,
   labels: { gte: 'l:', lt: 'l;' },
   /** Marks that the first training use of an image under one consent was logged on the ledger. */
@@ -84,15 +76,7 @@ export class LabelStore {
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
   async open (): Promise<void> {
-    await this.#db.open()
-    const found = await this.#db.get(K.schema)
-    const version = found === undefined ? undefined : new TextDecoder().decode(found)
-    if (version === undefined) {
-      await this.#db.put(K.schema, new TextEncoder().encode(LABELS_SCHEMA_VERSION), { sync: true })
-    } else if (version !== LABELS_SCHEMA_VERSION) {
-      await this.#db.close()
-      throw new LabelsSchemaError(version)
-    }
+    await openVersioned(this.#db, 'label', LABELS_SCHEMA_VERSION)
   }
 
   async close (): Promise<void> {
