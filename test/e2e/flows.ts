@@ -83,3 +83,10 @@ export function qrVideo (text: string, side = 320): Uint8Array {
   }
   return out
 }
+
+/** Opens the file chooser of the control labelled `label` (as a click would) and picks `path`. */
+export async function chooseFile (page: Page, label: string | RegExp, path: string): Promise<void> {
+  const chooser = page.waitForEvent('filechooser')
+  await page.getByLabel(label).click()
+  await (await chooser).setFiles(path)
+}

@@ -135,7 +135,7 @@ it('patient portal: images, id, consents (with one granted), audit, credit, lock
   await page.locator('main h1').first().waitFor()
 })
 
-it('clinician: find a patient, upload, images, viewer; the patient sees them', async () => {
+it('clinician: find a patient, upload, images, viewer with its ground truth; the patient sees them', async () => {
   const { b, net } = setup()
   const [h] = net.hospitals
   const admin = await adminOf(b, h, 'admin.a11y')
@@ -162,12 +162,22 @@ it('clinician: find a patient, upload, images, viewer; the patient sees them', a
       await page.getByRole('link', { name: /^Open the .* image/ }).first().click()
       await page.locator('.panes[data-state=shown]').waitFor()
     }],
+    ['viewer, ground truth refused (wrong size)', page, async () => {
+      await page.getByLabel(/^Mask image/).setInputFiles({ name: 'small.png', mimeType: 'image/png', buffer: Buffer.from(phantomPng(3, 32)) })
+      await page.getByRole('button', { name: 'Save ground truth' }).click()
+      await page.locator('[role=alert][data-code=LABEL_MISMATCH]').waitFor()
+    }],
+    ['viewer, ground truth saved', page, async () => {
+      await page.getByLabel(/^Mask image/).setInputFiles({ name: 'mask.png', mimeType: 'image/png', buffer: Buffer.from(phantomPng(3)) })
+      await page.getByRole('button', { name: 'Save ground truth' }).click()
+      await page.locator('mc-label-panel section[data-state=labelled]').waitFor()
+    }],
     ['patient images, one image', patient, tab(patient, 'My images', 'mc-thumbnail canvas[data-state=shown]')],
     ['patient audit, one access', patient, tab(patient, 'Who viewed my images', 'tr[data-basis]')]
   ])
 })
 
-it('admin console: status, members, accounts, ledger, proof, federated learning', async () => {
+it('admin console: status, members, accounts, ledger, proof, federated learning with its training data', async () => {
   const page = pages.admin
   assert.ok(page !== undefined, 'the clinician test ran')
   const task = {

@@ -1,9 +1,10 @@
 // The grant form's checks (web/src/lib/consent-form.ts): a valid hospital or user grant becomes a
-// request ending at the end of the chosen day; each rule refuses its case with a field message.
+// request ending at the end of the chosen day; each rule refuses its case with a field message;
+// and the grant reads as one plain sentence before it is signed.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkGrantForm } from '../../web/src/lib/consent-form.ts'
-import type { GrantForm } from '../../web/src/lib/consent-form.ts'
+import { checkGrantForm, grantSummary } from '../../web/src/lib/consent-form.ts'
+import type { GrantForm, GrantWords } from '../../web/src/lib/consent-form.ts'
 
 const NOW = new Date(2026, 0, 10, 12, 0).getTime()
 const KEY = 'c3'.repeat(32)
@@ -34,6 +35,21 @@ test('refusals: no hospital, a bad key, oneself, an unknown purpose, a bad or pa
   assert.equal(errors({ until: 'tomorrow' }), ['until'])
   assert.equal(errors({ until: '2026-01-09' }), ['until'])
   assert.equal(errors({ until: '2026-01-10' }), [], 'today still counts: it ends tonight')
+  assert.equal(errors({ kind: 'user', userKey: KEY, purpose: 'training' }), ['purpose'], 'only a hospital trains the model')
+})
+
+test('a training consent to a hospital', () => {
+  const r = checkGrantForm({ ...FORM, purpose: 'training' }, NOW)
+  assert.ok(r.ok && r.request.kind === 'hospital' && r.request.purpose === 'training')
+})
+
+test('the grant in plain words, per purpose, grantee and images', () => {
+  const w: GrantWords = { who: 'Hospital A', kind: 'hospital', purpose: 'training', images: 'all', until: '1 Feb 2026' }
+  assert.is(grantSummary(w), 'You let Hospital A use all your images to train the detect-strange model, until the end of 1 Feb 2026. ' +
+    'The training runs at Hospital A; only what the model learns is shared with other hospitals.')
+  assert.is(grantSummary({ ...w, purpose: 'treatment', images: 1, until: null }), 'You let the clinicians of Hospital A open the image you chose to treat you.')
+  assert.is(grantSummary({ ...w, purpose: 'research', images: 3 }), 'You let researchers at Hospital A use the 3 images you chose for research, until the end of 1 Feb 2026.')
+  assert.is(grantSummary({ ...w, who: 'the person with key ab…', kind: 'user', purpose: 'treatment', until: null }), 'You let the person with key ab… open all your images to treat you.')
 })
 
 test.run()

@@ -20,6 +20,17 @@ test('the account errors each have their own words, and keep their code', () => 
   assert.is(texts.size, 8)
 })
 
+test('labelling and FL codes have words; a size mismatch keeps the sizes; a page may word a code itself', () => {
+  const mismatch = describeError(new ApiError(400, 'LABEL_MISMATCH', 'the mask is 16×16 but the image is 32×32'))
+  assert.is(mismatch.code, 'LABEL_MISMATCH')
+  assert.match(mismatch.text, /width and height of the image.*16×16 but the image is 32×32/)
+  for (const code of ['NO_VALIDATION_SET', 'NO_MODEL', 'INTERRUPTED']) assert.is.not(describeError(new MedichainError(code, 'server words')).text, 'server words', code)
+  const own = { FORBIDDEN: 'Only the custodian labels.', LABEL_MISMATCH: 'The mask must be 32×32 pixels.' }
+  assert.equal(describeError(new ApiError(403, 'FORBIDDEN', 'x'), own), { code: 'FORBIDDEN', text: own.FORBIDDEN })
+  assert.equal(describeError(new ApiError(400, 'LABEL_MISMATCH', 'x'), own), { code: 'LABEL_MISMATCH', text: own.LABEL_MISMATCH }, 'no server words after the page\'s own')
+  assert.is(describeError(new ApiError(404, 'NOT_FOUND', 'x'), own).text, 'Not found.', 'other codes keep the general words')
+})
+
 test('a rate limit says how long to wait, from Retry-After', () => {
   assert.match(describeError(new ApiError(429, 'RATE_LIMITED', 'x', 840)).text, /14 minutes/)
   assert.match(describeError(new ApiError(429, 'RATE_LIMITED', 'x', 30)).text, /30 seconds/)

@@ -19,6 +19,15 @@ test('a task with rounds, participants, timings and its published model', () => 
   assert.equal(t.rounds.map(r => [r.round, r.loss, r.dice, r.durationMs]), [[1, 0.9, 0.2, 400], [2, 0.3, 0.7, 250]])
   assert.equal(t.rounds[1].participants, [{ hospital: 'h1', name: 'A', samples: 10, loss: 0.5 }, { hospital: 'h2', name: null, samples: null, loss: null }])
   assert.equal(t.model, { cid: 'bafy1', round: 2, dice: 0.7, loss: 0.3 })
+  assert.is(t.error, null)
+})
+
+test('a failed task keeps its error code and message; a malformed error is dropped', () => {
+  const failed = parseFlTask({ id: 't2', status: 'failed', error: { code: 'NO_VALIDATION_SET', message: 'no held-out images' } })
+  assert.equal(failed?.error, { code: 'NO_VALIDATION_SET', message: 'no held-out images' })
+  assert.equal(parseFlTask({ id: 't3', error: { code: 'X', message: 7 } })?.error, { code: 'X', message: '' })
+  assert.is(parseFlTask({ id: 't4', error: { message: 'no code' } })?.error, null)
+  assert.is(parseFlTask({ id: 't5', error: 'BAD' })?.error, null)
 })
 
 test('wrong types are dropped; tasks without an id are skipped', () => {

@@ -1,6 +1,7 @@
 // "Who viewed my images": every access.log on the ledger for this patient, newest first, with the
-// hospital, the basis (custodian, consent, emergency) and the consent it used. Emergency access is
-// marked in words and colour, never colour alone.
+// hospital, the basis (custodian, consent, emergency) and the purpose of the consent it used. A
+// hospital's training use (purpose `training`) reads as such, apart from a clinician's view.
+// Emergency access is marked in words and colour, never colour alone.
 import { LitElement, css, html, nothing } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { LoadController } from '../services/load-controller.ts'
@@ -8,15 +9,17 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
-interface Entry { id: string, time: number, image: string, accessor: string, hospital: string, hospitalName: string | null, basis: string, consent: string | null, emergency: boolean }
+interface Entry { id: string, time: number, image: string, accessor: string, hospital: string, hospitalName: string | null, basis: string, consent: string | null, purpose: string | null, emergency: boolean }
 
 const BASIS: Record<string, string> = { custodian: 'hospital that holds the image', consent: 'your consent', emergency: 'EMERGENCY access' }
+/** A consent's basis by its purpose. */
+const CONSENT: Record<string, string> = { treatment: 'your consent for treatment', research: 'your research consent' }
 
 function asEntry (v: Record<string, unknown>): Entry | null {
   const s = (k: string): string | null => typeof v[k] === 'string' ? v[k] as string : null
   const [id, image, accessor, hospital, basis] = ['id', 'image', 'accessor', 'hospital', 'basis'].map(s)
   if (id === null || image === null || accessor === null || hospital === null || basis === null || typeof v.time !== 'number') return null
-  return { id, time: v.time, image, accessor, hospital, hospitalName: s('hospitalName'), basis, consent: s('consent'), emergency: v.emergency === true }
+  return { id, time: v.time, image, accessor, hospital, hospitalName: s('hospitalName'), basis, consent: s('consent'), purpose: s('purpose'), emergency: v.emergency === true }
 }
 
 /** `<mc-audit .session=${s}>`. */
@@ -33,23 +36,33 @@ export class McAudit extends LitElement {
     fail: err => this.session.fail(err)
   })
 
+  /** Who looked and what allowed it: two cells, or one sentence for a training use. */
+  #who (x: Entry) {
+    const hospital = x.hospitalName ?? shortHex(x.hospital)
+    if (x.purpose === 'training' && !x.emergency) return html`<td colspan="2">${hospital} used this image to train the detect-strange model (your training consent)</td>`
+    const basis = x.basis === 'consent' && x.purpose !== null ? CONSENT[x.purpose] ?? BASIS.consent : BASIS[x.basis] ?? x.basis
+    return html`<td class="mono" title=${x.accessor}>${shortHex(x.accessor)}</td>
+      <td>${x.emergency ? html`<span class="flag">⚠ ${BASIS.emergency}</span>` : basis}</td>`
+  }
+
   override render () {
     const emergencies = this.#entries.value?.filter(x => x.emergency).length ?? 0
+    const trained = this.#entries.value?.filter(x => x.purpose === 'training').length ?? 0
     return html`
       <h1>Who viewed my images</h1>
       <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries.</p>
       <p><button type="button" class="secondary" @click=${async () => await this.#entries.reload()}>Refresh</button></p>
       <mc-error-note .error=${this.#entries.error}></mc-error-note>
       ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies} ${emergencies === 1 ? 'entry was' : 'entries were'} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
+      ${trained > 0 ? html`<p class="note" role="status">${trained} ${trained === 1 ? 'entry is' : 'entries are'} model training under your training consent: it ran at the hospital, and only what the model learned was shared.</p>` : nothing}
       ${this.#entries.render(e => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
         <div class="table-wrap"><table>
           <caption class="visually-hidden">Accesses to your images, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th></tr></thead>
-          <tbody>${e.map(x => html`<tr class=${x.emergency ? 'emergency' : ''} data-basis=${x.basis} data-hospital=${x.hospitalName ?? x.hospital}>
+          <tbody>${e.map(x => html`<tr class=${x.emergency ? 'emergency' : ''} data-basis=${x.basis} data-purpose=${x.purpose ?? ''} data-hospital=${x.hospitalName ?? x.hospital}>
             <td>${formatTime(x.time)}</td>
             <td>${x.hospitalName ?? shortHex(x.hospital)}</td>
-            <td class="mono" title=${x.accessor}>${shortHex(x.accessor)}</td>
-            <td>${x.emergency ? html`<span class="flag">⚠ ${BASIS.emergency}</span>` : BASIS[x.basis] ?? x.basis}</td>
+            ${this.#who(x)}
             <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
           </tr>`)}</tbody>
         </table></div>`)}

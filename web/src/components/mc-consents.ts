@@ -4,7 +4,7 @@
 // here, so no hospital ever sees them unwrapped.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { checkGrantForm } from '../lib/consent-form.ts'
+import { checkGrantForm, grantSummary } from '../lib/consent-form.ts'
 import type { GrantForm } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
@@ -33,7 +33,7 @@ function asConsent (v: Record<string, unknown>): Consent | null {
 export class McConsents extends LitElement {
   static override properties = {
     session: { attribute: false }, error: { state: true }, formErrors: { state: true }, busy: { state: true },
-    kind: { state: true }, scope: { state: true }, done: { state: true }
+    kind: { state: true }, scope: { state: true }, done: { state: true }, draft: { state: true }
   }
 
   static override styles = [shared, css`
@@ -51,6 +51,8 @@ export class McConsents extends LitElement {
   declare kind: 'hospital' | 'user'
   declare scope: 'all' | 'images'
   declare done: string | null
+  /** The form as typed so far, for its plain-words summary. */
+  declare draft: { grantee: string, purpose: string, until: string, chosen: number }
   readonly #data = new LoadController(this, {
     load: async () => {
       const [mine, members, images] = await Promise.all([
@@ -73,11 +75,33 @@ export class McConsents extends LitElement {
     this.kind = 'hospital'
     this.scope = 'all'
     this.done = null
+    this.draft = { grantee: '', purpose: 'treatment', until: isoDate(Date.now() + 30 * 86_400_000), chosen: 0 }
   }
 
   #granteeName (c: Consent): string {
     const m = this.#data.value?.members.find(x => x.key === c.grantee)
     return m !== undefined ? `${m.name} (hospital)` : c.kind === 'hospital' ? `hospital ${shortHex(c.grantee)}` : `user ${shortHex(c.grantee)}`
+  }
+
+  /** Keeps the draft in step with the form, so the summary says what will be signed. */
+  readonly #onInput = (e: Event): void => {
+    const data = new FormData(e.currentTarget as HTMLFormElement)
+    const get = (k: string): string => String(data.get(k) ?? '')
+    this.draft = { grantee: get(this.kind === 'hospital' ? 'hospital' : 'userKey').trim().toLowerCase(), purpose: get('purpose'), until: get('until'), chosen: data.getAll('image').length }
+  }
+
+  /** The grant in plain words, and which current consent it would replace (one per grantee). */
+  #summary () {
+    const d = this.draft
+    const members = this.#data.value?.members ?? []
+    const name = members.find(m => m.key === d.grantee)?.name
+    if (this.kind === 'hospital' ? name === undefined : !/^[0-9a-f]{64}$/.test(d.grantee)) return nothing
+    const who = name ?? `the person with key ${shortHex(d.grantee)}`
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.until)
+    const until = day === null ? null : new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])).toLocaleDateString(undefined, { dateStyle: 'medium' })
+    const old = this.#data.value?.consents.find(c => c.grantee === d.grantee && this.#status(c) === 'active')
+    return html`<p class="note" data-testid="grant-summary">${grantSummary({ who, kind: this.kind, purpose: d.purpose, images: this.scope === 'all' ? 'all' : d.chosen, until })}
+      ${old === undefined ? nothing : html`<br><strong>It replaces your current consent to ${who}${old.purpose === null ? '' : ` for ${PURPOSE[old.purpose] ?? old.purpose}`}:</strong> each hospital or person holds one consent from you.`}</p>`
   }
 
   #status (c: Consent): 'active' | 'expired' | 'revoked' {
@@ -137,7 +161,7 @@ export class McConsents extends LitElement {
     const { members, images } = this.#data.value ?? { members: [], images: [] }
     const fe = this.formErrors
     const err = (k: keyof GrantForm) => fe[k] === undefined ? nothing : html`<p class="field-error" id="${k}-error">${fe[k]}</p>`
-    return html`<form @submit=${this.#grant} novalidate aria-label="Grant a consent">
+    return html`<form @submit=${this.#grant} @input=${this.#onInput} @change=${this.#onInput} novalidate aria-label="Grant a consent">
       <fieldset><legend>Who</legend>
         <label class="choice"><input type="radio" name="kind" value="hospital" .checked=${this.kind === 'hospital'} @change=${() => { this.kind = 'hospital' }}> a hospital (all its clinicians)</label>
         <label class="choice"><input type="radio" name="kind" value="user" .checked=${this.kind === 'user'} @change=${() => { this.kind = 'user' }}> one clinician or researcher</label>
@@ -155,7 +179,7 @@ export class McConsents extends LitElement {
       <select id="purpose" name="purpose">
         <option value="treatment">treatment (clinicians)</option>
         <option value="research">research</option>
-        <option value="training">training the detect-strange model</option>
+        <option value="training">training the detect-strange model (a hospital)</option>
       </select>${err('purpose')}
       <label for="until">Until (last day)</label>
       <input id="until" name="until" type="date" .value=${isoDate(Date.now() + 30 * 86_400_000)} min=${isoDate(Date.now())} aria-invalid=${fe.until !== undefined ? 'true' : 'false'}>${err('until')}
@@ -164,6 +188,7 @@ export class McConsents extends LitElement {
         <label class="choice"><input type="radio" name="scope" value="images" .checked=${this.scope === 'images'} @change=${() => { this.scope = 'images' }}> only these:</label>
         ${this.scope === 'images' ? images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
       </fieldset>
+      ${this.#summary()}
       <p><button type="submit" ?disabled=${this.busy}>${this.busy ? 'Signing…' : 'Grant consent'}</button></p>
     </form>`
   }

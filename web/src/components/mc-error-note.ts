@@ -4,24 +4,27 @@ import { LitElement, css, html, nothing } from 'lit'
 import { describeError } from '../lib/errors.ts'
 import { shared } from '../styles/shared.ts'
 
-/** `<mc-error-note .error=${err}>`: renders nothing while `error` is null. */
+/** `<mc-error-note .error=${err} .texts=${{ CODE: 'words' }}>`: renders nothing while `error` is null. */
 export class McErrorNote extends LitElement {
-  static override properties = { error: { attribute: false } }
+  static override properties = { error: { attribute: false }, texts: { attribute: false } }
   static override styles = [shared, css`
     div { border-left: 4px solid #a4000f; background: #fdecee; padding: 0.6rem 0.8rem; margin: 0.75rem 0; }
     .code { color: #4a5560; font-size: 0.8rem; margin-left: 0.4rem; }
   `]
 
   declare error: unknown
+  /** Words for some codes in this place, over the general ones. */
+  declare texts: Readonly<Record<string, string>>
 
   constructor () {
     super()
     this.error = null
+    this.texts = {}
   }
 
   override render () {
     if (this.error === null || this.error === undefined) return nothing
-    const shown = describeError(this.error)
+    const shown = describeError(this.error, this.texts)
     return html`<div role="alert" data-code=${shown.code}>${shown.text}<span class="code">${shown.code}</span></div>`
   }
 }

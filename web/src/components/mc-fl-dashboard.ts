@@ -1,9 +1,11 @@
 // Federated learning for the admin (DESIGN §6): the tasks this peer knows, a form to start one
 // (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
-// participants with their sample counts, round times, and the model it published. When the peer
-// has no FL service (its route answers 404), the page says so instead of failing.
-import { LitElement, html, nothing } from 'lit'
+// participants with their sample counts, round times, and the model it published, or why it
+// failed. Above them, this hospital's training data (mc-training-data). When the peer has no FL
+// service (its route answers 404), the page says so instead of failing.
+import { LitElement, css, html, nothing } from 'lit'
 import { ApiError } from '../../../protocol/client.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 import type { FlTask } from '../lib/fl.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
@@ -13,6 +15,10 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 import './mc-line-chart.ts'
+import './mc-training-data.ts'
+
+/** The U-Net's shape fields of the start form; blank ones keep the peer's default. */
+const SHAPE = ['inputSize', 'base', 'depth'] as const
 
 /** How often a running task is re-read (ms). */
 const POLL_MS = 2000
@@ -28,7 +34,7 @@ function running (v: View | undefined): boolean {
 /** `<mc-fl-dashboard .session=${s} .taskId=${id|null}>`. */
 export class McFlDashboard extends LitElement {
   static override properties = { session: { attribute: false }, taskId: { attribute: false }, error: { state: true }, busy: { state: true } }
-  static override styles = [shared]
+  static override styles = [shared, css`summary { cursor: pointer; font-weight: 600; padding: 0.5rem 0; }`]
 
   declare session: Session
   declare taskId: string | null
@@ -74,10 +80,13 @@ export class McFlDashboard extends LitElement {
     e.preventDefault()
     const data = new FormData(e.currentTarget as HTMLFormElement)
     const n = (k: string): number => Number(data.get(k))
+    const model = Object.fromEntries(SHAPE.filter(k => String(data.get(k) ?? '') !== '').map(k => [k, n(k)]))
     this.busy = true
     this.error = null
     try {
-      const task = await api(this.session.client).startFl({ rounds: n('rounds'), epochs: n('epochs'), minParticipants: n('minParticipants') })
+      const task = await api(this.session.client).startFl({
+        rounds: n('rounds'), epochs: n('epochs'), minParticipants: n('minParticipants'), ...(Object.keys(model).length === 0 ? {} : { model })
+      })
       if (task !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(task.id)}`)
       else await this.#view.reload()
     } catch (err) {
@@ -88,13 +97,18 @@ export class McFlDashboard extends LitElement {
   }
 
   #list () {
+    const field = (id: string, label: string, min: number, max: number, value = '') =>
+      html`<div><label for=${id}>${label}</label><input id=${id} name=${id} type="number" min=${min} max=${max} .value=${value} ?required=${value !== ''}></div>`
     return html`
+      <mc-training-data .session=${this.session}></mc-training-data>
       <h2>Start a task</h2>
-      <form @submit=${this.#start} class="row">
-        <div><label for="rounds">Rounds</label><input id="rounds" name="rounds" type="number" min="1" max="200" value="10" required></div>
-        <div><label for="epochs">Local epochs</label><input id="epochs" name="epochs" type="number" min="1" max="50" value="1" required></div>
-        <div><label for="minParticipants">Minimum hospitals per round</label><input id="minParticipants" name="minParticipants" type="number" min="1" max="64" value="2" required></div>
-        <button type="submit" ?disabled=${this.busy}>Start</button>
+      <form @submit=${this.#start}>
+        <div class="row">${field('rounds', 'Rounds', 1, 200, '10')}${field('epochs', 'Local epochs', 1, 50, '1')}${field('minParticipants', 'Minimum hospitals per round', 1, 64, '2')}</div>
+        <details><summary>Model shape (optional)</summary>
+          <p class="muted">Blank fields keep the peer's default U-Net. The input size must divide by 2 to the power of the depth.</p>
+          <div class="row">${field('inputSize', 'Input size (pixels)', 16, 1024)}${field('base', 'Channels of the first level', 1, 64)}${field('depth', 'Depth (levels)', 1, 5)}</div>
+        </details>
+        <p><button type="submit" ?disabled=${this.busy}>Start</button></p>
       </form>
       <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
       <h2>Tasks</h2>
@@ -112,7 +126,8 @@ export class McFlDashboard extends LitElement {
     return html`
       <p><a href="/app/admin/fl">← All tasks</a></p>
       <h2>Task ${t.id}</h2>
-      <p>Status: <strong>${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      <p>Status: <strong data-testid="fl-status">${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      ${t.error === null ? nothing : html`<mc-error-note .error=${new MedichainError(t.error.code, t.error.message)}></mc-error-note>`}
       <mc-line-chart label="Loss per round" .series=${loss} .yDomain=${lossTop === null ? undefined : [0, lossTop]}></mc-line-chart>
       <mc-line-chart label="Dice per round" .series=${dice} .yDomain=${[0, 1]}></mc-line-chart>
       <h3>Published model</h3>

@@ -1,7 +1,9 @@
 // The image viewer: raw and result side by side on one shared zoom and pan, the result blended
 // over the raw image with an opacity slider, window/level for DICOM, and what produced the result
-// (score, model CID). Images are decrypted in this page; nothing decrypted leaves it.
+// (score, model CID); for clinicians, the image's ground-truth label (mc-label-panel). Images
+// are decrypted in this page; nothing decrypted leaves it.
 import { LitElement, css, html, nothing } from 'lit'
+import type { ApiImage } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
 import { fitTransform, panBy, zoomAt } from '../lib/view-transform.ts'
@@ -14,6 +16,7 @@ import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
+import './mc-label-panel.ts'
 
 /** `<mc-viewer .session=${s} .patientId=${id|null} .cid=${rawCid}>`. */
 export class McViewer extends LitElement {
@@ -258,6 +261,13 @@ export class McViewer extends LitElement {
         @pointerup=${() => { this.#drag = null }} @pointercancel=${() => { this.#drag = null }} @keydown=${this.#onKey}></canvas></figure>`
   }
 
+  /** The ground-truth panel: clinicians only (researchers and patients do not label). */
+  #labels (img: ApiImage | null) {
+    if (img === null || this.patientId === null || this.session.role !== 'clinician') return nothing
+    const raw = this.#pixels.value?.raw
+    return html`<mc-label-panel .session=${this.session} .image=${img} .dims=${raw === undefined ? null : `${raw.width}×${raw.height}`}></mc-label-panel>`
+  }
+
   override render () {
     const img = this.#entry.value ?? null
     const phase = this.#phase()
@@ -288,6 +298,7 @@ export class McViewer extends LitElement {
         ${this.#hasResult() ? this.#pane('result', 'Result (detect-strange overlay)') : html`<p class="note">No result image: no model was loaded when this image was uploaded.</p>`}
       </div>
       <p id="view-help" class="muted">Scroll or use + and − to zoom, drag or use the arrow keys to pan, 0 to fit. Both panes move together.</p>
+      ${this.#labels(img)}
     `
   }
 }

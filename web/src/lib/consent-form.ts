@@ -34,6 +34,8 @@ export function checkGrantForm (form: GrantForm, now: number, self?: string): Gr
     errors.userKey = 'You cannot grant consent to yourself.'
   }
   if (!(PURPOSES as readonly string[]).includes(form.purpose)) errors.purpose = 'Choose what the consent is for.'
+  // Hospitals train the model (node/fl/consent.ts keeps only hospital training consents).
+  else if (form.purpose === 'training' && form.kind === 'user') errors.purpose = 'A hospital trains the model: choose a hospital for a training consent.'
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(form.until)
   let expires = NaN
   if (m !== null) {
@@ -44,4 +46,30 @@ export function checkGrantForm (form: GrantForm, now: number, self?: string): Gr
   else if (expires <= now) errors.until = 'Choose a day that has not passed.'
   if (Object.keys(errors).length > 0) return { ok: false, errors }
   return { ok: true, request: { grantee: key, kind: form.kind, purpose: form.purpose as Purpose, expires } }
+}
+
+/** What a grant does, for its plain-words summary. */
+export interface GrantWords {
+  /** The grantee as the patient knows them: a hospital's name, or "the person with key …". */
+  who: string
+  kind: 'hospital' | 'user'
+  purpose: string
+  /** 'all', or how many images were chosen. */
+  images: 'all' | number
+  /** The last day, formatted, or null while none is chosen. */
+  until: string | null
+}
+
+/** The grant in one plain sentence (or two), as the patient is about to sign it. */
+export function grantSummary (g: GrantWords): string {
+  const what = g.images === 'all' ? 'all your images' : g.images === 1 ? 'the image you chose' : `the ${g.images} images you chose`
+  const hospital = g.kind === 'hospital'
+  const act = g.purpose === 'training'
+    ? `${g.who} use ${what} to train the detect-strange model`
+    : g.purpose === 'research'
+      ? `${hospital ? `researchers at ${g.who}` : g.who} use ${what} for research`
+      : `${hospital ? `the clinicians of ${g.who}` : g.who} open ${what} to treat you`
+  const until = g.until === null ? '' : `, until the end of ${g.until}`
+  const stays = g.purpose === 'training' && hospital ? ` The training runs at ${g.who}; only what the model learns is shared with other hospitals.` : ''
+  return `You let ${act}${until}.${stays}`
 }

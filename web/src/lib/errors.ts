@@ -37,6 +37,10 @@ const TEXT: Readonly<Record<string, string>> = {
   BAD_PROOF: 'The inclusion proof does not verify.',
   BAD_SCHEMA: 'The answer or the request was malformed.',
   INVALID: 'Some input is not valid.',
+  LABEL_MISMATCH: 'The mask must have the width and height of the image, in pixels.',
+  NO_VALIDATION_SET: 'This hospital has no usable images held out for validation (labelled so, with a training consent), so it cannot check the model. Label some first.',
+  NO_MODEL: 'No round had enough hospitals taking part, so no model was made.',
+  INTERRUPTED: 'The peer stopped while the task ran. Start a new one.',
   INTERNAL: 'Something went wrong on the peer. The details are in its log.'
 }
 
@@ -44,15 +48,23 @@ function field (err: unknown, name: string): unknown {
   return typeof err === 'object' && err !== null && name in err ? (err as Record<string, unknown>)[name] : undefined
 }
 
-/** The words for `err` (an ApiError, a MedichainError, or anything thrown). */
-export function describeError (err: unknown): ShownError {
+/** Codes whose server message adds what the words cannot know (a field, the sizes). */
+const WITH_MESSAGE = new Set(['INVALID', 'BAD_CONSENT', 'LABEL_MISMATCH'])
+
+/**
+ * The words for `err` (an ApiError, a MedichainError, or anything thrown). `texts` overrides the
+ * words of some codes where the page knows better what they mean (e.g. FORBIDDEN when labelling).
+ */
+export function describeError (err: unknown, texts: Readonly<Record<string, string>> = {}): ShownError {
   const code = typeof field(err, 'code') === 'string' ? field(err, 'code') as string : 'ERROR'
   const message = err instanceof Error ? err.message : String(err)
   if (code === 'RATE_LIMITED') {
     const wait = field(err, 'retryAfter')
     return { code, text: typeof wait === 'number' ? `Too many attempts. Try again in ${formatWait(wait)}.` : 'Too many attempts. Wait a few minutes, then try again.' }
   }
+  const own = texts[code]
+  if (own !== undefined) return { code, text: own }
   const known = TEXT[code]
-  if (known !== undefined) return { code, text: code === 'INVALID' || code === 'BAD_CONSENT' ? `${known} (${message})` : known }
+  if (known !== undefined) return { code, text: WITH_MESSAGE.has(code) ? `${known} (${message})` : known }
   return { code, text: message === '' ? 'Something went wrong.' : message }
 }

@@ -26,6 +26,8 @@ export interface FlTask {
   created: number | null
   rounds: FlRound[]
   model: FlModel | null
+  /** Why the task failed or ended early (`NO_VALIDATION_SET`, `INTERRUPTED`, …), or null. */
+  error: { code: string, message: string } | null
 }
 
 type Obj = Record<string, unknown>
@@ -72,6 +74,12 @@ function parseModel (v: unknown): FlModel | null {
   return cid === null ? null : { cid, round: pick(v, 'round'), dice: pick(v, 'dice', 'metrics.dice'), loss: pick(v, 'loss', 'metrics.loss') }
 }
 
+function parseError (v: unknown): FlTask['error'] {
+  if (!isObj(v)) return null
+  const code = str(v.code)
+  return code === null ? null : { code, message: typeof v.message === 'string' ? v.message.slice(0, 500) : '' }
+}
+
 /** One task; null when it has no id. */
 export function parseFlTask (v: unknown): FlTask | null {
   if (!isObj(v)) return null
@@ -84,7 +92,8 @@ export function parseFlTask (v: unknown): FlTask | null {
     coordinator: str(v.coordinator),
     created: pick(v, 'created', 'createdAt', 'startedAt'),
     rounds: rounds.sort((a, b) => a.round - b.round),
-    model: parseModel(v.model ?? v.published ?? null)
+    model: parseModel(v.model ?? v.published ?? null),
+    error: parseError(v.error)
   }
 }
 
