@@ -26,8 +26,10 @@ export const K = {
   image: (cid: string, custodian: Uint8Array | string) => `s:img:${cid}:${hex(custodian)}`,
   imageCidPrefix: (cid: string) => `s:img:${cid}:`,
   imagePrefix: 's:img:',
-  consent: (patient: Uint8Array | string, grantee: Uint8Array | string) => `s:consent:${hex(patient)}:${hex(grantee)}`,
+  /** One consent per (patient, grantee, purpose): each purpose is granted and revoked on its own (DESIGN §5). */
+  consent: (patient: Uint8Array | string, grantee: Uint8Array | string, purpose: string) => `s:consent:${hex(patient)}:${hex(grantee)}:${purpose}`,
   consentPrefix: (patient: Uint8Array | string) => `s:consent:${hex(patient)}:`,
+  consentGranteePrefix: (patient: Uint8Array | string, grantee: Uint8Array | string) => `s:consent:${hex(patient)}:${hex(grantee)}:`,
   access: (patient: Uint8Array | string, txId: Uint8Array) => `s:access:${hex(patient)}:${toHex(txId)}`,
   accessPrefix: (patient: Uint8Array | string) => `s:access:${hex(patient)}:`,
   model: (cid: string) => `s:model:${cid}`,
@@ -46,6 +48,7 @@ export const K = {
   resultImagePrefix: (resultCid: string) => `i:result:${resultCid}:`,
   patientImage: (patient: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `i:pimg:${hex(patient)}:${cid}:${hex(custodian)}`,
   patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
+  /** Patients with a consent record naming `grantee` (any purpose): the rows sit under K.consentGranteePrefix. */
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
   history: (patient: Uint8Array | string, txId: Uint8Array) => `i:hist:${hex(patient)}:${toHex(txId)}`,

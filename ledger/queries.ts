@@ -4,7 +4,7 @@
 import type { CID } from 'multiformats/cid'
 import { compare, fromHex, toHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
-import type { Tx, TxBodies } from '../protocol/tx.ts'
+import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
 import type { Proposal } from './membership.ts'
@@ -17,8 +17,12 @@ export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number
 /** An image as the ledger records it (`image.add`), with its custodian. */
 export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number }
 
-/** The patient's consent towards one grantee: the latest grant or revoke by the patient's seq. */
-export type ConsentRecord = { grantee: Uint8Array, action: 'grant' | 'revoke', seq: number, tx: Uint8Array, time: number } & Partial<TxBodies['consent.grant']>
+/**
+ * The patient's consent towards one grantee for one purpose: the latest grant or revoke of that
+ * purpose by the patient's seq. A revoke record carries the purpose of its key (a revoke without a
+ * purpose writes one record per purpose); only a grant carries kind, scope, expiry and keys.
+ */
+export type ConsentRecord = { grantee: Uint8Array, purpose: Purpose, action: 'grant' | 'revoke', seq: number, tx: Uint8Array, time: number } & Partial<Omit<TxBodies['consent.grant'], 'purpose'>>
 
 /** One access-log entry. */
 export type AccessRecord = TxBodies['access.log'] & { hospital: Uint8Array, tx: Uint8Array, time: number }
@@ -103,20 +107,19 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out
     },
 
-    /** The patient's consents, one per grantee (latest by the patient's seq). */
+    /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
     async consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
       const out: ConsentRecord[] = []
       for await (const [, bytes] of store.entries(K.consentPrefix(patient))) out.push(decode(bytes) as ConsentRecord)
       return out
     },
 
-    /** Consents naming `grantee`, across patients: [patient id, consent]. */
+    /** Consents naming `grantee`, across patients, one per (patient, purpose): [patient id, consent]. */
     async consentsFor (grantee: Uint8Array): Promise<Array<{ patient: Uint8Array, consent: ConsentRecord }>> {
       const out = []
       for await (const key of store.keys(K.granteePrefix(grantee))) {
         const patient = fromHex(key.split(':')[3])
-        const consent = await value<ConsentRecord>(K.consent(patient, grantee))
-        if (consent !== undefined) out.push({ patient, consent })
+        for await (const [, bytes] of store.entries(K.consentGranteePrefix(patient, grantee))) out.push({ patient, consent: decode(bytes) as ConsentRecord })
       }
       return out
     },

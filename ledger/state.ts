@@ -1,10 +1,11 @@
 // The state machine: how each transaction changes the canonical state. Every rule is
 // order-insensitive by construction (DESIGN §4): adds are sets, conflicting adds keep the lowest
-// tx id, consents are last-writer-wins by the patient's own seq, counters count each tx once.
+// tx id, consents are last-writer-wins by the patient's own seq per (grantee, purpose), counters
+// count each tx once.
 import { compare } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
-import type { DecodedTx, TxBodies } from '../protocol/tx.ts'
-import { patientIdOf } from '../protocol/tx.ts'
+import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
+import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
@@ -139,7 +140,11 @@ export function keysRead (dtx: DecodedTx): string[] {
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
     case 'consent.grant':
-    case 'consent.revoke': keys.push(K.account(tx.signer), K.consent(patientIdOf(tx.signer), tx.body.grantee), K.credit(patientIdOf(tx.signer))); break
+    case 'consent.revoke': {
+      const patient = patientIdOf(tx.signer)
+      keys.push(K.account(tx.signer), K.credit(patient), ...consentPurposes(tx).map(p => K.consent(patient, tx.body.grantee, p)))
+      break
+    }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
     default: break
   }
@@ -200,14 +205,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'consent.grant':
     case 'consent.revoke': {
       const patient = patientIdOf(tx.signer)
-      const key = K.consent(patient, tx.body.grantee)
-      const existing = getValue(w, key)
-      const wins = existing === undefined || (existing.seq as number) < tx.seq ||
-        ((existing.seq as number) === tx.seq && compare(existing.tx as Uint8Array, dtx.id) > 0)
-      if (wins) {
-        const body: Value = tx.type === 'consent.grant' ? { ...tx.body } : { grantee: tx.body.grantee }
-        w.put(key, encode({ ...base, seq: tx.seq, action: tx.type === 'consent.grant' ? 'grant' : 'revoke', ...body }))
-      }
+      applyConsent(w, patient, tx, dtx.id)
       w.put(K.granteeConsent(tx.body.grantee, patient), EMPTY)
       if (tx.type === 'consent.grant' && tx.body.purpose !== 'treatment') addCredit(w, patient, tx.body.purpose)
       addHistory(w, patient, dtx, ctx)
@@ -224,6 +222,32 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       putLowestTx(w, K.model(b.model.toString()), { ...base, task: b.task, round: b.round, metrics: b.metrics, participants: b.participants, hospital: tx.signer })
       return { membership: false }
     }
+  }
+}
+
+/** The purposes a consent tx writes: a grant's own, a revoke's named one, or every purpose for a revoke without one. */
+function consentPurposes (tx: TxOf<'consent.grant'> | TxOf<'consent.revoke'>): readonly Purpose[] {
+  const purpose = tx.body.purpose
+  return purpose === undefined ? PURPOSES : [purpose]
+}
+
+/**
+ * Writes the consent record of each purpose the tx touches, where it wins: last-writer-wins by the
+ * patient's seq, ties broken by the lower tx id. Each key is a max over the txs that name it, so
+ * the result does not depend on the order they arrive in; a revoke of every purpose is simply one
+ * write per purpose, each judged on its own.
+ */
+function applyConsent (w: BatchWriter, patient: Uint8Array, tx: TxOf<'consent.grant'> | TxOf<'consent.revoke'>, id: Uint8Array): void {
+  for (const purpose of consentPurposes(tx)) {
+    const key = K.consent(patient, tx.body.grantee, purpose)
+    const existing = getValue(w, key)
+    const wins = existing === undefined || (existing.seq as number) < tx.seq ||
+      ((existing.seq as number) === tx.seq && compare(existing.tx as Uint8Array, id) > 0)
+    if (!wins) continue
+    const record: Value = tx.type === 'consent.grant'
+      ? { ...tx.body, action: 'grant' }
+      : { grantee: tx.body.grantee, purpose, action: 'revoke' }
+    w.put(key, encode({ tx: id, time: tx.time, seq: tx.seq, ...record }))
   }
 }
 

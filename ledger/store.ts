@@ -4,8 +4,11 @@ import { Level } from 'level'
 import { MedichainError } from '../protocol/errors.ts'
 import { utf8 } from '../protocol/bytes.ts'
 
-/** Bumped whenever the key layout or a value encoding changes. */
-export const SCHEMA_VERSION = '1'
+/**
+ * Bumped whenever the key layout or a value encoding changes. 2: consents are keyed per
+ * (patient, grantee, purpose) instead of per (patient, grantee).
+ */
+export const SCHEMA_VERSION = '2'
 
 /** One write of a batch: put bytes, or delete. */
 export type StoreOp = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }

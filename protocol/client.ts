@@ -343,12 +343,15 @@ export class MedichainClient {
     return await this.#json('POST', '/api/consents', { tx: txToBase64(tx) })
   }
 
-  /** Revokes the consent with id `consentId` (to `grantee`). */
-  async revoke (consentId: string, grantee: string): Promise<{ id: string }> {
+  /**
+   * Revokes the consent with id `consentId` (to `grantee`): for `purpose` only when given (the
+   * consent's own purpose; the peer refuses another), else for every purpose of that grantee.
+   */
+  async revoke (consentId: string, grantee: string, purpose?: Purpose): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const { nextSeq } = await this.myConsents()
-    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), seq: nextSeq, time: Date.now() })
+    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, seq: nextSeq, time: Date.now() })
     return await this.#json('POST', `/api/consents/${consentId}/revoke`, { tx: txToBase64(tx) })
   }
 

@@ -49,6 +49,8 @@ export interface ConsentRevokeInput {
   ledgerId: Uint8Array
   patient: Pick<UserKeys, 'signSeed'>
   grantee: Uint8Array
+  /** The one purpose to revoke; absent, the revoke ends the consents to `grantee` for every purpose. */
+  purpose?: Purpose
   seq: number
   time: number
 }
@@ -133,10 +135,13 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
   return tx
 }
 
-/** Builds and signs a `consent.revoke` of the patient's consent to `grantee`. */
+/**
+ * Builds and signs a `consent.revoke` of the patient's consent to `grantee` for `purpose`, or for
+ * every purpose when none is given. Throws BAD_SCHEMA for a purpose outside PURPOSES.
+ */
 export function buildConsentRevoke (input: ConsentRevokeInput): TxOf<'consent.revoke'> {
   const identity = nobleIdentity(input.patient.signSeed)
-  const body = parseBody('consent.revoke', { grantee: input.grantee })
+  const body = parseBody('consent.revoke', input.purpose === undefined ? { grantee: input.grantee } : { grantee: input.grantee, purpose: input.purpose })
   return signTx(input.ledgerId, { type: 'consent.revoke', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
 }
 

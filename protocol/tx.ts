@@ -53,7 +53,12 @@ export interface TxBodies {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
     expires: number, keys: GrantedKeys[]
   }
-  'consent.revoke': { grantee: Uint8Array }
+  /**
+   * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
+   * purpose. An absent purpose is omitted from the canonical encoding, so revokes signed before
+   * purposes existed keep their bytes and their meaning.
+   */
+  'consent.revoke': { grantee: Uint8Array, purpose?: Purpose }
   'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
 }
@@ -165,8 +170,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
       }
     }
-    case 'consent.revoke':
-      return { grantee: expectBytes(expectFields(v, p, ['grantee']).grantee, `${p}.grantee`, KEY) }
+    case 'consent.revoke': {
+      const f = expectFields(v, p, ['grantee'], ['purpose'])
+      const grantee = expectBytes(f.grantee, `${p}.grantee`, KEY)
+      // Present means a purpose; a key holding undefined or null is refused like any other bad value.
+      return 'purpose' in f ? { grantee, purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES) } : { grantee }
+    }
     case 'access.log': {
       const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])
       return {

@@ -23,7 +23,12 @@ export type TrainingItem = TrainingSource & {
 /** The hospital's training set, provided by the peer (its own images with ground-truth masks). */
 export type TrainingSet = () => Promise<TrainingItem[]>
 
-/** Why an image was left out of training. */
+/**
+ * Why an image was left out of training. Consents are held per purpose, so the filter only ever
+ * looks at the patient's `training` record for this hospital; 'other-purpose' is left for a record
+ * that is not a training consent to a hospital (a `kind: 'user'` grant naming the hospital's key,
+ * or a caller handing `trainingConsentStatus` a record of another purpose).
+ */
 export type ExclusionReason = 'no-consent' | 'revoked' | 'expired' | 'other-purpose' | 'out-of-scope'
 
 /** The outcome of filtering: what may be used, and counts of what may not (never the items). */
@@ -44,9 +49,10 @@ export interface ConsentFilterContext {
 }
 
 /**
- * Whether the consent a patient gave this hospital lets `item` be used for training at `now`: a
- * grant (the latest by the patient's seq, so not revoked), of kind 'hospital', for the purpose
- * 'training', not expired, whose scope covers the image. Returns 'live' or the reason it does not.
+ * Whether the patient's training consent to this hospital lets `item` be used for training at
+ * `now`: a grant (the latest training record by the patient's seq, so not revoked), of kind
+ * 'hospital', for the purpose 'training', not expired, whose scope covers the image. Returns
+ * 'live' or the reason it does not.
  */
 export function trainingConsentStatus (consent: ConsentRecord | undefined, item: Pick<TrainingItem, 'cid' | 'record'>, now: number): 'live' | ExclusionReason {
   if (consent === undefined) return 'no-consent'
@@ -61,7 +67,7 @@ export function trainingConsentStatus (consent: ConsentRecord | undefined, item:
   return cid !== undefined && scope.images.some(c => c.equals(cid)) ? 'live' : 'out-of-scope'
 }
 
-/** Keeps the items whose patient holds a live training consent for this hospital; counts the rest. */
+/** Keeps the items whose patient holds a live training consent for this hospital; counts the rest ('no-consent' when the patient never named this hospital for training). */
 export async function filterByTrainingConsent (items: readonly TrainingItem[], ctx: ConsentFilterContext): Promise<ConsentFilterResult> {
   const reasons: Record<ExclusionReason, number> = { 'no-consent': 0, revoked: 0, expired: 0, 'other-purpose': 0, 'out-of-scope': 0 }
   const byPatient = new Map<string, ConsentRecord | undefined>()
@@ -70,7 +76,8 @@ export async function filterByTrainingConsent (items: readonly TrainingItem[], c
     const key = toHex(item.patient)
     if (!byPatient.has(key)) {
       const consents = await ctx.consentsOf(item.patient)
-      byPatient.set(key, consents.find(c => equals(c.grantee, ctx.hospital)))
+      // The training record only: a treatment or research consent to the hospital neither helps nor hides it.
+      byPatient.set(key, consents.find(c => c.purpose === 'training' && equals(c.grantee, ctx.hospital)))
     }
     const status = trainingConsentStatus(byPatient.get(key), item, ctx.now)
     if (status === 'live') kept.push(item)

@@ -10,6 +10,7 @@ import { toBase64 } from '../../protocol/base64.ts'
 import { HASH_BYTES } from '../../protocol/constants.ts'
 import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import type { Tx, TxOf } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { ConsentRecord } from '../../ledger/queries.ts'
 import type { Auth, SessionUser } from '../auth/index.ts'
@@ -87,6 +88,19 @@ function renderScope (s: NonNullable<ConsentRecord['scope']>): Record<string, un
   return { kind: 'images', images: s.images.map(c => c.toString()) }
 }
 
+/**
+ * Whether `revoke` may be filed against the consent `granted`: a grant signed by the same patient,
+ * to the same grantee, and, when the revoke names a purpose, for that purpose. A revoke without a
+ * purpose ends every purpose of the grantee, this consent's included.
+ */
+function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>): boolean {
+  if (granted.type !== 'consent.grant') return false
+  if (!equals(granted.signer, revoke.signer) || !equals(granted.body.grantee, revoke.body.grantee)) return false
+  return revoke.body.purpose === undefined || revoke.body.purpose === granted.body.purpose
+}
+
+const pairOf = (grantee: Uint8Array, purpose: string): string => `${toHex(grantee)}:${purpose}`
+
 function patientParam (value: string | undefined): Uint8Array {
   return parseHexParam(value, 'patientId', HASH_BYTES)
 }
@@ -162,9 +176,7 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const dtx = await signedConsent(ctx, 'consent.revoke')
     if (grant === undefined || grant.proof === undefined) throw new NotFoundError('no consent has this id')
     const granted = txFromBase64(toBase64(grant.proof.tx)).tx
-    if (granted.type !== 'consent.grant' || !equals(granted.signer, dtx.tx.signer) || !equals(granted.body.grantee, (dtx.tx.body as { grantee: Uint8Array }).grantee)) {
-      throw new InvalidRequestError('the revocation does not match this consent')
-    }
+    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx)) throw new InvalidRequestError('the revocation does not match this consent')
     const loc = await ledger.submit(dtx.tx)
     ctx.status = 201
     ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
@@ -182,9 +194,17 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   router.get('/api/me/consents', patient, async (ctx) => {
     const me = readerOf(ctx)
     const consents = await ledger.queries.consentsOf(me.patientId as Uint8Array)
+    // A revoke of every purpose leaves a revoke record under each purpose; the list shows only the
+    // (grantee, purpose) pairs the patient ever granted, so it never lists consents never given.
+    const granted = new Set(consents.filter(x => x.action === 'grant').map(x => pairOf(x.grantee, x.purpose)))
+    if (consents.some(x => x.action === 'revoke' && !granted.has(pairOf(x.grantee, x.purpose)))) {
+      for (const e of await ledger.queries.getPatientHashHistory(me.patientId as Uint8Array)) {
+        if (e.tx.type === 'consent.grant') granted.add(pairOf(e.tx.body.grantee, e.tx.body.purpose))
+      }
+    }
     ctx.body = {
       nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
-      consents: consents.map(x => renderConsent(me.patientId as Uint8Array, x))
+      consents: consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))).map(x => renderConsent(me.patientId as Uint8Array, x))
     }
   })
 

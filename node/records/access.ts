@@ -36,10 +36,18 @@ export type AccessDecision =
   | { allowed: true, basis: 'patient' | 'custodian' | 'consent' | 'emergency', keys: KeySource, consent: Uint8Array | null }
   | { allowed: false, code: 'FORBIDDEN' | 'NO_CONSENT', reason: string }
 
-/** The consents that could cover this reader: one naming the user, one naming the user's hospital. */
+/**
+ * The consents that could cover this reader, both for the purpose the reader's role reads under
+ * (`purposeOfRole`): one naming the user, one naming the user's hospital.
+ */
 export interface ReaderConsents { user?: ConsentRecord, hospital?: ConsentRecord }
 
 const PURPOSE_BY_ROLE: Partial<Record<Role, Purpose>> = { clinician: 'treatment', researcher: 'research' }
+
+/** The purpose a role reads images under (clinician: treatment, researcher: research), or undefined for a role that does not read. */
+export function purposeOfRole (role: Role): Purpose | undefined {
+  return PURPOSE_BY_ROLE[role]
+}
 
 /** True when a consent is a live grant for `purpose` whose scope covers `image` at `now`. */
 export function consentCovers (consent: ConsentRecord | undefined, image: ImageRecord, purpose: Purpose, now: number): consent is ConsentRecord {
@@ -69,7 +77,7 @@ export function decideAccess (input: {
     }
     return { allowed: false, code: 'FORBIDDEN', reason: 'a patient may read only their own images' }
   }
-  const purpose = PURPOSE_BY_ROLE[reader.role]
+  const purpose = purposeOfRole(reader.role)
   if (purpose === undefined) return { allowed: false, code: 'FORBIDDEN', reason: `the ${reader.role} role does not read images` }
   const atCustodian = equals(image.custodian, reader.hospital)
   if (purpose === 'treatment' && atCustodian && policy.custodianRead) {

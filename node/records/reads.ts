@@ -6,10 +6,10 @@ import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import type { ImageRecord } from '../../ledger/queries.ts'
+import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { Storage } from '../storage/index.ts'
-import { decideAccess } from './access.ts'
+import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
 import { readerKeys } from './reader-keys.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
@@ -36,13 +36,12 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
   const emergencies = new Map<string, number>()
   const emergencyKey = (reader: Reader, patient: Uint8Array): string => `${toHex(reader.signPub)}:${toHex(patient)}`
 
+  /** Decides one read; the consents looked at are those for the purpose the reader's role reads under. */
   async function decide (reader: Reader, image: ImageRecord): Promise<AccessDecision> {
-    const q = c.ledger.queries
-    const all = reader.role === 'patient' ? [] : await q.consentsOf(image.patient)
-    const consents = {
-      user: all.find(x => equals(x.grantee, reader.signPub)),
-      hospital: all.find(x => equals(x.grantee, reader.hospital))
-    }
+    const purpose = purposeOfRole(reader.role)
+    const all = purpose === undefined ? [] : await c.ledger.queries.consentsOf(image.patient)
+    const forMe = (grantee: Uint8Array): ConsentRecord | undefined => all.find(x => x.purpose === purpose && equals(x.grantee, grantee))
+    const consents = { user: forMe(reader.signPub), hospital: forMe(reader.hospital) }
     const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
     return decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
   }

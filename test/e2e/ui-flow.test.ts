@@ -1,8 +1,8 @@
 // The web UI end to end on a real 2-hospital network, in headless Chromium (issue 5): a patient
 // signs up at A; a clinician at A, approved by A's admin, uploads a DICOM (dropped) and a PNG
 // (chosen) and sees the result overlay; a clinician at B is refused; the patient grants hospital
-// B; B opens the image; the patient sees both accesses; the patient revokes and B is refused
-// again. Then the admin console: status, members, FL, and an inclusion proof verified in the
+// B; B opens the image; the patient sees both accesses; the patient also lets B train, then
+// revokes treatment only: B is refused again and the training consent stays. Then the admin console: status, members, FL, and an inclusion proof verified in the
 // browser (and a tampered one refused). Break-glass is in ui-emergency.test.ts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -135,12 +135,25 @@ it('patient, clinicians at two hospitals: upload, refusal, consent, access log, 
   await patient.locator('tr[data-hospital="Hospital B"]').first().waitFor()
   await screenshot(patient, 'patient-audit')
 
-  // Revoke: B is refused again.
+  // A training consent to B sits beside the treatment one: only a grant for the same purpose
+  // would replace it, and the form says so.
   await patient.getByRole('link', { name: 'Consents' }).click()
-  await patient.getByRole('button', { name: /Revoke the consent to Hospital B/ }).click()
+  await patient.getByLabel('Hospital', { exact: true }).selectOption({ label: 'Hospital B' })
+  await patient.getByLabel('For', { exact: true }).selectOption('treatment')
+  await patient.getByTestId('grant-replaces').waitFor()
+  await patient.getByLabel('For', { exact: true }).selectOption('training')
+  await patient.getByTestId('grant-summary').waitFor()
+  assert.is(await patient.getByTestId('grant-replaces').count(), 0, 'a training grant replaces no treatment consent')
+  await patient.getByRole('button', { name: 'Grant consent' }).click()
+  await patient.locator(`tr[data-status=active][data-grantee="${B.key}"][data-purpose=training]`).waitFor({ timeout: 20_000 })
+  await patient.locator(`tr[data-status=active][data-grantee="${B.key}"][data-purpose=treatment]`).waitFor()
+
+  // Revoke treatment only: B is refused again, and the training consent stays.
+  await patient.getByRole('button', { name: /Revoke the consent to Hospital B.* for treatment/ }).click()
   await patient.getByText('Consent revoked.').waitFor({ timeout: 20_000 })
-  await patient.locator(`tr[data-status=revoked][data-grantee="${B.key}"]`).waitFor()
-  await waitFor(async () => (await B.peer.ledger.queries.consentsOf(patientHash(patientId))).some(c => toHex(c.grantee) === B.key && c.action === 'revoke'), { timeout: 20_000, what: 'B to see the revocation' })
+  await patient.locator(`tr[data-status=revoked][data-grantee="${B.key}"][data-purpose=treatment]`).waitFor()
+  await patient.locator(`tr[data-status=active][data-grantee="${B.key}"][data-purpose=training]`).waitFor()
+  await waitFor(async () => (await B.peer.ledger.queries.consentsOf(patientHash(patientId))).some(c => toHex(c.grantee) === B.key && c.purpose === 'treatment' && c.action === 'revoke'), { timeout: 20_000, what: 'B to see the revocation' })
   await clinB.getByRole('link', { name: '← Back to the images' }).click()
   await expectCode(clinB, 'NO_CONSENT')
 

@@ -1,5 +1,6 @@
 // Property test of DESIGN §4: the state is a deterministic reduction of the braid. Four hospitals
-// write concurrently (consents with competing seqs, the same consent carried by two chains,
+// write concurrently (consents with competing seqs, per-purpose revokes racing revokes of every
+// purpose, the same consent carried by two chains,
 // images, access logs, a member admitted by quorum); then the same blocks are delivered to fresh
 // peers in 100+ random orders, and every peer must report the one state root.
 import { test } from 'uvu'
@@ -8,7 +9,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../protocol/genesis.ts'
 import { CID } from 'multiformats/cid'
 import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
-import { patientIdOf } from '../../protocol/tx.ts'
+import { PURPOSES, patientIdOf } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { cleanup, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 
@@ -66,9 +67,12 @@ async function buildBraid (): Promise<{ blocks: Uint8Array[], root: string, peer
       const grantee = hospitals[Math.floor(rand() * 2)].publicKey
       const seq = seqs.pop() as number
       const time = 1_700_000_000_000 + round
-      const tx = rand() < 0.5
-        ? makeTx(id, patients[0], 'consent.grant', { grantee, kind: 'hospital', purpose: (['treatment', 'research', 'training'] as const)[seq % 3], scope: { kind: 'all' }, expires: 1_900_000_000_000, keys: [] }, seq, time)
-        : makeTx(id, patients[0], 'consent.revoke', { grantee }, seq, time)
+      // Revokes name one purpose or none (every purpose), so per-purpose records race with revoke-alls.
+      const purpose = PURPOSES[seq % 3]
+      const pick = rand()
+      const tx = pick < 0.5
+        ? makeTx(id, patients[0], 'consent.grant', { grantee, kind: 'hospital', purpose, scope: { kind: 'all' }, expires: 1_900_000_000_000, keys: [] }, seq, time)
+        : makeTx(id, patients[0], 'consent.revoke', pick < 0.75 ? { grantee } : { grantee, purpose }, seq, time)
       await peer.submit(tx)
       // The same consent, carried concurrently by a second hospital's chain, must count once.
       await peers[(i + 2) % 4].submit(tx).catch(() => {})
@@ -117,18 +121,21 @@ test(`the same blocks in ${ORDERS} random delivery orders give one state root`, 
   }
 })
 
-test('a consent carried by two chains counts once toward credit, and consents are last-writer-wins by seq', async () => {
+test('a consent carried by two chains counts once toward credit, and consents are last-writer-wins by seq per purpose', async () => {
   const { peers } = await buildBraid()
   const patient = patientIdOf(testIdentity(60).publicKey)
   const credit = await peers[0].queries.credit(patient, 1_700_000_000_000)
   const history = await peers[0].queries.getPatientHashHistory(patient)
   const grants = new Set(history.filter(e => e.type === 'consent.grant' && e.tx.type === 'consent.grant' && e.tx.body.purpose !== 'treatment').map(e => toHex(e.txId)))
   assert.is(credit.breakdown.researchConsents + credit.breakdown.trainingConsents, grants.size)
-  for (const c of await peers[0].queries.consentsOf(patient)) {
-    const sameGrantee = history.filter(e => (e.type === 'consent.grant' || e.type === 'consent.revoke') && e.tx.type.startsWith('consent.') &&
-      toHex((e.tx.body as { grantee: Uint8Array }).grantee) === toHex(c.grantee))
-    const maxSeq = Math.max(...sameGrantee.map(e => e.tx.seq))
-    assert.is(c.seq, maxSeq, 'the highest seq wins')
+  const consents = await peers[0].queries.consentsOf(patient)
+  assert.ok(consents.length > 0)
+  for (const c of consents) {
+    // The txs that write this (grantee, purpose): its grants, its revokes, and revokes of every purpose.
+    const same = history.filter(e => (e.tx.type === 'consent.grant' || e.tx.type === 'consent.revoke') &&
+      toHex(e.tx.body.grantee) === toHex(c.grantee) && (e.tx.body.purpose ?? c.purpose) === c.purpose)
+    const maxSeq = Math.max(...same.map(e => e.tx.seq))
+    assert.is(c.seq, maxSeq, 'the highest seq wins, per purpose')
   }
   for (let i = 1; i < history.length; i++) assert.ok(history[i - 1].order <= history[i].order, 'history is in causal order')
 })

@@ -1,7 +1,8 @@
 // "Images without a live training consent are never read for training (counted)" (issue 4): the
 // filter between a hospital's images and local training, on a real ledger with consents signed by
-// the patients — no consent, revoked, expired, another purpose, another grantee, a scope that does
-// not cover the image — and images loaded on demand are loaded only when kept.
+// the patients — no consent, revoked, expired, another purpose only, another grantee, a scope that
+// does not cover the image, a training revoke beside a live treatment consent and the reverse — and
+// images loaded on demand are loaded only when kept.
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -9,7 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { utf8 } from '../../protocol/bytes.ts'
 import { patientIdOf } from '../../protocol/tx.ts'
-import type { TxBodies } from '../../protocol/tx.ts'
+import type { Purpose, TxBodies } from '../../protocol/tx.ts'
 import type { ConsentRecord } from '../../ledger/queries.ts'
 import { filterByTrainingConsent, sampleOf, trainingConsentStatus } from '../../node/fl/consent.ts'
 import type { TrainingItem } from '../../node/fl/consent.ts'
@@ -34,6 +35,7 @@ test('trainingConsentStatus: only a live hospital grant for training whose scope
   assert.is(trainingConsentStatus(grant(), item, NOW), 'live')
   assert.is(trainingConsentStatus(undefined, item, NOW), 'no-consent')
   assert.is(trainingConsentStatus(grant({ action: 'revoke' }), item, NOW), 'revoked')
+  // The filter hands only training records to this check; given another purpose it still refuses.
   assert.is(trainingConsentStatus(grant({ purpose: 'research' }), item, NOW), 'other-purpose')
   assert.is(trainingConsentStatus(grant({ purpose: 'treatment' }), item, NOW), 'other-purpose')
   assert.is(trainingConsentStatus(grant({ kind: 'user' }), item, NOW), 'other-purpose')
@@ -52,15 +54,15 @@ test('on a real ledger: kept items are exactly the live ones, the rest counted b
   const { genesis, hospitals } = testConsortium(2)
   const [hospital, other] = hospitals
   const ledger = await openLedger(genesis, hospital)
-  const patients = [0, 1, 2, 3, 4, 5, 6].map(i => testIdentity(500 + i))
+  const patients = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(i => testIdentity(500 + i))
   await Promise.all(patients.map(async p => await ledger.submitOwn('account.register', registerBody(ledger.id, p, hospital))))
   const now = Date.now()
   const body = (over: Partial<TxBodies['consent.grant']> = {}): TxBodies['consent.grant'] => ({
     grantee: hospital.publicKey, kind: 'hospital', purpose: 'training', scope: { kind: 'all' }, expires: now + 3600_000, keys: [], ...over
   })
-  const submit = async (i: number, grantBody: TxBodies['consent.grant'] | 'revoke', seq: number): Promise<void> => {
-    const tx = grantBody === 'revoke'
-      ? makeTx(ledger.id, patients[i], 'consent.revoke', { grantee: hospital.publicKey }, seq, now)
+  const submit = async (i: number, grantBody: TxBodies['consent.grant'] | 'revoke' | Purpose, seq: number): Promise<void> => {
+    const tx = typeof grantBody === 'string'
+      ? makeTx(ledger.id, patients[i], 'consent.revoke', grantBody === 'revoke' ? { grantee: hospital.publicKey } : { grantee: hospital.publicKey, purpose: grantBody }, seq, now)
       : makeTx(ledger.id, patients[i], 'consent.grant', grantBody, seq, now)
     await ledger.submit(tx)
   }
@@ -68,25 +70,35 @@ test('on a real ledger: kept items are exactly the live ones, the rest counted b
   await submit(1, body({ expires: now - 1 }), 0) // expired
   await submit(2, body(), 0) // then revoked
   await submit(2, 'revoke', 1)
-  await submit(3, body({ purpose: 'research' }), 0) // another purpose
+  await submit(3, body({ purpose: 'research' }), 0) // another purpose only: no training consent at all
   await submit(4, body({ grantee: other.publicKey }), 0) // granted to another hospital
   // Patient 5 registered, never consented. Patient 6: a grant renewed after a revoke is live again.
   await submit(6, body(), 0)
   await submit(6, 'revoke', 1)
   await submit(6, body(), 2)
+  // Patient 7: training and treatment, then treatment revoked: training stays live.
+  await submit(7, body(), 0)
+  await submit(7, body({ purpose: 'treatment' }), 1)
+  await submit(7, 'treatment', 2)
+  // Patient 8: training and treatment, then training revoked: a live treatment consent does not train.
+  await submit(8, body(), 0)
+  await submit(8, body({ purpose: 'treatment' }), 1)
+  await submit(8, 'training', 2)
+  // Patient 9: a training grant to the hospital's key as a user, not as a hospital.
+  await submit(9, body({ kind: 'user' }), 0)
 
   const [sample] = phantoms(1, 1)
   const loads: number[] = []
   const items: TrainingItem[] = patients.map((p, i) => ({ patient: patientIdOf(p.publicKey), load: async () => { loads.push(i); return sample } }))
   items.push({ ...sample, patient: patientIdOf(patients[0].publicKey) })
   const result = await filterByTrainingConsent(items, { consentsOf: ledger.queries.consentsOf, hospital: hospital.publicKey, now: Date.now() })
-  assert.is(result.total, 8)
-  assert.is(result.kept.length, 3)
-  assert.is(result.excluded, 5)
-  assert.equal(result.reasons, { 'no-consent': 2, revoked: 1, expired: 1, 'other-purpose': 1, 'out-of-scope': 0 })
+  assert.is(result.total, 11)
+  assert.is(result.kept.length, 4)
+  assert.is(result.excluded, 7)
+  assert.equal(result.reasons, { 'no-consent': 3, revoked: 2, expired: 1, 'other-purpose': 1, 'out-of-scope': 0 })
   assert.equal(loads, [], 'filtering loads nothing')
   for (const item of result.kept) await sampleOf(item)
-  assert.equal(loads, [0, 6], 'only kept items are ever loaded')
+  assert.equal(loads, [0, 6, 7], 'only kept items are ever loaded')
 })
 
 test.run()

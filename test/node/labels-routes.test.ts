@@ -88,9 +88,9 @@ test('training reads only consented labelled images, logs the first use once, an
   assert.is(none.kept.length, 0)
   assert.is(none.reasons['no-consent'], 1)
 
-  // A treatment consent is not a training consent.
+  // A treatment consent is not a training consent: the hospital still has none for training.
   await patient.grant({ grantee: toHex(A.peer.ledger.self), kind: 'hospital', purpose: 'treatment', expires: Date.now() + 3_600_000 })
-  assert.is((await filterByTrainingConsent(await A.peer.labels.trainingSet(), ctx())).reasons['other-purpose'], 1)
+  assert.is((await filterByTrainingConsent(await A.peer.labels.trainingSet(), ctx())).reasons['no-consent'], 1)
 
   const { id: grant } = await patient.grant({ grantee: toHex(A.peer.ledger.self), kind: 'hospital', purpose: 'training', expires: Date.now() + 3_600_000 })
   const live = await filterByTrainingConsent(await A.peer.labels.trainingSet(), ctx())
@@ -104,10 +104,13 @@ test('training reads only consented labelled images, logs the first use once, an
   assert.is(uses[0].image, cid)
   assert.is(uses[0].accessor, toHex(A.peer.ledger.self))
 
-  await patient.revoke(grant, toHex(A.peer.ledger.self))
+  // Revoking training alone stops training and leaves the treatment consent live.
+  await patient.revoke(grant, toHex(A.peer.ledger.self), 'training')
   const after = await filterByTrainingConsent(await A.peer.labels.trainingSet(), ctx())
   assert.is(after.kept.length, 0)
   assert.is(after.reasons.revoked, 1)
+  const mine = (await patient.myConsents()).consents.map(c => `${String(c.purpose)}:${String(c.action)}`).sort()
+  assert.equal(mine, ['training:revoke', 'treatment:grant'])
   assert.equal((await A.admin.labelSummary()).eligible.train.kept, 0)
 })
 

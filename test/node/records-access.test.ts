@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CID } from 'multiformats/cid'
 import { sha256 as mh } from 'multiformats/hashes/sha2'
-import { decideAccess } from '../../node/records/access.ts'
+import { decideAccess, purposeOfRole } from '../../node/records/access.ts'
 import type { AccessPolicy, Reader } from '../../node/records/access.ts'
 import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
 
@@ -50,7 +50,7 @@ test('a clinician elsewhere needs a live treatment consent covering the image', 
     ['live', grant(reader.signPub), true],
     ['expired', grant(reader.signPub, { expires: NOW - 1 }), false],
     ['expiring exactly now', grant(reader.signPub, { expires: NOW }), false],
-    ['revoked', { grantee: reader.signPub, action: 'revoke', seq: 2, tx: key(78), time: NOW }, false],
+    ['revoked', { grantee: reader.signPub, purpose: 'treatment', action: 'revoke', seq: 2, tx: key(78), time: NOW }, false],
     ['wrong purpose', grant(reader.signPub, { purpose: 'research' }), false],
     ['training purpose', grant(reader.signPub, { purpose: 'training' }), false],
     ['record scope, same record', grant(reader.signPub, { scope: { kind: 'record', record: new Uint8Array(16).fill(4) } }), true],
@@ -88,6 +88,13 @@ test('break-glass opens custodian images only when policy allows it, and says so
   assert.ok(d.allowed && d.basis === 'emergency')
   assert.equal(decideAccess({ reader: clinicianAt(HOSPITAL_A), image: img, consents: {}, policy: { custodianRead: false, breakGlass: false }, now: NOW, emergency: true }).allowed, false)
   assert.equal(decideAccess({ reader: clinicianAt(HOSPITAL_A), image: img, consents: {}, policy: strict, now: NOW, emergency: false }).allowed, false)
+})
+
+test('each reading role reads under one purpose; patients and admins under none', () => {
+  assert.is(purposeOfRole('clinician'), 'treatment')
+  assert.is(purposeOfRole('researcher'), 'research')
+  assert.is(purposeOfRole('patient'), undefined)
+  assert.is(purposeOfRole('admin'), undefined)
 })
 
 test.run()

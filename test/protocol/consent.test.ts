@@ -147,6 +147,15 @@ test('a revoke is signed by the patient and names the grantee', () => {
   throwsCode(() => buildConsentRevoke({ ledgerId, patient, grantee: new Uint8Array(8), seq: 2, time: 0 }), 'BAD_SCHEMA')
 })
 
+test('a revoke may name one purpose; an unknown purpose is refused before signing', () => {
+  const tx = buildConsentRevoke({ ledgerId, patient, grantee: clinician.signPub, purpose: 'training', seq: 3, time: 1_700_000_001_000 })
+  assert.equal(tx.body, { grantee: clinician.signPub, purpose: 'training' })
+  verifyTx(ledgerId, tx, nodeVerify)
+  throwsCode(() => verifyTx(ledgerId, { ...tx, body: { grantee: clinician.signPub, purpose: 'treatment' } }, nodeVerify), 'BAD_SIGNATURE')
+  // @ts-expect-error: a purpose outside PURPOSES, as untyped input would carry it
+  throwsCode(() => buildConsentRevoke({ ledgerId, patient, grantee: clinician.signPub, purpose: 'marketing', seq: 3, time: 0 }), 'BAD_SCHEMA')
+})
+
 test('the registration proof verifies over accountPopBytes, and only for the user key', () => {
   const input = { ledgerId, keys: patient, role: 'patient' as const, hospital: hospital.publicKey }
   const pop = accountRegistrationProof(input)
@@ -195,7 +204,7 @@ test('on a real ledger: register, grant (sent as base64), revoke; forged and unr
   assert.equal(consents[0].keys?.[0].raw, grant.body.keys[0].raw)
   await ledger.submit(buildConsentRevoke({ ledgerId: ledger.id, patient, grantee: clinician.signPub, seq: 2, time: Date.now() }))
   consents = await ledger.queries.consentsOf(patientId)
-  assert.is(consents[0].action, 'revoke')
+  assert.equal(consents.map(c => [c.purpose, c.action]), [['research', 'revoke'], ['training', 'revoke'], ['treatment', 'revoke']], 'a revoke without purpose ends every purpose')
   await rejects(() => ledger.submit({ ...grant, seq: 3 }), 'BAD_SIGNATURE')
   const stranger = buildConsentRevoke({ ledgerId: ledger.id, patient: otherPatient, grantee: clinician.signPub, seq: 1, time: Date.now() })
   await rejects(() => ledger.submit(stranger), 'UNAUTHORISED_SIGNER')

@@ -89,11 +89,25 @@ test('round trip: optional shapes (nulls, scopes, empty lists) are accepted', ()
     ['image.add', b => { b.record = null; b.result = null; b.model = null; b.score = null; b.keys = [] }],
     ['consent.grant', b => { b.scope = { kind: 'all' }; b.keys = [] }],
     ['consent.grant', b => { b.scope = { kind: 'record', record: bytes(16, 1) } }],
+    ['consent.revoke', b => { b.purpose = 'training' }],
     ['access.log', b => { b.consent = null; b.basis = 'emergency' }],
     ['member.propose', b => { b.action = 'remove'; b.name = ''; b.addrs = [] }],
     ['model.publish', b => { b.metrics = {}; b.participants = [] }]
   ]
   for (const [type, mutate] of variants) decodeMutated(type, (_tx, body) => mutate(body))
+})
+
+test('consent.revoke: a purpose is optional, and a revoke without one encodes as before (grantee only)', () => {
+  const all = signed('consent.revoke')
+  assert.equal(Object.keys((plain(all).body as Record<string, unknown>)), ['grantee'], 'no purpose key in the canonical bytes')
+  assert.equal(decodeTx(encodeTx(all).bytes).tx.body, { grantee: stranger.publicKey })
+  for (const purpose of ['treatment', 'research', 'training'] as const) {
+    const one = signTx(ledger, { ...unsigned('consent.revoke'), body: { grantee: stranger.publicKey, purpose } }, patient)
+    const back = decodeTx(encodeTx(one).bytes)
+    assert.equal(back.tx.body, { grantee: stranger.publicKey, purpose })
+    verifyTx(ledger, back.tx, nodeVerify)
+    assert.is.not(toHex(back.id), toHex(encodeTx(all).id), 'the purpose is signed')
+  }
 })
 
 test('BAD_SCHEMA: missing fields', () => {
@@ -106,6 +120,8 @@ test('BAD_SCHEMA: missing fields', () => {
 
 test('BAD_SCHEMA: unknown fields', () => {
   throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.extra = 1 }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.purpose = 'training'; b.scope = { kind: 'all' } }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { delete b.grantee; b.purpose = 'training' }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('record.create', t => { t.extra = 1 }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.scope = { kind: 'all', images: [] } }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('image.add', (_t, b) => { b.keys = [{ to: bytes(32, 1), raw: bytes(8, 1), result: null, x: 1 }] }), 'BAD_SCHEMA')
@@ -135,6 +151,9 @@ test('BAD_SCHEMA: values outside their enums', () => {
   throwsCode(() => decodeMutated('record.create', t => { t.type = 'record.delete' }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('account.register', (_t, b) => { b.role = 'surgeon' }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.purpose = 'marketing' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.purpose = 'marketing' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.purpose = null }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('consent.revoke', (_t, b) => { b.purpose = 1 }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('consent.grant', (_t, b) => { b.scope = { kind: 'everything' } }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('access.log', (_t, b) => { b.basis = 'curiosity' }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.action = 'promote' }), 'BAD_SCHEMA')

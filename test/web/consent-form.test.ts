@@ -3,8 +3,8 @@
 // and the grant reads as one plain sentence before it is signed.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkGrantForm, grantSummary } from '../../web/src/lib/consent-form.ts'
-import type { GrantForm, GrantWords } from '../../web/src/lib/consent-form.ts'
+import { checkGrantForm, grantSummary, replacedConsent } from '../../web/src/lib/consent-form.ts'
+import type { GrantForm, GrantWords, ListedConsent } from '../../web/src/lib/consent-form.ts'
 
 const NOW = new Date(2026, 0, 10, 12, 0).getTime()
 const KEY = 'c3'.repeat(32)
@@ -50,6 +50,24 @@ test('the grant in plain words, per purpose, grantee and images', () => {
   assert.is(grantSummary({ ...w, purpose: 'treatment', images: 1, until: null }), 'You let the clinicians of Hospital A open the image you chose to treat you.')
   assert.is(grantSummary({ ...w, purpose: 'research', images: 3 }), 'You let researchers at Hospital A use the 3 images you chose for research, until the end of 1 Feb 2026.')
   assert.is(grantSummary({ ...w, who: 'the person with key ab…', kind: 'user', purpose: 'treatment', until: null }), 'You let the person with key ab… open all your images to treat you.')
+})
+
+test('a new grant replaces only a live consent to the same grantee for the same purpose', () => {
+  const OTHER = 'd4'.repeat(32)
+  const live = { expires: NOW + 1000, action: 'grant' }
+  const list: Array<ListedConsent & { id: string }> = [
+    { id: 'treat', grantee: KEY, purpose: 'treatment', ...live },
+    { id: 'train', grantee: KEY, purpose: 'training', ...live },
+    { id: 'old', grantee: KEY, purpose: 'research', action: 'grant', expires: NOW },
+    { id: 'gone', grantee: OTHER, purpose: 'research', action: 'revoke', expires: null },
+    { id: 'other', grantee: OTHER, purpose: 'treatment', ...live }
+  ]
+  assert.is(replacedConsent(list, KEY, 'training', NOW)?.id, 'train', 'same grantee and purpose')
+  assert.is(replacedConsent(list, KEY, 'treatment', NOW)?.id, 'treat')
+  assert.is(replacedConsent(list, KEY, 'research', NOW), undefined, 'an expired consent is not replaced')
+  assert.is(replacedConsent(list, OTHER, 'research', NOW), undefined, 'a revoked consent is not replaced')
+  assert.is(replacedConsent(list, OTHER, 'training', NOW), undefined, 'another purpose of the grantee stays')
+  assert.is(replacedConsent(list, 'e5'.repeat(32), 'treatment', NOW), undefined, 'another grantee\'s consent stays')
 })
 
 test.run()

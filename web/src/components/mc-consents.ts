@@ -1,11 +1,12 @@
-// The patient's consents: who may open their images, for what and until when; a form to grant a
-// new one (to a member hospital or to one clinician or researcher by key); and revoke. The grant
-// is built and signed in this browser: the patient's image keys are re-wrapped for the grantee
-// here, so no hospital ever sees them unwrapped.
+// The patient's consents, one row per grantee and purpose: who may open their images, for what and
+// until when; a form to grant a new one (to a member hospital or to one clinician or researcher by
+// key); and revoke, which ends that one purpose only. The grant is built and signed in this
+// browser: the patient's image keys are re-wrapped for the grantee here, so no hospital ever sees
+// them unwrapped.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { checkGrantForm, grantSummary } from '../lib/consent-form.ts'
-import type { GrantForm } from '../lib/consent-form.ts'
+import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
+import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import { LoadController } from '../services/load-controller.ts'
@@ -27,6 +28,11 @@ function asConsent (v: Record<string, unknown>): Consent | null {
     images: Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [],
     scope: typeof v.scope === 'object' && v.scope !== null ? v.scope as { kind: string } : null
   }
+}
+
+/** The row's purpose as the revoke names it; a row without a known purpose revokes every purpose. */
+function purposeOf (c: Consent): Purpose | undefined {
+  return (PURPOSES as readonly string[]).includes(c.purpose ?? '') ? c.purpose as Purpose : undefined
 }
 
 /** `<mc-consents .session=${s}>`. */
@@ -90,7 +96,7 @@ export class McConsents extends LitElement {
     this.draft = { grantee: get(this.kind === 'hospital' ? 'hospital' : 'userKey').trim().toLowerCase(), purpose: get('purpose'), until: get('until'), chosen: data.getAll('image').length }
   }
 
-  /** The grant in plain words, and which current consent it would replace (one per grantee). */
+  /** The grant in plain words, and which current consent it would replace (one per grantee and purpose). */
   #summary () {
     const d = this.draft
     const members = this.#data.value?.members ?? []
@@ -99,9 +105,9 @@ export class McConsents extends LitElement {
     const who = name ?? `the person with key ${shortHex(d.grantee)}`
     const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.until)
     const until = day === null ? null : new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])).toLocaleDateString(undefined, { dateStyle: 'medium' })
-    const old = this.#data.value?.consents.find(c => c.grantee === d.grantee && this.#status(c) === 'active')
+    const old = replacedConsent(this.#data.value?.consents ?? [], d.grantee, d.purpose, Date.now())
     return html`<p class="note" data-testid="grant-summary">${grantSummary({ who, kind: this.kind, purpose: d.purpose, images: this.scope === 'all' ? 'all' : d.chosen, until })}
-      ${old === undefined ? nothing : html`<br><strong>It replaces your current consent to ${who}${old.purpose === null ? '' : ` for ${PURPOSE[old.purpose] ?? old.purpose}`}:</strong> each hospital or person holds one consent from you.`}</p>`
+      ${old === undefined ? nothing : html`<br><strong data-testid="grant-replaces">It replaces your current consent to ${who} for ${PURPOSE[d.purpose] ?? d.purpose}.</strong> Your consents to ${who} for other purposes stay as they are.`}</p>`
   }
 
   #status (c: Consent): 'active' | 'expired' | 'revoked' {
@@ -147,7 +153,8 @@ export class McConsents extends LitElement {
     this.error = null
     this.done = null
     try {
-      await this.session.client.revoke(c.id, c.grantee)
+      // Naming the purpose ends this row only; the grantee's consents for other purposes stay.
+      await this.session.client.revoke(c.id, c.grantee, purposeOf(c))
       this.done = 'Consent revoked.'
       await this.#data.reload()
     } catch (err) {
@@ -196,7 +203,7 @@ export class McConsents extends LitElement {
   override render () {
     return html`
       <h1>Consents</h1>
-      <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> revoking stops every future opening of your images and every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
+      <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> each consent is for one purpose, and revoking it ends that purpose only. It stops every future opening of your images for that purpose, or every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
       <mc-error-note .error=${this.error ?? this.#data.error}></mc-error-note>
       ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
       <h2>Current consents</h2>
@@ -205,13 +212,13 @@ export class McConsents extends LitElement {
           <thead><tr><th scope="col">To</th><th scope="col">For</th><th scope="col">Until</th><th scope="col">Images</th><th scope="col">Status</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
           <tbody>${list.map(c => {
             const status = this.#status(c)
-            return html`<tr data-status=${status} data-grantee=${c.grantee}>
+            return html`<tr data-status=${status} data-grantee=${c.grantee} data-purpose=${c.purpose ?? ''}>
               <td>${this.#granteeName(c)}</td>
               <td>${c.purpose === null ? '—' : PURPOSE[c.purpose] ?? c.purpose}</td>
               <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
               <td>${c.scope?.kind === 'all' ? 'all' : c.images.length}</td>
               <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
-              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)}">Revoke</button>` : nothing}</td>
+              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}">Revoke</button>` : nothing}</td>
             </tr>`
           })}</tbody>
         </table></div>`)}

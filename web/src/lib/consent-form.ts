@@ -73,3 +73,15 @@ export function grantSummary (g: GrantWords): string {
   const stays = g.purpose === 'training' && hospital ? ` The training runs at ${g.who}; only what the model learns is shared with other hospitals.` : ''
   return `You let ${act}${until}.${stays}`
 }
+
+/** A consent as the patient's list holds it: what `replacedConsent` compares. */
+export interface ListedConsent { grantee: string, purpose: string | null, action: string, expires: number | null }
+
+/**
+ * The live consent that a new grant to `grantee` for `purpose` would replace, if any. The ledger
+ * keeps one consent per grantee and purpose (DESIGN §5), so only a live grant to the same grantee
+ * for the same purpose is replaced; a consent for another purpose stays as it is.
+ */
+export function replacedConsent<T extends ListedConsent> (consents: readonly T[], grantee: string, purpose: string, now: number): T | undefined {
+  return consents.find(c => c.grantee === grantee && c.purpose === purpose && c.action === 'grant' && c.expires !== null && c.expires > now)
+}
