@@ -4,6 +4,7 @@ import { LitElement, html, nothing } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import type { Account } from '../services/api.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -11,14 +12,12 @@ import './mc-error-note.ts'
 
 /** `<mc-accounts .session=${s}>`. */
 export class McAccounts extends LitElement {
-  static override properties = { session: { attribute: false }, error: { state: true }, busy: { state: true }, done: { state: true } }
+  static override properties = { session: { attribute: false } }
   static override styles = [shared]
 
   declare session: Session
-  /** The last approve, lock or unlock's failure (the list's own is in `#lists.error`). */
-  declare error: unknown
-  declare busy: boolean
-  declare done: string | null
+  /** Approve, lock and unlock (the list's own failure is in `#lists.error`). */
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   readonly #lists = new LoadController(this, {
     load: async () => {
       const a = api(this.session.client)
@@ -28,26 +27,12 @@ export class McAccounts extends LitElement {
     fail: err => this.session.fail(err)
   })
 
-  constructor () {
-    super()
-    this.error = null
-    this.busy = false
-    this.done = null
-  }
-
   async #act (account: Account, action: 'approve' | 'lock' | 'unlock'): Promise<void> {
-    this.busy = true
-    this.error = null
-    this.done = null
-    try {
+    await this.#action.run(async () => {
       await api(this.session.client).accountAction(account.username, action)
-      this.done = `${account.username}: ${action === 'approve' ? 'approved and registered on the ledger' : action === 'lock' ? 'locked' : 'unlocked'}.`
+      this.#action.done = `${account.username}: ${action === 'approve' ? 'approved and registered on the ledger' : action === 'lock' ? 'locked' : 'unlocked'}.`
       await this.#lists.reload()
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   #table (accounts: Account[], action: 'approve' | 'lock' | 'unlock' | null, label: string) {
@@ -57,7 +42,7 @@ export class McAccounts extends LitElement {
       <tbody>${accounts.map(a => html`<tr data-username=${a.username}>
         <td>${a.username}</td><td>${a.role}</td><td class="mono" title=${a.signPub}>${shortHex(a.signPub)}</td><td>${formatTime(a.createdAt)}</td>
         <td>${action === null || a.username === this.session.user?.username ? nothing
-          : html`<button type="button" class=${action === 'lock' ? 'danger' : ''} ?disabled=${this.busy} @click=${async () => await this.#act(a, action)}
+          : html`<button type="button" class=${action === 'lock' ? 'danger' : ''} ?disabled=${this.#action.busy} @click=${async () => await this.#act(a, action)}
               aria-label="${label} ${a.username}">${label}</button>`}</td>
       </tr>`)}</tbody>
     </table></div>`
@@ -66,8 +51,8 @@ export class McAccounts extends LitElement {
   override render () {
     return html`
       <h1>Accounts</h1>
-      <mc-error-note .error=${this.error ?? this.#lists.error}></mc-error-note>
-      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      <mc-error-note .error=${this.#action.error ?? this.#lists.error}></mc-error-note>
+      ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       ${this.#lists.render(l => html`
         <h2>Waiting for approval</h2>
         <p class="muted">Check who the person is before approving: approval puts their key on the ledger as a clinician or researcher of this hospital.</p>

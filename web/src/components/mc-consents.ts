@@ -9,6 +9,7 @@ import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/
 import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -38,8 +39,7 @@ function purposeOf (c: Consent): Purpose | undefined {
 /** `<mc-consents .session=${s}>`. */
 export class McConsents extends LitElement {
   static override properties = {
-    session: { attribute: false }, error: { state: true }, formErrors: { state: true }, busy: { state: true },
-    kind: { state: true }, scope: { state: true }, done: { state: true }, draft: { state: true }
+    session: { attribute: false }, formErrors: { state: true }, kind: { state: true }, scope: { state: true }, draft: { state: true }
   }
 
   static override styles = [shared, css`
@@ -50,15 +50,13 @@ export class McConsents extends LitElement {
   `]
 
   declare session: Session
-  /** The last grant or revoke's failure (the listing's own is in `#data.error`). */
-  declare error: unknown
   declare formErrors: Partial<Record<keyof GrantForm, string>>
-  declare busy: boolean
   declare kind: 'hospital' | 'user'
   declare scope: 'all' | 'images'
-  declare done: string | null
   /** The form as typed so far, for its plain-words summary. */
   declare draft: { grantee: string, purpose: string, until: string, chosen: number }
+  /** Grant and revoke (the listing's own failure is in `#data.error`). */
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   readonly #data = new LoadController(this, {
     load: async () => {
       const [mine, members, images] = await Promise.all([
@@ -75,12 +73,9 @@ export class McConsents extends LitElement {
 
   constructor () {
     super()
-    this.error = null
     this.formErrors = {}
-    this.busy = false
     this.kind = 'hospital'
     this.scope = 'all'
-    this.done = null
     this.draft = { grantee: '', purpose: 'treatment', until: isoDate(Date.now() + 30 * 86_400_000), chosen: 0 }
   }
 
@@ -127,41 +122,28 @@ export class McConsents extends LitElement {
     }
     const checked = checkGrantForm(form, Date.now(), this.session.user?.signPub)
     const chosen = data.getAll('image').map(String)
-    this.done = null
+    this.#action.done = null
     if (!checked.ok) { this.formErrors = checked.errors; return }
     if (this.scope === 'images' && chosen.length === 0) {
       this.formErrors = {}
-      this.error = new MedichainError('INVALID', 'choose at least one image, or all images')
+      this.#action.error = new MedichainError('INVALID', 'choose at least one image, or all images')
       return
     }
     this.formErrors = {}
-    this.busy = true
-    this.error = null
-    try {
+    await this.#action.run(async () => {
       await this.session.client.grant({ ...checked.request, ...(this.scope === 'images' ? { images: chosen } : {}) })
-      this.done = 'Consent granted. It is on the ledger now.'
+      this.#action.done = 'Consent granted. It is on the ledger now.'
       await this.#data.reload()
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   async #revoke (c: Consent): Promise<void> {
-    this.busy = true
-    this.error = null
-    this.done = null
-    try {
+    await this.#action.run(async () => {
       // Naming the purpose ends this row only; the grantee's consents for other purposes stay.
       await this.session.client.revoke(c.id, c.grantee, purposeOf(c))
-      this.done = 'Consent revoked.'
+      this.#action.done = 'Consent revoked.'
       await this.#data.reload()
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   #form () {
@@ -196,7 +178,7 @@ export class McConsents extends LitElement {
         ${this.scope === 'images' ? images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
       </fieldset>
       ${this.#summary()}
-      <p><button type="submit" ?disabled=${this.busy}>${this.busy ? 'Signing…' : 'Grant consent'}</button></p>
+      <p><button type="submit" ?disabled=${this.#action.busy}>${this.#action.busy ? 'Signing…' : 'Grant consent'}</button></p>
     </form>`
   }
 
@@ -204,8 +186,8 @@ export class McConsents extends LitElement {
     return html`
       <h1>Consents</h1>
       <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> each consent is for one purpose, and revoking it ends that purpose only. It stops every future opening of your images for that purpose, or every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
-      <mc-error-note .error=${this.error ?? this.#data.error}></mc-error-note>
-      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      <mc-error-note .error=${this.#action.error ?? this.#data.error}></mc-error-note>
+      ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       <h2>Current consents</h2>
       ${this.#data.render(({ consents: list }) => list.length === 0 ? html`<p>You have not granted any consent.</p>` : html`
         <div class="table-wrap"><table>
@@ -218,7 +200,7 @@ export class McConsents extends LitElement {
               <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
               <td>${c.scope?.kind === 'all' ? 'all' : c.images.length}</td>
               <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
-              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}">Revoke</button>` : nothing}</td>
+              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}">Revoke</button>` : nothing}</td>
             </tr>`
           })}</tbody>
         </table></div>`)}

@@ -1,13 +1,14 @@
 // Break-glass access (DESIGN §5): a clinician declares an emergency with a reason, where hospital
 // policy allows it. The page says up front that it is logged, flagged and shown to the patient.
 import { LitElement, css, html, nothing } from 'lit'
+import { ActionController } from '../services/action-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
 /** `<mc-emergency .session=${s} .patientId=${id}>`; emits 'mc-emergency-declared' with `{ until }`. */
 export class McEmergency extends LitElement {
-  static override properties = { session: { attribute: false }, patientId: { attribute: false }, open: { state: true }, busy: { state: true }, error: { state: true }, until: { state: true } }
+  static override properties = { session: { attribute: false }, patientId: { attribute: false }, open: { state: true }, until: { state: true } }
   static override styles = [shared, css`
     .box { border: 2px solid #a4000f; border-radius: 8px; padding: 0.75rem 1rem; background: #fff; margin-top: 0.75rem; }
     textarea { min-height: 5rem; }
@@ -16,33 +17,24 @@ export class McEmergency extends LitElement {
   declare session: Session
   declare patientId: string
   declare open: boolean
-  declare busy: boolean
-  declare error: unknown
   declare until: number | null
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
 
   constructor () {
     super()
     this.open = false
-    this.busy = false
-    this.error = null
     this.until = null
   }
 
   async #submit (e: SubmitEvent): Promise<void> {
     e.preventDefault()
     const reason = String(new FormData(e.currentTarget as HTMLFormElement).get('reason') ?? '').trim()
-    this.busy = true
-    this.error = null
-    try {
+    await this.#action.run(async () => {
       const { until } = await this.session.client.emergency(this.patientId, reason)
       this.until = until
       this.open = false
       this.dispatchEvent(new CustomEvent('mc-emergency-declared', { detail: { until }, bubbles: true, composed: true }))
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   override render () {
@@ -56,9 +48,9 @@ export class McEmergency extends LitElement {
       <form @submit=${this.#submit}>
         <label for="reason">Reason (at least 10 characters)</label>
         <textarea id="reason" name="reason" required minlength="10" maxlength="1000"></textarea>
-        <mc-error-note .error=${this.error}></mc-error-note>
+        <mc-error-note .error=${this.#action.error}></mc-error-note>
         <p class="row">
-          <button type="submit" class="danger" ?disabled=${this.busy}>Declare emergency</button>
+          <button type="submit" class="danger" ?disabled=${this.#action.busy}>Declare emergency</button>
           <button type="button" class="secondary" @click=${() => { this.open = false }}>Cancel</button>
         </p>
       </form>

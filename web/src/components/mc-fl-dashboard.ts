@@ -9,6 +9,7 @@ import { MedichainError } from '../../../protocol/errors.ts'
 import type { FlTask } from '../lib/fl.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import { navigate } from '../services/navigate.ts'
 import type { Session } from '../services/session.ts'
@@ -33,14 +34,13 @@ function running (v: View | undefined): boolean {
 
 /** `<mc-fl-dashboard .session=${s} .taskId=${id|null}>`. */
 export class McFlDashboard extends LitElement {
-  static override properties = { session: { attribute: false }, taskId: { attribute: false }, error: { state: true }, busy: { state: true } }
+  static override properties = { session: { attribute: false }, taskId: { attribute: false } }
   static override styles = [shared, css`summary { cursor: pointer; font-weight: 600; padding: 0.5rem 0; }`]
 
   declare session: Session
   declare taskId: string | null
-  /** Starting a task failed (the listing's own failure is in `#view.error`). */
-  declare error: unknown
-  declare busy: boolean
+  /** Starting a task (the listing's own failure is in `#view.error`). */
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   #timer: ReturnType<typeof setInterval> | null = null
   readonly #view = new LoadController(this, {
     args: () => [this.taskId],
@@ -62,8 +62,6 @@ export class McFlDashboard extends LitElement {
   constructor () {
     super()
     this.taskId = null
-    this.error = null
-    this.busy = false
   }
 
   override disconnectedCallback (): void {
@@ -81,19 +79,13 @@ export class McFlDashboard extends LitElement {
     const data = new FormData(e.currentTarget as HTMLFormElement)
     const n = (k: string): number => Number(data.get(k))
     const model = Object.fromEntries(SHAPE.filter(k => String(data.get(k) ?? '') !== '').map(k => [k, n(k)]))
-    this.busy = true
-    this.error = null
-    try {
+    await this.#action.run(async () => {
       const task = await api(this.session.client).startFl({
         rounds: n('rounds'), epochs: n('epochs'), minParticipants: n('minParticipants'), ...(Object.keys(model).length === 0 ? {} : { model })
       })
       if (task !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(task.id)}`)
       else await this.#view.reload()
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   #list () {
@@ -108,7 +100,7 @@ export class McFlDashboard extends LitElement {
           <p class="muted">Blank fields keep the peer's default U-Net. The input size must divide by 2 to the power of the depth.</p>
           <div class="row">${field('inputSize', 'Input size (pixels)', 16, 1024)}${field('base', 'Channels of the first level', 1, 64)}${field('depth', 'Depth (levels)', 1, 5)}</div>
         </details>
-        <p><button type="submit" ?disabled=${this.busy}>Start</button></p>
+        <p><button type="submit" ?disabled=${this.#action.busy}>Start</button></p>
       </form>
       <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
       <h2>Tasks</h2>
@@ -147,7 +139,7 @@ export class McFlDashboard extends LitElement {
   override render () {
     return html`
       <h1>Federated learning</h1>
-      <mc-error-note .error=${this.error ?? this.#view.error}></mc-error-note>
+      <mc-error-note .error=${this.#action.error ?? this.#view.error}></mc-error-note>
       ${this.#view.value?.kind === 'missing'
         ? html`<p class="warn" role="status" data-testid="fl-missing">Federated learning is not available on this peer: it has no FL service yet (<code>GET /api/fl/tasks</code> answered 404). Tasks appear here once the peer runs one.</p>`
         : this.taskId === null ? this.#list() : this.#view.render(v => v.kind === 'task' && v.task !== null ? this.#detail(v.task) : nothing)}

@@ -8,6 +8,7 @@ import { ApiError } from '../../../protocol/client.ts'
 import type { ApiImage, ApiLabel, LabelUse } from '../../../protocol/client.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { USE_TEXT } from '../lib/labels.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -16,8 +17,7 @@ import './mc-error-note.ts'
 /** `<mc-label-panel .session=${s} .image=${img} .dims=${'96×96' | null}>`, in the clinician's viewer. */
 export class McLabelPanel extends LitElement {
   static override properties = {
-    session: { attribute: false }, image: { attribute: false }, dims: { attribute: false },
-    error: { state: true }, busy: { state: true }, done: { state: true }
+    session: { attribute: false }, image: { attribute: false }, dims: { attribute: false }
   }
 
   static override styles = [shared]
@@ -26,9 +26,8 @@ export class McLabelPanel extends LitElement {
   declare image: ApiImage
   /** The image's width×height once decoded, for the mask's required size. */
   declare dims: string | null
-  declare error: unknown
-  declare busy: boolean
-  declare done: string | null
+  /** Saving or removing the label (the label's own failure is in `#label.error`). */
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   /** The current label; null when there is none (or the hospital is not the custodian: not asked). */
   readonly #label = new LoadController(this, {
     args: () => [this.image.raw],
@@ -47,15 +46,12 @@ export class McLabelPanel extends LitElement {
   constructor () {
     super()
     this.dims = null
-    this.error = null
-    this.busy = false
-    this.done = null
   }
 
   /** Another image: the last save's message or failure belonged to the old one. */
   override willUpdate (changed: PropertyValues<this>): void {
     const old = changed.get('image')
-    if (old !== undefined && old.raw !== this.image.raw) this.error = this.done = null
+    if (old !== undefined && old.raw !== this.image.raw) this.#action.error = this.#action.done = null
   }
 
   /** Whether this user's hospital holds the image (only the custodian's clinicians label it). */
@@ -63,17 +59,9 @@ export class McLabelPanel extends LitElement {
     return this.image.custodian.toLowerCase() === this.session.user?.hospital.toLowerCase()
   }
 
-  /** Runs a write, showing its failure; `after` gets its answer. */
+  /** Runs a write, showing its failure; `after` gets its answer and says what it did. */
   async #act<T> (write: () => Promise<T>, after: (v: T) => string): Promise<void> {
-    this.busy = true
-    this.error = this.done = null
-    try {
-      this.done = after(await write())
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    await this.#action.run(async () => { this.#action.done = after(await write()) })
   }
 
   async #save (e: SubmitEvent): Promise<void> {
@@ -83,7 +71,7 @@ export class McLabelPanel extends LitElement {
     const file = data.get('mask')
     const use = String(data.get('use') ?? '')
     if (!(file instanceof File) || file.size === 0) {
-      this.error = new ApiError(400, 'INVALID', 'choose the mask image first')
+      this.#action.error = new ApiError(400, 'INVALID', 'choose the mask image first')
       return
     }
     await this.#act(async () => await this.session.client.putLabel(this.image.raw, new Uint8Array(await file.arrayBuffer()), use === '' ? undefined : use as LabelUse), saved => {
@@ -118,13 +106,13 @@ export class McLabelPanel extends LitElement {
       <h2 id="gt">Ground truth</h2>
       ${!own ? html`<p class="muted">Only ${this.image.custodianName ?? 'the hospital that holds this image'} can label this image for training.</p>` : html`
       <p class="muted">A clinician's lesion mask. This hospital trains the model on it, or checks the model against it, only while the patient's training consent lasts. It never leaves this hospital.</p>
-      <mc-error-note .error=${this.error ?? this.#label.error} .texts=${{
+      <mc-error-note .error=${this.#action.error ?? this.#label.error} .texts=${{
         FORBIDDEN: 'Only the hospital that holds this image labels it.',
         UNSUPPORTED_FORMAT: 'A mask must be a PNG image.',
         ...(this.dims === null ? {} : { LABEL_MISMATCH: `The mask must be ${this.dims} pixels, like the image.` })
       }}></mc-error-note>
       ${this.#label.render(l => l === null ? html`<p>Not labelled.</p>` : this.#facts(l))}
-      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       <form @submit=${this.#save} aria-label="Ground truth mask">
         <label for="mask">Mask image (PNG${size})</label>
         <input id="mask" name="mask" type="file" accept="image/png" aria-describedby="mask-hint">
@@ -134,8 +122,8 @@ export class McLabelPanel extends LitElement {
           <option value="">Let the hospital choose</option><option value="train">Training</option><option value="validation">Held out for validation</option>
         </select>
         <p id="use-hint" class="muted">Held-out images are not trained on: each round's model is checked against them. Left to the hospital, about 1 image in 5 is held out, always the same ones.</p>
-        <p class="row"><button type="submit" ?disabled=${this.busy}>${label === null ? 'Save' : 'Replace'} ground truth</button>
-          ${label === null ? nothing : html`<button type="button" class="danger" ?disabled=${this.busy} @click=${this.#remove}>Remove ground truth</button>`}</p>
+        <p class="row"><button type="submit" ?disabled=${this.#action.busy}>${label === null ? 'Save' : 'Replace'} ground truth</button>
+          ${label === null ? nothing : html`<button type="button" class="danger" ?disabled=${this.#action.busy} @click=${this.#remove}>Remove ground truth</button>`}</p>
       </form>`}
     </section>`
   }

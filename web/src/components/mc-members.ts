@@ -5,6 +5,7 @@ import { LitElement, html, nothing } from 'lit'
 import type { ApiProposal } from '../../../protocol/client.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -18,10 +19,7 @@ export class McMembers extends LitElement {
   static override properties = {
     session: { attribute: false },
     action: { state: true },
-    fieldError: { state: true },
-    error: { state: true },
-    busy: { state: true },
-    done: { state: true }
+    fieldError: { state: true }
   }
 
   static override styles = [shared]
@@ -29,10 +27,8 @@ export class McMembers extends LitElement {
   declare session: Session
   declare action: 'add' | 'remove'
   declare fieldError: string | null
-  /** The last write's failure (the listing's own is in `#data.error`). */
-  declare error: unknown
-  declare busy: boolean
-  declare done: string | null
+  /** Proposals and approvals (the listing's own failure is in `#data.error`). */
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   readonly #data = new LoadController(this, {
     load: async () => {
       const a = api(this.session.client)
@@ -46,24 +42,14 @@ export class McMembers extends LitElement {
     super()
     this.action = 'add'
     this.fieldError = null
-    this.error = null
-    this.busy = false
-    this.done = null
   }
 
   /** Runs one write, then reloads: the new proposal or approval is on this peer's ledger at once. */
   async #write (fn: () => Promise<string>): Promise<void> {
-    this.busy = true
-    this.error = null
-    this.done = null
-    try {
-      this.done = await fn()
+    await this.#action.run(async () => {
+      this.#action.done = await fn()
       await this.#data.reload()
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   async #propose (e: SubmitEvent): Promise<void> {
@@ -119,7 +105,7 @@ export class McMembers extends LitElement {
           ${removable.map(m => html`<option value=${m.key}>${m.name} (${shortHex(m.key)})</option>`)}
         </select>`}
       ${this.fieldError === null ? nothing : html`<p class="field-error" role="alert">${this.fieldError}</p>`}
-      <p><button type="submit" ?disabled=${this.busy}>Propose</button></p>
+      <p><button type="submit" ?disabled=${this.#action.busy}>Propose</button></p>
     </form>`
   }
 
@@ -136,7 +122,7 @@ export class McMembers extends LitElement {
         <td>${p.approvers.length === 0 ? '—' : p.approvers.map(a => this.#name(a)).join(', ')}</td>
         <td>${formatTime(p.time)}</td>
         ${!pending ? nothing : html`<td>${p.proposer === self || (self !== undefined && p.approvers.includes(self)) ? html`<span class="muted">voted</span>`
-          : html`<button type="button" ?disabled=${this.busy} aria-label="Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}"
+          : html`<button type="button" ?disabled=${this.#action.busy} aria-label="Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}"
               @click=${async () => await this.#write(async () => { await this.session.client.approveProposal(p.id); return 'Approval recorded.' })}>Approve</button>`}</td>`}
       </tr>`)}</tbody>
     </table></div>`
@@ -147,8 +133,8 @@ export class McMembers extends LitElement {
     const proposals = this.#data.value?.proposals ?? []
     return html`
       <h1>Members</h1>
-      <mc-error-note .error=${this.error ?? this.#data.error}></mc-error-note>
-      ${this.done === null ? nothing : html`<p class="ok" role="status">${this.done}</p>`}
+      <mc-error-note .error=${this.#action.error ?? this.#data.error}></mc-error-note>
+      ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       ${this.#data.render(({ members: m }) => html`<div class="table-wrap"><table>
         <thead><tr><th scope="col">Hospital</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Connected</th><th scope="col">Addresses</th><th scope="col">Admitted by</th></tr></thead>
         <tbody>${m.map(x => html`<tr data-member=${x.key}>

@@ -4,6 +4,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../protocol/errors.ts'
 import type { Role } from '../../../protocol/tx.ts'
+import { ActionController } from '../services/action-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
@@ -18,8 +19,6 @@ export class McSignUp extends LitElement {
     session: { attribute: false },
     setup: { type: Boolean },
     setupToken: { attribute: false },
-    busy: { state: true },
-    error: { state: true },
     pending: { state: true }
   }
 
@@ -29,16 +28,13 @@ export class McSignUp extends LitElement {
   declare session: Session
   declare setup: boolean
   declare setupToken: string | null
-  declare busy: boolean
-  declare error: unknown
   declare pending: string | null
+  readonly #action = new ActionController(this)
 
   constructor () {
     super()
     this.setup = false
     this.setupToken = null
-    this.busy = false
-    this.error = null
     this.pending = null
   }
 
@@ -49,24 +45,19 @@ export class McSignUp extends LitElement {
     const password = String(data.get('password') ?? '')
     const role = (this.setup ? 'admin' : String(data.get('role') ?? 'patient')) as Role
     const length = [...password.normalize('NFC')].length
-    this.error = null
+    this.#action.error = null
     if (length < MIN_PASSWORD || length > MAX_PASSWORD) {
-      this.error = new MedichainError('WEAK_PASSWORD', 'password length out of range')
+      this.#action.error = new MedichainError('WEAK_PASSWORD', 'password length out of range')
       return
     }
     if (password !== String(data.get('confirm') ?? '')) {
-      this.error = new MedichainError('INVALID', 'the two passwords differ')
+      this.#action.error = new MedichainError('INVALID', 'the two passwords differ')
       return
     }
-    this.busy = true
-    try {
+    await this.#action.run(async () => {
       const status = await this.session.signUp({ username, password, role, ...(this.setup && this.setupToken !== null ? { setupToken: this.setupToken } : {}) })
       if (status !== 'active') this.pending = username
-    } catch (err) {
-      this.error = err
-    } finally {
-      this.busy = false
-    }
+    })
   }
 
   override render () {
@@ -98,8 +89,8 @@ export class McSignUp extends LitElement {
             <label class="choice"><input type="radio" name="role" value="clinician"> clinician (needs approval)</label>
             <label class="choice"><input type="radio" name="role" value="researcher"> researcher (needs approval)</label>
           </fieldset>`}
-        <mc-error-note .error=${this.error}></mc-error-note>
-        <p><button type="submit" ?disabled=${this.busy}>${this.busy ? 'Creating keys…' : 'Create account'}</button></p>
+        <mc-error-note .error=${this.#action.error}></mc-error-note>
+        <p><button type="submit" ?disabled=${this.#action.busy}>${this.#action.busy ? 'Creating keys…' : 'Create account'}</button></p>
       </form>
       ${this.setup ? nothing : html`<p>Have an account? <a href="/app/sign-in">Sign in</a>.</p>`}
     `

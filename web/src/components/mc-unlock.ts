@@ -2,37 +2,23 @@
 // reload (the session cookie survives; the private keys never do). The password opens the vault
 // again in this browser.
 import { LitElement, css, html } from 'lit'
+import { ActionController } from '../services/action-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
 /** `<mc-unlock .session=${s}>`. */
 export class McUnlock extends LitElement {
-  static override properties = { session: { attribute: false }, busy: { state: true }, error: { state: true } }
+  static override properties = { session: { attribute: false } }
   static override styles = [shared, css`form { max-width: 28rem; }`]
 
   declare session: Session
-  declare busy: boolean
-  declare error: unknown
-
-  constructor () {
-    super()
-    this.busy = false
-    this.error = null
-  }
+  readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
 
   async #submit (e: SubmitEvent): Promise<void> {
     e.preventDefault()
     const data = new FormData(e.currentTarget as HTMLFormElement)
-    this.busy = true
-    this.error = null
-    try {
-      await this.session.unlock(String(data.get('password') ?? ''))
-    } catch (err) {
-      this.error = this.session.fail(err)
-    } finally {
-      this.busy = false
-    }
+    await this.#action.run(async () => { await this.session.unlock(String(data.get('password') ?? '')) })
   }
 
   override render () {
@@ -43,9 +29,9 @@ export class McUnlock extends LitElement {
         <input type="text" name="username" autocomplete="username" value=${this.session.user?.username ?? ''} hidden>
         <label for="password">Password for ${this.session.user?.username ?? 'your account'}</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required>
-        <mc-error-note .error=${this.error}></mc-error-note>
+        <mc-error-note .error=${this.#action.error}></mc-error-note>
         <p class="row">
-          <button type="submit" ?disabled=${this.busy}>${this.busy ? 'Unlocking…' : 'Unlock'}</button>
+          <button type="submit" ?disabled=${this.#action.busy}>${this.#action.busy ? 'Unlocking…' : 'Unlock'}</button>
           <button type="button" class="secondary" @click=${async () => await this.session.signOut()}>Sign out</button>
         </p>
       </form>
