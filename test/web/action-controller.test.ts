@@ -4,26 +4,8 @@
 // kept (through `fail`) instead of thrown, and every change asks the host to re-render.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ReactiveController, ReactiveControllerHost } from 'lit'
+import { deferred, Host } from '../helpers/controller-host.ts'
 import { ActionController } from '../../web/src/services/action-controller.ts'
-
-/** A promise with its settle functions. */
-function deferred<T> (): { promise: Promise<T>, resolve: (v: T) => void, reject: (e: unknown) => void } {
-  let resolve: (v: T) => void = () => {}
-  let reject: (e: unknown) => void = () => {}
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
-}
-
-/** A host as Lit's ReactiveElement is to its controllers, counting update requests. */
-class Host implements ReactiveControllerHost {
-  controllers: ReactiveController[] = []
-  updates = 0
-  updateComplete = Promise.resolve(true)
-  addController (c: ReactiveController): void { this.controllers.push(c) }
-  removeController (c: ReactiveController): void { this.controllers = this.controllers.filter(x => x !== c) }
-  requestUpdate (): void { this.updates++ }
-}
 
 test('busy while the write runs, its answer returned, and the host re-rendered both times', async () => {
   const host = new Host()

@@ -4,30 +4,8 @@
 // reload keeps it on show, failures go through `fail`, and a disconnect aborts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ReactiveController, ReactiveControllerHost } from 'lit'
+import { deferred, Host } from '../helpers/controller-host.ts'
 import { LoadController } from '../../web/src/services/load-controller.ts'
-
-/** A promise with its settle functions. */
-function deferred<T> (): { promise: Promise<T>, resolve: (v: T) => void, reject: (e: unknown) => void } {
-  let resolve: (v: T) => void = () => {}
-  let reject: (e: unknown) => void = () => {}
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
-}
-
-/** A host as Lit's ReactiveElement is to its controllers, counting update requests. */
-class Host implements ReactiveControllerHost {
-  controllers: ReactiveController[] = []
-  updates = 0
-  updateComplete = Promise.resolve(true)
-  addController (c: ReactiveController): void { this.controllers.push(c) }
-  removeController (c: ReactiveController): void { this.controllers = this.controllers.filter(x => x !== c) }
-  requestUpdate (): void { this.updates++ }
-  /** What Lit does on connect and on each update before render. */
-  connect (): void { for (const c of this.controllers) c.hostConnected?.() }
-  update (): void { for (const c of this.controllers) c.hostUpdate?.() }
-  disconnect (): void { for (const c of this.controllers) c.hostDisconnected?.() }
-}
 
 /** A controller whose loads are queued for the test to settle, with the signal each got. */
 function setup (opts: { args?: () => readonly unknown[], fail?: (err: unknown) => unknown } = {}) {
