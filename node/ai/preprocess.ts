@@ -101,6 +101,48 @@ export function maskToTarget (mask: Uint8Array, width: number, height: number, s
   return resizeArea(binary, width, height, size, size)
 }
 
+/**
+ * Per-pixel loss weights for one soft target (maskToTarget): 1 on background, and on each lesion
+ * (an 8-connected region of target > 0) max(1, referenceArea / lesion area), blended by the pixel's
+ * lesion fraction. A lesion smaller than `referenceArea` pixels thus weighs as much in the loss as
+ * one of that area: pixel-averaged losses otherwise let the few large lesions dominate, while an
+ * image-level score depends as much on finding the small ones (the "lesion-wise" weighting of
+ * Kofler et al., "blob loss", 2023, in its simplest form).
+ */
+export function lesionWeights (target: Float32Array, size: number, referenceArea: number): Float32Array {
+  const weights = new Float32Array(target.length).fill(1)
+  const seen = new Uint8Array(target.length)
+  const stack = new Int32Array(target.length)
+  const members: number[] = []
+  for (let seed = 0; seed < target.length; seed++) {
+    if (seen[seed] === 1 || target[seed] <= 0) continue
+    members.length = 0
+    let area = 0
+    let top = 0
+    stack[top++] = seed
+    seen[seed] = 1
+    while (top > 0) {
+      const i = stack[--top]
+      members.push(i)
+      area += target[i]
+      const x = i % size
+      const y = (i - x) / size
+      for (let yy = Math.max(0, y - 1); yy <= Math.min(size - 1, y + 1); yy++) {
+        for (let xx = Math.max(0, x - 1); xx <= Math.min(size - 1, x + 1); xx++) {
+          const j = yy * size + xx
+          if (seen[j] === 0 && target[j] > 0) {
+            seen[j] = 1
+            stack[top++] = j
+          }
+        }
+      }
+    }
+    const boost = Math.max(1, referenceArea / Math.max(area, 1)) - 1
+    for (const i of members) weights[i] = 1 + boost * target[i]
+  }
+  return weights
+}
+
 /** True when the mask marks at least one pixel. */
 export function hasLesion (mask: Uint8Array): boolean {
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) return true

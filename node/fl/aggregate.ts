@@ -43,6 +43,8 @@ export interface AggregateResult {
   clipped: number
   /** Standard deviation of the noise added to each coordinate of the average (0 without DP). */
   noiseStd: number
+  /** The aggregated update Δ̄ that `weights` applies to the global model (noise included). */
+  delta: Delta
 }
 
 /** The bound above which an update's norm is absurd for a model of `parameterCount` scalars. */
@@ -214,5 +216,5 @@ export function aggregate (global: Weights, updates: readonly Contribution[], op
     : trimmedMean(deltas, options.trim ?? 0)
   const noiseStd = noiseStdOf(options, updates)
   if (noiseStd > 0 && options.prng !== undefined) combined = addGaussianNoise(combined, noiseStd, options.prng)
-  return { weights: applyDelta(global, combined), norms, clipped, noiseStd }
+  return { weights: applyDelta(global, combined), norms, clipped, noiseStd, delta: combined }
 }

@@ -70,6 +70,15 @@ export const TASK_DEFAULTS = {
   epochs: 2,
   batchSize: 8,
   learningRate: 0.005,
+  /**
+   * One cosine over the whole task, cut per round: trains much better than a constant rate in
+   * docs/benchmarks.md (SGDR without restarts, Loshchilov & Hutter, ICLR 2017).
+   */
+  schedule: 'cosine',
+  /** Server learning rate η_g (Reddi et al., ICLR 2021, Alg. 1 with an SGD server): 1 is plain FedAvg. */
+  serverLearningRate: 1,
+  /** Server momentum β (FedAvgM, Hsu et al. 2019): 0 is plain FedAvg. */
+  serverMomentum: 0,
   aggregation: 'fedavg',
   /** Fraction trimmed from each side by the trimmed mean (Yin et al., ICML 2018, β). */
   trim: 0.2,
@@ -84,7 +93,14 @@ export const TASK_LIMITS = {
   roundTimeoutMs: 24 * 3600_000,
   epochs: 100,
   batchSize: 256,
-  patience: 200
+  patience: 200,
+  /**
+   * Largest server learning rate η_g: beyond 10 a round's step would extrapolate an order of
+   * magnitude past anything the hospitals trained.
+   */
+  serverLearningRate: 10,
+  /** Largest server momentum β: at β → 1 the velocity never forgets; 0.99 already averages ~100 rounds. */
+  serverMomentum: 0.99
 } as const
 
 /**

@@ -1,11 +1,11 @@
 // The coordinator (DESIGN §6, seed: "send model → … → aggregate → validate → check loss"): every
 // member can run a task that an admin starts. Each round sends the global model, collects signed
-// updates until the deadline or until everyone still taking part has answered, aggregates them,
-// validates the result on this hospital's held-out set, keeps the best and the final model, and
-// stops early after `patience` rounds without improvement. The chosen model is stored in helia
-// and published on the ledger with `model.publish`: its provenance. Each task's history goes to
-// the TaskHistory (task-history.ts) as it happens; a task still running when the coordinator
-// stops ends 'interrupted'.
+// updates until the deadline or until everyone still taking part has answered, aggregates them
+// and takes the server step (server-step.ts), validates the result on this hospital's held-out
+// set, keeps the best and the final model, and stops early after `patience` rounds without
+// improvement. The chosen model is stored in helia and published on the ledger with
+// `model.publish`: its provenance. Each task's history goes to the TaskHistory (task-history.ts)
+// as it happens; a task still running when the coordinator stops ends 'interrupted'.
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { toHex, fromHex } from '../../protocol/bytes.ts'
@@ -15,14 +15,13 @@ import type { Clock, Ledger } from '../../ledger/types.ts'
 import { createModel } from '../ai/model.ts'
 import type { SegmentationModel } from '../ai/model.ts'
 import { createPrng } from '../ai/prng.ts'
-import type { Prng } from '../ai/prng.ts'
 import { evaluate } from '../ai/train.ts'
 import type { TrainSample } from '../ai/train.ts'
 import { parameterLayout, sizeOf } from '../ai/unet-config.ts'
 import type { UNetConfig } from '../ai/unet-config.ts'
 import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
 import { codeOf } from '../p2p/errors.ts'
-import { absurdNormBound, aggregate } from './aggregate.ts'
+import { absurdNormBound } from './aggregate.ts'
 import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES, START_WAIT_MS } from './constants.ts'
 import { NoValidationSetError, TaskConflictError } from './errors.ts'
 import { signRoundEnd, signRoundStart } from './messages.ts'
@@ -30,10 +29,13 @@ import type { RoundStart, Update } from './messages.ts'
 import type { ModelStore } from './model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
 import { createRoundCollector } from './round.ts'
-import type { AcceptedUpdate, RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
+import type { RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
+import { roundConfig } from './schedule.ts'
+import { aggregateRound } from './server-step.ts'
+import type { ServerState } from './server-step.ts'
 import { createTaskHistory } from './task-history.ts'
 import type { TaskHistory } from './task-history.ts'
-import { contributorsOf, INTERRUPTED_ERROR, newTaskView, publishMetrics, summaryOf, validationOf } from './task-record.ts'
+import { contributorsOf, INTERRUPTED_ERROR, newTaskView, participantOf, publishMetrics, summaryOf, validationOf } from './task-record.ts'
 import type { RoundRecord, StopReason, TaskSummary, TaskView, Validation } from './task-record.ts'
 import type { TaskOptions } from './task-options.ts'
 import type { FlTransport, Verdict } from './transport.ts'
@@ -106,8 +108,8 @@ function abortReason (signal: AbortSignal): StopReason {
 
 interface Kept { round: number, weights: Float32Array[], validation: Validation }
 
-/** What every round of one task shares: the model shape, the evaluator, the held-out set, the DP noise. */
-interface TaskContext { config: UNetConfig, evaluator: SegmentationModel, held: TrainSample[], prng: Prng }
+/** What every round of one task shares: model shape, evaluator, held-out set, server state (DP noise, velocity). */
+interface TaskContext { config: UNetConfig, evaluator: SegmentationModel, held: TrainSample[], server: ServerState }
 
 /** Resolves once `check()` holds (re-checked on each 'changed' event), after `ms`, or on abort. */
 async function waitUntil (check: () => boolean, changes: EventTarget, ms: number, signal: AbortSignal): Promise<void> {
@@ -124,11 +126,6 @@ async function waitUntil (check: () => boolean, changes: EventTarget, ms: number
     changes.addEventListener('changed', onChange)
     signal.addEventListener('abort', done)
   })
-}
-
-/** A round's record of one accepted update. */
-function participantOf (u: AcceptedUpdate, norm: number): RoundRecord['participants'][number] {
-  return { hospital: u.hospital, samples: u.samples, loss: u.loss, trainMs: u.trainMs, receivedMs: u.receivedMs, norm }
 }
 
 /** Creates the coordinator: `createCoordinator(init)(components)`. */
@@ -152,7 +149,6 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       const needed = r.options.minParticipants - (components.local === undefined ? 0 : 1)
       await waitUntil(() => transport.subscribers(null).length >= needed, peersChanged, Math.min(r.options.roundTimeoutMs, START_WAIT_MS), r.controller.signal)
     }
-
 
     /** The initial global model: stored weights when asked, else a fresh model from the seed. */
     const initialModel = async (options: TaskOptions, signal: AbortSignal): Promise<{ config: UNetConfig, weights: Float32Array[] }> => {
@@ -182,7 +178,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         round,
         deadline,
         model,
-        config: { epochs: options.epochs, batchSize: options.batchSize, learningRate: options.learningRate, mu: options.mu },
+        config: roundConfig(options, round),
         coordinator: ledger.self
       }
       const small = bytes.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES)
@@ -291,8 +287,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         return { record, weights: null }
       }
       const t1 = performance.now()
-      const { options } = r
-      const agg = aggregate(global, outcome.accepted, { method: options.aggregation, trim: options.trim, clip: options.clip, dpSigma: options.dpSigma, prng: ctx.prng })
+      const agg = aggregateRound(global, outcome.accepted, r.options, ctx.server)
       const aggregateMs = performance.now() - t1
       const t2 = performance.now()
       const validation = await validate(ctx.evaluator, agg.weights, ctx.held)
@@ -313,7 +308,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       if (held.length === 0) throw new NoValidationSetError()
       const { config, weights: initial } = await initialModel(options, r.controller.signal)
       const evaluator = createModel(0, config)
-      const ctx: TaskContext = { config, evaluator, held, prng: createPrng(new DataView(components.random(4).buffer).getUint32(0)) }
+      const ctx: TaskContext = { config, evaluator, held, server: { prng: createPrng(new DataView(components.random(4).buffer).getUint32(0)), velocity: null } }
       try {
         view.baseline = await validate(evaluator, initial, held)
         history.save(view)

@@ -111,11 +111,16 @@ function publication (v: unknown, path: string): Publication {
   }
 }
 
+/**
+ * Stored options, re-checked by parseTaskOptions. Records written before an option existed load
+ * with its default, except `schedule`: those tasks trained at a constant rate, whatever today's
+ * default is, and the history must say what was done.
+ */
 function options (v: unknown, path: string): TaskHeader['options'] {
   const f = plain(v, path)
   const { initialModel, ...rest } = f
   try {
-    const parsed = parseTaskOptions(initialModel === null ? rest : f)
+    const parsed = parseTaskOptions({ schedule: 'constant', ...(initialModel === null ? rest : f) })
     return { ...parsed, initialModel: parsed.initialModel?.toString() ?? null }
   } catch (err) {
     throw new CorruptHistoryError(`${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })

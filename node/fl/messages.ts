@@ -19,8 +19,13 @@ import { UpdateRefusedError } from './errors.ts'
 export interface RoundConfig {
   epochs: number
   batchSize: number
-  /** Adam step size. */
+  /** Adam step size at the first local step of the round. */
   learningRate: number
+  /**
+   * Step size at the last local step, reached by a cosine (node/ai/train.ts): the round's segment
+   * of the task's schedule (schedule.ts); equal to learningRate when the rate is constant.
+   */
+  learningRateEnd: number
   /** FedProx proximal weight μ (Li et al., MLSys 2020); 0 trains plain FedAvg clients. */
   mu: number
 }
@@ -161,11 +166,18 @@ function nonNegative (v: unknown, p: string): number {
 }
 
 function roundConfig (v: unknown, p: string): RoundConfig {
-  const f = expectFields(v, p, ['epochs', 'batchSize', 'learningRate', 'mu'])
+  const f = expectFields(v, p, ['epochs', 'batchSize', 'learningRate', 'learningRateEnd', 'mu'])
   const epochs = expectUint(f.epochs, `${p}.epochs`, TASK_LIMITS.epochs)
   const batchSize = expectUint(f.batchSize, `${p}.batchSize`, TASK_LIMITS.batchSize)
   if (epochs === 0 || batchSize === 0) throw new SchemaError(`${p}: epochs and batchSize must be positive`)
-  return { epochs, batchSize, learningRate: positive(f.learningRate, `${p}.learningRate`), mu: nonNegative(f.mu, `${p}.mu`) }
+  return {
+    epochs,
+    batchSize,
+    learningRate: positive(f.learningRate, `${p}.learningRate`),
+    // 0 is legitimate: the cosine ends at 0 on the task's last local step.
+    learningRateEnd: nonNegative(f.learningRateEnd, `${p}.learningRateEnd`),
+    mu: nonNegative(f.mu, `${p}.mu`)
+  }
 }
 
 function parseRoundStart (v: unknown): RoundStart {

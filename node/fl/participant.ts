@@ -1,7 +1,8 @@
 // The hospital side of a round (DESIGN §6, seed: "learn → send back"): on a round-start, keep only
 // this hospital's images whose patients hold a live training consent, train a copy of the global
-// model on them for E local epochs (FedProx when μ > 0), and send a signed update with the sample
-// count and the local loss. What was excluded is counted and reported, never the images themselves.
+// model on them for E local epochs (FedProx when μ > 0) along the round's learning-rate segment,
+// and send a signed update with the sample count and the local loss. What was excluded is counted
+// and reported, never the images themselves.
 import type { Logger } from 'pino'
 import type { Identity } from '../../protocol/ed25519.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
@@ -114,10 +115,10 @@ export function createParticipant (init: ParticipantInit = {}) {
       try {
         // Only consented items are ever loaded: excluded ones are not even read from disk.
         const samples = await Promise.all(filter.kept.map(sampleOf))
-        const { epochs, batchSize, learningRate, mu } = start.config
+        const { epochs, batchSize, learningRate, learningRateEnd, mu } = start.config
         const began = performance.now()
         const result = await trainLocal(model, samples, {
-          epochs, batchSize, learningRate, proximalMu: mu, globalWeights: mu > 0 ? model.getWeights() : undefined, seed: start.round, signal
+          epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? model.getWeights() : undefined, seed: start.round, signal
         })
         const trainMs = Math.round(performance.now() - began)
         if (clock() > start.deadline) return { status: 'late', loss: result.loss, trainMs }

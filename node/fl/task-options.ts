@@ -1,6 +1,7 @@
 // The options of a federated task (issue 4: `startTask({ task, rounds, minParticipants,
-// roundTimeoutMs, epochs, aggregation, mu?, clip?, dpSigma?, patience })`), checked once at the
-// boundary — the admin's POST body or a caller's object — and filled with defaults.
+// roundTimeoutMs, epochs, aggregation, mu?, clip?, dpSigma?, patience })`, plus the learning-rate
+// schedule and the server optimizer), checked once at the boundary — the admin's POST body or a
+// caller's object — and filled with defaults.
 import { CID } from 'multiformats/cid'
 import { InvalidRequestError } from '../../protocol/errors.ts'
 import { validateConfig, DEFAULT_UNET } from '../ai/unet-config.ts'
@@ -8,6 +9,8 @@ import type { UNetConfig } from '../ai/unet-config.ts'
 import { AGGREGATIONS } from './aggregate.ts'
 import type { Aggregation } from './aggregate.ts'
 import { TASK_DEFAULTS, TASK_LIMITS, TASK_NAME } from './constants.ts'
+import { SCHEDULES } from './schedule.ts'
+import type { Schedule } from './schedule.ts'
 
 /** A task's settings, complete. */
 export interface TaskOptions {
@@ -22,7 +25,14 @@ export interface TaskOptions {
   /** Local epochs per round (E). */
   epochs: number
   batchSize: number
+  /** Adam step size at the task's first local step (the peak of the cosine schedule). */
   learningRate: number
+  /** 'cosine': one cosine from learningRate to 0 over rounds × epochs, cut per round; 'constant'. */
+  schedule: Schedule
+  /** Server learning rate η_g applied to the aggregated update (Reddi et al., ICLR 2021); 1 is FedAvg. */
+  serverLearningRate: number
+  /** Server momentum β (FedAvgM, Hsu et al. 2019): v ← β·v + Δ̄; 0 is none. */
+  serverMomentum: number
   aggregation: Aggregation
   /** Trimmed mean β (fraction dropped at each end). */
   trim: number
@@ -43,8 +53,8 @@ export interface TaskOptions {
 }
 
 /** The keys a caller may set. */
-const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'batchSize', 'learningRate', 'aggregation', 'trim',
-  'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel'] as const
+const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'batchSize', 'learningRate', 'schedule',
+  'serverLearningRate', 'serverMomentum', 'aggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel'] as const
 
 function int (v: unknown, name: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
@@ -85,6 +95,10 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
     throw new InvalidRequestError(`aggregation must be one of ${AGGREGATIONS.join(', ')}`)
   }
+  const schedule = get('schedule', TASK_DEFAULTS.schedule)
+  if (typeof schedule !== 'string' || !(SCHEDULES as readonly string[]).includes(schedule)) {
+    throw new InvalidRequestError(`schedule must be one of ${SCHEDULES.join(', ')}`)
+  }
   const shape = get('model', {})
   if (typeof shape !== 'object' || shape === null || Array.isArray(shape)) throw new InvalidRequestError('model must be an object')
   let model: UNetConfig
@@ -104,6 +118,9 @@ export function parseTaskOptions (value: unknown): TaskOptions {
     epochs: int(get('epochs', TASK_DEFAULTS.epochs), 'epochs', 1, TASK_LIMITS.epochs),
     batchSize: int(get('batchSize', TASK_DEFAULTS.batchSize), 'batchSize', 1, TASK_LIMITS.batchSize),
     learningRate: num(get('learningRate', TASK_DEFAULTS.learningRate), 'learningRate', 0, 1, true),
+    schedule: schedule as Schedule,
+    serverLearningRate: num(get('serverLearningRate', TASK_DEFAULTS.serverLearningRate), 'serverLearningRate', 0, TASK_LIMITS.serverLearningRate, true),
+    serverMomentum: num(get('serverMomentum', TASK_DEFAULTS.serverMomentum), 'serverMomentum', 0, TASK_LIMITS.serverMomentum),
     aggregation: aggregation as Aggregation,
     trim: num(get('trim', TASK_DEFAULTS.trim), 'trim', 0, 0.49),
     mu: num(get('mu', 0), 'mu', 0, 1e4),

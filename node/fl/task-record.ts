@@ -5,7 +5,7 @@
 import { toHex } from '../../protocol/bytes.ts'
 import type { EvalResult } from '../ai/train.ts'
 import { MAX_METRICS, SAMPLES_METRIC_PREFIX } from './constants.ts'
-import type { RefusedUpdate } from './round.ts'
+import type { AcceptedUpdate, RefusedUpdate } from './round.ts'
 import type { TaskOptions } from './task-options.ts'
 
 /** Validation figures of one global model on the coordinator's held-out set. */
@@ -131,6 +131,11 @@ export function markInterrupted (view: TaskView): void {
   view.error = { ...INTERRUPTED_ERROR }
 }
 
+/** A round's record of one accepted update, with its norm before clipping. */
+export function participantOf (u: AcceptedUpdate, norm: number): RoundParticipant {
+  return { hospital: u.hospital, samples: u.samples, loss: u.loss, trainMs: u.trainMs, receivedMs: u.receivedMs, norm }
+}
+
 /** Validation figures of an evaluate() result. */
 export function validationOf (e: EvalResult): Validation {
   return { loss: e.loss, dice: e.dice, auroc: e.auroc ?? null }
@@ -175,14 +180,15 @@ export function contributorsOf (rounds: readonly RoundRecord[], round: number): 
  * The metrics of model.publish (at most 16 finite numbers, keys ≤ 32 characters: protocol/tx.ts).
  * Always: `loss`, `dice` (validation), `rounds` (rounds run), `samples` (total over participants);
  * `auroc` when defined; `clip` (C) and `dpSigma` (σ) when differential privacy or clipping was on;
- * `mu` when FedProx was on. Then `samples:<first 8 hex of member key>` per participant, largest
- * first, while slots remain: with more participants than slots, the smallest are left to the
- * task history (`participants` on the ledger still lists every one of them).
+ * `mu` when FedProx was on; `serverLr` (η_g) when not 1 and `serverMomentum` (β) when above 0.
+ * Then `samples:<first 8 hex of member key>` per participant, largest first, while slots remain:
+ * with more participants than slots, the smallest are left to the task history (`participants`
+ * on the ledger still lists every one of them).
  */
 export function publishMetrics (input: {
   validation: Validation
   roundsRun: number
-  options: Pick<TaskOptions, 'clip' | 'dpSigma' | 'mu'>
+  options: Pick<TaskOptions, 'clip' | 'dpSigma' | 'mu' | 'serverLearningRate' | 'serverMomentum'>
   contributors: Array<{ hospital: string, samples: number }>
 }): Record<string, number> {
   const { validation, options, contributors } = input
@@ -196,6 +202,8 @@ export function publishMetrics (input: {
   if (options.clip !== undefined) metrics.clip = options.clip
   if (options.dpSigma !== undefined) metrics.dpSigma = options.dpSigma
   if (options.mu > 0) metrics.mu = options.mu
+  if (options.serverLearningRate !== 1) metrics.serverLr = options.serverLearningRate
+  if (options.serverMomentum > 0) metrics.serverMomentum = options.serverMomentum
   for (const c of contributors) {
     if (Object.keys(metrics).length >= MAX_METRICS) break
     metrics[samplesMetricKey(c.hospital)] = c.samples

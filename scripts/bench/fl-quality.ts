@@ -1,15 +1,25 @@
 // Centralised training vs FedAvg (issue 4 "Quality and speed"): the same model trained on the union
 // of three non-IID hospitals' images, and by FedAvg across those hospitals, with the same total
-// number of passes over the data (rounds × local epochs = centralised epochs). Both are scored on
-// one held-out set drawn from all three profiles. In one process: the aggregation is node/fl's own
-// (aggregate.ts); the gossip and storage around it are measured by fl-round.ts.
+// number of passes over the data (rounds × local epochs = centralised epochs), the same batch size
+// and the same cosine step-size schedule over those passes. Both are scored on one held-out set
+// drawn from all three profiles, by evaluate() — whose image score is the one detect-strange
+// reports. The federated arm runs node/fl's own schedule, aggregation and server step; the gossip
+// and storage around it are measured by fl-round.ts. The two arms are independent, so each runs in its own process
+// (fl-quality-arm.ts) and both run at once on a two-core machine.
+import { fork } from 'node:child_process'
 import { createModel } from '../../node/ai/model.ts'
 import type { SegmentationModel } from '../../node/ai/model.ts'
 import { evaluate, trainLocal } from '../../node/ai/train.ts'
 import type { EvalResult, TrainSample } from '../../node/ai/train.ts'
 import { parameterLayout, sizeOf } from '../../node/ai/unet-config.ts'
 import type { UNetConfig } from '../../node/ai/unet-config.ts'
-import { absurdNormBound, aggregate, validateUpdate } from '../../node/fl/aggregate.ts'
+import { createPrng } from '../../node/ai/prng.ts'
+import { absurdNormBound, validateUpdate } from '../../node/fl/aggregate.ts'
+import { roundConfig } from '../../node/fl/schedule.ts'
+import { aggregateRound } from '../../node/fl/server-step.ts'
+import type { ServerState } from '../../node/fl/server-step.ts'
+import { parseTaskOptions } from '../../node/fl/task-options.ts'
+import type { TaskOptions } from '../../node/fl/task-options.ts'
 import { generateDataset } from '../synth/dataset.ts'
 
 /** Settings of the comparison. */
@@ -21,12 +31,23 @@ export interface FlQualityOptions {
   rounds: number
   localEpochs: number
   batchSize: number
+  /** Adam step size at the start; it follows a cosine to 0 over all rounds × local epochs. */
   learningRate: number
+  /** FedProx μ of the federated arm (0: plain FedAvg clients). */
+  mu?: number
   /** Side of the generated images (resampled to the model input). */
   imageSize: number
   model: Partial<UNetConfig>
-  /** Called after each FedAvg round with its validation. */
-  onRound?: (round: number, result: EvalResult) => void
+}
+
+/** The two sides of the comparison. */
+export type Arm = 'central' | 'fedavg'
+
+/** What one arm found: the final model's validation and, for FedAvg, every round's. */
+export interface ArmResult {
+  final: EvalResult
+  perRound: EvalResult[]
+  seconds: number
 }
 
 /** What the comparison found. */
@@ -50,54 +71,84 @@ function samplesOf (items: Iterable<{ hospital: string, phantom: { size: number,
   return out
 }
 
-/** One FedAvg round in process: each hospital trains a copy of `global`, the deltas are averaged. */
-async function fedAvgRound (model: SegmentationModel, global: Float32Array[], hospitals: TrainSample[][], o: FlQualityOptions, round: number): Promise<Float32Array[]> {
+/**
+ * One FedAvg round in process, as node/fl runs it: the round's settings come from the task's
+ * schedule (roundConfig), each hospital trains a copy of `global` with them (seeded by the round,
+ * as participant.ts does), and the coordinator's aggregation and server step combine the updates.
+ */
+async function fedAvgRound (model: SegmentationModel, global: Float32Array[], hospitals: TrainSample[][], task: TaskOptions, server: ServerState, round: number): Promise<Float32Array[]> {
   const sizes = model.layout.map(p => sizeOf(p.shape))
   const bound = absurdNormBound(model.parameterCount)
+  const config = roundConfig(task, round)
   const updates = []
   for (const data of hospitals) {
     model.setWeights(global)
-    const r = await trainLocal(model, data, { epochs: o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: round })
+    const r = await trainLocal(model, data, {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      learningRate: config.learningRate,
+      learningRateEnd: config.learningRateEnd,
+      proximalMu: config.mu,
+      globalWeights: config.mu > 0 ? global : undefined,
+      seed: round
+    })
     updates.push({ delta: validateUpdate(sizes, model.getWeights(), global, bound), samples: r.samples })
   }
-  return aggregate(global, updates, { method: 'fedavg' }).weights
+  return aggregateRound(global, updates, task, server).weights
 }
 
-/** Runs both trainings and scores them. */
-export async function flQuality (o: FlQualityOptions): Promise<FlQualityResult> {
+/** Trains and scores one arm in this process (the backend must be initialised). */
+export async function runArm (o: FlQualityOptions, arm: Arm): Promise<ArmResult> {
   const train = samplesOf(generateDataset({ seed: o.seed, count: 3 * o.perHospital, hospitals: 3, nonIid: true, size: o.imageSize }))
   const held = [...samplesOf(generateDataset({ seed: o.seed + 1, count: o.heldOut, hospitals: 3, nonIid: true, size: o.imageSize })).values()].flat()
   const hospitals = [...train.values()]
-  const union = hospitals.flat()
-
-  let t = performance.now()
-  const central = createModel(o.seed, o.model)
-  await trainLocal(central, union, { epochs: o.rounds * o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, seed: 0 })
-  const centralResult = await evaluate(central, held)
-  const centralSeconds = (performance.now() - t) / 1000
-
-  t = performance.now()
   const model = createModel(o.seed, o.model)
-  let global = model.getWeights()
-  const perRound: EvalResult[] = []
-  for (let round = 1; round <= o.rounds; round++) {
-    global = await fedAvgRound(model, global, hospitals, o, round)
-    model.setWeights(global)
-    const result = await evaluate(model, held)
-    perRound.push(result)
-    o.onRound?.(round, result)
+  const t = performance.now()
+  try {
+    if (arm === 'central') {
+      await trainLocal(model, hospitals.flat(), { epochs: o.rounds * o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, learningRateEnd: 0, seed: 0 })
+      const final = await evaluate(model, held)
+      return { final, perRound: [], seconds: (performance.now() - t) / 1000 }
+    }
+    const task = parseTaskOptions({ rounds: o.rounds, epochs: o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, mu: o.mu ?? 0, model: o.model })
+    const server: ServerState = { prng: createPrng(o.seed), velocity: null }
+    let global = model.getWeights()
+    const perRound: EvalResult[] = []
+    for (let round = 1; round <= o.rounds; round++) {
+      global = await fedAvgRound(model, global, hospitals, task, server, round)
+      model.setWeights(global)
+      perRound.push(await evaluate(model, held))
+    }
+    return { final: perRound[perRound.length - 1], perRound, seconds: (performance.now() - t) / 1000 }
+  } finally {
+    model.dispose()
   }
-  const fedavgSeconds = (performance.now() - t) / 1000
-  central.dispose()
-  model.dispose()
-  const goal = 0.95 * centralResult.dice
-  const hit = centralResult.dice > 0 ? perRound.findIndex(r => r.dice >= goal) : -1
+}
+
+/** Runs one arm in a child process (fl-quality-arm.ts). */
+async function armInChild (o: FlQualityOptions, arm: Arm): Promise<ArmResult> {
+  const child = fork(new URL('./fl-quality-arm.ts', import.meta.url), [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return await new Promise((resolve, reject) => {
+    child.once('message', (m: { result?: ArmResult, error?: string }) => {
+      if (m.result !== undefined) resolve(m.result)
+      else reject(new Error(`fl quality ${arm}: ${m.error ?? 'no result'}`))
+    })
+    child.once('exit', code => reject(new Error(`fl quality ${arm}: process exited with ${String(code)}`)))
+    child.send({ options: o, arm })
+  })
+}
+
+/** Runs both arms, each in its own process, at the same time, and compares them. */
+export async function flQuality (o: FlQualityOptions): Promise<FlQualityResult> {
+  const [central, fedavg] = await Promise.all([armInChild(o, 'central'), armInChild(o, 'fedavg')])
+  const goal = 0.95 * central.final.dice
+  const hit = central.final.dice > 0 ? fedavg.perRound.findIndex(r => r.dice >= goal) : -1
   return {
-    central: centralResult,
-    centralSeconds,
-    fedavg: perRound[perRound.length - 1],
-    perRound,
-    fedavgSeconds,
+    central: central.final,
+    centralSeconds: central.seconds,
+    fedavg: fedavg.final,
+    perRound: fedavg.perRound,
+    fedavgSeconds: fedavg.seconds,
     roundsToGoal: hit < 0 ? null : hit + 1
   }
 }

@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert'
 import { initBackend } from '../../node/ai/backend.ts'
 import { createModel } from '../../node/ai/model.ts'
 import type { SegmentationModel } from '../../node/ai/model.ts'
-import { evaluate, trainLocal } from '../../node/ai/train.ts'
+import { evaluate, segmentationLoss, trainLocal } from '../../node/ai/train.ts'
+import { lesionWeights } from '../../node/ai/preprocess.ts'
 import type { TrainSample } from '../../node/ai/train.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { rejects } from '../helpers/assert.ts'
@@ -88,6 +89,44 @@ test('an aborted signal stops training with ABORTED and no leaked tensors', asyn
   model.dispose()
 })
 
+test('lesionWeights: each lesion smaller than the reference area weighs as much as one of that area', () => {
+  // A 6×6 target: one lesion of 2 full pixels, one of 4 (a 2×2 block, one pixel half covered),
+  // and background. Reference area 8: the first lesion's pixels weigh 4, the second's 8 / 3.5.
+  const t = new Float32Array(36)
+  t[0] = 1; t[1] = 1
+  t[3 * 6 + 3] = 1; t[3 * 6 + 4] = 1; t[4 * 6 + 3] = 1; t[4 * 6 + 4] = 0.5
+  const w = lesionWeights(t, 6, 8)
+  assert.is(w[0], 4)
+  assert.is(w[1], 4)
+  assert.ok(Math.abs(w[3 * 6 + 3] - 8 / 3.5) < 1e-6)
+  assert.ok(Math.abs(w[4 * 6 + 4] - (1 + (8 / 3.5 - 1) * 0.5)) < 1e-6)
+  assert.is(w[2], 1)
+  assert.is(w[35], 1)
+  // Lesions at or above the reference area are not weighted up; diagonal neighbours are one lesion.
+  const big = lesionWeights(Float32Array.from([1, 0, 0, 1]), 2, 2)
+  assert.equal([...big], [1, 1, 1, 1])
+  assert.equal([...lesionWeights(Float32Array.from([1, 0, 0, 1]), 2, 4)], [2, 1, 1, 2])
+})
+
+test('segmentationLoss: unit weights give plain BCE + soft Dice; weights move it', () => {
+  const z = tf.tensor4d([2, -1, 0.5, -3], [1, 2, 2, 1])
+  const y = tf.tensor4d([1, 0, 1, 0], [1, 2, 2, 1])
+  const sig = (v: number): number => 1 / (1 + Math.exp(-v))
+  const zs = [2, -1, 0.5, -3]
+  const ys = [1, 0, 1, 0]
+  const bce = zs.reduce((s, v, i) => s - (ys[i] * Math.log(sig(v)) + (1 - ys[i]) * Math.log(1 - sig(v))), 0) / 4
+  const p = zs.map(sig)
+  const dice = (2 * (p[0] + p[2]) + 1) / (p.reduce((a, b) => a + b, 0) + 2 + 1)
+  const plain = segmentationLoss(z, y)
+  const ones = segmentationLoss(z, y, tf.onesLike(y))
+  const heavy = segmentationLoss(z, y, tf.tensor4d([1, 1, 5, 1], [1, 2, 2, 1]))
+  assert.ok(Math.abs(plain.dataSync()[0] - (bce + 1 - dice)) < 1e-5)
+  assert.ok(Math.abs(ones.dataSync()[0] - plain.dataSync()[0]) < 1e-6)
+  // The under-confident lesion pixel (z = 0.5) weighs more, so the loss rises.
+  assert.ok(heavy.dataSync()[0] > plain.dataSync()[0] + 0.01)
+  tf.dispose([z, y, plain, ones, heavy])
+})
+
 test('bad options and samples are refused with INVALID before any step', async () => {
   const model: SegmentationModel = createModel(5, SMALL)
   const w0 = model.getWeights()
@@ -96,6 +135,8 @@ test('bad options and samples are refused with INVALID before any step', async (
     ['epochs 0', async () => await trainLocal(model, train, { ...ok, epochs: 0 })],
     ['fractional batch', async () => await trainLocal(model, train, { ...ok, batchSize: 1.5 })],
     ['NaN learning rate', async () => await trainLocal(model, train, { ...ok, learningRate: Number.NaN })],
+    ['negative end learning rate', async () => await trainLocal(model, train, { ...ok, learningRateEnd: -0.001 })],
+    ['infinite end learning rate', async () => await trainLocal(model, train, { ...ok, learningRateEnd: Number.POSITIVE_INFINITY })],
     ['negative mu', async () => await trainLocal(model, train, { ...ok, proximalMu: -1 })],
     ['mu without global weights', async () => await trainLocal(model, train, { ...ok, proximalMu: 0.1 })],
     ['global weights of another layout', async () => await trainLocal(model, train, { ...ok, proximalMu: 0.1, globalWeights: w0.slice(1) })],

@@ -100,7 +100,8 @@ test('task API: bad options are INVALID, a second task is CONFLICT, unknown ids 
   const bad: unknown[] = [
     null, [], { rounds: 0 }, { rounds: 1.5 }, { minParticipants: 0 }, { roundTimeoutMs: 10 }, { epochs: 101 }, { aggregation: 'median' },
     { trim: 0.5 }, { mu: -1 }, { clip: 0 }, { dpSigma: 1 }, { task: 'Bad Name' }, { task: 'a/b' }, { model: { inputSize: 30 } }, { model: 'big' },
-    { learningRate: 0 }, { initialModel: 'not-a-cid' }, { patience: 0 }, { surprise: true }
+    { learningRate: 0 }, { initialModel: 'not-a-cid' }, { patience: 0 }, { surprise: true }, { schedule: 'step' }, { serverLearningRate: 0 },
+    { serverMomentum: 1 }
   ]
   for (const options of bad) {
     try {

@@ -32,7 +32,7 @@ function update (over: Partial<Update> = {}): Update {
 function roundStart (global: Uint8Array | CID = new Uint8Array(8)): RoundStart {
   return signRoundStart(ledger, {
     kind: 'round-start', task: 'detect-strange-0011223344556677', round: 1, deadline: 1_800_000_000_000, global, model,
-    config: { epochs: 2, batchSize: 8, learningRate: 0.005, mu: 0.01 }, coordinator: coordinator.publicKey
+    config: { epochs: 2, batchSize: 8, learningRate: 0.005, learningRateEnd: 0.0025, mu: 0.01 }, coordinator: coordinator.publicKey
   }, coordinator)
 }
 
@@ -45,7 +45,11 @@ test('each kind round-trips through canonical dag-cbor and verifies', () => {
   const end = signRoundEnd(ledger, {
     kind: 'round-end', task: 'detect-strange-0011223344556677', round: 3, status: 'aggregated', participants: [hospital.publicKey], loss: 0.5, dice: 0.75, done: true, published: model, coordinator: coordinator.publicKey
   }, coordinator)
-  for (const m of [update(), update({ weights: model }), roundStart(), roundStart(model), end]) {
+  // The cosine schedule ends at 0 on the task's last local step: a legitimate end rate.
+  const last = roundStart()
+  const { sig: _sig, ...unsignedLast } = last
+  const lastRound = signRoundStart(ledger, { ...unsignedLast, config: { ...last.config, learningRateEnd: 0 } }, coordinator)
+  for (const m of [update(), update({ weights: model }), roundStart(), roundStart(model), lastRound, end]) {
     const back = decodeFlMessage(encodeFlMessage(m))
     assert.equal(back, m)
     verifyFlMessage(ledger, back, nodeVerify)
@@ -87,6 +91,9 @@ test('schema rules: every field is checked and refused with BAD_SCHEMA', () => {
     ['inline weights over 1 MiB', edited(u, 'weights', new Uint8Array(INLINE_MAX_BYTES + 1))],
     ['zero epochs', edited(s, 'config', { ...s.config, epochs: 0 })],
     ['zero learning rate', edited(s, 'config', { ...s.config, learningRate: 0 })],
+    ['negative end learning rate', edited(s, 'config', { ...s.config, learningRateEnd: -0.001 })],
+    ['non-numeric end learning rate', edited(s, 'config', { ...s.config, learningRateEnd: '0.001' })],
+    ['missing end learning rate', edited(s, 'config', { epochs: 2, batchSize: 8, learningRate: 0.005, mu: 0.01 })],
     ['negative mu', edited(s, 'config', { ...s.config, mu: -0.1 })],
     ['extra config key', edited(s, 'config', { ...s.config, lr: 1 })],
     ['model not a CID', edited(s, 'model', new Uint8Array(4))],

@@ -1,0 +1,71 @@
+// Task options of the learning-rate schedule and the server optimizer (task-options.ts): defaults,
+// every validation rule refused with INVALID, their place in the stored history (records written
+// before they existed still load, and say the constant rate they trained at), and in the
+// provenance that model.publish carries.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { TASK_DEFAULTS } from '../../node/fl/constants.ts'
+import { decodeTaskHeader } from '../../node/fl/history-codec.ts'
+import { parseTaskOptions } from '../../node/fl/task-options.ts'
+import { newTaskView, publishMetrics } from '../../node/fl/task-record.ts'
+import { throwsCode } from '../helpers/assert.ts'
+
+const ID = 'detect-strange-0011223344556677'
+const COORDINATOR = 'ab'.repeat(32)
+
+test('defaults: a cosine schedule, η_g = 1 and no server momentum (plain FedAvg)', () => {
+  const o = parseTaskOptions({})
+  assert.is(o.schedule, 'cosine')
+  assert.is(o.serverLearningRate, 1)
+  assert.is(o.serverMomentum, 0)
+  assert.is(o.learningRate, TASK_DEFAULTS.learningRate)
+  const set = parseTaskOptions({ schedule: 'constant', serverLearningRate: 10, serverMomentum: 0.99 })
+  assert.equal([set.schedule, set.serverLearningRate, set.serverMomentum], ['constant', 10, 0.99])
+  assert.is(parseTaskOptions({ serverLearningRate: 0.001 }).serverLearningRate, 0.001)
+})
+
+test('every rule of the new options is refused with INVALID', () => {
+  const bad: Array<Record<string, unknown>> = [
+    { schedule: 'step' }, { schedule: 'Cosine' }, { schedule: 1 }, { schedule: null },
+    { serverLearningRate: 0 }, { serverLearningRate: -1 }, { serverLearningRate: 10.5 }, { serverLearningRate: Number.NaN },
+    { serverLearningRate: Number.POSITIVE_INFINITY }, { serverLearningRate: '1' },
+    { serverMomentum: -0.1 }, { serverMomentum: 0.995 }, { serverMomentum: 1 }, { serverMomentum: Number.NaN }, { serverMomentum: '0.9' }
+  ]
+  for (const options of bad) {
+    try {
+      throwsCode(() => parseTaskOptions(options), 'INVALID')
+    } catch (err) {
+      assert.unreachable(`${JSON.stringify(options)}: ${String(err)}`)
+    }
+  }
+})
+
+test('the options are stored with the task and read back', () => {
+  const options = parseTaskOptions({ schedule: 'cosine', serverLearningRate: 1.5, serverMomentum: 0.9 })
+  const { rounds: _rounds, ...header } = newTaskView(ID, options, COORDINATOR, 1_800_000_000_000)
+  const back = decodeTaskHeader(ID, JSON.stringify(header))
+  assert.equal([back.options.schedule, back.options.serverLearningRate, back.options.serverMomentum], ['cosine', 1.5, 0.9])
+  assert.equal(back.options, header.options)
+})
+
+test('a record stored before these options existed loads: constant rate, η_g = 1, β = 0', () => {
+  const { rounds: _rounds, ...header } = newTaskView(ID, parseTaskOptions({}), COORDINATOR, 1_800_000_000_000)
+  const { schedule: _s, serverLearningRate: _lr, serverMomentum: _m, ...older } = header.options
+  const back = decodeTaskHeader(ID, JSON.stringify({ ...header, options: older }))
+  assert.equal([back.options.schedule, back.options.serverLearningRate, back.options.serverMomentum], ['constant', 1, 0])
+  // A stored value out of bounds is corrupt, like any other.
+  throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...older, serverMomentum: 2 } })), 'CORRUPT_HISTORY')
+})
+
+test('model.publish reports η_g and β when they differ from plain FedAvg', () => {
+  const validation = { loss: 0.5, dice: 0.75, auroc: null }
+  const base = { validation, roundsRun: 3, contributors: [] }
+  const plainMetrics = publishMetrics({ ...base, options: parseTaskOptions({}) })
+  assert.is(plainMetrics.serverLr, undefined)
+  assert.is(plainMetrics.serverMomentum, undefined)
+  const tuned = publishMetrics({ ...base, options: parseTaskOptions({ serverLearningRate: 2, serverMomentum: 0.9 }) })
+  assert.is(tuned.serverLr, 2)
+  assert.is(tuned.serverMomentum, 0.9)
+})
+
+test.run()
