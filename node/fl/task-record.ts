@@ -84,7 +84,7 @@ export interface TaskView {
 export type TaskHeader = Omit<TaskView, 'rounds'>
 
 /** A task in the list of `GET /api/fl/tasks`. */
-export type TaskSummary = Pick<TaskView, 'id' | 'coordinator' | 'status' | 'startedAt' | 'endedAt' | 'stopReason'> & {
+export type TaskSummary = Pick<TaskView, 'id' | 'coordinator' | 'status' | 'startedAt' | 'endedAt' | 'stopReason' | 'error'> & {
   task: string
   rounds: number
   bestLoss: number | null
@@ -151,6 +151,7 @@ export function summaryOf (view: TaskView): TaskSummary {
     startedAt: view.startedAt,
     endedAt: view.endedAt,
     stopReason: view.stopReason,
+    error: view.error,
     rounds: view.rounds.length,
     bestLoss: view.best?.validation.loss ?? null,
     published: view.published?.model ?? null

@@ -144,6 +144,8 @@ test('a task running when the peer stops comes back interrupted, and so does one
   assert.is(view?.status, 'interrupted')
   assert.is(view?.stopReason, 'interrupted')
   assert.is((view?.error as { code: string }).code, 'INTERRUPTED')
+  const listed = ((await get(x, '/api/fl/tasks')).body?.tasks as Array<{ id: string, error: { code: string } | null }>).find(t => t.id === id)
+  assert.is(listed?.error?.code, 'INTERRUPTED', 'the task list says why it ended')
   assert.ok((view?.rounds as unknown[]).length >= 1)
   assert.ok(Number(view?.endedAt) >= Number(view?.startedAt))
   assert.is(view?.published, null)

@@ -121,6 +121,7 @@ test('task API: bad options are INVALID, a second task is CONFLICT, unknown ids 
   assert.is(view.published, null, 'a stopped task publishes nothing')
   assert.is(peer.federation.tasks().length, 1)
   assert.is(peer.federation.tasks()[0].status, 'stopped')
+  assert.is(peer.federation.tasks()[0].error, null)
 })
 
 test('a peer without a held-out set cannot coordinate: the task fails with NO_VALIDATION_SET', async () => {
@@ -129,6 +130,7 @@ test('a peer without a held-out set cannot coordinate: the task fails with NO_VA
   assert.is(view.status, 'failed')
   assert.is(view.error?.code, 'NO_VALIDATION_SET')
   assert.equal(view.rounds, [])
+  assert.is(peer.federation.tasks()[0].error?.code, 'NO_VALIDATION_SET', 'the task list says why it failed')
 })
 
 test.run()

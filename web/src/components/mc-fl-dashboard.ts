@@ -95,7 +95,7 @@ export class McFlDashboard extends LitElement {
       <mc-training-data .session=${this.session}></mc-training-data>
       <h2>Start a task</h2>
       <form @submit=${this.#start}>
-        <div class="row">${field('rounds', 'Rounds', 1, 200, '10')}${field('epochs', 'Local epochs', 1, 50, '1')}${field('minParticipants', 'Minimum hospitals per round', 1, 64, '2')}</div>
+        <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('minParticipants', 'Minimum hospitals per round', 1, 64, '2')}</div>
         <details><summary>Model shape (optional)</summary>
           <p class="muted">Blank fields keep the peer's default U-Net. The input size must divide by 2 to the power of the depth.</p>
           <div class="row">${field('inputSize', 'Input size (pixels)', 16, 1024)}${field('base', 'Channels of the first level', 1, 64)}${field('depth', 'Depth (levels)', 1, 5)}</div>
@@ -105,7 +105,7 @@ export class McFlDashboard extends LitElement {
       <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
       <h2>Tasks</h2>
       ${this.#view.render(v => v.kind !== 'list' ? nothing : v.tasks.length === 0 ? html`<p>No tasks yet.</p>` : html`<ul>
-        ${v.tasks.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
+        ${v.tasks.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.error === null ? nothing : html` (<code>${x.error.code}</code>)`}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
       </ul>`)}`
   }
 
