@@ -22,7 +22,7 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   const bad = (message: string): MedichainError => new MedichainError('INVALID_CONFIG', `${source}${message}`)
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(': expected an object')
   const o = v as Record<string, unknown>
-  for (const key of Object.keys(o)) if (!(key in RECORDS_DEFAULTS)) throw bad(`.${key}: unknown setting`)
+  for (const key of Object.keys(o)) if (!Object.hasOwn(RECORDS_DEFAULTS, key)) throw bad(`.${key}: unknown setting`)
   const out: RecordsConfig = { ...RECORDS_DEFAULTS }
   const int = (key: 'maxUploadBytes' | 'replicas', min: number, max: number): void => {
     const x = o[key]

@@ -7,6 +7,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainError } from '../protocol/errors.ts'
 import { LOG_LEVELS } from './logger.ts'
 import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N } from './auth/constants.ts'
+import { FL_DEFAULTS, parseFlConfig } from './config-fl.ts'
+import type { FlConfig } from './config-fl.ts'
 import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import type { LogLevel } from './logger.ts'
@@ -45,6 +47,8 @@ export interface Config {
   auth: AuthConfig
   /** Upload limit, access policy and pin replicas (node/records); set in the config file only. */
   records: RecordsConfig
+  /** How much federated-learning history is kept (node/fl); set in the config file only. */
+  fl: FlConfig
 }
 
 /** One layer of configuration: some of the fields, already type-checked. */
@@ -59,6 +63,7 @@ export interface ConfigInput {
   syncIntervalMs?: number
   auth?: AuthConfig
   records?: RecordsConfig
+  fl?: FlConfig
 }
 
 /** Flag values as `node:util` parseArgs returns them (strings), before conversion. */
@@ -162,7 +167,7 @@ function expectObject (v: unknown, source: string, keys: readonly string[]): Rec
  */
 export function parseConfigFile (v: unknown, path: string): ConfigInput {
   const base = dirname(path)
-  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records'])
+  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records', 'fl'])
   const out: ConfigInput = {}
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
@@ -185,6 +190,7 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.syncIntervalMs !== undefined) out.syncIntervalMs = parseInterval(o.syncIntervalMs, `${path}: syncIntervalMs`)
   if (o.auth !== undefined) out.auth = parseAuthConfig(o.auth, `${path}: auth`)
   if (o.records !== undefined) out.records = parseRecordsConfig(o.records, `${path}: records`)
+  if (o.fl !== undefined) out.fl = parseFlConfig(o.fl, `${path}: fl`)
   return out
 }
 
@@ -272,7 +278,8 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
     syncIntervalMs: pick(l => l.syncIntervalMs, DEFAULTS.syncIntervalMs),
     configFile: opts.configFile ?? null,
     auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS }),
-    records: pick<RecordsConfig>(l => l.records, { ...RECORDS_DEFAULTS })
+    records: pick<RecordsConfig>(l => l.records, { ...RECORDS_DEFAULTS }),
+    fl: pick<FlConfig>(l => l.fl, { ...FL_DEFAULTS })
   }
 }
 

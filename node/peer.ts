@@ -43,7 +43,7 @@ export const LEDGER_DIR = 'ledger'
 export const LABELS_DIR = 'labels'
 
 /** What a peer is built from: the resolved config plus the hospital seed and the genesis document. */
-export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & Partial<Pick<Config, 'auth'>> & {
+export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & Partial<Pick<Config, 'auth' | 'fl'>> & {
   /** Upload limit, access policy, pin replicas; defaults RECORDS_DEFAULTS. */
   records?: RecordsConfig
   /** Listen addresses, and the addresses to announce when they differ (NAT, 0.0.0.0). */
@@ -166,7 +166,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
     const labels = createLabels({ ledger, storage, box, store: labelStore, logger: logger.child({ component: 'labels' }), clock })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
-    const federation = createFederation({ data: init.data })({
+    const federation = createFederation({ data: init.data, ...init.fl })({
       ledger,
       p2p,
       storage,
