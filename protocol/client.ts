@@ -59,7 +59,10 @@ export interface ApiLabel {
   width: number
   height: number
   lesionPixels: number
+  /** Signing key of the clinician who labelled it (hex). */
   author: string
+  /** That clinician's username at this hospital, or null when the account no longer exists. */
+  authorName: string | null
   time: number
 }
 

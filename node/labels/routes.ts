@@ -23,10 +23,15 @@ export const LABEL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415
 }
 
-function render (m: LabelMeta): Record<string, unknown> {
+/**
+ * A label as the API shows it. The author is a clinician of this hospital (only the custodian
+ * labels), named by the local account of that key; null once the account is gone.
+ */
+async function render (m: LabelMeta, auth: Auth): Promise<Record<string, unknown>> {
+  const account = await auth.accounts.byKey(m.author)
   return {
     cid: m.cid, patientId: toHex(m.patient), record: m.record === null ? null : toHex(m.record), use: m.use,
-    width: m.width, height: m.height, lesionPixels: m.lesionPixels, author: toHex(m.author), time: m.time
+    width: m.width, height: m.height, lesionPixels: m.lesionPixels, author: toHex(m.author), authorName: account?.username ?? null, time: m.time
   }
 }
 
@@ -48,10 +53,10 @@ export function labelRoutes (c: { auth: Auth, labels: Labels }): Router {
     const use = useParam(ctx)
     const maskPng = await readBytes(ctx, MAX_MASK_BYTES, ['image/png'])
     const user = currentUser(ctx) as SessionUser
-    ctx.body = render(await c.labels.put({ cid, maskPng, use, author: fromHex(user.signPub) }))
+    ctx.body = await render(await c.labels.put({ cid, maskPng, use, author: fromHex(user.signPub) }), c.auth)
   })
   router.get('/api/images/:cid/label', clinician, async (ctx) => {
-    ctx.body = render(await c.labels.get(cidParam(ctx.params.cid)))
+    ctx.body = await render(await c.labels.get(cidParam(ctx.params.cid)), c.auth)
   })
   router.delete('/api/images/:cid/label', clinician, async (ctx) => {
     await c.labels.delete(cidParam(ctx.params.cid))

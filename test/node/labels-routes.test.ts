@@ -45,6 +45,7 @@ test('a clinician labels an image, relabels it for validation and removes the la
   assert.equal([label.width, label.height], [SIZE, SIZE])
   assert.is(label.lesionPixels, phantom.mask.reduce((a, b) => a + b, 0))
   assert.is(label.author, doc.user?.signPub)
+  assert.is(label.authorName, doc.user?.username, 'the author is named by the local account of the key')
   assert.equal(await doc.label(cid), label)
   // Relabelling replaces; the held-out choice is the clinician's.
   assert.is((await doc.putLabel(cid, maskPng, 'validation')).use, 'validation')

@@ -90,7 +90,9 @@ export class McLabelPanel extends LitElement {
 
   #facts (l: ApiLabel) {
     const share = l.width * l.height === 0 ? 0 : 100 * l.lesionPixels / (l.width * l.height)
-    const by = l.author === this.session.user?.signPub ? 'you' : `the clinician with key ${shortHex(l.author)}`
+    const by = l.author === this.session.user?.signPub
+      ? 'you'
+      : l.authorName !== null ? l.authorName : `a former clinician (key ${shortHex(l.author)})`
     return html`<dl class="facts">
       <dt>Used for</dt><dd data-testid="label-use">${USE_TEXT[l.use]}</dd>
       <dt>Lesion</dt><dd>${l.lesionPixels} of ${l.width}×${l.height} pixels (${share.toFixed(1)} %)</dd>
