@@ -65,9 +65,9 @@ export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
 export const TASK_DEFAULTS = {
   name: 'detect-strange',
   /**
-   * 20 rounds × 4 local epochs, batch 4, Adam from 0.003 down a cosine: the recipe that reaches
-   * 0.97 of centralised Dice and an image AUROC of 0.97 over three non-IID hospitals in
-   * docs/benchmarks.md. With 2 local epochs the same 20 rounds reach only 0.86 of centralised Dice.
+   * 20 rounds × 4 local epochs, batch 4, Adam from 0.003 down a cosine: the best recipe measured
+   * over three non-IID hospitals in docs/benchmarks.md (image AUROC 0.98; 0.88 to 0.97 of
+   * centralised Dice depending on the seed). With 2 local epochs, 20 rounds reach 0.86 of it.
    */
   rounds: 20,
   minParticipants: 2,
