@@ -5,7 +5,8 @@
 // set, keeps the best and the final model, and stops early after `patience` rounds without
 // improvement. The chosen model is stored in helia and published on the ledger with
 // `model.publish`: its provenance. Each task's history goes to the TaskHistory (task-history.ts)
-// as it happens; a task still running when the coordinator stops ends 'interrupted'.
+// as it happens; a task still running when the coordinator stops ends 'interrupted', and an admin
+// can continue it (or a stopped one) as a new task from its last round (continuation.ts).
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { toHex, fromHex } from '../../protocol/bytes.ts'
@@ -22,9 +23,10 @@ import type { UNetConfig } from '../ai/unet-config.ts'
 import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { absurdNormBound } from './aggregate.ts'
-import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES, START_WAIT_MS } from './constants.ts'
+import { createAnnouncer } from './announce.ts'
+import { FETCH_TIMEOUT_MS, START_WAIT_MS } from './constants.ts'
+import { continuationOptions, priorRounds } from './continuation.ts'
 import { NoValidationSetError, TaskConflictError } from './errors.ts'
-import { signRoundEnd, signRoundStart } from './messages.ts'
 import type { RoundStart, Update } from './messages.ts'
 import type { ModelStore } from './model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
@@ -68,12 +70,18 @@ export interface CoordinatorInit {
 }
 
 /**
- * Events: 'round:started' ({ task, round, deadline }) once updates are taken, 'round:ended'
- * (RoundRecord & { task }), 'task:ended' (TaskView), 'update:refused' (RefusedUpdate & { task, round }).
+ * Events: 'round:started' ({ task, round, deadline, config }: config is the round-start's training
+ * settings) once updates are taken, 'round:ended' (RoundRecord & { task }), 'task:ended'
+ * (TaskView), 'update:refused' (RefusedUpdate & { task, round }).
  */
 export interface Coordinator extends EventTarget {
   /** Starts a task in the background and returns its id; CONFLICT while another runs here. */
   startTask(options: TaskOptions): string
+  /**
+   * Starts a new task continuing an interrupted or stopped one coordinated here, from its last
+   * round (continuation.ts), and returns its id. NOT_FOUND if unknown, TASK_NOT_CONTINUABLE, CONFLICT.
+   */
+  continueTask(id: string): string
   /** Stops a task after its current step; the model is not published. NOT_FOUND if unknown. */
   stopTask(id: string): void
   /** Judges an update for a task coordinated here; undefined when the task is not ours. */
@@ -135,6 +143,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     const log = components.logger.child({ module: 'fl:coordinator' })
     const events = new EventTarget()
     const history = components.history ?? createTaskHistory()({ logger: log })
+    const announcer = createAnnouncer({ inlineMaxBytes: init.inlineMaxBytes })({ ledger, identity, transport })
     const running = new Map<string, Running>()
     const emit = (type: string, detail: unknown): void => { events.dispatchEvent(new CustomEvent(type, { detail })) }
     /** Told when subscriptions or connections change (through recheck). */
@@ -143,7 +152,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     /**
      * Waits until enough members listen on the control topic for the first round to reach
      * `minParticipants` (counting this peer when it trains too), or until the wait bound: a task
-     * started right after connecting would otherwise announce round 1 to nobody.
+     * started right after connecting would otherwise announce its first round to nobody.
      */
     const awaitPeers = async (r: Running): Promise<void> => {
       const needed = r.options.minParticipants - (components.local === undefined ? 0 : 1)
@@ -164,36 +173,6 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     const validate = async (evaluator: SegmentationModel, weights: Float32Array[], held: TrainSample[]): Promise<Validation> => {
       evaluator.setWeights(weights)
       return validationOf(await evaluate(evaluator, held, { batchSize: init.evalBatchSize ?? 16 }))
-    }
-
-    /**
-     * Sends the round-start inline on the task topic (when small enough) and by CID on the control
-     * topic, where hospitals not yet in the task (or that missed the inline copy) pick it up.
-     */
-    const announce = async (r: Running, round: number, bytes: Uint8Array, model: CID, deadline: number): Promise<RoundStart> => {
-      const { options } = r
-      const body = {
-        kind: 'round-start' as const,
-        task: r.view.id,
-        round,
-        deadline,
-        model,
-        config: roundConfig(options, round),
-        coordinator: ledger.self
-      }
-      const small = bytes.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES)
-      // Round 1: nobody has joined the task topic yet, so the inline copy goes to the control
-      // topic. Large models: one copy by CID. Gossipsub identifies messages by their bytes, so two
-      // identical copies on two topics would be one message, the second dropped as a duplicate.
-      if (round === 1 || !small) {
-        const only = signRoundStart(ledger.id, { ...body, global: small ? bytes : model }, identity)
-        await transport.publish({ topic: 'control' }, only)
-        return only
-      }
-      const inline = signRoundStart(ledger.id, { ...body, global: bytes }, identity)
-      await transport.publish({ topic: 'task', task: r.view.id }, inline)
-      await transport.publish({ topic: 'control' }, signRoundStart(ledger.id, { ...body, global: model }, identity))
-      return inline
     }
 
     /** Runs one round's collection; `outcome` holds the accepted updates. */
@@ -223,8 +202,9 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         onRefused: (refusal: RefusedUpdate) => emit('update:refused', { ...refusal, task: r.view.id, round })
       })
       r.collector = collector
-      emit('round:started', { task: r.view.id, round, deadline })
-      const start = await announce(r, round, bytes, model, deadline)
+      const roundSettings = roundConfig(r.options, round)
+      emit('round:started', { task: r.view.id, round, deadline, config: roundSettings })
+      const start = await announcer.roundStart({ task: r.view.id, round, first: round === r.options.firstRound, deadline, bytes, model, config: roundSettings })
       const local = components.local?.(start)
       if (local !== undefined) {
         selfExpected = true
@@ -246,7 +226,8 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     /** Publishes the chosen model: stored in helia, then `model.publish` on the ledger. */
     const publish = async (r: Running, config: UNetConfig, chosen: Kept): Promise<void> => {
       const cid = await models.put(encodeWeights(config, chosen.weights))
-      const contributors = contributorsOf(r.view.rounds, chosen.round)
+      // A continuation's model also holds what the rounds before its first one trained.
+      const contributors = contributorsOf([...priorRounds(r.view, history.get), ...r.view.rounds], chosen.round)
       const metrics = publishMetrics({ validation: chosen.validation, roundsRun: r.view.rounds.length, options: r.options, contributors })
       const participants = contributors.map(c => fromHex(c.hospital))
       const loc = await ledger.submitOwn('model.publish', { model: cid, task: r.view.id, round: chosen.round, metrics, participants })
@@ -254,22 +235,6 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       r.view.published = { model: cid.toString(), tx: toHex(loc.txId), round: chosen.round, metrics, participants: contributors.map(c => c.hospital) }
       history.save(r.view)
       log.info({ task: r.view.id, round: chosen.round, model: cid.toString(), loss: chosen.validation.loss, dice: chosen.validation.dice }, 'model published')
-    }
-
-    const sendRoundEnd = async (r: Running, record: RoundRecord, done: boolean): Promise<void> => {
-      const end = signRoundEnd(ledger.id, {
-        kind: 'round-end',
-        task: r.view.id,
-        round: record.round,
-        status: record.status,
-        participants: record.participants.map(p => fromHex(p.hospital)),
-        loss: record.validation?.loss ?? null,
-        dice: record.validation?.dice ?? null,
-        done,
-        published: done ? r.published : null,
-        coordinator: ledger.self
-      }, identity)
-      await transport.publish({ topic: 'task', task: r.view.id }, end)
     }
 
     /** One full round: collect, aggregate, validate; returns its record and the new global. */
@@ -316,7 +281,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         let global = initial
         let best: Kept | null = null
         let sinceBest = 0
-        for (let round = 1; round <= options.rounds && !r.controller.signal.aborted; round++) {
+        for (let round = options.firstRound; round <= options.rounds && !r.controller.signal.aborted; round++) {
           const { record, weights } = await runRound(r, round, global, ctx)
           if (weights !== null && record.validation !== null) {
             global = weights
@@ -335,7 +300,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
             view.stopReason = r.controller.signal.aborted ? abortReason(r.controller.signal) : round === options.rounds ? 'rounds' : 'patience'
             if (best !== null && !r.controller.signal.aborted) await publish(r, config, best)
           }
-          await sendRoundEnd(r, record, last)
+          await announcer.roundEnd(view.id, record, last, r.published)
         }
         if (view.stopReason === null) view.stopReason = abortReason(r.controller.signal)
         view.status = view.stopReason === 'stopped' || view.stopReason === 'interrupted' ? view.stopReason : view.published !== null ? 'done' : 'failed'
@@ -346,10 +311,10 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       }
     }
 
-    const startTask = (options: TaskOptions): string => {
+    const startTask = (options: TaskOptions, continues: string | null = null): string => {
       if (running.size > 0) throw new TaskConflictError('this peer already coordinates a running task')
       const id = `${options.task}-${toHex(components.random(8))}`
-      const view = newTaskView(id, options, toHex(ledger.self), clock())
+      const view = newTaskView(id, options, toHex(ledger.self), clock(), continues)
       history.add(view)
       const r: Running = { view, options, controller: new AbortController(), collector: null, loop: Promise.resolve(view), published: null }
       transport.joinTask(id)
@@ -374,12 +339,17 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         return view
       })
       running.set(id, r)
-      log.info({ task: id, rounds: options.rounds, minParticipants: options.minParticipants, aggregation: options.aggregation }, 'task started')
+      log.info({ task: id, continues, firstRound: options.firstRound, rounds: options.rounds, minParticipants: options.minParticipants, aggregation: options.aggregation }, 'task started')
       return id
     }
 
     return Object.assign(events, {
-      startTask,
+      startTask: (options: TaskOptions) => startTask(options),
+      continueTask (id: string) {
+        const old = history.get(id)
+        if (old === undefined) throw new NotFoundError(`no task ${id.slice(0, 64)}`)
+        return startTask(continuationOptions(old, toHex(ledger.self)), old.id)
+      },
       stopTask (id: string) {
         const r = running.get(id)
         if (r === undefined) {

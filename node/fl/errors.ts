@@ -45,7 +45,19 @@ export class NoValidationSetError extends MedichainError {
 
 /** HTTP status of the FL codes that node/http/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
 export const FL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  NOT_STARTED: 503
+  NOT_STARTED: 503,
+  TASK_NOT_CONTINUABLE: 409
+}
+
+/**
+ * Thrown when an admin asks to continue a task that cannot be continued: it was not coordinated
+ * here, it is not 'interrupted' or 'stopped', or it has no round to continue from.
+ */
+export class TaskNotContinuableError extends MedichainError {
+  constructor (message: string) {
+    super('TASK_NOT_CONTINUABLE', message)
+    this.name = 'TaskNotContinuableError'
+  }
 }
 
 /** Thrown when the federation is used before `start()` or after `stop()`. */

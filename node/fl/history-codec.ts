@@ -75,6 +75,13 @@ function cidString (v: unknown, path: string): string {
   }
 }
 
+/** A task id, as the coordinator makes them. */
+function taskId (v: unknown, path: string): string {
+  const s = expectString(v, path, 64)
+  if (!TASK_ID.test(s)) throw new CorruptHistoryError(`${path}: not a task id`)
+  return s
+}
+
 /** Free text kept for people (an error message): any string, bounded. */
 function text (v: unknown, path: string): string {
   if (typeof v !== 'string' || v.length > 4096) throw new CorruptHistoryError(`${path}: expected a string of at most 4096 characters`)
@@ -130,7 +137,8 @@ function options (v: unknown, path: string): TaskHeader['options'] {
 /** Reads a stored task header (a TaskView without its rounds) kept under the key of task `id`. */
 export function decodeTaskHeader (id: string, stored: string): TaskHeader {
   return checked(`task ${id.slice(0, 64)}`, stored, (v) => {
-    const f = expectFields(v, 'task', ['id', 'coordinator', 'status', 'options', 'startedAt', 'endedAt', 'baseline', 'best', 'final', 'stopReason', 'published', 'privacy', 'error'])
+    // `continues` came later: records written before it load as null (not a continuation).
+    const f = expectFields(v, 'task', ['id', 'coordinator', 'status', 'options', 'startedAt', 'endedAt', 'baseline', 'best', 'final', 'stopReason', 'published', 'privacy', 'error'], ['continues'])
     if (f.id !== id || !TASK_ID.test(id)) throw new CorruptHistoryError('task.id: does not match its key')
     const privacy = expectFields(f.privacy, 'task.privacy', ['clip', 'dpSigma'])
     const error = nullable(f.error, 'task.error', (x, p) => {
@@ -140,6 +148,7 @@ export function decodeTaskHeader (id: string, stored: string): TaskHeader {
     return {
       id,
       coordinator: hexKey(f.coordinator, 'task.coordinator'),
+      continues: f.continues === undefined ? null : nullable(f.continues, 'task.continues', taskId),
       status: expectEnum(f.status, 'task.status', TASK_STATUSES),
       options: options(f.options, 'task.options'),
       startedAt: expectUint(f.startedAt, 'task.startedAt'),

@@ -116,6 +116,14 @@ export interface Federation extends EventTarget {
   stop(): Promise<void>
   /** Checks the options (INVALID), starts a task coordinated here (CONFLICT if one runs) and returns its id. */
   startTask(options: unknown): string
+  /**
+   * Continues a task this peer coordinated that ended 'interrupted' (the peer stopped or crashed)
+   * or 'stopped' (an admin stopped it), as a new task with its options that starts from the model
+   * its last round started from, at that round (`firstRound`); returns the new id. The new task's
+   * `continues` is the old id. NOT_FOUND if unknown; TASK_NOT_CONTINUABLE if not coordinated here,
+   * in another status, or without a round; CONFLICT if a task runs here.
+   */
+  continueTask(id: string): string
   /** Stops a running task; NOT_FOUND if unknown. */
   stopTask(id: string): void
   /** A task's history; NOT_FOUND if this peer does not know it. */
@@ -278,6 +286,7 @@ export function createFederation (init: FederationInit = {}) {
       },
       startTask: (options: unknown) => need().coordinator.startTask(parseTaskOptions(options)),
       stopTask: (id: string) => need().coordinator.stopTask(id),
+      continueTask: (id: string) => need().coordinator.continueTask(id),
       task (id: string): TaskView {
         const view = need().coordinator.task(id)
         if (view === undefined) throw new NotFoundError(`no federated task ${id.slice(0, 64)}`)

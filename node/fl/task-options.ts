@@ -50,11 +50,17 @@ export interface TaskOptions {
   model: UNetConfig
   /** Start from these stored MCW1 weights (e.g. the current published model) instead of fresh ones. */
   initialModel?: CID
+  /**
+   * Number of the task's first round (1 to `rounds`, default 1): the task runs rounds
+   * firstRound..rounds, and the learning-rate schedule starts at that round's segment. A task that
+   * continues an interrupted or stopped one (`continueTask`) starts at that one's last recorded round.
+   */
+  firstRound: number
 }
 
 /** The keys a caller may set. */
 const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'batchSize', 'learningRate', 'schedule',
-  'serverLearningRate', 'serverMomentum', 'aggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel'] as const
+  'serverLearningRate', 'serverMomentum', 'aggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel', 'firstRound'] as const
 
 function int (v: unknown, name: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
@@ -110,9 +116,10 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   const clip = v.clip === undefined ? undefined : num(v.clip, 'clip', 0, 1e6, true)
   const dpSigma = v.dpSigma === undefined ? undefined : num(v.dpSigma, 'dpSigma', 0, 1e3)
   if (dpSigma !== undefined && clip === undefined) throw new InvalidRequestError('dpSigma needs clip: the noise is σ·C')
+  const rounds = int(get('rounds', TASK_DEFAULTS.rounds), 'rounds', 1, TASK_LIMITS.rounds)
   return {
     task,
-    rounds: int(get('rounds', TASK_DEFAULTS.rounds), 'rounds', 1, TASK_LIMITS.rounds),
+    rounds,
     minParticipants: int(get('minParticipants', TASK_DEFAULTS.minParticipants), 'minParticipants', 1, TASK_LIMITS.minParticipants),
     roundTimeoutMs: int(get('roundTimeoutMs', TASK_DEFAULTS.roundTimeoutMs), 'roundTimeoutMs', 100, TASK_LIMITS.roundTimeoutMs),
     epochs: int(get('epochs', TASK_DEFAULTS.epochs), 'epochs', 1, TASK_LIMITS.epochs),
@@ -129,6 +136,7 @@ export function parseTaskOptions (value: unknown): TaskOptions {
     patience: int(get('patience', TASK_DEFAULTS.patience), 'patience', 1, TASK_LIMITS.patience),
     seed: int(get('seed', TASK_DEFAULTS.seed), 'seed', 0, 0xffffffff),
     model,
-    ...(v.initialModel === undefined ? {} : { initialModel: cidOf(v.initialModel) })
+    ...(v.initialModel === undefined ? {} : { initialModel: cidOf(v.initialModel) }),
+    firstRound: int(get('firstRound', 1), 'firstRound', 1, rounds)
   }
 }

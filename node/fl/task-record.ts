@@ -41,7 +41,8 @@ export interface RoundRecord {
 
 /**
  * Where a task stands. 'stopped': an admin stopped it; 'interrupted': this peer stopped (or
- * crashed) while it ran, and tasks are not resumed after a restart.
+ * crashed) while it ran. Neither is resumed by itself: an admin continues one as a new task
+ * (`continueTask`, continuation.ts).
  */
 export type TaskStatus = 'running' | 'done' | 'failed' | 'stopped' | 'interrupted'
 
@@ -55,7 +56,7 @@ export type StopReason = 'rounds' | 'patience' | 'stopped' | 'error' | 'interrup
 export const STOP_REASONS: readonly StopReason[] = ['rounds', 'patience', 'stopped', 'error', 'interrupted']
 
 /** The `error` of an interrupted task. */
-export const INTERRUPTED_ERROR = { code: 'INTERRUPTED', message: 'this peer stopped while the task was running; tasks are not resumed after a restart' } as const
+export const INTERRUPTED_ERROR = { code: 'INTERRUPTED', message: 'this peer stopped while the task was running; an admin can continue it as a new task from its last round' } as const
 
 /** What model.publish recorded. */
 export interface Publication { model: string, tx: string, round: number, metrics: Record<string, number>, participants: string[] }
@@ -64,6 +65,8 @@ export interface Publication { model: string, tx: string, round: number, metrics
 export interface TaskView {
   id: string
   coordinator: string
+  /** The id of the interrupted or stopped task this one continues (its provenance), or null. */
+  continues: string | null
   status: TaskStatus
   options: Omit<TaskOptions, 'initialModel'> & { initialModel: string | null }
   startedAt: number
@@ -84,18 +87,19 @@ export interface TaskView {
 export type TaskHeader = Omit<TaskView, 'rounds'>
 
 /** A task in the list of `GET /api/fl/tasks`. */
-export type TaskSummary = Pick<TaskView, 'id' | 'coordinator' | 'status' | 'startedAt' | 'endedAt' | 'stopReason' | 'error'> & {
+export type TaskSummary = Pick<TaskView, 'id' | 'coordinator' | 'continues' | 'status' | 'startedAt' | 'endedAt' | 'stopReason' | 'error'> & {
   task: string
   rounds: number
   bestLoss: number | null
   published: string | null
 }
 
-/** The view of a task that has just started. */
-export function newTaskView (id: string, options: TaskOptions, coordinator: string, now: number): TaskView {
+/** The view of a task that has just started; `continues` is the task it continues, if any. */
+export function newTaskView (id: string, options: TaskOptions, coordinator: string, now: number, continues: string | null = null): TaskView {
   return {
     id,
     coordinator,
+    continues,
     status: 'running',
     options: { ...options, initialModel: options.initialModel?.toString() ?? null },
     startedAt: now,
@@ -147,6 +151,7 @@ export function summaryOf (view: TaskView): TaskSummary {
     id: view.id,
     task: view.options.task,
     coordinator: view.coordinator,
+    continues: view.continues,
     status: view.status,
     startedAt: view.startedAt,
     endedAt: view.endedAt,

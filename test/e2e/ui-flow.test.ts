@@ -188,8 +188,28 @@ async function flDashboard (page: Page): Promise<void> {
   assert.is((await page.getByTestId('fl-model').textContent())?.trim(), task.model.cid)
   await page.getByRole('cell', { name: /Hospital A \(40\)/ }).first().waitFor()
   await screenshot(page, 'admin-fl-task')
+
+  // An interrupted task offers Continue; the peer answers with the new task, which the page opens.
+  const interrupted = { ...task, id: 'task-2', status: 'interrupted', rounds: task.rounds.slice(0, 2), model: null, error: { code: 'INTERRUPTED', message: 'the peer stopped while the task ran' } }
+  const next = { ...task, id: 'task-3', status: 'running', rounds: [], model: null, continues: 'task-2' }
+  let continued = ''
+  await page.route('**/api/fl/tasks/task-2', async route => { await route.fulfill({ json: interrupted }) })
+  await page.route('**/api/fl/tasks/task-2/continue', async route => {
+    continued = route.request().method()
+    await route.fulfill({ status: 202, json: { id: 'task-3', continues: 'task-2' } })
+  })
+  await page.route('**/api/fl/tasks/task-3', async route => { await route.fulfill({ json: next }) })
   await page.unroute('**/api/fl/tasks')
-  await page.unroute('**/api/fl/tasks/task-1')
+  await page.route('**/api/fl/tasks', async route => { await route.fulfill({ json: { tasks: [task, interrupted] } }) })
+  await page.getByRole('link', { name: '← All tasks' }).click()
+  await page.getByRole('link', { name: 'task-2' }).click()
+  await page.waitForURL('**/app/admin/fl/task-2')
+  await page.getByRole('button', { name: 'Continue from round 2' }).click()
+  await page.waitForURL('**/app/admin/fl/task-3')
+  assert.is(continued, 'POST')
+  assert.is((await page.getByTestId('fl-continues').textContent())?.trim(), 'Continues task-2')
+  assert.is(await page.getByTestId('fl-continue').count(), 0, 'a running task offers no Continue')
+  for (const path of ['**/api/fl/tasks', '**/api/fl/tasks/task-1', '**/api/fl/tasks/task-2', '**/api/fl/tasks/task-2/continue', '**/api/fl/tasks/task-3']) await page.unroute(path)
 }
 
 it('admin console: status, members, FL tasks, inclusion proof checked in the browser', async () => {

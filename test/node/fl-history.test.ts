@@ -3,8 +3,10 @@
 // task with its rounds and published model, and this hospital's participation. A task running when
 // the peer stopped, or left running by a crash, comes back 'interrupted'; unreadable records are
 // skipped with a code while the rest is served; the history is bounded; a store of another schema
-// version is refused.
+// version is refused. An interrupted or stopped task is continued over HTTP as a new task from its
+// last round, with the same learning-rate schedule, and every refusal to continue has its code.
 import { Level } from 'level'
+import { CID } from 'multiformats/cid'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
@@ -12,8 +14,11 @@ import { initBackend } from '../../node/ai/backend.ts'
 import { AnalyserSlot } from '../../node/analysis/analyser.ts'
 import { createAuth } from '../../node/auth/index.ts'
 import { createHttpServer } from '../../node/http/server.ts'
-import { createFederation } from '../../node/fl/index.ts'
+import type { RoundConfig } from '../../node/fl/messages.ts'
+import { createFederation, FL_STATUS_BY_CODE, storageModelStore } from '../../node/fl/index.ts'
 import type { Federation, FederationInit, RoundRecord, TaskView } from '../../node/fl/index.ts'
+import { roundConfig } from '../../node/fl/schedule.ts'
+import { parseTaskOptions } from '../../node/fl/task-options.ts'
 import { flRoutes } from '../../node/fl/routes.ts'
 import type { FlRoutesComponents } from '../../node/fl/routes.ts'
 import { TaskStore } from '../../node/fl/task-store.ts'
@@ -21,8 +26,8 @@ import type { SkippedRecord } from '../../node/fl/task-store.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 import { cleanup, tempDir, testConsortium } from '../helpers/ledger-fixture.ts'
-import { adminBrowser, call, testClock } from './auth-fixture.ts'
-import type { Browser } from './auth-fixture.ts'
+import { adminBrowser, call, signIn, signUp, testClock } from './auth-fixture.ts'
+import type { AuthHarness, Browser, Reply } from './auth-fixture.ts'
 import { consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fl-fixture.ts'
 import type { FlPeer } from './fl-fixture.ts'
 
@@ -43,13 +48,14 @@ test.after.each(async () => {
 })
 
 /** A peer behind the FL routes; `live.federation` is whichever federation runs now (restarts swap it). */
-interface Harness { url: string, peer: FlPeer, live: { federation: Federation }, admin: Browser }
+interface Harness { url: string, peer: FlPeer, live: { federation: Federation }, admin: Browser, h: AuthHarness }
 
 /** The routes' view of the federation, always the live one. */
 function delegate (live: Harness['live']): FlRoutesComponents['federation'] {
   return {
     startTask: (o) => live.federation.startTask(o),
     stopTask: (id) => { live.federation.stopTask(id) },
+    continueTask: (id) => live.federation.continueTask(id),
     task: (id) => live.federation.task(id),
     tasks: () => live.federation.tasks(),
     participation: () => live.federation.participation(),
@@ -63,7 +69,7 @@ async function serve (init: FederationInit = {}): Promise<Harness> {
   const clock = testClock()
   const data = await tempDir('medichain-fl-history-auth-')
   const auth = createAuth({ data, scryptN: 2 ** 14 })({ ledger: peer.ledger, logger, clock })
-  const http = createHttpServer({ host: '127.0.0.1', port: 0, statusByCode: auth.statusByCode })({ ledger: peer.ledger, logger, clock })
+  const http = createHttpServer({ host: '127.0.0.1', port: 0, statusByCode: { ...auth.statusByCode, ...FL_STATUS_BY_CODE } })({ ledger: peer.ledger, logger, clock })
   auth.mount(http.app)
   const live = { federation: peer.federation }
   const router = flRoutes({ federation: delegate(live), requireUser: auth.requireUser })
@@ -72,8 +78,9 @@ async function serve (init: FederationInit = {}): Promise<Harness> {
   await auth.start()
   await http.start()
   stops.push(async () => await auth.stop(), async () => await http.stop())
-  const admin = await adminBrowser({ url: http.url, auth, ledger: peer.ledger, clock, data, http })
-  return { url: http.url, peer, live, admin }
+  const h = { url: http.url, auth, ledger: peer.ledger, clock, data, http }
+  const admin = await adminBrowser(h)
+  return { url: http.url, peer, live, admin, h }
 }
 
 /** Stops the live federation and opens a new one on the same data folder (a restarted peer). */
@@ -240,6 +247,116 @@ test('a store of another schema version is refused at start; bad bounds are refu
   }
   for (const keepTasks of [0, 1.5, -1, 1e9]) throwsCode(() => createFederation({ keepTasks })(components), 'INVALID')
   throwsCode(() => createFederation({ keepParticipation: 0 })(components), 'INVALID')
+})
+
+/** `POST /api/fl/tasks/:id/continue` as `who` (the admin unless told). */
+async function continueTask (x: Harness, id: string, who: Partial<Browser> = x.admin): Promise<Reply> {
+  return await call(x.url, `/api/fl/tasks/${id}/continue`, { method: 'POST', cookie: who.cookie, csrf: who.csrf })
+}
+
+/** The round numbers from..to. */
+function span (from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i)
+}
+
+test('an interrupted task is continued over HTTP from its last round: numbering, model and schedule carry on', async () => {
+  const x = await serve()
+  const options = { ...OPTIONS, rounds: 4, patience: 4 }
+  const second = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === 2)
+  const oldId = String((await call(x.url, '/api/fl/tasks', { json: options, cookie: x.admin.cookie, csrf: x.admin.csrf })).body?.id)
+  await second
+  await restart(x)
+  const old = x.live.federation.task(oldId)
+  assert.is(old.status, 'interrupted')
+  const last = old.rounds[old.rounds.length - 1]
+  assert.ok(last.round >= 2 && last.round < 4, `interrupted in round ${last.round}`)
+  // The model that round started from is stored on this peer: the continuation starts from it.
+  assert.ok((await storageModelStore(x.peer.storage).get(CID.parse(last.model))).length > 0)
+
+  const firstStart = nextEvent<{ task: string, round: number, config: RoundConfig }>(x.live.federation, 'round:started')
+  const continued = await continueTask(x, oldId)
+  assert.is(continued.status, 202)
+  const id = String(continued.body?.id)
+  assert.is(continued.body?.continues, oldId)
+  assert.is.not(id, oldId)
+  assert.is(continued.headers.get('location'), `/api/fl/tasks/${id}`)
+  // While it runs: continuing again conflicts, and the running task is not continuable.
+  const again = await continueTask(x, oldId)
+  assert.equal([again.status, again.body?.code], [409, 'CONFLICT'])
+  const running = await continueTask(x, id)
+  assert.equal([running.status, running.body?.code], [409, 'TASK_NOT_CONTINUABLE'])
+
+  const first = await firstStart
+  assert.equal([first.task, first.round], [id, last.round])
+  const parsed = parseTaskOptions(options)
+  assert.equal(first.config, roundConfig(parsed, last.round), 'the old task\'s cosine schedule at that round')
+  assert.is.not(first.config.learningRate, roundConfig(parsed, 1).learningRate)
+
+  const done = await withTimeout(x.live.federation.settled(id), 30_000, 'the continuation')
+  assert.is(done.status, 'done')
+  assert.is(done.continues, oldId)
+  assert.equal(done.rounds.map(r => r.round), span(last.round, 4))
+  assert.equal([done.options.firstRound, done.options.initialModel, done.options.rounds], [last.round, last.model, 4])
+  assert.is(done.rounds[0].model, last.model, 'its first round sends the stored model')
+  assert.ok(done.published !== null && done.published.round >= last.round, 'published under the absolute round number')
+  const listed = (await get(x, '/api/fl/tasks')).body?.tasks as Array<{ id: string, continues: string | null }>
+  assert.equal(listed.map(t => [t.id, t.continues]), [[oldId, null], [id, oldId]])
+  // This hospital trained the continued rounds under their own numbers.
+  const participation = (await get(x, '/api/fl/status')).body?.participation as Array<{ task: string, round: number, status: string }>
+  assert.equal(participation.filter(p => p.task === id).map(p => [p.round, p.status]), span(last.round, 4).map(r => [r, 'sent']))
+  const finished = await continueTask(x, id)
+  assert.equal([finished.status, finished.body?.code], [409, 'TASK_NOT_CONTINUABLE'])
+  // Kept across a restart.
+  await restart(x)
+  assert.is((await get(x, `/api/fl/tasks/${id}`)).body?.continues, oldId)
+})
+
+test('a stopped task is continued; unknown, malformed, unauthorised, roundless and foreign tasks are refused', async () => {
+  const x = await serve()
+  const options = { ...OPTIONS, rounds: 3, patience: 3 }
+  const first = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === 1)
+  const oldId = String((await call(x.url, '/api/fl/tasks', { json: options, cookie: x.admin.cookie, csrf: x.admin.csrf })).body?.id)
+  await first
+  assert.is((await call(x.url, `/api/fl/tasks/${oldId}/stop`, { method: 'POST', cookie: x.admin.cookie, csrf: x.admin.csrf })).status, 202)
+  const stopped = await withTimeout(x.live.federation.settled(oldId), 30_000, 'the stop')
+  assert.is(stopped.status, 'stopped')
+  const from = stopped.rounds[stopped.rounds.length - 1].round
+
+  assert.is((await continueTask(x, oldId, {})).status, 401)
+  await signUp(x.h, 'pat', 'patient')
+  const patient = await signIn(x.url, 'pat')
+  assert.equal(await continueTask(x, oldId, patient).then(r => [r.status, r.body?.code]), [403, 'FORBIDDEN'])
+  assert.equal(await continueTask(x, oldId, { cookie: x.admin.cookie }).then(r => [r.status, r.body?.code]), [403, 'CSRF'], 'no CSRF token')
+  assert.equal(await continueTask(x, 'detect-strange-0000000000000000').then(r => [r.status, r.body?.code]), [404, 'NOT_FOUND'])
+  assert.equal(await continueTask(x, 'Bad%20Id').then(r => [r.status, r.body?.code]), [400, 'INVALID'])
+  assert.is(x.live.federation.tasks().length, 1, 'no refusal started a task')
+
+  const id = String((await continueTask(x, oldId)).body?.id)
+  const done = await withTimeout(x.live.federation.settled(id), 30_000, 'the continuation')
+  assert.is(done.status, 'done')
+  assert.equal(done.rounds.map(r => r.round), span(from, 3))
+
+  // Records a crash or an older peer can leave: a task with no round, one coordinated by another
+  // peer, both stored before `continues` and `firstRound` existed.
+  await x.live.federation.stop()
+  const db = new Level<string, string>(join(x.peer.dir, 'fl'))
+  const { continues: _continues, options: stored, ...header } = JSON.parse(await db.get(`t:${id}`) ?? 'null') as Record<string, unknown>
+  const { firstRound: _firstRound, ...olderOptions } = stored as Record<string, unknown>
+  const roundKey = (task: string): string => `r:${task}:${String(from).padStart(6, '0')}`
+  const older = { ...header, options: olderOptions, status: 'interrupted', stopReason: 'interrupted', published: null }
+  const [noRounds, foreign] = ['detect-strange-00000000000000a1', 'detect-strange-00000000000000a2']
+  await db.batch([
+    { type: 'put', key: `t:${noRounds}`, value: JSON.stringify({ ...older, id: noRounds }) },
+    { type: 'put', key: `t:${foreign}`, value: JSON.stringify({ ...older, id: foreign, coordinator: 'cd'.repeat(32) }) },
+    { type: 'put', key: roundKey(foreign), value: await db.get(roundKey(id)) ?? '' }
+  ])
+  await db.close()
+  await restart(x)
+  const loaded = (await get(x, `/api/fl/tasks/${foreign}`)).body
+  assert.equal([loaded?.continues, (loaded?.options as { firstRound: number }).firstRound, (loaded?.rounds as unknown[]).length], [null, 1, 1])
+  for (const bad of [noRounds, foreign]) {
+    assert.equal(await continueTask(x, bad).then(r => [r.status, r.body?.code]), [409, 'TASK_NOT_CONTINUABLE'], bad)
+  }
 })
 
 test.run()

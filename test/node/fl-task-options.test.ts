@@ -1,7 +1,8 @@
 // Task options of the learning-rate schedule and the server optimizer (task-options.ts): defaults,
 // every validation rule refused with INVALID, their place in the stored history (records written
 // before they existed still load, and say the constant rate they trained at), and in the
-// provenance that model.publish carries.
+// provenance that model.publish carries. `firstRound` (where a continued task starts) and the
+// task's `continues` link likewise.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TASK_DEFAULTS } from '../../node/fl/constants.ts'
@@ -66,6 +67,36 @@ test('model.publish reports η_g and β when they differ from plain FedAvg', () 
   const tuned = publishMetrics({ ...base, options: parseTaskOptions({ serverLearningRate: 2, serverMomentum: 0.9 }) })
   assert.is(tuned.serverLr, 2)
   assert.is(tuned.serverMomentum, 0.9)
+})
+
+test('firstRound: 1 by default, up to rounds; every rule refused with INVALID', () => {
+  assert.is(parseTaskOptions({}).firstRound, 1)
+  assert.is(parseTaskOptions({ rounds: 5, firstRound: 5 }).firstRound, 5)
+  const bad: Array<Record<string, unknown>> = [
+    { firstRound: 0 }, { firstRound: -1 }, { firstRound: 1.5 }, { firstRound: '2' }, { firstRound: null }, { firstRound: Number.NaN },
+    { rounds: 3, firstRound: 4 }, { firstRound: 1e9 }
+  ]
+  for (const options of bad) {
+    try {
+      throwsCode(() => parseTaskOptions(options), 'INVALID')
+    } catch (err) {
+      assert.unreachable(`${JSON.stringify(options)}: ${String(err)}`)
+    }
+  }
+})
+
+test('firstRound and continues are stored and read back; records from before them load as 1 and null', () => {
+  const { rounds: _rounds, ...header } = newTaskView(ID, parseTaskOptions({ rounds: 9, firstRound: 4 }), COORDINATOR, 1_800_000_000_000, 'detect-strange-8899aabbccddeeff')
+  const back = decodeTaskHeader(ID, JSON.stringify(header))
+  assert.equal([back.options.firstRound, back.continues], [4, 'detect-strange-8899aabbccddeeff'])
+  const { continues: _c, ...older } = header
+  const { firstRound: _f, ...olderOptions } = older.options
+  const old = decodeTaskHeader(ID, JSON.stringify({ ...older, options: olderOptions }))
+  assert.equal([old.options.firstRound, old.continues], [1, null])
+  for (const continues of ['Not An Id', 7, '', 'x'.repeat(65)]) {
+    throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, continues })), 'CORRUPT_HISTORY')
+  }
+  throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...header.options, firstRound: 10 } })), 'CORRUPT_HISTORY')
 })
 
 test.run()

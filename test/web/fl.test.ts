@@ -1,9 +1,10 @@
 // Reading the FL API (web/src/lib/fl.ts): rounds with validation loss and Dice, participants and
 // timings come through; fields of the wrong type are dropped, never trusted; a task without an id
-// is skipped.
+// is skipped. A continued task says what it continues; only an interrupted or stopped task with a
+// round offers to be continued.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseFlTask, parseFlTasks } from '../../web/src/lib/fl.ts'
+import { canContinue, parseFlTask, parseFlTasks } from '../../web/src/lib/fl.ts'
 
 test('a task with rounds, participants, timings and its published model', () => {
   const t = parseFlTask({
@@ -38,6 +39,21 @@ test('wrong types are dropped; tasks without an id are skipped', () => {
   assert.is(tasks[0].status, 'unknown')
   assert.equal(parseFlTasks([{ id: 'bare' }]).map(t => t.id), ['bare'])
   assert.equal(parseFlTasks({ nope: 1 }), [])
+})
+
+test('continues: the old task\'s id, or null; which tasks can be continued', () => {
+  assert.is(parseFlTask({ id: 'new', continues: 'old' })?.continues, 'old')
+  for (const continues of [undefined, null, 7, '', 'x'.repeat(201)]) assert.is(parseFlTask({ id: 'new', continues })?.continues, null)
+  const round = { round: 3, loss: 0.5 }
+  const task = (status: string, rounds: unknown[]) => {
+    const t = parseFlTask({ id: 't', status, rounds })
+    if (t === null) throw new Error('no task')
+    return t
+  }
+  assert.ok(canContinue(task('interrupted', [round])))
+  assert.ok(canContinue(task('stopped', [round])))
+  for (const status of ['running', 'done', 'failed', 'unknown']) assert.not.ok(canContinue(task(status, [round])), status)
+  assert.not.ok(canContinue(task('interrupted', [])))
 })
 
 test.run()

@@ -1,11 +1,13 @@
 // Federated learning for the admin (DESIGN §6): the tasks this peer knows, a form to start one
 // (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
 // participants with their sample counts, round times, and the model it published, or why it
-// failed. Above them, this hospital's training data (mc-training-data). When the peer has no FL
-// service (its route answers 404), the page says so instead of failing.
+// failed; an admin continues an interrupted or stopped task as a new task. Above them, this
+// hospital's training data (mc-training-data). When the peer has no FL service (its route answers
+// 404), the page says so instead of failing.
 import { LitElement, css, html, nothing } from 'lit'
 import { ApiError } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
+import { canContinue } from '../lib/fl.ts'
 import type { FlTask } from '../lib/fl.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
@@ -88,6 +90,25 @@ export class McFlDashboard extends LitElement {
     })
   }
 
+  /** Continues an interrupted or stopped task as a new task, then shows the new one. */
+  async #continue (t: FlTask): Promise<void> {
+    await this.#action.run(async () => {
+      const next = await api(this.session.client).continueFl(t.id)
+      if (next !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(next.id)}`)
+      else await this.#view.reload()
+    })
+  }
+
+  /** The Continue button (admins, interrupted or stopped tasks with a round): the last round runs again. */
+  #continueButton (t: FlTask) {
+    if (this.session.role !== 'admin' || !canContinue(t)) return nothing
+    const from = Math.max(...t.rounds.map(r => r.round))
+    return html`<p>
+      <button type="button" data-testid="fl-continue" aria-describedby="fl-continue-note" ?disabled=${this.#action.busy} @click=${() => this.#continue(t)}>${this.#action.busy ? 'Continuing…' : `Continue from round ${from}`}</button>
+      <span id="fl-continue-note" class="muted">Starts a new task with the same settings from the model round ${from} started with; round ${from} is trained again.</span>
+    </p>`
+  }
+
   #list () {
     const field = (id: string, label: string, min: number, max: number, value = '') =>
       html`<div><label for=${id}>${label}</label><input id=${id} name=${id} type="number" min=${min} max=${max} .value=${value} ?required=${value !== ''}></div>`
@@ -105,7 +126,7 @@ export class McFlDashboard extends LitElement {
       <p class="muted">This peer coordinates the task. Hospitals train only on images whose patients gave a live training consent.</p>
       <h2>Tasks</h2>
       ${this.#view.render(v => v.kind !== 'list' ? nothing : v.tasks.length === 0 ? html`<p>No tasks yet.</p>` : html`<ul>
-        ${v.tasks.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.error === null ? nothing : html` (<code>${x.error.code}</code>)`}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
+        ${v.tasks.map(x => html`<li><a href="/app/admin/fl/${encodeURIComponent(x.id)}">${x.id}</a> · ${x.status}${x.continues === null ? nothing : html` · continues ${x.continues}`}${x.error === null ? nothing : html` (<code>${x.error.code}</code>)`}${x.created === null ? nothing : html` · ${formatTime(x.created)}`}</li>`)}
       </ul>`)}`
   }
 
@@ -119,7 +140,9 @@ export class McFlDashboard extends LitElement {
       <p><a href="/app/admin/fl">← All tasks</a></p>
       <h2>Task ${t.id}</h2>
       <p>Status: <strong data-testid="fl-status">${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      ${t.continues === null ? nothing : html`<p data-testid="fl-continues">Continues <a href="/app/admin/fl/${encodeURIComponent(t.continues)}">${t.continues}</a></p>`}
       ${t.error === null ? nothing : html`<mc-error-note .error=${new MedichainError(t.error.code, t.error.message)}></mc-error-note>`}
+      ${this.#continueButton(t)}
       <mc-line-chart label="Loss per round" .series=${loss} .yDomain=${lossTop === null ? undefined : [0, lossTop]}></mc-line-chart>
       <mc-line-chart label="Dice per round" .series=${dice} .yDomain=${[0, 1]}></mc-line-chart>
       <h3>Published model</h3>

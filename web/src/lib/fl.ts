@@ -28,6 +28,13 @@ export interface FlTask {
   model: FlModel | null
   /** Why the task failed or ended early (`NO_VALIDATION_SET`, `INTERRUPTED`, …), or null. */
   error: { code: string, message: string } | null
+  /** The id of the interrupted or stopped task this one continues, or null. */
+  continues: string | null
+}
+
+/** Whether an admin may continue a task (`POST /api/fl/tasks/:id/continue`): it ended interrupted or stopped, after at least one round. */
+export function canContinue (t: FlTask): boolean {
+  return (t.status === 'interrupted' || t.status === 'stopped') && t.rounds.length > 0
 }
 
 type Obj = Record<string, unknown>
@@ -93,7 +100,8 @@ export function parseFlTask (v: unknown): FlTask | null {
     created: pick(v, 'created', 'createdAt', 'startedAt'),
     rounds: rounds.sort((a, b) => a.round - b.round),
     model: parseModel(v.model ?? v.published ?? null),
-    error: parseError(v.error)
+    error: parseError(v.error),
+    continues: str(v.continues)
   }
 }
 

@@ -63,7 +63,10 @@ export function api (client: MedichainClient) {
     flTasks: async (): Promise<FlTask[]> => parseFlTasks(await get<unknown>(client, '/api/fl/tasks')),
     flTask: async (id: string): Promise<FlTask | null> => parseFlTask(await get<unknown>(client, `/api/fl/tasks/${encodeURIComponent(id)}`)),
     startFl: async (body: Record<string, unknown>): Promise<FlTask | null> =>
-      parseFlTask(await (await client.request('POST', '/api/fl/tasks', body)).json())
+      parseFlTask(await (await client.request('POST', '/api/fl/tasks', body)).json()),
+    /** Continues an interrupted or stopped task as a new one: `{ id, continues }`. */
+    continueFl: async (id: string): Promise<FlTask | null> =>
+      parseFlTask(await (await client.request('POST', `/api/fl/tasks/${encodeURIComponent(id)}/continue`)).json())
   }
 }
 
