@@ -1,10 +1,11 @@
-// `medichain fl start`: an admin starts a federated-learning task on a running peer, which then
-// coordinates it (issue 4). Signs in through the client SDK like the web UI does; the password
-// comes from a file so it never appears in the process list or shell history.
+// `medichain fl start` and `medichain fl continue`: an admin starts a federated-learning task on a
+// running peer, which then coordinates it (issue 4), or continues an interrupted or stopped one.
+// Signs in through the client SDK like the web UI does; the password comes from a file so it never
+// appears in the process list or shell history.
 import { readFile } from 'node:fs/promises'
 import { MedichainClient } from '../../protocol/client.ts'
 import { HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
-import { FL_HELP, FL_START_HELP } from './help.ts'
+import { FL_CONTINUE_HELP, FL_HELP, FL_START_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
 
@@ -20,10 +21,24 @@ const OPTIONS = {
   aggregation: { type: 'string' }
 } as const
 
+const DEFAULT_URL = 'http://127.0.0.1:8080'
+
 function positiveInt (v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined
   if (!/^[1-9][0-9]{0,5}$/.test(v)) throw new UsageError(`--${flag}: expected a positive integer, got ${JSON.stringify(v)}`, 'fl start')
   return Number(v)
+}
+
+/** Signs in as `username` with the password in `passwordFile`, runs `fn`, and signs out. */
+async function asAdmin<T> (url: string, username: string, passwordFile: string, fn: (client: MedichainClient) => Promise<T>): Promise<T> {
+  const password = (await readFile(passwordFile, 'utf8')).replace(/\r?\n$/, '')
+  const client = new MedichainClient({ baseUrl: url })
+  await client.signIn(username, password)
+  try {
+    return await fn(client)
+  } finally {
+    await client.signOut()
+  }
 }
 
 /** Runs `medichain fl start`. */
@@ -43,23 +58,41 @@ export async function runFlStart (argv: string[], io: CliIo): Promise<number> {
     minParticipants: positiveInt(values['min-participants'], 'min-participants'),
     aggregation
   }).filter(([, v]) => v !== undefined))
-  const password = (await readFile(values['password-file'], 'utf8')).replace(/\r?\n$/, '')
-  const client = new MedichainClient({ baseUrl: values.url ?? 'http://127.0.0.1:8080' })
-  await client.signIn(values.username, password)
-  const res = await client.request('POST', '/api/fl/tasks', body)
-  const { id } = await res.json() as { id: string }
-  println(io.stdout, `federated-learning task ${id} started; follow it at ${values.url ?? 'http://127.0.0.1:8080'}/api/fl/tasks/${id}`)
-  await client.signOut()
+  const url = values.url ?? DEFAULT_URL
+  const { id } = await asAdmin(url, values.username, values['password-file'], async client =>
+    await (await client.request('POST', '/api/fl/tasks', body)).json() as { id: string })
+  println(io.stdout, `federated-learning task ${id} started; follow it at ${url}/api/fl/tasks/${id}`)
   return EXIT.ok
 }
 
-/** Runs `medichain fl <start>`. */
+const CONTINUE_OPTIONS = { ...HELP_OPTION, url: OPTIONS.url, username: OPTIONS.username, 'password-file': OPTIONS['password-file'], id: { type: 'string' } } as const
+
+/** Runs `medichain fl continue`: the peer starts a new task from where the given one stopped. */
+export async function runFlContinue (argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseCommandLine('fl continue', () => parseArgs({ args: argv, options: CONTINUE_OPTIONS, strict: true, allowPositionals: false }))
+  if (values.help === true) {
+    io.stdout.write(FL_CONTINUE_HELP)
+    return EXIT.ok
+  }
+  if (values.username === undefined || values['password-file'] === undefined || values.id === undefined) {
+    throw new UsageError('--id, --username and --password-file are required', 'fl continue')
+  }
+  const url = values.url ?? DEFAULT_URL
+  const old = values.id
+  const { id } = await asAdmin(url, values.username, values['password-file'], async client =>
+    await (await client.request('POST', `/api/fl/tasks/${encodeURIComponent(old)}/continue`)).json() as { id: string })
+  println(io.stdout, `federated-learning task ${id} continues ${old}; follow it at ${url}/api/fl/tasks/${id}`)
+  return EXIT.ok
+}
+
+/** Runs `medichain fl <start|continue>`. */
 export async function runFl (argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv
   if (sub === 'start') return await runFlStart(rest, io)
+  if (sub === 'continue') return await runFlContinue(rest, io)
   if (sub === '--help' || sub === '-h' || sub === 'help') {
     io.stdout.write(FL_HELP)
     return EXIT.ok
   }
-  throw new UsageError(sub === undefined ? 'missing fl command (start)' : `unknown fl command ${JSON.stringify(sub)}`, 'fl')
+  throw new UsageError(sub === undefined ? 'missing fl command (start or continue)' : `unknown fl command ${JSON.stringify(sub)}`, 'fl')
 }

@@ -14,6 +14,7 @@ Commands:
   ledger verify   re-check a data folder end to end
   ledger show     print heads, members and a block summary
   fl start        start a federated-learning task on a running peer
+  fl continue     continue an interrupted or stopped federated-learning task
 
 Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
 `
@@ -121,12 +122,28 @@ Options:
   -h, --help          show this help
 `
 
-export const FL_HELP = `Usage: medichain fl start [options]
+export const FL_HELP = `Usage: medichain fl <start|continue> [options]
 
 Federated learning (issue 4). Commands:
-  start   start a task on a running peer, which coordinates it
+  start      start a task on a running peer, which coordinates it
+  continue   continue an interrupted or stopped task of that peer as a new task
 
-Run \`medichain fl start --help\` for its options.
+Run \`medichain fl start --help\` or \`medichain fl continue --help\` for their options.
+`
+
+export const FL_CONTINUE_HELP = `Usage: medichain fl continue --id TASK --username NAME --password-file FILE [--url URL]
+
+Continues a task this peer coordinated that was interrupted (the peer stopped or crashed) or
+stopped by an admin: the peer starts a new task with the same settings from the model the old
+task's last round started with, at that round's number, so the learning-rate schedule goes on.
+That last round is trained again.
+
+Options:
+  --url URL                 the peer's HTTP address (default http://127.0.0.1:8080)
+  --username NAME           an admin account of that peer
+  --password-file FILE      file holding the admin's password (kept out of argv and history)
+  --id TASK                 the task to continue (as listed at /api/fl/tasks)
+  -h, --help                show this help
 `
 
 export const FL_START_HELP = `Usage: medichain fl start --username NAME --password-file FILE [options]

@@ -1,5 +1,7 @@
-// `medichain fl start` against a running peer: an admin starts a task from the command line;
-// bad flags are usage errors (exit 2) before anything is sent.
+// `medichain fl start` and `medichain fl continue` against a running peer: an admin starts a task
+// from the command line; bad flags are usage errors (exit 2) before anything is sent, and a task
+// that cannot be continued is refused with its code (exit 1). Continuing a task for real is
+// tested over HTTP in test/node/fl-continuation.test.ts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
@@ -46,6 +48,18 @@ test('an admin starts a task from the command line; bad flags exit 2', async () 
   assert.ok(tasks.some(t => t.id === id), 'the peer coordinates the task')
   const wrong = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', MAIN])
   assert.is(wrong.code, 1, 'a wrong password fails')
+
+  const login = ['--url', H.url, '--username', 'admin-1', '--password-file', passwordFile]
+  const noId = await run(['fl', 'continue', ...login])
+  assert.is(noId.code, 2, noId.stderr)
+  // This peer has no labelled images: the task failed (NO_VALIDATION_SET) or is about to, and a
+  // failed or running task is not continuable.
+  const refused = await run(['fl', 'continue', ...login, '--id', id])
+  assert.is(refused.code, 1, refused.stderr)
+  assert.match(refused.stderr, /^error TASK_NOT_CONTINUABLE: /m)
+  const unknown = await run(['fl', 'continue', ...login, '--id', 'detect-strange-00000000000000aa'])
+  assert.is(unknown.code, 1, unknown.stderr)
+  assert.match(unknown.stderr, /^error NOT_FOUND: /m)
 })
 
 test.run()
