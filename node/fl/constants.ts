@@ -66,7 +66,7 @@ export const TASK_DEFAULTS = {
   name: 'detect-strange',
   /**
    * 20 rounds × 4 local epochs, batch 4, Adam from 0.003 down a cosine: the best recipe measured
-   * over three non-IID hospitals in docs/benchmarks.md (image AUROC 0.98; 0.88 to 0.97 of
+   * over three non-IID hospitals in docs/benchmarks.md (image AUROC 0.96–0.98; 0.88 to 1.03 of
    * centralised Dice depending on the seed). With 2 local epochs, 20 rounds reach 0.86 of it.
    */
   rounds: 20,
