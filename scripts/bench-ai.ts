@@ -98,13 +98,13 @@ model.dispose()
 // non-IID hospitals' images vs FedAvg across them with the same total epochs, scored on one
 // held-out set from all three profiles. The two arms train at once in two processes, about
 // 25 minutes on 2 cores; the round overhead then runs the production model on three peer processes.
-const { flQuality, parametersOf } = await import('./bench/fl-quality.ts')
+const { flQuality } = await import('./bench/fl-quality.ts')
 const { flRound } = await import('./bench/fl-round.ts')
-const { DEFAULT_UNET } = await import('../node/ai/unet-config.ts')
+const { DEFAULT_UNET, parameterCount } = await import('../node/ai/unet-config.ts')
 const fq = quick
   ? { perHospital: 16, heldOut: 24, rounds: 4, localEpochs: 1 }
   : { perHospital: 96, heldOut: 300, rounds: 20, localEpochs: 4 }
-line('fl quality model parameters', parametersOf({ ...DEFAULT_UNET }), 0)
+line('fl quality model parameters', parameterCount(DEFAULT_UNET), 0)
 line('fl quality images per hospital (3 hospitals, non-IID)', fq.perHospital, 0)
 line('fl quality held-out images', fq.heldOut, 0)
 line('fl quality batch size', 4, 0)

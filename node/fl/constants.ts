@@ -58,6 +58,9 @@ export const MODEL_MAX_BYTES = 128 * 1024 * 1024
  */
 export const ABSURD_RMS = 100
 
+/** Task ids as the coordinator makes them (`<name>-<16 hex>`): in messages, routes and the stored history. */
+export const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
+
 /** Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). */
 export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
 

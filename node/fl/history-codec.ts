@@ -10,6 +10,7 @@ import {
 import type { Fields } from '../../protocol/schema.ts'
 import type { ExclusionReason } from './consent.ts'
 import type { ParticipationRecord, ParticipationStatus } from './participant.ts'
+import { TASK_ID } from './constants.ts'
 import { parseTaskOptions } from './task-options.ts'
 import { STOP_REASONS, TASK_STATUSES } from './task-record.ts'
 import type { Publication, RoundParticipant, RoundRecord, TaskHeader, Validation } from './task-record.ts'
@@ -21,9 +22,6 @@ export class CorruptHistoryError extends MedichainError {
     this.name = 'CorruptHistoryError'
   }
 }
-
-/** Task ids as the coordinator makes them (`<name>-<16 hex>`), as routes.ts accepts them. */
-export const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 
 /** Most items of one stored array: far above any real round (MAX_MEMBERS is 256). */
 const MAX_ITEMS = 65_536
@@ -220,8 +218,7 @@ function reasons (v: unknown, path: string): Record<ExclusionReason, number> {
 export function decodeParticipation (stored: string): ParticipationRecord {
   return checked('participation record', stored, (v) => {
     const f = expectFields(v, 'participation', ['task', 'round', 'status', 'total', 'kept', 'excluded', 'reasons', 'loss', 'trainMs'], ['code'])
-    const task = expectString(f.task, 'participation.task', 64)
-    if (!TASK_ID.test(task)) throw new CorruptHistoryError('participation.task: not a task id')
+    const task = taskId(f.task, 'participation.task')
     return {
       task,
       round: expectUint(f.round, 'participation.round'),

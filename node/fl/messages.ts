@@ -12,7 +12,7 @@ import { SchemaError, TooLargeError } from '../../protocol/errors.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from '../../protocol/schema.ts'
-import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_LIMITS } from './constants.ts'
+import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_ID, TASK_LIMITS } from './constants.ts'
 import { UpdateRefusedError } from './errors.ts'
 
 /** Local-training settings every participant uses in a round. */
@@ -90,7 +90,6 @@ export type FlMessage = RoundStart | Update | RoundEnd
 /** A message before signing (distributes over the union, so `kind` still narrows). */
 export type Unsigned<M extends FlMessage> = M extends FlMessage ? Omit<M, 'sig'> : never
 
-const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 const KEY = ED25519_PUBLIC_KEY_BYTES
 
 /** The domain tag a kind of message is signed under. */

@@ -8,7 +8,7 @@ import { InvalidRequestError } from '../../protocol/errors.ts'
 import type { Role } from '../../protocol/tx.ts'
 import { readJson } from '../auth/body.ts'
 import { expectQueryKeys } from '../http/query.ts'
-import { TASK_ID } from './history-codec.ts'
+import { TASK_ID } from './constants.ts'
 import type { Federation } from './index.ts'
 
 /** What the routes use: the federation, and the auth guard of node/auth (`Auth.requireUser`). */

@@ -11,7 +11,7 @@ import { createModel } from '../../node/ai/model.ts'
 import type { SegmentationModel } from '../../node/ai/model.ts'
 import { evaluate, trainLocal } from '../../node/ai/train.ts'
 import type { EvalResult, TrainSample } from '../../node/ai/train.ts'
-import { parameterLayout, sizeOf } from '../../node/ai/unet-config.ts'
+import { sizeOf } from '../../node/ai/unet-config.ts'
 import type { UNetConfig } from '../../node/ai/unet-config.ts'
 import { createPrng } from '../../node/ai/prng.ts'
 import { absurdNormBound, validateUpdate } from '../../node/fl/aggregate.ts'
@@ -151,9 +151,4 @@ export async function flQuality (o: FlQualityOptions): Promise<FlQualityResult> 
     fedavgSeconds: fedavg.seconds,
     roundsToGoal: hit < 0 ? null : hit + 1
   }
-}
-
-/** Parameters of a model config, for the report. */
-export function parametersOf (config: UNetConfig): number {
-  return parameterLayout(config).reduce((n, p) => n + sizeOf(p.shape), 0)
 }

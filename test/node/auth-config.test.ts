@@ -1,41 +1,27 @@
 // The `auth` block of the config file: defaults when absent, fields taken from the file with the
 // rest defaulted, and every out-of-range or mistyped value rejected with INVALID_CONFIG.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { loadConfig } from '../../node/config.ts'
 import { rejects } from '../helpers/assert.ts'
+import { configFolder } from '../helpers/config-folder.ts'
 
-let cwd = ''
-
-test.before.each(async () => {
-  cwd = await mkdtemp(join(tmpdir(), 'medichain-auth-config-'))
-})
-
-test.after.each(async () => {
-  await rm(cwd, { recursive: true, force: true })
-})
-
-async function withFile (value: unknown): Promise<void> {
-  await mkdir(join(cwd, 'data'), { recursive: true })
-  await writeFile(join(cwd, 'data', 'config.json'), JSON.stringify(value))
-}
+const folder = configFolder(test, 'medichain-auth-config-')
+const { withFile } = folder
 
 test('without an auth block the defaults apply: N = 2^17, 30 min idle, 12 h absolute, no Secure', async () => {
-  const c = await loadConfig({ cwd, env: {} })
+  const c = await loadConfig({ cwd: folder.cwd, env: {} })
   assert.equal(c.auth, { scryptN: 2 ** 17, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookies: false })
   assert.equal(c.auth, { ...AUTH_DEFAULTS })
 })
 
 test('fields given in the file win, the others keep their defaults', async () => {
   await withFile({ auth: { scryptN: 2 ** 15, secureCookies: true } })
-  const c = await loadConfig({ cwd, env: {} })
+  const c = await loadConfig({ cwd: folder.cwd, env: {} })
   assert.equal(c.auth, { scryptN: 2 ** 15, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 3_600_000, secureCookies: true })
   await withFile({ auth: { sessionIdleMs: 60_000, sessionMaxMs: 60_000 } })
-  assert.equal((await loadConfig({ cwd, env: {} })).auth.sessionMaxMs, 60_000)
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).auth.sessionMaxMs, 60_000)
 })
 
 test('bad auth values are INVALID_CONFIG', async () => {
@@ -56,7 +42,7 @@ test('bad auth values are INVALID_CONFIG', async () => {
   ]
   for (const c of cases) {
     await withFile(c)
-    await rejects(async () => await loadConfig({ cwd, env: {} }), 'INVALID_CONFIG')
+    await rejects(async () => await loadConfig({ cwd: folder.cwd, env: {} }), 'INVALID_CONFIG')
   }
 })
 

@@ -1,8 +1,7 @@
 // The `fl` block of the config file: defaults when absent, fields taken from the file with the rest
 // defaulted, every mistyped, out-of-range or unknown value rejected with INVALID_CONFIG, and the
 // values reaching the peer's federation (a config file's keepTasks trims a stored history).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -17,25 +16,14 @@ import { createLogger } from '../../node/logger.ts'
 import { createPeer } from '../../node/peer.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { rejects } from '../helpers/assert.ts'
+import { configFolder } from '../helpers/config-folder.ts'
 import { testConsortium, testSeed } from '../helpers/ledger-fixture.ts'
 
-let cwd = ''
-
-test.before.each(async () => {
-  cwd = await mkdtemp(join(tmpdir(), 'medichain-fl-config-'))
-})
-
-test.after.each(async () => {
-  await rm(cwd, { recursive: true, force: true })
-})
-
-async function withFile (value: unknown): Promise<void> {
-  await mkdir(join(cwd, 'data'), { recursive: true })
-  await writeFile(join(cwd, 'data', 'config.json'), JSON.stringify(value))
-}
+const folder = configFolder(test, 'medichain-fl-config-')
+const { withFile } = folder
 
 test('without an fl block the defaults apply: 64 tasks, 256 participations, as createFederation keeps', async () => {
-  const c = await loadConfig({ cwd, env: {} })
+  const c = await loadConfig({ cwd: folder.cwd, env: {} })
   assert.equal(c.fl, { keepTasks: 64, keepParticipation: 256 })
   assert.equal(c.fl, { keepTasks: MAX_TASKS_KEPT, keepParticipation: PARTICIPATION_KEPT })
   assert.equal(c.fl, { ...FL_DEFAULTS })
@@ -43,13 +31,13 @@ test('without an fl block the defaults apply: 64 tasks, 256 participations, as c
 
 test('fields given in the file win, the others keep their defaults; 1 and the limit are accepted', async () => {
   await withFile({ fl: { keepTasks: 5 } })
-  assert.equal((await loadConfig({ cwd, env: {} })).fl, { keepTasks: 5, keepParticipation: 256 })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: 5, keepParticipation: 256 })
   await withFile({ fl: { keepParticipation: 1 } })
-  assert.equal((await loadConfig({ cwd, env: {} })).fl, { keepTasks: 64, keepParticipation: 1 })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: 64, keepParticipation: 1 })
   await withFile({ fl: { keepTasks: KEEP_TASKS_LIMIT, keepParticipation: KEEP_PARTICIPATION_LIMIT } })
-  assert.equal((await loadConfig({ cwd, env: {} })).fl, { keepTasks: MAX_TASKS_KEPT_LIMIT, keepParticipation: MAX_TASKS_KEPT_LIMIT })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: MAX_TASKS_KEPT_LIMIT, keepParticipation: MAX_TASKS_KEPT_LIMIT })
   await withFile({ fl: {} })
-  assert.equal((await loadConfig({ cwd, env: {} })).fl, { ...FL_DEFAULTS })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { ...FL_DEFAULTS })
 })
 
 test('bad fl values are INVALID_CONFIG: non-integer, zero, negative, above the limit, wrong type, unknown key', async () => {
@@ -75,18 +63,18 @@ test('bad fl values are INVALID_CONFIG: non-integer, zero, negative, above the l
   ]
   for (const c of cases) {
     await withFile(c)
-    await rejects(async () => await loadConfig({ cwd, env: {} }), 'INVALID_CONFIG')
+    await rejects(async () => await loadConfig({ cwd: folder.cwd, env: {} }), 'INVALID_CONFIG')
   }
 })
 
 test('the error names the file key', async () => {
   await withFile({ fl: { keepTasks: 0 } })
-  const err = await rejects(async () => await loadConfig({ cwd, env: {} }), 'INVALID_CONFIG')
+  const err = await rejects(async () => await loadConfig({ cwd: folder.cwd, env: {} }), 'INVALID_CONFIG')
   assert.ok(err instanceof Error && err.message.includes('config.json: fl.keepTasks'), String(err))
 })
 
 test('the config file\'s fl bounds reach the peer\'s federation: a stored history is trimmed to them at start', async () => {
-  const data = join(cwd, 'data')
+  const data = join(folder.cwd, 'data')
   const { genesis } = testConsortium(1)
   const coordinator = toHex(genesis.members[0].key)
   // A history as an earlier run left it: three finished tasks and three participations.
@@ -102,7 +90,7 @@ test('the config file\'s fl bounds reach the peer\'s federation: a stored histor
   }
   await store.close()
   await withFile({ http: { port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, fl: { keepTasks: 1, keepParticipation: 2 } })
-  const config = await loadConfig({ cwd, env: {} })
+  const config = await loadConfig({ cwd: folder.cwd, env: {} })
   const peer = createPeer({ ...config, seed: testSeed(1), genesis, verifyWorkers: 1, auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 } })({
     logger: createLogger({ silent: true }), clock: Date.now
   })

@@ -142,10 +142,7 @@ test('a finished task, its rounds, published model and this hospital\'s particip
 
 test('a task running when the peer stops comes back interrupted, and so does one a crash left running', async () => {
   const x = await serve()
-  const ended = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === 1)
-  const started = await call(x.url, '/api/fl/tasks', { json: { ...OPTIONS, rounds: 50, patience: 50 }, cookie: x.admin.cookie, csrf: x.admin.csrf })
-  const id = String(started.body?.id)
-  await ended
+  const id = await startUntilRound(x, { ...OPTIONS, rounds: 50, patience: 50 }, 1)
   await restart(x)
   const view = (await get(x, `/api/fl/tasks/${id}`)).body
   assert.is(view?.status, 'interrupted')
@@ -254,6 +251,15 @@ async function continueTask (x: Harness, id: string, who: Partial<Browser> = x.a
   return await call(x.url, `/api/fl/tasks/${id}/continue`, { method: 'POST', cookie: who.cookie, csrf: who.csrf })
 }
 
+/** Starts a task over HTTP as the admin and returns its id once its round `round` has ended. */
+async function startUntilRound (x: Harness, options: Record<string, unknown>, round: number): Promise<string> {
+  const ended = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === round)
+  const started = await call(x.url, '/api/fl/tasks', { json: options, cookie: x.admin.cookie, csrf: x.admin.csrf })
+  const id = String(started.body?.id)
+  await ended
+  return id
+}
+
 /** The round numbers from..to. */
 function span (from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i)
@@ -262,9 +268,7 @@ function span (from: number, to: number): number[] {
 test('an interrupted task is continued over HTTP from its last round: numbering, model and schedule carry on', async () => {
   const x = await serve()
   const options = { ...OPTIONS, rounds: 4, patience: 4 }
-  const second = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === 2)
-  const oldId = String((await call(x.url, '/api/fl/tasks', { json: options, cookie: x.admin.cookie, csrf: x.admin.csrf })).body?.id)
-  await second
+  const oldId = await startUntilRound(x, options, 2)
   await restart(x)
   const old = x.live.federation.task(oldId)
   assert.is(old.status, 'interrupted')
@@ -314,9 +318,7 @@ test('an interrupted task is continued over HTTP from its last round: numbering,
 test('a stopped task is continued; unknown, malformed, unauthorised, roundless and foreign tasks are refused', async () => {
   const x = await serve()
   const options = { ...OPTIONS, rounds: 3, patience: 3 }
-  const first = nextEvent<RoundRecord>(x.live.federation, 'round:ended', r => r.round === 1)
-  const oldId = String((await call(x.url, '/api/fl/tasks', { json: options, cookie: x.admin.cookie, csrf: x.admin.csrf })).body?.id)
-  await first
+  const oldId = await startUntilRound(x, options, 1)
   assert.is((await call(x.url, `/api/fl/tasks/${oldId}/stop`, { method: 'POST', cookie: x.admin.cookie, csrf: x.admin.csrf })).status, 202)
   const stopped = await withTimeout(x.live.federation.settled(oldId), 30_000, 'the stop')
   assert.is(stopped.status, 'stopped')

@@ -25,13 +25,8 @@ test('defaults: a cosine schedule, η_g = 1 and no server momentum (plain FedAvg
   assert.is(parseTaskOptions({ serverLearningRate: 0.001 }).serverLearningRate, 0.001)
 })
 
-test('every rule of the new options is refused with INVALID', () => {
-  const bad: Array<Record<string, unknown>> = [
-    { schedule: 'step' }, { schedule: 'Cosine' }, { schedule: 1 }, { schedule: null },
-    { serverLearningRate: 0 }, { serverLearningRate: -1 }, { serverLearningRate: 10.5 }, { serverLearningRate: Number.NaN },
-    { serverLearningRate: Number.POSITIVE_INFINITY }, { serverLearningRate: '1' },
-    { serverMomentum: -0.1 }, { serverMomentum: 0.995 }, { serverMomentum: 1 }, { serverMomentum: Number.NaN }, { serverMomentum: '0.9' }
-  ]
+/** Asserts that parseTaskOptions refuses each of `bad` with INVALID, naming the one that passed. */
+function refusedAll (bad: ReadonlyArray<Record<string, unknown>>): void {
   for (const options of bad) {
     try {
       throwsCode(() => parseTaskOptions(options), 'INVALID')
@@ -39,6 +34,16 @@ test('every rule of the new options is refused with INVALID', () => {
       assert.unreachable(`${JSON.stringify(options)}: ${String(err)}`)
     }
   }
+}
+
+test('every rule of the new options is refused with INVALID', () => {
+  const bad: Array<Record<string, unknown>> = [
+    { schedule: 'step' }, { schedule: 'Cosine' }, { schedule: 1 }, { schedule: null },
+    { serverLearningRate: 0 }, { serverLearningRate: -1 }, { serverLearningRate: 10.5 }, { serverLearningRate: Number.NaN },
+    { serverLearningRate: Number.POSITIVE_INFINITY }, { serverLearningRate: '1' },
+    { serverMomentum: -0.1 }, { serverMomentum: 0.995 }, { serverMomentum: 1 }, { serverMomentum: Number.NaN }, { serverMomentum: '0.9' }
+  ]
+  refusedAll(bad)
 })
 
 test('the options are stored with the task and read back', () => {
@@ -76,13 +81,7 @@ test('firstRound: 1 by default, up to rounds; every rule refused with INVALID', 
     { firstRound: 0 }, { firstRound: -1 }, { firstRound: 1.5 }, { firstRound: '2' }, { firstRound: null }, { firstRound: Number.NaN },
     { rounds: 3, firstRound: 4 }, { firstRound: 1e9 }
   ]
-  for (const options of bad) {
-    try {
-      throwsCode(() => parseTaskOptions(options), 'INVALID')
-    } catch (err) {
-      assert.unreachable(`${JSON.stringify(options)}: ${String(err)}`)
-    }
-  }
+  refusedAll(bad)
 })
 
 test('firstRound and continues are stored and read back; records from before them load as 1 and null', () => {
