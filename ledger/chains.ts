@@ -1,5 +1,6 @@
 // The in-memory index of every member chain held: hash, causal order key and time per height.
-// Loaded from the `m:` keys at start so validation never reads level for chain positions.
+// Loaded from the `m:` keys at start so validation never reads level for chain positions. A
+// staged overlay holds a group's appends until its batch is durable, so memory never leads disk.
 import { equals, toHex } from '../protocol/bytes.ts'
 import type { BlockHeader, Link } from '../protocol/block.ts'
 import type { Head } from './types.ts'
@@ -25,12 +26,22 @@ export function orderOf (header: BlockHeader): number {
   return order
 }
 
-/** All chains held, by hex author key. */
+/**
+ * All chains held, by hex author key. `new Chains(base)` is a staged overlay: it reads through to
+ * `base`, keeps its own pushes (on copies of the chains they touch), and `commit()` hands them to
+ * `base` at once; an overlay that is dropped leaves `base` as it was.
+ */
 export class Chains {
   readonly #chains = new Map<string, ChainMeta>()
+  readonly #base: Chains | null
+
+  constructor (base: Chains | null = null) {
+    this.#base = base
+  }
 
   get (author: Uint8Array | string): ChainMeta | undefined {
-    return this.#chains.get(typeof author === 'string' ? author : toHex(author))
+    const key = typeof author === 'string' ? author : toHex(author)
+    return this.#chains.get(key) ?? this.#base?.get(key)
   }
 
   /** Height of the newest block of `author`, or -1. */
@@ -49,7 +60,11 @@ export class Chains {
     const key = toHex(header.author)
     let chain = this.#chains.get(key)
     if (chain === undefined) {
-      chain = { author: header.author, hashes: [], orders: [], times: [], lastLinks: [] }
+      // An overlay copies the base chain once: readers of the base never see a staged block.
+      const held = this.#base?.get(key)
+      chain = held === undefined
+        ? { author: header.author, hashes: [], orders: [], times: [], lastLinks: [] }
+        : { author: held.author, hashes: held.hashes.slice(), orders: held.orders.slice(), times: held.times.slice(), lastLinks: held.lastLinks }
       this.#chains.set(key, chain)
     }
     chain.hashes.push(hash)
@@ -71,18 +86,28 @@ export class Chains {
     chain.times.push(time)
   }
 
+  /** Moves an overlay's staged chains into its base (once their batch is durable). */
+  commit (): void {
+    if (this.#base === null) return
+    for (const [key, chain] of this.#chains) this.#base.#chains.set(key, chain)
+    this.#chains.clear()
+  }
+
   heads (): Head[] {
-    return [...this.#chains.values()].map(c => ({ author: c.author, height: c.hashes.length - 1, hash: c.hashes[c.hashes.length - 1] }))
+    return this.all().map(c => ({ author: c.author, height: c.hashes.length - 1, hash: c.hashes[c.hashes.length - 1] }))
   }
 
   all (): ChainMeta[] {
-    return [...this.#chains.values()]
+    if (this.#base === null) return [...this.#chains.values()]
+    const merged = new Map(this.#base.all().map(c => [toHex(c.author), c]))
+    for (const [key, chain] of this.#chains) merged.set(key, chain)
+    return [...merged.values()]
   }
 
   /** Total blocks held. */
   size (): number {
     let n = 0
-    for (const c of this.#chains.values()) n += c.hashes.length
+    for (const c of this.all()) n += c.hashes.length
     return n
   }
 }

@@ -1,6 +1,7 @@
 // The replicated ledger of one peer: validates and appends blocks from the network, produces this
 // hospital's own blocks from submitted transactions, buffers blocks that arrive early, and keeps
-// equivocation evidence. Every append is one durable level batch (DESIGN §4).
+// equivocation evidence. Every append is one durable level batch, and memory follows the batch
+// only once it is durable; a store that refuses a batch refuses every write until it recovers.
 import type { Logger } from 'pino'
 import { createBlock, decodeBlock, verifyBlockSignature } from '../protocol/block.ts'
 import type { Block } from '../protocol/block.ts'
@@ -13,14 +14,17 @@ import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
 import { encodeTx, signTx, verifyTx } from '../protocol/tx.ts'
 import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/tx.ts'
 import { Chains, orderOf } from './chains.ts'
+import { STORE_PROBE_BYTES, STORE_RECOVERY_FREE_BYTES, STORE_RETRY_MS } from './constants.ts'
 import { K } from './keys.ts'
 import { MemberRegistry } from './members.ts'
+import type { MembershipUpdate } from './members.ts'
 import { createQueries } from './queries.ts'
 import type { LedgerQueries } from './queries.ts'
 import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './reads.ts'
 import { applyTx, BatchWriter, keysRead } from './state.ts'
 import { LedgerStore } from './store.ts'
-import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, TxLocation } from './types.ts'
+import { StorageError, storageErrorOf } from './storage-error.ts'
+import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, StoreFault, TxLocation } from './types.ts'
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
@@ -44,8 +48,21 @@ interface Incoming {
   reject: (err: unknown) => void
 }
 
-/** Blocks committed in one level batch, and what to do once it is durable. */
-interface Group { w: BatchWriter, after: Array<() => void> }
+/**
+ * Blocks committed in one level batch: their writes, what they change in memory (staged here and
+ * committed only once the batch is durable), and what to do then.
+ */
+interface Group {
+  w: BatchWriter
+  /** The group's chain appends, an overlay of the ledger's chains. */
+  chains: Chains
+  /** Membership after the group's blocks, if they change it. */
+  members: MembershipUpdate | null
+  /** Authors the group's evidence flags, and hex hashes it marks equivocal. */
+  flags: Uint8Array[]
+  equivocal: Set<string>
+  after: Array<() => void>
+}
 
 /** Bounds of one group commit: enough to amortise an fsync, small enough to keep latency low. */
 const GROUP_MAX_BLOCKS = 64
@@ -59,8 +76,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   readonly #c: LedgerComponents
   readonly #log: Logger
   readonly #store: LedgerStore
-  readonly #chains = new Chains()
-  readonly #members: MemberRegistry
+  #chains = new Chains()
+  #members: MemberRegistry
   readonly #waiting: WaitingRoom
   #serial: Promise<unknown> = Promise.resolve()
   #queue: Pending[] = []
@@ -73,9 +90,14 @@ class LedgerImpl extends EventTarget implements Ledger {
   #pool: VerifyPool | null = null
   #incoming: Incoming[] = []
   #draining: Promise<void> | null = null
-  #broken: unknown = null
+  /** Why the store refuses writes, from its first failed batch until it recovers. */
+  #fault: StoreFault | null = null
+  /** Counts recoveries: a transaction prepared across one (its seq handed out before it) is refused. */
+  #epoch = 0
+  #retry: NodeJS.Timeout | null = null
+  #recovering: Promise<void> | null = null
   /** Hex hashes of both blocks of every equivocation held. */
-  readonly #equivocal = new Set<string>()
+  #equivocal = new Set<string>()
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -107,10 +129,7 @@ class LedgerImpl extends EventTarget implements Ledger {
         throw new LedgerRuleError('WRONG_LEDGER', 'this data folder belongs to a different genesis')
       }
     }
-    await this.#loadChains()
-    for (const e of await readEvidence(this.#store)) for (const b of e.blocks) this.#equivocal.add(toHex(decodeBlock(b).hash))
-    await this.#members.load()
-    this.#seq = await this.#nextSeq()
+    await this.#loadState()
     if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
     this.#started = true
   }
@@ -118,6 +137,9 @@ class LedgerImpl extends EventTarget implements Ledger {
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
+    if (this.#retry !== null) clearTimeout(this.#retry)
+    this.#retry = null
+    await this.#recovering
     await this.#producing
     await this.#draining
     await this.#serial.catch(() => {})
@@ -126,15 +148,40 @@ class LedgerImpl extends EventTarget implements Ledger {
     await this.#store.close()
   }
 
-  async #loadChains (): Promise<void> {
+  /**
+   * Reads every in-memory view from the store (at start, and after a recovery, so that memory
+   * equals disk whatever a failed batch left): chains, evidence, membership, the next seq.
+   */
+  async #loadState (): Promise<void> {
+    const chains = await this.#loadChains()
+    const equivocal = new Set<string>()
+    for (const e of await readEvidence(this.#store)) for (const b of e.blocks) equivocal.add(toHex(decodeBlock(b).hash))
+    const members = new MemberRegistry(this.genesis, this.#store)
+    await members.load()
+    const seq = await this.#nextSeq()
+    this.#chains = chains
+    this.#equivocal = equivocal
+    this.#members = members
+    this.#seq = seq
+    this.#rootCache = null
+  }
+
+  async #loadChains (): Promise<Chains> {
+    const chains = new Chains()
     for await (const [key, value] of this.#store.entries(K.metaPrefix)) {
+      const [, author, height] = key.split(':')
+      // A gap would shift every later height in memory: refuse the folder (`ledger verify` names it).
+      if (Number(height) !== chains.headHeight(author) + 1) {
+        throw new MedichainError('HEIGHT_GAP', `the chain of ${author.slice(0, 16)} has no block ${chains.headHeight(author) + 1} but one at ${Number(height)}; run ledger verify`)
+      }
       const [hash, order, time] = decode(value) as [Uint8Array, number, number]
-      this.#chains.load(fromHex(key.split(':')[1]), hash, order, time)
+      chains.load(fromHex(author), hash, order, time)
     }
-    for (const chain of this.#chains.all()) {
+    for (const chain of chains.all()) {
       const last = await readBlock(this.#store, chain.author, chain.hashes.length - 1)
       if (last !== undefined) chain.lastLinks = last.header.links
     }
+    return chains
   }
 
   /** This hospital's next transaction sequence number: one past the highest it has used. */
@@ -152,6 +199,12 @@ class LedgerImpl extends EventTarget implements Ledger {
   // ---- submitting and producing own blocks ----
 
   async submit (tx: Tx): Promise<TxLocation> {
+    return await this.#submit(tx, this.#epoch)
+  }
+
+  /** Queues `tx`, prepared in store epoch `epoch`, for the next own block. */
+  async #submit (tx: Tx, epoch: number): Promise<TxLocation> {
+    this.#assertWritable()
     const dtx = encodeTx(tx)
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
@@ -166,6 +219,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (this.#queuedSeqs.has(seqKey) || await this.#store.get(seqKey) !== undefined) {
       throw new LedgerRuleError('REPLAYED_SEQ', `signer has already used sequence number ${tx.seq}`)
     }
+    // The store may have failed, or failed and recovered, during the reads above.
+    this.#assertWritable()
+    if (epoch !== this.#epoch) throw new StorageError('STORE_FAILED', 'the ledger store recovered from a failure while this write was prepared; send it again')
     this.#queuedIds.add(idHex)
     this.#queuedSeqs.add(seqKey)
     const done = new Promise<TxLocation>((resolve, reject) => this.#queue.push({ dtx, resolve, reject }))
@@ -174,8 +230,11 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   async submitOwn<T extends TxType> (type: T, body: TxBodies[T]): Promise<TxLocation> {
+    // Checked before a sequence number is handed out: a refused write burns none.
+    this.#assertWritable()
+    const epoch = this.#epoch
     const unsigned = { type, body, signer: this.self, seq: this.#seq++, time: this.#c.clock() }
-    return await this.submit(signTx(this.id, unsigned, this.#c.identity) as Tx)
+    return await this.#submit(signTx(this.id, unsigned, this.#c.identity) as Tx, epoch)
   }
 
   /** Drains the queue into blocks; submissions that arrive meanwhile share the next block. */
@@ -190,13 +249,15 @@ class LedgerImpl extends EventTarget implements Ledger {
         } catch (err) {
           for (const p of batch) p.reject(err)
         } finally {
-          for (const p of batch) {
-            this.#queuedIds.delete(toHex(p.dtx.id))
-            this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
-          }
+          for (const p of batch) this.#unqueue(p)
         }
       }
     })().finally(() => { this.#producing = null })
+  }
+
+  #unqueue (p: Pending): void {
+    this.#queuedIds.delete(toHex(p.dtx.id))
+    this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
   }
 
   #takeBatch (): Pending[] {
@@ -210,6 +271,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   async #appendOwn (txs: Tx[]): Promise<Block> {
+    this.#assertWritable()
     const chain = this.#chains.get(this.self)
     const height = chain === undefined ? 0 : chain.hashes.length
     const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
@@ -231,7 +293,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   // ---- receiving blocks ----
 
   async receive (bytes: Uint8Array, opts: { replay?: boolean } = {}): Promise<ReceiveStatus> {
-    this.#assertHealthy()
+    this.#assertWritable()
     // A large block goes to the pool at once: a worker decodes it in full (canonical form, tx
     // root) and checks every signature; the main thread then only re-parses it. A small block is
     // checked inline, which is cheaper than the round trip. Appends take their turn, so
@@ -257,7 +319,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   #drain (): void {
     if (this.#draining !== null) return
     this.#draining = (async () => {
-      while (this.#incoming.length > 0 && this.#broken === null) await this.#exclusive(async () => await this.#ingestGroup())
+      while (this.#incoming.length > 0 && this.#fault === null) await this.#exclusive(async () => await this.#ingestGroup())
     })().catch((err: unknown) => {
       this.#log.error({ err: (err as Error).message }, 'ingest stopped')
     }).finally(() => { this.#draining = null })
@@ -328,45 +390,102 @@ class LedgerImpl extends EventTarget implements Ledger {
   // ---- validating and applying ----
 
   #group (): Group {
-    return { w: new BatchWriter(this.#store), after: [] }
+    return { w: new BatchWriter(this.#store), chains: new Chains(this.#chains), members: null, flags: [], equivocal: new Set(), after: [] }
   }
 
   /**
-   * Writes a group durably in one batch (fsync), then updates readers and emits events. If the
-   * disk refuses the batch, memory is ahead of disk: the ledger stops taking writes.
+   * Writes a group durably in one batch (fsync), then commits its staged views to memory and emits
+   * events. If the store refuses the batch, memory stays as it was and the ledger refuses writes.
    */
   async #flush (group: Group): Promise<void> {
     if (group.w.size > 0) {
       try {
         await this.#store.batch(group.w.ops())
       } catch (err) {
-        this.#broken = err
-        this.#log.error({ err: (err as Error).message }, 'ledger store refused a batch; restart the peer')
-        throw new MedichainError('STORE_FAILED', 'the ledger store could not write; the peer must restart')
+        throw this.#fail(err)
       }
-      this.#rootCache = null
     }
+    group.chains.commit()
+    if (group.members !== null) this.#members.adopt(group.members)
+    for (const author of group.flags) this.#members.flag(author)
+    for (const h of group.equivocal) this.#equivocal.add(h)
+    if (group.w.size > 0) this.#rootCache = null
     for (const f of group.after) f()
   }
 
-  #assertHealthy (): void {
-    if (this.#broken !== null) throw new MedichainError('STORE_FAILED', 'the ledger store failed earlier; the peer must restart')
+  #assertWritable (): void {
+    if (this.#fault !== null) throw new StorageError(this.#fault.code, `${this.#fault.message}; writes are refused until it recovers`)
+  }
+
+  /** Enters the refusing state after a failed batch: every waiting caller hears it, recovery starts. */
+  #fail (err: unknown): StorageError {
+    const error = storageErrorOf(err, 'ledger store')
+    if (this.#fault === null) {
+      this.#fault = { code: error.code, message: error.message, since: this.#c.clock() }
+      this.#log.error({ code: error.code, err: err instanceof Error ? err.message : String(err) }, 'ledger store refused a batch; writes are refused until it recovers')
+      this.dispatchEvent(new CustomEvent('store:failed', { detail: this.#fault }))
+      this.#scheduleRecovery()
+    }
+    for (const p of this.#queue.splice(0)) {
+      this.#unqueue(p)
+      p.reject(error)
+    }
+    for (const item of this.#incoming.splice(0)) item.reject(error)
+    return error
+  }
+
+  #scheduleRecovery (): void {
+    if (!this.#started || this.#retry !== null) return
+    this.#retry = setTimeout(() => {
+      this.#retry = null
+      this.#recovering = this.#exclusive(async () => await this.#recover()).finally(() => { this.#recovering = null })
+    }, STORE_RETRY_MS)
+    this.#retry.unref()
+  }
+
+  /**
+   * One recovery attempt: reopen the store once the disk has room, prove it with a write, then
+   * read every view back from disk (a batch whose fsync failed may still have landed).
+   */
+  async #recover (): Promise<void> {
+    if (!this.#started || this.#fault === null) return
+    try {
+      if (!await this.#store.recover(STORE_RECOVERY_FREE_BYTES, STORE_PROBE_BYTES)) {
+        this.#scheduleRecovery()
+        return
+      }
+      await this.#loadState()
+    } catch (err) {
+      this.#log.warn({ code: storageErrorOf(err, 'ledger store').code }, 'ledger store not recovered yet')
+      this.#scheduleRecovery()
+      return
+    }
+    const fault = this.#fault
+    this.#fault = null
+    this.#epoch++
+    this.#log.warn({ code: fault.code, since: fault.since }, 'ledger store recovered; writes are taken again')
+    this.dispatchEvent(new CustomEvent('store:recovered', { detail: fault }))
+    this.#drain()
   }
 
   /** Checks a block against the chains held and, if it passes, applies it into the group. */
   async #append (block: Block, mode: AppendMode, group: Group): Promise<ReceiveStatus> {
     const { header } = block
     if (!equals(header.ledger, this.id)) throw new LedgerRuleError('WRONG_LEDGER', 'block belongs to another ledger')
-    const head = this.#chains.headHeight(header.author)
+    const head = group.chains.headHeight(header.author)
     if (header.height <= head) {
-      if (this.#chains.holds(header.author, header.height, block.hash)) return 'known'
+      if (group.chains.holds(header.author, header.height, block.hash)) return 'known'
       verifyBlockSignature(block, this.#c.verify)
       await this.#storeEquivocation(block, group)
       return 'evidence'
     }
     const verified = mode.own || this.#verified.has(block)
     if (!verified) verifyBlockSignature(block, this.#c.verify)
-    const view = { chains: this.#chains, memberStatus: (k: Uint8Array) => this.#members.get(k)?.status, isEquivocal: (h: Uint8Array) => this.#equivocal.has(toHex(h)) }
+    const view = {
+      chains: group.chains,
+      memberStatus: (k: Uint8Array) => group.members !== null ? group.members.members.get(toHex(k))?.status : this.#members.get(k)?.status,
+      isEquivocal: (h: Uint8Array) => group.equivocal.has(toHex(h)) || this.#equivocal.has(toHex(h))
+    }
     checkChainRules(block, view, { now: this.#c.clock(), replay: mode.replay })
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
     const w = group.w.child()
@@ -376,7 +495,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     return 'appended'
   }
 
-  /** Applies a validated block's writes to the group and advances the in-memory views. */
+  /** Applies a validated block's writes to the group and stages its in-memory views there. */
   #apply (block: Block, w: BatchWriter, group: Group): void {
     const { header } = block
     const order = orderOf(header)
@@ -389,12 +508,12 @@ class LedgerImpl extends EventTarget implements Ledger {
       authoriseTx(dtx, header.author, this.id, w, this.#c.verify)
       membership = applyTx(w, dtx, { author: header.author, height: header.height, index, order }).membership || membership
     }
-    const next = membership ? this.#members.recompute(block.txs) : null
+    const next = membership ? this.#members.recompute(block.txs, group.members) : null
     if (next !== null) for (const op of next.ops) w.put(op.key, op.value)
     w.merge()
-    this.#chains.push(header, block.hash)
+    group.chains.push(header, block.hash)
     if (next !== null) {
-      this.#members.adopt(next)
+      group.members = next
       if (next.changed) group.after.push(() => this.dispatchEvent(new CustomEvent('members:changed', { detail: this.members() })))
     }
     group.after.push(() => this.dispatchEvent(new CustomEvent('block:appended', { detail: block })))
@@ -417,9 +536,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (flag === undefined || (decode(flag) as { height: number }).height > evidence.height) {
       group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
     }
-    this.#members.flag(evidence.author)
+    group.flags.push(evidence.author)
     const hashes = evidence.blocks.map(b => toHex(decodeBlock(b).hash))
-    for (const h of hashes) this.#equivocal.add(h)
+    for (const h of hashes) group.equivocal.add(h)
     // Blocks that linked the other variant can now be judged: they go round again.
     group.after.push(() => {
       for (const h of hashes) for (const waiting of this.#waiting.releaseKey(`hash:${h}`)) this.receive(waiting.bytes).catch(() => {})
@@ -440,7 +559,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     if (equals(a.hash, b.hash)) throw new LedgerRuleError('EQUIVOCATION', 'evidence blocks are identical')
     if (this.#members.get(evidence.author) === undefined) throw new LedgerRuleError('NOT_MEMBER', 'evidence names a key that was never a member')
+    this.#assertWritable()
     return await this.#exclusive(async () => {
+      this.#assertWritable()
       const group = this.#group()
       const stored = await this.#saveEvidence(evidence, group)
       await this.#flush(group)
@@ -454,6 +575,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   size (): number { return this.#chains.size() }
   members (): MemberView[] { return this.#members.list() }
   isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
+  storeFault (): StoreFault | null { return this.#fault }
   async blocksAfter (theirs: Head[], limit: number): Promise<Uint8Array[]> { return await readBlocksAfter(this.#store, this.#chains, theirs, limit) }
   async blocks (author: Uint8Array, from: number, limit: number): Promise<Block[]> { return await readBlocks(this.#store, this.#chains, author, from, limit) }
   async block (author: Uint8Array, height: number): Promise<Block | undefined> { return await readBlock(this.#store, author, height) }

@@ -82,10 +82,14 @@ export class MemberRegistry {
     }))
   }
 
-  /** Membership after adding a block's proposals and approvals, with the state writes it needs. */
-  recompute (txs: DecodedTx[]): MembershipUpdate {
-    const proposals = new Map(this.#proposals)
-    const approvals = new Map([...this.#approvals].map(([k, v]) => [k, new Set(v)]))
+  /**
+   * Membership after adding a block's proposals and approvals, with the state writes it needs.
+   * `staged` is an update of the same batch not yet adopted: this one builds on it.
+   */
+  recompute (txs: DecodedTx[], staged: MembershipUpdate | null = null): MembershipUpdate {
+    const current = staged ?? { members: this.#members, proposals: this.#proposals, approvals: this.#approvals }
+    const proposals = new Map(current.proposals)
+    const approvals = new Map([...current.approvals].map(([k, v]) => [k, new Set(v)]))
     for (const { tx, id } of txs) {
       if (tx.type === 'member.propose') {
         const idHex = toHex(id)
@@ -100,7 +104,7 @@ export class MemberRegistry {
     const members = evaluateMembership(this.#genesis, [...proposals.values()], approvals)
     const ops: Array<{ key: string, value: Uint8Array }> = []
     for (const [hex, m] of members) {
-      const old = this.#members.get(hex)
+      const old = current.members.get(hex)
       if (old === undefined || old.status !== m.status || old.admittedBy !== m.admittedBy || old.name !== m.name) {
         ops.push({ key: K.member(hex), value: memberValue(m) })
       }

@@ -34,6 +34,15 @@ export interface TxLocation { txId: Uint8Array, blockHash: Uint8Array, author: U
 /** What `receive` did with a block. */
 export type ReceiveStatus = 'appended' | 'known' | 'buffered' | 'evidence'
 
+/** Why the ledger store refuses writes: its first failed batch, kept until it recovers. */
+export interface StoreFault {
+  /** STORAGE_FULL: the disk is full; STORE_FAILED: any other write failure. */
+  code: 'STORAGE_FULL' | 'STORE_FAILED'
+  message: string
+  /** Clock time of the failure (ms since the epoch). */
+  since: number
+}
+
 /** Events a ledger emits (libp2p style, `noun:verb`). Details are the listed types. */
 export interface LedgerEvents {
   /** A block was validated and durably appended (local or remote). */
@@ -42,6 +51,10 @@ export interface LedgerEvents {
   'members:changed': MemberView[]
   /** Equivocation evidence was stored for the first time. */
   'evidence:found': Evidence
+  /** The store refused a batch: nothing of it was acknowledged, and writes are refused from now. */
+  'store:failed': StoreFault
+  /** The store takes writes again after the fault in the detail; memory was re-read from disk. */
+  'store:recovered': StoreFault
 }
 
 /** Options of createLedger. */
@@ -90,6 +103,8 @@ export interface Ledger extends EventTarget {
   members(): MemberView[]
   /** True when `key` is an active member in the local view. */
   isMember(key: Uint8Array): boolean
+  /** Why writes are refused now (the store failed and has not recovered yet), or null. */
+  storeFault(): StoreFault | null
   evidence(): Promise<Evidence[]>
   /** The seed contract's queries and per-patient reads. */
   readonly queries: import('./queries.ts').LedgerQueries
