@@ -1,6 +1,7 @@
 // `medichain ledger verify`: re-checks a data folder end to end. Every block is replayed in causal
 // order through full validation (signatures, hash links, rules) into a scratch store; then every
 // state entry, index and location record is compared with the folder's, and so is the state root.
+// Each chain's heights must run 0, 1, 2, … with no gap, in both the block and the index keyspace.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,6 +50,7 @@ export async function verifyLedger (init: { path: string, genesis: Genesis }, co
     const stored = await source.get(K.genesis)
     if (stored === undefined || !equals(stored, encodeGenesis(init.genesis))) report('WRONG_LEDGER', 'the folder was created from another genesis')
     await scratch.start()
+    await checkHeights(source, report)
     // Evidence first, so blocks that linked the other variant of an equivocation replay; evidence
     // about members admitted later is tried again after the blocks.
     const later: Array<[string, Uint8Array]> = []
@@ -101,6 +103,28 @@ async function causalOrder (store: LedgerStore): Promise<Array<{ author: string,
     out.push({ author, height: Number(height), hash, order })
   }
   return out.sort((a, b) => a.order - b.order || (a.author < b.author ? -1 : a.author > b.author ? 1 : 0) || a.height - b.height)
+}
+
+/**
+ * Reports HEIGHT_GAP for a chain whose heights skip one (blocks after a gap are unreachable from
+ * the head and a peer's view of the chain would be shifted), in the `b:` (blocks) and `m:` (chain
+ * index) keyspaces alike; a block stored with no index entry is BAD_INDEX.
+ */
+async function checkHeights (store: LedgerStore, report: (code: string, message: string) => void): Promise<void> {
+  const indexed = new Set<string>()
+  for (const prefix of ['m:', 'b:'] as const) {
+    let author = ''
+    let next = 0
+    for await (const key of store.keys(prefix)) {
+      const [, a, h] = key.split(':')
+      const height = Number(h)
+      if (a !== author) { author = a; next = 0 }
+      if (height !== next) report('HEIGHT_GAP', `the ${prefix === 'm:' ? 'chain index' : 'blocks'} of ${a.slice(0, 16)} skip from height ${next} to ${height}`)
+      next = height + 1
+      if (prefix === 'm:') indexed.add(`${a}:${height}`)
+      else if (!indexed.has(`${a}:${height}`)) report('BAD_INDEX', `block ${height} of ${a.slice(0, 16)} is stored but not indexed`)
+    }
+  }
 }
 
 /** Walks one keyspace in both stores side by side and reports missing, extra or differing entries. */

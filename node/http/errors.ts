@@ -36,7 +36,10 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   TOO_LARGE: 413,
   RATE_LIMITED: 429,
   NOT_IMPLEMENTED: 501,
-  UNAVAILABLE: 503
+  UNAVAILABLE: 503,
+  // A write that could not be made durable (ledger/storage-error.ts): never acknowledged.
+  STORE_FAILED: 503,
+  STORAGE_FULL: 507
 }
 
 /** Codes for errors that koa or its middleware raise with an HTTP status (http-errors). */
@@ -101,7 +104,10 @@ export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, 
       }
     } catch (err) {
       const res = errorResponse(err, extra)
-      if (res.status >= 500) {
+      if (res.status >= 500 && res.body.code !== 'INTERNAL') {
+        // An expected outage (a full disk): one line per request, no stack; the store logged the cause.
+        logger.warn({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request refused')
+      } else if (res.status >= 500) {
         logger.error({ err, method: ctx.method, route: routeOf(ctx), status: res.status }, 'request failed')
       } else {
         logger.debug({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request rejected')

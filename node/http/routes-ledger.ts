@@ -41,8 +41,12 @@ export function ledgerRoutes (components: LedgerRoutesComponents): Router {
     expectQueryKeys(ctx.query, [])
     const members = ledger.members()
     const live = connected()
+    // Why the peer cannot take writes now; `status` is `degraded` while there is any reason.
+    const fault = ledger.storeFault()
+    const reasons = fault === null ? [] : [{ code: fault.code, message: fault.message, since: fault.since }]
     ctx.body = {
-      status: 'ok',
+      status: reasons.length === 0 ? 'ok' : 'degraded',
+      reasons,
       ledger: toHex(ledger.id),
       self: toHex(ledger.self),
       blocks: ledger.size(),

@@ -1,5 +1,5 @@
-// Node status for the hospital's admin: what `/api/health` reports (ledger, blocks, members and
-// which are connected, uptime, and storage and model backend when the peer reports them) plus the
+// Node status for the hospital's admin: what `/api/health` reports (status and why it is degraded,
+// ledger, blocks, members and which are connected, uptime, storage and model backend) plus the
 // state root, which every peer holding the same blocks shares.
 import { LitElement, html } from 'lit'
 import { formatBytes, shortHex } from '../lib/format.ts'
@@ -44,7 +44,7 @@ export class McNodeStatus extends LitElement {
   #facts ({ health: h, members, root }: Status) {
     const name = (key: string): string => members.find(m => m.key === key)?.name ?? shortHex(key)
     return html`<dl class="card facts" data-testid="health">
-      <dt>Status</dt><dd class=${h.status === 'ok' ? 'ok' : 'bad'}>${h.status}</dd>
+      <dt>Status</dt><dd class=${h.status === 'ok' ? 'ok' : 'bad'}>${h.status}${(h.reasons ?? []).map(r => html`<br>${r.code}: ${r.message} (since ${new Date(r.since).toLocaleString()})`)}</dd>
       <dt>This hospital</dt><dd>${name(h.self)} <span class="mono">${h.self}</span></dd>
       <dt>Ledger id</dt><dd class="mono">${h.ledger}</dd>
       <dt>Blocks held</dt><dd>${h.blocks}</dd>

@@ -7,7 +7,9 @@ import type { FlTask } from '../lib/fl.ts'
 
 /** `GET /api/health`; `storage` and `backend` appear once the peer reports them. */
 export interface Health {
+  /** `ok`, or `degraded` while `reasons` says why the peer refuses writes. */
   status: string
+  reasons?: Array<{ code: string, message: string, since: number }>
   ledger: string
   self: string
   blocks: number
