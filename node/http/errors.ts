@@ -104,10 +104,7 @@ export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, 
       }
     } catch (err) {
       const res = errorResponse(err, extra)
-      if (res.status >= 500 && res.body.code !== 'INTERNAL') {
-        // An expected outage (a full disk): one line per request, no stack; the store logged the cause.
-        logger.warn({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request refused')
-      } else if (res.status >= 500) {
+      if (res.status >= 500) {
         logger.error({ err, method: ctx.method, route: routeOf(ctx), status: res.status }, 'request failed')
       } else {
         logger.debug({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request rejected')
