@@ -103,4 +103,39 @@ test('a full disk: STORAGE_FULL, nothing acknowledged is lost, memory equals dis
   await assertChainMatchesDisk(again)
 })
 
+test('a full disk: a group of received blocks whose batch fails leaves memory as it was', async () => {
+  const why = tmpfsUnavailable()
+  if (why !== null) { console.log(why); return }
+  fs = await mountTmpfs(TMPFS_BYTES)
+  const ledger = await openLedger(genesis, A, { path: join(fs.path, 'ledger') })
+  ledgers.push(ledger)
+  await ledger.submitOwn('record.create', recordBody(1))
+  const sizeBefore = ledger.size()
+  // Three chained blocks of B, each too large for what is left of a partly used page.
+  const blocks = []
+  let prev: Uint8Array | null = null
+  for (let h = 0; h < 3; h++) {
+    const txs = Array.from({ length: 40 }, (_, i) => makeTx(id, B, 'record.create', recordBody(h, i), h * 40 + i, Date.now()))
+    const b = makeBlock(id, B, { height: h, prev, time: Date.now(), txs })
+    blocks.push(b)
+    prev = b.hash
+  }
+  await fs.fill()
+  const results = await Promise.allSettled(blocks.map(async b => await ledger.receive(b.bytes)))
+  for (const r of results) {
+    assert.is(r.status, 'rejected', 'no block of the failed batch is acknowledged')
+    assert.is(((r as PromiseRejectedResult).reason as { code?: string }).code, 'STORAGE_FULL')
+  }
+  assert.is(ledger.size(), sizeBefore, 'memory holds none of the refused blocks')
+  assert.not.ok(ledger.heads().some(h => h.author.every((b, i) => b === B.publicKey[i])), 'no chain of B in memory')
+  assert.equal(await ledger.blocks(B.publicKey, 0, 10), [])
+
+  const recovered = new Promise<void>(resolve => ledger.addEventListener('store:recovered', () => resolve(), { once: true }))
+  await fs.free()
+  await withTimeout(recovered, 15_000, 'the ledger store to recover once space is free')
+  // Sync would bring the blocks again: they append in order, as if never seen.
+  for (const b of blocks) assert.is(await ledger.receive(b.bytes), 'appended')
+  assert.is(ledger.size(), sizeBefore + 3)
+})
+
 test.run()
