@@ -11,6 +11,7 @@ import { decode, encode } from '../../protocol/codec.ts'
 import { MAX_BLOCK_BYTES } from '../../protocol/constants.ts'
 import { MedichainError, TooLargeError } from '../../protocol/errors.ts'
 import { expectBytes, expectEnum, expectFields } from '../../protocol/schema.ts'
+import { StorageError } from '../../ledger/storage-error.ts'
 import type { Evidence, Ledger, ReceiveStatus } from '../../ledger/types.ts'
 import { blocksTopic, GOSSIP_MAX_BYTES } from './constants.ts'
 import { codeOf } from './errors.ts'
@@ -105,6 +106,8 @@ export function createGossip () {
           askSync(peer)
           return TopicValidatorResult.Ignore
         }
+        // Our own disk refused it: not the sender's fault, and sync brings it again once it recovers.
+        if (err instanceof StorageError) return TopicValidatorResult.Ignore
         if (err instanceof MedichainError) return invalid(from, err.code, TopicValidatorResult.Reject)
         log.error({ peer: from, err: codeOf(err) }, 'ledger failed while judging a gossiped block')
         return TopicValidatorResult.Ignore
@@ -125,6 +128,7 @@ export function createGossip () {
         received(from, 'evidence', stored ? 'stored' : 'known')
         return stored ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
       } catch (err) {
+        if (err instanceof StorageError) return TopicValidatorResult.Ignore
         if (err instanceof MedichainError) return invalid(from, err.code, TopicValidatorResult.Reject)
         log.error({ peer: from, err: codeOf(err) }, 'ledger failed while judging gossiped evidence')
         return TopicValidatorResult.Ignore
