@@ -1,6 +1,6 @@
 // The in-memory index of every member chain held: hash, causal order key and time per height.
 // Loaded from the `m:` keys at start so validation never reads level for chain positions. A
-// staged overlay holds a group's appends until its batch is durable, so memory never leads disk.
+// group's appends are staged until its batch is durable, so readers never see memory lead disk.
 import { equals, toHex } from '../protocol/bytes.ts'
 import type { BlockHeader, Link } from '../protocol/block.ts'
 import type { Head } from './types.ts'
@@ -26,45 +26,62 @@ export function orderOf (header: BlockHeader): number {
   return order
 }
 
+/** Where a chain stood before the blocks staged on it: what a commit keeps and a rollback restores. */
+interface Staged { length: number, lastLinks: Link[] }
+
 /**
- * All chains held, by hex author key. `new Chains(base)` is a staged overlay: it reads through to
- * `base`, keeps its own pushes (on copies of the chains they touch), and `commit()` hands them to
- * `base` at once; an overlay that is dropped leaves `base` as it was.
+ * All chains held, by hex author key. `new Chains(base)` is the staged view of one group commit:
+ * it appends onto the same arrays (no copy, so an append stays O(1) however long the chain), but
+ * `base` reports only what was committed (heads, heights, size) until `commit()`; `rollback()`
+ * cuts the staged blocks off again. One staged view exists at a time (appends are serial).
  */
 export class Chains {
-  readonly #chains = new Map<string, ChainMeta>()
-  readonly #base: Chains | null
+  readonly #chains: Map<string, ChainMeta>
+  /** Chains with staged blocks, shared by a base and its staged view. */
+  readonly #staged: Map<string, Staged>
+  readonly #isStage: boolean
 
   constructor (base: Chains | null = null) {
-    this.#base = base
+    if (base !== null && base.#staged.size > 0) throw new Error('a group commit is already staged on these chains')
+    this.#chains = base === null ? new Map() : base.#chains
+    this.#staged = base === null ? new Map() : base.#staged
+    this.#isStage = base !== null
   }
 
+  /**
+   * The chain of `author` with its arrays as they are: during a group commit they may run ahead
+   * of the committed length by the staged blocks, so readers of the base use `headHeight`.
+   */
   get (author: Uint8Array | string): ChainMeta | undefined {
-    const key = typeof author === 'string' ? author : toHex(author)
-    return this.#chains.get(key) ?? this.#base?.get(key)
+    return this.#chains.get(typeof author === 'string' ? author : toHex(author))
+  }
+
+  /** Blocks of the chain this view sees: the staged view counts staged blocks, the base does not. */
+  #length (key: string, chain: ChainMeta): number {
+    return this.#isStage ? chain.hashes.length : (this.#staged.get(key)?.length ?? chain.hashes.length)
   }
 
   /** Height of the newest block of `author`, or -1. */
   headHeight (author: Uint8Array | string): number {
-    return (this.get(author)?.hashes.length ?? 0) - 1
+    const key = typeof author === 'string' ? author : toHex(author)
+    const chain = this.#chains.get(key)
+    return chain === undefined ? -1 : this.#length(key, chain) - 1
   }
 
   /** True when the block of `author` at `height` is held and has `hash`. */
   holds (author: Uint8Array, height: number, hash: Uint8Array): boolean {
+    if (height > this.headHeight(author)) return false
     const h = this.get(author)?.hashes[height]
     return h !== undefined && equals(h, hash)
   }
 
-  /** Records a newly appended block (the next height of its author). */
+  /** Records a newly appended block (the next height of its author); on a staged view, staged. */
   push (header: BlockHeader, hash: Uint8Array): void {
     const key = toHex(header.author)
     let chain = this.#chains.get(key)
+    if (this.#isStage && !this.#staged.has(key)) this.#staged.set(key, { length: chain?.hashes.length ?? 0, lastLinks: chain?.lastLinks ?? [] })
     if (chain === undefined) {
-      // An overlay copies the base chain once: readers of the base never see a staged block.
-      const held = this.#base?.get(key)
-      chain = held === undefined
-        ? { author: header.author, hashes: [], orders: [], times: [], lastLinks: [] }
-        : { author: held.author, hashes: held.hashes.slice(), orders: held.orders.slice(), times: held.times.slice(), lastLinks: held.lastLinks }
+      chain = { author: header.author, hashes: [], orders: [], times: [], lastLinks: [] }
       this.#chains.set(key, chain)
     }
     chain.hashes.push(hash)
@@ -86,28 +103,47 @@ export class Chains {
     chain.times.push(time)
   }
 
-  /** Moves an overlay's staged chains into its base (once their batch is durable). */
+  /** Makes the staged blocks part of the chains (once their batch is durable). */
   commit (): void {
-    if (this.#base === null) return
-    for (const [key, chain] of this.#chains) this.#base.#chains.set(key, chain)
-    this.#chains.clear()
+    this.#staged.clear()
   }
 
+  /** Cuts the staged blocks off again (their batch failed, or was never written). */
+  rollback (): void {
+    for (const [key, was] of this.#staged) {
+      const chain = this.#chains.get(key)
+      if (chain === undefined) continue
+      if (was.length === 0) {
+        this.#chains.delete(key)
+        continue
+      }
+      chain.hashes.length = was.length
+      chain.orders.length = was.length
+      chain.times.length = was.length
+      chain.lastLinks = was.lastLinks
+    }
+    this.#staged.clear()
+  }
+
+  /** The head of every chain this view sees. */
   heads (): Head[] {
-    return this.all().map(c => ({ author: c.author, height: c.hashes.length - 1, hash: c.hashes[c.hashes.length - 1] }))
+    const out: Head[] = []
+    for (const [key, c] of this.#chains) {
+      const length = this.#length(key, c)
+      if (length > 0) out.push({ author: c.author, height: length - 1, hash: c.hashes[length - 1] })
+    }
+    return out
   }
 
+  /** Every chain this view sees (for their lengths as seen here, use `headHeight`). */
   all (): ChainMeta[] {
-    if (this.#base === null) return [...this.#chains.values()]
-    const merged = new Map(this.#base.all().map(c => [toHex(c.author), c]))
-    for (const [key, chain] of this.#chains) merged.set(key, chain)
-    return [...merged.values()]
+    return [...this.#chains].filter(([key, c]) => this.#length(key, c) > 0).map(([, c]) => c)
   }
 
-  /** Total blocks held. */
+  /** Total blocks held, as this view sees them. */
   size (): number {
     let n = 0
-    for (const c of this.all()) n += c.hashes.length
+    for (const [key, c] of this.#chains) n += this.#length(key, c)
     return n
   }
 }

@@ -54,7 +54,7 @@ interface Incoming {
  */
 interface Group {
   w: BatchWriter
-  /** The group's chain appends, an overlay of the ledger's chains. */
+  /** The group's chain appends, staged on the ledger's chains (commit or roll back). */
   chains: Chains
   /** Membership after the group's blocks, if they change it. */
   members: MembershipUpdate | null
@@ -285,7 +285,12 @@ class LedgerImpl extends EventTarget implements Ledger {
       txs
     }, this.#c.identity)
     const group = this.#group()
-    await this.#append(block, { own: true, replay: false }, group)
+    try {
+      await this.#append(block, { own: true, replay: false }, group)
+    } catch (err) {
+      group.chains.rollback()
+      throw err
+    }
     await this.#flush(group)
     return block
   }
@@ -402,6 +407,7 @@ class LedgerImpl extends EventTarget implements Ledger {
       try {
         await this.#store.batch(group.w.ops())
       } catch (err) {
+        group.chains.rollback()
         throw this.#fail(err)
       }
     }

@@ -60,12 +60,14 @@ export async function readBlocksAfter (store: LedgerStore, chains: Chains, their
   const wanted: Array<{ order: number, author: string, height: number }> = []
   for (const chain of chains.all()) {
     const authorHex = toHex(chain.author)
+    // Committed blocks only: during a group commit the arrays also hold its staged blocks.
+    const length = chains.headHeight(authorHex) + 1
     const their = theirHeight.get(authorHex)
     let from = their === undefined ? 0 : their.height + 1
-    if (their !== undefined && their.height < chain.hashes.length && !equals(chain.hashes[their.height], their.hash)) {
+    if (their !== undefined && their.height < length && !equals(chain.hashes[their.height], their.hash)) {
       from = their.height
     }
-    for (let h = from; h < chain.hashes.length; h++) wanted.push({ order: chain.orders[h], author: authorHex, height: h })
+    for (let h = from; h < length; h++) wanted.push({ order: chain.orders[h], author: authorHex, height: h })
   }
   wanted.sort((a, b) => a.order - b.order || (a.author < b.author ? -1 : a.author > b.author ? 1 : 0) || a.height - b.height)
   const keys = wanted.slice(0, limit).map(w => K.block(w.author, w.height))
