@@ -6,6 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { pino } from 'pino'
+import type { Block } from '../../protocol/block.ts'
 import { ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Tx } from '../../protocol/tx.ts'
 import { nodeVerify } from '../../ledger/node-crypto.ts'
@@ -112,7 +113,7 @@ test('a full disk: a group of received blocks whose batch fails leaves memory as
   await ledger.submitOwn('record.create', recordBody(1))
   const sizeBefore = ledger.size()
   // Three chained blocks of B, each too large for what is left of a partly used page.
-  const blocks = []
+  const blocks: Block[] = []
   let prev: Uint8Array | null = null
   for (let h = 0; h < 3; h++) {
     const txs = Array.from({ length: 40 }, (_, i) => makeTx(id, B, 'record.create', recordBody(h, i), h * 40 + i, Date.now()))

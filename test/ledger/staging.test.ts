@@ -5,6 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { ledgerIdOf } from '../../protocol/genesis.ts'
+import type { Block } from '../../protocol/block.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../helpers/ledger-fixture.ts'
 
@@ -45,7 +46,7 @@ test('own blocks are invisible to readers until durable', async () => {
 
 test('received blocks committed as one group are invisible to readers until durable', async () => {
   const ledger = await openLedger(genesis, A)
-  const blocks = []
+  const blocks: Block[] = []
   let prev: Uint8Array | null = null
   for (let h = 0; h < 5; h++) {
     const b = makeBlock(id, B, { height: h, prev, time: Date.now(), txs: [makeTx(id, B, 'record.create', recordBody(h), h, Date.now())] })
