@@ -9,6 +9,12 @@ import { MAX_BLOCK_BYTES } from '../protocol/constants.ts'
 export const STORE_RETRY_MS = 1000
 
 /**
+ * Longest wait between two reopens of a store that keeps failing for another reason than a full
+ * disk (an I/O error): each reopen briefly closes the store to readers, so they back off to this.
+ */
+export const STORE_RETRY_MAX_MS = 30_000
+
+/**
  * Free bytes the disk must have before a failed store is reopened. Reopening replays LevelDB's log
  * into a level-0 table of up to one write buffer (4 MiB, classic-level's default writeBufferSize),
  * and the next block may be as large as MAX_BLOCK_BYTES; twice that sum leaves room for the

@@ -14,7 +14,7 @@ import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
 import { encodeTx, signTx, verifyTx } from '../protocol/tx.ts'
 import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/tx.ts'
 import { Chains, orderOf } from './chains.ts'
-import { STORE_PROBE_BYTES, STORE_RECOVERY_FREE_BYTES, STORE_RETRY_MS } from './constants.ts'
+import { STORE_PROBE_BYTES, STORE_RECOVERY_FREE_BYTES, STORE_RETRY_MAX_MS, STORE_RETRY_MS } from './constants.ts'
 import { K } from './keys.ts'
 import { MemberRegistry } from './members.ts'
 import type { MembershipUpdate } from './members.ts'
@@ -95,6 +95,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   /** Counts recoveries: a transaction prepared across one (its seq handed out before it) is refused. */
   #epoch = 0
   #retry: NodeJS.Timeout | null = null
+  /** Reopens that failed in a row: each doubles the wait before the next (a lasting I/O error). */
+  #failedReopens = 0
   #recovering: Promise<void> | null = null
   /** Hex hashes of both blocks of every equivocation held. */
   #equivocal = new Set<string>()
@@ -445,7 +447,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#retry = setTimeout(() => {
       this.#retry = null
       this.#recovering = this.#exclusive(async () => await this.#recover()).finally(() => { this.#recovering = null })
-    }, STORE_RETRY_MS)
+    }, Math.min(STORE_RETRY_MS * 2 ** this.#failedReopens, STORE_RETRY_MAX_MS))
     this.#retry.unref()
   }
 
@@ -462,12 +464,14 @@ class LedgerImpl extends EventTarget implements Ledger {
       }
       await this.#loadState()
     } catch (err) {
-      this.#log.warn({ code: storageErrorOf(err, 'ledger store').code }, 'ledger store not recovered yet')
+      this.#failedReopens++
+      this.#log.warn({ code: storageErrorOf(err, 'ledger store').code, err: err instanceof Error ? err.message : String(err) }, 'ledger store not recovered yet')
       this.#scheduleRecovery()
       return
     }
     const fault = this.#fault
     this.#fault = null
+    this.#failedReopens = 0
     this.#epoch++
     this.#log.warn({ code: fault.code, since: fault.since }, 'ledger store recovered; writes are taken again')
     this.dispatchEvent(new CustomEvent('store:recovered', { detail: fault }))
