@@ -14,7 +14,6 @@ import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
 import { encodeTx, signTx, verifyTx } from '../protocol/tx.ts'
 import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/tx.ts'
 import { Chains, orderOf } from './chains.ts'
-import { STORE_PROBE_BYTES, STORE_RECOVERY_FREE_BYTES, STORE_RETRY_MAX_MS, STORE_RETRY_MS } from './constants.ts'
 import { K } from './keys.ts'
 import { MemberRegistry } from './members.ts'
 import type { MembershipUpdate } from './members.ts'
@@ -23,7 +22,8 @@ import type { LedgerQueries } from './queries.ts'
 import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './reads.ts'
 import { applyTx, BatchWriter, keysRead } from './state.ts'
 import { LedgerStore } from './store.ts'
-import { StorageError, storageErrorOf } from './storage-error.ts'
+import { StorageError } from './storage-error.ts'
+import { StoreGuard } from './store-guard.ts'
 import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, StoreFault, TxLocation } from './types.ts'
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
@@ -90,14 +90,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   #pool: VerifyPool | null = null
   #incoming: Incoming[] = []
   #draining: Promise<void> | null = null
-  /** Why the store refuses writes, from its first failed batch until it recovers. */
-  #fault: StoreFault | null = null
-  /** Counts recoveries: a transaction prepared across one (its seq handed out before it) is refused. */
-  #epoch = 0
-  #retry: NodeJS.Timeout | null = null
-  /** Reopens that failed in a row: each doubles the wait before the next (a lasting I/O error). */
-  #failedReopens = 0
-  #recovering: Promise<void> | null = null
+  /** Refuses writes from a failed batch until the store has recovered. */
+  readonly #guard: StoreGuard
   /** Hex hashes of both blocks of every equivocation held. */
   #equivocal = new Set<string>()
   readonly #poolSize: number
@@ -116,6 +110,17 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#waiting = new WaitingRoom(init.maxBuffered ?? 4096)
     this.#poolSize = init.verifyWorkers ?? 0
     this.queries = createQueries(this.#store, this)
+    this.#guard = new StoreGuard({
+      store: this.#store,
+      logger: this.#log,
+      clock: components.clock,
+      exclusive: async (fn) => await this.#exclusive(fn),
+      reload: async () => await this.#loadState(),
+      recovered: (fault) => {
+        this.dispatchEvent(new CustomEvent('store:recovered', { detail: fault }))
+        this.#drain()
+      }
+    })
   }
 
   async start (): Promise<void> {
@@ -139,9 +144,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
-    if (this.#retry !== null) clearTimeout(this.#retry)
-    this.#retry = null
-    await this.#recovering
+    await this.#guard.stop()
     await this.#producing
     await this.#draining
     await this.#serial.catch(() => {})
@@ -201,7 +204,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   // ---- submitting and producing own blocks ----
 
   async submit (tx: Tx): Promise<TxLocation> {
-    return await this.#submit(tx, this.#epoch)
+    return await this.#submit(tx, this.#guard.epoch)
   }
 
   /** Queues `tx`, prepared in store epoch `epoch`, for the next own block. */
@@ -223,7 +226,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     // The store may have failed, or failed and recovered, during the reads above.
     this.#assertWritable()
-    if (epoch !== this.#epoch) throw new StorageError('STORE_FAILED', 'the ledger store recovered from a failure while this write was prepared; send it again')
+    if (epoch !== this.#guard.epoch) throw new StorageError('STORE_FAILED', 'the ledger store recovered from a failure while this write was prepared; send it again')
     this.#queuedIds.add(idHex)
     this.#queuedSeqs.add(seqKey)
     const done = new Promise<TxLocation>((resolve, reject) => this.#queue.push({ dtx, resolve, reject }))
@@ -234,7 +237,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   async submitOwn<T extends TxType> (type: T, body: TxBodies[T]): Promise<TxLocation> {
     // Checked before a sequence number is handed out: a refused write burns none.
     this.#assertWritable()
-    const epoch = this.#epoch
+    const epoch = this.#guard.epoch
     const unsigned = { type, body, signer: this.self, seq: this.#seq++, time: this.#c.clock() }
     return await this.#submit(signTx(this.id, unsigned, this.#c.identity) as Tx, epoch)
   }
@@ -326,7 +329,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   #drain (): void {
     if (this.#draining !== null) return
     this.#draining = (async () => {
-      while (this.#incoming.length > 0 && this.#fault === null) await this.#exclusive(async () => await this.#ingestGroup())
+      while (this.#incoming.length > 0 && this.#guard.fault === null) await this.#exclusive(async () => await this.#ingestGroup())
     })().catch((err: unknown) => {
       this.#log.error({ err: (err as Error).message }, 'ingest stopped')
     }).finally(() => { this.#draining = null })
@@ -422,60 +425,19 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   #assertWritable (): void {
-    if (this.#fault !== null) throw new StorageError(this.#fault.code, `${this.#fault.message}; writes are refused until it recovers`)
+    this.#guard.assertWritable()
   }
 
-  /** Enters the refusing state after a failed batch: every waiting caller hears it, recovery starts. */
+  /** Enters the refusing state after a failed batch: every waiting caller hears it at once. */
   #fail (err: unknown): StorageError {
-    const error = storageErrorOf(err, 'ledger store')
-    if (this.#fault === null) {
-      this.#fault = { code: error.code, message: error.message, since: this.#c.clock() }
-      this.#log.error({ code: error.code, err: err instanceof Error ? err.message : String(err) }, 'ledger store refused a batch; writes are refused until it recovers')
-      this.dispatchEvent(new CustomEvent('store:failed', { detail: this.#fault }))
-      this.#scheduleRecovery()
-    }
+    const { error, first } = this.#guard.fail(err)
+    if (first) this.dispatchEvent(new CustomEvent('store:failed', { detail: this.#guard.fault }))
     for (const p of this.#queue.splice(0)) {
       this.#unqueue(p)
       p.reject(error)
     }
     for (const item of this.#incoming.splice(0)) item.reject(error)
     return error
-  }
-
-  #scheduleRecovery (): void {
-    if (!this.#started || this.#retry !== null) return
-    this.#retry = setTimeout(() => {
-      this.#retry = null
-      this.#recovering = this.#exclusive(async () => await this.#recover()).finally(() => { this.#recovering = null })
-    }, Math.min(STORE_RETRY_MS * 2 ** this.#failedReopens, STORE_RETRY_MAX_MS))
-    this.#retry.unref()
-  }
-
-  /**
-   * One recovery attempt: reopen the store once the disk has room, prove it with a write, then
-   * read every view back from disk (a batch whose fsync failed may still have landed).
-   */
-  async #recover (): Promise<void> {
-    if (!this.#started || this.#fault === null) return
-    try {
-      if (!await this.#store.recover(STORE_RECOVERY_FREE_BYTES, STORE_PROBE_BYTES)) {
-        this.#scheduleRecovery()
-        return
-      }
-      await this.#loadState()
-    } catch (err) {
-      this.#failedReopens++
-      this.#log.warn({ code: storageErrorOf(err, 'ledger store').code, err: err instanceof Error ? err.message : String(err) }, 'ledger store not recovered yet')
-      this.#scheduleRecovery()
-      return
-    }
-    const fault = this.#fault
-    this.#fault = null
-    this.#failedReopens = 0
-    this.#epoch++
-    this.#log.warn({ code: fault.code, since: fault.since }, 'ledger store recovered; writes are taken again')
-    this.dispatchEvent(new CustomEvent('store:recovered', { detail: fault }))
-    this.#drain()
   }
 
   /** Checks a block against the chains held and, if it passes, applies it into the group. */
@@ -585,7 +547,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   size (): number { return this.#chains.size() }
   members (): MemberView[] { return this.#members.list() }
   isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
-  storeFault (): StoreFault | null { return this.#fault }
+  storeFault (): StoreFault | null { return this.#guard.fault }
   async blocksAfter (theirs: Head[], limit: number): Promise<Uint8Array[]> { return await readBlocksAfter(this.#store, this.#chains, theirs, limit) }
   async blocks (author: Uint8Array, from: number, limit: number): Promise<Block[]> { return await readBlocks(this.#store, this.#chains, author, from, limit) }
   async block (author: Uint8Array, height: number): Promise<Block | undefined> { return await readBlock(this.#store, author, height) }
