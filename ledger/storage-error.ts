@@ -1,6 +1,7 @@
 // What a failed durable write becomes: a typed error that says whether the disk is full (the
 // operator frees space) or the store failed otherwise (the operator looks at the disk), so that
-// callers answer 507 or 503 with a stable code instead of an anonymous 500.
+// callers answer 507 or 503 with a stable code instead of an anonymous 500; and the free space a
+// recovering store checks before it reopens.
 import { statfs } from 'node:fs/promises'
 import { MedichainError } from '../protocol/errors.ts'
 
