@@ -1,6 +1,5 @@
 // The `medichain` command as an operator runs it, for fault tests: a peer started with
-// `medichain start` in a child process (its own process group, killed in teardown), and the
-// one-shot commands (`ledger verify`, `ledger show`) run to completion with a deadline.
+// `medichain start` in a child process, stopped with SIGTERM, and killed in teardown if it lingers.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
@@ -67,13 +66,6 @@ export async function startCliPeer (data: string, cwd: string): Promise<CliPeer>
       return await withTimeout(p.exited, CLI_MS, 'medichain start to stop after SIGTERM')
     }
   }
-}
-
-/** Runs a one-shot `medichain` command to completion. */
-export async function runCli (args: string[], cwd: string): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const p = launch(args, cwd)
-  const code = await withTimeout(p.exited, CLI_MS, `medichain ${args.join(' ')}`)
-  return { code, stdout: p.out(), stderr: p.err() }
 }
 
 /** Kills every child still running (teardown). */
