@@ -2,9 +2,7 @@
 // because usernames, password hashes and vaults are local to the hospital and never replicated.
 // Accounts are indexed by signing key and by status; every write is one durable batch.
 import { Level } from 'level'
-import { STORE_RECOVERY_FREE_BYTES } from '../../ledger/constants.ts'
-import { freeBytes, storageErrorOf } from '../../ledger/storage-error.ts'
-import type { StorageError } from '../../ledger/storage-error.ts'
+import { DurableWrites } from '../durable-level.ts'
 import { openVersioned } from '../level-schema.ts'
 import type { AccountRecord, AccountStatus } from './types.ts'
 
@@ -35,14 +33,13 @@ export interface AccountPage { accounts: AccountRecord[], next: string | null }
 /** Typed access to the account database. Read-modify-write sequences run inside `withLock`. */
 export class AccountStore {
   readonly #db: Level<string, string>
-  readonly #path: string
+  /** Every write goes through here: typed failures, and a reopen after one. */
+  readonly #writes: DurableWrites
   #serial: Promise<unknown> = Promise.resolve()
-  /** A failed write, until the store is reopened (see #durable). */
-  #failed: StorageError | null = null
 
   constructor (path: string) {
-    this.#path = path
     this.#db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    this.#writes = new DurableWrites({ db: this.#db, path, name: 'account store', open: async () => await this.open() })
   }
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
@@ -101,30 +98,7 @@ export class AccountStore {
     if (extras.consumeSetup === true) {
       ops.push({ type: 'del', key: K.setup }, { type: 'put', key: K.admin, value: '1' })
     }
-    await this.#durable(async () => await this.#db.batch(ops, { sync: true }))
-  }
-
-  /**
-   * Runs one synced write. A failed write may leave a torn record at the end of LevelDB's log,
-   * after which LevelDB drops every later record when it next opens; so the next write first
-   * reopens the store (which cuts the log at its last whole record), once the disk has room (a
-   * reopen that fails leaves the store closed, and reads need it open). Failures are typed:
-   * STORAGE_FULL (507) for a full disk, STORE_FAILED (503) otherwise.
-   */
-  async #durable (write: () => Promise<void>): Promise<void> {
-    try {
-      if (this.#failed !== null) {
-        const free = await freeBytes(this.#path)
-        if (free !== null && free < STORE_RECOVERY_FREE_BYTES) throw this.#failed
-        if (this.#db.status === 'open') await this.#db.close()
-        await this.open()
-        this.#failed = null
-      }
-      await write()
-    } catch (err) {
-      this.#failed = storageErrorOf(err, 'account store')
-      throw this.#failed
-    }
+    await this.#writes.run(async () => await this.#db.batch(ops, { sync: true }))
   }
 
   /** True once an admin account was created with the setup token. */
@@ -139,6 +113,6 @@ export class AccountStore {
 
   /** Replaces the stored setup-token hash (a new token at each start until an admin exists). */
   async setSetupHash (hash: string): Promise<void> {
-    await this.#durable(async () => await this.#db.put(K.setup, hash, { sync: true }))
+    await this.#writes.run(async () => await this.#db.put(K.setup, hash, { sync: true }))
   }
 }

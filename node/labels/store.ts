@@ -9,6 +9,7 @@ import { Level } from 'level'
 import { CID } from 'multiformats/cid'
 import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
+import { DurableWrites } from '../durable-level.ts'
 import { openVersioned } from '../level-schema.ts'
 import { decryptContentSync, encryptContentSync } from '../storage/content-crypto-node.ts'
 
@@ -67,11 +68,14 @@ export function labelKey (seed: Uint8Array): Uint8Array {
 export class LabelStore {
   readonly #db: Level<string, Uint8Array>
   readonly #key: Uint8Array
+  /** Every write goes through here: typed failures, and a reopen after one. */
+  readonly #writes: DurableWrites
 
   /** `key` is the 32-byte at-rest key (labelKey(seed)). */
   constructor (path: string, key: Uint8Array) {
     this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
     this.#key = key
+    this.#writes = new DurableWrites({ db: this.#db, path, name: 'label store', open: async () => await this.open() })
   }
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
@@ -86,7 +90,8 @@ export class LabelStore {
   /** Stores (or replaces) the label of one image, durably. */
   async put (label: Label): Promise<void> {
     const sealed: Sealed = { ...label, mask: new Uint8Array(deflateSync(label.mask)) }
-    await this.#db.put(K.label(label.cid), encryptContentSync(this.#key, encode(sealed)), { sync: true })
+    const value = encryptContentSync(this.#key, encode(sealed))
+    await this.#writes.run(async () => await this.#db.put(K.label(label.cid), value, { sync: true }))
   }
 
   /** The label of one image, or undefined. Throws CORRUPT_LABEL when it does not open. */
@@ -98,7 +103,7 @@ export class LabelStore {
   /** Removes the label of one image; true when there was one. */
   async delete (cid: string): Promise<boolean> {
     const had = await this.#db.get(K.label(cid)) !== undefined
-    if (had) await this.#db.del(K.label(cid), { sync: true })
+    if (had) await this.#writes.run(async () => await this.#db.del(K.label(cid), { sync: true }))
     return had
   }
 
@@ -128,7 +133,7 @@ export class LabelStore {
 
   /** Records that the first training use of `cid` under consent `consentHex` was logged. */
   async markUsed (cid: string, consentHex: string): Promise<void> {
-    await this.#db.put(K.used(cid, consentHex), new Uint8Array(0), { sync: true })
+    await this.#writes.run(async () => await this.#db.put(K.used(cid, consentHex), new Uint8Array(0), { sync: true }))
   }
 
   #open (cid: string, bytes: Uint8Array): Label {
