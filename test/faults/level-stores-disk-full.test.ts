@@ -4,7 +4,10 @@
 // before it writes again: node/durable-level.ts.)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { create as digestOf } from 'multiformats/hashes/digest'
 import { join } from 'node:path'
 import { AccountStore } from '../../node/auth/account-store.ts'
 import type { AccountRecord } from '../../node/auth/types.ts'
@@ -81,10 +84,15 @@ function account (n: number): AccountRecord {
   }
 }
 
+/** A CIDv1 (raw, sha-256) of `n`, as image CIDs are. */
+function cidOf (n: number): string {
+  return CID.create(1, raw.code, digestOf(0x12, createHash('sha256').update(String(n)).digest())).toString()
+}
+
 /** A label of `n` whose mask does not compress, so each needs fresh pages. */
 function label (n: number): Label {
   return {
-    cid: `bafkreilabel${n}`, patient: new Uint8Array(32).fill(0xab), record: null, use: 'train', width: 64, height: 64, lesionPixels: 80,
+    cid: cidOf(n), patient: new Uint8Array(32).fill(0xab), record: null, use: 'train', width: 64, height: 64, lesionPixels: 80,
     author: new Uint8Array(32).fill(7), time: 1_700_000_000_000, mask: new Uint8Array(randomBytes(64 * 64))
   }
 }
@@ -111,7 +119,7 @@ test('the label store on a full disk: STORAGE_FULL, and nothing acknowledged is 
     await store.open()
     return {
       write: async (n) => await store.put(label(n)),
-      has: async (n) => await store.get(`bafkreilabel${n}`) !== undefined,
+      has: async (n) => await store.get(cidOf(n)) !== undefined,
       close: async () => await store.close()
     }
   })
