@@ -31,10 +31,15 @@ function describe (err: unknown): string {
   return `${code}${err.message} ${err.cause instanceof Error ? err.cause.message : ''}`
 }
 
+/** True when `err` says the disk (or the quota) is full. */
+export function isDiskFull (err: unknown): boolean {
+  return err instanceof StorageError ? err.code === 'STORAGE_FULL' : FULL_PATTERN.test(describe(err))
+}
+
 /** Classifies a write failure of `what` (a store name): STORAGE_FULL for a full disk, else STORE_FAILED. */
 export function storageErrorOf (err: unknown, what: string): StorageError {
   if (err instanceof StorageError) return err
-  if (FULL_PATTERN.test(describe(err))) {
+  if (isDiskFull(err)) {
     return new StorageError('STORAGE_FULL', `the disk holding the ${what} is full; nothing was written`, { cause: err })
   }
   return new StorageError('STORE_FAILED', `the ${what} could not write; nothing was written`, { cause: err })

@@ -3,8 +3,7 @@
 import { Level } from 'level'
 import { MedichainError } from '../protocol/errors.ts'
 import { utf8 } from '../protocol/bytes.ts'
-import { freeBytes, storageErrorOf } from './storage-error.ts'
-import type { StorageError } from './storage-error.ts'
+import { freeBytes, isDiskFull, StorageError, storageErrorOf } from './storage-error.ts'
 
 /**
  * Bumped whenever the key layout or a value encoding changes. 2: consents are keyed per
@@ -46,7 +45,13 @@ export class LedgerStore {
    * a store that is still fresh, never a stamped but half-initialised one.
    */
   async open (): Promise<{ fresh: boolean }> {
-    await this.db.open()
+    try {
+      await this.db.open()
+    } catch (err) {
+      // Opening replays the log into a table: on a full disk say so, not "failed to open".
+      if (isDiskFull(err)) throw new StorageError('STORAGE_FULL', 'the disk holding the ledger store is full: it cannot be opened', { cause: err })
+      throw err
+    }
     const found = await this.db.get('meta:schema')
     if (found === undefined) return { fresh: true }
     const version = new TextDecoder().decode(found)

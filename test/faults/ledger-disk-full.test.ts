@@ -139,4 +139,22 @@ test('a full disk: a group of received blocks whose batch fails leaves memory as
   assert.is(ledger.size(), sizeBefore + 3)
 })
 
+test('a ledger that starts on a full disk refuses with STORAGE_FULL, and starts once space is freed', async () => {
+  const why = tmpfsUnavailable()
+  if (why !== null) { console.log(why); return }
+  fs = await mountTmpfs(TMPFS_BYTES)
+  const path = join(fs.path, 'ledger')
+  const ledger = await openLedger(genesis, A, { path })
+  const acked: TxLocation[] = []
+  for (let i = 0; i < 20; i++) acked.push(await ledger.submitOwn('record.create', recordBody(i, i)))
+  await ledger.stop()
+  await fs.fill()
+  // Opening replays LevelDB's log into a table, which needs room.
+  await rejects(async () => await openLedger(genesis, A, { path }), 'STORAGE_FULL')
+  await fs.free()
+  const again = await openLedger(genesis, A, { path })
+  ledgers.push(again)
+  for (const loc of acked) assert.ok(await again.tx(loc.txId))
+})
+
 test.run()
