@@ -93,7 +93,10 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
-  ABORTED: 503
+  ABORTED: 503,
+  // Upload body errors (records/multipart.ts): nobody reads the answer to an abort.
+  CLIENT_ABORTED: 400,
+  STORAGE_FULL: 507
 }
 
 /** /api/health fields beyond the ledger's: the tfjs backend, the model in use, what is stored. */
