@@ -13,6 +13,7 @@ import { Transform } from 'node:stream'
 import type { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { MedichainError } from '../../protocol/errors.ts'
+import { isNoSpace, StorageFullError } from '../storage/errors.ts'
 
 /** A file received to disk, with the first bytes kept for format detection. */
 export interface ReceivedFile {
@@ -42,17 +43,7 @@ export class ClientAbortedError extends MedichainError {
   }
 }
 
-/** Thrown when the temp file cannot be written for lack of space (ENOSPC, EDQUOT). */
-export class StorageFullError extends MedichainError {
-  constructor (options?: ErrorOptions) {
-    super('STORAGE_FULL', 'the peer has no disk space left for this upload; nothing was stored', options)
-    this.name = 'StorageFullError'
-  }
-}
-
 const HEAD_BYTES = 1024
-/** Error codes of a full disk or exhausted quota (errno names). */
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT'])
 
 interface Written { size: number, head: Uint8Array, declaredType: string, truncated: boolean }
 
@@ -142,8 +133,7 @@ function readBody (req: IncomingMessage, bb: busboy.Busboy, wire: (failed: (err:
 function uploadError (err: unknown, req: IncomingMessage, received: number): MedichainError {
   if (err instanceof ClientAbortedError || (!req.complete && req.socket?.destroyed !== false)) return new ClientAbortedError(received)
   if (err instanceof MedichainError) return err
-  const code = (err as { code?: unknown } | null)?.code
-  if (typeof code === 'string' && NO_SPACE.has(code)) return new StorageFullError({ cause: err })
+  if (isNoSpace(err)) return new StorageFullError(undefined, { cause: err })
   return new MedichainError('INVALID', `the upload could not be read: ${(err as Error).message}`)
 }
 

@@ -10,7 +10,7 @@ import type { CID } from 'multiformats/cid'
 import { base32upper } from 'multiformats/bases/base32'
 import { concat, toHex } from '../../protocol/bytes.ts'
 import { SYNC_CONCURRENCY } from './constants.ts'
-import { AbortedError, InvalidContentError, UnavailableError } from './errors.ts'
+import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from './errors.ts'
 import { createFetcher } from './fetcher.ts'
 import type { HeliaLight } from './helia-light.ts'
 
@@ -253,9 +253,10 @@ async function listFiles (root: string): Promise<BlockFile[]> {
   return out
 }
 
-/** Maps errors of the unixfs exporter and importer to ours; ours pass through. */
+/** Maps errors of the unixfs exporter and importer, and a full disk, to ours; ours pass through. */
 export function storageError (err: unknown): unknown {
-  if (err instanceof UnavailableError || err instanceof AbortedError || err instanceof InvalidContentError) return err
+  if (err instanceof UnavailableError || err instanceof AbortedError || err instanceof InvalidContentError || err instanceof StorageFullError) return err
+  if (isNoSpace(err)) return new StorageFullError(undefined, { cause: err })
   if (err instanceof Error && ['NotUnixFSError', 'NoResolverError', 'NotAFileError', 'NoContentError', 'OverReadError', 'UnderReadError', 'InvalidParametersError'].includes(err.name)) {
     return new InvalidContentError(`not a unixfs file: ${err.name}`, { cause: err })
   }

@@ -23,7 +23,7 @@ import type { RepairResult, Replication, ReplicationLedger } from './replication
 
 export type { RepairResult } from './replication.ts'
 export type { CollectReport } from './collector.ts'
-export { UnavailableError, AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
+export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
 /** Options of createStorage. */
 export interface StorageInit {
