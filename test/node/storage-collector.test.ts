@@ -99,6 +99,20 @@ test('pinned files and files an image record names are kept; only the orphan goe
   assert.is((await storage.collect()).freedBlocks, 0, 'a second pass finds nothing more')
 })
 
+test('an upload that writes blocks an orphan already has holds them: the collector leaves them', async () => {
+  const { storage } = await startNode({ collectGraceMs: 0 })
+  const first = storage.stage()
+  await first.add(noise(2 * MiB, 8))
+  first.drop()
+  // The same bytes again: every block is on disk already (an orphan), so nothing is written.
+  const second = storage.stage()
+  const again = await second.add(noise(2 * MiB, 8))
+  assert.is((await storage.collect()).freedBlocks, 0, 'held by the second upload')
+  await second.commit()
+  assert.is((await storage.collect()).freedBlocks, 0, 'pinned now')
+  assert.is(await readAll(storage, again.cid), 2 * MiB)
+})
+
 test('a committed upload is pinned and survives unrecorded', async () => {
   const { storage } = await startNode({ collectGraceMs: 0 })
   const staging = storage.stage()
