@@ -1,6 +1,7 @@
 // The `records` block of the config file: upload limits, hospital access policy and how many
 // other members pin each image. Kept beside config.ts so that file stays one concept.
 import { MedichainError } from '../protocol/errors.ts'
+import { COLLECT_GRACE_MS, COLLECT_INTERVAL_MS } from './storage/constants.ts'
 
 /** Tunables of image storage and access (issue 3). */
 export interface RecordsConfig {
@@ -12,10 +13,16 @@ export interface RecordsConfig {
   breakGlass: boolean
   /** Members besides the custodian that pin each image (default 1, DESIGN §5). */
   replicas: number
+  /** Orphan image blocks younger than this are never collected (ms; default 1 h). */
+  collectGraceMs: number
+  /** Period of the orphan-block collector (ms; default 1 h; 0: only the pass at start). */
+  collectIntervalMs: number
 }
 
 /** Defaults of the records block. */
-export const RECORDS_DEFAULTS: Readonly<RecordsConfig> = { maxUploadBytes: 1024 ** 3, custodianRead: true, breakGlass: true, replicas: 1 }
+export const RECORDS_DEFAULTS: Readonly<RecordsConfig> = {
+  maxUploadBytes: 1024 ** 3, custodianRead: true, breakGlass: true, replicas: 1, collectGraceMs: COLLECT_GRACE_MS, collectIntervalMs: COLLECT_INTERVAL_MS
+}
 
 /** Checks a config file's `records` block; absent fields take the defaults. */
 export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
@@ -24,7 +31,7 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   const o = v as Record<string, unknown>
   for (const key of Object.keys(o)) if (!Object.hasOwn(RECORDS_DEFAULTS, key)) throw bad(`.${key}: unknown setting`)
   const out: RecordsConfig = { ...RECORDS_DEFAULTS }
-  const int = (key: 'maxUploadBytes' | 'replicas', min: number, max: number): void => {
+  const int = (key: 'maxUploadBytes' | 'replicas' | 'collectGraceMs' | 'collectIntervalMs', min: number, max: number): void => {
     const x = o[key]
     if (x === undefined) return
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) throw bad(`.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
@@ -38,6 +45,8 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   }
   int('maxUploadBytes', 1024, 16 * 1024 ** 3)
   int('replicas', 0, 16)
+  int('collectGraceMs', 0, 365 * 24 * 3600 * 1000)
+  int('collectIntervalMs', 0, 365 * 24 * 3600 * 1000)
   bool('custodianRead')
   bool('breakGlass')
   return out

@@ -2,7 +2,6 @@
 // image storage (helia on that same libp2p node, blocks under `<data>/blocks`), accounts
 // (`<data>/accounts`), and the HTTP API over them. Starts in that order and stops in reverse, so
 // the stores are flushed last, after nothing can write to them any more.
-import { mkdir } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from 'pino'
@@ -25,6 +24,7 @@ import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from 
 import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
+import { emptyTempDir } from './records/temp-files.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
@@ -93,21 +93,37 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
-  ABORTED: 503
+  ABORTED: 503,
+  // Upload body errors (records/multipart.ts): nobody reads the answer to an abort.
+  CLIENT_ABORTED: 400,
+  STORAGE_FULL: 507
 }
 
-/** /api/health fields beyond the ledger's: the tfjs backend, the model in use, what is stored. */
+/**
+ * /api/health fields beyond the ledger's: the tfjs backend, the model in use, what is stored, and
+ * what the orphan collector freed (its last pass, and in total since start).
+ */
 function healthFields (storage: Storage, analysers: AnalyserSlot): Record<string, string | number | null> {
   let blocks: number | null = null
   let pins: number | null = null
+  let collected: ReturnType<Storage['collected']> | undefined
   try {
     const s = storage.stats()
     blocks = s.blocks
     pins = s.pins
+    collected = storage.collected()
   } catch {
     // storage not started yet
   }
-  return { backend: activeBackend(), model: analysers.current?.model.toString() ?? null, storedBlocks: blocks, pins }
+  return {
+    backend: activeBackend(),
+    model: analysers.current?.model.toString() ?? null,
+    storedBlocks: blocks,
+    pins,
+    collectedAt: collected?.last?.at ?? null,
+    collectedBlocks: collected?.freedBlocks ?? null,
+    collectedBytes: collected?.freedBytes ?? null
+  }
 }
 
 /** Path of the ledger database for a data folder. */
@@ -147,10 +163,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Storage mounts bitswap on the P2P layer's own libp2p node (same PeerId, same member-only
     // gater), which exists only once p2p has started: the getter is read in storage.start().
     const records = init.records ?? RECORDS_DEFAULTS
-    const storage = createStorage({ dataDir: init.data, replicas: records.replicas })({
+    const storage = createStorage({ dataDir: init.data, replicas: records.replicas, collectGraceMs: records.collectGraceMs, collectIntervalMs: records.collectIntervalMs })({
       get libp2p () { return p2p.libp2p },
       logger,
-      ledger
+      ledger,
+      clock
     })
     const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger: logger.child({ component: 'auth' }), clock })
     const analysers = new AnalyserSlot()
@@ -239,7 +256,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })
-          await mkdir(tmpDir, { recursive: true, mode: 0o700 })
+          // Plaintext of uploads a crash interrupted: wiped before anything can upload again.
+          await emptyTempDir(tmpDir, recordsLog)
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { Logger } from '../logger.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels.ts'
+import { withoutProcessHooks } from './process-hooks.ts'
 
 /** The backends Medichain knows how to start, fastest first. */
 export const BACKENDS = ['tensorflow', 'wasm', 'cpu'] as const
@@ -30,7 +31,9 @@ async function tryBackend (name: BackendName, logger?: Logger): Promise<boolean>
       registerWasmTrainingKernels()
     }
     // setBackend resolves false (or throws for an unknown name) when the backend cannot start.
-    const ok = await tf.setBackend(name)
+    // The wasm module's Emscripten runtime installs throwing process hooks as it starts; they go.
+    const { value: ok, removed } = await withoutProcessHooks(async () => await tf.setBackend(name))
+    if (removed.length > 0) logger?.debug({ backend: name, removed }, 'removed process hooks a tfjs backend installed')
     if (!ok) logger?.debug({ backend: name }, 'tfjs backend did not initialise')
     return ok
   } catch (err) {

@@ -59,7 +59,16 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
     const logger = components.logger.child({ component: 'http' })
     const clock = components.clock ?? Date.now
     const app = new Koa({ proxy: false })
-    app.on('error', (err: unknown) => { logger.error({ err }, 'unhandled koa error') })
+    app.on('error', (err: unknown, ctx?: { req?: { complete: boolean } }) => {
+      // A client that hung up mid-request (its route logged it) surfaces here once more as a
+      // socket error of the response: expected, so no error line and no stack.
+      const code = (err as { code?: unknown } | null)?.code
+      if (ctx?.req?.complete === false && typeof code === 'string' && ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)) {
+        logger.debug({ code }, 'client connection closed')
+        return
+      }
+      logger.error({ err }, 'unhandled koa error')
+    })
 
     app.use(securityHeaders())
     app.use(async (ctx, next) => {

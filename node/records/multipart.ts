@@ -1,15 +1,19 @@
 // Streams one uploaded file from a multipart/form-data request to a temporary file, never
 // holding it in memory, and collects the small text fields beside it. The client's filename is
-// never used for a path (no traversal); the size limit answers 413 and leaves nothing behind.
+// never used for a path (no traversal). Every way the body can end badly — the client drops the
+// socket, the form is malformed, the disk is full, the size limit — settles the temp-file write,
+// removes the file and rejects with a typed error; none leaves a stream error unhandled.
 import { createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import type { IncomingMessage } from 'node:http'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { pipeline } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import { Transform } from 'node:stream'
+import type { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { MedichainError } from '../../protocol/errors.ts'
+import { isNoSpace, StorageFullError } from '../storage/errors.ts'
 
 /** A file received to disk, with the first bytes kept for format detection. */
 export interface ReceivedFile {
@@ -25,7 +29,23 @@ export interface ReceivedFile {
 /** Limits of one upload. */
 export interface UploadLimits { maxBytes: number, tmpDir: string, fileField?: string }
 
+/**
+ * Thrown when the client went away before its request body was complete. Nobody is left to
+ * answer: the route logs it once, without a stack, as an expected client event.
+ */
+export class ClientAbortedError extends MedichainError {
+  /** Bytes of the file part that had reached the temp file (removed since). */
+  readonly received: number
+  constructor (received: number) {
+    super('CLIENT_ABORTED', 'the client closed the connection before the upload was complete')
+    this.name = 'ClientAbortedError'
+    this.received = received
+  }
+}
+
 const HEAD_BYTES = 1024
+
+interface Written { size: number, head: Uint8Array, declaredType: string, truncated: boolean }
 
 /** Reads one file field (default `file`) of a multipart request into `tmpDir`. */
 export async function receiveFile (req: IncomingMessage, limits: UploadLimits): Promise<ReceivedFile> {
@@ -44,31 +64,81 @@ export async function receiveFile (req: IncomingMessage, limits: UploadLimits): 
     throw new MedichainError('INVALID', `malformed multipart request: ${(err as Error).message}`)
   }
   const fields: Record<string, string> = {}
-  let file: Promise<{ size: number, head: Uint8Array, declaredType: string, truncated: boolean }> | null = null
-  bb.on('field', (name, value) => { fields[name] = value })
-  bb.on('file', (name, stream, info) => {
-    if (name !== field || file !== null) {
-      stream.resume()
-      return
-    }
-    file = writeFile(stream, path, info.mimeType)
+  const progress = { bytes: 0 }
+  let file: Promise<Written> | undefined
+  const body = readBody(req, bb, (failed) => {
+    bb.on('field', (name, value) => { fields[name] = value })
+    bb.on('file', (name, stream, info) => {
+      if (name !== field || file !== undefined) {
+        stream.resume()
+        return
+      }
+      file = writeFile(stream, path, info.mimeType, progress)
+      // A failed write (ENOSPC) ends the body at once; the promise is awaited below either way.
+      file.catch(failed)
+    })
   })
   try {
-    await pipeline(req, bb)
-    if (file === null) throw new MedichainError('INVALID', `the form has no "${field}" file`)
-    const written = await (file as Promise<{ size: number, head: Uint8Array, declaredType: string, truncated: boolean }>)
+    await body
+    if (file === undefined) throw new MedichainError('INVALID', `the form has no "${field}" file`)
+    const written = await file
     if (written.truncated) throw new MedichainError('TOO_LARGE', `uploads may be at most ${limits.maxBytes} bytes`)
     if (written.size === 0) throw new MedichainError('INVALID', 'the uploaded file is empty')
     return { path, size: written.size, head: written.head, declaredType: written.declaredType, fields }
   } catch (err) {
+    // The write must be over (its descriptor closed) before the unlink, or a late open would
+    // create the file again after it was removed.
+    if (file !== undefined) await file.catch(() => undefined)
     await rm(path, { force: true })
-    if (err instanceof MedichainError) throw err
-    throw new MedichainError('INVALID', `the upload could not be read: ${(err as Error).message}`)
+    throw uploadError(err, req, progress.bytes)
   }
 }
 
-async function writeFile (stream: NodeJS.ReadableStream & { truncated?: boolean }, path: string, declaredType: string): Promise<{ size: number, head: Uint8Array, declaredType: string, truncated: boolean }> {
-  let size = 0
+/**
+ * Feeds the request into busboy and resolves once the form is parsed. Rejects on the first of: the
+ * client closing the connection early, a request stream error, a malformed form, or `failed`
+ * being called (by the file writer). On rejection busboy is destroyed, which ends the file part
+ * and so the temp-file write; the request is never destroyed here, so a connected client still
+ * gets its error answer, and what it still sends is read and discarded.
+ */
+function readBody (req: IncomingMessage, bb: busboy.Busboy, wire: (failed: (err: unknown) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let settled = false
+    const stop = (err: unknown): void => {
+      if (settled) return
+      settled = true
+      req.off('close', onClose)
+      req.unpipe(bb)
+      bb.destroy()
+      if (!req.destroyed) req.resume()
+      reject(err)
+    }
+    const onClose = (): void => { if (!req.complete) stop(new ClientAbortedError(0)) }
+    // Listeners stay attached for the stream's life: an error after settling is still handled.
+    req.on('error', stop)
+    bb.on('error', stop)
+    req.on('close', onClose)
+    wire(stop)
+    finished(bb, { readable: false }).then(() => {
+      if (settled) return
+      settled = true
+      req.off('close', onClose)
+      resolve()
+    }, stop)
+    req.pipe(bb)
+  })
+}
+
+/** Our typed error for whatever ended an upload early. */
+function uploadError (err: unknown, req: IncomingMessage, received: number): MedichainError {
+  if (err instanceof ClientAbortedError || (!req.complete && req.socket?.destroyed !== false)) return new ClientAbortedError(received)
+  if (err instanceof MedichainError) return err
+  if (isNoSpace(err)) return new StorageFullError(undefined, { cause: err })
+  return new MedichainError('INVALID', `the upload could not be read: ${(err as Error).message}`)
+}
+
+/** Writes the file part to `path` (mode 0600), counting bytes and keeping the head. */
+async function writeFile (stream: Readable & { truncated?: boolean }, path: string, declaredType: string, progress: { bytes: number }): Promise<Written> {
   const head = new Uint8Array(HEAD_BYTES)
   let headLength = 0
   const tap = new Transform({
@@ -78,10 +148,17 @@ async function writeFile (stream: NodeJS.ReadableStream & { truncated?: boolean 
         head.set(chunk.subarray(0, take), headLength)
         headLength += take
       }
-      size += chunk.length
+      progress.bytes += chunk.length
       done(null, chunk)
     }
   })
-  await pipeline(stream, tap, createWriteStream(path, { mode: 0o600 }))
-  return { size, head: head.slice(0, headLength), declaredType, truncated: stream.truncated === true }
+  const out = createWriteStream(path, { mode: 0o600, flags: 'wx' })
+  try {
+    await pipeline(stream, tap, out)
+  } catch (err) {
+    // pipeline has destroyed the write stream; wait until its descriptor is closed.
+    if (!out.closed) await finished(out).catch(() => undefined)
+    throw err
+  }
+  return { size: progress.bytes, head: head.slice(0, headLength), declaredType, truncated: stream.truncated === true }
 }

@@ -14,7 +14,7 @@ import type { Ledger } from '../../ledger/types.ts'
 import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import { loadImage } from '../imaging/load.ts'
-import type { Storage } from '../storage/index.ts'
+import type { Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
 import type { HospitalBox } from './reader-keys.ts'
@@ -62,16 +62,21 @@ export class UnknownPatientError extends MedichainError {
   }
 }
 
-/** Encrypts a byte source under a fresh key and adds it to IPFS. */
-async function addEncrypted (storage: Storage, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
+/** Encrypts a byte source under a fresh key and adds it to IPFS (durable, not yet pinned). */
+async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
   const key = new Uint8Array(randomBytes(32))
-  const { cid } = await storage.add(encryptContent(key, source))
+  const { cid } = await staging.add(encryptContent(key, source))
   return { cid, key }
 }
 
-/** Runs the pipeline for one received file; the temp file is removed whatever happens. */
+/**
+ * Runs the pipeline for one received file; the temp file is removed whatever happens. The blocks
+ * are fsynced before `image.add` is submitted and pinned after it is appended; an upload that
+ * fails in between leaves unpinned blocks the collector frees.
+ */
 export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents): Promise<UploadResult> {
   const keys: Uint8Array[] = []
+  let staging: Staging | undefined
   try {
     const format = detectFormat(file.head)
     const patient = await c.ledger.queries.patientAccount(patientId)
@@ -85,9 +90,10 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       return { image, analysis: analyser === null ? null : await analyser.analyse(image) }
     })
 
-    const raw = await addEncrypted(c.storage, createReadStream(file.path, { highWaterMark: 1 << 20 }))
+    staging = c.storage.stage()
+    const raw = await addEncrypted(staging, createReadStream(file.path, { highWaterMark: 1 << 20 }))
     keys.push(raw.key)
-    const result = analysis === null ? null : await addEncrypted(c.storage, [analysis.png])
+    const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: wrapKey(raw.key, to), result: result === null ? null : wrapKey(result.key, to) })
 
@@ -102,6 +108,9 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
       keys: [wrapFor(patient.box), wrapFor(c.box.publicKey)]
     })
+    // The record is appended: the upload is acknowledged whatever happens to the pin record
+    // (replication's repair pins an image its custodian holds unpinned).
+    await staging.commit().catch((err: unknown) => c.logger.warn({ err, raw: raw.cid.toString() }, 'could not pin an uploaded image'))
     c.logger.info({ raw: raw.cid.toString(), format, size: file.size, analysed: analysis !== null }, 'image stored')
     return {
       raw: raw.cid,
@@ -114,6 +123,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       analysed: analysis !== null
     }
   } finally {
+    staging?.drop()
     for (const k of keys) k.fill(0)
     await rm(file.path, { force: true })
   }

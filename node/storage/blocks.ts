@@ -1,13 +1,16 @@
 // The blockstore unixfs reads and writes through: local blocks first, else bitswap from connected
 // members, each block within a deadline. Fetched blocks are kept on disk, as helia does, so a
 // second read is local and a pin after a read fetches nothing. It also keeps the block and byte
-// counts /api/health reports.
-import { readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+// counts /api/health reports, makes the blocks of an add or pin durable (blockstore-fs renames
+// a temp file into place without fsync), and holds in-flight blocks away from the collector.
+import { open, readdir, stat, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
+import { base32upper } from 'multiformats/bases/base32'
 import { concat, toHex } from '../../protocol/bytes.ts'
-import { AbortedError, InvalidContentError, UnavailableError } from './errors.ts'
+import { SYNC_CONCURRENCY } from './constants.ts'
+import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from './errors.ts'
 import { createFetcher } from './fetcher.ts'
 import type { HeliaLight } from './helia-light.ts'
 
@@ -20,10 +23,28 @@ export interface ViewOptions {
   timeoutMs: number
   /** Aborts the whole read or pin. */
   signal?: AbortSignal
+  /** Records every block the view writes or reads, to sync them and keep them from the collector. */
+  hold?: Hold
 }
 
 /** The blockstore surface @helia/unixfs uses. */
 export type UnixfsBlockstore = Pick<Blockstore, 'get' | 'put' | 'has'>
+
+/**
+ * Blocks of one operation in flight (an upload until its ledger record exists, a pin until its
+ * record is written). The collector never deletes a held block, and `sync` makes them durable.
+ */
+export interface Hold {
+  /** Adds a block (the view does this before it writes or reads the block). */
+  add(cid: CID): void
+  /** fsyncs every block file added so far, then the folders their names live in. */
+  sync(): Promise<void>
+  /** Lets the collector see these blocks again; idempotent. */
+  release(): void
+}
+
+/** A block file on disk, as the collector lists it. */
+export interface BlockFile { key: string, path: string, size: number, mtimeMs: number }
 
 /** Local blocks with counting, and per-operation views that fall back to bitswap. */
 export interface Blocks {
@@ -34,6 +55,36 @@ export interface Blocks {
   has(cid: CID): Promise<boolean>
   /** A blockstore for one read, add or pin. */
   view(options: ViewOptions): UnixfsBlockstore
+  /** Opens a hold for an operation in flight. */
+  hold(): Hold
+  /** Every block file on disk (key: hex of the multihash). */
+  list(): Promise<BlockFile[]>
+  /** The local bytes of a block, or undefined when it is not on this disk (never fetches). */
+  local(cid: CID): Promise<Uint8Array | undefined>
+  /**
+   * Deletes a block unless it is held or was written since `notAfterMs` (file mtime); returns
+   * the bytes freed, or undefined when the block was kept. Serialised with writes of the block.
+   */
+  remove(file: BlockFile, notAfterMs: number): Promise<number | undefined>
+}
+
+/** fsyncs a file or folder (a read-only descriptor suffices on Linux and macOS). */
+async function fsyncPath (path: string): Promise<void> {
+  const fh = await open(path, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T> (items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++])
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
 }
 
 /** Joins chunks of one block (blockstore-fs streams a block as several buffers). */
@@ -47,14 +98,30 @@ async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Blocks {
   const local = helia.blockstore
   const counts: BlockStats = { blocks: 0, bytes: 0 }
-  /** Puts in progress by multihash, so two writers of one block count it once. */
-  const writing = new Map<string, Promise<void>>()
+  /** The last operation on each block (by multihash): writes and deletes of one block run in turn. */
+  const busy = new Map<string, Promise<unknown>>()
+  /** Held blocks: how many holds name each. */
+  const held = new Map<string, number>()
+
+  const keyOf = (cid: CID): string => toHex(cid.multihash.bytes)
+  const pathOf = (cid: CID): string => {
+    const { dir, file } = helia.sharding.encode(cid)
+    return join(local.path, dir, file)
+  }
+
+  const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (busy.get(key) ?? Promise.resolve()).then(fn, fn)
+    const tail = run.catch(() => undefined)
+    busy.set(key, tail)
+    try {
+      return await run
+    } finally {
+      if (busy.get(key) === tail) busy.delete(key)
+    }
+  }
 
   const put = async (cid: CID, bytes: Uint8Array): Promise<void> => {
-    const key = toHex(cid.multihash.bytes)
-    const pending = writing.get(key)
-    if (pending !== undefined) return await pending
-    const write = (async () => {
+    await exclusive(keyOf(cid), async () => {
       if (await local.has(cid)) return
       await local.put(cid, bytes)
       counts.blocks++
@@ -62,9 +129,7 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
       // Members with this block on their wantlist get it now. Not awaited: bitswap may wait on a
       // slow peer's wantlist send first, and an asker that misses it asks again (fetcher.ts).
       helia.announce(cid).catch(() => {})
-    })().finally(() => writing.delete(key))
-    writing.set(key, write)
-    await write
+    })
   }
 
   // Kept, not only passed through: @helia/bitswap 4.0.19 never sends cancels, so a member that
@@ -72,32 +137,88 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
   // (doNotResendBlockWindow), and a re-read over the network would stall.
   const fetcher = createFetcher(helia, put, stopped)
 
+  const hold = (): Hold => {
+    const mine = new Map<string, CID>()
+    let open = true
+    return {
+      add (cid) {
+        const key = keyOf(cid)
+        if (!open || mine.has(key)) return
+        mine.set(key, cid)
+        held.set(key, (held.get(key) ?? 0) + 1)
+      },
+      async sync () {
+        // The data of each file first, then each name: the renames that put them in place and, in
+        // the blocks folder, any shard folder created for them.
+        const files = [...mine.values()].map(pathOf)
+        await eachLimited(files, SYNC_CONCURRENCY, fsyncPath)
+        const dirs = [...new Set(files.map(f => dirname(f)))]
+        await eachLimited(dirs, SYNC_CONCURRENCY, fsyncPath)
+        if (dirs.length > 0) await fsyncPath(local.path)
+      },
+      release () {
+        if (!open) return
+        open = false
+        for (const key of mine.keys()) {
+          const n = (held.get(key) ?? 1) - 1
+          if (n <= 0) held.delete(key)
+          else held.set(key, n)
+        }
+      }
+    }
+  }
+
   return {
     async scan () {
       counts.blocks = 0
       counts.bytes = 0
-      const entries = await readdir(local.path, { recursive: true, withFileTypes: true })
-      // blockstore-fs names blocks `<multihash>.data`; steno's half-written temp files end otherwise.
-      const files = entries.filter(e => e.isFile() && e.name.endsWith('.data')).map(e => join(e.parentPath, e.name))
-      for (let i = 0; i < files.length; i += 256) {
-        const sizes = await Promise.all(files.slice(i, i + 256).map(async f => (await stat(f)).size))
-        for (const size of sizes) {
-          counts.blocks++
-          counts.bytes += size
-        }
+      for (const f of await listFiles(local.path)) {
+        counts.blocks++
+        counts.bytes += f.size
       }
     },
     stats: () => ({ ...counts }),
     has: async (cid) => await local.has(cid),
+    hold,
+    list: async () => await listFiles(local.path),
+    async local (cid) {
+      if (!(await local.has(cid))) return undefined
+      try {
+        return await collect(local.get(cid))
+      } catch {
+        return undefined
+      }
+    },
+    async remove (file, notAfterMs) {
+      return await exclusive(file.key, async () => {
+        if (held.has(file.key)) return undefined
+        // Read again under the lock: a write since the listing makes the block young.
+        let now
+        try {
+          now = await stat(file.path)
+        } catch {
+          return undefined
+        }
+        if (now.mtimeMs > notAfterMs) return undefined
+        await unlink(file.path)
+        counts.blocks = Math.max(0, counts.blocks - 1)
+        counts.bytes = Math.max(0, counts.bytes - now.size)
+        return now.size
+      })
+    },
     view (options) {
       return {
         has: async (cid: CID) => await local.has(cid),
         put: async (cid: CID, value: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>) => {
           if (options.signal?.aborted === true) throw new AbortedError('the write was aborted')
+          // Held before the write starts, so the collector cannot delete an existing copy between
+          // "already on disk" and the end of the operation.
+          options.hold?.add(cid)
           await put(cid, value instanceof Uint8Array ? value : await collect(value))
           return cid
         },
         async * get (cid: CID, call?: { signal?: AbortSignal }) {
+          options.hold?.add(cid)
           const caller = [options.signal, call?.signal].filter(s => s !== undefined)
           if (!(await local.has(cid))) {
             yield await fetcher.fetch(cid, { timeoutMs: options.timeoutMs, signals: caller })
@@ -110,9 +231,32 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
   }
 }
 
-/** Maps errors of the unixfs exporter and importer to ours; ours pass through. */
+/** Lists block files: blockstore-fs names them `<base32 multihash>.data` in shard folders. */
+async function listFiles (root: string): Promise<BlockFile[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true })
+  // steno's half-written temp files end otherwise and are left to blockstore-fs.
+  const names = entries.filter(e => e.isFile() && e.name.endsWith('.data'))
+  const out: BlockFile[] = []
+  for (let i = 0; i < names.length; i += 256) {
+    const batch = await Promise.all(names.slice(i, i + 256).map(async (e) => {
+      const path = join(e.parentPath, e.name)
+      try {
+        const s = await stat(path)
+        return { key: toHex(base32upper.decode(e.name.slice(0, -'.data'.length))), path, size: s.size, mtimeMs: s.mtimeMs }
+      } catch {
+        // Deleted since the listing, or a name that is not a multihash: not ours to count.
+        return undefined
+      }
+    }))
+    for (const f of batch) if (f !== undefined) out.push(f)
+  }
+  return out
+}
+
+/** Maps errors of the unixfs exporter and importer, and a full disk, to ours; ours pass through. */
 export function storageError (err: unknown): unknown {
-  if (err instanceof UnavailableError || err instanceof AbortedError || err instanceof InvalidContentError) return err
+  if (err instanceof UnavailableError || err instanceof AbortedError || err instanceof InvalidContentError || err instanceof StorageFullError) return err
+  if (isNoSpace(err)) return new StorageFullError(undefined, { cause: err })
   if (err instanceof Error && ['NotUnixFSError', 'NoResolverError', 'NotAFileError', 'NoContentError', 'OverReadError', 'UnderReadError', 'InvalidParametersError'].includes(err.name)) {
     return new InvalidContentError(`not a unixfs file: ${err.name}`, { cause: err })
   }

@@ -46,3 +46,16 @@ export const WANT_RETRY_GAP_MS = 50
  */
 export const BITSWAP_SEND_TIMEOUT_MS = 30_000
 export const BITSWAP_SEND_QUEUE = 256
+
+/** Block files fsynced at a time after an add or pin: enough to keep the device queue busy. */
+export const SYNC_CONCURRENCY = 16
+
+/**
+ * Orphan blocks younger than this are never collected (ms): longer than any upload takes between
+ * its last block and its ledger record, and than a record takes to reach this peer after a block
+ * it names was fetched. In-flight uploads are held explicitly; this is the second line.
+ */
+export const COLLECT_GRACE_MS = 60 * 60 * 1000
+
+/** Period of the orphan collector (ms); orphans come only from crashes and failed uploads. */
+export const COLLECT_INTERVAL_MS = 60 * 60 * 1000

@@ -33,3 +33,26 @@ export class InvalidContentError extends MedichainError {
     this.name = 'InvalidContentError'
   }
 }
+
+/** Thrown when a write finds the disk full (ENOSPC) or the quota spent (EDQUOT): nothing was stored. */
+export class StorageFullError extends MedichainError {
+  constructor (message = 'the peer has no disk space left for this upload; nothing was stored', options?: ErrorOptions) {
+    super('STORAGE_FULL', message, options)
+    this.name = 'StorageFullError'
+  }
+}
+
+/** errno names of a full disk or an exhausted quota. */
+const NO_SPACE = ['ENOSPC', 'EDQUOT']
+
+/**
+ * True when `err` reports a full disk: by its errno code, or by the message of blockstore-fs's
+ * PutFailedError, which keeps only the text of the fs error it wraps.
+ */
+export function isNoSpace (err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && NO_SPACE.includes(code)) return true
+  const message = (err as { message?: unknown }).message
+  return (err as { name?: unknown }).name === 'PutFailedError' && typeof message === 'string' && NO_SPACE.some(c => message.includes(c))
+}

@@ -9,6 +9,8 @@ import type { HeliaWithLibp2p } from '@helia/libp2p'
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import { stop as stopAll } from '@libp2p/interface'
 import { FsBlockstore } from 'blockstore-fs'
+import { NextToLast } from 'blockstore-fs/sharding'
+import type { ShardingStrategy } from 'blockstore-fs/sharding'
 import { LevelDatastore } from 'datastore-level'
 import type { MultihashHasher } from 'multiformats'
 import type { CID } from 'multiformats/cid'
@@ -35,6 +37,8 @@ export interface HeliaLightComponents {
 export interface HeliaLight {
   /** Blocks held on this disk; bitswap serves members from here and only from here. */
   readonly blockstore: FsBlockstore
+  /** How the blockstore names a block's file (folder and file name), for fsync and collection. */
+  readonly sharding: ShardingStrategy
   /** helia's datastore (pin records live here). */
   readonly datastore: LevelDatastore
   /** Fetches one block from connected members over bitswap; bitswap checks its hash. */
@@ -95,7 +99,9 @@ async function startBitswap (libp2p: Libp2p, blockstore: FsBlockstore, init: Bit
 /** Creates the block layer: `createHeliaLight(init)(components)`, then `start()`. */
 export function createHeliaLight (init: HeliaLightInit) {
   return (components: HeliaLightComponents): HeliaLight => {
-    const blockstore = new FsBlockstore(init.blocksPath)
+    // blockstore-fs's default layout, held here so storage can name a block's file.
+    const sharding = new NextToLast()
+    const blockstore = new FsBlockstore(init.blocksPath, { shardingStrategy: sharding })
     const datastore = new LevelDatastore(init.datastorePath)
     let broker: BlockBroker | undefined
 
@@ -106,6 +112,7 @@ export function createHeliaLight (init: HeliaLightInit) {
 
     return {
       blockstore,
+      sharding,
       datastore,
       async retrieve (cid, options = {}) {
         const b = need()

@@ -8,8 +8,10 @@ import type { Libp2p } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { createBlocks, storageError } from './blocks.ts'
-import type { Blocks, BlockStats } from './blocks.ts'
-import { BLOCK_TIMEOUT_MS, BLOCKS_DIR, HELIA_DIR, PIN_REPLICAS, READ_SEGMENT_BYTES, REPAIR_INTERVAL_MS } from './constants.ts'
+import type { Blocks, BlockStats, Hold } from './blocks.ts'
+import { createCollector } from './collector.ts'
+import type { Collector, CollectReport } from './collector.ts'
+import { BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_SEGMENT_BYTES, REPAIR_INTERVAL_MS } from './constants.ts'
 import { AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
 import { createHeliaLight } from './helia-light.ts'
 import type { HeliaLight } from './helia-light.ts'
@@ -20,7 +22,8 @@ import { createReplication } from './replication.ts'
 import type { RepairResult, Replication, ReplicationLedger } from './replication.ts'
 
 export type { RepairResult } from './replication.ts'
-export { UnavailableError, AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
+export type { CollectReport } from './collector.ts'
+export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
 /** Options of createStorage. */
 export interface StorageInit {
@@ -34,6 +37,10 @@ export interface StorageInit {
   blockTimeoutMs?: number
   /** Bytes a read buffers ahead (default 8 MiB; memory stays under twice this). */
   segmentBytes?: number
+  /** Orphan blocks younger than this are kept (ms; default 1 h). */
+  collectGraceMs?: number
+  /** Period of the orphan collector (ms; default 1 h; 0: only on demand). A pass also runs at start. */
+  collectIntervalMs?: number
 }
 
 /**
@@ -44,6 +51,8 @@ export interface StorageComponents {
   libp2p: Libp2p
   logger: Logger
   ledger: ReplicationLedger
+  /** Wall clock for the collector's grace period (default Date.now). */
+  clock?: () => number
 }
 
 /** Options of a read. */
@@ -59,6 +68,20 @@ export interface StorageStats extends BlockStats {
   pins: number
 }
 
+/**
+ * An upload in flight. Its blocks are durable when `add` returns but not pinned, and the collector
+ * leaves them alone until `commit` pins them or `drop` lets them go: the caller commits once the
+ * ledger record that references them is appended, so a crash in between leaves only orphans.
+ */
+export interface Staging {
+  /** Adds a byte stream as one unixfs file; resolves once every block is fsynced. */
+  add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<{ cid: CID, size: number }>
+  /** Pins every file added here and ends the hold. */
+  commit(): Promise<void>
+  /** Ends the hold without pinning (the collector frees the blocks after its grace period). */
+  drop(): void
+}
+
 /** Events: 'pin:added' ({ cid }) whenever a root becomes pinned here, by upload or replication. */
 export interface StorageEvents {
   'pin:added': { cid: CID }
@@ -71,6 +94,7 @@ export interface Storage extends EventTarget {
   /**
    * Adds a byte stream as one unixfs file and pins it (the custodian holds what it uploads).
    * The stream is chunked as it arrives (1 MiB raw leaves); nothing buffers the whole file.
+   * Every block is fsynced (file and folder) before the pin record is written.
    */
   add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<{ cid: CID, size: number }>
   /**
@@ -83,15 +107,21 @@ export interface Storage extends EventTarget {
   has(cid: CID): Promise<boolean>
   /** Fetches every missing block of `cid` and keeps them all; concurrent pins of one CID share work. */
   pin(cid: CID, options?: CatOptions): Promise<void>
-  /** Drops the pin record; the blocks stay on disk (no garbage collection yet). */
+  /** Opens an upload whose files are pinned only on commit (see Staging). */
+  stage(): Staging
+  /** Drops the pin record; the collector frees the blocks after its grace period if nothing else references them. */
   unpin(cid: CID): Promise<void>
   isPinned(cid: CID): boolean
   stats(): StorageStats
   /** Runs a repair pass now (tests, admin tools). */
   repair(): Promise<RepairResult>
+  /** Runs an orphan-collection pass now (tests, admin tools). */
+  collect(): Promise<CollectReport>
+  /** The collector's last pass and what it freed since start, for /api/health. */
+  collected(): ReturnType<Collector['status']>
 }
 
-interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, stopping: AbortController }
+interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, collector: Collector, stopping: AbortController }
 
 /** Checks a caller's CID at the boundary (a CID from another copy of multiformats is accepted). */
 function asCid (value: unknown): CID {
@@ -140,9 +170,16 @@ export function createStorage (init: StorageInit) {
       const pending = pinning.get(key)
       if (pending !== undefined) return await pending
       const work = (async () => {
-        const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal })
-        for await (const chunk of readFile(view, cid, { segmentBytes, signal: options.signal })) void chunk
-        await pinned(r, cid)
+        const hold = r.blocks.hold()
+        try {
+          const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal, hold })
+          for await (const chunk of readFile(view, cid, { segmentBytes, signal: options.signal })) void chunk
+          // A pin record promises the whole DAG: it is written once the blocks are durable.
+          await hold.sync()
+          await pinned(r, cid)
+        } finally {
+          hold.release()
+        }
       })().finally(() => pinning.delete(key))
       pinning.set(key, work)
       await work
@@ -161,6 +198,20 @@ export function createStorage (init: StorageInit) {
         isPinned: (cid) => pins.isPinned(cid),
         pin: async (cid, signal) => await pin(cid, { signal })
       })
+      const collector = createCollector({ graceMs: init.collectGraceMs ?? COLLECT_GRACE_MS, intervalMs: init.collectIntervalMs ?? COLLECT_INTERVAL_MS })({
+        blocks,
+        logger: log,
+        clock: components.clock ?? Date.now,
+        roots: async () => {
+          const roots = pins.all()
+          for (const image of await components.ledger.queries.getAllResults()) {
+            roots.push(image.raw)
+            if (image.result !== null) roots.push(image.result)
+            if (image.model !== null) roots.push(image.model)
+          }
+          return roots
+        }
+      })
       await helia.start()
       try {
         await blocks.scan()
@@ -169,7 +220,43 @@ export function createStorage (init: StorageInit) {
         await helia.stop()
         throw err
       }
-      return { helia, blocks, pins, replication, stopping }
+      return { helia, blocks, pins, replication, collector, stopping }
+    }
+
+    /** Adds one file through `hold`: chunked, stored, and fsynced before it resolves. */
+    const addFile = async (r: Running, hold: Hold, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<{ cid: CID, size: number }> => {
+      const total = { bytes: 0 }
+      const view = r.blocks.view({ timeoutMs: blockTimeoutMs, signal, hold })
+      let cid: CID
+      try {
+        cid = await unixfs({ blockstore: view }).addByteStream(counted(source, total, signal), { signal })
+        await hold.sync()
+      } catch (err) {
+        throw storageError(err)
+      }
+      return { cid, size: total.bytes }
+    }
+
+    const stage = (): Staging => {
+      const r = need()
+      const hold = r.blocks.hold()
+      const added: CID[] = []
+      return {
+        async add (source, options = {}) {
+          const file = await addFile(r, hold, source, options.signal)
+          added.push(file.cid)
+          log.info({ cid: file.cid.toString(), size: file.size }, 'added')
+          return file
+        },
+        async commit () {
+          try {
+            for (const cid of added) await pinned(r, cid)
+          } finally {
+            hold.release()
+          }
+        },
+        drop: () => hold.release()
+      }
     }
 
     return Object.assign(events, {
@@ -181,6 +268,7 @@ export function createStorage (init: StorageInit) {
         if (running === r) return
         running = r
         r.replication.start()
+        r.collector.start()
         log.info({ ...r.blocks.stats(), pins: r.pins.count() }, 'storage started')
       },
       async stop (): Promise<void> {
@@ -189,25 +277,23 @@ export function createStorage (init: StorageInit) {
         if (r === undefined) return
         r.stopping.abort()
         await r.replication.stop()
+        await r.collector.stop()
         await Promise.allSettled(pinning.values())
         running = undefined
         await r.helia.stop()
         log.info('storage stopped')
       },
       async add (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: { signal?: AbortSignal } = {}): Promise<{ cid: CID, size: number }> {
-        const r = need()
-        const total = { bytes: 0 }
-        const view = r.blocks.view({ timeoutMs: blockTimeoutMs, signal: options.signal })
-        let cid: CID
+        const staging = stage()
         try {
-          cid = await unixfs({ blockstore: view }).addByteStream(counted(source, total, options.signal), { signal: options.signal })
-        } catch (err) {
-          throw storageError(err)
+          const file = await staging.add(source, options)
+          await staging.commit()
+          return file
+        } finally {
+          staging.drop()
         }
-        await pinned(r, cid)
-        log.info({ cid: cid.toString(), size: total.bytes }, 'added')
-        return { cid, size: total.bytes }
       },
+      stage,
       cat (value: CID, options: CatOptions = {}): AsyncIterable<Uint8Array> {
         const cid = asCid(value)
         const r = need()
@@ -228,7 +314,9 @@ export function createStorage (init: StorageInit) {
         const r = need()
         return { ...r.blocks.stats(), pins: r.pins.count() }
       },
-      repair: async (): Promise<RepairResult> => await need().replication.repair()
+      repair: async (): Promise<RepairResult> => await need().replication.repair(),
+      collect: async (): Promise<CollectReport> => await need().collector.collect(),
+      collected: () => need().collector.status()
     })
   }
 }

@@ -17,6 +17,8 @@ export interface Pins {
   add(cid: CID): Promise<void>
   remove(cid: CID): Promise<void>
   count(): number
+  /** Every pinned root (the collector's roots). */
+  all(): CID[]
 }
 
 /** Records are keyed by the CIDv1 string, so a CIDv0 and its CIDv1 are one pin. */
@@ -50,6 +52,7 @@ export function createPins (datastore: LevelDatastore): Pins {
       await datastore.delete(new Key(PREFIX + name))
       pinned.delete(name)
     },
-    count: () => pinned.size
+    count: () => pinned.size,
+    all: () => [...pinned].map(name => CID.parse(name))
   }
 }
