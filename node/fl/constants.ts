@@ -58,11 +58,18 @@ export const MODEL_MAX_BYTES = 128 * 1024 * 1024
  */
 export const ABSURD_RMS = 100
 
-/** Task ids as the coordinator makes them (`<name>-<16 hex>`): in messages, routes and the stored history. */
+/**
+ * Task ids as the coordinator makes them (`<name>-<16 hex coordinator fingerprint><8 hex nonce>`,
+ * ledger/fl-rules.ts): in messages, routes and the stored history. At most 64 characters, the
+ * ledger's bound on model.publish `task`.
+ */
 export const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 
-/** Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). */
-export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
+/**
+ * Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). At
+ * most 39 characters, so that name, dash and the 24 hex of fingerprint and nonce fit the 64 of TASK_ID.
+ */
+export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,38}$/
 
 /** Defaults of a task (POST /api/fl/tasks may override each). */
 export const TASK_DEFAULTS = {
