@@ -151,5 +151,27 @@ export const SAMPLES_METRIC_PREFIX = 'samples:'
 /** Blocks per chain the hot-loader reads backwards at start to find the current model. */
 export const HOTLOAD_SCAN_BLOCKS = 4096
 
+/**
+ * Fewest held-out labelled images on which a hospital compares a published model with the deployed
+ * one before deploying it (FederationInit `deployMinValidation`, config `fl.deployMinValidation`).
+ * With 20 images one unusual image moves the mean loss by about 5% at most, so no single image
+ * decides; below it the comparison is skipped (said so in the model's record), since a handful of
+ * images would refuse good models at random.
+ */
+export const DEPLOY_MIN_VALIDATION = 20
+
+/** Publication records the deployment keeps (oldest in ledger order dropped first; never the deployed one or the roll-back trail). */
+export const DEPLOY_MODELS_KEPT = 256
+
+/** Models kept on the roll-back trail: how far back an admin can roll back step by step. */
+export const DEPLOY_TRAIL_KEPT = 32
+
+/**
+ * Publications tried at start when none is deployed yet, newest first: each one whose weights
+ * nobody holds costs a fetch timeout, so a ledger full of unfetchable publications cannot stall
+ * the loader for long; the rest are recorded as superseded.
+ */
+export const DEPLOY_START_CANDIDATES = 4
+
 /** Time a hot-load or a participant may wait for model bytes over bitswap (ms). */
 export const FETCH_TIMEOUT_MS = 30_000
