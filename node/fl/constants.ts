@@ -148,7 +148,7 @@ export const MAX_METRICS = 16
 /** Metric key prefix of one participant's sample count: `samples:<first 8 hex of its key>`. */
 export const SAMPLES_METRIC_PREFIX = 'samples:'
 
-/** Blocks per chain the hot-loader reads backwards at start to find the current model. */
+/** Blocks per chain (the newest) the hot-loader reads at start for publications it has not decided about. */
 export const HOTLOAD_SCAN_BLOCKS = 4096
 
 /**

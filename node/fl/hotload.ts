@@ -7,7 +7,7 @@
 // (deployment-record.ts), so a restart deploys the same model and keeps the pin.
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
-import { NotFoundError } from '../../protocol/errors.ts'
+import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
 import type { Block } from '../../protocol/block.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { createDetectStrange } from '../ai/detect.ts'
@@ -89,6 +89,7 @@ export function createHotLoader (init: HotLoaderInit = {}) {
     const log = components.logger.child({ module: 'fl:hotload' })
     const clock = components.clock ?? Date.now
     const minimum = init.minValidation ?? DEPLOY_MIN_VALIDATION
+    if (!Number.isSafeInteger(minimum) || minimum < 1) throw new InvalidRequestError(`minValidation must be a positive integer, got ${String(minimum)}`)
     const events = new EventTarget()
     const makeAnalyser = init.analyser ?? ((model, modelCid) => createDetectStrange({ model, modelCid }))
     const state = createDeploymentState({ minimum, clock, store: components.store, logger: log })
