@@ -167,9 +167,10 @@ export const DEPLOY_MODELS_KEPT = 256
 export const DEPLOY_TRAIL_KEPT = 32
 
 /**
- * Publications tried at start when none is deployed yet, newest first: each one whose weights
- * nobody holds costs a fetch timeout, so a ledger full of unfetchable publications cannot stall
- * the loader for long; the rest are recorded as superseded.
+ * Publications fetched and checked at start, newest first, among those not yet decided and later
+ * than the deployed model: each one whose weights nobody holds costs a fetch timeout, so a ledger
+ * full of unfetchable publications cannot stall the loader for long; the rest are recorded as
+ * superseded.
  */
 export const DEPLOY_START_CANDIDATES = 4
 

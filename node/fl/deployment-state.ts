@@ -91,8 +91,6 @@ export function createDeploymentState (init: DeploymentStateInit) {
       records.set(cid, r)
       return r
     },
-    /** True when `p` has no decision yet. */
-    isUndecided: (p: PublishedModel): boolean => (records.get(p.cid.toString())?.state ?? 'pending') === 'pending',
     deployed: (): ModelRecord | null => deployed === null ? null : records.get(deployed) ?? null,
     pinned: () => pinned,
     setPinned (on: boolean): void { pinned = on },

@@ -161,21 +161,25 @@ export function createHotLoader (init: HotLoaderInit = {}) {
       return true
     }
 
-    /** Decides about a publication not yet decided; `tryIt` false records it as superseded untried. */
-    const consider = async (p: PublishedModel, tryIt = true): Promise<boolean> => {
+    /**
+     * Decides about a publication not yet decided: 'judged' when it was fetched and checked,
+     * 'held' when held back without that (pinned, older than the deployed one, or `tryIt` false).
+     */
+    const consider = async (p: PublishedModel, tryIt = true): Promise<'judged' | 'held' | 'known'> => {
       const r = state.note(p)
-      if (r === null || !running) return false
+      if (r === null || !running) return 'known'
       const deployed = state.deployed()
       if (state.pinned()) {
         await hold(r, 'PINNED', 'an admin pinned another model')
       } else if (deployed !== null && comparePositions(r.position, deployed.position) <= 0) {
         await hold(r, 'SUPERSEDED', 'it comes before the deployed model in ledger order')
       } else if (!tryIt) {
-        await hold(r, 'SUPERSEDED', 'a publication later in ledger order was tried first')
+        await hold(r, 'SUPERSEDED', 'publications later in ledger order were tried first')
       } else {
-        return await judge(r)
+        await judge(r)
+        return 'judged'
       }
-      return false
+      return 'held'
     }
 
     const onAppended = (e: Event): void => {
@@ -200,12 +204,11 @@ export function createHotLoader (init: HotLoaderInit = {}) {
         }
       }
       const found = await scanPublications(ledger, init.scanBlocks ?? HOTLOAD_SCAN_BLOCKS)
+      // Newest first: once one is deployed, every older one is superseded without a fetch.
       let tries = 0
       for (const p of found.reverse()) {
         if (!running) return
-        const tryIt = state.deployed() === null && tries < DEPLOY_START_CANDIDATES
-        if (tryIt && !state.pinned() && state.isUndecided(p)) tries++
-        await consider(p, tryIt)
+        if (await consider(p, tries < DEPLOY_START_CANDIDATES) === 'judged') tries++
       }
     }
 

@@ -132,6 +132,28 @@ test('time 2^53−1: an unfetchable publication does not block later models, nor
   }
 })
 
+test('a model published while the federation was stopped is checked and deployed at the next start', async () => {
+  const peer = await peerWith({})
+  const first = await publish(peer, weights(1))
+  await peer.federation.stop()
+  const cid = await storageModelStore(peer.storage).put(weights(2))
+  await peer.ledger.submitOwn('model.publish', publicationBody(peer, cid))
+  const slot = new AnalyserSlot()
+  const again = createFederation({ data: peer.dir, participate: false, fetchTimeoutMs: 300 })({
+    ledger: peer.ledger, p2p: peer.p2p, storage: peer.storage, identity: peer.identity, analysers: slot, logger, clock: Date.now,
+    trainingSet: async () => [], validationSet: async () => VALIDATION
+  })
+  const decided = nextEvent<ModelRecord>(again, 'model:decided', r => r.cid === cid.toString())
+  await again.start()
+  try {
+    assert.is((await decided).state, 'deployed')
+    assert.is(slot.current?.model.toString(), cid.toString())
+    assert.is(again.deployment().models.find(m => m.cid === first.cid)?.reason?.code, 'SUPERSEDED')
+  } finally {
+    await again.stop()
+  }
+})
+
 test('a model worse on local validation stays available, not deployed, with the reason and the figures', async () => {
   const peer = await peerWith({ deployMinValidation: 4 })
   const good = await publish(peer, weights(1))
