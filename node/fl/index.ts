@@ -1,8 +1,9 @@
 // Federated learning of one hospital peer (DESIGN §6, issue 4): the FL gossip transport, this
 // hospital's participant (trains on its own consented images when a round starts), the coordinator
-// of tasks an admin starts here, and the hot-loader that installs every newly published model in
-// the upload pipeline's analyser slot. The history of tasks and participations is kept in a level
-// store under `<data>/fl` and survives restarts. `createFederation(init)(components)`, then `start()`.
+// of tasks an admin starts here, and the hot-loader that deploys a published model in the upload
+// pipeline's analyser slot once it passes this hospital's checks (or an admin pins it). The history
+// of tasks and participations, and the deployment, are kept in a level store under `<data>/fl`
+// and survive restarts. `createFederation(init)(components)`, then `start()`.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { GossipSub } from '@libp2p/gossipsub'
