@@ -9,6 +9,7 @@ import { LedgerRuleError, MissingDependencyError, SignatureError } from '../prot
 import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { Chains } from './chains.ts'
+import { checkPublisher } from './fl-rules.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 
@@ -34,6 +35,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
         throw new SignatureError('account.register proof of possession is not signed by the user key')
       }
     }
+    if (tx.type === 'model.publish') checkPublisher(tx)
     return
   }
   const account = view.get(K.account(tx.signer))

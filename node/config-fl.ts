@@ -2,7 +2,7 @@
 // it coordinated and this hospital's round participations). Kept beside config.ts, like the
 // `records` block, so that file stays one concept.
 import { MedichainError } from '../protocol/errors.ts'
-import { MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from './fl/constants.ts'
+import { DEPLOY_MIN_VALIDATION, MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from './fl/constants.ts'
 
 /** Bounds of the FL history (createFederation's `keepTasks` and `keepParticipation`). */
 export interface FlConfig {
@@ -10,10 +10,18 @@ export interface FlConfig {
   keepTasks: number
   /** This hospital's round participations kept (default 256); the oldest are dropped. */
   keepParticipation: number
+  /**
+   * Held-out labelled images needed before a published model is compared with the deployed one
+   * (default 20, node/fl/constants.ts DEPLOY_MIN_VALIDATION says why); below it the comparison is skipped.
+   */
+  deployMinValidation: number
 }
 
 /** Defaults of the fl block: the ones createFederation uses when given none (node/fl/constants.ts). */
-export const FL_DEFAULTS: Readonly<FlConfig> = { keepTasks: MAX_TASKS_KEPT, keepParticipation: PARTICIPATION_KEPT }
+export const FL_DEFAULTS: Readonly<FlConfig> = { keepTasks: MAX_TASKS_KEPT, keepParticipation: PARTICIPATION_KEPT, deployMinValidation: DEPLOY_MIN_VALIDATION }
+
+/** Largest `deployMinValidation` accepted: every held-out image is evaluated twice per candidate model. */
+export const DEPLOY_MIN_VALIDATION_LIMIT = 100_000
 
 /** Largest `keepTasks` accepted: every kept task is held in memory and loaded at start. */
 export const KEEP_TASKS_LIMIT = MAX_TASKS_KEPT_LIMIT
@@ -25,7 +33,7 @@ export const KEEP_TASKS_LIMIT = MAX_TASKS_KEPT_LIMIT
  */
 export const KEEP_PARTICIPATION_LIMIT = MAX_TASKS_KEPT_LIMIT
 
-const KEYS: ReadonlyArray<keyof FlConfig> = ['keepTasks', 'keepParticipation']
+const KEYS: ReadonlyArray<keyof FlConfig> = ['keepTasks', 'keepParticipation', 'deployMinValidation']
 
 /**
  * Checks a config file's `fl` block; absent fields take the defaults. Unknown keys are refused
@@ -47,5 +55,6 @@ export function parseFlConfig (v: unknown, source: string): FlConfig {
   }
   int('keepTasks', KEEP_TASKS_LIMIT)
   int('keepParticipation', KEEP_PARTICIPATION_LIMIT)
+  int('deployMinValidation', DEPLOY_MIN_VALIDATION_LIMIT)
   return out
 }

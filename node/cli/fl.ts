@@ -1,5 +1,6 @@
 // `medichain fl start` and `medichain fl continue`: an admin starts a federated-learning task on a
-// running peer, which then coordinates it (issue 4), or continues an interrupted or stopped one.
+// running peer, which then coordinates it (issue 4), or continues an interrupted or stopped one;
+// `fl models`, `pin`, `unpin` and `rollback` are in fl-models.ts.
 // Signs in through the client SDK like the web UI does; the password comes from a file so it never
 // appears in the process list or shell history.
 import { readFile } from 'node:fs/promises'
@@ -8,6 +9,7 @@ import { HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { FL_CONTINUE_HELP, FL_HELP, FL_START_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
+import { runFlModels } from './fl-models.ts'
 
 const OPTIONS = {
   ...HELP_OPTION,
@@ -21,7 +23,8 @@ const OPTIONS = {
   aggregation: { type: 'string' }
 } as const
 
-const DEFAULT_URL = 'http://127.0.0.1:8080'
+/** The peer's HTTP address when --url is not given. */
+export const DEFAULT_URL = 'http://127.0.0.1:8080'
 
 function positiveInt (v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -30,7 +33,7 @@ function positiveInt (v: string | undefined, flag: string): number | undefined {
 }
 
 /** Signs in as `username` with the password in `passwordFile`, runs `fn`, and signs out. */
-async function asAdmin<T> (url: string, username: string, passwordFile: string, fn: (client: MedichainClient) => Promise<T>): Promise<T> {
+export async function asAdmin<T> (url: string, username: string, passwordFile: string, fn: (client: MedichainClient) => Promise<T>): Promise<T> {
   const password = (await readFile(passwordFile, 'utf8')).replace(/\r?\n$/, '')
   const client = new MedichainClient({ baseUrl: url })
   await client.signIn(username, password)
@@ -90,9 +93,10 @@ export async function runFl (argv: string[], io: CliIo): Promise<number> {
   const [sub, ...rest] = argv
   if (sub === 'start') return await runFlStart(rest, io)
   if (sub === 'continue') return await runFlContinue(rest, io)
+  if (sub === 'models' || sub === 'pin' || sub === 'unpin' || sub === 'rollback') return await runFlModels(sub, rest, io)
   if (sub === '--help' || sub === '-h' || sub === 'help') {
     io.stdout.write(FL_HELP)
     return EXIT.ok
   }
-  throw new UsageError(sub === undefined ? 'missing fl command (start or continue)' : `unknown fl command ${JSON.stringify(sub)}`, 'fl')
+  throw new UsageError(sub === undefined ? 'missing fl command (start, continue, models, pin, unpin or rollback)' : `unknown fl command ${JSON.stringify(sub)}`, 'fl')
 }

@@ -15,6 +15,9 @@ Commands:
   ledger show     print heads, members and a block summary
   fl start        start a federated-learning task on a running peer
   fl continue     continue an interrupted or stopped federated-learning task
+  fl models       list published models: deployed here, or available with the reason
+  fl pin          deploy a published model here and hold it (fl unpin lifts it)
+  fl rollback     go back to the model deployed here before the current one
 
 Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
 `
@@ -122,13 +125,34 @@ Options:
   -h, --help          show this help
 `
 
-export const FL_HELP = `Usage: medichain fl <start|continue> [options]
+export const FL_HELP = `Usage: medichain fl <start|continue|models|pin|unpin|rollback> [options]
 
 Federated learning (issue 4). Commands:
   start      start a task on a running peer, which coordinates it
   continue   continue an interrupted or stopped task of that peer as a new task
+  models     list published models: deployed here, or available but not deployed, with the reason
+  pin        deploy a published model here and hold it against newer ones
+  unpin      lift the pin: the newest model it held back is checked and deployed if it passes
+  rollback   deploy the model deployed before the current one, pinned
 
-Run \`medichain fl start --help\` or \`medichain fl continue --help\` for their options.
+Run \`medichain fl start --help\`, \`medichain fl continue --help\` or \`medichain fl models --help\` for their options.
+`
+
+export const FL_MODELS_HELP = `Usage: medichain fl <models|pin|unpin|rollback> --username NAME --password-file FILE [options]
+
+A hospital deploys a published model only once it fetched it, its weights pass the format checks
+and it does no worse than the deployed model on the hospital's own held-out labelled images;
+otherwise the model is available, not deployed, with the reason. An admin can override: pin a
+model (it stays deployed until unpinned), or roll back to the model deployed before. Pins and
+roll-backs survive a restart.
+
+Options:
+  --url URL                 the peer's HTTP address (default http://127.0.0.1:8080)
+  --username NAME           an admin account of that peer
+  --password-file FILE      file holding the admin's password (kept out of argv and history)
+  --model CID               the model to pin (fl pin only; as listed by fl models)
+  --json                    print the deployment as the HTTP API returns it
+  -h, --help                show this help
 `
 
 export const FL_CONTINUE_HELP = `Usage: medichain fl continue --id TASK --username NAME --password-file FILE [--url URL]

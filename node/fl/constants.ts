@@ -58,11 +58,18 @@ export const MODEL_MAX_BYTES = 128 * 1024 * 1024
  */
 export const ABSURD_RMS = 100
 
-/** Task ids as the coordinator makes them (`<name>-<16 hex>`): in messages, routes and the stored history. */
+/**
+ * Task ids as the coordinator makes them (`<name>-<16 hex coordinator fingerprint><8 hex nonce>`,
+ * ledger/fl-rules.ts): in messages, routes and the stored history. At most 64 characters, the
+ * ledger's bound on model.publish `task`.
+ */
 export const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
 
-/** Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). */
-export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/
+/**
+ * Task names: short, URL- and topic-safe (they become part of a gossipsub topic and a route). At
+ * most 39 characters, so that name, dash and the 24 hex of fingerprint and nonce fit the 64 of TASK_ID.
+ */
+export const TASK_NAME = /^[a-z0-9][a-z0-9-]{0,38}$/
 
 /** Defaults of a task (POST /api/fl/tasks may override each). */
 export const TASK_DEFAULTS = {
@@ -141,8 +148,31 @@ export const MAX_METRICS = 16
 /** Metric key prefix of one participant's sample count: `samples:<first 8 hex of its key>`. */
 export const SAMPLES_METRIC_PREFIX = 'samples:'
 
-/** Blocks per chain the hot-loader reads backwards at start to find the current model. */
+/** Blocks per chain (the newest) the hot-loader reads at start for publications it has not decided about. */
 export const HOTLOAD_SCAN_BLOCKS = 4096
+
+/**
+ * Fewest held-out labelled images on which a hospital compares a published model with the deployed
+ * one before deploying it (FederationInit `deployMinValidation`, config `fl.deployMinValidation`).
+ * With 20 images one unusual image moves the mean loss by about 5% at most, so no single image
+ * decides; below it the comparison is skipped (said so in the model's record), since a handful of
+ * images would refuse good models at random.
+ */
+export const DEPLOY_MIN_VALIDATION = 20
+
+/** Publication records the deployment keeps (oldest in ledger order dropped first; never the deployed one or the roll-back trail). */
+export const DEPLOY_MODELS_KEPT = 256
+
+/** Models kept on the roll-back trail: how far back an admin can roll back step by step. */
+export const DEPLOY_TRAIL_KEPT = 32
+
+/**
+ * Publications fetched and checked at start, newest first, among those not yet decided and later
+ * than the deployed model: each one whose weights nobody holds costs a fetch timeout, so a ledger
+ * full of unfetchable publications cannot stall the loader for long; the rest are recorded as
+ * superseded.
+ */
+export const DEPLOY_START_CANDIDATES = 4
 
 /** Time a hot-load or a participant may wait for model bytes over bitswap (ms). */
 export const FETCH_TIMEOUT_MS = 30_000

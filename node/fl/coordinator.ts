@@ -13,6 +13,7 @@ import { toHex, fromHex } from '../../protocol/bytes.ts'
 import type { Identity } from '../../protocol/ed25519.ts'
 import { NotFoundError } from '../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
+import { TASK_NONCE_HEX, taskIdFor } from '../../ledger/fl-rules.ts'
 import { createModel } from '../ai/model.ts'
 import type { SegmentationModel } from '../ai/model.ts'
 import { createPrng } from '../ai/prng.ts'
@@ -313,7 +314,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
 
     const startTask = (options: TaskOptions, continues: string | null = null): string => {
       if (running.size > 0) throw new TaskConflictError('this peer already coordinates a running task')
-      const id = `${options.task}-${toHex(components.random(8))}`
+      const id = taskIdFor(options.task, ledger.self, components.random(TASK_NONCE_HEX / 2))
       const view = newTaskView(id, options, toHex(ledger.self), clock(), continues)
       history.add(view)
       const r: Running = { view, options, controller: new AbortController(), collector: null, loop: Promise.resolve(view), published: null }

@@ -46,7 +46,33 @@ export class NoValidationSetError extends MedichainError {
 /** HTTP status of the FL codes that node/http/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
 export const FL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NOT_STARTED: 503,
-  TASK_NOT_CONTINUABLE: 409
+  TASK_NOT_CONTINUABLE: 409,
+  FETCH_FAILED: 502,
+  BAD_WEIGHTS: 422,
+  NO_EARLIER_MODEL: 409
+}
+
+/**
+ * Thrown when an admin pins (or rolls back to) a model that cannot be deployed: FETCH_FAILED when
+ * its weights could not be fetched from this disk or a member, BAD_WEIGHTS when they fail the
+ * format checks.
+ */
+export class ModelNotDeployableError extends MedichainError {
+  /** The code, typed: the reason the model is held with. */
+  readonly hold: 'FETCH_FAILED' | 'BAD_WEIGHTS'
+  constructor (code: 'FETCH_FAILED' | 'BAD_WEIGHTS', message: string, options?: ErrorOptions) {
+    super(code, message, options)
+    this.hold = code
+    this.name = 'ModelNotDeployableError'
+  }
+}
+
+/** Thrown when an admin asks to roll back but no model was deployed here before the current one. */
+export class NoEarlierModelError extends MedichainError {
+  constructor () {
+    super('NO_EARLIER_MODEL', 'no model was deployed here before the current one')
+    this.name = 'NoEarlierModelError'
+  }
 }
 
 /**

@@ -1,30 +1,38 @@
-// "Fetch model" (DESIGN §6, seed): the current model is the latest `model.publish` on the ledger,
-// and every peer hot-loads it without a restart. On each appended block that carries one, the
-// weights are fetched by CID from helia (from this disk or a member), loaded, and installed in the
-// analyser slot of the upload pipeline; at start the latest publication already on the ledger is
-// found by reading each chain backwards.
-import type { CID } from 'multiformats/cid'
+// "Fetch model" (issue 4), with this hospital's consent to deploy (issue 11): every model.publish on
+// the ledger is a candidate, considered in ledger order (publications.ts), never by the time its
+// publisher claims. A candidate later in ledger order than the deployed model is deployed into the
+// upload pipeline's analyser slot only once its weights were fetched, pass the format checks and do
+// no worse on this hospital's held-out images (deploy-check.ts); otherwise it stays "available, not
+// deployed" with a reason. An admin may pin a model or roll back. Decisions are stored
+// (deployment-record.ts), so a restart deploys the same model and keeps the pin.
 import type { Logger } from 'pino'
-import { toHex } from '../../protocol/bytes.ts'
+import type { CID } from 'multiformats/cid'
+import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
 import type { Block } from '../../protocol/block.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
 import { createDetectStrange } from '../ai/detect.ts'
-import { loadWeights } from '../ai/model.ts'
 import type { SegmentationModel } from '../ai/model.ts'
+import type { TrainSample } from '../ai/train.ts'
 import type { Analyser, AnalyserSlot } from '../analysis/analyser.ts'
 import { codeOf } from '../p2p/errors.ts'
-import { FETCH_TIMEOUT_MS, HOTLOAD_SCAN_BLOCKS } from './constants.ts'
+import { DEPLOY_MIN_VALIDATION, DEPLOY_START_CANDIDATES, FETCH_TIMEOUT_MS, HOTLOAD_SCAN_BLOCKS } from './constants.ts'
+import { checkLocally, fetchModel } from './deploy-check.ts'
+import { createDeploymentState } from './deployment-state.ts'
+import type { DeploymentView } from './deployment-state.ts'
+import type { HoldCode, LocalCheck, ModelRecord } from './deployment-record.ts'
+import { ModelNotDeployableError, NoEarlierModelError } from './errors.ts'
 import type { ModelStore } from './model-store.ts'
+import { comparePositions, publicationsIn, scanPublications } from './publications.ts'
+import type { PublishedModel } from './publications.ts'
 
-/** A published model as the ledger records it. */
-export interface PublishedModel {
-  cid: CID
-  task: string
-  round: number
-  /** Time of the model.publish transaction (ms since the epoch): "latest" is by this. */
-  time: number
-  /** Member key (hex) of the hospital that published it. */
-  publisher: string
+export type { PublishedModel } from './publications.ts'
+export { isNewer, publicationsIn } from './publications.ts'
+export type { DeploymentView } from './deployment-state.ts'
+
+/** Where the deployment record is kept: the FL history's store (TaskHistory `deployment`/`saveDeployment`). */
+export interface DeploymentStore {
+  deployment(): string | null
+  saveDeployment(json: string): Promise<void>
 }
 
 /** What the hot-loader needs. */
@@ -33,43 +41,45 @@ export interface HotLoaderComponents {
   models: ModelStore
   analysers: AnalyserSlot
   logger: Logger
+  /** This hospital's held-out labelled images (default none: the local comparison is skipped). */
+  validationSet?: () => Promise<TrainSample[]>
+  /** Where decisions and pins persist (default memory only). */
+  store?: DeploymentStore
+  clock?: Clock
 }
 
 /** Options of the hot-loader. */
 export interface HotLoaderInit {
   fetchTimeoutMs?: number
-  /** Blocks per chain read backwards at start. */
+  /** Blocks per chain read at start. */
   scanBlocks?: number
+  /** Held-out images needed to compare a candidate with the deployed model (default DEPLOY_MIN_VALIDATION). */
+  minValidation?: number
   /** Builds the analyser of a loaded model; default detect-strange. */
   analyser?: (model: SegmentationModel, cid: CID) => Analyser
 }
 
-/** Events: 'model:loaded' (PublishedModel), 'model:failed' ({ cid, code }). */
+/**
+ * Events: 'model:loaded' (PublishedModel) when a model is deployed; 'model:failed' ({ cid, code })
+ * when its weights could not be fetched or failed the format checks; 'model:decided' (ModelRecord)
+ * after every decision about a publication.
+ */
 export interface HotLoader extends EventTarget {
-  /** Loads the latest model already on the ledger, then follows new publications. */
+  /** Restores the stored deployment, then considers the publications already on the ledger and follows new ones. */
   start(): Promise<void>
   stop(): void
-  /** The model in the analyser slot now, if this loader put one there. */
+  /** The deployed model, if any. */
   current(): PublishedModel | null
-  /** Waits for loads in progress (tests, shutdown). */
+  /** Waits for decisions in progress (tests, shutdown). */
   idle(): Promise<void>
-}
-
-/** The model.publish transactions of a block, as PublishedModel. */
-export function publicationsIn (block: Block): PublishedModel[] {
-  const out: PublishedModel[] = []
-  for (const { tx } of block.txs) {
-    if (tx.type !== 'model.publish') continue
-    out.push({ cid: tx.body.model, task: tx.body.task, round: tx.body.round, time: tx.time, publisher: toHex(tx.signer) })
-  }
-  return out
-}
-
-/** True when `a` is newer than `b`: later time, ties broken by CID so every peer picks the same. */
-export function isNewer (a: PublishedModel, b: PublishedModel | null): boolean {
-  if (b === null) return true
-  if (a.time !== b.time) return a.time > b.time
-  return a.cid.toString() > b.cid.toString()
+  /** Every publication considered, with its state and reason. */
+  deployment(): DeploymentView
+  /** Deploys a published model and holds it against newer ones (NOT_FOUND, FETCH_FAILED, BAD_WEIGHTS); resolves once stored. */
+  pin(cid: string): Promise<DeploymentView>
+  /** Lifts the pin: the newest publication held back by it is considered again. */
+  unpin(): Promise<DeploymentView>
+  /** Deploys the model deployed before the current one, pinned (NO_EARLIER_MODEL). */
+  rollback(): Promise<DeploymentView>
 }
 
 /** Creates the hot-loader: `createHotLoader(init)(components)`. */
@@ -77,68 +87,135 @@ export function createHotLoader (init: HotLoaderInit = {}) {
   return (components: HotLoaderComponents): HotLoader => {
     const { ledger, models, analysers } = components
     const log = components.logger.child({ module: 'fl:hotload' })
+    const clock = components.clock ?? Date.now
+    const minimum = init.minValidation ?? DEPLOY_MIN_VALIDATION
+    if (!Number.isSafeInteger(minimum) || minimum < 1) throw new InvalidRequestError(`minValidation must be a positive integer, got ${String(minimum)}`)
     const events = new EventTarget()
     const makeAnalyser = init.analyser ?? ((model, modelCid) => createDetectStrange({ model, modelCid }))
-    let current: PublishedModel | null = null
-    let wanted: PublishedModel | null = null
-    const loaded: SegmentationModel[] = []
-    let chain: Promise<void> = Promise.resolve()
+    const state = createDeploymentState({ minimum, clock, store: components.store, logger: log })
+    /** The deployed model's tfjs object; the previous one is kept one swap longer (an analysis may still hold it). */
+    let live: SegmentationModel | null = null
+    let previous: SegmentationModel | null = null
+    let queue: Promise<unknown> = Promise.resolve()
     let running = false
     let stopping = new AbortController()
 
-    const install = async (p: PublishedModel): Promise<void> => {
-      if (!running || wanted !== p) return
-      try {
-        const bytes = await models.get(p.cid, { timeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS, signal: stopping.signal })
-        const model = loadWeights(bytes)
-        if (!running || wanted !== p) {
-          model.dispose()
-          return
-        }
-        analysers.set(makeAnalyser(model, p.cid))
-        // The previous model may still be finishing an analysis that captured it: keep it one more
-        // swap, and free the one before.
-        loaded.push(model)
-        if (loaded.length > 2) loaded.shift()?.dispose()
-        current = p
-        await models.pin?.(p.cid, { signal: stopping.signal }).catch((err: unknown) => log.warn({ cid: p.cid.toString(), code: codeOf(err) }, 'could not pin the model'))
-        log.info({ cid: p.cid.toString(), task: p.task, round: p.round }, 'model hot-loaded')
-        events.dispatchEvent(new CustomEvent('model:loaded', { detail: p }))
-      } catch (err) {
-        if (!running) return
-        log.warn({ cid: p.cid.toString(), code: codeOf(err) }, 'model hot-load failed')
-        events.dispatchEvent(new CustomEvent('model:failed', { detail: { cid: p.cid, code: codeOf(err) } }))
-      }
+    const emit = (type: string, detail: unknown): void => { events.dispatchEvent(new CustomEvent(type, { detail })) }
+    /** Runs `fn` after every earlier decision: one decision at a time, in arrival order. */
+    const serial = async <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = queue.then(fn)
+      queue = run.catch(() => {})
+      return await run
     }
 
-    const consider = (p: PublishedModel): void => {
-      if (!isNewer(p, wanted)) return
-      wanted = p
-      chain = chain.then(async () => await install(p))
+    const fetch = async (r: ModelRecord): Promise<SegmentationModel> =>
+      await fetchModel(models, state.cidOf(r), { timeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS, signal: stopping.signal })
+
+    /** Puts `model` in the analyser slot as `r`; the model it replaces is held with `displaced`. */
+    const install = async (r: ModelRecord, model: SegmentationModel, displaced: HoldCode, check: LocalCheck | null): Promise<void> => {
+      analysers.set(makeAnalyser(model, state.cidOf(r)))
+      previous?.dispose()
+      previous = live
+      live = model
+      state.deploy(r, displaced, check)
+      await state.save()
+      await models.pin?.(state.cidOf(r), { signal: stopping.signal }).catch((err: unknown) => log.warn({ cid: r.cid, code: codeOf(err) }, 'could not pin the model'))
+      log.info({ cid: r.cid, task: r.task, round: r.round, pinned: state.pinned() }, 'model deployed')
+      emit('model:loaded', state.publicationOf(r))
+      emit('model:decided', r)
+    }
+
+    /** Holds `r` as available, not deployed, with `code`, and stores the decision. */
+    const hold = async (r: ModelRecord, code: HoldCode, message: string, check: LocalCheck | null = null): Promise<void> => {
+      state.hold(r, code, message, check)
+      await state.save()
+      log.info({ cid: r.cid, task: r.task, round: r.round, code }, 'model available, not deployed')
+      emit('model:decided', r)
+    }
+
+    /** Fetches, checks and, when it passes, deploys `r`. Returns whether it was deployed. */
+    const judge = async (r: ModelRecord): Promise<boolean> => {
+      let model: SegmentationModel
+      try {
+        model = await fetch(r)
+      } catch (err) {
+        if (!running || !(err instanceof ModelNotDeployableError)) throw err
+        const cause = codeOf(err.cause)
+        log.warn({ cid: r.cid, code: err.code, cause }, 'model not deployable')
+        emit('model:failed', { cid: state.cidOf(r), code: err.hold === 'FETCH_FAILED' ? cause : err.hold })
+        await hold(r, err.hold, err.message)
+        return false
+      }
+      if (!running) {
+        model.dispose()
+        return false
+      }
+      const held = components.validationSet === undefined ? [] : await components.validationSet()
+      const { check, passed } = await checkLocally(model, live, held, minimum)
+      if (!passed) {
+        model.dispose()
+        await hold(r, 'WORSE_ON_LOCAL_VALIDATION', `validation loss ${check.candidate?.loss.toFixed(4) ?? '?'} on ${held.length} held-out images is higher than the deployed model's ${check.deployed?.loss.toFixed(4) ?? '?'}`, check)
+        return false
+      }
+      await install(r, model, 'SUPERSEDED', check)
+      return true
+    }
+
+    /**
+     * Decides about a publication not yet decided: 'judged' when it was fetched and checked,
+     * 'held' when held back without that (pinned, older than the deployed one, or `tryIt` false).
+     */
+    const consider = async (p: PublishedModel, tryIt = true): Promise<'judged' | 'held' | 'known'> => {
+      const r = state.note(p)
+      if (r === null || !running) return 'known'
+      const deployed = state.deployed()
+      if (state.pinned()) {
+        await hold(r, 'PINNED', 'an admin pinned another model')
+      } else if (deployed !== null && comparePositions(r.position, deployed.position) <= 0) {
+        await hold(r, 'SUPERSEDED', 'it comes before the deployed model in ledger order')
+      } else if (!tryIt) {
+        await hold(r, 'SUPERSEDED', 'publications later in ledger order were tried first')
+      } else {
+        await judge(r)
+        return 'judged'
+      }
+      return 'held'
     }
 
     const onAppended = (e: Event): void => {
-      for (const p of publicationsIn((e as CustomEvent<Block>).detail)) consider(p)
+      for (const p of publicationsIn((e as CustomEvent<Block>).detail)) void serial(async () => await consider(p)).catch(failed)
     }
+    const failed = (err: unknown): void => { if (running) log.error({ code: codeOf(err) }, 'model decision failed') }
 
-    /** The newest publication in the last `scanBlocks` blocks of each chain. */
-    const scan = async (): Promise<PublishedModel | null> => {
-      const limit = init.scanBlocks ?? HOTLOAD_SCAN_BLOCKS
-      const page = 64
-      let latest: PublishedModel | null = null
-      for (const head of ledger.heads()) {
-        let found = false
-        for (let top = head.height; top >= 0 && head.height - top < limit && !found; top -= page) {
-          const from = Math.max(0, top - page + 1)
-          for (const block of await ledger.blocks(head.author, from, top - from + 1)) {
-            for (const p of publicationsIn(block)) {
-              found = true
-              if (isNewer(p, latest)) latest = p
-            }
-          }
+    /** Loads the stored deployment, then considers what the ledger holds, newest first. */
+    const restore = async (): Promise<void> => {
+      const deployed = state.deployed()
+      if (deployed !== null) {
+        try {
+          const model = await fetch(deployed)
+          analysers.set(makeAnalyser(model, state.cidOf(deployed)))
+          live = model
+          log.info({ cid: deployed.cid, pinned: state.pinned() }, 'deployed model restored')
+          emit('model:loaded', state.publicationOf(deployed))
+        } catch (err) {
+          if (!(err instanceof ModelNotDeployableError)) throw err
+          state.undeploy()
+          await hold(deployed, err.hold, err.message)
         }
       }
-      return latest
+      const found = await scanPublications(ledger, init.scanBlocks ?? HOTLOAD_SCAN_BLOCKS)
+      // Newest first: once one is deployed, every older one is superseded without a fetch.
+      let tries = 0
+      for (const p of found.reverse()) {
+        if (!running) return
+        if (await consider(p, tries < DEPLOY_START_CANDIDATES) === 'judged') tries++
+      }
+    }
+
+    const need = (cid: string): ModelRecord => {
+      const r = state.get(cid)
+      if (r === undefined) throw new NotFoundError('no publication of this model is known here')
+      return r
     }
 
     return Object.assign(events, {
@@ -146,9 +223,9 @@ export function createHotLoader (init: HotLoaderInit = {}) {
         if (running) return
         running = true
         stopping = new AbortController()
+        state.load()
         ledger.addEventListener('block:appended', onAppended)
-        const latest = await scan()
-        if (latest !== null) consider(latest)
+        void serial(restore).catch(failed)
       },
       stop () {
         if (!running) return
@@ -156,14 +233,46 @@ export function createHotLoader (init: HotLoaderInit = {}) {
         stopping.abort()
         ledger.removeEventListener('block:appended', onAppended)
       },
-      current: () => current,
+      current: () => {
+        const r = state.deployed()
+        return r === null || live === null ? null : state.publicationOf(r)
+      },
       async idle () {
-        let seen: Promise<void> | undefined
-        while (seen !== chain) {
-          seen = chain
-          await chain
+        let seen: Promise<unknown> | undefined
+        while (seen !== queue) {
+          seen = queue
+          await queue
         }
-      }
+      },
+      deployment: () => state.view(),
+      pin: async (cid: string) => await serial(async () => {
+        const r = need(cid)
+        const model = state.deployed()?.cid === r.cid && live !== null ? null : await fetch(r)
+        state.setPinned(true)
+        if (model === null) await state.save()
+        else await install(r, model, 'PINNED', r.check)
+        log.info({ cid: r.cid }, 'model pinned by an admin')
+        return state.view()
+      }),
+      unpin: async () => await serial(async () => {
+        state.setPinned(false)
+        const again = state.releasePinned()
+        await state.save()
+        log.info({ reconsider: again?.cid ?? null }, 'model pin lifted')
+        if (again !== null) void serial(async () => await consider(state.publicationOf(again))).catch(failed)
+        return state.view()
+      }),
+      rollback: async () => await serial(async () => {
+        const target = state.earlier()
+        if (target === null) throw new NoEarlierModelError()
+        const model = await fetch(target)
+        const from = state.deployed()
+        state.dropCurrentFromTrail()
+        state.setPinned(true)
+        await install(target, model, 'ROLLED_BACK', target.check)
+        log.info({ from: from?.cid ?? null, to: target.cid }, 'model rolled back by an admin')
+        return state.view()
+      })
     })
   }
 }

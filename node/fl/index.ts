@@ -1,8 +1,9 @@
 // Federated learning of one hospital peer (DESIGN §6, issue 4): the FL gossip transport, this
 // hospital's participant (trains on its own consented images when a round starts), the coordinator
-// of tasks an admin starts here, and the hot-loader that installs every newly published model in
-// the upload pipeline's analyser slot. The history of tasks and participations is kept in a level
-// store under `<data>/fl` and survives restarts. `createFederation(init)(components)`, then `start()`.
+// of tasks an admin starts here, and the hot-loader that deploys a published model in the upload
+// pipeline's analyser slot once it passes this hospital's checks (or an admin pins it). The history
+// of tasks and participations, and the deployment, are kept in a level store under `<data>/fl`
+// and survive restarts. `createFederation(init)(components)`, then `start()`.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -22,7 +23,7 @@ import type { TrainingSet } from './consent.ts'
 import { controlTopic, FL_DIR, INLINE_MAX_BYTES, taskTopic } from './constants.ts'
 import { FederationNotStartedError } from './errors.ts'
 import { createHotLoader } from './hotload.ts'
-import type { HotLoader, PublishedModel } from './hotload.ts'
+import type { DeploymentView, HotLoader, PublishedModel } from './hotload.ts'
 import type { FlMessage, RoundStart } from './messages.ts'
 import { storageModelStore } from './model-store.ts'
 import type { ModelStore } from './model-store.ts'
@@ -38,7 +39,8 @@ export type { TaskOptions } from './task-options.ts'
 export type { TaskView, TaskSummary, RoundRecord } from './task-record.ts'
 export type { TrainingItem, TrainingSet } from './consent.ts'
 export type { ParticipationRecord } from './participant.ts'
-export type { PublishedModel } from './hotload.ts'
+export type { PublishedModel, DeploymentView } from './hotload.ts'
+export type { ModelRecord, HoldCode } from './deployment-record.ts'
 export type { ModelStore } from './model-store.ts'
 export { storageModelStore } from './model-store.ts'
 export { FL_STATUS_BY_CODE } from './errors.ts'
@@ -65,6 +67,8 @@ export interface FederationInit {
   keepTasks?: number
   /** Participation records kept (default PARTICIPATION_KEPT, 256): the oldest are dropped. */
   keepParticipation?: number
+  /** Held-out images needed before a published model is compared with the deployed one (default DEPLOY_MIN_VALIDATION, 20). */
+  deployMinValidation?: number
 }
 
 /** Thrown by `start()` when the P2P host does not admit FL's gossip topics (P2PInit `extraTopics` and `topicPrefixes`). */
@@ -135,6 +139,14 @@ export interface Federation extends EventTarget {
   participation(): ParticipationRecord[]
   /** The model hot-loaded into the analyser slot, if any. */
   currentModel(): PublishedModel | null
+  /** Every publication this hospital considered, deployed or available with the reason (NOT_STARTED without the hot-loader). */
+  deployment(): DeploymentView
+  /** Deploys a published model and pins it (NOT_FOUND, FETCH_FAILED, BAD_WEIGHTS); resolves once stored. */
+  pinModel(cid: string): Promise<DeploymentView>
+  /** Lifts the pin; the newest publication it held back is considered again. */
+  unpinModel(): Promise<DeploymentView>
+  /** Deploys the model deployed before the current one, pinned (NO_EARLIER_MODEL). */
+  rollbackModel(): Promise<DeploymentView>
 }
 
 interface Running { transport: FlTransport, coordinator: Coordinator, participant: Participant | null, hotloader: HotLoader | null, detach: () => void }
@@ -142,7 +154,7 @@ interface Running { transport: FlTransport, coordinator: Coordinator, participan
 const FORWARDED = {
   coordinator: ['round:started', 'round:ended', 'task:ended', 'update:refused'],
   participant: ['training:filtered', 'participation:done'],
-  hotloader: ['model:loaded', 'model:failed']
+  hotloader: ['model:loaded', 'model:failed', 'model:decided']
 } as const
 
 /** Creates federated learning for one peer; see the file comment. */
@@ -195,7 +207,9 @@ export function createFederation (init: FederationInit = {}) {
       handle = (message, via) => route(message, via, { transport, coordinator: c, participant })
       const hotloader = init.hotload === false
         ? null
-        : createHotLoader({ fetchTimeoutMs: init.fetchTimeoutMs })({ ledger, models, analysers: components.analysers, logger: log })
+        : createHotLoader({ fetchTimeoutMs: init.fetchTimeoutMs, minValidation: init.deployMinValidation })({
+          ledger, models, analysers: components.analysers, logger: log, validationSet: components.validationSet, store: history, clock
+        })
       const recheck = (): void => c.recheck()
       const sources: Array<[EventTarget | null, readonly string[]]> = [
         [c, FORWARDED.coordinator], [participant, FORWARDED.participant], [hotloader, FORWARDED.hotloader]
@@ -213,6 +227,12 @@ export function createFederation (init: FederationInit = {}) {
         libp2p.removeEventListener('peer:disconnect', recheck)
       }
       return { transport, coordinator: c, participant, hotloader, detach }
+    }
+
+    const loader = (): HotLoader => {
+      const h = need().hotloader
+      if (h === null) throw new FederationNotStartedError('this peer does not deploy published models (hotload is off)')
+      return h
     }
 
     const keepParticipation = (e: Event): void => { history.addParticipation((e as CustomEvent<ParticipationRecord>).detail) }
@@ -298,7 +318,11 @@ export function createFederation (init: FederationInit = {}) {
         need()
         return history.participation()
       },
-      currentModel: () => running?.hotloader?.current() ?? null
+      currentModel: () => running?.hotloader?.current() ?? null,
+      deployment: () => loader().deployment(),
+      pinModel: async (cid: string) => await loader().pin(cid),
+      unpinModel: async () => await loader().unpin(),
+      rollbackModel: async () => await loader().rollback()
     })
   }
 }

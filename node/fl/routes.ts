@@ -2,7 +2,10 @@
 // then coordinates it (`POST /api/fl/tasks`), stops it, or continues an interrupted or stopped one
 // as a new task (`POST /api/fl/tasks/:id/continue`); any signed-in user of the peer lists tasks
 // and reads one task's round history for the dashboard's loss chart (`GET /api/fl/tasks[/:id]`).
+// An admin sees which published models this hospital deployed or holds back and why, and pins a
+// model, lifts the pin or rolls back (`/api/fl/deployment`).
 import { Router } from '@koa/router'
+import { CID } from 'multiformats/cid'
 import type { Middleware } from 'koa'
 import { InvalidRequestError } from '../../protocol/errors.ts'
 import type { Role } from '../../protocol/tx.ts'
@@ -13,7 +16,8 @@ import type { Federation } from './index.ts'
 
 /** What the routes use: the federation, and the auth guard of node/auth (`Auth.requireUser`). */
 export interface FlRoutesComponents {
-  federation: Pick<Federation, 'startTask' | 'stopTask' | 'continueTask' | 'task' | 'tasks' | 'participation' | 'currentModel'>
+  federation: Pick<Federation, 'startTask' | 'stopTask' | 'continueTask' | 'task' | 'tasks' | 'participation' | 'currentModel' |
+  'deployment' | 'pinModel' | 'unpinModel' | 'rollbackModel'>
   requireUser: (...roles: Role[]) => Middleware
 }
 
@@ -22,11 +26,27 @@ function taskId (v: string | undefined): string {
   return v
 }
 
+/** The `model` of a pin request: a CID string, returned in canonical form. */
+async function modelParam (ctx: Parameters<Middleware>[0]): Promise<string> {
+  const body = await readJson(ctx)
+  const model = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>).model : undefined
+  const keys = typeof body === 'object' && body !== null ? Object.keys(body) : []
+  if (typeof model !== 'string' || keys.length !== 1) throw new InvalidRequestError('expected {"model": "<CID>"}')
+  try {
+    return CID.parse(model).toString()
+  } catch {
+    throw new InvalidRequestError('model: expected a CID string')
+  }
+}
+
 /**
  * Builds the router (prefix `/api`). `POST /fl/tasks` (admin) answers 202 with `{ id }`;
  * `POST /fl/tasks/:id/stop` (admin) stops it; `POST /fl/tasks/:id/continue` (admin) answers 202
  * with `{ id, continues }` (the new task and the one it continues); `GET /fl/tasks`,
- * `GET /fl/tasks/:id`, `GET /fl/status` need a session. Mount it after the auth middleware (session, CSRF).
+ * `GET /fl/tasks/:id`, `GET /fl/status` need a session. `GET /fl/deployment` (admin) lists the
+ * publications with their state; `POST /fl/deployment/pin` (admin, `{ model }`), `/unpin` and
+ * `/rollback` answer 200 with the new deployment once it is stored. Mount it after the auth
+ * middleware (session, CSRF).
  */
 export function flRoutes (components: FlRoutesComponents): Router {
   const { federation, requireUser } = components
@@ -70,9 +90,29 @@ export function flRoutes (components: FlRoutesComponents): Router {
     expectQueryKeys(ctx.query, [])
     const current = federation.currentModel()
     ctx.body = {
-      model: current === null ? null : { cid: current.cid.toString(), task: current.task, round: current.round, time: current.time, publisher: current.publisher },
+      model: current === null ? null : { cid: current.cid.toString(), task: current.task, round: current.round, time: current.time, publisher: current.publisher, position: current.position },
       participation: federation.participation()
     }
+  })
+
+  router.get('/fl/deployment', requireUser('admin'), (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = federation.deployment()
+  })
+
+  router.post('/fl/deployment/pin', requireUser('admin'), async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = await federation.pinModel(await modelParam(ctx))
+  })
+
+  router.post('/fl/deployment/unpin', requireUser('admin'), async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = await federation.unpinModel()
+  })
+
+  router.post('/fl/deployment/rollback', requireUser('admin'), async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = await federation.rollbackModel()
   })
 
   return router

@@ -46,6 +46,10 @@ export interface TaskHistory extends EventTarget {
   addParticipation(record: ParticipationRecord): void
   /** Resolves once every write queued so far has been tried. */
   flush(): Promise<void>
+  /** The deployment record read at open (JSON text, deployment-record.ts), or null. */
+  deployment(): string | null
+  /** Queues a write of the deployment record; resolves once it is on disk (at once without a store), rejects if it failed. */
+  saveDeployment(json: string): Promise<void>
 }
 
 /** Checks a bound given in the init: an integer in [1, max]. */
@@ -67,6 +71,7 @@ export function createTaskHistory (init: TaskHistoryInit = {}) {
     let nextSeq = 0
     let store: TaskStore | null = null
     let queue: Promise<void> = Promise.resolve()
+    let deployment: string | null = null
 
     /** Queues a write behind the earlier ones; a failed write is logged and the rest go on. */
     const write = (what: string, make: (s: TaskStore) => () => Promise<void>): void => {
@@ -109,6 +114,7 @@ export function createTaskHistory (init: TaskHistoryInit = {}) {
         write('task:interrupted', st => st.taskWrite(view))
       }
       trimTasks()
+      deployment = await s.getDeployment() ?? null
       participation = loaded.participation
       nextSeq = participation.reduce((n, p) => Math.max(n, p.seq + 1), 0)
       const drop = trimParticipation()
@@ -157,7 +163,15 @@ export function createTaskHistory (init: TaskHistoryInit = {}) {
         const drop = trimParticipation()
         write('participation:add', s => async () => await s.putParticipation(seq, record, drop))
       },
-      flush: async () => await queue
+      flush: async () => await queue,
+      deployment: () => deployment,
+      async saveDeployment (json: string): Promise<void> {
+        deployment = json
+        if (store === null) return
+        const done = queue.then(store.deploymentWrite(json))
+        queue = done.catch((err: unknown) => { log.error({ code: codeOf(err), what: 'deployment' }, 'FL history write failed') })
+        await done
+      }
     })
   }
 }

@@ -96,7 +96,7 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   }
   const get = (key: typeof KEYS[number], fallback: unknown): unknown => v[key] === undefined ? fallback : v[key]
   const task = get('task', TASK_DEFAULTS.name)
-  if (typeof task !== 'string' || !TASK_NAME.test(task)) throw new InvalidRequestError('task must be 1–40 lower-case letters, digits or dashes')
+  if (typeof task !== 'string' || !TASK_NAME.test(task)) throw new InvalidRequestError('task must be 1–39 lower-case letters, digits or dashes')
   const aggregation = get('aggregation', TASK_DEFAULTS.aggregation)
   if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
     throw new InvalidRequestError(`aggregation must be one of ${AGGREGATIONS.join(', ')}`)

@@ -21,7 +21,9 @@ export const HISTORY_KEYS = {
   task: (id: string) => `t:${id}`,
   round: (id: string, round: number) => `r:${id}:${String(round).padStart(6, '0')}`,
   rounds: (id: string) => `r:${id}:`,
-  participation: (seq: number) => `p:${String(seq).padStart(12, '0')}`
+  participation: (seq: number) => `p:${String(seq).padStart(12, '0')}`,
+  /** This hospital's model deployment (deployment-record.ts): one record, rewritten on each decision. */
+  deployment: 'd:deployment'
 }
 
 /** A stored record that could not be read back, by key, with its code. */
@@ -143,6 +145,16 @@ export class TaskStore {
   /** Deletes participation records by number. */
   async deleteParticipation (seqs: number[]): Promise<void> {
     await this.#batch(seqs.map(d => ({ type: 'del' as const, key: HISTORY_KEYS.participation(d) })))
+  }
+
+  /** The stored deployment record (JSON text), if any; decoded by deployment-record.ts. */
+  async getDeployment (): Promise<string | undefined> {
+    return await this.#db.get(HISTORY_KEYS.deployment)
+  }
+
+  /** The write of the deployment record, serialised now; synced, so a pin survives power loss once acknowledged. */
+  deploymentWrite (json: string): () => Promise<void> {
+    return async () => await this.#db.put(HISTORY_KEYS.deployment, json, { sync: true })
   }
 
   async #batch (ops: Op[]): Promise<void> {

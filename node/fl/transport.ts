@@ -1,6 +1,7 @@
 // FL messages over gossipsub: the control topic every FL service listens on, and one topic per
 // task (`/medichain/<ledgerId>/fl/<task>`). Every message is judged inside gossipsub's topic
-// validator — sender peer a member, signer a member, signature valid, then the caller's own rules —
+// validator — sender peer a member, signer a member, signature valid, a round message signed by the
+// coordinator its task id names, then the caller's own rules —
 // so a refused message is never delivered or forwarded, and each refusal is logged with its code.
 // The host must admit these topics from its creation (P2PInit `extraTopics` and `topicPrefixes`,
 // see flTopicAllowance in constants.ts): the transport does not widen gossipsub's allow-list.
@@ -10,6 +11,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { toHex } from '../../protocol/bytes.ts'
 import type { Verifier } from '../../protocol/ed25519.ts'
+import { isCoordinatorOf } from '../../ledger/fl-rules.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { isMemberPeer } from '../p2p/gater.ts'
@@ -92,6 +94,10 @@ export function createFlTransport (components: FlTransportComponents): FlTranspo
       return refuse({ ...refusal, code: codeOf(err) }, TopicValidatorResult.Reject)
     }
     if (via.topic === 'task' && message.task !== via.task) return refuse({ ...refusal, code: 'WRONG_TASK' }, TopicValidatorResult.Reject)
+    // Round messages come only from the coordinator the task id names, as the ledger requires of its model.publish.
+    if (message.kind !== 'update' && !isCoordinatorOf(message.task, message.coordinator)) {
+      return refuse({ ...refusal, code: 'NOT_TASK_COORDINATOR' }, TopicValidatorResult.Reject)
+    }
     let verdict: Verdict
     try {
       verdict = handle(message, via)

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { FL_DEFAULTS, KEEP_PARTICIPATION_LIMIT, KEEP_TASKS_LIMIT } from '../../node/config-fl.ts'
 import { loadConfig } from '../../node/config.ts'
-import { MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from '../../node/fl/constants.ts'
+import { DEPLOY_MIN_VALIDATION, MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from '../../node/fl/constants.ts'
 import { parseTaskOptions } from '../../node/fl/task-options.ts'
 import { newTaskView } from '../../node/fl/task-record.ts'
 import { TaskStore } from '../../node/fl/task-store.ts'
@@ -24,18 +24,20 @@ const { withFile } = folder
 
 test('without an fl block the defaults apply: 64 tasks, 256 participations, as createFederation keeps', async () => {
   const c = await loadConfig({ cwd: folder.cwd, env: {} })
-  assert.equal(c.fl, { keepTasks: 64, keepParticipation: 256 })
-  assert.equal(c.fl, { keepTasks: MAX_TASKS_KEPT, keepParticipation: PARTICIPATION_KEPT })
+  assert.equal(c.fl, { keepTasks: 64, keepParticipation: 256, deployMinValidation: 20 })
+  assert.equal(c.fl, { keepTasks: MAX_TASKS_KEPT, keepParticipation: PARTICIPATION_KEPT, deployMinValidation: DEPLOY_MIN_VALIDATION })
   assert.equal(c.fl, { ...FL_DEFAULTS })
 })
 
 test('fields given in the file win, the others keep their defaults; 1 and the limit are accepted', async () => {
   await withFile({ fl: { keepTasks: 5 } })
-  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: 5, keepParticipation: 256 })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { ...FL_DEFAULTS, keepTasks: 5, keepParticipation: 256 })
   await withFile({ fl: { keepParticipation: 1 } })
-  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: 64, keepParticipation: 1 })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { ...FL_DEFAULTS, keepTasks: 64, keepParticipation: 1 })
   await withFile({ fl: { keepTasks: KEEP_TASKS_LIMIT, keepParticipation: KEEP_PARTICIPATION_LIMIT } })
-  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { keepTasks: MAX_TASKS_KEPT_LIMIT, keepParticipation: MAX_TASKS_KEPT_LIMIT })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { ...FL_DEFAULTS, keepTasks: MAX_TASKS_KEPT_LIMIT, keepParticipation: MAX_TASKS_KEPT_LIMIT })
+  await withFile({ fl: { deployMinValidation: 3 } })
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl.deployMinValidation, 3)
   await withFile({ fl: {} })
   assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).fl, { ...FL_DEFAULTS })
 })
@@ -43,6 +45,8 @@ test('fields given in the file win, the others keep their defaults; 1 and the li
 test('bad fl values are INVALID_CONFIG: non-integer, zero, negative, above the limit, wrong type, unknown key', async () => {
   const cases: unknown[] = [
     { fl: { keepTasks: 1.5 } },
+    { fl: { deployMinValidation: 0 } },
+    { fl: { deployMinValidation: 'all' } },
     { fl: { keepParticipation: 2.25 } },
     { fl: { keepTasks: 0 } },
     { fl: { keepParticipation: 0 } },

@@ -59,7 +59,11 @@ function delegate (live: Harness['live']): FlRoutesComponents['federation'] {
     task: (id) => live.federation.task(id),
     tasks: () => live.federation.tasks(),
     participation: () => live.federation.participation(),
-    currentModel: () => live.federation.currentModel()
+    currentModel: () => live.federation.currentModel(),
+    deployment: () => live.federation.deployment(),
+    pinModel: async (cid) => await live.federation.pinModel(cid),
+    unpinModel: async () => await live.federation.unpinModel(),
+    rollbackModel: async () => await live.federation.rollbackModel()
   }
 }
 

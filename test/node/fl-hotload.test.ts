@@ -1,7 +1,7 @@
 // "Fetch model" (issue 4): a published model is hot-loaded into the analyser slot, a restarted peer
 // finds the latest publication already on its ledger, a publication whose weights cannot be
-// fetched leaves the current model in place (model:failed), and "latest" is decided the same way
-// on every peer. Also: the task API's negative paths on a one-hospital consortium.
+// fetched leaves the current model in place (model:failed), and "newer" is decided by ledger
+// position, the same way on every peer. Also: the task API's negative paths on a one-hospital consortium.
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -13,6 +13,7 @@ import { AnalyserSlot } from '../../node/analysis/analyser.ts'
 import { createFederation } from '../../node/fl/index.ts'
 import type { PublishedModel } from '../../node/fl/index.ts'
 import { isNewer } from '../../node/fl/hotload.ts'
+import { taskIdFor } from '../../ledger/fl-rules.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 import { cleanup, testConsortium } from '../helpers/ledger-fixture.ts'
@@ -74,7 +75,7 @@ test('a publication whose weights nobody has leaves the current model in place',
   await withTimeout((async () => { while (peer.federation.currentModel() === null) await nextEvent(peer.federation, 'model:loaded') })(), 10_000, 'the first model')
   const ghost = CID.create(1, raw.code, await sha256.digest(utf8('weights nobody stored')))
   const failed = nextEvent<{ cid: CID, code: string }>(peer.federation, 'model:failed')
-  await peer.ledger.submitOwn('model.publish', { model: ghost, task: 'detect-strange-ghost', round: 1, metrics: {}, participants: [] })
+  await peer.ledger.submitOwn('model.publish', { model: ghost, task: taskIdFor('detect-strange', peer.key, new Uint8Array(4)), round: 1, metrics: {}, participants: [] })
   const failure = await failed
   assert.is(failure.cid.toString(), ghost.toString())
   assert.is(failure.code, 'UNAVAILABLE')
@@ -82,17 +83,16 @@ test('a publication whose weights nobody has leaves the current model in place',
   assert.is(peer.federation.currentModel()?.cid.toString(), cid)
 })
 
-test('"latest" is by transaction time, ties broken by CID, the same on every peer', async () => {
+test('"newer" is by ledger position (order key, author, height, index), never by the claimed time', async () => {
   const a = CID.create(1, raw.code, await sha256.digest(utf8('a')))
-  const b = CID.create(1, raw.code, await sha256.digest(utf8('b')))
-  const at = (cid: CID, time: number): PublishedModel => ({ cid, time, task: 't', round: 1, publisher: '' })
-  assert.ok(isNewer(at(a, 2), null))
-  assert.ok(isNewer(at(a, 2), at(b, 1)))
-  assert.not.ok(isNewer(at(a, 1), at(b, 2)))
-  const [low, high] = a.toString() < b.toString() ? [a, b] : [b, a]
-  assert.ok(isNewer(at(high, 5), at(low, 5)))
-  assert.not.ok(isNewer(at(low, 5), at(high, 5)))
-  assert.not.ok(isNewer(at(a, 5), at(a, 5)), 'the same publication is not newer than itself')
+  const at = (order: number, author: string, height: number, index: number, time: number): PublishedModel =>
+    ({ cid: a, time, task: 't', round: 1, publisher: '', position: { order, author, height, index } })
+  assert.ok(isNewer(at(1, 'aa', 0, 0, 0), null))
+  assert.ok(isNewer(at(3, 'aa', 2, 0, 0), at(2, 'bb', 1, 0, Number.MAX_SAFE_INTEGER)), 'a later block wins whatever time the earlier one claims')
+  assert.not.ok(isNewer(at(2, 'bb', 1, 0, Number.MAX_SAFE_INTEGER), at(3, 'aa', 2, 0, 0)))
+  assert.ok(isNewer(at(5, 'bb', 1, 0, 0), at(5, 'aa', 3, 0, 9)), 'equal order keys: by author')
+  assert.ok(isNewer(at(5, 'aa', 1, 2, 0), at(5, 'aa', 1, 1, 9)), 'one block: by index')
+  assert.not.ok(isNewer(at(5, 'aa', 1, 1, 0), at(5, 'aa', 1, 1, 0)), 'the same publication is not newer than itself')
 })
 
 test('task API: bad options are INVALID, a second task is CONFLICT, unknown ids NOT_FOUND', async () => {

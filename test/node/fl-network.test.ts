@@ -50,7 +50,8 @@ test('three peers, three rounds: validation loss goes down, the model is publish
   }
   a.data.items = [...a.data.items, lazy(900, 1), lazy(901, 2), lazy(902, 3), lazy(903, 4), lazy(904, 5)]
   await consent(a, [{ patient: 900, none: true }, { patient: 901, expires: Date.now() - 1 }, { patient: 902, revoke: true }, { patient: 903, purpose: 'research' }, { patient: 904 }])
-  const loaded = peers.map(p => nextEvent<string | null>(p.analysers, 'analyser:changed', d => d !== null))
+  // Waited for from before the task starts, so as long as the task itself may take (settled's 60 s) and more.
+  const loaded = peers.map(p => nextEvent<string | null>(p.analysers, 'analyser:changed', d => d !== null, 90_000))
 
   const id = a.federation.startTask({ ...TASK, rounds: 3, minParticipants: 3, patience: 3 })
   const view = await withTimeout(a.federation.settled(id), 60_000, 'the task to end')

@@ -14,6 +14,7 @@ import { withTimeout } from '../helpers/timeout.ts'
 import { cleanup, tempDir, testConsortium } from '../helpers/ledger-fixture.ts'
 import { adminBrowser, call, signIn, signUp, testClock } from './auth-fixture.ts'
 import type { AuthHarness } from './auth-fixture.ts'
+import { isCoordinatorOf } from '../../ledger/fl-rules.ts'
 import { consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fl-fixture.ts'
 import type { FlPeer } from './fl-fixture.ts'
 
@@ -68,7 +69,8 @@ test('an admin starts a task and reads its round history; others read but may no
   const started = await call(h.url, '/api/fl/tasks', { json: OPTIONS, cookie: admin.cookie, csrf: admin.csrf })
   assert.is(started.status, 202)
   const id = String(started.body?.id)
-  assert.match(id, /^detect-strange-[0-9a-f]{16}$/)
+  assert.match(id, /^detect-strange-[0-9a-f]{24}$/, 'name, coordinator fingerprint, nonce')
+  assert.ok(isCoordinatorOf(id, peer.key), 'the task id names this peer as its coordinator')
   assert.is(started.headers.get('location'), `/api/fl/tasks/${id}`)
   const again = await call(h.url, '/api/fl/tasks', { json: OPTIONS, cookie: admin.cookie, csrf: admin.csrf })
   assert.is(again.status, 409)

@@ -2,7 +2,8 @@
 // (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
 // participants with their sample counts, round times, and the model it published, or why it
 // failed; an admin continues an interrupted or stopped task as a new task. Above them, this
-// hospital's training data (mc-training-data). When the peer has no FL service (its route answers
+// hospital's training data (mc-training-data) and the published models it deployed or holds back
+// (mc-fl-models). When the peer has no FL service (its route answers
 // 404), the page says so instead of failing.
 import { LitElement, css, html, nothing } from 'lit'
 import { ApiError } from '../../../protocol/client.ts'
@@ -18,6 +19,7 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 import './mc-line-chart.ts'
+import './mc-fl-models.ts'
 import './mc-training-data.ts'
 
 /** The U-Net's shape fields of the start form; blank ones keep the peer's default. */
@@ -114,6 +116,7 @@ export class McFlDashboard extends LitElement {
       html`<div><label for=${id}>${label}</label><input id=${id} name=${id} type="number" min=${min} max=${max} .value=${value} ?required=${value !== ''}></div>`
     return html`
       <mc-training-data .session=${this.session}></mc-training-data>
+      ${this.session.role === 'admin' ? html`<mc-fl-models .session=${this.session}></mc-fl-models>` : nothing}
       <h2>Start a task</h2>
       <form @submit=${this.#start}>
         <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('minParticipants', 'Minimum hospitals per round', 1, 64, '2')}</div>

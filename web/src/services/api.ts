@@ -4,6 +4,8 @@
 import type { MedichainClient } from '../../../protocol/client.ts'
 import { parseFlTask, parseFlTasks } from '../lib/fl.ts'
 import type { FlTask } from '../lib/fl.ts'
+import { parseFlDeployment } from '../lib/fl-deployment.ts'
+import type { FlDeployment } from '../lib/fl-deployment.ts'
 
 /** `GET /api/health`; `storage` and `backend` appear once the peer reports them. */
 export interface Health {
@@ -68,7 +70,12 @@ export function api (client: MedichainClient) {
       parseFlTask(await (await client.request('POST', '/api/fl/tasks', body)).json()),
     /** Continues an interrupted or stopped task as a new one: `{ id, continues }`. */
     continueFl: async (id: string): Promise<FlTask | null> =>
-      parseFlTask(await (await client.request('POST', `/api/fl/tasks/${encodeURIComponent(id)}/continue`)).json())
+      parseFlTask(await (await client.request('POST', `/api/fl/tasks/${encodeURIComponent(id)}/continue`)).json()),
+    /** Published models: deployed here, or available with the reason (admin). */
+    flDeployment: async (): Promise<FlDeployment> => parseFlDeployment(await get<unknown>(client, '/api/fl/deployment')),
+    /** Pins a model, lifts the pin, or rolls back; each answers with the new deployment. */
+    flDeploy: async (action: 'pin' | 'unpin' | 'rollback', model?: string): Promise<FlDeployment> =>
+      parseFlDeployment(await (await client.request('POST', `/api/fl/deployment/${action}`, action === 'pin' ? { model } : undefined)).json())
   }
 }
 
