@@ -15,6 +15,7 @@ Commands:
   ledger show     print heads, members and a block summary
   fl start        start a federated-learning task on a running peer
   fl continue     continue an interrupted or stopped federated-learning task
+  admin setup-link  print a new one-time admin setup link from the running peer
 
 Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
 `
@@ -162,4 +163,19 @@ Options:
   --min-participants N      hospitals needed for a round to count
   --aggregation KIND        fedavg (default) or trimmed-mean
   -h, --help                show this help
+`
+
+/** Help text of `medichain admin`. */
+export const ADMIN_HELP = `Usage: medichain admin setup-link [--data DIR] [--config FILE] [--url URL]
+
+Asks the running peer for a new one-time admin setup link and prints it. The request is signed
+with the hospital key in the data folder, so only someone who can read that key can ask. Use it
+when the link printed at first start was lost or used, or when no admin can sign in any more.
+The new link replaces any earlier unused one.
+
+Options:
+  --data DIR       data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE    config file (default <data>/config.json when present)
+  --url URL        the peer's HTTP address (default from the config: http://127.0.0.1:8080)
+  -h, --help       show this help
 `

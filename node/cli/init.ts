@@ -5,6 +5,7 @@ import { createKeyFile } from '../keys.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { INIT_HELP } from './help.ts'
+import { assertWritable } from './explain.ts'
 import { EXIT, println } from './io.ts'
 import type { CliIo } from './io.ts'
 
@@ -18,6 +19,7 @@ export async function runInit (argv: string[], io: CliIo): Promise<number> {
     return EXIT.ok
   }
   const config = await loadConfig({ flags: { data: values.data, config: values.config }, env: io.env, cwd: io.cwd })
+  await assertWritable(config.data)
   const key = await createKeyFile(config.data)
   println(io.stdout, `created hospital key ${key.path}`)
   println(io.stdout, `public key: ${toHex(key.publicKey)}`)

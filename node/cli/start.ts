@@ -1,5 +1,7 @@
 // `medichain start`: runs one hospital peer until SIGINT/SIGTERM. On the very first run (no key
 // and no genesis) it creates both, a one-member consortium, so `npm start` works with no setup.
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
@@ -12,6 +14,7 @@ import type { Logger } from '../logger.ts'
 import { createPeer } from '../peer.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { fileExists, readGenesisFile, writeGenesisFile } from './genesis-file.ts'
+import { assertWritable, explainError } from './explain.ts'
 import { START_HELP } from './help.ts'
 import { EXIT, println } from './io.ts'
 import type { CliIo } from './io.ts'
@@ -43,6 +46,28 @@ export async function prepareIdentity (config: Config, clock: () => number): Pro
   return { key, genesis: await readGenesisFile(config.genesis), createdKey: false, createdGenesis: false }
 }
 
+/** Names in `dir`, or null when it does not exist yet. */
+async function entriesOf (dir: string): Promise<Set<string> | null> {
+  try {
+    return new Set(await readdir(dir))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+}
+
+/** Removes what this run created in `dir` (all of it when the folder itself is new), and the genesis. */
+async function removeCreated (dir: string, before: Set<string> | null, genesisPath: string): Promise<void> {
+  await rm(genesisPath, { force: true })
+  if (before === null) {
+    await rm(dir, { recursive: true, force: true })
+    return
+  }
+  for (const name of await readdir(dir)) {
+    if (!before.has(name)) await rm(join(dir, name), { recursive: true, force: true })
+  }
+}
+
 function waitForAbort (signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve()
   return new Promise(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
@@ -70,6 +95,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   }
   const config = await loadConfig({ flags: values, env: io.env, cwd: io.cwd })
   const logger: Logger = createLogger({ level: config.logLevel })
+  await assertWritable(config.data)
+  const before = await entriesOf(config.data)
   const id = await prepareIdentity(config, io.clock)
   if (id.createdKey) println(io.stdout, `first run: created hospital key ${id.key.path}`)
   if (id.createdGenesis) println(io.stdout, `first run: created one-member genesis ${config.genesis}`)
@@ -77,7 +104,14 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
   const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis })({ logger, clock: io.clock })
-  await peer.start()
+  try {
+    await peer.start()
+  } catch (err) {
+    // A first start that fails (a port in use, say) leaves nothing behind: a key and genesis made
+    // for a peer that never ran would otherwise pin the next attempt to a half-made consortium.
+    if (id.createdKey && id.createdGenesis) await removeCreated(config.data, before, config.genesis)
+    throw explainError(err, config.data) ?? err
+  }
   println(io.stdout, `medichain peer running (Ctrl-C to stop)`)
   println(io.stdout, `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`)
   println(io.stdout, `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`)
