@@ -132,7 +132,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis, verifyWorkers })({
       identity: nodeIdentity(init.seed),
       verify: nodeVerify,
-      logger: logger.child({ component: 'ledger' }),
+      // The ledger, auth and FL name their own component on their loggers.
+      logger,
       clock
     })
     const p2p = createP2P({
@@ -152,7 +153,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       logger,
       ledger
     })
-    const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger: logger.child({ component: 'auth' }), clock })
+    const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger, clock })
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     const recordsLog = logger.child({ component: 'records' })
@@ -174,7 +175,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       analysers,
       trainingSet: labels.trainingSet,
       validationSet: labels.validationSet,
-      logger: logger.child({ component: 'fl' }),
+      logger,
       clock
     })
     const http = createHttpServer({

@@ -226,17 +226,13 @@ export class MedichainClient {
    * still locked until `unlock(password)`. Resolves null when there is no live session.
    */
   async resume (): Promise<ApiUser | null> {
-    try {
-      const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('GET', '/api/auth/me')
-      this.#session(res)
-      return res.user
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
-        this.#forget()
-        return null
-      }
-      throw err
+    const res = await this.#json<{ user: ApiUser | null, vault?: unknown, csrfToken?: string }>('GET', '/api/auth/session')
+    if (res.user === null || typeof res.csrfToken !== 'string') {
+      this.#forget()
+      return null
     }
+    this.#session({ user: res.user, vault: res.vault, csrfToken: res.csrfToken })
+    return res.user
   }
 
   /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */

@@ -46,6 +46,23 @@ export async function prepareIdentity (config: Config, clock: () => number): Pro
   return { key, genesis: await readGenesisFile(config.genesis), createdKey: false, createdGenesis: false }
 }
 
+/** The TCP port of a multiaddr string, or undefined. */
+function tcpPort (addr: string): string | undefined {
+  return /\/tcp\/(\d+)/.exec(addr)?.[1]
+}
+
+/**
+ * A warning when the genesis announces this hospital on p2p ports the peer does not listen on:
+ * the other members dial the genesis addresses, so they would never reach it.
+ */
+export function addressWarning (genesis: Genesis, self: Uint8Array, listening: string[]): string | undefined {
+  const announced = genesis.members.find(m => toHex(m.key) === toHex(self))?.addrs ?? []
+  if (announced.length === 0) return undefined
+  const ports = new Set(listening.map(tcpPort))
+  if (announced.some(a => ports.has(tcpPort(a)))) return undefined
+  return `the genesis announces this hospital at ${announced.join(', ')}, but it listens on ${listening.join(', ')}: other members dial the genesis address and will not reach it (use --p2p-port ${tcpPort(announced[0]) ?? ''})`
+}
+
 /** Names in `dir`, or null when it does not exist yet. */
 async function entriesOf (dir: string): Promise<Set<string> | null> {
   try {
@@ -112,14 +129,20 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
     if (id.createdKey && id.createdGenesis) await removeCreated(config.data, before, config.genesis)
     throw explainError(err, config.data) ?? err
   }
-  println(io.stdout, `medichain peer running (Ctrl-C to stop)`)
-  println(io.stdout, `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`)
-  println(io.stdout, `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`)
-  println(io.stdout, `  data:       ${config.data}`)
-  println(io.stdout, `  http:       ${peer.http.url}`)
-  for (const addr of peer.p2p.addresses()) println(io.stdout, `  p2p:        ${addr}`)
+  // One write, so that no log line lands inside the banner.
+  const banner = [
+    'medichain peer running (Ctrl-C to stop)',
+    `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`,
+    `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`,
+    `  data:       ${config.data}`,
+    `  http:       ${peer.http.url}`,
+    ...peer.p2p.addresses().map(addr => `  p2p:        ${addr}`)
+  ]
   const setup = peer.auth.setupLink(peer.http.url)
-  if (setup !== undefined) println(io.stdout, `  admin setup (one-time link, keep it private): ${setup}`)
+  if (setup !== undefined) banner.push(`  admin setup (one-time link, keep it private): ${setup}`)
+  const moved = addressWarning(id.genesis, id.key.publicKey, peer.p2p.addresses())
+  if (moved !== undefined) banner.push(`  warning:    ${moved}`)
+  io.stdout.write(`${banner.join('\n')}\n`)
   await waitForAbort(io.signal)
   logger.info({ reason: String(io.signal.reason) }, 'shutting down')
   await peer.stop()
