@@ -24,7 +24,7 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
-import { authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
+import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
 const POOL_MIN_BYTES = 4096
@@ -76,6 +76,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   #broken: unknown = null
   /** Hex hashes of both blocks of every equivocation held. */
   readonly #equivocal = new Set<string>()
+  /** Display names hospitals gave themselves with `directory.set`, by hex key. */
+  readonly #hospitalNames = new Map<string, string>()
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -111,6 +113,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     for (const e of await readEvidence(this.#store)) for (const b of e.blocks) this.#equivocal.add(toHex(decodeBlock(b).hash))
     await this.#members.load()
     this.#seq = await this.#nextSeq()
+    await this.#loadHospitalNames()
     if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
     this.#started = true
   }
@@ -124,6 +127,17 @@ class LedgerImpl extends EventTarget implements Ledger {
     await this.#pool?.close()
     this.#pool = null
     await this.#store.close()
+  }
+
+  /** Hospitals' display names from the directory, kept current as blocks are appended (after they are durable). */
+  async #loadHospitalNames (): Promise<void> {
+    for (const e of await this.queries.directory()) if (equals(e.subject, e.hospital)) this.#hospitalNames.set(toHex(e.subject), e.name)
+    this.addEventListener('block:appended', (event) => {
+      const block = (event as CustomEvent<Block>).detail
+      for (const { tx } of block.txs) {
+        if (tx.type === 'directory.set' && equals(tx.body.subject, tx.signer)) void this.queries.directoryEntry(tx.signer).then(e => { if (e !== undefined) this.#hospitalNames.set(toHex(e.subject), e.name) })
+      }
+    })
   }
 
   async #loadChains (): Promise<void> {
@@ -156,7 +170,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
     const view = new BatchWriter(this.#store)
-    await view.prefetch([K.account(tx.signer)])
+    await view.prefetch(authoriseKeys(dtx))
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
@@ -452,7 +466,13 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   heads (): Head[] { return this.#chains.heads() }
   size (): number { return this.#chains.size() }
-  members (): MemberView[] { return this.#members.list() }
+  members (): MemberView[] {
+    // A hospital's own `directory.set` names it; the genesis or admission name is the fallback.
+    return this.#members.list().map(m => {
+      const name = this.#hospitalNames.get(toHex(m.key))
+      return name === undefined ? m : { ...m, name }
+    })
+  }
   isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
   async blocksAfter (theirs: Head[], limit: number): Promise<Uint8Array[]> { return await readBlocksAfter(this.#store, this.#chains, theirs, limit) }
   async blocks (author: Uint8Array, from: number, limit: number): Promise<Block[]> { return await readBlocks(this.#store, this.#chains, author, from, limit) }

@@ -17,6 +17,7 @@ import type { Auth } from './auth/index.ts'
 import type { Config } from './config.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
+import { directoryRoutes } from './http/routes-directory.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { serveWeb } from './http/static.ts'
@@ -199,6 +200,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(labelRouter.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
+    http.app.use(directoryRoutes({ ledger, auth }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []

@@ -66,6 +66,7 @@ export type RejectCode =
   | 'REPLAYED_SEQ'
   | 'EQUIVOCATION'
   | 'FLAGGED_MEMBER'
+  | 'DIRECTORY_SUBJECT'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

@@ -21,14 +21,16 @@ Run \`medichain <command> --help\` for a command's options. See README.md and do
 `
 
 /** Help text of `medichain init`. */
-export const INIT_HELP = `Usage: medichain init [--data DIR] [--config FILE]
+export const INIT_HELP = `Usage: medichain init [--data DIR] [--config FILE] [--name NAME]
 
 Creates the hospital key <data>/hospital.key: an Ed25519 private key in PKCS#8 PEM, mode 0600.
 The same key is the hospital's libp2p PeerId and its ledger signing key. Prints the public key
 and the PeerId, which the consortium needs to build the genesis. Refuses to overwrite a key.
+With --name, also records the hospital's display name in <data>/config.json.
 
 Options:
   --data DIR       data folder (default ./data; env MEDICHAIN_DATA)
+  --name NAME      the hospital's name, as patients and clinicians will read it
   --config FILE    config file (default <data>/config.json when present)
   -h, --help       show this help
 `

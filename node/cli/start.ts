@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
+import type { Ledger } from '../../ledger/types.ts'
 import { loadConfig } from '../config.ts'
 import type { Config } from '../config.ts'
 import { createKeyFile, keyPath, KeyNotFoundError, loadKeyFile } from '../keys.ts'
@@ -44,6 +45,11 @@ export async function prepareIdentity (config: Config, clock: () => number): Pro
   if (!hasKey) throw new KeyNotFoundError(keyPath(config.data))
   const key = await loadKeyFile(config.data)
   return { key, genesis: await readGenesisFile(config.genesis), createdKey: false, createdGenesis: false }
+}
+
+/** The name the consortium knows this hospital by (its directory entry, else the genesis), else the config's. */
+function hospitalName (ledger: Ledger, fallback: string): string {
+  return ledger.members().find(m => toHex(m.key) === toHex(ledger.self))?.name ?? fallback
 }
 
 /** The TCP port of a multiaddr string, or undefined. */
@@ -132,7 +138,7 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   // One write, so that no log line lands inside the banner.
   const banner = [
     'medichain peer running (Ctrl-C to stop)',
-    `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`,
+    `  hospital:   ${hospitalName(peer.ledger, config.name)} ${toHex(id.key.publicKey)}`,
     `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`,
     `  data:       ${config.data}`,
     `  http:       ${peer.http.url}`,
