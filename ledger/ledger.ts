@@ -77,7 +77,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   /** Hex hashes of both blocks of every equivocation held. */
   readonly #equivocal = new Set<string>()
   /** Display names hospitals gave themselves with `directory.set`, by hex key. */
-  readonly #hospitalNames = new Map<string, string>()
+  readonly #hospitalNames = new Map<string, { name: string, seq: number }>()
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -131,11 +131,13 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   /** Hospitals' display names from the directory, kept current as blocks are appended (after they are durable). */
   async #loadHospitalNames (): Promise<void> {
-    for (const e of await this.queries.directory()) if (equals(e.subject, e.hospital)) this.#hospitalNames.set(toHex(e.subject), e.name)
+    for (const e of await this.queries.directory()) if (equals(e.subject, e.hospital)) this.#hospitalNames.set(toHex(e.subject), { name: e.name, seq: e.seq })
     this.addEventListener('block:appended', (event) => {
-      const block = (event as CustomEvent<Block>).detail
-      for (const { tx } of block.txs) {
-        if (tx.type === 'directory.set' && equals(tx.body.subject, tx.signer)) void this.queries.directoryEntry(tx.signer).then(e => { if (e !== undefined) this.#hospitalNames.set(toHex(e.subject), e.name) })
+      for (const { tx } of (event as CustomEvent<Block>).detail.txs) {
+        if (tx.type !== 'directory.set' || !equals(tx.body.subject, tx.signer)) continue
+        const key = toHex(tx.signer)
+        // The same rule as the state: the hospital's latest seq wins.
+        if ((this.#hospitalNames.get(key)?.seq ?? -1) < tx.seq) this.#hospitalNames.set(key, { name: tx.body.name, seq: tx.seq })
       }
     })
   }
@@ -469,8 +471,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   members (): MemberView[] {
     // A hospital's own `directory.set` names it; the genesis or admission name is the fallback.
     return this.#members.list().map(m => {
-      const name = this.#hospitalNames.get(toHex(m.key))
-      return name === undefined ? m : { ...m, name }
+      const named = this.#hospitalNames.get(toHex(m.key))
+      return named === undefined ? m : { ...m, name: named.name }
     })
   }
   isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
