@@ -18,6 +18,7 @@ import type { Config } from './config.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
+import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { serveWeb } from './http/static.ts'
@@ -34,6 +35,7 @@ import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
 import type { P2P } from './p2p/index.ts'
+import { loadDefaultAnalyser } from './ai/default-model.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/index.ts'
 
@@ -56,6 +58,11 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   verifyWorkers?: number
   /** Folder of the built web UI (scripts/build-web.ts); default web/dist. */
   webRoot?: string
+  /**
+   * Deploy the shipped default detect-strange model (trained on synthetic phantoms) until a
+   * federated task publishes one; default false (tests), `medichain start` turns it on.
+   */
+  defaultModel?: boolean
 }
 
 /** What a peer uses from its host. */
@@ -201,6 +208,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
+    http.app.use(modelRoutes({ auth }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []
@@ -242,6 +250,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })
+          if (init.defaultModel === true && analysers.current === null) {
+            // A published model installed later replaces it in the same slot.
+            const shipped = await loadDefaultAnalyser()
+            if (shipped !== undefined && analysers.current === null) {
+              analysers.set(shipped.analyser)
+              log.info({ model: shipped.cid.toString() }, 'default detect-strange model deployed (synthetic phantoms, not for clinical use)')
+            }
+          }
           await mkdir(tmpDir, { recursive: true, mode: 0o700 })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })

@@ -5,11 +5,8 @@
 // Usage: npm run train:default-model [-- --seed 7 --images 288 --epochs 40 --held-out 96]
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { CID } from 'multiformats/cid'
-import * as raw from 'multiformats/codecs/raw'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { initBackend, activeBackend } from '../node/ai/backend.ts'
-import { DEFAULT_MODEL_CARD, DEFAULT_MODEL_WEIGHTS } from '../node/ai/default-model.ts'
+import { DEFAULT_MODEL_CARD, DEFAULT_MODEL_WEIGHTS, weightsCid } from '../node/ai/default-model.ts'
 import { createModel, serializeWeights } from '../node/ai/model.ts'
 import { evaluate, trainLocal } from '../node/ai/train.ts'
 import type { TrainSample } from '../node/ai/train.ts'
@@ -55,7 +52,7 @@ await trainLocal(model, train, {
 const seconds = (performance.now() - started) / 1000
 const metrics = await evaluate(model, held)
 const bytes = serializeWeights(model)
-const cid = CID.createV1(raw.code, await sha256.digest(bytes))
+const cid = await weightsCid(bytes)
 await writeFile(DEFAULT_MODEL_WEIGHTS, bytes)
 const card = {
   name: 'detect-strange default (synthetic phantoms)',

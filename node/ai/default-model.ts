@@ -4,6 +4,12 @@
 // result image. It was never trained on patient data and is not for clinical use.
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import type { Analyser } from '../analysis/analyser.ts'
+import { createDetectStrange } from './detect.ts'
+import { loadWeights } from './model.ts'
 
 /** Where the shipped weights (MCW1, weights-format.ts) live. */
 export const DEFAULT_MODEL_WEIGHTS = fileURLToPath(new URL('./default-model/weights.mcw', import.meta.url))
@@ -28,4 +34,20 @@ export async function readDefaultModel (): Promise<{ weights: Uint8Array, card: 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
+}
+
+/** The CID of weights, as a raw-codec CIDv1 of their SHA-256: the same on every peer that ships them. */
+export async function weightsCid (bytes: Uint8Array): Promise<CID> {
+  return CID.createV1(raw.code, await sha256.digest(bytes))
+}
+
+/**
+ * The detect-strange analyser of the shipped default model, with its CID and card; undefined when
+ * the weights are not installed. Throws BAD_WEIGHTS when the file is corrupt.
+ */
+export async function loadDefaultAnalyser (): Promise<{ analyser: Analyser, cid: CID, card: DefaultModelCard } | undefined> {
+  const shipped = await readDefaultModel()
+  if (shipped === undefined) return undefined
+  const cid = await weightsCid(shipped.weights)
+  return { analyser: createDetectStrange({ model: loadWeights(shipped.weights), modelCid: cid }), cid, card: shipped.card }
 }

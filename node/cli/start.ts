@@ -126,7 +126,7 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   if (!id.genesis.members.some(m => toHex(m.key) === toHex(id.key.publicKey))) {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
-  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis })({ logger, clock: io.clock })
+  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true })({ logger, clock: io.clock })
   try {
     await peer.start()
   } catch (err) {
