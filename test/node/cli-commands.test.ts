@@ -164,15 +164,19 @@ test('a second start reuses key and genesis and stops on SIGINT', async () => {
   assert.is(await withTimeout(p.exited, COMMAND_MS, 'exit after SIGINT'), 0)
 })
 
-test('start refuses a key file readable by others, and a bad port, with exit 1', async () => {
+test('start refuses a key file readable by others (exit 1), a bad port flag (usage, exit 2) and a bad port in config.json (exit 1)', async () => {
   assert.is((await cli.run(['init', '--data', 'd'])).code, 0)
   await chmod(join(dir, 'd', 'hospital.key'), 0o644)
   const r = await cli.run(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0'])
   assert.is(r.code, 1)
   assert.match(r.stderr, 'KEY_PERMISSIONS')
   const port = await cli.run(['start', '--data', 'd', '--http-port', '70000'])
-  assert.is(port.code, 1)
+  assert.is(port.code, 2)
   assert.match(port.stderr, 'INVALID_CONFIG')
+  await writeFile(join(dir, 'd', 'config.json'), JSON.stringify({ http: { port: 70000 } }))
+  const file = await cli.run(['start', '--data', 'd'])
+  assert.is(file.code, 1)
+  assert.match(file.stderr, 'INVALID_CONFIG')
 })
 
 test('ledger verify exits 1 and lists problems when the folder does not match the genesis', async () => {
