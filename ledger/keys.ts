@@ -35,6 +35,9 @@ export const K = {
   model: (cid: string) => `s:model:${cid}`,
   modelPrefix: 's:model:',
   credit: (patient: Uint8Array | string) => `s:credit:${hex(patient)}`,
+  /** The consortium directory: one display name per hospital or staff key. */
+  directory: (subject: Uint8Array | string) => `s:dir:${hex(subject)}`,
+  directoryPrefix: 's:dir:',
   proposal: (txId: Uint8Array | string) => `s:prop:${hex(txId)}`,
   proposalPrefix: 's:prop:',
   approval: (proposal: Uint8Array | string, approver: Uint8Array) => `s:appr:${hex(proposal)}:${toHex(approver)}`,

@@ -28,7 +28,7 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
-import { authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
+import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
 const POOL_MIN_BYTES = 4096
@@ -94,6 +94,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   readonly #guard: StoreGuard
   /** Hex hashes of both blocks of every equivocation held. */
   #equivocal = new Set<string>()
+  /** Display names hospitals gave themselves with `directory.set`, by hex key, with the seq that set them. */
+  #hospitalNames = new Map<string, { name: string, seq: number }>()
   readonly #poolSize: number
   /** Blocks whose every signature the pool has checked. */
   readonly #verified = new WeakSet<Block>()
@@ -137,6 +139,7 @@ class LedgerImpl extends EventTarget implements Ledger {
       }
     }
     await this.#loadState()
+    this.#watchHospitalNames()
     if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
     this.#started = true
   }
@@ -168,7 +171,27 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#equivocal = equivocal
     this.#members = members
     this.#seq = seq
+    this.#hospitalNames = await this.#readHospitalNames()
     this.#rootCache = null
+  }
+
+  /** Hospitals' display names from the directory in the store. */
+  async #readHospitalNames (): Promise<Map<string, { name: string, seq: number }>> {
+    const names = new Map<string, { name: string, seq: number }>()
+    for (const e of await this.queries.directory()) if (equals(e.subject, e.hospital)) names.set(toHex(e.subject), { name: e.name, seq: e.seq })
+    return names
+  }
+
+  /** Keeps the display names current as blocks are appended (the event fires once they are durable). */
+  #watchHospitalNames (): void {
+    this.addEventListener('block:appended', (event) => {
+      for (const { tx } of (event as CustomEvent<Block>).detail.txs) {
+        if (tx.type !== 'directory.set' || !equals(tx.body.subject, tx.signer)) continue
+        const key = toHex(tx.signer)
+        // The same rule as the state: the hospital's latest seq wins.
+        if ((this.#hospitalNames.get(key)?.seq ?? -1) < tx.seq) this.#hospitalNames.set(key, { name: tx.body.name, seq: tx.seq })
+      }
+    })
   }
 
   async #loadChains (): Promise<Chains> {
@@ -214,7 +237,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
     const view = new BatchWriter(this.#store)
-    await view.prefetch([K.account(tx.signer)])
+    await view.prefetch(authoriseKeys(dtx))
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
@@ -545,7 +568,13 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   heads (): Head[] { return this.#chains.heads() }
   size (): number { return this.#chains.size() }
-  members (): MemberView[] { return this.#members.list() }
+  members (): MemberView[] {
+    // A hospital's own `directory.set` names it; the genesis or admission name is the fallback.
+    return this.#members.list().map(m => {
+      const named = this.#hospitalNames.get(toHex(m.key))
+      return named === undefined ? m : { ...m, name: named.name }
+    })
+  }
   isMember (key: Uint8Array): boolean { return this.#members.isActive(key) }
   storeFault (): StoreFault | null { return this.#guard.fault }
   async blocksAfter (theirs: Head[], limit: number): Promise<Uint8Array[]> { return await readBlocksAfter(this.#store, this.#chains, theirs, limit) }

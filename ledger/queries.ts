@@ -24,6 +24,9 @@ export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: U
  */
 export type ConsentRecord = { grantee: Uint8Array, purpose: Purpose, action: 'grant' | 'revoke', seq: number, tx: Uint8Array, time: number } & Partial<Omit<TxBodies['consent.grant'], 'purpose'>>
 
+/** A display name in the consortium directory (`directory.set`), for a hospital or one of its staff. */
+export interface DirectoryEntry { subject: Uint8Array, name: string, department: string, hospital: Uint8Array, seq: number, tx: Uint8Array, time: number }
+
 /** One access-log entry. */
 export type AccessRecord = TxBodies['access.log'] & { hospital: Uint8Array, tx: Uint8Array, time: number }
 
@@ -177,6 +180,21 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       let last = -1
       for await (const key of store.keys(K.seqPrefix(signer), { reverse: true, limit: 1 })) last = Number(key.split(':')[3])
       return last
+    },
+
+    /** The directory entry of a hospital or staff key: its display name, department and hospital. */
+    async directoryEntry (subject: Uint8Array): Promise<DirectoryEntry | undefined> {
+      const v = await value<Omit<DirectoryEntry, 'subject'>>(K.directory(subject))
+      return v === undefined ? undefined : { ...v, subject }
+    },
+
+    /** Every directory entry: the consortium's hospitals and staff by display name (a few thousand at most). */
+    async directory (): Promise<DirectoryEntry[]> {
+      const out: DirectoryEntry[] = []
+      for await (const [key, bytes] of store.entries(K.directoryPrefix)) {
+        out.push({ ...(decode(bytes) as Omit<DirectoryEntry, 'subject'>), subject: fromHex(key.slice(K.directoryPrefix.length)) })
+      }
+      return out
     },
 
     /** A registered account by its signing key. */

@@ -146,6 +146,7 @@ export function keysRead (dtx: DecodedTx): string[] {
       break
     }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
+    case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     default: break
   }
   return keys
@@ -220,6 +221,15 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'model.publish': {
       const b = tx.body
       putLowestTx(w, K.model(b.model.toString()), { ...base, task: b.task, round: b.round, metrics: b.metrics, participants: b.participants, hospital: tx.signer })
+      return { membership: false }
+    }
+    case 'directory.set': {
+      // Only the subject's own hospital may write it (validate.ts), so its seq orders the entries:
+      // the latest wins whatever order blocks arrive in.
+      const existing = getValue(w, K.directory(tx.body.subject))
+      if (existing === undefined || (existing.seq as number) < tx.seq) {
+        w.put(K.directory(tx.body.subject), encode({ ...base, seq: tx.seq, name: tx.body.name, department: tx.body.department, hospital: tx.signer }))
+      }
       return { membership: false }
     }
   }

@@ -17,7 +17,7 @@ import type { TxLocations } from './state.ts'
 export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
@@ -36,6 +36,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
       }
     }
     if (tx.type === 'model.publish') checkPublisher(tx)
+    if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
     return
   }
   const account = view.get(K.account(tx.signer))
@@ -43,6 +44,25 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
   if (role !== 'patient') {
     throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by a registered patient key`)
   }
+}
+
+/**
+ * A hospital names itself, or its own staff: the subject is the author, or an account the author
+ * registered with a staff role. Names of patients (PHI) and of other hospitals' people are refused.
+ */
+function authoriseDirectory (subject: Uint8Array, author: Uint8Array, view: StateView): void {
+  if (equals(subject, author)) return
+  const account = view.get(K.account(subject))
+  const a = account === undefined ? undefined : decode(account) as { role: string, hospital: Uint8Array }
+  if (a === undefined || a.role === 'patient' || !equals(a.hospital, author)) {
+    throw new LedgerRuleError('DIRECTORY_SUBJECT', 'directory.set names the hospital itself or a staff account it registered')
+  }
+}
+
+/** The state keys authoriseTx reads for `dtx`, to prefetch before a local submission is checked. */
+export function authoriseKeys (dtx: DecodedTx): string[] {
+  const { tx } = dtx
+  return tx.type === 'directory.set' ? [K.account(tx.signer), K.account(tx.body.subject)] : [K.account(tx.signer)]
 }
 
 /** Checks every transaction's signature unless the caller already did (own submissions). */

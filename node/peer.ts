@@ -16,6 +16,8 @@ import type { Auth } from './auth/index.ts'
 import type { Config } from './config.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
+import { directoryRoutes } from './http/routes-directory.ts'
+import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { serveWeb } from './http/static.ts'
@@ -33,6 +35,7 @@ import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
 import type { P2P } from './p2p/index.ts'
+import { loadDefaultAnalyser } from './ai/default-model.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/index.ts'
 
@@ -55,6 +58,11 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   verifyWorkers?: number
   /** Folder of the built web UI (scripts/build-web.ts); default web/dist. */
   webRoot?: string
+  /**
+   * Deploy the shipped default detect-strange model (trained on synthetic phantoms) until a
+   * federated task publishes one; default false (tests), `medichain start` turns it on.
+   */
+  defaultModel?: boolean
 }
 
 /** What a peer uses from its host. */
@@ -148,7 +156,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis, verifyWorkers })({
       identity: nodeIdentity(init.seed),
       verify: nodeVerify,
-      logger: logger.child({ component: 'ledger' }),
+      // The ledger, auth and FL name their own component on their loggers.
+      logger,
       clock
     })
     const p2p = createP2P({
@@ -169,7 +178,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       ledger,
       clock
     })
-    const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger: logger.child({ component: 'auth' }), clock })
+    const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger, clock })
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     const recordsLog = logger.child({ component: 'records' })
@@ -191,7 +200,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       analysers,
       trainingSet: labels.trainingSet,
       validationSet: labels.validationSet,
-      logger: logger.child({ component: 'fl' }),
+      logger,
       clock
     })
     const http = createHttpServer({
@@ -215,6 +224,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(labelRouter.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
+    http.app.use(directoryRoutes({ ledger, auth }).routes())
+    http.app.use(modelRoutes({ auth }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []
@@ -256,6 +267,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })
+          if (init.defaultModel === true && analysers.current === null) {
+            // A published model installed later replaces it in the same slot.
+            const shipped = await loadDefaultAnalyser()
+            if (shipped !== undefined && analysers.current === null) {
+              analysers.set(shipped.analyser)
+              log.info({ model: shipped.cid.toString() }, 'default detect-strange model deployed (synthetic phantoms, not for clinical use)')
+            }
+          }
           // Plaintext of uploads a crash interrupted: wiped before anything can upload again.
           await emptyTempDir(tmpDir, recordsLog)
           await http.start()

@@ -103,6 +103,9 @@ export interface ApiProposal {
   enacted: boolean
 }
 
+/** One entry of the consortium directory, as `GET /api/directory` answers it. */
+export interface DirectoryEntryJson { key: string, name: string, department: string, hospital: string, hospitalName: string | null, kind: 'hospital' | 'staff' }
+
 /** Options of the client. */
 export interface ClientOptions {
   /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
@@ -226,17 +229,13 @@ export class MedichainClient {
    * still locked until `unlock(password)`. Resolves null when there is no live session.
    */
   async resume (): Promise<ApiUser | null> {
-    try {
-      const res = await this.#json<{ user: ApiUser, vault: unknown, csrfToken: string }>('GET', '/api/auth/me')
-      this.#session(res)
-      return res.user
-    } catch (err) {
-      if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
-        this.#forget()
-        return null
-      }
-      throw err
+    const res = await this.#json<{ user: ApiUser | null, vault?: unknown, csrfToken?: string }>('GET', '/api/auth/session')
+    if (res.user === null || typeof res.csrfToken !== 'string') {
+      this.#forget()
+      return null
     }
+    this.#session({ user: res.user, vault: res.vault, csrfToken: res.csrfToken })
+    return res.user
   }
 
   /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */
@@ -356,6 +355,21 @@ export class MedichainClient {
     const { nextSeq } = await this.myConsents()
     const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, seq: nextSeq, time: Date.now() })
     return await this.#json('POST', `/api/consents/${consentId}/revoke`, { tx: txToBase64(tx) })
+  }
+
+  /** Searches the consortium directory of hospitals and staff by name, department or hospital. */
+  async directory (q = ''): Promise<DirectoryEntryJson[]> {
+    return (await this.#json<{ entries: DirectoryEntryJson[] }>('GET', `/api/directory${q === '' ? '' : `?q=${encodeURIComponent(q)}`}`)).entries
+  }
+
+  /** Gives this hospital its display name (admins). */
+  async setHospitalName (name: string): Promise<void> {
+    await this.#json('PUT', '/api/hospital/name', { name })
+  }
+
+  /** Publishes the signed-in staff member's display name and department in the directory. */
+  async setMyDirectoryEntry (name: string, department: string): Promise<void> {
+    await this.#json('PUT', '/api/me/directory', { name, department })
   }
 
   async myAudit (): Promise<Array<Record<string, unknown>>> {

@@ -7,7 +7,8 @@ export const DOMAIN = {
   tx: 'medichain/tx/v1',
   consent: 'medichain/consent/v1',
   account: 'medichain/account/v1',
-  genesis: 'medichain/genesis/v1'
+  genesis: 'medichain/genesis/v1',
+  setupLink: 'medichain/setup-link/v1'
 } as const
 
 /** Wire version of blocks; bumped on any incompatible change to the header. */

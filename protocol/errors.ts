@@ -67,6 +67,7 @@ export type RejectCode =
   | 'EQUIVOCATION'
   | 'FLAGGED_MEMBER'
   | 'NOT_TASK_COORDINATOR'
+  | 'DIRECTORY_SUBJECT'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

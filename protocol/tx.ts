@@ -15,7 +15,7 @@ import {
 /** Every transaction type the state machine knows (DESIGN §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -61,6 +61,12 @@ export interface TxBodies {
   'consent.revoke': { grantee: Uint8Array, purpose?: Purpose }
   'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
+  /**
+   * The consortium directory: a hospital publishes its own display name (subject = its key) or the
+   * display name and department of one of its staff (subject = their signing key). Staff names
+   * are not PHI; a patient is never a subject, and the ledger refuses one.
+   */
+  'directory.set': { subject: Uint8Array, name: string, department: string }
 }
 
 /** The fields a signature covers, for one type. */
@@ -184,6 +190,14 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
         basis: expectEnum(f.basis, `${p}.basis`, ACCESS_BASES),
         consent: nullable(f.consent, `${p}.consent`, (x, q) => expectBytes(x, q, HASH_BYTES))
+      }
+    }
+    case 'directory.set': {
+      const f = expectFields(v, p, ['subject', 'name', 'department'])
+      return {
+        subject: expectBytes(f.subject, `${p}.subject`, KEY),
+        name: expectString(f.name, `${p}.name`, 128),
+        department: expectString(f.department, `${p}.department`, 64, 0)
       }
     }
     case 'model.publish': {

@@ -64,6 +64,19 @@ export class Accounts {
     this.#log.info('no admin account yet: the setup link creates one')
   }
 
+  /**
+   * A new one-time admin setup token, replacing any earlier one, also when admins exist: the
+   * hospital's IT team asks for it with the hospital key (`medichain admin setup-link`), for a first
+   * admin whose link was lost or a new admin when every admin has lost their password.
+   */
+  async issueSetupToken (): Promise<string> {
+    const token = newToken(this.#d.random)
+    await this.#d.store.setSetupHash(tokenHash(token))
+    this.#setupToken = token
+    this.#log.info('a new admin setup link was issued')
+    return token
+  }
+
   /** `<base>/setup#token=…` while the setup token is unused; the fragment never reaches a server log. */
   setupLink (base: string): string | undefined {
     if (this.#setupToken === undefined) return undefined

@@ -11,6 +11,7 @@ export const AUTH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ACCOUNT_LOCKED: 403,
   CSRF: 403,
   BAD_SETUP_TOKEN: 403,
+  BAD_SETUP_REQUEST: 403,
   USERNAME_TAKEN: 409,
   KEY_TAKEN: 409,
   ACCOUNT_STATE: 409,
@@ -129,7 +130,7 @@ export class CsrfError extends MedichainError {
 /** Thrown when an admin sign-up carries no valid one-time setup token. */
 export class BadSetupTokenError extends MedichainError {
   constructor () {
-    super('BAD_SETUP_TOKEN', 'an admin account needs the one-time setup link printed at first start')
+    super('BAD_SETUP_TOKEN', 'an admin account needs a valid one-time setup link; the IT team makes a new one with `medichain admin setup-link` on the peer\'s host')
     this.name = 'BadSetupTokenError'
   }
 }
@@ -139,5 +140,13 @@ export class BusyError extends MedichainError {
   constructor () {
     super('UNAVAILABLE', 'the server is busy; try again shortly')
     this.name = 'BusyError'
+  }
+}
+
+/** Thrown when a request for a new setup link is not signed with this hospital's key, or is stale. */
+export class BadSetupRequestError extends MedichainError {
+  constructor () {
+    super('BAD_SETUP_REQUEST', 'a setup-link request must be signed with this hospital\'s key within the last minute')
+    this.name = 'BadSetupRequestError'
   }
 }

@@ -19,6 +19,7 @@ import { csrfMiddleware, requireUserMiddleware, sessionMiddleware } from './midd
 import { createPasswordHasher } from './password.ts'
 import { SlidingWindow } from './rate-limit.ts'
 import { addAccountRoutes } from './routes-accounts.ts'
+import { addSetupRoutes } from './routes-setup.ts'
 import { addAuthRoutes } from './routes-auth.ts'
 import { SessionStore } from './sessions.ts'
 import { SignIn } from './sign-in.ts'
@@ -110,12 +111,14 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
     const signUps = new SlidingWindow({ limit: limits.signUpsPerIp, windowMs: limits.windowMs }, clock)
 
     const session = sessionMiddleware(sessions, cookie)
-    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up']))
+    // The setup-link request carries its own signature by the hospital key and no cookie.
+    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up', '/api/setup/link']))
     const requireUser = (...roles: Role[]): Middleware => requireUserMiddleware(sessions, cookie, roles)
 
     const router = new Router({ prefix: '/api' })
     router.use(session, csrf, retryAfter)
     addAuthRoutes(router, { accounts, signIn, store, sessions, signUps, cookie, requireUser: requireUser() })
+    addSetupRoutes(router, { accounts, ledger, clock })
     addAccountRoutes(router, { accounts, store, sessions, signIn, ledger, requireUser: requireUser(), requireAdmin: requireUser('admin') })
 
     let sweeper: NodeJS.Timeout | undefined

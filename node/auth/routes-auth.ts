@@ -88,4 +88,18 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
     }
     ctx.body = sessionBody(record, session)
   })
+
+  // The page's first question on every load. "No session" is an ordinary answer here (200 with
+  // `user: null`), not an error: a 401 would print a console error on every visit.
+  router.get('/auth/session', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const session = resolveSession(ctx, d.sessions, d.cookie)
+    const record = session === undefined ? undefined : await d.store.get(session.user.username)
+    if (session === undefined || record === undefined || record.status !== 'active') {
+      if (session !== undefined) d.sessions.destroy(session.id)
+      ctx.body = { user: null }
+      return
+    }
+    ctx.body = sessionBody(record, session)
+  })
 }

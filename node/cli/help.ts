@@ -18,19 +18,22 @@ Commands:
   fl models       list published models: deployed here, or available with the reason
   fl pin          deploy a published model here and hold it (fl unpin lifts it)
   fl rollback     go back to the model deployed here before the current one
+  admin setup-link  print a new one-time admin setup link from the running peer
 
 Run \`medichain <command> --help\` for a command's options. See README.md and docs/ops.md.
 `
 
 /** Help text of `medichain init`. */
-export const INIT_HELP = `Usage: medichain init [--data DIR] [--config FILE]
+export const INIT_HELP = `Usage: medichain init [--data DIR] [--config FILE] [--name NAME]
 
 Creates the hospital key <data>/hospital.key: an Ed25519 private key in PKCS#8 PEM, mode 0600.
 The same key is the hospital's libp2p PeerId and its ledger signing key. Prints the public key
 and the PeerId, which the consortium needs to build the genesis. Refuses to overwrite a key.
+With --name, also records the hospital's display name in <data>/config.json.
 
 Options:
   --data DIR       data folder (default ./data; env MEDICHAIN_DATA)
+  --name NAME      the hospital's name, as patients and clinicians will read it
   --config FILE    config file (default <data>/config.json when present)
   -h, --help       show this help
 `
@@ -186,4 +189,19 @@ Options:
   --min-participants N      hospitals needed for a round to count
   --aggregation KIND        fedavg (default) or trimmed-mean
   -h, --help                show this help
+`
+
+/** Help text of `medichain admin`. */
+export const ADMIN_HELP = `Usage: medichain admin setup-link [--data DIR] [--config FILE] [--url URL]
+
+Asks the running peer for a new one-time admin setup link and prints it. The request is signed
+with the hospital key in the data folder, so only someone who can read that key can ask. Use it
+when the link printed at first start was lost or used, or when no admin can sign in any more.
+The new link replaces any earlier unused one.
+
+Options:
+  --data DIR       data folder (default ./data; env MEDICHAIN_DATA)
+  --config FILE    config file (default <data>/config.json when present)
+  --url URL        the peer's HTTP address (default from the config: http://127.0.0.1:8080)
+  -h, --help       show this help
 `

@@ -1,7 +1,8 @@
 // The `medichain` command: dispatches to init, genesis, start and ledger, and turns errors into
 // exit codes: 0 success, 1 failure (printed as `error CODE: message`), 2 wrong usage.
 import { MedichainError } from '../../protocol/errors.ts'
-import { FL_HELP, FL_START_HELP, GENESIS_HELP, INIT_HELP, LEDGER_HELP, LEDGER_SHOW_HELP, LEDGER_VERIFY_HELP, MAIN_HELP, START_HELP } from './help.ts'
+import { ADMIN_HELP, FL_HELP, FL_START_HELP, GENESIS_HELP, INIT_HELP, LEDGER_HELP, LEDGER_SHOW_HELP, LEDGER_VERIFY_HELP, MAIN_HELP, START_HELP } from './help.ts'
+import { explainError } from './explain.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
 
@@ -14,7 +15,9 @@ const HELP_BY_COMMAND: Record<string, string> = {
   'ledger verify': LEDGER_VERIFY_HELP,
   'ledger show': LEDGER_SHOW_HELP,
   fl: FL_HELP,
-  'fl start': FL_START_HELP
+  'fl start': FL_START_HELP,
+  admin: ADMIN_HELP,
+  'admin setup-link': ADMIN_HELP
 }
 
 /** Commands load on demand: `--help` and usage errors then answer without importing libp2p or level. */
@@ -23,7 +26,8 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   genesis: async (argv, io) => await (await import('./genesis.ts')).runGenesis(argv, io),
   start: async (argv, io) => await (await import('./start.ts')).runStart(argv, io),
   ledger: async (argv, io) => await (await import('./ledger.ts')).runLedger(argv, io),
-  fl: async (argv, io) => await (await import('./fl.ts')).runFl(argv, io)
+  fl: async (argv, io) => await (await import('./fl.ts')).runFl(argv, io),
+  admin: async (argv, io) => await (await import('./admin.ts')).runAdmin(argv, io)
 }
 
 async function dispatch (argv: string[], io: CliIo): Promise<number> {
@@ -54,6 +58,17 @@ export async function runCli (argv: string[], io: CliIo): Promise<number> {
       println(io.stderr, `medichain: ${err.message}`)
       println(io.stderr)
       io.stderr.write(HELP_BY_COMMAND[err.command] ?? MAIN_HELP)
+      return EXIT.usage
+    }
+    const explained = explainError(err)
+    if (explained !== undefined) {
+      println(io.stderr, `error ${explained.code}: ${explained.message}`)
+      return EXIT.failure
+    }
+    if (err instanceof MedichainError && err.code === 'INVALID_CONFIG' && err.message.startsWith('--')) {
+      // A malformed flag value is wrong usage (exit 2), as the exit-code table says; a bad value in
+      // the config file or the environment is a failure of the setup (exit 1).
+      println(io.stderr, `error ${err.code}: ${err.message}`)
       return EXIT.usage
     }
     if (err instanceof MedichainError) {

@@ -102,6 +102,11 @@ export async function runLedgerShow (argv: string[], io: CliIo): Promise<number>
         const summary = [...types].map(([t, n]) => `${t}×${n}`).join(' ') || 'empty'
         println(io.stdout, `  #${b.header.height} ${b.hash} ${new Date(b.header.time).toISOString()} ${b.txs.length} txs ${summary}`)
       }
+      const head = heads.find(h => h.author === toHex(c.author))?.height ?? -1
+      const shownTo = from + c.blocks.length - 1
+      if (shownTo < head) {
+        println(io.stdout, `  … ${head - shownTo} more (heights ${shownTo + 1}..${head}): --from ${shownTo + 1} shows the next ${limit}, --limit up to 500`)
+      }
     }
     return EXIT.ok
   } finally {

@@ -1,8 +1,11 @@
 // `medichain start`: runs one hospital peer until SIGINT/SIGTERM. On the very first run (no key
 // and no genesis) it creates both, a one-member consortium, so `npm start` works with no setup.
+import { readdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis, ledgerIdOf } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
+import type { Ledger } from '../../ledger/types.ts'
 import { loadConfig } from '../config.ts'
 import type { Config } from '../config.ts'
 import { createKeyFile, keyPath, KeyNotFoundError, loadKeyFile } from '../keys.ts'
@@ -12,6 +15,7 @@ import type { Logger } from '../logger.ts'
 import { createPeer } from '../peer.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { fileExists, readGenesisFile, writeGenesisFile } from './genesis-file.ts'
+import { assertWritable, explainError } from './explain.ts'
 import { START_HELP } from './help.ts'
 import { EXIT, println } from './io.ts'
 import type { CliIo } from './io.ts'
@@ -43,6 +47,50 @@ export async function prepareIdentity (config: Config, clock: () => number): Pro
   return { key, genesis: await readGenesisFile(config.genesis), createdKey: false, createdGenesis: false }
 }
 
+/** The name the consortium knows this hospital by (its directory entry, else the genesis), else the config's. */
+function hospitalName (ledger: Ledger, fallback: string): string {
+  return ledger.members().find(m => toHex(m.key) === toHex(ledger.self))?.name ?? fallback
+}
+
+/** The TCP port of a multiaddr string, or undefined. */
+function tcpPort (addr: string): string | undefined {
+  return /\/tcp\/(\d+)/.exec(addr)?.[1]
+}
+
+/**
+ * A warning when the genesis announces this hospital on p2p ports the peer does not listen on:
+ * the other members dial the genesis addresses, so they would never reach it.
+ */
+export function addressWarning (genesis: Genesis, self: Uint8Array, listening: string[]): string | undefined {
+  const announced = genesis.members.find(m => toHex(m.key) === toHex(self))?.addrs ?? []
+  if (announced.length === 0) return undefined
+  const ports = new Set(listening.map(tcpPort))
+  if (announced.some(a => ports.has(tcpPort(a)))) return undefined
+  return `the genesis announces this hospital at ${announced.join(', ')}, but it listens on ${listening.join(', ')}: other members dial the genesis address and will not reach it (use --p2p-port ${tcpPort(announced[0]) ?? ''})`
+}
+
+/** Names in `dir`, or null when it does not exist yet. */
+async function entriesOf (dir: string): Promise<Set<string> | null> {
+  try {
+    return new Set(await readdir(dir))
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+}
+
+/** Removes what this run created in `dir` (all of it when the folder itself is new), and the genesis. */
+async function removeCreated (dir: string, before: Set<string> | null, genesisPath: string): Promise<void> {
+  await rm(genesisPath, { force: true })
+  if (before === null) {
+    await rm(dir, { recursive: true, force: true })
+    return
+  }
+  for (const name of await readdir(dir)) {
+    if (!before.has(name)) await rm(join(dir, name), { recursive: true, force: true })
+  }
+}
+
 function waitForAbort (signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve()
   return new Promise(resolve => signal.addEventListener('abort', () => resolve(), { once: true }))
@@ -70,22 +118,37 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   }
   const config = await loadConfig({ flags: values, env: io.env, cwd: io.cwd })
   const logger: Logger = createLogger({ level: config.logLevel })
+  await assertWritable(config.data)
+  const before = await entriesOf(config.data)
   const id = await prepareIdentity(config, io.clock)
   if (id.createdKey) println(io.stdout, `first run: created hospital key ${id.key.path}`)
   if (id.createdGenesis) println(io.stdout, `first run: created one-member genesis ${config.genesis}`)
   if (!id.genesis.members.some(m => toHex(m.key) === toHex(id.key.publicKey))) {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
-  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis })({ logger, clock: io.clock })
-  await peer.start()
-  println(io.stdout, `medichain peer running (Ctrl-C to stop)`)
-  println(io.stdout, `  hospital:   ${config.name} ${toHex(id.key.publicKey)}`)
-  println(io.stdout, `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`)
-  println(io.stdout, `  data:       ${config.data}`)
-  println(io.stdout, `  http:       ${peer.http.url}`)
-  for (const addr of peer.p2p.addresses()) println(io.stdout, `  p2p:        ${addr}`)
+  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true })({ logger, clock: io.clock })
+  try {
+    await peer.start()
+  } catch (err) {
+    // A first start that fails (a port in use, say) leaves nothing behind: a key and genesis made
+    // for a peer that never ran would otherwise pin the next attempt to a half-made consortium.
+    if (id.createdKey && id.createdGenesis) await removeCreated(config.data, before, config.genesis)
+    throw explainError(err, config.data) ?? err
+  }
+  // One write, so that no log line lands inside the banner.
+  const banner = [
+    'medichain peer running (Ctrl-C to stop)',
+    `  hospital:   ${hospitalName(peer.ledger, config.name)} ${toHex(id.key.publicKey)}`,
+    `  ledger:     ${toHex(ledgerIdOf(id.genesis))} (${id.genesis.name})`,
+    `  data:       ${config.data}`,
+    `  http:       ${peer.http.url}`,
+    ...peer.p2p.addresses().map(addr => `  p2p:        ${addr}`)
+  ]
   const setup = peer.auth.setupLink(peer.http.url)
-  if (setup !== undefined) println(io.stdout, `  admin setup (one-time link, keep it private): ${setup}`)
+  if (setup !== undefined) banner.push(`  admin setup (one-time link, keep it private): ${setup}`)
+  const moved = addressWarning(id.genesis, id.key.publicKey, peer.p2p.addresses())
+  if (moved !== undefined) banner.push(`  warning:    ${moved}`)
+  io.stdout.write(`${banner.join('\n')}\n`)
   await waitForAbort(io.signal)
   logger.info({ reason: String(io.signal.reason) }, 'shutting down')
   await peer.stop()

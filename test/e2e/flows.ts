@@ -16,6 +16,8 @@ export async function adminOf (b: TestBrowser, h: Hospital, name: string): Promi
   const link = h.peer.auth.setupLink(h.url)
   if (link === undefined) throw new Error('no setup link')
   const page = await b.page(link)
+  // The setup page also names the hospital; the genesis name is what the e2e network already uses.
+  await page.getByLabel('Hospital name').fill(h.name)
   await signUpInPage(page, name)
   await page.waitForURL('**/app/admin/status')
   return page

@@ -41,7 +41,8 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
   },
   'consent.revoke': { grantee: stranger.publicKey },
   'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
-  'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] }
+  'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] },
+  'directory.set': { subject: stranger.publicKey, name: 'Dr Lee', department: 'Radiology' }
 }
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {

@@ -23,6 +23,11 @@ test('a task with rounds, participants, timings and its published model', () => 
   assert.is(t.error, null)
 })
 
+test('a round\'s time is the coordinator\'s wall time (wallMs), as the peer records it', () => {
+  const t = parseFlTask({ id: 't', status: 'done', rounds: [{ round: 1, validation: { loss: 0.5, dice: 0.4 }, participants: [], wallMs: 1234.5 }] })
+  assert.is(t?.rounds[0].durationMs, 1234.5)
+})
+
 test('a failed task keeps its error code and message; a malformed error is dropped', () => {
   const failed = parseFlTask({ id: 't2', status: 'failed', error: { code: 'NO_VALIDATION_SET', message: 'no held-out images' } })
   assert.equal(failed?.error, { code: 'NO_VALIDATION_SET', message: 'no held-out images' })

@@ -152,7 +152,7 @@ export class McApp extends LitElement {
       <a class="skip" href="#main" @click=${(e: Event) => { e.preventDefault(); this.renderRoot.querySelector<HTMLElement>('main')?.focus() }}>Skip to content</a>
       <header>
         <span class="brand">Medichain</span>
-        ${signedIn ? html`<mc-nav .session=${s} .route=${this.route}></mc-nav>` : nothing}
+        ${signedIn ? html`<mc-nav .session=${s} .state=${s.state} .route=${this.route}></mc-nav>` : nothing}
       </header>
       <main id="main" tabindex="-1">${this.#page()}</main>
     `

@@ -77,7 +77,7 @@ export class McLabelPanel extends LitElement {
     await this.#act(async () => await this.session.client.putLabel(this.image.raw, new Uint8Array(await file.arrayBuffer()), use === '' ? undefined : use as LabelUse), saved => {
       this.#label.value = saved
       form.reset()
-      return `Saved: this image is used for ${USE_TEXT[saved.use]}.`
+      return saved.use === 'validation' ? 'Saved: this image is held out for validation.' : `Saved: this image is used for ${USE_TEXT[saved.use]}.`
     })
   }
 

@@ -26,9 +26,13 @@ const LINKS: Record<string, Link[]> = {
 }
 LINKS.researcher = LINKS.clinician
 
-/** `<mc-nav .session=${s} .route=${r}>`. */
+/**
+ * `<mc-nav .session=${s} .state=${s.state} .route=${r}>`. The session object stays the same while
+ * it is unlocked or locked, so its state is passed as its own property: without it, unlocking on a
+ * page whose route does not change (a viewer URL) left the nav without its links and Lock button.
+ */
 export class McNav extends LitElement {
-  static override properties = { session: { attribute: false }, route: { attribute: false } }
+  static override properties = { session: { attribute: false }, state: { attribute: false }, route: { attribute: false } }
   static override styles = [shared, css`
     :host { flex: 1 1 20rem; color: #fff; }
     nav { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem 1rem; justify-content: space-between; }
@@ -41,16 +45,18 @@ export class McNav extends LitElement {
   `]
 
   declare session: Session
+  declare state: Session['state']
   declare route: Route
 
   override render () {
     const user = this.session.user
-    const links = user === null || this.session.state !== 'open' ? [] : LINKS[user.role] ?? []
+    const state = this.state ?? this.session.state
+    const links = user === null || state !== 'open' ? [] : LINKS[user.role] ?? []
     return html`<nav aria-label="Main">
       <ul>${links.map(l => html`<li><a href=${l.href} aria-current=${l.current(this.route) ? 'page' : 'false'}>${l.label}</a></li>`)}</ul>
       <div class="who">
         ${user === null ? nothing : html`<span>${user.username} <span class="role">(${user.role})</span></span>`}
-        ${this.session.state === 'open' ? html`<button type="button" @click=${() => this.session.lock()}>Lock</button>` : nothing}
+        ${state === 'open' ? html`<button type="button" @click=${() => this.session.lock()}>Lock</button>` : nothing}
         <button type="button" @click=${async () => await this.session.signOut()}>Sign out</button>
       </div>
     </nav>`

@@ -1,8 +1,8 @@
 // Node status for the hospital's admin: what `/api/health` reports (status and why it is degraded,
 // ledger, blocks, members and which are connected, uptime, storage and model backend) plus the
 // state root, which every peer holding the same blocks shares.
-import { LitElement, html } from 'lit'
-import { formatBytes, shortHex } from '../lib/format.ts'
+import { LitElement, html, nothing } from 'lit'
+import { shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
 import type { Health, Member } from '../services/api.ts'
 import { LoadController } from '../services/load-controller.ts'
@@ -36,9 +36,14 @@ export class McNodeStatus extends LitElement {
   })
 
   #storage (h: Health) {
-    const s = h.storage
-    if (s === undefined) return html`<dd>not reported by this peer</dd>`
-    return html`<dd>${Object.entries(s).map(([k, v]) => html`${k}: ${typeof v === 'number' && /bytes/i.test(k) ? formatBytes(v) : String(v)}<br>`)}</dd>`
+    if (typeof h.storedBlocks !== 'number') return html`<dd>not reported by this peer</dd>`
+    return html`<dd data-testid="storage">${h.storedBlocks} image blocks on disk${typeof h.pins === 'number' ? html`, ${h.pins} images pinned whole` : nothing}</dd>`
+  }
+
+  #model (h: Health) {
+    if (h.model === undefined) return html`<dd>not reported by this peer</dd>`
+    if (h.model === null) return html`<dd data-testid="model">none deployed: uploads get no result image</dd>`
+    return html`<dd data-testid="model"><span class="mono" title=${h.model}>${shortHex(h.model)}</span>${h.backend === undefined ? nothing : html` on ${h.backend}`}</dd>`
   }
 
   #facts ({ health: h, members, root }: Status) {
@@ -52,7 +57,7 @@ export class McNodeStatus extends LitElement {
       <dt>Active members</dt><dd>${h.members}</dd>
       <dt>Connected peers</dt><dd>${h.connected.length === 0 ? 'none' : h.connected.map(k => html`${name(k)}<br>`)}</dd>
       <dt>Storage</dt>${this.#storage(h)}
-      <dt>Model backend</dt><dd>${h.backend ?? 'not reported by this peer'}</dd>
+      <dt>Deployed model</dt>${this.#model(h)}
       <dt>Up for</dt><dd>${uptime(h.uptimeMs)}</dd>
     </dl>`
   }

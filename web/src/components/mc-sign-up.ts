@@ -54,9 +54,16 @@ export class McSignUp extends LitElement {
       this.#action.error = new MedichainError('INVALID', 'the two passwords differ')
       return
     }
+    const hospital = String(data.get('hospital') ?? '').trim()
+    if (this.setup && hospital === '') {
+      this.#action.error = new MedichainError('INVALID', 'the hospital needs a name')
+      return
+    }
     await this.#action.run(async () => {
       const status = await this.session.signUp({ username, password, role, ...(this.setup && this.setupToken !== null ? { setupToken: this.setupToken } : {}) })
       if (status !== 'active') this.pending = username
+      // The first admin names the hospital: patients read this name, never the data folder's.
+      if (this.setup) await this.session.client.setHospitalName(hospital)
     })
   }
 
@@ -73,6 +80,11 @@ export class McSignUp extends LitElement {
       <h1>${this.setup ? 'Create the administrator account' : 'Create an account'}</h1>
       ${this.setup ? html`<p class="note">This one-time link makes the first administrator of this hospital's peer.</p>` : nothing}
       <form @submit=${this.#submit}>
+        ${this.setup
+          ? html`<label for="hospital">Hospital name</label>
+            <input id="hospital" name="hospital" required maxlength="128" autocomplete="organization" aria-describedby="hospital-hint">
+            <p id="hospital-hint" class="muted">As patients and other hospitals will read it, for example "North Hospital".</p>`
+          : nothing}
         <label for="username">Username</label>
         <input id="username" name="username" autocomplete="username" required minlength="3" maxlength="64"
           pattern="[A-Za-z0-9._\\-]{3,64}" autocapitalize="none" spellcheck="false" aria-describedby="username-hint">

@@ -53,6 +53,22 @@ export class McViewer extends LitElement {
   /** When opening began, for the bench's measure. */
   #started = 0
   /** The image's listing entry (type, size, score, model): shown while its pixels download. */
+  /** The shipped default model's card, to name the model that gave a score (null: none, or unreadable). */
+  #defaultModel: { cid: string, name: string, intendedUse: string } | null = null
+  #defaultModelAsked = false
+
+  #modelName (cid: string | null): string {
+    if (cid === null) return 'no model'
+    if (!this.#defaultModelAsked) {
+      this.#defaultModelAsked = true
+      void this.session.client.request('GET', '/api/models/default')
+        .then(async r => r.ok ? await r.json() as { cid: string, name: string, intendedUse: string } : null)
+        .catch(() => null)
+        .then(card => { this.#defaultModel = card; this.requestUpdate() })
+    }
+    return this.#defaultModel?.cid === cid ? `${this.#defaultModel.name}. ${this.#defaultModel.intendedUse}` : `the federated model ${cid.slice(0, 12)}…`
+  }
+
   readonly #entry = new LoadController(this, {
     args: () => [this.cid, this.patientId],
     load: async () => {
@@ -281,7 +297,7 @@ export class McViewer extends LitElement {
         <dt>Type</dt><dd>${img.modality}</dd>
         <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
         <dt>Added</dt><dd>${formatTime(img.time)} at ${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
-        <dt>Score</dt><dd data-testid="score">${formatScore(img.score)}</dd>
+        <dt>Abnormality score</dt><dd data-testid="score">${formatScore(img.score)}${img.score === null ? nothing : html`<br><span class="muted" data-testid="score-meaning">the probability that this image holds an abnormal region, according to ${this.#modelName(img.model)}</span>`}</dd>
         <dt>Model</dt><dd class="mono" data-testid="model">${img.model ?? 'none (no model was loaded at upload)'}</dd>
       </dl>`}
       <div class="controls" ?hidden=${phase !== 'shown'}>

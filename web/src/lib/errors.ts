@@ -14,7 +14,7 @@ const TEXT: Readonly<Record<string, string>> = {
   ACCOUNT_PENDING: 'Your account is waiting for an administrator of this hospital to approve it. Try again once they have.',
   ACCOUNT_LOCKED: 'This account is locked. Ask an administrator of this hospital to unlock it.',
   ACCOUNT_STATE: 'That account is not in a state that allows this action. Reload the list.',
-  BAD_SETUP_TOKEN: 'This setup link is not valid any more. Restart the peer to get a new one, and use it once.',
+  BAD_SETUP_TOKEN: 'This setup link is not valid any more: it was used or replaced. Your IT team can make a new one with "medichain admin setup-link" on the peer\'s host.',
   BAD_PASSWORD: 'That password does not open your key vault.',
   BAD_VAULT: 'Your key vault could not be opened: it is damaged or belongs to another account.',
   VAULT_LOCKED: 'Your vault is locked. Enter your password to unlock it.',

@@ -70,7 +70,7 @@ function parseRound (v: unknown, i: number): FlRound | null {
     loss: pick(v, 'valLoss', 'validationLoss', 'validation.loss', 'metrics.loss', 'loss'),
     dice: pick(v, 'dice', 'valDice', 'validation.dice', 'metrics.dice'),
     participants: Array.isArray(v.participants) ? v.participants.map(parseParticipant).filter(p => p !== null) : [],
-    durationMs: pick(v, 'durationMs', 'timings.totalMs', 'timings.durationMs', 'ms') ?? (started !== null && ended !== null ? ended - started : null)
+    durationMs: pick(v, 'wallMs', 'durationMs', 'timings.totalMs', 'timings.durationMs', 'ms') ?? (started !== null && ended !== null ? ended - started : null)
   }
 }
 

@@ -18,8 +18,12 @@ export interface Health {
   members: number
   connected: string[]
   uptimeMs: number
-  storage?: Record<string, unknown>
+  /** Image blocks held on this peer's disk, and the images it pins whole. */
+  storedBlocks?: number | null
+  pins?: number | null
+  /** The tfjs backend, and the CID of the model the upload pipeline runs (null: none deployed). */
   backend?: string
+  model?: string | null
 }
 
 /** One member of `GET /api/members`. */
