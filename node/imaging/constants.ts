@@ -37,12 +37,26 @@ export const IMPLEMENTATION_CLASS_UID = '2.25.2434256990617608331160589839593783
 /** Implementation version name (SH, at most 16 characters; PS3.10 §7.1). */
 export const IMPLEMENTATION_VERSION = 'MEDICHAIN_1'
 
-/** Default limits on declared dimensions, checked before any pixel buffer is allocated. */
+/**
+ * Default pixel budget (node/imaging/limits.ts), checked from the header before any allocation.
+ * 8192 per side, and 2^25 pixels (33.5 Mpx) per frame: above the largest single radiographs (a
+ * 4096 × 5625 full-field mammogram is 23 Mpx), below the 8192² (67 Mpx) headers of issue 11.6.
+ */
 export const DEFAULT_MAX_SIDE = 8192
-export const DEFAULT_MAX_PIXELS = 8192 * 8192
+export const DEFAULT_MAX_PIXELS = 2 ** 25
+/**
+ * Default budget of decoded bytes (width × height × frames × samples × bytes per sample): 128 MiB,
+ * e.g. a 16-bit 4096² RGBA PNG, a 16-bit mammogram three times over, or 256 frames of a 512² CT.
+ * A decode holds a few times this at its peak (PNG: inflated rows, RGBA, gray), so a worker stays
+ * within a few hundred MB.
+ */
+export const DEFAULT_MAX_DECODED_BYTES = 128 * 2 ** 20
 
-/** Cap on the inflated size of a deflated DICOM data set or an interlaced PNG's image data. */
-export const MAX_INFLATED_BYTES = 1024 * 1024 * 1024
+/** Cap on the inflated size of a deflated DICOM's attributes before Pixel Data (the header read first). */
+export const MAX_DICOM_HEADER_INFLATE = 4 * 2 ** 20
+
+/** Bytes allowed after Pixel Data in a deflated DICOM (trailing attributes, padding), beyond what the header declares. */
+export const DICOM_TRAILER_BYTES = 2 ** 20
 
 /** ITU-R BT.601 luma weights: the Y of JPEG/JFIF, used for every RGB → gray conversion. */
 export const LUMA = { r: 0.299, g: 0.587, b: 0.114 } as const

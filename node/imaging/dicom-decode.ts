@@ -4,7 +4,7 @@
 // by the raw sample applies bit masking, sign extension, rescale, window and inversion at once.
 import type { DataSet } from 'dicom-parser'
 import { CorruptImageError, UnsupportedPixelFormatError } from './errors.ts'
-import { checkDimensions } from './limits.ts'
+import { checkBudget } from './limits.ts'
 import type { ImageLimits } from './limits.ts'
 import { parseDicomFile, readHeader } from './dicom-header.ts'
 import type { DicomHeader } from './dicom-header.ts'
@@ -18,9 +18,20 @@ import type { DecodedImage } from './types.ts'
  */
 export type DicomScaling = 'bits' | 'window'
 
+/**
+ * The pixel budget of a DICOM header: Rows × Columns × Frames × Samples per Pixel × Bits
+ * Allocated, every frame counted (a deflated data set inflates them all). Throws PIXEL_BUDGET or,
+ * for nonsense values, CORRUPT_IMAGE.
+ */
+export function checkDicomBudget (h: DicomHeader, limits: ImageLimits): void {
+  if (h.bitsAllocated !== 8 && h.bitsAllocated !== 16) throw new UnsupportedPixelFormatError(`DICOM Bits Allocated ${h.bitsAllocated} is not supported (8 or 16)`)
+  if (!Number.isSafeInteger(h.samplesPerPixel) || h.samplesPerPixel < 1 || h.samplesPerPixel > 4) throw new CorruptImageError('DICOM Samples per Pixel must be 1 to 4')
+  checkBudget({ width: h.columns, height: h.rows, frames: h.frames, samples: h.samplesPerPixel, bytesPerSample: h.bitsAllocated / 8 }, limits)
+}
+
 /** Throws for pixel layouts we do not decode or headers that contradict themselves. */
 function checkLayout (h: DicomHeader, limits: ImageLimits): void {
-  checkDimensions(h.columns, h.rows, limits)
+  checkDicomBudget(h, limits)
   if (h.bitsAllocated !== 8 && h.bitsAllocated !== 16) throw new UnsupportedPixelFormatError(`DICOM Bits Allocated ${h.bitsAllocated} is not supported (8 or 16)`)
   if (h.bitsStored < 1 || h.bitsStored > h.bitsAllocated || h.highBit < h.bitsStored - 1 || h.highBit >= h.bitsAllocated) {
     throw new CorruptImageError(`DICOM Bits Stored ${h.bitsStored} / High Bit ${h.highBit} do not fit Bits Allocated ${h.bitsAllocated}`)
@@ -127,10 +138,10 @@ export interface DicomDecodeOptions {
   scaling: DicomScaling
 }
 
-/** Decodes the first frame of a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX, UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or IMAGE_TOO_LARGE. */
+/** Decodes the first frame of a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX, UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or PIXEL_BUDGET. */
 export function decodeDicom (bytes: Uint8Array, opts: DicomDecodeOptions): DecodedImage {
-  const maxInflatedBytes = opts.limits.maxPixels * 6 + 16 * 2 ** 20
-  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: true, maxInflatedBytes })
+  const checkHeader = (h: DicomHeader): void => checkDicomBudget(h, opts.limits)
+  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: true, checkHeader })
   const h = readHeader(dataSet, transferSyntax)
   checkLayout(h, opts.limits)
   const frame = firstFrame(dataSet, h)

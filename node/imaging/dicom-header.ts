@@ -2,10 +2,10 @@
 // from the file meta group before the data set is parsed, every throw (dicom-parser throws strings
 // and plain objects) becomes a typed error, and the image pixel module is read into one typed
 // header. Only technical attributes are read here; patient tags are never touched.
-import { inflateRawSync } from 'node:zlib'
 import dicomParser from 'dicom-parser'
 import type { DataSet } from 'dicom-parser'
-import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS } from './constants.ts'
+import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from './constants.ts'
+import { inflateDeclared, inflateHeader } from './dicom-inflate.ts'
 import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedTransferSyntaxError } from './errors.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 
@@ -75,29 +75,42 @@ export function readTransferSyntax (bytes: Uint8Array): string {
 export interface ParseOptions {
   /** Stop before Pixel Data (7FE0,0010): enough for the header, and works on a prefix of the file. */
   headerOnly: boolean
-  /** Cap on the inflated size of a deflated data set (PS3.5 §A.5), against deflate bombs. */
-  maxInflatedBytes: number
   /** Accept only native little-endian transfer syntaxes (for pixel decoding). */
   requireNative: boolean
+  /**
+   * Called with the header before Pixel Data is read, and for a deflated file before the data set
+   * is inflated past its attributes (PS3.5 §A.5): the pixel budget, which throws to refuse.
+   */
+  checkHeader?: (h: DicomHeader) => void
 }
 
-/** Parses a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX (when `requireNative`) or CORRUPT_IMAGE. */
+/** Bytes of Pixel Data the header declares: Rows × Columns × Frames × Samples × Bits Allocated / 8. */
+export function declaredPixelBytes (h: DicomHeader): number {
+  return h.rows * h.columns * h.frames * h.samplesPerPixel * (h.bitsAllocated / 8)
+}
+
+/** Parses a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX (when `requireNative`), CORRUPT_IMAGE or what `checkHeader` throws. */
 export function parseDicomFile (bytes: Uint8Array, opts: ParseOptions): { dataSet: DataSet, transferSyntax: string } {
   const transferSyntax = readTransferSyntax(bytes)
   if (opts.requireNative && !NATIVE_LITTLE_ENDIAN_TS.has(transferSyntax)) {
     throw new UnsupportedTransferSyntaxError(`DICOM transfer syntax ${transferSyntax} is not supported (uncompressed little endian only)`)
   }
+  // Deflated files: the attributes first, the budget from them, then a bounded inflate of the rest.
   const inflater = (arr: Uint8Array, position: number): Uint8Array => {
-    const inflated = inflateRawSync(arr.subarray(position), { maxOutputLength: opts.maxInflatedBytes })
-    const full = new Uint8Array(position + inflated.length)
-    full.set(arr.subarray(0, position))
-    full.set(inflated, position)
-    return full
+    const meta = arr.subarray(0, position)
+    const deflated = arr.subarray(position)
+    const { full, dataSet } = inflateHeader(meta, deflated)
+    if (opts.headerOnly || dataSet === undefined) return full
+    const h = readHeader(dataSet, transferSyntax)
+    opts.checkHeader?.(h)
+    const pixelOffset = (dataSet.elements.x7fe00010?.dataOffset ?? full.length) - position
+    return inflateDeclared(meta, deflated, pixelOffset, declaredPixelBytes(h))
   }
   const dataSet = guarded('DICOM data set does not parse', () => dicomParser.parseDicom(bytes, {
     ...(opts.headerOnly ? { untilTag: 'x7fe00010' } : {}),
     inflater
   }))
+  if (!opts.headerOnly && transferSyntax !== TS.deflatedExplicitLittle) opts.checkHeader?.(readHeader(dataSet, transferSyntax))
   return { dataSet, transferSyntax }
 }
 

@@ -18,16 +18,13 @@ export interface DicomSummary {
   transferSyntax: string
 }
 
-/** Cap on the inflated header of a deflated file: the header of any real file is far smaller. */
-const MAX_HEADER_INFLATE = 64 * 2 ** 20
-
 /**
  * Reads the summary from the whole file or from a prefix that holds every attribute before
  * Pixel Data. Works for compressed transfer syntaxes too (it does not decode pixels). Throws
  * UNSUPPORTED_FORMAT without the Part 10 prefix and CORRUPT_IMAGE when the header does not parse.
  */
 export function dicomSummary (bytes: Uint8Array): DicomSummary {
-  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: true, requireNative: false, maxInflatedBytes: MAX_HEADER_INFLATE })
+  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: true, requireNative: false })
   const h = readHeader(dataSet, transferSyntax)
   return {
     modality: h.modality,

@@ -35,11 +35,23 @@ export class CorruptImageError extends MedichainError {
   }
 }
 
-/** Thrown when an image's declared dimensions exceed the configured limits, before any allocation. */
-export class ImageTooLargeError extends MedichainError {
+/**
+ * Thrown when an image's header declares more than the pixel budget allows (a side, the pixels of
+ * a frame, or the decoded bytes), or a compressed stream inflates past what its header declares:
+ * refused before any pixel buffer is allocated.
+ */
+export class PixelBudgetError extends MedichainError {
   constructor (message: string) {
-    super('IMAGE_TOO_LARGE', message)
-    this.name = 'ImageTooLargeError'
+    super('PIXEL_BUDGET', message)
+    this.name = 'PixelBudgetError'
+  }
+}
+
+/** Thrown when every decode worker is busy and the decode queue is full: the caller may retry later. */
+export class DecodeBusyError extends MedichainError {
+  constructor (message: string) {
+    super('DECODE_BUSY', message)
+    this.name = 'DecodeBusyError'
   }
 }
 

@@ -4,7 +4,7 @@
 import jpeg from 'jpeg-js'
 import { JPEG_SOI } from './constants.ts'
 import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedPixelFormatError } from './errors.ts'
-import { checkDimensions } from './limits.ts'
+import { checkBudget } from './limits.ts'
 import type { ImageLimits } from './limits.ts'
 import { toGray } from './luma.ts'
 import type { DecodedImage } from './types.ts'
@@ -67,11 +67,13 @@ export function readJpegFrame (bytes: Uint8Array): JpegFrame {
   throw new CorruptImageError('JPEG is truncated before its first scan')
 }
 
-/** Decodes a JPEG into one gray frame in [0, 1]; throws CORRUPT_IMAGE, IMAGE_TOO_LARGE or UNSUPPORTED_PIXEL_FORMAT. */
+/** Decodes a JPEG into one gray frame in [0, 1]; throws CORRUPT_IMAGE, PIXEL_BUDGET or UNSUPPORTED_PIXEL_FORMAT. */
 export function decodeJpeg (bytes: Uint8Array, limits: ImageLimits): DecodedImage {
   const frame = readJpegFrame(bytes)
   // A zero height means it is given later in a DNL segment (T.81 §B.2.5); jpeg-js does not do that.
-  checkDimensions(frame.width, frame.height, limits)
+  // jpeg-js hands back three 8-bit samples per pixel (formatAsRGBA false), gray or colour, so
+  // that is what the budget counts.
+  checkBudget({ width: frame.width, height: frame.height, frames: 1, samples: 3, bytesPerSample: 1 }, limits)
   if (frame.sof > 0xc2) throw new UnsupportedPixelFormatError('only baseline, extended and progressive Huffman JPEG is supported')
   if (frame.precision !== 8) throw new UnsupportedPixelFormatError(`JPEG sample precision ${frame.precision} is not supported (8 only)`)
   if (frame.components !== 1 && frame.components !== 3) throw new UnsupportedPixelFormatError(`JPEG with ${frame.components} components is not supported`)
@@ -81,8 +83,8 @@ export function decodeJpeg (bytes: Uint8Array, limits: ImageLimits): DecodedImag
       useTArray: true,
       formatAsRGBA: false,
       maxResolutionInMP: Math.ceil(limits.maxPixels / 1e6),
-      // RGB output plus per-component block buffers, with headroom.
-      maxMemoryUsageInMB: Math.ceil((limits.maxPixels * 8) / 2 ** 20) + 64
+      // This frame's RGB output plus per-component block buffers, with headroom.
+      maxMemoryUsageInMB: Math.ceil((frame.width * frame.height * 8) / 2 ** 20) + 64
     })
   } catch (err) {
     throw new CorruptImageError(`JPEG does not decode: ${describeThrown(err)}`)

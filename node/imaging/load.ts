@@ -18,7 +18,7 @@ export type { DicomScaling } from './dicom-decode.ts'
 
 /** Options of loadImage; every field has a safe default. */
 export interface LoadOptions {
-  /** Dimension limits checked before allocation; default 8192 per side, 8192² pixels. */
+  /** The pixel budget, checked from the header before allocation; default DEFAULT_LIMITS. */
   limits?: Partial<ImageLimits>
   /** DICOM normalisation: 'bits' (default, lossless) or 'window' (the file's VOI window). */
   dicomScaling?: DicomScaling
@@ -27,7 +27,7 @@ export interface LoadOptions {
 /**
  * Decodes `bytes` (the whole file) into one normalised gray frame. `format` skips detection when
  * the caller already knows it. Throws UNSUPPORTED_FORMAT, UNSUPPORTED_TRANSFER_SYNTAX,
- * UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or IMAGE_TOO_LARGE; never anything untyped.
+ * UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or PIXEL_BUDGET; never anything untyped.
  */
 export function loadImage (bytes: Uint8Array, format?: ImageFormat, opts: LoadOptions = {}): DecodedImage {
   const limits: ImageLimits = { ...DEFAULT_LIMITS, ...opts.limits }

@@ -3,9 +3,9 @@
 // RGBA and palette images at 1–16 bits become one gray plane.
 import { inflateSync } from 'node:zlib'
 import { PNG } from 'pngjs'
-import { MAX_INFLATED_BYTES, PNG_SIGNATURE } from './constants.ts'
+import { PNG_SIGNATURE } from './constants.ts'
 import { CorruptImageError, describeThrown, UnsupportedFormatError } from './errors.ts'
-import { checkDimensions } from './limits.ts'
+import { checkBudget } from './limits.ts'
 import type { ImageLimits } from './limits.ts'
 import { toGray } from './luma.ts'
 import type { DecodedImage } from './types.ts'
@@ -77,16 +77,24 @@ function interlacedBound (h: PngHeader): number {
   return rowBytes * h.height + 4 * h.height + 64
 }
 
-/** Decodes a PNG into one gray frame in [0, 1]; throws CORRUPT_IMAGE or IMAGE_TOO_LARGE. */
+/**
+ * Throws PIXEL_BUDGET when the IHDR declares more than `limits` allow. pngjs always hands back
+ * four samples per pixel (RGBA), two bytes each above 8 bits, so that is what the budget counts.
+ */
+export function checkPngBudget (header: PngHeader, limits: ImageLimits): void {
+  checkBudget({ width: header.width, height: header.height, frames: 1, samples: 4, bytesPerSample: header.depth > 8 ? 2 : 1 }, limits)
+}
+
+/** Decodes a PNG into one gray frame in [0, 1]; throws CORRUPT_IMAGE or PIXEL_BUDGET. */
 export function decodePng (bytes: Uint8Array, limits: ImageLimits): DecodedImage {
   const { header, idat } = readPngStructure(bytes)
-  checkDimensions(header.width, header.height, limits)
-  // Inflate once ourselves, bounded, before pngjs does: pngjs inflates interlaced data without an
+  checkPngBudget(header, limits)
+  // Inflate once ourselves, bounded by what the IHDR declares, before pngjs does: pngjs inflates interlaced data without an
   // output cap (a deflate bomb), and on some broken streams it returned an image built from
   // uninitialised memory instead of failing (seen intermittently with garbage zlib data).
   try {
     const bound = header.interlaced ? interlacedBound(header) : Math.ceil((header.width * CHANNELS[header.colorType] * header.depth) / 8) * header.height + header.height
-    const inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: Math.min(bound, MAX_INFLATED_BYTES) })
+    const inflated = inflateSync(Buffer.concat(idat), { maxOutputLength: bound })
     if (!header.interlaced && inflated.length !== bound) throw new Error(`expected ${bound} bytes of image data, got ${inflated.length}`)
   } catch (err) {
     throw new CorruptImageError(`PNG image data does not inflate to its size: ${describeThrown(err)}`)

@@ -15,10 +15,11 @@ import { encodeJpeg, encodePng, toUint8 } from '../../node/imaging/encode.ts'
 import { dicomSummary, loadImage } from '../../node/imaging/load.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { createRng } from '../../scripts/synth/prng.ts'
+import { dicomBomb } from '../helpers/bombs.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
-const CODES = ['UNSUPPORTED_FORMAT', 'UNSUPPORTED_TRANSFER_SYNTAX', 'UNSUPPORTED_PIXEL_FORMAT', 'CORRUPT_IMAGE', 'IMAGE_TOO_LARGE']
+const CODES = ['UNSUPPORTED_FORMAT', 'UNSUPPORTED_TRANSFER_SYNTAX', 'UNSUPPORTED_PIXEL_FORMAT', 'CORRUPT_IMAGE', 'PIXEL_BUDGET']
 const phantom = generatePhantom(31, { size: 32, lesionCount: 1 })
 const PNG = encodePng(toUint8(phantom.pixels), 32, 32)
 const JPEG = encodeJpeg(toUint8(phantom.pixels), 32, 32)
@@ -118,7 +119,7 @@ test('compressed transfer syntaxes are UNSUPPORTED_TRANSFER_SYNTAX, yet the summ
   }
 })
 
-test('a deflated data set is inflated within a bound; a deflate bomb is CORRUPT_IMAGE', () => {
+test('a deflated data set is inflated within what its header declares; deflate bombs are PIXEL_BUDGET', () => {
   // Build a valid deflated file from an explicit one: same meta group except the UID, data set deflated.
   const shell = dicom({ encapsulated: { transferSyntaxUid: TS.deflatedExplicitLittle, frames: [] } })
   const metaEnd = (file: Uint8Array): number => 132 + 12 + new DataView(file.buffer, file.byteOffset).getUint32(140, true)
@@ -133,10 +134,21 @@ test('a deflated data set is inflated within a bound; a deflate bomb is CORRUPT_
   assert.equal(Array.from(loadImage(deflated).pixels), Array.from(loadImage(DICOM).pixels))
   const bomb = withBody(deflateRawSync(new Uint8Array(48 * 2 ** 20)))
   assert.ok(bomb.length < 100_000, 'the bomb is small on the wire')
-  throwsCode(() => loadImage(bomb, undefined, { limits: { maxSide: 64, maxPixels: 64 * 64 } }), 'CORRUPT_IMAGE')
+  throwsCode(() => loadImage(bomb, undefined, { limits: { maxSide: 64, maxPixels: 64 * 64 } }), 'PIXEL_BUDGET')
+  // A 4×4 header followed by 48 MiB of zeros: refused at the bound its own header sets, with the defaults.
+  const padded = new Uint8Array(48 * 2 ** 20)
+  padded.set(DICOM.subarray(metaEnd(DICOM)))
+  throwsCode(() => loadImage(withBody(deflateRawSync(padded))), 'PIXEL_BUDGET')
+  // A header declaring 4096² × 16 bits × 16 frames (512 MiB) is refused from the header alone.
+  const bigBomb = dicomBomb(4096, 16)
+  assert.ok(bigBomb.length < 1_000_000, 'the bomb is small on the wire')
+  const before = process.memoryUsage().arrayBuffers
+  throwsCode(() => loadImage(bigBomb), 'PIXEL_BUDGET')
+  assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 2 ** 20, 'nothing near the declared size was allocated')
+  assert.is(dicomSummary(bigBomb).frames, 16, 'the summary reads the header without inflating the pixels')
 })
 
-test('absurd dimensions are IMAGE_TOO_LARGE before any allocation; zero sides are CORRUPT_IMAGE', () => {
+test('absurd dimensions are PIXEL_BUDGET before any allocation; zero sides are CORRUPT_IMAGE', () => {
   const ihdr = (width: number, height: number): Uint8Array => {
     const out = PNG.slice()
     const view = new DataView(out.buffer)
@@ -145,9 +157,9 @@ test('absurd dimensions are IMAGE_TOO_LARGE before any allocation; zero sides ar
     view.setUint32(29, crc32(out.subarray(12, 29)))
     return out
   }
-  assert.is(outcome(ihdr(100_000, 100_000)), 'IMAGE_TOO_LARGE')
-  assert.is(outcome(ihdr(0x7fffffff, 1)), 'IMAGE_TOO_LARGE')
-  assert.is(outcome(ihdr(8193, 8)), 'IMAGE_TOO_LARGE')
+  assert.is(outcome(ihdr(100_000, 100_000)), 'PIXEL_BUDGET')
+  assert.is(outcome(ihdr(0x7fffffff, 1)), 'PIXEL_BUDGET')
+  assert.is(outcome(ihdr(8193, 8)), 'PIXEL_BUDGET')
   assert.is(outcome(ihdr(0, 32)), 'CORRUPT_IMAGE')
   const sof = JPEG.findIndex((b, i) => b === 0xff && JPEG[i + 1] === 0xc0)
   const jpegOf = (width: number, height: number, precision = 8, marker = 0xc0, components = -1): Uint8Array => {
@@ -159,15 +171,15 @@ test('absurd dimensions are IMAGE_TOO_LARGE before any allocation; zero sides ar
     if (components >= 0) out[sof + 9] = components
     return out
   }
-  assert.is(outcome(jpegOf(65535, 65535)), 'IMAGE_TOO_LARGE')
+  assert.is(outcome(jpegOf(65535, 65535)), 'PIXEL_BUDGET')
   assert.is(outcome(jpegOf(32, 0)), 'CORRUPT_IMAGE')
   assert.is(outcome(DICOM.slice()), 'ok')
-  assert.is(outcome(patchUs(patchUs(DICOM, 0x28, 0x10, 65535), 0x28, 0x11, 65535)), 'IMAGE_TOO_LARGE')
+  assert.is(outcome(patchUs(patchUs(DICOM, 0x28, 0x10, 65535), 0x28, 0x11, 65535)), 'PIXEL_BUDGET')
   assert.is(outcome(patchUs(DICOM, 0x28, 0x10, 0)), 'CORRUPT_IMAGE')
   // Limits are configurable, per side and in total.
-  throwsCode(() => loadImage(PNG, undefined, { limits: { maxSide: 31 } }), 'IMAGE_TOO_LARGE')
-  throwsCode(() => loadImage(JPEG, undefined, { limits: { maxPixels: 32 * 31 } }), 'IMAGE_TOO_LARGE')
-  throwsCode(() => loadImage(DICOM, undefined, { limits: { maxSide: 3 } }), 'IMAGE_TOO_LARGE')
+  throwsCode(() => loadImage(PNG, undefined, { limits: { maxSide: 31 } }), 'PIXEL_BUDGET')
+  throwsCode(() => loadImage(JPEG, undefined, { limits: { maxPixels: 32 * 31 } }), 'PIXEL_BUDGET')
+  throwsCode(() => loadImage(DICOM, undefined, { limits: { maxSide: 3 } }), 'PIXEL_BUDGET')
   // JPEG features jpeg-js cannot decode are refused by the frame header, before decoding.
   assert.is(outcome(jpegOf(32, 32, 12)), 'UNSUPPORTED_PIXEL_FORMAT')
   assert.is(outcome(jpegOf(32, 32, 8, 0xc3)), 'UNSUPPORTED_PIXEL_FORMAT')

@@ -82,7 +82,7 @@ test('implicit VR little endian gives the same image', () => {
 test('agrees with the peer\'s decoder (dicom-parser) on a signed 8-bit MONOCHROME1 file', () => {
   const bytes = file({ bitsAllocated: 8, bitsStored: 8, pixels: Int8Array.from({ length: 24 }, (_, i) => i * 9 - 100), photometric: 'MONOCHROME1', window: undefined, rescale: { slope: 2, intercept: 5 } })
   const ours = parseDicom(bytes)
-  const parsed = parseDicomFile(bytes, { headerOnly: true, maxInflatedBytes: 1 << 20, requireNative: true })
+  const parsed = parseDicomFile(bytes, { headerOnly: true, requireNative: true })
   const theirs = readHeader(parsed.dataSet, parsed.transferSyntax)
   assert.is(ours.rows, theirs.rows)
   assert.is(ours.columns, theirs.columns)
