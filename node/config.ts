@@ -9,6 +9,8 @@ import { LOG_LEVELS } from './logger.ts'
 import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N } from './auth/constants.ts'
 import { FL_DEFAULTS, parseFlConfig } from './config-fl.ts'
 import type { FlConfig } from './config-fl.ts'
+import { IMAGING_DEFAULTS, parseImagingConfig } from './config-imaging.ts'
+import type { ImagingConfig } from './config-imaging.ts'
 import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import type { LogLevel } from './logger.ts'
@@ -49,6 +51,8 @@ export interface Config {
   records: RecordsConfig
   /** How much federated-learning history is kept (node/fl); set in the config file only. */
   fl: FlConfig
+  /** Pixel budget and decode worker pool (node/imaging); set in the config file only. */
+  imaging: ImagingConfig
 }
 
 /** One layer of configuration: some of the fields, already type-checked. */
@@ -64,6 +68,7 @@ export interface ConfigInput {
   auth?: AuthConfig
   records?: RecordsConfig
   fl?: FlConfig
+  imaging?: ImagingConfig
 }
 
 /** Flag values as `node:util` parseArgs returns them (strings), before conversion. */
@@ -167,7 +172,7 @@ function expectObject (v: unknown, source: string, keys: readonly string[]): Rec
  */
 export function parseConfigFile (v: unknown, path: string): ConfigInput {
   const base = dirname(path)
-  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records', 'fl'])
+  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records', 'fl', 'imaging'])
   const out: ConfigInput = {}
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
@@ -191,6 +196,7 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.auth !== undefined) out.auth = parseAuthConfig(o.auth, `${path}: auth`)
   if (o.records !== undefined) out.records = parseRecordsConfig(o.records, `${path}: records`)
   if (o.fl !== undefined) out.fl = parseFlConfig(o.fl, `${path}: fl`)
+  if (o.imaging !== undefined) out.imaging = parseImagingConfig(o.imaging, `${path}: imaging`)
   return out
 }
 
@@ -279,7 +285,8 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
     configFile: opts.configFile ?? null,
     auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS }),
     records: pick<RecordsConfig>(l => l.records, { ...RECORDS_DEFAULTS }),
-    fl: pick<FlConfig>(l => l.fl, { ...FL_DEFAULTS })
+    fl: pick<FlConfig>(l => l.fl, { ...FL_DEFAULTS }),
+    imaging: pick<ImagingConfig>(l => l.imaging, { ...IMAGING_DEFAULTS })
   }
 }
 

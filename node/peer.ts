@@ -14,6 +14,8 @@ import { AnalyserSlot } from './analysis/analyser.ts'
 import { createAuth } from './auth/index.ts'
 import type { Auth } from './auth/index.ts'
 import type { Config } from './config.ts'
+import { IMAGING_DEFAULTS } from './config-imaging.ts'
+import type { ImagingConfig } from './config-imaging.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
@@ -36,6 +38,7 @@ import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
 import type { P2P } from './p2p/index.ts'
 import { loadDefaultAnalyser } from './ai/default-model.ts'
+import { createDecodePool } from './imaging/decode-pool.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/index.ts'
 
@@ -49,6 +52,8 @@ export const LABELS_DIR = 'labels'
 export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'> & Partial<Pick<Config, 'auth' | 'fl'>> & {
   /** Upload limit, access policy, pin replicas; defaults RECORDS_DEFAULTS. */
   records?: RecordsConfig
+  /** Pixel budget and decode worker pool; defaults IMAGING_DEFAULTS. */
+  imaging?: ImagingConfig
   /** Listen addresses, and the addresses to announce when they differ (NAT, 0.0.0.0). */
   p2p: Pick<Config['p2p'], 'listen'> & { announce?: string[] }
   /** The hospital's 32-byte Ed25519 seed (secret). */
@@ -95,6 +100,8 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNSUPPORTED_PIXEL_FORMAT: 415,
   CORRUPT_IMAGE: 400,
   IMAGE_TOO_LARGE: 413,
+  PIXEL_BUDGET: 413,
+  DECODE_BUSY: 503,
   UNKNOWN_PATIENT: 404,
   NO_CONSENT: 403,
   KEYS_UNAVAILABLE: 409,
@@ -187,6 +194,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       { ledger, storage, box, logger: recordsLog, clock }
     )
     const tmpDir = join(init.data, 'tmp')
+    // Uploaded images are decoded off the main thread, under the pixel budget, a bounded number at once.
+    const { maxSide, maxPixels, maxDecodedBytes, workers, queue } = init.imaging ?? IMAGING_DEFAULTS
+    const decoder = createDecodePool({ workers, queue, limits: { maxSide, maxPixels, maxDecodedBytes } })
     // Ground-truth labels of this hospital's own images (`<data>/labels`, sealed at rest): the
     // training and held-out sets of federated learning, read only under live training consents.
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
@@ -213,7 +223,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
     auth.mount(http.app)
-    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, logger: recordsLog, clock })
+    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
     const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })
@@ -277,6 +287,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           }
           // Plaintext of uploads a crash interrupted: wiped before anything can upload again.
           await emptyTempDir(tmpDir, recordsLog)
+          started.push({ name: 'decode', stop: async () => await decoder.close() })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {

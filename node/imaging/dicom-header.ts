@@ -7,12 +7,13 @@ import type { DataSet } from 'dicom-parser'
 import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from './constants.ts'
 import { inflateDeclared, inflateHeader } from './dicom-inflate.ts'
 import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedTransferSyntaxError } from './errors.ts'
+import { toModalityTerm } from '../../protocol/dicom-modalities.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 
 /** Image Pixel module attributes (PS3.3 §C.7.6.3) plus modality, rescale and window. */
 export interface DicomHeader {
   transferSyntax: string
-  /** Modality (0008,0060) when it is a well-formed code string, else 'OT'. */
+  /** Modality (0008,0060) when it is a DICOM defined term, else 'OT' (protocol/dicom-modalities.ts). */
   modality: string
   rows: number
   columns: number
@@ -35,8 +36,6 @@ export interface DicomHeader {
 
 /** Photometric interpretations defined in PS3.3 §C.7.6.3.1.2; anything else is reported as UNKNOWN. */
 const PHOTOMETRIC = new Set(['MONOCHROME1', 'MONOCHROME2', 'PALETTE COLOR', 'RGB', 'YBR_FULL', 'YBR_FULL_422', 'YBR_PARTIAL_422', 'YBR_PARTIAL_420', 'YBR_ICT', 'YBR_RCT', 'HSV', 'ARGB', 'CMYK'])
-/** A CS value (PS3.5 §6.2): upper case, digits, space, underscore, at most 16 characters. */
-const CODE_STRING = /^[A-Z0-9_ ]{1,16}$/
 /** A UI value (PS3.5 §9.1): digits and dots, at most 64 characters. */
 const UID = /^[0-9.]{1,64}$/
 
@@ -134,7 +133,7 @@ export function readHeader (dataSet: DataSet, transferSyntax: string): DicomHead
     const width = dataSet.floatString('x00281051')
     const header: DicomHeader = {
       transferSyntax,
-      modality: modality !== undefined && CODE_STRING.test(modality) ? modality : 'OT',
+      modality: toModalityTerm(modality),
       rows: required(dataSet.uint16('x00280010'), 'Rows (0028,0010)'),
       columns: required(dataSet.uint16('x00280011'), 'Columns (0028,0011)'),
       samplesPerPixel: finiteOr(dataSet.uint16('x00280002'), 1),

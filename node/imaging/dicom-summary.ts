@@ -4,7 +4,7 @@ import { parseDicomFile, readHeader } from './dicom-header.ts'
 
 /** Non-PHI facts about a DICOM file: safe for the ledger, logs and the image list. */
 export interface DicomSummary {
-  /** Modality code (CT, MR, CR, DX, …), or 'OT' when absent or not a well-formed code string. */
+  /** Modality defined term (CT, MR, CR, DX, …), or 'OT' when absent or not a defined term. */
   modality: string
   rows: number
   columns: number

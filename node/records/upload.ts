@@ -3,7 +3,7 @@
 // keys for the patient and the custodian hospital, and append `image.add`. No analyser, no
 // result: a fake result is never stored as if a model produced it.
 import { createReadStream } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
@@ -13,7 +13,7 @@ import type { WrappedKeys } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
 import { detectFormat } from '../imaging/detect.ts'
-import { loadImage } from '../imaging/load.ts'
+import type { DecodePool } from '../imaging/decode-pool.ts'
 import type { Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
@@ -37,6 +37,8 @@ export interface UploadComponents {
   storage: Storage
   analysers: AnalyserSlot
   box: HospitalBox
+  /** Decodes off the main thread under the pixel budget; also bounds the images held for analysis. */
+  decoder: DecodePool
   logger: Logger
 }
 
@@ -45,14 +47,6 @@ export interface UploadComponents {
  * (dicom-parser, pngjs); beyond this the upload is refused rather than risking the peer's memory.
  */
 export const MAX_DECODE_BYTES = 512 * 1024 * 1024
-
-/** One decode at a time: a few large uploads at once must not multiply the memory they hold. */
-let decoding: Promise<unknown> = Promise.resolve()
-async function oneAtATime<T> (fn: () => Promise<T>): Promise<T> {
-  const run = decoding.then(fn, fn)
-  decoding = run.catch(() => {})
-  return await run
-}
 
 /** Thrown when an upload names a patient id no patient account was registered under. */
 export class UnknownPatientError extends MedichainError {
@@ -84,10 +78,11 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     if (file.size > MAX_DECODE_BYTES) {
       throw new MedichainError('IMAGE_TOO_LARGE', `files over ${MAX_DECODE_BYTES} bytes cannot be checked and analysed yet`)
     }
-    const { image, analysis } = await oneAtATime(async () => {
-      const image = loadImage(new Uint8Array(await readFile(file.path)), format)
+    // The pool's slot is held through the analysis, so a few large uploads at once do not
+    // multiply the decoded images held in memory.
+    const { modality, analysis } = await c.decoder.withImage({ path: file.path, format }, async (image) => {
       const analyser = c.analysers.current
-      return { image, analysis: analyser === null ? null : await analyser.analyse(image) }
+      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image) }
     })
 
     staging = c.storage.stage()
@@ -102,7 +97,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       record: null,
       raw: raw.cid,
       result: result?.cid ?? null,
-      modality: image.modality.slice(0, 16) || 'OT',
+      modality,
       size: file.size,
       model: analysis?.model ?? null,
       score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
@@ -115,7 +110,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     return {
       raw: raw.cid,
       result: result?.cid ?? null,
-      modality: image.modality,
+      modality,
       size: file.size,
       score: analysis?.score ?? null,
       model: analysis?.model ?? null,

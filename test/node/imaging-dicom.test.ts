@@ -117,6 +117,10 @@ test('dicomSummary has only technical fields, works on a header prefix, and neve
   // A modality that is not a code string (someone typed a name there) becomes OT.
   assert.is(dicomSummary(dicom({ bitsAllocated: 8, pixels: new Uint8Array(6), modality: 'Doe John' })).modality, 'OT')
   assert.is(loadImage(dicom({ bitsAllocated: 8, pixels: new Uint8Array(6), modality: 'Doe John' })).modality, 'OT')
+  // A well-formed code string that is not a DICOM defined term (PS3.3 §C.7.3.1.1.1) becomes OT too.
+  assert.is(dicomSummary(dicom({ bitsAllocated: 8, pixels: new Uint8Array(6), modality: 'ZZPHIMODALITY' })).modality, 'OT')
+  assert.is(loadImage(dicom({ bitsAllocated: 8, pixels: new Uint8Array(6), modality: 'ZZPHIMODALITY' })).modality, 'OT')
+  assert.is(loadImage(dicom({ bitsAllocated: 8, pixels: new Uint8Array(6), modality: 'XAPROTOCOL' })).modality, 'XAPROTOCOL')
 })
 
 test("the generator's DICOM round-trips its phantom within one 12-bit step", () => {
