@@ -10,6 +10,7 @@ import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { Chains } from './chains.ts'
 import { checkPublisher } from './fl-rules.ts'
+import { checkImageAdd } from './image-rules.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 
@@ -29,6 +30,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (!equals(tx.signer, author)) {
       throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by the hospital whose block carries it`)
     }
+    if (tx.type === 'image.add') checkImageAdd(tx.body)
     if (tx.type === 'account.register') {
       if (!equals(tx.body.hospital, author)) throw new LedgerRuleError('UNAUTHORISED_SIGNER', 'account.register must name the registering hospital')
       if (!verify(tx.body.user, accountPopBytes(ledgerId, tx.body), tx.body.pop)) {

@@ -61,6 +61,7 @@ export type RejectCode =
   | 'BAD_TX_ROOT'
   | 'FUTURE_TIME'
   | 'BAD_TIME'
+  | 'BAD_MODALITY'
   | 'UNAUTHORISED_SIGNER'
   | 'DUPLICATE_TX'
   | 'REPLAYED_SEQ'
