@@ -287,6 +287,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           }
           // Plaintext of uploads a crash interrupted: wiped before anything can upload again.
           await emptyTempDir(tmpDir, recordsLog)
+          decoder.start()
           started.push({ name: 'decode', stop: async () => await decoder.close() })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })

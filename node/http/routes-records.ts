@@ -17,6 +17,7 @@ import type { Auth, SessionUser } from '../auth/index.ts'
 import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/body.ts'
 import type { Reader } from '../records/access.ts'
+import { DecodeBusyError } from '../imaging/errors.ts'
 import { ClientAbortedError, receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
@@ -118,7 +119,11 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
       throw err
     })
     const id = patient ?? patientParam(file.fields.patientId)
-    const result = await ingestUpload(file, id, c)
+    const result = await ingestUpload(file, id, c).catch((err: unknown) => {
+      // Every decode worker is busy and the queue is full: a moment later will do (RFC 9110 §10.2.3).
+      if (err instanceof DecodeBusyError) ctx.set('Retry-After', '1')
+      throw err
+    })
     ctx.status = 201
     ctx.body = renderUpload(result, id)
   }

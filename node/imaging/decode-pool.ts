@@ -33,6 +33,8 @@ export interface DecodePool {
    * loaders' typed errors (PIXEL_BUDGET, CORRUPT_IMAGE, …), or UNAVAILABLE once closed.
    */
   withImage<T>(job: DecodeJob, use: (image: DecodedImage) => Promise<T>): Promise<T>
+  /** Starts every worker now, so that the first uploads do not wait for a thread to boot. */
+  start(): void
   stats(): DecodePoolStats
   /** Refuses new work and stops every worker. */
   close(): Promise<void>
@@ -114,6 +116,9 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
       } finally {
         release()
       }
+    },
+    start () {
+      while (!closed && all.size < init.workers) idle.push(spawn())
     },
     stats: () => ({ workers: init.workers, busy, queued: waiting.length }),
     async close () {
