@@ -104,7 +104,15 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
     const req: DecodeRequest = { id, limits: init.limits, format: job.format, dicomScaling: job.dicomScaling, ...('path' in job ? { path: job.path } : { bytes: job.bytes }) }
     return await new Promise<DecodedImage>((resolve, reject) => {
       pending.set(id, { resolve, reject })
-      w.postMessage(req)
+      try {
+        w.postMessage(req)
+      } catch (err) {
+        // Input that cannot be cloned into the worker (a detached buffer): this job fails, the worker stays.
+        pending.delete(id)
+        current.delete(w)
+        idle.push(w)
+        reject(new MedichainError('INVALID', `the image cannot be passed to a decode worker: ${(err as Error).name}`))
+      }
     })
   }
 
