@@ -200,7 +200,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Ground-truth labels of this hospital's own images (`<data>/labels`, sealed at rest): the
     // training and held-out sets of federated learning, read only under live training consents.
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
-    const labels = createLabels({ ledger, storage, box, store: labelStore, logger: logger.child({ component: 'labels' }), clock })
+    const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({ data: init.data, ...init.fl })({
       ledger,

@@ -15,6 +15,7 @@ import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { TrainSample } from '../ai/train.ts'
 import { filterByTrainingConsent, sampleOf } from '../fl/consent.ts'
 import type { ConsentFilterResult, TrainingItem } from '../fl/consent.ts'
+import type { DecodePool } from '../imaging/decode-pool.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import { loadImage } from '../imaging/load.ts'
 import type { DecodedImage } from '../imaging/types.ts'
@@ -53,6 +54,8 @@ export interface LabelComponents {
   storage: Pick<Storage, 'cat'>
   box: HospitalBox
   store: LabelStore
+  /** Decodes clinicians' masks off the main thread, under the pixel budget. */
+  decoder: Pick<DecodePool, 'withImage'>
   logger: Logger
   clock: Clock
 }
@@ -178,7 +181,7 @@ export function createLabels (c: LabelComponents) {
     async put (input: LabelInput): Promise<LabelMeta> {
       const image = await ownImage(input.cid)
       if (detectFormat(input.maskPng) !== 'png') throw new MedichainError('UNSUPPORTED_FORMAT', 'a mask is a PNG image')
-      const maskImage = loadImage(input.maskPng, 'png')
+      const maskImage = await c.decoder.withImage({ bytes: input.maskPng, format: 'png' }, async mask => mask)
       const decoded = await decode(image)
       if (decoded.width !== maskImage.width || decoded.height !== maskImage.height) throw new LabelMismatchError(maskImage, decoded)
       const { mask, lesionPixels } = binarise(maskImage)
