@@ -43,13 +43,15 @@ function checkUnit (name: string, v: number): void {
 }
 
 /**
- * Runs `model` on one image: resample to the model input, predict, and resample the probabilities
- * back to the source size (bilinear, half-pixel centres). Disposes every tensor it makes.
+ * Runs `model` on one image: resample to the model input (unless `input` already holds it, made
+ * off the main thread), predict, and resample the probabilities back to the source size
+ * (bilinear, half-pixel centres). Disposes every tensor it makes.
  */
-export async function predictImage (model: SegmentationModel, image: DecodedImage): Promise<Prediction> {
+export async function predictImage (model: SegmentationModel, image: DecodedImage, input?: Float32Array): Promise<Prediction> {
   validateImage(image)
   const size = model.config.inputSize
-  const x = tf.tensor4d(imageToInput(image, size), [1, size, size, 1])
+  const prepared = input !== undefined && input.length === size * size ? input : imageToInput(image, size)
+  const x = tf.tensor4d(prepared, [1, size, size, 1])
   const [score, probability] = tf.tidy(() => {
     const p = model.predict(x)
     return [imageScores(p), tf.image.resizeBilinear(p, [image.height, image.width], false, true)]
@@ -77,8 +79,9 @@ export function createDetectStrange (init: DetectStrangeInit): Analyser {
   const side = init.model.config.inputSize
   return {
     model: init.modelCid,
-    async analyse (image: DecodedImage): Promise<AnalysisResult> {
-      const { probability, score } = await predictImage(init.model, image)
+    inputSize: side,
+    async analyse (image: DecodedImage, input?: Float32Array): Promise<AnalysisResult> {
+      const { probability, score } = await predictImage(init.model, image, input)
       const sourcePerModelPixel = (image.width * image.height) / (side * side)
       const minArea = Math.max(1, Math.round(minModelPixels * sourcePerModelPixel))
       const { boxes, labels } = findLesions(probability, image.width, image.height, { threshold, minArea })

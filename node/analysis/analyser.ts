@@ -23,7 +23,13 @@ export interface AnalysisResult {
 /** Something that can analyse an image, e.g. the detect-strange model of the current round. */
 export interface Analyser {
   readonly model: CID
-  analyse(image: DecodedImage): Promise<AnalysisResult>
+  /** Side of the model's square input, so a decode worker can prepare it off the main thread. */
+  readonly inputSize?: number
+  /**
+   * Analyses `image`. `input`, when given, is the model input already prepared from it (see
+   * imageToInput in node/ai/preprocess.ts); one of the wrong length is ignored and remade.
+   */
+  analyse(image: DecodedImage, input?: Float32Array): Promise<AnalysisResult>
 }
 
 /** The analyser slot of a peer: swapped in place when a new model is published (hot-load). */

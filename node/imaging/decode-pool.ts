@@ -20,7 +20,15 @@ export interface DecodePoolInit {
 }
 
 /** One image to decode: a file (read inside the worker) or bytes already in memory. */
-export type DecodeJob = ({ path: string } | { bytes: Uint8Array }) & { format?: ImageFormat, dicomScaling?: DicomScaling }
+export type DecodeJob = ({ path: string } | { bytes: Uint8Array }) & {
+  format?: ImageFormat
+  dicomScaling?: DicomScaling
+  /** Also prepare the analyser's model input of this side, in the worker (the model's preprocessing). */
+  modelInput?: number
+}
+
+/** A decoded image, with the model input when the job asked for it. */
+export interface Decoded { image: DecodedImage, input?: Float32Array }
 
 /** What the pool is doing now (for health and tests). */
 export interface DecodePoolStats { workers: number, busy: number, queued: number }
@@ -32,7 +40,7 @@ export interface DecodePool {
    * images held for analysis are bounded too. Throws DECODE_BUSY when the queue is full, the
    * loaders' typed errors (PIXEL_BUDGET, CORRUPT_IMAGE, …), or UNAVAILABLE once closed.
    */
-  withImage<T>(job: DecodeJob, use: (image: DecodedImage) => Promise<T>): Promise<T>
+  withImage<T>(job: DecodeJob, use: (image: DecodedImage, input: Float32Array | undefined) => Promise<T>): Promise<T>
   /** Starts every worker now, so that the first uploads do not wait for a thread to boot. */
   start(): void
   stats(): DecodePoolStats
@@ -40,7 +48,7 @@ export interface DecodePool {
   close(): Promise<void>
 }
 
-interface Pending { resolve: (image: DecodedImage) => void, reject: (err: Error) => void }
+interface Pending { resolve: (decoded: Decoded) => void, reject: (err: Error) => void }
 
 /** Creates the pool; workers start on first use and are replaced if one dies. */
 export function createDecodePool (init: DecodePoolInit): DecodePool {
@@ -88,7 +96,7 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
       pending.delete(res.id)
       current.delete(w)
       idle.push(w)
-      if (res.ok) p.resolve(res.image)
+      if (res.ok) p.resolve({ image: res.image, input: res.input })
       else p.reject(new MedichainError(res.code, res.message))
     })
     // A worker that dies mid-decode (out of memory, a decoder crash) fails only its own image.
@@ -97,12 +105,15 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
     return w
   }
 
-  const decode = async (job: DecodeJob): Promise<DecodedImage> => {
+  const decode = async (job: DecodeJob): Promise<Decoded> => {
     const w = idle.pop() ?? spawn()
     const id = nextId++
     current.set(w, id)
-    const req: DecodeRequest = { id, limits: init.limits, format: job.format, dicomScaling: job.dicomScaling, ...('path' in job ? { path: job.path } : { bytes: job.bytes }) }
-    return await new Promise<DecodedImage>((resolve, reject) => {
+    const req: DecodeRequest = {
+      id, limits: init.limits, format: job.format, dicomScaling: job.dicomScaling, modelInput: job.modelInput,
+      ...('path' in job ? { path: job.path } : { bytes: job.bytes })
+    }
+    return await new Promise<Decoded>((resolve, reject) => {
       pending.set(id, { resolve, reject })
       try {
         w.postMessage(req)
@@ -120,7 +131,8 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
     async withImage (job, use) {
       await acquire()
       try {
-        return await use(await decode(job))
+        const { image, input } = await decode(job)
+        return await use(image, input)
       } finally {
         release()
       }

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
+import { imageToInput } from '../ai/preprocess.ts'
 import type { DicomScaling } from './dicom-decode.ts'
 import type { ImageLimits } from './limits.ts'
 import { loadImage } from './load.ts'
@@ -17,21 +18,24 @@ export interface DecodeRequest {
   format?: ImageFormat
   limits: ImageLimits
   dicomScaling?: DicomScaling
+  /** Side of the analyser's model input: the worker prepares that input too (imageToInput). */
+  modelInput?: number
 }
 
 /** The answer: the image, or the typed error's code and message (never a stack or file content). */
-export type DecodeResponse = { id: number, ok: true, image: DecodedImage } | { id: number, ok: false, code: string, message: string }
+export type DecodeResponse = { id: number, ok: true, image: DecodedImage, input?: Float32Array } | { id: number, ok: false, code: string, message: string }
 
-async function decode (req: DecodeRequest): Promise<DecodedImage> {
+async function decode (req: DecodeRequest): Promise<{ image: DecodedImage, input?: Float32Array }> {
   const bytes = req.bytes ?? new Uint8Array(await readFile(req.path ?? ''))
-  return loadImage(bytes, req.format, { limits: req.limits, dicomScaling: req.dicomScaling })
+  const image = loadImage(bytes, req.format, { limits: req.limits, dicomScaling: req.dicomScaling })
+  return req.modelInput === undefined ? { image } : { image, input: imageToInput(image, req.modelInput) }
 }
 
 parentPort?.on('message', (req: DecodeRequest) => {
-  decode(req).then((image) => {
-    const res: DecodeResponse = { id: req.id, ok: true, image }
-    const { buffer } = image.pixels
-    parentPort?.postMessage(res, buffer instanceof ArrayBuffer ? [buffer] : [])
+  decode(req).then(({ image, input }) => {
+    const res: DecodeResponse = { id: req.id, ok: true, image, ...(input === undefined ? {} : { input }) }
+    const buffers = [image.pixels.buffer, input?.buffer].filter(b => b instanceof ArrayBuffer)
+    parentPort?.postMessage(res, buffers)
   }, (err: unknown) => {
     // loadImage throws only typed errors; anything else is the file system (a missing temp file).
     const res: DecodeResponse = err instanceof MedichainError

@@ -79,10 +79,11 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       throw new MedichainError('IMAGE_TOO_LARGE', `files over ${MAX_DECODE_BYTES} bytes cannot be checked and analysed yet`)
     }
     // The pool's slot is held through the analysis, so a few large uploads at once do not
-    // multiply the decoded images held in memory.
-    const { modality, analysis } = await c.decoder.withImage({ path: file.path, format }, async (image) => {
+    // multiply the decoded images held in memory. The worker also prepares the model's input.
+    const modelInput = c.analysers.current?.inputSize
+    const { modality, analysis } = await c.decoder.withImage({ path: file.path, format, modelInput }, async (image, input) => {
       const analyser = c.analysers.current
-      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image) }
+      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input) }
     })
 
     staging = c.storage.stage()

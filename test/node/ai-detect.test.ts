@@ -15,6 +15,7 @@ import { initBackend } from '../../node/ai/backend.ts'
 import { createDetectStrange } from '../../node/ai/detect.ts'
 import { createModel, serializeWeights } from '../../node/ai/model.ts'
 import type { SegmentationModel } from '../../node/ai/model.ts'
+import { imageToInput } from '../../node/ai/preprocess.ts'
 import { trainLocal } from '../../node/ai/train.ts'
 import type { TrainSample } from '../../node/ai/train.ts'
 import type { DecodedImage } from '../../node/imaging/types.ts'
@@ -122,6 +123,9 @@ test('bad images and options are refused with INVALID, and the analyser keeps wo
   throwsCode(() => createDetectStrange({ model, modelCid, minModelPixels: Number.NaN }), 'INVALID')
   const result = await analyser.analyse(good)
   assert.is(decodePngRgba(result.png).width, 64)
+  // A model input prepared elsewhere (a decode worker) gives the same result; one of the wrong size is remade.
+  assert.equal(await analyser.analyse(good, imageToInput(good, analyser.inputSize ?? 0)), result)
+  assert.equal(await analyser.analyse(good, new Float32Array(3)), result)
 })
 
 test('the analyser plugs into the pipeline slot, which announces the model CID', () => {

@@ -1,10 +1,12 @@
-// The decode pool: real worker threads decode exactly what loadImage decodes, pass the loaders'
-// codes through, bound the waiting callers (the next one is refused at once with DECODE_BUSY and
-// served once a slot frees), and refuse work once closed.
+// The decode pool: real worker threads decode exactly what loadImage decodes and prepare the
+// model input as the main thread would, pass the loaders' codes through, bound the waiting
+// callers (the next one is refused at once with DECODE_BUSY and served once a slot frees), and
+// refuse work once closed.
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { imageToInput } from '../../node/ai/preprocess.ts'
 import { createDecodePool } from '../../node/imaging/decode-pool.ts'
 import type { DecodePool } from '../../node/imaging/decode-pool.ts'
 import { DEFAULT_LIMITS } from '../../node/imaging/limits.ts'
@@ -37,6 +39,9 @@ test('workers decode files and bytes exactly as loadImage does; the codes pass t
   }
   same(fromFile, loadImage(files.dicom))
   same(fromBytes, loadImage(files.png))
+  // The model's preprocessing runs in the worker too, and matches the main thread's.
+  const input = await pool.withImage({ bytes: files.png, modelInput: 32 }, async (_image, prepared) => prepared)
+  assert.equal(Array.from(input ?? []), Array.from(imageToInput(loadImage(files.png), 32)))
   await rejects(async () => await pool?.withImage({ bytes: pngBomb(8192) }, async image => image), 'PIXEL_BUDGET')
   await rejects(async () => await pool?.withImage({ bytes: jpegBomb(8192) }, async image => image), 'PIXEL_BUDGET')
   await rejects(async () => await pool?.withImage({ bytes: files.png, format: 'jpeg' }, async image => image), 'UNSUPPORTED_FORMAT')
