@@ -3,7 +3,7 @@
 // Usage: node scripts/run-tests.ts [--e2e] [path-substring ...]
 import { spawn, spawnSync } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -87,14 +87,27 @@ function runFile (file: string): Promise<FileResult> {
   })
 }
 
-/** Runs files with at most CONCURRENCY at a time. */
+/**
+ * Marker of a test file that measures time (a latency bound under load): it runs on its own after
+ * the others, so a neighbouring test cannot take its core. Put it in the file's opening comment.
+ */
+const ALONE_MARKER = 'test-runner: alone'
+
+/** Whether `file` asks to run alone (ALONE_MARKER in its first lines). */
+function runsAlone (file: string): boolean {
+  return readFileSync(join(ROOT, file), 'utf8').split('\n', 12).some(line => line.includes(ALONE_MARKER))
+}
+
+/** Runs files with at most CONCURRENCY at a time, then those that must run alone, one by one. */
 async function runAll (files: string[]): Promise<FileResult[]> {
   const results: FileResult[] = []
+  const shared = files.filter(f => !runsAlone(f))
   let next = 0
   async function worker (): Promise<void> {
-    while (next < files.length) results.push(await runFile(files[next++]))
+    while (next < shared.length) results.push(await runFile(shared[next++]))
   }
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker))
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, shared.length) }, worker))
+  for (const file of files.filter(runsAlone)) results.push(await runFile(file))
   return results
 }
 

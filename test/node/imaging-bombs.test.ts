@@ -3,7 +3,8 @@
 // PNG whose IHDR claims 8192² 16-bit RGBA, a JPEG whose SOF claims 8192², and a deflated DICOM of
 // 4096² × 16 bits × 12 frames, all three at once, while /api/health is polled back to back. Each
 // is refused with PIXEL_BUDGET, RSS stays under 1 GB, health p99 under 100 ms, and normal uploads
-// of every format still work afterwards.
+// of every format still work afterwards. test-runner: alone (a latency bound: no neighbour may
+// take its core).
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
