@@ -8,6 +8,8 @@ const hex = (b: Uint8Array | string): string => typeof b === 'string' ? b : toHe
 /** Key builders, one per record kind. Heights are zero-padded so keys sort numerically. */
 export const K = {
   genesis: 'meta:genesis',
+  /** Present once this folder's own chain is known to be the consortium's (ledger.markOwnChainKnown). */
+  ownChainKnown: 'meta:own-chain-known',
   block: (author: Uint8Array | string, height: number) => `b:${hex(author)}:${pad(height, 12)}`,
   meta: (author: Uint8Array | string, height: number) => `m:${hex(author)}:${pad(height, 12)}`,
   metaPrefix: 'm:',

@@ -85,6 +85,8 @@ class LedgerImpl extends EventTarget implements Ledger {
   #queuedSeqs = new Set<string>()
   #producing: Promise<void> | null = null
   #seq = 0
+  /** True once this folder's own chain was confirmed as the consortium's (see markOwnChainKnown). */
+  #ownChainKnown = false
   #rootCache: { size: number, root: Uint8Array } | null = null
   #started = false
   #pool: VerifyPool | null = null
@@ -140,6 +142,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     await this.#loadState()
     this.#watchHospitalNames()
+    this.#ownChainKnown = await this.#store.get(K.ownChainKnown) !== undefined
     if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
     this.#started = true
   }
@@ -233,6 +236,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   /** Queues `tx`, prepared in store epoch `epoch`, for the next own block. */
   async #submit (tx: Tx, epoch: number): Promise<TxLocation> {
     this.#assertWritable()
+    this.#c.writeGate?.assertOpen()
     const dtx = encodeTx(tx)
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
@@ -258,8 +262,9 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   async submitOwn<T extends TxType> (type: T, body: TxBodies[T]): Promise<TxLocation> {
-    // Checked before a sequence number is handed out: a refused write burns none.
+    // Checked before a sequence number is handed out: a refused or held write burns none.
     this.#assertWritable()
+    this.#c.writeGate?.assertOpen()
     const epoch = this.#guard.epoch
     const unsigned = { type, body, signer: this.self, seq: this.#seq++, time: this.#c.clock() }
     return await this.#submit(signTx(this.id, unsigned, this.#c.identity) as Tx, epoch)
@@ -272,6 +277,8 @@ class LedgerImpl extends EventTarget implements Ledger {
       while (this.#queue.length > 0) {
         const batch = this.#takeBatch()
         try {
+          // A hold set after these were queued (the own head moved, the clock jumped) still stops them.
+          this.#c.writeGate?.assertOpen()
           const block = await this.#exclusive(async () => await this.#appendOwn(batch.map(p => p.dtx.tx)))
           batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
         } catch (err) {
@@ -501,6 +508,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     for (let index = 0; index < block.txs.length; index++) {
       const dtx = block.txs[index]
       authoriseTx(dtx, header.author, this.id, w, this.#c.verify)
+      // Own transactions arriving from other members (a rebuilt folder resyncing) move the next
+      // sequence number past them, so no later submission replays one.
+      if (equals(dtx.tx.signer, this.self) && dtx.tx.seq >= this.#seq) this.#seq = dtx.tx.seq + 1
       membership = applyTx(w, dtx, { author: header.author, height: header.height, index, order }).membership || membership
     }
     const next = membership ? this.#members.recompute(block.txs, group.members) : null
@@ -562,6 +572,16 @@ class LedgerImpl extends EventTarget implements Ledger {
       await this.#flush(group)
       return stored
     })
+  }
+
+  // ---- own chain confirmation ----
+
+  ownChainKnown (): boolean { return this.#ownChainKnown }
+
+  async markOwnChainKnown (): Promise<void> {
+    if (this.#ownChainKnown) return
+    await this.#exclusive(async () => await this.#store.batch([{ type: 'put', key: K.ownChainKnown, value: encode({ height: this.#chains.headHeight(this.self) }) }]))
+    this.#ownChainKnown = true
   }
 
   // ---- reads ----

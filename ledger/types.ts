@@ -106,6 +106,15 @@ export interface Ledger extends EventTarget {
   /** Why writes are refused now (the store failed and has not recovered yet), or null. */
   storeFault(): StoreFault | null
   evidence(): Promise<Evidence[]>
+  /**
+   * True once this folder's own chain was confirmed as the consortium holds it (by a member, by a
+   * one-member consortium, or by an admin starting the chain afresh), and kept since: then nothing
+   * of this chain exists elsewhere that this folder lacks, since every own block is durable here
+   * before it is sent. False in a new, emptied or rebuilt folder.
+   */
+  ownChainKnown(): boolean
+  /** Records durably that this folder's own chain is the consortium's (see ownChainKnown). */
+  markOwnChainKnown(): Promise<void>
   /** The seed contract's queries and per-patient reads. */
   readonly queries: import('./queries.ts').LedgerQueries
   /** Number of blocks appended, over all authors. */
@@ -123,4 +132,6 @@ export interface LedgerComponents {
   verify: import('../protocol/ed25519.ts').Verifier
   logger: import('pino').Logger
   clock: Clock
+  /** Held while this peer must not write its own chain (node/p2p sets it); absent: always open. */
+  writeGate?: import('./write-gate.ts').WriteGate
 }

@@ -134,7 +134,11 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
   if (chain !== undefined && !equals(header.prev as Uint8Array, chain.hashes[head])) {
     throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)
   }
-  if (header.time > opts.now + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
+  // A block that keeps its prev's time claims no time the chain did not already hold: so an author
+  // whose clock was set back after it wrote (its own blocks are never ahead of the consortium by
+  // more than the skew limit, see node/p2p/clock.ts) is not stopped until its clock catches up.
+  const advances = chain === undefined || header.time > chain.times[head]
+  if (advances && header.time > opts.now + MAX_CLOCK_SKEW_MS) throw new LedgerRuleError('FUTURE_TIME', 'block time is too far in the future')
   if (chain !== undefined && header.time < chain.times[head]) throw new LedgerRuleError('BAD_TIME', 'block time is earlier than its prev')
   for (const old of chain?.lastLinks ?? []) {
     const now = header.links.find(l => equals(l.author, old.author))

@@ -9,6 +9,7 @@ import type { Genesis } from '../protocol/genesis.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { nodeIdentity, nodeVerify } from '../ledger/node-crypto.ts'
 import type { Clock, Ledger } from '../ledger/types.ts'
+import { WriteGate } from '../ledger/write-gate.ts'
 import { hospitalBoxPublicKey, hospitalBoxSecretKey } from '../protocol/user-keys.ts'
 import { AnalyserSlot } from './analysis/analyser.ts'
 import { createAuth } from './auth/index.ts'
@@ -68,6 +69,12 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
    * federated task publishes one; default false (tests), `medichain start` turns it on.
    */
   defaultModel?: boolean
+  /**
+   * Start this hospital's chain afresh (`medichain start --fresh-chain`): write without waiting
+   * for a member to confirm the own head; start fails with CHAIN_EXISTS when this folder or a
+   * member that answers holds a block of the chain.
+   */
+  freshChain?: boolean
 }
 
 /** What a peer uses from its host. */
@@ -91,6 +98,8 @@ export interface Peer {
   /** Federated learning: tasks this peer coordinates, rounds it trains in, models it hot-loads. */
   readonly federation: Federation
   readonly http: Pick<HttpServer, 'url' | 'app'>
+  /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
+  readonly writes: WriteGate
 }
 
 /** HTTP statuses of the upload and read errors (the error middleware's extension point). */
@@ -112,6 +121,21 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // Upload body errors (records/multipart.ts): nobody reads the answer to an abort.
   CLIENT_ABORTED: 400,
   STORAGE_FULL: 507
+}
+
+/**
+ * /api/health fields of the write gate: `writes` is `open`, `syncing` (the own head is still being
+ * learnt from the members) or `clock-skew`; `clockSkewMs` is how far this clock runs ahead of the
+ * connected members' median (negative: behind; null before any member answered).
+ */
+function writeFields (gate: WriteGate, p2p: P2P): Record<string, string | number | null> {
+  const first = gate.holds()[0]
+  const skew = p2p.clockSkew()
+  return {
+    writes: first === undefined ? 'open' : first.code === 'SYNCING' ? 'syncing' : 'clock-skew',
+    clockSkewMs: skew?.aheadMs ?? null,
+    clockSamples: skew?.members ?? 0
+  }
 }
 
 /**
@@ -160,12 +184,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const { logger, clock } = components
     const log = logger.child({ component: 'peer' })
     const verifyWorkers = init.verifyWorkers ?? availableParallelism()
+    const writes = new WriteGate()
     const ledger = createLedger({ path: ledgerPath(init.data), genesis: init.genesis, verifyWorkers })({
       identity: nodeIdentity(init.seed),
       verify: nodeVerify,
       // The ledger, auth and FL name their own component on their loggers.
       logger,
-      clock
+      clock,
+      writeGate: writes
     })
     const p2p = createP2P({
       seed: init.seed,
@@ -174,8 +200,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       listen: init.p2p.listen,
       announce: announceOf(init.p2p),
       bootstrap: init.peers,
-      syncIntervalMs: init.syncIntervalMs
-    })({ ledger, logger: logger.child({ component: 'p2p' }) })
+      syncIntervalMs: init.syncIntervalMs,
+      freshChain: init.freshChain
+    })({ ledger, logger: logger.child({ component: 'p2p' }), gate: writes, clock })
     // Storage mounts bitswap on the P2P layer's own libp2p node (same PeerId, same member-only
     // gater), which exists only once p2p has started: the getter is read in storage.start().
     const records = init.records ?? RECORDS_DEFAULTS
@@ -218,7 +245,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       port: init.http.port,
       statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser()
-    })({ ledger, logger, p2p, clock, health: () => healthFields(storage, analysers) })
+    })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
@@ -261,6 +288,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       labels,
       federation,
       http,
+      writes,
       async start (): Promise<void> {
         if (started.length > 0) return
         try {
@@ -268,6 +296,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'ledger', stop: async () => await ledger.stop() })
           await p2p.start()
           started.push({ name: 'p2p', stop: async () => await p2p.stop() })
+          // Starting a chain afresh is refused before anything is served if a member still holds it.
+          if (init.freshChain === true) await p2p.ownChainDecided()
           await storage.start()
           started.push({ name: 'storage', stop: async () => await storage.stop() })
           await auth.start()

@@ -79,7 +79,12 @@ Options:
   --genesis FILE      genesis document (default <data>/genesis.json; env MEDICHAIN_GENESIS)
   --peer MULTIADDR    extra peer to dial, repeatable (env MEDICHAIN_PEERS, comma-separated)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)
+  --fresh-chain       start this hospital's chain afresh instead of learning it from the members;
+                      refused (CHAIN_EXISTS) when this folder or a member holds a block of it
   -h, --help          show this help
+
+A new or rebuilt ledger folder writes nothing until a member has told this peer how much of
+its own chain the consortium holds (writes answer 503 SYNCING meanwhile). See docs/ops.md.
 
 Precedence: defaults < config file < environment < flags. See docs/ops.md.
 `

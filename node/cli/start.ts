@@ -107,7 +107,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
       'http-port': { type: 'string' },
       'p2p-port': { type: 'string' },
       genesis: { type: 'string' },
-      peer: { type: 'string', multiple: true }
+      peer: { type: 'string', multiple: true },
+      'fresh-chain': { type: 'boolean' }
     },
     strict: true,
     allowPositionals: false
@@ -116,7 +117,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(START_HELP)
     return EXIT.ok
   }
-  const config = await loadConfig({ flags: values, env: io.env, cwd: io.cwd })
+  const { 'fresh-chain': freshChain, ...flags } = values
+  const config = await loadConfig({ flags, env: io.env, cwd: io.cwd })
   const logger: Logger = createLogger({ level: config.logLevel })
   await assertWritable(config.data)
   const before = await entriesOf(config.data)
@@ -126,7 +128,7 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   if (!id.genesis.members.some(m => toHex(m.key) === toHex(id.key.publicKey))) {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
-  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true })({ logger, clock: io.clock })
+  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true, freshChain: freshChain === true })({ logger, clock: io.clock })
   try {
     await peer.start()
   } catch (err) {

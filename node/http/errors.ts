@@ -41,7 +41,10 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNAVAILABLE: 503,
   // A write that could not be made durable (ledger/storage-error.ts): never acknowledged.
   STORE_FAILED: 503,
-  STORAGE_FULL: 507
+  STORAGE_FULL: 507,
+  // Writes held by the ledger's write gate (ledger/write-gate.ts), answered with Retry-After.
+  SYNCING: 503,
+  CLOCK_SKEW: 503
 }
 
 /** Codes for errors that koa or its middleware raise with an HTTP status (http-errors). */
@@ -111,6 +114,8 @@ export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, 
       } else {
         logger.debug({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request rejected')
       }
+      // An error that knows when a retry makes sense says so (RFC 9110 §10.2.3).
+      if (err instanceof MedichainError && 'retryAfter' in err && typeof err.retryAfter === 'number') ctx.set('Retry-After', String(err.retryAfter))
       ctx.status = res.status
       ctx.body = res.body
     }

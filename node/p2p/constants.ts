@@ -1,6 +1,6 @@
 // Tunables of the peer-to-peer layer. Each value says where it comes from; none of them is part
 // of the ledger's consensus rules, so peers with different values still interoperate.
-import { MAX_BLOCK_BYTES, MAX_MEMBERS } from '../../protocol/constants.ts'
+import { MAX_BLOCK_BYTES, MAX_CLOCK_SKEW_MS, MAX_MEMBERS } from '../../protocol/constants.ts'
 
 /** Stream protocol of catch-up sync (DESIGN §4 Replication). */
 export const SYNC_PROTOCOL = '/medichain/sync/1.0.0'
@@ -54,3 +54,38 @@ export const DIAL_TIMEOUT_MS = 10_000
 
 /** Largest gossip message: evidence carries two maximum-size blocks (gossipsub caps at ~4 MiB). */
 export const GOSSIP_MAX_BYTES = 2 * MAX_BLOCK_BYTES + 64 * 1024
+
+/**
+ * Stream protocol of the status exchange: a member answers with its clock and the asker's own
+ * chain head as it holds it (node/p2p/status.ts).
+ */
+export const STATUS_PROTOCOL = '/medichain/status/1.0.0'
+
+/** Time allowed for one status exchange (ms): one small frame each way. */
+export const STATUS_TIMEOUT_MS = 5_000
+
+/** Largest status frame: a head and a time in CBOR, with headroom. */
+export const STATUS_MAX_FRAME_BYTES = 1024
+
+/**
+ * Period of the status exchange with every connected member (ms): clock skew is measured again and
+ * the own head re-checked this often; a held write's Retry-After for CLOCK_SKEW follows from it.
+ */
+export const STATUS_INTERVAL_MS = 15_000
+
+/**
+ * How long a peer whose own chain is not yet confirmed waits, after a first member confirmed it,
+ * for the other members to answer before it writes (ms): at start the dialer reaches every member
+ * that is up within a couple of seconds, and each of them may hold more of this chain.
+ */
+export const OWN_HEAD_SETTLE_MS = 5_000
+
+/** Retry-After (s) of a write answered 503 SYNCING: about one sync round with a member. */
+export const SYNCING_RETRY_AFTER_S = 5
+
+/**
+ * How far this peer's clock may run ahead of its connected members' (median) before it stops
+ * writing (ms): half of MAX_CLOCK_SKEW_MS, the validation bound, so a block written at the limit
+ * still passes at a member whose own clock is up to the other half behind the median.
+ */
+export const CLOCK_SKEW_WRITE_LIMIT_MS = MAX_CLOCK_SKEW_MS / 2

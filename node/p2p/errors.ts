@@ -39,3 +39,22 @@ export function codeOf (err: unknown): string {
   if (err instanceof Error) return err.name
   return 'UNKNOWN'
 }
+
+/** Thrown when a member's status answer cannot be had: the stream broke, timed out or was malformed. */
+export class StatusError extends MedichainError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('STATUS_FAILED', message, options)
+    this.name = 'StatusError'
+  }
+}
+
+/**
+ * Thrown at start when an admin asked to begin this hospital's chain afresh (`--fresh-chain`) but
+ * the local folder or a member still holds blocks of it: starting again would fork the chain.
+ */
+export class ChainExistsError extends MedichainError {
+  constructor (message: string) {
+    super('CHAIN_EXISTS', message)
+    this.name = 'ChainExistsError'
+  }
+}

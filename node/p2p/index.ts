@@ -4,7 +4,9 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { equals, toHex } from '../../protocol/bytes.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import type { Clock, Ledger } from '../../ledger/types.ts'
+import type { WriteGate } from '../../ledger/write-gate.ts'
+import type { ClockSkew } from './clock.ts'
 import { createDialer } from './dialer.ts'
 import type { Dialer } from './dialer.ts'
 import { IdentityMismatchError, NotMemberPeerError, NotStartedError } from './errors.ts'
@@ -18,6 +20,9 @@ import { memberHexOfPeer, privateKeyFromSeed, toPeerId } from './identity.ts'
 import { blocksTopic } from './constants.ts'
 import { createSync } from './sync.ts'
 import type { Sync, SyncResult } from './sync.ts'
+import type { OwnChainState } from './own-chain.ts'
+import { createWriteGuard } from './write-guard.ts'
+import type { WriteGuard } from './write-guard.ts'
 
 /** Re-exported so callers need only this module. */
 export type { SyncResult } from './sync.ts'
@@ -52,12 +57,21 @@ export interface P2PInit {
   /** Redial backoff bounds (ms); defaults 250 ms and 30 s. */
   redialMinMs?: number
   redialMaxMs?: number
+  /** Start this hospital's chain afresh instead of learning it from members (see OwnChainInit). */
+  freshChain?: boolean
 }
 
 /** What createP2P needs. */
 export interface P2PComponents {
   ledger: Ledger
   logger: Logger
+  /**
+   * The ledger's write gate: with it, the P2P layer holds writes until the own chain's head is
+   * learnt from the members and while this clock runs ahead of theirs (node/p2p/write-guard.ts).
+   */
+  gate?: WriteGate
+  /** The clock compared with the members' (default Date.now). */
+  clock?: Clock
 }
 
 /**
@@ -81,9 +95,15 @@ export interface P2P extends EventTarget {
   syncWith(peer: PeerId | string | Uint8Array): Promise<SyncResult>
   /** Syncs with every connected member; failures are logged. */
   syncAll(): Promise<void>
+  /** This clock against the connected members' (null without a gate or before any answer). */
+  clockSkew(): ClockSkew | null
+  /** What the own-chain guard waits for (null without a gate). */
+  ownChain(): OwnChainState | null
+  /** Resolves once the own chain is confirmed (at once without a gate); rejects with CHAIN_EXISTS. */
+  ownChainDecided(): Promise<void>
 }
 
-interface Running { host: Host, sync: Sync, gossip: Gossip, guard: MembershipGuard, dialer: Dialer, unforward: () => void }
+interface Running { host: Host, sync: Sync, gossip: Gossip, guard: MembershipGuard, dialer: Dialer, writes?: WriteGuard, unforward: () => void }
 
 const FORWARDED = ['sync:complete', 'sync:failed', 'gossip:received', 'gossip:invalid'] as const
 
@@ -127,21 +147,30 @@ export function createP2P (init: P2PInit) {
       const unforward = (): void => {
         for (const type of FORWARDED) sourceOf(type).removeEventListener(type, forward)
       }
+      const gate = components.gate
+      const writes = gate === undefined
+        ? undefined
+        : createWriteGuard({ freshChain: init.freshChain })({
+          libp2p: host, ledger, gate, logger, clock: components.clock ?? Date.now, syncWith: async (peer) => await sync.syncWith(peer)
+        })
       host.addEventListener('peer:connect', onConnect)
       host.addEventListener('peer:disconnect', onDisconnect)
       try {
-        // The sync handler is registered before listening, so no early member finds it missing.
+        // The sync and status handlers are registered before listening, so no early member finds
+        // them missing; writes are held (if they must be) before any member connects.
         await sync.start()
+        await writes?.register()
+        writes?.start()
         await host.start()
         gossip.start()
         guard.start()
         dialer.start()
       } catch (err) {
-        await shutdown({ host, sync, gossip, guard, dialer, unforward })
+        await shutdown({ host, sync, gossip, guard, dialer, writes, unforward })
         throw err
       }
       log.info({ peer: host.peerId.toString(), addrs: host.getMultiaddrs().map(String) }, 'p2p started')
-      return { host, sync, gossip, guard, dialer, unforward }
+      return { host, sync, gossip, guard, dialer, writes, unforward }
     }
 
     let starting: Promise<Running> | undefined
@@ -155,6 +184,7 @@ export function createP2P (init: P2PInit) {
       r.dialer.stop()
       r.guard.stop()
       r.gossip.stop()
+      await r.writes?.stop()
       await r.sync.stop()
       r.unforward()
       await r.host.stop()
@@ -207,6 +237,11 @@ export function createP2P (init: P2PInit) {
       },
       async syncAll (): Promise<void> {
         await need().sync.syncAll()
+      },
+      clockSkew: (): ClockSkew | null => running?.writes?.clockSkew() ?? null,
+      ownChain: (): OwnChainState | null => running?.writes?.ownChain() ?? null,
+      async ownChainDecided (): Promise<void> {
+        await need().writes?.decided
       }
     })
   }

@@ -14,6 +14,10 @@ import { createLogger } from '../../node/logger.ts'
 import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
 import { tempDir, testIdentity, testSeed } from './ledger-fixture.ts'
+import { withTimeout } from './timeout.ts'
+
+/** How long a new peer may take to learn its own (empty) chain from the members it dialled (ms). */
+export const WRITES_OPEN_MS = 20_000
 
 /** One running hospital with its signed-in admin. */
 export interface Hospital { n: number, peer: Peer, data: string, url: string, admin: MedichainClient, name: string }
@@ -77,6 +81,8 @@ export async function startHospitals (count: number, opts: HospitalOptions = {})
   for (let i = 0; i < count; i++) {
     for (let j = i + 1; j < count; j++) await started[i].peer.p2p.libp2p.dial(multiaddr(started[j].peer.p2p.addresses()[0]))
   }
+  // A new ledger folder writes only once a member has said how much of its chain it holds.
+  for (const h of started) await withTimeout(h.peer.writes.whenOpen(), WRITES_OPEN_MS, `writes open at ${h.name}`)
   const out: Hospital[] = []
   for (const h of started) out.push(await adminOf(h))
   return out

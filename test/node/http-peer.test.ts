@@ -12,7 +12,7 @@ import { nodeIdentity } from '../../ledger/node-crypto.ts'
 import { createLogger } from '../../node/logger.ts'
 import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
-import { waitFor } from '../helpers/timeout.ts'
+import { waitFor, withTimeout } from '../helpers/timeout.ts'
 import { recordBody } from '../helpers/ledger-fixture.ts'
 import { TEST_SCRYPT_N, TEST_VAULT_ITERATIONS } from '../helpers/peers.ts'
 import { deriveAuthSecret } from '../../protocol/auth-secret.ts'
@@ -40,7 +40,7 @@ test.after.each(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-function makePeer (i: number, bootstrap: string[]): Peer {
+function makePeer (i: number, bootstrap: string[], opts: { freshChain?: boolean } = {}): Peer {
   const peer = createPeer({
     data: join(dir, `h${i}`),
     http: { host: '127.0.0.1', port: 0 },
@@ -49,7 +49,8 @@ function makePeer (i: number, bootstrap: string[]): Peer {
     syncIntervalMs: 1_000,
     seed: seeds[i],
     genesis,
-    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N }
+    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
+    freshChain: opts.freshChain
   })({ logger, clock: Date.now })
   peers.push(peer)
   return peer
@@ -86,6 +87,8 @@ test('two peers connect, replicate a block and agree on the state root over HTTP
   const b = makePeer(1, a.p2p.addresses())
   await b.start()
   await waitFor(() => a.p2p.connectedMembers().length === 1 && b.p2p.connectedMembers().length === 1, { timeout: 20_000, what: 'the two members to connect' })
+  // New folders write once the other member has said how much of their chains it holds.
+  await withTimeout(Promise.all([a.writes.whenOpen(), b.writes.whenOpen()]), 20_000, 'writes to open')
 
   const health = await json(`${a.http.url}/api/health`)
   assert.equal(health.connected, [toHex(keys[1])])
@@ -103,7 +106,8 @@ test('two peers connect, replicate a block and agree on the state root over HTTP
 })
 
 test('stop() closes HTTP and releases the ledger so the folder can be reopened', async () => {
-  const a = makePeer(0, [])
+  // Alone, a new folder of a two-member consortium writes only when its admin says the chain is new.
+  const a = makePeer(0, [], { freshChain: true })
   await a.start()
   const url = a.http.url
   await a.ledger.submitOwn('record.create', recordBody(6))
