@@ -162,6 +162,8 @@ async function main (): Promise<void> {
     say(`consortium ${genesis.name}, ledger ${toHex(ledgerIdOf(genesis))}`)
     say('waiting for the peers to connect…')
     await until('all peers connected', CONVERGE_TIMEOUT_MS, async () => peers.every(p => p.p2p.connectedMembers().length === peers.length - 1))
+    // New ledger folders write once a member has said how much of their chain it holds.
+    await until('writes open on all peers', CONVERGE_TIMEOUT_MS, async () => peers.every(p => p.writes.open))
     say(`writing ${txCount} synthetic record.create transactions…`)
     await activity(peers)
     await until('one state root on all peers', CONVERGE_TIMEOUT_MS, async () => await agreed(peers))

@@ -121,6 +121,12 @@ export class OwnChainGuard {
     if (this.#stopped) return
     const mine = this.#ownHeight()
     if (sample.head !== null) this.#holders.add(member)
+    if (this.#fresh && !this.#known) {
+      // Starting afresh: a member that holds any of this chain refuses the start; nothing is synced.
+      this.#confirmed.add(member)
+      this.#evaluate()
+      return
+    }
     if (sample.head !== null && sample.head.height > mine) {
       if (this.#known) {
         this.#log.warn({ member: member.slice(0, 16), theirs: sample.head.height, ours: mine }, 'a member holds more of this chain than this folder (restored from an old copy?): writes wait for sync')

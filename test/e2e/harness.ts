@@ -136,6 +136,8 @@ export async function startNetwork (count: number, opts: { webRoot?: string, dir
   if (count > 1) {
     await waitFor(() => hospitals.slice(1).every(h => h.peer.p2p.connectedMembers().includes(hospitals[0].key)), { timeout: 20_000, what: 'members to connect' })
   }
+  // A new ledger folder writes once the members it reaches have said how much of its chain they hold.
+  await waitFor(() => hospitals.every(h => h.peer.writes.open), { timeout: 20_000, what: 'writes to open' })
   return { hospitals, genesis, dir, webRoot }
 }
 

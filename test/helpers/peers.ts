@@ -44,14 +44,15 @@ export function client (url: string): MedichainClient {
 }
 
 /** Starts hospital `n` of `genesis` in `data` (a fresh temp folder by default). */
-export async function startHospital (n: number, genesis: Genesis, opts: HospitalOptions & { data?: string } = {}): Promise<Omit<Hospital, 'admin'>> {
+export async function startHospital (n: number, genesis: Genesis, opts: HospitalOptions & { data?: string, peers?: string[], freshChain?: boolean } = {}): Promise<Omit<Hospital, 'admin'>> {
   const data = opts.data ?? await tempDir('medichain-peer-')
   const peer = createPeer({
     data,
     http: { host: '127.0.0.1', port: 0 },
     p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    peers: [],
+    peers: opts.peers ?? [],
     syncIntervalMs: 2000,
+    freshChain: opts.freshChain,
     seed: testSeed(n),
     genesis,
     verifyWorkers: 1,
