@@ -13,6 +13,7 @@ import { accountPopBytes, signTx } from '../../protocol/tx.ts'
 import type { Role, Tx, TxBodies, TxType } from '../../protocol/tx.ts'
 import { createLedger } from '../../ledger/ledger.ts'
 import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
+import type { WriteGate } from '../../ledger/write-gate.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 
 /** A deterministic Ed25519 seed from a small number (test keys only). */
@@ -54,13 +55,14 @@ export async function tempDir (prefix = 'medichain-test-'): Promise<string> {
 const opened: Ledger[] = []
 
 /** Starts a ledger for `identity` in a fresh temp folder (or `path`). */
-export async function openLedger (genesis: Genesis, identity: Identity, opts: { path?: string, clock?: Clock, maxBuffered?: number, verifyWorkers?: number } = {}): Promise<Ledger> {
+export async function openLedger (genesis: Genesis, identity: Identity, opts: { path?: string, clock?: Clock, maxBuffered?: number, verifyWorkers?: number, writeGate?: WriteGate } = {}): Promise<Ledger> {
   const path = opts.path ?? await tempDir()
   const ledger = createLedger({ path, genesis, maxBuffered: opts.maxBuffered, verifyWorkers: opts.verifyWorkers })({
     identity,
     verify: nodeVerify,
     logger: pino({ level: 'silent' }),
-    clock: opts.clock ?? Date.now
+    clock: opts.clock ?? Date.now,
+    writeGate: opts.writeGate
   })
   await ledger.start()
   opened.push(ledger)

@@ -171,6 +171,17 @@ test('block time far in the future, or before its prev, is refused', async () =>
   await rejectsCleanly(ledger, makeBlock(id, B, { height: 1, prev: b0.hash, time: NOW - 1 }).bytes, 'BAD_TIME')
 })
 
+test('a block that keeps its prev\'s time passes after the clock went back; one that advances it does not', async () => {
+  // The receiver accepted b0 while its clock read 10 minutes later, then its clock was corrected.
+  let now = NOW + 10 * 60_000
+  const ledger = await openLedger(genesis, A, { clock: () => now })
+  const b0 = makeBlock(id, B, { height: 0, prev: null, time: NOW + 10 * 60_000 })
+  await ledger.receive(b0.bytes)
+  now = NOW
+  await rejectsCleanly(ledger, makeBlock(id, B, { height: 1, prev: b0.hash, time: NOW + 10 * 60_000 + 1 }).bytes, 'FUTURE_TIME')
+  assert.is(await ledger.receive(makeBlock(id, B, { height: 1, prev: b0.hash, time: NOW + 10 * 60_000 }).bytes), 'appended')
+})
+
 test('links must name held blocks truthfully, never a non-member, and never go backwards', async () => {
   const ledger = await openLedger(genesis, A, { clock })
   const c0 = makeBlock(id, C, { height: 0, prev: null })
