@@ -1,7 +1,8 @@
 // A rebuilt member (ledger/ moved aside, restart, resync) against real peers: it answers every
 // write 503 SYNCING until it has learnt its own chain from the members, writes fired the moment
 // it connects never fork its chain, its sequence numbers and heights continue from the synced
-// head, and the roots agree. Starting a chain afresh is refused while a member still holds it.
+// head, and the roots agree. Starting a chain afresh is refused while a member still holds it,
+// in process and from the command line.
 import { cp, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -14,14 +15,18 @@ import { nodeVerify } from '../../ledger/node-crypto.ts'
 import { verifyLedger } from '../../ledger/verify.ts'
 import { createLogger } from '../../node/logger.ts'
 import type { Peer } from '../../node/peer.ts'
-import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
+import { cleanup, tempDir, testIdentity } from '../helpers/ledger-fixture.ts'
 import { client, hospitalGenesis, startHospital, startHospitals, stopHospitals, WRITES_OPEN_MS } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
+import { launch, prepareFolder, PROCESS_MS, startCliPeer, stopCliPeer } from './cli-peer.ts'
+import type { CliPeer } from './cli-peer.ts'
 
 const running: Array<{ peer: Peer }> = []
+const children: CliPeer[] = []
 
 test.after.each(async () => {
+  for (const c of children.splice(0)) await stopCliPeer(c).catch(() => {})
   await stopHospitals(running.splice(0))
   await cleanup()
 })
@@ -154,6 +159,28 @@ test('--fresh-chain is refused while this folder or a member holds blocks of the
   assert.is(await signUp(again.url, 'patient-a2'), 'ok')
   await agreement([again.peer, b.peer])
   assert.equal(await b.peer.ledger.evidence(), [])
+})
+
+test('medichain start --fresh-chain exits 1 with CHAIN_EXISTS while a member holds the chain', async () => {
+  const genesis = hospitalGenesis(2)
+  const a = await startHospital(1, genesis)
+  running.push(a)
+  const dataB = await tempDir('medichain-cli-b-')
+  await prepareFolder(dataB, 2, genesis)
+  const b = await startCliPeer(dataB, { peers: a.peer.p2p.addresses() })
+  children.push(b)
+  await waitFor(async () => (await (await fetch(`${b.url}/api/health`)).json() as { writes: string }).writes === 'open', { timeout: WRITES_OPEN_MS, what: 'writes to open at B' })
+  assert.is(await signUp(b.url, 'patient-b'), 'ok')
+  const selfB = testIdentity(2).publicKey
+  await waitFor(async () => await a.peer.ledger.block(selfB, 0) !== undefined, { timeout: 30_000, what: 'A to hold B\'s chain' })
+  assert.is(await stopCliPeer(b), 0)
+  children.splice(children.indexOf(b), 1)
+  await moveLedgerAside({ data: dataB })
+
+  const fresh = launch(['start', '--data', dataB, '--http-port', '0', '--p2p-port', '0', '--peer', a.peer.p2p.addresses()[0], '--fresh-chain'])
+  children.push({ ...fresh, url: '', p2p: [] })
+  assert.is(await withTimeout(fresh.exited, PROCESS_MS, 'start --fresh-chain to exit'), 1)
+  assert.match(fresh.stderr(), /^error CHAIN_EXISTS: /m)
 })
 
 test.run()
