@@ -81,7 +81,7 @@ const genesis = createGenesis({ name: 'bench web', created: Date.now(), members:
 // The peer serves this run's own build (not whatever web/dist holds from an earlier `npm start`).
 const built = await buildWeb({ outDir: join(dir, 'web') })
 const peer = createPeer({
-  data: join(dir, 'peer'), http: { host: '127.0.0.1', port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, peers: [], syncIntervalMs: 60_000, seed, genesis, webRoot: built.outDir
+  data: join(dir, 'peer'), http: { host: '127.0.0.1', port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, peers: [], syncIntervalMs: 60_000, seed, genesis, webRoot: built.outDir, freshChain: true
 })({ logger: createLogger({ silent: true }), clock: Date.now })
 let browser: Browser | undefined
 try {

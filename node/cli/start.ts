@@ -128,7 +128,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
   if (!id.genesis.members.some(m => toHex(m.key) === toHex(id.key.publicKey))) {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
-  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true, freshChain: freshChain === true })({ logger, clock: io.clock })
+  // A genesis made by this very run starts a new chain: nobody else can hold a block of it.
+  const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true, freshChain: freshChain === true || id.createdGenesis })({ logger, clock: io.clock })
   try {
     await peer.start()
   } catch (err) {

@@ -2,7 +2,8 @@
 // holds it. A folder whose own chain was confirmed before (ledger.ownChainKnown) is the chain's
 // authority, since every own block is durable here before any member sees it: it writes at once.
 // A new, emptied or rebuilt folder holds writes (SYNCING) until the members it reaches report how
-// much of its chain they hold and it has synced that much; a one-member consortium writes at once.
+// much of its chain they hold and it has synced that much. A new one-member consortium writes at
+// once; a new folder of a one-member genesis first gives members admitted since a moment to answer.
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Block } from '../../protocol/block.ts'
@@ -90,13 +91,14 @@ export class OwnChainGuard {
       return
     }
     this.#hold()
-    if (others.length === 0) {
-      this.#log.info('one-member consortium: this chain is its own authority')
+    if (others.length === 0 && this.#fresh) {
+      this.#log.info('a new one-member consortium: this chain starts here')
       void this.#confirm()
       return
     }
-    if (this.#fresh) {
-      // Members that answer within the settle time are asked; none may hold a block of this chain.
+    if (others.length === 0 || this.#fresh) {
+      // Members that answer within the settle time are asked: with --fresh-chain none may hold a
+      // block of this chain; in a genesis of one, members admitted since may (they dial us).
       this.#settle = setTimeout(() => { this.#settled = true; this.#evaluate() }, this.#settleMs)
       this.#settle.unref?.()
     }
@@ -207,7 +209,13 @@ export class OwnChainGuard {
       void this.#confirm()
       return
     }
-    if (this.#confirmed.size === 0) return
+    if (this.#confirmed.size === 0) {
+      if (this.#settled && this.#alone()) {
+        this.#log.info('no member answered and this folder knows no other member: writes open')
+        void this.#confirm()
+      }
+      return
+    }
     if (!this.#allAnswered() && !this.#settled) {
       // The first member confirmed: give the others a moment to answer too, since any of them may
       // hold more of this chain (its last blocks reached only some members before the loss).
@@ -217,6 +225,12 @@ export class OwnChainGuard {
     }
     this.#log.info({ height: this.#ownHeight(), confirmedBy: this.#confirmed.size, self: toHex(ledger.self).slice(0, 16) }, 'own chain head learnt from the members: writes open')
     void this.#confirm()
+  }
+
+  /** True when the ledger held knows no other active member. */
+  #alone (): boolean {
+    const { ledger } = this.#c
+    return ledger.members().every(m => m.status !== 'active' || equals(m.key, ledger.self))
   }
 
   /** True when every other active member has answered. */

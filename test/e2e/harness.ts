@@ -128,7 +128,9 @@ export async function startNetwork (count: number, opts: { webRoot?: string, dir
       records: { ...RECORDS_DEFAULTS, ...opts.records },
       // Test speed: scrypt N = 2^14 (the floor the config accepts); everything else as configured.
       auth: { scryptN: 2 ** 14, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 60 * 60_000, secureCookies: false },
-      webRoot
+      webRoot,
+      // A one-member consortium made here is a new chain; larger ones learn theirs from A.
+      freshChain: count === 1
     })({ logger: logger.child({ hospital: names[i] }), clock: Date.now })
     await peer.start()
     hospitals.push({ name: names[i], peer, url: peer.http.url, key: toHex(testIdentity(i + 1).publicKey) })

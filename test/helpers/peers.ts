@@ -52,7 +52,8 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     peers: opts.peers ?? [],
     syncIntervalMs: 2000,
-    freshChain: opts.freshChain,
+    // A new folder of a one-member consortium is a new chain; a given folder may be a rebuild.
+    freshChain: opts.freshChain ?? (genesis.members.length === 1 && opts.data === undefined),
     seed: testSeed(n),
     genesis,
     verifyWorkers: 1,
