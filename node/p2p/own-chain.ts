@@ -11,7 +11,7 @@ import { equals, toHex } from '../../protocol/bytes.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { WriteGate } from '../../ledger/write-gate.ts'
 import { OWN_HEAD_SETTLE_MS, SYNCING_RETRY_AFTER_S } from './constants.ts'
-import { ChainExistsError, codeOf } from './errors.ts'
+import { ChainExistsError, codeOf, NotStartedError } from './errors.ts'
 import type { StatusSample } from './status.ts'
 import type { SyncResult } from './sync.ts'
 
@@ -109,7 +109,7 @@ export class OwnChainGuard {
     this.#stopped = true
     if (this.#settle !== undefined) clearTimeout(this.#settle)
     this.#c.ledger.removeEventListener('block:appended', this.#onAppended)
-    this.#decided.reject(new ChainExistsError('stopped before the own chain was confirmed'))
+    this.#decided.reject(new NotStartedError('the peer stopped before its own chain was confirmed'))
   }
 
   /** What the guard is waiting for. */
