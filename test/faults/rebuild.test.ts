@@ -161,6 +161,20 @@ test('--fresh-chain is refused while this folder or a member holds blocks of the
   assert.equal(await b.peer.ledger.evidence(), [])
 })
 
+test('a rebuilt folder of a one-member genesis waits for members admitted since, then writes alone', async () => {
+  const [h] = await startHospitals(1)
+  running.push(h)
+  assert.is(await signUp(h.url, 'patient-1'), 'ok', 'a new one-member consortium writes at once')
+  await h.peer.stop()
+  running.splice(running.indexOf(h), 1)
+  await moveLedgerAside(h)
+  const rebuilt = await startHospital(1, hospitalGenesis(1), { data: h.data })
+  running.push(rebuilt)
+  assert.is(await signUp(rebuilt.url, 'patient-2'), 'SYNCING', 'members admitted since the genesis may hold its chain')
+  await withTimeout(rebuilt.peer.writes.whenOpen(), WRITES_OPEN_MS, 'writes to open with nobody to ask')
+  assert.is(await signUp(rebuilt.url, 'patient-2'), 'ok')
+})
+
 test('medichain start --fresh-chain exits 1 with CHAIN_EXISTS while a member holds the chain', async () => {
   const genesis = hospitalGenesis(2)
   const a = await startHospital(1, genesis)
