@@ -3,11 +3,15 @@
 // blocks the others refuse; once the clock is corrected (a restart without faketime) its writes
 // succeed at once, and the members accept them. A lone member, with nobody to compare with,
 // recovers at once too: a block that keeps its prev's time is not "from the future".
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { equals } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
 import { ApiError } from '../../protocol/client.ts'
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/constants.ts'
+import { nodeVerify } from '../../ledger/node-crypto.ts'
+import { verifyLedger } from '../../ledger/verify.ts'
+import { createLogger } from '../../node/logger.ts'
 import type { Peer } from '../../node/peer.ts'
 import { cleanup, tempDir, testIdentity } from '../helpers/ledger-fixture.ts'
 import { client, hospitalGenesis, startHospital, stopHospitals, WRITES_OPEN_MS } from '../helpers/peers.ts'
@@ -90,9 +94,13 @@ if (!HAVE_FAKETIME) {
     await waitFor(async () => { const x = await health(corrected.url); return x.clockSamples >= 1 && x.writes === 'open' }, { timeout: 30_000, what: 'the corrected peer to measure its clock' })
     assert.ok(Math.abs((await health(corrected.url)).clockSkewMs ?? Infinity) < 30_000)
 
+    await waitFor(async () => (await health(corrected.url)).blocks === a.peer.ledger.size(), { timeout: 30_000, what: 'both peers to hold the same blocks' })
+
     assert.is(await stopCliPeer(corrected), 0)
     children.splice(children.indexOf(corrected), 1)
     assert.is(await ledgerVerify(dataB), 0, 'ledger verify ok')
+    const report = await verifyLedger({ path: join(dataB, 'ledger'), genesis }, { verify: nodeVerify, logger: createLogger({ silent: true }) })
+    assert.is(report.stateRoot, toHex(await a.peer.ledger.stateRoot()), 'the roots agree')
   })
 
   test('a lone member that wrote with a fast clock writes at once after the correction', async () => {
