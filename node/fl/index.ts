@@ -30,7 +30,7 @@ import type { ModelStore } from './model-store.ts'
 import { createParticipant } from './participant.ts'
 import type { Participant, ParticipationRecord } from './participant.ts'
 import { createTaskHistory } from './task-history.ts'
-import { parseTaskOptions } from './task-options.ts'
+import { fitToConsortium, parseTaskOptions } from './task-options.ts'
 import type { TaskSummary, TaskView } from './task-record.ts'
 import { createFlTransport } from './transport.ts'
 import type { FlTransport, Verdict, Via } from './transport.ts'
@@ -304,7 +304,7 @@ export function createFederation (init: FederationInit = {}) {
         await history.close()
         log.info('federated learning stopped')
       },
-      startTask: (options: unknown) => need().coordinator.startTask(parseTaskOptions(options)),
+      startTask: (options: unknown) => need().coordinator.startTask(parseTaskOptions(fitToConsortium(options, components.ledger.members().filter(m => m.status === 'active').length))),
       stopTask: (id: string) => need().coordinator.stopTask(id),
       continueTask: (id: string) => need().coordinator.continueTask(id),
       task (id: string): TaskView {

@@ -87,6 +87,16 @@ function cidOf (v: unknown): CID {
   }
 }
 
+/**
+ * Task defaults that fit the consortium: a task that does not say how many hospitals it needs
+ * needs at most as many as are active members, so a one-hospital consortium can run a task with
+ * the defaults (the general default of 2 could never be met there). Anything else is left as is.
+ */
+export function fitToConsortium (value: unknown, activeMembers: number): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || (value as Record<string, unknown>).minParticipants !== undefined) return value
+  return { ...value, minParticipants: Math.max(1, Math.min(TASK_DEFAULTS.minParticipants, activeMembers)) }
+}
+
 /** Checks a caller's options (plain object, JSON-friendly) and fills the defaults. Throws INVALID. */
 export function parseTaskOptions (value: unknown): TaskOptions {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidRequestError('task options must be an object')

@@ -7,7 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TASK_DEFAULTS } from '../../node/fl/constants.ts'
 import { decodeTaskHeader } from '../../node/fl/history-codec.ts'
-import { parseTaskOptions } from '../../node/fl/task-options.ts'
+import { fitToConsortium, parseTaskOptions } from '../../node/fl/task-options.ts'
 import { newTaskView, publishMetrics } from '../../node/fl/task-record.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
@@ -35,6 +35,13 @@ function refusedAll (bad: ReadonlyArray<Record<string, unknown>>): void {
     }
   }
 }
+
+test('defaults fit the consortium: one active member needs one hospital; an explicit minimum is kept', () => {
+  assert.is(parseTaskOptions(fitToConsortium({ task: 'solo' }, 1)).minParticipants, 1)
+  assert.is(parseTaskOptions(fitToConsortium({ task: 'pair' }, 5)).minParticipants, TASK_DEFAULTS.minParticipants)
+  assert.is(parseTaskOptions(fitToConsortium({ task: 'solo', minParticipants: 3 }, 1)).minParticipants, 3)
+  assert.is(parseTaskOptions({ task: 'solo' }).minParticipants, TASK_DEFAULTS.minParticipants, 'without the consortium, the general default')
+})
 
 test('every rule of the new options is refused with INVALID', () => {
   const bad: Array<Record<string, unknown>> = [

@@ -119,7 +119,7 @@ export class McFlDashboard extends LitElement {
       ${this.session.role === 'admin' ? html`<mc-fl-models .session=${this.session}></mc-fl-models>` : nothing}
       <h2>Start a task</h2>
       <form @submit=${this.#start}>
-        <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('minParticipants', 'Minimum hospitals per round', 1, 64, '2')}</div>
+        <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('minParticipants', 'Minimum hospitals per round (blank: 2, or every member when fewer)', 1, 64, '')}</div>
         <details><summary>Model shape (optional)</summary>
           <p class="muted">Blank fields keep the peer's default U-Net. The input size must divide by 2 to the power of the depth.</p>
           <div class="row">${field('inputSize', 'Input size (pixels)', 16, 1024)}${field('base', 'Channels of the first level', 1, 64)}${field('depth', 'Depth (levels)', 1, 5)}</div>
