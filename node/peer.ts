@@ -23,6 +23,7 @@ import { directoryRoutes } from './http/routes-directory.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
+import { scopedRoutes } from './http/routes-scoped.ts'
 import { serveWeb } from './http/static.ts'
 import { activeBackend, initBackend } from './ai/backend.ts'
 import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from './fl/index.ts'
@@ -114,6 +115,7 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNKNOWN_PATIENT: 404,
   NO_CONSENT: 403,
   KEYS_UNAVAILABLE: 409,
+  EMERGENCY_NOT_CUSTODIAN: 409,
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
@@ -244,7 +246,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
-      ledgerGuard: auth.requireUser()
+      ledgerGuard: auth.requireUser(),
+      explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
     http.app.use(serveWeb({ root: init.webRoot }))
@@ -263,6 +266,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
     http.app.use(modelRoutes({ auth }).routes())
+    // Each signed-in user's own transactions with their proofs; the explorer is for admins.
+    http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []
