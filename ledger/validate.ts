@@ -11,6 +11,7 @@ import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { Chains } from './chains.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { checkImageAdd } from './image-rules.ts'
+import { checkConsentKeys } from './consent-keys.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 
@@ -41,6 +42,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
     return
   }
+  checkConsentKeys(tx)
   const account = view.get(K.account(tx.signer))
   const role = account === undefined ? undefined : (decode(account) as { role: string }).role
   if (role !== 'patient') {

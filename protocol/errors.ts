@@ -69,6 +69,7 @@ export type RejectCode =
   | 'FLAGGED_MEMBER'
   | 'NOT_TASK_COORDINATOR'
   | 'DIRECTORY_SUBJECT'
+  | 'CONSENT_KEYS_UNBOUND'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {
