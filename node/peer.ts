@@ -31,6 +31,9 @@ import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
 import { emptyTempDir } from './records/temp-files.ts'
+import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
+import { createFetchedCopies } from './records/fetched-copies.ts'
+import type { FetchedCopies } from './records/fetched-copies.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
@@ -98,6 +101,8 @@ export interface Peer {
   readonly labels: Labels
   /** Federated learning: tasks this peer coordinates, rounds it trains in, models it hot-loads. */
   readonly federation: Federation
+  /** Ciphertext fetched under consents, deleted when they end (sweep() runs one pass now). */
+  readonly fetchedCopies: FetchedCopies
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
@@ -218,9 +223,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     const recordsLog = logger.child({ component: 'records' })
+    // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
+    const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
     const reads = createReads(
       { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
-      { ledger, storage, box, logger: recordsLog, clock }
+      { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
     )
     const tmpDir = join(init.data, 'tmp')
     // Uploaded images are decoded off the main thread, under the pixel budget, a bounded number at once.
@@ -292,6 +299,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       analysers,
       labels,
       federation,
+      fetchedCopies,
       http,
       writes,
       async start (): Promise<void> {
@@ -305,6 +313,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           if (init.freshChain === true) await p2p.ownChainDecided()
           await storage.start()
           started.push({ name: 'storage', stop: async () => await storage.stop() })
+          await fetchedCopies.start()
+          started.push({ name: 'fetched-copies', stop: async () => await fetchedCopies.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
           await labelStore.open()

@@ -11,6 +11,7 @@ import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { Storage } from '../storage/index.ts'
 import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
+import type { FetchedCopies } from './fetched-copies.ts'
 import { readerKeys } from './reader-keys.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
@@ -40,7 +41,15 @@ const NOTHING_OPEN = 'no image of this patient is open to you: there are none, o
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
 
 /** What reads use. */
-export interface ReadComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger, clock: Clock }
+export interface ReadComponents {
+  ledger: Ledger
+  storage: Storage
+  box: HospitalBox
+  logger: Logger
+  clock: Clock
+  /** Told of every read under a consent, so the copy fetched for it is deleted when the consent ends. */
+  copies?: Pick<FetchedCopies, 'noteFetched'>
+}
 
 /** Reads of one peer; `breakGlassLog` is the hospital's own file of emergency reasons (never on the ledger). */
 export function createReads (init: { policy: AccessPolicy, breakGlassLog: string }, c: ReadComponents) {
@@ -91,6 +100,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
         const decision = await decide(reader, image)
         if (!decision.allowed) { last = decision; continue }
         await logAccess(reader, image, decision)
+        if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
       }
       const denied = last as Extract<AccessDecision, { allowed: false }>
