@@ -34,6 +34,8 @@ import { emptyTempDir } from './records/temp-files.ts'
 import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
 import { createFetchedCopies } from './records/fetched-copies.ts'
 import type { FetchedCopies } from './records/fetched-copies.ts'
+import { createRekeys } from './records/rekey.ts'
+import type { Rekeys } from './records/rekey.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
@@ -103,6 +105,8 @@ export interface Peer {
   readonly federation: Federation
   /** Ciphertext fetched under consents, deleted when they end (sweep() runs one pass now). */
   readonly fetchedCopies: FetchedCopies
+  /** Re-keying after a patient's "revoke and re-key" (idle() resolves once queued work is done). */
+  readonly rekeys: Rekeys
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
@@ -225,6 +229,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const recordsLog = logger.child({ component: 'records' })
     // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
+    // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
+    const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
     const reads = createReads(
       { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
       { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
@@ -300,6 +306,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       labels,
       federation,
       fetchedCopies,
+      rekeys,
       http,
       writes,
       async start (): Promise<void> {
@@ -315,6 +322,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'storage', stop: async () => await storage.stop() })
           await fetchedCopies.start()
           started.push({ name: 'fetched-copies', stop: async () => await fetchedCopies.stop() })
+          rekeys.start()
+          started.push({ name: 'rekeys', stop: async () => await rekeys.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
           await labelStore.open()

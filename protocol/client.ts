@@ -349,12 +349,14 @@ export class MedichainClient {
   /**
    * Revokes the consent with id `consentId` (to `grantee`): for `purpose` only when given (the
    * consent's own purpose; the peer refuses another), else for every purpose of that grantee.
+   * With `rekey`, the custodians also re-encrypt the patient's images under new keys and every
+   * member deletes the old ciphertext ("revoke and re-key").
    */
-  async revoke (consentId: string, grantee: string, purpose?: Purpose): Promise<{ id: string }> {
+  async revoke (consentId: string, grantee: string, purpose?: Purpose, options: { rekey?: boolean } = {}): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const { nextSeq } = await this.myConsents()
-    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, seq: nextSeq, time: Date.now() })
+    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, rekey: options.rekey, seq: nextSeq, time: Date.now() })
     return await this.#json('POST', `/api/consents/${consentId}/revoke`, { tx: txToBase64(tx) })
   }
 

@@ -55,6 +55,12 @@ export interface ConsentRevokeInput {
   grantee: Uint8Array
   /** The one purpose to revoke; absent, the revoke ends the consents to `grantee` for every purpose. */
   purpose?: Purpose
+  /**
+   * "Revoke and re-key": also ask every custodian of the patient's images to re-encrypt them under
+   * new keys and every member to delete the old ciphertext, so a key the grantee may have kept
+   * opens nothing any more. Other grantees then need a new grant for the new images.
+   */
+  rekey?: boolean
   seq: number
   time: number
 }
@@ -146,7 +152,11 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
  */
 export function buildConsentRevoke (input: ConsentRevokeInput): TxOf<'consent.revoke'> {
   const identity = nobleIdentity(input.patient.signSeed)
-  const body = parseBody('consent.revoke', input.purpose === undefined ? { grantee: input.grantee } : { grantee: input.grantee, purpose: input.purpose })
+  const body = parseBody('consent.revoke', {
+    grantee: input.grantee,
+    ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
+    ...(input.rekey === true ? { rekey: true } : {})
+  })
   return signTx(input.ledgerId, { type: 'consent.revoke', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
 }
 

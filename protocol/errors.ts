@@ -70,6 +70,8 @@ export type RejectCode =
   | 'NOT_TASK_COORDINATOR'
   | 'DIRECTORY_SUBJECT'
   | 'CONSENT_KEYS_UNBOUND'
+  | 'REKEY_NOT_CUSTODIAN'
+  | 'BAD_REKEY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

@@ -27,6 +27,19 @@ export function nodeBoxKey (secretKey: Uint8Array, publicKey: Uint8Array): NodeB
   return { secret, publicKey }
 }
 
+/** node:crypto's parse of each box key pair, made once per pair object. */
+const parsed = new WeakMap<{ publicKey: Uint8Array, secretKey: Uint8Array }, NodeBoxKey>()
+
+/** nodeBoxKey of a `{ publicKey, secretKey }` pair (a hospital's box), parsed once and kept. */
+export function nodeBoxKeyOf (box: { publicKey: Uint8Array, secretKey: Uint8Array }): NodeBoxKey {
+  let key = parsed.get(box)
+  if (key === undefined) {
+    key = nodeBoxKey(box.secretKey, box.publicKey)
+    parsed.set(box, key)
+  }
+  return key
+}
+
 function publicKeyObject (pub: Uint8Array): KeyObject {
   if (!(pub instanceof Uint8Array) || pub.length !== 32) throw new MedichainError('BAD_KEY', 'expected a 32-byte X25519 recipient key')
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' })

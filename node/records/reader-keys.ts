@@ -8,8 +8,7 @@ import { equals } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { KeySource } from './access.ts'
-import { nodeBoxKey, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
-import type { NodeBoxKey } from './node-box.ts'
+import { nodeBoxKeyOf, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 
 /** The reader's wrapped data keys for one image. */
 export interface ReaderKeys { raw: Uint8Array, result: Uint8Array | null }
@@ -23,18 +22,6 @@ export class KeysUnavailableError extends MedichainError {
     super('KEYS_UNAVAILABLE', message)
     this.name = 'KeysUnavailableError'
   }
-}
-
-/** node:crypto's parse of each hospital box, made once per peer. */
-const parsed = new WeakMap<HospitalBox, NodeBoxKey>()
-
-function nodeKeyOf (box: HospitalBox): NodeBoxKey {
-  let key = parsed.get(box)
-  if (key === undefined) {
-    key = nodeBoxKey(box.secretKey, box.publicKey)
-    parsed.set(box, key)
-  }
-  return key
 }
 
 /** Wraps an unwrapped data key for the reader and zeroes it. */
@@ -53,7 +40,7 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     if (entry === undefined) throw new KeysUnavailableError('the image carries no key wrapped for this patient')
     return { raw: entry.raw, result: entry.result }
   }
-  const key = nodeKeyOf(box)
+  const key = nodeBoxKeyOf(box)
   if (source.from === 'hospital') {
     const entry = image.keys.find(k => equals(k.to, box.publicKey))
     if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')
