@@ -3,10 +3,11 @@
 // custodian of each of the patient's images re-encrypts it under fresh keys, stores the new
 // ciphertext and records `image.rekey` (new CIDs, keys for the patient and itself, a link to the
 // old CIDs); every member, the custodian included, then unpins and deletes the old ciphertext.
+// A custodian that was down when the request arrived re-keys when it starts again.
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
-import { equals } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
 import type { Block } from '../../protocol/block.ts'
 import { patientIdOf } from '../../protocol/tx.ts'
 import type { TxBodies, WrappedKeys } from '../../protocol/tx.ts'
@@ -88,6 +89,28 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     }
   }
 
+  /**
+   * Re-keys what a restart would otherwise miss: images held here as custodian whose patient asked
+   * for a re-key (a revoke with `rekey`) after the image was recorded, in the ledger's causal order.
+   */
+  async function catchUp (): Promise<void> {
+    const held = new Map<string, Uint8Array>()
+    for (const r of await c.ledger.queries.getAllResults()) {
+      if (equals(r.custodian, c.ledger.self)) held.set(toHex(r.patient), r.patient)
+    }
+    for (const patient of held.values()) {
+      const history = await c.ledger.queries.getPatientHashHistory(patient)
+      const asked = history.findLastIndex(e => e.tx.type === 'consent.revoke' && e.tx.body.rekey === true)
+      if (asked < 0) continue
+      const before = new Set(history.slice(0, asked).map(e => toHex(e.txId)))
+      const account = await c.ledger.queries.patientAccount(patient)
+      if (account === undefined) continue
+      for (const image of await c.ledger.queries.imagesOf(patient)) {
+        if (equals(image.custodian, c.ledger.self) && before.has(toHex(image.tx))) await rekeyImage(image, account.box)
+      }
+    }
+  }
+
   /** Unpins and deletes the ciphertext an `image.rekey` replaced. */
   async function dropOld (old: TxBodies['image.rekey']['old']): Promise<void> {
     for (const cid of [old.raw, old.result]) {
@@ -115,6 +138,7 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     start () {
       stopped = false
       c.ledger.addEventListener('block:appended', onBlock)
+      enqueue('catch up', catchUp)
     },
     async stop () {
       stopped = true

@@ -81,6 +81,26 @@ test('revoke and re-key: new CIDs linked to the old, the old ciphertext gone fro
   await rejects(async () => await docB.patientImages(pid), 'NO_CONSENT')
 })
 
+test('a custodian that missed the request (stopped between append and re-key) re-keys when it starts again', async () => {
+  hospitals = await startHospitals(1)
+  const [A] = hospitals
+  const patient = await user(A, 'pat', 'patient')
+  const pid = fromHex(patient.user?.patientId as string)
+  const docA = await user(A, 'doc-a', 'clinician')
+  await docA.upload(patient.user?.patientId as string, testImages().png, 'scan.png')
+  const [before] = await A.peer.ledger.queries.imagesOf(pid)
+  const grant = await patient.grant({ grantee: docA.user?.signPub as string, kind: 'user', purpose: 'research', expires: Date.now() + 60_000 })
+  await A.peer.rekeys.stop()
+  await patient.revoke(grant.id, docA.user?.signPub as string, undefined, { rekey: true })
+  assert.ok((await A.peer.ledger.queries.imagesOf(pid))[0].raw.equals(before.raw), 'nothing re-keyed while stopped')
+  A.peer.rekeys.start()
+  await A.peer.rekeys.idle()
+  await waitFor(async () => (await A.peer.ledger.queries.imagesOf(pid))[0].replaces?.equals(before.raw) === true, { timeout: 10_000, what: 'the re-key' })
+  await A.peer.rekeys.idle()
+  assert.not.ok(await A.peer.storage.has(before.raw), 'the old ciphertext is gone')
+  assert.equal(await patient.openImage((await patient.myImages())[0]), testImages().png)
+})
+
 test('the ledger refuses a re-key by anyone but the custodian, and one that names no new CIDs', async () => {
   hospitals = await startHospitals(2)
   const [A, B] = hospitals
