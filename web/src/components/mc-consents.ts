@@ -152,7 +152,7 @@ export class McConsents extends LitElement {
   #revokeButtons (c: Consent) {
     const what = `the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}`
     return html`<button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke ${what}">Revoke</button>
-      <button type="button" class="danger secondary" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c, true)} aria-label="Revoke and re-key ${what}">Revoke and re-key</button>`
+      <button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c, true)} aria-label="Revoke and re-key ${what}">Revoke and re-key</button>`
   }
 
   #form () {
