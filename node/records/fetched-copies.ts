@@ -31,6 +31,7 @@ export function createFetchedCopies (init: { sweepMs: number }, c: FetchedCopies
   const noted = new Map<string, { cid: CID, image: ImageRecord }>()
   let timer: NodeJS.Timeout | undefined
   let running: Promise<number> | undefined
+  let initial: Promise<void> = Promise.resolve()
 
   const inCustody = (cid: CID, image: ImageRecord): boolean => equals(image.custodian, c.ledger.self) || c.storage.isPinned(cid)
 
@@ -90,17 +91,18 @@ export function createFetchedCopies (init: { sweepMs: number }, c: FetchedCopies
 
   return {
     async start () {
-      await findLeftovers()
       c.ledger.addEventListener('block:appended', onBlock)
       if (init.sweepMs > 0) {
         timer = setInterval(() => { sweep().catch(err => log.warn({ err }, 'sweep failed')) }, init.sweepMs)
         timer.unref()
       }
-      await sweep()
+      // In the background: finding leftovers reads every image record, which must not delay start.
+      initial = findLeftovers().then(async () => { await sweep() }).catch(err => log.warn({ err }, 'looking for leftover copies failed'))
     },
     async stop () {
       c.ledger.removeEventListener('block:appended', onBlock)
       clearInterval(timer)
+      await initial
       await running?.catch(() => 0)
     },
     noteFetched (cid, image) {

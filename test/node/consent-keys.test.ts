@@ -2,7 +2,7 @@
 // consent expired, before they ever opened A's image cannot decrypt it, although another
 // clinician's legitimate read left the ciphertext on B's disk: the consent carries no key they can
 // open (only B's peer can, and it re-wraps only after the live check). Once no consent covers the
-// image any more, B deletes the ciphertext it fetched.
+// image any more, B deletes the ciphertext it fetched (also what a read left before a restart).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CID } from 'multiformats/cid'
@@ -14,7 +14,7 @@ import type { Ledger } from '../../ledger/types.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
+import { hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 
@@ -118,6 +118,30 @@ test('a copy fetched under a consent that then expires is deleted by the sweep',
   assert.is(await B.peer.fetchedCopies.sweep(), 1)
   assert.not.ok(await B.peer.storage.has(raw), 'the expired consent\'s copy is gone')
   await rejects(async () => await docB.openImage(image), 'NO_CONSENT')
+})
+
+test('a copy a read left before a restart is found at start and deleted once its consent has ended', async () => {
+  let skew = 0
+  const clock = (): number => Date.now() + skew
+  hospitals = await startHospitals(2, { records: { replicas: 0 }, clock })
+  const [A, B] = hospitals
+  const patient = await user(A, 'pat', 'patient')
+  const pid = patient.user?.patientId as string
+  const docA = await user(A, 'doc-a', 'clinician')
+  const docB = await user(B, 'doc-b', 'clinician')
+  await waitFor(async () => await A.peer.ledger.queries.account(fromHex(docB.user?.signPub as string)) !== undefined, { timeout: 10_000, what: 'B\'s clinician to reach A' })
+  await docA.upload(pid, testImages().png, 'scan.png')
+  const { id } = await patient.grant({ grantee: docB.user?.signPub as string, kind: 'user', purpose: 'treatment', expires: clock() + 30_000 })
+  await untilTx(B.peer.ledger, id)
+  const [image] = await docB.patientImages(pid)
+  await docB.openImage(image)
+  const raw = CID.parse(image.raw)
+  assert.ok(await B.peer.storage.has(raw), 'the read left the ciphertext at B')
+  await B.peer.stop()
+  skew = 90_000
+  const again = await startHospital(2, hospitalGenesis(2), { data: B.data, clock, records: { replicas: 0 } })
+  hospitals = [A, { ...B, peer: again.peer }]
+  await waitFor(async () => !(await again.peer.storage.has(raw)), { timeout: 10_000, what: 'the restarted B to delete the leftover copy' })
 })
 
 test.run()
