@@ -14,8 +14,8 @@ import type { MemberView, TxLocation } from './types.ts'
 /** One event in a patient's history. */
 export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number, author: Uint8Array, height: number, index: number, order: number, tx: Tx }
 
-/** An image as the ledger records it (`image.add`), with its custodian. */
-export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number }
+/** An image as the ledger records it (`image.add`, or `image.rekey` with the raw CID it `replaces`), with its custodian. */
+export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number, replaces?: CID }
 
 /**
  * The patient's consent towards one grantee for one purpose: the latest grant or revoke of that

@@ -7,6 +7,7 @@ import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
+import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
 /** Every position a transaction holds, sorted: `t:` values. */
@@ -147,6 +148,7 @@ export function keysRead (dtx: DecodedTx): string[] {
     }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
+    case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
     default: break
   }
   return keys
@@ -232,6 +234,10 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       }
       return { membership: false }
     }
+    case 'image.rekey':
+      applyRekey(w, tx, base)
+      addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
   }
 }
 
@@ -287,6 +293,7 @@ export function patientOf (dtx: DecodedTx): Uint8Array | null {
   switch (tx.type) {
     case 'record.create':
     case 'image.add':
+    case 'image.rekey':
     case 'access.log':
       return tx.body.patient
     case 'consent.grant':

@@ -11,6 +11,8 @@ import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { Chains } from './chains.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { checkImageAdd } from './image-rules.ts'
+import { checkConsentKeys } from './consent-keys.ts'
+import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 
@@ -18,7 +20,7 @@ import type { TxLocations } from './state.ts'
 export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
@@ -39,8 +41,10 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     }
     if (tx.type === 'model.publish') checkPublisher(tx)
     if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
+    if (tx.type === 'image.rekey') checkRekey(tx, view)
     return
   }
+  checkConsentKeys(tx)
   const account = view.get(K.account(tx.signer))
   const role = account === undefined ? undefined : (decode(account) as { role: string }).role
   if (role !== 'patient') {
@@ -64,7 +68,10 @@ function authoriseDirectory (subject: Uint8Array, author: Uint8Array, view: Stat
 /** The state keys authoriseTx reads for `dtx`, to prefetch before a local submission is checked. */
 export function authoriseKeys (dtx: DecodedTx): string[] {
   const { tx } = dtx
-  return tx.type === 'directory.set' ? [K.account(tx.signer), K.account(tx.body.subject)] : [K.account(tx.signer)]
+  if (tx.type === 'directory.set') return [K.account(tx.signer), K.account(tx.body.subject)]
+  // An image.rekey reads the image it re-keys and the CIDs it records.
+  if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
+  return [K.account(tx.signer)]
 }
 
 /** Checks every transaction's signature unless the caller already did (own submissions). */

@@ -23,6 +23,7 @@ import { directoryRoutes } from './http/routes-directory.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
+import { scopedRoutes } from './http/routes-scoped.ts'
 import { serveWeb } from './http/static.ts'
 import { activeBackend, initBackend } from './ai/backend.ts'
 import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from './fl/index.ts'
@@ -30,6 +31,11 @@ import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
 import { emptyTempDir } from './records/temp-files.ts'
+import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
+import { createFetchedCopies } from './records/fetched-copies.ts'
+import type { FetchedCopies } from './records/fetched-copies.ts'
+import { createRekeys } from './records/rekey.ts'
+import type { Rekeys } from './records/rekey.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
@@ -97,6 +103,10 @@ export interface Peer {
   readonly labels: Labels
   /** Federated learning: tasks this peer coordinates, rounds it trains in, models it hot-loads. */
   readonly federation: Federation
+  /** Ciphertext fetched under consents, deleted when they end (sweep() runs one pass now). */
+  readonly fetchedCopies: FetchedCopies
+  /** Re-keying after a patient's "revoke and re-key" (idle() resolves once queued work is done). */
+  readonly rekeys: Rekeys
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
@@ -114,6 +124,7 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   UNKNOWN_PATIENT: 404,
   NO_CONSENT: 403,
   KEYS_UNAVAILABLE: 409,
+  EMERGENCY_NOT_CUSTODIAN: 409,
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
@@ -216,9 +227,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     const recordsLog = logger.child({ component: 'records' })
+    // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
+    const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
+    // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
+    const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
     const reads = createReads(
       { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
-      { ledger, storage, box, logger: recordsLog, clock }
+      { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
     )
     const tmpDir = join(init.data, 'tmp')
     // Uploaded images are decoded off the main thread, under the pixel budget, a bounded number at once.
@@ -244,7 +259,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
-      ledgerGuard: auth.requireUser()
+      ledgerGuard: auth.requireUser(),
+      explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
     // The UI's static files answer only UI paths (/, /setup, /app/*) and pass everything else on.
     http.app.use(serveWeb({ root: init.webRoot }))
@@ -263,6 +279,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
     http.app.use(modelRoutes({ auth }).routes())
+    // Each signed-in user's own transactions with their proofs; the explorer is for admins.
+    http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []
@@ -287,6 +305,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       analysers,
       labels,
       federation,
+      fetchedCopies,
+      rekeys,
       http,
       writes,
       async start (): Promise<void> {
@@ -300,6 +320,10 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           if (init.freshChain === true) await p2p.ownChainDecided()
           await storage.start()
           started.push({ name: 'storage', stop: async () => await storage.stop() })
+          await fetchedCopies.start()
+          started.push({ name: 'fetched-copies', stop: async () => await fetchedCopies.stop() })
+          rekeys.start()
+          started.push({ name: 'rekeys', stop: async () => await rekeys.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
           await labelStore.open()

@@ -325,8 +325,9 @@ export class MedichainClient {
     const peer = await this.peerInfo()
     const mine = await this.myImages()
     const chosen = input.images === undefined ? mine : mine.filter(i => input.images?.includes(i.raw))
-    const granteeBoxPub = input.kind === 'user'
-      ? fromHex((await this.#json<{ boxPub: string }>('GET', `/api/accounts/by-key/${input.grantee}`)).boxPub)
+    // A user's keys go to their home hospital's peer, which re-wraps them only while the consent is live.
+    const granteeHospital = input.kind === 'user'
+      ? fromHex((await this.#json<{ hospital: string }>('GET', `/api/accounts/by-key/${input.grantee}`)).hospital)
       : undefined
     const { nextSeq } = await this.myConsents()
     const tx = buildConsentGrant({
@@ -334,7 +335,7 @@ export class MedichainClient {
       patient: keys,
       grantee: fromHex(input.grantee),
       kind: input.kind,
-      granteeBoxPub,
+      granteeHospital,
       purpose: input.purpose,
       scope: input.scope ?? (input.images === undefined ? { kind: 'all' } : { kind: 'images', images: chosen.map(i => CID.parse(i.raw)) }),
       expires: input.expires,
@@ -348,12 +349,14 @@ export class MedichainClient {
   /**
    * Revokes the consent with id `consentId` (to `grantee`): for `purpose` only when given (the
    * consent's own purpose; the peer refuses another), else for every purpose of that grantee.
+   * With `rekey`, the custodians also re-encrypt the patient's images under new keys and every
+   * member deletes the old ciphertext ("revoke and re-key").
    */
-  async revoke (consentId: string, grantee: string, purpose?: Purpose): Promise<{ id: string }> {
+  async revoke (consentId: string, grantee: string, purpose?: Purpose, options: { rekey?: boolean } = {}): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const { nextSeq } = await this.myConsents()
-    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, seq: nextSeq, time: Date.now() })
+    const tx = buildConsentRevoke({ ledgerId: peer.ledger, patient: keys, grantee: fromHex(grantee), purpose, rekey: options.rekey, seq: nextSeq, time: Date.now() })
     return await this.#json('POST', `/api/consents/${consentId}/revoke`, { tx: txToBase64(tx) })
   }
 

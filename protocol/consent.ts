@@ -1,11 +1,12 @@
 // What the patient's browser signs (DESIGN §5): a consent grant that re-wraps the patient's image
-// keys for the grantee, a revoke, and the proof of possession that registers a user's keys. All of
+// keys for the grantee's hospital peer (never for a user: the peer re-wraps for its user at read
+// time, after checking the consent is live), a revoke, and the proof of possession that registers a user's keys. All of
 // it runs client-side with @noble/curves; the patient's secrets never leave the browser.
 import type { CID } from 'multiformats/cid'
 import { equals } from './bytes.ts'
 import { nobleIdentity } from './ed25519.ts'
 import { MedichainError, TooLargeError } from './errors.ts'
-import { unwrapKey, wrapBoundKey, wrapKey } from './key-wrap.ts'
+import { unwrapKey, wrapBoundKey } from './key-wrap.ts'
 import { accountPopBytes, encodeTx, parseBody, signTx } from './tx.ts'
 import type { ConsentScope, GrantedKeys, Purpose, Role, TxBodies, TxOf } from './tx.ts'
 import { hospitalBoxPublicKey, secureRandomBytes } from './user-keys.ts'
@@ -28,10 +29,13 @@ export interface ConsentGrantInput {
   grantee: Uint8Array
   kind: 'user' | 'hospital'
   /**
-   * The grantee's X25519 key. Required for a user (from its `account.register`); for a hospital
-   * it is derived from the member key (user-keys.ts `hospitalBoxPublicKey`) and, if given, must match.
+   * The member key of the hospital whose peer receives the keys. Required for a user (their home
+   * hospital, from their `account.register`); for a hospital it is the grantee itself and, if
+   * given, must match. The keys are wrapped for this hospital's X25519 key (user-keys.ts
+   * `hospitalBoxPublicKey`), bound to their image, so only that peer opens them, and it hands a
+   * user their copy only while the consent is live.
    */
-  granteeBoxPub?: Uint8Array
+  granteeHospital?: Uint8Array
   purpose: Purpose
   scope: ConsentScope
   /** Expiry, ms since the epoch; must be after `time`. */
@@ -51,28 +55,37 @@ export interface ConsentRevokeInput {
   grantee: Uint8Array
   /** The one purpose to revoke; absent, the revoke ends the consents to `grantee` for every purpose. */
   purpose?: Purpose
+  /**
+   * "Revoke and re-key": also ask every custodian of the patient's images to re-encrypt them under
+   * new keys and every member to delete the old ciphertext, so a key the grantee may have kept
+   * opens nothing any more. Other grantees then need a new grant for the new images.
+   */
+  rekey?: boolean
   seq: number
   time: number
 }
 
-/** Most images one grant can carry: tx.ts caps `consent.grant` keys at 256, which keeps it under MAX_TX_BYTES. */
-export const MAX_CONSENT_IMAGES = 256
+/**
+ * Most images one grant can carry. Each image costs about 290 bytes (its CID and two keys bound
+ * for a hospital, 112 bytes each), so 224 images with results stay under MAX_TX_BYTES (64 KiB);
+ * tx.ts's schema cap of 256 key entries is looser.
+ */
+export const MAX_CONSENT_IMAGES = 224
 
 function badConsent (message: string): MedichainError {
   return new MedichainError('BAD_CONSENT', message)
 }
 
-/** The X25519 key to wrap for: given for users, derived (and cross-checked) for hospitals. */
+/** The X25519 key to wrap for: that of the grantee's hospital (the grantee itself for a hospital). */
 function granteeBoxKey (input: ConsentGrantInput): Uint8Array {
   if (input.kind === 'user') {
-    if (input.granteeBoxPub === undefined) throw badConsent('a consent to a user needs the grantee\'s box key')
-    return input.granteeBoxPub
+    if (input.granteeHospital === undefined) throw badConsent('a consent to a user needs the grantee\'s hospital')
+    return hospitalBoxPublicKey(input.granteeHospital)
   }
-  const derived = hospitalBoxPublicKey(input.grantee)
-  if (input.granteeBoxPub !== undefined && !equals(input.granteeBoxPub, derived)) {
-    throw badConsent('granteeBoxPub is not the box key of this hospital\'s member key')
+  if (input.granteeHospital !== undefined && !equals(input.granteeHospital, input.grantee)) {
+    throw badConsent('granteeHospital of a consent to a hospital must be that hospital')
   }
-  return derived
+  return hospitalBoxPublicKey(input.grantee)
 }
 
 /** Checks that the images are distinct and, for a scope of listed images, inside that list. */
@@ -92,18 +105,16 @@ function checkImages (images: PatientImageKeys[], scope: ConsentScope): void {
   }
 }
 
-/** Unwraps one data key with the patient's box secret and wraps it for the grantee. */
 /**
- * Re-wraps one data key for the grantee. Keys for a hospital are bound to their image and part
- * (key-wrap.ts wrapBoundKey): the hospital's peer re-wraps them for its clinicians, and must be
- * able to tell that a key really is this image's and not another one wrapped for the hospital.
+ * Re-wraps one data key for the grantee's hospital, bound to its image and part (key-wrap.ts
+ * wrapBoundKey): the hospital's peer re-wraps it for its users after the consent check, and must
+ * be able to tell that a key really is this image's and not another one wrapped for the hospital.
+ * The ledger refuses a consent carrying any other kind of key (CONSENT_KEYS_UNBOUND).
  */
-function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, granteeBoxPub: Uint8Array, random: RandomBytes, bind: { kind: 'user' | 'hospital', part: 'raw' | 'result', cid: CID }): Uint8Array {
+function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, hospitalBoxPub: Uint8Array, random: RandomBytes, bind: { part: 'raw' | 'result', cid: CID }): Uint8Array {
   const dataKey = unwrapKey(wrapped, patientBoxSecret)
   try {
-    return bind.kind === 'hospital'
-      ? wrapBoundKey(dataKey, bind.part, bind.cid.bytes, granteeBoxPub, random)
-      : wrapKey(dataKey, granteeBoxPub, random)
+    return wrapBoundKey(dataKey, bind.part, bind.cid.bytes, hospitalBoxPub, random)
   } finally {
     dataKey.fill(0)
   }
@@ -112,7 +123,7 @@ function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, granteeBoxPu
 /**
  * Builds and signs a `consent.grant` with the patient's key. Each image's data keys are unwrapped
  * with the patient's box secret (BAD_WRAPPED_KEY if one is not the patient's) and re-wrapped for
- * the grantee. Throws BAD_CONSENT for an inconsistent request, BAD_SCHEMA for a body the ledger
+ * the grantee's hospital peer. Throws BAD_CONSENT for an inconsistent request, BAD_SCHEMA for a body the ledger
  * would refuse, and TOO_LARGE past MAX_CONSENT_IMAGES or MAX_TX_BYTES.
  */
 export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.grant'> {
@@ -124,8 +135,8 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
   const random = input.random ?? secureRandomBytes
   const keys: GrantedKeys[] = input.images.map(image => ({
     image: image.cid,
-    raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random, { kind: input.kind, part: 'raw', cid: image.cid }),
-    result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random, { kind: input.kind, part: 'result', cid: image.cid })
+    raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random, { part: 'raw', cid: image.cid }),
+    result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random, { part: 'result', cid: image.cid })
   }))
   const body = parseBody('consent.grant', {
     grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys
@@ -141,7 +152,11 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
  */
 export function buildConsentRevoke (input: ConsentRevokeInput): TxOf<'consent.revoke'> {
   const identity = nobleIdentity(input.patient.signSeed)
-  const body = parseBody('consent.revoke', input.purpose === undefined ? { grantee: input.grantee } : { grantee: input.grantee, purpose: input.purpose })
+  const body = parseBody('consent.revoke', {
+    grantee: input.grantee,
+    ...(input.purpose === undefined ? {} : { purpose: input.purpose }),
+    ...(input.rekey === true ? { rekey: true } : {})
+  })
   return signTx(input.ledgerId, { type: 'consent.revoke', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
 }
 

@@ -69,6 +69,9 @@ export type RejectCode =
   | 'FLAGGED_MEMBER'
   | 'NOT_TASK_COORDINATOR'
   | 'DIRECTORY_SUBJECT'
+  | 'CONSENT_KEYS_UNBOUND'
+  | 'REKEY_NOT_CUSTODIAN'
+  | 'BAD_REKEY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

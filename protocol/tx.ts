@@ -6,7 +6,7 @@ import { encode, decode } from './codec.ts'
 import { DOMAIN, ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, HASH_BYTES, MAX_TX_BYTES, X25519_PUBLIC_KEY_BYTES } from './constants.ts'
 import { domainBytes } from './domain.ts'
 import type { Identity, Verifier } from './ed25519.ts'
-import { SignatureError, TooLargeError } from './errors.ts'
+import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
@@ -15,7 +15,7 @@ import {
 /** Every transaction type the state machine knows (DESIGN §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -56,9 +56,17 @@ export interface TxBodies {
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
    * purpose. An absent purpose is omitted from the canonical encoding, so revokes signed before
-   * purposes existed keep their bytes and their meaning.
+   * purposes existed keep their bytes and their meaning. `rekey: true` also asks every custodian
+   * of the patient's images to re-encrypt them under new keys (`image.rekey`); absent, likewise
+   * omitted.
    */
-  'consent.revoke': { grantee: Uint8Array, purpose?: Purpose }
+  'consent.revoke': { grantee: Uint8Array, purpose?: Purpose, rekey?: true }
+  /**
+   * The custodian re-encrypted an image under new keys, after the patient's "revoke and re-key"
+   * (a `consent.revoke` with `rekey: true`): the new CIDs, their keys for the patient and the
+   * custodian, and the CIDs they replace, which every member then unpins and deletes.
+   */
+  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null }, raw: CID, result: CID | null, keys: WrappedKeys[] }
   'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
   /**
@@ -177,10 +185,27 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       }
     }
     case 'consent.revoke': {
-      const f = expectFields(v, p, ['grantee'], ['purpose'])
+      const f = expectFields(v, p, ['grantee'], ['purpose', 'rekey'])
       const grantee = expectBytes(f.grantee, `${p}.grantee`, KEY)
       // Present means a purpose; a key holding undefined or null is refused like any other bad value.
-      return 'purpose' in f ? { grantee, purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES) } : { grantee }
+      const out: TxBodies['consent.revoke'] = 'purpose' in f ? { grantee, purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES) } : { grantee }
+      // Only `true` is meaningful; false would be a second encoding of "no re-key".
+      if ('rekey' in f) {
+        if (f.rekey !== true) throw new SchemaError(`${p}.rekey: expected true or absent`)
+        out.rekey = true
+      }
+      return out
+    }
+    case 'image.rekey': {
+      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'])
+      const old = expectFields(f.old, `${p}.old`, ['raw', 'result'])
+      return {
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        old: { raw: expectCid(old.raw, `${p}.old.raw`), result: nullable(old.result, `${p}.old.result`, expectCid) },
+        raw: expectCid(f.raw, `${p}.raw`),
+        result: nullable(f.result, `${p}.result`, expectCid),
+        keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
+      }
     }
     case 'access.log': {
       const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])

@@ -1,6 +1,6 @@
 // `/api/accounts/*`: the hospital admin's account list, approval, lock and unlock, and a key
-// lookup any signed-in user may make (a patient's browser finds a clinician's box key to wrap a
-// consent for). None of them returns a password hash or a vault.
+// lookup any signed-in user may make (a patient's browser finds a grantee's hospital to wrap a
+// consent for; pending staff are shown to admins only). None of them returns a password hash or a vault.
 import type { Router } from '@koa/router'
 import type { Middleware } from 'koa'
 import { toHex } from '../../protocol/bytes.ts'
@@ -71,7 +71,8 @@ export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
     expectQueryKeys(ctx.query, [])
     const signPub = parseHexParam(ctx.params.signPub, 'signPub', ED25519_PUBLIC_KEY_BYTES)
     const local = await d.store.byKey(toHex(signPub))
-    if (local !== undefined) {
+    // Staff awaiting approval are the admin's business: to anyone else they do not exist yet.
+    if (local !== undefined && (local.status !== 'pending' || currentUser(ctx)?.role === 'admin')) {
       ctx.body = { role: local.role, boxPub: local.boxPub, hospital: local.hospital, status: local.status }
       return
     }

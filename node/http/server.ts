@@ -26,6 +26,12 @@ export interface HttpServerInit {
    * pseudonymous but its consent and access graph is nobody else's business. /api/health stays open.
    */
   ledgerGuard?: Middleware
+  /**
+   * Guard for the explorer routes (`/api/ledger/*`: chains, blocks, transactions, state root,
+   * evidence), run after `ledgerGuard`; the peer passes "admins only". Other roles read their own
+   * scoped views (node/http/routes-scoped.ts) instead of paging through the whole graph.
+   */
+  explorerGuard?: Middleware
 }
 
 /** What the HTTP server uses. */
@@ -92,6 +98,10 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
         if (ctx.path.startsWith('/api/ledger') || ctx.path.startsWith('/api/members')) return await guard(ctx, next)
         await next()
       })
+    }
+    const explorer = init.explorerGuard
+    if (explorer !== undefined) {
+      app.use(async (ctx, next) => ctx.path.startsWith('/api/ledger') ? await explorer(ctx, next) : await next())
     }
     const router = ledgerRoutes({ ledger: components.ledger, p2p: components.p2p, clock, health: components.health })
     app.use(router.routes())

@@ -1,12 +1,14 @@
 // Hands a reader their own copy of an image's data keys (DESIGN §5 "Access": the peer hands out
-// ciphertext plus the requester's own wrapped key; decryption happens in the browser). Keys
-// the hospital holds are unwrapped with its box key and re-wrapped for the reader; keys the
-// patient wrapped for the reader in a consent pass through untouched.
+// ciphertext plus the requester's own wrapped key; decryption happens in the browser). Only the
+// patient's own keys pass through untouched. Every other key is held by this hospital (as the
+// custodian, or bound to the image in a consent to the hospital or to one of its users) and is
+// unwrapped here, after the live consent check, and re-wrapped for the reader: no key a grantee
+// could use sits on the ledger, so none outlives a revoke or an expiry (issue 11.3).
 import { equals } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { unwrapBoundKey, unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { KeySource } from './access.ts'
+import { nodeBoxKeyOf, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 
 /** The reader's wrapped data keys for one image. */
 export interface ReaderKeys { raw: Uint8Array, result: Uint8Array | null }
@@ -22,10 +24,10 @@ export class KeysUnavailableError extends MedichainError {
   }
 }
 
-function rewrap (wrapped: Uint8Array, box: HospitalBox, readerBoxPub: Uint8Array): Uint8Array {
-  const dataKey = unwrapKey(wrapped, box.secretKey)
+/** Wraps an unwrapped data key for the reader and zeroes it. */
+function handOver (dataKey: Uint8Array, readerBoxPub: Uint8Array): Uint8Array {
   try {
-    return wrapKey(dataKey, readerBoxPub)
+    return nodeWrapKey(dataKey, readerBoxPub)
   } finally {
     dataKey.fill(0)
   }
@@ -38,25 +40,18 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     if (entry === undefined) throw new KeysUnavailableError('the image carries no key wrapped for this patient')
     return { raw: entry.raw, result: entry.result }
   }
+  const key = nodeBoxKeyOf(box)
   if (source.from === 'hospital') {
     const entry = image.keys.find(k => equals(k.to, box.publicKey))
     if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')
-    return { raw: rewrap(entry.raw, box, readerBoxPub), result: entry.result === null ? null : rewrap(entry.result, box, readerBoxPub) }
+    const open = (wrapped: Uint8Array): Uint8Array => handOver(nodeUnwrapKey(wrapped, key), readerBoxPub)
+    return { raw: open(entry.raw), result: entry.result === null ? null : open(entry.result) }
   }
   const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
   if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
-  if (source.consent.kind === 'hospital') {
-    // Only a key bound to this very image is re-wrapped: the patient controls what a consent
-    // carries, and a key wrapped for this hospital for someone else's image must stay shut.
-    const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => {
-      const dataKey = unwrapBoundKey(wrapped, part, image.raw.bytes, box.secretKey)
-      try {
-        return wrapKey(dataKey, readerBoxPub)
-      } finally {
-        dataKey.fill(0)
-      }
-    }
-    return { raw: open(granted.raw, 'raw'), result: granted.result === null ? null : open(granted.result, 'result') }
-  }
-  return { raw: granted.raw, result: granted.result }
+  // Consent keys, to a hospital or to one of its users, are wrapped for the hospital and bound to
+  // this very image: a key wrapped for this hospital for someone else's image must stay shut.
+  // BAD_WRAPPED_KEY when they are not: the peer is never a key oracle.
+  const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(nodeUnwrapBoundKey(wrapped, part, image.raw.bytes, key), readerBoxPub)
+  return { raw: open(granted.raw, 'raw'), result: granted.result === null ? null : open(granted.result, 'result') }
 }

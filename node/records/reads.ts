@@ -11,6 +11,7 @@ import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { Storage } from '../storage/index.ts'
 import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
+import type { FetchedCopies } from './fetched-copies.ts'
 import { readerKeys } from './reader-keys.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
@@ -25,11 +26,30 @@ export class AccessDeniedError extends MedichainError {
   }
 }
 
+/** Thrown when break-glass is declared at a hospital that holds none of the patient's images. */
+export class EmergencyNotCustodianError extends MedichainError {
+  constructor () {
+    super('EMERGENCY_NOT_CUSTODIAN', 'this hospital holds none of this patient\'s images; emergency access opens only images held here')
+    this.name = 'EmergencyNotCustodianError'
+  }
+}
+
+/** The one answer to a staff listing that opens nothing: the same whether the patient has images or not. */
+const NOTHING_OPEN = 'no image of this patient is open to you: there are none, or no live consent covers them'
+
 /** How long a declared emergency opens a patient's images to one clinician. */
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
 
 /** What reads use. */
-export interface ReadComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger, clock: Clock }
+export interface ReadComponents {
+  ledger: Ledger
+  storage: Storage
+  box: HospitalBox
+  logger: Logger
+  clock: Clock
+  /** Told of every read under a consent, so the copy fetched for it is deleted when the consent ends. */
+  copies?: Pick<FetchedCopies, 'noteFetched'>
+}
 
 /** Reads of one peer; `breakGlassLog` is the hospital's own file of emergency reasons (never on the ledger). */
 export function createReads (init: { policy: AccessPolicy, breakGlassLog: string }, c: ReadComponents) {
@@ -57,16 +77,17 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       const images = await c.ledger.queries.imagesOf(patient)
       const out: ReadableImage[] = []
       const logs: Array<Promise<void>> = []
-      let denied: AccessDecision | null = null
       for (const image of images) {
         const decision = await decide(reader, image)
-        if (!decision.allowed) { denied = decision; continue }
+        if (!decision.allowed) continue
         out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
         logs.push(logAccess(reader, image, decision))
       }
       // Submitted together, the access logs share one block; the keys go out only once all are durable.
       await Promise.all(logs)
-      if (out.length === 0 && denied !== null && !denied.allowed) throw new AccessDeniedError(denied.code, denied.reason)
+      // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
+      // images anywhere without being allowed to see them.
+      if (out.length === 0 && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
       return out
     },
 
@@ -79,6 +100,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
         const decision = await decide(reader, image)
         if (!decision.allowed) { last = decision; continue }
         await logAccess(reader, image, decision)
+        if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
       }
       const denied = last as Extract<AccessDecision, { allowed: false }>
@@ -89,6 +111,10 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
     async declareEmergency (reader: Reader, patient: Uint8Array, reason: string): Promise<{ until: number }> {
       if (!init.policy.breakGlass) throw new AccessDeniedError('FORBIDDEN', 'this hospital does not allow emergency access')
       if (reader.role !== 'clinician') throw new AccessDeniedError('FORBIDDEN', 'only clinicians may declare an emergency')
+      // Break-glass opens what this hospital holds, with its own key. Until cross-hospital emergency
+      // access exists, a declaration here that could open nothing is refused, never acknowledged.
+      const held = (await c.ledger.queries.imagesOf(patient)).some(i => equals(i.custodian, c.ledger.self))
+      if (!held) throw new EmergencyNotCustodianError()
       const until = c.clock() + EMERGENCY_WINDOW_MS
       emergencies.set(emergencyKey(reader, patient), until)
       // The reason may contain clinical detail: it stays in the hospital's own file, not the ledger or logs.

@@ -66,6 +66,8 @@ export interface Blocks {
    * the bytes freed, or undefined when the block was kept. Serialised with writes of the block.
    */
   remove(file: BlockFile, notAfterMs: number): Promise<number | undefined>
+  /** The file of a block on this disk, or undefined (for `remove` of a known block). */
+  fileOf(cid: CID): Promise<BlockFile | undefined>
 }
 
 /** fsyncs a file or folder (a read-only descriptor suffices on Linux and macOS). */
@@ -181,6 +183,15 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
     has: async (cid) => await local.has(cid),
     hold,
     list: async () => await listFiles(local.path),
+    async fileOf (cid) {
+      const path = pathOf(cid)
+      try {
+        const s = await stat(path)
+        return { key: keyOf(cid), path, size: s.size, mtimeMs: s.mtimeMs }
+      } catch {
+        return undefined
+      }
+    },
     async local (cid) {
       if (!(await local.has(cid))) return undefined
       try {

@@ -4,6 +4,7 @@
 // custodian plus k members. This module stores the bytes it is given; encryption happens before.
 import { join } from 'node:path'
 import { unixfs } from '@helia/unixfs'
+import * as dagPb from '@ipld/dag-pb'
 import type { Libp2p } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
@@ -24,6 +25,9 @@ import type { RepairResult, Replication, ReplicationLedger } from './replication
 export type { RepairResult } from './replication.ts'
 export type { CollectReport } from './collector.ts'
 export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
+
+/** Multicodec of dag-pb, unixfs's node format (the multicodec table): its links lead to the leaves. */
+const DAG_PB_CODE = dagPb.code
 
 /** Options of createStorage. */
 export interface StorageInit {
@@ -111,6 +115,11 @@ export interface Storage extends EventTarget {
   stage(): Staging
   /** Drops the pin record; the collector frees the blocks after its grace period if nothing else references them. */
   unpin(cid: CID): Promise<void>
+  /**
+   * Deletes the blocks of an unpinned file from this disk, walking its DAG through local blocks
+   * only (what a read fetched under a consent that has ended). A pinned file is left alone.
+   */
+  discard(cid: CID): Promise<{ blocks: number, bytes: number }>
   isPinned(cid: CID): boolean
   stats(): StorageStats
   /** Runs a repair pass now (tests, admin tools). */
@@ -310,6 +319,26 @@ export function createStorage (init: StorageInit) {
         log.debug({ cid: cid.toString() }, 'unpinned')
       },
       isPinned: (value: CID): boolean => need().pins.isPinned(asCid(value)),
+      async discard (value: CID): Promise<{ blocks: number, bytes: number }> {
+        const r = need()
+        const root = asCid(value)
+        const freed = { blocks: 0, bytes: 0 }
+        if (r.pins.isPinned(root)) return freed
+        const todo: CID[] = [root]
+        for (let cid = todo.pop(); cid !== undefined; cid = todo.pop()) {
+          const bytes = await r.blocks.local(cid)
+          if (bytes === undefined) continue
+          if (cid.code === DAG_PB_CODE) todo.push(...dagPb.decode(bytes).Links.map(l => l.Hash))
+          const file = await r.blocks.fileOf(cid)
+          // Infinity: however recent the block; a block held by an operation in flight stays.
+          const size = file === undefined ? undefined : await r.blocks.remove(file, Number.POSITIVE_INFINITY)
+          if (size === undefined) continue
+          freed.bytes += size
+          freed.blocks++
+        }
+        log.info({ cid: root.toString(), ...freed }, 'discarded')
+        return freed
+      },
       stats: (): StorageStats => {
         const r = need()
         return { ...r.blocks.stats(), pins: r.pins.count() }

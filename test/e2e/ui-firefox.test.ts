@@ -59,7 +59,8 @@ it('in Firefox: upload with the result overlay, refusal, consent, B decrypts, th
 
   const clinA = await clinicianOf(b, A, adminA, 'dr.a')
   await findPatient(clinA, patientId)
-  await clinA.getByText('No images yet.').waitFor()
+  // A patient without images answers like one whose images are closed to this reader (issue 11.4).
+  await expectCode(clinA, 'NO_CONSENT')
   // The DICOM arrives by drag and drop (a DataTransfer made in Firefox), the PNG by the file input.
   const dataTransfer = await clinA.evaluateHandle((b64: string) => {
     const dt = new DataTransfer()

@@ -75,7 +75,8 @@ it('patient, clinicians at two hospitals: upload, refusal, consent, access log, 
 
   const clinA = await clinicianOf(b, A, adminA, 'dr.a')
   await findPatient(clinA, patientId)
-  await clinA.getByText('No images yet.').waitFor()
+  // A patient without images answers like one whose images are closed to this reader (issue 11.4).
+  await expectCode(clinA, 'NO_CONSENT')
   // The DICOM arrives by drag and drop, the PNG through the file input.
   const dicom = phantomDicom(11)
   const dataTransfer = await clinA.evaluateHandle((b64: string) => {

@@ -150,14 +150,20 @@ test('no username, password, token or vault reaches the log', async () => {
 
 test('a key lookup shows only role, box key, hospital and status', async () => {
   const h = await startAuth()
-  await adminBrowser(h)
+  const admin = await adminBrowser(h)
   const { user } = await signUp(h, 'dr-who', 'clinician')
   await signUp(h, 'pat', 'patient')
   const pat = await signIn(h.url, 'pat')
   assert.is((await call(h.url, `/api/accounts/by-key/${toHex(user.identity.publicKey)}`)).status, 401)
+  // Pending staff exist only for the admin (issue 11.4); once approved, anyone signed in finds them.
+  const hidden = await call(h.url, `/api/accounts/by-key/${toHex(user.identity.publicKey)}`, { cookie: pat.cookie })
+  assert.is(hidden.status, 404)
+  const pending = await call(h.url, `/api/accounts/by-key/${toHex(user.identity.publicKey)}`, { cookie: admin.cookie })
+  assert.equal(pending.body, { role: 'clinician', boxPub: toHex(user.box), hospital: toHex(h.ledger.self), status: 'pending' })
+  assert.is((await call(h.url, '/api/accounts/dr-who/approve', { method: 'POST', cookie: admin.cookie, csrf: admin.csrf })).status, 200)
   const local = await call(h.url, `/api/accounts/by-key/${toHex(user.identity.publicKey).toUpperCase()}`, { cookie: pat.cookie })
   assert.is(local.status, 200)
-  assert.equal(local.body, { role: 'clinician', boxPub: toHex(user.box), hospital: toHex(h.ledger.self), status: 'pending' })
+  assert.equal(local.body, { role: 'clinician', boxPub: toHex(user.box), hospital: toHex(h.ledger.self), status: 'active' })
 
   // A user known only from the ledger (registered by a hospital's peer, no local account).
   const remote = newUser()

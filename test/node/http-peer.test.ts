@@ -56,14 +56,17 @@ function makePeer (i: number, bootstrap: string[], opts: { freshChain?: boolean 
   return peer
 }
 
-/** Session cookie per peer URL: the ledger routes need a signed-in user. */
+/** Session cookie per peer URL: the ledger routes need a signed-in admin. */
 const cookies = new Map<string, string>()
 
 async function signedIn (base: string): Promise<string> {
   let cookie = cookies.get(base)
   if (cookie === undefined) {
     const c = new MedichainClient({ baseUrl: base, vaultIterations: TEST_VAULT_ITERATIONS })
-    await c.signUp({ username: 'reader', password: 'a patient with a password', role: 'patient' })
+    // The explorer routes are for admins (issue 11.4): sign up the peer's admin through its setup link.
+    const link = peers.find(p => p.http.url === base)?.auth.setupLink(base)
+    if (link === undefined) throw new Error('no setup link')
+    await c.signUp({ username: 'reader', password: 'a patient with a password', role: 'admin', setupToken: new URL(link).hash.replace(/^#token=/, '') })
     const res = await fetch(`${base}/api/auth/sign-in`, {
       method: 'POST', headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'reader', password: await deriveAuthSecret('reader', 'a patient with a password') })

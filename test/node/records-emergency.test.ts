@@ -1,13 +1,15 @@
 // Break-glass where hospital policy allows it (and only there), shown to the patient as an
-// emergency; the seed upload route with its patientId form field; the credit score.
+// emergency, refused with a code at a hospital that holds none of the images; the seed upload route with its patientId form field; the credit score.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { fromHex } from '../../protocol/bytes.ts'
 import { ApiError } from '../../protocol/client.ts'
 import { rejects } from '../helpers/assert.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { testImages } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
+import { waitFor } from '../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -37,6 +39,23 @@ test('break-glass opens images only with a reason and where policy allows, and t
   assert.equal(await doc.openImage(image), testImages().png)
   const audit = await patient.myAudit()
   assert.ok(audit.length >= 2 && audit.every(e => e.emergency === true), 'every emergency read is flagged for the patient')
+})
+
+test('break-glass at a hospital that holds none of the images is refused, never a success that opens nothing', async () => {
+  hospitals = await startHospitals(2, { records: { custodianRead: true, breakGlass: true } })
+  const [A, B] = hospitals
+  const patient = await user(A, 'pat', 'patient')
+  const docA = await user(A, 'doc-a', 'clinician')
+  const docB = await user(B, 'doc-b', 'clinician')
+  const pid = patient.user?.patientId as string
+  await docA.upload(pid, testImages().png, 'scan.png')
+  await waitFor(async () => (await B.peer.ledger.queries.imagesOf(fromHex(pid))).length === 1, { timeout: 10_000, what: 'the image record to reach B' })
+  const err = await rejects(async () => await docB.emergency(pid, 'unconscious patient in the emergency department'), 'EMERGENCY_NOT_CUSTODIAN')
+  assert.is((err as ApiError).status, 409)
+  await rejects(async () => await docB.patientImages(pid), 'NO_CONSENT')
+  assert.is((await patient.myAudit()).filter(e => e.emergency === true).length, 0, 'nothing was opened as an emergency')
+  // At the hospital that holds the image, the same declaration opens it.
+  await docA.emergency(pid, 'unconscious patient in the emergency department')
 })
 
 test('no break-glass where policy forbids it', async () => {

@@ -83,7 +83,7 @@ test('garbage JSON, forged and foreign consents are refused and change nothing',
   await refused(h, async () => await patient.request('POST', '/api/consents', { tx: 'not base64 !!' }), 400, 'BAD_ENCODING')
   const peer = await patient.peerInfo()
   const base = {
-    ledgerId: peer.ledger, grantee: fromHex(doc.user?.signPub as string), kind: 'user' as const, granteeBoxPub: fromHex(doc.user?.boxPub as string),
+    ledgerId: peer.ledger, grantee: fromHex(doc.user?.signPub as string), kind: 'user' as const, granteeHospital: peer.self,
     purpose: 'treatment' as const, scope: { kind: 'all' as const }, expires: Date.now() + 60_000, images: [], seq: 0, time: Date.now()
   }
   const mine = buildConsentGrant({ ...base, patient: patient.keys as NonNullable<typeof patient.keys> })

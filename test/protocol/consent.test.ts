@@ -1,5 +1,5 @@
 // Consent builders as the patient's browser uses them: a grant re-wraps the patient's image keys
-// for the grantee and verifies under both verifiers and on a real ledger; forged, foreign or
+// for the grantee's hospital peer (never for a user) and verifies under both verifiers and on a real ledger; forged, foreign or
 // inconsistent consents fail; the tx transport round-trips and rejects bad input with codes.
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
@@ -11,10 +11,10 @@ import { encode } from '../../protocol/codec.ts'
 import { accountRegistrationBody, accountRegistrationProof, buildConsentGrant, buildConsentRevoke, MAX_CONSENT_IMAGES } from '../../protocol/consent.ts'
 import type { ConsentGrantInput } from '../../protocol/consent.ts'
 import { MAX_TX_BYTES } from '../../protocol/constants.ts'
-import { nobleVerify } from '../../protocol/ed25519.ts'
+import { nobleIdentity, nobleVerify } from '../../protocol/ed25519.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import { unwrapBoundKey, unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
-import { accountPopBytes, encodeTx, patientIdOf, verifyTx } from '../../protocol/tx.ts'
+import { accountPopBytes, encodeTx, patientIdOf, signTx, verifyTx } from '../../protocol/tx.ts'
 import type { Tx } from '../../protocol/tx.ts'
 import { txFromBase64, txToBase64 } from '../../protocol/tx-transport.ts'
 import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../protocol/user-keys.ts'
@@ -44,7 +44,7 @@ function grantInput (patch: Partial<ConsentGrantInput> = {}): ConsentGrantInput 
     patient,
     grantee: clinician.signPub,
     kind: 'user',
-    granteeBoxPub: clinician.boxPub,
+    granteeHospital: hospital.publicKey,
     purpose: 'treatment',
     scope: { kind: 'all' },
     expires: 1_800_000_000_000,
@@ -67,19 +67,22 @@ test('a grant is signed by the patient and verifies under noble and node:crypto'
   assert.equal(tx.body.keys.map(k => k.image.toString()), images.map(i => i.cid.toString()))
 })
 
-test('the grantee unwraps every data key; the patient\'s own wrapped keys are not reused', () => {
+test('a grant to a user wraps every key for the user\'s hospital peer, bound to its image; the user cannot open one', () => {
   const tx = buildConsentGrant(grantInput())
+  const secret = hospitalBoxSecretKey(hospitalSeed)
   tx.body.keys.forEach((k, i) => {
-    assert.equal(unwrapKey(k.raw, clinician.boxSecret), dataKeys[i].raw)
+    assert.equal(unwrapBoundKey(k.raw, 'raw', k.image.bytes, secret), dataKeys[i].raw)
     if (i === 2) assert.is(k.result, null)
-    else assert.equal(unwrapKey(k.result ?? new Uint8Array(0), clinician.boxSecret), dataKeys[i].result)
+    else assert.equal(unwrapBoundKey(k.result ?? new Uint8Array(0), 'result', k.image.bytes, secret), dataKeys[i].result)
     assert.not.equal(k.raw, images[i].raw)
-    throwsCode(() => unwrapKey(k.raw, otherPatient.boxSecret), 'BAD_WRAPPED_KEY')
+    // Issue 11.3: the grantee holds no key of their own, so none outlives the consent.
+    throwsCode(() => unwrapKey(k.raw, clinician.boxSecret), 'BAD_WRAPPED_KEY')
+    throwsCode(() => unwrapBoundKey(k.raw, 'raw', k.image.bytes, clinician.boxSecret), 'BAD_WRAPPED_KEY')
   })
 })
 
 test('a grant to a hospital wraps keys bound to their image, for the box key derived from its member key', () => {
-  const tx = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: undefined, purpose: 'research' }))
+  const tx = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeHospital: undefined, purpose: 'research' }))
   const secret = hospitalBoxSecretKey(hospitalSeed)
   const [first, second] = tx.body.keys
   assert.equal(unwrapBoundKey(first.raw, 'raw', first.image.bytes, secret), dataKeys[0].raw)
@@ -89,10 +92,10 @@ test('a grant to a hospital wraps keys bound to their image, for the box key der
   throwsCode(() => unwrapKey(first.raw, secret), 'BAD_WRAPPED_KEY')
   // A plain key wrapped for the hospital (as in an image.add) cannot pass for a bound one.
   throwsCode(() => unwrapBoundKey(wrapKey(dataKeys[0].raw, hospitalBoxPublicKey(hospital.publicKey)), 'raw', first.image.bytes, secret), 'BAD_WRAPPED_KEY')
-  const same = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: hospitalBoxPublicKey(hospital.publicKey) }))
+  const same = buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeHospital: hospital.publicKey }))
   assert.equal(unwrapBoundKey(same.body.keys[1].raw, 'raw', same.body.keys[1].image.bytes, secret), dataKeys[1].raw)
-  throwsCode(() => buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeBoxPub: clinician.boxPub })), 'BAD_CONSENT')
-  throwsCode(() => buildConsentGrant(grantInput({ grantee: new Uint8Array(32), kind: 'hospital', granteeBoxPub: undefined })), 'BAD_KEY')
+  throwsCode(() => buildConsentGrant(grantInput({ grantee: hospital.publicKey, kind: 'hospital', granteeHospital: clinician.signPub })), 'BAD_CONSENT')
+  throwsCode(() => buildConsentGrant(grantInput({ grantee: new Uint8Array(32), kind: 'hospital', granteeHospital: undefined })), 'BAD_KEY')
 })
 
 test('a consent claimed by another patient, or changed after signing, fails verification', () => {
@@ -120,19 +123,19 @@ test('another patient cannot grant this patient\'s images: the keys do not unwra
 test('inconsistent grants are refused before signing', () => {
   throwsCode(() => buildConsentGrant(grantInput({ grantee: patient.signPub })), 'BAD_CONSENT')
   throwsCode(() => buildConsentGrant(grantInput({ expires: 1_700_000_000_000 })), 'BAD_CONSENT')
-  throwsCode(() => buildConsentGrant(grantInput({ granteeBoxPub: undefined })), 'BAD_CONSENT')
+  throwsCode(() => buildConsentGrant(grantInput({ granteeHospital: undefined })), 'BAD_CONSENT')
   throwsCode(() => buildConsentGrant(grantInput({ images: [images[0], images[0]] })), 'BAD_CONSENT')
   throwsCode(() => buildConsentGrant(grantInput({ scope: { kind: 'images', images: [cid(0), cid(1)] } })), 'BAD_CONSENT')
   // The same scope with only the listed images is fine.
   buildConsentGrant(grantInput({ scope: { kind: 'images', images: [cid(0), cid(1)] }, images: images.slice(0, 2) }))
   throwsCode(() => buildConsentGrant(grantInput({ grantee: new Uint8Array(31) })), 'BAD_SCHEMA')
   throwsCode(() => buildConsentGrant(grantInput({ scope: { kind: 'record', record: new Uint8Array(3) } })), 'BAD_SCHEMA')
-  throwsCode(() => buildConsentGrant(grantInput({ granteeBoxPub: new Uint8Array(31) })), 'BAD_KEY')
+  throwsCode(() => buildConsentGrant(grantInput({ granteeHospital: new Uint8Array(31) })), 'BAD_KEY')
   const many = Array.from({ length: 257 }, (_, i) => ({ cid: cid(i), raw: images[0].raw, result: null }))
   throwsCode(() => buildConsentGrant(grantInput({ images: many })), 'TOO_LARGE')
 })
 
-test('the largest grant (256 images, each with a result) fits in one transaction', () => {
+test('the largest grant (MAX_CONSENT_IMAGES images, each with a result) fits in one transaction', () => {
   const most = Array.from({ length: MAX_CONSENT_IMAGES }, (_, i) => ({ cid: cid(i), raw: images[0].raw, result: images[1].result }))
   const tx = buildConsentGrant(grantInput({ images: most }))
   assert.ok(encodeTx(tx).bytes.length <= MAX_TX_BYTES)
@@ -208,6 +211,10 @@ test('on a real ledger: register, grant (sent as base64), revoke; forged and unr
   await rejects(() => ledger.submit({ ...grant, seq: 3 }), 'BAD_SIGNATURE')
   const stranger = buildConsentRevoke({ ledgerId: ledger.id, patient: otherPatient, grantee: clinician.signPub, seq: 1, time: Date.now() })
   await rejects(() => ledger.submit(stranger), 'UNAUTHORISED_SIGNER')
+  // A key a user could open (a plain box, not one bound for a hospital) is refused by the ledger.
+  const plain = { ...grant.body, keys: [{ image: images[0].cid, raw: wrapKey(dataKeys[0].raw, clinician.boxPub), result: null }] }
+  const identity = nobleIdentity(patient.signSeed)
+  await rejects(() => ledger.submit(signTx(ledger.id, { type: 'consent.grant', body: plain, signer: patient.signPub, seq: 5, time: Date.now() }, identity)), 'CONSENT_KEYS_UNBOUND')
   // A grant signed for another ledger does not verify on this one.
   await rejects(() => ledger.submit(buildConsentGrant(grantInput({ seq: 4 }))), 'BAD_SIGNATURE')
 })

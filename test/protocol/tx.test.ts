@@ -42,7 +42,11 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
   'consent.revoke': { grantee: stranger.publicKey },
   'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
   'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] },
-  'directory.set': { subject: stranger.publicKey, name: 'Dr Lee', department: 'Radiology' }
+  'directory.set': { subject: stranger.publicKey, name: 'Dr Lee', department: 'Radiology' },
+  'image.rekey': {
+    patient: patientIdOf(patient.publicKey), old: { raw: cid(1), result: cid(2) }, raw: cid(5), result: null,
+    keys: [{ to: bytes(32, 6), raw: bytes(80, 7), result: null }]
+  }
 }
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {

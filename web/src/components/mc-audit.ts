@@ -1,9 +1,13 @@
 // "Who viewed my images": every access.log on the ledger for this patient, newest first, with the
 // hospital, the basis (custodian, consent, emergency) and the purpose of the consent it used. A
 // hospital's training use (purpose `training`) reads as such, apart from a clinician's view.
-// Emergency access is marked in words and colour, never colour alone.
+// Emergency access is marked in words and colour, never colour alone. Each entry's inclusion proof
+// can be checked here, in the browser (web/src/lib/proof-check.ts), from `GET /api/me/tx/:id`.
 import { LitElement, css, html, nothing } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
+import { checkTxProof } from '../lib/proof-check.ts'
+import type { ProofOutcome } from '../lib/proof-check.ts'
+import { api } from '../services/api.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -24,17 +28,46 @@ function asEntry (v: Record<string, unknown>): Entry | null {
 
 /** `<mc-audit .session=${s}>`. */
 export class McAudit extends LitElement {
-  static override properties = { session: { attribute: false } }
+  static override properties = { session: { attribute: false }, proofs: { state: true } }
   static override styles = [shared, css`
     tr.emergency td { background: #fff1c2; }
     .flag { color: #8a1c00; font-weight: 700; }
   `]
 
   declare session: Session
+  /** Proof outcomes by entry id, once the person asked for the check. */
+  declare proofs: ReadonlyMap<string, ProofOutcome>
   readonly #entries = new LoadController(this, {
     load: async () => (await this.session.client.myAudit()).map(asEntry).filter(e => e !== null).sort((a, b) => b.time - a.time),
     fail: err => this.session.fail(err)
   })
+
+  constructor () {
+    super()
+    this.proofs = new Map()
+  }
+
+  /** Fetches the entry's transaction with its proof and checks it against this ledger's members. */
+  async #verify (id: string): Promise<void> {
+    const a = api(this.session.client)
+    let outcome: ProofOutcome
+    try {
+      const [answer, members, health] = await Promise.all([a.myTx(id), a.members(), a.health()])
+      outcome = checkTxProof(id, answer.proof, { ledgerId: health.ledger, members: members.map(m => m.key) })
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code
+      outcome = { ok: false, code: typeof code === 'string' ? code : 'NETWORK', text: 'The proof could not be fetched.' }
+    }
+    this.proofs = new Map([...this.proofs, [id, outcome]])
+  }
+
+  #proof (id: string) {
+    const o = this.proofs.get(id)
+    if (o === undefined) return html`<button type="button" class="secondary" @click=${async () => await this.#verify(id)} aria-label="Verify that this entry is on the ledger">Verify</button>`
+    return o.ok
+      ? html`<span role="status" data-result="verified">✓ in block ${o.height}</span>`
+      : html`<span role="alert" data-result="failed" data-code=${o.code}>✗ ${o.text}</span>`
+  }
 
   /** Who looked and what allowed it: two cells, or one sentence for a training use. */
   #who (x: Entry) {
@@ -58,12 +91,13 @@ export class McAudit extends LitElement {
       ${this.#entries.render(e => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
         <div class="table-wrap"><table>
           <caption class="visually-hidden">Accesses to your images, newest first</caption>
-          <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th></tr></thead>
+          <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th><th scope="col">On the ledger</th></tr></thead>
           <tbody>${e.map(x => html`<tr class=${x.emergency ? 'emergency' : ''} data-basis=${x.basis} data-purpose=${x.purpose ?? ''} data-hospital=${x.hospitalName ?? x.hospital}>
             <td>${formatTime(x.time)}</td>
             <td>${x.hospitalName ?? shortHex(x.hospital)}</td>
             ${this.#who(x)}
             <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
+            <td>${this.#proof(x.id)}</td>
           </tr>`)}</tbody>
         </table></div>`)}
     `

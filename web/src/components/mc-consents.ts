@@ -1,8 +1,9 @@
 // The patient's consents, one row per grantee and purpose: who may open their images, for what and
 // until when; a form to grant a new one (to a member hospital or to one clinician or researcher by
-// key); and revoke, which ends that one purpose only. The grant is built and signed in this
-// browser: the patient's image keys are re-wrapped for the grantee here, so no hospital ever sees
-// them unwrapped.
+// key); revoke, which ends that one purpose only; and "revoke and re-key", which also has every
+// image encrypted again under a new key. The grant is built and signed in this browser: the
+// patient's image keys are re-wrapped here for the grantee's hospital, whose peer hands a key to
+// its clinician only while the consent is live.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
@@ -137,13 +138,21 @@ export class McConsents extends LitElement {
     })
   }
 
-  async #revoke (c: Consent): Promise<void> {
+  async #revoke (c: Consent, rekey = false): Promise<void> {
     await this.#action.run(async () => {
       // Naming the purpose ends this row only; the grantee's consents for other purposes stay.
-      await this.session.client.revoke(c.id, c.grantee, purposeOf(c))
-      this.#action.done = 'Consent revoked.'
+      await this.session.client.revoke(c.id, c.grantee, purposeOf(c), { rekey })
+      this.#action.done = rekey
+        ? 'Consent revoked. The hospitals that hold your images are encrypting them again under new keys; grant again anyone who should still see them.'
+        : 'Consent revoked.'
       await this.#data.reload()
     })
+  }
+
+  #revokeButtons (c: Consent) {
+    const what = `the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}`
+    return html`<button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke ${what}">Revoke</button>
+      <button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c, true)} aria-label="Revoke and re-key ${what}">Revoke and re-key</button>`
   }
 
   #form () {
@@ -185,7 +194,7 @@ export class McConsents extends LitElement {
   override render () {
     return html`
       <h1>Consents</h1>
-      <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> each consent is for one purpose, and revoking it ends that purpose only. It stops every future opening of your images for that purpose, or every future use for training. It cannot recall copies that someone already opened or downloaded before you revoked.</p>
+      <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> each consent is for one purpose, and revoking it ends that purpose only; a consent that expires ends the same way. From then on, the grantee's hospital hands out no key to your images under it, and deletes the copies it fetched, unless another live consent of yours still covers them. Revoking cannot recall an image, or its key, that someone opened before you revoked. <strong>Revoke and re-key</strong> also has each hospital that holds your images encrypt them again under a new key, and every hospital delete the old copies, so a key kept from before opens nothing that is stored any more; anyone else you granted consent to must then be granted again.</p>
       <mc-error-note .error=${this.#action.error ?? this.#data.error}></mc-error-note>
       ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       <h2>Current consents</h2>
@@ -200,7 +209,7 @@ export class McConsents extends LitElement {
               <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
               <td>${c.scope?.kind === 'all' ? 'all' : c.images.length}</td>
               <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
-              <td>${status === 'active' ? html`<button type="button" class="danger" ?disabled=${this.#action.busy} @click=${async () => await this.#revoke(c)} aria-label="Revoke the consent to ${this.#granteeName(c)} for ${c.purpose === null ? 'every purpose' : PURPOSE[c.purpose] ?? c.purpose}">Revoke</button>` : nothing}</td>
+              <td>${status === 'active' ? this.#revokeButtons(c) : nothing}</td>
             </tr>`
           })}</tbody>
         </table></div>`)}

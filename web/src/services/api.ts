@@ -43,7 +43,7 @@ export interface BlockSummary {
   txs: Array<{ id: string, type: string, signer: string, seq: number, time: number }>
 }
 
-/** `GET /api/ledger/tx/:id`. */
+/** `GET /api/ledger/tx/:id` (admins), or `GET /api/me/tx/:id` (a transaction that concerns the user). */
 export interface TxAnswer { id: string, tx: { type: string, body: unknown, signer: string, seq: number, time: number }, location: { blockHash: string, author: string, height: number, index: number }, proof: unknown }
 
 /** An account of `GET /api/accounts`. */
@@ -63,6 +63,8 @@ export function api (client: MedichainClient) {
     blocks: async (author: string, from: number, limit: number) =>
       (await get<{ blocks: BlockSummary[] }>(client, `/api/ledger/blocks?author=${author}&from=${from}&limit=${limit}`)).blocks,
     tx: async (id: string) => await get<TxAnswer>(client, `/api/ledger/tx/${id}`),
+    /** One of the signed-in user's own transactions with its proof (the explorer is for admins). */
+    myTx: async (id: string) => await get<TxAnswer>(client, `/api/me/tx/${id}`),
     accounts: async (status: 'pending' | 'active' | 'locked') =>
       (await get<{ accounts: Account[] }>(client, `/api/accounts?status=${status}`)).accounts,
     accountAction: async (username: string, action: 'approve' | 'lock' | 'unlock') => {

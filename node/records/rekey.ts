@@ -1,0 +1,152 @@
+// "Revoke and re-key" (issue 11.3). A revoke alone stops every future read, but a grantee who
+// already read an image had its data key in hand. When a patient's revoke asks for a re-key, the
+// custodian of each of the patient's images re-encrypts it under fresh keys, stores the new
+// ciphertext and records `image.rekey` (new CIDs, keys for the patient and itself, a link to the
+// old CIDs); every member, the custodian included, then unpins and deletes the old ciphertext.
+// A custodian that was down when the request arrived re-keys when it starts again.
+import { randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { CID } from 'multiformats/cid'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import type { Block } from '../../protocol/block.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
+import type { TxBodies, WrappedKeys } from '../../protocol/tx.ts'
+import type { ImageRecord } from '../../ledger/queries.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import { decryptContent, encryptContent } from '../storage/content-crypto-node.ts'
+import type { Storage } from '../storage/index.ts'
+import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
+import type { HospitalBox } from './reader-keys.ts'
+
+/** What re-keying uses. */
+export interface RekeyComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger }
+
+/** The service: reacts to re-key revokes and to `image.rekey`; `idle()` resolves when the queued work is done. */
+export interface Rekeys {
+  start(): void
+  stop(): Promise<void>
+  idle(): Promise<void>
+}
+
+/** Creates the re-key service of one peer. */
+export function createRekeys (c: RekeyComponents): Rekeys {
+  const log = c.logger.child({ component: 'rekey' })
+  const key = nodeBoxKeyOf(c.box)
+  /** One job at a time, in block order: a re-key and the drop of what it replaced never interleave. */
+  let queue: Promise<void> = Promise.resolve()
+  let stopped = false
+
+  const enqueue = (what: string, job: () => Promise<void>): void => {
+    queue = queue.then(async () => {
+      if (stopped) return
+      await job()
+    }).catch(err => log.warn({ err, what }, 're-key job failed'))
+  }
+
+  /** Re-encrypts one part under a fresh key; the old key is opened with the hospital's box. */
+  async function reencrypt (cid: CID, wrapped: Uint8Array): Promise<{ cid: CID, key: Uint8Array }> {
+    const oldKey = nodeUnwrapKey(wrapped, key)
+    const newKey = new Uint8Array(randomBytes(32))
+    try {
+      const added = await c.storage.add(encryptContent(newKey, decryptContent(oldKey, c.storage.cat(cid))))
+      return { cid: added.cid, key: newKey }
+    } finally {
+      oldKey.fill(0)
+    }
+  }
+
+  async function rekeyImage (image: ImageRecord, patientBox: Uint8Array): Promise<void> {
+    const mine = image.keys.find(k => equals(k.to, c.box.publicKey))
+    if (mine === undefined || (image.result !== null && mine.result === null)) {
+      log.warn({ raw: image.raw.toString() }, 'no key of ours for an image we hold: not re-keyed')
+      return
+    }
+    const raw = await reencrypt(image.raw, mine.raw)
+    const result = image.result === null || mine.result === null ? null : await reencrypt(image.result, mine.result)
+    try {
+      const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
+      const body: TxBodies['image.rekey'] = {
+        patient: image.patient,
+        old: { raw: image.raw, result: image.result },
+        raw: raw.cid,
+        result: result?.cid ?? null,
+        keys: [wrapFor(patientBox), wrapFor(c.box.publicKey)]
+      }
+      await c.ledger.submitOwn('image.rekey', body)
+      log.info({ old: image.raw.toString(), raw: raw.cid.toString() }, 'image re-keyed')
+    } finally {
+      raw.key.fill(0)
+      result?.key.fill(0)
+    }
+  }
+
+  /** Re-keys every image of the patient this hospital holds as custodian. */
+  async function rekeyPatient (patient: Uint8Array): Promise<void> {
+    const account = await c.ledger.queries.patientAccount(patient)
+    if (account === undefined) return
+    for (const image of await c.ledger.queries.imagesOf(patient)) {
+      if (equals(image.custodian, c.ledger.self)) await rekeyImage(image, account.box)
+    }
+  }
+
+  /**
+   * Re-keys what a restart would otherwise miss: images held here as custodian whose patient asked
+   * for a re-key (a revoke with `rekey`) after the image was recorded, in the ledger's causal order.
+   */
+  async function catchUp (): Promise<void> {
+    const held = new Map<string, Uint8Array>()
+    for (const r of await c.ledger.queries.getAllResults()) {
+      if (equals(r.custodian, c.ledger.self)) held.set(toHex(r.patient), r.patient)
+    }
+    for (const patient of held.values()) {
+      const history = await c.ledger.queries.getPatientHashHistory(patient)
+      const asked = history.findLastIndex(e => e.tx.type === 'consent.revoke' && e.tx.body.rekey === true)
+      if (asked < 0) continue
+      const before = new Set(history.slice(0, asked).map(e => toHex(e.txId)))
+      const account = await c.ledger.queries.patientAccount(patient)
+      if (account === undefined) continue
+      for (const image of await c.ledger.queries.imagesOf(patient)) {
+        if (equals(image.custodian, c.ledger.self) && before.has(toHex(image.tx))) await rekeyImage(image, account.box)
+      }
+    }
+  }
+
+  /** Unpins and deletes the ciphertext an `image.rekey` replaced. */
+  async function dropOld (old: TxBodies['image.rekey']['old']): Promise<void> {
+    for (const cid of [old.raw, old.result]) {
+      if (cid === null) continue
+      await c.storage.unpin(cid)
+      await c.storage.discard(cid)
+    }
+  }
+
+  const onBlock = (event: Event): void => {
+    const block = (event as CustomEvent<Block>).detail
+    for (const { tx } of block.txs) {
+      if (tx.type === 'consent.revoke' && tx.body.rekey === true) {
+        const patient = patientIdOf(tx.signer)
+        enqueue('re-key', async () => await rekeyPatient(patient))
+      }
+      if (tx.type === 'image.rekey') {
+        const old = tx.body.old
+        enqueue('drop old ciphertext', async () => await dropOld(old))
+      }
+    }
+  }
+
+  return {
+    start () {
+      stopped = false
+      c.ledger.addEventListener('block:appended', onBlock)
+      enqueue('catch up', catchUp)
+    },
+    async stop () {
+      stopped = true
+      c.ledger.removeEventListener('block:appended', onBlock)
+      await queue
+    },
+    async idle () {
+      await queue
+    }
+  }
+}
