@@ -70,7 +70,7 @@ it('the hospital is named at setup; status, consents and the viewer use names; u
   await screenshot(clin, 'first-day-viewer')
 
   // The patient opens the image, reloads (the vault locks), and unlocks on the viewer URL.
-  await patient.getByRole('link', { name: 'My images' }).click()
+  await patient.getByRole('link', { name: 'My images', exact: true }).click()
   await patient.getByRole('link', { name: /Open the/ }).first().click()
   await patient.waitForURL('**/app/patient/images/**')
   await patient.reload()
@@ -78,7 +78,7 @@ it('the hospital is named at setup; status, consents and the viewer use names; u
   await patient.getByRole('button', { name: 'Unlock' }).click()
   await patient.locator('.panes[data-state=shown]').waitFor({ timeout: 60_000 })
   await patient.getByRole('button', { name: 'Lock' }).waitFor({ timeout: 10_000 })
-  await patient.getByRole('link', { name: 'My images' }).waitFor()
+  await patient.getByRole('link', { name: 'My images', exact: true }).waitFor()
   await screenshot(patient, 'first-day-unlocked-viewer')
 })
 
