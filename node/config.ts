@@ -13,6 +13,8 @@ import { IMAGING_DEFAULTS, parseImagingConfig } from './config-imaging.ts'
 import type { ImagingConfig } from './config-imaging.ts'
 import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
+import { DICOM_DEFAULTS, parseDicomConfig } from './config-dicom.ts'
+import type { DicomConfig } from './config-dicom.ts'
 import type { LogLevel } from './logger.ts'
 
 /** Thrown when a config value is missing, malformed or out of range; the message names its source. */
@@ -53,6 +55,8 @@ export interface Config {
   fl: FlConfig
   /** Pixel budget and decode worker pool (node/imaging); set in the config file only. */
   imaging: ImagingConfig
+  /** The DICOM listener (node/dicom); the config file, and `--dicom-port` for the port. */
+  dicom: DicomConfig
 }
 
 /** One layer of configuration: some of the fields, already type-checked. */
@@ -69,6 +73,9 @@ export interface ConfigInput {
   records?: RecordsConfig
   fl?: FlConfig
   imaging?: ImagingConfig
+  dicom?: DicomConfig
+  /** `--dicom-port`: overrides the port of the `dicom` block. */
+  dicomPort?: number
 }
 
 /** Flag values as `node:util` parseArgs returns them (strings), before conversion. */
@@ -81,6 +88,7 @@ export interface ConfigFlags {
   genesis?: string
   peer?: string[]
   'log-level'?: string
+  'dicom-port'?: string
 }
 
 /** Environment variables read by the peer (see docs/ops.md). */
@@ -172,7 +180,7 @@ function expectObject (v: unknown, source: string, keys: readonly string[]): Rec
  */
 export function parseConfigFile (v: unknown, path: string): ConfigInput {
   const base = dirname(path)
-  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records', 'fl', 'imaging'])
+  const o = expectObject(v, path, ['data', 'name', 'http', 'p2p', 'genesis', 'peers', 'logLevel', 'syncIntervalMs', 'auth', 'records', 'fl', 'imaging', 'dicom'])
   const out: ConfigInput = {}
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
@@ -197,6 +205,7 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.records !== undefined) out.records = parseRecordsConfig(o.records, `${path}: records`)
   if (o.fl !== undefined) out.fl = parseFlConfig(o.fl, `${path}: fl`)
   if (o.imaging !== undefined) out.imaging = parseImagingConfig(o.imaging, `${path}: imaging`)
+  if (o.dicom !== undefined) out.dicom = parseDicomConfig(o.dicom, `${path}: dicom`)
   return out
 }
 
@@ -244,6 +253,7 @@ export function configFromFlags (flags: ConfigFlags, cwd: string): ConfigInput {
   if (flags.genesis !== undefined) out.genesis = resolve(cwd, parseText(flags.genesis, '--genesis'))
   if (flags.peer !== undefined) out.peers = flags.peer.flatMap(splitList).map((p, i) => parseMultiaddr(p, `--peer[${i}]`))
   if (flags['log-level'] !== undefined) out.logLevel = parseLevel(flags['log-level'], '--log-level')
+  if (flags['dicom-port'] !== undefined) out.dicomPort = parsePort(flags['dicom-port'], '--dicom-port')
   return out
 }
 
@@ -286,7 +296,11 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
     auth: pick<AuthConfig>(l => l.auth, { ...AUTH_DEFAULTS }),
     records: pick<RecordsConfig>(l => l.records, { ...RECORDS_DEFAULTS }),
     fl: pick<FlConfig>(l => l.fl, { ...FL_DEFAULTS }),
-    imaging: pick<ImagingConfig>(l => l.imaging, { ...IMAGING_DEFAULTS })
+    imaging: pick<ImagingConfig>(l => l.imaging, { ...IMAGING_DEFAULTS }),
+    dicom: (() => {
+      const d = pick<DicomConfig>(l => l.dicom, { ...DICOM_DEFAULTS, allowed: [...DICOM_DEFAULTS.allowed] })
+      return { ...d, port: pick(l => l.dicomPort, d.port) }
+    })()
   }
 }
 

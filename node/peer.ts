@@ -19,6 +19,9 @@ import { IMAGING_DEFAULTS } from './config-imaging.ts'
 import type { ImagingConfig } from './config-imaging.ts'
 import { RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
+import type { DicomConfig } from './config-dicom.ts'
+import { createDicom } from './dicom/index.ts'
+import type { Dicom } from './dicom/index.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
@@ -81,6 +84,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
    * member that answers holds a block of the chain.
    */
   freshChain?: boolean
+  /** The DICOM listener (node/dicom); off unless given with `enabled` (`medichain start` gives it). */
+  dicom?: DicomConfig
 }
 
 /** What a peer uses from its host. */
@@ -110,6 +115,8 @@ export interface Peer {
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
+  /** The DICOM node (DIMSE listener, patient index, custody), or null when DICOM is off. */
+  readonly dicom: Dicom | null
 }
 
 /** HTTP statuses of the upload and read errors (the error middleware's extension point). */
@@ -255,6 +262,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       logger,
       clock
     })
+    const dicom = init.dicom?.enabled === true
+      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, logger, clock })
+      : null
     const http = createHttpServer({
       host: init.http.host,
       port: init.http.port,
@@ -309,6 +319,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       rekeys,
       http,
       writes,
+      dicom,
       async start (): Promise<void> {
         if (started.length > 0) return
         try {
@@ -343,13 +354,17 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await emptyTempDir(tmpDir, recordsLog)
           decoder.start()
           started.push({ name: 'decode', stop: async () => await decoder.close() })
+          if (dicom !== null) {
+            await dicom.start()
+            started.push({ name: 'dicom', stop: async () => await dicom.stop() })
+          }
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {
           await stopAll()
           throw err
         }
-        log.info({ http: http.url, p2p: p2p.addresses(), blocks: ledger.size() }, 'peer started')
+        log.info({ http: http.url, p2p: p2p.addresses(), dicom: dicom?.address()?.port ?? null, blocks: ledger.size() }, 'peer started')
       },
       async stop (): Promise<void> {
         await stopAll()

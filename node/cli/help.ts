@@ -76,6 +76,7 @@ Options:
   --http-host HOST    HTTP listen address (default 127.0.0.1; env MEDICHAIN_HTTP_HOST)
   --http-port PORT    HTTP port (default 8080; env MEDICHAIN_HTTP_PORT)
   --p2p-port PORT     libp2p TCP port (default 4001; env MEDICHAIN_P2P_PORT)
+  --dicom-port PORT   DICOM (DIMSE) port, AE title MEDICHAIN (default 11112; 0 picks a free one)
   --genesis FILE      genesis document (default <data>/genesis.json; env MEDICHAIN_GENESIS)
   --peer MULTIADDR    extra peer to dial, repeatable (env MEDICHAIN_PEERS, comma-separated)
   --log-level LEVEL   fatal, error, warn, info, debug, trace or silent (default info)

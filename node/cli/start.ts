@@ -106,6 +106,7 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
       'http-host': { type: 'string' },
       'http-port': { type: 'string' },
       'p2p-port': { type: 'string' },
+      'dicom-port': { type: 'string' },
       genesis: { type: 'string' },
       peer: { type: 'string', multiple: true },
       'fresh-chain': { type: 'boolean' }
@@ -147,6 +148,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
     `  http:       ${peer.http.url}`,
     ...peer.p2p.addresses().map(addr => `  p2p:        ${addr}`)
   ]
+  const dicom = peer.dicom?.address()
+  if (dicom !== undefined) banner.push(`  dicom:      ${dicom.aeTitle}@${dicom.host}:${dicom.port}`)
   const setup = peer.auth.setupLink(peer.http.url)
   if (setup !== undefined) banner.push(`  admin setup (one-time link, keep it private): ${setup}`)
   const moved = addressWarning(id.genesis, id.key.publicKey, peer.p2p.addresses())

@@ -43,7 +43,7 @@ function launch (args: string[], cwd: string): { child: ChildProcess, out: () =>
 
 /** Starts `medichain start --data <data>` on loopback ports chosen by the system; resolves once HTTP is up. */
 export async function startCliPeer (data: string, cwd: string): Promise<CliPeer> {
-  const p = launch(['start', '--data', data, '--http-port', '0', '--p2p-port', '0', '--http-host', '127.0.0.1'], cwd)
+  const p = launch(['start', '--data', data, '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0', '--http-host', '127.0.0.1'], cwd)
   const url = await withTimeout(new Promise<string>((resolve, reject) => {
     const check = (): void => {
       const m = /^ {2}http: +(http:\/\/\S+)$/m.exec(p.out())

@@ -10,6 +10,8 @@ import type { Role } from '../../protocol/tx.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { RECORDS_DEFAULTS } from '../../node/config-records.ts'
 import type { RecordsConfig } from '../../node/config-records.ts'
+import { DICOM_DEFAULTS } from '../../node/config-dicom.ts'
+import type { DicomConfig } from '../../node/config-dicom.ts'
 import { createLogger } from '../../node/logger.ts'
 import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
@@ -27,7 +29,13 @@ export const TEST_SCRYPT_N = 2 ** 14
 export const TEST_VAULT_ITERATIONS = 1000
 
 /** Options shared by the hospitals of one test. */
-export interface HospitalOptions { logger?: Logger, records?: Partial<RecordsConfig>, clock?: () => number }
+export interface HospitalOptions {
+  logger?: Logger
+  records?: Partial<RecordsConfig>
+  clock?: () => number
+  /** Turns the DICOM listener on (port 0 unless given); off when absent. */
+  dicom?: Partial<DicomConfig>
+}
 
 /** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
 export function hospitalGenesis (n: number): Genesis {
@@ -58,7 +66,8 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     genesis,
     verifyWorkers: 1,
     auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
-    records: { ...RECORDS_DEFAULTS, ...opts.records }
+    records: { ...RECORDS_DEFAULTS, ...opts.records },
+    ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
   })({ logger: opts.logger ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }

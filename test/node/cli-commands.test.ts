@@ -121,7 +121,7 @@ test('genesis rejects malformed members with exit 2', async () => {
 })
 
 test('start on first run creates key and genesis, serves HTTP, and stops cleanly on SIGTERM', async () => {
-  const p = cli.launch(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0'])
+  const p = cli.launch(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0'])
   // The p2p addresses are the last lines printed once the peer runs.
   await waitForLine(p, /^ {2}p2p: +\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo\S+$/m, 'the p2p address')
   const [, url] = await waitForLine(p, /^ {2}http: +(http:\/\/\S+)$/m, 'the HTTP URL')
@@ -149,13 +149,13 @@ test('start on first run creates key and genesis, serves HTTP, and stops cleanly
 test('a second start reuses key and genesis and stops on SIGINT', async () => {
   const first = await cli.run(['init', '--data', 'd'])
   assert.is(first.code, 0)
-  const noGenesis = await cli.run(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0'])
+  const noGenesis = await cli.run(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0'])
   assert.is(noGenesis.code, 1)
   assert.match(noGenesis.stderr, 'GENESIS_NOT_FOUND')
   const pub = field(first.stdout, 'public key')
   const g = await cli.run(['genesis', '--name', 'Solo', '--member', `name=Solo,key=${pub}`, '--out', 'd/genesis.json'])
   assert.is(g.code, 0, g.stderr)
-  const p = cli.launch(['start', '--http-port', '0', '--p2p-port', '0'], { MEDICHAIN_DATA: 'd' })
+  const p = cli.launch(['start', '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0'], { MEDICHAIN_DATA: 'd' })
   const [, url] = await waitForLine(p, /^ {2}http: +(http:\/\/\S+)$/m, 'the HTTP URL')
   assert.not.match(p.stdout(), 'first run')
   const health = await (await fetch(`${url}/api/health`)).json() as { self: string, members: number }
@@ -167,7 +167,7 @@ test('a second start reuses key and genesis and stops on SIGINT', async () => {
 test('start refuses a key file readable by others (exit 1), a bad port flag (usage, exit 2) and a bad port in config.json (exit 1)', async () => {
   assert.is((await cli.run(['init', '--data', 'd'])).code, 0)
   await chmod(join(dir, 'd', 'hospital.key'), 0o644)
-  const r = await cli.run(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0'])
+  const r = await cli.run(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0'])
   assert.is(r.code, 1)
   assert.match(r.stderr, 'KEY_PERMISSIONS')
   const port = await cli.run(['start', '--data', 'd', '--http-port', '70000'])
@@ -180,7 +180,7 @@ test('start refuses a key file readable by others (exit 1), a bad port flag (usa
 })
 
 test('ledger verify exits 1 and lists problems when the folder does not match the genesis', async () => {
-  const p = cli.launch(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0'])
+  const p = cli.launch(['start', '--data', 'd', '--http-port', '0', '--p2p-port', '0', '--dicom-port', '0'])
   await waitForLine(p, /^ {2}http: +\S+$/m, 'the HTTP URL')
   p.child.kill('SIGTERM')
   assert.is(await withTimeout(p.exited, COMMAND_MS, 'exit after SIGTERM'), 0)

@@ -1,0 +1,69 @@
+// The peer's DICOM node (issue 13): the patient index and custody (`<data>/dicom`), the ingest
+// step, and the DIMSE listener, started and stopped together.
+import { join } from 'node:path'
+import type { Logger } from 'pino'
+import type { DicomConfig } from '../config-dicom.ts'
+import type { UploadComponents } from '../records/upload.ts'
+import { createDicomIngest } from './ingest.ts'
+import { PatientIndex } from './patient-index.ts'
+import { createDicomServer } from './server.ts'
+import type { DicomServer } from './server.ts'
+
+/** Folder of the patient index and the custody files inside the data folder. */
+export const DICOM_DIR = 'dicom'
+
+/** What the DICOM node is built from. */
+export interface DicomInit {
+  config: DicomConfig
+  data: string
+  /** Plaintext temp folder of the upload pipeline (wiped at start). */
+  tmpDir: string
+  /** The hospital's seed: the index's at-rest keys derive from it. */
+  seed: Uint8Array
+}
+
+/** What the DICOM node uses: the upload pipeline's components and the clock. */
+export interface DicomComponents {
+  upload: UploadComponents
+  logger: Logger
+  clock: () => number
+}
+
+/** A running DICOM node. */
+export interface Dicom {
+  start(): Promise<void>
+  stop(): Promise<void>
+  address: DicomServer['address']
+  /**
+   * Links the hospital's MRN to an enrolled patient's key and ingests the instances held in
+   * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
+   */
+  linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+}
+
+/** Composes index, ingest and listener: `createDicom(init)(components)`. */
+export function createDicom (init: DicomInit): (components: DicomComponents) => Dicom {
+  return ({ upload, logger, clock }) => {
+    const log = logger.child({ component: 'dicom' })
+    const index = new PatientIndex(join(init.data, DICOM_DIR), init.seed, upload.box)
+    const ingest = createDicomIngest({ index, upload, tmpDir: init.tmpDir, logger: log, clock })
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store })
+    return {
+      async start () {
+        await index.open()
+        try {
+          await server.start()
+        } catch (err) {
+          await index.close()
+          throw err
+        }
+      },
+      async stop () {
+        await server.stop()
+        await index.close()
+      },
+      address: () => server.address(),
+      linkPatient: ingest.linkPatient
+    }
+  }
+}

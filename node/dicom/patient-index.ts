@@ -1,0 +1,167 @@
+// The hospital's patient index (issue 13 item 4): the DICOM PatientID (the hospital's MRN) → the
+// pseudonymous patient key of the ledger, and the instances held in the hospital's custody for an
+// MRN no enrolled patient is linked to yet. A level store at `<data>/dicom-index`, every value
+// sealed (AES-256-GCM) under a key derived from the hospital seed; MRNs never appear as level keys
+// (they are named by an HMAC), and custody files are encrypted under a fresh key wrapped only for
+// the hospital's box key. Nothing here reaches the ledger, gossip or logs.
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { mkdir, open, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { Level } from 'level'
+import { decode, encode } from '../../protocol/codec.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import { unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
+import { DurableWrites } from '../durable-level.ts'
+import { openVersioned } from '../level-schema.ts'
+import type { HospitalBox } from '../records/reader-keys.ts'
+import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../storage/content-crypto-node.ts'
+import { INDEX_KEY_INFO, INDEX_NAME_KEY_INFO } from './constants.ts'
+
+/** Bumped whenever the key layout or the record encoding changes. */
+export const PATIENT_INDEX_SCHEMA_VERSION = '1'
+
+/** Thrown when a stored index record does not open or decode (tampered or corrupted store). */
+export class CorruptPatientIndexError extends MedichainError {
+  constructor () {
+    super('CORRUPT_PATIENT_INDEX', 'a record of the DICOM patient index does not decrypt or decode')
+    this.name = 'CorruptPatientIndexError'
+  }
+}
+
+/** One instance held in custody: where its encrypted bytes are and the key to open them. */
+export interface HeldInstance {
+  /** Random id: the custody file's name and the record's key suffix. */
+  id: string
+  size: number
+  /** When it was received (ms since the epoch). */
+  received: number
+}
+
+interface LinkRecord { mrn: string, patient: Uint8Array }
+interface HeldRecord { mrn: string, id: string, size: number, received: number, wrapped: Uint8Array }
+
+/** The two keys of the index, both from the hospital seed (RFC 5869 HKDF, one info per purpose). */
+export function patientIndexKeys (seed: Uint8Array): { seal: Uint8Array, names: Uint8Array } {
+  return {
+    seal: new Uint8Array(hkdfSync('sha256', seed, new Uint8Array(0), INDEX_KEY_INFO, 32)),
+    names: new Uint8Array(hkdfSync('sha256', seed, new Uint8Array(0), INDEX_NAME_KEY_INFO, 32))
+  }
+}
+
+/** Typed, encrypted access to the index and the custody folder. */
+export class PatientIndex {
+  readonly #db: Level<string, Uint8Array>
+  readonly #keys: { seal: Uint8Array, names: Uint8Array }
+  readonly #box: HospitalBox
+  readonly #custodyDir: string
+  readonly #writes: DurableWrites
+
+  /** `dir` holds the level store (`db`) and the custody files (`custody/`). */
+  constructor (dir: string, seed: Uint8Array, box: HospitalBox) {
+    const path = join(dir, 'db')
+    this.#db = new Level<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' })
+    this.#keys = patientIndexKeys(seed)
+    this.#box = box
+    this.#custodyDir = join(dir, 'custody')
+    this.#writes = new DurableWrites({ db: this.#db, path, name: 'DICOM patient index', open: async () => await this.open() })
+  }
+
+  async open (): Promise<void> {
+    await mkdir(this.#custodyDir, { recursive: true, mode: 0o700 })
+    await openVersioned(this.#db, 'dicom patient index', PATIENT_INDEX_SCHEMA_VERSION)
+  }
+
+  async close (): Promise<void> {
+    await this.#db.close()
+  }
+
+  /** The patient key linked to `mrn`, or undefined. */
+  async patientOf (mrn: string): Promise<Uint8Array | undefined> {
+    const bytes = await this.#db.get(`p:${this.#name(mrn)}`)
+    if (bytes === undefined) return undefined
+    const r = this.#open(bytes) as LinkRecord
+    if (r.mrn !== mrn || !(r.patient instanceof Uint8Array)) throw new CorruptPatientIndexError()
+    return r.patient
+  }
+
+  /** Links `mrn` to a patient key, durably (replacing any earlier link). */
+  async link (mrn: string, patient: Uint8Array): Promise<void> {
+    const value = this.#seal({ mrn, patient } satisfies LinkRecord)
+    await this.#writes.run(async () => await this.#db.put(`p:${this.#name(mrn)}`, value, { sync: true }))
+  }
+
+  /**
+   * Takes a received instance file into custody: encrypted under a fresh key wrapped for the
+   * hospital only, fsynced, then recorded. The plaintext file is left to the caller.
+   */
+  async hold (mrn: string, plainPath: string, size: number, now: number): Promise<HeldInstance> {
+    const id = toHex(new Uint8Array(randomBytes(16)))
+    const key = new Uint8Array(randomBytes(32))
+    const dest = join(this.#custodyDir, id)
+    try {
+      await pipeline(Readable.from(encryptContent(key, createReadStream(plainPath, { highWaterMark: 1 << 20 }))), createWriteStream(dest, { mode: 0o600 }))
+      const fh = await open(dest, 'r')
+      try { await fh.sync() } finally { await fh.close() }
+      const record: HeldRecord = { mrn, id, size, received: now, wrapped: wrapKey(key, this.#box.publicKey) }
+      await this.#writes.run(async () => await this.#db.put(`h:${this.#name(mrn)}:${id}`, this.#seal(record), { sync: true }))
+    } catch (err) {
+      await rm(dest, { force: true })
+      throw err
+    } finally {
+      key.fill(0)
+    }
+    return { id, size, received: now }
+  }
+
+  /** The instances held for `mrn`, oldest first. */
+  async held (mrn: string): Promise<HeldInstance[]> {
+    const prefix = `h:${this.#name(mrn)}:`
+    const out: HeldInstance[] = []
+    for await (const bytes of this.#db.values({ gte: prefix, lt: `${prefix}~` })) {
+      const r = this.#open(bytes) as HeldRecord
+      if (r.mrn !== mrn) throw new CorruptPatientIndexError()
+      out.push({ id: r.id, size: r.size, received: r.received })
+    }
+    return out.sort((a, b) => a.received - b.received)
+  }
+
+  /** Decrypts a held instance to `plainPath` (for the upload pipeline). */
+  async restore (mrn: string, id: string, plainPath: string): Promise<void> {
+    const bytes = await this.#db.get(`h:${this.#name(mrn)}:${id}`)
+    if (bytes === undefined) throw new MedichainError('NOT_FOUND', 'no such instance in custody')
+    const r = this.#open(bytes) as HeldRecord
+    const key = unwrapKey(r.wrapped, this.#box.secretKey)
+    try {
+      await pipeline(Readable.from(decryptContent(key, createReadStream(join(this.#custodyDir, id), { highWaterMark: 1 << 20 }))), createWriteStream(plainPath, { mode: 0o600 }))
+    } finally {
+      key.fill(0)
+    }
+  }
+
+  /** Removes a held instance once it has been ingested. */
+  async release (mrn: string, id: string): Promise<void> {
+    await this.#writes.run(async () => await this.#db.del(`h:${this.#name(mrn)}:${id}`, { sync: true }))
+    await rm(join(this.#custodyDir, id), { force: true })
+  }
+
+  /** The HMAC name of an MRN: stable, and tells nothing without the hospital's key. */
+  #name (mrn: string): string {
+    return createHmac('sha256', this.#keys.names).update(mrn, 'utf8').digest('hex')
+  }
+
+  #seal (record: LinkRecord | HeldRecord): Uint8Array {
+    return encryptContentSync(this.#keys.seal, encode(record))
+  }
+
+  #open (bytes: Uint8Array): unknown {
+    try {
+      return decode(decryptContentSync(this.#keys.seal, bytes))
+    } catch {
+      throw new CorruptPatientIndexError()
+    }
+  }
+}

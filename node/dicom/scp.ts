@@ -1,0 +1,188 @@
+// The service-class provider of one association, on dcmjs-dimse's Scp: association negotiation
+// (called AE title, calling AE title and address from config), Verification (C-ECHO) and Storage
+// (C-STORE) with native little endian transfer syntaxes. Each received data set is streamed to a
+// temp file as a Part 10 file, never held whole in memory, and handed to `store`.
+import { randomBytes } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import type { WriteStream } from 'node:fs'
+import type { Socket } from 'node:net'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import type { Logger } from 'pino'
+import dimse from 'dcmjs-dimse'
+import type { association as assoc, requests, responses } from 'dcmjs-dimse'
+import { toHex } from '../../protocol/bytes.ts'
+import { rm } from 'node:fs/promises'
+import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from './constants.ts'
+import { part10Prefix } from './part10.ts'
+import { STORAGE_SOP_CLASSES } from './sop-classes.ts'
+
+const { Scp, Dataset, constants } = dimse
+const { PresentationContextResult: PCR, RejectResult, RejectSource, RejectReason } = constants
+
+/** A received instance on disk (plaintext, in the peer's temp folder), as a Part 10 file. */
+export interface ReceivedInstance {
+  path: string
+  size: number
+  sopClassUid: string
+  transferSyntaxUid: string
+}
+
+/** The C-STORE status to answer (PS3.4 §B.2.3) and, for failures, a comment without PHI. */
+export interface StoreOutcome { status: number, comment?: string }
+
+/** What every association of one server shares. */
+export interface ScpContext {
+  aeTitle: string
+  /** Whether a calling AE title may associate from an address. */
+  admits: (callingAeTitle: string, address: string) => boolean
+  maxPduBytes: number
+  tmpDir: string
+  store: (instance: ReceivedInstance) => Promise<StoreOutcome>
+  logger: Logger
+}
+
+/** Options of the library's network layer: its timeouts, and no dataset in its own logs. */
+export const NETWORK_OPTIONS = {
+  connectTimeout: ASSOCIATION_TIMEOUT_MS,
+  associationTimeout: ASSOCIATION_TIMEOUT_MS,
+  pduTimeout: ASSOCIATION_TIMEOUT_MS,
+  logCommandDatasets: false,
+  logDatasets: false
+}
+
+/** A Part 10 temp file being received: counts bytes and stops writing past the instance cap. */
+class InstanceSink extends Writable {
+  readonly path: string
+  readonly transferSyntaxUid: string
+  readonly #file: WriteStream
+  size = 0
+  oversized = false
+
+  constructor (path: string, prefix: Uint8Array, transferSyntaxUid: string) {
+    super()
+    this.path = path
+    this.transferSyntaxUid = transferSyntaxUid
+    this.#file = createWriteStream(path, { mode: 0o600 })
+    this.#file.on('error', (err) => this.destroy(err))
+    this.#file.write(prefix)
+    this.size = prefix.length
+  }
+
+  override _write (chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this.size += chunk.length
+    if (this.size > MAX_INSTANCE_BYTES) {
+      this.oversized = true
+      done()
+      return
+    }
+    if (this.#file.write(chunk)) done()
+    else this.#file.once('drain', () => done())
+  }
+
+  override _final (done: (err?: Error | null) => void): void {
+    this.#file.end(() => done())
+  }
+}
+
+/** Picks the transfer syntax to accept: the first proposed one we read, in the caller's order. */
+function pickTransferSyntax (proposed: string[]): string | undefined {
+  return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts))
+}
+
+/** An Scp class bound to one server's context and one socket's remote address. */
+export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType<typeof Scp> {
+  return class MedichainScp extends Scp {
+    readonly #address: string
+    readonly #sinks = new WeakMap<requests.CStoreRequest, InstanceSink>()
+    #callingAe = ''
+
+    constructor (socket: Socket) {
+      super(socket, NETWORK_OPTIONS)
+      this.#address = socket.remoteAddress ?? ''
+    }
+
+    override associationRequested (a: assoc.Association): void {
+      const called = a.getCalledAeTitle().trim()
+      const calling = a.getCallingAeTitle().trim()
+      this.#callingAe = calling
+      if (called !== ctx.aeTitle) {
+        ctx.logger.warn({ calling, address: this.#address }, 'DICOM association refused: called AE title is not ours')
+        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CalledAeNotRecognized)
+        return
+      }
+      if (!ctx.admits(calling, this.#address)) {
+        ctx.logger.warn({ calling, address: this.#address }, 'DICOM association refused: calling AE title or address not allowed')
+        this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized)
+        return
+      }
+      for (const { context } of a.getPresentationContexts()) {
+        const abstract = context.getAbstractSyntaxUid()
+        if (abstract !== VERIFICATION_SOP_CLASS && !STORAGE_SOP_CLASSES.has(abstract)) {
+          context.setResult(PCR.RejectAbstractSyntaxNotSupported)
+          continue
+        }
+        const ts = pickTransferSyntax(context.getTransferSyntaxUids())
+        if (ts === undefined) context.setResult(PCR.RejectTransferSyntaxesNotSupported)
+        else context.setResult(PCR.Accept, ts)
+      }
+      a.setMaxPduLength(ctx.maxPduBytes)
+      ctx.logger.info({ calling, address: this.#address }, 'DICOM association accepted')
+      this.sendAssociationAccept()
+    }
+
+    override associationReleaseRequested (): void {
+      this.sendAssociationReleaseResponse()
+    }
+
+    override cEchoRequest (request: requests.CEchoRequest, callback: (response: responses.CEchoResponse) => void): void {
+      const response = dimse.responses.CEchoResponse.fromRequest(request)
+      response.setStatus(STORE_STATUS.success)
+      callback(response)
+    }
+
+    override createStoreWritableStream (pc: assoc.PresentationContext, request: requests.CStoreRequest): Writable {
+      const ts = pc.getAcceptedTransferSyntaxUid() ?? ''
+      const path = join(ctx.tmpDir, `dimse-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
+      const sink = new InstanceSink(path, part10Prefix(request.getAffectedSopClassUid(), request.getAffectedSopInstanceUid(), ts), ts)
+      this.#sinks.set(request, sink)
+      return sink
+    }
+
+    override createDatasetFromStoreWritableStream (writable: Writable, _pc: assoc.PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
+      // The data set stays in the file; the request carries an empty one.
+      const done = (): void => callback(new Dataset())
+      if (writable.writableFinished) done()
+      else writable.once('finish', done)
+    }
+
+    override cStoreRequest (request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
+      const respond = (outcome: StoreOutcome): void => {
+        const response = dimse.responses.CStoreResponse.fromRequest(request)
+        response.setStatus(outcome.status)
+        if (outcome.comment !== undefined) response.setErrorComment(outcome.comment)
+        callback(response)
+      }
+      const sink = this.#sinks.get(request)
+      if (sink === undefined) {
+        respond({ status: STORE_STATUS.processingFailure, comment: 'no data set received' })
+        return
+      }
+      const instance: ReceivedInstance = { path: sink.path, size: sink.size, sopClassUid: request.getAffectedSopClassUid(), transferSyntaxUid: sink.transferSyntaxUid }
+      if (sink.oversized) {
+        ctx.logger.warn({ calling: this.#callingAe, size: sink.size }, 'C-STORE refused: instance over the size cap')
+        rm(sink.path, { force: true }).catch((err: unknown) => ctx.logger.error({ err }, 'could not remove a refused instance'))
+        respond({ status: STORE_STATUS.outOfResources, comment: `instances over ${MAX_INSTANCE_BYTES} bytes are not accepted` })
+        return
+      }
+      ctx.store(instance).then(respond, (err: unknown) => {
+        ctx.logger.error({ err }, 'C-STORE failed')
+        respond({ status: STORE_STATUS.processingFailure, comment: 'the instance could not be stored' })
+      })
+    }
+
+    override abort (): void {
+      ctx.logger.info({ calling: this.#callingAe }, 'DICOM association aborted by the caller')
+    }
+  }
+}
