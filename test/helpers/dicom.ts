@@ -65,9 +65,9 @@ export interface RawClient {
   received: (n: number) => Promise<Uint8Array>
 }
 
-/** Connects to the listener. */
-export async function rawClient (port: number): Promise<RawClient> {
-  const socket = connect(port, '127.0.0.1')
+/** Connects to the listener (from `localAddress`, another loopback address, when given). */
+export async function rawClient (port: number, localAddress?: string): Promise<RawClient> {
+  const socket = connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) })
   await withTimeout(new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) }), 5000, 'connect to the DICOM port')
   const chunks: Buffer[] = []
   const waiters: Array<{ n: number, resolve: (b: Uint8Array) => void }> = []

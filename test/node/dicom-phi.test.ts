@@ -1,0 +1,86 @@
+// No PHI from DICOM headers leaves the hospital (issue 13): instances are C-STOREd for a linked
+// patient and into custody, then every ledger byte on both peers, every gossip message, every log
+// line and the patient index's files on disk are scanned for the name, birth date, MRNs and UIDs.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { fromHex } from '../../protocol/bytes.ts'
+import { createLogger } from '../../node/logger.ts'
+import { SOP_CLASS } from '../../node/imaging/constants.ts'
+import { encodeDicom } from '../../node/imaging/dicom-write.ts'
+import { toUint16 } from '../../node/imaging/encode.ts'
+import { generatePhantom } from '../../scripts/synth/phantom.ts'
+import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
+import { PHI_BIRTH_DATE, PHI_NAME, testImages } from '../helpers/images.ts'
+import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
+import type { Hospital } from '../helpers/peers.ts'
+import { waitFor } from '../helpers/timeout.ts'
+import { dcmtk } from '../helpers/dicom.ts'
+
+let hospitals: Hospital[] = []
+test.after.each(async () => {
+  await stopHospitals(hospitals)
+  hospitals = []
+  await cleanup()
+})
+
+const HELD = { mrn: 'MRN-HELD-7731', sop: '2.25.77310000000000000000000000001', study: '2.25.77310000000000000000000000002', series: '2.25.77310000000000000000000000003' }
+const PROBES = [PHI_NAME, PHI_BIRTH_DATE, 'MRN-0042', '2.25.1001', '2.25.1002', '2.25.1003', HELD.mrn, HELD.sop, HELD.study, HELD.series]
+
+function containsNone (haystack: Uint8Array, label: string): void {
+  const buf = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength)
+  for (const probe of PROBES) assert.is(buf.indexOf(probe, 0, 'latin1'), -1, `${label} contains ${probe}`)
+}
+
+/** Every file under `dir`, recursively. */
+async function filesUnder (dir: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    if (e.isDirectory()) out.push(...await filesUnder(p))
+    else out.push(p)
+  }
+  return out
+}
+
+test('no PatientName, PatientID, BirthDate or UID in ledger bytes, gossip, logs or the index at rest', async () => {
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } })
+  hospitals = await startHospitals(2, { logger: createLogger({ level: 'debug', destination: sink }), dicom: {} })
+  const gossip: Uint8Array[] = []
+  for (const h of hospitals) h.peer.p2p.libp2p.services.pubsub.addEventListener('message', (e) => { gossip.push(e.detail.data) })
+  const [A, B] = hospitals
+  const port = String(A.peer.dicom?.address()?.port)
+  const dir = await tempDir('medichain-dicom-phi-')
+
+  const patient = await user(A, 'dicom-phi-pat', 'patient')
+  await A.peer.dicom?.linkPatient('MRN-0042', fromHex(patient.user?.patientId as string))
+  const linked = join(dir, 'linked.dcm')
+  await writeFile(linked, testImages().dicom)
+  const held = join(dir, 'held.dcm')
+  await writeFile(held, encodeDicom({
+    rows: 64, columns: 64, bitsAllocated: 16, bitsStored: 12, pixels: toUint16(generatePhantom(5, { size: 64 }).pixels, 12), modality: 'MR', sopClassUid: SOP_CLASS.ct,
+    sopInstanceUid: HELD.sop, studyInstanceUid: HELD.study, seriesInstanceUid: HELD.series, patient: { name: PHI_NAME, id: HELD.mrn, birthDate: PHI_BIRTH_DATE }
+  }))
+  const store = await dcmtk('storescu', ['-aet', 'MODALITY', '-aec', 'MEDICHAIN', '127.0.0.1', port, linked, held])
+  assert.is(store.code, 0, store.stderr)
+  const refused = await dcmtk('echoscu', ['-aec', 'NOT-US', '127.0.0.1', port])
+  assert.is.not(refused.code, 0)
+  assert.is((await patient.myImages()).length, 1)
+  await waitFor(() => B.peer.ledger.size() === A.peer.ledger.size(), { timeout: 10_000, what: 'ledgers to converge' })
+
+  for (const h of hospitals) {
+    const blocks = await h.peer.ledger.blocksAfter([], 100_000)
+    assert.ok(blocks.length > 0)
+    for (const block of blocks) containsNone(block, `a ledger block at ${h.name}`)
+  }
+  assert.ok(gossip.length > 0, 'gossip was captured')
+  for (const [i, msg] of gossip.entries()) containsNone(msg, `gossip message ${i}`)
+  assert.ok(lines.some(l => l.includes('held in custody')) && lines.some(l => l.includes('ingested')), 'the DICOM path logged')
+  containsNone(new TextEncoder().encode(lines.join('')), 'the log')
+  for (const file of await filesUnder(join(A.data, 'dicom'))) containsNone(new Uint8Array(await readFile(file)), file)
+})
+
+test.run()
