@@ -22,6 +22,7 @@ import type { RecordsConfig } from './config-records.ts'
 import type { DicomConfig } from './config-dicom.ts'
 import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
+import { dicomRoutes } from './dicom/routes.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
@@ -291,6 +292,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
     http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
+    if (dicom !== null) http.app.use(dicomRoutes({ auth, dicom }).routes())
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []

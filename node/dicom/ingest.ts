@@ -64,6 +64,14 @@ export function createDicomIngest (c: DicomIngestComponents): {
   linkPatient: (mrn: string, patient: Uint8Array) => Promise<number>
 } {
   const log = c.logger
+  // Filing by MRN and linking run one at a time: an instance filed while its MRN is being linked
+  // is either ingested directly or held before the link lists what is held, never left behind.
+  let filing: Promise<unknown> = Promise.resolve()
+  const serially = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = filing.then(fn, fn)
+    filing = run.catch(() => {})
+    return await run
+  }
   const store = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
     let ingested = false
     try {
@@ -75,7 +83,12 @@ export function createDicomIngest (c: DicomIngestComponents): {
       }
       if (ids.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
       if (ids.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
-      const patient = await c.index.patientOf(ids.mrn)
+      const mrn = ids.mrn
+      const patient = await serially(async () => {
+        const linked = await c.index.patientOf(mrn)
+        if (linked === undefined) await c.index.hold(mrn, instance.path, instance.size, c.clock())
+        return linked
+      })
       if (patient !== undefined) {
         try {
           ingested = true
@@ -92,7 +105,6 @@ export function createDicomIngest (c: DicomIngestComponents): {
           return { status: STORE_STATUS.processingFailure, comment: 'the linked patient is unknown' }
         }
       }
-      await c.index.hold(ids.mrn, instance.path, instance.size, c.clock())
       log.info({ size: instance.size }, 'C-STORE instance held in custody (no patient linked to its PatientID yet)')
       return { status: STORE_STATUS.success }
     } finally {
@@ -104,7 +116,7 @@ export function createDicomIngest (c: DicomIngestComponents): {
    * Links an MRN to an enrolled patient and ingests every instance held for it, oldest first.
    * Throws UNKNOWN_PATIENT when no patient account has that key. Returns how many were ingested.
    */
-  const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => {
+  const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => await serially(async () => {
     const account = await c.upload.ledger.queries.patientAccount(patient)
     if (account === undefined || account.role !== 'patient') throw new UnknownPatientError()
     await c.index.link(mrn, patient)
@@ -118,6 +130,6 @@ export function createDicomIngest (c: DicomIngestComponents): {
     }
     if (n > 0) log.info({ instances: n }, 'instances in custody attached to an enrolled patient')
     return n
-  }
+  })
   return { store, linkPatient }
 }

@@ -17,6 +17,7 @@ import { PHI_BIRTH_DATE, PHI_NAME } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { associateRq, dcmtk, pData, pdu, rawClient } from '../helpers/dicom.ts'
+import { rejects } from '../helpers/assert.ts'
 
 let A: Hospital
 let dir: string
@@ -98,7 +99,14 @@ test('an MRN no patient is linked to: held in custody, encrypted, then attached 
   assert.is(held.length, 1)
   const sealed = await readFile(join(custody, held[0]))
   for (const probe of [PHI_NAME, PHI_BIRTH_DATE, 'MRN-CUSTODY-2', 'DICM']) assert.is(sealed.indexOf(probe, 0, 'latin1'), -1, `custody file contains ${probe}`)
-  assert.is(await A.peer.dicom?.linkPatient('MRN-CUSTODY-2', fromHex(pid)), 1)
+  // The desk links the MRN: a clinician of this hospital may, a patient may not.
+  const doc = await user(A, 'dicom-desk', 'clinician')
+  const link = async (who: typeof doc, body: unknown): Promise<unknown> => await (await who.request('POST', '/api/dicom/links', body)).json()
+  await rejects(async () => await link(patient, { mrn: 'MRN-CUSTODY-2', patientId: pid }), 'FORBIDDEN')
+  await rejects(async () => await link(doc, { mrn: 'MRN\\BAD', patientId: pid }), 'INVALID')
+  await rejects(async () => await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: 'ab'.repeat(32) }), 'UNKNOWN_PATIENT')
+  assert.is((await readdir(custody)).length, 1, 'a refused link attaches nothing')
+  assert.equal(await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: pid }), { attached: 1 })
   assert.is((await patient.myImages()).length, 1)
   assert.is((await readdir(custody)).length, 0, 'custody emptied once attached')
 })
