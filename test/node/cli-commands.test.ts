@@ -10,6 +10,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import { genesisFromJson, ledgerIdOf } from '../../protocol/genesis.ts'
 import { CliRunner, COMMAND_MS, waitForLine } from '../helpers/cli.ts'
 import { withTimeout } from '../helpers/timeout.ts'
+import { dcmtk } from '../helpers/dicom.ts'
 
 let dir = ''
 const cli = new CliRunner()
@@ -126,6 +127,10 @@ test('start on first run creates key and genesis, serves HTTP, and stops cleanly
   await waitForLine(p, /^ {2}p2p: +\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/12D3Koo\S+$/m, 'the p2p address')
   const [, url] = await waitForLine(p, /^ {2}http: +(http:\/\/\S+)$/m, 'the HTTP URL')
   assert.match(p.stdout(), /first run: created hospital key/)
+  // The DICOM listener: AE title and bound port in the banner, answering C-ECHO there.
+  const [, dicomPort] = await waitForLine(p, /^ {2}dicom: +MEDICHAIN@127\.0\.0\.1:(\d+)$/m, 'the DICOM address')
+  const echo = await dcmtk('echoscu', ['-aec', 'MEDICHAIN', '127.0.0.1', dicomPort])
+  assert.is(echo.code, 0, echo.stderr)
   const health = await fetch(`${url}/api/health`)
   assert.is(health.status, 200)
   const body = await health.json() as { status: string, self: string, ledger: string }
