@@ -58,6 +58,8 @@ class InstanceSink extends Writable {
   readonly #file: WriteStream
   size = 0
   oversized = false
+  /** Set when the temp file could not be written (a full disk, say): the C-STORE fails. */
+  failed = false
 
   constructor (path: string, prefix: Uint8Array, transferSyntaxUid: string) {
     super()
@@ -145,15 +147,28 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
       const ts = pc.getAcceptedTransferSyntaxUid() ?? ''
       const path = join(ctx.tmpDir, `dimse-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
       const sink = new InstanceSink(path, part10Prefix(request.getAffectedSopClassUid(), request.getAffectedSopInstanceUid(), ts), ts)
+      // The library listens for no error on this stream: one here must not become an uncaught exception.
+      sink.on('error', (err) => {
+        sink.failed = true
+        ctx.logger.error({ err: { code: (err as NodeJS.ErrnoException).code } }, 'could not write a received instance to the temp folder')
+      })
       this.#sinks.set(request, sink)
       return sink
     }
 
     override createDatasetFromStoreWritableStream (writable: Writable, _pc: assoc.PresentationContext, callback: (dataset: InstanceType<typeof Dataset>) => void): void {
       // The data set stays in the file; the request carries an empty one.
-      const done = (): void => callback(new Dataset())
-      if (writable.writableFinished) done()
-      else writable.once('finish', done)
+      let called = false
+      const done = (): void => {
+        if (called) return
+        called = true
+        callback(new Dataset())
+      }
+      if (writable.writableFinished || writable.destroyed) done()
+      else {
+        writable.once('finish', done)
+        writable.once('close', done)
+      }
     }
 
     override cStoreRequest (request: requests.CStoreRequest, callback: (response: responses.CStoreResponse) => void): void {
@@ -169,6 +184,11 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
         return
       }
       const instance: ReceivedInstance = { path: sink.path, size: sink.size, sopClassUid: request.getAffectedSopClassUid(), transferSyntaxUid: sink.transferSyntaxUid }
+      if (sink.failed) {
+        rm(sink.path, { force: true }).catch(() => {})
+        respond({ status: STORE_STATUS.outOfResources, comment: 'the instance could not be written' })
+        return
+      }
       if (sink.oversized) {
         ctx.logger.warn({ calling: this.#callingAe, size: sink.size }, 'C-STORE refused: instance over the size cap')
         rm(sink.path, { force: true }).catch((err: unknown) => ctx.logger.error({ err }, 'could not remove a refused instance'))
