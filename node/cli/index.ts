@@ -46,6 +46,16 @@ async function dispatch (argv: string[], io: CliIo): Promise<number> {
   }
   const run = COMMANDS[command]
   if (run === undefined) throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+  // `<command> [sub] --help` answers from the help texts, without loading the command (start
+  // would load libp2p, helia and tfjs first: seconds on a busy machine, for a page of text).
+  if (rest.includes('--help') || rest.includes('-h')) {
+    const sub = rest[0] !== undefined && !rest[0].startsWith('-') ? `${command} ${rest[0]}` : command
+    const text = HELP_BY_COMMAND[sub] ?? HELP_BY_COMMAND[command]
+    if (text !== undefined) {
+      io.stdout.write(text)
+      return EXIT.ok
+    }
+  }
   return await run(rest, io)
 }
 

@@ -12,7 +12,6 @@ import { createKeyFile, keyPath, KeyNotFoundError, loadKeyFile } from '../keys.t
 import type { HospitalKey } from '../keys.ts'
 import { createLogger } from '../logger.ts'
 import type { Logger } from '../logger.ts'
-import { createPeer } from '../peer.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { fileExists, readGenesisFile, writeGenesisFile } from './genesis-file.ts'
 import { assertWritable, explainError } from './explain.ts'
@@ -130,6 +129,8 @@ export async function runStart (argv: string[], io: CliIo): Promise<number> {
     logger.warn({ self: toHex(id.key.publicKey) }, 'this hospital is not a founding member: it needs admission by the consortium')
   }
   // A genesis made by this very run starts a new chain: nobody else can hold a block of it.
+  // Loaded only now: a usage error or a bad config answers without loading libp2p, helia and tfjs.
+  const { createPeer } = await import('../peer.ts')
   const peer = createPeer({ ...config, seed: id.key.seed, genesis: id.genesis, defaultModel: true, freshChain: freshChain === true || id.createdGenesis })({ logger, clock: io.clock })
   try {
     await peer.start()
