@@ -7,6 +7,7 @@ import Koa from 'koa'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
+import { clientIp, TrustedProxies } from './client-ip.ts'
 import { CLIENT_NOISE_LOG, errorMiddleware, logClientAbort } from './errors.ts'
 import { LogThrottle } from './log-throttle.ts'
 import { unknownMethods } from './methods.ts'
@@ -21,6 +22,11 @@ export const SHUTDOWN_GRACE_MS = 2_000
 export interface HttpServerInit {
   host: string
   port: number
+  /**
+   * Reverse proxies (addresses or CIDR subnets) whose X-Forwarded-For names the client; from any
+   * other sender the header is ignored. Empty by default: the socket's peer is the client.
+   */
+  trustProxy?: readonly string[]
   /** Extra error code → status pairs for features that add their own codes. */
   statusByCode?: Record<string, number>
   /**
@@ -76,6 +82,7 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
     })
 
     app.use(securityHeaders())
+    app.use(clientIp(new TrustedProxies(init.trustProxy ?? [])))
     app.use(async (ctx, next) => {
       const started = performance.now()
       try {

@@ -223,8 +223,8 @@ test('malformed sign-up fields are refused with a code', async () => {
   assert.is(list.body?.code, 'BAD_SCHEMA')
 })
 
-test('sign-ups are rate-limited per client IP', async () => {
-  const h = await startAuth({ limits: { signUpsPerIp: 2 } })
+test('accounts created are rate-limited per client', async () => {
+  const h = await startAuth({ limits: { signUpsPerClient: 2 } })
   await signUp(h, 'one', 'patient')
   await signUp(h, 'two', 'patient')
   const third = await call(h.url, '/api/auth/sign-up', { json: signUpBody(h.ledger, newUser(), 'three', 'patient') })
