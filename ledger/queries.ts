@@ -134,6 +134,23 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out.sort((a, b) => a.time - b.time || compare(a.tx, b.tx))
     },
 
+    /**
+     * Transactions of one patient's history by id, read through the history index (two batched
+     * reads, however long the history): a page of the audit names the consents it relied on.
+     * Ids not in the patient's history are missing from the map.
+     */
+    async patientTxs (patient: Uint8Array, ids: readonly Uint8Array[]): Promise<Map<string, Tx>> {
+      const out = new Map<string, Tx>()
+      const locs = await store.getMany(ids.map(id => K.history(patient, id)))
+      const found = locs.flatMap((bytes, i) => bytes === undefined ? [] : [{ id: ids[i], loc: decode(bytes) as { author: Uint8Array, height: number, index: number } }])
+      const blocks = await store.getMany(found.map(f => K.block(f.loc.author, f.loc.height)))
+      found.forEach((f, i) => {
+        const block = blocks[i]
+        if (block !== undefined) out.set(toHex(f.id), decodeBlock(block).txs[f.loc.index].tx)
+      })
+      return out
+    },
+
     /** The account of a registered patient id (its keys and home hospital). */
     async patientAccount (patient: Uint8Array): Promise<{ user: Uint8Array, role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number } | undefined> {
       const user = await store.get(K.patientAccount(patient))

@@ -22,7 +22,12 @@ import { ClientAbortedError, receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
+import { pageOf, parsePage } from './page.ts'
 import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
+
+/** Page size of the patient's audit and consent lists when `limit` is absent, and the largest allowed. */
+export const DEFAULT_PAGE = 100
+export const MAX_PAGE = 500
 
 /** What the record routes use. */
 export interface RecordRoutesComponents extends UploadComponents {
@@ -201,6 +206,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   }
 
   router.get('/api/me/consents', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'ss', DEFAULT_PAGE, MAX_PAGE)
     const me = readerOf(ctx)
     const consents = await ledger.queries.consentsOf(me.patientId as Uint8Array)
     // A revoke of every purpose leaves a revoke record under each purpose; the list shows only the
@@ -211,22 +218,30 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
         if (e.tx.type === 'consent.grant') granted.add(pairOf(e.tx.body.grantee, e.tx.body.purpose))
       }
     }
+    // In key order (grantee, purpose), as the ledger stores them.
+    const shown = pageOf(consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))), x => [toHex(x.grantee), x.purpose], page, 'asc')
     ctx.body = {
       nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
-      consents: consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))).map(x => renderConsent(me.patientId as Uint8Array, x))
+      consents: shown.items.map(x => renderConsent(me.patientId as Uint8Array, x)),
+      next: shown.next
     }
   })
 
   router.get('/api/me/audit', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
     const me = readerOf(ctx)
     const n = names()
-    const entries = await ledger.queries.auditOf(me.patientId as Uint8Array)
-    // The purpose of each consent a read relied on, so "who viewed" can say "used to train the model".
+    // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
+    const { items: entries, next } = pageOf((await ledger.queries.auditOf(me.patientId as Uint8Array)).reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
+    // The purpose of each consent a read on this page relied on, so "who viewed" can say "used to train the model".
+    const consentIds = [...new Map(entries.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
     const purposes = new Map<string, string>()
-    for (const e of await ledger.queries.getPatientHashHistory(me.patientId as Uint8Array)) {
-      if (e.tx.type === 'consent.grant') purposes.set(toHex(e.txId), e.tx.body.purpose)
+    for (const [id, tx] of await ledger.queries.patientTxs(me.patientId as Uint8Array, consentIds)) {
+      if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
     }
     ctx.body = {
+      next,
       entries: entries.map(e => ({
         id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
         hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent),
