@@ -297,12 +297,26 @@ export class MedichainClient {
     return await this.#json('POST', `/api/patients/${patientId}/images`, form)
   }
 
+  /** Every image of the patient this user may open (following the pages; each listed image is logged). */
   async patientImages (patientId: string): Promise<ApiImage[]> {
-    return (await this.#json<{ images: ApiImage[] }>('GET', `/api/patients/${patientId}/images`)).images
+    return await this.#allImages(`/api/patients/${patientId}/images`)
   }
 
+  /** Every one of the signed-in patient's own images (following the pages). */
   async myImages (): Promise<ApiImage[]> {
-    return (await this.#json<{ images: ApiImage[] }>('GET', '/api/me/images')).images
+    return await this.#allImages('/api/me/images')
+  }
+
+  /** A patient's images are tens, not thousands: the pages (500 each) are followed to the end. */
+  async #allImages (path: string): Promise<ApiImage[]> {
+    const out: ApiImage[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.#json<{ images: ApiImage[], next?: string | null }>('GET', `${path}${pageQuery({ cursor, limit: 500 })}`)
+      out.push(...page.images)
+      cursor = page.next ?? undefined
+    } while (cursor !== undefined)
+    return out
   }
 
   /** Downloads and decrypts the raw image or the result image, in this process only. */

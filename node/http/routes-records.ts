@@ -22,10 +22,10 @@ import { ClientAbortedError, receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
-import { pageOf, parsePage } from './page.ts'
+import { encodeCursor, pageOf, parsePage } from './page.ts'
 import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
 
-/** Page size of the patient's audit and consent lists when `limit` is absent, and the largest allowed. */
+/** Page size of the image, audit and consent lists when `limit` is absent, and the largest allowed. */
 export const DEFAULT_PAGE = 100
 export const MAX_PAGE = 500
 
@@ -136,15 +136,19 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   router.post('/doctor/upload-patient-img', clinician, async (ctx) => await upload(ctx, undefined))
   router.post('/api/patients/:patientId/images', clinician, async (ctx) => await upload(ctx, patientParam(ctx.params.patientId)))
 
-  const listFor = async (ctx: Context, patient: Uint8Array): Promise<void> => {
-    const images = await reads.imagesOf(readerOf(ctx), patient)
+  /** A page of the patient's images the reader may open, in (CID, custodian) order; each one listed is logged. */
+  const listFor = async (ctx: Context, patient: Uint8Array, keys: string[] = []): Promise<void> => {
+    expectQueryKeys(ctx.query, [...keys, 'limit', 'cursor'])
+    const req = parsePage(ctx.query, 'ss', DEFAULT_PAGE, MAX_PAGE)
+    const after = req.cursor === undefined ? undefined : `${String(req.cursor[0])}:${String(req.cursor[1])}`
+    const { images, more } = await reads.imagesPage(readerOf(ctx), patient, { after, limit: req.limit })
     const n = names()
-    ctx.body = { patientId: toHex(patient), images: images.map(r => renderImage(r, n)) }
+    const last = images.at(-1)
+    ctx.body = { patientId: toHex(patient), images: images.map(r => renderImage(r, n)), next: more && last !== undefined ? encodeCursor([last.image.raw.toString(), toHex(last.image.custodian)]) : null }
   }
   const reader = auth.requireUser('clinician', 'researcher')
   router.get('/doctor/get-patient-img', reader, async (ctx) => {
-    expectQueryKeys(ctx.query, ['patientId'])
-    await listFor(ctx, patientParam(queryValue(ctx.query, 'patientId')))
+    await listFor(ctx, patientParam(queryValue(ctx.query, 'patientId')), ['patientId'])
   })
   router.get('/api/patients/:patientId/images', reader, async (ctx) => await listFor(ctx, patientParam(ctx.params.patientId)))
 

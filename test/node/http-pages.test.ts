@@ -12,6 +12,7 @@ import type { MedichainClient } from '../../protocol/client.ts'
 import { decodeCursor, encodeCursor, pageOf } from '../../node/http/page.ts'
 import { MAX_PAGE } from '../../node/http/routes-records.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
+import { testImages } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 
@@ -95,6 +96,31 @@ test('membership proposals and consents are paged too', async () => {
   assert.is(mine.next, null)
   assert.is(mine.nextSeq, 0)
   await rejects(async () => await patient.request('GET', '/api/me/consents?limit=501'), 'INVALID')
+})
+
+test('image lists are paged, and a clinician\'s page logs only the images on it', async () => {
+  const [h] = hospitals
+  const patient = await user(h, 'imaged', 'patient')
+  const doc = await user(h, 'imaging-doc', 'clinician')
+  const patientId = patient.user?.patientId as string
+  for (const seed of [1, 2, 3]) await doc.upload(patientId, testImages(seed).png, 'scan.png')
+  type ImagePage = { images: Array<{ raw: string }>, next: string | null }
+  const first = await (await patient.request('GET', '/api/me/images?limit=2')).json() as ImagePage
+  assert.is(first.images.length, 2)
+  const second = await (await patient.request('GET', `/api/me/images?limit=2&cursor=${first.next ?? ''}`)).json() as ImagePage
+  assert.is(second.images.length, 1)
+  assert.is(second.next, null)
+  const all = await patient.myImages()
+  assert.equal([...first.images, ...second.images].map(i => i.raw), all.map(i => i.raw), 'pages in order, none repeated')
+  const before = (await patient.myAuditPage({ limit: 500 })).entries.length
+  const one = await (await doc.request('GET', `/api/patients/${patientId}/images?limit=1`)).json() as ImagePage
+  assert.is(one.images.length, 1)
+  assert.type(one.next, 'string')
+  assert.is((await patient.myAuditPage({ limit: 500 })).entries.length, before + 1, 'one image listed, one access logged')
+  const seed = await (await doc.request('GET', `/doctor/get-patient-img?patientId=${patientId}&limit=1&cursor=${one.next ?? ''}`)).json() as ImagePage
+  assert.is(seed.images.length, 1)
+  assert.is.not(seed.images[0].raw, one.images[0].raw)
+  await rejects(async () => await doc.request('GET', `/api/patients/${patientId}/images?limit=501`), 'INVALID')
 })
 
 test.run()
