@@ -157,9 +157,11 @@ export class Accounts {
    * state; the caller resets it); the account returns to active, or to pending if it was never
    * approved. Throws NOT_FOUND, or ACCOUNT_STATE when nothing is locked.
    */
-  async unlock (username: string, lockedOut = false): Promise<AccountRecord> {
+  async unlock (username: string, lockedOutNow = false): Promise<AccountRecord> {
     return await this.#d.store.withLock(async () => {
       const record = await this.#existing(username)
+      // A lockout stored by an older version counts too.
+      const lockedOut = lockedOutNow || record.lockedUntil > this.#d.clock()
       if (record.status !== 'locked' && !lockedOut) throw new AccountStateError('this account is not locked')
       const status = record.status !== 'locked' ? record.status : (record.registeredTx === null ? 'pending' : 'active')
       const next: AccountRecord = { ...record, status, failedSignIns: 0, lockedUntil: 0 }
