@@ -1,7 +1,8 @@
 // Whether an account exists must not leak through sign-up or sign-in. A registered key replayed
 // with its proof of possession answers KEY_TAKEN whatever the username; probes are rate-limited
 // before any lookup; sign-in answers, lockouts and timing are the same for existing and unknown
-// users (Welch's t over interleaved samples stays under a bound).
+// users (a paired t over simultaneous samples stays under a bound). test-runner: alone (a timing
+// bound: neighbours' load would only add noise to it).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { SIGN_IN_LIMITS } from '../../node/auth/constants.ts'
