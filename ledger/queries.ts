@@ -134,6 +134,23 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out.sort((a, b) => a.time - b.time || compare(a.tx, b.tx))
     },
 
+    /**
+     * Transactions of one patient's history by id, read through the history index (two batched
+     * reads, however long the history): a page of the audit names the consents it relied on.
+     * Ids not in the patient's history are missing from the map.
+     */
+    async patientTxs (patient: Uint8Array, ids: readonly Uint8Array[]): Promise<Map<string, Tx>> {
+      const out = new Map<string, Tx>()
+      const locs = await store.getMany(ids.map(id => K.history(patient, id)))
+      const found = locs.flatMap((bytes, i) => bytes === undefined ? [] : [{ id: ids[i], loc: decode(bytes) as { author: Uint8Array, height: number, index: number } }])
+      const blocks = await store.getMany(found.map(f => K.block(f.loc.author, f.loc.height)))
+      found.forEach((f, i) => {
+        const block = blocks[i]
+        if (block !== undefined) out.set(toHex(f.id), decodeBlock(block).txs[f.loc.index].tx)
+      })
+      return out
+    },
+
     /** The account of a registered patient id (its keys and home hospital). */
     async patientAccount (patient: Uint8Array): Promise<{ user: Uint8Array, role: string, box: Uint8Array, hospital: Uint8Array, tx: Uint8Array, time: number } | undefined> {
       const user = await store.get(K.patientAccount(patient))
@@ -205,18 +222,20 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     /**
      * Images of the patient contributed to federated learning: distinct images named by an
      * `access.log` whose consent is one of the patient's `training` grants (a hospital logs the
-     * first training use of each image under each consent). Read from the patient's history
-     * index, so it depends only on which transactions the ledger holds, not their order.
+     * first training use of each image under each consent). Read from the access records and the
+     * history index, so it depends only on which transactions the ledger holds, not their order.
      */
     async imagesContributed (patient: Uint8Array): Promise<number> {
+      // From the access records and the few grants they name: no block of the (ever longer)
+      // history is decoded except those grants', so a patient's credit does not slow with reads.
+      const uses = (await queries.auditOf(patient)).filter(a => a.basis === 'consent' && a.consent !== null)
+      if (uses.length === 0) return 0
+      const ids = [...new Map(uses.map(u => [toHex(u.consent as Uint8Array), u.consent as Uint8Array])).values()]
       const training = new Set<string>()
-      const uses: Array<{ consent: string, image: string }> = []
-      for (const e of await queries.getPatientHashHistory(patient)) {
-        const tx = e.tx
-        if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(toHex(e.txId))
-        if (tx.type === 'access.log' && tx.body.basis === 'consent' && tx.body.consent !== null) uses.push({ consent: toHex(tx.body.consent), image: tx.body.image.toString() })
+      for (const [id, tx] of await queries.patientTxs(patient, ids)) {
+        if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(id)
       }
-      return new Set(uses.filter(u => training.has(u.consent)).map(u => u.image)).size
+      return new Set(uses.filter(u => training.has(toHex(u.consent as Uint8Array))).map(u => u.image.toString())).size
     },
 
     /**

@@ -6,7 +6,9 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainError } from '../protocol/errors.ts'
 import { LOG_LEVELS } from './logger.ts'
-import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N } from './auth/constants.ts'
+import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N, SIGN_IN_LIMITS } from './auth/constants.ts'
+import type { SignInLimits } from './auth/constants.ts'
+import { parseProxyEntry } from './http/client-ip.ts'
 import { FL_DEFAULTS, parseFlConfig } from './config-fl.ts'
 import type { FlConfig } from './config-fl.ts'
 import { IMAGING_DEFAULTS, parseImagingConfig } from './config-imaging.ts'
@@ -31,7 +33,8 @@ export interface Config {
   data: string
   /** Display name of this hospital in a genesis it appears in; defaults to the data folder's name. */
   name: string
-  http: { host: string, port: number }
+  /** `trustProxy`: reverse proxies whose X-Forwarded-For names the client (addresses or CIDR subnets). */
+  http: { host: string, port: number, trustProxy?: string[] }
   p2p: {
     /** libp2p listen multiaddrs. */
     listen: string[]
@@ -63,7 +66,7 @@ export interface Config {
 export interface ConfigInput {
   data?: string
   name?: string
-  http?: { host?: string, port?: number }
+  http?: { host?: string, port?: number, trustProxy?: string[] }
   p2p?: { listen?: string[], announce?: string[], port?: number }
   genesis?: string
   peers?: string[]
@@ -152,6 +155,17 @@ function parseHost (v: unknown, source: string): string {
   return host
 }
 
+/** `http.trustProxy`: at most 64 IP addresses or CIDR subnets of the reverse proxies in front of the peer. */
+function parseTrustProxy (v: unknown, source: string): string[] {
+  if (!Array.isArray(v) || v.length > 64) throw new ConfigError(`${source}: expected an array of at most 64 IP addresses or CIDR subnets`)
+  return v.map((x, i) => {
+    if (typeof x !== 'string' || parseProxyEntry(x) === undefined) {
+      throw new ConfigError(`${source}[${i}]: expected an IP address or CIDR subnet such as 10.0.0.5 or 10.0.0.0/24, got ${JSON.stringify(x)}`)
+    }
+    return x.trim()
+  })
+}
+
 function parseLevel (v: unknown, source: string): LogLevel {
   const level = LOG_LEVELS.find(l => l === v)
   if (level === undefined) throw new ConfigError(`${source}: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`)
@@ -185,10 +199,11 @@ export function parseConfigFile (v: unknown, path: string): ConfigInput {
   if (o.data !== undefined) out.data = resolve(base, parseText(o.data, `${path}: data`))
   if (o.name !== undefined) out.name = parseText(o.name, `${path}: name`, 128)
   if (o.http !== undefined) {
-    const h = expectObject(o.http, `${path}: http`, ['host', 'port'])
+    const h = expectObject(o.http, `${path}: http`, ['host', 'port', 'trustProxy'])
     out.http = {}
     if (h.host !== undefined) out.http.host = parseHost(h.host, `${path}: http.host`)
     if (h.port !== undefined) out.http.port = parsePort(h.port, `${path}: http.port`, false)
+    if (h.trustProxy !== undefined) out.http.trustProxy = parseTrustProxy(h.trustProxy, `${path}: http.trustProxy`)
   }
   if (o.p2p !== undefined) {
     const p = expectObject(o.p2p, `${path}: p2p`, ['listen', 'announce', 'port'])
@@ -283,7 +298,11 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
   return {
     data,
     name: pick(l => l.name, basename(data).slice(0, 128) || 'hospital'),
-    http: { host: pick(l => l.http?.host, DEFAULTS.http.host), port: pick(l => l.http?.port, DEFAULTS.http.port) },
+    http: {
+      host: pick(l => l.http?.host, DEFAULTS.http.host),
+      port: pick(l => l.http?.port, DEFAULTS.http.port),
+      trustProxy: pick<string[]>(l => l.http?.trustProxy, [])
+    },
     p2p: {
       listen,
       announce: announceRaw === undefined ? listen : (port === undefined ? announceRaw : announceRaw.map(a => withTcpPort(a, port)))
@@ -316,11 +335,13 @@ export interface AuthConfig {
   sessionMaxMs: number
   /** Mark the session cookie `Secure`: set when browsers reach the peer over TLS (default false). */
   secureCookies: boolean
+  /** Sign-in and sign-up throttling; absent fields take SIGN_IN_LIMITS. */
+  limits?: Partial<SignInLimits>
 }
 
 /** Checks a config file's `auth` block; absent fields take the defaults, and idle must not exceed max. */
 export function parseAuthConfig (v: unknown, source: string): AuthConfig {
-  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies'])
+  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies', 'limits'])
   const out: AuthConfig = { ...AUTH_DEFAULTS }
   const ms = (x: unknown, key: string, min: number, max: number): number => {
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
@@ -341,6 +362,24 @@ export function parseAuthConfig (v: unknown, source: string): AuthConfig {
   if (o.secureCookies !== undefined) {
     if (typeof o.secureCookies !== 'boolean') throw new ConfigError(`${source}.secureCookies: expected true or false`)
     out.secureCookies = o.secureCookies
+  }
+  if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${source}.limits`)
+  return out
+}
+
+/** Checks `auth.limits`: each a positive integer, counts up to 10^6 and times from 1 s to 1 day. */
+function parseLimits (v: unknown, source: string): Partial<SignInLimits> {
+  const keys = Object.keys(SIGN_IN_LIMITS) as Array<keyof SignInLimits>
+  const o = expectObject(v, source, keys)
+  const out: Partial<SignInLimits> = {}
+  for (const key of keys) {
+    const x = o[key]
+    if (x === undefined) continue
+    const [min, max] = key.endsWith('Ms') ? [1000, 86_400_000] : [1, 1_000_000]
+    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
+      throw new ConfigError(`${source}.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
+    }
+    out[key] = x
   }
   return out
 }

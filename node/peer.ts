@@ -269,6 +269,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const http = createHttpServer({
       host: init.http.host,
       port: init.http.port,
+      trustProxy: init.http.trustProxy,
       statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')

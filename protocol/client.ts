@@ -115,6 +115,15 @@ export interface ClientOptions {
   vaultIterations?: number
 }
 
+/** `?cursor=…&limit=…` for a paged route, or '' when neither is given. */
+function pageQuery (opts: { cursor?: string, limit?: number }): string {
+  const q = new URLSearchParams()
+  if (opts.cursor !== undefined) q.set('cursor', opts.cursor)
+  if (opts.limit !== undefined) q.set('limit', String(opts.limit))
+  const text = q.toString()
+  return text === '' ? '' : `?${text}`
+}
+
 /** A session with one peer. */
 export class MedichainClient {
   readonly #base: string
@@ -288,12 +297,26 @@ export class MedichainClient {
     return await this.#json('POST', `/api/patients/${patientId}/images`, form)
   }
 
+  /** Every image of the patient this user may open (following the pages; each listed image is logged). */
   async patientImages (patientId: string): Promise<ApiImage[]> {
-    return (await this.#json<{ images: ApiImage[] }>('GET', `/api/patients/${patientId}/images`)).images
+    return await this.#allImages(`/api/patients/${patientId}/images`)
   }
 
+  /** Every one of the signed-in patient's own images (following the pages). */
   async myImages (): Promise<ApiImage[]> {
-    return (await this.#json<{ images: ApiImage[] }>('GET', '/api/me/images')).images
+    return await this.#allImages('/api/me/images')
+  }
+
+  /** A patient's images are tens, not thousands: the pages (500 each) are followed to the end. */
+  async #allImages (path: string): Promise<ApiImage[]> {
+    const out: ApiImage[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.#json<{ images: ApiImage[], next?: string | null }>('GET', `${path}${pageQuery({ cursor, limit: 500 })}`)
+      out.push(...page.images)
+      cursor = page.next ?? undefined
+    } while (cursor !== undefined)
+    return out
   }
 
   /** Downloads and decrypts the raw image or the result image, in this process only. */
@@ -311,9 +334,9 @@ export class MedichainClient {
     }
   }
 
-  /** The patient's consents and the next seq to sign with. */
-  async myConsents (): Promise<{ nextSeq: number, consents: Array<Record<string, unknown>> }> {
-    return await this.#json('GET', '/api/me/consents')
+  /** A page of the patient's consents (by grantee, then purpose), the next seq to sign with, and the cursor of the next page. */
+  async myConsents (opts: { cursor?: string, limit?: number } = {}): Promise<{ nextSeq: number, consents: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/consents${pageQuery(opts)}`)
   }
 
   /**
@@ -375,8 +398,14 @@ export class MedichainClient {
     await this.#json('PUT', '/api/me/directory', { name, department })
   }
 
+  /** The newest page (100 entries) of who viewed the patient's images, newest first. */
   async myAudit (): Promise<Array<Record<string, unknown>>> {
-    return (await this.#json<{ entries: Array<Record<string, unknown>> }>('GET', '/api/me/audit')).entries
+    return (await this.myAuditPage()).entries
+  }
+
+  /** One page of the patient's audit, newest first; pass `next` back as `cursor` for older entries. */
+  async myAuditPage (opts: { cursor?: string, limit?: number } = {}): Promise<{ entries: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/audit${pageQuery(opts)}`)
   }
 
   async myCredit (): Promise<Record<string, unknown>> {
@@ -395,9 +424,19 @@ export class MedichainClient {
     await this.#json('POST', `/api/accounts/${username}/approve`)
   }
 
-  /** Membership proposals of the consortium, oldest first (admin). */
+  /**
+   * Membership proposals of the consortium, oldest first (admin). A consortium makes few, so this
+   * follows the pages (500 each) to the end.
+   */
   async proposals (): Promise<ApiProposal[]> {
-    return (await this.#json<{ proposals: ApiProposal[] }>('GET', '/api/members/proposals')).proposals
+    const out: ApiProposal[] = []
+    let cursor: string | undefined
+    do {
+      const page = await this.#json<{ proposals: ApiProposal[], next: string | null }>('GET', `/api/members/proposals${pageQuery({ cursor, limit: 500 })}`)
+      out.push(...page.proposals)
+      cursor = page.next ?? undefined
+    } while (cursor !== undefined)
+    return out
   }
 
   /**

@@ -86,8 +86,8 @@ export class Accounts {
   /**
    * Creates an account. Patients and the setup admin are active and registered on the ledger at
    * once; clinicians and researchers wait for an admin. Throws WEAK_PASSWORD, BAD_SIGNATURE,
-   * BAD_SETUP_TOKEN, USERNAME_TAKEN or KEY_TAKEN, and writes nothing then. `admit` runs once the
-   * request passed the cheap checks, before the costly hash (the sign-up rate limit).
+   * BAD_SETUP_TOKEN, USERNAME_TAKEN or KEY_TAKEN, and writes nothing then. `admit` (the sign-up
+   * rate limit) runs once the request passed the checks that need no lookup, before any lookup.
    */
   async signUp (req: SignUpRequest, admit: () => void = () => {}): Promise<AccountRecord> {
     const { store, ledger } = this.#d
@@ -97,9 +97,9 @@ export class Accounts {
       throw new SignatureError('pop: not a signature of this account registration by keys.sign')
     }
     if (req.role !== 'admin' && req.setupToken !== undefined) throw new SchemaError('setupToken: only an admin sign-up carries one')
+    admit()
     if (req.role === 'admin') await this.#checkSetupToken(req.setupToken)
     await this.#checkFree(req)
-    admit()
     const passwordHash = await this.#d.hasher.hash(password)
     return await store.withLock(async () => {
       await this.#checkFree(req)
@@ -153,13 +153,15 @@ export class Accounts {
   }
 
   /**
-   * Lifts an admin lock and any lockout after failed sign-ins; the account returns to active, or
-   * to pending if it was never approved. Throws NOT_FOUND, or ACCOUNT_STATE when nothing is locked.
+   * Lifts an admin lock and any lockout after failed sign-ins (`lockedOut`: sign-in's in-memory
+   * state; the caller resets it); the account returns to active, or to pending if it was never
+   * approved. Throws NOT_FOUND, or ACCOUNT_STATE when nothing is locked.
    */
-  async unlock (username: string): Promise<AccountRecord> {
+  async unlock (username: string, lockedOutNow = false): Promise<AccountRecord> {
     return await this.#d.store.withLock(async () => {
       const record = await this.#existing(username)
-      const lockedOut = record.lockedUntil > this.#d.clock()
+      // A lockout stored by an older version counts too.
+      const lockedOut = lockedOutNow || record.lockedUntil > this.#d.clock()
       if (record.status !== 'locked' && !lockedOut) throw new AccountStateError('this account is not locked')
       const status = record.status !== 'locked' ? record.status : (record.registeredTx === null ? 'pending' : 'active')
       const next: AccountRecord = { ...record, status, failedSignIns: 0, lockedUntil: 0 }
@@ -175,12 +177,16 @@ export class Accounts {
     return record
   }
 
-  /** Throws unless the username and the signing key are free here and the key is unknown to the ledger. */
+  /**
+   * Throws unless the signing key is unknown here and on the ledger and the username is free. The
+   * key is checked first: a registered key replayed with its proof of possession (which does not
+   * cover the username) must not become a free oracle for which usernames exist.
+   */
   async #checkFree (req: SignUpRequest): Promise<void> {
     const { store, ledger } = this.#d
-    if (await store.get(req.username) !== undefined) throw new UsernameTakenError()
     if (await store.byKey(toHex(req.signPub)) !== undefined) throw new KeyTakenError()
     if (await ledger.queries.account(req.signPub) !== undefined) throw new KeyTakenError()
+    if (await store.get(req.username) !== undefined) throw new UsernameTakenError()
   }
 
   /** Throws BAD_SETUP_TOKEN unless `token` hashes to the stored setup-token hash (constant-time). */

@@ -73,30 +73,47 @@ export const MAX_SESSIONS_PER_USER = 16
 /** How often expired sessions and stale rate-limit windows are swept from memory (ms). */
 export const SWEEP_INTERVAL_MS = 60_000
 
-/** Sign-in throttling (issue 3; OWASP Authentication Cheat Sheet, "Account lockout"). */
+/**
+ * Sign-in and sign-up throttling (OWASP Authentication Cheat Sheet, "Account lockout"). A client
+ * is an IPv4 address or an IPv6 /64, taken behind `http.trustProxy` from X-Forwarded-For. Every
+ * count is kept whether or not the username exists, so the answers never tell.
+ */
 export interface SignInLimits {
-  /** Sliding window of the failure counts (ms). */
+  /** Sliding window of every count below (ms). */
   windowMs: number
-  /** Failed sign-ins per username per window before 429. */
+  /** Failed sign-ins per (client, username) per window: one source's guesses stop at its own door. */
+  perClientAccount: number
+  /** Failed sign-ins per username per window from all clients together: distributed guessing. */
   perAccount: number
-  /** Failed sign-ins per client IP per window before 429. */
-  perIp: number
-  /** Consecutive failures that lock the account. */
+  /** Failed sign-ins per client per window across usernames: password spraying. */
+  perClient: number
+  /** Consecutive failures that lock the username for `lockoutMs`. */
   lockoutAfter: number
   /** How long a lockout lasts (ms). */
   lockoutMs: number
-  /** Sign-ups per client IP per window: each active sign-up writes a ledger transaction. */
-  signUpsPerIp: number
+  /** Accounts created per client per window: each active sign-up writes a ledger transaction. */
+  signUpsPerClient: number
+  /** Refused sign-ups (name or key taken, bad setup token) per client per window: probing. */
+  signUpFailuresPerClient: number
 }
 
-/** The production limits: 5 per account and 20 per IP in 15 minutes; 10 in a row lock for 15 minutes. */
+/**
+ * The production limits, in a 15-minute window. One client may guess 5 times at one username and
+ * fail 100 times in all: a hospital's front desk or ward behind one NAT address makes far fewer
+ * typos than that. 30 failures on one username from all clients together need several sources,
+ * so one source cannot throttle an account for others; 50 in a row lock it for 15 minutes. 300
+ * accounts per client per 15 minutes is a front desk signing up one patient every 3 seconds all
+ * morning; refused sign-ups stop at 30, which bounds probing for taken usernames.
+ */
 export const SIGN_IN_LIMITS: SignInLimits = {
   windowMs: 15 * 60_000,
-  perAccount: 5,
-  perIp: 20,
-  lockoutAfter: 10,
+  perClientAccount: 5,
+  perAccount: 30,
+  perClient: 100,
+  lockoutAfter: 50,
   lockoutMs: 15 * 60_000,
-  signUpsPerIp: 20
+  signUpsPerClient: 300,
+  signUpFailuresPerClient: 30
 }
 
 /** Most keys a rate limiter tracks; past this the stalest are dropped, bounding memory under a spray. */

@@ -46,7 +46,7 @@ export interface AuthInit {
   sessionMaxMs?: number
   /** Mark the session cookie `Secure` (set when the peer is served over TLS). */
   secureCookies?: boolean
-  /** Sign-in throttling; defaults to SIGN_IN_LIMITS. */
+  /** Sign-in and sign-up throttling; defaults to SIGN_IN_LIMITS (config file: `auth.limits`). */
   limits?: Partial<SignInLimits>
 }
 
@@ -108,7 +108,8 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
     const sessions = new SessionStore({ idleMs: init.sessionIdleMs ?? AUTH_DEFAULTS.sessionIdleMs, maxMs: init.sessionMaxMs ?? AUTH_DEFAULTS.sessionMaxMs }, clock, random)
     const accounts = new Accounts({ store, hasher, ledger, clock, random, logger })
     const signIn = new SignIn({ store, hasher, clock, limits, logger })
-    const signUps = new SlidingWindow({ limit: limits.signUpsPerIp, windowMs: limits.windowMs }, clock)
+    const signUps = new SlidingWindow({ limit: limits.signUpsPerClient, windowMs: limits.windowMs }, clock)
+    const signUpFailures = new SlidingWindow({ limit: limits.signUpFailuresPerClient, windowMs: limits.windowMs }, clock)
 
     const session = sessionMiddleware(sessions, cookie)
     // The setup-link request carries its own signature by the hospital key and no cookie.
@@ -117,7 +118,7 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
 
     const router = new Router({ prefix: '/api' })
     router.use(session, csrf, retryAfter)
-    addAuthRoutes(router, { accounts, signIn, store, sessions, signUps, cookie, requireUser: requireUser() })
+    addAuthRoutes(router, { accounts, signIn, store, sessions, signUps, signUpFailures, cookie, requireUser: requireUser() })
     addSetupRoutes(router, { accounts, ledger, clock })
     addAccountRoutes(router, { accounts, store, sessions, signIn, ledger, requireUser: requireUser(), requireAdmin: requireUser('admin') })
 
@@ -160,6 +161,7 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
           sessions.sweep()
           signIn.sweep()
           signUps.sweep()
+          signUpFailures.sweep()
         }, SWEEP_INTERVAL_MS)
         sweeper.unref()
         started = true

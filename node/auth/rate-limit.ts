@@ -58,6 +58,11 @@ export class SlidingWindow {
     this.#events.delete(key)
   }
 
+  /** Forgets every key that starts with `prefix` (an admin unlock clears one username's pairs). */
+  clearPrefix (prefix: string): void {
+    for (const key of [...this.#events.keys()]) if (key.startsWith(prefix)) this.#events.delete(key)
+  }
+
   /** Drops keys whose events have all aged out. */
   sweep (): void {
     const now = this.#clock()

@@ -34,8 +34,8 @@ export interface AccountRoutesDeps {
   requireAdmin: Middleware
 }
 
-/** An account as the admin list shows it. */
-function summary (r: AccountRecord): object {
+/** An account as the admin list shows it; `lockedUntil` is sign-in's lockout, or 0. */
+function summary (r: AccountRecord, lockedUntil = 0): object {
   return {
     username: r.username,
     role: r.role,
@@ -44,7 +44,7 @@ function summary (r: AccountRecord): object {
     boxPub: r.boxPub,
     createdAt: r.createdAt,
     registeredTx: r.registeredTx,
-    lockedUntil: r.lockedUntil === 0 ? null : r.lockedUntil
+    lockedUntil: lockedUntil === 0 ? null : lockedUntil
   }
 }
 
@@ -64,7 +64,7 @@ export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
     const after = afterRaw === undefined ? undefined : parseUsername(afterRaw, 'after')
     const limit = parseUintParam(queryValue(ctx.query, 'limit'), 'limit', DEFAULT_ACCOUNTS_PER_PAGE, MAX_ACCOUNTS_PER_PAGE)
     const page = await d.store.list({ status, after, limit })
-    ctx.body = { accounts: page.accounts.map(summary), next: page.next }
+    ctx.body = { accounts: page.accounts.map(r => summary(r, d.signIn.lockedUntil(r.username))), next: page.next }
   })
 
   router.get('/accounts/by-key/:signPub', d.requireUser, async (ctx) => {
@@ -98,7 +98,7 @@ export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
   router.post('/accounts/:username/unlock', d.requireAdmin, async (ctx) => {
     expectQueryKeys(ctx.query, [])
     const username = parseUsername(ctx.params.username)
-    const record = await d.accounts.unlock(username)
+    const record = await d.accounts.unlock(username, d.signIn.lockedUntil(username) > 0)
     d.signIn.reset(username)
     ctx.body = summary(record)
   })

@@ -24,7 +24,10 @@ export interface AuthRoutesDeps {
   signIn: SignIn
   store: AccountStore
   sessions: SessionStore
+  /** Accounts created per client. */
   signUps: SlidingWindow
+  /** Sign-ups refused after a lookup (name or key taken, bad setup token) per client. */
+  signUpFailures: SlidingWindow
   cookie: CookieOptions
   /** Guard for any signed-in user. */
   requireUser: Middleware
@@ -46,10 +49,20 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
     expectQueryKeys(ctx.query, [])
     const req = parseSignUp(await readJson(ctx))
     const client = clientKey(ctx.ip)
-    const record = await d.accounts.signUp(req, () => {
-      throwIfLimited(d.signUps.retryAfter(client))
-      d.signUps.hit(client)
-    })
+    // Both counts are taken before any lookup, pessimistically: a refused attempt gives its
+    // sign-up slot back, a successful one its failure slot.
+    let hits: { created: number, refused: number } | undefined
+    let record
+    try {
+      record = await d.accounts.signUp(req, () => {
+        throwIfLimited(Math.max(d.signUps.retryAfter(client), d.signUpFailures.retryAfter(client)))
+        hits = { created: d.signUps.hit(client), refused: d.signUpFailures.hit(client) }
+      })
+    } catch (err) {
+      if (hits !== undefined) d.signUps.forget(client, hits.created)
+      throw err
+    }
+    if (hits !== undefined) d.signUpFailures.forget(client, hits.refused)
     const view = accountView(record)
     ctx.status = 201
     ctx.body = { username: view.username, role: view.role, status: view.status, ...(view.patientId === undefined ? {} : { patientId: toHex(view.patientId) }) }

@@ -4,6 +4,8 @@
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
+import { LogThrottle } from './log-throttle.ts'
+import { isClientAbort } from './methods.ts'
 
 /** HTTP status for each error code the API exposes. Codes not listed here are answered as 500. */
 export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
@@ -71,6 +73,29 @@ function routeOf (ctx: object): string {
   return typeof route === 'string' ? route : '(unmatched)'
 }
 
+/** Log lines that clients can cause: per kind, 20 a minute, then one line saying how many were dropped. */
+export const CLIENT_NOISE_LOG = { perWindow: 20, windowMs: 60_000 }
+
+/** Requests whose client abort is logged already (koa's own 'error' event may report it again). */
+const abortsLogged = new WeakSet<object>()
+
+/**
+ * Logs a client that hung up mid-request: one line per request, no stack, rate-limited. Returns
+ * false when `err` is not a client abort (the caller logs it as usual).
+ */
+export function logClientAbort (logger: Logger, throttle: LogThrottle, err: unknown, req: { destroyed: boolean, complete: boolean } | undefined, fields: object): boolean {
+  if (!isClientAbort(err, req)) return false
+  if (req !== undefined) {
+    if (abortsLogged.has(req)) return true
+    abortsLogged.add(req)
+  }
+  // The upload route names its own abort (ClientAbortedError, with the bytes received) in its line.
+  const ownLine = err instanceof MedichainError && err.code === 'CLIENT_ABORTED'
+  const t = ownLine ? { write: false, suppressed: 0 } : throttle.take('client-abort')
+  if (t.write) logger.info({ ...fields, ...(t.suppressed > 0 ? { suppressed: t.suppressed } : {}) }, 'client aborted the request')
+  return true
+}
+
 /** The body of every error response. */
 export interface ErrorBody { code: string, message: string }
 
@@ -102,7 +127,7 @@ export function errorResponse (err: unknown, extra: Readonly<Record<string, numb
  * Koa middleware: catches everything below it, answers `{code, message}`, logs 5xx with the
  * stack, and turns "no route matched" into 404 `NOT_FOUND`.
  */
-export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, number>> = {}): Middleware {
+export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, number>> = {}, throttle = new LogThrottle(CLIENT_NOISE_LOG)): Middleware {
   return async (ctx, next) => {
     try {
       await next()
@@ -112,8 +137,15 @@ export function errorMiddleware (logger: Logger, extra: Readonly<Record<string, 
       }
     } catch (err) {
       const res = errorResponse(err, extra)
-      if (res.status >= 500) {
-        logger.error({ err, method: ctx.method, route: routeOf(ctx), status: res.status }, 'request failed')
+      const fields = { method: ctx.method, route: routeOf(ctx), status: res.status }
+      if (logClientAbort(logger, throttle, err, ctx.req, fields)) {
+        // Nobody is listening for an answer; the line above is all that is left to do.
+      } else if (res.body.code === 'INTERNAL') {
+        logger.error({ err, ...fields }, 'request failed')
+      } else if (res.status >= 500) {
+        // A typed 5xx (an unknown method, overload, a full disk) is expected: one line, no stack.
+        const t = throttle.take(res.body.code)
+        if (t.write) logger.warn({ ...fields, code: res.body.code, ...(t.suppressed > 0 ? { suppressed: t.suppressed } : {}) }, 'request refused')
       } else {
         logger.debug({ method: ctx.method, route: routeOf(ctx), status: res.status, code: res.body.code }, 'request rejected')
       }

@@ -6,6 +6,7 @@ import { HASH_BYTES, ED25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.t
 import { NotFoundError } from '../../protocol/errors.ts'
 import { decodeTx } from '../../protocol/tx.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
+import { pageOf, parsePage } from './page.ts'
 import { expectQueryKeys, parseHexParam, parseUintParam, queryValue } from './query.ts'
 import { renderBlock, renderEvidence, renderHead, renderMember, renderTx } from './render.ts'
 
@@ -94,8 +95,10 @@ export function ledgerRoutes (components: LedgerRoutesComponents): Router {
   })
 
   router.get('/ledger/evidence', async (ctx) => {
-    expectQueryKeys(ctx.query, [])
-    ctx.body = { evidence: (await ledger.evidence()).map(renderEvidence) }
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'sn', DEFAULT_BLOCKS_PER_PAGE, MAX_BLOCKS_PER_PAGE)
+    const shown = pageOf(await ledger.evidence(), e => [toHex(e.author), e.height], page, 'asc')
+    ctx.body = { evidence: shown.items.map(renderEvidence), next: shown.next }
   })
 
   return router

@@ -11,11 +11,16 @@ import type { ProposalRecord } from '../../ledger/queries.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { readJson } from '../auth/body.ts'
 import type { Auth } from '../auth/index.ts'
+import { pageOf, parsePage } from './page.ts'
 import { expectQueryKeys, parseHexParam } from './query.ts'
 
 /** Longest member name and most addresses a proposal may carry (the `member.propose` schema's bounds). */
 export const MAX_MEMBER_NAME = 128
 export const MAX_MEMBER_ADDRS = 8
+
+/** Page size of `GET /api/members/proposals` when `limit` is absent, and the largest allowed. */
+export const DEFAULT_PROPOSALS_PER_PAGE = 100
+export const MAX_PROPOSALS_PER_PAGE = 500
 
 /** Thrown when a proposal or approval would change nothing: answered 409 `CONFLICT`. */
 export class MembershipConflictError extends MedichainError {
@@ -74,9 +79,12 @@ export function memberRoutes (components: MemberRoutesComponents): Router {
   const admin = auth.requireUser('admin')
 
   router.get('/', admin, async (ctx) => {
-    expectQueryKeys(ctx.query, [])
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PROPOSALS_PER_PAGE, MAX_PROPOSALS_PER_PAGE)
     const names = new Map(ledger.members().map(m => [toHex(m.key), m.name]))
-    ctx.body = { proposals: (await ledger.queries.proposals()).map(p => renderProposal(p, names)) }
+    // Oldest first, by (time, id), the order membership replays them in.
+    const shown = pageOf(await ledger.queries.proposals(), p => [p.time, p.id], page, 'asc')
+    ctx.body = { proposals: shown.items.map(p => renderProposal(p, names)), next: shown.next }
   })
 
   router.post('/', admin, async (ctx) => {

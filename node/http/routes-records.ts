@@ -22,7 +22,12 @@ import { ClientAbortedError, receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
+import { encodeCursor, pageOf, parsePage } from './page.ts'
 import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
+
+/** Page size of the image, audit and consent lists when `limit` is absent, and the largest allowed. */
+export const DEFAULT_PAGE = 100
+export const MAX_PAGE = 500
 
 /** What the record routes use. */
 export interface RecordRoutesComponents extends UploadComponents {
@@ -131,15 +136,19 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   router.post('/doctor/upload-patient-img', clinician, async (ctx) => await upload(ctx, undefined))
   router.post('/api/patients/:patientId/images', clinician, async (ctx) => await upload(ctx, patientParam(ctx.params.patientId)))
 
-  const listFor = async (ctx: Context, patient: Uint8Array): Promise<void> => {
-    const images = await reads.imagesOf(readerOf(ctx), patient)
+  /** A page of the patient's images the reader may open, in (CID, custodian) order; each one listed is logged. */
+  const listFor = async (ctx: Context, patient: Uint8Array, keys: string[] = []): Promise<void> => {
+    expectQueryKeys(ctx.query, [...keys, 'limit', 'cursor'])
+    const req = parsePage(ctx.query, 'ss', DEFAULT_PAGE, MAX_PAGE)
+    const after = req.cursor === undefined ? undefined : `${String(req.cursor[0])}:${String(req.cursor[1])}`
+    const { images, more } = await reads.imagesPage(readerOf(ctx), patient, { after, limit: req.limit })
     const n = names()
-    ctx.body = { patientId: toHex(patient), images: images.map(r => renderImage(r, n)) }
+    const last = images.at(-1)
+    ctx.body = { patientId: toHex(patient), images: images.map(r => renderImage(r, n)), next: more && last !== undefined ? encodeCursor([last.image.raw.toString(), toHex(last.image.custodian)]) : null }
   }
   const reader = auth.requireUser('clinician', 'researcher')
   router.get('/doctor/get-patient-img', reader, async (ctx) => {
-    expectQueryKeys(ctx.query, ['patientId'])
-    await listFor(ctx, patientParam(queryValue(ctx.query, 'patientId')))
+    await listFor(ctx, patientParam(queryValue(ctx.query, 'patientId')), ['patientId'])
   })
   router.get('/api/patients/:patientId/images', reader, async (ctx) => await listFor(ctx, patientParam(ctx.params.patientId)))
 
@@ -201,6 +210,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   }
 
   router.get('/api/me/consents', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'ss', DEFAULT_PAGE, MAX_PAGE)
     const me = readerOf(ctx)
     const consents = await ledger.queries.consentsOf(me.patientId as Uint8Array)
     // A revoke of every purpose leaves a revoke record under each purpose; the list shows only the
@@ -211,22 +222,30 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
         if (e.tx.type === 'consent.grant') granted.add(pairOf(e.tx.body.grantee, e.tx.body.purpose))
       }
     }
+    // In key order (grantee, purpose), as the ledger stores them.
+    const shown = pageOf(consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))), x => [toHex(x.grantee), x.purpose], page, 'asc')
     ctx.body = {
       nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
-      consents: consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))).map(x => renderConsent(me.patientId as Uint8Array, x))
+      consents: shown.items.map(x => renderConsent(me.patientId as Uint8Array, x)),
+      next: shown.next
     }
   })
 
   router.get('/api/me/audit', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
     const me = readerOf(ctx)
     const n = names()
-    const entries = await ledger.queries.auditOf(me.patientId as Uint8Array)
-    // The purpose of each consent a read relied on, so "who viewed" can say "used to train the model".
+    // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
+    const { items: entries, next } = pageOf((await ledger.queries.auditOf(me.patientId as Uint8Array)).reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
+    // The purpose of each consent a read on this page relied on, so "who viewed" can say "used to train the model".
+    const consentIds = [...new Map(entries.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
     const purposes = new Map<string, string>()
-    for (const e of await ledger.queries.getPatientHashHistory(me.patientId as Uint8Array)) {
-      if (e.tx.type === 'consent.grant') purposes.set(toHex(e.txId), e.tx.body.purpose)
+    for (const [id, tx] of await ledger.queries.patientTxs(me.patientId as Uint8Array, consentIds)) {
+      if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
     }
     ctx.body = {
+      next,
       entries: entries.map(e => ({
         id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
         hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent),

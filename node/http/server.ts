@@ -7,7 +7,10 @@ import Koa from 'koa'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
-import { errorMiddleware } from './errors.ts'
+import { clientIp, TrustedProxies } from './client-ip.ts'
+import { CLIENT_NOISE_LOG, errorMiddleware, logClientAbort } from './errors.ts'
+import { LogThrottle } from './log-throttle.ts'
+import { unknownMethods } from './methods.ts'
 import { ledgerRoutes } from './routes-ledger.ts'
 import type { ConnectedMembers } from './routes-ledger.ts'
 import { securityHeaders } from './security.ts'
@@ -19,6 +22,11 @@ export const SHUTDOWN_GRACE_MS = 2_000
 export interface HttpServerInit {
   host: string
   port: number
+  /**
+   * Reverse proxies (addresses or CIDR subnets) whose X-Forwarded-For names the client; from any
+   * other sender the header is ignored. Empty by default: the socket's peer is the client.
+   */
+  trustProxy?: readonly string[]
   /** Extra error code → status pairs for features that add their own codes. */
   statusByCode?: Record<string, number>
   /**
@@ -65,18 +73,16 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
     const logger = components.logger.child({ component: 'http' })
     const clock = components.clock ?? Date.now
     const app = new Koa({ proxy: false })
-    app.on('error', (err: unknown, ctx?: { req?: { complete: boolean } }) => {
-      // A client that hung up mid-request (its route logged it) surfaces here once more as a
-      // socket error of the response: expected, so no error line and no stack.
-      const code = (err as { code?: unknown } | null)?.code
-      if (ctx?.req?.complete === false && typeof code === 'string' && ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'].includes(code)) {
-        logger.debug({ code }, 'client connection closed')
-        return
-      }
+    const noise = new LogThrottle(CLIENT_NOISE_LOG, clock)
+    app.on('error', (err: unknown, ctx?: { req?: { destroyed: boolean, complete: boolean }, method?: string }) => {
+      // A client that hung up mid-request surfaces here once more as a socket error of the
+      // response: expected, so at most the one line logClientAbort writes per request, no stack.
+      if (logClientAbort(logger, noise, err, ctx?.req, { method: ctx?.method })) return
       logger.error({ err }, 'unhandled koa error')
     })
 
     app.use(securityHeaders())
+    app.use(clientIp(new TrustedProxies(init.trustProxy ?? [])))
     app.use(async (ctx, next) => {
       const started = performance.now()
       try {
@@ -87,7 +93,8 @@ export function createHttpServer (init: HttpServerInit): (components: HttpServer
         logger.info({ method: ctx.method, route: typeof route === 'string' ? route : '(unmatched)', status: ctx.status, ms: Math.round(performance.now() - started) }, 'request')
       }
     })
-    app.use(errorMiddleware(logger, init.statusByCode))
+    app.use(errorMiddleware(logger, init.statusByCode, noise))
+    app.use(unknownMethods(app))
     app.use(async (ctx, next) => {
       if (ctx.path.startsWith('/api/')) ctx.set('Cache-Control', 'no-store')
       await next()

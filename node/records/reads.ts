@@ -37,6 +37,11 @@ export class EmergencyNotCustodianError extends MedichainError {
 /** The one answer to a staff listing that opens nothing: the same whether the patient has images or not. */
 const NOTHING_OPEN = 'no image of this patient is open to you: there are none, or no live consent covers them'
 
+/** The sort key of an image in a patient's list: raw CID, then custodian (the ledger's index order). */
+export function imageKey (image: ImageRecord): string {
+  return `${image.raw.toString()}:${toHex(image.custodian)}`
+}
+
 /** How long a declared emergency opens a patient's images to one clinician. */
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
 
@@ -57,9 +62,9 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
   const emergencyKey = (reader: Reader, patient: Uint8Array): string => `${toHex(reader.signPub)}:${toHex(patient)}`
 
   /** Decides one read; the consents looked at are those for the purpose the reader's role reads under. */
-  async function decide (reader: Reader, image: ImageRecord): Promise<AccessDecision> {
+  async function decide (reader: Reader, image: ImageRecord, patientConsents?: ConsentRecord[]): Promise<AccessDecision> {
     const purpose = purposeOfRole(reader.role)
-    const all = purpose === undefined ? [] : await c.ledger.queries.consentsOf(image.patient)
+    const all = purpose === undefined ? [] : patientConsents ?? await c.ledger.queries.consentsOf(image.patient)
     const forMe = (grantee: Uint8Array): ConsentRecord | undefined => all.find(x => x.purpose === purpose && equals(x.grantee, grantee))
     const consents = { user: forMe(reader.signPub), hospital: forMe(reader.hospital) }
     const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
@@ -74,12 +79,26 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
   return {
     /** The patient's images the reader may open, each with the reader's keys; logs each. */
     async imagesOf (reader: Reader, patient: Uint8Array): Promise<ReadableImage[]> {
-      const images = await c.ledger.queries.imagesOf(patient)
+      return (await this.imagesPage(reader, patient, { limit: Number.POSITIVE_INFINITY })).images
+    },
+
+    /**
+     * One page of imagesOf, in (raw CID, custodian) order: at most `limit` images the reader may
+     * open after the one keyed `after` (`imageKey`), and whether any remain. Only the images on
+     * the page are unwrapped and logged.
+     */
+    async imagesPage (reader: Reader, patient: Uint8Array, page: { after?: string, limit: number }): Promise<{ images: ReadableImage[], more: boolean }> {
+      const after = page.after
+      const images = (await c.ledger.queries.imagesOf(patient)).filter(i => after === undefined || imageKey(i) > after)
       const out: ReadableImage[] = []
       const logs: Array<Promise<void>> = []
+      let more = false
+      // One read of the patient's consents for the whole list, not one per image.
+      const consents = purposeOfRole(reader.role) === undefined ? [] : await c.ledger.queries.consentsOf(patient)
       for (const image of images) {
-        const decision = await decide(reader, image)
+        const decision = await decide(reader, image, consents)
         if (!decision.allowed) continue
+        if (out.length === page.limit) { more = true; break }
         out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
         logs.push(logAccess(reader, image, decision))
       }
@@ -87,8 +106,8 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       await Promise.all(logs)
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
-      if (out.length === 0 && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
-      return out
+      if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
+      return { images: out, more }
     },
 
     /** The encrypted bytes of a raw or result CID, after the access check and an access log. */

@@ -24,6 +24,15 @@ test('fields given in the file win, the others keep their defaults', async () =>
   assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).auth.sessionMaxMs, 60_000)
 })
 
+test('throttling limits and trusted proxies come from the file', async () => {
+  await withFile({ auth: { limits: { signUpsPerClient: 1000, perClient: 500, windowMs: 3_600_000 } }, http: { trustProxy: ['10.0.0.5', '10.1.0.0/16', '::1'] } })
+  const c = await loadConfig({ cwd: folder.cwd, env: {} })
+  assert.equal(c.auth.limits, { signUpsPerClient: 1000, perClient: 500, windowMs: 3_600_000 })
+  assert.equal(c.http.trustProxy, ['10.0.0.5', '10.1.0.0/16', '::1'])
+  await withFile({})
+  assert.equal((await loadConfig({ cwd: folder.cwd, env: {} })).http.trustProxy, [], 'no proxy is trusted by default')
+})
+
 test('bad auth values are INVALID_CONFIG', async () => {
   const cases: unknown[] = [
     { auth: { scryptN: 2 ** 13 } },
@@ -38,7 +47,16 @@ test('bad auth values are INVALID_CONFIG', async () => {
     { auth: { secureCookies: 'yes' } },
     { auth: { pepper: 'x' } },
     { auth: [] },
-    { auth: null }
+    { auth: null },
+    { auth: { limits: { perClient: 0 } } },
+    { auth: { limits: { signUpsPerClient: 1.5 } } },
+    { auth: { limits: { windowMs: 999 } } },
+    { auth: { limits: { perIp: 20 } } },
+    { auth: { limits: [] } },
+    { http: { trustProxy: '127.0.0.1' } },
+    { http: { trustProxy: ['proxy.example'] } },
+    { http: { trustProxy: ['10.0.0.0/33'] } },
+    { http: { trustProxy: [7] } }
   ]
   for (const c of cases) {
     await withFile(c)

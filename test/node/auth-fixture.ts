@@ -33,14 +33,14 @@ export interface AuthHarness { url: string, auth: Auth, ledger: Ledger, clock: T
 const running: Array<{ auth: Auth, http: HttpServer }> = []
 
 /** Starts a one-hospital ledger, an HTTP server and auth with scrypt N = 2^14 (unless `init` says otherwise). */
-export async function startAuth (init: Partial<AuthInit> = {}, opts: { logger?: Logger } = {}): Promise<AuthHarness> {
+export async function startAuth (init: Partial<AuthInit> = {}, opts: { logger?: Logger, trustProxy?: string[] } = {}): Promise<AuthHarness> {
   const clock = testClock()
   const { genesis, hospitals } = testConsortium(1)
   const ledger = await openLedger(genesis, hospitals[0], { clock })
   const logger = opts.logger ?? createLogger({ silent: true })
   const data = init.data ?? await tempDir('medichain-auth-')
   const auth = createAuth({ scryptN: 2 ** 14, ...init, data })({ ledger, logger, clock })
-  const http = createHttpServer({ host: '127.0.0.1', port: 0, statusByCode: auth.statusByCode })({ ledger, logger, clock })
+  const http = createHttpServer({ host: '127.0.0.1', port: 0, trustProxy: opts.trustProxy, statusByCode: auth.statusByCode })({ ledger, logger, clock })
   auth.mount(http.app)
   await auth.start()
   await http.start()

@@ -26,7 +26,7 @@ async function writeConfig (path: string, value: unknown): Promise<void> {
 test('defaults: ./data, HTTP 127.0.0.1:8080, p2p 4001, genesis in the data folder', async () => {
   const c = await loadConfig({ cwd, env: {} })
   assert.is(c.data, join(cwd, 'data'))
-  assert.equal(c.http, { host: '127.0.0.1', port: 8080 })
+  assert.equal(c.http, { host: '127.0.0.1', port: 8080, trustProxy: [] })
   assert.equal(c.p2p.listen, ['/ip4/127.0.0.1/tcp/4001'])
   assert.equal(c.p2p.announce, c.p2p.listen)
   assert.is(c.genesis, join(cwd, 'data', 'genesis.json'))
@@ -51,7 +51,7 @@ test('precedence: defaults < config file < env < flags, field by field', async (
   const file = await loadConfig({ cwd, env: {} })
   assert.is(file.configFile, join(data, 'config.json'))
   assert.is(file.name, 'St Anne')
-  assert.equal(file.http, { host: '0.0.0.0', port: 9001 })
+  assert.equal(file.http, { host: '0.0.0.0', port: 9001, trustProxy: [] })
   assert.equal(file.p2p.listen, ['/ip4/127.0.0.1/tcp/4501'])
   assert.is(file.genesis, join(data, 'consortium.json'), 'relative to the config file')
   assert.equal(file.peers, ['/ip4/10.0.0.1/tcp/4001'])

@@ -1,4 +1,5 @@
-// "Who viewed my images": every access.log on the ledger for this patient, newest first, with the
+// "Who viewed my images": the access.logs on the ledger for this patient, newest first, a page at a
+// time (the peer pages them: a patient's audit grows with every read), with the
 // hospital, the basis (custodian, consent, emergency) and the purpose of the consent it used. A
 // hospital's training use (purpose `training`) reads as such, apart from a clinician's view.
 // Emergency access is marked in words and colour, never colour alone. Each entry's inclusion proof
@@ -8,6 +9,7 @@ import { formatTime, shortHex } from '../lib/format.ts'
 import { checkTxProof } from '../lib/proof-check.ts'
 import type { ProofOutcome } from '../lib/proof-check.ts'
 import { api } from '../services/api.ts'
+import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -37,10 +39,6 @@ export class McAudit extends LitElement {
   declare session: Session
   /** Proof outcomes by entry id, once the person asked for the check. */
   declare proofs: ReadonlyMap<string, ProofOutcome>
-  readonly #entries = new LoadController(this, {
-    load: async () => (await this.session.client.myAudit()).map(asEntry).filter(e => e !== null).sort((a, b) => b.time - a.time),
-    fail: err => this.session.fail(err)
-  })
 
   constructor () {
     super()
@@ -69,6 +67,31 @@ export class McAudit extends LitElement {
       : html`<span role="alert" data-result="failed" data-code=${o.code}>✗ ${o.text}</span>`
   }
 
+  readonly #page = new LoadController(this, {
+    load: async () => await this.#load(undefined),
+    fail: err => this.session.fail(err)
+  })
+
+  /** Loading older pages ("Show older entries"). */
+  readonly #more = new ActionController(this, { fail: err => this.session.fail(err) })
+
+  /** One page from the peer, newest first, and the cursor of the next. */
+  async #load (cursor: string | undefined): Promise<{ entries: Entry[], next: string | null }> {
+    const page = await this.session.client.myAuditPage({ cursor })
+    return { entries: page.entries.map(asEntry).filter(e => e !== null), next: page.next }
+  }
+
+  /** Appends the next page to the list shown. */
+  async #showOlder (): Promise<void> {
+    const shown = this.#page.value
+    if (shown?.next == null) return
+    await this.#more.run(async () => {
+      const older = await this.#load(shown.next ?? undefined)
+      this.#page.value = { entries: [...shown.entries, ...older.entries], next: older.next }
+      this.requestUpdate()
+    })
+  }
+
   /** Who looked and what allowed it: two cells, or one sentence for a training use. */
   #who (x: Entry) {
     const hospital = x.hospitalName ?? shortHex(x.hospital)
@@ -79,16 +102,17 @@ export class McAudit extends LitElement {
   }
 
   override render () {
-    const emergencies = this.#entries.value?.filter(x => x.emergency).length ?? 0
-    const trained = this.#entries.value?.filter(x => x.purpose === 'training').length ?? 0
+    const shown = this.#page.value?.entries
+    const emergencies = shown?.filter(x => x.emergency).length ?? 0
+    const trained = shown?.filter(x => x.purpose === 'training').length ?? 0
     return html`
       <h1>Who viewed my images</h1>
-      <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries.</p>
-      <p><button type="button" class="secondary" @click=${async () => await this.#entries.reload()}>Refresh</button></p>
-      <mc-error-note .error=${this.#entries.error}></mc-error-note>
+      <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries. The newest come first.</p>
+      <p><button type="button" class="secondary" @click=${async () => await this.#page.reload()}>Refresh</button></p>
+      <mc-error-note .error=${this.#more.error ?? this.#page.error}></mc-error-note>
       ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies} ${emergencies === 1 ? 'entry was' : 'entries were'} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
       ${trained > 0 ? html`<p class="note" role="status">${trained} ${trained === 1 ? 'entry is' : 'entries are'} model training under your training consent: it ran at the hospital, and only what the model learned was shared.</p>` : nothing}
-      ${this.#entries.render(e => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
+      ${this.#page.render(({ entries: e }) => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
         <div class="table-wrap"><table>
           <caption class="visually-hidden">Accesses to your images, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th><th scope="col">On the ledger</th></tr></thead>
@@ -99,7 +123,8 @@ export class McAudit extends LitElement {
             <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
             <td>${this.#proof(x.id)}</td>
           </tr>`)}</tbody>
-        </table></div>`)}
+        </table></div>
+        ${this.#page.value?.next == null ? nothing : html`<p><button type="button" class="secondary" ?disabled=${this.#more.busy} @click=${async () => await this.#showOlder()}>${this.#more.busy ? 'Loading…' : 'Show older entries'}</button></p>`}`)}
     `
   }
 }

@@ -65,12 +65,28 @@ export class McConsents extends LitElement {
       ])
       return {
         consents: mine.consents.map(asConsent).filter(c => c !== null).sort((a, b) => b.time - a.time),
+        next: mine.next,
         members: members.filter(m => m.status === 'active'),
         images
       }
     },
     fail: err => this.session.fail(err)
   })
+
+  /** Loading further pages of consents (the peer pages them by grantee). */
+  readonly #more = new ActionController(this, { fail: err => this.session.fail(err) })
+
+  /** Appends the next page of consents to the list shown. */
+  async #showMore (): Promise<void> {
+    const shown = this.#data.value
+    if (shown?.next == null) return
+    await this.#more.run(async () => {
+      const page = await this.session.client.myConsents({ cursor: shown.next ?? undefined })
+      const more = page.consents.map(asConsent).filter(c => c !== null)
+      this.#data.value = { ...shown, consents: [...shown.consents, ...more].sort((a, b) => b.time - a.time), next: page.next }
+      this.requestUpdate()
+    })
+  }
 
   constructor () {
     super()
@@ -195,7 +211,7 @@ export class McConsents extends LitElement {
     return html`
       <h1>Consents</h1>
       <p class="note" data-testid="revoke-note"><strong>About revoking:</strong> each consent is for one purpose, and revoking it ends that purpose only; a consent that expires ends the same way. From then on, the grantee's hospital hands out no key to your images under it, and deletes the copies it fetched, unless another live consent of yours still covers them. Revoking cannot recall an image, or its key, that someone opened before you revoked. <strong>Revoke and re-key</strong> also has each hospital that holds your images encrypt them again under a new key, and every hospital delete the old copies, so a key kept from before opens nothing that is stored any more; anyone else you granted consent to must then be granted again.</p>
-      <mc-error-note .error=${this.#action.error ?? this.#data.error}></mc-error-note>
+      <mc-error-note .error=${this.#action.error ?? this.#more.error ?? this.#data.error}></mc-error-note>
       ${this.#action.done === null ? nothing : html`<p class="ok" role="status">${this.#action.done}</p>`}
       <h2>Current consents</h2>
       ${this.#data.render(({ consents: list }) => list.length === 0 ? html`<p>You have not granted any consent.</p>` : html`
@@ -212,7 +228,8 @@ export class McConsents extends LitElement {
               <td>${status === 'active' ? this.#revokeButtons(c) : nothing}</td>
             </tr>`
           })}</tbody>
-        </table></div>`)}
+        </table></div>
+        ${this.#data.value?.next == null ? nothing : html`<p><button type="button" class="secondary" ?disabled=${this.#more.busy} @click=${async () => await this.#showMore()}>${this.#more.busy ? 'Loading…' : 'Show more consents'}</button></p>`}`)}
       <h2>Grant a consent</h2>
       ${this.#form()}
     `
