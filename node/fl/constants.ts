@@ -12,6 +12,16 @@ export const FL_UPDATE_TAG = 'medichain/fl-update/v1'
 export const FL_ROUND_TAG = 'medichain/fl-round/v1'
 
 /**
+ * Share of a round's timeout given to each exchange step of secure aggregation (keys, shares,
+ * unmasking): those steps carry only keys and shares, no training, so a fifth is generous; the
+ * masked inputs get the time up to the round's deadline, as plain updates do.
+ */
+export const SECAGG_STEP_FRACTION = 0.2
+
+/** Domain tag of secure-aggregation step envelopes (node/fl/secagg): a step cannot pass for an update or a round message. */
+export const FL_SECAGG_TAG = 'medichain/fl-secagg/v1'
+
+/**
  * Gossipsub topic every FL service listens on: round announcements, by CID, so that a hospital
  * learns of a task (and of a round it missed) without knowing the task topic in advance.
  */

@@ -4,7 +4,7 @@
 // and send a signed update with the sample count and the local loss. What was excluded is counted
 // and reported, never the images themselves.
 import type { Logger } from 'pino'
-import type { Identity } from '../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../protocol/ed25519.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { loadWeights } from '../ai/model.ts'
 import { trainLocal } from '../ai/train.ts'
@@ -13,7 +13,10 @@ import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES } from './constants.ts'
 import { filterByTrainingConsent, sampleOf } from './consent.ts'
 import type { ConsentFilterResult, ExclusionReason, TrainingSet } from './consent.ts'
 import { flattenWeights, signUpdate } from './messages.ts'
-import type { RoundStart, Update } from './messages.ts'
+import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
+import { participateSecurely } from './secure-participant.ts'
+import type { SecureInbox } from './secure-participant.ts'
+import { UpdateRefusedError } from './errors.ts'
 import type { ModelStore } from './model-store.ts'
 
 /** How this hospital's part in one round ended. */
@@ -45,6 +48,8 @@ export interface ParticipantComponents {
   clock: Clock
   /** Delivers a signed update: gossip to the coordinator, or straight to the local coordinator. */
   send: (update: Update) => Promise<void>
+  /** Secure aggregation: the inbox of coordinator steps, how to send this hospital's steps, and a signature check. */
+  secure?: { inbox: SecureInbox, send: (envelope: SecAggEnvelope) => Promise<void>, verify: Verifier }
 }
 
 /** Options of a participant. */
@@ -116,11 +121,21 @@ export function createParticipant (init: ParticipantInit = {}) {
         // Only consented items are ever loaded: excluded ones are not even read from disk.
         const samples = await Promise.all(filter.kept.map(sampleOf))
         const { epochs, batchSize, learningRate, learningRateEnd, mu } = start.config
+        if (start.config.secure !== undefined && components.secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
+        const global = model.getWeights()
         const began = performance.now()
-        const result = await trainLocal(model, samples, {
-          epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? model.getWeights() : undefined, seed: start.round, signal
-        })
-        const trainMs = Math.round(performance.now() - began)
+        const training = trainLocal(model, samples, {
+          epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? global : undefined, seed: start.round, signal
+        }).then(result => ({ result, weights: model.getWeights(), loss: result.loss, trainMs: Math.round(performance.now() - began) }))
+        if (start.config.secure !== undefined) {
+          // Secure aggregation: the update leaves this peer only masked (secure-participant.ts).
+          const secure = components.secure as NonNullable<ParticipantComponents['secure']>
+          const done = await participateSecurely(start, samples.length, global, training, {
+            ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send: secure.send, signal
+          })
+          return { status: 'sent', loss: done.loss, trainMs: done.trainMs }
+        }
+        const { result, trainMs } = await training
         if (clock() > start.deadline) return { status: 'late', loss: result.loss, trainMs }
         const flat = flattenWeights(model.getWeights())
         const weights = flat.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES) ? flat : await models.put(flat)
@@ -144,7 +159,8 @@ export function createParticipant (init: ParticipantInit = {}) {
       active.get(start.task)?.abort()
       const controller = new AbortController()
       active.set(start.task, controller)
-      const timer = setTimeout(() => controller.abort(), Math.max(0, start.deadline - clock()))
+      // A secure round's unmasking runs up to graceMs past the deadline.
+      const timer = setTimeout(() => controller.abort(), Math.max(0, start.deadline + (start.config.secure?.graceMs ?? 0) - clock()))
       const base = { task: start.task, round: start.round, loss: null, trainMs: null }
       let counts: Pick<ParticipationRecord, 'total' | 'kept' | 'excluded' | 'reasons'> = { total: 0, kept: 0, excluded: 0, reasons: noReasons() }
       membership?.join()
