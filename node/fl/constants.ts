@@ -18,6 +18,12 @@ export const FL_ROUND_TAG = 'medichain/fl-round/v1'
  */
 export const SECAGG_STEP_FRACTION = 0.2
 
+/**
+ * Share of a round's timeout the key step may take: keys leave a hospital right after its consent
+ * check, which reads the ledger and, in a task's first round, follows joining the task topic.
+ */
+export const SECAGG_KEYS_FRACTION = 0.3
+
 /** Domain tag of secure-aggregation step envelopes (node/fl/secagg): a step cannot pass for an update or a round message. */
 export const FL_SECAGG_TAG = 'medichain/fl-secagg/v1'
 

@@ -15,7 +15,7 @@ import type { ConsentFilterResult, ExclusionReason, TrainingSet } from './consen
 import { flattenWeights, signUpdate } from './messages.ts'
 import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
 import { participateSecurely } from './secure-participant.ts'
-import type { SecureInbox } from './secure-participant.ts'
+import type { SecureInbox, Trained } from './secure-participant.ts'
 import { UpdateRefusedError } from './errors.ts'
 import type { ModelStore } from './model-store.ts'
 
@@ -112,7 +112,8 @@ export function createParticipant (init: ParticipantInit = {}) {
       return record
     }
 
-    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
+    /** Loads the global model and the consented samples, and trains; the caller sends the result. */
+    const trainOn = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Trained & { global: Float32Array[], samples: number }> => {
       const bytes = start.global instanceof Uint8Array
         ? start.global
         : await models.get(start.global, { signal, timeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS })
@@ -121,32 +122,36 @@ export function createParticipant (init: ParticipantInit = {}) {
         // Only consented items are ever loaded: excluded ones are not even read from disk.
         const samples = await Promise.all(filter.kept.map(sampleOf))
         const { epochs, batchSize, learningRate, learningRateEnd, mu } = start.config
-        if (start.config.secure !== undefined && components.secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
         const global = model.getWeights()
         const began = performance.now()
-        const training = trainLocal(model, samples, {
+        const result = await trainLocal(model, samples, {
           epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? global : undefined, seed: start.round, signal
-        }).then(result => ({ result, weights: model.getWeights(), loss: result.loss, trainMs: Math.round(performance.now() - began) }))
-        if (start.config.secure !== undefined) {
-          // Secure aggregation: the update leaves this peer only masked (secure-participant.ts).
-          const secure = components.secure as NonNullable<ParticipantComponents['secure']>
-          const done = await participateSecurely(start, samples.length, global, training, {
-            ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send: secure.send, signal
-          })
-          return { status: 'sent', loss: done.loss, trainMs: done.trainMs }
-        }
-        const { result, trainMs } = await training
-        if (clock() > start.deadline) return { status: 'late', loss: result.loss, trainMs }
-        const flat = flattenWeights(model.getWeights())
-        const weights = flat.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES) ? flat : await models.put(flat)
-        const update = signUpdate(ledger.id, {
-          kind: 'update', task: start.task, round: start.round, hospital: ledger.self, samples: result.samples, loss: result.loss, trainMs, weights
-        }, identity)
-        await components.send(update)
-        return { status: 'sent', loss: result.loss, trainMs }
+        })
+        return { weights: model.getWeights(), global, loss: result.loss, trainMs: Math.round(performance.now() - began), samples: result.samples }
       } finally {
         model.dispose()
       }
+    }
+
+    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
+      if (start.config.secure !== undefined) {
+        // Secure aggregation: keys go out at once, the update leaves this peer only masked (secure-participant.ts).
+        const secure = components.secure
+        if (secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
+        const done = await participateSecurely(start, filter.kept.length, trainOn(start, filter, signal), {
+          ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send: secure.send, signal
+        })
+        return { status: 'sent', loss: done.loss, trainMs: done.trainMs }
+      }
+      const trained = await trainOn(start, filter, signal)
+      if (clock() > start.deadline) return { status: 'late', loss: trained.loss, trainMs: trained.trainMs }
+      const flat = flattenWeights(trained.weights)
+      const weights = flat.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES) ? flat : await models.put(flat)
+      const update = signUpdate(ledger.id, {
+        kind: 'update', task: start.task, round: start.round, hospital: ledger.self, samples: trained.samples, loss: trained.loss, trainMs: trained.trainMs, weights
+      }, identity)
+      await components.send(update)
+      return { status: 'sent', loss: trained.loss, trainMs: trained.trainMs }
     }
 
     const onRoundStart = async (start: RoundStart, membership?: { join: () => void, leave: () => void }): Promise<ParticipationRecord | undefined> => {

@@ -26,13 +26,25 @@ export interface SecureInbox {
   open(task: string, round: number): { next: <S extends ListStep>(step: S, signal: AbortSignal) => Promise<StepBodies[S]>, close: () => void }
 }
 
+/**
+ * Coordinator steps kept for rounds this hospital has not opened yet: a hospital still checking
+ * consents may hear the key list before it starts waiting for it. Bounded: the oldest go first.
+ */
+const EARLY_STEPS = 64
+
 /** Creates the inbox of coordinator steps. */
 export function createSecureInbox (): SecureInbox {
   const rounds = new Map<string, { got: Map<ListStep, SecAggEnvelope>, changed: EventTarget }>()
+  const early = new Map<string, SecAggEnvelope>()
   return {
     offer (envelope) {
+      if (envelope.step !== 'key-list' && envelope.step !== 'share-list' && envelope.step !== 'survivors') return { result: 'accept' }
       const r = rounds.get(`${envelope.task}:${envelope.round}`)
-      if (r === undefined || envelope.step === 'keys' || envelope.step === 'shares' || envelope.step === 'masked' || envelope.step === 'unmask') return { result: 'accept' }
+      if (r === undefined) {
+        early.set(`${envelope.task}:${envelope.round}:${envelope.step}`, envelope)
+        if (early.size > EARLY_STEPS) early.delete(early.keys().next().value ?? '')
+        return { result: 'accept' }
+      }
       if (r.got.has(envelope.step)) return { result: 'ignore' }
       r.got.set(envelope.step, envelope)
       r.changed.dispatchEvent(new Event('changed'))
@@ -41,6 +53,12 @@ export function createSecureInbox (): SecureInbox {
     open (task, round) {
       const key = `${task}:${round}`
       const r = { got: new Map<ListStep, SecAggEnvelope>(), changed: new EventTarget() }
+      for (const step of ['key-list', 'share-list', 'survivors'] as const) {
+        const e = early.get(`${key}:${step}`)
+        if (e === undefined) continue
+        r.got.set(step, e)
+        early.delete(`${key}:${step}`)
+      }
       rounds.set(key, r)
       const next = async <S extends ListStep>(step: S, signal: AbortSignal): Promise<StepBodies[S]> => {
         const have = (): SecAggEnvelope | undefined => r.got.get(step)
@@ -81,15 +99,15 @@ export interface SecureExchange {
   signal: AbortSignal
 }
 
-/** The trained model's figures the masked step reports, and its weights. */
-export interface Trained { weights: Float32Array[], loss: number, trainMs: number }
+/** The trained model's figures the masked step reports, its weights and the global weights it started from. */
+export interface Trained { weights: Float32Array[], global: Float32Array[], loss: number, trainMs: number }
 
 /**
  * Runs this hospital's part of a secure round: keys now, shares when the key list arrives, the
- * masked update once `trained` resolves (its delta against `global`), unmask shares on the
+ * masked update once `trained` resolves (its delta against the global weights), unmask shares on the
  * survivors. Resolves once the unmask shares are sent.
  */
-export async function participateSecurely (start: RoundStart, samples: number, global: Float32Array[], trained: Promise<Trained>, x: SecureExchange): Promise<Trained> {
+export async function participateSecurely (start: RoundStart, samples: number, trained: Promise<Trained>, x: SecureExchange): Promise<Trained> {
   const secure = start.config.secure
   if (secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'not a secure round')
   const client = createSecAggClient({ ledgerId: x.ledgerId, task: start.task, round: start.round, identity: x.identity, hospital: x.self, verify: x.verify })
@@ -107,7 +125,7 @@ export async function participateSecurely (start: RoundStart, samples: number, g
     const result = await trained
     const delta = result.weights.map((w, i) => {
       const d = new Float64Array(w.length)
-      for (let j = 0; j < w.length; j++) d[j] = w[j] - global[i][j]
+      for (let j = 0; j < w.length; j++) d[j] = w[j] - result.global[i][j]
       return d
     })
     const totalSamples = keys.reduce((s, k) => s + k.samples, 0)

@@ -10,7 +10,7 @@ import type { Identity, Verifier } from '../../protocol/ed25519.ts'
 import type { Clock } from '../../ledger/types.ts'
 import { codeOf } from '../p2p/errors.ts'
 import type { Delta } from './aggregate.ts'
-import { SECAGG_STEP_FRACTION } from './constants.ts'
+import { SECAGG_KEYS_FRACTION, SECAGG_STEP_FRACTION } from './constants.ts'
 import { signSecAggEnvelope } from './messages.ts'
 import type { SecAggEnvelope, SecAggStep } from './messages.ts'
 import type { RefusedUpdate } from './round.ts'
@@ -197,7 +197,7 @@ export function runSecureRound (init: SecureRoundInit, components: SecureRoundCo
       delta: null, participants, dropped: [], refused: [...refused], closedBy: stopped ? 'stopped' : closedBy, ...(stopped ? {} : { code })
     })
     try {
-      await waitStep(Math.min(init.deadline, init.startedAt + stepMs))
+      await waitStep(Math.min(init.deadline, init.startedAt + Math.round(init.roundTimeoutMs * SECAGG_KEYS_FRACTION)))
       if (stopped) return fail('ABORTED')
       if (answered.size < init.minParticipants) return fail('SECAGG_TOO_FEW')
       const keyList = server.keyList()

@@ -27,12 +27,12 @@ test.after.each(async () => {
   await cleanup()
 })
 
-async function threeHospitals (): Promise<FlPeer[]> {
+async function threeHospitals (count = (_n: number) => 12): Promise<FlPeer[]> {
   const peers = await Promise.all([1, 2, 3].map(async n => await startFlPeer(n, genesis, {
-    items: itemsFor(phantoms(100 * n, 12), 100 * n),
+    items: itemsFor(phantoms(100 * n, count(n)), 100 * n),
     validation: n === 1 ? phantoms(9000, 12) : []
   })))
-  await Promise.all(peers.map(async p => await consent(p, Array.from({ length: 12 }, (_, i) => ({ patient: 100 * p.n + i })))))
+  await Promise.all(peers.map(async p => await consent(p, Array.from({ length: count(p.n) }, (_, i) => ({ patient: 100 * p.n + i })))))
   await connectAll(peers)
   return peers
 }
@@ -86,6 +86,30 @@ test('secure aggregation: a hospital that stops is left out and the remaining ro
   assert.equal(view.rounds.map(r => r.status), ['aggregated', 'aggregated'])
   assert.is(view.rounds[0].participants.length, 3)
   assert.is(view.rounds[1].participants.length, 2)
+})
+
+test('secure aggregation: a hospital that drops after sharing is unmasked by the others and the round completes', async () => {
+  // C trains on more images, so it is still training when its shares are out and it stops.
+  const peers = await threeHospitals(n => n === 3 ? 36 : 12)
+  const [a, , c] = peers
+  const cHex = Buffer.from(c.key).toString('hex')
+  // A's pubsub delivers a message only after A's validator (its coordinator) accepted it: C is then in U2.
+  const cShared = new Promise<void>(resolve => {
+    a.p2p.libp2p.services.pubsub.addEventListener('message', (e) => {
+      if (!e.detail.topic.includes('/fl')) return
+      const m = decodeFlMessage(e.detail.data)
+      if (m.kind === 'secagg' && m.step === 'shares' && Buffer.from(m.from).toString('hex') === cHex) resolve()
+    })
+  })
+  const id = a.federation.startTask({ ...TASK, rounds: 1, minParticipants: 2, patience: 1, epochs: 3 })
+  await withTimeout(cShared, 30_000, 'C to send its shares')
+  await stopFlPeer(c)
+  const view = await withTimeout(a.federation.settled(id), 90_000, 'the task to end')
+  assert.is(view.status, 'done', JSON.stringify(view.error))
+  const [r] = view.rounds
+  assert.is(r.status, 'aggregated')
+  assert.equal(r.participants.map(p => p.hospital).sort(), peers.slice(0, 2).map(p => Buffer.from(p.key).toString('hex')).sort())
+  assert.is(view.published?.metrics.samples, 24)
 })
 
 test('a task refuses secure aggregation with trimmed mean (AGGREGATION_CONFLICT) and without clip (INVALID)', async () => {
