@@ -19,6 +19,9 @@ import { signSecAgg } from '../../node/fl/secagg/messages.ts'
 import type { ShareKeys } from '../../node/fl/secagg/messages.ts'
 import { createSecAggServer } from '../../node/fl/secagg/server.ts'
 import type { SecAggSum } from '../../node/fl/secagg/server.ts'
+import { decodeFlMessage, encodeFlMessage, isCoordinatorMessage, signSecAggEnvelope, verifyFlMessage } from '../../node/fl/messages.ts'
+import { decodeStep, encodeStep } from '../../node/fl/secagg/wire.ts'
+import { encode } from '../../protocol/codec.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const ledgerId = utf8('secagg-test-ledger')
@@ -246,6 +249,23 @@ test('a client never reveals both shares of one hospital: survivors get seed sha
   const bad = signSecAgg<typeof v>(ledgerId, { ...rest, keyShares: rest.keyShares.map(s => ({ ...s, y: randomBytes(s.y.length) })) }, ps[1].identity)
   server.takeUnmask(bad)
   throwsCode(() => server.result(), 'SECAGG_BAD_SHARES')
+})
+
+test('step envelopes travel as FL messages: signed by their sender, list steps only from a coordinator, bodies schema-checked', () => {
+  const [p] = parties(1)
+  const keys = p.client.advertise(4)
+  const envelope = signSecAggEnvelope(ledgerId, { kind: 'secagg', task, round, step: 'keys', from: p.key, body: encodeStep('keys', keys) }, p.identity)
+  const back = decodeFlMessage(encodeFlMessage(envelope))
+  assert.equal(encodeFlMessage(back), encodeFlMessage(envelope))
+  verifyFlMessage(ledgerId, back, nobleVerify)
+  assert.is(isCoordinatorMessage(back), false)
+  assert.is(isCoordinatorMessage({ ...envelope, step: 'key-list' }), true)
+  throwsCode(() => verifyFlMessage(ledgerId, { ...envelope, step: 'shares' }, nobleVerify), 'BAD_SIGNATURE')
+  assert.equal(encode(decodeStep('keys', envelope.body)), encode(keys))
+  throwsCode(() => decodeStep('keys', encode({ ...keys, samples: 0 })), 'BAD_SCHEMA')
+  throwsCode(() => decodeStep('keys', encode({ ...keys, maskKey: new Uint8Array(31) })), 'BAD_SCHEMA')
+  throwsCode(() => decodeStep('shares', envelope.body), 'BAD_SCHEMA')
+  throwsCode(() => decodeFlMessage(encode({ ...envelope, step: 'bogus' })), 'BAD_SCHEMA')
 })
 
 test.run()
