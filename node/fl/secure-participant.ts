@@ -133,6 +133,8 @@ export async function participateSecurely (start: RoundStart, samples: number, t
     const contribution = secureContribution(delta, samples, { clip: secure.clip, dpSigma: secure.dpSigma, parties: keys.length, totalSamples }, noise)
     await send('masked', { input: client.maskedInput(shares, contribution.encoded), loss: result.loss, trainMs: result.trainMs })
     const { survivors } = await inbox.next('survivors', x.signal)
+    // Left out of the survivors: the masked input came after the round closed (the participant records 'late').
+    if (!survivors.some(s => s.length === x.self.length && s.every((b, i) => b === x.self[i]))) throw new MedichainError('ABORTED', 'the masked input arrived after the round closed')
     await send('unmask', client.unmask(survivors))
     return result
   } finally {
