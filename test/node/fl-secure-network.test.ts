@@ -16,7 +16,7 @@ import { connectAll, consent, itemsFor, nextEvent, phantoms, startFlPeer, stopAl
 import type { FlPeer } from './fl-fixture.ts'
 
 const { genesis } = testConsortium(3)
-const TASK = { task: 'detect-strange', model: TINY, seed: 1, epochs: 2, batchSize: 4, learningRate: 0.01, roundTimeoutMs: 20_000, aggregation: 'secure', clip: 10 }
+const TASK = { task: 'detect-strange', model: TINY, seed: 1, epochs: 2, batchSize: 4, learningRate: 0.01, roundTimeoutMs: 40_000, aggregation: 'secure', clip: 10 }
 
 test.before(async () => {
   await initBackend({ prefer: 'wasm' })
@@ -78,7 +78,7 @@ test('three peers with secure aggregation: every round aggregates masked updates
 test('secure aggregation: a hospital that stops is left out and the remaining rounds complete', async () => {
   const peers = await threeHospitals()
   const [a, , c] = peers
-  const id = a.federation.startTask({ ...TASK, rounds: 2, minParticipants: 2, patience: 2, roundTimeoutMs: 15_000 })
+  const id = a.federation.startTask({ ...TASK, rounds: 2, minParticipants: 2, patience: 2 })
   await nextEvent<RoundRecord>(a.federation, 'round:ended', r => r.round === 1, 60_000)
   await stopFlPeer(c)
   const view = await withTimeout(a.federation.settled(id), 90_000, 'the task to end')
@@ -90,7 +90,7 @@ test('secure aggregation: a hospital that stops is left out and the remaining ro
 
 test('secure aggregation: a hospital that drops after sharing is unmasked by the others and the round completes', async () => {
   // C trains on more images, so it is still training when its shares are out and it stops.
-  const peers = await threeHospitals(n => n === 3 ? 36 : 12)
+  const peers = await threeHospitals(n => n === 3 ? 48 : 12)
   const [a, , c] = peers
   const cHex = Buffer.from(c.key).toString('hex')
   // A's pubsub delivers a message only after A's validator (its coordinator) accepted it: C is then in U2.
