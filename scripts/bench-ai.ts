@@ -138,3 +138,11 @@ line('fl round validation p50 (ms)', r.validateMs, 0)
 line('fl round overhead p50 (goal < 0.1)', r.overhead, 3)
 line('fl round overhead p50 without validation', r.overheadWithoutValidation, 3)
 line('fl round 1 overhead (hospitals join the task)', (r.rounds[0].wallMs - (r.rounds[0].slowestTrainMs ?? 0)) / (r.rounds[0].slowestTrainMs ?? 1), 3)
+
+// Secure aggregation (issue 17): the same three peers and model, every update masked (node/fl/secagg);
+// the clip norm is far above any update of this recipe, so it changes no weight, only the protocol.
+const rs = await flRound({ ...fr, imageSize: 256, seed: 11, task: { aggregation: 'secure', clip: 1000 } })
+line('fl secure round wall p50 (ms)', rs.wallMs, 0)
+line('fl secure round slowest local training p50 (ms)', rs.slowestTrainMs, 0)
+line('secure aggregation round overhead', rs.overhead, 3)
+line('secure aggregation round overhead without validation (goal <= 0.2)', rs.overheadWithoutValidation, 3)

@@ -12,6 +12,22 @@ export const FL_UPDATE_TAG = 'medichain/fl-update/v1'
 export const FL_ROUND_TAG = 'medichain/fl-round/v1'
 
 /**
+ * Share of a round's timeout given to each exchange step of secure aggregation (keys, shares,
+ * unmasking): those steps carry only keys and shares, no training, so a fifth is generous; the
+ * masked inputs get the time up to the round's deadline, as plain updates do.
+ */
+export const SECAGG_STEP_FRACTION = 0.2
+
+/**
+ * Share of a round's timeout the key step may take: keys leave a hospital right after its consent
+ * check, which reads the ledger and, in a task's first round, follows joining the task topic.
+ */
+export const SECAGG_KEYS_FRACTION = 0.3
+
+/** Domain tag of secure-aggregation step envelopes (node/fl/secagg): a step cannot pass for an update or a round message. */
+export const FL_SECAGG_TAG = 'medichain/fl-secagg/v1'
+
+/**
  * Gossipsub topic every FL service listens on: round announcements, by CID, so that a hospital
  * learns of a task (and of a round it missed) without knowing the task topic in advance.
  */

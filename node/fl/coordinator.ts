@@ -10,7 +10,7 @@
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { toHex, fromHex } from '../../protocol/bytes.ts'
-import type { Identity } from '../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../protocol/ed25519.ts'
 import { NotFoundError } from '../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { TASK_NONCE_HEX, taskIdFor } from '../../ledger/fl-rules.ts'
@@ -25,16 +25,18 @@ import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { absurdNormBound } from './aggregate.ts'
 import { createAnnouncer } from './announce.ts'
-import { FETCH_TIMEOUT_MS, START_WAIT_MS } from './constants.ts'
+import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION, START_WAIT_MS } from './constants.ts'
 import { continuationOptions, priorRounds } from './continuation.ts'
 import { NoValidationSetError, TaskConflictError } from './errors.ts'
-import type { RoundStart, Update } from './messages.ts'
+import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
+import { runSecureRound } from './secure-round.ts'
+import type { SecureRound } from './secure-round.ts'
 import type { ModelStore } from './model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
 import { createRoundCollector } from './round.ts'
 import type { RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
 import { roundConfig } from './schedule.ts'
-import { aggregateRound } from './server-step.ts'
+import { aggregateRound, serverStep } from './server-step.ts'
 import type { ServerState } from './server-step.ts'
 import { createTaskHistory } from './task-history.ts'
 import type { TaskHistory } from './task-history.ts'
@@ -59,6 +61,10 @@ export interface CoordinatorComponents {
   local?: (start: RoundStart) => Promise<ParticipationRecord | undefined>
   /** Where task views are kept (and persisted); default an in-memory history. */
   history?: TaskHistory
+  /** Checks hospitals' signatures inside secure-aggregation steps (needed for tasks with aggregation 'secure'). */
+  verify?: Verifier
+  /** Hands a coordinator step of a secure round to this peer's own participant (gossip does not loop back). */
+  localSecAgg?: (envelope: SecAggEnvelope) => void
 }
 
 /** Options of the coordinator. */
@@ -87,6 +93,8 @@ export interface Coordinator extends EventTarget {
   stopTask(id: string): void
   /** Judges an update for a task coordinated here; undefined when the task is not ours. */
   offer(update: Update): Verdict | undefined
+  /** Judges a hospital's secure-aggregation step for a task coordinated here; undefined when the task is not ours. */
+  offerSecAgg(envelope: SecAggEnvelope): Verdict | undefined
   /** Re-evaluates early closing of the open round (subscriptions or connections changed). */
   recheck(): void
   task(id: string): TaskView | undefined
@@ -102,6 +110,8 @@ interface Running {
   options: TaskOptions
   controller: AbortController
   collector: RoundCollector | null
+  /** The open round of a task with secure aggregation. */
+  secure: SecureRound | null
   loop: Promise<TaskView>
   /** CID of the published model, once published. */
   published: CID | null
@@ -238,8 +248,77 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       log.info({ task: r.view.id, round: chosen.round, model: cid.toString(), loss: chosen.validation.loss, dice: chosen.validation.dice }, 'model published')
     }
 
+    /**
+     * One secure round (secure-round.ts): announce it with the secure settings, let the hospitals
+     * run the masked exchange, and apply the unmasked FedAvg delta with the server step.
+     */
+    const runSecure = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {
+      const t0 = performance.now()
+      const startedAt = clock()
+      const deadline = startedAt + r.options.roundTimeoutMs
+      const bytes = encodeWeights(ctx.config, global)
+      const model = await models.put(bytes)
+      const self = toHex(ledger.self)
+      const clip = r.options.clip as number
+      const graceMs = Math.max(1, Math.round(r.options.roundTimeoutMs * SECAGG_STEP_FRACTION))
+      const settings = { ...roundConfig(r.options, round), secure: { clip, graceMs, ...(r.options.dpSigma === undefined ? {} : { dpSigma: r.options.dpSigma }) } }
+      if (components.verify === undefined) throw new TypeError('secure aggregation needs the coordinator\'s `verify`')
+      let selfExpected = false
+      const secure = runSecureRound({
+        ledgerId: ledger.id, task: r.view.id, round, startedAt, deadline, roundTimeoutMs: r.options.roundTimeoutMs,
+        sizes: parameterLayout(ctx.config).map(p => sizeOf(p.shape)), minParticipants: r.options.minParticipants, secure: settings.secure
+      }, {
+        identity, self: ledger.self, verify: components.verify, clock, logger: log,
+        expected: () => new Set([...transport.subscribers(r.view.id), ...(selfExpected ? [self] : [])]),
+        expectedKeys: () => new Set([...transport.subscribers(r.view.id), ...(round === r.options.firstRound ? transport.subscribers(null) : []), ...(selfExpected ? [self] : [])]),
+        publish: async (envelope) => {
+          components.localSecAgg?.(envelope)
+          await transport.publish({ topic: 'task', task: r.view.id }, envelope)
+        },
+        onRefused: (refusal: RefusedUpdate) => emit('update:refused', { ...refusal, task: r.view.id, round })
+      })
+      r.secure = secure
+      emit('round:started', { task: r.view.id, round, deadline, config: settings })
+      const start = await announcer.roundStart({ task: r.view.id, round, first: round === r.options.firstRound, deadline, bytes, model, config: settings })
+      const local = components.local?.(start)
+      if (local !== undefined) {
+        selfExpected = true
+        void local.then(record => {
+          if (record?.status !== 'sent') selfExpected = false
+          secure.recheck()
+        })
+      }
+      const onAbort = (): void => secure.abort()
+      r.controller.signal.addEventListener('abort', onAbort)
+      let outcome
+      try {
+        outcome = await secure.done
+      } finally {
+        r.controller.signal.removeEventListener('abort', onAbort)
+        r.secure = null
+      }
+      const collectMs = performance.now() - t0
+      const slowest = outcome.participants.length === 0 ? null : Math.max(...outcome.participants.map(p => p.trainMs))
+      const base = { round, startedAt, model: model.toString(), refused: outcome.refused, closedBy: outcome.closedBy, improved: false, collectMs, participants: outcome.participants, clipped: 0 }
+      if (outcome.delta === null) {
+        if (outcome.code !== undefined) log.warn({ task: r.view.id, round, code: outcome.code }, 'secure round did not aggregate')
+        return { record: { ...base, status: 'insufficient', validation: null, aggregateMs: 0, validateMs: 0, wallMs: performance.now() - t0, slowestTrainMs: slowest, overhead: null }, weights: null }
+      }
+      const t1 = performance.now()
+      const step = serverStep(global, outcome.delta, ctx.server.velocity, { learningRate: r.options.serverLearningRate, momentum: r.options.serverMomentum })
+      ctx.server.velocity = step.velocity
+      const aggregateMs = performance.now() - t1
+      const t2 = performance.now()
+      const validation = await validate(ctx.evaluator, step.weights, ctx.held)
+      const validateMs = performance.now() - t2
+      const wallMs = performance.now() - t0
+      const overhead = slowest === null || slowest === 0 ? null : (wallMs - slowest) / slowest
+      return { record: { ...base, status: 'aggregated', validation, aggregateMs, validateMs, wallMs, slowestTrainMs: slowest, overhead }, weights: step.weights }
+    }
+
     /** One full round: collect, aggregate, validate; returns its record and the new global. */
     const runRound = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {
+      if (r.options.aggregation === 'secure') return await runSecure(r, round, global, ctx)
       const t0 = performance.now()
       const { outcome, startedAt, model } = await collect(r, round, ctx.config, global)
       const collectMs = performance.now() - t0
@@ -317,7 +396,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       const id = taskIdFor(options.task, ledger.self, components.random(TASK_NONCE_HEX / 2))
       const view = newTaskView(id, options, toHex(ledger.self), clock(), continues)
       history.add(view)
-      const r: Running = { view, options, controller: new AbortController(), collector: null, loop: Promise.resolve(view), published: null }
+      const r: Running = { view, options, controller: new AbortController(), collector: null, secure: null, loop: Promise.resolve(view), published: null }
       transport.joinTask(id)
       r.loop = loop(r).catch((err: unknown) => {
         if (abortReason(r.controller.signal) === 'interrupted') {
@@ -369,8 +448,20 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         }
         return collector.offer(update)
       },
+      offerSecAgg (envelope: SecAggEnvelope): Verdict | undefined {
+        const r = running.get(envelope.task)
+        if (r === undefined) return undefined
+        if (r.secure === null) {
+          emit('update:refused', { hospital: toHex(envelope.from), code: 'LATE', task: envelope.task, round: envelope.round })
+          return { result: 'ignore' }
+        }
+        return r.secure.offer(envelope)
+      },
       recheck () {
-        for (const r of running.values()) r.collector?.recheck()
+        for (const r of running.values()) {
+          r.collector?.recheck()
+          r.secure?.recheck()
+        }
         peersChanged.dispatchEvent(new Event('changed'))
       },
       task: (id: string) => history.get(id),

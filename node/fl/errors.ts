@@ -27,6 +27,17 @@ export class UpdateRefusedError extends MedichainError {
   }
 }
 
+/**
+ * Thrown when a task asks for secure aggregation and a robust rule (trimmed mean) together: the
+ * robust rule needs every update in the clear, which secure aggregation exists to prevent.
+ */
+export class AggregationConflictError extends MedichainError {
+  constructor () {
+    super('AGGREGATION_CONFLICT', 'secure aggregation cannot be combined with trimmed-mean aggregation: choose one')
+    this.name = 'AggregationConflictError'
+  }
+}
+
 /** Thrown when a task is started while this peer already coordinates a running task. */
 export class TaskConflictError extends MedichainError {
   constructor (message: string) {
@@ -46,6 +57,7 @@ export class NoValidationSetError extends MedichainError {
 /** HTTP status of the FL codes that node/http/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
 export const FL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NOT_STARTED: 503,
+  AGGREGATION_CONFLICT: 400,
   TASK_NOT_CONTINUABLE: 409,
   FETCH_FAILED: 502,
   BAD_WEIGHTS: 422,

@@ -24,11 +24,14 @@ import { controlTopic, FL_DIR, INLINE_MAX_BYTES, taskTopic } from './constants.t
 import { FederationNotStartedError } from './errors.ts'
 import { createHotLoader } from './hotload.ts'
 import type { DeploymentView, HotLoader, PublishedModel } from './hotload.ts'
-import type { FlMessage, RoundStart } from './messages.ts'
+import { isCoordinatorMessage } from './messages.ts'
+import type { FlMessage, RoundStart, SecAggEnvelope } from './messages.ts'
 import { storageModelStore } from './model-store.ts'
 import type { ModelStore } from './model-store.ts'
 import { createParticipant } from './participant.ts'
 import type { Participant, ParticipationRecord } from './participant.ts'
+import { createSecureInbox } from './secure-participant.ts'
+import type { SecureInbox } from './secure-participant.ts'
 import { createTaskHistory } from './task-history.ts'
 import { fitToConsortium, parseTaskOptions } from './task-options.ts'
 import type { TaskSummary, TaskView } from './task-record.ts'
@@ -190,6 +193,8 @@ export function createFederation (init: FederationInit = {}) {
         isConnected: (peer) => libp2p.getConnections(peer).length > 0
       })
       let coordinator: Coordinator | undefined
+      const verify = components.verify ?? nodeVerify
+      const inbox = createSecureInbox()
       const participant = init.participate === false
         ? null
         : createParticipant({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
@@ -197,14 +202,22 @@ export function createFederation (init: FederationInit = {}) {
           send: async (update) => {
             if (coordinator?.offer(update) !== undefined) return
             await transport.publish({ topic: 'task', task: update.task }, update)
+          },
+          secure: {
+            inbox,
+            verify,
+            send: async (envelope) => {
+              if (coordinator?.offerSecAgg(envelope) !== undefined) return
+              await transport.publish({ topic: 'task', task: envelope.task }, envelope)
+            }
           }
         })
       coordinator = createCoordinator({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
-        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history,
-        ...(participant === null ? {} : { local: async (start: RoundStart) => await participant.onRoundStart(start) })
+        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history, verify,
+        ...(participant === null ? {} : { local: async (start: RoundStart) => await participant.onRoundStart(start), localSecAgg: (e: SecAggEnvelope) => { inbox.offer(e) } })
       })
       const c = coordinator
-      handle = (message, via) => route(message, via, { transport, coordinator: c, participant })
+      handle = (message, via) => route(message, via, { transport, coordinator: c, participant, inbox })
       const hotloader = init.hotload === false
         ? null
         : createHotLoader({ fetchTimeoutMs: init.fetchTimeoutMs, minValidation: init.deployMinValidation })({
@@ -254,9 +267,13 @@ export function createFederation (init: FederationInit = {}) {
     }
 
     /** Sends each verified message to the part of FL it is for. */
-    const route = (message: FlMessage, via: Via, parts: Pick<Running, 'transport' | 'coordinator' | 'participant'>): Verdict => {
-      const { transport, coordinator, participant } = parts
+    const route = (message: FlMessage, via: Via, parts: Pick<Running, 'transport' | 'coordinator' | 'participant'> & { inbox: SecureInbox }): Verdict => {
+      const { transport, coordinator, participant, inbox } = parts
       switch (message.kind) {
+        case 'secagg':
+          // Hospital steps go to the task's coordinator (forwarded elsewhere); the coordinator's lists to this hospital's rounds.
+          if (isCoordinatorMessage(message)) return participant === null ? { result: 'accept' } : inbox.offer(message)
+          return coordinator.offerSecAgg(message) ?? { result: 'accept' }
         case 'update':
           // Updates for a task coordinated elsewhere are only forwarded.
           return coordinator.offer(message) ?? { result: 'accept' }

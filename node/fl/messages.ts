@@ -12,7 +12,7 @@ import { SchemaError, TooLargeError } from '../../protocol/errors.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from '../../protocol/schema.ts'
-import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_ID, TASK_LIMITS } from './constants.ts'
+import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_SECAGG_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_ID, TASK_LIMITS } from './constants.ts'
 import { UpdateRefusedError } from './errors.ts'
 
 /** Local-training settings every participant uses in a round. */
@@ -28,6 +28,19 @@ export interface RoundConfig {
   learningRateEnd: number
   /** FedProx proximal weight μ (Li et al., MLSys 2020); 0 trains plain FedAvg clients. */
   mu: number
+  /**
+   * Present when the task aggregates securely (node/fl/secagg): each hospital clips its update to
+   * `clip`, adds its share of the DP noise (σ = `dpSigma`, when set) and sends it masked.
+   */
+  secure?: SecureRoundConfig
+}
+
+/** A secure round's settings, the same for every hospital of the round. */
+export interface SecureRoundConfig {
+  clip: number
+  dpSigma?: number
+  /** How long after the deadline hospitals keep waiting to reveal unmask shares (ms). */
+  graceMs: number
 }
 
 /** Weights carried inline (≤ INLINE_MAX_BYTES) or stored in helia and named by CID. */
@@ -84,8 +97,36 @@ export interface RoundEnd {
   sig: Uint8Array
 }
 
+/** Steps of a secure-aggregation round sent by hospitals, and those sent by the coordinator. */
+export const SECAGG_HOSPITAL_STEPS = ['keys', 'shares', 'masked', 'unmask'] as const
+export const SECAGG_COORDINATOR_STEPS = ['key-list', 'share-list', 'survivors'] as const
+export type SecAggStep = typeof SECAGG_HOSPITAL_STEPS[number] | typeof SECAGG_COORDINATOR_STEPS[number]
+
+/**
+ * One step of a secure-aggregation round (node/fl/secagg): `body` is the step's dag-cbor payload
+ * (node/fl/secagg/wire.ts), whose inner messages carry their hospitals' own signatures so the
+ * coordinator can relay them; the envelope is signed by `from`, a hospital for its own steps and
+ * the task's coordinator for the lists.
+ */
+export interface SecAggEnvelope {
+  kind: 'secagg'
+  task: string
+  round: number
+  step: SecAggStep
+  from: Uint8Array
+  body: Uint8Array
+  sig: Uint8Array
+}
+
 /** Any FL message. */
-export type FlMessage = RoundStart | Update | RoundEnd
+export type FlMessage = RoundStart | Update | RoundEnd | SecAggEnvelope
+
+/** True for the messages only the task's coordinator may send. */
+export function isCoordinatorMessage (message: FlMessage): boolean {
+  if (message.kind === 'update') return false
+  if (message.kind === 'secagg') return (SECAGG_COORDINATOR_STEPS as readonly string[]).includes(message.step)
+  return true
+}
 
 /** A message before signing (distributes over the union, so `kind` still narrows). */
 export type Unsigned<M extends FlMessage> = M extends FlMessage ? Omit<M, 'sig'> : never
@@ -94,7 +135,7 @@ const KEY = ED25519_PUBLIC_KEY_BYTES
 
 /** The domain tag a kind of message is signed under. */
 function tagOf (kind: FlMessage['kind']): string {
-  return kind === 'update' ? FL_UPDATE_TAG : FL_ROUND_TAG
+  return kind === 'update' ? FL_UPDATE_TAG : kind === 'secagg' ? FL_SECAGG_TAG : FL_ROUND_TAG
 }
 
 /** The bytes a message's signature covers: `utf8(tag) || 0x00 || dag-cbor({ledger, …fields})`. */
@@ -102,9 +143,11 @@ export function flSigningBytes (ledgerId: Uint8Array, message: Unsigned<FlMessag
   return concat(utf8(tagOf(message.kind)), new Uint8Array([0]), encode({ ...message, ledger: ledgerId }))
 }
 
-/** The key that must have signed a message: the hospital of an update, else the coordinator. */
+/** The key that must have signed a message: the hospital of an update, the sender of a secagg step, else the coordinator. */
 export function signerOf (message: Unsigned<FlMessage>): Uint8Array {
-  return message.kind === 'update' ? message.hospital : message.coordinator
+  if (message.kind === 'update') return message.hospital
+  if (message.kind === 'secagg') return message.from
+  return message.coordinator
 }
 
 /** The signature of `identity` (the message's signer) over a message. */
@@ -119,6 +162,11 @@ export function signRoundStart (ledgerId: Uint8Array, message: Unsigned<RoundSta
 
 /** An update signed by its hospital. */
 export function signUpdate (ledgerId: Uint8Array, message: Unsigned<Update>, identity: Identity): Update {
+  return { ...message, sig: signatureOf(ledgerId, message, identity) }
+}
+
+/** A secure-aggregation step signed by its sender. */
+export function signSecAggEnvelope (ledgerId: Uint8Array, message: Unsigned<SecAggEnvelope>, identity: Identity): SecAggEnvelope {
   return { ...message, sig: signatureOf(ledgerId, message, identity) }
 }
 
@@ -165,7 +213,7 @@ function nonNegative (v: unknown, p: string): number {
 }
 
 function roundConfig (v: unknown, p: string): RoundConfig {
-  const f = expectFields(v, p, ['epochs', 'batchSize', 'learningRate', 'learningRateEnd', 'mu'])
+  const f = expectFields(v, p, ['epochs', 'batchSize', 'learningRate', 'learningRateEnd', 'mu'], ['secure'])
   const epochs = expectUint(f.epochs, `${p}.epochs`, TASK_LIMITS.epochs)
   const batchSize = expectUint(f.batchSize, `${p}.batchSize`, TASK_LIMITS.batchSize)
   if (epochs === 0 || batchSize === 0) throw new SchemaError(`${p}: epochs and batchSize must be positive`)
@@ -175,7 +223,17 @@ function roundConfig (v: unknown, p: string): RoundConfig {
     learningRate: positive(f.learningRate, `${p}.learningRate`),
     // 0 is legitimate: the cosine ends at 0 on the task's last local step.
     learningRateEnd: nonNegative(f.learningRateEnd, `${p}.learningRateEnd`),
-    mu: nonNegative(f.mu, `${p}.mu`)
+    mu: nonNegative(f.mu, `${p}.mu`),
+    ...(f.secure === undefined ? {} : { secure: secureConfig(f.secure, `${p}.secure`) })
+  }
+}
+
+function secureConfig (v: unknown, p: string): SecureRoundConfig {
+  const f = expectFields(v, p, ['clip', 'graceMs'], ['dpSigma'])
+  return {
+    clip: positive(f.clip, `${p}.clip`),
+    graceMs: expectUint(f.graceMs, `${p}.graceMs`, TASK_LIMITS.roundTimeoutMs),
+    ...(f.dpSigma === undefined ? {} : { dpSigma: nonNegative(f.dpSigma, `${p}.dpSigma`) })
   }
 }
 
@@ -229,6 +287,19 @@ function parseRoundEnd (v: unknown): RoundEnd {
   }
 }
 
+function parseSecAggEnvelope (v: unknown): SecAggEnvelope {
+  const f = expectFields(v, 'fl', ['kind', 'task', 'round', 'step', 'from', 'body', 'sig'])
+  return {
+    kind: 'secagg',
+    task: taskId(f.task, 'fl.task'),
+    round: expectUint(f.round, 'fl.round'),
+    step: expectEnum(f.step, 'fl.step', [...SECAGG_HOSPITAL_STEPS, ...SECAGG_COORDINATOR_STEPS]),
+    from: expectBytes(f.from, 'fl.from', KEY),
+    body: expectBytes(f.body, 'fl.body', undefined, INLINE_MAX_BYTES + 32 * 1024),
+    sig: expectBytes(f.sig, 'fl.sig', ED25519_SIGNATURE_BYTES)
+  }
+}
+
 /**
  * Decodes and shape-checks a message (not its signature: see verifyFlMessage). Throws TOO_LARGE,
  * BAD_ENCODING, NON_CANONICAL or BAD_SCHEMA.
@@ -237,7 +308,8 @@ export function decodeFlMessage (bytes: Uint8Array): FlMessage {
   if (bytes.length > FL_MESSAGE_MAX_BYTES) throw new TooLargeError(`an FL message may be at most ${FL_MESSAGE_MAX_BYTES} bytes, got ${bytes.length}`)
   const v = decode(bytes)
   const kindField = typeof v === 'object' && v !== null ? Reflect.get(v, 'kind') : undefined
-  const kind = expectEnum(kindField, 'fl.kind', ['round-start', 'update', 'round-end'] as const)
+  const kind = expectEnum(kindField, 'fl.kind', ['round-start', 'update', 'round-end', 'secagg'] as const)
+  if (kind === 'secagg') return parseSecAggEnvelope(v)
   if (kind === 'round-start') return parseRoundStart(v)
   if (kind === 'update') return parseUpdate(v)
   return parseRoundEnd(v)

@@ -4,7 +4,7 @@
 // and send a signed update with the sample count and the local loss. What was excluded is counted
 // and reported, never the images themselves.
 import type { Logger } from 'pino'
-import type { Identity } from '../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../protocol/ed25519.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { loadWeights } from '../ai/model.ts'
 import { trainLocal } from '../ai/train.ts'
@@ -13,7 +13,10 @@ import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES } from './constants.ts'
 import { filterByTrainingConsent, sampleOf } from './consent.ts'
 import type { ConsentFilterResult, ExclusionReason, TrainingSet } from './consent.ts'
 import { flattenWeights, signUpdate } from './messages.ts'
-import type { RoundStart, Update } from './messages.ts'
+import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
+import { participateSecurely } from './secure-participant.ts'
+import type { SecureInbox, Trained } from './secure-participant.ts'
+import { UpdateRefusedError } from './errors.ts'
 import type { ModelStore } from './model-store.ts'
 
 /** How this hospital's part in one round ended. */
@@ -45,6 +48,8 @@ export interface ParticipantComponents {
   clock: Clock
   /** Delivers a signed update: gossip to the coordinator, or straight to the local coordinator. */
   send: (update: Update) => Promise<void>
+  /** Secure aggregation: the inbox of coordinator steps, how to send this hospital's steps, and a signature check. */
+  secure?: { inbox: SecureInbox, send: (envelope: SecAggEnvelope) => Promise<void>, verify: Verifier }
 }
 
 /** Options of a participant. */
@@ -107,7 +112,8 @@ export function createParticipant (init: ParticipantInit = {}) {
       return record
     }
 
-    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
+    /** Loads the global model and the consented samples, and trains; the caller sends the result. */
+    const trainOn = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Trained & { global: Float32Array[], samples: number }> => {
       const bytes = start.global instanceof Uint8Array
         ? start.global
         : await models.get(start.global, { signal, timeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS })
@@ -116,22 +122,36 @@ export function createParticipant (init: ParticipantInit = {}) {
         // Only consented items are ever loaded: excluded ones are not even read from disk.
         const samples = await Promise.all(filter.kept.map(sampleOf))
         const { epochs, batchSize, learningRate, learningRateEnd, mu } = start.config
+        const global = model.getWeights()
         const began = performance.now()
         const result = await trainLocal(model, samples, {
-          epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? model.getWeights() : undefined, seed: start.round, signal
+          epochs, batchSize, learningRate, learningRateEnd, proximalMu: mu, globalWeights: mu > 0 ? global : undefined, seed: start.round, signal
         })
-        const trainMs = Math.round(performance.now() - began)
-        if (clock() > start.deadline) return { status: 'late', loss: result.loss, trainMs }
-        const flat = flattenWeights(model.getWeights())
-        const weights = flat.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES) ? flat : await models.put(flat)
-        const update = signUpdate(ledger.id, {
-          kind: 'update', task: start.task, round: start.round, hospital: ledger.self, samples: result.samples, loss: result.loss, trainMs, weights
-        }, identity)
-        await components.send(update)
-        return { status: 'sent', loss: result.loss, trainMs }
+        return { weights: model.getWeights(), global, loss: result.loss, trainMs: Math.round(performance.now() - began), samples: result.samples }
       } finally {
         model.dispose()
       }
+    }
+
+    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
+      if (start.config.secure !== undefined) {
+        // Secure aggregation: keys go out at once, the update leaves this peer only masked (secure-participant.ts).
+        const secure = components.secure
+        if (secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
+        const done = await participateSecurely(start, filter.kept.length, trainOn(start, filter, signal), {
+          ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send: secure.send, signal
+        })
+        return { status: 'sent', loss: done.loss, trainMs: done.trainMs }
+      }
+      const trained = await trainOn(start, filter, signal)
+      if (clock() > start.deadline) return { status: 'late', loss: trained.loss, trainMs: trained.trainMs }
+      const flat = flattenWeights(trained.weights)
+      const weights = flat.length <= (init.inlineMaxBytes ?? INLINE_MAX_BYTES) ? flat : await models.put(flat)
+      const update = signUpdate(ledger.id, {
+        kind: 'update', task: start.task, round: start.round, hospital: ledger.self, samples: trained.samples, loss: trained.loss, trainMs: trained.trainMs, weights
+      }, identity)
+      await components.send(update)
+      return { status: 'sent', loss: trained.loss, trainMs: trained.trainMs }
     }
 
     const onRoundStart = async (start: RoundStart, membership?: { join: () => void, leave: () => void }): Promise<ParticipationRecord | undefined> => {
@@ -144,7 +164,8 @@ export function createParticipant (init: ParticipantInit = {}) {
       active.get(start.task)?.abort()
       const controller = new AbortController()
       active.set(start.task, controller)
-      const timer = setTimeout(() => controller.abort(), Math.max(0, start.deadline - clock()))
+      // A secure round's unmasking runs up to graceMs past the deadline.
+      const timer = setTimeout(() => controller.abort(), Math.max(0, start.deadline + (start.config.secure?.graceMs ?? 0) - clock()))
       const base = { task: start.task, round: start.round, loss: null, trainMs: null }
       let counts: Pick<ParticipationRecord, 'total' | 'kept' | 'excluded' | 'reasons'> = { total: 0, kept: 0, excluded: 0, reasons: noReasons() }
       membership?.join()

@@ -64,7 +64,10 @@ export function serverStep (global: Weights, delta: Delta, velocity: Delta | nul
  * `state`: call it only for a round whose result becomes the global model.
  */
 export function aggregateRound (global: Weights, updates: readonly Contribution[], options: TaskOptions, state: ServerState): AggregateResult {
-  const agg = aggregate(global, updates, { method: options.aggregation, trim: options.trim, clip: options.clip, dpSigma: options.dpSigma, prng: state.prng })
+  const method = options.aggregation
+  // Secure rounds never see updates: secure-round.ts sums them masked and `serverStep` applies the result.
+  if (method === 'secure') throw new InvalidRequestError('a secure round is aggregated from its masked sum, not from updates')
+  const agg = aggregate(global, updates, { method, trim: options.trim, clip: options.clip, dpSigma: options.dpSigma, prng: state.prng })
   const step = serverStep(global, agg.delta, state.velocity, { learningRate: options.serverLearningRate, momentum: options.serverMomentum })
   state.velocity = step.velocity
   return { ...agg, weights: step.weights }

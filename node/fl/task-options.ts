@@ -7,10 +7,17 @@ import { InvalidRequestError } from '../../protocol/errors.ts'
 import { validateConfig, DEFAULT_UNET } from '../ai/unet-config.ts'
 import type { UNetConfig } from '../ai/unet-config.ts'
 import { AGGREGATIONS } from './aggregate.ts'
-import type { Aggregation } from './aggregate.ts'
+import { AggregationConflictError } from './errors.ts'
 import { TASK_DEFAULTS, TASK_LIMITS, TASK_NAME } from './constants.ts'
 import { SCHEDULES } from './schedule.ts'
 import type { Schedule } from './schedule.ts'
+
+/**
+ * How a task combines updates: the plain rules of aggregate.ts, or 'secure' (node/fl/secagg):
+ * masked updates of which the coordinator learns only the sum, FedAvg-weighted.
+ */
+export const TASK_AGGREGATIONS = [...AGGREGATIONS, 'secure'] as const
+export type TaskAggregation = typeof TASK_AGGREGATIONS[number]
 
 /** A task's settings, complete. */
 export interface TaskOptions {
@@ -33,7 +40,8 @@ export interface TaskOptions {
   serverLearningRate: number
   /** Server momentum β (FedAvgM, Hsu et al. 2019): v ← β·v + Δ̄; 0 is none. */
   serverMomentum: number
-  aggregation: Aggregation
+  /** 'secure' needs `clip` (it bounds the quantised sum) and cannot be robust: see docs/design.md. */
+  aggregation: TaskAggregation
   /** Trimmed mean β (fraction dropped at each end). */
   trim: number
   /** FedProx μ; 0 is plain FedAvg. */
@@ -60,7 +68,7 @@ export interface TaskOptions {
 
 /** The keys a caller may set. */
 const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'batchSize', 'learningRate', 'schedule',
-  'serverLearningRate', 'serverMomentum', 'aggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel', 'firstRound'] as const
+  'serverLearningRate', 'serverMomentum', 'aggregation', 'secureAggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel', 'firstRound'] as const
 
 function int (v: unknown, name: string, lo: number, hi: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
@@ -107,10 +115,16 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   const get = (key: typeof KEYS[number], fallback: unknown): unknown => v[key] === undefined ? fallback : v[key]
   const task = get('task', TASK_DEFAULTS.name)
   if (typeof task !== 'string' || !TASK_NAME.test(task)) throw new InvalidRequestError('task must be 1–39 lower-case letters, digits or dashes')
-  const aggregation = get('aggregation', TASK_DEFAULTS.aggregation)
-  if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
-    throw new InvalidRequestError(`aggregation must be one of ${AGGREGATIONS.join(', ')}`)
+  const asked = get('aggregation', TASK_DEFAULTS.aggregation)
+  if (typeof asked !== 'string' || !(TASK_AGGREGATIONS as readonly string[]).includes(asked)) {
+    throw new InvalidRequestError(`aggregation must be one of ${TASK_AGGREGATIONS.join(', ')}`)
   }
+  const secureFlag = v.secureAggregation
+  if (secureFlag !== undefined && typeof secureFlag !== 'boolean') throw new InvalidRequestError('secureAggregation must be a boolean')
+  // Robust aggregation needs every update in the clear; secure aggregation hides them: one or the other.
+  if (secureFlag === true && asked === 'trimmed-mean') throw new AggregationConflictError()
+  if (secureFlag === false && asked === 'secure') throw new InvalidRequestError('aggregation "secure" contradicts secureAggregation: false')
+  const aggregation = (secureFlag === true ? 'secure' : asked) as TaskAggregation
   const schedule = get('schedule', TASK_DEFAULTS.schedule)
   if (typeof schedule !== 'string' || !(SCHEDULES as readonly string[]).includes(schedule)) {
     throw new InvalidRequestError(`schedule must be one of ${SCHEDULES.join(', ')}`)
@@ -126,6 +140,7 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   const clip = v.clip === undefined ? undefined : num(v.clip, 'clip', 0, 1e6, true)
   const dpSigma = v.dpSigma === undefined ? undefined : num(v.dpSigma, 'dpSigma', 0, 1e3)
   if (dpSigma !== undefined && clip === undefined) throw new InvalidRequestError('dpSigma needs clip: the noise is σ·C')
+  if (aggregation === 'secure' && clip === undefined) throw new InvalidRequestError('secure aggregation needs clip: it bounds every update, so the masked sum cannot overflow')
   const rounds = int(get('rounds', TASK_DEFAULTS.rounds), 'rounds', 1, TASK_LIMITS.rounds)
   return {
     task,
@@ -138,7 +153,7 @@ export function parseTaskOptions (value: unknown): TaskOptions {
     schedule: schedule as Schedule,
     serverLearningRate: num(get('serverLearningRate', TASK_DEFAULTS.serverLearningRate), 'serverLearningRate', 0, TASK_LIMITS.serverLearningRate, true),
     serverMomentum: num(get('serverMomentum', TASK_DEFAULTS.serverMomentum), 'serverMomentum', 0, TASK_LIMITS.serverMomentum),
-    aggregation: aggregation as Aggregation,
+    aggregation,
     trim: num(get('trim', TASK_DEFAULTS.trim), 'trim', 0, 0.49),
     mu: num(get('mu', 0), 'mu', 0, 1e4),
     ...(clip === undefined ? {} : { clip }),

@@ -194,7 +194,7 @@ export function contributorsOf (rounds: readonly RoundRecord[], round: number): 
 export function publishMetrics (input: {
   validation: Validation
   roundsRun: number
-  options: Pick<TaskOptions, 'clip' | 'dpSigma' | 'mu' | 'serverLearningRate' | 'serverMomentum'>
+  options: Pick<TaskOptions, 'clip' | 'dpSigma' | 'mu' | 'serverLearningRate' | 'serverMomentum'> & Partial<Pick<TaskOptions, 'aggregation'>>
   contributors: Array<{ hospital: string, samples: number }>
 }): Record<string, number> {
   const { validation, options, contributors } = input
@@ -205,6 +205,8 @@ export function publishMetrics (input: {
     samples: contributors.reduce((n, c) => n + c.samples, 0)
   }
   if (validation.auroc !== null) metrics.auroc = validation.auroc
+  // Provenance of the aggregation mode: 1 when no hospital's update was ever seen in the clear.
+  if (options.aggregation === 'secure') metrics.secureAggregation = 1
   if (options.clip !== undefined) metrics.clip = options.clip
   if (options.dpSigma !== undefined) metrics.dpSigma = options.dpSigma
   if (options.mu > 0) metrics.mu = options.mu

@@ -17,7 +17,7 @@ import { codeOf } from '../p2p/errors.ts'
 import { isMemberPeer } from '../p2p/gater.ts'
 import { memberHexOfPeer } from '../p2p/identity.ts'
 import { controlTopic, taskTopic } from './constants.ts'
-import { decodeFlMessage, encodeFlMessage, signerOf, verifyFlMessage } from './messages.ts'
+import { decodeFlMessage, encodeFlMessage, isCoordinatorMessage, signerOf, verifyFlMessage } from './messages.ts'
 import type { FlMessage } from './messages.ts'
 
 /**
@@ -95,7 +95,7 @@ export function createFlTransport (components: FlTransportComponents): FlTranspo
     }
     if (via.topic === 'task' && message.task !== via.task) return refuse({ ...refusal, code: 'WRONG_TASK' }, TopicValidatorResult.Reject)
     // Round messages come only from the coordinator the task id names, as the ledger requires of its model.publish.
-    if (message.kind !== 'update' && !isCoordinatorOf(message.task, message.coordinator)) {
+    if (isCoordinatorMessage(message) && !isCoordinatorOf(message.task, signerOf(message))) {
       return refuse({ ...refusal, code: 'NOT_TASK_COORDINATOR' }, TopicValidatorResult.Reject)
     }
     let verdict: Verdict

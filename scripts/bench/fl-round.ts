@@ -17,6 +17,8 @@ export interface FlRoundOptions {
   epochs: number
   imageSize: number
   seed: number
+  /** Further task options, e.g. `{ aggregation: 'secure', clip }` for the secure-aggregation overhead. */
+  task?: Record<string, unknown>
 }
 
 /** Per-round figures and their medians. */
@@ -65,7 +67,7 @@ export async function flRound (o: FlRoundOptions): Promise<FlRoundResult> {
     children.forEach((c, n) => post(c, { type: 'connect', addrs: addrs.slice(n + 1) }))
     await Promise.all(connected)
     const done = next(children[0], 'done')
-    post(children[0], { type: 'run', options: { task: 'bench', rounds: o.rounds, minParticipants: 3, epochs: o.epochs, patience: o.rounds, roundTimeoutMs: 600_000, seed: 1 } })
+    post(children[0], { type: 'run', options: { task: 'bench', rounds: o.rounds, minParticipants: 3, epochs: o.epochs, patience: o.rounds, roundTimeoutMs: 600_000, seed: 1, ...o.task } })
     const view: TaskView = (await done).view
     const rounds = view.rounds.filter(r => r.status === 'aggregated' && r.slowestTrainMs !== null)
     if (rounds.length === 0) throw new Error(`no round aggregated: ${JSON.stringify(view.error)}`)

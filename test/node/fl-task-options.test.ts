@@ -105,4 +105,19 @@ test('firstRound and continues are stored and read back; records from before the
   throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...header.options, firstRound: 10 } })), 'CORRUPT_HISTORY')
 })
 
+test('secure aggregation: chosen by aggregation or the flag, needs clip, and never with trimmed mean', () => {
+  assert.is(parseTaskOptions({ aggregation: 'secure', clip: 5 }).aggregation, 'secure')
+  assert.is(parseTaskOptions({ secureAggregation: true, clip: 5 }).aggregation, 'secure')
+  assert.is(parseTaskOptions({ secureAggregation: false }).aggregation, 'fedavg')
+  throwsCode(() => parseTaskOptions({ secureAggregation: true, aggregation: 'trimmed-mean', clip: 5 }), 'AGGREGATION_CONFLICT')
+  throwsCode(() => parseTaskOptions({ aggregation: 'secure' }), 'INVALID')
+  throwsCode(() => parseTaskOptions({ secureAggregation: 'yes', clip: 5 }), 'INVALID')
+  throwsCode(() => parseTaskOptions({ secureAggregation: false, aggregation: 'secure', clip: 5 }), 'INVALID')
+  // Provenance: the published metrics say the model was aggregated securely, and only then.
+  const secure = parseTaskOptions({ aggregation: 'secure', clip: 5 })
+  const validation = { loss: 0.5, dice: 0.5, auroc: null }
+  assert.is(publishMetrics({ validation, roundsRun: 1, options: secure, contributors: [] }).secureAggregation, 1)
+  assert.is(publishMetrics({ validation, roundsRun: 1, options: parseTaskOptions({}), contributors: [] }).secureAggregation, undefined)
+})
+
 test.run()

@@ -21,6 +21,13 @@ test('a task with rounds, participants, timings and its published model', () => 
   assert.equal(t.rounds[1].participants, [{ hospital: 'h1', name: 'A', samples: 10, loss: 0.5 }, { hospital: 'h2', name: null, samples: null, loss: null }])
   assert.equal(t.model, { cid: 'bafy1', round: 2, dice: 0.7, loss: 0.3 })
   assert.is(t.error, null)
+  assert.is(t.aggregation, null)
+})
+
+test('the aggregation mode comes from the task or its options', () => {
+  assert.is(parseFlTask({ id: 't', options: { aggregation: 'secure' } })?.aggregation, 'secure')
+  assert.is(parseFlTask({ id: 't', aggregation: 'fedavg' })?.aggregation, 'fedavg')
+  assert.is(parseFlTask({ id: 't', options: { aggregation: 7 } })?.aggregation, null)
 })
 
 test('a round\'s time is the coordinator\'s wall time (wallMs), as the peer records it', () => {

@@ -1,7 +1,7 @@
 // Federated learning for the admin (DESIGN §6): the tasks this peer knows, a form to start one
 // (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
 // participants with their sample counts, round times, and the model it published, or why it
-// failed; an admin continues an interrupted or stopped task as a new task. Above them, this
+// failed, and how its updates were aggregated (secure aggregation or not); an admin continues an interrupted or stopped task as a new task. Above them, this
 // hospital's training data (mc-training-data) and the published models it deployed or holds back
 // (mc-fl-models). When the peer has no FL service (its route answers
 // 404), the page says so instead of failing.
@@ -143,6 +143,7 @@ export class McFlDashboard extends LitElement {
       <p><a href="/app/admin/fl">← All tasks</a></p>
       <h2>Task ${t.id}</h2>
       <p>Status: <strong data-testid="fl-status">${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      ${t.aggregation === null ? nothing : html`<p data-testid="fl-aggregation">Aggregation: <strong>${t.aggregation}</strong>${t.aggregation === 'secure' ? html` <span class="muted">(updates travel masked; the coordinator learns only their sum)</span>` : nothing}</p>`}
       ${t.continues === null ? nothing : html`<p data-testid="fl-continues">Continues <a href="/app/admin/fl/${encodeURIComponent(t.continues)}">${t.continues}</a></p>`}
       ${t.error === null ? nothing : html`<mc-error-note .error=${new MedichainError(t.error.code, t.error.message)}></mc-error-note>`}
       ${this.#continueButton(t)}

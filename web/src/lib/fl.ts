@@ -30,6 +30,8 @@ export interface FlTask {
   error: { code: string, message: string } | null
   /** The id of the interrupted or stopped task this one continues, or null. */
   continues: string | null
+  /** How updates are combined: `fedavg`, `trimmed-mean` or `secure` (the coordinator sees only the sum); null when not reported. */
+  aggregation: string | null
 }
 
 /** Whether an admin may continue a task (`POST /api/fl/tasks/:id/continue`): it ended interrupted or stopped, after at least one round. */
@@ -101,7 +103,8 @@ export function parseFlTask (v: unknown): FlTask | null {
     rounds: rounds.sort((a, b) => a.round - b.round),
     model: parseModel(v.model ?? v.published ?? null),
     error: parseError(v.error),
-    continues: str(v.continues)
+    continues: str(v.continues),
+    aggregation: str(v.aggregation) ?? (isObj(v.options) ? str(v.options.aggregation) : null)
   }
 }
 
