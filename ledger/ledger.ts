@@ -28,7 +28,7 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
-import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
+import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, checkTxRules, verifyTxSignatures } from './validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
 const POOL_MIN_BYTES = 4096
@@ -241,8 +241,12 @@ class LedgerImpl extends EventTarget implements Ledger {
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
     const view = new BatchWriter(this.#store)
-    await view.prefetch(authoriseKeys(dtx))
+    await view.prefetch([...authoriseKeys(dtx), ...keysRead(dtx)])
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
+    // The block rules, judged against the block this transaction will go into, so that a client
+    // hears its own code at once and its transaction never fails a block shared with others.
+    const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
+    await checkTxRules([dtx], { author: this.self, height: this.#chains.headHeight(this.self) + 1, time: this.#c.clock(), links }, view, this.#isFounder)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
     if (this.#queuedIds.has(idHex) || await this.#store.get(K.tx(dtx.id)) !== undefined) {
@@ -282,7 +286,11 @@ class LedgerImpl extends EventTarget implements Ledger {
           const block = await this.#exclusive(async () => await this.#appendOwn(batch.map(p => p.dtx.tx)))
           batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
         } catch (err) {
-          for (const p of batch) p.reject(err)
+          // A rule that passed at submission can fail by block time (a transaction that waited,
+          // a conflicting one synced meanwhile): then each goes on its own, so one client's
+          // transaction never takes the others of its block down with it.
+          if (err instanceof LedgerRuleError && batch.length > 1) await this.#appendEach(batch)
+          else for (const p of batch) p.reject(err)
         } finally {
           for (const p of batch) this.#unqueue(p)
         }
@@ -294,6 +302,19 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#queuedIds.delete(toHex(p.dtx.id))
     this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
   }
+
+  async #appendEach (batch: Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        const block = await this.#exclusive(async () => await this.#appendOwn([p.dtx.tx]))
+        p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index: 0 })
+      } catch (err) {
+        p.reject(err)
+      }
+    }
+  }
+
+  readonly #isFounder = (key: Uint8Array): boolean => this.genesis.members.some(m => equals(m.key, key))
 
   #takeBatch (): Pending[] {
     let bytes = 4096
@@ -493,6 +514,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     const w = group.w.child()
     await w.prefetch(block.txs.flatMap(keysRead))
     checkReplays(block.txs, header.author, w)
+    await checkTxRules(block.txs, header, w, this.#isFounder)
     this.#apply(block, w, group)
     return 'appended'
   }

@@ -8,6 +8,7 @@ import { MAX_CLOCK_SKEW_MS } from '../protocol/constants.ts'
 import { LedgerRuleError, MissingDependencyError, SignatureError } from '../protocol/errors.ts'
 import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
+import type { BlockContext, PrefetchView } from './causal.ts'
 import type { Chains } from './chains.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { checkImageAdd } from './image-rules.ts'
@@ -15,6 +16,9 @@ import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
+import { checkConsents } from './validate-consent.ts'
+import { checkSeqReuse } from './validate-seq.ts'
+import { checkTxTime } from './validate-time.ts'
 
 /** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
 export interface StateView { get(key: string): Uint8Array | undefined }
@@ -92,6 +96,17 @@ export function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateV
       throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already in this author's chain`)
     }
   }
+}
+
+/**
+ * The rules that judge each transaction against its block and the block's causal past, for every
+ * author alike: TX_TIME (validate-time.ts), REPLAYED_SEQ (validate-seq.ts) and the consent rules
+ * (validate-consent.ts). At submission `ctx` describes the block the transaction will go into.
+ */
+export async function checkTxRules (txs: DecodedTx[], ctx: BlockContext, view: PrefetchView, isFounder: (key: Uint8Array) => boolean): Promise<void> {
+  for (const { tx } of txs) checkTxTime(tx, ctx.time)
+  await checkSeqReuse(txs, ctx, view)
+  await checkConsents(txs, ctx, view, isFounder)
 }
 
 /** What the chain rules read: the chains held and the member registry. */
