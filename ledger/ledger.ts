@@ -28,6 +28,7 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
+import { refusedAbove } from './validate-flag.ts'
 import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, checkTxRules, verifyTxSignatures } from './validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
@@ -58,8 +59,8 @@ interface Group {
   chains: Chains
   /** Membership after the group's blocks, if they change it. */
   members: MembershipUpdate | null
-  /** Authors the group's evidence flags, and hex hashes it marks equivocal. */
-  flags: Uint8Array[]
+  /** The group's new evidence (author and height) it flags, and hex hashes it marks equivocal. */
+  flags: Array<{ author: Uint8Array, height: number }>
   equivocal: Set<string>
   after: Array<() => void>
 }
@@ -240,6 +241,9 @@ class LedgerImpl extends EventTarget implements Ledger {
     const dtx = encodeTx(tx)
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
+    if (refusedAbove(this.#members.flagState(this.self, this.#chains)) !== undefined) {
+      throw new LedgerRuleError('FLAGGED_MEMBER', 'this hospital signed two blocks at one height: it cannot write until the consortium resolves it')
+    }
     const view = new BatchWriter(this.#store)
     await view.prefetch([...authoriseKeys(dtx), ...keysRead(dtx)])
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
@@ -383,7 +387,12 @@ class LedgerImpl extends EventTarget implements Ledger {
       while (this.#incoming.length > 0 && this.#guard.fault === null) await this.#exclusive(async () => await this.#ingestGroup())
     })().catch((err: unknown) => {
       this.#log.error({ err: (err as Error).message }, 'ingest stopped')
-    }).finally(() => { this.#draining = null })
+    }).finally(() => {
+      this.#draining = null
+      // A block received after the loop's last check but before this line would otherwise wait
+      // for the next receive: its caller would never hear back.
+      if (this.#incoming.length > 0 && this.#guard.fault === null) this.#drain()
+    })
   }
 
   /** Appends queued blocks into one group: the first waits for its checks, later ones only if ready. */
@@ -469,7 +478,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     group.chains.commit()
     if (group.members !== null) this.#members.adopt(group.members)
-    for (const author of group.flags) this.#members.flag(author)
+    for (const f of group.flags) this.#members.flag(f.author, f.height)
     for (const h of group.equivocal) this.#equivocal.add(h)
     if (group.w.size > 0) this.#rootCache = null
     for (const f of group.after) f()
@@ -507,7 +516,8 @@ class LedgerImpl extends EventTarget implements Ledger {
     const view = {
       chains: group.chains,
       memberStatus: (k: Uint8Array) => group.members !== null ? group.members.members.get(toHex(k))?.status : this.#members.get(k)?.status,
-      isEquivocal: (h: Uint8Array) => group.equivocal.has(toHex(h)) || this.#equivocal.has(toHex(h))
+      isEquivocal: (h: Uint8Array) => group.equivocal.has(toHex(h)) || this.#equivocal.has(toHex(h)),
+      flagState: (k: Uint8Array) => this.#members.flagState(k, group.chains, group)
     }
     checkChainRules(block, view, { now: this.#c.clock(), replay: mode.replay })
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
@@ -563,12 +573,14 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (flag === undefined || (decode(flag) as { height: number }).height > evidence.height) {
       group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
     }
-    group.flags.push(evidence.author)
+    group.flags.push({ author: evidence.author, height: evidence.height })
     const hashes = evidence.blocks.map(b => toHex(decodeBlock(b).hash))
     for (const h of hashes) group.equivocal.add(h)
     // Blocks that linked the other variant can now be judged: they go round again.
     group.after.push(() => {
       for (const h of hashes) for (const waiting of this.#waiting.releaseKey(`hash:${h}`)) this.receive(waiting.bytes).catch(() => {})
+      // Blocks that wait for the member's blocks above the equivocation wait no more (FLAGGED_MEMBER).
+      for (const waiting of this.#waiting.releaseAbove(evidence.author, evidence.height)) this.receive(waiting.bytes).catch(() => {})
     })
     this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
     group.after.push(() => this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence })))
@@ -612,7 +624,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   size (): number { return this.#chains.size() }
   members (): MemberView[] {
     // A hospital's own `directory.set` names it; the genesis or admission name is the fallback.
-    return this.#members.list().map(m => {
+    return this.#members.list(this.#chains).map(m => {
       const named = this.#hospitalNames.get(toHex(m.key))
       return named === undefined ? m : { ...m, name: named.name }
     })

@@ -206,6 +206,11 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'member.approve':
       w.put(K.approval(tx.body.proposal, tx.signer), EMPTY)
       return { membership: true }
+    case 'member.resolve': {
+      const b = tx.body
+      w.put(K.proposal(dtx.id), encode({ action: 'resolve', member: b.member, name: '', addrs: [], proposer: tx.signer, time: tx.time, height: b.height, keep: b.keep }))
+      return { membership: true }
+    }
     case 'account.register': {
       const b = tx.body
       putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
