@@ -119,6 +119,13 @@ export class McMembers extends LitElement {
     return p.action === 'add' ? 'admit' : 'remove'
   }
 
+  /** The accessible name of a proposal's Approve button. */
+  #approveLabel (p: ApiProposal): string {
+    const who = p.name === '' ? this.#name(p.member) : p.name
+    if (p.action === 'resolve') return `Approve keeping block ${shortHex(p.keep ?? '')} of ${who} at height ${String(p.height)}`
+    return `Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}`
+  }
+
   /** The member's standing after equivocation evidence: refused, or resolved. */
   #flag (x: Member) {
     if (!x.flagged) return nothing
@@ -155,7 +162,7 @@ export class McMembers extends LitElement {
         <td>${p.approvers.length === 0 ? '—' : p.approvers.map(a => this.#name(a)).join(', ')}</td>
         <td>${formatTime(p.time)}</td>
         ${!pending ? nothing : html`<td>${p.proposer === self || (self !== undefined && p.approvers.includes(self)) ? html`<span class="muted">voted</span>`
-          : html`<button type="button" ?disabled=${this.#action.busy} aria-label="Approve: ${this.#change(p)} (${p.name === '' ? this.#name(p.member) : p.name})"
+          : html`<button type="button" ?disabled=${this.#action.busy} aria-label=${this.#approveLabel(p)}
               @click=${async () => await this.#write(async () => { await this.session.client.approveProposal(p.id); return 'Approval recorded.' })}>Approve</button>`}</td>`}
       </tr>`)}</tbody>
     </table></div>`
