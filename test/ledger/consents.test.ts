@@ -155,7 +155,7 @@ test('a ledger folder of the previous schema (one consent per grantee) is refuse
   const path = await tempDir()
   const ledger = await openLedger(genesis, A, { path, clock })
   await ledger.stop()
-  assert.is(SCHEMA_VERSION, '2')
+  assert.is(SCHEMA_VERSION, '3')
   const db = new Level<string, string>(path)
   await db.put('meta:schema', '1')
   await db.close()
