@@ -3,7 +3,7 @@
 // with what is already on the ledger (a reused seq, a consent naming a grantee or an image) judge
 // against this past only, so every peer that holds the block's dependencies reaches the same
 // verdict, whatever else it happens to hold and whatever order the blocks arrived in.
-import { equals } from '../protocol/bytes.ts'
+import { compare, equals } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import type { Link } from '../protocol/block.ts'
 import { HASH_BYTES } from '../protocol/constants.ts'
@@ -44,4 +44,19 @@ export function txIdsOf (value: Uint8Array | undefined): Uint8Array[] {
   const out: Uint8Array[] = []
   for (let i = 0; i + HASH_BYTES <= value.length; i += HASH_BYTES) out.push(value.subarray(i, i + HASH_BYTES))
   return out
+}
+
+/**
+ * Adds `id` to an id-list index value: the sorted, concatenated ids of every transaction that
+ * used one (signer, seq), or that recorded one image for one patient. All of them are kept, not
+ * only the lowest, so a rule can ask whether any of them is in a block's causal past (causal.ts).
+ */
+export function addTxId (w: { get(key: string): Uint8Array | undefined, put(key: string, value: Uint8Array): void }, key: string, id: Uint8Array): void {
+  const ids = txIdsOf(w.get(key))
+  if (ids.some(x => compare(x, id) === 0)) return
+  ids.push(id)
+  ids.sort(compare)
+  const out = new Uint8Array(ids.length * id.length)
+  ids.forEach((x, i) => out.set(x, i * id.length))
+  w.put(key, out)
 }

@@ -6,7 +6,7 @@ import { compare } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
-import { txIdsOf } from './causal.ts'
+import { addTxId } from './causal.ts'
 import { K } from './keys.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
@@ -107,21 +107,6 @@ function putLowestTx (w: BatchWriter, key: string, value: Value & { tx: Uint8Arr
   if (existing !== undefined && compare(existing.tx as Uint8Array, value.tx) <= 0) return false
   w.put(key, encode(value))
   return true
-}
-
-/**
- * Adds `id` to an id-list index value: the sorted, concatenated ids of every transaction that
- * used one (signer, seq), or that recorded one image for one patient. All of them are kept, not
- * only the lowest, so a rule can ask whether any of them is in a block's causal past (causal.ts).
- */
-function addTxId (w: BatchWriter, key: string, id: Uint8Array): void {
-  const ids = txIdsOf(w.get(key))
-  if (ids.some(x => compare(x, id) === 0)) return
-  ids.push(id)
-  ids.sort(compare)
-  const out = new Uint8Array(ids.length * id.length)
-  ids.forEach((x, i) => out.set(x, i * id.length))
-  w.put(key, out)
 }
 
 /** Keeps the earliest time a patient id appeared: "exists since". */
