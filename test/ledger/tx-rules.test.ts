@@ -5,11 +5,13 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CID } from 'multiformats/cid'
+import { identity } from 'multiformats/hashes/identity'
 import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
 import { toHex } from '../../protocol/bytes.ts'
 import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_CLOCK_SKEW_MS, MAX_TX_AGE_MS } from '../../protocol/constants.ts'
 import type { Identity } from '../../protocol/ed25519.ts'
 import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { BOUND_WRAPPED_KEY_BYTES } from '../../protocol/key-wrap.ts'
 import { encodeTx, patientIdOf } from '../../protocol/tx.ts'
 import type { Tx, TxBodies } from '../../protocol/tx.ts'
 import type { Block } from '../../protocol/block.ts'
@@ -176,7 +178,7 @@ test('a grantee registered only in a block the grant\'s block does not link is U
 
 test('keys or a scope naming another patient\'s image, or no recorded image, is FOREIGN_IMAGE', async () => {
   const { ledger, b0, mine, theirs } = await setup()
-  const key = new Uint8Array(80).fill(1)
+  const key = new Uint8Array(BOUND_WRAPPED_KEY_BYTES).fill(1)
   await refused(ledger, next(b0, [grantTx(grantBody({ keys: [{ image: theirs, raw: key, result: null }] }))]), 'FOREIGN_IMAGE')
   await refused(ledger, next(b0, [grantTx(grantBody({ scope: { kind: 'images', images: [mine[0], theirs] } }))]), 'FOREIGN_IMAGE')
   await refused(ledger, next(b0, [grantTx(grantBody({ scope: { kind: 'images', images: [await cid(99)] } }))]), 'FOREIGN_IMAGE')
@@ -187,22 +189,24 @@ test('keys or a scope naming another patient\'s image, or no recorded image, is 
 
 test('keys listed twice or outside the scope are BAD_CONSENT', async () => {
   const { ledger, b0, mine } = await setup()
-  const key = new Uint8Array(80).fill(1)
+  const key = new Uint8Array(BOUND_WRAPPED_KEY_BYTES).fill(1)
   await refused(ledger, next(b0, [grantTx(grantBody({ keys: [{ image: mine[0], raw: key, result: null }, { image: mine[0], raw: key, result: null }] }))]), 'BAD_CONSENT')
   await refused(ledger, next(b0, [grantTx(grantBody({ scope: { kind: 'images', images: [mine[0]] }, keys: [{ image: mine[1], raw: key, result: null }] }))]), 'BAD_CONSENT')
 })
 
 test('a grant larger than its images need is CONSENT_TOO_LARGE; the measured flood shape is refused', async () => {
-  const { ledger, b0, mine } = await setup()
-  // Keys padded to the schema's 256 bytes: more than CONSENT_BYTES_PER_IMAGE for two images.
-  const padded = grantTx(grantBody({ scope: { kind: 'images', images: mine }, keys: mine.map(image => ({ image, raw: new Uint8Array(256), result: new Uint8Array(256) })) }))
-  assert.ok(encodeTx(padded).bytes.length > CONSENT_BASE_BYTES + 2 * CONSENT_BYTES_PER_IMAGE)
-  await refused(ledger, next(b0, [padded]), 'CONSENT_TOO_LARGE')
-  // The review's flood: ~64 KB of keys for images that are not the patient's.
-  const junk = await Promise.all(Array.from({ length: 110 }, async (_, i) => ({ image: await cid(1000 + i), raw: new Uint8Array(256), result: new Uint8Array(256) })))
-  const flood = grantTx(grantBody({ keys: junk }))
-  assert.ok(encodeTx(flood).bytes.length > 60_000)
-  await refused(ledger, next(b0, [flood]), 'CONSENT_TOO_LARGE')
+  const { ledger, b0 } = await setup()
+  // A CID can carry any digest (an identity multihash is the digest itself): padding in the scope.
+  const padded = CID.createV1(0x55, identity.digest(new Uint8Array(2000).fill(7)))
+  const fat = grantTx(grantBody({ scope: { kind: 'images', images: [padded] } }))
+  assert.ok(encodeTx(fat).bytes.length > CONSENT_BASE_BYTES + CONSENT_BYTES_PER_IMAGE)
+  await refused(ledger, next(b0, [fat]), 'CONSENT_TOO_LARGE')
+  // The review's flood: ~60 KB of keys for images that are not the patient's.
+  const key = new Uint8Array(BOUND_WRAPPED_KEY_BYTES)
+  const junk = await Promise.all(Array.from({ length: 200 }, async (_, i) => ({ image: await cid(1000 + i), raw: key, result: key })))
+  const flood = grantTx(grantBody({ kind: 'hospital', grantee: C.publicKey, keys: junk }))
+  assert.ok(encodeTx(flood).bytes.length > 50_000)
+  await refused(ledger, next(b0, [flood]), 'FOREIGN_IMAGE')
 })
 
 test.run()
