@@ -53,11 +53,14 @@ export const K = {
   resultImagePrefix: (resultCid: string) => `i:result:${resultCid}:`,
   patientImage: (patient: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `i:pimg:${hex(patient)}:${cid}:${hex(custodian)}`,
   patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
+  /** The `image.add` ids that recorded image `cid` for `patient`, concatenated: a consent may name only its patient's images. */
+  imageOwner: (cid: string, patient: Uint8Array | string) => `i:cidpat:${cid}:${hex(patient)}`,
   /** Patients with a consent record naming `grantee` (any purpose): the rows sit under K.consentGranteePrefix. */
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
   history: (patient: Uint8Array | string, txId: Uint8Array) => `i:hist:${hex(patient)}:${toHex(txId)}`,
   historyPrefix: (patient: Uint8Array | string) => `i:hist:${hex(patient)}:`,
+  /** Every transaction id that used (signer, seq), concatenated: more than one is a replay (REPLAYED_SEQ). */
   seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`,
   seqPrefix: (signer: Uint8Array) => `i:seq:${toHex(signer)}:`
 }

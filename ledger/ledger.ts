@@ -28,7 +28,8 @@ import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, 
 import { WaitingRoom } from './waiting-room.ts'
 import { createVerifyPool } from './verify-pool.ts'
 import type { VerifyPool } from './verify-pool.ts'
-import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, verifyTxSignatures } from './validate.ts'
+import { refusedAbove } from './validate-flag.ts'
+import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, checkTxRules, verifyTxSignatures } from './validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
 const POOL_MIN_BYTES = 4096
@@ -58,8 +59,8 @@ interface Group {
   chains: Chains
   /** Membership after the group's blocks, if they change it. */
   members: MembershipUpdate | null
-  /** Authors the group's evidence flags, and hex hashes it marks equivocal. */
-  flags: Uint8Array[]
+  /** The group's new evidence (author and height) it flags, and hex hashes it marks equivocal. */
+  flags: Array<{ author: Uint8Array, height: number }>
   equivocal: Set<string>
   after: Array<() => void>
 }
@@ -240,9 +241,16 @@ class LedgerImpl extends EventTarget implements Ledger {
     const dtx = encodeTx(tx)
     verifyTx(this.id, tx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
+    if (refusedAbove(this.#members.flagState(this.self, this.#chains)) !== undefined) {
+      throw new LedgerRuleError('FLAGGED_MEMBER', 'this hospital signed two blocks at one height: it cannot write until the consortium resolves it')
+    }
     const view = new BatchWriter(this.#store)
-    await view.prefetch(authoriseKeys(dtx))
+    await view.prefetch([...authoriseKeys(dtx), ...keysRead(dtx)])
     authoriseTx(dtx, this.self, this.id, view, this.#c.verify)
+    // The block rules, judged against the block this transaction will go into, so that a client
+    // hears its own code at once and its transaction never fails a block shared with others.
+    const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
+    await checkTxRules([dtx], { author: this.self, height: this.#chains.headHeight(this.self) + 1, time: this.#c.clock(), links }, view, this.#isFounder)
     const idHex = toHex(dtx.id)
     const seqKey = K.seq(tx.signer, tx.seq)
     if (this.#queuedIds.has(idHex) || await this.#store.get(K.tx(dtx.id)) !== undefined) {
@@ -282,7 +290,11 @@ class LedgerImpl extends EventTarget implements Ledger {
           const block = await this.#exclusive(async () => await this.#appendOwn(batch.map(p => p.dtx.tx)))
           batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
         } catch (err) {
-          for (const p of batch) p.reject(err)
+          // A rule that passed at submission can fail by block time (a transaction that waited,
+          // a conflicting one synced meanwhile): then each goes on its own, so one client's
+          // transaction never takes the others of its block down with it.
+          if (err instanceof LedgerRuleError && batch.length > 1) await this.#appendEach(batch)
+          else for (const p of batch) p.reject(err)
         } finally {
           for (const p of batch) this.#unqueue(p)
         }
@@ -294,6 +306,19 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#queuedIds.delete(toHex(p.dtx.id))
     this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
   }
+
+  async #appendEach (batch: Pending[]): Promise<void> {
+    for (const p of batch) {
+      try {
+        const block = await this.#exclusive(async () => await this.#appendOwn([p.dtx.tx]))
+        p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index: 0 })
+      } catch (err) {
+        p.reject(err)
+      }
+    }
+  }
+
+  readonly #isFounder = (key: Uint8Array): boolean => this.genesis.members.some(m => equals(m.key, key))
 
   #takeBatch (): Pending[] {
     let bytes = 4096
@@ -362,7 +387,12 @@ class LedgerImpl extends EventTarget implements Ledger {
       while (this.#incoming.length > 0 && this.#guard.fault === null) await this.#exclusive(async () => await this.#ingestGroup())
     })().catch((err: unknown) => {
       this.#log.error({ err: (err as Error).message }, 'ingest stopped')
-    }).finally(() => { this.#draining = null })
+    }).finally(() => {
+      this.#draining = null
+      // A block received after the loop's last check but before this line would otherwise wait
+      // for the next receive: its caller would never hear back.
+      if (this.#incoming.length > 0 && this.#guard.fault === null) this.#drain()
+    })
   }
 
   /** Appends queued blocks into one group: the first waits for its checks, later ones only if ready. */
@@ -448,7 +478,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     }
     group.chains.commit()
     if (group.members !== null) this.#members.adopt(group.members)
-    for (const author of group.flags) this.#members.flag(author)
+    for (const f of group.flags) this.#members.flag(f.author, f.height)
     for (const h of group.equivocal) this.#equivocal.add(h)
     if (group.w.size > 0) this.#rootCache = null
     for (const f of group.after) f()
@@ -486,13 +516,15 @@ class LedgerImpl extends EventTarget implements Ledger {
     const view = {
       chains: group.chains,
       memberStatus: (k: Uint8Array) => group.members !== null ? group.members.members.get(toHex(k))?.status : this.#members.get(k)?.status,
-      isEquivocal: (h: Uint8Array) => group.equivocal.has(toHex(h)) || this.#equivocal.has(toHex(h))
+      isEquivocal: (h: Uint8Array) => group.equivocal.has(toHex(h)) || this.#equivocal.has(toHex(h)),
+      flagState: (k: Uint8Array) => this.#members.flagState(k, group.chains, group)
     }
     checkChainRules(block, view, { now: this.#c.clock(), replay: mode.replay })
     if (!verified) verifyTxSignatures(block.txs, this.id, this.#c.verify)
     const w = group.w.child()
     await w.prefetch(block.txs.flatMap(keysRead))
     checkReplays(block.txs, header.author, w)
+    await checkTxRules(block.txs, header, w, this.#isFounder)
     this.#apply(block, w, group)
     return 'appended'
   }
@@ -541,12 +573,14 @@ class LedgerImpl extends EventTarget implements Ledger {
     if (flag === undefined || (decode(flag) as { height: number }).height > evidence.height) {
       group.w.put(K.flag(evidence.author), encode({ height: evidence.height }))
     }
-    group.flags.push(evidence.author)
+    group.flags.push({ author: evidence.author, height: evidence.height })
     const hashes = evidence.blocks.map(b => toHex(decodeBlock(b).hash))
     for (const h of hashes) group.equivocal.add(h)
     // Blocks that linked the other variant can now be judged: they go round again.
     group.after.push(() => {
       for (const h of hashes) for (const waiting of this.#waiting.releaseKey(`hash:${h}`)) this.receive(waiting.bytes).catch(() => {})
+      // Blocks that wait for the member's blocks above the equivocation wait no more (FLAGGED_MEMBER).
+      for (const waiting of this.#waiting.releaseAbove(evidence.author, evidence.height)) this.receive(waiting.bytes).catch(() => {})
     })
     this.#log.warn({ author: toHex(evidence.author).slice(0, 16), height: evidence.height }, 'equivocation evidence stored')
     group.after.push(() => this.dispatchEvent(new CustomEvent('evidence:found', { detail: evidence })))
@@ -590,7 +624,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   size (): number { return this.#chains.size() }
   members (): MemberView[] {
     // A hospital's own `directory.set` names it; the genesis or admission name is the fallback.
-    return this.#members.list().map(m => {
+    return this.#members.list(this.#chains).map(m => {
       const named = this.#hospitalNames.get(toHex(m.key))
       return named === undefined ? m : { ...m, name: named.name }
     })

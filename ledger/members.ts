@@ -7,7 +7,10 @@ import type { DecodedTx } from '../protocol/tx.ts'
 import { K } from './keys.ts'
 import { evaluateMembership } from './membership.ts'
 import type { MemberState, Proposal } from './membership.ts'
+import type { Chains } from './chains.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
+import { refusedAbove } from './validate-flag.ts'
+import type { FlagState } from './validate-flag.ts'
 import type { MemberView } from './types.ts'
 
 /** A recomputed membership, not yet adopted (adopt only after its batch is durable). */
@@ -30,7 +33,8 @@ export class MemberRegistry {
   #members = new Map<string, MemberState>()
   #proposals = new Map<string, Proposal>()
   #approvals = new Map<string, Set<string>>()
-  readonly #flagged = new Set<string>()
+  /** Heights of the equivocation evidence held, by hex member key. */
+  readonly #flagged = new Map<string, Set<number>>()
 
   constructor (genesis: Genesis, store: LedgerStore) {
     this.#genesis = genesis
@@ -56,7 +60,10 @@ export class MemberRegistry {
       set.add(approver)
     }
     this.#members = evaluateMembership(this.#genesis, [...this.#proposals.values()], this.#approvals)
-    for await (const key of this.#store.keys('s:flag:')) this.#flagged.add(key.split(':')[2])
+    for await (const key of this.#store.keys(K.evidencePrefix)) {
+      const [, author, height] = key.split(':')
+      this.flag(author, Number(height))
+    }
   }
 
   get (key: Uint8Array): MemberState | undefined {
@@ -67,19 +74,41 @@ export class MemberRegistry {
     return this.#members.get(toHex(key))?.status === 'active'
   }
 
-  flag (author: Uint8Array): void {
-    this.#flagged.add(toHex(author))
+  /** Records equivocation evidence of `author` at `height`. */
+  flag (author: Uint8Array | string, height: number): void {
+    const hex = typeof author === 'string' ? author : toHex(author)
+    let heights = this.#flagged.get(hex)
+    if (heights === undefined) this.#flagged.set(hex, heights = new Set())
+    heights.add(height)
   }
 
-  list (): MemberView[] {
-    return [...this.#members.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([hex, m]) => ({
-      key: m.key,
-      name: m.name,
-      addrs: m.addrs,
-      status: m.status,
-      flagged: this.#flagged.has(hex),
-      admittedBy: m.admittedBy === null ? null : fromHex(m.admittedBy)
-    }))
+  /**
+   * What the FLAGGED_MEMBER rule needs about `author`, given its chain as held here and what a
+   * batch not yet durable adds (`staged`: its membership update and its new evidence).
+   */
+  flagState (author: Uint8Array | string, chains: Chains, staged: { members?: MembershipUpdate | null, flags?: Array<{ author: Uint8Array, height: number }> } = {}): FlagState {
+    const hex = typeof author === 'string' ? author : toHex(author)
+    const heights = new Set(this.#flagged.get(hex) ?? [])
+    for (const f of staged.flags ?? []) if (toHex(f.author) === hex) heights.add(f.height)
+    const member = staged.members?.members.get(hex) ?? this.#members.get(hex)
+    return { heights: [...heights], resolutions: member?.resolutions ?? [], chain: chains.get(hex) }
+  }
+
+  list (chains: Chains): MemberView[] {
+    return [...this.#members.entries()].sort(([a], [b]) => a < b ? -1 : 1).map(([hex, m]) => {
+      const heights = [...this.#flagged.get(hex) ?? []].sort((a, b) => a - b)
+      return {
+        key: m.key,
+        name: m.name,
+        addrs: m.addrs,
+        status: m.status,
+        flagged: heights.length > 0,
+        equivocations: heights,
+        refusedAbove: refusedAbove(this.flagState(hex, chains)) ?? null,
+        resolutions: m.resolutions.map(r => ({ height: r.height, keep: r.keep, proposal: fromHex(r.proposal) })),
+        admittedBy: m.admittedBy === null ? null : fromHex(m.admittedBy)
+      }
+    })
   }
 
   /**
@@ -94,6 +123,9 @@ export class MemberRegistry {
       if (tx.type === 'member.propose') {
         const idHex = toHex(id)
         proposals.set(idHex, { id: idHex, ...tx.body, proposer: tx.signer, time: tx.time })
+      } else if (tx.type === 'member.resolve') {
+        const idHex = toHex(id)
+        proposals.set(idHex, { id: idHex, action: 'resolve', ...tx.body, name: '', addrs: [], proposer: tx.signer, time: tx.time })
       } else if (tx.type === 'member.approve') {
         const p = toHex(tx.body.proposal)
         let set = approvals.get(p)
@@ -109,7 +141,8 @@ export class MemberRegistry {
         ops.push({ key: K.member(hex), value: memberValue(m) })
       }
     }
-    return { members, proposals, approvals, ops, changed: ops.length > 0 }
+    const resolved = [...members].some(([hex, m]) => m.resolutions.length !== (current.members.get(hex)?.resolutions.length ?? 0))
+    return { members, proposals, approvals, ops, changed: ops.length > 0 || resolved }
   }
 
   adopt (update: MembershipUpdate): void {

@@ -5,16 +5,22 @@ import { toHex } from '../protocol/bytes.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { quorumSize } from '../protocol/genesis.ts'
 
-/** A membership proposal as stored in state. */
+/** A membership proposal as stored in state; a 'resolve' names the equivocation it closes. */
 export interface Proposal {
   id: string
-  action: 'add' | 'remove'
+  action: 'add' | 'remove' | 'resolve'
   member: Uint8Array
   name: string
   addrs: string[]
   proposer: Uint8Array
   time: number
+  /** For 'resolve' (`member.resolve`): the height of the equivocation and the hash of the block kept. */
+  height?: number
+  keep?: Uint8Array
 }
+
+/** An enacted resolution: at `height`, the member's chain continues from the block `keep`. */
+export interface Resolution { height: number, keep: Uint8Array, proposal: string }
 
 /** One member's standing, keyed by hex public key in the result of `evaluateMembership`. */
 export interface MemberState {
@@ -23,6 +29,8 @@ export interface MemberState {
   addrs: string[]
   status: 'active' | 'removed'
   admittedBy: string | null
+  /** Equivocations the consortium closed, by height (the first enacted per height counts). */
+  resolutions: Resolution[]
 }
 
 /**
@@ -37,7 +45,7 @@ export function evaluateMembership (
 ): Map<string, MemberState> {
   const members = new Map<string, MemberState>()
   for (const m of genesis.members) {
-    members.set(toHex(m.key), { key: m.key, name: m.name, addrs: m.addrs, status: 'active', admittedBy: null })
+    members.set(toHex(m.key), { key: m.key, name: m.name, addrs: m.addrs, status: 'active', admittedBy: null, resolutions: [] })
   }
   const pending = [...proposals].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const done = new Set<string>()
@@ -48,8 +56,10 @@ export function evaluateMembership (
     for (const p of pending) {
       if (done.has(p.id)) continue
       const voters = new Set([toHex(p.proposer), ...(approvals.get(p.id) ?? [])])
-      const votes = [...voters].filter(v => active.has(v)).length
-      if (votes < quorumSize(genesis.quorum, active.size)) continue
+      // The member whose equivocation is judged has no vote on it; the others need their quorum.
+      const electorate = p.action === 'resolve' ? new Set([...active].filter(k => k !== toHex(p.member))) : active
+      const votes = [...voters].filter(v => electorate.has(v)).length
+      if (votes < quorumSize(genesis.quorum, electorate.size)) continue
       done.add(p.id)
       enact(members, active, p)
       changed = true
@@ -62,9 +72,15 @@ export function evaluateMembership (
 function enact (members: Map<string, MemberState>, active: Set<string>, p: Proposal): void {
   const key = toHex(p.member)
   const existing = members.get(key)
+  if (p.action === 'resolve') {
+    if (existing === undefined || p.height === undefined || p.keep === undefined) return
+    if (existing.resolutions.some(r => r.height === p.height)) return
+    members.set(key, { ...existing, resolutions: [...existing.resolutions, { height: p.height, keep: p.keep, proposal: p.id }] })
+    return
+  }
   if (p.action === 'add') {
     if (existing?.status === 'active') return
-    members.set(key, { key: p.member, name: p.name, addrs: p.addrs, status: 'active', admittedBy: p.id })
+    members.set(key, { key: p.member, name: p.name, addrs: p.addrs, status: 'active', admittedBy: p.id, resolutions: existing?.resolutions ?? [] })
     return
   }
   if (existing?.status !== 'active' || active.size <= 1) return

@@ -179,7 +179,9 @@ export function createQueries (store: LedgerStore, writer: Writer) {
      * active, a remove while it is removed.
      */
     async proposals (): Promise<ProposalRecord[]> {
-      const status = new Map(writer.members().map(m => [toHex(m.key), m.status]))
+      const members = writer.members()
+      const status = new Map(members.map(m => [toHex(m.key), m.status]))
+      const resolvedBy = new Set(members.flatMap(m => m.resolutions.map(r => toHex(r.proposal))))
       const out: ProposalRecord[] = []
       for await (const [key, bytes] of store.entries(K.proposalPrefix)) {
         const id = key.slice(K.proposalPrefix.length)
@@ -187,7 +189,8 @@ export function createQueries (store: LedgerStore, writer: Writer) {
         const approvers: string[] = []
         for await (const k of store.keys(`${K.approvalPrefix}${id}:`)) approvers.push(k.split(':')[3])
         const wanted = p.action === 'add' ? 'active' : 'removed'
-        out.push({ ...p, id, approvers, enacted: status.get(toHex(p.member)) === wanted })
+        const enacted = p.action === 'resolve' ? resolvedBy.has(id) : status.get(toHex(p.member)) === wanted
+        out.push({ ...p, id, approvers, enacted })
       }
       return out.sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     },

@@ -7,6 +7,7 @@ import { decode, encode } from '../protocol/codec.ts'
 import { equals } from '../protocol/bytes.ts'
 import { LedgerRuleError } from '../protocol/errors.ts'
 import type { TxOf } from '../protocol/tx.ts'
+import { addTxId } from './causal.ts'
 import { K } from './keys.ts'
 import type { BatchWriter } from './state.ts'
 import type { ImageRecord } from './queries.ts'
@@ -15,7 +16,7 @@ import type { StateView } from './validate.ts'
 /** The state keys validating and applying a re-key read. */
 export function rekeyKeysRead (tx: TxOf<'image.rekey'>): string[] {
   const b = tx.body
-  const keys = [K.image(b.old.raw.toString(), tx.signer), K.image(b.raw.toString(), tx.signer)]
+  const keys = [K.image(b.old.raw.toString(), tx.signer), K.image(b.raw.toString(), tx.signer), K.imageOwner(b.raw.toString(), b.patient)]
   if (b.old.result !== null) keys.push(K.resultImage(b.old.result.toString(), tx.signer))
   if (b.result !== null) keys.push(K.resultImage(b.result.toString(), tx.signer))
   return keys
@@ -54,6 +55,8 @@ export function applyRekey (w: BatchWriter, tx: TxOf<'image.rekey'>, base: { tx:
   const raw = b.raw.toString()
   w.put(K.image(raw, custodian), encode({ ...old, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw }))
   w.put(K.patientImage(b.patient, raw, custodian), new Uint8Array(0))
+  // The new CID is the patient's image too: a later consent may name it (validate-consent.ts).
+  addTxId(w, K.imageOwner(raw, b.patient), base.tx)
   if (b.result !== null) w.put(K.resultImage(b.result.toString(), custodian), new TextEncoder().encode(raw))
   w.del(oldKey)
   w.del(K.patientImage(b.patient, b.old.raw.toString(), custodian))

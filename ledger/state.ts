@@ -6,6 +6,7 @@ import { compare } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
+import { addTxId } from './causal.ts'
 import { K } from './keys.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
@@ -137,13 +138,19 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'account.register': keys.push(K.account(tx.body.user)); break
     case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
     case 'image.add':
-      keys.push(K.image(tx.body.raw.toString(), tx.signer))
+      keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
     case 'consent.grant':
     case 'consent.revoke': {
       const patient = patientIdOf(tx.signer)
       keys.push(K.account(tx.signer), K.credit(patient), ...consentPurposes(tx).map(p => K.consent(patient, tx.body.grantee, p)))
+      // What the consent rules look up (validate-consent.ts), fetched with the rest of the block.
+      keys.push(K.account(tx.body.grantee))
+      if (tx.type === 'consent.grant') {
+        const images = [...tx.body.keys.map(k => k.image), ...(tx.body.scope.kind === 'images' ? tx.body.scope.images : [])]
+        keys.push(...images.map(cid => K.imageOwner(cid.toString(), patient)))
+      }
       break
     }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
@@ -173,9 +180,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     historyOnly(w, dtx, ctx)
     return { membership: false }
   }
-  const seqKey = K.seq(tx.signer, tx.seq)
-  const seqHolder = w.get(seqKey)
-  if (seqHolder === undefined || compare(seqHolder, dtx.id) > 0) w.put(seqKey, dtx.id)
+  addTxId(w, K.seq(tx.signer, tx.seq), dtx.id)
   const base = { tx: dtx.id, time: tx.time }
   switch (tx.type) {
     case 'member.propose': {
@@ -186,6 +191,11 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'member.approve':
       w.put(K.approval(tx.body.proposal, tx.signer), EMPTY)
       return { membership: true }
+    case 'member.resolve': {
+      const b = tx.body
+      w.put(K.proposal(dtx.id), encode({ action: 'resolve', member: b.member, name: '', addrs: [], proposer: tx.signer, time: tx.time, height: b.height, keep: b.keep }))
+      return { membership: true }
+    }
     case 'account.register': {
       const b = tx.body
       putLowestTx(w, K.account(b.user), { ...base, role: b.role, box: b.box, hospital: b.hospital })
@@ -270,6 +280,7 @@ function applyConsent (w: BatchWriter, patient: Uint8Array, tx: TxOf<'consent.gr
 function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8Array, base: { tx: Uint8Array, time: number }): void {
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
+  addTxId(w, K.imageOwner(cid, b.patient), base.tx)
   w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
   if (b.result !== null) {
     // One custodian naming one result CID for two raw images keeps the smallest raw CID.

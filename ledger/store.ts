@@ -7,9 +7,11 @@ import { freeBytes, isDiskFull, StorageError, storageErrorOf } from './storage-e
 
 /**
  * Bumped whenever the key layout or a value encoding changes. 2: consents are keyed per
- * (patient, grantee, purpose) instead of per (patient, grantee).
+ * (patient, grantee, purpose) instead of per (patient, grantee). 3: the `i:cidpat:` index (the
+ * image.add ids of each image per patient) and every id per (signer, seq) in `i:seq:`, which
+ * the consent and replay rules read: a folder without them would judge blocks differently.
  */
-export const SCHEMA_VERSION = '2'
+export const SCHEMA_VERSION = '3'
 
 /** One write of a batch: put bytes, or delete. */
 export type StoreOp = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }

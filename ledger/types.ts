@@ -16,6 +16,12 @@ export interface MemberView {
   status: 'active' | 'removed'
   /** True once equivocation evidence against this member is held. */
   flagged: boolean
+  /** Heights at which this member signed two blocks (evidence held), ascending. */
+  equivocations: number[]
+  /** Its blocks above this height are refused (FLAGGED_MEMBER) until resolved; null when none are. */
+  refusedAbove: number | null
+  /** Equivocations the consortium closed: the block kept at each height, and the `member.resolve` that chose it. */
+  resolutions: Array<{ height: number, keep: Uint8Array, proposal: Uint8Array }>
   /** Genesis member, or admitted by the membership proposal with this tx id. */
   admittedBy: Uint8Array | null
 }

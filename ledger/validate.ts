@@ -8,6 +8,7 @@ import { MAX_CLOCK_SKEW_MS } from '../protocol/constants.ts'
 import { LedgerRuleError, MissingDependencyError, SignatureError } from '../protocol/errors.ts'
 import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
+import type { BlockContext, PrefetchView } from './causal.ts'
 import type { Chains } from './chains.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { checkImageAdd } from './image-rules.ts'
@@ -15,12 +16,17 @@ import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
+import { checkConsents } from './validate-consent.ts'
+import { checkFlagged, refusedAbove } from './validate-flag.ts'
+import type { FlagState } from './validate-flag.ts'
+import { checkSeqReuse } from './validate-seq.ts'
+import { checkTxTime } from './validate-time.ts'
 
 /** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
 export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
@@ -94,12 +100,25 @@ export function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateV
   }
 }
 
+/**
+ * The rules that judge each transaction against its block and the block's causal past, for every
+ * author alike: TX_TIME (validate-time.ts), REPLAYED_SEQ (validate-seq.ts) and the consent rules
+ * (validate-consent.ts). At submission `ctx` describes the block the transaction will go into.
+ */
+export async function checkTxRules (txs: DecodedTx[], ctx: BlockContext, view: PrefetchView, isFounder: (key: Uint8Array) => boolean): Promise<void> {
+  for (const { tx } of txs) checkTxTime(tx, ctx.time)
+  await checkSeqReuse(txs, ctx, view)
+  await checkConsents(txs, ctx, view, isFounder)
+}
+
 /** What the chain rules read: the chains held and the member registry. */
 export interface ChainView {
   chains: Chains
   memberStatus (key: Uint8Array): 'active' | 'removed' | undefined
   /** True for a block hash that is one half of stored equivocation evidence. */
   isEquivocal (hash: Uint8Array): boolean
+  /** Equivocations of `key` held and resolved (validate-flag.ts). */
+  flagState (key: Uint8Array): FlagState
 }
 
 /**
@@ -129,7 +148,11 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
     }
     const linked = view.memberStatus(link.author)
     if (linked === undefined) throw new LedgerRuleError('BAD_LINKS', 'a link names a key that was never a member')
-    if (linked === 'active') missing.push(`${toHex(link.author)}:${link.height}`)
+    // A linked block that this peer refuses for now (its author equivocated, unresolved) is not
+    // waited for: the linker may have taken it before the evidence reached it, and an honest
+    // member's chain must not stall on another member's misconduct.
+    const refused = refusedAbove(view.flagState(link.author))
+    if (linked === 'active' && (refused === undefined || link.height <= refused)) missing.push(`${toHex(link.author)}:${link.height}`)
   }
   if (missing.length > 0) throw new MissingDependencyError(`block waits for ${missing.length} earlier blocks`, missing)
 
@@ -137,6 +160,7 @@ export function checkChainRules (block: Block, view: ChainView, opts: { now: num
   if (now === undefined || (now !== 'active' && !opts.replay)) {
     throw new LedgerRuleError('NOT_MEMBER', `block author ${toHex(header.author).slice(0, 16)} is not an active member`)
   }
+  checkFlagged(header, block.hash, view.flagState(header.author))
   const chain = chains.get(header.author)
   if (chain !== undefined && !equals(header.prev as Uint8Array, chain.hashes[head])) {
     throw new LedgerRuleError('BAD_PREV', `block ${header.height} does not extend its author's chain`)

@@ -67,6 +67,13 @@ export class WaitingRoom {
     return out.sort((a, b) => a.header.height - b.header.height)
   }
 
+  /** Removes and returns the blocks waiting for a block of `author` above `height` (once such blocks are refused, not awaited). */
+  releaseAbove (author: Uint8Array, height: number): Block[] {
+    const prefix = `${toHex(author)}:`
+    const keys = [...this.#byDep.keys()].filter(k => k.startsWith(prefix) && Number(k.slice(prefix.length)) > height)
+    return keys.flatMap(k => this.releaseKey(k)).sort((a, b) => a.header.height - b.header.height)
+  }
+
   #remove (id: string): void {
     const entry = this.#blocks.get(id)
     if (entry === undefined) return

@@ -17,11 +17,28 @@ export interface RecordsConfig {
   collectGraceMs: number
   /** Period of the orphan-block collector (ms; default 1 h; 0: only the pass at start). */
   collectIntervalMs: number
+  /** Sliding window of the write rate limits (node/http/write-limits.ts), ms (default one minute). */
+  writeWindowMs: number
+  /** Writes per window of one patient account (default 30: a patient files a few consents at a time). */
+  writesPerPatient: number
+  /** Writes per window of one admin, clinician or researcher (default 600: ten a second, a batch upload with labels). */
+  writesPerStaff: number
+  /** Writes per window of all users of this peer (default 3000: fifty a second, twice a busy hospital's staff). */
+  writesPerPeer: number
 }
 
 /** Defaults of the records block. */
 export const RECORDS_DEFAULTS: Readonly<RecordsConfig> = {
-  maxUploadBytes: 1024 ** 3, custodianRead: true, breakGlass: true, replicas: 1, collectGraceMs: COLLECT_GRACE_MS, collectIntervalMs: COLLECT_INTERVAL_MS
+  maxUploadBytes: 1024 ** 3,
+  custodianRead: true,
+  breakGlass: true,
+  replicas: 1,
+  collectGraceMs: COLLECT_GRACE_MS,
+  collectIntervalMs: COLLECT_INTERVAL_MS,
+  writeWindowMs: 60_000,
+  writesPerPatient: 30,
+  writesPerStaff: 600,
+  writesPerPeer: 3000
 }
 
 /** Checks a config file's `records` block; absent fields take the defaults. */
@@ -31,7 +48,7 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   const o = v as Record<string, unknown>
   for (const key of Object.keys(o)) if (!Object.hasOwn(RECORDS_DEFAULTS, key)) throw bad(`.${key}: unknown setting`)
   const out: RecordsConfig = { ...RECORDS_DEFAULTS }
-  const int = (key: 'maxUploadBytes' | 'replicas' | 'collectGraceMs' | 'collectIntervalMs', min: number, max: number): void => {
+  const int = (key: 'maxUploadBytes' | 'replicas' | 'collectGraceMs' | 'collectIntervalMs' | 'writeWindowMs' | 'writesPerPatient' | 'writesPerStaff' | 'writesPerPeer', min: number, max: number): void => {
     const x = o[key]
     if (x === undefined) return
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) throw bad(`.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
@@ -47,6 +64,10 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   int('replicas', 0, 16)
   int('collectGraceMs', 0, 365 * 24 * 3600 * 1000)
   int('collectIntervalMs', 0, 365 * 24 * 3600 * 1000)
+  int('writeWindowMs', 1000, 3_600_000)
+  int('writesPerPatient', 1, 1_000_000)
+  int('writesPerStaff', 1, 1_000_000)
+  int('writesPerPeer', 1, 10_000_000)
   bool('custodianRead')
   bool('breakGlass')
   return out

@@ -29,6 +29,7 @@ import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
 import { scopedRoutes } from './http/routes-scoped.ts'
 import { serveWeb } from './http/static.ts'
+import { writeLimits } from './http/write-limits.ts'
 import { activeBackend, initBackend } from './ai/backend.ts'
 import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from './fl/index.ts'
 import type { Federation } from './fl/index.ts'
@@ -278,6 +279,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
     auth.mount(http.app)
+    // Per-user and per-peer write budgets, after the session is known and before any feature writes.
+    const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
+    http.app.use(limiter)
     const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
@@ -361,6 +365,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
             await dicom.start()
             started.push({ name: 'dicom', stop: async () => await dicom.stop() })
           }
+          const sweeper = setInterval(() => limiter.sweep(), records.writeWindowMs)
+          sweeper.unref()
+          started.push({ name: 'write-limits', stop: async () => clearInterval(sweeper) })
           await http.start()
           started.push({ name: 'http', stop: async () => await http.stop() })
         } catch (err) {

@@ -90,10 +90,13 @@ export interface ApiImage {
 /** A membership proposal as `GET /api/members/proposals` lists it (keys and ids in hex). */
 export interface ApiProposal {
   id: string
-  action: 'add' | 'remove'
+  action: 'add' | 'remove' | 'resolve'
   member: string
   name: string
   addrs: string[]
+  /** For a 'resolve': the height of the equivocation and the hash of the block kept (hex); else null. */
+  height: number | null
+  keep: string | null
   proposer: string
   proposerName: string | null
   time: number
@@ -441,9 +444,10 @@ export class MedichainClient {
 
   /**
    * Proposes admitting (`add`, with a name and multiaddrs) or removing a hospital by its 64-hex
-   * Ed25519 key, signed by this peer's hospital key (admin). Returns the proposal's id.
+   * Ed25519 key, or resolving its equivocation at `height` by keeping the block whose hash is
+   * `keep` (`resolve`), signed by this peer's hospital key (admin). Returns the proposal's id.
    */
-  async propose (input: { action: 'add' | 'remove', member: string, name?: string, addrs?: string[] }): Promise<{ id: string }> {
+  async propose (input: { action: 'add' | 'remove', member: string, name?: string, addrs?: string[] } | { action: 'resolve', member: string, height: number, keep: string }): Promise<{ id: string }> {
     return await this.#json('POST', '/api/members/proposals', input)
   }
 

@@ -72,6 +72,13 @@ export type RejectCode =
   | 'CONSENT_KEYS_UNBOUND'
   | 'REKEY_NOT_CUSTODIAN'
   | 'BAD_REKEY'
+  | 'TX_TIME'
+  | 'CONSENT_SELF'
+  | 'CONSENT_EXPIRED'
+  | 'CONSENT_TOO_LARGE'
+  | 'UNKNOWN_GRANTEE'
+  | 'FOREIGN_IMAGE'
+  | 'BAD_CONSENT'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

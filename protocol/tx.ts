@@ -15,7 +15,7 @@ import {
 /** Every transaction type the state machine knows (DESIGN §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -43,6 +43,11 @@ export type ConsentScope =
 export interface TxBodies {
   'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
   'member.approve': { proposal: Uint8Array }
+  /**
+   * Proposes to close an equivocation of `member` at `height` by keeping the block whose hash is
+   * `keep`; like a membership proposal it takes effect once a quorum approved it (`member.approve`).
+   */
+  'member.resolve': { member: Uint8Array, height: number, keep: Uint8Array }
   'account.register': { user: Uint8Array, box: Uint8Array, role: Role, hospital: Uint8Array, pop: Uint8Array }
   'record.create': { patient: Uint8Array, record: Uint8Array }
   'image.add': {
@@ -145,6 +150,10 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
     }
     case 'member.approve':
       return { proposal: expectBytes(expectFields(v, p, ['proposal']).proposal, `${p}.proposal`, HASH_BYTES) }
+    case 'member.resolve': {
+      const f = expectFields(v, p, ['member', 'height', 'keep'])
+      return { member: expectBytes(f.member, `${p}.member`, KEY), height: expectUint(f.height, `${p}.height`), keep: expectBytes(f.keep, `${p}.keep`, HASH_BYTES) }
+    }
     case 'account.register': {
       const f = expectFields(v, p, ['user', 'box', 'role', 'hospital', 'pop'])
       return {

@@ -61,6 +61,12 @@ export interface MemberJson {
   addrs: string[]
   status: 'active' | 'removed'
   flagged: boolean
+  /** Heights at which the member signed two blocks (evidence held here). */
+  equivocations: number[]
+  /** Its blocks above this height are refused (FLAGGED_MEMBER) until the consortium resolves it; null when none are. */
+  refusedAbove: number | null
+  /** Equivocations resolved by a quorum: the block kept at each height, and the resolving proposal. */
+  resolutions: Array<{ height: number, keep: string, proposal: string }>
   admittedBy: string | null
   self: boolean
   connected: boolean
@@ -75,6 +81,9 @@ export function renderMember (m: MemberView, self: Uint8Array, connected: Readon
     addrs: [...m.addrs],
     status: m.status,
     flagged: m.flagged,
+    equivocations: [...m.equivocations],
+    refusedAbove: m.refusedAbove,
+    resolutions: m.resolutions.map(r => ({ height: r.height, keep: toHex(r.keep), proposal: toHex(r.proposal) })),
     admittedBy: m.admittedBy === null ? null : toHex(m.admittedBy),
     self: key === toHex(self),
     connected: connected.has(key)

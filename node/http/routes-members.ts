@@ -6,7 +6,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { ED25519_PUBLIC_KEY_BYTES, HASH_BYTES } from '../../protocol/constants.ts'
 import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
-import { expectArray, expectEnum, expectFields, expectString } from '../../protocol/schema.ts'
+import { decodeBlock } from '../../protocol/block.ts'
+import { expectArray, expectEnum, expectFields, expectString, expectUint } from '../../protocol/schema.ts'
 import type { ProposalRecord } from '../../ledger/queries.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { readJson } from '../auth/body.ts'
@@ -39,8 +40,23 @@ export interface MemberRoutesComponents {
 /** A checked `POST /api/members/proposals` body. */
 interface ProposeInput { action: 'add' | 'remove', member: Uint8Array, name: string | undefined, addrs: string[] }
 
+/** A checked resolution of an equivocation: keep the block `keep` of `member` at `height`. */
+interface ResolveInput { action: 'resolve', member: Uint8Array, height: number, keep: Uint8Array }
+
+/** Checks a `resolve` body (`member.resolve`): shape errors are `BAD_SCHEMA`, bad hex `INVALID`. */
+function parseResolveBody (v: unknown): ResolveInput {
+  const f = expectFields(v, 'body', ['action', 'member', 'height', 'keep'])
+  return {
+    action: 'resolve',
+    member: parseHexParam(expectString(f.member, 'body.member', 128), 'member', ED25519_PUBLIC_KEY_BYTES),
+    height: expectUint(f.height, 'body.height'),
+    keep: parseHexParam(expectString(f.keep, 'body.keep', 128), 'keep', HASH_BYTES)
+  }
+}
+
 /** Checks the body: shape errors are `BAD_SCHEMA`, bad hex or multiaddrs `INVALID` (both 400). */
-export function parseProposeBody (v: unknown): ProposeInput {
+export function parseProposeBody (v: unknown): ProposeInput | ResolveInput {
+  if (v !== null && typeof v === 'object' && 'action' in v && v.action === 'resolve') return parseResolveBody(v)
   const f = expectFields(v, 'body', ['action', 'member'], ['name', 'addrs'])
   const action = expectEnum(f.action, 'body.action', ['add', 'remove'])
   const member = parseHexParam(expectString(f.member, 'body.member', 128), 'member', ED25519_PUBLIC_KEY_BYTES)
@@ -64,12 +80,27 @@ function renderProposal (p: ProposalRecord, names: Map<string, string>): Record<
     member: toHex(p.member),
     name: p.name,
     addrs: p.addrs,
+    height: p.height ?? null,
+    keep: p.keep === undefined ? null : toHex(p.keep),
     proposer: toHex(p.proposer),
     proposerName: names.get(toHex(p.proposer)) ?? null,
     time: p.time,
     approvers: p.approvers,
     enacted: p.enacted
   }
+}
+
+/**
+ * Files a `member.resolve` after checking it names evidence held here and one of its two blocks:
+ * anything else could never take effect usefully (409 CONFLICT, 404 NOT_FOUND).
+ */
+async function proposeResolution (ledger: Ledger, input: ResolveInput, current: ReturnType<Ledger['members']>[number] | undefined): Promise<{ txId: Uint8Array }> {
+  if (current === undefined) throw new NotFoundError('no member has this key')
+  if (current.resolutions.some(r => r.height === input.height)) throw new MembershipConflictError('this equivocation is already resolved')
+  const evidence = (await ledger.evidence()).find(e => toHex(e.author) === toHex(input.member) && e.height === input.height)
+  if (evidence === undefined) throw new NotFoundError('this peer holds no evidence of an equivocation by this member at this height')
+  if (!evidence.blocks.some(b => toHex(decodeBlock(b).hash) === toHex(input.keep))) throw new InvalidRequestError('keep: not the hash of either block of the evidence')
+  return await ledger.submitOwn('member.resolve', { member: input.member, height: input.height, keep: input.keep })
 }
 
 /** Builds the router for `/api/members/proposals*`; every route needs a signed-in admin. */
@@ -91,6 +122,11 @@ export function memberRoutes (components: MemberRoutesComponents): Router {
     expectQueryKeys(ctx.query, [])
     const input = parseProposeBody(await readJson(ctx))
     const current = ledger.members().find(m => toHex(m.key) === toHex(input.member))
+    if (input.action === 'resolve') {
+      ctx.status = 201
+      ctx.body = { id: toHex((await proposeResolution(ledger, input, current)).txId) }
+      return
+    }
     if (input.action === 'add' && current?.status === 'active') throw new MembershipConflictError('this hospital is already an active member')
     if (input.action === 'remove' && current?.status !== 'active') throw new MembershipConflictError('only an active member can be removed')
     const loc = await ledger.submitOwn('member.propose', {

@@ -108,6 +108,9 @@ export function createGossip () {
         }
         // Our own disk refused it: not the sender's fault, and sync brings it again once it recovers.
         if (err instanceof StorageError) return TopicValidatorResult.Ignore
+        // FLAGGED_MEMBER depends on evidence this peer holds and the forwarder may not have had
+        // yet: not the forwarder's fault, so it is ignored rather than held against its score.
+        if (err instanceof MedichainError && err.code === 'FLAGGED_MEMBER') return invalid(from, err.code, TopicValidatorResult.Ignore)
         if (err instanceof MedichainError) return invalid(from, err.code, TopicValidatorResult.Reject)
         log.error({ peer: from, err: codeOf(err) }, 'ledger failed while judging a gossiped block')
         return TopicValidatorResult.Ignore

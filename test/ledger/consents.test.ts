@@ -19,6 +19,8 @@ const id = ledgerIdOf(genesis)
 const patient = testIdentity(70)
 const pid = patientIdOf(patient.publicKey)
 const TIME = 1_700_000_000_000
+/** The peers' clock: a minute after the transactions were signed (TX_TIME binds them to their block). */
+const clock = (): number => TIME + 60_000
 test.after.each(cleanup)
 
 const register = makeTx(id, A, 'account.register', registerBody(id, patient, A), 0, TIME)
@@ -29,7 +31,7 @@ const revoke = (grantee: Uint8Array, seq: number, purpose?: Purpose): Tx =>
 
 /** A fresh ledger at A with the patient registered. */
 async function fresh (): Promise<Ledger> {
-  const ledger = await openLedger(genesis, A)
+  const ledger = await openLedger(genesis, A, { clock })
   await ledger.submit(register)
   return ledger
 }
@@ -136,7 +138,7 @@ test('the same consent transactions in any order give the same consents and stat
 })
 
 test('two peers that receive the consents in different orders agree after syncing', async () => {
-  const [x, y] = [await openLedger(genesis, A), await openLedger(genesis, B)]
+  const [x, y] = [await openLedger(genesis, A, { clock }), await openLedger(genesis, B, { clock })]
   await x.submit(register)
   for (const bytes of await x.blocksAfter(y.heads(), 10_000)) await y.receive(bytes)
   const half = Math.ceil(SCRIPT.length / 2)
@@ -151,13 +153,13 @@ test('two peers that receive the consents in different orders agree after syncin
 
 test('a ledger folder of the previous schema (one consent per grantee) is refused', async () => {
   const path = await tempDir()
-  const ledger = await openLedger(genesis, A, { path })
+  const ledger = await openLedger(genesis, A, { path, clock })
   await ledger.stop()
-  assert.is(SCHEMA_VERSION, '2')
+  assert.is(SCHEMA_VERSION, '3')
   const db = new Level<string, string>(path)
   await db.put('meta:schema', '1')
   await db.close()
-  await rejects(async () => await openLedger(genesis, A, { path }), 'SCHEMA_VERSION')
+  await rejects(async () => await openLedger(genesis, A, { path, clock }), 'SCHEMA_VERSION')
 })
 
 test.run()

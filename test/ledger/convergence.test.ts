@@ -14,6 +14,8 @@ import type { Ledger } from '../../ledger/types.ts'
 import { cleanup, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals } = testConsortium(4)
+/** The peers' clock: shortly after the transactions' times (TX_TIME binds them to their block). */
+const clock = (): number => 1_700_000_060_000
 const id = ledgerIdOf(genesis)
 const ORDERS = Number(process.env.MEDICHAIN_PROPERTY_RUNS ?? 100)
 
@@ -39,7 +41,7 @@ async function cid (n: number): Promise<CID> {
 
 /** Builds a braid of concurrent blocks by four hospitals and returns every block's bytes. */
 async function buildBraid (): Promise<{ blocks: Uint8Array[], root: string, peers: Ledger[] }> {
-  const peers = await Promise.all(hospitals.map(async h => await openLedger(genesis, h)))
+  const peers = await Promise.all(hospitals.map(async h => await openLedger(genesis, h, { clock })))
   const [A, B, C, D] = peers
   const patients = [60, 61, 62].map(testIdentity)
   const rand = prng(7)
@@ -91,7 +93,7 @@ async function buildBraid (): Promise<{ blocks: Uint8Array[], root: string, peer
   await C.submitOwn('member.approve', { proposal: proposal.txId })
   await D.submitOwn('record.create', recordBody(200))
   for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) if (i !== j) await exchange(peers[i], peers[j])
-  const e = await openLedger(genesis, E)
+  const e = await openLedger(genesis, E, { clock })
   await exchange(A, e)
   assert.ok(e.isMember(E.publicKey), 'E sees its own admission')
   await e.submitOwn('record.create', recordBody(201))
@@ -113,7 +115,7 @@ test(`the same blocks in ${ORDERS} random delivery orders give one state root`, 
       const j = Math.floor(rand() * (i + 1))
       ;[order[i], order[j]] = [order[j], order[i]]
     }
-    const fresh = await openLedger(genesis, testIdentity(1))
+    const fresh = await openLedger(genesis, testIdentity(1), { clock })
     for (const bytes of order) await fresh.receive(bytes)
     assert.is(fresh.size(), blocks.length, `run ${run}: every block appended`)
     assert.is(toHex(await fresh.stateRoot()), root, `run ${run}: state root`)

@@ -21,7 +21,7 @@ async function populated (): Promise<string> {
   const patient = testIdentity(60)
   await ledger.submitOwn('account.register', registerBody(id, patient, A))
   for (let i = 0; i < 10; i++) await ledger.submitOwn('record.create', recordBody(i))
-  await ledger.submit(makeTx(id, patient, 'consent.revoke', { grantee: B.publicKey }, 0))
+  await ledger.submit(makeTx(id, patient, 'consent.revoke', { grantee: B.publicKey }, 0, Date.now()))
   const b0 = makeBlock(id, B, { height: 0, prev: null, time: Date.now() })
   await ledger.receive(b0.bytes)
   await ledger.receive(makeBlock(id, B, { height: 0, prev: null, time: Date.now() - 1 }).bytes)

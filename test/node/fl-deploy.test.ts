@@ -18,7 +18,7 @@ import { AnalyserSlot } from '../../node/analysis/analyser.ts'
 import { createFederation, storageModelStore } from '../../node/fl/index.ts'
 import type { FederationInit, ModelRecord } from '../../node/fl/index.ts'
 import type { Tx, TxBodies } from '../../protocol/tx.ts'
-import { waitFor } from '../helpers/timeout.ts'
+import { waitFor, withTimeout } from '../helpers/timeout.ts'
 import { cleanup, makeTx, testConsortium } from '../helpers/ledger-fixture.ts'
 import { logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fl-fixture.ts'
 import type { FlPeer } from './fl-fixture.ts'
@@ -75,10 +75,23 @@ async function publish (peer: FlPeer, bytes: Uint8Array, time?: number): Promise
 }
 
 async function publishCid (peer: FlPeer, cid: CID, time?: number): Promise<ModelRecord> {
-  const decided = nextEvent<ModelRecord>(peer.federation, 'model:decided', r => r.cid === cid.toString())
-  if (time === undefined) await peer.ledger.submitOwn('model.publish', publicationBody(peer, cid))
-  else await peer.ledger.submit(signedPublication(peer, cid, time))
-  return await decided
+  // Listening before the write, and stopping if the ledger refuses it (TX_TIME), so no wait is left behind.
+  let stop = (): void => {}
+  const decided = new Promise<ModelRecord>(resolve => {
+    const on = (e: Event): void => {
+      const r = (e as CustomEvent<ModelRecord>).detail
+      if (r.cid === cid.toString()) resolve(r)
+    }
+    stop = () => peer.federation.removeEventListener('model:decided', on)
+    peer.federation.addEventListener('model:decided', on)
+  })
+  try {
+    if (time === undefined) await peer.ledger.submitOwn('model.publish', publicationBody(peer, cid))
+    else await peer.ledger.submit(signedPublication(peer, cid, time))
+    return await withTimeout(decided, 30_000, 'event model:decided')
+  } finally {
+    stop()
+  }
 }
 
 async function ghost (label: string): Promise<CID> {

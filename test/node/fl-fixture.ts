@@ -137,7 +137,9 @@ export async function consent (peer: FlPeer, plans: ConsentPlan[]): Promise<void
     const body: TxBodies['consent.grant'] = {
       grantee: peer.key, kind: 'hospital', purpose: p.purpose ?? 'training', scope: { kind: 'all' }, expires: p.expires ?? Date.now() + 3600_000, keys: []
     }
-    await peer.ledger.submit(makeTx(peer.ledger.id, patient(p.patient).identity, 'consent.grant', body, 0, Date.now()))
+    // An expired plan is a grant made a minute before its expiry: the ledger refuses one expired when made.
+    const time = Math.min(Date.now(), body.expires - 60_000)
+    await peer.ledger.submit(makeTx(peer.ledger.id, patient(p.patient).identity, 'consent.grant', body, 0, time))
   }))
   await Promise.all(plans.filter(p => p.revoke === true).map(async p => {
     await peer.ledger.submit(makeTx(peer.ledger.id, patient(p.patient).identity, 'consent.revoke', { grantee: peer.key }, 1, Date.now()))

@@ -47,7 +47,7 @@ test('propose, approve and remove a member across three hospitals', async () => 
   const listed = await A.admin.proposals()
   assert.is(listed.length, 1)
   assert.equal({ ...listed[0], time: 0 }, {
-    id, action: 'add', member: newcomer, name: 'Hospital Z', addrs: ['/ip4/127.0.0.1/tcp/4001'],
+    id, action: 'add', member: newcomer, name: 'Hospital Z', addrs: ['/ip4/127.0.0.1/tcp/4001'], height: null, keep: null,
     proposer: toHex(A.peer.ledger.self), proposerName: 'Hospital A', time: 0, approvers: [], enacted: false
   })
   assert.is(statusOf(A.peer.ledger, newcomer), undefined, 'one vote of three is not a quorum')

@@ -198,6 +198,11 @@ test('on a real ledger: register, grant (sent as base64), revoke; forged and unr
   const ledger = await openLedger(genesis, hospitals[0])
   const reg = accountRegistrationBody({ ledgerId: ledger.id, keys: patient, role: 'patient', hospital: hospitals[0].publicKey })
   await ledger.submitOwn('account.register', reg)
+  // The ledger takes a grant only to a registered grantee, naming images recorded for this patient.
+  await ledger.submitOwn('account.register', accountRegistrationBody({ ledgerId: ledger.id, keys: clinician, role: 'clinician', hospital: hospitals[0].publicKey }))
+  for (const image of images) {
+    await ledger.submitOwn('image.add', { patient: patientIdOf(patient.signPub), record: null, raw: image.cid, result: null, modality: 'CT', size: 1, model: null, score: null, keys: [] })
+  }
   const grant = buildConsentGrant(grantInput({ ledgerId: ledger.id, time: Date.now(), expires: Date.now() + 86_400_000 }))
   await ledger.submit(txFromBase64(txToBase64(grant)).tx)
   const patientId = patientIdOf(patient.signPub)

@@ -29,6 +29,7 @@ const popBody = { user: patient.publicKey, box: bytes(32, 9), role: 'patient' as
 const bodies: { [K in TxType]: TxBodies[K] } = {
   'member.propose': { action: 'add', member: stranger.publicKey, name: 'St Elsewhere', addrs: ['/ip4/127.0.0.1/tcp/4001'] },
   'member.approve': { proposal: bytes(32, 4) },
+  'member.resolve': { member: stranger.publicKey, height: 10, keep: bytes(32, 11) },
   'account.register': { ...popBody, pop: patient.sign(accountPopBytes(ledger, popBody)) },
   'record.create': { patient: patientIdOf(patient.publicKey), record: bytes(16, 5) },
   'image.add': {

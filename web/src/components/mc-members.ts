@@ -1,10 +1,14 @@
 // The consortium's members as this peer's ledger sees them, with flags and the equivocation
 // evidence held against any of them (two signed blocks at one height: transferable proof), and
-// the admin's membership changes: propose admitting or removing a hospital, approve proposals.
+// the admin's membership changes: propose admitting or removing a hospital, or resolving an
+// equivocation by keeping one of its two blocks, and approve proposals.
 import { LitElement, html, nothing } from 'lit'
+import { decodeBlock } from '../../../protocol/block.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import type { ApiProposal } from '../../../protocol/client.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { api } from '../services/api.ts'
+import type { Member } from '../services/api.ts'
 import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
@@ -109,6 +113,42 @@ export class McMembers extends LitElement {
     </form>`
   }
 
+  /** What a proposal changes, in words. */
+  #change (p: ApiProposal): string {
+    if (p.action === 'resolve') return `resolve equivocation at height ${String(p.height)}, keep block ${shortHex(p.keep ?? '')}`
+    return p.action === 'add' ? 'admit' : 'remove'
+  }
+
+  /** The accessible name of a proposal's Approve button. */
+  #approveLabel (p: ApiProposal): string {
+    const who = p.name === '' ? this.#name(p.member) : p.name
+    if (p.action === 'resolve') return `Approve keeping block ${shortHex(p.keep ?? '')} of ${who} at height ${String(p.height)}`
+    return `Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}`
+  }
+
+  /** The member's standing after equivocation evidence: refused, or resolved. */
+  #flag (x: Member) {
+    if (!x.flagged) return nothing
+    if (x.refusedAbove !== null) {
+      return html` <span class="bad">⚠ flagged: signed two blocks at height ${x.refusedAbove}; its later blocks are refused until the consortium resolves it</span>`
+    }
+    return html` <span class="muted">equivocation resolved: ${x.resolutions.map(r => `height ${r.height} keeps ${shortHex(r.keep)}`).join('; ')}</span>`
+  }
+
+  /** One block of an equivocation, with a button to propose keeping it (while unresolved). */
+  #variant (author: string, height: number, hex: string) {
+    const hash = toHex(decodeBlock(fromHex(hex)).hash)
+    const member = this.#data.value?.members.find(m => m.key === author)
+    const open = member !== undefined && !member.resolutions.some(r => r.height === height) && member.status === 'active'
+    return html`<li><span class="mono" title=${hash}>${shortHex(hash)}</span>
+      ${!open ? nothing : html`<button type="button" ?disabled=${this.#action.busy} aria-label="Propose keeping block ${shortHex(hash)} of ${this.#name(author)} at height ${height}"
+        @click=${async () => await this.#write(async () => {
+          await this.session.client.propose({ action: 'resolve', member: author, height, keep: hash })
+          return 'Resolution proposed. Other members\' admins must now approve it.'
+        })}>Keep this block</button>`}
+      <details><summary>Signed block (hex)</summary><p class="mono">${hex}</p></details></li>`
+  }
+
   #proposalTable (list: ApiProposal[], pending: boolean) {
     if (list.length === 0) return html`<p>None.</p>`
     const self = this.#data.value?.members.find(m => m.self)?.key
@@ -116,13 +156,13 @@ export class McMembers extends LitElement {
       <thead><tr><th scope="col">Change</th><th scope="col">Member</th><th scope="col">Proposed by</th><th scope="col">Approved by</th><th scope="col">When</th>
         ${pending ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : nothing}</tr></thead>
       <tbody>${list.map(p => html`<tr data-proposal=${p.id}>
-        <td>${p.action === 'add' ? 'admit' : 'remove'}</td>
+        <td>${this.#change(p)}</td>
         <td>${p.name === '' ? nothing : html`${p.name} `}<span class="mono" title=${p.member}>${shortHex(p.member)}</span></td>
         <td>${p.proposerName ?? shortHex(p.proposer)}</td>
         <td>${p.approvers.length === 0 ? '—' : p.approvers.map(a => this.#name(a)).join(', ')}</td>
         <td>${formatTime(p.time)}</td>
         ${!pending ? nothing : html`<td>${p.proposer === self || (self !== undefined && p.approvers.includes(self)) ? html`<span class="muted">voted</span>`
-          : html`<button type="button" ?disabled=${this.#action.busy} aria-label="Approve ${p.action === 'add' ? 'admitting' : 'removing'} ${p.name === '' ? shortHex(p.member) : p.name}"
+          : html`<button type="button" ?disabled=${this.#action.busy} aria-label=${this.#approveLabel(p)}
               @click=${async () => await this.#write(async () => { await this.session.client.approveProposal(p.id); return 'Approval recorded.' })}>Approve</button>`}</td>`}
       </tr>`)}</tbody>
     </table></div>`
@@ -140,7 +180,7 @@ export class McMembers extends LitElement {
         <tbody>${m.map(x => html`<tr data-member=${x.key}>
           <td>${x.name}${x.self ? html` <strong>(this peer)</strong>` : nothing}</td>
           <td class="mono" title=${x.key}>${shortHex(x.key)}</td>
-          <td>${x.status}${x.flagged ? html` <span class="bad">⚠ flagged: equivocation</span>` : nothing}</td>
+          <td>${x.status}${this.#flag(x)}</td>
           <td>${x.self ? '—' : x.connected ? 'yes' : 'no'}</td>
           <td class="mono">${x.addrs.join(' ')}</td>
           <td class="mono">${x.admittedBy === null ? 'founding member' : shortHex(x.admittedBy)}</td>
@@ -148,8 +188,9 @@ export class McMembers extends LitElement {
       </table></div>`)}
       <h2>Equivocation evidence</h2>
       ${evidence.length === 0 ? html`<p>No member has signed two different blocks at the same height.</p>` : html`<ul>
-        ${evidence.map(e => html`<li><strong>${this.#name(e.author)}</strong> signed two blocks at height ${e.height}
-          <details><summary>The two signed blocks (hex)</summary><p class="mono">${e.blocks[0]}</p><p class="mono">${e.blocks[1]}</p></details></li>`)}
+        ${evidence.map(e => html`<li><strong>${this.#name(e.author)}</strong> signed two blocks at height ${e.height}.
+          Its later blocks are refused until the consortium removes it or a quorum approves keeping one of them:
+          <ul>${e.blocks.map(b => this.#variant(e.author, e.height, b))}</ul></li>`)}
       </ul>`}
       <h2>Pending proposals</h2>
       <p class="note">A change takes effect once the proposer and approving members reach the consortium's quorum (DESIGN §3).

@@ -27,7 +27,13 @@ export interface Health {
 }
 
 /** One member of `GET /api/members`. */
-export interface Member { key: string, name: string, addrs: string[], status: string, flagged: boolean, admittedBy: string | null, self: boolean, connected: boolean }
+export interface Member {
+  key: string, name: string, addrs: string[], status: string, flagged: boolean, admittedBy: string | null, self: boolean, connected: boolean
+  /** Heights at which the member signed two blocks; its blocks above `refusedAbove` are refused until resolved. */
+  equivocations: number[]
+  refusedAbove: number | null
+  resolutions: Array<{ height: number, keep: string, proposal: string }>
+}
 
 /** One equivocation of `GET /api/ledger/evidence`. */
 export interface Evidence { author: string, height: number, blocks: [string, string] }
