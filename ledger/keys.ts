@@ -28,7 +28,7 @@ export const K = {
   image: (cid: string, custodian: Uint8Array | string) => `s:img:${cid}:${hex(custodian)}`,
   imageCidPrefix: (cid: string) => `s:img:${cid}:`,
   imagePrefix: 's:img:',
-  /** One consent per (patient, grantee, purpose): each purpose is granted and revoked on its own (DESIGN §5). */
+  /** One consent per (patient, grantee, purpose): each purpose is granted and revoked on its own (docs/design.md §5). */
   consent: (patient: Uint8Array | string, grantee: Uint8Array | string, purpose: string) => `s:consent:${hex(patient)}:${hex(grantee)}:${purpose}`,
   consentPrefix: (patient: Uint8Array | string) => `s:consent:${hex(patient)}:`,
   consentGranteePrefix: (patient: Uint8Array | string, grantee: Uint8Array | string) => `s:consent:${hex(patient)}:${hex(grantee)}:`,

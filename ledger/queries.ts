@@ -30,7 +30,7 @@ export interface DirectoryEntry { subject: Uint8Array, name: string, department:
 /** One access-log entry. */
 export type AccessRecord = TxBodies['access.log'] & { hospital: Uint8Array, tx: Uint8Array, time: number }
 
-/** The published credit formula's inputs and result (DESIGN §4). It never gates care. */
+/** The published credit formula's inputs and result (docs/design.md §4). It never gates care. */
 export interface CreditScore {
   score: number
   breakdown: { researchConsents: number, trainingConsents: number, imagesContributed: number, monthsInGoodStanding: number }

@@ -1,5 +1,5 @@
 // The state machine: how each transaction changes the canonical state. Every rule is
-// order-insensitive by construction (DESIGN §4): adds are sets, conflicting adds keep the lowest
+// order-insensitive by construction (docs/design.md §4): adds are sets, conflicting adds keep the lowest
 // tx id, consents are last-writer-wins by the patient's own seq per (grantee, purpose), counters
 // count each tx once.
 import { compare } from '../protocol/bytes.ts'

@@ -122,7 +122,7 @@ export interface ChainView {
 }
 
 /**
- * Rules that relate a block to the chains held (DESIGN §4): its prev and links must be held
+ * Rules that relate a block to the chains held (docs/design.md §4): its prev and links must be held
  * (else MissingDependencyError, and the block waits), links must match what is held and never
  * go backwards, the author must be an active member, and its time must be plausible.
  */

@@ -11,7 +11,7 @@ export interface RecordsConfig {
   custodianRead: boolean
   /** Clinicians may declare an emergency (break-glass), logged and shown to the patient (default true). */
   breakGlass: boolean
-  /** Members besides the custodian that pin each image (default 1, DESIGN §5). */
+  /** Members besides the custodian that pin each image (default 1, docs/design.md §5). */
   replicas: number
   /** Orphan image blocks younger than this are never collected (ms; default 1 h). */
   collectGraceMs: number

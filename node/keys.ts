@@ -1,6 +1,6 @@
 // The hospital key file `<data>/hospital.key`: one Ed25519 private key, stored as PKCS#8 PEM
 // (RFC 8410 §7, what `openssl genpkey -algorithm ed25519` writes) with mode 0600. The same key is
-// the hospital's libp2p PeerId and its ledger signing key (DESIGN §3).
+// the hospital's libp2p PeerId and its ledger signing key (docs/design.md §3).
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { mkdir, open, readFile, stat, link, unlink } from 'node:fs/promises'

@@ -1,5 +1,5 @@
 // The client SDK: everything a browser, a script or a test does against a peer's HTTP API, with
-// the client-side cryptography of DESIGN §3 and §5. Keys are generated and kept here; the peer
+// the client-side cryptography of docs/design.md §3 and §5. Keys are generated and kept here; the peer
 // only ever sees public keys, the sealed vault, wrapped keys and ciphertext. Runs in browsers and
 // Node 24 (fetch, FormData, Blob, WebCrypto); in Node the session cookie is kept by hand.
 import { CID } from 'multiformats/cid'

@@ -1,4 +1,4 @@
-// What the patient's browser signs (DESIGN §5): a consent grant that re-wraps the patient's image
+// What the patient's browser signs (docs/design.md §5): a consent grant that re-wraps the patient's image
 // keys for the grantee's hospital peer (never for a user: the peer re-wraps for its user at read
 // time, after checking the consent is live), a revoke, and the proof of possession that registers a user's keys. All of
 // it runs client-side with @noble/curves; the patient's secrets never leave the browser.

@@ -1,7 +1,7 @@
 // Protocol constants shared by the peer, the ledger and the browser. Each value says where it
 // comes from; changing one changes the wire format or the consensus rules.
 
-/** Domain-separation tags: every signature covers `tag || 0x00 || bytes` (DESIGN §4). */
+/** Domain-separation tags: every signature covers `tag || 0x00 || bytes` (docs/design.md §4). */
 export const DOMAIN = {
   block: 'medichain/block/v1',
   tx: 'medichain/tx/v1',

@@ -1,4 +1,4 @@
-// The content encryption format of images (DESIGN §5), and its WebCrypto implementation for
+// The content encryption format of images (docs/design.md §5), and its WebCrypto implementation for
 // browsers and the SDK: chunked AES-256-GCM (NIST SP 800-38D) streamed with Web Streams. The peer
 // writes the same bytes with node:crypto (node/storage/content-crypto-node.ts), which reuses the
 // framing below; test/vectors/content-encryption.json pins both to one output.
@@ -28,7 +28,7 @@ export const CONTENT_HEADER_BYTES = 17
 /** GCM tag size: the full 128 bits (SP 800-38D §5.2.1.2). */
 export const CONTENT_TAG_BYTES = 16
 export const NONCE_PREFIX_BYTES = 8
-/** DESIGN §5: chunks are 1–4 MiB; 1 MiB is the default. */
+/** docs/design.md §5: chunks are 1–4 MiB; 1 MiB is the default. */
 export const DEFAULT_CHUNK_SIZE = 1 << 20
 export const MAX_CHUNK_SIZE = 4 << 20
 /** The smallest chunk size a header may name: 1 KiB, so the test vectors stay small. */

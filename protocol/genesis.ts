@@ -14,7 +14,7 @@ export type QuorumRule = typeof QUORUM_RULES[number]
 /** A founding member: a hospital's display name, Ed25519 public key and libp2p multiaddrs. */
 export interface GenesisMember { name: string, key: Uint8Array, addrs: string[] }
 
-/** The genesis document (DESIGN §3). */
+/** The genesis document (docs/design.md §3). */
 export interface Genesis {
   v: number
   name: string

@@ -1,4 +1,4 @@
-// Wraps a 32-byte data key for one recipient's X25519 key with a sealed box (DESIGN §5): a fresh
+// Wraps a 32-byte data key for one recipient's X25519 key with a sealed box (docs/design.md §5): a fresh
 // ephemeral key pair, NaCl `box` (X25519 + XSalsa20-Poly1305) from the ephemeral secret to the
 // recipient, and the ephemeral public key in front. Only the recipient's secret key opens it.
 import { blake2b } from '@noble/hashes/blake2.js'

@@ -12,7 +12,7 @@ import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
 
-/** Every transaction type the state machine knows (DESIGN §4). */
+/** Every transaction type the state machine knows (docs/design.md §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve'
@@ -303,7 +303,7 @@ export function accountPopBytes (ledgerId: Uint8Array, body: Omit<TxBodies['acco
   return domainBytes(DOMAIN.account, encode({ ledger: ledgerId, user, box, role, hospital }))
 }
 
-/** Pseudonymous patient id: SHA-256 of the patient's Ed25519 public key (DESIGN §5). */
+/** Pseudonymous patient id: SHA-256 of the patient's Ed25519 public key (docs/design.md §5). */
 export function patientIdOf (patientKey: Uint8Array): Uint8Array {
   return sha256(patientKey)
 }

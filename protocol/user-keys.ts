@@ -1,4 +1,4 @@
-// A user's two key pairs, generated client-side (DESIGN §3): Ed25519 to sign transactions and
+// A user's two key pairs, generated client-side (docs/design.md §3): Ed25519 to sign transactions and
 // X25519 to receive wrapped data keys. Also the X25519 key of a hospital, which is derived from its
 // Ed25519 member key so that anyone can wrap a data key for a hospital knowing only its member key.
 import { ed25519 } from '@noble/curves/ed25519.js'
@@ -63,7 +63,7 @@ export function generateUserKeys (random: RandomBytes = secureRandomBytes): User
  * libsodium's own output.
  *
  * Why: a hospital's only published key is its Ed25519 member key, which is also its libp2p PeerId
- * (DESIGN §3). Deriving its box key lets any patient or peer wrap a data key for a hospital with no
+ * (docs/design.md §3). Deriving its box key lets any patient or peer wrap a data key for a hospital with no
  * second key to register or look up. Using one key for signing and for Diffie-Hellman is safe for
  * Ed25519/X25519 (Thormarker, "On using the same key pair for Ed25519 and an X25519 based KEM",
  * 2021) and is widely deployed (libsodium, age's ssh-ed25519 recipients, Signal's XEdDSA).

@@ -1,4 +1,4 @@
-// The vault: a user's private keys sealed under a password-derived key (DESIGN §3), so the server
+// The vault: a user's private keys sealed under a password-derived key (docs/design.md §3), so the server
 // stores only an opaque, JSON-friendly blob. PBKDF2-SHA256 (RFC 8018 §5.2) through WebCrypto
 // stretches the password; HKDF-SHA256 (RFC 5869) splits the result into an AES-256-GCM key and a
 // password check value; the AAD binds the format version, the KDF parameters and the username.

@@ -1,5 +1,5 @@
 // `npm run bench:ledger`: ledger ingest, propagation, rebuild and catch-up figures, each printed
-// beside its reference measured in the same run (DESIGN §8). Output lines are `name: value`.
+// beside its reference measured in the same run (docs/design.md §8). Output lines are `name: value`.
 import { availableParallelism } from 'node:os'
 import { ingestRate, makeChain, median, rawVerifyRate } from './bench/ledger-ingest.ts'
 import { blockLatencies, catchUpRate, percentile, rawGossipLatencies } from './bench/propagation.ts'

@@ -1,4 +1,4 @@
-// Chooses the tfjs backend once at start (DESIGN §6): tfjs-node ('tensorflow') when that optional
+// Chooses the tfjs backend once at start (docs/design.md §6): tfjs-node ('tensorflow') when that optional
 // package installed, else wasm with SIMD, else the pure-JS cpu backend. The wasm backend gets the
 // training kernels it lacks (wasm-kernels.ts) before it is first used.
 import * as tf from '@tensorflow/tfjs'

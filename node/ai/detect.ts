@@ -1,4 +1,4 @@
-// Detect-strange, the analyser of the upload pipeline (DESIGN §5 step 2, §6): the current model's
+// Detect-strange, the analyser of the upload pipeline (docs/design.md §5 step 2, §6): the current model's
 // lesion probability map for an image, lesion boxes, an image-level abnormality score, and the
 // result image (PNG overlay), all stamped with the CID of the weights that produced them.
 import * as tf from '@tensorflow/tfjs'

@@ -1,5 +1,5 @@
 // Typed errors of the detect-strange model and its training, with stable codes that tests and the
-// HTTP layer branch on. Weights travel between hospitals (DESIGN §6), so a malformed weights file
+// HTTP layer branch on. Weights travel between hospitals (docs/design.md §6), so a malformed weights file
 // is an expected input error, never a crash.
 import { MedichainError } from '../../protocol/errors.ts'
 

@@ -1,4 +1,4 @@
-// The detect-strange segmenter (DESIGN §6): a small U-Net for one-channel images whose output is a
+// The detect-strange segmenter (docs/design.md §6): a small U-Net for one-channel images whose output is a
 // per-pixel lesion logit. Written on tfjs ops rather than tfjs-layers so that its parameters are a
 // plain, ordered list of Float32Arrays (the unit federated learning averages) with stable names,
 // and so that initialisation is reproducible from a seed on every backend.

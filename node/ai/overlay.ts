@@ -1,4 +1,4 @@
-// Draws the detect-strange result image (DESIGN §6): the raw image in grayscale, the lesion
+// Draws the detect-strange result image (docs/design.md §6): the raw image in grayscale, the lesion
 // probability overlaid in red with opacity proportional to probability, each kept lesion's outline
 // in yellow and its box in cyan. Pure: RGBA bytes in source resolution, for encodePng.
 import type { LesionBox } from '../analysis/analyser.ts'

@@ -1,5 +1,5 @@
 // Local training and validation of the segmenter: the "learn" and "validate" steps of the seed's
-// federated loop (DESIGN §6). Loss is lesion-size-weighted binary cross-entropy plus weighted soft
+// federated loop (docs/design.md §6). Loss is lesion-size-weighted binary cross-entropy plus weighted soft
 // Dice; with FedProx a proximal term keeps local weights near the round's global weights (Li et al.,
 // MLSys 2020, eq. 2). Adam's step size can follow a cosine from one value to another (Loshchilov &
 // Hutter, SGDR, ICLR 2017, eq. 5, without restarts), and batches are augmented by the eight

@@ -1,4 +1,4 @@
-// Training kernels for the tfjs wasm backend (DESIGN §6). The wasm backend ships no
+// Training kernels for the tfjs wasm backend (docs/design.md §6). The wasm backend ships no
 // `Conv2DBackpropFilter`, so a conv net cannot be trained on it until one is registered; and its
 // `Conv2DBackpropInput` is a scalar loop several times slower than the XNNPACK forward conv. Both
 // gradients are rewritten here as forward convolutions, which XNNPACK runs with SIMD. The identities

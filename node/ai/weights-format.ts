@@ -1,5 +1,5 @@
 // The byte format of model weights: what is stored in helia, published on the ledger by CID and
-// sent in federated rounds (DESIGN §6). Deterministic, so equal weights give equal bytes and an
+// sent in federated rounds (docs/design.md §6). Deterministic, so equal weights give equal bytes and an
 // equal CID. Pure (no tfjs), so aggregation can read and write it without building a model.
 //
 //   offset 0   4 bytes   magic "MCW1" (Medichain weights, version 1)

@@ -1,4 +1,4 @@
-// The analyser interface of the upload pipeline (DESIGN §5 step 2, §6): decoded pixels in, a
+// The analyser interface of the upload pipeline (docs/design.md §5 step 2, §6): decoded pixels in, a
 // result image out. The detect-strange model registers itself here; with no analyser registered
 // an upload stores no result at all rather than a fake one.
 import type { CID } from 'multiformats/cid'

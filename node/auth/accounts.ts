@@ -1,6 +1,6 @@
 // Account lifecycle: sign-up with a proof of possession of the user's key, the one-time admin
 // setup token, approval by an admin, admin lock and unlock, and registration on the ledger with
-// `account.register` (public keys, role and home hospital only: no name, no PHI; DESIGN §3).
+// `account.register` (public keys, role and home hospital only: no name, no PHI; docs/design.md §3).
 import { timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import { equals, fromHex, toHex } from '../../protocol/bytes.ts'

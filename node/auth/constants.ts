@@ -4,7 +4,7 @@
 /** Folder of the account database inside the data folder (separate from the ledger: never replicated). */
 export const ACCOUNTS_DIR = 'accounts'
 
-/** Defaults of the tunable settings (DESIGN §7, issue 3). */
+/** Defaults of the tunable settings (docs/design.md §7, issue 3). */
 export const AUTH_DEFAULTS = {
   /** scrypt cost N = 2^17 with r = 8, p = 1: OWASP Password Storage Cheat Sheet's first scrypt option. */
   scryptN: 2 ** 17,

@@ -136,7 +136,7 @@ Options:
 
 export const FL_HELP = `Usage: medichain fl <start|continue|models|pin|unpin|rollback> [options]
 
-Federated learning (issue 4). Commands:
+Federated learning (docs/design.md §6). Commands:
   start      start a task on a running peer, which coordinates it
   continue   continue an interrupted or stopped task of that peer as a new task
   models     list published models: deployed here, or available but not deployed, with the reason

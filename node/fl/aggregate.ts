@@ -1,4 +1,4 @@
-// The "aggregate" step of the seed's federated loop (DESIGN §6), as pure maths on parameter lists
+// The "aggregate" step of the seed's federated loop (docs/design.md §6), as pure maths on parameter lists
 // in layout order: update validation, clipping to an L2 norm, FedAvg weighted by sample counts
 // (McMahan et al., AISTATS 2017), coordinate-wise trimmed mean (Yin et al., ICML 2018) and
 // Gaussian noise for differential privacy (McMahan et al., ICLR 2018). No tfjs: values in, values out.

@@ -1,4 +1,4 @@
-// The coordinator's messages to the hospitals of a task (DESIGN §6, seed: "send model"): each
+// The coordinator's messages to the hospitals of a task (docs/design.md §6, seed: "send model"): each
 // round's signed round-start, with the global weights inline when small enough or by helia CID,
 // and its signed round-end with the validation figures and, on the last one, the published model.
 import type { CID } from 'multiformats/cid'

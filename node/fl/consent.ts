@@ -1,4 +1,4 @@
-// "Training uses only images whose patient has a live `training` consent" (DESIGN §6): the filter
+// "Training uses only images whose patient has a live `training` consent" (docs/design.md §6): the filter
 // between a hospital's own labelled images and local training. Consents are read from the ledger
 // at the start of every round, so a revoke stops the next round's use of the patient's images.
 // An excluded image is never loaded: items may carry a `load()` that only kept items ever call.

@@ -1,8 +1,8 @@
-// Tunables and wire constants of federated learning (DESIGN §6). Each value says where it comes
+// Tunables and wire constants of federated learning (docs/design.md §6). Each value says where it comes
 // from. The topic names and domain tags are part of the FL wire format: peers must agree on them.
 
 /**
- * Domain tag of a hospital's signature over its update (DESIGN §4 "Signatures": every signature
+ * Domain tag of a hospital's signature over its update (docs/design.md §4 "Signatures": every signature
  * covers `tag || 0x00 || bytes`). Kept here rather than in protocol/constants.ts DOMAIN because FL
  * messages are a peer-to-peer protocol of node/, not ledger data; the bytes are built the same way.
  */
@@ -55,7 +55,7 @@ export function flTopicAllowance (ledgerIdHex: string): { extraTopics: string[],
 }
 
 /**
- * Largest weights payload sent inline in a gossip message (DESIGN §6: "weights travel inline up
+ * Largest weights payload sent inline in a gossip message (docs/design.md §6: "weights travel inline up
  * to 1 MiB; anything larger goes through helia by CID", because gossipsub drops messages over
  * about 4 MiB silently — STACK.md).
  */

@@ -1,4 +1,4 @@
-// The coordinator (DESIGN §6, seed: "send model → … → aggregate → validate → check loss"): every
+// The coordinator (docs/design.md §6, seed: "send model → … → aggregate → validate → check loss"): every
 // member can run a task that an admin starts. Each round sends the global model, collects signed
 // updates until the deadline or until everyone still taking part has answered, aggregates them
 // and takes the server step (server-step.ts), validates the result on this hospital's held-out

@@ -1,4 +1,4 @@
-// Federated learning of one hospital peer (DESIGN §6, issue 4): the FL gossip transport, this
+// Federated learning of one hospital peer (docs/design.md §6, issue 4): the FL gossip transport, this
 // hospital's participant (trains on its own consented images when a round starts), the coordinator
 // of tasks an admin starts here, and the hot-loader that deploys a published model in the upload
 // pipeline's analyser slot once it passes this hospital's checks (or an admin pins it). The history

@@ -1,4 +1,4 @@
-// The FL wire format (DESIGN §6, issue 4): dag-cbor messages on `/medichain/<ledgerId>/fl/<task>`
+// The FL wire format (docs/design.md §6, issue 4): dag-cbor messages on `/medichain/<ledgerId>/fl/<task>`
 // — round-start (global weights inline up to 1 MiB, else by helia CID), update (a hospital's
 // trained weights, sample count and local loss) and round-end. Every message is signed over
 // `tag || 0x00 || dag-cbor({ledger, …fields})`, so it cannot be replayed in another consortium or

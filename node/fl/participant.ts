@@ -1,4 +1,4 @@
-// The hospital side of a round (DESIGN §6, seed: "learn → send back"): on a round-start, keep only
+// The hospital side of a round (docs/design.md §6, seed: "learn → send back"): on a round-start, keep only
 // this hospital's images whose patients hold a live training consent, train a copy of the global
 // model on them for E local epochs (FedProx when μ > 0) along the round's learning-rate segment,
 // and send a signed update with the sample count and the local loss. What was excluded is counted

@@ -1,4 +1,4 @@
-// One round at the coordinator (DESIGN §6): collect signed updates until the deadline, or until
+// One round at the coordinator (docs/design.md §6): collect signed updates until the deadline, or until
 // every hospital still taking part has answered and the minimum is met — so a dropout or a late
 // hospital never stalls the round. Each update is checked (round, lateness, duplicates, then its
 // weights: shape, finiteness, norm) and refused with a logged code when it breaks a rule.

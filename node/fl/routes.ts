@@ -1,4 +1,4 @@
-// HTTP routes of federated learning (DESIGN §7 "fl"): an admin starts a task on this peer, which
+// HTTP routes of federated learning (docs/design.md §7 "fl"): an admin starts a task on this peer, which
 // then coordinates it (`POST /api/fl/tasks`), stops it, or continues an interrupted or stopped one
 // as a new task (`POST /api/fl/tasks/:id/continue`); any signed-in user of the peer lists tasks
 // and reads one task's round history for the dashboard's loss chart (`GET /api/fl/tasks[/:id]`).

@@ -78,7 +78,7 @@ export interface TaskView {
   final: { round: number, validation: Validation } | null
   stopReason: StopReason | null
   published: Publication | null
-  /** DP parameters reported with the model (DESIGN §6: "report σ and C"). */
+  /** DP parameters reported with the model (docs/design.md §6: "report σ and C"). */
   privacy: { clip: number | null, dpSigma: number | null }
   error: { code: string, message: string } | null
 }

@@ -1,4 +1,4 @@
-// The admin console's membership routes (DESIGN §3): list proposals with their approvals, propose
+// The admin console's membership routes (docs/design.md §3): list proposals with their approvals, propose
 // admitting or removing a hospital (`member.propose`), and approve a proposal (`member.approve`).
 // Both writes are signed by this hospital's key; a change takes effect once a quorum approved it.
 import { Router } from '@koa/router'

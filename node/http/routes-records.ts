@@ -1,4 +1,4 @@
-// Image, consent and audit routes (DESIGN §7), including the seed's three routes kept as written:
+// Image, consent and audit routes (docs/design.md §7), including the seed's three routes kept as written:
 // POST /doctor/upload-patient-img, GET /doctor/get-patient-img, GET /patient/get-my-img.
 // Every route is behind a session; writes are CSRF-checked by the auth middleware before this.
 import { Readable } from 'node:stream'

@@ -1,4 +1,4 @@
-// Format detection by magic bytes (DESIGN §5 step 1). It only looks: a real parse by the loader
+// Format detection by magic bytes (docs/design.md §5 step 1). It only looks: a real parse by the loader
 // follows, so a file that merely starts right is still rejected later if it is not an image.
 import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, JPEG_SOI, PNG_SIGNATURE } from './constants.ts'
 import { UnsupportedFormatError } from './errors.ts'

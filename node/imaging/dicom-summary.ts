@@ -1,4 +1,4 @@
-// The DICOM facts the upload pipeline may keep in clear (DESIGN §5: "DICOM tags stay inside the
+// The DICOM facts the upload pipeline may keep in clear (docs/design.md §5: "DICOM tags stay inside the
 // encrypted file"): technical attributes only. Patient, study and institution tags are never read.
 import { parseDicomFile, readHeader } from './dicom-header.ts'
 

@@ -1,5 +1,5 @@
 // The one entry point the upload pipeline and the model use to turn image bytes into pixels
-// (DESIGN §5 step 1): detect the format by magic bytes, then a real parse. Every failure is a
+// (docs/design.md §5 step 1): detect the format by magic bytes, then a real parse. Every failure is a
 // typed error with a stable code; nothing here logs, so no tag or pixel can leak into a log.
 import { detectFormat } from './detect.ts'
 import { decodeDicom } from './dicom-decode.ts'

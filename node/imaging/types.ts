@@ -1,6 +1,6 @@
 // What every image loader returns and every analyser consumes: one grayscale frame, normalised,
 // plus the little metadata the pipeline needs. DICOM tags other than these never leave the
-// encrypted file (DESIGN §5).
+// encrypted file (docs/design.md §5).
 
 /** The formats the upload pipeline accepts, recognised by magic bytes and a real parse. */
 export type ImageFormat = 'dicom' | 'png' | 'jpeg'

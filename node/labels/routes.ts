@@ -1,4 +1,4 @@
-// Label routes (DESIGN §7 resources): a clinician of the custodian hospital attaches, reads and
+// Label routes (docs/design.md §7 resources): a clinician of the custodian hospital attaches, reads and
 // removes the ground-truth lesion mask of an image; clinicians and admins see how much labelled
 // data federated learning may use under the patients' training consents.
 import { Router } from '@koa/router'

@@ -1,4 +1,4 @@
-// Labelling and the hospital's training data (DESIGN §6, "each hospital trains on its own
+// Labelling and the hospital's training data (docs/design.md §6, "each hospital trains on its own
 // images"): a clinician attaches a ground-truth lesion mask to an image this hospital holds as
 // custodian; federated learning then reads the labelled images whose patients hold a live
 // `training` consent for this hospital. Images are decrypted here, on the custodian's own peer,

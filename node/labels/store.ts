@@ -1,5 +1,5 @@
 // The hospital's ground-truth labels: a lesion mask per image of its own, drawn or exported by its
-// clinicians, that federated learning trains and validates on (DESIGN §6). Labels are derived
+// clinicians, that federated learning trains and validates on (docs/design.md §6). Labels are derived
 // from pixels, so like the images they never leave the hospital: a level store at
 // `<data>/labels`, each record sealed with the content format (AES-256-GCM) under a key derived
 // from the hospital's seed, and only weights ever travel.

@@ -2,10 +2,10 @@
 // of the ledger's consensus rules, so peers with different values still interoperate.
 import { MAX_BLOCK_BYTES, MAX_CLOCK_SKEW_MS, MAX_MEMBERS } from '../../protocol/constants.ts'
 
-/** Stream protocol of catch-up sync (DESIGN §4 Replication). */
+/** Stream protocol of catch-up sync (docs/design.md §4 Replication). */
 export const SYNC_PROTOCOL = '/medichain/sync/1.0.0'
 
-/** Gossipsub topic of new blocks and evidence for one ledger (DESIGN §4 Replication). */
+/** Gossipsub topic of new blocks and evidence for one ledger (docs/design.md §4 Replication). */
 export function blocksTopic (ledgerIdHex: string): string {
   return `/medichain/${ledgerIdHex}/blocks`
 }

@@ -1,4 +1,4 @@
-// The consortium allow-list (DESIGN §3): a connection gater that admits only current members,
+// The consortium allow-list (docs/design.md §3): a connection gater that admits only current members,
 // read live from the ledger, and a guard that cuts existing connections when a member is removed.
 import type { Connection, ConnectionGater, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'

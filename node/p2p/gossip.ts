@@ -1,4 +1,4 @@
-// Block and evidence gossip on `/medichain/<ledgerId>/blocks` (DESIGN §4 Replication). Local
+// Block and evidence gossip on `/medichain/<ledgerId>/blocks` (docs/design.md §4 Replication). Local
 // blocks are published when appended; received ones are judged by the ledger inside gossipsub's
 // topic validator, so invalid blocks are never forwarded and their sender's score drops.
 import { TopicValidatorResult } from '@libp2p/gossipsub'

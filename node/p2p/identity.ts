@@ -1,4 +1,4 @@
-// One key, two roles (DESIGN §3): a hospital's 32-byte Ed25519 seed is both its ledger signing
+// One key, two roles (docs/design.md §3): a hospital's 32-byte Ed25519 seed is both its ledger signing
 // key and its libp2p identity, so a member's ledger key names exactly one PeerId and back.
 import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id'

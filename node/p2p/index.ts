@@ -1,6 +1,6 @@
 // The peer-to-peer layer of one hospital: a libp2p host that admits only consortium members,
 // keeps connections to all of them, gossips new blocks and syncs what gossip missed
-// (DESIGN §3, §4 Replication). node/peer.ts composes it with the ledger and the HTTP API.
+// (docs/design.md §3, §4 Replication). node/peer.ts composes it with the ledger and the HTTP API.
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { equals, toHex } from '../../protocol/bytes.ts'

@@ -1,4 +1,4 @@
-// Catch-up replication over the stream protocol `/medichain/sync/1.0.0` (DESIGN §4): a client
+// Catch-up replication over the stream protocol `/medichain/sync/1.0.0` (docs/design.md §4): a client
 // sends its heads, the member it asks answers with the blocks it lacks in causal order, round
 // after round until nothing is left; then both swap evidence. It runs when a member connects,
 // every `intervalMs`, and on demand, with at most one session per peer at a time.

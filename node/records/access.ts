@@ -1,4 +1,4 @@
-// Who may read an image, and on what basis (DESIGN §5 "Access"): the patient always; a clinician
+// Who may read an image, and on what basis (docs/design.md §5 "Access"): the patient always; a clinician
 // at the custodian hospital when hospital policy allows; anyone else only under a live consent
 // for the right purpose that covers the image; break-glass where policy allows, logged as such.
 // Pure: the caller supplies the consents and the clock.

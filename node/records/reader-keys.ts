@@ -1,4 +1,4 @@
-// Hands a reader their own copy of an image's data keys (DESIGN §5 "Access": the peer hands out
+// Hands a reader their own copy of an image's data keys (docs/design.md §5 "Access": the peer hands out
 // ciphertext plus the requester's own wrapped key; decryption happens in the browser). Only the
 // patient's own keys pass through untouched. Every other key is held by this hospital (as the
 // custodian, or bound to the image in a consent to the hospital or to one of its users) and is

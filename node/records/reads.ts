@@ -1,5 +1,5 @@
 // Reading images under the access rule: every read of keys or ciphertext by someone other than
-// the patient appends `access.log` to the ledger (DESIGN §5), naming the basis (custodian,
+// the patient appends `access.log` to the ledger (docs/design.md §5), naming the basis (custodian,
 // consent with its tx id, or emergency) so the patient sees who looked and why.
 import { appendFile } from 'node:fs/promises'
 import type { Logger } from 'pino'

@@ -1,4 +1,4 @@
-// The upload pipeline of DESIGN §5: validate by magic bytes and a real parse, run the registered
+// The upload pipeline of docs/design.md §5: validate by magic bytes and a real parse, run the registered
 // analyser, encrypt raw and result each under a fresh 32-byte key, add both to IPFS, wrap the
 // keys for the patient and the custodian hospital, and append `image.add`. No analyser, no
 // result: a fake result is never stored as if a model produced it.

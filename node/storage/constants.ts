@@ -1,4 +1,4 @@
-// Tunables of image storage (DESIGN §5). None is part of the ledger's rules: peers with different
+// Tunables of image storage (docs/design.md §5). None is part of the ledger's rules: peers with different
 // values still agree on who pins what, except for PIN_REPLICAS, which every peer should share.
 
 /** Folder of image blocks (blockstore-fs) inside the data folder. */
@@ -7,7 +7,7 @@ export const BLOCKS_DIR = 'blocks'
 /** Folder of helia's own datastore (datastore-level: pin records) inside the data folder. */
 export const HELIA_DIR = 'helia'
 
-/** Members besides the custodian that pin each image (DESIGN §5 Availability: k = 1). */
+/** Members besides the custodian that pin each image (docs/design.md §5 Availability: k = 1). */
 export const PIN_REPLICAS = 1
 
 /** Period of the repair loop (ms): re-pins what this peer should hold but does not. */

@@ -1,6 +1,6 @@
 // A light helia for one peer (STACK "Don't use default helia"): blockstore-fs for image blocks,
 // datastore-level for helia's records, and @helia/bitswap mounted on the peer's own libp2p node,
-// so blocks travel only over connections the member-only gater admitted (DESIGN §5 Cross-hospital
+// so blocks travel only over connections the member-only gater admitted (docs/design.md §5 Cross-hospital
 // reads). No mDNS, bootstrap, delegated routing or HTTP gateway: bitswap asks connected members.
 import { withBitswap } from '@helia/bitswap'
 import type { BitswapBlockBrokerInit } from '@helia/bitswap'

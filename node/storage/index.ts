@@ -1,4 +1,4 @@
-// Encrypted image storage of one peer (DESIGN §5): ciphertext goes into a light helia on the
+// Encrypted image storage of one peer (docs/design.md §5): ciphertext goes into a light helia on the
 // peer's own libp2p node as a unixfs file (CIDv1, raw leaves, streamed), reads come from the local
 // blockstore or over bitswap from connected members, and replication keeps every image on its
 // custodian plus k members. This module stores the bytes it is given; encryption happens before.

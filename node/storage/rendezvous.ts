@@ -1,4 +1,4 @@
-// Who pins an image besides its custodian (DESIGN §5 Availability): rendezvous hashing, also
+// Who pins an image besides its custodian (docs/design.md §5 Availability): rendezvous hashing, also
 // called highest random weight (Thaler & Ravishankar, 1998). Every member ranks by
 // SHA-256(cid bytes ‖ member key) and the k highest win, so every peer computes the same choice
 // from the same member list with no coordination, load spreads evenly, and a member joining or

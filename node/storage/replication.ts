@@ -1,4 +1,4 @@
-// Availability (DESIGN §5): every image is held by its custodian and by k other active members
+// Availability (docs/design.md §5): every image is held by its custodian and by k other active members
 // chosen by rendezvous hashing. When a block carrying `image.add` is appended, a chosen member
 // fetches the image over bitswap and pins it; a repair loop (every interval, on membership
 // change and on every new connection) pins whatever this peer should hold but does not, so the

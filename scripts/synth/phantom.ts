@@ -1,5 +1,5 @@
 // generatePhantom: one synthetic grayscale image with 0–3 lesions and its ground truth, in
-// memory (DESIGN §6 "Data"). The model code and tests call it directly; scripts/synth.ts writes
+// memory (docs/design.md §6 "Data"). The model code and tests call it directly; scripts/synth.ts writes
 // the same images to files. Anatomy, lesions and noise use separate seeded streams, so the same
 // seed with a different lesion count gives the same background and noise.
 import { drawAnatomy, textureAndBias } from './anatomy.ts'

@@ -1,4 +1,4 @@
-// Break-glass in the browser (DESIGN §5) at a hospital whose policy turns custodian reads off and
+// Break-glass in the browser (docs/design.md §5) at a hospital whose policy turns custodian reads off and
 // emergency access on: the clinician is refused, declares an emergency with a reason, then sees
 // and opens the images; the patient's "who viewed my images" highlights the emergency; then a
 // consent to that one clinician, by the key their page shows, becomes the basis of access. With no

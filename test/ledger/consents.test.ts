@@ -1,4 +1,4 @@
-// Consents per (patient, grantee, purpose) (DESIGN §5): each purpose is granted and revoked on
+// Consents per (patient, grantee, purpose) (docs/design.md §5): each purpose is granted and revoked on
 // its own, a revoke without a purpose ends every purpose, and the state stays order-insensitive:
 // the same consent transactions applied in any order give the same records and state root.
 import { test } from 'uvu'

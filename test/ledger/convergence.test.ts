@@ -1,4 +1,4 @@
-// Property test of DESIGN §4: the state is a deterministic reduction of the braid. Four hospitals
+// Property test of docs/design.md §4: the state is a deterministic reduction of the braid. Four hospitals
 // write concurrently (consents with competing seqs, per-purpose revokes racing revokes of every
 // purpose, the same consent carried by two chains,
 // images, access logs, a member admitted by quorum); then the same blocks are delivered to fresh

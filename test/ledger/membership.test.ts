@@ -1,4 +1,4 @@
-// Membership by quorum (DESIGN §3): pure evaluation over proposals and approvals, and the live
+// Membership by quorum (docs/design.md §3): pure evaluation over proposals and approvals, and the live
 // effect on a ledger, where a removed member's new blocks are refused.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'

@@ -1,4 +1,4 @@
-// The consortium allow-list on real libp2p nodes over loopback (DESIGN §3): strangers can neither
+// The consortium allow-list on real libp2p nodes over loopback (docs/design.md §3): strangers can neither
 // connect nor be connected to, members connect, and a member removed by a quorum of ledger
 // transactions is cut off live and refused when it redials.
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'

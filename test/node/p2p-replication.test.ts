@@ -1,4 +1,4 @@
-// Ledger replication between real peers on loopback (DESIGN §4 Replication): gossip carries new
+// Ledger replication between real peers on loopback (docs/design.md §4 Replication): gossip carries new
 // blocks, sync catches up a late peer and completes a block whose `prev` is missing, and garbage
 // on the topic is refused without hurting the receiver.
 import { test } from 'uvu'

@@ -1,4 +1,4 @@
-// No PHI leaves the encrypted file (DESIGN §5, issue 3): a DICOM with a known name, birth date and
+// No PHI leaves the encrypted file (docs/design.md §5, issue 3): a DICOM with a known name, birth date and
 // MRN is uploaded and read across hospitals; then every ledger byte on every peer, every gossip
 // message captured on the wire, and every log line are scanned for those values.
 import { test } from 'uvu'

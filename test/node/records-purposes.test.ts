@@ -1,4 +1,4 @@
-// One consent per grantee and purpose, end to end over HTTP (DESIGN §5): a patient lets Hospital B
+// One consent per grantee and purpose, end to end over HTTP (docs/design.md §5): a patient lets Hospital B
 // treat and train; a later revoke of training leaves B's clinicians reading; a revoke of every
 // purpose stops both; a revoke naming another purpose than its consent's is refused.
 import { test } from 'uvu'

@@ -1,4 +1,4 @@
-// Image storage on one peer (DESIGN §5): streamed add and read of unixfs files (CIDv1, raw
+// Image storage on one peer (docs/design.md §5): streamed add and read of unixfs files (CIDv1, raw
 // leaves), pins that survive a restart, block counts for /api/health, and typed errors for an
 // unknown CID, an aborted read, bad input and use before start.
 import { createCipheriv } from 'node:crypto'

@@ -1,4 +1,4 @@
-// Image storage between real peers on loopback (DESIGN §5): a member reads blocks it lacks over
+// Image storage between real peers on loopback (docs/design.md §5): a member reads blocks it lacks over
 // bitswap on the member-only libp2p node (also when reads overlap, and when its storage came up
 // after the connection), a stranger gets nothing, the member chosen by rendezvous hashing pins
 // each new image, the image survives its custodian going offline, and the repair loop restores a

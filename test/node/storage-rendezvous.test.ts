@@ -1,4 +1,4 @@
-// Rendezvous hashing of pinners (DESIGN §5 Availability): the choice is a pure function of the
+// Rendezvous hashing of pinners (docs/design.md §5 Availability): the choice is a pure function of the
 // CID and the member list, never the custodian, spreads evenly, and moves little when the
 // membership changes.
 import { CID } from 'multiformats/cid'

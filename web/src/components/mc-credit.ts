@@ -1,4 +1,4 @@
-// The patient's credit score (DESIGN §4) with its published formula and each input (consents for
+// The patient's credit score (docs/design.md §4) with its published formula and each input (consents for
 // research and training, images contributed to model training, time), so the patient can recompute it. The page says plainly that it never affects care.
 import { LitElement, html, nothing } from 'lit'
 import { LoadController } from '../services/load-controller.ts'

@@ -1,4 +1,4 @@
-// Break-glass access (DESIGN §5): a clinician declares an emergency with a reason, where hospital
+// Break-glass access (docs/design.md §5): a clinician declares an emergency with a reason, where hospital
 // policy allows it. The page says up front that it is logged, flagged and shown to the patient.
 import { LitElement, css, html, nothing } from 'lit'
 import { ActionController } from '../services/action-controller.ts'

@@ -1,4 +1,4 @@
-// Federated learning for the admin (DESIGN §6): the tasks this peer knows, a form to start one
+// Federated learning for the admin (docs/design.md §6): the tasks this peer knows, a form to start one
 // (this peer then coordinates), and a task's rounds live: validation loss and Dice charts,
 // participants with their sample counts, round times, and the model it published, or why it
 // failed, and how its updates were aggregated (secure aggregation or not); an admin continues an interrupted or stopped task as a new task. Above them, this

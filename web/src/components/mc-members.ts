@@ -193,7 +193,7 @@ export class McMembers extends LitElement {
           <ul>${e.blocks.map(b => this.#variant(e.author, e.height, b))}</ul></li>`)}
       </ul>`}
       <h2>Pending proposals</h2>
-      <p class="note">A change takes effect once the proposer and approving members reach the consortium's quorum (DESIGN §3).
+      <p class="note">A change takes effect once the proposer and approving members reach the consortium's quorum (docs/design.md §3).
         Proposals made at other hospitals appear here once they have replicated to this peer.</p>
       ${this.#proposalTable(proposals.filter(p => !p.enacted), true)}
       <h2>Propose a change</h2>

@@ -1,5 +1,5 @@
 // The patient's id, as text to copy and as a QR code for a clinician to scan. The id is a hash of
-// the patient's public key (DESIGN §5): it names no one, but it links their records, so it is
+// the patient's public key (docs/design.md §5): it names no one, but it links their records, so it is
 // shown only here, to its owner.
 import { LitElement, css, html, svg } from 'lit'
 import { patientQrPayload } from '../lib/patient-id.ts'

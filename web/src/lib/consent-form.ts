@@ -1,5 +1,5 @@
 // Checks the patient's grant form before anything is signed: who (a member hospital, or a user by
-// their signing key), why (treatment, research or training, DESIGN §5) and until when. Pure, so
+// their signing key), why (treatment, research or training, docs/design.md §5) and until when. Pure, so
 // each refusal is tested; the page shows the message beside its field.
 
 /** Purposes a consent can carry (protocol/tx.ts PURPOSES). */
@@ -79,7 +79,7 @@ export interface ListedConsent { grantee: string, purpose: string | null, action
 
 /**
  * The live consent that a new grant to `grantee` for `purpose` would replace, if any. The ledger
- * keeps one consent per grantee and purpose (DESIGN §5), so only a live grant to the same grantee
+ * keeps one consent per grantee and purpose (docs/design.md §5), so only a live grant to the same grantee
  * for the same purpose is replaced; a consent for another purpose stays as it is.
  */
 export function replacedConsent<T extends ListedConsent> (consents: readonly T[], grantee: string, purpose: string, now: number): T | undefined {

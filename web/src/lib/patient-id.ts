@@ -1,4 +1,4 @@
-// Patient ids in the UI: 64 hex digits (SHA-256 of the patient's public key, DESIGN §5), typed,
+// Patient ids in the UI: 64 hex digits (SHA-256 of the patient's public key, docs/design.md §5), typed,
 // pasted or read from the QR code the patient portal shows. The QR payload carries a prefix so a
 // clinician's scanner does not mistake some other QR code for a patient.
 

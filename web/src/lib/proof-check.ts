@@ -1,4 +1,4 @@
-// Checks a transaction's inclusion proof in the browser (DESIGN §4: "a browser can check that
+// Checks a transaction's inclusion proof in the browser (docs/design.md §4: "a browser can check that
 // proof on its own"), with only protocol/ code: the audit path must lead to the signed txRoot, the
 // header must be signed by a consortium member of this ledger, and the proven bytes must hash to
 // the id that was asked for, so a peer cannot answer with a proof of some other transaction.

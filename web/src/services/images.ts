@@ -1,5 +1,5 @@
 // Decrypted images and image listings of the current session. Listing and opening an image each
-// append `access.log` on the ledger (DESIGN §5), so the grid, the thumbnails and the viewer share
+// append `access.log` on the ledger (docs/design.md §5), so the grid, the thumbnails and the viewer share
 // one copy instead of asking again. Cleared whenever the vault locks: plaintext medical images
 // live no longer than the keys that opened them.
 import type { ApiImage, MedichainClient } from '../../../protocol/client.ts'
