@@ -97,7 +97,7 @@ export interface ConfigFlags {
 /** Environment variables read by the peer (see docs/ops.md). */
 export const CONFIG_ENV = [
   'MEDICHAIN_DATA', 'MEDICHAIN_CONFIG', 'MEDICHAIN_HTTP_HOST', 'MEDICHAIN_HTTP_PORT', 'MEDICHAIN_P2P_PORT',
-  'MEDICHAIN_GENESIS', 'MEDICHAIN_PEERS', 'MEDICHAIN_LOG_LEVEL'
+  'MEDICHAIN_GENESIS', 'MEDICHAIN_PEERS', 'MEDICHAIN_LOG_LEVEL', 'MEDICHAIN_DICOM_PORT'
 ] as const
 
 /** File name of the optional config file inside the data folder. */
@@ -252,6 +252,8 @@ export function configFromEnv (env: Record<string, string | undefined>, cwd: str
   if (peers !== undefined) out.peers = splitList(peers).map((p, i) => parseMultiaddr(p, `MEDICHAIN_PEERS[${i}]`))
   const level = get('MEDICHAIN_LOG_LEVEL')
   if (level !== undefined) out.logLevel = parseLevel(level, 'MEDICHAIN_LOG_LEVEL')
+  const dicomPort = get('MEDICHAIN_DICOM_PORT')
+  if (dicomPort !== undefined) out.dicomPort = parsePort(dicomPort, 'MEDICHAIN_DICOM_PORT')
   return out
 }
 

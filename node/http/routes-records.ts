@@ -18,7 +18,7 @@ import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/body.ts'
 import type { Reader } from '../records/access.ts'
 import { DecodeBusyError } from '../imaging/errors.ts'
-import { ClientAbortedError, receiveFile } from '../records/multipart.ts'
+import { receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
@@ -118,11 +118,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   const names = (): Map<string, string> => new Map(ledger.members().map(m => [toHex(m.key), m.name]))
 
   const upload = async (ctx: Context, patient: Uint8Array | undefined): Promise<void> => {
-    const file = await receiveFile(ctx.req, { maxBytes: init.maxUploadBytes, tmpDir: init.tmpDir }).catch((err: unknown) => {
-      // An expected client event: one line, no stack (the error middleware answers no one).
-      if (err instanceof ClientAbortedError) c.logger.info({ code: err.code, received: err.received }, 'upload aborted by the client')
-      throw err
-    })
+    // A client that hangs up mid-body is an expected event: the HTTP layer logs it once, no stack.
+    const file = await receiveFile(ctx.req, { maxBytes: init.maxUploadBytes, tmpDir: init.tmpDir })
     const id = patient ?? patientParam(file.fields.patientId)
     const result = await ingestUpload(file, id, c).catch((err: unknown) => {
       // Every decode worker is busy and the queue is full: a moment later will do (RFC 9110 §10.2.3).

@@ -31,7 +31,8 @@ export interface CliPeer { child: ChildProcess, url: string, p2p: string[], stdo
 
 /** Environment for the child: no MEDICHAIN_* from the developer's shell, quiet logs, extra vars. */
 function childEnv (extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn' }
+  // Test peers never take the default DICOM port: files run two at a time.
+  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn', MEDICHAIN_DICOM_PORT: '0' }
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MEDICHAIN_') && k !== 'FAKETIME' && k !== 'LD_PRELOAD' && v !== undefined) env[k] = v
   return { ...env, ...extra }
 }

@@ -44,7 +44,7 @@ export async function startPeerProcess (data: string, opts: { setup?: boolean, e
   const clean: Record<string, string> = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MEDICHAIN_') && v !== undefined) clean[k] = v
   const child = spawn(process.execPath, [MAIN, 'start', '--data', data, '--http-host', '127.0.0.1', '--http-port', '0', '--p2p-port', '0'], {
-    env: { ...clean, MEDICHAIN_LOG_LEVEL: 'info', ...env },
+    env: { ...clean, MEDICHAIN_LOG_LEVEL: 'info', MEDICHAIN_DICOM_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const lines: string[] = []

@@ -78,7 +78,7 @@ test('a dropped upload leaves the peer up, the temp folder empty, and one log li
     assert.is(health.status, 200, 'the peer still answers')
     assert.is(p.child.exitCode, null, 'the peer is alive')
     const logs = p.logs(from)
-    assert.is(aborts().length, 1, 'one line for the abort')
+    assert.is(aborts().length, 1, `one line for the abort: ${JSON.stringify(aborts())}`)
     assert.equal(logs.filter(l => JSON.stringify(l).includes('"stack"')), [], 'no stack in any line since the abort')
     assert.is(logs.filter(l => typeof l.level === 'number' && l.level >= 50).length, 0, 'no error line')
   }

@@ -75,7 +75,9 @@ test('ENOSPC in the image blockstore answers 507 STORAGE_FULL, records nothing, 
   const staff = await staffOf(p)
   const err = await rejects(async () => await staff.clinician.upload(staff.patientId, bigPng(), 'big.png'), 'STORAGE_FULL')
   assert.is((err as { status: number }).status, 507)
-  assert.equal(await staff.clinician.patientImages(staff.patientId), [], 'no image.add for an upload that was not stored')
+  // No image.add: the custodian's clinician, who may open every image this hospital recorded,
+  // gets the answer for "no images" (the same as "none you may open", issue 11.4).
+  await rejects(async () => await staff.clinician.patientImages(staff.patientId), 'NO_CONSENT')
   assert.equal(await readdir(join(dir, 'tmp')), [])
   await waitFor(async () => {
     const h = await (await fetch(`${p.url}/api/health`)).json() as { collectedBlocks: number | null }

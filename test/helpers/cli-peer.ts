@@ -25,7 +25,8 @@ const children = new Set<ChildProcess>()
 
 /** An environment without the developer's MEDICHAIN_* settings, logging warnings and worse. */
 function cleanEnv (): Record<string, string> {
-  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn' }
+  // Test peers never take the default DICOM port: files run two at a time.
+  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn', MEDICHAIN_DICOM_PORT: '0' }
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MEDICHAIN_') && v !== undefined) env[k] = v
   return env
 }

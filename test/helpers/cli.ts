@@ -17,7 +17,8 @@ export interface Spawned { child: ChildProcess, stdout: () => string, stderr: ()
 
 /** An environment with no MEDICHAIN_* settings from the developer's shell. */
 export function cleanEnv (extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn' }
+  // Test peers never take the default DICOM port: files run two at a time.
+  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn', MEDICHAIN_DICOM_PORT: '0' }
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MEDICHAIN_') && v !== undefined) env[k] = v
   return { ...env, ...extra }
 }

@@ -93,7 +93,7 @@ test('the config file\'s fl bounds reach the peer\'s federation: a stored histor
     await store.putParticipation(i, { task: id, round: 1, status: 'no-data', total: 0, kept: 0, excluded: 0, reasons, loss: null, trainMs: null })
   }
   await store.close()
-  await withFile({ http: { port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, fl: { keepTasks: 1, keepParticipation: 2 } })
+  await withFile({ http: { port: 0 }, p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] }, dicom: { enabled: false }, fl: { keepTasks: 1, keepParticipation: 2 } })
   const config = await loadConfig({ cwd: folder.cwd, env: {} })
   const peer = createPeer({ ...config, seed: testSeed(1), genesis, verifyWorkers: 1, auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 } })({
     logger: createLogger({ silent: true }), clock: Date.now

@@ -89,7 +89,8 @@ async function startPeer (): Promise<{ url: string, token: string, pid: number }
   await mkdir(data, { mode: 0o700 })
   // Test-cost password hashing; the pixel budget and the pool keep their defaults.
   await writeFile(join(data, 'config.json'), JSON.stringify({ auth: { scryptN: TEST_SCRYPT_N } }))
-  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn' }
+  // Test peers never take the default DICOM port: files run two at a time.
+  const env: Record<string, string> = { MEDICHAIN_LOG_LEVEL: 'warn', MEDICHAIN_DICOM_PORT: '0' }
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MEDICHAIN_') && v !== undefined) env[k] = v
   const p = spawn(process.execPath, [MAIN, 'start', '--data', data, '--http-port', '0', '--p2p-port', '0'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] })
   child = p
