@@ -14,6 +14,9 @@ import { ADMIN_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
 
+/** How long the peer has to answer (ms): a running peer answers in well under a second. */
+const PEER_ANSWER_MS = 15_000
+
 /** Thrown when the peer cannot be reached, or refuses the request. */
 export class PeerRequestError extends MedichainError {
   constructor (code: string, message: string) {
@@ -45,7 +48,8 @@ export async function runAdmin (argv: string[], io: CliIo): Promise<number> {
   const sig = signSetupRequest(nodeIdentity(key.seed), ledgerIdOf(genesis), time)
   let res: Response
   try {
-    res = await fetch(`${url}/api/setup/link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ time, sig: toHex(sig) }) })
+    // Something that accepts the connection but never answers must not hang the command.
+    res = await fetch(`${url}/api/setup/link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ time, sig: toHex(sig) }), signal: AbortSignal.timeout(PEER_ANSWER_MS) })
   } catch {
     throw new PeerRequestError('PEER_UNREACHABLE', `no peer answers at ${url}: start it (npm start), or pass its address with --url`)
   }

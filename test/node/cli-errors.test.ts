@@ -120,7 +120,7 @@ test('a peer listening on another p2p port than its genesis announces is warned 
   assert.match(p.stdout(), new RegExp(`warning: +the genesis announces this hospital at /ip4/127.0.0.1/tcp/${announced}`))
 })
 
-test('admin setup-link issues a new one-time link from the running peer; a forged request is refused', async () => {
+test('admin setup-link issues a new one-time link from the running peer; a forged request is refused; a silent address times out', async () => {
   const data = join(dir, 'data')
   const { p, url } = await startPeer(data)
   assert.match(p.stdout(), 'admin setup (one-time link')
@@ -146,7 +146,7 @@ test('admin setup-link issues a new one-time link from the running peer; a forge
   const forged = await fetch(`${url}/api/setup/link`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ time: Date.now(), sig: '00'.repeat(64) }) })
   assert.is(forged.status, 403)
   assert.is(((await forged.json()) as { code: string }).code, 'BAD_SETUP_REQUEST')
-  // With no peer at the address, the CLI says so.
+  // At an address that accepts connections but never answers, the CLI gives up and says so.
   const down = await cli.run(['admin', 'setup-link', '--data', data, '--url', `http://127.0.0.1:${await takenPort()}`], {}, 90_000)
   assert.is(down.code, 1)
   assert.is(errorCode(down.stderr), 'PEER_UNREACHABLE', down.stderr)
