@@ -22,7 +22,9 @@ const peer = createPeer({
   syncIntervalMs: 10_000,
   auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 },
   seed: key.seed,
-  genesis
+  genesis,
+  // A one-member consortium made here is a new chain: it may write at once.
+  freshChain: true
 })({ logger: createLogger({ level: 'warn', destination: 2 }), clock: Date.now })
 await peer.start()
 
