@@ -10,7 +10,7 @@ import { rejects } from '../helpers/assert.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
-import { withTimeout } from '../helpers/timeout.ts'
+import { untilLedger } from '../helpers/ledger-until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -19,17 +19,8 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Resolves once `check()` holds, re-checking after each block `ledger` appends. */
-async function until (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  await withTimeout((async () => {
-    for (;;) {
-      const stop = new AbortController()
-      const appended = new Promise(resolve => ledger.addEventListener('block:appended', resolve, { once: true, signal: stop.signal }))
-      if (await check()) return stop.abort()
-      await appended
-    }
-  })(), 20_000, what)
-}
+/** Waits for the ledger to reach a state (test/helpers/ledger-until.ts). */
+const until = async (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> => await untilLedger(ledger, check, what, 20_000)
 
 test('names published at one hospital are found by a patient at another', async () => {
   hospitals = await startHospitals(2)

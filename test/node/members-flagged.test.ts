@@ -10,7 +10,7 @@ import { rejects } from '../helpers/assert.ts'
 import { cleanup, makeBlock, makeTx, recordBody, testIdentity } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
-import { withTimeout } from '../helpers/timeout.ts'
+import { untilLedger } from '../helpers/ledger-until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -19,19 +19,8 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Resolves once `check()` holds, re-checking after each appended block or stored evidence. */
-async function until (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  await withTimeout((async () => {
-    for (;;) {
-      const stop = new AbortController()
-      const changed = new Promise(resolve => {
-        for (const event of ['block:appended', 'evidence:found', 'members:changed']) ledger.addEventListener(event, resolve, { once: true, signal: stop.signal })
-      })
-      if (await check()) return stop.abort()
-      await changed
-    }
-  })(), 15_000, what)
-}
+/** Waits for the ledger to reach a state (test/helpers/ledger-until.ts). */
+const until = async (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> => await untilLedger(ledger, check, what, 15_000, ['block:appended', 'evidence:found', 'members:changed'])
 
 interface MemberJson { key: string, flagged: boolean, equivocations: number[], refusedAbove: number | null, resolutions: Array<{ height: number, keep: string }> }
 

@@ -9,7 +9,7 @@ import { rejects } from '../helpers/assert.ts'
 import { cleanup, testIdentity } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
-import { withTimeout } from '../helpers/timeout.ts'
+import { untilLedger } from '../helpers/ledger-until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -18,20 +18,8 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/**
- * Resolves once `check()` holds on `ledger`, re-checking after each appended block. The listener
- * is attached before each check, so a block appended while an async check runs is not missed.
- */
-async function until (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  await withTimeout((async () => {
-    for (;;) {
-      const stop = new AbortController()
-      const appended = new Promise(resolve => ledger.addEventListener('block:appended', resolve, { once: true, signal: stop.signal }))
-      if (await check()) return stop.abort()
-      await appended
-    }
-  })(), 10_000, what)
-}
+/** Waits for the ledger to reach a state (test/helpers/ledger-until.ts). */
+const until = async (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> => await untilLedger(ledger, check, what)
 
 const statusOf = (ledger: Ledger, key: string): string | undefined => ledger.members().find(m => toHex(m.key) === key)?.status
 
