@@ -17,6 +17,7 @@ import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
+import { untilLedger } from '../helpers/ledger-until.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []
@@ -26,13 +27,9 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Resolves once `ledger` holds transaction `idHex`, driven by block:appended. */
+/** Resolves once `ledger` holds transaction `idHex` (test/helpers/ledger-until.ts). */
 async function untilTx (ledger: Ledger, idHex: string): Promise<void> {
-  await withTimeout((async () => {
-    while (await ledger.tx(fromHex(idHex)) === undefined) {
-      await new Promise(resolve => ledger.addEventListener('block:appended', resolve, { once: true }))
-    }
-  })(), 10_000, `tx ${idHex.slice(0, 12)} to arrive`)
+  await untilLedger(ledger, async () => await ledger.tx(fromHex(idHex)) !== undefined, `tx ${idHex.slice(0, 12)} to arrive`)
 }
 
 test('revoke and re-key: new CIDs linked to the old, the old ciphertext gone from every member', async () => {
