@@ -242,7 +242,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     // The shared portal: patients of other members sign in here through their home hospital.
-    const relay = createRelay(init.relay)({ get libp2p () { return p2p.libp2p }, ledger, auth, boxSecret: box.secretKey, clock, logger })
+    const relay = createRelay(init.relay ?? init.auth?.relay)({ get libp2p () { return p2p.libp2p }, ledger, auth, boxSecret: box.secretKey, clock, logger })
     const recordsLog = logger.child({ component: 'records' })
     // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
