@@ -1,9 +1,12 @@
 // The level store of the FL history at `<data>/fl`: each task's header, each of its rounds under
 // its own key (a round is written once, when it ends, in one batch with the updated header), and
 // this hospital's participation records in order. A schema version is checked at open, as the
-// ledger and account stores do. Only this file touches level for FL.
+// ledger and account stores do. Every write goes through DurableWrites, so a write that failed on a
+// full disk never leaves a torn log that would drop later records at the next open. Only this file
+// touches level for FL.
 import { Level } from 'level'
 import { MedichainError } from '../../protocol/errors.ts'
+import { DurableWrites } from '../durable-level.ts'
 import { openVersioned } from '../level-schema.ts'
 import { decodeParticipation, decodeRoundRecord, decodeTaskHeader } from './history-codec.ts'
 import type { ParticipationRecord } from './participant.ts'
@@ -49,9 +52,11 @@ const END = '\uffff'
 /** Typed access to the FL history database. */
 export class TaskStore {
   readonly #db: Level<string, string>
+  readonly #writes: DurableWrites
 
   constructor (path: string) {
     this.#db = new Level<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    this.#writes = new DurableWrites({ db: this.#db, path, name: 'FL history', open: async () => await this.open() })
   }
 
   /** Opens the store; a fresh one is stamped with the schema version, an old one is checked. */
@@ -113,7 +118,7 @@ export class TaskStore {
    */
   taskWrite (view: TaskView): () => Promise<void> {
     const value = JSON.stringify(headerOf(view))
-    return async () => await this.#db.put(HISTORY_KEYS.task(view.id), value, { sync: true })
+    return async () => await this.#writes.run(async () => await this.#db.put(HISTORY_KEYS.task(view.id), value, { sync: true }))
   }
 
   /** The write of a round that just ended, with the task's header, as one batch; serialised now. */
@@ -131,7 +136,7 @@ export class TaskStore {
       { type: 'del', key: HISTORY_KEYS.task(view.id) },
       ...view.rounds.map(r => ({ type: 'del' as const, key: HISTORY_KEYS.round(view.id, r.round) }))
     ])
-    await this.#db.clear({ gte: HISTORY_KEYS.rounds(view.id), lt: HISTORY_KEYS.rounds(view.id) + END })
+    await this.#writes.run(async () => await this.#db.clear({ gte: HISTORY_KEYS.rounds(view.id), lt: HISTORY_KEYS.rounds(view.id) + END }))
   }
 
   /** Writes participation record `seq` and deletes the ones numbered in `drop`, in one batch. */
@@ -154,10 +159,10 @@ export class TaskStore {
 
   /** The write of the deployment record, serialised now; synced, so a pin survives power loss once acknowledged. */
   deploymentWrite (json: string): () => Promise<void> {
-    return async () => await this.#db.put(HISTORY_KEYS.deployment, json, { sync: true })
+    return async () => await this.#writes.run(async () => await this.#db.put(HISTORY_KEYS.deployment, json, { sync: true }))
   }
 
   async #batch (ops: Op[]): Promise<void> {
-    if (ops.length > 0) await this.#db.batch(ops, { sync: true })
+    if (ops.length > 0) await this.#writes.run(async () => await this.#db.batch(ops, { sync: true }))
   }
 }
