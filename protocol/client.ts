@@ -86,6 +86,13 @@ export interface ApiImage {
   time: number
   basis: string
   keys: { raw: string, result: string | null }
+  /** The record the image belongs to (hex), or null; for a DICOM instance, its study. */
+  record: string | null
+  /**
+   * A DICOM instance's place in its series (docs/design.md §5 "Studies and series"): the
+   * pseudonymous series and instance ids (hex) and its InstanceNumber; null for other images.
+   */
+  dicom: { series: string, instance: string, number: number } | null
 }
 
 /** A membership proposal as `GET /api/members/proposals` lists it (keys and ids in hex). */
