@@ -126,9 +126,12 @@ export class SessionStore {
     this.#remove(id)
   }
 
-  /** Ends every session of a local account (locked by an admin); relayed sessions are keyed apart. */
-  destroyUser (username: string): void {
-    for (const id of [...this.#byUser.get(username) ?? []]) this.#remove(id)
+  /**
+   * Ends every session of a local account (locked by an admin, a new password), but the one with
+   * id `keep`; relayed sessions are keyed apart (sessionOwner).
+   */
+  destroyUser (username: string, keep?: string): void {
+    for (const id of [...this.#byUser.get(username) ?? []]) if (id !== keep) this.#remove(id)
   }
 
   /** Removes every expired session; run periodically so abandoned sessions do not pile up. */

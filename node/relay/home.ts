@@ -23,8 +23,8 @@ import type { RelayAnswer, RelayRequest } from './messages.ts'
 interface Grant {
   username: string
   via: Uint8Array
-  /** SHA-256 of the password hash at sign-in: a new password (or re-hash) ends every grant. */
-  credential: string
+  /** The account's session epoch at sign-in (docs/api.md "Session epoch"): when it moves, the grant dies. */
+  epoch: number
   expires: number
 }
 
@@ -98,6 +98,11 @@ export class HomeSide {
     for (const [k, g] of this.#grants) if (g.expires <= now) this.#grants.delete(k)
   }
 
+  /** Drops every grant of `username` at once (its sessions ended at home: `sessions:ended`). */
+  endUser (username: string): void {
+    for (const [k, g] of this.#grants) if (g.username === username) this.#grants.delete(k)
+  }
+
   /** Forgets every grant (peer stop): relayed sessions elsewhere end at their next check. */
   clear (): void {
     this.#grants.clear()
@@ -126,7 +131,7 @@ export class HomeSide {
       const oldest = this.#grants.keys().next()
       if (oldest.done !== true) this.#grants.delete(oldest.value)
     }
-    this.#grants.set(sha256Hex(grant), { username: record.username, via, credential: sha256Hex(record.passwordHash), expires: now + auth.sessionMaxMs })
+    this.#grants.set(sha256Hex(grant), { username: record.username, via, epoch: record.sessionEpoch ?? 0, expires: now + auth.sessionMaxMs })
     await auth.addSignIn(record.username, { via: toHex(via), time: now })
     this.#log.info({ via: toHex(via).slice(0, 16) }, 'a patient of this hospital signed in at another member')
     return {
@@ -139,14 +144,15 @@ export class HomeSide {
 
   /**
    * The grant, if it is live: held, delivered by the member it was issued to, and its account still
-   * an active patient with the password it signed in with. A grant found dead is dropped.
+   * an active patient at the session epoch it signed in at (a password change, a reset with the
+   * recovery code, an admin's end-sessions or a lock moves it). A grant found dead is dropped.
    */
   async #live (grantBytes: Uint8Array, via: Uint8Array): Promise<Grant | undefined> {
     const key = sha256Hex(grantBytes)
     const grant = this.#grants.get(key)
     if (grant === undefined || !equals(grant.via, via)) return undefined
     const record = await this.#c.auth.record(grant.username)
-    const live = record !== undefined && record.status === 'active' && record.role === 'patient' && sha256Hex(record.passwordHash) === grant.credential
+    const live = record !== undefined && record.status === 'active' && record.role === 'patient' && (record.sessionEpoch ?? 0) === grant.epoch
     if (!live) this.#grants.delete(key)
     return live ? grant : undefined
   }

@@ -6,7 +6,8 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Router } from '@koa/router'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
-import type { Auth } from '../auth/index.ts'
+import { SESSIONS_ENDED } from '../auth/index.ts'
+import type { Auth, SessionsEnded } from '../auth/index.ts'
 import type { RandomBytes } from '../auth/types.ts'
 import { HomeSide } from './home.ts'
 import { relayRoutes } from './routes.ts'
@@ -59,16 +60,21 @@ export function createRelay (init: RelayInit = {}) {
       logger
     })
     const visited = new VisitedSide(init, { auth: auth.relay, ledger, service, clock, logger })
+    // A password change, a reset, an admin's end-sessions or a lock at home ends the grants at once;
+    // the visited hospital learns it at its next check.
+    const onEnded = (e: Event): void => home.endUser((e as CustomEvent<SessionsEnded>).detail.username)
     const router = relayRoutes({ auth: auth.relay, ledger, visited, requirePatient: auth.requireUser('patient') })
     return {
       router,
       grants: () => home.grants,
       async start () {
+        auth.events.addEventListener(SESSIONS_ENDED, onEnded)
         await service.start()
         auth.relay.setCheck(async (session) => await visited.check(session))
         auth.relay.onEnd((relay) => visited.end(relay))
       },
       async stop () {
+        auth.events.removeEventListener(SESSIONS_ENDED, onEnded)
         await service.stop()
       }
     }
