@@ -122,6 +122,30 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out
     },
 
+    /**
+     * The DICOM images of one study (record) of a patient, in series then InstanceNumber order:
+     * a series of 300 slices reads as one ordered run (docs/design.md §5 "Studies and series").
+     */
+    async studyImages (patient: Uint8Array, record: Uint8Array): Promise<ImageRecord[]> {
+      const keys: string[] = []
+      for await (const key of store.keys(K.studyImagePrefix(patient, record))) {
+        const parts = key.split(':')
+        keys.push(K.image(parts[6], parts[7]))
+      }
+      const values = await store.getMany(keys)
+      const out: ImageRecord[] = []
+      for (const bytes of values) {
+        const img = bytes === undefined ? undefined : decode(bytes) as ImageRecord
+        if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
+      }
+      return out
+    },
+
+    /** Whether record (a study) `record` was recorded for `patient` by a `record.create` or an `image.add`. */
+    async recordExists (patient: Uint8Array, record: Uint8Array): Promise<boolean> {
+      return await store.get(K.recordOwner(patient, record)) !== undefined
+    },
+
     /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
     async consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
       const out: ConsentRecord[] = []
