@@ -79,6 +79,8 @@ export type RejectCode =
   | 'UNKNOWN_GRANTEE'
   | 'FOREIGN_IMAGE'
   | 'BAD_CONSENT'
+  | 'UNKNOWN_PROJECT'
+  | 'NOT_PROJECT_HOSPITAL'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {
