@@ -3,16 +3,16 @@
 // hospital never stalls the round. Each update is checked (round, lateness, duplicates, then its
 // weights: shape, finiteness, norm) and refused with a logged code when it breaks a rule.
 import type { Logger } from 'pino'
-import { toHex } from '../../protocol/bytes.ts'
-import type { Clock } from '../../ledger/types.ts'
-import { codeOf } from '../p2p/errors.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import { codeOf } from '../../p2p/errors.ts'
 import { validateUpdate } from './aggregate.ts'
 import type { Delta, Weights } from './aggregate.ts'
-import type { RefusalCode } from './errors.ts'
-import { unflattenWeights } from './messages.ts'
-import type { Update } from './messages.ts'
-import type { ModelStore } from './model-store.ts'
-import type { Verdict } from './transport.ts'
+import type { RefusalCode } from '../errors.ts'
+import { unflattenWeights } from '../transport/messages.ts'
+import type { Update } from '../transport/messages.ts'
+import type { ModelStore } from '../transport/model-store.ts'
+import type { Verdict } from '../transport/gossip.ts'
 
 /** An update that passed every check, ready to aggregate. */
 export interface AcceptedUpdate {

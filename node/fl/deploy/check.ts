@@ -2,15 +2,15 @@
 // (from this disk or a member), they pass the format checks of node/ai/weights-format.ts, and on
 // this hospital's own held-out labelled images it does no worse than the model deployed now.
 import type { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
-import { loadWeights } from '../ai/model.ts'
-import type { SegmentationModel } from '../ai/model.ts'
-import { evaluate } from '../ai/train.ts'
-import type { TrainSample } from '../ai/train.ts'
-import { codeOf } from '../p2p/errors.ts'
-import type { LocalCheck } from './deployment-record.ts'
-import { ModelNotDeployableError } from './errors.ts'
-import type { ModelStore } from './model-store.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { loadWeights } from '../../ai/model.ts'
+import type { SegmentationModel } from '../../ai/model.ts'
+import { evaluate } from '../../ai/train.ts'
+import type { TrainSample } from '../../ai/train.ts'
+import { codeOf } from '../../p2p/errors.ts'
+import type { LocalCheck } from './record.ts'
+import { ModelNotDeployableError } from '../errors.ts'
+import type { ModelStore } from '../transport/model-store.ts'
 
 /** Fetches a model's weights and builds it; FETCH_FAILED or BAD_WEIGHTS (ModelNotDeployableError) otherwise. */
 export async function fetchModel (models: ModelStore, cid: CID, options: { timeoutMs: number, signal: AbortSignal }): Promise<SegmentationModel> {

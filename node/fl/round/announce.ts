@@ -2,14 +2,14 @@
 // round's signed round-start, with the global weights inline when small enough or by helia CID,
 // and its signed round-end with the validation figures and, on the last one, the published model.
 import type { CID } from 'multiformats/cid'
-import { fromHex } from '../../protocol/bytes.ts'
-import type { Identity } from '../../protocol/ed25519.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { INLINE_MAX_BYTES } from './constants.ts'
-import { signRoundEnd, signRoundStart } from './messages.ts'
-import type { RoundConfig, RoundStart } from './messages.ts'
-import type { RoundRecord } from './task-record.ts'
-import type { FlTransport } from './transport.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import type { Identity } from '../../../protocol/ed25519.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { INLINE_MAX_BYTES } from '../constants.ts'
+import { signRoundEnd, signRoundStart } from '../transport/messages.ts'
+import type { RoundConfig, RoundStart } from '../transport/messages.ts'
+import type { RoundRecord } from '../task/record.ts'
+import type { FlTransport } from '../transport/gossip.ts'
 
 /** What the announcer uses. */
 export interface AnnouncerComponents {

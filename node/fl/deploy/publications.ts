@@ -3,10 +3,10 @@
 // total order on every peer. A publication's own `tx.time` is what its signer claims, so it is
 // shown but never decides which model is newer: a time of 2^53−1 must not outrank later blocks.
 import type { CID } from 'multiformats/cid'
-import { toHex } from '../../protocol/bytes.ts'
-import type { Block } from '../../protocol/block.ts'
-import { orderOf } from '../../ledger/chains.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import type { Block } from '../../../protocol/block.ts'
+import { orderOf } from '../../../ledger/chains.ts'
+import type { Ledger } from '../../../ledger/types.ts'
 
 /** Where a transaction sits in the ledger's total order. */
 export interface LedgerPosition {

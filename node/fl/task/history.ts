@@ -1,17 +1,17 @@
 // The FL history of one peer: the tasks it coordinated (each with its rounds and published model)
 // and this hospital's own round participations, as `GET /api/fl/tasks[/:id]` and `/api/fl/status`
 // show them. Reads come from memory; every change is also written, in order, to the level store
-// at `<data>/fl` (task-store.ts), so the history survives a restart. A task found still running
+// at `<data>/fl` (task/store.ts), so the history survives a restart. A task found still running
 // there comes back as 'interrupted'. Bounded: the last `keepTasks` tasks, `keepParticipation` rounds.
 import type { Logger } from 'pino'
-import { InvalidRequestError } from '../../protocol/errors.ts'
-import { codeOf } from '../p2p/errors.ts'
-import { MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from './constants.ts'
-import type { ParticipationRecord } from './participant.ts'
-import { markInterrupted } from './task-record.ts'
-import type { RoundRecord, TaskView } from './task-record.ts'
-import { TaskStore } from './task-store.ts'
-import type { SkippedRecord } from './task-store.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
+import { codeOf } from '../../p2p/errors.ts'
+import { MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from '../constants.ts'
+import type { ParticipationRecord } from '../round/participant.ts'
+import { markInterrupted } from './record.ts'
+import type { RoundRecord, TaskView } from './record.ts'
+import { TaskStore } from './store.ts'
+import type { SkippedRecord } from './store.ts'
 
 /** Options of the history. */
 export interface TaskHistoryInit {
@@ -46,7 +46,7 @@ export interface TaskHistory extends EventTarget {
   addParticipation(record: ParticipationRecord): void
   /** Resolves once every write queued so far has been tried. */
   flush(): Promise<void>
-  /** The deployment record read at open (JSON text, deployment-record.ts), or null. */
+  /** The deployment record read at open (JSON text, deploy/record.ts), or null. */
   deployment(): string | null
   /** Queues a write of the deployment record; resolves once it is on disk (at once without a store), rejects if it failed. */
   saveDeployment(json: string): Promise<void>

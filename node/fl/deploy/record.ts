@@ -5,8 +5,8 @@
 import { CID } from 'multiformats/cid'
 import {
   expectArray, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
-} from '../../protocol/schema.ts'
-import { CorruptHistoryError } from './history-codec.ts'
+} from '../../../protocol/schema.ts'
+import { CorruptHistoryError } from '../task/history-codec.ts'
 import type { LedgerPosition, PublishedModel } from './publications.ts'
 
 /** A publication's state here: being fetched and checked, in the analyser slot, or available but not deployed. */

@@ -3,17 +3,17 @@
 // because a disk, a crash or a hand edit can leave anything there. A record that fails a check
 // raises CorruptHistoryError (CORRUPT_HISTORY); the history skips it and keeps serving the rest.
 import { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 import {
   expectArray, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
-} from '../../protocol/schema.ts'
-import type { Fields } from '../../protocol/schema.ts'
-import type { ExclusionReason } from './consent.ts'
-import type { ParticipationRecord, ParticipationStatus } from './participant.ts'
-import { TASK_ID } from './constants.ts'
-import { parseTaskOptions } from './task-options.ts'
-import { STOP_REASONS, TASK_STATUSES } from './task-record.ts'
-import type { Publication, RoundParticipant, RoundRecord, TaskHeader, Validation } from './task-record.ts'
+} from '../../../protocol/schema.ts'
+import type { Fields } from '../../../protocol/schema.ts'
+import type { ExclusionReason } from '../round/consent.ts'
+import type { ParticipationRecord, ParticipationStatus } from '../round/participant.ts'
+import { TASK_ID } from '../constants.ts'
+import { parseTaskOptions } from './options.ts'
+import { STOP_REASONS, TASK_STATUSES } from './record.ts'
+import type { Publication, RoundParticipant, RoundRecord, TaskHeader, Validation } from './record.ts'
 
 /** Thrown when a stored FL history record cannot be read back; the history skips it. */
 export class CorruptHistoryError extends MedichainError {

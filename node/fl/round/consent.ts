@@ -3,9 +3,9 @@
 // at the start of every round, so a revoke stops the next round's use of the patient's images.
 // An excluded image is never loaded: items may carry a `load()` that only kept items ever call.
 import type { CID } from 'multiformats/cid'
-import { equals, toHex } from '../../protocol/bytes.ts'
-import type { ConsentRecord } from '../../ledger/queries.ts'
-import type { TrainSample } from '../ai/train.ts'
+import { equals, toHex } from '../../../protocol/bytes.ts'
+import type { ConsentRecord } from '../../../ledger/queries.ts'
+import type { TrainSample } from '../../ai/train.ts'
 
 /** Where an item's image comes from: already decoded, or loaded on demand (only if consented). */
 export type TrainingSource = TrainSample | { load: () => Promise<TrainSample> }

@@ -4,20 +4,20 @@
 // and send a signed update with the sample count and the local loss. What was excluded is counted
 // and reported, never the images themselves.
 import type { Logger } from 'pino'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import { loadWeights } from '../ai/model.ts'
-import { trainLocal } from '../ai/train.ts'
-import { codeOf } from '../p2p/errors.ts'
-import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES } from './constants.ts'
+import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import { loadWeights } from '../../ai/model.ts'
+import { trainLocal } from '../../ai/train.ts'
+import { codeOf } from '../../p2p/errors.ts'
+import { FETCH_TIMEOUT_MS, INLINE_MAX_BYTES } from '../constants.ts'
 import { filterByTrainingConsent, sampleOf } from './consent.ts'
 import type { ConsentFilterResult, ExclusionReason, TrainingSet } from './consent.ts'
-import { flattenWeights, signUpdate } from './messages.ts'
-import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
+import { flattenWeights, signUpdate } from '../transport/messages.ts'
+import type { RoundStart, SecAggEnvelope, Update } from '../transport/messages.ts'
 import { participateSecurely } from './secure-participant.ts'
 import type { SecureInbox, Trained } from './secure-participant.ts'
-import { UpdateRefusedError } from './errors.ts'
-import type { ModelStore } from './model-store.ts'
+import { UpdateRefusedError } from '../errors.ts'
+import type { ModelStore } from '../transport/model-store.ts'
 
 /** How this hospital's part in one round ended. */
 export type ParticipationStatus = 'sent' | 'no-data' | 'late' | 'failed' | 'superseded'
@@ -135,7 +135,7 @@ export function createParticipant (init: ParticipantInit = {}) {
 
     const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
       if (start.config.secure !== undefined) {
-        // Secure aggregation: keys go out at once, the update leaves this peer only masked (secure-participant.ts).
+        // Secure aggregation: keys go out at once, the update leaves this peer only masked (round/secure-participant.ts).
         const secure = components.secure
         if (secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
         const done = await participateSecurely(start, filter.kept.length, trainOn(start, filter, signal), {

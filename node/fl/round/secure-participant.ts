@@ -4,17 +4,17 @@
 // weighted by its sample count and quantised — then reveals the shares the coordinator needs to
 // unmask the sum. The coordinator's lists arrive in an inbox, signed by the task's coordinator.
 import { randomBytes } from 'node:crypto'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
-import { MedichainError } from '../../protocol/errors.ts'
-import { createPrng } from '../ai/prng.ts'
-import { UpdateRefusedError } from './errors.ts'
-import { signSecAggEnvelope } from './messages.ts'
-import type { RoundStart, SecAggEnvelope } from './messages.ts'
-import { createSecAggClient } from './secagg/client.ts'
-import { secureContribution } from './secagg/contribution.ts'
-import { decodeStep, encodeStep } from './secagg/wire.ts'
-import type { StepBodies } from './secagg/wire.ts'
-import type { Verdict } from './transport.ts'
+import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { createPrng } from '../../ai/prng.ts'
+import { UpdateRefusedError } from '../errors.ts'
+import { signSecAggEnvelope } from '../transport/messages.ts'
+import type { RoundStart, SecAggEnvelope } from '../transport/messages.ts'
+import { createSecAggClient } from '../secagg/client.ts'
+import { secureContribution } from '../secagg/contribution.ts'
+import { decodeStep, encodeStep } from '../secagg/wire.ts'
+import type { StepBodies } from '../secagg/wire.ts'
+import type { Verdict } from '../transport/gossip.ts'
 
 type ListStep = 'key-list' | 'share-list' | 'survivors'
 

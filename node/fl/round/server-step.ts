@@ -2,12 +2,12 @@
 // coordinator applies with a server learning rate η_g (Reddi et al., "Adaptive Federated
 // Optimization", ICLR 2021, Alg. 1 with an SGD server: w ← w + η_g·Δ̄) and optional server momentum
 // β (FedAvgM, Hsu et al. 2019: v ← β·v + Δ̄; w ← w + η_g·v). η_g = 1, β = 0 is plain FedAvg.
-import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { Prng } from '../ai/prng.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
+import type { Prng } from '../../ai/prng.ts'
 import { aggregate, applyDelta } from './aggregate.ts'
 import type { AggregateResult, Contribution, Delta, Weights } from './aggregate.ts'
-import { UpdateRefusedError } from './errors.ts'
-import type { TaskOptions } from './task-options.ts'
+import { UpdateRefusedError } from '../errors.ts'
+import type { TaskOptions } from '../task/options.ts'
 
 /** The server's step settings. */
 export interface ServerOptimizer {
@@ -65,7 +65,7 @@ export function serverStep (global: Weights, delta: Delta, velocity: Delta | nul
  */
 export function aggregateRound (global: Weights, updates: readonly Contribution[], options: TaskOptions, state: ServerState): AggregateResult {
   const method = options.aggregation
-  // Secure rounds never see updates: secure-round.ts sums them masked and `serverStep` applies the result.
+  // Secure rounds never see updates: round/secure-round.ts sums them masked and `serverStep` applies the result.
   if (method === 'secure') throw new InvalidRequestError('a secure round is aggregated from its masked sum, not from updates')
   const agg = aggregate(global, updates, { method, trim: options.trim, clip: options.clip, dpSigma: options.dpSigma, prng: state.prng })
   const step = serverStep(global, agg.delta, state.velocity, { learningRate: options.serverLearningRate, momentum: options.serverMomentum })

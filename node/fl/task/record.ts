@@ -2,11 +2,11 @@
 // it (the UI charts it): per-round validation loss and Dice, participants with their sample
 // counts and training times, refusals by code, and timings. Also the encoding of the provenance
 // that model.publish carries within the ledger's fixed schema.
-import { toHex } from '../../protocol/bytes.ts'
-import type { EvalResult } from '../ai/train.ts'
-import { MAX_METRICS, SAMPLES_METRIC_PREFIX } from './constants.ts'
-import type { AcceptedUpdate, RefusedUpdate } from './round.ts'
-import type { TaskOptions } from './task-options.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import type { EvalResult } from '../../ai/train.ts'
+import { MAX_METRICS, SAMPLES_METRIC_PREFIX } from '../constants.ts'
+import type { AcceptedUpdate, RefusedUpdate } from '../round/collect.ts'
+import type { TaskOptions } from './options.ts'
 
 /** Validation figures of one global model on the coordinator's held-out set. */
 export interface Validation { loss: number, dice: number, auroc: number | null }
@@ -42,7 +42,7 @@ export interface RoundRecord {
 /**
  * Where a task stands. 'stopped': an admin stopped it; 'interrupted': this peer stopped (or
  * crashed) while it ran. Neither is resumed by itself: an admin continues one as a new task
- * (`continueTask`, continuation.ts).
+ * (`continueTask`, task/continuation.ts).
  */
 export type TaskStatus = 'running' | 'done' | 'failed' | 'stopped' | 'interrupted'
 

@@ -5,10 +5,10 @@
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { concat } from '../../protocol/bytes.ts'
-import { NotFoundError, TooLargeError } from '../../protocol/errors.ts'
-import type { Storage } from '../storage/index.ts'
-import { MODEL_MAX_BYTES } from './constants.ts'
+import { concat } from '../../../protocol/bytes.ts'
+import { NotFoundError, TooLargeError } from '../../../protocol/errors.ts'
+import type { Storage } from '../../storage/index.ts'
+import { MODEL_MAX_BYTES } from '../constants.ts'
 
 /** Options of a read. */
 export interface ModelGetOptions {

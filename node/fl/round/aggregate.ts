@@ -2,10 +2,10 @@
 // in layout order: update validation, clipping to an L2 norm, FedAvg weighted by sample counts
 // (McMahan et al., AISTATS 2017), coordinate-wise trimmed mean (Yin et al., ICML 2018) and
 // Gaussian noise for differential privacy (McMahan et al., ICLR 2018). No tfjs: values in, values out.
-import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { Prng } from '../ai/prng.ts'
-import { ABSURD_RMS } from './constants.ts'
-import { UpdateRefusedError } from './errors.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
+import type { Prng } from '../../ai/prng.ts'
+import { ABSURD_RMS } from '../constants.ts'
+import { UpdateRefusedError } from '../errors.ts'
 
 /** Model parameters in layout order (node/ai/unet-config.ts `parameterLayout`). */
 export type Weights = readonly Float32Array[]

@@ -4,10 +4,10 @@
 // recorded round started from (the coordinator stored it in helia) at that round's number, so the
 // round numbering and the learning-rate schedule go on where it was. That last round runs again:
 // its aggregate, if it had one, was never stored.
-import { TaskNotContinuableError } from './errors.ts'
-import { parseTaskOptions } from './task-options.ts'
-import type { TaskOptions } from './task-options.ts'
-import type { RoundRecord, TaskStatus, TaskView } from './task-record.ts'
+import { TaskNotContinuableError } from '../errors.ts'
+import { parseTaskOptions } from './options.ts'
+import type { TaskOptions } from './options.ts'
+import type { RoundRecord, TaskStatus, TaskView } from './record.ts'
 
 /** The statuses a task can be continued from: it ended before its rounds were done, and not by an error. */
 export const CONTINUABLE_STATUSES: readonly TaskStatus[] = ['interrupted', 'stopped']

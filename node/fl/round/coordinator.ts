@@ -1,49 +1,49 @@
 // The coordinator (docs/design.md §6, seed: "send model → … → aggregate → validate → check loss"): every
 // member can run a task that an admin starts. Each round sends the global model, collects signed
 // updates until the deadline or until everyone still taking part has answered, aggregates them
-// and takes the server step (server-step.ts), validates the result on this hospital's held-out
+// and takes the server step (round/server-step.ts), validates the result on this hospital's held-out
 // set, keeps the best and the final model, and stops early after `patience` rounds without
 // improvement. The chosen model is stored in helia and published on the ledger with
-// `model.publish`: its provenance. Each task's history goes to the TaskHistory (task-history.ts)
+// `model.publish`: its provenance. Each task's history goes to the TaskHistory (task/history.ts)
 // as it happens; a task still running when the coordinator stops ends 'interrupted', and an admin
-// can continue it (or a stopped one) as a new task from its last round (continuation.ts).
+// can continue it (or a stopped one) as a new task from its last round (task/continuation.ts).
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import { toHex, fromHex } from '../../protocol/bytes.ts'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
-import { NotFoundError } from '../../protocol/errors.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import { TASK_NONCE_HEX, taskIdFor } from '../../ledger/fl-rules.ts'
-import { createModel } from '../ai/model.ts'
-import type { SegmentationModel } from '../ai/model.ts'
-import { createPrng } from '../ai/prng.ts'
-import { evaluate } from '../ai/train.ts'
-import type { TrainSample } from '../ai/train.ts'
-import { parameterLayout, sizeOf } from '../ai/unet-config.ts'
-import type { UNetConfig } from '../ai/unet-config.ts'
-import { decodeWeights, encodeWeights } from '../ai/weights-format.ts'
-import { codeOf } from '../p2p/errors.ts'
+import { toHex, fromHex } from '../../../protocol/bytes.ts'
+import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import { NotFoundError } from '../../../protocol/errors.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import { TASK_NONCE_HEX, taskIdFor } from '../../../ledger/fl-rules.ts'
+import { createModel } from '../../ai/model.ts'
+import type { SegmentationModel } from '../../ai/model.ts'
+import { createPrng } from '../../ai/prng.ts'
+import { evaluate } from '../../ai/train.ts'
+import type { TrainSample } from '../../ai/train.ts'
+import { parameterLayout, sizeOf } from '../../ai/unet-config.ts'
+import type { UNetConfig } from '../../ai/unet-config.ts'
+import { decodeWeights, encodeWeights } from '../../ai/weights-format.ts'
+import { codeOf } from '../../p2p/errors.ts'
 import { absurdNormBound } from './aggregate.ts'
 import { createAnnouncer } from './announce.ts'
-import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION, START_WAIT_MS } from './constants.ts'
-import { continuationOptions, priorRounds } from './continuation.ts'
-import { NoValidationSetError, TaskConflictError } from './errors.ts'
-import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
+import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION, START_WAIT_MS } from '../constants.ts'
+import { continuationOptions, priorRounds } from '../task/continuation.ts'
+import { NoValidationSetError, TaskConflictError } from '../errors.ts'
+import type { RoundStart, SecAggEnvelope, Update } from '../transport/messages.ts'
 import { runSecureRound } from './secure-round.ts'
 import type { SecureRound } from './secure-round.ts'
-import type { ModelStore } from './model-store.ts'
+import type { ModelStore } from '../transport/model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
-import { createRoundCollector } from './round.ts'
-import type { RefusedUpdate, RoundCollector, RoundOutcome } from './round.ts'
-import { roundConfig } from './schedule.ts'
+import { createRoundCollector } from './collect.ts'
+import type { RefusedUpdate, RoundCollector, RoundOutcome } from './collect.ts'
+import { roundConfig } from '../task/schedule.ts'
 import { aggregateRound, serverStep } from './server-step.ts'
 import type { ServerState } from './server-step.ts'
-import { createTaskHistory } from './task-history.ts'
-import type { TaskHistory } from './task-history.ts'
-import { contributorsOf, INTERRUPTED_ERROR, newTaskView, participantOf, publishMetrics, summaryOf, validationOf } from './task-record.ts'
-import type { RoundRecord, StopReason, TaskSummary, TaskView, Validation } from './task-record.ts'
-import type { TaskOptions } from './task-options.ts'
-import type { FlTransport, Verdict } from './transport.ts'
+import { createTaskHistory } from '../task/history.ts'
+import type { TaskHistory } from '../task/history.ts'
+import { contributorsOf, INTERRUPTED_ERROR, newTaskView, participantOf, publishMetrics, summaryOf, validationOf } from '../task/record.ts'
+import type { RoundRecord, StopReason, TaskSummary, TaskView, Validation } from '../task/record.ts'
+import type { TaskOptions } from '../task/options.ts'
+import type { FlTransport, Verdict } from '../transport/gossip.ts'
 
 /** What the coordinator needs. */
 export interface CoordinatorComponents {
@@ -86,7 +86,7 @@ export interface Coordinator extends EventTarget {
   startTask(options: TaskOptions): string
   /**
    * Starts a new task continuing an interrupted or stopped one coordinated here, from its last
-   * round (continuation.ts), and returns its id. NOT_FOUND if unknown, TASK_NOT_CONTINUABLE, CONFLICT.
+   * round (task/continuation.ts), and returns its id. NOT_FOUND if unknown, TASK_NOT_CONTINUABLE, CONFLICT.
    */
   continueTask(id: string): string
   /** Stops a task after its current step; the model is not published. NOT_FOUND if unknown. */
@@ -249,7 +249,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     }
 
     /**
-     * One secure round (secure-round.ts): announce it with the secure settings, let the hospitals
+     * One secure round (round/secure-round.ts): announce it with the secure settings, let the hospitals
      * run the masked exchange, and apply the unmasked FedAvg delta with the server step.
      */
     const runSecure = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {

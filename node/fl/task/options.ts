@@ -3,17 +3,17 @@
 // schedule and the server optimizer), checked once at the boundary — the admin's POST body or a
 // caller's object — and filled with defaults.
 import { CID } from 'multiformats/cid'
-import { InvalidRequestError } from '../../protocol/errors.ts'
-import { validateConfig, DEFAULT_UNET } from '../ai/unet-config.ts'
-import type { UNetConfig } from '../ai/unet-config.ts'
-import { AGGREGATIONS } from './aggregate.ts'
-import { AggregationConflictError } from './errors.ts'
-import { TASK_DEFAULTS, TASK_LIMITS, TASK_NAME } from './constants.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
+import { validateConfig, DEFAULT_UNET } from '../../ai/unet-config.ts'
+import type { UNetConfig } from '../../ai/unet-config.ts'
+import { AGGREGATIONS } from '../round/aggregate.ts'
+import { AggregationConflictError } from '../errors.ts'
+import { TASK_DEFAULTS, TASK_LIMITS, TASK_NAME } from '../constants.ts'
 import { SCHEDULES } from './schedule.ts'
 import type { Schedule } from './schedule.ts'
 
 /**
- * How a task combines updates: the plain rules of aggregate.ts, or 'secure' (node/fl/secagg):
+ * How a task combines updates: the plain rules of round/aggregate.ts, or 'secure' (node/fl/secagg):
  * masked updates of which the coordinator learns only the sum, FedAvg-weighted.
  */
 export const TASK_AGGREGATIONS = [...AGGREGATIONS, 'secure'] as const

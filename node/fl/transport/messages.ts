@@ -4,16 +4,16 @@
 // `tag || 0x00 || dag-cbor({ledger, …fields})`, so it cannot be replayed in another consortium or
 // passed off as another kind; updates use FL_UPDATE_TAG, coordinator messages FL_ROUND_TAG.
 import type { CID } from 'multiformats/cid'
-import { concat, utf8 } from '../../protocol/bytes.ts'
-import { decode, encode } from '../../protocol/codec.ts'
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../../protocol/constants.ts'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
-import { SchemaError, TooLargeError } from '../../protocol/errors.ts'
+import { concat, utf8 } from '../../../protocol/bytes.ts'
+import { decode, encode } from '../../../protocol/codec.ts'
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../../../protocol/constants.ts'
+import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import { SchemaError, TooLargeError } from '../../../protocol/errors.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
-} from '../../protocol/schema.ts'
-import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_SECAGG_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_ID, TASK_LIMITS } from './constants.ts'
-import { UpdateRefusedError } from './errors.ts'
+} from '../../../protocol/schema.ts'
+import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_SECAGG_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES, TASK_ID, TASK_LIMITS } from '../constants.ts'
+import { UpdateRefusedError } from '../errors.ts'
 
 /** Local-training settings every participant uses in a round. */
 export interface RoundConfig {
@@ -23,7 +23,7 @@ export interface RoundConfig {
   learningRate: number
   /**
    * Step size at the last local step, reached by a cosine (node/ai/train.ts): the round's segment
-   * of the task's schedule (schedule.ts); equal to learningRate when the rate is constant.
+   * of the task's schedule (task/schedule.ts); equal to learningRate when the rate is constant.
    */
   learningRateEnd: number
   /** FedProx proximal weight μ (Li et al., MLSys 2020); 0 trains plain FedAvg clients. */

@@ -1,13 +1,13 @@
 // The hot-loader's bookkeeping, without tfjs or the network: the record of every publication
 // considered, which one is deployed, the pin and the roll-back trail, read from and written to the
-// FL store as one JSON record (deployment-record.ts). hotload.ts decides; this file remembers.
+// FL store as one JSON record (deploy/record.ts). deploy/hotload.ts decides; this file remembers.
 import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import type { Clock } from '../../ledger/types.ts'
-import { codeOf } from '../p2p/errors.ts'
-import { DEPLOY_MODELS_KEPT, DEPLOY_TRAIL_KEPT } from './constants.ts'
-import { decodeDeployment, publicationOf, recordOf } from './deployment-record.ts'
-import type { DeploymentRecord, HoldCode, LocalCheck, ModelRecord } from './deployment-record.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import { codeOf } from '../../p2p/errors.ts'
+import { DEPLOY_MODELS_KEPT, DEPLOY_TRAIL_KEPT } from '../constants.ts'
+import { decodeDeployment, publicationOf, recordOf } from './record.ts'
+import type { DeploymentRecord, HoldCode, LocalCheck, ModelRecord } from './record.ts'
 import { comparePositions } from './publications.ts'
 import type { PublishedModel } from './publications.ts'
 

@@ -5,13 +5,13 @@
 // full disk never leaves a torn log that would drop later records at the next open. Only this file
 // touches level for FL.
 import { Level } from 'level'
-import { MedichainError } from '../../protocol/errors.ts'
-import { DurableWrites } from '../durable-level.ts'
-import { openVersioned } from '../level-schema.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { DurableWrites } from '../../durable-level.ts'
+import { openVersioned } from '../../level-schema.ts'
 import { decodeParticipation, decodeRoundRecord, decodeTaskHeader } from './history-codec.ts'
-import type { ParticipationRecord } from './participant.ts'
-import { viewFromHeader } from './task-record.ts'
-import type { RoundRecord, TaskHeader, TaskView } from './task-record.ts'
+import type { ParticipationRecord } from '../round/participant.ts'
+import { viewFromHeader } from './record.ts'
+import type { RoundRecord, TaskHeader, TaskView } from './record.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */
 export const FL_HISTORY_SCHEMA_VERSION = '1'
@@ -25,7 +25,7 @@ export const HISTORY_KEYS = {
   round: (id: string, round: number) => `r:${id}:${String(round).padStart(6, '0')}`,
   rounds: (id: string) => `r:${id}:`,
   participation: (seq: number) => `p:${String(seq).padStart(12, '0')}`,
-  /** This hospital's model deployment (deployment-record.ts): one record, rewritten on each decision. */
+  /** This hospital's model deployment (deploy/record.ts): one record, rewritten on each decision. */
   deployment: 'd:deployment'
 }
 
@@ -152,7 +152,7 @@ export class TaskStore {
     await this.#batch(seqs.map(d => ({ type: 'del' as const, key: HISTORY_KEYS.participation(d) })))
   }
 
-  /** The stored deployment record (JSON text), if any; decoded by deployment-record.ts. */
+  /** The stored deployment record (JSON text), if any; decoded by deploy/record.ts. */
   async getDeployment (): Promise<string | undefined> {
     return await this.#db.get(HISTORY_KEYS.deployment)
   }

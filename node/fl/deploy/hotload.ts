@@ -1,33 +1,33 @@
 // "Fetch model" (issue 4), with this hospital's consent to deploy (issue 11): every model.publish on
-// the ledger is a candidate, considered in ledger order (publications.ts), never by the time its
+// the ledger is a candidate, considered in ledger order (deploy/publications.ts), never by the time its
 // publisher claims. A candidate later in ledger order than the deployed model is deployed into the
 // upload pipeline's analyser slot only once its weights were fetched, pass the format checks and do
-// no worse on this hospital's held-out images (deploy-check.ts); otherwise it stays "available, not
+// no worse on this hospital's held-out images (deploy/check.ts); otherwise it stays "available, not
 // deployed" with a reason. An admin may pin a model or roll back. Decisions are stored
-// (deployment-record.ts), so a restart deploys the same model and keeps the pin.
+// (deploy/record.ts), so a restart deploys the same model and keeps the pin.
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
-import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
-import type { Block } from '../../protocol/block.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import { createDetectStrange } from '../ai/detect.ts'
-import type { SegmentationModel } from '../ai/model.ts'
-import type { TrainSample } from '../ai/train.ts'
-import type { Analyser, AnalyserSlot } from '../analysis/analyser.ts'
-import { codeOf } from '../p2p/errors.ts'
-import { DEPLOY_MIN_VALIDATION, DEPLOY_START_CANDIDATES, FETCH_TIMEOUT_MS, HOTLOAD_SCAN_BLOCKS } from './constants.ts'
-import { checkLocally, fetchModel } from './deploy-check.ts'
-import { createDeploymentState } from './deployment-state.ts'
-import type { DeploymentView } from './deployment-state.ts'
-import type { HoldCode, LocalCheck, ModelRecord } from './deployment-record.ts'
-import { ModelNotDeployableError, NoEarlierModelError } from './errors.ts'
-import type { ModelStore } from './model-store.ts'
+import { InvalidRequestError, NotFoundError } from '../../../protocol/errors.ts'
+import type { Block } from '../../../protocol/block.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import { createDetectStrange } from '../../ai/detect.ts'
+import type { SegmentationModel } from '../../ai/model.ts'
+import type { TrainSample } from '../../ai/train.ts'
+import type { Analyser, AnalyserSlot } from '../../analysis/analyser.ts'
+import { codeOf } from '../../p2p/errors.ts'
+import { DEPLOY_MIN_VALIDATION, DEPLOY_START_CANDIDATES, FETCH_TIMEOUT_MS, HOTLOAD_SCAN_BLOCKS } from '../constants.ts'
+import { checkLocally, fetchModel } from './check.ts'
+import { createDeploymentState } from './state.ts'
+import type { DeploymentView } from './state.ts'
+import type { HoldCode, LocalCheck, ModelRecord } from './record.ts'
+import { ModelNotDeployableError, NoEarlierModelError } from '../errors.ts'
+import type { ModelStore } from '../transport/model-store.ts'
 import { comparePositions, publicationsIn, scanPublications } from './publications.ts'
 import type { PublishedModel } from './publications.ts'
 
 export type { PublishedModel } from './publications.ts'
 export { isNewer, publicationsIn } from './publications.ts'
-export type { DeploymentView } from './deployment-state.ts'
+export type { DeploymentView } from './state.ts'
 
 /** Where the deployment record is kept: the FL history's store (TaskHistory `deployment`/`saveDeployment`). */
 export interface DeploymentStore {
