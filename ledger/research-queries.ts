@@ -4,6 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { fromHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import { K } from './keys.ts'
+import type { ImageRecord } from './queries.ts'
 import type { ProjectState } from './research.ts'
 import type { LedgerStore } from './store.ts'
 
@@ -48,6 +49,13 @@ export function researchQueries (store: LedgerStore) {
       const out: ExportRecord[] = []
       for await (const [, bytes] of store.entries(K.projectExportPrefix(project))) out.push(decode(bytes) as ExportRecord)
       return out.sort((a, b) => a.time - b.time)
+    },
+
+    /** Every image on the ledger, in (raw CID, custodian) order: the pool a cohort is drawn from. */
+    async allImages (): Promise<ImageRecord[]> {
+      const out: ImageRecord[] = []
+      for await (const [, bytes] of store.entries(K.imagePrefix)) out.push(decode(bytes) as ImageRecord)
+      return out
     },
 
     /** Every research use of a patient's images, oldest first. */
