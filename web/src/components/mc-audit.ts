@@ -134,7 +134,7 @@ export class McAudit extends LitElement {
 
   #group (g: AuditGroup, thisYear: number) {
     const expanded = this.open.has(g.key)
-    return html`<li class=${g.emergency ? 'emergency' : ''} data-use=${g.use} data-basis=${g.basis} data-purpose=${g.purpose ?? ''} data-accessor=${g.accessor}>
+    return html`<li class=${g.emergency ? 'emergency' : ''} data-use=${g.use} data-basis=${g.basis} data-purpose=${g.purpose ?? ''} data-accessor=${g.accessor} data-hospital=${g.hospitalName ?? g.hospital}>
       <p class="sentence">${g.emergency ? html`<span class="flag">⚠ Emergency: </span>` : nothing}${groupSentence(g, thisYear)}</p>
       <button type="button" class="secondary" aria-expanded=${expanded ? 'true' : 'false'} aria-controls="entries-${g.key}" ?disabled=${this.#more.busy}
         @click=${async () => await this.#toggle(g)}>${expanded ? 'Hide' : 'Show'} the ${g.entries === 1 ? 'ledger entry' : `${g.entries} ledger entries`}</button>

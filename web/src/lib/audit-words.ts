@@ -75,7 +75,7 @@ export function actWords (g: AuditGroup): string {
     case 'list': return `saw the list of your images${g.entries === 1 ? '' : g.entries === 2 ? ' twice' : ` ${g.entries} times`}`
     case 'open': return `opened ${count(g.images, 'one of your images', '# of your images')}`
     case 'train': return `used ${count(g.images, 'one of your images', '# of your images')} to train the detect-strange model`
-    case 'validate': return `used ${count(g.images, 'one of your images', '# of your images')} to check (validate) the detect-strange model, held out of its training`
+    case 'validate': return `used ${count(g.images, 'one of your images', '# of your images')}, held out of training, to check (validate) the detect-strange model`
   }
 }
 
