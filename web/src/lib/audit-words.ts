@@ -92,7 +92,8 @@ export function basisWords (g: AuditGroup): string {
 
 /** The whole sentence of one group. */
 export function groupSentence (g: AuditGroup, thisYear: number): string {
-  return `${whoOf(g)} ${actWords(g)} on ${dayWords(g.day, thisYear)}, ${basisWords(g)}.`
+  const text = `${whoOf(g)} ${actWords(g)} on ${dayWords(g.day, thisYear)}, ${basisWords(g)}.`
+  return text.charAt(0).toUpperCase() + text.slice(1)
 }
 
 /** The entry's use in a word, for the expanded ledger entries. */
