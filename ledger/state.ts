@@ -7,7 +7,7 @@ import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { addTxId } from './causal.ts'
-import { K } from './keys.ts'
+import { K, studyImageKey } from './keys.ts'
 import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
@@ -137,8 +137,9 @@ export function keysRead (dtx: DecodedTx): string[] {
   if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
   switch (tx.type) {
     case 'account.register': keys.push(K.account(tx.body.user)); break
-    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
+    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record), K.recordOwner(tx.body.patient, tx.body.record)); break
     case 'image.add':
+      if (tx.body.record !== null) keys.push(K.recordOwner(tx.body.patient, tx.body.record))
       keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
@@ -210,6 +211,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     }
     case 'record.create':
       putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
+      addTxId(w, K.recordOwner(tx.body.patient, tx.body.record), dtx.id)
       markPatient(w, tx.body.patient, tx.time)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
@@ -284,7 +286,10 @@ function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8A
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
   addTxId(w, K.imageOwner(cid, b.patient), base.tx)
+  if (b.record !== null) addTxId(w, K.recordOwner(b.patient, b.record), base.tx)
   w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
+  const study = studyImageKey(b, cid, custodian)
+  if (study !== undefined) w.put(study, EMPTY)
   if (b.result !== null) {
     // One custodian naming one result CID for two raw images keeps the smallest raw CID.
     const key = K.resultImage(b.result.toString(), custodian)

@@ -282,7 +282,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Per-user and per-peer write budgets, after the session is known and before any feature writes.
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
-    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock })
+    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, {
+      auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
+    })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
     const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })

@@ -79,7 +79,9 @@ export type RejectCode =
   | 'CONSENT_TOO_LARGE'
   | 'UNKNOWN_GRANTEE'
   | 'FOREIGN_IMAGE'
+  | 'FOREIGN_RECORD'
   | 'BAD_CONSENT'
+  | 'BAD_STUDY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

@@ -42,6 +42,20 @@ export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Arr
 /** A data key re-wrapped by the patient for a grantee, for one image. */
 export interface GrantedKeys { image: CID, raw: Uint8Array, result: Uint8Array | null }
 
+/**
+ * Where a DICOM instance sits in its study (docs/design.md §5 "Studies and series"): pseudonymous
+ * 16-byte ids of its series and of the instance itself, made by the custodian from the real UIDs
+ * under a key only it holds (real UIDs link to PHI and never reach the ledger), and its
+ * InstanceNumber (0020,0013) to order the slices of a series. The study is the image's `record`.
+ */
+export interface SeriesPlace { series: Uint8Array, instance: Uint8Array, number: number }
+
+/** Length of a pseudonymous study, series or instance id (the length of a record id). */
+export const PSEUDONYM_BYTES = 16
+
+/** Largest InstanceNumber kept (IS is at most 12 characters, PS3.5 §6.2; slices beyond 2^31 do not exist). */
+export const MAX_INSTANCE_NUMBER = 2 ** 31 - 1
+
 export type ConsentScope =
   | { kind: 'all' }
   | { kind: 'record', record: Uint8Array }
@@ -60,7 +74,13 @@ export interface TxBodies {
   'record.create': { patient: Uint8Array, record: Uint8Array }
   'image.add': {
     patient: Uint8Array, record: Uint8Array | null, raw: CID, result: CID | null, modality: string,
-    size: number, model: CID | null, score: number | null, keys: WrappedKeys[]
+    size: number, model: CID | null, score: number | null, keys: WrappedKeys[],
+    /**
+     * A DICOM instance's place in its series (its study is `record`, which it then requires).
+     * Absent for other images, and omitted from the canonical encoding, so earlier `image.add`
+     * bytes keep their meaning.
+     */
+    dicom?: SeriesPlace
   }
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
@@ -128,6 +148,15 @@ function grantedKeys (v: unknown, p: string): GrantedKeys {
   }
 }
 
+function seriesPlace (v: unknown, p: string): SeriesPlace {
+  const f = expectFields(v, p, ['series', 'instance', 'number'])
+  return {
+    series: expectBytes(f.series, `${p}.series`, PSEUDONYM_BYTES),
+    instance: expectBytes(f.instance, `${p}.instance`, PSEUDONYM_BYTES),
+    number: expectUint(f.number, `${p}.number`, MAX_INSTANCE_NUMBER)
+  }
+}
+
 function scope (v: unknown, p: string): ConsentScope {
   const kind = expectEnum(expectFields(v, p, ['kind'], ['record', 'images']).kind, `${p}.kind`, ['all', 'record', 'images'])
   if (kind === 'all') {
@@ -183,8 +212,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
     }
     case 'image.add': {
-      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'])
-      return {
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['dicom'])
+      const out: TxBodies['image.add'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
         raw: expectCid(f.raw, `${p}.raw`),
@@ -195,6 +224,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         score: nullable(f.score, `${p}.score`, (x, q) => expectUint(x, q, 10000)),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
       }
+      if ('dicom' in f) out.dicom = seriesPlace(f.dicom, `${p}.dicom`)
+      return out
     }
     case 'consent.grant': {
       const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
