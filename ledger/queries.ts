@@ -7,6 +7,7 @@ import { decode } from '../protocol/codec.ts'
 import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
+import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
 import type { LedgerStore } from './store.ts'
 import type { MemberView, TxLocation } from './types.ts'
@@ -295,5 +296,5 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
     }
   }
-  return queries
+  return { ...queries, ...researchQueries(store) }
 }

@@ -10,6 +10,7 @@ import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
 import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
+import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
 /** Every position a transaction holds, sorted: `t:` values. */
@@ -159,7 +160,7 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'access.log': keys.push(...accessLogKeys(tx)); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
-    default: break
+    default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
 }
@@ -252,6 +253,11 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'image.rekey':
       applyRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      if (isResearchTx(dtx)) for (const patient of applyResearch(w, dtx)) addHistory(w, patient, dtx, ctx)
       return { membership: false }
   }
 }

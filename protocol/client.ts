@@ -427,7 +427,7 @@ export class MedichainClient {
    * Grants a consent: the patient's own keys for the chosen images are unwrapped here and
    * re-wrapped for the grantee, then the consent is signed here and sent.
    */
-  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[] }): Promise<{ id: string }> {
+  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[], project?: string }): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const mine = await this.myImages()
@@ -448,7 +448,8 @@ export class MedichainClient {
       expires: input.expires,
       images: chosen.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
       seq: nextSeq,
-      time: Date.now()
+      time: Date.now(),
+      project: input.project === undefined ? undefined : fromHex(input.project)
     })
     return await this.#json('POST', '/api/consents', { tx: txToBase64(tx) })
   }

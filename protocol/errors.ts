@@ -81,6 +81,8 @@ export type RejectCode =
   | 'FOREIGN_IMAGE'
   | 'FOREIGN_RECORD'
   | 'BAD_CONSENT'
+  | 'UNKNOWN_PROJECT'
+  | 'NOT_PROJECT_HOSPITAL'
   | 'BAD_STUDY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */

@@ -8,6 +8,8 @@ import { domainBytes } from './domain.ts'
 import type { Identity, Verifier } from './ed25519.ts'
 import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
+import { parseResearchBody } from './research.ts'
+import type { ResearchBodies } from './research.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
@@ -15,7 +17,8 @@ import {
 /** Every transaction type the state machine knows (docs/design.md §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
+  'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -62,7 +65,7 @@ export type ConsentScope =
   | { kind: 'images', images: CID[] }
 
 /** Transaction bodies by type. Patient ids are SHA-256 of the patient's public key: never PHI. */
-export interface TxBodies {
+export interface TxBodies extends ResearchBodies {
   'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
   'member.approve': { proposal: Uint8Array }
   /**
@@ -82,9 +85,14 @@ export interface TxBodies {
      */
     dicom?: SeriesPlace
   }
+  /**
+   * A research consent may name one research project (the id of its `research.project`); without
+   * one it covers research in general. Absent is omitted from the canonical encoding, so consents
+   * signed before projects existed keep their bytes.
+   */
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
-    expires: number, keys: GrantedKeys[]
+    expires: number, keys: GrantedKeys[], project?: Uint8Array
   }
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
@@ -228,8 +236,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return out
     }
     case 'consent.grant': {
-      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
-      return {
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project'])
+      const out: TxBodies['consent.grant'] = {
         grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
         kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
         purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES),
@@ -237,6 +245,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         expires: expectUint(f.expires, `${p}.expires`),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
       }
+      if ('project' in f) {
+        // Only a research consent names a project.
+        if (out.purpose !== 'research') throw new SchemaError(`${p}.project: only a research consent names a project`)
+        out.project = expectBytes(f.project, `${p}.project`, HASH_BYTES)
+      }
+      return out
     }
     case 'consent.revoke': {
       const f = expectFields(v, p, ['grantee'], ['purpose', 'rekey'])
@@ -294,6 +308,10 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         participants: expectArray(f.participants, `${p}.participants`, 256, (x, q) => expectBytes(x, q, KEY))
       }
     }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      return parseResearchBody(type, v)
   }
 }
 
