@@ -50,7 +50,7 @@ export interface Replication {
 }
 
 /** An image as replication sees it: both parts share the raw CID's pinners. */
-interface ImageParts { raw: CID, result: CID | null, custodian: Uint8Array }
+interface ImageParts { raw: CID, result: CID | null, meta?: CID | null, custodian: Uint8Array }
 
 /** Runs at most `limit` tasks at a time, in call order. */
 function limiter (limit: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -82,12 +82,12 @@ export function createReplication (init: ReplicationInit) {
 
     /**
      * The parts of `image` this peer must hold. The raw CID names the image, so its raw and result
-     * parts go to the same members, and one pinner serves a whole image.
+     * parts and its sealed card go to the same members, and one pinner serves a whole image.
      */
     const wanted = (image: ImageParts): CID[] => {
       const members = ledger.members().filter(m => m.status === 'active').map(m => m.key)
       if (!shouldPin(image.raw.bytes, members, image.custodian, init.replicas, ledger.self)) return []
-      return image.result === null ? [image.raw] : [image.raw, image.result]
+      return [image.raw, image.result, image.meta ?? null].filter(c => c !== null)
     }
 
     /** Pins `cid` through the limiter; resolves true when it is held afterwards. */
@@ -114,7 +114,7 @@ export function createReplication (init: ReplicationInit) {
       const block = (e as CustomEvent<Block>).detail
       for (const { tx } of block.txs) {
         if (tx.type !== 'image.add') continue
-        for (const cid of wanted({ raw: tx.body.raw, result: tx.body.result, custodian: block.header.author })) void ensure(cid)
+        for (const cid of wanted({ raw: tx.body.raw, result: tx.body.result, meta: tx.body.meta, custodian: block.header.author })) void ensure(cid)
       }
     }
 
