@@ -7,6 +7,7 @@ import { decode } from '../protocol/codec.ts'
 import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
+import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
 import type { LedgerStore } from './store.ts'
 import type { MemberView, TxLocation } from './types.ts'
@@ -99,15 +100,51 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return out
     },
 
-    /** Images of one patient. */
-    async imagesOf (patient: Uint8Array): Promise<ImageRecord[]> {
-      const out: ImageRecord[] = []
-      for await (const key of store.keys(K.patientImagePrefix(patient))) {
+    /**
+     * Images of one patient in (raw CID, custodian hex) order; with `after` (a `cid:custodian`
+     * key, as the index orders them) only those past it, and at most `limit`. The index keys are
+     * read in one iterator pass and the records in one batched read.
+     */
+    async imagesOf (patient: Uint8Array, page: { after?: string, limit?: number } = {}): Promise<ImageRecord[]> {
+      const prefix = K.patientImagePrefix(patient)
+      const keys: string[] = []
+      // `after` + '\x00' is the first key past `after` itself (index keys never hold NUL).
+      for await (const key of store.keys(prefix, { gte: page.after === undefined ? undefined : `${prefix}${page.after}\x00`, limit: page.limit })) {
         const [, , , cid, custodian] = key.split(':')
-        const img = await value<ImageRecord>(K.image(cid, custodian))
+        keys.push(K.image(cid, custodian))
+      }
+      const values = await store.getMany(keys)
+      const out: ImageRecord[] = []
+      for (const bytes of values) {
+        if (bytes === undefined) continue
+        const img = decode(bytes) as ImageRecord
+        if (compare(img.patient, patient) === 0) out.push(img)
+      }
+      return out
+    },
+
+    /**
+     * The DICOM images of one study (record) of a patient, in series then InstanceNumber order:
+     * a series of 300 slices reads as one ordered run (docs/design.md §5 "Studies and series").
+     */
+    async studyImages (patient: Uint8Array, record: Uint8Array): Promise<ImageRecord[]> {
+      const keys: string[] = []
+      for await (const key of store.keys(K.studyImagePrefix(patient, record))) {
+        const parts = key.split(':')
+        keys.push(K.image(parts[6], parts[7]))
+      }
+      const values = await store.getMany(keys)
+      const out: ImageRecord[] = []
+      for (const bytes of values) {
+        const img = bytes === undefined ? undefined : decode(bytes) as ImageRecord
         if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
       }
       return out
+    },
+
+    /** Whether record (a study) `record` was recorded for `patient` by a `record.create` or an `image.add`. */
+    async recordExists (patient: Uint8Array, record: Uint8Array): Promise<boolean> {
+      return await store.get(K.recordOwner(patient, record)) !== undefined
     },
 
     /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
@@ -259,5 +296,5 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
     }
   }
-  return queries
+  return { ...queries, ...researchQueries(store) }
 }

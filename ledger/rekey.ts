@@ -10,7 +10,7 @@ import type { CID } from 'multiformats/cid'
 import type { TxOf } from '../protocol/tx.ts'
 import { checkMetaCid } from './image-rules.ts'
 import { addTxId } from './causal.ts'
-import { K } from './keys.ts'
+import { K, studyImageKey } from './keys.ts'
 import type { BatchWriter } from './state.ts'
 import type { ImageRecord } from './queries.ts'
 import type { StateView } from './validate.ts'
@@ -81,5 +81,12 @@ export function applyRekey (w: BatchWriter, tx: TxOf<'image.rekey'>, base: { tx:
   if (b.result !== null) w.put(K.resultImage(b.result.toString(), custodian), new TextEncoder().encode(raw))
   w.del(oldKey)
   w.del(K.patientImage(b.patient, b.old.raw.toString(), custodian))
+  // A re-keyed slice keeps its place in its series under its new CID.
+  const oldStudy = studyImageKey(old, b.old.raw.toString(), custodian)
+  const newStudy = studyImageKey(old, raw, custodian)
+  if (oldStudy !== undefined && newStudy !== undefined) {
+    w.del(oldStudy)
+    w.put(newStudy, new Uint8Array(0))
+  }
   if (b.old.result !== null) w.del(K.resultImage(b.old.result.toString(), custodian))
 }

@@ -7,8 +7,9 @@ import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { addTxId } from './causal.ts'
-import { K } from './keys.ts'
+import { K, studyImageKey } from './keys.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
+import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
 /** Every position a transaction holds, sorted: `t:` values. */
@@ -136,8 +137,9 @@ export function keysRead (dtx: DecodedTx): string[] {
   if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
   switch (tx.type) {
     case 'account.register': keys.push(K.account(tx.body.user)); break
-    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
+    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record), K.recordOwner(tx.body.patient, tx.body.record)); break
     case 'image.add':
+      if (tx.body.record !== null) keys.push(K.recordOwner(tx.body.patient, tx.body.record))
       keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
@@ -156,7 +158,7 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
-    default: break
+    default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
 }
@@ -208,6 +210,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     }
     case 'record.create':
       putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
+      addTxId(w, K.recordOwner(tx.body.patient, tx.body.record), dtx.id)
       markPatient(w, tx.body.patient, tx.time)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
@@ -248,6 +251,11 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       applyRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      if (isResearchTx(dtx)) for (const patient of applyResearch(w, dtx)) addHistory(w, patient, dtx, ctx)
+      return { membership: false }
   }
 }
 
@@ -281,7 +289,10 @@ function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8A
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
   addTxId(w, K.imageOwner(cid, b.patient), base.tx)
+  if (b.record !== null) addTxId(w, K.recordOwner(b.patient, b.record), base.tx)
   w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
+  const study = studyImageKey(b, cid, custodian)
+  if (study !== undefined) w.put(study, EMPTY)
   if (b.result !== null) {
     // One custodian naming one result CID for two raw images keeps the smallest raw CID.
     const key = K.resultImage(b.result.toString(), custodian)

@@ -134,9 +134,9 @@ export class LedgerStore {
     }
   }
 
-  /** Keys starting with `prefix`, in key order. */
-  async * keys (prefix: string, opts: { limit?: number, reverse?: boolean } = {}): AsyncGenerator<string> {
-    for await (const key of this.db.keys({ gte: prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1, reverse: opts.reverse ?? false })) {
+  /** Keys starting with `prefix`, in key order (from `gte` when given, which must start with `prefix`). */
+  async * keys (prefix: string, opts: { limit?: number, reverse?: boolean, gte?: string } = {}): AsyncGenerator<string> {
+    for await (const key of this.db.keys({ gte: opts.gte ?? prefix, lt: prefixEnd(prefix), limit: opts.limit ?? -1, reverse: opts.reverse ?? false })) {
       yield key
     }
   }

@@ -45,6 +45,8 @@ import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
+import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
+import { createResearch } from './research/service.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -252,6 +254,17 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // training and held-out sets of federated learning, read only under live training consents.
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
+    // Research projects of this hospital's researchers: cohorts under research consents, exports
+    // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
+    const research = createResearch({
+      ledger,
+      storage,
+      box,
+      seed: init.seed,
+      labels: async () => new Map((await labelStore.list(() => {})).map(m => [m.cid, m.lesionPixels])),
+      copies: fetchedCopies,
+      clock
+    })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({ data: init.data, ...init.fl })({
       ledger,
@@ -271,7 +284,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -282,7 +295,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Per-user and per-peer write budgets, after the session is known and before any feature writes.
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
-    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock })
+    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, {
+      auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
+    })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
     const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })
@@ -291,6 +306,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelRouter = labelRoutes({ auth, labels })
     http.app.use(labelRouter.routes())
     http.app.use(labelRouter.allowedMethods({ throw: true }))
+    const researchRouter = researchRoutes({ auth, research, ledger })
+    http.app.use(researchRouter.routes())
+    http.app.use(researchRouter.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())

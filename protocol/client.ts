@@ -17,6 +17,7 @@ import type { ImageMeta } from './image-meta.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
+import { deriveRecoverySecret, newRecoveryCode, normaliseRecoveryCode } from './recovery-code.ts'
 
 /** An error answer of the API: its stable code, its message and the HTTP status. */
 export class ApiError extends MedichainError {
@@ -89,6 +90,13 @@ export interface ApiImage {
   time: number
   basis: string
   keys: { raw: string, result: string | null }
+  /** The record the image belongs to (hex), or null; for a DICOM instance, its study. */
+  record: string | null
+  /**
+   * A DICOM instance's place in its series (docs/design.md §5 "Studies and series"): the
+   * pseudonymous series and instance ids (hex) and its InstanceNumber; null for other images.
+   */
+  dicom: { series: string, instance: string, number: number } | null
 }
 
 /** A membership proposal as `GET /api/members/proposals` lists it (keys and ids in hex). */
@@ -226,14 +234,19 @@ export class MedichainClient {
     return { ledger: fromHex(h.ledger), self: fromHex(h.self) }
   }
 
-  /** Creates an account: keys made here, vault sealed here, only public keys and the vault sent. */
-  async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<{ username: string, role: Role, status: string, patientId?: string }> {
+  /**
+   * Creates an account: keys made here, vault sealed here, only public keys and the vault sent.
+   * A patient also gets a recovery code (issue 16.2), made here and sealing a second copy of the
+   * vault; it is in the answer once, for the page to show and print, and never sent.
+   */
+  async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<{ username: string, role: Role, status: string, patientId?: string, recoveryCode?: string }> {
     const peer = await this.peerInfo()
     const keys = generateUserKeys()
     const secret = await deriveAuthSecret(input.username, input.password)
     const vault = await sealVault(keys, input.password, { username: input.username, iterations: this.#iterations })
     const pop = accountRegistrationProof({ ledgerId: peer.ledger, keys, role: input.role, hospital: peer.self })
-    return await this.#json('POST', '/api/auth/sign-up', {
+    const code = input.role === 'patient' ? newRecoveryCode() : undefined
+    const made = await this.#json<{ username: string, role: Role, status: string, patientId?: string }>('POST', '/api/auth/sign-up', {
       username: input.username,
       // Never the password itself: it also seals the vault the peer stores (auth-secret.ts).
       password: secret,
@@ -241,8 +254,69 @@ export class MedichainClient {
       keys: { sign: toHex(keys.signPub), box: toHex(keys.boxPub) },
       pop: toHex(pop),
       vault,
-      ...(input.setupToken === undefined ? {} : { setupToken: input.setupToken })
+      ...(input.setupToken === undefined ? {} : { setupToken: input.setupToken }),
+      ...(code === undefined ? {} : { recovery: await this.#recoveryOf(keys, input.username.toLowerCase(), code) })
     })
+    return code === undefined ? made : { ...made, recoveryCode: code }
+  }
+
+  /** What the peer keeps of a recovery code: its derived secret and the vault sealed under it. */
+  async #recoveryOf (keys: UserKeys, username: string, code: string): Promise<{ secret: string, vault: unknown }> {
+    const canonical = normaliseRecoveryCode(code)
+    return {
+      secret: await deriveRecoverySecret(username, canonical),
+      vault: await sealVault(keys, canonical, { username, iterations: this.#iterations })
+    }
+  }
+
+  /**
+   * Changes the password (issue 16.1): the open keys are re-sealed here under the new password and
+   * the peer checks the current one; every other session of the account ends. Needs the vault open.
+   */
+  async changePassword (current: string, next: string): Promise<{ sessionEpoch: number }> {
+    const user = this.#user
+    const keys = this.#keys
+    if (user === null || keys === null) throw new MedichainError('VAULT_LOCKED', 'unlock first: the keys are re-sealed under the new password')
+    const vault = await sealVault(keys, next, { username: user.username, iterations: this.#iterations })
+    const res = await this.#json<{ sessionEpoch: number }>('POST', '/api/auth/password', {
+      current: await deriveAuthSecret(user.username, current),
+      password: await deriveAuthSecret(user.username, next),
+      vault
+    })
+    this.#vault = vault
+    return res
+  }
+
+  /**
+   * Sets a new password with the recovery code (issue 16.2), then signs in with it. The code opens
+   * the second vault here; the keys are re-sealed under the new password and under a new code,
+   * which is returned (the one used stops working). BAD_RECOVERY_CODE, RECOVERY_CODE_USED,
+   * RATE_LIMITED or WEAK_PASSWORD otherwise.
+   */
+  async recoverWithCode (username: string, code: string, password: string): Promise<{ user: ApiUser, recoveryCode: string }> {
+    const canonical = normaliseRecoveryCode(code)
+    const secret = await deriveRecoverySecret(username, canonical)
+    const { vault: sealed } = await this.#json<{ vault: unknown }>('POST', '/api/auth/recovery/vault', { username, secret })
+    const keys = await openVault(sealed, canonical, { username: username.toLowerCase() })
+    try {
+      const fresh = newRecoveryCode()
+      await this.#json('POST', '/api/auth/recovery/reset', {
+        username,
+        secret,
+        password: await deriveAuthSecret(username, password),
+        vault: await sealVault(keys, password, { username: username.toLowerCase(), iterations: this.#iterations }),
+        recovery: await this.#recoveryOf(keys, username.toLowerCase(), fresh)
+      })
+      return { user: await this.signIn(username, password), recoveryCode: fresh }
+    } finally {
+      keys.signSeed.fill(0)
+      keys.boxSecret.fill(0)
+    }
+  }
+
+  /** An admin signs a user out everywhere; resolves to the account's new session epoch. */
+  async endSessions (username: string): Promise<{ sessionEpoch: number }> {
+    return await this.#json('POST', `/api/accounts/${encodeURIComponent(username)}/end-sessions`)
   }
 
   /**
@@ -387,7 +461,7 @@ export class MedichainClient {
    * Grants a consent: the patient's own keys for the chosen images are unwrapped here and
    * re-wrapped for the grantee, then the consent is signed here and sent.
    */
-  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[] }): Promise<{ id: string }> {
+  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[], project?: string }): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const mine = await this.myImages()
@@ -408,7 +482,8 @@ export class MedichainClient {
       expires: input.expires,
       images: chosen.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
       seq: nextSeq,
-      time: Date.now()
+      time: Date.now(),
+      project: input.project === undefined ? undefined : fromHex(input.project)
     })
     return await this.#json('POST', '/api/consents', { tx: txToBase64(tx) })
   }

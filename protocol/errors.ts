@@ -79,7 +79,11 @@ export type RejectCode =
   | 'CONSENT_TOO_LARGE'
   | 'UNKNOWN_GRANTEE'
   | 'FOREIGN_IMAGE'
+  | 'FOREIGN_RECORD'
   | 'BAD_CONSENT'
+  | 'UNKNOWN_PROJECT'
+  | 'NOT_PROJECT_HOSPITAL'
+  | 'BAD_STUDY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

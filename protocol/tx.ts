@@ -8,6 +8,8 @@ import { domainBytes } from './domain.ts'
 import type { Identity, Verifier } from './ed25519.ts'
 import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
+import { parseResearchBody } from './research.ts'
+import type { ResearchBodies } from './research.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
@@ -15,7 +17,8 @@ import {
 /** Every transaction type the state machine knows (docs/design.md §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
+  'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -34,13 +37,27 @@ export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Arr
 /** A data key re-wrapped by the patient for a grantee, for one image. */
 export interface GrantedKeys { image: CID, raw: Uint8Array, result: Uint8Array | null }
 
+/**
+ * Where a DICOM instance sits in its study (docs/design.md §5 "Studies and series"): pseudonymous
+ * 16-byte ids of its series and of the instance itself, made by the custodian from the real UIDs
+ * under a key only it holds (real UIDs link to PHI and never reach the ledger), and its
+ * InstanceNumber (0020,0013) to order the slices of a series. The study is the image's `record`.
+ */
+export interface SeriesPlace { series: Uint8Array, instance: Uint8Array, number: number }
+
+/** Length of a pseudonymous study, series or instance id (the length of a record id). */
+export const PSEUDONYM_BYTES = 16
+
+/** Largest InstanceNumber kept (IS is at most 12 characters, PS3.5 §6.2; slices beyond 2^31 do not exist). */
+export const MAX_INSTANCE_NUMBER = 2 ** 31 - 1
+
 export type ConsentScope =
   | { kind: 'all' }
   | { kind: 'record', record: Uint8Array }
   | { kind: 'images', images: CID[] }
 
 /** Transaction bodies by type. Patient ids are SHA-256 of the patient's public key: never PHI. */
-export interface TxBodies {
+export interface TxBodies extends ResearchBodies {
   'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
   'member.approve': { proposal: Uint8Array }
   /**
@@ -58,11 +75,22 @@ export interface TxBodies {
    */
   'image.add': {
     patient: Uint8Array, record: Uint8Array | null, raw: CID, result: CID | null, modality: string,
-    size: number, model: CID | null, score: number | null, keys: WrappedKeys[], meta?: CID
+    size: number, model: CID | null, score: number | null, keys: WrappedKeys[], meta?: CID,
+    /**
+     * A DICOM instance's place in its series (its study is `record`, which it then requires).
+     * Absent for other images, and omitted from the canonical encoding, so earlier `image.add`
+     * bytes keep their meaning.
+     */
+    dicom?: SeriesPlace
   }
+  /**
+   * A research consent may name one research project (the id of its `research.project`); without
+   * one it covers research in general. Absent is omitted from the canonical encoding, so consents
+   * signed before projects existed keep their bytes.
+   */
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
-    expires: number, keys: GrantedKeys[]
+    expires: number, keys: GrantedKeys[], project?: Uint8Array
   }
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
@@ -122,6 +150,15 @@ function grantedKeys (v: unknown, p: string): GrantedKeys {
   }
 }
 
+function seriesPlace (v: unknown, p: string): SeriesPlace {
+  const f = expectFields(v, p, ['series', 'instance', 'number'])
+  return {
+    series: expectBytes(f.series, `${p}.series`, PSEUDONYM_BYTES),
+    instance: expectBytes(f.instance, `${p}.instance`, PSEUDONYM_BYTES),
+    number: expectUint(f.number, `${p}.number`, MAX_INSTANCE_NUMBER)
+  }
+}
+
 function scope (v: unknown, p: string): ConsentScope {
   const kind = expectEnum(expectFields(v, p, ['kind'], ['record', 'images']).kind, `${p}.kind`, ['all', 'record', 'images'])
   if (kind === 'all') {
@@ -177,7 +214,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
     }
     case 'image.add': {
-      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta'])
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta', 'dicom'])
       const out: TxBodies['image.add'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
@@ -191,11 +228,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       }
       // Present means a CID: a key holding null or undefined is refused, so "no card" has one encoding.
       if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
+      if ('dicom' in f) out.dicom = seriesPlace(f.dicom, `${p}.dicom`)
       return out
     }
     case 'consent.grant': {
-      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
-      return {
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project'])
+      const out: TxBodies['consent.grant'] = {
         grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
         kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
         purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES),
@@ -203,6 +241,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         expires: expectUint(f.expires, `${p}.expires`),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
       }
+      if ('project' in f) {
+        // Only a research consent names a project.
+        if (out.purpose !== 'research') throw new SchemaError(`${p}.project: only a research consent names a project`)
+        out.project = expectBytes(f.project, `${p}.project`, HASH_BYTES)
+      }
+      return out
     }
     case 'consent.revoke': {
       const f = expectFields(v, p, ['grantee'], ['purpose', 'rekey'])
@@ -258,6 +302,10 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         participants: expectArray(f.participants, `${p}.participants`, 256, (x, q) => expectBytes(x, q, KEY))
       }
     }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      return parseResearchBody(type, v)
   }
 }
 

@@ -13,8 +13,13 @@ import { AccountStateError, BadSetupTokenError, KeyTakenError, UsernameTakenErro
 import { checkNewPassword } from './password.ts'
 import type { PasswordHasher } from './password.ts'
 import { newToken, tokenHash } from './sessions.ts'
-import type { Account, AccountRecord, RandomBytes, SessionUser } from './types.ts'
-import type { SignUpRequest } from './validate.ts'
+import type { Account, AccountRecord, RandomBytes, RecoveryRecord, SessionUser } from './types.ts'
+import type { RecoveryRequest, SignUpRequest } from './validate.ts'
+
+/** What is stored of a recovery code: the hash of its derived secret (100 bits of code: no stretching needed) and its vault. */
+export function recoveryRecord (req: RecoveryRequest): RecoveryRecord {
+  return { hash: tokenHash(req.secret), vault: req.vault }
+}
 
 /** What the account service uses. */
 export interface AccountsDeps {
@@ -117,7 +122,9 @@ export class Accounts {
         createdAt: this.#d.clock(),
         failedSignIns: 0,
         lockedUntil: 0,
-        registeredTx: null
+        registeredTx: null,
+        sessionEpoch: 0,
+        recovery: req.recovery === undefined ? null : recoveryRecord(req.recovery)
       }
       if (record.status === 'active') record.registeredTx = await this.#register(record)
       await store.write(record, undefined, { consumeSetup: req.role === 'admin' })

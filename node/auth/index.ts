@@ -14,6 +14,7 @@ import { accountView, Accounts } from './accounts.ts'
 import { AccountStore } from './account-store.ts'
 import { ACCOUNTS_DIR, AUTH_DEFAULTS, SIGN_IN_LIMITS, SWEEP_INTERVAL_MS } from './constants.ts'
 import type { SignInLimits } from './constants.ts'
+import { Credentials } from './credentials.ts'
 import { AUTH_STATUS_BY_CODE, RateLimitedError } from './errors.ts'
 import { csrfMiddleware, requireUserMiddleware, sessionMiddleware } from './middleware.ts'
 import { createPasswordHasher } from './password.ts'
@@ -28,6 +29,8 @@ import type { Account, RandomBytes } from './types.ts'
 export { AUTH_STATUS_BY_CODE } from './errors.ts'
 export { currentSession, currentUser } from './middleware.ts'
 export type { Account, AccountStatus, SessionUser } from './types.ts'
+export { SESSIONS_ENDED } from './credentials.ts'
+export type { SessionsEnded, SessionsEndedReason } from './credentials.ts'
 
 /** Path of the account database for a data folder. */
 export function accountsPath (data: string): string {
@@ -79,6 +82,14 @@ export interface Auth {
     get(username: string): Promise<Account | undefined>
     byKey(signPub: Uint8Array): Promise<Account | undefined>
   }
+  /**
+   * The account's session epoch: bumped whenever every session of the account is ended (password
+   * change or reset, admin "end sessions", lock). A session relayed to another hospital records
+   * the epoch it was made under and ends once the epoch moves. Throws NOT_FOUND.
+   */
+  sessionEpoch(username: string): Promise<number>
+  /** Emits `sessions:ended` (detail: SessionsEnded) as soon as an account's sessions are ended. */
+  readonly events: EventTarget
   /** The one-time admin setup link under `base` while no admin exists, else undefined. */
   setupLink(base: string): string | undefined
   /** Error code → HTTP status for createHttpServer's `statusByCode`. */
@@ -108,19 +119,21 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
     const sessions = new SessionStore({ idleMs: init.sessionIdleMs ?? AUTH_DEFAULTS.sessionIdleMs, maxMs: init.sessionMaxMs ?? AUTH_DEFAULTS.sessionMaxMs }, clock, random)
     const accounts = new Accounts({ store, hasher, ledger, clock, random, logger })
     const signIn = new SignIn({ store, hasher, clock, limits, logger })
+    const events = new EventTarget()
+    const credentials = new Credentials({ store, hasher, sessions, signIn, limits, clock, logger, events })
     const signUps = new SlidingWindow({ limit: limits.signUpsPerClient, windowMs: limits.windowMs }, clock)
     const signUpFailures = new SlidingWindow({ limit: limits.signUpFailuresPerClient, windowMs: limits.windowMs }, clock)
 
     const session = sessionMiddleware(sessions, cookie)
     // The setup-link request carries its own signature by the hospital key and no cookie.
-    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up', '/api/setup/link']))
+    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up', '/api/setup/link', '/api/auth/recovery/vault', '/api/auth/recovery/reset']))
     const requireUser = (...roles: Role[]): Middleware => requireUserMiddleware(sessions, cookie, roles)
 
     const router = new Router({ prefix: '/api' })
     router.use(session, csrf, retryAfter)
-    addAuthRoutes(router, { accounts, signIn, store, sessions, signUps, signUpFailures, cookie, requireUser: requireUser() })
+    addAuthRoutes(router, { accounts, signIn, credentials, store, sessions, signUps, signUpFailures, cookie, requireUser: requireUser() })
     addSetupRoutes(router, { accounts, ledger, clock })
-    addAccountRoutes(router, { accounts, store, sessions, signIn, ledger, requireUser: requireUser(), requireAdmin: requireUser('admin') })
+    addAccountRoutes(router, { accounts, store, sessions, signIn, credentials, ledger, requireUser: requireUser(), requireAdmin: requireUser('admin') })
 
     let sweeper: NodeJS.Timeout | undefined
     let started = false
@@ -148,6 +161,8 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
         }
       },
       setupLink: (base) => accounts.setupLink(base),
+      sessionEpoch: async (username) => await credentials.sessionEpoch(username.toLowerCase()),
+      events,
       async start () {
         if (started) return
         await store.open()
@@ -162,6 +177,7 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
           signIn.sweep()
           signUps.sweep()
           signUpFailures.sweep()
+          credentials.sweep()
         }, SWEEP_INTERVAL_MS)
         sweeper.unref()
         started = true

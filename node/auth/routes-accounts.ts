@@ -10,6 +10,7 @@ import type { Ledger } from '../../ledger/types.ts'
 import { expectQueryKeys, parseHexParam, parseUintParam, queryValue } from '../http/query.ts'
 import type { Accounts } from './accounts.ts'
 import type { AccountStore } from './account-store.ts'
+import type { Credentials } from './credentials.ts'
 import { currentUser } from './middleware.ts'
 import type { SessionStore } from './sessions.ts'
 import type { SignIn } from './sign-in.ts'
@@ -29,6 +30,7 @@ export interface AccountRoutesDeps {
   store: AccountStore
   sessions: SessionStore
   signIn: SignIn
+  credentials: Credentials
   ledger: Ledger
   requireUser: Middleware
   requireAdmin: Middleware
@@ -91,8 +93,14 @@ export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
     expectQueryKeys(ctx.query, [])
     const username = parseUsername(ctx.params.username)
     const record = await d.accounts.lock(username, currentUser(ctx)?.username ?? '')
-    d.sessions.destroyUser(username)
+    await d.credentials.endSessions(username, 'lock')
     ctx.body = summary(record)
+  })
+
+  // Signs the user out everywhere (a lost phone, a shared computer) without locking the account.
+  router.post('/accounts/:username/end-sessions', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = { sessionEpoch: await d.credentials.endSessions(parseUsername(ctx.params.username), 'admin') }
   })
 
   router.post('/accounts/:username/unlock', d.requireAdmin, async (ctx) => {

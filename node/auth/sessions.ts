@@ -97,9 +97,9 @@ export class SessionStore {
     this.#remove(id)
   }
 
-  /** Ends every session of an account (locked by an admin). */
-  destroyUser (username: string): void {
-    for (const id of [...this.#byUser.get(username) ?? []]) this.#remove(id)
+  /** Ends every session of an account (locked by an admin, a new password), but the one with id `keep`. */
+  destroyUser (username: string, keep?: string): void {
+    for (const id of [...this.#byUser.get(username) ?? []]) if (id !== keep) this.#remove(id)
   }
 
   /** Removes every expired session; run periodically so abandoned sessions do not pile up. */

@@ -4,13 +4,18 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { DicomConfig } from '../config-dicom.ts'
 import type { UploadComponents } from '../records/upload.ts'
+import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
+import type { PatientMatch } from './patient-index.ts'
 import { createDicomServer } from './server.ts'
 import type { DicomServer } from './server.ts'
 
-/** Folder of the patient index and the custody files inside the data folder. */
+/** Folder of the patient index, the catalogue and the custody files inside the data folder. */
 export const DICOM_DIR = 'dicom'
+
+/** Folder of the catalogue inside DICOM_DIR. */
+export const CATALOGUE_DIR = 'catalogue'
 
 /** What the DICOM node is built from. */
 export interface DicomInit {
@@ -39,6 +44,13 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+  /** Patients of this hospital by MRN or name (the desk's search; decrypted locally). */
+  findPatients(query: string, limit: number): Promise<PatientMatch[]>
+  /**
+   * The sealed catalogue of catalogued instances: real UIDs and attributes under the ledger's
+   * pseudonymous study, series and instance ids (for C-FIND, QIDO-RS and web DICOM uploads).
+   */
+  catalogue: DicomCatalogue
 }
 
 /** Composes index, ingest and listener: `createDicom(init)(components)`. */
@@ -46,24 +58,35 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
   return ({ upload, logger, clock }) => {
     const log = logger.child({ component: 'dicom' })
     const index = new PatientIndex(join(init.data, DICOM_DIR), init.seed, upload.box)
-    const ingest = createDicomIngest({ index, upload, tmpDir: init.tmpDir, logger: log, clock })
+    const catalogue = new DicomCatalogue(join(init.data, DICOM_DIR, CATALOGUE_DIR), init.seed)
+    const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
     const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store })
     return {
       async start () {
         await index.open()
         try {
+          await catalogue.open()
+        } catch (err) {
+          await index.close()
+          throw err
+        }
+        try {
           await server.start()
         } catch (err) {
+          await catalogue.close()
           await index.close()
           throw err
         }
       },
       async stop () {
         await server.stop()
+        await catalogue.close()
         await index.close()
       },
       address: () => server.address(),
-      linkPatient: ingest.linkPatient
+      linkPatient: ingest.linkPatient,
+      findPatients: async (query, limit) => await index.search(query, limit),
+      catalogue
     }
   }
 }

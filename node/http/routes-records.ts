@@ -70,7 +70,9 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
     custodianName: names.get(toHex(image.custodian)) ?? null,
     time: image.time,
     basis: r.basis,
-    keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) }
+    keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) },
+    record: hex(image.record),
+    dicom: image.dicom === undefined ? null : { series: toHex(image.dicom.series), instance: toHex(image.dicom.instance), number: image.dicom.number }
   }
 }
 

@@ -43,6 +43,9 @@ export function imageKey (image: ImageRecord): string {
   return `${image.raw.toString()}:${toHex(image.custodian)}`
 }
 
+/** Image records a listing reads from the index at a time (at least a page and one more). */
+const LIST_CHUNK = 128
+
 /** How long a declared emergency opens a patient's images to one clinician. */
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
 
@@ -89,19 +92,27 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
      * the page are unwrapped and logged.
      */
     async imagesPage (reader: Reader, patient: Uint8Array, page: { after?: string, limit: number }): Promise<{ images: ReadableImage[], more: boolean }> {
-      const after = page.after
-      const images = (await c.ledger.queries.imagesOf(patient)).filter(i => after === undefined || imageKey(i) > after)
       const out: ReadableImage[] = []
       const logs: Array<Promise<void>> = []
       let more = false
       // One read of the patient's consents for the whole list, not one per image.
       const consents = purposeOfRole(reader.role) === undefined ? [] : await c.ledger.queries.consentsOf(patient)
-      for (const image of images) {
-        const decision = await decide(reader, image, consents)
-        if (!decision.allowed) continue
-        if (out.length === page.limit) { more = true; break }
-        out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
-        logs.push(logAccess(reader, image, decision))
+      // The index is read a chunk at a time from the cursor on, so a page costs what it shows
+      // (plus the images it skips as not open to this reader), not the patient's whole list.
+      const chunk = Number.isFinite(page.limit) ? Math.max(page.limit + 1, LIST_CHUNK) : undefined
+      let after = page.after
+      scan: for (;;) {
+        const images = await c.ledger.queries.imagesOf(patient, { after, limit: chunk })
+        for (const image of images) {
+          const decision = await decide(reader, image, consents)
+          if (!decision.allowed) continue
+          if (out.length === page.limit) { more = true; break scan }
+          out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
+          logs.push(logAccess(reader, image, decision))
+        }
+        const last = images.at(-1)
+        if (chunk === undefined || images.length < chunk || last === undefined) break
+        after = imageKey(last)
       }
       // Submitted together, the access logs share one block; the keys go out only once all are durable.
       await Promise.all(logs)

@@ -22,6 +22,8 @@ import type { ImagePreview } from '../imaging/decode-worker.ts'
 import type { Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
+import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
+import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
 import type { HospitalBox } from './reader-keys.ts'
 
 /** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
@@ -49,6 +51,11 @@ export interface UploadComponents {
   /** Decodes off the main thread under the pixel budget; also bounds the images held for analysis. */
   decoder: DecodePool
   logger: Logger
+  /**
+   * The hospital's DICOM catalogue, when the peer runs its DICOM node: a DICOM upload is then
+   * filed into its study and series (pseudonymous ids on the ledger, real UIDs in the catalogue).
+   */
+  catalogue?: DicomCatalogue
 }
 
 /**
@@ -90,6 +97,14 @@ async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array>
   return { cid, key }
 }
 
+/** Reads a DICOM file's header, records it in the catalogue, and returns its ledger placement. */
+async function catalogueInstance (path: string, patient: Uint8Array, catalogue: DicomCatalogue): Promise<Placement> {
+  const header = await readInstanceHeaderFile(path)
+  const placement = catalogue.place(header)
+  await catalogue.put({ study: placement.record, series: placement.dicom.series, instance: placement.dicom.instance, patient, header, stored: Date.now() })
+  return placement
+}
+
 /**
  * Runs the pipeline for one received file; the temp file is removed whatever happens. The blocks
  * are fsynced before `image.add` is submitted and pinned after it is appended; an upload that
@@ -113,6 +128,10 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
     })
 
+    // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
+    // the ledger names it, so no recorded instance is ever missing from query/retrieve.
+    const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file.path, patientId, c.catalogue) : undefined
+
     staging = c.storage.stage()
     const raw = await addEncrypted(staging, createReadStream(file.path, { highWaterMark: 1 << 20 }))
     keys.push(raw.key)
@@ -123,7 +142,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
 
     await c.ledger.submitOwn('image.add', {
       patient: patientId,
-      record: null,
+      record: placement?.record ?? null,
       raw: raw.cid,
       result: result?.cid ?? null,
       modality,
@@ -131,7 +150,8 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       model: analysis?.model ?? null,
       score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
       keys: [wrapFor(patient.box), wrapFor(c.box.publicKey)],
-      meta: meta.cid
+      meta: meta.cid,
+      ...(placement === undefined ? {} : { dicom: placement.dicom })
     })
     // The record is appended: the upload is acknowledged whatever happens to the pin record
     // (replication's repair pins an image its custodian holds unpinned).

@@ -26,6 +26,25 @@ export const BLOCK_TIMEOUT_MS = 30_000
  */
 export const READ_SEGMENT_BYTES = 8 * 1024 * 1024
 
+/**
+ * Blocks a read fetches ahead of the one it yields, whatever the source (local disk, a member's
+ * block stream, bitswap): 32 × 1 MiB leaves keep a cross-hospital read's pipe full on a LAN,
+ * and bound a reader's memory to about 32 MiB plus the stream window.
+ */
+export const READ_AHEAD_BLOCKS = 32
+
+/** The block stream protocol between members (block-stream.ts). */
+export const BLOCK_STREAM_PROTOCOL = '/medichain/blocks/1.0.0'
+
+/** Largest frame of a block stream: a 1 MiB leaf is the largest block our importer writes, with room for a foreign one up to 2 MiB. */
+export const BLOCK_STREAM_MAX_FRAME = 2 * 1024 * 1024 + 1024
+
+/** Blocks the serving member reads from its disk ahead of the one it writes to the stream. */
+export const BLOCK_STREAM_SERVE_AHEAD = 8
+
+/** Bytes a reader takes from a block stream ahead of what it has asked for before it stops reading (yamux flow control then holds the sender). */
+export const BLOCK_STREAM_WINDOW_BYTES = 32 * 1024 * 1024
+
 /** Images pinned at the same time by replication and repair: enough to overlap round trips. */
 export const PIN_CONCURRENCY = 2
 

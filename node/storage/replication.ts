@@ -13,7 +13,7 @@ import { PIN_CONCURRENCY } from './constants.ts'
 import { shouldPin } from './rendezvous.ts'
 
 /** The ledger surface replication reads. */
-export type ReplicationLedger = Pick<Ledger, 'self' | 'members' | 'queries'> & Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
+export type ReplicationLedger = Pick<Ledger, 'self' | 'members' | 'isMember' | 'queries'> & Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 
 /** Options of createReplication. */
 export interface ReplicationInit {

@@ -272,12 +272,21 @@ export async function screenshot (page: Page, name: string): Promise<void> {
 }
 
 /** Fills and submits the sign-up form; `role` is the radio to pick (setup pages have none). */
-export async function signUpInPage (page: Page, username: string, role?: 'patient' | 'clinician' | 'researcher', password = PASSWORD): Promise<void> {
+export async function signUpInPage (page: Page, username: string, role?: 'patient' | 'clinician' | 'researcher', password = PASSWORD): Promise<string | null> {
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password', { exact: true }).fill(password)
   await page.getByLabel('Repeat the password').fill(password)
   if (role !== undefined) await page.getByLabel(role, { exact: false }).first().check()
   await page.getByRole('button', { name: 'Create account' }).click()
+  if (role !== 'patient') return null
+  // A patient is shown the recovery code once: it is read, confirmed as saved, and returned.
+  const code = page.getByTestId('recovery-code')
+  await code.or(page.locator('[role=alert][data-code]')).first().waitFor({ timeout: 120_000 })
+  if (await code.count() === 0) return null
+  const text = (await code.textContent())?.trim() ?? ''
+  await page.getByLabel('I have written down or printed this code').check()
+  await page.getByRole('button', { name: 'Continue' }).click()
+  return text
 }
 
 /** Fills and submits the sign-in form. */

@@ -47,7 +47,13 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
   'image.rekey': {
     patient: patientIdOf(patient.publicKey), old: { raw: cid(1), result: cid(2) }, raw: cid(5), result: null,
     keys: [{ to: bytes(32, 6), raw: bytes(80, 7), result: null }]
-  }
+  },
+  'research.project': {
+    title: 'Lesion detection', purpose: 'Train a detector', options: { modifiedDates: true, cleanDescriptors: true },
+    criteria: { modalities: ['CT', 'OT'], from: 1_600_000_000_000, to: null, labelled: null, scoreMin: 0, scoreMax: 10000 }
+  },
+  'research.decision': { project: bytes(32, 12), hospital: hospital.publicKey, approve: true },
+  'research.export': { project: bytes(32, 12), export: bytes(32, 13), uses: [{ patient: patientIdOf(patient.publicKey), image: cid(1), consent: bytes(32, 10) }] }
 }
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {

@@ -10,6 +10,8 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
+const DONE = { approve: 'approved and registered on the ledger', lock: 'locked', unlock: 'unlocked', 'end-sessions': 'signed out on every device' } as const
+
 /** `<mc-accounts .session=${s}>`. */
 export class McAccounts extends LitElement {
   static override properties = { session: { attribute: false } }
@@ -27,10 +29,10 @@ export class McAccounts extends LitElement {
     fail: err => this.session.fail(err)
   })
 
-  async #act (account: Account, action: 'approve' | 'lock' | 'unlock'): Promise<void> {
+  async #act (account: Account, action: 'approve' | 'lock' | 'unlock' | 'end-sessions'): Promise<void> {
     await this.#action.run(async () => {
       await api(this.session.client).accountAction(account.username, action)
-      this.#action.done = `${account.username}: ${action === 'approve' ? 'approved and registered on the ledger' : action === 'lock' ? 'locked' : 'unlocked'}.`
+      this.#action.done = `${account.username}: ${DONE[action]}.`
       await this.#lists.reload()
     })
   }
@@ -43,7 +45,9 @@ export class McAccounts extends LitElement {
         <td>${a.username}</td><td>${a.role}</td><td class="mono" title=${a.signPub}>${shortHex(a.signPub)}</td><td>${formatTime(a.createdAt)}</td>
         <td>${action === null || a.username === this.session.user?.username ? nothing
           : html`<button type="button" class=${action === 'lock' ? 'danger' : ''} ?disabled=${this.#action.busy} @click=${async () => await this.#act(a, action)}
-              aria-label="${label} ${a.username}">${label}</button>`}</td>
+              aria-label="${label} ${a.username}">${label}</button>
+            ${action === 'lock' ? html`<button type="button" class="secondary" ?disabled=${this.#action.busy} @click=${async () => await this.#act(a, 'end-sessions')}
+              aria-label="End the sessions of ${a.username}">End sessions</button>` : nothing}`}</td>
       </tr>`)}</tbody>
     </table></div>`
   }

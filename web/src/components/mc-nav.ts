@@ -56,6 +56,7 @@ export class McNav extends LitElement {
       <ul>${links.map(l => html`<li><a href=${l.href} aria-current=${l.current(this.route) ? 'page' : 'false'}>${l.label}</a></li>`)}</ul>
       <div class="who">
         ${user === null ? nothing : html`<span>${user.username} <span class="role">(${user.role})</span></span>`}
+        ${state === 'open' ? html`<a href="/app/account" aria-current=${this.route.page === 'account' ? 'page' : 'false'}>My account</a>` : nothing}
         ${state === 'open' ? html`<button type="button" @click=${() => this.session.lock()}>Lock</button>` : nothing}
         <button type="button" @click=${async () => await this.session.signOut()}>Sign out</button>
       </div>

@@ -33,6 +33,7 @@ export class McSignIn extends LitElement {
         <p><button type="submit" ?disabled=${this.#action.busy}>${this.#action.busy ? 'Signing in…' : 'Sign in'}</button></p>
       </form>
       <p class="muted">Your password also opens your key vault in this browser; the hospital never sees your private keys.</p>
+      <p>Forgot your password? <a href="/app/recover">Use your recovery code</a>.</p>
       <p>New here? <a href="/app/sign-up">Create an account</a>.</p>
     `
   }

@@ -34,7 +34,7 @@ export function checkGrantForm (form: GrantForm, now: number, self?: string): Gr
     errors.userKey = 'You cannot grant consent to yourself.'
   }
   if (!(PURPOSES as readonly string[]).includes(form.purpose)) errors.purpose = 'Choose what the consent is for.'
-  // Hospitals train the model (node/fl/consent.ts keeps only hospital training consents).
+  // Hospitals train the model (node/fl/round/consent.ts keeps only hospital training consents).
   else if (form.purpose === 'training' && form.kind === 'user') errors.purpose = 'A hospital trains the model: choose a hospital for a training consent.'
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(form.until)
   let expires = NaN

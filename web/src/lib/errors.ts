@@ -16,6 +16,8 @@ const TEXT: Readonly<Record<string, string>> = {
   ACCOUNT_STATE: 'That account is not in a state that allows this action. Reload the list.',
   BAD_SETUP_TOKEN: 'This setup link is not valid any more: it was used or replaced. Your IT team can make a new one with "medichain admin setup-link" on the peer\'s host.',
   BAD_PASSWORD: 'That password does not open your key vault.',
+  BAD_RECOVERY_CODE: 'This recovery code does not open this account. Check the username and each character of the code.',
+  RECOVERY_CODE_USED: 'This recovery code was already used. Use the newer code you were shown after that recovery.',
   BAD_VAULT: 'Your key vault could not be opened: it is damaged or belongs to another account.',
   VAULT_LOCKED: 'Your vault is locked. Enter your password to unlock it.',
   UNAUTHENTICATED: 'Your session has ended. Please sign in again.',

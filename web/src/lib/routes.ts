@@ -15,6 +15,8 @@ export type Route =
   | { page: 'home' }
   | { page: 'sign-in' }
   | { page: 'sign-up' }
+  | { page: 'recover' }
+  | { page: 'account' }
   | { page: 'setup', token: string | null }
   | { page: 'clinician', patientId: string | null }
   | { page: 'clinician-viewer', patientId: string, cid: string }
@@ -54,6 +56,8 @@ export function parseRoute (pathname: string, hash = ''): Route {
   const n = parts.length
   if (area === 'sign-in' && n === 2) return { page: 'sign-in' }
   if (area === 'sign-up' && n === 2) return { page: 'sign-up' }
+  if (area === 'recover' && n === 2) return { page: 'recover' }
+  if (area === 'account' && n === 2) return { page: 'account' }
   if (area === 'clinician') {
     if (n === 2) return { page: 'clinician', patientId: null }
     if (a === 'patients' && b !== undefined && HEX64.test(b)) {
@@ -94,5 +98,5 @@ export function mayOpen (route: Route, role: Role): boolean {
 
 /** Pages shown without a session. */
 export function isPublic (route: Route): boolean {
-  return route.page === 'sign-in' || route.page === 'sign-up' || route.page === 'setup' || route.page === 'not-found'
+  return route.page === 'sign-in' || route.page === 'sign-up' || route.page === 'recover' || route.page === 'setup' || route.page === 'not-found'
 }

@@ -29,6 +29,7 @@ export class Session extends EventTarget {
   /** Decrypted images and listings; emptied whenever the vault locks. */
   readonly images: ImageStore
   #state: SessionState = 'starting'
+  #recoveryCode: string | null = null
   #idle: IdleLock | null = null
   readonly #init: SessionInit
 
@@ -42,6 +43,25 @@ export class Session extends EventTarget {
   get state (): SessionState { return this.#state }
   get user (): ApiUser | null { return this.client.user }
   get role (): Role | null { return this.client.user?.role ?? null }
+
+  /** A recovery code to show once (after a patient's sign-up or a recovery), until acknowledged. */
+  get recoveryCode (): string | null { return this.#recoveryCode }
+
+  /** The patient saved the code: the page forgets it. */
+  acknowledgeRecoveryCode (): void {
+    this.#recoveryCode = null
+    this.dispatchEvent(new Event(SESSION_CHANGED))
+  }
+
+  /** Sets a new password with the recovery code and signs in; the new code is shown next. */
+  async recover (username: string, code: string, password: string): Promise<void> {
+    try {
+      const { recoveryCode } = await this.client.recoverWithCode(username, code, password)
+      this.#recoveryCode = recoveryCode
+    } finally {
+      this.#set(this.client.user === null ? 'signed-out' : this.client.locked ? 'locked' : 'open')
+    }
+  }
 
   /** Picks up a session cookie left from before a reload (vault locked until the password is given). */
   async start (): Promise<void> {
@@ -67,6 +87,7 @@ export class Session extends EventTarget {
    */
   async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<string> {
     const made = await this.client.signUp(input)
+    this.#recoveryCode = made.recoveryCode ?? null
     if (made.status === 'active') await this.signIn(input.username, input.password)
     return made.status
   }
@@ -94,6 +115,7 @@ export class Session extends EventTarget {
 
   async signOut (): Promise<void> {
     this.images.clear()
+    this.#recoveryCode = null
     try {
       await this.client.signOut()
     } catch {
