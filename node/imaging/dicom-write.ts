@@ -17,7 +17,7 @@ export interface DicomPatient {
   sex?: string
 }
 
-/** Synthetic study tags: what an image card reads from a header (node/imaging/dicom-card.ts). */
+/** Synthetic study tags, written when given: what an image card (node/imaging/dicom-card.ts) and the catalogue read. */
 export interface DicomStudy {
   /** Study Date (0008,0020), DA as YYYYMMDD, and Study Time (0008,0030), TM as HHMMSS. */
   date?: string
@@ -45,6 +45,9 @@ export interface DicomWriteInit {
   studyInstanceUid: string
   seriesInstanceUid: string
   patient?: DicomPatient
+  /** Series Number (0020,0011) and Instance Number (0020,0013); 1 when absent. */
+  seriesNumber?: number
+  instanceNumber?: number
   study?: DicomStudy
   /** 'explicit' (default) or 'implicit' VR little endian. */
   transferSyntax?: 'explicit' | 'implicit'
@@ -177,8 +180,8 @@ export function encodeDicom (init: DicomWriteInit): Uint8Array {
     str(0x00080064, 'CS', 'SYN'), // Conversion Type: synthetic image (PS3.3 §C.8.6.1)
     str(0x0020000d, 'UI', init.studyInstanceUid),
     str(0x0020000e, 'UI', init.seriesInstanceUid),
-    str(0x00200011, 'IS', '1'),
-    str(0x00200013, 'IS', '1'),
+    str(0x00200011, 'IS', String(init.seriesNumber ?? 1)),
+    str(0x00200013, 'IS', String(init.instanceNumber ?? 1)),
     us(0x00280002, 1),
     str(0x00280004, 'CS', init.photometric ?? 'MONOCHROME2'),
     us(0x00280010, init.rows),
