@@ -275,7 +275,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       for (const [id, tx] of await queries.patientTxs(patient, ids)) {
         if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(id)
       }
-      return new Set(uses.filter(u => training.has(toHex(u.consent as Uint8Array))).map(u => u.image.toString())).size
+      return new Set(uses.filter(u => u.image !== null && training.has(toHex(u.consent as Uint8Array))).map(u => String(u.image))).size
     },
 
     /**

@@ -10,6 +10,7 @@ import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { BlockContext, PrefetchView } from './causal.ts'
 import type { Chains } from './chains.ts'
+import { accessLogKeys, checkAccessLog } from './access-rules.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { authoriseResearchSigner, checkResearch, isUserResearchType } from './research.ts'
 import { checkImageAdd } from './image-rules.ts'
@@ -50,6 +51,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (tx.type === 'model.publish') checkPublisher(tx)
     if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
     if (tx.type === 'image.rekey') checkRekey(tx, view)
+    if (tx.type === 'access.log') checkAccessLog(tx, author, view)
     return
   }
   if (tx.type === 'research.project' || tx.type === 'research.decision') {
@@ -83,6 +85,8 @@ export function authoriseKeys (dtx: DecodedTx): string[] {
   if (tx.type === 'directory.set') return [K.account(tx.signer), K.account(tx.body.subject)]
   // An image.rekey reads the image it re-keys and the CIDs it records.
   if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
+  // An access.log with a use reads its accessor's account.
+  if (tx.type === 'access.log') return [K.account(tx.signer), ...accessLogKeys(tx)]
   return [K.account(tx.signer)]
 }
 

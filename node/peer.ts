@@ -278,7 +278,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       clock
     })
     const dicom = init.dicom?.enabled === true
-      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, logger, clock })
+      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed, custodianRead: records.custodianRead })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, reads, logger, clock })
       : null
     const http = createHttpServer({
       host: init.http.host,

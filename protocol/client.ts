@@ -117,6 +117,12 @@ export interface ApiProposal {
 /** One entry of the consortium directory, as `GET /api/directory` answers it. */
 export interface DirectoryEntryJson { key: string, name: string, department: string, hospital: string, hospitalName: string | null, kind: 'hospital' | 'staff' }
 
+/** A key's display name, as `GET /api/directory?keys=` answers it: "Dr Lee", "Radiology", and the hospital. */
+export interface DisplayNameJson { name: string, department: string, hospital: string, hospitalName: string | null }
+
+/** Which page of the patient's audit: `tz` is the page's offset from UTC in minutes (east positive), which sets the day of a group. */
+export interface AuditPageOptions { cursor?: string, limit?: number, tz?: number }
+
 /** Options of the client. */
 export interface ClientOptions {
   /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
@@ -127,10 +133,11 @@ export interface ClientOptions {
 }
 
 /** `?cursor=…&limit=…` for a paged route, or '' when neither is given. */
-function pageQuery (opts: { cursor?: string, limit?: number }): string {
+function pageQuery (opts: { cursor?: string, limit?: number }, extra: Record<string, string | number | undefined> = {}): string {
   const q = new URLSearchParams()
   if (opts.cursor !== undefined) q.set('cursor', opts.cursor)
   if (opts.limit !== undefined) q.set('limit', String(opts.limit))
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) q.set(k, String(v))
   const text = q.toString()
   return text === '' ? '' : `?${text}`
 }
@@ -481,9 +488,28 @@ export class MedichainClient {
     return (await this.myAuditPage()).entries
   }
 
-  /** One page of the patient's audit, newest first; pass `next` back as `cursor` for older entries. */
-  async myAuditPage (opts: { cursor?: string, limit?: number } = {}): Promise<{ entries: Array<Record<string, unknown>>, next: string | null }> {
-    return await this.#json('GET', `/api/me/audit${pageQuery(opts)}`)
+  /**
+   * One page of the patient's audit, newest first; pass `next` back as `cursor` for older entries.
+   * With `group` (a key from myAuditGroups, with the same `tz`), only that group's entries.
+   */
+  async myAuditPage (opts: AuditPageOptions & { group?: string } = {}): Promise<{ entries: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/audit${pageQuery(opts, { group: opts.group, tz: opts.tz })}`)
+  }
+
+  /** One page of the patient's audit grouped by person, day, use, basis and consent, newest group first. */
+  async myAuditGroups (opts: AuditPageOptions = {}): Promise<{ groups: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/audit/groups${pageQuery(opts, { tz: opts.tz })}`)
+  }
+
+  /** Display names of keys (people and hospitals) from the directory; keys with no entry are missing. */
+  async names (keys: readonly string[]): Promise<Record<string, DisplayNameJson>> {
+    const all = [...new Set(keys)]
+    const out: Record<string, DisplayNameJson> = {}
+    // The peer answers at most 100 keys a request.
+    for (let i = 0; i < all.length; i += 100) {
+      Object.assign(out, (await this.#json<{ names: Record<string, DisplayNameJson> }>('GET', `/api/directory?keys=${all.slice(i, i + 100).join(',')}`)).names)
+    }
+    return out
   }
 
   async myCredit (): Promise<Record<string, unknown>> {

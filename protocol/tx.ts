@@ -31,6 +31,14 @@ export type Purpose = typeof PURPOSES[number]
 export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
 export type AccessBasis = typeof ACCESS_BASES[number]
 
+/**
+ * What a read was (docs/design.md §5 "Access log"): a clinician's or researcher's listing of a
+ * patient's images (one entry per listing, naming no image), the opening of one image, or the
+ * hospital's own use of one image to train the model or to validate it (held out).
+ */
+export const ACCESS_USES = ['list', 'open', 'train', 'validate'] as const
+export type AccessUse = typeof ACCESS_USES[number]
+
 /** A data key sealed for one recipient's X25519 key: one for the raw image, one for the result. */
 export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Array | null }
 
@@ -100,7 +108,13 @@ export interface TxBodies extends ResearchBodies {
    * custodian, and the CIDs they replace, which every member then unpins and deletes.
    */
   'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null }, raw: CID, result: CID | null, keys: WrappedKeys[] }
-  'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
+  /**
+   * One read of a patient's images by someone other than the patient. `use` says what the read
+   * was; an entry without it is the form written before uses existed (an absent use is omitted from
+   * the canonical encoding, so those entries keep their bytes), and always names an image. A
+   * listing (`use: 'list'`) names no image: `image` is null exactly then (ledger/access-rules.ts).
+   */
+  'access.log': { patient: Uint8Array, image: CID | null, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null, use?: AccessUse }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
   /**
    * The consortium directory: a hospital publishes its own display name (subject = its key) or the
@@ -262,14 +276,19 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       }
     }
     case 'access.log': {
-      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])
-      return {
+      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'], ['use'])
+      // Present means a use; a key holding undefined or null is refused like any other bad value.
+      const use = 'use' in f ? expectEnum(f.use, `${p}.use`, ACCESS_USES) : undefined
+      const out: TxBodies['access.log'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
-        image: expectCid(f.image, `${p}.image`),
+        // Only the new form may name no image (a listing); the old form always named one.
+        image: use === undefined ? expectCid(f.image, `${p}.image`) : nullable(f.image, `${p}.image`, expectCid),
         accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
         basis: expectEnum(f.basis, `${p}.basis`, ACCESS_BASES),
         consent: nullable(f.consent, `${p}.consent`, (x, q) => expectBytes(x, q, HASH_BYTES))
       }
+      if (use !== undefined) out.use = use
+      return out
     }
     case 'directory.set': {
       const f = expectFields(v, p, ['subject', 'name', 'department'])

@@ -159,6 +159,22 @@ test('BAD_SCHEMA: wrong types', () => {
   throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.name = 'tab\there' }), 'BAD_SCHEMA')
 })
 
+test('access.log: a use is optional; without one the entry encodes as before and must name an image', () => {
+  const old = signed('access.log')
+  assert.equal(Object.keys(plain(old).body as Record<string, unknown>).sort(), ['accessor', 'basis', 'consent', 'image', 'patient'], 'no use key in the canonical bytes')
+  assert.not.ok('use' in decodeTx(encodeTx(old).bytes).tx.body)
+  for (const use of ['list', 'open', 'train', 'validate'] as const) {
+    const body = (decodeMutated('access.log', (_t, b) => { b.use = use }) as { tx: Tx }).tx.body as TxBodies['access.log']
+    assert.is(body.use, use)
+  }
+  // A listing names no image: only the form with a use may carry a null image.
+  assert.is(((decodeMutated('access.log', (_t, b) => { b.use = 'list'; b.image = null }) as { tx: Tx }).tx.body as TxBodies['access.log']).image, null)
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.image = null }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = 'peek' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = null }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = 1 }), 'BAD_SCHEMA')
+})
+
 test('BAD_SCHEMA: values outside their enums', () => {
   throwsCode(() => decodeMutated('record.create', t => { t.type = 'record.delete' }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('account.register', (_t, b) => { b.role = 'surgeon' }), 'BAD_SCHEMA')
