@@ -22,7 +22,7 @@ test('an opening under a consent, as the issue words it', () => {
 test('listing, training, validation, custody and emergency each read apart', () => {
   assert.match(groupSentence({ ...base, use: 'list', images: 0, entries: 1 }, 2026), /^Dr Lee \(Radiology, South Hospital\) saw the list of your images on 6 Dec/)
   assert.match(groupSentence({ ...base, use: 'list', images: 0, entries: 4 }, 2026), /saw the list of your images 4 times on/)
-  const train = { ...base, use: 'train' as const, accessor: SOUTH, accessorName: 'South Hospital', purpose: 'training', images: 2 }
+  const train = { ...base, use: 'train' as const, accessor: SOUTH, accessorName: 'South Hospital', purpose: 'training' as const, images: 2 }
   assert.is(groupSentence(train, 2026), 'South Hospital used 2 of your images to train the detect-strange model on 6 Dec, under your training consent to South Hospital.')
   const validate = groupSentence({ ...train, use: 'validate', images: 1 }, 2026)
   assert.is(validate, 'South Hospital used one of your images, held out of training, to check (validate) the detect-strange model on 6 Dec, under your training consent to South Hospital.')
@@ -43,6 +43,7 @@ test('asAuditGroup refuses unknown uses and bases and missing fields', () => {
   assert.is(asAuditGroup({ ...raw, use: 'peek' }), null)
   assert.is(asAuditGroup({ ...raw, basis: 'whim' }), null)
   assert.is(asAuditGroup({ ...raw, entries: '3' }), null)
+  assert.is(asAuditGroup({ ...raw, purpose: 'marketing' }), null)
 })
 
 test('names: person with department and hospital, a hospital by itself, a short key when unknown', () => {

@@ -2,32 +2,15 @@
 // hospital, one day, one use, one basis — as "Dr Lee (Radiology, South Hospital) opened 3 of your
 // images on 6 Dec, under your treatment consent to South Hospital". Listing, opening, training,
 // validation and emergency each read differently. Pure, so the wording is tested once.
+import type { AuditGroupJson } from '../../../protocol/client.ts'
 import { shortHex } from './format.ts'
 
 /** A group as `GET /api/me/audit/groups` answers it. */
-export interface AuditGroup {
-  key: string
-  day: string
-  first: number
-  last: number
-  entries: number
-  images: number
-  use: 'list' | 'open' | 'train' | 'validate'
-  accessor: string
-  accessorName: string | null
-  department: string | null
-  hospital: string
-  hospitalName: string | null
-  basis: 'custodian' | 'consent' | 'emergency'
-  consent: string | null
-  purpose: string | null
-  consentTo: string | null
-  consentToName: string | null
-  emergency: boolean
-}
+export type AuditGroup = AuditGroupJson
 
 const USES = ['list', 'open', 'train', 'validate'] as const
 const BASES = ['custodian', 'consent', 'emergency'] as const
+const PURPOSES = ['treatment', 'research', 'training'] as const
 
 /** Checks one group from the peer's answer; null for a shape this page does not know. */
 export function asAuditGroup (v: Record<string, unknown>): AuditGroup | null {
@@ -37,9 +20,11 @@ export function asAuditGroup (v: Record<string, unknown>): AuditGroup | null {
   const [first, last, entries, images] = ['first', 'last', 'entries', 'images'].map(n)
   if (key === null || day === null || accessor === null || hospital === null || first === null || last === null || entries === null || images === null) return null
   if (!(USES as readonly unknown[]).includes(use) || !(BASES as readonly unknown[]).includes(basis)) return null
+  const purpose = s('purpose')
+  if (purpose !== null && !(PURPOSES as readonly string[]).includes(purpose)) return null
   return {
     key, day, first, last, entries, images, use: use as AuditGroup['use'], accessor, accessorName: s('accessorName'), department: s('department'),
-    hospital, hospitalName: s('hospitalName'), basis: basis as AuditGroup['basis'], consent: s('consent'), purpose: s('purpose'),
+    hospital, hospitalName: s('hospitalName'), basis: basis as AuditGroup['basis'], consent: s('consent'), purpose: purpose as AuditGroup['purpose'],
     consentTo: s('consentTo'), consentToName: s('consentToName'), emergency: basis === 'emergency'
   }
 }
