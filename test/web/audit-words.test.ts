@@ -31,6 +31,11 @@ test('listing, training, validation, custody and emergency each read apart', () 
   assert.match(groupSentence({ ...base, basis: 'emergency', emergency: true, consent: null, purpose: null, consentTo: null, consentToName: null }, 2026), /in an EMERGENCY the clinician declared, without your consent\.$/)
 })
 
+test('a hospital\'s DICOM network retrieving an image reads as such', () => {
+  const s = groupSentence({ ...base, accessor: SOUTH, accessorName: 'South Hospital', department: null, basis: 'custodian', consent: null, purpose: null, consentTo: null, consentToName: null, images: 2 }, 2026)
+  assert.is(s, 'South Hospital\'s imaging network (DICOM) opened 2 of your images on 6 Dec, as the hospital that holds your images.')
+})
+
 test('without directory entries: a short key, never a blank', () => {
   const s = groupSentence({ ...base, accessorName: null, department: null, hospitalName: null, consentToName: null }, 2026)
   assert.match(s, /^Someone at the hospital b2b2b2b2…b2b2 \(key a1a1a1a1…a1a1\) opened/)

@@ -37,6 +37,8 @@ function hospitalOf (g: AuditGroup): string {
 /** Who read: "Dr Lee (Radiology, South Hospital)", or the hospital itself for its training and validation. */
 export function whoOf (g: AuditGroup): string {
   if (g.use === 'train' || g.use === 'validate') return hospitalOf(g)
+  // A hospital opens an image itself when its DICOM network (a PACS, a workstation) retrieves it.
+  if (g.accessor === g.hospital) return `${hospitalOf(g)}'s imaging network (DICOM)`
   if (g.accessorName === null) return `someone at ${hospitalOf(g)} (key ${shortHex(g.accessor)})`
   const about = [g.department, g.hospitalName].filter((x): x is string => x !== null && x !== '')
   return about.length === 0 ? g.accessorName : `${g.accessorName} (${about.join(', ')})`
@@ -69,7 +71,7 @@ const PURPOSE: Record<string, string> = { treatment: 'treatment', research: 'res
 /** What allowed it: "under your treatment consent to South Hospital", custody, or an emergency. */
 export function basisWords (g: AuditGroup): string {
   if (g.basis === 'emergency') return 'in an EMERGENCY the clinician declared, without your consent'
-  if (g.basis === 'custodian') return `as a clinician of ${hospitalOf(g)}, the hospital that holds your images`
+  if (g.basis === 'custodian') return g.accessor === g.hospital ? 'as the hospital that holds your images' : `as a clinician of ${hospitalOf(g)}, the hospital that holds your images`
   const to = g.consentToName ?? (g.consentTo === null ? 'someone' : shortHex(g.consentTo))
   const purpose = g.purpose === null ? '' : `${PURPOSE[g.purpose] ?? g.purpose} `
   return `under your ${purpose}consent to ${to}`
