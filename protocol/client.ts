@@ -3,7 +3,7 @@
 // only ever sees public keys, the sealed vault, wrapped keys and ciphertext. Runs in browsers and
 // Node 24 (fetch, FormData, Blob, WebCrypto); in Node the session cookie is kept by hand.
 import { CID } from 'multiformats/cid'
-import { fromBase64 } from './base64.ts'
+import { fromBase64, toBase64 } from './base64.ts'
 import { fromHex, toHex } from './bytes.ts'
 import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
 import { decryptBytes } from './content-crypto.ts'
@@ -15,6 +15,8 @@ import { txToBase64 } from './tx-transport.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
+import { matchHome, openRelayReply, parseTypedUsername, sealRelayProof } from './relay-sign-in.ts'
+import type { HomeChoice } from './relay-sign-in.ts'
 import { deriveRecoverySecret, newRecoveryCode, normaliseRecoveryCode } from './recovery-code.ts'
 
 /** An error answer of the API: its stable code, its message and the HTTP status. */
@@ -45,7 +47,20 @@ export function parseRetryAfter (value: string | null): number | null {
 }
 
 /** The signed-in user as the API describes it (keys in hex). */
-export interface ApiUser { username: string, role: Role, status: string, signPub: string, boxPub: string, hospital: string, patientId?: string }
+export interface ApiUser {
+  username: string
+  role: Role
+  status: string
+  signPub: string
+  boxPub: string
+  hospital: string
+  patientId?: string
+  /** Set when signed in here through the home hospital `hospital` (a relayed sign-in, issue 18). */
+  remote?: { hospitalName: string, short: string }
+}
+
+/** A member hospital as the sign-in page offers it; `self` marks the hospital serving the page. */
+export type ApiHome = HomeChoice & { self: boolean }
 
 /** An image as listed for the reader, with the reader's own wrapped keys (base64). */
 /** What a ground-truth label is used for. */
@@ -367,9 +382,61 @@ export class MedichainClient {
     return res.user
   }
 
-  /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */
+  /** The member hospitals a patient may name as their home (public: the sign-in page lists them). */
+  async homes (): Promise<ApiHome[]> {
+    return (await this.#json<{ homes: ApiHome[] }>('GET', '/api/auth/homes')).homes
+  }
+
+  /**
+   * Signs in as typed on the shared portal: `alice@north` at the hospital whose short name is
+   * `north` (relayed when that is not this one), an unqualified name here, or at `homeKey` when the
+   * patient picked a hospital from the list. UNKNOWN_HOSPITAL when the qualifier names none, or more
+   * than one (then the patient picks from `homes()`).
+   */
+  async signInAnywhere (typed: string, password: string, homeKey?: string): Promise<ApiUser> {
+    const { username, qualifier } = parseTypedUsername(typed)
+    if (qualifier === null && homeKey === undefined) return await this.signIn(username, password)
+    const homes = await this.homes()
+    const found = qualifier === null ? homes.filter(h => h.key === homeKey) : matchHome(qualifier, homes)
+    if (found.length !== 1) throw new ApiError(404, 'UNKNOWN_HOSPITAL', found.length === 0 ? 'no member hospital has this name' : 'more than one hospital has this name: pick yours from the list')
+    return found[0].self ? await this.signIn(username, password) : await this.signInRemote(username, password, found[0].key)
+  }
+
+  /**
+   * Signs in through this peer at the home hospital `homeKey` (hex): the proof is sealed here to
+   * the home hospital, so this peer only carries it, and the vault comes back encrypted for this
+   * client alone (protocol/relay-sign-in.ts). Opens the vault like `signIn`.
+   */
+  async signInRemote (username: string, password: string, homeKey: string): Promise<ApiUser> {
+    const peer = await this.peerInfo()
+    const secretHex = await deriveAuthSecret(username, password)
+    const { proof, replyKey } = sealRelayProof({ username, secretHex, home: fromHex(homeKey), via: peer.self, time: Date.now() })
+    try {
+      const res = await this.#json<{ user: ApiUser, csrfToken: string, reply: string }>('POST', '/api/auth/remote-sign-in', { home: homeKey, proof: toBase64(proof) })
+      const vault = await openRelayReply(fromBase64(res.reply), replyKey)
+      this.#session({ user: res.user, vault, csrfToken: res.csrfToken })
+    } finally {
+      replyKey.fill(0)
+    }
+    await this.unlock(password)
+    return this.#user as ApiUser
+  }
+
+  /** The patient's sign-ins at other hospitals, as their home hospital recorded them, newest first. */
+  async mySignIns (): Promise<Array<{ hospital: string, hospitalName: string, time: number }>> {
+    return (await this.#json<{ entries: Array<{ hospital: string, hospitalName: string, time: number }> }>('GET', '/api/me/sign-ins')).entries
+  }
+
+  /**
+   * Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. A
+   * relayed session (after a reload) keeps no vault here: it signs in through the home hospital again.
+   */
   async unlock (password: string): Promise<void> {
     const user = this.#user
+    if (user?.remote !== undefined && this.#vault === null) {
+      await this.signInRemote(user.username, password, user.hospital)
+      return
+    }
     if (user === null || this.#vault === null) throw new MedichainError('UNAUTHENTICATED', 'sign in first: there is no session to unlock')
     const keys = await openVault(this.#vault, password, { username: user.username })
     this.#dropKeys()
