@@ -10,7 +10,7 @@ import { decryptBytes } from './content-crypto.ts'
 import { deriveAuthSecret } from './auth-secret.ts'
 import { MedichainError } from './errors.ts'
 import { unwrapKey } from './key-wrap.ts'
-import type { ConsentScope, Purpose, Role } from './tx.ts'
+import type { AccessBasis, AccessUse, ConsentScope, Purpose, Role } from './tx.ts'
 import { txToBase64 } from './tx-transport.ts'
 import { openImageMeta } from './image-meta.ts'
 import type { ImageMeta } from './image-meta.ts'
@@ -138,6 +138,42 @@ export interface DirectoryEntryJson { key: string, name: string, department: str
 
 /** A key's display name, as `GET /api/directory?keys=` answers it: "Dr Lee", "Radiology", and the hospital. */
 export interface DisplayNameJson { name: string, department: string, hospital: string, hospitalName: string | null }
+
+/** One access entry as `GET /api/me/audit` answers it (docs/api.md "Access entries"). */
+export interface AuditEntryJson {
+  id: string
+  time: number
+  /** The raw CID read; null for a listing, which names no image. */
+  image: string | null
+  use: AccessUse
+  /** True for an entry written before uses existed, whose use is inferred. */
+  inferred: boolean
+  accessor: string
+  /** The accessor's directory name and department, and their hospital's name; null where there is none. */
+  accessorName: string | null
+  department: string | null
+  hospital: string
+  hospitalName: string | null
+  basis: AccessBasis
+  consent: string | null
+  /** The purpose and grantee of the consent the read relied on (null without one). */
+  purpose: Purpose | null
+  consentTo: string | null
+  consentToName: string | null
+  emergency: boolean
+}
+
+/** One group of `GET /api/me/audit/groups`: the entries of one person, local day, use, basis and consent. */
+export interface AuditGroupJson extends Omit<AuditEntryJson, 'id' | 'time' | 'image' | 'inferred'> {
+  key: string
+  /** The local day, YYYY-MM-DD, in the offset the page asked for. */
+  day: string
+  first: number
+  last: number
+  /** Ledger entries in the group, and the distinct images they name (0 for listings). */
+  entries: number
+  images: number
+}
 
 /** Which page of the patient's audit: `tz` is the page's offset from UTC in minutes (east positive), which sets the day of a group. */
 export interface AuditPageOptions { cursor?: string, limit?: number, tz?: number }
