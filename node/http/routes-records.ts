@@ -10,6 +10,7 @@ import { toBase64 } from '../../protocol/base64.ts'
 import { HASH_BYTES } from '../../protocol/constants.ts'
 import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
 import type { Tx, TxOf } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { ConsentRecord } from '../../ledger/queries.ts'
@@ -101,9 +102,11 @@ function renderScope (s: NonNullable<ConsentRecord['scope']>): Record<string, un
  * to the same grantee, and, when the revoke names a purpose, for that purpose. A revoke without a
  * purpose ends every purpose of the grantee, this consent's included.
  */
-function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>): boolean {
+function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>, successor: Uint8Array | undefined): boolean {
   if (granted.type !== 'consent.grant') return false
-  if (!equals(granted.signer, revoke.signer) || !equals(granted.body.grantee, revoke.body.grantee)) return false
+  // The new key of a patient recovered by assisted recovery (issue 16.3) revokes the old key's consents.
+  const byOwner = equals(granted.signer, revoke.signer) || (successor !== undefined && equals(successor, revoke.signer))
+  if (!byOwner || !equals(granted.body.grantee, revoke.body.grantee)) return false
   return revoke.body.purpose === undefined || revoke.body.purpose === granted.body.purpose
 }
 
@@ -193,7 +196,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const dtx = await signedConsent(ctx, 'consent.revoke')
     if (grant === undefined || grant.proof === undefined) throw new NotFoundError('no consent has this id')
     const granted = txFromBase64(toBase64(grant.proof.tx)).tx
-    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx)) throw new InvalidRequestError('the revocation does not match this consent')
+    const successor = await ledger.queries.rekeys.successorOf(patientIdOf(granted.signer), c.clock())
+    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx, successor?.key)) throw new InvalidRequestError('the revocation does not match this consent')
     const loc = await ledger.submit(dtx.tx)
     ctx.status = 201
     ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
@@ -236,12 +240,18 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const me = readerOf(ctx)
     const n = names()
     // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
-    const { items: entries, next } = pageOf((await ledger.queries.auditOf(me.patientId as Uint8Array)).reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
+    // The history follows the patient: a key recovered by assisted recovery (issue 16.3) also sees
+    // the reads of the ids it took over.
+    const ids = [me.patientId as Uint8Array, ...await ledger.queries.rekeys.predecessorsOf(me.patientId as Uint8Array, c.clock())]
+    const all = (await Promise.all(ids.map(async p => await ledger.queries.auditOf(p)))).flat().sort((a, b) => a.time - b.time || (toHex(a.tx) < toHex(b.tx) ? -1 : 1))
+    const { items: entries, next } = pageOf(all.reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
     // The purpose of each consent a read on this page relied on, so "who viewed" can say "used to train the model".
     const consentIds = [...new Map(entries.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
     const purposes = new Map<string, string>()
-    for (const [id, tx] of await ledger.queries.patientTxs(me.patientId as Uint8Array, consentIds)) {
-      if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
+    for (const p of ids) {
+      for (const [id, tx] of await ledger.queries.patientTxs(p, consentIds)) {
+        if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
+      }
     }
     ctx.body = {
       next,
