@@ -62,6 +62,18 @@ export const K = {
   rekeyByOldPrefix: (old: Uint8Array | string) => `i:rekeyold:${hex(old)}:`,
   rekeyByNew: (patient: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeynew:${hex(patient)}:${hex(rekey)}`,
   rekeyByNewPrefix: (patient: Uint8Array | string) => `i:rekeynew:${hex(patient)}:`,
+  /** A research project by the id of its `research.project` (docs/design.md §10). */
+  project: (project: Uint8Array | string) => `s:proj:${hex(project)}`,
+  projectPrefix: 's:proj:',
+  /** One hospital's decision on a project: the latest by time, ties to the lower tx id. */
+  projectDecision: (project: Uint8Array | string, hospital: Uint8Array | string) => `s:pdec:${hex(project)}:${hex(hospital)}`,
+  projectDecisionPrefix: (project: Uint8Array | string) => `s:pdec:${hex(project)}:`,
+  /** One `research.export` transaction of a project: the export it belongs to and how many images it logged. */
+  projectExport: (project: Uint8Array | string, txId: Uint8Array) => `s:pexp:${hex(project)}:${toHex(txId)}`,
+  projectExportPrefix: (project: Uint8Array | string) => `s:pexp:${hex(project)}:`,
+  /** One image of a patient an export included: what the patient reads as "used in research project X". */
+  researchUse: (patient: Uint8Array | string, txId: Uint8Array, index: number) => `s:ruse:${hex(patient)}:${toHex(txId)}:${pad(index, 4)}`,
+  researchUsePrefix: (patient: Uint8Array | string) => `s:ruse:${hex(patient)}:`,
 
   patientAccount: (patient: Uint8Array | string) => `i:patacct:${hex(patient)}`,
   resultImage: (resultCid: string, custodian: Uint8Array | string) => `i:result:${resultCid}:${hex(custodian)}`,

@@ -7,6 +7,7 @@ import { decode } from '../protocol/codec.ts'
 import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
+import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
 import { createRekeyQueries } from './patient-rekey.ts'
 import type { Genesis } from '../protocol/genesis.ts'
@@ -280,7 +281,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       for (const [id, tx] of await queries.patientTxs(patient, ids)) {
         if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(id)
       }
-      return new Set(uses.filter(u => training.has(toHex(u.consent as Uint8Array))).map(u => u.image.toString())).size
+      return new Set(uses.filter(u => u.image !== null && training.has(toHex(u.consent as Uint8Array))).map(u => String(u.image))).size
     },
 
     /**
@@ -301,5 +302,5 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
     }
   }
-  return queries
+  return { ...queries, ...researchQueries(store) }
 }

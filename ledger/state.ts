@@ -8,8 +8,10 @@ import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
+import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
+import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
 /** Every position a transaction holds, sorted: `t:` values. */
@@ -156,13 +158,14 @@ export function keysRead (dtx: DecodedTx): string[] {
       break
     }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
+    case 'access.log': keys.push(...accessLogKeys(tx)); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
     case 'patient.rekey': keys.push(...patientRekeyKeysRead(tx), K.history(patientIdOf(tx.signer), dtx.id), K.patient(patientIdOf(tx.signer))); break
     case 'patient.cosign':
     case 'patient.veto':
     case 'patient.rewrap': keys.push(...patientRekeyKeysRead(tx)); break
-    default: break
+    default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
 }
@@ -233,7 +236,8 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     }
     case 'access.log': {
       const b = tx.body
-      w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer }))
+      // `use` only when the entry carries one, so the state of entries from before uses keeps its bytes.
+      w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer, ...(b.use === undefined ? {} : { use: b.use }) }))
       addHistory(w, b.patient, dtx, ctx)
       return { membership: false }
     }
@@ -267,6 +271,11 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'patient.rewrap':
       applyPatientRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      if (isResearchTx(dtx)) for (const patient of applyResearch(w, dtx)) addHistory(w, patient, dtx, ctx)
       return { membership: false }
   }
 }

@@ -3,7 +3,7 @@
 // only ever sees public keys, the sealed vault, wrapped keys and ciphertext. Runs in browsers and
 // Node 24 (fetch, FormData, Blob, WebCrypto); in Node the session cookie is kept by hand.
 import { CID } from 'multiformats/cid'
-import { fromBase64 } from './base64.ts'
+import { fromBase64, toBase64 } from './base64.ts'
 import { fromHex, toHex } from './bytes.ts'
 import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
 import { decryptBytes } from './content-crypto.ts'
@@ -15,6 +15,8 @@ import { txToBase64 } from './tx-transport.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
+import { matchHome, openRelayReply, parseTypedUsername, sealRelayProof } from './relay-sign-in.ts'
+import type { HomeChoice } from './relay-sign-in.ts'
 import { deriveRecoverySecret, newRecoveryCode, normaliseRecoveryCode } from './recovery-code.ts'
 
 /** An error answer of the API: its stable code, its message and the HTTP status. */
@@ -45,7 +47,20 @@ export function parseRetryAfter (value: string | null): number | null {
 }
 
 /** The signed-in user as the API describes it (keys in hex). */
-export interface ApiUser { username: string, role: Role, status: string, signPub: string, boxPub: string, hospital: string, patientId?: string }
+export interface ApiUser {
+  username: string
+  role: Role
+  status: string
+  signPub: string
+  boxPub: string
+  hospital: string
+  patientId?: string
+  /** Set when signed in here through the home hospital `hospital` (a relayed sign-in, issue 18). */
+  remote?: { hospitalName: string, short: string }
+}
+
+/** A member hospital as the sign-in page offers it; `self` marks the hospital serving the page. */
+export type ApiHome = HomeChoice & { self: boolean }
 
 /** An image as listed for the reader, with the reader's own wrapped keys (base64). */
 /** What a ground-truth label is used for. */
@@ -117,6 +132,12 @@ export interface ApiProposal {
 /** One entry of the consortium directory, as `GET /api/directory` answers it. */
 export interface DirectoryEntryJson { key: string, name: string, department: string, hospital: string, hospitalName: string | null, kind: 'hospital' | 'staff' }
 
+/** A key's display name, as `GET /api/directory?keys=` answers it: "Dr Lee", "Radiology", and the hospital. */
+export interface DisplayNameJson { name: string, department: string, hospital: string, hospitalName: string | null }
+
+/** Which page of the patient's audit: `tz` is the page's offset from UTC in minutes (east positive), which sets the day of a group. */
+export interface AuditPageOptions { cursor?: string, limit?: number, tz?: number }
+
 /** Options of the client. */
 export interface ClientOptions {
   /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
@@ -127,10 +148,11 @@ export interface ClientOptions {
 }
 
 /** `?cursor=…&limit=…` for a paged route, or '' when neither is given. */
-function pageQuery (opts: { cursor?: string, limit?: number }): string {
+function pageQuery (opts: { cursor?: string, limit?: number }, extra: Record<string, string | number | undefined> = {}): string {
   const q = new URLSearchParams()
   if (opts.cursor !== undefined) q.set('cursor', opts.cursor)
   if (opts.limit !== undefined) q.set('limit', String(opts.limit))
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) q.set(k, String(v))
   const text = q.toString()
   return text === '' ? '' : `?${text}`
 }
@@ -324,9 +346,61 @@ export class MedichainClient {
     return res.user
   }
 
-  /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */
+  /** The member hospitals a patient may name as their home (public: the sign-in page lists them). */
+  async homes (): Promise<ApiHome[]> {
+    return (await this.#json<{ homes: ApiHome[] }>('GET', '/api/auth/homes')).homes
+  }
+
+  /**
+   * Signs in as typed on the shared portal: `alice@north` at the hospital whose short name is
+   * `north` (relayed when that is not this one), an unqualified name here, or at `homeKey` when the
+   * patient picked a hospital from the list. UNKNOWN_HOSPITAL when the qualifier names none, or more
+   * than one (then the patient picks from `homes()`).
+   */
+  async signInAnywhere (typed: string, password: string, homeKey?: string): Promise<ApiUser> {
+    const { username, qualifier } = parseTypedUsername(typed)
+    if (qualifier === null && homeKey === undefined) return await this.signIn(username, password)
+    const homes = await this.homes()
+    const found = qualifier === null ? homes.filter(h => h.key === homeKey) : matchHome(qualifier, homes)
+    if (found.length !== 1) throw new ApiError(404, 'UNKNOWN_HOSPITAL', found.length === 0 ? 'no member hospital has this name' : 'more than one hospital has this name: pick yours from the list')
+    return found[0].self ? await this.signIn(username, password) : await this.signInRemote(username, password, found[0].key)
+  }
+
+  /**
+   * Signs in through this peer at the home hospital `homeKey` (hex): the proof is sealed here to
+   * the home hospital, so this peer only carries it, and the vault comes back encrypted for this
+   * client alone (protocol/relay-sign-in.ts). Opens the vault like `signIn`.
+   */
+  async signInRemote (username: string, password: string, homeKey: string): Promise<ApiUser> {
+    const peer = await this.peerInfo()
+    const secretHex = await deriveAuthSecret(username, password)
+    const { proof, replyKey } = sealRelayProof({ username, secretHex, home: fromHex(homeKey), via: peer.self, time: Date.now() })
+    try {
+      const res = await this.#json<{ user: ApiUser, csrfToken: string, reply: string }>('POST', '/api/auth/remote-sign-in', { home: homeKey, proof: toBase64(proof) })
+      const vault = await openRelayReply(fromBase64(res.reply), replyKey)
+      this.#session({ user: res.user, vault, csrfToken: res.csrfToken })
+    } finally {
+      replyKey.fill(0)
+    }
+    await this.unlock(password)
+    return this.#user as ApiUser
+  }
+
+  /** The patient's sign-ins at other hospitals, as their home hospital recorded them, newest first. */
+  async mySignIns (): Promise<Array<{ hospital: string, hospitalName: string, time: number }>> {
+    return (await this.#json<{ entries: Array<{ hospital: string, hospitalName: string, time: number }> }>('GET', '/api/me/sign-ins')).entries
+  }
+
+  /**
+   * Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. A
+   * relayed session (after a reload) keeps no vault here: it signs in through the home hospital again.
+   */
   async unlock (password: string): Promise<void> {
     const user = this.#user
+    if (user?.remote !== undefined && this.#vault === null) {
+      await this.signInRemote(user.username, password, user.hospital)
+      return
+    }
     if (user === null || this.#vault === null) throw new MedichainError('UNAUTHENTICATED', 'sign in first: there is no session to unlock')
     const keys = await openVault(this.#vault, password, { username: user.username })
     this.#dropKeys()
@@ -420,7 +494,7 @@ export class MedichainClient {
    * Grants a consent: the patient's own keys for the chosen images are unwrapped here and
    * re-wrapped for the grantee, then the consent is signed here and sent.
    */
-  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[] }): Promise<{ id: string }> {
+  async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[], project?: string }): Promise<{ id: string }> {
     const keys = this.#needKeys()
     const peer = await this.peerInfo()
     const mine = await this.myImages()
@@ -441,7 +515,8 @@ export class MedichainClient {
       expires: input.expires,
       images: chosen.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
       seq: nextSeq,
-      time: Date.now()
+      time: Date.now(),
+      project: input.project === undefined ? undefined : fromHex(input.project)
     })
     return await this.#json('POST', '/api/consents', { tx: txToBase64(tx) })
   }
@@ -480,9 +555,28 @@ export class MedichainClient {
     return (await this.myAuditPage()).entries
   }
 
-  /** One page of the patient's audit, newest first; pass `next` back as `cursor` for older entries. */
-  async myAuditPage (opts: { cursor?: string, limit?: number } = {}): Promise<{ entries: Array<Record<string, unknown>>, next: string | null }> {
-    return await this.#json('GET', `/api/me/audit${pageQuery(opts)}`)
+  /**
+   * One page of the patient's audit, newest first; pass `next` back as `cursor` for older entries.
+   * With `group` (a key from myAuditGroups, with the same `tz`), only that group's entries.
+   */
+  async myAuditPage (opts: AuditPageOptions & { group?: string } = {}): Promise<{ entries: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/audit${pageQuery(opts, { group: opts.group, tz: opts.tz })}`)
+  }
+
+  /** One page of the patient's audit grouped by person, day, use, basis and consent, newest group first. */
+  async myAuditGroups (opts: AuditPageOptions = {}): Promise<{ groups: Array<Record<string, unknown>>, next: string | null }> {
+    return await this.#json('GET', `/api/me/audit/groups${pageQuery(opts, { tz: opts.tz })}`)
+  }
+
+  /** Display names of keys (people and hospitals) from the directory; keys with no entry are missing. */
+  async names (keys: readonly string[]): Promise<Record<string, DisplayNameJson>> {
+    const all = [...new Set(keys)]
+    const out: Record<string, DisplayNameJson> = {}
+    // The peer answers at most 100 keys a request.
+    for (let i = 0; i < all.length; i += 100) {
+      Object.assign(out, (await this.#json<{ names: Record<string, DisplayNameJson> }>('GET', `/api/directory?keys=${all.slice(i, i + 100).join(',')}`)).names)
+    }
+    return out
   }
 
   async myCredit (): Promise<Record<string, unknown>> {

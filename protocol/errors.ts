@@ -69,6 +69,7 @@ export type RejectCode =
   | 'FLAGGED_MEMBER'
   | 'NOT_TASK_COORDINATOR'
   | 'DIRECTORY_SUBJECT'
+  | 'BAD_ACCESS_LOG'
   | 'CONSENT_KEYS_UNBOUND'
   | 'REKEY_NOT_CUSTODIAN'
   | 'BAD_REKEY'
@@ -83,6 +84,8 @@ export type RejectCode =
   | 'FOREIGN_IMAGE'
   | 'FOREIGN_RECORD'
   | 'BAD_CONSENT'
+  | 'UNKNOWN_PROJECT'
+  | 'NOT_PROJECT_HOSPITAL'
   | 'BAD_STUDY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */

@@ -8,6 +8,8 @@ import { domainBytes } from './domain.ts'
 import type { Identity, Verifier } from './ed25519.ts'
 import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
+import { parseResearchBody } from './research.ts'
+import type { ResearchBodies } from './research.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
@@ -16,7 +18,8 @@ import {
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
-  'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap'
+  'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
+  'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -28,6 +31,14 @@ export type Purpose = typeof PURPOSES[number]
 
 export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
 export type AccessBasis = typeof ACCESS_BASES[number]
+
+/**
+ * What a read was (docs/design.md §5 "Access log"): a clinician's or researcher's listing of a
+ * patient's images (one entry per listing, naming no image), the opening of one image, or the
+ * hospital's own use of one image to train the model or to validate it (held out).
+ */
+export const ACCESS_USES = ['list', 'open', 'train', 'validate'] as const
+export type AccessUse = typeof ACCESS_USES[number]
 
 /** A data key sealed for one recipient's X25519 key: one for the raw image, one for the result. */
 export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Array | null }
@@ -55,7 +66,7 @@ export type ConsentScope =
   | { kind: 'images', images: CID[] }
 
 /** Transaction bodies by type. Patient ids are SHA-256 of the patient's public key: never PHI. */
-export interface TxBodies {
+export interface TxBodies extends ResearchBodies {
   'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
   'member.approve': { proposal: Uint8Array }
   /**
@@ -75,9 +86,14 @@ export interface TxBodies {
      */
     dicom?: SeriesPlace
   }
+  /**
+   * A research consent may name one research project (the id of its `research.project`); without
+   * one it covers research in general. Absent is omitted from the canonical encoding, so consents
+   * signed before projects existed keep their bytes.
+   */
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
-    expires: number, keys: GrantedKeys[]
+    expires: number, keys: GrantedKeys[], project?: Uint8Array
   }
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
@@ -93,7 +109,13 @@ export interface TxBodies {
    * custodian, and the CIDs they replace, which every member then unpins and deletes.
    */
   'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null }, raw: CID, result: CID | null, keys: WrappedKeys[] }
-  'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
+  /**
+   * One read of a patient's images by someone other than the patient. `use` says what the read
+   * was; an entry without it is the form written before uses existed (an absent use is omitted from
+   * the canonical encoding, so those entries keep their bytes), and always names an image. A
+   * listing (`use: 'list'`) names no image: `image` is null exactly then (ledger/access-rules.ts).
+   */
+  'access.log': { patient: Uint8Array, image: CID | null, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null, use?: AccessUse }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
   /**
    * The consortium directory: a hospital publishes its own display name (subject = its key) or the
@@ -229,8 +251,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return out
     }
     case 'consent.grant': {
-      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
-      return {
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project'])
+      const out: TxBodies['consent.grant'] = {
         grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
         kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
         purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES),
@@ -238,6 +260,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         expires: expectUint(f.expires, `${p}.expires`),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
       }
+      if ('project' in f) {
+        // Only a research consent names a project.
+        if (out.purpose !== 'research') throw new SchemaError(`${p}.project: only a research consent names a project`)
+        out.project = expectBytes(f.project, `${p}.project`, HASH_BYTES)
+      }
+      return out
     }
     case 'consent.revoke': {
       const f = expectFields(v, p, ['grantee'], ['purpose', 'rekey'])
@@ -263,14 +291,19 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       }
     }
     case 'access.log': {
-      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])
-      return {
+      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'], ['use'])
+      // Present means a use; a key holding undefined or null is refused like any other bad value.
+      const use = 'use' in f ? expectEnum(f.use, `${p}.use`, ACCESS_USES) : undefined
+      const out: TxBodies['access.log'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
-        image: expectCid(f.image, `${p}.image`),
+        // Only the new form may name no image (a listing); the old form always named one.
+        image: use === undefined ? expectCid(f.image, `${p}.image`) : nullable(f.image, `${p}.image`, expectCid),
         accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
         basis: expectEnum(f.basis, `${p}.basis`, ACCESS_BASES),
         consent: nullable(f.consent, `${p}.consent`, (x, q) => expectBytes(x, q, HASH_BYTES))
       }
+      if (use !== undefined) out.use = use
+      return out
     }
     case 'directory.set': {
       const f = expectFields(v, p, ['subject', 'name', 'department'])
@@ -310,6 +343,10 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         participants: expectArray(f.participants, `${p}.participants`, 256, (x, q) => expectBytes(x, q, KEY))
       }
     }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      return parseResearchBody(type, v)
   }
 }
 

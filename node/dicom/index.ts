@@ -4,6 +4,9 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { DicomConfig } from '../config-dicom.ts'
 import type { UploadComponents } from '../records/upload.ts'
+import type { Reads } from '../records/reads.ts'
+import { moveDestination } from '../config-dicom.ts'
+import { createRetrieve } from './retrieve.ts'
 import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
@@ -25,11 +28,15 @@ export interface DicomInit {
   tmpDir: string
   /** The hospital's seed: the index's at-rest keys derive from it. */
   seed: Uint8Array
+  /** Whether the hospital's staff, and so its DICOM nodes, read its own images without a consent (`records.custodianRead`). */
+  custodianRead: boolean
 }
 
 /** What the DICOM node uses: the upload pipeline's components and the clock. */
 export interface DicomComponents {
   upload: UploadComponents
+  /** The web UI's reads: retrieve goes through the same access check and access log. */
+  reads: Pick<Reads, 'ciphertext'>
   logger: Logger
   clock: () => number
 }
@@ -55,12 +62,14 @@ export interface Dicom {
 
 /** Composes index, ingest and listener: `createDicom(init)(components)`. */
 export function createDicom (init: DicomInit): (components: DicomComponents) => Dicom {
-  return ({ upload, logger, clock }) => {
+  return ({ upload, reads, logger, clock }) => {
     const log = logger.child({ component: 'dicom' })
     const index = new PatientIndex(join(init.data, DICOM_DIR), init.seed, upload.box)
     const catalogue = new DicomCatalogue(join(init.data, DICOM_DIR, CATALOGUE_DIR), init.seed)
     const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
-    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store })
+    const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
+    const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store, qr })
     return {
       async start () {
         await index.open()

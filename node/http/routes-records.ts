@@ -24,6 +24,9 @@ import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
 import { encodeCursor, pageOf, parsePage } from './page.ts'
+import { directoryNames } from './routes-directory.ts'
+import { entryView, groupEntries, groupKeyOf, parseGroupKey, parseOffset } from '../records/audit.ts'
+import type { AuditEntryView, ConsentFacts } from '../records/audit.ts'
 import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
 
 /** Page size of the image, audit and consent lists when `limit` is absent, and the largest allowed. */
@@ -227,40 +230,59 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     }
     // In key order (grantee, purpose), as the ledger stores them.
     const shown = pageOf(consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))), x => [toHex(x.grantee), x.purpose], page, 'asc')
+    // Each grantee by name ("Dr Lee, Radiology, South Hospital"), so the list shows people, not keys.
+    const granteeNames = await directoryNames(ledger, shown.items.map(x => toHex(x.grantee)))
     ctx.body = {
       nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
-      consents: shown.items.map(x => renderConsent(me.patientId as Uint8Array, x)),
+      consents: shown.items.map(x => ({ ...renderConsent(me.patientId as Uint8Array, x), granteeName: granteeNames.get(toHex(x.grantee)) ?? null })),
       next: shown.next
     }
   })
 
-  router.get('/api/me/audit', patient, async (ctx) => {
-    expectQueryKeys(ctx.query, ['limit', 'cursor'])
-    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
-    const me = readerOf(ctx)
-    const n = names()
-    // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
+  /**
+   * The patient's access entries as their page reads them, newest first: names from the directory
+   * and, for each consent an entry relied on, its purpose and grantee.
+   */
+  const auditViews = async (me: Reader): Promise<AuditEntryView[]> => {
+    const patientId = me.patientId as Uint8Array
     // The history follows the patient: a key recovered by assisted recovery (issue 16.3) also sees
     // the reads of the ids it took over.
-    const ids = [me.patientId as Uint8Array, ...await ledger.queries.rekeys.predecessorsOf(me.patientId as Uint8Array, c.clock())]
-    const all = (await Promise.all(ids.map(async p => await ledger.queries.auditOf(p)))).flat().sort((a, b) => a.time - b.time || (toHex(a.tx) < toHex(b.tx) ? -1 : 1))
-    const { items: entries, next } = pageOf(all.reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
-    // The purpose of each consent a read on this page relied on, so "who viewed" can say "used to train the model".
-    const consentIds = [...new Map(entries.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
-    const purposes = new Map<string, string>()
+    const ids = [patientId, ...await ledger.queries.rekeys.predecessorsOf(patientId, c.clock())]
+    const records = ids.length === 1
+      ? (await ledger.queries.auditOf(patientId)).reverse()
+      : (await Promise.all(ids.map(async p => await ledger.queries.auditOf(p)))).flat().sort((x, y) => y.time - x.time || (toHex(x.tx) < toHex(y.tx) ? 1 : -1))
+    const consentIds = [...new Map(records.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
+    const consents = new Map<string, ConsentFacts>()
     for (const p of ids) {
       for (const [id, tx] of await ledger.queries.patientTxs(p, consentIds)) {
-        if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
+        if (tx.type === 'consent.grant') consents.set(id, { purpose: tx.body.purpose, grantee: tx.body.grantee })
       }
     }
-    ctx.body = {
-      next,
-      entries: entries.map(e => ({
-        id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
-        hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent),
-        purpose: e.consent === null ? null : purposes.get(toHex(e.consent)) ?? null, emergency: e.basis === 'emergency'
-      }))
-    }
+    const keys = [...records.flatMap(r => [toHex(r.accessor), toHex(r.hospital)]), ...[...consents.values()].map(c => toHex(c.grantee))]
+    const names = await directoryNames(ledger, keys)
+    return records.map(r => entryView(r, names, consents))
+  }
+
+  router.get('/api/me/audit', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor', 'group', 'tz'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
+    const group = parseGroupKey(queryValue(ctx.query, 'group'))
+    const offset = parseOffset(queryValue(ctx.query, 'tz'))
+    let views = await auditViews(readerOf(ctx))
+    // One group's ledger entries, when the patient expands it.
+    if (group !== undefined) views = views.filter(v => groupKeyOf(v, offset) === group)
+    // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
+    const { items, next } = pageOf(views, e => [e.time, e.id], page, 'desc')
+    ctx.body = { next, entries: items }
+  })
+
+  router.get('/api/me/audit/groups', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor', 'tz'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
+    const offset = parseOffset(queryValue(ctx.query, 'tz'))
+    const groups = groupEntries(await auditViews(readerOf(ctx)), offset)
+    const { items, next } = pageOf(groups, g => [g.last, g.key], page, 'desc')
+    ctx.body = { next, groups: items }
   })
 
   router.get('/api/me/credit', patient, async (ctx) => {

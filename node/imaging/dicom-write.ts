@@ -35,6 +35,11 @@ export interface DicomWriteInit {
   studyInstanceUid: string
   seriesInstanceUid: string
   patient?: DicomPatient
+  /** Series Number (0020,0011) and Instance Number (0020,0013); 1 when absent. */
+  seriesNumber?: number
+  instanceNumber?: number
+  /** Study Date (0008,0020, YYYYMMDD) and Study Description (0008,1030), written when given. */
+  study?: { date?: string, description?: string }
   /** 'explicit' (default) or 'implicit' VR little endian. */
   transferSyntax?: 'explicit' | 'implicit'
   /**
@@ -166,8 +171,8 @@ export function encodeDicom (init: DicomWriteInit): Uint8Array {
     str(0x00080064, 'CS', 'SYN'), // Conversion Type: synthetic image (PS3.3 §C.8.6.1)
     str(0x0020000d, 'UI', init.studyInstanceUid),
     str(0x0020000e, 'UI', init.seriesInstanceUid),
-    str(0x00200011, 'IS', '1'),
-    str(0x00200013, 'IS', '1'),
+    str(0x00200011, 'IS', String(init.seriesNumber ?? 1)),
+    str(0x00200013, 'IS', String(init.instanceNumber ?? 1)),
     us(0x00280002, 1),
     str(0x00280004, 'CS', init.photometric ?? 'MONOCHROME2'),
     us(0x00280010, init.rows),
@@ -178,6 +183,8 @@ export function encodeDicom (init: DicomWriteInit): Uint8Array {
     us(0x00280103, signed ? 1 : 0)
   ]
   if (frames > 1) elements.push(str(0x00280008, 'IS', String(frames)))
+  if (init.study?.date !== undefined) elements.push(str(0x00080020, 'DA', init.study.date))
+  if (init.study?.description !== undefined) elements.push(str(0x00081030, 'LO', init.study.description))
   if (init.patient !== undefined) {
     elements.push(str(0x00100010, 'PN', init.patient.name), str(0x00100020, 'LO', init.patient.id), str(0x00100030, 'DA', init.patient.birthDate))
     if (init.patient.sex !== undefined) elements.push(str(0x00100040, 'CS', init.patient.sex))

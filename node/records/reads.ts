@@ -1,9 +1,11 @@
 // Reading images under the access rule: every read of keys or ciphertext by someone other than
-// the patient appends `access.log` to the ledger (docs/design.md §5), naming the basis (custodian,
-// consent with its tx id, or emergency) so the patient sees who looked and why.
+// the patient appends `access.log` to the ledger (docs/design.md §5), naming what it was (one entry
+// per listing, one per image opened) and the basis (custodian, consent with its tx id, or
+// emergency) so the patient sees who looked and why.
 import { appendFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
+import type { AccessBasis } from '../../protocol/tx.ts'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
@@ -47,6 +49,22 @@ const LIST_CHUNK = 128
 
 /** How long a declared emergency opens a patient's images to one clinician. */
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
+
+type Allowed = Exclude<AccessDecision, { allowed: false }>
+
+/**
+ * What one listing relied on, as its single access entry names it: an emergency if any image was
+ * open only by one (the patient must see it), else the first consent any image relied on, else
+ * custody. Null when nothing was listed, or only to the patient.
+ */
+export function listingBasis (decisions: readonly Allowed[]): { basis: AccessBasis, consent: Uint8Array | null } | null {
+  const staff = decisions.filter(d => d.basis !== 'patient')
+  if (staff.length === 0) return null
+  if (staff.some(d => d.basis === 'emergency')) return { basis: 'emergency', consent: null }
+  const consent = staff.find(d => d.basis === 'consent')
+  if (consent !== undefined) return { basis: 'consent', consent: consent.consent }
+  return { basis: 'custodian', consent: null }
+}
 
 /** What reads use. */
 export interface ReadComponents {
@@ -105,13 +123,21 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
     return decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
   }
 
-  async function logAccess (reader: Reader, image: ImageRecord, decision: Exclude<AccessDecision, { allowed: false }>): Promise<void> {
+  /** Logs the opening of one image (its ciphertext went out). */
+  async function logOpen (reader: Reader, image: ImageRecord, decision: Allowed): Promise<void> {
     if (decision.basis === 'patient') return
-    await c.ledger.submitOwn('access.log', { patient: image.patient, image: image.raw, accessor: reader.signPub, basis: decision.basis, consent: decision.consent })
+    await c.ledger.submitOwn('access.log', { patient: image.patient, image: image.raw, accessor: reader.signPub, basis: decision.basis, consent: decision.consent, use: 'open' })
+  }
+
+  /** Logs one listing of a patient's images, whatever its length: one entry, naming no image. */
+  async function logListing (reader: Reader, patient: Uint8Array, decisions: Allowed[]): Promise<void> {
+    const basis = listingBasis(decisions)
+    if (basis === null) return
+    await c.ledger.submitOwn('access.log', { patient, image: null, accessor: reader.signPub, basis: basis.basis, consent: basis.consent, use: 'list' })
   }
 
   return {
-    /** The patient's images the reader may open, each with the reader's keys; logs each. */
+    /** The patient's images the reader may open, each with the reader's keys; logs the listing once. */
     async imagesOf (reader: Reader, patient: Uint8Array): Promise<ReadableImage[]> {
       return (await this.imagesPage(reader, patient, { limit: Number.POSITIVE_INFINITY })).images
     },
@@ -123,7 +149,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
      */
     async imagesPage (reader: Reader, patient: Uint8Array, page: { after?: string, limit: number }): Promise<{ images: ReadableImage[], more: boolean }> {
       const out: ReadableImage[] = []
-      const logs: Array<Promise<void>> = []
+      const allowed: Allowed[] = []
       let more = false
       // One read of the patient's consents for the whole list, not one per image.
       const consents = purposeOfRole(reader.role) === undefined ? [] : await consentsOf(patient)
@@ -138,12 +164,14 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
           if (!decision.allowed) continue
           if (out.length === page.limit) { more = true; break scan }
           out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
-          logs.push(logAccess(reader, image, decision))
+          allowed.push(decision)
         }
         const last = images.at(-1)
         if (chunk === undefined || images.length < chunk || last === undefined) break
         after = imageKey(last)
       }
+      // One entry for the whole listing (issue 14): the keys go out only once it is durable.
+      await logListing(reader, patient, allowed)
       // A patient's first page also lists the images of the ids their key took over by assisted
       // recovery (issue 16.3), with the keys the custodians re-wrapped: tens of images, not pages.
       if (!more && page.after === undefined && reader.role === 'patient' && reader.patientId !== undefined && equals(reader.patientId, patient)) {
@@ -154,8 +182,6 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
           }
         }
       }
-      // Submitted together, the access logs share one block; the keys go out only once all are durable.
-      await Promise.all(logs)
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
       if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
@@ -170,7 +196,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       for (const { image } of found) {
         const decision = await decide(reader, image)
         if (!decision.allowed) { last = decision; continue }
-        await logAccess(reader, image, decision)
+        await logOpen(reader, image, decision)
         if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
       }

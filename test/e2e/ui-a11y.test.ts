@@ -173,7 +173,7 @@ it('clinician: find a patient, upload, images, viewer with its ground truth; the
       await page.locator('mc-label-panel section[data-state=labelled]').waitFor()
     }],
     ['patient images, one image', patient, tab(patient, 'My images', 'mc-thumbnail canvas[data-state=shown]')],
-    ['patient audit, one access', patient, tab(patient, 'Who viewed my images', 'tr[data-basis]')]
+    ['patient audit, one access', patient, tab(patient, 'Who viewed my images', 'li[data-basis]')]
   ])
 })
 

@@ -27,6 +27,8 @@ export interface DeidResult {
   burnedInAnnotation: string | null
   /** The replacement Study Instance UID, for the manifest. */
   studyUid: string
+  /** The replacement SOP Instance UID: the file's name in an export. */
+  sopUid: string
 }
 
 /** DICOM codes of the profile and options applied (PS3.16 CID 7050). */
@@ -138,6 +140,7 @@ export function deidentify (bytes: Uint8Array, keys: DeidKeys, options: ProfileO
   return {
     bytes: new Uint8Array(out.write()),
     burnedInAnnotation: firstString(source.dict, '00280301'),
-    studyUid: firstString(dict, '0020000D') ?? ''
+    studyUid: firstString(dict, '0020000D') ?? '',
+    sopUid: sopInstance
   }
 }
