@@ -9,7 +9,7 @@
 // the rules' breaches with their codes. Nothing sleeps: the tests await ledger events.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex } from '../../protocol/bytes.ts'
+import { equals, fromHex } from '../../protocol/bytes.ts'
 import { cosignRekey, listRekeys, myRekeys, startAssistedRecovery, vetoMyRekey, vetoRekey } from '../../protocol/recovery-client.ts'
 import type { MedichainClient } from '../../protocol/client.ts'
 import { nodeIdentity, randomSeed } from '../../ledger/node-crypto.ts'
@@ -119,7 +119,7 @@ test('co-signed by two custodians and not vetoed, the request takes effect: keys
   await untilStatus(req.id, 'effective')
   // A re-wrap for another key than the new one is refused by the ledger.
   const bad = { rekey: fromHex(req.id), patient: fromHex(pid), images: [] }
-  await rejects(async () => await A.peer.ledger.submitOwn('patient.rewrap', { ...bad, images: [{ raw: (await A.peer.ledger.queries.imagesOf(fromHex(pid)))[0].raw, keys: { to: new Uint8Array(32).fill(9), raw: new Uint8Array(80), result: null } }] }), 'BAD_REWRAP')
+  await rejects(async () => await A.peer.ledger.submitOwn('patient.rewrap', { ...bad, images: [{ raw: (await A.peer.ledger.queries.imagesOf(fromHex(pid))).filter(i => equals(i.custodian, A.peer.ledger.self))[0].raw, keys: { to: new Uint8Array(32).fill(9), raw: new Uint8Array(80), result: null } }] }), 'BAD_REWRAP')
 
   const fresh = client(C.url)
   await fresh.signIn('pat-new', NEW_PASSWORD)
