@@ -10,8 +10,14 @@ export const HELIA_DIR = 'helia'
 /** Members besides the custodian that pin each image (docs/design.md §5 Availability: k = 1). */
 export const PIN_REPLICAS = 1
 
-/** Period of the repair loop (ms): re-pins what this peer should hold but does not. */
+/** Period of the retry of owed pins (ms): what this peer should hold but could not fetch yet. */
 export const REPAIR_INTERVAL_MS = 30_000
+
+/**
+ * Blocks between saves of replication's cursor (the ledger heads it has read up to), and per
+ * page of the catch-up after a restart: a crash re-reads at most this many blocks.
+ */
+export const REPAIR_CURSOR_BLOCKS = 256
 
 /**
  * Time one block may take to arrive (ms) before a read gives up with UNAVAILABLE. It bounds each

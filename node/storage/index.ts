@@ -23,9 +23,9 @@ import { createBlockSource } from './block-source.ts'
 import { serveBlockStreams } from './block-stream.ts'
 import { walkFile } from './dag-walk.ts'
 import { createReplication } from './replication.ts'
-import type { RepairResult, Replication, ReplicationLedger } from './replication.ts'
+import type { RepairResult, Replication, ReplicationLedger, ReplicationStats } from './replication.ts'
 
-export type { RepairResult } from './replication.ts'
+export type { RepairResult, ReplicationStats } from './replication.ts'
 export type { CollectReport } from './collector.ts'
 export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
@@ -129,8 +129,10 @@ export interface Storage extends EventTarget {
   stats(): StorageStats
   /** Blocks reads and pins took from this disk, a member's block stream and bitswap since start. */
   readCounts(): { local: number, streamed: number, bitswap: number }
-  /** Runs a repair pass now (tests, admin tools). */
+  /** Runs a repair pass now (tests, admin tools): retries every owed part. */
   repair(): Promise<RepairResult>
+  /** What replication has examined since start, and what it owes (tests, /api/health). */
+  replicationStats(): ReplicationStats
   /** Runs an orphan-collection pass now (tests, admin tools). */
   collect(): Promise<CollectReport>
   /** The collector's last pass and what it freed since start, for /api/health. */
@@ -241,6 +243,7 @@ export function createStorage (init: StorageInit) {
         ledger: components.ledger,
         libp2p,
         logger: log,
+        datastore: helia.datastore,
         isPinned: (cid) => pins.isPinned(cid),
         pin: async (cid, signal) => await pin(cid, { signal })
       })
@@ -253,6 +256,7 @@ export function createStorage (init: StorageInit) {
           for (const image of await components.ledger.queries.getAllResults()) {
             roots.push(image.raw)
             if (image.result !== null) roots.push(image.result)
+            if (image.meta !== null) roots.push(image.meta)
             if (image.model !== null) roots.push(image.model)
           }
           return roots
@@ -382,6 +386,7 @@ export function createStorage (init: StorageInit) {
       },
       readCounts: () => ({ ...readCounts }),
       repair: async (): Promise<RepairResult> => await need().replication.repair(),
+      replicationStats: () => need().replication.stats(),
       collect: async (): Promise<CollectReport> => await need().collector.collect(),
       collected: () => need().collector.status()
     })
