@@ -7,17 +7,25 @@ import { shared } from '../styles/shared.ts'
 import './mc-audit.ts'
 import './mc-consents.ts'
 import './mc-credit.ts'
+import './mc-enrol-code.ts'
 import './mc-image-grid.ts'
 import './mc-sign-ins.ts'
 import './research/mc-research-uses.ts'
 
 /** `<mc-patient-page .session=${s} .tab=${tab}>`. */
 export class McPatientPage extends LitElement {
-  static override properties = { session: { attribute: false }, tab: {} }
+  static override properties = { session: { attribute: false }, tab: {}, refresh: { state: true } }
   static override styles = [shared]
 
   declare session: Session
   declare tab: PatientTab
+  /** Bumped when an enrolment code attached images: the grid lists again. */
+  declare refresh: number
+
+  constructor () {
+    super()
+    this.refresh = 0
+  }
 
   override render () {
     const remote = this.session.user?.remote
@@ -32,7 +40,8 @@ export class McPatientPage extends LitElement {
     switch (this.tab) {
       case 'images': return html`<h1>My images</h1>
         <p>Your images are decrypted here, in your browser, with your own key.</p>
-        <mc-image-grid .session=${this.session} .patientId=${null}></mc-image-grid>`
+        <mc-image-grid .session=${this.session} .patientId=${null} .refresh=${this.refresh}></mc-image-grid>
+        <mc-enrol-code .session=${this.session} @mc-enrolled=${() => { this.refresh++ }}></mc-enrol-code>`
       case 'id':
         // The QR encoder loads only when the patient opens this tab.
         void import('./mc-my-id.ts')
