@@ -1,6 +1,7 @@
 // The ledger's key layout in level. `s:` holds the canonical state (hashed into the state
 // root), `i:` derived indexes, `b:`/`m:`/`bh:` blocks, `t:` transaction locations, `ev:` evidence.
 import { toHex } from '../protocol/bytes.ts'
+import type { TxBodies } from '../protocol/tx.ts'
 
 const pad = (n: number, width: number): string => n.toString().padStart(width, '0')
 const hex = (b: Uint8Array | string): string => typeof b === 'string' ? b : toHex(b)
@@ -47,14 +48,52 @@ export const K = {
   member: (key: Uint8Array | string) => `s:member:${hex(key)}`,
   memberPrefix: 's:member:',
   flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
+  /** Assisted recovery (ledger/patient-rekey.ts): the request, its co-signatures, vetoes and re-wrapped keys. */
+  rekey: (txId: Uint8Array | string) => `s:rekey:${hex(txId)}`,
+  rekeyPrefix: 's:rekey:',
+  rekeyCosign: (rekey: Uint8Array | string, hospital: Uint8Array | string) => `s:rkcosign:${hex(rekey)}:${hex(hospital)}`,
+  rekeyCosignPrefix: (rekey: Uint8Array | string) => `s:rkcosign:${hex(rekey)}:`,
+  rekeyVeto: (rekey: Uint8Array | string, txId: Uint8Array | string) => `s:rkveto:${hex(rekey)}:${hex(txId)}`,
+  rekeyVetoPrefix: (rekey: Uint8Array | string) => `s:rkveto:${hex(rekey)}:`,
+  rewrap: (rekey: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `s:rewrap:${hex(rekey)}:${cid}:${hex(custodian)}`,
+  /** The hospitals that hold a patient's images (custodians of an `image.add`): a sorted list of keys. */
+  custodians: (patient: Uint8Array | string) => `s:cust:${hex(patient)}`,
+  rekeyByOld: (old: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeyold:${hex(old)}:${hex(rekey)}`,
+  rekeyByOldPrefix: (old: Uint8Array | string) => `i:rekeyold:${hex(old)}:`,
+  rekeyByNew: (patient: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeynew:${hex(patient)}:${hex(rekey)}`,
+  rekeyByNewPrefix: (patient: Uint8Array | string) => `i:rekeynew:${hex(patient)}:`,
+  /** A research project by the id of its `research.project` (docs/design.md §10). */
+  project: (project: Uint8Array | string) => `s:proj:${hex(project)}`,
+  projectPrefix: 's:proj:',
+  /** One hospital's decision on a project: the latest by time, ties to the lower tx id. */
+  projectDecision: (project: Uint8Array | string, hospital: Uint8Array | string) => `s:pdec:${hex(project)}:${hex(hospital)}`,
+  projectDecisionPrefix: (project: Uint8Array | string) => `s:pdec:${hex(project)}:`,
+  /** One `research.export` transaction of a project: the export it belongs to and how many images it logged. */
+  projectExport: (project: Uint8Array | string, txId: Uint8Array) => `s:pexp:${hex(project)}:${toHex(txId)}`,
+  projectExportPrefix: (project: Uint8Array | string) => `s:pexp:${hex(project)}:`,
+  /** One image of a patient an export included: what the patient reads as "used in research project X". */
+  researchUse: (patient: Uint8Array | string, txId: Uint8Array, index: number) => `s:ruse:${hex(patient)}:${toHex(txId)}:${pad(index, 4)}`,
+  researchUsePrefix: (patient: Uint8Array | string) => `s:ruse:${hex(patient)}:`,
 
   patientAccount: (patient: Uint8Array | string) => `i:patacct:${hex(patient)}`,
   resultImage: (resultCid: string, custodian: Uint8Array | string) => `i:result:${resultCid}:${hex(custodian)}`,
   resultImagePrefix: (resultCid: string) => `i:result:${resultCid}:`,
   patientImage: (patient: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `i:pimg:${hex(patient)}:${cid}:${hex(custodian)}`,
   patientImagePrefix: (patient: Uint8Array | string) => `i:pimg:${hex(patient)}:`,
+  /**
+   * The DICOM images of one study (a record) of a patient, by series and InstanceNumber, so a
+   * series lists in slice order: `image.add` with a `dicom` place (docs/design.md §5).
+   */
+  studyImage: (patient: Uint8Array | string, record: Uint8Array, series: Uint8Array, num: number, cid: string, custodian: Uint8Array | string) =>
+    `i:study:${hex(patient)}:${toHex(record)}:${toHex(series)}:${pad(num, 10)}:${cid}:${hex(custodian)}`,
+  studyImagePrefix: (patient: Uint8Array | string, record: Uint8Array) => `i:study:${hex(patient)}:${toHex(record)}:`,
   /** The `image.add` ids that recorded image `cid` for `patient`, concatenated: a consent may name only its patient's images. */
   imageOwner: (cid: string, patient: Uint8Array | string) => `i:cidpat:${cid}:${hex(patient)}`,
+  /**
+   * The `record.create` and `image.add` ids that recorded record (a study) `record` for `patient`,
+   * concatenated: a consent may name only its patient's records.
+   */
+  recordOwner: (patient: Uint8Array | string, record: Uint8Array) => `i:recpat:${hex(patient)}:${toHex(record)}`,
   /** Patients with a consent record naming `grantee` (any purpose): the rows sit under K.consentGranteePrefix. */
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
@@ -64,3 +103,10 @@ export const K = {
   seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`,
   seqPrefix: (signer: Uint8Array) => `i:seq:${toHex(signer)}:`
 }
+
+/** The study index key of a DICOM image (`K.studyImage`), or undefined for an image outside a series. */
+export function studyImageKey (b: Pick<TxBodies['image.add'], 'patient' | 'record' | 'dicom'>, cid: string, custodian: Uint8Array): string | undefined {
+  if (b.dicom === undefined || b.record === null) return undefined
+  return K.studyImage(b.patient, b.record, b.dicom.series, b.dicom.number, cid, custodian)
+}
+

@@ -278,28 +278,56 @@ class LedgerImpl extends EventTarget implements Ledger {
     return await this.#submit(signTx(this.id, unsigned, this.#c.identity) as Tx, epoch)
   }
 
-  /** Drains the queue into blocks; submissions that arrive meanwhile share the next block. */
+  /**
+   * Drains the queue into blocks; submissions that arrive meanwhile share the next group. A burst
+   * larger than one block becomes several own blocks committed together in one durable batch
+   * (one fsync), as received blocks are (#ingestGroup).
+   */
   #produce (): void {
     if (this.#producing !== null) return
     this.#producing = (async () => {
       while (this.#queue.length > 0) {
-        const batch = this.#takeBatch()
+        const batches = this.#takeBatches()
         try {
           // A hold set after these were queued (the own head moved, the clock jumped) still stops them.
           this.#c.writeGate?.assertOpen()
-          const block = await this.#exclusive(async () => await this.#appendOwn(batch.map(p => p.dtx.tx)))
-          batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
+          const blocks = await this.#exclusive(async () => await this.#appendOwn(batches.map(b => b.map(p => p.dtx.tx))))
+          batches.forEach((batch, i) => this.#resolveBatch(batch, blocks[i]))
         } catch (err) {
           // A rule that passed at submission can fail by block time (a transaction that waited,
-          // a conflicting one synced meanwhile): then each goes on its own, so one client's
-          // transaction never takes the others of its block down with it.
-          if (err instanceof LedgerRuleError && batch.length > 1) await this.#appendEach(batch)
-          else for (const p of batch) p.reject(err)
+          // a conflicting one synced meanwhile): then each block, and within a failing block
+          // each transaction, goes on its own, so one client's transaction never takes the
+          // others of its group down with it.
+          if (err instanceof LedgerRuleError && (batches.length > 1 || batches[0].length > 1)) await this.#appendApart(batches)
+          else for (const batch of batches) for (const p of batch) p.reject(err)
         } finally {
-          for (const p of batch) this.#unqueue(p)
+          for (const batch of batches) for (const p of batch) this.#unqueue(p)
         }
       }
     })().finally(() => { this.#producing = null })
+  }
+
+  #resolveBatch (batch: Pending[], block: Block): void {
+    batch.forEach((p, index) => p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index }))
+  }
+
+  /** The fallback of a group that failed a rule: each block alone, then each transaction of a block that fails alone. */
+  async #appendApart (batches: Pending[][]): Promise<void> {
+    for (const batch of batches) {
+      if (batches.length > 1) {
+        try {
+          const [block] = await this.#exclusive(async () => await this.#appendOwn([batch.map(p => p.dtx.tx)]))
+          this.#resolveBatch(batch, block)
+          continue
+        } catch (err) {
+          if (!(err instanceof LedgerRuleError) || batch.length === 1) {
+            for (const p of batch) p.reject(err)
+            continue
+          }
+        }
+      }
+      await this.#appendEach(batch)
+    }
   }
 
   #unqueue (p: Pending): void {
@@ -310,7 +338,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   async #appendEach (batch: Pending[]): Promise<void> {
     for (const p of batch) {
       try {
-        const block = await this.#exclusive(async () => await this.#appendOwn([p.dtx.tx]))
+        const [block] = await this.#exclusive(async () => await this.#appendOwn([[p.dtx.tx]]))
         p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index: 0 })
       } catch (err) {
         p.reject(err)
@@ -320,6 +348,7 @@ class LedgerImpl extends EventTarget implements Ledger {
 
   readonly #isFounder = (key: Uint8Array): boolean => this.genesis.members.some(m => equals(m.key, key))
 
+  /** The next own block's transactions: as many queued as fit one block (at least one). */
   #takeBatch (): Pending[] {
     let bytes = 4096
     let n = 0
@@ -330,29 +359,51 @@ class LedgerImpl extends EventTarget implements Ledger {
     return this.#queue.splice(0, Math.max(n, 1))
   }
 
-  async #appendOwn (txs: Tx[]): Promise<Block> {
+  /** The blocks of the next own group commit: up to GROUP_MAX_BLOCKS blocks and about GROUP_MAX_TXS transactions. */
+  #takeBatches (): Pending[][] {
+    const batches: Pending[][] = []
+    let txs = 0
+    while (this.#queue.length > 0 && batches.length < GROUP_MAX_BLOCKS && txs < GROUP_MAX_TXS) {
+      const batch = this.#takeBatch()
+      txs += batch.length
+      batches.push(batch)
+    }
+    return batches
+  }
+
+  /** Makes one own block per entry of `batches`, each on the one before, and commits them in one batch. */
+  async #appendOwn (batches: Tx[][]): Promise<Block[]> {
     this.#assertWritable()
-    const chain = this.#chains.get(this.self)
-    const height = chain === undefined ? 0 : chain.hashes.length
-    const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
-    const lastTime = chain?.times[chain.times.length - 1] ?? 0
-    const block = createBlock({
-      ledger: this.id,
-      height,
-      prev: chain === undefined ? null : chain.hashes[height - 1],
-      links,
-      time: Math.max(this.#c.clock(), lastTime),
-      txs
-    }, this.#c.identity)
     const group = this.#group()
+    const blocks: Block[] = []
     try {
-      await this.#append(block, { own: true, replay: false }, group)
+      for (const txs of batches) {
+        const block = this.#nextOwnBlock(txs, group.chains)
+        await this.#append(block, { own: true, replay: false }, group)
+        blocks.push(block)
+      }
     } catch (err) {
       group.chains.rollback()
       throw err
     }
     await this.#flush(group)
-    return block
+    return blocks
+  }
+
+  /** Signs this hospital's next block over `chains` (a group's staged view: it sees the group's blocks). */
+  #nextOwnBlock (txs: Tx[], chains: Chains): Block {
+    const chain = chains.get(this.self)
+    const height = chains.headHeight(this.self) + 1
+    const links = chains.heads().filter(h => !equals(h.author, this.self))
+    const lastTime = height === 0 || chain === undefined ? 0 : chain.times[height - 1]
+    return createBlock({
+      ledger: this.id,
+      height,
+      prev: height === 0 || chain === undefined ? null : chain.hashes[height - 1],
+      links,
+      time: Math.max(this.#c.clock(), lastTime),
+      txs
+    }, this.#c.identity)
   }
 
   // ---- receiving blocks ----

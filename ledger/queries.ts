@@ -7,7 +7,11 @@ import { decode } from '../protocol/codec.ts'
 import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
+import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
+import { createRekeyQueries } from './patient-rekey.ts'
+import type { Genesis } from '../protocol/genesis.ts'
+import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
 import type { MemberView, TxLocation } from './types.ts'
 
@@ -50,6 +54,7 @@ export type ProposalRecord = Proposal & { approvers: string[], enacted: boolean 
 interface Writer {
   submitOwn<T extends keyof TxBodies>(type: T, body: TxBodies[T]): Promise<TxLocation>
   members(): MemberView[]
+  readonly genesis: Genesis
 }
 
 export type LedgerQueries = ReturnType<typeof createQueries>
@@ -62,6 +67,8 @@ export function createQueries (store: LedgerStore, writer: Writer) {
   }
 
   const queries = {
+    /** Assisted-recovery requests (issue 16.3) and their status at a given time. */
+    rekeys: createRekeyQueries(store, recoveryRuleOf(writer.genesis)),
     /** PatientHashExists: whether any record, registration or image names this patient id. */
     async patientHashExists (patient: Uint8Array): Promise<boolean> {
       return await store.get(K.patient(patient)) !== undefined
@@ -89,25 +96,61 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return events.map((e, i) => ({ ...e, tx: decodeBlock(blocks[i] as Uint8Array).txs[e.index].tx }))
     },
 
-    /** GetAllResults: every image with its result CID, in CID order. */
-    async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
+    /** GetAllResults: every image with its result CID (and its sealed card's, when it has one), in CID order. */
+    async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, meta: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
       const out = []
       for await (const [, bytes] of store.entries(K.imagePrefix)) {
         const img = decode(bytes) as ImageRecord
-        out.push({ raw: img.raw, result: img.result, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
+        out.push({ raw: img.raw, result: img.result, meta: img.meta ?? null, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
       }
       return out
     },
 
-    /** Images of one patient. */
-    async imagesOf (patient: Uint8Array): Promise<ImageRecord[]> {
-      const out: ImageRecord[] = []
-      for await (const key of store.keys(K.patientImagePrefix(patient))) {
+    /**
+     * Images of one patient in (raw CID, custodian hex) order; with `after` (a `cid:custodian`
+     * key, as the index orders them) only those past it, and at most `limit`. The index keys are
+     * read in one iterator pass and the records in one batched read.
+     */
+    async imagesOf (patient: Uint8Array, page: { after?: string, limit?: number } = {}): Promise<ImageRecord[]> {
+      const prefix = K.patientImagePrefix(patient)
+      const keys: string[] = []
+      // `after` + '\x00' is the first key past `after` itself (index keys never hold NUL).
+      for await (const key of store.keys(prefix, { gte: page.after === undefined ? undefined : `${prefix}${page.after}\x00`, limit: page.limit })) {
         const [, , , cid, custodian] = key.split(':')
-        const img = await value<ImageRecord>(K.image(cid, custodian))
+        keys.push(K.image(cid, custodian))
+      }
+      const values = await store.getMany(keys)
+      const out: ImageRecord[] = []
+      for (const bytes of values) {
+        if (bytes === undefined) continue
+        const img = decode(bytes) as ImageRecord
+        if (compare(img.patient, patient) === 0) out.push(img)
+      }
+      return out
+    },
+
+    /**
+     * The DICOM images of one study (record) of a patient, in series then InstanceNumber order:
+     * a series of 300 slices reads as one ordered run (docs/design.md §5 "Studies and series").
+     */
+    async studyImages (patient: Uint8Array, record: Uint8Array): Promise<ImageRecord[]> {
+      const keys: string[] = []
+      for await (const key of store.keys(K.studyImagePrefix(patient, record))) {
+        const parts = key.split(':')
+        keys.push(K.image(parts[6], parts[7]))
+      }
+      const values = await store.getMany(keys)
+      const out: ImageRecord[] = []
+      for (const bytes of values) {
+        const img = bytes === undefined ? undefined : decode(bytes) as ImageRecord
         if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
       }
       return out
+    },
+
+    /** Whether record (a study) `record` was recorded for `patient` by a `record.create` or an `image.add`. */
+    async recordExists (patient: Uint8Array, record: Uint8Array): Promise<boolean> {
+      return await store.get(K.recordOwner(patient, record)) !== undefined
     },
 
     /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
@@ -238,7 +281,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       for (const [id, tx] of await queries.patientTxs(patient, ids)) {
         if (tx.type === 'consent.grant' && tx.body.purpose === 'training') training.add(id)
       }
-      return new Set(uses.filter(u => training.has(toHex(u.consent as Uint8Array))).map(u => u.image.toString())).size
+      return new Set(uses.filter(u => u.image !== null && training.has(toHex(u.consent as Uint8Array))).map(u => String(u.image))).size
     },
 
     /**
@@ -259,5 +302,5 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
     }
   }
-  return queries
+  return { ...queries, ...researchQueries(store) }
 }

@@ -7,8 +7,11 @@ import { decode, encode } from '../protocol/codec.ts'
 import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/tx.ts'
 import { PURPOSES, patientIdOf } from '../protocol/tx.ts'
 import { addTxId } from './causal.ts'
-import { K } from './keys.ts'
+import { K, studyImageKey } from './keys.ts'
+import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
+import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
+import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
 /** Every position a transaction holds, sorted: `t:` values. */
@@ -136,9 +139,10 @@ export function keysRead (dtx: DecodedTx): string[] {
   if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
   switch (tx.type) {
     case 'account.register': keys.push(K.account(tx.body.user)); break
-    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record)); break
+    case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record), K.recordOwner(tx.body.patient, tx.body.record)); break
     case 'image.add':
-      keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient))
+      if (tx.body.record !== null) keys.push(K.recordOwner(tx.body.patient, tx.body.record))
+      keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient), K.custodians(tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
     case 'consent.grant':
@@ -154,9 +158,14 @@ export function keysRead (dtx: DecodedTx): string[] {
       break
     }
     case 'model.publish': keys.push(K.model(tx.body.model.toString())); break
+    case 'access.log': keys.push(...accessLogKeys(tx)); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
-    default: break
+    case 'patient.rekey': keys.push(...patientRekeyKeysRead(tx), K.history(patientIdOf(tx.signer), dtx.id), K.patient(patientIdOf(tx.signer))); break
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap': keys.push(...patientRekeyKeysRead(tx)); break
+    default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
 }
@@ -208,6 +217,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     }
     case 'record.create':
       putLowestTx(w, K.record(tx.body.patient, tx.body.record), { ...base, hospital: tx.signer })
+      addTxId(w, K.recordOwner(tx.body.patient, tx.body.record), dtx.id)
       markPatient(w, tx.body.patient, tx.time)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
@@ -226,7 +236,8 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     }
     case 'access.log': {
       const b = tx.body
-      w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer }))
+      // `use` only when the entry carries one, so the state of entries from before uses keeps its bytes.
+      w.put(K.access(b.patient, dtx.id), encode({ ...base, image: b.image, accessor: b.accessor, basis: b.basis, consent: b.consent, hospital: tx.signer, ...(b.use === undefined ? {} : { use: b.use }) }))
       addHistory(w, b.patient, dtx, ctx)
       return { membership: false }
     }
@@ -247,6 +258,24 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     case 'image.rekey':
       applyRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'patient.rekey':
+      applyPatientRekey(w, tx, base)
+      // The request is in the history of both patient ids: the old devices see it at once.
+      addHistory(w, tx.body.old, dtx, ctx)
+      addHistory(w, patientIdOf(tx.signer), dtx, ctx)
+      markPatient(w, patientIdOf(tx.signer), tx.time)
+      return { membership: false }
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap':
+      applyPatientRekey(w, tx, base)
+      addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      if (isResearchTx(dtx)) for (const patient of applyResearch(w, dtx)) addHistory(w, patient, dtx, ctx)
       return { membership: false }
   }
 }
@@ -281,7 +310,11 @@ function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8A
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
   addTxId(w, K.imageOwner(cid, b.patient), base.tx)
+  addCustodian(w, b.patient, custodian)
+  if (b.record !== null) addTxId(w, K.recordOwner(b.patient, b.record), base.tx)
   w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
+  const study = studyImageKey(b, cid, custodian)
+  if (study !== undefined) w.put(study, EMPTY)
   if (b.result !== null) {
     // One custodian naming one result CID for two raw images keeps the smallest raw CID.
     const key = K.resultImage(b.result.toString(), custodian)
@@ -306,7 +339,12 @@ export function patientOf (dtx: DecodedTx): Uint8Array | null {
     case 'image.add':
     case 'image.rekey':
     case 'access.log':
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap':
       return tx.body.patient
+    case 'patient.rekey':
+      return tx.body.old
     case 'consent.grant':
     case 'consent.revoke':
       return patientIdOf(tx.signer)

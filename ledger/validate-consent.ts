@@ -51,16 +51,24 @@ function checkShape (dtx: DecodedTx & { tx: Consent }): string[] {
   return images
 }
 
+/** The record (a study) a grant's scope names, if any. */
+function namedRecord (tx: Consent): Uint8Array | undefined {
+  return tx.type === 'consent.grant' && tx.body.scope.kind === 'record' ? tx.body.scope.record : undefined
+}
+
 /** The state keys a consent's lookups start from. */
 function lookupKeys (tx: Consent, images: string[]): string[] {
   const patient = patientIdOf(tx.signer)
-  return [K.account(tx.body.grantee), ...images.map(cid => K.imageOwner(cid, patient))]
+  const record = namedRecord(tx)
+  return [K.account(tx.body.grantee), ...images.map(cid => K.imageOwner(cid, patient)), ...(record === undefined ? [] : [K.recordOwner(patient, record)])]
 }
 
 /** Transaction ids whose place in the causal past the rules ask about (their `t:` keys are fetched next). */
 function txIdsToPlace (tx: Consent, images: string[], view: PrefetchView): Uint8Array[] {
   const patient = patientIdOf(tx.signer)
   const ids = images.flatMap(cid => txIdsOf(view.get(K.imageOwner(cid, patient))))
+  const record = namedRecord(tx)
+  if (record !== undefined) ids.push(...txIdsOf(view.get(K.recordOwner(patient, record))))
   const account = view.get(K.account(tx.body.grantee))
   if (account !== undefined) ids.push((decode(account) as { tx: Uint8Array }).tx)
   return ids
@@ -86,7 +94,9 @@ function granteeKnown (tx: Consent, ctx: BlockContext, view: PrefetchView, isFou
 /**
  * Throws a LedgerRuleError for the first consent in `txs` that breaks a rule: CONSENT_SELF,
  * CONSENT_EXPIRED, BAD_CONSENT (keys twice, or outside the scope), CONSENT_TOO_LARGE,
- * UNKNOWN_GRANTEE, FOREIGN_IMAGE (an image not recorded for this patient in the causal past).
+ * UNKNOWN_GRANTEE, FOREIGN_IMAGE (an image not recorded for this patient in the causal past),
+ * FOREIGN_RECORD (a record scope naming a record, such as a DICOM study, that no `record.create`
+ * or `image.add` of this patient recorded in the causal past).
  */
 export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: PrefetchView, isFounder: (key: Uint8Array) => boolean): Promise<void> {
   const consents: Array<{ tx: Consent, images: string[] }> = []
@@ -107,6 +117,10 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
       if (!txIdsOf(view.get(K.imageOwner(cid, patient))).some(id => txInCausalPast(view, id, ctx))) {
         throw new LedgerRuleError('FOREIGN_IMAGE', `image ${cid} is not one of this patient's images`)
       }
+    }
+    const record = namedRecord(tx)
+    if (record !== undefined && !txIdsOf(view.get(K.recordOwner(patient, record))).some(id => txInCausalPast(view, id, ctx))) {
+      throw new LedgerRuleError('FOREIGN_RECORD', 'the consent names a record (study) not recorded for this patient')
     }
   }
 }

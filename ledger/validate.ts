@@ -10,10 +10,13 @@ import type { DecodedTx } from '../protocol/tx.ts'
 import { accountPopBytes, verifyTx } from '../protocol/tx.ts'
 import type { BlockContext, PrefetchView } from './causal.ts'
 import type { Chains } from './chains.ts'
+import { accessLogKeys, checkAccessLog } from './access-rules.ts'
 import { checkPublisher } from './fl-rules.ts'
+import { authoriseResearchSigner, checkResearch, isUserResearchType } from './research.ts'
 import { checkImageAdd } from './image-rules.ts'
 import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
+import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 import { checkConsents } from './validate-consent.ts'
@@ -26,14 +29,19 @@ import { checkTxTime } from './validate-time.ts'
 export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'research.export'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
- * hospital transactions are signed by the author itself; consents by a registered patient.
+ * hospital transactions are signed by the author itself; consents by a registered patient; a
+ * research project by a researcher and a research decision by an admin of its hospital.
  */
 export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8Array, view: StateView, verify: Verifier): void {
   const { tx } = dtx
+  if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') {
+    checkPatientRekey(tx, author, view)
+    return
+  }
   if (HOSPITAL_TYPES.has(tx.type)) {
     if (!equals(tx.signer, author)) {
       throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by the hospital whose block carries it`)
@@ -48,6 +56,11 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (tx.type === 'model.publish') checkPublisher(tx)
     if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
     if (tx.type === 'image.rekey') checkRekey(tx, view)
+    if (tx.type === 'access.log') checkAccessLog(tx, author, view)
+    return
+  }
+  if (tx.type === 'research.project' || tx.type === 'research.decision') {
+    authoriseResearchSigner(tx, view.get(K.account(tx.signer)))
     return
   }
   checkConsentKeys(tx)
@@ -77,6 +90,9 @@ export function authoriseKeys (dtx: DecodedTx): string[] {
   if (tx.type === 'directory.set') return [K.account(tx.signer), K.account(tx.body.subject)]
   // An image.rekey reads the image it re-keys and the CIDs it records.
   if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
+  if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') return patientRekeyKeysRead(tx)
+  // An access.log with a use reads its accessor's account.
+  if (tx.type === 'access.log') return [K.account(tx.signer), ...accessLogKeys(tx)]
   return [K.account(tx.signer)]
 }
 
@@ -109,6 +125,7 @@ export async function checkTxRules (txs: DecodedTx[], ctx: BlockContext, view: P
   for (const { tx } of txs) checkTxTime(tx, ctx.time)
   await checkSeqReuse(txs, ctx, view)
   await checkConsents(txs, ctx, view, isFounder)
+  await checkResearch(txs, ctx, view)
 }
 
 /** What the chain rules read: the chains held and the member registry. */

@@ -11,6 +11,11 @@ export interface DicomPeer {
   aeTitle?: string
   /** IPv4 or IPv6 address the association must come from. */
   address: string
+  /**
+   * The port this AE listens on at `address`: given (with an AE title), the AE is also a C-MOVE
+   * destination, and the peer opens its own association there to send what was asked for.
+   */
+  port?: number
 }
 
 /** Tunables of the DICOM listener (node/dicom). */
@@ -82,13 +87,25 @@ export function parseDicomConfig (v: unknown, source: string): DicomConfig {
   return out
 }
 
+/** The C-MOVE destination configured for an AE title: an `allowed` entry with that title and a port. */
+export function moveDestination (allowed: DicomPeer[], aeTitle: string): { aeTitle: string, host: string, port: number } | undefined {
+  const p = allowed.find(x => x.aeTitle === aeTitle && x.port !== undefined)
+  return p?.aeTitle === undefined || p.port === undefined ? undefined : { aeTitle: p.aeTitle, host: p.address, port: p.port }
+}
+
 function parseAllowed (v: unknown, source: string): DicomPeer {
   const bad = (message: string): MedichainError => new MedichainError('INVALID_CONFIG', `${source}${message}`)
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(': expected an object { aeTitle?, address }')
   const o = v as Record<string, unknown>
-  for (const key of Object.keys(o)) if (key !== 'aeTitle' && key !== 'address') throw bad(`.${key}: unknown setting`)
+  for (const key of Object.keys(o)) if (key !== 'aeTitle' && key !== 'address' && key !== 'port') throw bad(`.${key}: unknown setting`)
   if (typeof o.address !== 'string' || isIP(o.address) === 0) throw bad(`.address: expected an IP address, got ${JSON.stringify(o.address)}`)
-  if (o.aeTitle === undefined) return { address: o.address }
+  if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) {
+    throw bad(`.port: expected a port number 1..65535, got ${JSON.stringify(o.port)}`)
+  }
+  if (o.aeTitle === undefined) {
+    if (o.port !== undefined) throw bad('.port: a C-MOVE destination needs its aeTitle')
+    return { address: o.address }
+  }
   if (!isAeTitle(o.aeTitle)) throw bad(`.aeTitle: expected 1 to 16 printable characters (no backslash), got ${JSON.stringify(o.aeTitle)}`)
-  return { aeTitle: o.aeTitle.trim(), address: o.address }
+  return { aeTitle: o.aeTitle.trim(), address: o.address, ...(o.port === undefined ? {} : { port: o.port }) }
 }

@@ -27,7 +27,7 @@ export const DEPLOY_MIN_VALIDATION_LIMIT = 100_000
 export const KEEP_TASKS_LIMIT = MAX_TASKS_KEPT_LIMIT
 
 /**
- * Largest `keepParticipation` accepted. node/fl/task-history.ts checks both bounds against
+ * Largest `keepParticipation` accepted. node/fl/task/history.ts checks both bounds against
  * MAX_TASKS_KEPT_LIMIT, so the config file accepts exactly what createFederation accepts; a
  * participation record is a few hundred bytes, so 10,000 of them stay small in memory.
  */

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { MedichainError } from '../protocol/errors.ts'
+import { syncDir } from './durable-file.ts'
 
 /** File name of the hospital key inside the data folder. */
 export const KEY_FILE = 'hospital.key'
@@ -177,14 +178,4 @@ export async function loadOrCreateKey (dataDir: string): Promise<{ key: Hospital
 
 function isCode (err: unknown, code: string): boolean {
   return err instanceof Error && 'code' in err && err.code === code
-}
-
-/** fsyncs a folder so a new directory entry survives a crash (POSIX needs this after link). */
-async function syncDir (dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }

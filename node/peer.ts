@@ -22,7 +22,7 @@ import type { RecordsConfig } from './config-records.ts'
 import type { DicomConfig } from './config-dicom.ts'
 import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
-import { dicomRoutes } from './dicom/routes.ts'
+import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
@@ -40,14 +40,21 @@ import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
 import { createFetchedCopies } from './records/fetched-copies.ts'
 import type { FetchedCopies } from './records/fetched-copies.ts'
 import { createRekeys } from './records/rekey.ts'
+import { createPatientRekeys } from './records/patient-rekeys.ts'
+import type { PatientRekeys } from './records/patient-rekeys.ts'
+import { rekeyRoutes } from './http/routes-rekeys.ts'
 import type { Rekeys } from './records/rekey.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
+import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
+import { createResearch } from './research/service.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
+import { createRelay, RELAY_STATUS_BY_CODE } from './relay/index.ts'
+import type { Relay, RelayInit } from './relay/index.ts'
 import type { P2P } from './p2p/index.ts'
 import { loadDefaultAnalyser } from './ai/default-model.ts'
 import { createDecodePool } from './imaging/decode-pool.ts'
@@ -88,6 +95,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   freshChain?: boolean
   /** The DICOM listener (node/dicom); off unless given with `enabled` (`medichain start` gives it). */
   dicom?: DicomConfig
+  /** Relayed sign-in of patients from other members (node/relay): check period, offline grace, timeout. */
+  relay?: RelayInit
 }
 
 /** What a peer uses from its host. */
@@ -114,11 +123,15 @@ export interface Peer {
   readonly fetchedCopies: FetchedCopies
   /** Re-keying after a patient's "revoke and re-key" (idle() resolves once queued work is done). */
   readonly rekeys: Rekeys
+  /** Assisted recovery: re-wraps this custodian's image keys once a patient.rekey takes effect. */
+  readonly patientRekeys: PatientRekeys
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
   /** The DICOM node (DIMSE listener, patient index, custody), or null when DICOM is off. */
   readonly dicom: Dicom | null
+  /** Relayed sign-in: this hospital's patients signing in at other members, and theirs here. */
+  readonly relay: Relay
 }
 
 /** HTTP statuses of the upload and read errors (the error middleware's extension point). */
@@ -134,6 +147,7 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NO_CONSENT: 403,
   KEYS_UNAVAILABLE: 409,
   EMERGENCY_NOT_CUSTODIAN: 409,
+  REKEY_CLOSED: 409,
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
@@ -235,11 +249,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger, clock })
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
+    // The shared portal: patients of other members sign in here through their home hospital.
+    const relay = createRelay(init.relay ?? init.auth?.relay)({ get libp2p () { return p2p.libp2p }, ledger, auth, boxSecret: box.secretKey, clock, logger })
     const recordsLog = logger.child({ component: 'records' })
     // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
     // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
     const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
+    const patientRekeys = createPatientRekeys({ ledger, box, logger: recordsLog, clock })
     const reads = createReads(
       { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
       { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
@@ -252,6 +269,17 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // training and held-out sets of federated learning, read only under live training consents.
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
+    // Research projects of this hospital's researchers: cohorts under research consents, exports
+    // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
+    const research = createResearch({
+      ledger,
+      storage,
+      box,
+      seed: init.seed,
+      labels: async () => new Map((await labelStore.list(() => {})).map(m => [m.cid, m.lesionPixels])),
+      copies: fetchedCopies,
+      clock
+    })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({ data: init.data, ...init.fl })({
       ledger,
@@ -265,13 +293,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       clock
     })
     const dicom = init.dicom?.enabled === true
-      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, logger, clock })
+      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed, custodianRead: records.custodianRead })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, reads, logger, clock })
       : null
     const http = createHttpServer({
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -279,10 +307,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
     auth.mount(http.app)
+    http.app.use(relay.router.routes())
+    http.app.use(relay.router.allowedMethods({ throw: true }))
     // Per-user and per-peer write budgets, after the session is known and before any feature writes.
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
-    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, { auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock })
+    const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, {
+      auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
+    })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
     const fl = flRoutes({ federation, requireUser: (...roles) => auth.requireUser(...roles) })
@@ -291,9 +323,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelRouter = labelRoutes({ auth, labels })
     http.app.use(labelRouter.routes())
     http.app.use(labelRouter.allowedMethods({ throw: true }))
+    const researchRouter = researchRoutes({ auth, research, ledger })
+    http.app.use(researchRouter.routes())
+    http.app.use(researchRouter.allowedMethods({ throw: true }))
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
+    http.app.use(rekeyRoutes({ ledger, auth, clock }).routes())
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
     http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
@@ -324,9 +360,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       federation,
       fetchedCopies,
       rekeys,
+      patientRekeys,
       http,
       writes,
       dicom,
+      relay,
       async start (): Promise<void> {
         if (started.length > 0) return
         try {
@@ -342,8 +380,12 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'fetched-copies', stop: async () => await fetchedCopies.stop() })
           rekeys.start()
           started.push({ name: 'rekeys', stop: async () => await rekeys.stop() })
+          patientRekeys.start()
+          started.push({ name: 'patient-rekeys', stop: async () => await patientRekeys.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
+          await relay.start()
+          started.push({ name: 'relay', stop: async () => await relay.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
           await initBackend({ logger: log })

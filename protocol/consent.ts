@@ -46,6 +46,8 @@ export interface ConsentGrantInput {
   time: number
   /** Ephemeral keys for the re-wrapping; tests fix it. */
   random?: RandomBytes
+  /** A research consent may name one project (its `research.project` id); absent: research in general. */
+  project?: Uint8Array
 }
 
 /** Everything a consent revoke needs. */
@@ -139,7 +141,8 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
     result: image.result === null ? null : rewrap(image.result, input.patient.boxSecret, boxPub, random, { part: 'result', cid: image.cid })
   }))
   const body = parseBody('consent.grant', {
-    grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys
+    grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys,
+    ...(input.project === undefined ? {} : { project: input.project })
   })
   const tx = signTx(input.ledgerId, { type: 'consent.grant', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
   encodeTx(tx)

@@ -8,6 +8,8 @@ import { domainBytes } from './domain.ts'
 import type { Identity, Verifier } from './ed25519.ts'
 import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
+import { parseResearchBody } from './research.ts'
+import type { ResearchBodies } from './research.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
@@ -15,7 +17,9 @@ import {
 /** Every transaction type the state machine knows (docs/design.md §4). */
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
-  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve'
+  'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
+  'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
+  'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -28,11 +32,33 @@ export type Purpose = typeof PURPOSES[number]
 export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
 export type AccessBasis = typeof ACCESS_BASES[number]
 
+/**
+ * What a read was (docs/design.md §5 "Access log"): a clinician's or researcher's listing of a
+ * patient's images (one entry per listing, naming no image), the opening of one image, or the
+ * hospital's own use of one image to train the model or to validate it (held out).
+ */
+export const ACCESS_USES = ['list', 'open', 'train', 'validate'] as const
+export type AccessUse = typeof ACCESS_USES[number]
+
 /** A data key sealed for one recipient's X25519 key: one for the raw image, one for the result. */
 export interface WrappedKeys { to: Uint8Array, raw: Uint8Array, result: Uint8Array | null }
 
 /** A data key re-wrapped by the patient for a grantee, for one image. */
 export interface GrantedKeys { image: CID, raw: Uint8Array, result: Uint8Array | null }
+
+/**
+ * Where a DICOM instance sits in its study (docs/design.md §5 "Studies and series"): pseudonymous
+ * 16-byte ids of its series and of the instance itself, made by the custodian from the real UIDs
+ * under a key only it holds (real UIDs link to PHI and never reach the ledger), and its
+ * InstanceNumber (0020,0013) to order the slices of a series. The study is the image's `record`.
+ */
+export interface SeriesPlace { series: Uint8Array, instance: Uint8Array, number: number }
+
+/** Length of a pseudonymous study, series or instance id (the length of a record id). */
+export const PSEUDONYM_BYTES = 16
+
+/** Largest InstanceNumber kept (IS is at most 12 characters, PS3.5 §6.2; slices beyond 2^31 do not exist). */
+export const MAX_INSTANCE_NUMBER = 2 ** 31 - 1
 
 export type ConsentScope =
   | { kind: 'all' }
@@ -40,7 +66,7 @@ export type ConsentScope =
   | { kind: 'images', images: CID[] }
 
 /** Transaction bodies by type. Patient ids are SHA-256 of the patient's public key: never PHI. */
-export interface TxBodies {
+export interface TxBodies extends ResearchBodies {
   'member.propose': { action: 'add' | 'remove', member: Uint8Array, name: string, addrs: string[] }
   'member.approve': { proposal: Uint8Array }
   /**
@@ -50,13 +76,30 @@ export interface TxBodies {
   'member.resolve': { member: Uint8Array, height: number, keep: Uint8Array }
   'account.register': { user: Uint8Array, box: Uint8Array, role: Role, hospital: Uint8Array, pop: Uint8Array }
   'record.create': { patient: Uint8Array, record: Uint8Array }
+  /**
+   * `meta`, when present, is the CID of the image's sealed card (protocol/image-meta.ts): file name,
+   * date, description and thumbnail, encrypted under a key derived from the raw data key. Absent
+   * for images uploaded before cards existed; omitted from the canonical encoding then, so their
+   * bytes and ids are unchanged.
+   */
   'image.add': {
     patient: Uint8Array, record: Uint8Array | null, raw: CID, result: CID | null, modality: string,
-    size: number, model: CID | null, score: number | null, keys: WrappedKeys[]
+    size: number, model: CID | null, score: number | null, keys: WrappedKeys[], meta?: CID,
+    /**
+     * A DICOM instance's place in its series (its study is `record`, which it then requires).
+     * Absent for other images, and omitted from the canonical encoding, so earlier `image.add`
+     * bytes keep their meaning.
+     */
+    dicom?: SeriesPlace
   }
+  /**
+   * A research consent may name one research project (the id of its `research.project`); without
+   * one it covers research in general. Absent is omitted from the canonical encoding, so consents
+   * signed before projects existed keep their bytes.
+   */
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
-    expires: number, keys: GrantedKeys[]
+    expires: number, keys: GrantedKeys[], project?: Uint8Array
   }
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
@@ -69,10 +112,18 @@ export interface TxBodies {
   /**
    * The custodian re-encrypted an image under new keys, after the patient's "revoke and re-key"
    * (a `consent.revoke` with `rekey: true`): the new CIDs, their keys for the patient and the
-   * custodian, and the CIDs they replace, which every member then unpins and deletes.
+   * custodian, and the CIDs they replace, which every member then unpins and deletes. An image
+   * with a sealed card has it re-sealed under the new raw key: `meta` and `old.meta` are present
+   * exactly then (absent ones are omitted from the encoding, as in `image.add`).
    */
-  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null }, raw: CID, result: CID | null, keys: WrappedKeys[] }
-  'access.log': { patient: Uint8Array, image: CID, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null }
+  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null, meta?: CID }, raw: CID, result: CID | null, keys: WrappedKeys[], meta?: CID }
+  /**
+   * One read of a patient's images by someone other than the patient. `use` says what the read
+   * was; an entry without it is the form written before uses existed (an absent use is omitted from
+   * the canonical encoding, so those entries keep their bytes), and always names an image. A
+   * listing (`use: 'list'`) names no image: `image` is null exactly then (ledger/access-rules.ts).
+   */
+  'access.log': { patient: Uint8Array, image: CID | null, accessor: Uint8Array, basis: AccessBasis, consent: Uint8Array | null, use?: AccessUse }
   'model.publish': { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[] }
   /**
    * The consortium directory: a hospital publishes its own display name (subject = its key) or the
@@ -80,6 +131,20 @@ export interface TxBodies {
    * are not PHI; a patient is never a subject, and the ledger refuses one.
    */
   'directory.set': { subject: Uint8Array, name: string, department: string }
+  /**
+   * Assisted recovery (issue 16.3): a patient who lost password and recovery code made a new key
+   * pair at a hospital that checked their identity in person. Signed by the new key (the signer),
+   * carried by that hospital (`hospital`, the block's author), it asks to link the patient id
+   * `old` to the new key, whose box key is `box`. It takes effect only once custodians of the old
+   * patient's images co-signed (`patient.cosign`) and a waiting period passed without a veto.
+   */
+  'patient.rekey': { old: Uint8Array, box: Uint8Array, hospital: Uint8Array }
+  /** A custodian of patient `patient`'s images co-signs the assisted recovery `rekey` (its tx id). */
+  'patient.cosign': { rekey: Uint8Array, patient: Uint8Array }
+  /** The old key of `patient`, or a custodian of its images, vetoes the assisted recovery `rekey`. */
+  'patient.veto': { rekey: Uint8Array, patient: Uint8Array }
+  /** A custodian wrapped its copies of `patient`'s image keys for the new key of an effective `rekey`. */
+  'patient.rewrap': { rekey: Uint8Array, patient: Uint8Array, images: Array<{ raw: CID, keys: WrappedKeys }> }
 }
 
 /** The fields a signature covers, for one type. */
@@ -111,6 +176,15 @@ function grantedKeys (v: unknown, p: string): GrantedKeys {
     image: expectCid(f.image, `${p}.image`),
     raw: expectBytes(f.raw, `${p}.raw`, undefined, WRAPPED_MAX),
     result: nullable(f.result, `${p}.result`, (x, q) => expectBytes(x, q, undefined, WRAPPED_MAX))
+  }
+}
+
+function seriesPlace (v: unknown, p: string): SeriesPlace {
+  const f = expectFields(v, p, ['series', 'instance', 'number'])
+  return {
+    series: expectBytes(f.series, `${p}.series`, PSEUDONYM_BYTES),
+    instance: expectBytes(f.instance, `${p}.instance`, PSEUDONYM_BYTES),
+    number: expectUint(f.number, `${p}.number`, MAX_INSTANCE_NUMBER)
   }
 }
 
@@ -169,8 +243,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
     }
     case 'image.add': {
-      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'])
-      return {
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta', 'dicom'])
+      const out: TxBodies['image.add'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
         raw: expectCid(f.raw, `${p}.raw`),
@@ -181,10 +255,14 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         score: nullable(f.score, `${p}.score`, (x, q) => expectUint(x, q, 10000)),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
       }
+      // Present means a CID: a key holding null or undefined is refused, so "no card" has one encoding.
+      if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
+      if ('dicom' in f) out.dicom = seriesPlace(f.dicom, `${p}.dicom`)
+      return out
     }
     case 'consent.grant': {
-      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'])
-      return {
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project'])
+      const out: TxBodies['consent.grant'] = {
         grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
         kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
         purpose: expectEnum(f.purpose, `${p}.purpose`, PURPOSES),
@@ -192,6 +270,12 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         expires: expectUint(f.expires, `${p}.expires`),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS * 4, grantedKeys)
       }
+      if ('project' in f) {
+        // Only a research consent names a project.
+        if (out.purpose !== 'research') throw new SchemaError(`${p}.project: only a research consent names a project`)
+        out.project = expectBytes(f.project, `${p}.project`, HASH_BYTES)
+      }
+      return out
     }
     case 'consent.revoke': {
       const f = expectFields(v, p, ['grantee'], ['purpose', 'rekey'])
@@ -206,25 +290,33 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return out
     }
     case 'image.rekey': {
-      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'])
-      const old = expectFields(f.old, `${p}.old`, ['raw', 'result'])
-      return {
+      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'], ['meta'])
+      const old = expectFields(f.old, `${p}.old`, ['raw', 'result'], ['meta'])
+      const out: TxBodies['image.rekey'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         old: { raw: expectCid(old.raw, `${p}.old.raw`), result: nullable(old.result, `${p}.old.result`, expectCid) },
         raw: expectCid(f.raw, `${p}.raw`),
         result: nullable(f.result, `${p}.result`, expectCid),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
       }
+      if ('meta' in old) out.old.meta = expectCid(old.meta, `${p}.old.meta`)
+      if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
+      return out
     }
     case 'access.log': {
-      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'])
-      return {
+      const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'], ['use'])
+      // Present means a use; a key holding undefined or null is refused like any other bad value.
+      const use = 'use' in f ? expectEnum(f.use, `${p}.use`, ACCESS_USES) : undefined
+      const out: TxBodies['access.log'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
-        image: expectCid(f.image, `${p}.image`),
+        // Only the new form may name no image (a listing); the old form always named one.
+        image: use === undefined ? expectCid(f.image, `${p}.image`) : nullable(f.image, `${p}.image`, expectCid),
         accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
         basis: expectEnum(f.basis, `${p}.basis`, ACCESS_BASES),
         consent: nullable(f.consent, `${p}.consent`, (x, q) => expectBytes(x, q, HASH_BYTES))
       }
+      if (use !== undefined) out.use = use
+      return out
     }
     case 'directory.set': {
       const f = expectFields(v, p, ['subject', 'name', 'department'])
@@ -232,6 +324,26 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         subject: expectBytes(f.subject, `${p}.subject`, KEY),
         name: expectString(f.name, `${p}.name`, 128),
         department: expectString(f.department, `${p}.department`, 64, 0)
+      }
+    }
+    case 'patient.rekey': {
+      const f = expectFields(v, p, ['old', 'box', 'hospital'])
+      return { old: expectBytes(f.old, `${p}.old`, HASH_BYTES), box: expectBytes(f.box, `${p}.box`, X25519_PUBLIC_KEY_BYTES), hospital: expectBytes(f.hospital, `${p}.hospital`, KEY) }
+    }
+    case 'patient.cosign':
+    case 'patient.veto': {
+      const f = expectFields(v, p, ['rekey', 'patient'])
+      return { rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES), patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES) }
+    }
+    case 'patient.rewrap': {
+      const f = expectFields(v, p, ['rekey', 'patient', 'images'])
+      return {
+        rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES),
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        images: expectArray(f.images, `${p}.images`, MAX_KEYS, (x, q) => {
+          const g = expectFields(x, q, ['raw', 'keys'])
+          return { raw: expectCid(g.raw, `${q}.raw`), keys: wrappedKeys(g.keys, `${q}.keys`) }
+        })
       }
     }
     case 'model.publish': {
@@ -244,6 +356,10 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         participants: expectArray(f.participants, `${p}.participants`, 256, (x, q) => expectBytes(x, q, KEY))
       }
     }
+    case 'research.project':
+    case 'research.decision':
+    case 'research.export':
+      return parseResearchBody(type, v)
   }
 }
 

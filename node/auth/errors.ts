@@ -15,7 +15,25 @@ export const AUTH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   USERNAME_TAKEN: 409,
   KEY_TAKEN: 409,
   ACCOUNT_STATE: 409,
-  UNSUPPORTED_MEDIA_TYPE: 415
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BAD_RECOVERY_CODE: 401,
+  RECOVERY_CODE_USED: 410
+}
+
+/** Thrown when a recovery code is wrong, or the account is unknown or has none: one answer for all. */
+export class BadRecoveryCodeError extends MedichainError {
+  constructor () {
+    super('BAD_RECOVERY_CODE', 'this recovery code does not open this account')
+    this.name = 'BadRecoveryCodeError'
+  }
+}
+
+/** Thrown when a recovery code was already used to set a new password (each code works once). */
+export class RecoveryCodeUsedError extends MedichainError {
+  constructor () {
+    super('RECOVERY_CODE_USED', 'this recovery code was already used; use the newer one')
+    this.name = 'RecoveryCodeUsedError'
+  }
 }
 
 /** Thrown when a request body is not valid UTF-8 JSON. */

@@ -15,13 +15,15 @@ import type { SlidingWindow } from './rate-limit.ts'
 import type { Session, SessionStore } from './sessions.ts'
 import { clientKey } from './sign-in.ts'
 import type { SignIn } from './sign-in.ts'
+import type { Credentials } from './credentials.ts'
 import type { AccountRecord } from './types.ts'
-import { parseSignIn, parseSignUp } from './validate.ts'
+import { parsePasswordChange, parseRecoveryOpen, parseRecoveryReset, parseSignIn, parseSignUp } from './validate.ts'
 
 /** What the auth routes use. */
 export interface AuthRoutesDeps {
   accounts: Accounts
   signIn: SignIn
+  credentials: Credentials
   store: AccountStore
   sessions: SessionStore
   /** Accounts created per client. */
@@ -40,7 +42,15 @@ export function throwIfLimited (waitMs: number): void {
 
 /** The body of sign-in and `me`. */
 function sessionBody (record: AccountRecord, session: Session): object {
-  return { user: session.user, vault: record.vault, csrfToken: session.csrfToken }
+  return { user: session.user, vault: record.vault, csrfToken: session.csrfToken, sessionEpoch: record.sessionEpoch ?? 0, recovery: record.recovery != null }
+}
+
+/**
+ * The body of `me` and `session` for a patient signed in through their home hospital: no vault,
+ * since none is kept here; the page opens it again by signing in through the home hospital.
+ */
+function relayedBody (session: Session): object {
+  return { user: session.user, vault: null, csrfToken: session.csrfToken }
 }
 
 /** Adds the `/auth/*` routes to a router mounted at `/api`. */
@@ -90,10 +100,35 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
     ctx.status = 204
   })
 
+  // A new password, sealed in the client: every other session of the account ends, this one stays.
+  router.post('/auth/password', d.requireUser, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const session = currentSession(ctx)
+    if (session === undefined) throw new UnauthenticatedError()
+    const req = parsePasswordChange(await readJson(ctx))
+    ctx.body = { sessionEpoch: await d.credentials.changePassword(session.user.username, req, session.id) }
+  })
+
+  // The vault sealed under the recovery code, to a client that proves it holds the code.
+  router.post('/auth/recovery/vault', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = { vault: await d.credentials.recoveryVault(parseRecoveryOpen(await readJson(ctx)), ctx.ip) }
+  })
+
+  // A new password with the recovery code, which is used up (a new one replaces it); every session ends.
+  router.post('/auth/recovery/reset', async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    ctx.body = { sessionEpoch: await d.credentials.resetWithCode(parseRecoveryReset(await readJson(ctx)), ctx.ip) }
+  })
+
   router.get('/auth/me', async (ctx) => {
     expectQueryKeys(ctx.query, [])
     const session = resolveSession(ctx, d.sessions, d.cookie)
     if (session === undefined) throw new UnauthenticatedError()
+    if (session.relay !== undefined) {
+      ctx.body = relayedBody(session)
+      return
+    }
     const record = await d.store.get(session.user.username)
     if (record === undefined || record.status !== 'active') {
       d.sessions.destroy(session.id)
@@ -107,6 +142,10 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
   router.get('/auth/session', async (ctx) => {
     expectQueryKeys(ctx.query, [])
     const session = resolveSession(ctx, d.sessions, d.cookie)
+    if (session?.relay !== undefined) {
+      ctx.body = relayedBody(session)
+      return
+    }
     const record = session === undefined ? undefined : await d.store.get(session.user.username)
     if (session === undefined || record === undefined || record.status !== 'active') {
       if (session !== undefined) d.sessions.destroy(session.id)

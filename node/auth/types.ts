@@ -39,7 +39,19 @@ export interface AccountRecord {
   lockedUntil: number
   /** Id (hex) of the `account.register` transaction, once the account is on the ledger. */
   registeredTx: string | null
+  /**
+   * Bumped each time every session of the account is ended (a password change or reset, an admin's
+   * "end sessions", a lock): absent in records written before it existed, which reads as 0.
+   */
+  sessionEpoch?: number
+  /** The recovery code's SHA-256 of its derived secret (hex) and the vault sealed under the code. */
+  recovery?: RecoveryRecord | null
+  /** Hashes of recovery codes already used, newest last, so a used code is told apart from a wrong one. */
+  usedRecovery?: string[]
 }
+
+/** The second copy of the vault, sealed under the recovery code (protocol/recovery-code.ts). */
+export interface RecoveryRecord { hash: string, vault: JsonObject }
 
 /** An account as the rest of the peer sees it: no password hash, no vault. */
 export interface Account {
@@ -64,4 +76,16 @@ export interface SessionUser {
   hospital: string
   /** For patients: SHA-256 of signPub, hex. */
   patientId?: string
+  /**
+   * Set when a patient signed in here through their home hospital (issue 18): there is no local
+   * account, `hospital` is the home hospital's key and `username` the name there.
+   */
+  remote?: RemoteHome
+}
+
+/** The home hospital of a patient signed in at another member (a relayed sign-in). */
+export interface RemoteHome {
+  /** The home hospital's display name, and its short name (`alice@north`). */
+  hospitalName: string
+  short: string
 }

@@ -6,7 +6,7 @@ import { HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { FL_MODELS_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
-import { asAdmin, DEFAULT_URL } from './fl.ts'
+import { asAdmin, DEFAULT_URL } from './as-admin.ts'
 
 const OPTIONS = {
   ...HELP_OPTION,

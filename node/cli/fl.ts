@@ -3,13 +3,12 @@
 // `fl models`, `pin`, `unpin` and `rollback` are in fl-models.ts.
 // Signs in through the client SDK like the web UI does; the password comes from a file so it never
 // appears in the process list or shell history.
-import { readFile } from 'node:fs/promises'
-import { MedichainClient } from '../../protocol/client.ts'
 import { HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
 import { FL_CONTINUE_HELP, FL_HELP, FL_START_HELP } from './help.ts'
 import { EXIT, println, UsageError } from './io.ts'
 import type { CliIo } from './io.ts'
 import { runFlModels } from './fl-models.ts'
+import { asAdmin, DEFAULT_URL } from './as-admin.ts'
 
 const OPTIONS = {
   ...HELP_OPTION,
@@ -20,11 +19,10 @@ const OPTIONS = {
   rounds: { type: 'string' },
   epochs: { type: 'string' },
   'min-participants': { type: 'string' },
-  aggregation: { type: 'string' }
+  aggregation: { type: 'string' },
+  clip: { type: 'string' }
 } as const
 
-/** The peer's HTTP address when --url is not given. */
-export const DEFAULT_URL = 'http://127.0.0.1:8080'
 
 function positiveInt (v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined
@@ -32,16 +30,11 @@ function positiveInt (v: string | undefined, flag: string): number | undefined {
   return Number(v)
 }
 
-/** Signs in as `username` with the password in `passwordFile`, runs `fn`, and signs out. */
-export async function asAdmin<T> (url: string, username: string, passwordFile: string, fn: (client: MedichainClient) => Promise<T>): Promise<T> {
-  const password = (await readFile(passwordFile, 'utf8')).replace(/\r?\n$/, '')
-  const client = new MedichainClient({ baseUrl: url })
-  await client.signIn(username, password)
-  try {
-    return await fn(client)
-  } finally {
-    await client.signOut()
-  }
+function positiveNumber (v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(v) || !(n > 0) || n > 1e6) throw new UsageError(`--${flag}: expected a positive number up to 1e6, got ${JSON.stringify(v)}`, 'fl start')
+  return n
 }
 
 /** Runs `medichain fl start`. */
@@ -53,13 +46,16 @@ export async function runFlStart (argv: string[], io: CliIo): Promise<number> {
   }
   if (values.username === undefined || values['password-file'] === undefined) throw new UsageError('--username and --password-file are required', 'fl start')
   const aggregation = values.aggregation
-  if (aggregation !== undefined && aggregation !== 'fedavg' && aggregation !== 'trimmed-mean') throw new UsageError('--aggregation: fedavg or trimmed-mean', 'fl start')
+  if (aggregation !== undefined && aggregation !== 'fedavg' && aggregation !== 'trimmed-mean' && aggregation !== 'secure') throw new UsageError('--aggregation: fedavg, trimmed-mean or secure', 'fl start')
+  const clip = positiveNumber(values.clip, 'clip')
+  if (aggregation === 'secure' && clip === undefined) throw new UsageError('--aggregation secure needs --clip: it bounds every update, so the masked sum cannot overflow', 'fl start')
   const body = Object.fromEntries(Object.entries({
     task: values.task,
     rounds: positiveInt(values.rounds, 'rounds'),
     epochs: positiveInt(values.epochs, 'epochs'),
     minParticipants: positiveInt(values['min-participants'], 'min-participants'),
-    aggregation
+    aggregation,
+    clip
   }).filter(([, v]) => v !== undefined))
   const url = values.url ?? DEFAULT_URL
   const { id } = await asAdmin(url, values.username, values['password-file'], async client =>

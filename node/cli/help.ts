@@ -193,7 +193,9 @@ Options:
   --rounds N                rounds at most (the peer stops early when validation stops improving)
   --epochs N                local epochs per round
   --min-participants N      hospitals needed for a round to count
-  --aggregation KIND        fedavg (default) or trimmed-mean
+  --aggregation KIND        fedavg (default), trimmed-mean (robust to a bad hospital), or secure
+                            (the coordinator sees only the sum of the updates; docs/design.md §6)
+  --clip C                  clip each update to L2 norm C (secure aggregation needs it)
   -h, --help                show this help
 `
 

@@ -1,8 +1,9 @@
 // `medichain init`: creates the hospital key in the data folder and prints what other hospitals
 // need to admit this one (public key and PeerId). Never overwrites an existing key.
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CONFIG_FILE, loadConfig } from '../config.ts'
+import { replaceFile } from '../durable-file.ts'
 import { createKeyFile } from '../keys.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'
@@ -21,7 +22,8 @@ function checkName (raw: string): string {
 
 /**
  * Records the hospital's display name as `name` in <data>/config.json (keeping every other
- * setting), so the first start's genesis, the banner and the UI all use it.
+ * setting), so the first start's genesis, the banner and the UI all use it. The file is replaced
+ * atomically: a crash leaves the old settings or the new ones.
  */
 async function saveHospitalName (data: string, name: string): Promise<string> {
   const path = join(data, CONFIG_FILE)
@@ -31,7 +33,7 @@ async function saveHospitalName (data: string, name: string): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
   }
-  await writeFile(path, `${JSON.stringify({ ...current, name }, null, 2)}\n`, { mode: 0o600 })
+  await replaceFile(path, `${JSON.stringify({ ...current, name }, null, 2)}\n`, 0o600)
   return path
 }
 

@@ -74,3 +74,9 @@ export const STORE_STATUS = {
   /** Failure: processing failure (PS3.7 §C.4.3). */
   processingFailure: 0x0110
 } as const
+
+/** HKDF info of the key that turns real DICOM UIDs into the ledger's pseudonymous ids (an HMAC key). */
+export const UID_PSEUDONYM_KEY_INFO = 'medichain/dicom/uid-pseudonyms/v1'
+
+/** HKDF info of the key that seals the DICOM catalogue (the attributes C-FIND answers with). */
+export const CATALOGUE_KEY_INFO = 'medichain/dicom/catalogue/v1'

@@ -4,13 +4,22 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import type { DicomConfig } from '../config-dicom.ts'
 import type { UploadComponents } from '../records/upload.ts'
+import type { Reads } from '../records/reads.ts'
+import { moveDestination } from '../config-dicom.ts'
+import { createRetrieve } from './retrieve.ts'
+import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './enrolment.ts'
+import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
+import type { PatientMatch } from './patient-index.ts'
 import { createDicomServer } from './server.ts'
 import type { DicomServer } from './server.ts'
 
-/** Folder of the patient index and the custody files inside the data folder. */
+/** Folder of the patient index, the catalogue and the custody files inside the data folder. */
 export const DICOM_DIR = 'dicom'
+
+/** Folder of the catalogue inside DICOM_DIR. */
+export const CATALOGUE_DIR = 'catalogue'
 
 /** What the DICOM node is built from. */
 export interface DicomInit {
@@ -20,11 +29,15 @@ export interface DicomInit {
   tmpDir: string
   /** The hospital's seed: the index's at-rest keys derive from it. */
   seed: Uint8Array
+  /** Whether the hospital's staff, and so its DICOM nodes, read its own images without a consent (`records.custodianRead`). */
+  custodianRead: boolean
 }
 
 /** What the DICOM node uses: the upload pipeline's components and the clock. */
 export interface DicomComponents {
   upload: UploadComponents
+  /** The web UI's reads: retrieve goes through the same access check and access log. */
+  reads: Pick<Reads, 'ciphertext'>
   logger: Logger
   clock: () => number
 }
@@ -39,31 +52,73 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+  /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
+  issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
+  /**
+   * Redeems an enrolment code for an enrolled patient: links its MRN to them and attaches what
+   * custody holds. Throws UNKNOWN_ENROLMENT_CODE, MRN_LINKED or UNKNOWN_PATIENT.
+   */
+  enrol(code: string, patient: Uint8Array): Promise<number>
+  /** Patients of this hospital by MRN or name (the desk's search; decrypted locally). */
+  findPatients(query: string, limit: number): Promise<PatientMatch[]>
+  /**
+   * The sealed catalogue of catalogued instances: real UIDs and attributes under the ledger's
+   * pseudonymous study, series and instance ids (for C-FIND, QIDO-RS and web DICOM uploads).
+   */
+  catalogue: DicomCatalogue
 }
 
 /** Composes index, ingest and listener: `createDicom(init)(components)`. */
 export function createDicom (init: DicomInit): (components: DicomComponents) => Dicom {
-  return ({ upload, logger, clock }) => {
+  return ({ upload, reads, logger, clock }) => {
     const log = logger.child({ component: 'dicom' })
     const index = new PatientIndex(join(init.data, DICOM_DIR), init.seed, upload.box)
-    const ingest = createDicomIngest({ index, upload, tmpDir: init.tmpDir, logger: log, clock })
-    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store })
+    const catalogue = new DicomCatalogue(join(init.data, DICOM_DIR, CATALOGUE_DIR), init.seed)
+    const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
+    const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
+    const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store, qr })
     return {
       async start () {
         await index.open()
         try {
+          await catalogue.open()
+        } catch (err) {
+          await index.close()
+          throw err
+        }
+        try {
           await server.start()
         } catch (err) {
+          await catalogue.close()
           await index.close()
           throw err
         }
       },
       async stop () {
         await server.stop()
+        await catalogue.close()
         await index.close()
       },
       address: () => server.address(),
-      linkPatient: ingest.linkPatient
+      linkPatient: ingest.linkPatient,
+      findPatients: async (query, limit) => await index.search(query, limit),
+      async issueEnrolmentCode (mrn) {
+        const code = newEnrolmentCode()
+        const expires = clock() + ENROLMENT_CODE_TTL_MS
+        await index.issueCode(normaliseEnrolmentCode(code) ?? code, mrn, expires)
+        log.info('enrolment code issued')
+        return { code, expires }
+      },
+      async enrol (typed, patient) {
+        const code = normaliseEnrolmentCode(typed)
+        const mrn = code === undefined ? undefined : await index.codeMrn(code, clock())
+        if (code === undefined || mrn === undefined) throw new UnknownEnrolmentCodeError()
+        const attached = await ingest.linkPatient(mrn, patient)
+        await index.spendCode(code)
+        return attached
+      },
+      catalogue
     }
   }
 }

@@ -2,13 +2,15 @@
 // up in the patient index; a linked patient's instance goes through the upload pipeline like a
 // web upload, and an unlinked one is held in the hospital's custody until the patient is linked.
 // The MRN is read here and nowhere else, and never logged.
-import { open, readFile, rm } from 'node:fs/promises'
+import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/bytes.ts'
-import { parseDicomFile } from '../imaging/dicom-header.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import { MrnLinkedError } from './enrolment.ts'
+import { readInstanceHeaderFile } from './instance-header.ts'
+import type { PatientAttributes } from './instance-header.ts'
 import { ingestUpload, UnknownPatientError } from '../records/upload.ts'
 import type { UploadComponents } from '../records/upload.ts'
 import { STORE_STATUS } from './constants.ts'
@@ -34,11 +36,10 @@ function statusOf (err: unknown): StoreOutcome {
   return { status: STORE_STATUS.processingFailure, comment: 'the instance could not be stored' }
 }
 
-/** The PatientID (0010,0020) and SOP Class UID (0008,0016) of a Part 10 file. */
-async function readIds (path: string): Promise<{ mrn: string, sopClassUid: string }> {
-  const bytes = new Uint8Array(await readFile(path))
-  const { dataSet } = parseDicomFile(bytes, { headerOnly: true, requireNative: false })
-  return { mrn: (dataSet.string('x00100020') ?? '').trim(), sopClassUid: (dataSet.string('x00080016') ?? '').replace(/\0+$/, '').trim() }
+/** The patient attributes and SOP Class UID (0008,0016) of a Part 10 file. */
+async function readIds (path: string): Promise<{ patient: PatientAttributes, sopClassUid: string }> {
+  const header = await readInstanceHeaderFile(path)
+  return { patient: header.patient, sopClassUid: header.instance.sopClassUid }
 }
 
 /** The first KiB of a file: what the upload pipeline's format detection reads. */
@@ -75,16 +76,18 @@ export function createDicomIngest (c: DicomIngestComponents): {
   const store = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
     let ingested = false
     try {
-      let ids: { mrn: string, sopClassUid: string }
+      let ids: { patient: PatientAttributes, sopClassUid: string }
       try {
         ids = await readIds(instance.path)
       } catch (err) {
         return statusOf(err)
       }
       if (ids.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
-      if (ids.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
-      const mrn = ids.mrn
+      if (ids.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
+      const mrn = ids.patient.mrn
       const patient = await serially(async () => {
+        // The desk finds the patient by MRN or name (routes.ts), linked or not yet.
+        await c.index.note(ids.patient, c.clock())
         const linked = await c.index.patientOf(mrn)
         if (linked === undefined) await c.index.hold(mrn, instance.path, instance.size, c.clock())
         return linked
@@ -114,12 +117,15 @@ export function createDicomIngest (c: DicomIngestComponents): {
 
   /**
    * Links an MRN to an enrolled patient and ingests every instance held for it, oldest first.
-   * Throws UNKNOWN_PATIENT when no patient account has that key. Returns how many were ingested.
+   * Throws UNKNOWN_PATIENT when no patient account has that key, MRN_LINKED when the MRN is
+   * linked to another patient already. Returns how many were ingested.
    */
   const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => await serially(async () => {
     const account = await c.upload.ledger.queries.patientAccount(patient)
     if (account === undefined || account.role !== 'patient') throw new UnknownPatientError()
-    await c.index.link(mrn, patient)
+    const linked = await c.index.patientOf(mrn)
+    if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
+    if (linked === undefined) await c.index.link(mrn, patient)
     let n = 0
     for (const held of await c.index.held(mrn)) {
       const path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)

@@ -42,6 +42,25 @@ export interface HeldInstance {
 }
 
 interface LinkRecord { mrn: string, patient: Uint8Array }
+interface DemographicsRecord { mrn: string, name: string, birthDate: string, sex: string, seen: number }
+interface EnrolmentRecord { mrn: string, expires: number }
+
+/** A patient of this hospital as the desk finds them: the MRN's latest demographics, link and custody. */
+export interface PatientMatch {
+  mrn: string
+  name: string
+  birthDate: string
+  sex: string
+  /** The enrolled patient's ledger id, once linked. */
+  patient: Uint8Array | undefined
+  /** Instances held in custody for this MRN. */
+  held: number
+}
+
+/** Folds a name or query for matching: case, and the PN component separators ^ and = as spaces. */
+function fold (s: string): string {
+  return s.toLowerCase().replace(/[\^=]+/g, ' ').replace(/\s+/g, ' ').trim()
+}
 interface HeldRecord { mrn: string, id: string, size: number, received: number, wrapped: Uint8Array }
 
 /** The two keys of the index, both from the hospital seed (RFC 5869 HKDF, one info per purpose). */
@@ -148,12 +167,69 @@ export class PatientIndex {
     await rm(join(this.#custodyDir, id), { force: true })
   }
 
+  /** Keeps the latest patient attributes DICOM brought for an MRN (for the desk's search). */
+  async note (p: { mrn: string, name: string, birthDate: string, sex: string }, now: number): Promise<void> {
+    const key = `d:${this.#name(p.mrn)}`
+    const bytes = await this.#db.get(key)
+    const old = bytes === undefined ? undefined : this.#open(bytes) as DemographicsRecord
+    if (old !== undefined && old.name === p.name && old.birthDate === p.birthDate && old.sex === p.sex) return
+    const record: DemographicsRecord = { mrn: p.mrn, name: p.name, birthDate: p.birthDate, sex: p.sex, seen: now }
+    await this.#writes.run(async () => await this.#db.put(key, this.#seal(record), { sync: true }))
+  }
+
+  /**
+   * Patients of this hospital whose MRN equals `query` or whose name contains every word of it
+   * (case-insensitive; ^ counts as a space), at most `limit`. Decrypts the index locally: the
+   * names never leave this peer but in the answer to the hospital's own staff.
+   */
+  async search (query: string, limit: number): Promise<PatientMatch[]> {
+    const words = fold(query).split(' ').filter(w => w.length > 0)
+    if (words.length === 0) return []
+    const found: DemographicsRecord[] = []
+    const exact = await this.#db.get(`d:${this.#name(query.trim())}`)
+    if (exact !== undefined) found.push(this.#open(exact) as DemographicsRecord)
+    for await (const bytes of this.#db.values({ gte: 'd:', lt: 'd:~' })) {
+      if (found.length >= limit) break
+      const r = this.#open(bytes) as DemographicsRecord
+      if (found.some(f => f.mrn === r.mrn)) continue
+      const name = fold(r.name)
+      if (words.every(w => name.includes(w))) found.push(r)
+    }
+    const out: PatientMatch[] = []
+    for (const r of found.slice(0, limit)) {
+      out.push({ mrn: r.mrn, name: r.name, birthDate: r.birthDate, sex: r.sex, patient: await this.patientOf(r.mrn), held: (await this.held(r.mrn)).length })
+    }
+    return out
+  }
+
+  /**
+   * Keeps a printed enrolment code for `mrn` until `expires`, under its HMAC (the code itself is
+   * never stored): the patient redeems it once in their portal (`redeem`).
+   */
+  async issueCode (code: string, mrn: string, expires: number): Promise<void> {
+    const record: EnrolmentRecord = { mrn, expires }
+    await this.#writes.run(async () => await this.#db.put(`e:${this.#name(`code\0${code}`)}`, this.#seal(record), { sync: true }))
+  }
+
+  /** The MRN a live enrolment code names; undefined for an unknown or expired one. */
+  async codeMrn (code: string, now: number): Promise<string | undefined> {
+    const bytes = await this.#db.get(`e:${this.#name(`code\0${code}`)}`)
+    if (bytes === undefined) return undefined
+    const r = this.#open(bytes) as EnrolmentRecord
+    return r.expires > now ? r.mrn : undefined
+  }
+
+  /** Removes an enrolment code once redeemed (single use). */
+  async spendCode (code: string): Promise<void> {
+    await this.#writes.run(async () => await this.#db.del(`e:${this.#name(`code\0${code}`)}`, { sync: true }))
+  }
+
   /** The HMAC name of an MRN: stable, and tells nothing without the hospital's key. */
   #name (mrn: string): string {
     return createHmac('sha256', this.#keys.names).update(mrn, 'utf8').digest('hex')
   }
 
-  #seal (record: LinkRecord | HeldRecord): Uint8Array {
+  #seal (record: LinkRecord | HeldRecord | DemographicsRecord | EnrolmentRecord): Uint8Array {
     return encryptContentSync(this.#keys.seal, encode(record))
   }
 

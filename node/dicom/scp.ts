@@ -16,6 +16,8 @@ import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from './constants.ts'
 import { part10Prefix } from './part10.ts'
 import { STORAGE_SOP_CLASSES } from './sop-classes.ts'
+import { handleFind, handleGet, handleMove, QR_SOP_CLASSES, QR_STATUS } from './qr-scp.ts'
+import type { QrContext } from './qr-scp.ts'
 
 const { Scp, Dataset, constants } = dimse
 const { PresentationContextResult: PCR, RejectResult, RejectSource, RejectReason } = constants
@@ -39,6 +41,8 @@ export interface ScpContext {
   maxPduBytes: number
   tmpDir: string
   store: (instance: ReceivedInstance) => Promise<StoreOutcome>
+  /** Query/retrieve; absent, the Q/R SOP classes are refused at negotiation. */
+  qr?: QrContext
   logger: Logger
 }
 
@@ -98,10 +102,45 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
     readonly #address: string
     readonly #sinks = new WeakMap<requests.CStoreRequest, InstanceSink>()
     #callingAe = ''
+    #association: assoc.Association | undefined
+    readonly #closed: Promise<void>
 
     constructor (socket: Socket) {
       super(socket, NETWORK_OPTIONS)
       this.#address = socket.remoteAddress ?? ''
+      this.#closed = new Promise(resolve => socket.once('close', () => resolve()))
+    }
+
+    /** Answers a Q/R request through `handle`; an unexpected failure answers 'unable to process'. */
+    #qr<R extends requests.CFindRequest | requests.CMoveRequest | requests.CGetRequest, S> (request: R, handle: (qr: QrContext) => Promise<S[]>, fail: () => S, callback: (responses: S[]) => void): void {
+      const qr = ctx.qr
+      if (qr === undefined) { callback([fail()]); return }
+      handle(qr).then(callback, (err: unknown) => {
+        ctx.logger.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'query/retrieve failed')
+        callback([fail()])
+      })
+    }
+
+    override cFindRequest (request: requests.CFindRequest, callback: (responses: responses.CFindResponse[]) => void): void {
+      const fail = (): responses.CFindResponse => { const r = dimse.responses.CFindResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
+      this.#qr(request, async (qr) => await handleFind(request, qr), fail, callback)
+    }
+
+    override cMoveRequest (request: requests.CMoveRequest, callback: (responses: responses.CMoveResponse[]) => void): void {
+      const fail = (): responses.CMoveResponse => { const r = dimse.responses.CMoveResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
+      this.#qr(request, async (qr) => await handleMove(request, qr), fail, callback)
+    }
+
+    override cGetRequest (request: requests.CGetRequest, callback: (responses: responses.CGetResponse[]) => void): void {
+      const fail = (): responses.CGetResponse => { const r = dimse.responses.CGetResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
+      const sender = {
+        sendRequests: (r: InstanceType<typeof dimse.requests.CStoreRequest>) => this.sendRequests(r),
+        sendResponse: (req: requests.CGetRequest, res: responses.CGetResponse) => this.sendResponse(req, res),
+        accepts: (sopClassUid: string) => (this.#association?.getPresentationContexts() ?? []).some(({ context }) =>
+          context.getAbstractSyntaxUid() === sopClassUid && context.getResult() === PCR.Accept),
+        closed: this.#closed
+      }
+      this.#qr(request, async (qr) => await handleGet(request, sender, qr), fail, callback)
     }
 
     override associationRequested (a: assoc.Association): void {
@@ -120,7 +159,8 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
       }
       for (const { context } of a.getPresentationContexts()) {
         const abstract = context.getAbstractSyntaxUid()
-        if (abstract !== VERIFICATION_SOP_CLASS && !STORAGE_SOP_CLASSES.has(abstract)) {
+        const qr = ctx.qr !== undefined && Object.hasOwn(QR_SOP_CLASSES, abstract)
+        if (abstract !== VERIFICATION_SOP_CLASS && !STORAGE_SOP_CLASSES.has(abstract) && !qr) {
           context.setResult(PCR.RejectAbstractSyntaxNotSupported)
           continue
         }
@@ -129,6 +169,7 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
         else context.setResult(PCR.Accept, ts)
       }
       a.setMaxPduLength(ctx.maxPduBytes)
+      this.#association = a
       ctx.logger.info({ calling, address: this.#address }, 'DICOM association accepted')
       this.sendAssociationAccept()
     }

@@ -13,6 +13,7 @@ import { PduGuard } from './pdu-guard.ts'
 import type { PduViolation } from './pdu-guard.ts'
 import { scpClass } from './scp.ts'
 import type { ReceivedInstance, StoreOutcome } from './scp.ts'
+import type { QrContext } from './qr-scp.ts'
 
 // The library logs through loglevel to the console, command data sets included: silenced, since
 // our logs are structured and must carry no UIDs (it logs nothing we need).
@@ -29,6 +30,8 @@ export interface DicomServerInit {
 export interface DicomServerComponents {
   logger: Logger
   store: (instance: ReceivedInstance) => Promise<StoreOutcome>
+  /** Query/retrieve (C-FIND, C-MOVE, C-GET); absent, those SOP classes are refused. */
+  qr?: QrContext
 }
 
 /** A running DICOM listener. */
@@ -66,7 +69,7 @@ export function admits (allowed: DicomPeer[], callingAeTitle: string, address: s
 
 /** The DICOM listener: `createDicomServer(init)(components)`, then `start()`. */
 export function createDicomServer (init: DicomServerInit): (components: DicomServerComponents) => DicomServer {
-  return ({ logger, store }) => {
+  return ({ logger, store, qr }) => {
     const log = logger
     const { config } = init
     const Scp = scpClass({
@@ -75,6 +78,7 @@ export function createDicomServer (init: DicomServerInit): (components: DicomSer
       maxPduBytes: config.maxPduBytes,
       tmpDir: init.tmpDir,
       store,
+      ...(qr === undefined ? {} : { qr }),
       logger: log
     })
     const sockets = new Set<Socket>()

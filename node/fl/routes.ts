@@ -12,7 +12,7 @@ import type { Role } from '../../protocol/tx.ts'
 import { readJson } from '../auth/body.ts'
 import { expectQueryKeys } from '../http/query.ts'
 import { TASK_ID } from './constants.ts'
-import type { Federation } from './index.ts'
+import type { Federation } from './federation.ts'
 
 /** What the routes use: the federation, and the auth guard of node/auth (`Auth.requireUser`). */
 export interface FlRoutesComponents {

@@ -10,7 +10,9 @@ import type { Ledger } from '../../ledger/types.ts'
 import { readJson } from '../auth/body.ts'
 import type { Auth } from '../auth/index.ts'
 import { currentUser } from '../auth/middleware.ts'
-import { expectQueryKeys } from './query.ts'
+import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
+import { ED25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.ts'
+import type { DisplayName } from '../records/audit.ts'
 
 /** Longest display name and department (the `directory.set` schema's bounds). */
 export const MAX_DISPLAY_NAME = 128
@@ -29,6 +31,30 @@ export class NotRegisteredError extends MedichainError {
 /** What the directory routes use. */
 export interface DirectoryRoutesComponents { ledger: Ledger, auth: Pick<Auth, 'requireUser'> }
 
+/** Most keys one `GET /api/directory?keys=` looks up: a page's people and hospitals. */
+export const DIRECTORY_LOOKUP = 100
+
+/**
+ * The display names of `keys` (hex): the directory entry of a person or hospital, else, for a
+ * member hospital that never named itself, its genesis or admission name. Keys with neither are
+ * missing from the map, and the page shows a short key for them.
+ */
+export async function directoryNames (ledger: Pick<Ledger, 'queries' | 'members'>, keys: Iterable<string>): Promise<Map<string, DisplayName>> {
+  const members = new Map(ledger.members().map(m => [toHex(m.key), m.name]))
+  const out = new Map<string, DisplayName>()
+  for (const key of new Set(keys)) {
+    const e = await ledger.queries.directoryEntry(fromHex(key))
+    if (e !== undefined) {
+      const hospital = toHex(e.hospital)
+      out.set(key, { name: e.name, department: e.department, hospital, hospitalName: members.get(hospital) ?? null })
+      continue
+    }
+    const member = members.get(key)
+    if (member !== undefined) out.set(key, { name: member, department: '', hospital: key, hospitalName: member })
+  }
+  return out
+}
+
 function displayName (v: unknown, path: string, max: number, min = 1): string {
   const s = expectString(v, path, max, 0).trim()
   if (s.length < min) throw new InvalidRequestError(`${path}: must not be empty`)
@@ -42,7 +68,17 @@ export function directoryRoutes (components: DirectoryRoutesComponents): Router 
 
   // Any signed-in user may search: a patient picks the clinician to consent to by name.
   router.get('/directory', auth.requireUser(), async (ctx) => {
-    expectQueryKeys(ctx.query, ['q', 'hospital'])
+    expectQueryKeys(ctx.query, ['q', 'hospital', 'keys'])
+    const keys = queryValue(ctx.query, 'keys')
+    if (keys !== undefined) {
+      // The names of the keys a page shows (consents, rounds, the ledger explorer), looked up at once.
+      const wanted = keys === '' ? [] : keys.split(',')
+      if (wanted.length > DIRECTORY_LOOKUP) throw new InvalidRequestError(`keys: at most ${DIRECTORY_LOOKUP} keys`)
+      for (const k of wanted) parseHexParam(k, 'keys', ED25519_PUBLIC_KEY_BYTES)
+      const found = await directoryNames(ledger, wanted.map(k => k.toLowerCase()))
+      ctx.body = { names: Object.fromEntries(found) }
+      return
+    }
     const q = typeof ctx.query.q === 'string' ? ctx.query.q.trim().toLowerCase() : ''
     const hospital = typeof ctx.query.hospital === 'string' ? ctx.query.hospital : undefined
     const members = new Map(ledger.members().map(m => [toHex(m.key), m.name]))

@@ -10,6 +10,7 @@ import { toBase64 } from '../../protocol/base64.ts'
 import { HASH_BYTES } from '../../protocol/constants.ts'
 import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
 import type { Tx, TxOf } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { ConsentRecord } from '../../ledger/queries.ts'
@@ -23,6 +24,9 @@ import type { ReadableImage, Reads } from '../records/reads.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
 import { encodeCursor, pageOf, parsePage } from './page.ts'
+import { directoryNames } from './routes-directory.ts'
+import { entryView, groupEntries, groupKeyOf, parseGroupKey, parseOffset } from '../records/audit.ts'
+import type { AuditEntryView, ConsentFacts } from '../records/audit.ts'
 import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
 
 /** Page size of the image, audit and consent lists when `limit` is absent, and the largest allowed. */
@@ -60,6 +64,7 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
   return {
     raw: image.raw.toString(),
     result: cidString(image.result),
+    meta: image.meta === undefined ? null : image.meta.toString(),
     patientId: toHex(image.patient),
     modality: image.modality,
     size: image.size,
@@ -69,13 +74,15 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
     custodianName: names.get(toHex(image.custodian)) ?? null,
     time: image.time,
     basis: r.basis,
-    keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) }
+    keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) },
+    record: hex(image.record),
+    dicom: image.dicom === undefined ? null : { series: toHex(image.dicom.series), instance: toHex(image.dicom.instance), number: image.dicom.number }
   }
 }
 
 function renderUpload (u: UploadResult, patient: Uint8Array): Record<string, unknown> {
   return {
-    raw: u.raw.toString(), result: cidString(u.result), patientId: toHex(patient), modality: u.modality, size: u.size,
+    raw: u.raw.toString(), result: cidString(u.result), meta: u.meta.toString(), card: u.card, patientId: toHex(patient), modality: u.modality, size: u.size,
     score: u.score, model: cidString(u.model), boxes: u.boxes, analysed: u.analysed
   }
 }
@@ -99,13 +106,23 @@ function renderScope (s: NonNullable<ConsentRecord['scope']>): Record<string, un
  * to the same grantee, and, when the revoke names a purpose, for that purpose. A revoke without a
  * purpose ends every purpose of the grantee, this consent's included.
  */
-function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>): boolean {
+function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>, successor: Uint8Array | undefined): boolean {
   if (granted.type !== 'consent.grant') return false
-  if (!equals(granted.signer, revoke.signer) || !equals(granted.body.grantee, revoke.body.grantee)) return false
+  // The new key of a patient recovered by assisted recovery (issue 16.3) revokes the old key's consents.
+  const byOwner = equals(granted.signer, revoke.signer) || (successor !== undefined && equals(successor, revoke.signer))
+  if (!byOwner || !equals(granted.body.grantee, revoke.body.grantee)) return false
   return revoke.body.purpose === undefined || revoke.body.purpose === granted.body.purpose
 }
 
 const pairOf = (grantee: Uint8Array, purpose: string): string => `${toHex(grantee)}:${purpose}`
+
+function cidParam (value: string | undefined): CID {
+  try {
+    return CID.parse(value ?? '')
+  } catch {
+    throw new InvalidRequestError('cid: expected a CID string')
+  }
+}
 
 function patientParam (value: string | undefined): Uint8Array {
   return parseHexParam(value, 'patientId', HASH_BYTES)
@@ -155,17 +172,19 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   router.get('/api/me/images', patient, mine)
 
   router.get('/api/images/:cid', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
-    let cid: CID
-    try {
-      cid = CID.parse(ctx.params.cid)
-    } catch {
-      throw new InvalidRequestError('cid: expected a CID string')
-    }
-    const { stream } = await reads.ciphertext(readerOf(ctx), cid)
+    const { stream } = await reads.ciphertext(readerOf(ctx), cidParam(ctx.params.cid))
     ctx.set('Content-Type', 'application/octet-stream')
     ctx.set('Cache-Control', 'private, no-store')
     // Readable.from keeps back-pressure, so the ciphertext streams without buffering.
     ctx.body = Readable.from(stream)
+  })
+
+  // The sealed card of an image (by its raw CID): opened in the client with the raw data key.
+  router.get('/api/images/:cid/meta', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
+    const sealed = await reads.card(readerOf(ctx), cidParam(ctx.params.cid))
+    ctx.set('Content-Type', 'application/octet-stream')
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
   })
 
   router.post('/api/patients/:patientId/emergency-access', clinician, async (ctx) => {
@@ -191,7 +210,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const dtx = await signedConsent(ctx, 'consent.revoke')
     if (grant === undefined || grant.proof === undefined) throw new NotFoundError('no consent has this id')
     const granted = txFromBase64(toBase64(grant.proof.tx)).tx
-    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx)) throw new InvalidRequestError('the revocation does not match this consent')
+    const successor = await ledger.queries.rekeys.successorOf(patientIdOf(granted.signer), c.clock())
+    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx, successor?.key)) throw new InvalidRequestError('the revocation does not match this consent')
     const loc = await ledger.submit(dtx.tx)
     ctx.status = 201
     ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
@@ -221,34 +241,59 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     }
     // In key order (grantee, purpose), as the ledger stores them.
     const shown = pageOf(consents.filter(x => granted.has(pairOf(x.grantee, x.purpose))), x => [toHex(x.grantee), x.purpose], page, 'asc')
+    // Each grantee by name ("Dr Lee, Radiology, South Hospital"), so the list shows people, not keys.
+    const granteeNames = await directoryNames(ledger, shown.items.map(x => toHex(x.grantee)))
     ctx.body = {
       nextSeq: await ledger.queries.lastSeq(me.signPub) + 1,
-      consents: shown.items.map(x => renderConsent(me.patientId as Uint8Array, x)),
+      consents: shown.items.map(x => ({ ...renderConsent(me.patientId as Uint8Array, x), granteeName: granteeNames.get(toHex(x.grantee)) ?? null })),
       next: shown.next
     }
   })
 
+  /**
+   * The patient's access entries as their page reads them, newest first: names from the directory
+   * and, for each consent an entry relied on, its purpose and grantee.
+   */
+  const auditViews = async (me: Reader): Promise<AuditEntryView[]> => {
+    const patientId = me.patientId as Uint8Array
+    // The history follows the patient: a key recovered by assisted recovery (issue 16.3) also sees
+    // the reads of the ids it took over.
+    const ids = [patientId, ...await ledger.queries.rekeys.predecessorsOf(patientId, c.clock())]
+    const records = ids.length === 1
+      ? (await ledger.queries.auditOf(patientId)).reverse()
+      : (await Promise.all(ids.map(async p => await ledger.queries.auditOf(p)))).flat().sort((x, y) => y.time - x.time || (toHex(x.tx) < toHex(y.tx) ? 1 : -1))
+    const consentIds = [...new Map(records.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
+    const consents = new Map<string, ConsentFacts>()
+    for (const p of ids) {
+      for (const [id, tx] of await ledger.queries.patientTxs(p, consentIds)) {
+        if (tx.type === 'consent.grant') consents.set(id, { purpose: tx.body.purpose, grantee: tx.body.grantee })
+      }
+    }
+    const keys = [...records.flatMap(r => [toHex(r.accessor), toHex(r.hospital)]), ...[...consents.values()].map(c => toHex(c.grantee))]
+    const names = await directoryNames(ledger, keys)
+    return records.map(r => entryView(r, names, consents))
+  }
+
   router.get('/api/me/audit', patient, async (ctx) => {
-    expectQueryKeys(ctx.query, ['limit', 'cursor'])
+    expectQueryKeys(ctx.query, ['limit', 'cursor', 'group', 'tz'])
     const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
-    const me = readerOf(ctx)
-    const n = names()
+    const group = parseGroupKey(queryValue(ctx.query, 'group'))
+    const offset = parseOffset(queryValue(ctx.query, 'tz'))
+    let views = await auditViews(readerOf(ctx))
+    // One group's ledger entries, when the patient expands it.
+    if (group !== undefined) views = views.filter(v => groupKeyOf(v, offset) === group)
     // Newest first, by (time, tx id): a page is a position, so entries added meanwhile never shift it.
-    const { items: entries, next } = pageOf((await ledger.queries.auditOf(me.patientId as Uint8Array)).reverse(), e => [e.time, toHex(e.tx)], page, 'desc')
-    // The purpose of each consent a read on this page relied on, so "who viewed" can say "used to train the model".
-    const consentIds = [...new Map(entries.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
-    const purposes = new Map<string, string>()
-    for (const [id, tx] of await ledger.queries.patientTxs(me.patientId as Uint8Array, consentIds)) {
-      if (tx.type === 'consent.grant') purposes.set(id, tx.body.purpose)
-    }
-    ctx.body = {
-      next,
-      entries: entries.map(e => ({
-        id: toHex(e.tx), time: e.time, image: e.image.toString(), accessor: toHex(e.accessor), hospital: toHex(e.hospital),
-        hospitalName: n.get(toHex(e.hospital)) ?? null, basis: e.basis, consent: hex(e.consent),
-        purpose: e.consent === null ? null : purposes.get(toHex(e.consent)) ?? null, emergency: e.basis === 'emergency'
-      }))
-    }
+    const { items, next } = pageOf(views, e => [e.time, e.id], page, 'desc')
+    ctx.body = { next, entries: items }
+  })
+
+  router.get('/api/me/audit/groups', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['limit', 'cursor', 'tz'])
+    const page = parsePage(ctx.query, 'ns', DEFAULT_PAGE, MAX_PAGE)
+    const offset = parseOffset(queryValue(ctx.query, 'tz'))
+    const groups = groupEntries(await auditViews(readerOf(ctx)), offset)
+    const { items, next } = pageOf(groups, g => [g.last, g.key], page, 'desc')
+    ctx.body = { next, groups: items }
   })
 
   router.get('/api/me/credit', patient, async (ctx) => {

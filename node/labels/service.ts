@@ -3,7 +3,8 @@
 // custodian; federated learning then reads the labelled images whose patients hold a live
 // `training` consent for this hospital. Images are decrypted here, on the custodian's own peer,
 // with the key the upload wrapped for it. The first training use of an image under each consent
-// is logged on the ledger (`access.log`, basis consent), so the patient sees it in "who viewed".
+// is logged on the ledger (`access.log`, basis consent, use train, or validate for a held-out
+// image), so the patient sees it in "who viewed".
 import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import { CID } from 'multiformats/cid'
@@ -13,8 +14,8 @@ import { unwrapKey } from '../../protocol/key-wrap.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { TrainSample } from '../ai/train.ts'
-import { filterByTrainingConsent, sampleOf } from '../fl/consent.ts'
-import type { ConsentFilterResult, TrainingItem } from '../fl/consent.ts'
+import { filterByTrainingConsent, sampleOf } from '../fl/round/consent.ts'
+import type { ConsentFilterResult, TrainingItem } from '../fl/round/consent.ts'
 import type { DecodePool } from '../imaging/decode-pool.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import { loadImage } from '../imaging/load.ts'
@@ -138,15 +139,21 @@ export function createLabels (c: LabelComponents) {
     }
   }
 
-  /** Logs the first training use of an image under the consent that allows it. */
+  /**
+   * Logs the first use of an image under the consent that allows it, as training or, for a
+   * held-out image, as validation: the patient reads which it was. A validation use is marked apart
+   * (the training marker kept its old form), so an image moved from one set to the other is logged
+   * again under its new use.
+   */
   const logFirstUse = async (meta: LabelMeta): Promise<void> => {
     const consents = await c.ledger.queries.consentsOf(meta.patient)
     const consent = consents.find(x => equals(x.grantee, c.ledger.self) && x.action === 'grant' && x.purpose === 'training')
     if (consent === undefined) return
-    const consentHex = toHex(consent.tx)
-    if (await c.store.usedUnder(meta.cid, consentHex)) return
-    await c.ledger.submitOwn('access.log', { patient: meta.patient, image: CID.parse(meta.cid), accessor: c.ledger.self, basis: 'consent', consent: consent.tx })
-    await c.store.markUsed(meta.cid, consentHex)
+    const use = meta.use === 'validation' ? 'validate' : 'train'
+    const marker = use === 'train' ? toHex(consent.tx) : `${toHex(consent.tx)}.validate`
+    if (await c.store.usedUnder(meta.cid, marker)) return
+    await c.ledger.submitOwn('access.log', { patient: meta.patient, image: CID.parse(meta.cid), accessor: c.ledger.self, basis: 'consent', consent: consent.tx, use })
+    await c.store.markUsed(meta.cid, marker)
   }
 
   /** The item of one label: loaded (decrypted, decoded, logged) only if the consent filter keeps it. */

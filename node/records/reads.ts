@@ -1,9 +1,11 @@
 // Reading images under the access rule: every read of keys or ciphertext by someone other than
-// the patient appends `access.log` to the ledger (docs/design.md §5), naming the basis (custodian,
-// consent with its tx id, or emergency) so the patient sees who looked and why.
+// the patient appends `access.log` to the ledger (docs/design.md §5), naming what it was (one entry
+// per listing, one per image opened) and the basis (custodian, consent with its tx id, or
+// emergency) so the patient sees who looked and why.
 import { appendFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
+import type { AccessBasis } from '../../protocol/tx.ts'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
@@ -12,6 +14,7 @@ import type { Storage } from '../storage/index.ts'
 import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
 import type { FetchedCopies } from './fetched-copies.ts'
+import { readSealedCard } from './card-bytes.ts'
 import { readerKeys } from './reader-keys.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
@@ -42,8 +45,27 @@ export function imageKey (image: ImageRecord): string {
   return `${image.raw.toString()}:${toHex(image.custodian)}`
 }
 
+/** Image records a listing reads from the index at a time (at least a page and one more). */
+const LIST_CHUNK = 128
+
 /** How long a declared emergency opens a patient's images to one clinician. */
 export const EMERGENCY_WINDOW_MS = 60 * 60 * 1000
+
+type Allowed = Exclude<AccessDecision, { allowed: false }>
+
+/**
+ * What one listing relied on, as its single access entry names it: an emergency if any image was
+ * open only by one (the patient must see it), else the first consent any image relied on, else
+ * custody. Null when nothing was listed, or only to the patient.
+ */
+export function listingBasis (decisions: readonly Allowed[]): { basis: AccessBasis, consent: Uint8Array | null } | null {
+  const staff = decisions.filter(d => d.basis !== 'patient')
+  if (staff.length === 0) return null
+  if (staff.some(d => d.basis === 'emergency')) return { basis: 'emergency', consent: null }
+  const consent = staff.find(d => d.basis === 'consent')
+  if (consent !== undefined) return { basis: 'consent', consent: consent.consent }
+  return { basis: 'custodian', consent: null }
+}
 
 /** What reads use. */
 export interface ReadComponents {
@@ -61,23 +83,62 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
   const emergencies = new Map<string, number>()
   const emergencyKey = (reader: Reader, patient: Uint8Array): string => `${toHex(reader.signPub)}:${toHex(patient)}`
 
+  /**
+   * The consents of a patient id, where a recovered key (issue 16.3) in effect overrides, per
+   * grantee and purpose, what the old key signed: the old consents stay valid until the new key
+   * revokes them.
+   */
+  async function consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
+    const own = await c.ledger.queries.consentsOf(patient)
+    const successor = await c.ledger.queries.rekeys.successorOf(patient, c.clock())
+    if (successor === undefined) return own
+    const later = await c.ledger.queries.consentsOf(successor.patient)
+    const same = (a: ConsentRecord, b: ConsentRecord): boolean => a.purpose === b.purpose && equals(a.grantee, b.grantee)
+    return [...own.filter(o => !later.some(l => same(o, l))), ...later]
+  }
+
+  /**
+   * A patient reading an image of the patient id their key took over by assisted recovery: the
+   * custodian's re-wrapped keys once the request is in effect; undefined otherwise.
+   */
+  async function recoveredKeys (reader: Reader, image: ImageRecord): Promise<AccessDecision | undefined> {
+    if (reader.patientId === undefined) return undefined
+    const successor = await c.ledger.queries.rekeys.successorOf(image.patient, c.clock())
+    if (successor === undefined || !equals(successor.patient, reader.patientId)) return undefined
+    const wrapped = await c.ledger.queries.rekeys.rewrapped(successor.tx, image.raw.toString(), image.custodian)
+    if (wrapped === undefined) return undefined
+    return { allowed: true, basis: 'patient', keys: { from: 'patient', wrapped }, consent: null }
+  }
+
   /** Decides one read; the consents looked at are those for the purpose the reader's role reads under. */
   async function decide (reader: Reader, image: ImageRecord, patientConsents?: ConsentRecord[]): Promise<AccessDecision> {
+    if (reader.role === 'patient' && reader.patientId !== undefined && !equals(reader.patientId, image.patient)) {
+      const recovered = await recoveredKeys(reader, image)
+      if (recovered !== undefined) return recovered
+    }
     const purpose = purposeOfRole(reader.role)
-    const all = purpose === undefined ? [] : patientConsents ?? await c.ledger.queries.consentsOf(image.patient)
+    const all = purpose === undefined ? [] : patientConsents ?? await consentsOf(image.patient)
     const forMe = (grantee: Uint8Array): ConsentRecord | undefined => all.find(x => x.purpose === purpose && equals(x.grantee, grantee))
     const consents = { user: forMe(reader.signPub), hospital: forMe(reader.hospital) }
     const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
     return decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
   }
 
-  async function logAccess (reader: Reader, image: ImageRecord, decision: Exclude<AccessDecision, { allowed: false }>): Promise<void> {
+  /** Logs the opening of one image (its ciphertext went out). */
+  async function logOpen (reader: Reader, image: ImageRecord, decision: Allowed): Promise<void> {
     if (decision.basis === 'patient') return
-    await c.ledger.submitOwn('access.log', { patient: image.patient, image: image.raw, accessor: reader.signPub, basis: decision.basis, consent: decision.consent })
+    await c.ledger.submitOwn('access.log', { patient: image.patient, image: image.raw, accessor: reader.signPub, basis: decision.basis, consent: decision.consent, use: 'open' })
+  }
+
+  /** Logs one listing of a patient's images, whatever its length: one entry, naming no image. */
+  async function logListing (reader: Reader, patient: Uint8Array, decisions: Allowed[]): Promise<void> {
+    const basis = listingBasis(decisions)
+    if (basis === null) return
+    await c.ledger.submitOwn('access.log', { patient, image: null, accessor: reader.signPub, basis: basis.basis, consent: basis.consent, use: 'list' })
   }
 
   return {
-    /** The patient's images the reader may open, each with the reader's keys; logs each. */
+    /** The patient's images the reader may open, each with the reader's keys; logs the listing once. */
     async imagesOf (reader: Reader, patient: Uint8Array): Promise<ReadableImage[]> {
       return (await this.imagesPage(reader, patient, { limit: Number.POSITIVE_INFINITY })).images
     },
@@ -88,22 +149,40 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
      * the page are unwrapped and logged.
      */
     async imagesPage (reader: Reader, patient: Uint8Array, page: { after?: string, limit: number }): Promise<{ images: ReadableImage[], more: boolean }> {
-      const after = page.after
-      const images = (await c.ledger.queries.imagesOf(patient)).filter(i => after === undefined || imageKey(i) > after)
       const out: ReadableImage[] = []
-      const logs: Array<Promise<void>> = []
+      const allowed: Allowed[] = []
       let more = false
       // One read of the patient's consents for the whole list, not one per image.
-      const consents = purposeOfRole(reader.role) === undefined ? [] : await c.ledger.queries.consentsOf(patient)
-      for (const image of images) {
-        const decision = await decide(reader, image, consents)
-        if (!decision.allowed) continue
-        if (out.length === page.limit) { more = true; break }
-        out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
-        logs.push(logAccess(reader, image, decision))
+      const consents = purposeOfRole(reader.role) === undefined ? [] : await consentsOf(patient)
+      // The index is read a chunk at a time from the cursor on, so a page costs what it shows
+      // (plus the images it skips as not open to this reader), not the patient's whole list.
+      const chunk = Number.isFinite(page.limit) ? Math.max(page.limit + 1, LIST_CHUNK) : undefined
+      let after = page.after
+      scan: for (;;) {
+        const images = await c.ledger.queries.imagesOf(patient, { after, limit: chunk })
+        for (const image of images) {
+          const decision = await decide(reader, image, consents)
+          if (!decision.allowed) continue
+          if (out.length === page.limit) { more = true; break scan }
+          out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
+          allowed.push(decision)
+        }
+        const last = images.at(-1)
+        if (chunk === undefined || images.length < chunk || last === undefined) break
+        after = imageKey(last)
       }
-      // Submitted together, the access logs share one block; the keys go out only once all are durable.
-      await Promise.all(logs)
+      // One entry for the whole listing (issue 14): the keys go out only once it is durable.
+      await logListing(reader, patient, allowed)
+      // A patient's first page also lists the images of the ids their key took over by assisted
+      // recovery (issue 16.3), with the keys the custodians re-wrapped: tens of images, not pages.
+      if (!more && page.after === undefined && reader.role === 'patient' && reader.patientId !== undefined && equals(reader.patientId, patient)) {
+        for (const former of await c.ledger.queries.rekeys.predecessorsOf(patient, c.clock())) {
+          for (const image of await c.ledger.queries.imagesOf(former)) {
+            const decision = await decide(reader, image)
+            if (decision.allowed) out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
+          }
+        }
+      }
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
       if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
@@ -118,9 +197,31 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       for (const { image } of found) {
         const decision = await decide(reader, image)
         if (!decision.allowed) { last = decision; continue }
-        await logAccess(reader, image, decision)
+        await logOpen(reader, image, decision)
         if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
+      }
+      const denied = last as Extract<AccessDecision, { allowed: false }>
+      throw new AccessDeniedError(denied.code, denied.reason)
+    },
+
+    /**
+     * The sealed card of the image whose raw CID is `raw`, after the same access check as the
+     * image. It appends no `access.log` of its own: the card opens only with the raw data key, and
+     * the reader received that key from a listing, which was logged; a card is what that listing
+     * shows. NOT_FOUND when the image has no card (uploaded before cards existed).
+     */
+    async card (reader: Reader, raw: CID): Promise<Uint8Array> {
+      const found = (await c.ledger.queries.imagesByAnyCid(raw.toString())).filter(x => x.part === 'raw')
+      if (found.length === 0) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this raw CID')
+      let last: AccessDecision | null = null
+      for (const { image } of found) {
+        const decision = await decide(reader, image)
+        if (!decision.allowed) { last = decision; continue }
+        const meta = image.meta ?? undefined
+        if (meta === undefined) throw new MedichainError('NOT_FOUND', 'this image has no card: it was uploaded before cards existed')
+        if (decision.basis === 'consent') c.copies?.noteFetched(meta, image)
+        return await readSealedCard(c.storage, meta)
       }
       const denied = last as Extract<AccessDecision, { allowed: false }>
       throw new AccessDeniedError(denied.code, denied.reason)

@@ -3,7 +3,7 @@
 // second read is local and a pin after a read fetches nothing. It also keeps the block and byte
 // counts /api/health reports, makes the blocks of an add or pin durable (blockstore-fs renames
 // a temp file into place without fsync), and holds in-flight blocks away from the collector.
-import { open, readdir, stat, unlink } from 'node:fs/promises'
+import { open, readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
@@ -61,6 +61,10 @@ export interface Blocks {
   list(): Promise<BlockFile[]>
   /** The local bytes of a block, or undefined when it is not on this disk (never fetches). */
   local(cid: CID): Promise<Uint8Array | undefined>
+  /** Writes a block fetched from a member (checked against its CID by the caller) unless it is here. */
+  keep(cid: CID, bytes: Uint8Array): Promise<void>
+  /** Fetches a block over bitswap and keeps it (the fallback of a read; see fetcher.ts). */
+  fetch(cid: CID, options: { timeoutMs: number, signals: AbortSignal[] }): Promise<Uint8Array>
   /**
    * Deletes a block unless it is held or was written since `notAfterMs` (file mtime); returns
    * the bytes freed, or undefined when the block was kept. Serialised with writes of the block.
@@ -193,13 +197,15 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
       }
     },
     async local (cid) {
-      if (!(await local.has(cid))) return undefined
+      // One read of the file: a missing block is a cheap ENOENT, with no separate existence check.
       try {
-        return await collect(local.get(cid))
+        return new Uint8Array(await readFile(pathOf(cid)))
       } catch {
         return undefined
       }
     },
+    keep: put,
+    fetch: async (cid, options) => await fetcher.fetch(cid, options),
     async remove (file, notAfterMs) {
       return await exclusive(file.key, async () => {
         if (held.has(file.key)) return undefined

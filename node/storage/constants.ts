@@ -10,8 +10,14 @@ export const HELIA_DIR = 'helia'
 /** Members besides the custodian that pin each image (docs/design.md §5 Availability: k = 1). */
 export const PIN_REPLICAS = 1
 
-/** Period of the repair loop (ms): re-pins what this peer should hold but does not. */
+/** Period of the retry of owed pins (ms): what this peer should hold but could not fetch yet. */
 export const REPAIR_INTERVAL_MS = 30_000
+
+/**
+ * Blocks between saves of replication's cursor (the ledger heads it has read up to), and per
+ * page of the catch-up after a restart: a crash re-reads at most this many blocks.
+ */
+export const REPAIR_CURSOR_BLOCKS = 256
 
 /**
  * Time one block may take to arrive (ms) before a read gives up with UNAVAILABLE. It bounds each
@@ -25,6 +31,25 @@ export const BLOCK_TIMEOUT_MS = 30_000
  * most two in flight, bound a reader's memory to 2 × 8 MiB whatever the image size.
  */
 export const READ_SEGMENT_BYTES = 8 * 1024 * 1024
+
+/**
+ * Blocks a read fetches ahead of the one it yields, whatever the source (local disk, a member's
+ * block stream, bitswap): 32 × 1 MiB leaves keep a cross-hospital read's pipe full on a LAN,
+ * and bound a reader's memory to about 32 MiB plus the stream window.
+ */
+export const READ_AHEAD_BLOCKS = 32
+
+/** The block stream protocol between members (block-stream.ts). */
+export const BLOCK_STREAM_PROTOCOL = '/medichain/blocks/1.0.0'
+
+/** Largest frame of a block stream: a 1 MiB leaf is the largest block our importer writes, with room for a foreign one up to 2 MiB. */
+export const BLOCK_STREAM_MAX_FRAME = 2 * 1024 * 1024 + 1024
+
+/** Blocks the serving member reads from its disk ahead of the one it writes to the stream. */
+export const BLOCK_STREAM_SERVE_AHEAD = 8
+
+/** Bytes a reader takes from a block stream ahead of what it has asked for before it stops reading (yamux flow control then holds the sender). */
+export const BLOCK_STREAM_WINDOW_BYTES = 32 * 1024 * 1024
 
 /** Images pinned at the same time by replication and repair: enough to overlap round trips. */
 export const PIN_CONCURRENCY = 2

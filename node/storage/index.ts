@@ -12,17 +12,20 @@ import { createBlocks, storageError } from './blocks.ts'
 import type { Blocks, BlockStats, Hold } from './blocks.ts'
 import { createCollector } from './collector.ts'
 import type { Collector, CollectReport } from './collector.ts'
-import { BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_SEGMENT_BYTES, REPAIR_INTERVAL_MS } from './constants.ts'
-import { AbortedError, InvalidContentError, StorageNotStartedError } from './errors.ts'
+import { BLOCK_STREAM_WINDOW_BYTES, BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_AHEAD_BLOCKS, REPAIR_INTERVAL_MS } from './constants.ts'
+import { AbortedError, InvalidContentError, StorageNotStartedError, UnavailableError } from './errors.ts'
+import { codeOf } from '../p2p/errors.ts'
 import { createHeliaLight } from './helia-light.ts'
 import type { HeliaLight } from './helia-light.ts'
 import { createPins } from './pins.ts'
 import type { Pins } from './pins.ts'
-import { readFile } from './reader.ts'
+import { createBlockSource } from './block-source.ts'
+import { serveBlockStreams } from './block-stream.ts'
+import { walkFile } from './dag-walk.ts'
 import { createReplication } from './replication.ts'
-import type { RepairResult, Replication, ReplicationLedger } from './replication.ts'
+import type { RepairResult, Replication, ReplicationLedger, ReplicationStats } from './replication.ts'
 
-export type { RepairResult } from './replication.ts'
+export type { RepairResult, ReplicationStats } from './replication.ts'
 export type { CollectReport } from './collector.ts'
 export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
@@ -39,8 +42,10 @@ export interface StorageInit {
   repairIntervalMs?: number
   /** Default time one missing block may take to arrive over bitswap (ms; default 30 s). */
   blockTimeoutMs?: number
-  /** Bytes a read buffers ahead (default 8 MiB; memory stays under twice this). */
+  /** Bytes a read fetches ahead, in 1 MiB blocks (default 32 MiB, READ_AHEAD_BLOCKS). */
   segmentBytes?: number
+  /** Serve and use the block stream protocol (default true; false leaves reads to bitswap alone). */
+  blockStreams?: boolean
   /** Orphan blocks younger than this are kept (ms; default 1 h). */
   collectGraceMs?: number
   /** Period of the orphan collector (ms; default 1 h; 0: only on demand). A pass also runs at start. */
@@ -102,8 +107,8 @@ export interface Storage extends EventTarget {
    */
   add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<{ cid: CID, size: number }>
   /**
-   * Streams a file: local blocks first, else bitswap from connected members (fetched blocks are
-   * kept on disk, unpinned). Rejects while
+   * Streams a file: local blocks first, else a connected member's block stream, else bitswap
+   * (fetched blocks are kept on disk, unpinned). Rejects while
    * iterating with UNAVAILABLE (a block did not arrive in time), ABORTED or INVALID (not a file).
    */
   cat(cid: CID, options?: CatOptions): AsyncIterable<Uint8Array>
@@ -122,15 +127,19 @@ export interface Storage extends EventTarget {
   discard(cid: CID): Promise<{ blocks: number, bytes: number }>
   isPinned(cid: CID): boolean
   stats(): StorageStats
-  /** Runs a repair pass now (tests, admin tools). */
+  /** Blocks reads and pins took from this disk, a member's block stream and bitswap since start. */
+  readCounts(): { local: number, streamed: number, bitswap: number }
+  /** Runs a repair pass now (tests, admin tools): retries every owed part. */
   repair(): Promise<RepairResult>
+  /** What replication has examined since start, and what it owes (tests, /api/health). */
+  replicationStats(): ReplicationStats
   /** Runs an orphan-collection pass now (tests, admin tools). */
   collect(): Promise<CollectReport>
   /** The collector's last pass and what it freed since start, for /api/health. */
   collected(): ReturnType<Collector['status']>
 }
 
-interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, collector: Collector, stopping: AbortController }
+interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, collector: Collector, stopping: AbortController, unserve: () => Promise<void> }
 
 /** Checks a caller's CID at the boundary (a CID from another copy of multiformats is accepted). */
 function asCid (value: unknown): CID {
@@ -155,7 +164,9 @@ export function createStorage (init: StorageInit) {
     const log = components.logger.child({ component: 'storage' })
     const events = new EventTarget()
     const blockTimeoutMs = init.blockTimeoutMs ?? BLOCK_TIMEOUT_MS
-    const segmentBytes = init.segmentBytes ?? READ_SEGMENT_BYTES
+    const ahead = init.segmentBytes === undefined ? READ_AHEAD_BLOCKS : Math.max(1, Math.ceil(init.segmentBytes / (1024 * 1024)))
+    const streams = init.blockStreams ?? true
+    const readCounts = { local: 0, streamed: 0, bitswap: 0 }
     const pinning = new Map<string, Promise<void>>()
     let running: Running | undefined
     let starting: Promise<Running> | undefined
@@ -181,8 +192,7 @@ export function createStorage (init: StorageInit) {
       const work = (async () => {
         const hold = r.blocks.hold()
         try {
-          const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal, hold })
-          for await (const chunk of readFile(view, cid, { segmentBytes, signal: options.signal })) void chunk
+          for await (const chunk of read(r, cid, options, hold)) void chunk
           // A pin record promises the whole DAG: it is written once the blocks are durable.
           await hold.sync()
           await pinned(r, cid)
@@ -192,6 +202,35 @@ export function createStorage (init: StorageInit) {
       })().finally(() => pinning.delete(key))
       pinning.set(key, work)
       await work
+    }
+
+    /**
+     * Yields the bytes of file `cid` in order, walking its blocks with READ_AHEAD_BLOCKS in
+     * flight; with `hold`, resolves only once every block it fetched is on disk.
+     */
+    async function * read (r: Running, cid: CID, options: CatOptions, hold?: Hold): AsyncGenerator<Uint8Array> {
+      const peers = streams ? components.libp2p.getPeers() : []
+      const source = createBlockSource({ root: cid, timeoutMs: options.timeoutMs ?? blockTimeoutMs, hold }, {
+        blocks: r.blocks,
+        logger: log,
+        session: { libp2p: components.libp2p, peers, windowBytes: BLOCK_STREAM_WINDOW_BYTES }
+      })
+      const signal = options.signal === undefined ? r.stopping.signal : AbortSignal.any([options.signal, r.stopping.signal])
+      try {
+        for await (const block of walkFile(cid, source.get, { ahead, signal })) if (block.data.byteLength > 0) yield block.data
+        // The reader has every byte by now; the copies kept on disk finish here. A read does not
+        // fail over a copy it could not keep (a full disk), a pin does.
+        if (hold !== undefined) await source.settled()
+        else await source.settled().catch((err: unknown) => log.warn({ code: codeOf(err) }, 'a block fetched for a read was not kept'))
+      } catch (err) {
+        if (r.stopping.signal.aborted && options.signal?.aborted !== true) throw new UnavailableError('storage stopped during the read', { cause: err })
+        throw storageError(err)
+      } finally {
+        source.close()
+        readCounts.local += source.counts.local
+        readCounts.streamed += source.counts.streamed
+        readCounts.bitswap += source.counts.bitswap
+      }
     }
 
     const launch = async (): Promise<Running> => {
@@ -204,6 +243,7 @@ export function createStorage (init: StorageInit) {
         ledger: components.ledger,
         libp2p,
         logger: log,
+        datastore: helia.datastore,
         isPinned: (cid) => pins.isPinned(cid),
         pin: async (cid, signal) => await pin(cid, { signal })
       })
@@ -216,20 +256,23 @@ export function createStorage (init: StorageInit) {
           for (const image of await components.ledger.queries.getAllResults()) {
             roots.push(image.raw)
             if (image.result !== null) roots.push(image.result)
+            if (image.meta !== null) roots.push(image.meta)
             if (image.model !== null) roots.push(image.model)
           }
           return roots
         }
       })
       await helia.start()
+      let unserve = async (): Promise<void> => {}
       try {
         await blocks.scan()
         await pins.load()
+        if (streams) unserve = await serveBlockStreams({ libp2p, members: components.ledger, logger: log, local: async (cid) => await blocks.local(cid), timeoutMs: blockTimeoutMs })
       } catch (err) {
         await helia.stop()
         throw err
       }
-      return { helia, blocks, pins, replication, collector, stopping }
+      return { helia, blocks, pins, replication, collector, stopping, unserve }
     }
 
     /** Adds one file through `hold`: chunked, stored, and fsynced before it resolves. */
@@ -285,6 +328,7 @@ export function createStorage (init: StorageInit) {
         const r = running
         if (r === undefined) return
         r.stopping.abort()
+        await r.unserve()
         await r.replication.stop()
         await r.collector.stop()
         await Promise.allSettled(pinning.values())
@@ -304,10 +348,7 @@ export function createStorage (init: StorageInit) {
       },
       stage,
       cat (value: CID, options: CatOptions = {}): AsyncIterable<Uint8Array> {
-        const cid = asCid(value)
-        const r = need()
-        const view = r.blocks.view({ timeoutMs: options.timeoutMs ?? blockTimeoutMs, signal: options.signal })
-        return readFile(view, cid, { segmentBytes, signal: options.signal })
+        return read(need(), asCid(value), options)
       },
       async has (value: CID): Promise<boolean> {
         return await need().blocks.has(asCid(value))
@@ -343,7 +384,9 @@ export function createStorage (init: StorageInit) {
         const r = need()
         return { ...r.blocks.stats(), pins: r.pins.count() }
       },
+      readCounts: () => ({ ...readCounts }),
       repair: async (): Promise<RepairResult> => await need().replication.repair(),
+      replicationStats: () => need().replication.stats(),
       collect: async (): Promise<CollectReport> => await need().collector.collect(),
       collected: () => need().collector.status()
     })

@@ -1,25 +1,34 @@
 // Availability (docs/design.md §5): every image is held by its custodian and by k other active members
-// chosen by rendezvous hashing. When a block carrying `image.add` is appended, a chosen member
-// fetches the image over bitswap and pins it; a repair loop (every interval, on membership
-// change and on every new connection) pins whatever this peer should hold but does not, so the
-// count is restored after a member was offline.
+// chosen by rendezvous hashing. Replication is incremental: each image record appended names the
+// parts this peer must hold, which go on a durable to-do list (`/medichain/repair/<cid>` in helia's
+// datastore) until they are pinned. A new connection or the timer retries only that list, and a
+// restart reads only the blocks appended since the cursor it saved, so the cost of each trigger
+// depends on what is new or owed, never on how many images the ledger holds. A change in
+// membership moves about 1/n of all images between members; it alone (and the first start of a
+// data folder) walks every image record once.
 import type { Libp2p } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
+import type { LevelDatastore } from 'datastore-level'
+import { Key } from 'interface-datastore'
+import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
+import { decodeBlock } from '../../protocol/block.ts'
 import type { Block } from '../../protocol/block.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import { decode, encode } from '../../protocol/codec.ts'
+import { sha256 } from '../../protocol/hash.ts'
+import type { Head, Ledger } from '../../ledger/types.ts'
 import { codeOf } from '../p2p/errors.ts'
-import { PIN_CONCURRENCY } from './constants.ts'
+import { PIN_CONCURRENCY, REPAIR_CURSOR_BLOCKS } from './constants.ts'
 import { shouldPin } from './rendezvous.ts'
 
 /** The ledger surface replication reads. */
-export type ReplicationLedger = Pick<Ledger, 'self' | 'members' | 'queries'> & Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
+export type ReplicationLedger = Pick<Ledger, 'self' | 'members' | 'isMember' | 'queries' | 'heads' | 'blocksAfter'> & Pick<EventTarget, 'addEventListener' | 'removeEventListener'>
 
 /** Options of createReplication. */
 export interface ReplicationInit {
   /** Members besides the custodian that pin each image. */
   replicas: number
-  /** Period of the repair loop (ms); 0 leaves only the event triggers. */
+  /** Period of the retry of owed pins (ms); 0 leaves only the event triggers. */
   intervalMs: number
 }
 
@@ -28,6 +37,8 @@ export interface ReplicationComponents {
   ledger: ReplicationLedger
   libp2p: Pick<Libp2p, 'getPeers' | 'addEventListener' | 'removeEventListener'>
   logger: Logger
+  /** Where the to-do list, the cursor and the membership it was computed for are kept. */
+  datastore: Pick<LevelDatastore, 'get' | 'put' | 'delete' | 'has' | 'queryKeys'>
   isPinned(cid: CID): boolean
   /** Fetches every block of `cid` and records the pin (deduplicated by the caller). */
   pin(cid: CID, signal: AbortSignal): Promise<void>
@@ -41,16 +52,35 @@ export interface RepairResult {
   failed: number
 }
 
+/** How much replication has looked at since start: what shows its cost does not grow with the ledger. */
+export interface ReplicationStats {
+  /** Image records examined (from new blocks, the catch-up after a restart, and full walks). */
+  examined: number
+  /** Walks of every image record (first start of a folder, membership changes). */
+  walks: number
+  /** Parts owed: should be held here, not yet pinned. */
+  owed: number
+}
+
 /** The replication service. */
 export interface Replication {
+  /**
+   * Listens for new records, then (in the background: a pass waits for it) loads the to-do
+   * list and catches up from the saved cursor, or walks every record on a folder's first start.
+   */
   start(): void
   stop(): Promise<void>
-  /** Runs a repair pass; a call during a pass queues one more after it (callers share it). */
+  /** Retries every owed part; a call during a pass queues one more after it (callers share it). */
   repair(): Promise<RepairResult>
+  stats(): ReplicationStats
 }
 
 /** An image as replication sees it: both parts share the raw CID's pinners. */
-interface ImageParts { raw: CID, result: CID | null, custodian: Uint8Array }
+interface ImageParts { raw: CID, result: CID | null, meta?: CID | null, custodian: Uint8Array }
+
+const OWED_PREFIX = '/medichain/repair/'
+const CURSOR_KEY = new Key('/medichain/repair-state/cursor')
+const MEMBERS_KEY = new Key('/medichain/repair-state/members')
 
 /** Runs at most `limit` tasks at a time, in call order. */
 function limiter (limit: number): <T>(task: () => Promise<T>) => Promise<T> {
@@ -68,10 +98,20 @@ function limiter (limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   }
 }
 
+/** The image parts named by the transactions of one block. */
+function imagesIn (block: Block): ImageParts[] {
+  const out: ImageParts[] = []
+  for (const { tx } of block.txs) {
+    if (tx.type === 'image.add') out.push({ raw: tx.body.raw, result: tx.body.result, meta: tx.body.meta, custodian: block.header.author })
+    else if (tx.type === 'image.rekey') out.push({ raw: tx.body.raw, result: tx.body.result, meta: tx.body.meta, custodian: tx.signer })
+  }
+  return out
+}
+
 /** Creates the replication service: `createReplication(init)(components)`. */
 export function createReplication (init: ReplicationInit) {
   return (components: ReplicationComponents): Replication => {
-    const { ledger, libp2p } = components
+    const { ledger, libp2p, datastore } = components
     const log = components.logger.child({ module: 'storage:replication' })
     const limit = limiter(PIN_CONCURRENCY)
     let controller = new AbortController()
@@ -79,20 +119,56 @@ export function createReplication (init: ReplicationInit) {
     let pass: Promise<RepairResult> | undefined
     let queued: Promise<RepairResult> | undefined
     const inflight = new Set<Promise<unknown>>()
+    /** Owed parts by CIDv1 string, mirrored in the datastore. */
+    const owed = new Map<string, CID>()
+    const stats = { examined: 0, walks: 0 }
+    /** Blocks seen since the cursor was last saved. */
+    let sinceCursor = 0
+    /** Serialises writes of the list and the cursor, and the walks. */
+    let chain: Promise<unknown> = Promise.resolve()
+    const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+      const run = chain.then(fn, fn)
+      chain = run.catch(() => undefined)
+      return run
+    }
+
+    const activeMembers = (): Uint8Array[] => ledger.members().filter(m => m.status === 'active').map(m => m.key)
+    /** A digest of the active member set: rendezvous choices change exactly when it does. */
+    const membersDigest = (): Uint8Array => sha256(encode(activeMembers().map(k => toHex(k)).sort()))
 
     /**
      * The parts of `image` this peer must hold. The raw CID names the image, so its raw and result
-     * parts go to the same members, and one pinner serves a whole image.
+     * parts and its sealed card go to the same members, and one pinner serves a whole image.
      */
-    const wanted = (image: ImageParts): CID[] => {
-      const members = ledger.members().filter(m => m.status === 'active').map(m => m.key)
+    const wanted = (image: ImageParts, members: Uint8Array[]): CID[] => {
+      stats.examined++
       if (!shouldPin(image.raw.bytes, members, image.custodian, init.replicas, ledger.self)) return []
-      return image.result === null ? [image.raw] : [image.raw, image.result]
+      return [image.raw, image.result, image.meta ?? null].filter(c => c !== null)
     }
 
-    /** Pins `cid` through the limiter; resolves true when it is held afterwards. */
+    const owe = async (cids: CID[]): Promise<CID[]> => {
+      const fresh = cids.filter(cid => !components.isPinned(cid) && !owed.has(cid.toV1().toString()))
+      for (const cid of fresh) {
+        const name = cid.toV1().toString()
+        await datastore.put(new Key(OWED_PREFIX + name), new Uint8Array([1]))
+        owed.set(name, cid)
+      }
+      return fresh
+    }
+
+    const settle = async (cid: CID): Promise<void> => {
+      const name = cid.toV1().toString()
+      if (!owed.has(name)) return
+      owed.delete(name)
+      await datastore.delete(new Key(OWED_PREFIX + name)).catch(() => {})
+    }
+
+    /** Pins `cid` through the limiter; resolves true when it is held afterwards (and no longer owed). */
     const ensure = async (cid: CID): Promise<boolean> => {
-      if (components.isPinned(cid)) return true
+      if (components.isPinned(cid)) {
+        await serial(async () => await settle(cid))
+        return true
+      }
       const signal = controller.signal
       const task = limit(async () => {
         if (signal.aborted || components.isPinned(cid)) return
@@ -101,28 +177,85 @@ export function createReplication (init: ReplicationInit) {
       inflight.add(task)
       try {
         await task
+        await serial(async () => await settle(cid))
         return true
       } catch (err) {
-        if (!signal.aborted) log.warn({ cid: cid.toString(), code: codeOf(err) }, 'could not pin an image part; the repair loop retries')
+        if (!signal.aborted) log.warn({ cid: cid.toString(), code: codeOf(err) }, 'could not pin an image part; it stays owed and is retried')
         return false
       } finally {
         inflight.delete(task)
       }
     }
 
+    const saveCursor = async (): Promise<void> => {
+      sinceCursor = 0
+      await datastore.put(CURSOR_KEY, encode(ledger.heads()))
+    }
+
+    /** Takes the image records of appended blocks: owed parts are written down, then pinned. */
+    const noteBlocks = async (blocks: Block[]): Promise<CID[]> => {
+      const members = activeMembers()
+      const parts = blocks.flatMap(imagesIn).flatMap(image => wanted(image, members))
+      const fresh = parts.length === 0 ? [] : await owe(parts)
+      sinceCursor += blocks.length
+      if (sinceCursor >= REPAIR_CURSOR_BLOCKS) await saveCursor()
+      return fresh
+    }
+
     const onBlock = (e: Event): void => {
       const block = (e as CustomEvent<Block>).detail
-      for (const { tx } of block.txs) {
-        if (tx.type !== 'image.add') continue
-        for (const cid of wanted({ raw: tx.body.raw, result: tx.body.result, custodian: block.header.author })) void ensure(cid)
+      if (imagesIn(block).length === 0 && sinceCursor + 1 < REPAIR_CURSOR_BLOCKS) {
+        sinceCursor++
+        return
       }
+      serial(async () => await noteBlocks([block]))
+        .then(fresh => { for (const cid of fresh) void ensure(cid) })
+        .catch(err => log.warn({ code: codeOf(err) }, 'could not record owed image parts'))
+    }
+
+    /** Every image record against the current members: the first start of a folder, or a membership change. */
+    const walk = async (): Promise<void> => {
+      const members = activeMembers()
+      const parts: CID[] = []
+      for (const image of await ledger.queries.getAllResults()) parts.push(...wanted(image, members))
+      await owe(parts)
+      stats.walks++
+      await datastore.put(MEMBERS_KEY, membersDigest())
+      await saveCursor()
+    }
+
+    /** The blocks appended since the saved cursor (a restart, or storage started after the ledger). */
+    const catchUp = async (cursor: Head[]): Promise<void> => {
+      let heads = cursor
+      for (;;) {
+        const bytes = await ledger.blocksAfter(heads, REPAIR_CURSOR_BLOCKS)
+        if (bytes.length === 0) break
+        const blocks = bytes.map(b => decodeBlock(b))
+        await noteBlocks(blocks)
+        const next = new Map(heads.map(h => [toHex(h.author), h]))
+        for (const b of blocks) {
+          const key = toHex(b.header.author)
+          if ((next.get(key)?.height ?? -1) < b.header.height) next.set(key, { author: b.header.author, height: b.header.height, hash: b.hash })
+        }
+        heads = [...next.values()]
+        if (bytes.length < REPAIR_CURSOR_BLOCKS) break
+      }
+      await saveCursor()
+    }
+
+    const onMembers = (): void => {
+      serial(async () => {
+        const stored = await datastore.get(MEMBERS_KEY).catch(() => undefined)
+        if (stored !== undefined && toHex(stored) === toHex(membersDigest())) return
+        await walk()
+      }).then(trigger, err => log.warn({ code: codeOf(err) }, 'could not re-check images after a membership change'))
     }
 
     const runPass = async (): Promise<RepairResult> => {
-      const missing: CID[] = []
-      for (const image of await ledger.queries.getAllResults()) {
-        for (const cid of wanted(image)) if (!components.isPinned(cid)) missing.push(cid)
-      }
+      // After the start's catch-up and any walk or block being noted.
+      await serial(async () => {})
+      const missing = [...owed.values()].filter(cid => !components.isPinned(cid))
+      for (const cid of owed.values()) if (components.isPinned(cid)) await serial(async () => await settle(cid))
       const result: RepairResult = { missing: missing.length, pinned: 0, failed: 0 }
       // With no member connected there is nobody to fetch from; the next connection re-runs this.
       if (missing.length === 0 || libp2p.getPeers().length === 0) return result
@@ -146,29 +279,45 @@ export function createReplication (init: ReplicationInit) {
     }
 
     const trigger = (): void => {
-      if (controller.signal.aborted) return
+      if (controller.signal.aborted || owed.size === 0) return
       repair().catch(err => log.warn({ code: codeOf(err) }, 'repair pass failed'))
     }
 
     return {
       start () {
         controller = new AbortController()
+        owed.clear()
         ledger.addEventListener('block:appended', onBlock)
-        ledger.addEventListener('members:changed', trigger)
+        ledger.addEventListener('members:changed', onMembers)
         libp2p.addEventListener('peer:connect', trigger)
+        serial(async () => {
+          for await (const key of datastore.queryKeys({ prefix: OWED_PREFIX })) {
+            const name = key.toString().slice(OWED_PREFIX.length)
+            try {
+              owed.set(name, CID.parse(name))
+            } catch {
+              // A record this version cannot read is left alone.
+            }
+          }
+          const cursor = await datastore.get(CURSOR_KEY).catch(() => undefined)
+          const members = await datastore.get(MEMBERS_KEY).catch(() => undefined)
+          if (cursor === undefined || members === undefined || toHex(members) !== toHex(membersDigest())) await walk()
+          else await catchUp(decode(cursor) as Head[])
+        }).then(trigger, err => log.warn({ code: codeOf(err) }, 'could not catch up on image records'))
         if (init.intervalMs > 0) timer = setInterval(trigger, init.intervalMs)
-        trigger()
       },
       async stop () {
         controller.abort()
         clearInterval(timer)
         timer = undefined
         ledger.removeEventListener('block:appended', onBlock)
-        ledger.removeEventListener('members:changed', trigger)
+        ledger.removeEventListener('members:changed', onMembers)
         libp2p.removeEventListener('peer:connect', trigger)
         await Promise.allSettled([pass, queued, ...inflight])
+        await serial(saveCursor).catch(() => {})
       },
-      repair
+      repair,
+      stats: () => ({ ...stats, owed: owed.size })
     }
   }
 }

@@ -14,12 +14,12 @@ import type { EvalResult, TrainSample } from '../../node/ai/train.ts'
 import { sizeOf } from '../../node/ai/unet-config.ts'
 import type { UNetConfig } from '../../node/ai/unet-config.ts'
 import { createPrng } from '../../node/ai/prng.ts'
-import { absurdNormBound, validateUpdate } from '../../node/fl/aggregate.ts'
-import { roundConfig } from '../../node/fl/schedule.ts'
-import { aggregateRound } from '../../node/fl/server-step.ts'
-import type { ServerState } from '../../node/fl/server-step.ts'
-import { parseTaskOptions } from '../../node/fl/task-options.ts'
-import type { TaskOptions } from '../../node/fl/task-options.ts'
+import { absurdNormBound, validateUpdate } from '../../node/fl/round/aggregate.ts'
+import { roundConfig } from '../../node/fl/task/schedule.ts'
+import { aggregateRound } from '../../node/fl/round/server-step.ts'
+import type { ServerState } from '../../node/fl/round/server-step.ts'
+import { parseTaskOptions } from '../../node/fl/task/options.ts'
+import type { TaskOptions } from '../../node/fl/task/options.ts'
 import { generateDataset } from '../synth/dataset.ts'
 
 /** Settings of the comparison. */
@@ -74,7 +74,7 @@ function samplesOf (items: Iterable<{ hospital: string, phantom: { size: number,
 /**
  * One FedAvg round in process, as node/fl runs it: the round's settings come from the task's
  * schedule (roundConfig), each hospital trains a copy of `global` with them (seeded by the round,
- * as participant.ts does), and the coordinator's aggregation and server step combine the updates.
+ * as node/fl/round/participant.ts does), and the coordinator's aggregation and server step combine the updates.
  */
 async function fedAvgRound (model: SegmentationModel, global: Float32Array[], hospitals: TrainSample[][], task: TaskOptions, server: ServerState, round: number): Promise<Float32Array[]> {
   const sizes = model.layout.map(p => sizeOf(p.shape))

@@ -121,6 +121,8 @@ it('patient portal: images, id, consents (with one granted), audit, credit, lock
     ['patient consent form, one person and chosen images', page, async () => {
       await page.getByLabel('one clinician or researcher').check()
       await page.getByLabel('only these:').check()
+      await page.getByLabel('Search by name').waitFor()
+      await page.getByText('Paste a key instead').click()
       await page.getByLabel('Their key').waitFor()
     }],
     ['patient audit', page, tab(page, 'Who viewed my images', 'text=Nobody else has viewed your images.')],
@@ -173,7 +175,7 @@ it('clinician: find a patient, upload, images, viewer with its ground truth; the
       await page.locator('mc-label-panel section[data-state=labelled]').waitFor()
     }],
     ['patient images, one image', patient, tab(patient, 'My images', 'mc-thumbnail canvas[data-state=shown]')],
-    ['patient audit, one access', patient, tab(patient, 'Who viewed my images', 'tr[data-basis]')]
+    ['patient audit, one access', patient, tab(patient, 'Who viewed my images', 'li[data-basis]')]
   ])
 })
 

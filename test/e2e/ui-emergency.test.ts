@@ -58,17 +58,19 @@ it('a refused clinician declares an emergency, opens the image, and the patient 
   await clin.getByText('No result image').waitFor()
 
   await patient.getByRole('link', { name: 'Who viewed my images' }).click()
-  await patient.locator('tr.emergency[data-basis=emergency]').first().waitFor()
+  await patient.locator('li.emergency[data-basis=emergency]').first().waitFor()
   await patient.getByText('Emergency access:').waitFor()
   await screenshot(patient, 'patient-audit-emergency')
 
-  // A consent to this one clinician, by the key their Patients page shows: consent now comes first.
+  // A consent to this one clinician, by the key their Patients page shows (the power user's way;
+  // ui-people.test.ts finds a clinician by name): consent now comes first.
   await clin.getByRole('link', { name: 'Patients' }).click()
-  await clin.getByText('Your key, for patients who want to grant you consent').click()
+  await clin.getByText('Your key, for patients who paste a key').click()
   const key = (await clin.getByTestId('my-key').textContent())?.trim() ?? ''
   assert.match(key, /^[0-9a-f]{64}$/)
   await patient.getByRole('link', { name: 'Consents' }).click()
   await patient.getByLabel('one clinician or researcher').check()
+  await patient.getByText('Paste a key instead').click()
   await patient.getByLabel('Their key').fill(key)
   await patient.getByRole('button', { name: 'Grant consent' }).click()
   await patient.getByText('Consent granted').waitFor({ timeout: 20_000 })

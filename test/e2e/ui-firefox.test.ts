@@ -104,8 +104,8 @@ it('in Firefox: upload with the result overlay, refusal, consent, B decrypts, th
 
   await waitFor(async () => (await A.peer.ledger.queries.auditOf(patientHash)).some(e => toHex(e.hospital) === B.key), { timeout: 20_000, what: 'A to see B\'s access log' })
   await patient.getByRole('link', { name: 'Who viewed my images' }).click()
-  await patient.locator('tr[data-hospital="Hospital A"]').first().waitFor()
-  await patient.locator('tr[data-hospital="Hospital B"]').first().waitFor()
+  await patient.locator('li[data-hospital="Hospital A"]').first().waitFor()
+  await patient.locator('li[data-hospital="Hospital B"]').first().waitFor()
   await screenshot(patient, 'firefox-patient-audit')
 })
 

@@ -132,8 +132,8 @@ it('patient, clinicians at two hospitals: upload, refusal, consent, access log, 
   // Both hospitals' reads reach the patient's "who viewed my images".
   await waitFor(async () => (await A.peer.ledger.queries.auditOf(patientHash(patientId))).some(e => toHex(e.hospital) === B.key), { timeout: 20_000, what: 'A to see B\'s access log' })
   await patient.getByRole('link', { name: 'Who viewed my images' }).click()
-  await patient.locator('tr[data-hospital="Hospital A"]').first().waitFor()
-  await patient.locator('tr[data-hospital="Hospital B"]').first().waitFor()
+  await patient.locator('li[data-hospital="Hospital A"]').first().waitFor()
+  await patient.locator('li[data-hospital="Hospital B"]').first().waitFor()
   await screenshot(patient, 'patient-audit')
 
   // A training consent to B sits beside the treatment one: only a grant for the same purpose

@@ -2,8 +2,9 @@
 // headless Chromium: a clinician uploads two phantoms and labels them in the viewer (one for
 // training, one held out; a wrong-size mask is refused with LABEL_MISMATCH and stores nothing),
 // the patient grants the hospital a training consent in the portal, the admin sees the training
-// data (2 labelled, 2 usable) and runs a tiny federated task to 'done' from the FL dashboard, and
-// the patient then reads both training uses in "who viewed my images" and in the credit score.
+// data (2 labelled, 2 usable) and runs a tiny federated task to 'done' from the FL dashboard (its
+// coordinator by name), and the patient then reads the training use and the held-out image's
+// validation use apart in "who viewed my images" (issue 12 item 8), and both in the credit score.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -128,12 +129,23 @@ it('clinician labels in the viewer, patient consents, admin trains, patient sees
   assert.is(await admin.getByTestId('fl-status').textContent(), 'done', `the task failed: ${why ?? ''}`)
   await admin.getByTestId('fl-model').waitFor()
 
-  // The patient reads both training uses, apart from the clinician's views, and the credit.
+  // The task's coordinator is named, not shown as a key.
+  assert.is((await admin.getByTestId('fl-coordinator').textContent())?.trim(), 'Hospital A')
+
+  // The patient reads the training use and the validation use apart (the held-out image is never
+  // "used to train"), apart from the clinician's views, and the credit.
   await patient.getByRole('link', { name: 'Who viewed my images' }).click()
-  const uses = patient.locator('tr[data-purpose=training]')
-  await waitFor(async () => await uses.count() === 2, { timeout: 10_000, what: 'two training uses' })
-  for (const row of await uses.all()) assert.match(await row.textContent() ?? '', /Hospital A used this image to train the detect-strange model \(your training consent\)/)
-  assert.ok(await patient.locator('tr[data-basis=custodian]').count() > 0, 'the clinician\'s views are listed apart')
+  const trained = patient.locator('li[data-use=train][data-purpose=training]')
+  const validated = patient.locator('li[data-use=validate][data-purpose=training]')
+  await waitFor(async () => await trained.count() === 1 && await validated.count() === 1, { timeout: 10_000, what: 'one training and one validation use' })
+  assert.match(await trained.locator('.sentence').textContent() ?? '', /^Hospital A used one of your images to train the detect-strange model on .+, under your training consent to Hospital A\.$/)
+  const validation = await validated.locator('.sentence').textContent() ?? ''
+  assert.match(validation, /^Hospital A used one of your images, held out of training, to check \(validate\) the detect-strange model on .+, under your training consent to Hospital A\.$/)
+  assert.not.match(validation, /to train the/)
+  assert.ok(await patient.locator('li[data-basis=custodian]').count() > 0, 'the clinician\'s views are listed apart')
+  // The validation group expands to its one ledger entry, a validation use.
+  await validated.getByRole('button', { name: 'Show the ledger entry' }).click()
+  await validated.locator('tr[data-use=validate]').waitFor()
   await screenshot(patient, 'patient-audit-training')
   await patient.getByRole('link', { name: 'Credit score' }).click()
   assert.is(await patient.getByTestId('images-contributed').textContent(), '2')

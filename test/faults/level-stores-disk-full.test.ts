@@ -1,4 +1,4 @@
-// The peer's own level stores (accounts, labels) on a disk that fills: the write that does not fit
+// The peer's own level stores (accounts, labels, FL history) on a disk that fills: the write that does not fit
 // is STORAGE_FULL, and the writes acknowledged after space is freed survive a reopen. (LevelDB
 // drops every record after a torn one when it opens, so a store must reopen after a failed write
 // before it writes again: node/durable-level.ts.)
@@ -12,6 +12,8 @@ import { join } from 'node:path'
 import { AccountStore } from '../../node/auth/account-store.ts'
 import type { AccountRecord } from '../../node/auth/types.ts'
 import { labelKey, LabelStore } from '../../node/labels/store.ts'
+import { TaskStore } from '../../node/fl/task/store.ts'
+import type { ParticipationRecord } from '../../node/fl/round/participant.ts'
 import type { Label } from '../../node/labels/store.ts'
 import { cleanup, testSeed } from '../helpers/ledger-fixture.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts'
@@ -120,6 +122,29 @@ test('the label store on a full disk: STORAGE_FULL, and nothing acknowledged is 
     return {
       write: async (n) => await store.put(label(n)),
       has: async (n) => await store.get(cidOf(n)) !== undefined,
+      close: async () => await store.close()
+    }
+  })
+})
+
+/** A participation record of `n` (small: a filled page refuses it within a few dozen writes). */
+function participation (n: number): ParticipationRecord {
+  return {
+    task: `task-${n}`, round: n, status: 'failed', total: n, kept: 0, excluded: 0,
+    reasons: { 'no-consent': 0, revoked: 0, expired: 0, 'other-purpose': 0, 'out-of-scope': 0 },
+    loss: null, trainMs: null, code: 'STORAGE_FULL'
+  }
+}
+
+test('the FL history on a full disk: STORAGE_FULL, and nothing acknowledged is lost', async () => {
+  const why = tmpfsUnavailable()
+  if (why !== null) { console.log(why); return }
+  await fillFreeReopen(async (path) => {
+    const store = new TaskStore(path)
+    await store.open()
+    return {
+      write: async (n) => await store.putParticipation(n, participation(n)),
+      has: async (n) => (await store.load()).participation.some(p => p.seq === n),
       close: async () => await store.close()
     }
   })

@@ -4,10 +4,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { createGenesis } from '../../protocol/genesis.ts'
-import type { Genesis } from '../../protocol/genesis.ts'
+import type { Genesis, RecoveryRule } from '../../protocol/genesis.ts'
 import { MedichainClient } from '../../protocol/client.ts'
 import type { Role } from '../../protocol/tx.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
+import type { SignInLimits } from '../../node/auth/constants.ts'
+import type { RelayInit } from '../../node/relay/index.ts'
 import { RECORDS_DEFAULTS } from '../../node/config-records.ts'
 import type { RecordsConfig } from '../../node/config-records.ts'
 import { DICOM_DEFAULTS } from '../../node/config-dicom.ts'
@@ -30,19 +32,27 @@ export const TEST_VAULT_ITERATIONS = 1000
 
 /** Options shared by the hospitals of one test. */
 export interface HospitalOptions {
-  logger?: Logger
+  /** One logger for every hospital, or one per hospital number. */
+  logger?: Logger | ((n: number) => Logger)
+  /** Sign-in limits of every hospital, or per hospital number (defaults: production limits). */
+  limits?: Partial<SignInLimits> | ((n: number) => Partial<SignInLimits> | undefined)
+  /** Relayed sign-in timing (node/relay). */
+  relay?: RelayInit
   records?: Partial<RecordsConfig>
   clock?: () => number
   /** Turns the DICOM listener on (port 0 unless given); off when absent. */
   dicom?: Partial<DicomConfig>
+  /** The consortium's assisted-recovery rule (genesis); the defaults when absent. */
+  recovery?: RecoveryRule
 }
 
 /** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
-export function hospitalGenesis (n: number): Genesis {
+export function hospitalGenesis (n: number, recovery?: RecoveryRule): Genesis {
   return createGenesis({
     name: 'integration consortium',
     created: 1_700_000_000_000,
-    members: Array.from({ length: n }, (_, i) => ({ name: `Hospital ${String.fromCharCode(65 + i)}`, key: testIdentity(i + 1).publicKey, addrs: [] }))
+    members: Array.from({ length: n }, (_, i) => ({ name: `Hospital ${String.fromCharCode(65 + i)}`, key: testIdentity(i + 1).publicKey, addrs: [] })),
+    recovery
   })
 }
 
@@ -65,10 +75,11 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     seed: testSeed(n),
     genesis,
     verifyWorkers: 1,
-    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
+    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N, limits: typeof opts.limits === 'function' ? opts.limits(n) : opts.limits },
     records: { ...RECORDS_DEFAULTS, ...opts.records },
+    ...(opts.relay === undefined ? {} : { relay: opts.relay }),
     ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
-  })({ logger: opts.logger ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
+  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
 }
@@ -86,7 +97,7 @@ export async function adminOf (h: Omit<Hospital, 'admin'>): Promise<Hospital> {
 
 /** Starts `count` hospitals, dials them into a full mesh and signs in an admin at each. */
 export async function startHospitals (count: number, opts: HospitalOptions = {}): Promise<Hospital[]> {
-  const genesis = hospitalGenesis(count)
+  const genesis = hospitalGenesis(count, opts.recovery)
   const started = []
   for (let n = 1; n <= count; n++) started.push(await startHospital(n, genesis, opts))
   for (let i = 0; i < count; i++) {

@@ -39,13 +39,22 @@ test('an admin starts a task from the command line; bad flags exit 2', async () 
   await writeFile(passwordFile, 'correct horse battery staple\n', { mode: 0o600 })
   const bad = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', passwordFile, '--rounds', 'many'])
   assert.is(bad.code, 2, bad.stderr)
-  const ok = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', passwordFile, '--rounds', '1', '--min-participants', '1'])
+  const badKind = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', passwordFile, '--aggregation', 'median'])
+  assert.is(badKind.code, 2, badKind.stderr)
+  assert.match(badKind.stderr, /fedavg, trimmed-mean or secure/)
+  const noClip = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', passwordFile, '--aggregation', 'secure'])
+  assert.is(noClip.code, 2, noClip.stderr)
+  assert.match(noClip.stderr, /needs --clip/)
+  const ok = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', passwordFile, '--rounds', '1', '--min-participants', '1', '--aggregation', 'secure', '--clip', '10'])
   assert.is(ok.code, 0, ok.stderr)
   const id = /task (\S+) started/.exec(ok.stdout)?.[1]
   assert.ok(id, ok.stdout)
   const res = await H.admin.request('GET', '/api/fl/tasks')
   const { tasks } = await res.json() as { tasks: Array<{ id: string }> }
   assert.ok(tasks.some(t => t.id === id), 'the peer coordinates the task')
+  const view = await (await H.admin.request('GET', `/api/fl/tasks/${id}`)).json() as { options: { aggregation: string, clip?: number } }
+  assert.is(view.options.aggregation, 'secure', 'the task runs with secure aggregation, as asked')
+  assert.is(view.options.clip, 10)
   const wrong = await run(['fl', 'start', '--url', H.url, '--username', 'admin-1', '--password-file', MAIN])
   assert.is(wrong.code, 1, 'a wrong password fails')
 

@@ -86,6 +86,19 @@ test('C-STORE of a linked patient in explicit, implicit and deflated little endi
     syntaxes.add(readTransferSyntax(await patient.openImage(image)))
   }
   assert.equal([...syntaxes].sort(), runs.map(r => r.expect).sort(), 'each transfer syntax was negotiated and stored as received')
+  // One study, one series, three instances: pseudonymous ids on the ledger, never the UIDs.
+  assert.is(new Set(images.map(i => i.record)).size, 1, 'one study (the record)')
+  assert.is(new Set(images.map(i => i.dicom?.series)).size, 1, 'one series')
+  assert.is(new Set(images.map(i => i.dicom?.instance)).size, 3, 'three instances')
+  assert.ok(images.every(i => i.record !== null && /^[0-9a-f]{32}$/.test(i.record) && i.dicom !== null && /^[0-9a-f]{32}$/.test(i.dicom.series)))
+  const catalogue = A.peer.dicom?.catalogue
+  if (catalogue === undefined) throw new Error('no catalogue')
+  const study = catalogue.pseudonym('study', '2.25.27182818284590452353602874713')
+  assert.is(images[0].record, Buffer.from(study).toString('hex'), 'the record is the pseudonym of the Study Instance UID')
+  const entries = []
+  for await (const e of catalogue.byUid('study', '2.25.27182818284590452353602874713')) entries.push(e)
+  assert.is(entries.length, 3, 'the catalogue holds the three instances under the study')
+  assert.is(entries[0].header.patient.mrn, 'MRN-LINKED-1')
 })
 
 test('an MRN no patient is linked to: held in custody, encrypted, then attached when linked', async () => {

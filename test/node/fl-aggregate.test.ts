@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert'
 import { createPrng } from '../../node/ai/prng.ts'
 import {
   absurdNormBound, addGaussianNoise, aggregate, applyDelta, clipDelta, fedAvg, l2Norm, trimCount, trimmedMean, validateUpdate
-} from '../../node/fl/aggregate.ts'
-import type { Delta } from '../../node/fl/aggregate.ts'
+} from '../../node/fl/round/aggregate.ts'
+import type { Delta } from '../../node/fl/round/aggregate.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const d = (...tensors: number[][]): Delta => tensors.map(t => Float64Array.from(t))

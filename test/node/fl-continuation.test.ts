@@ -1,12 +1,12 @@
-// Continuing a federated task (continuation.ts): which tasks can be continued (each refusal has
+// Continuing a federated task (node/fl/task/continuation.ts): which tasks can be continued (each refusal has
 // TASK_NOT_CONTINUABLE), the options of the continuation (the old ones, from the model and at the
 // number of the last round), and the rounds before it that its model's provenance counts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { continuationOptions, priorRounds } from '../../node/fl/continuation.ts'
-import { parseTaskOptions } from '../../node/fl/task-options.ts'
-import { contributorsOf, newTaskView, summaryOf } from '../../node/fl/task-record.ts'
-import type { RoundRecord, TaskStatus, TaskView } from '../../node/fl/task-record.ts'
+import { continuationOptions, priorRounds } from '../../node/fl/task/continuation.ts'
+import { parseTaskOptions } from '../../node/fl/task/options.ts'
+import { contributorsOf, newTaskView, summaryOf } from '../../node/fl/task/record.ts'
+import type { RoundRecord, TaskStatus, TaskView } from '../../node/fl/task/record.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const SELF = 'ab'.repeat(32)

@@ -12,8 +12,8 @@ import { nodeVerify } from '../../ledger/node-crypto.ts'
 import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES } from '../../node/fl/constants.ts'
 import {
   decodeFlMessage, encodeFlMessage, flattenWeights, flSigningBytes, signRoundEnd, signRoundStart, signUpdate, unflattenWeights, verifyFlMessage
-} from '../../node/fl/messages.ts'
-import type { FlMessage, RoundStart, Update } from '../../node/fl/messages.ts'
+} from '../../node/fl/transport/messages.ts'
+import type { FlMessage, RoundStart, Update } from '../../node/fl/transport/messages.ts'
 import { throwsCode } from '../helpers/assert.ts'
 import { testIdentity } from '../helpers/ledger-fixture.ts'
 

@@ -1,4 +1,4 @@
-// The participant follows the round's learning-rate segment (issue 4, schedule.ts): the update it
+// The participant follows the round's learning-rate segment (issue 4, node/fl/task/schedule.ts): the update it
 // sends is exactly what local training from the global model gives with the round-start's
 // `learningRate` → `learningRateEnd` cosine, and differs from a constant-rate run. On a real
 // ledger, with training consents signed by the patients.
@@ -9,10 +9,10 @@ import { patientIdOf } from '../../protocol/tx.ts'
 import { createModel, loadWeights, serializeWeights } from '../../node/ai/model.ts'
 import { trainLocal } from '../../node/ai/train.ts'
 import type { TrainOptions } from '../../node/ai/train.ts'
-import { flattenWeights, signRoundStart } from '../../node/fl/messages.ts'
-import type { RoundConfig, Update } from '../../node/fl/messages.ts'
-import { memoryModelStore } from '../../node/fl/model-store.ts'
-import { createParticipant } from '../../node/fl/participant.ts'
+import { flattenWeights, signRoundStart } from '../../node/fl/transport/messages.ts'
+import type { RoundConfig, Update } from '../../node/fl/transport/messages.ts'
+import { memoryModelStore } from '../../node/fl/transport/model-store.ts'
+import { createParticipant } from '../../node/fl/round/participant.ts'
 import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 import { logger, phantoms, TINY } from './fl-fixture.ts'
 

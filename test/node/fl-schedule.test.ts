@@ -1,11 +1,11 @@
-// The task-wide learning-rate schedule (schedule.ts): a cosine over rounds × local epochs from the
+// The task-wide learning-rate schedule (node/fl/task/schedule.ts): a cosine over rounds × local epochs from the
 // task's learning rate to 0 (SGDR without restarts, Loshchilov & Hutter, ICLR 2017), cut into one
 // segment per round, or a constant rate. Points are chosen where the cosine is exact in binary
 // floating point (0, ½ and the whole of the span); others are checked against known decimals.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cosineRate, roundConfig, roundLearningRates } from '../../node/fl/schedule.ts'
-import { parseTaskOptions } from '../../node/fl/task-options.ts'
+import { cosineRate, roundConfig, roundLearningRates } from '../../node/fl/task/schedule.ts'
+import { parseTaskOptions } from '../../node/fl/task/options.ts'
 
 test('cosineRate is lr at the start, lr/2 half-way and 0 at the end', () => {
   assert.is(cosineRate(0.008, 0, 10), 0.008)

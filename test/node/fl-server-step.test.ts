@@ -1,14 +1,14 @@
-// The server optimizer (server-step.ts) on exact small vectors: server learning rate η_g (Reddi et
+// The server optimizer (node/fl/round/server-step.ts) on exact small vectors: server learning rate η_g (Reddi et
 // al., ICLR 2021, Alg. 1 with an SGD server) and server momentum β (FedAvgM, Hsu et al. 2019),
 // v ← β·v + Δ̄, w ← w + η_g·v. With η_g = 1 and β = 0 the step is FedAvg's, bit for bit. Values
 // are exact in binary floating point.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createPrng } from '../../node/ai/prng.ts'
-import { aggregate } from '../../node/fl/aggregate.ts'
-import type { Contribution, Delta } from '../../node/fl/aggregate.ts'
-import { aggregateRound, serverStep } from '../../node/fl/server-step.ts'
-import { parseTaskOptions } from '../../node/fl/task-options.ts'
+import { aggregate } from '../../node/fl/round/aggregate.ts'
+import type { Contribution, Delta } from '../../node/fl/round/aggregate.ts'
+import { aggregateRound, serverStep } from '../../node/fl/round/server-step.ts'
+import { parseTaskOptions } from '../../node/fl/task/options.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const d = (...tensors: number[][]): Delta => tensors.map(t => Float64Array.from(t))

@@ -1,4 +1,4 @@
-// Task options of the learning-rate schedule and the server optimizer (task-options.ts): defaults,
+// Task options of the learning-rate schedule and the server optimizer (node/fl/task/options.ts): defaults,
 // every validation rule refused with INVALID, their place in the stored history (records written
 // before they existed still load, and say the constant rate they trained at), and in the
 // provenance that model.publish carries. `firstRound` (where a continued task starts) and the
@@ -6,9 +6,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { TASK_DEFAULTS } from '../../node/fl/constants.ts'
-import { decodeTaskHeader } from '../../node/fl/history-codec.ts'
-import { fitToConsortium, parseTaskOptions } from '../../node/fl/task-options.ts'
-import { newTaskView, publishMetrics } from '../../node/fl/task-record.ts'
+import { decodeTaskHeader } from '../../node/fl/task/history-codec.ts'
+import { fitToConsortium, parseTaskOptions } from '../../node/fl/task/options.ts'
+import { newTaskView, publishMetrics } from '../../node/fl/task/record.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const ID = 'detect-strange-0011223344556677'

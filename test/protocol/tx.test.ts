@@ -43,11 +43,21 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
   'consent.revoke': { grantee: stranger.publicKey },
   'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
   'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] },
+  'patient.rekey': { old: patientIdOf(patient.publicKey), box: bytes(32, 12), hospital: hospital.publicKey },
+  'patient.cosign': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey) },
+  'patient.veto': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey) },
+  'patient.rewrap': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey), images: [{ raw: cid(1), keys: { to: bytes(32, 12), raw: bytes(80, 7), result: null } }] },
   'directory.set': { subject: stranger.publicKey, name: 'Dr Lee', department: 'Radiology' },
   'image.rekey': {
     patient: patientIdOf(patient.publicKey), old: { raw: cid(1), result: cid(2) }, raw: cid(5), result: null,
     keys: [{ to: bytes(32, 6), raw: bytes(80, 7), result: null }]
-  }
+  },
+  'research.project': {
+    title: 'Lesion detection', purpose: 'Train a detector', options: { modifiedDates: true, cleanDescriptors: true },
+    criteria: { modalities: ['CT', 'OT'], from: 1_600_000_000_000, to: null, labelled: null, scoreMin: 0, scoreMax: 10000 }
+  },
+  'research.decision': { project: bytes(32, 12), hospital: hospital.publicKey, approve: true },
+  'research.export': { project: bytes(32, 12), export: bytes(32, 13), uses: [{ patient: patientIdOf(patient.publicKey), image: cid(1), consent: bytes(32, 10) }] }
 }
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {
@@ -151,6 +161,22 @@ test('BAD_SCHEMA: wrong types', () => {
   throwsCode(() => decodeMutated('image.add', (_t, b) => { b.raw = bytes(36, 1) }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('model.publish', (_t, b) => { b.metrics = { dice: 'high' } }), 'BAD_SCHEMA')
   throwsCode(() => decodeMutated('member.propose', (_t, b) => { b.name = 'tab\there' }), 'BAD_SCHEMA')
+})
+
+test('access.log: a use is optional; without one the entry encodes as before and must name an image', () => {
+  const old = signed('access.log')
+  assert.equal(Object.keys(plain(old).body as Record<string, unknown>).sort(), ['accessor', 'basis', 'consent', 'image', 'patient'], 'no use key in the canonical bytes')
+  assert.not.ok('use' in decodeTx(encodeTx(old).bytes).tx.body)
+  for (const use of ['list', 'open', 'train', 'validate'] as const) {
+    const body = (decodeMutated('access.log', (_t, b) => { b.use = use }) as { tx: Tx }).tx.body as TxBodies['access.log']
+    assert.is(body.use, use)
+  }
+  // A listing names no image: only the form with a use may carry a null image.
+  assert.is(((decodeMutated('access.log', (_t, b) => { b.use = 'list'; b.image = null }) as { tx: Tx }).tx.body as TxBodies['access.log']).image, null)
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.image = null }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = 'peek' }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = null }), 'BAD_SCHEMA')
+  throwsCode(() => decodeMutated('access.log', (_t, b) => { b.use = 1 }), 'BAD_SCHEMA')
 })
 
 test('BAD_SCHEMA: values outside their enums', () => {

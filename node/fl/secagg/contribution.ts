@@ -4,8 +4,8 @@
 // the key list; Σ x_u / Σ n_u is then FedAvg of the clipped updates, and with equal sample counts
 // the noise on the average has the σ·C / m standard deviation the plain path adds on its own.
 import type { Prng } from '../../ai/prng.ts'
-import { clipDelta } from '../aggregate.ts'
-import type { Delta } from '../aggregate.ts'
+import { clipDelta } from '../round/aggregate.ts'
+import type { Delta } from '../round/aggregate.ts'
 import { dequantise, quantise, scaleFor } from './quantise.ts'
 
 /** What fixes the quantiser and the noise of one round: the same for every hospital of the key list. */

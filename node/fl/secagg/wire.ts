@@ -1,4 +1,4 @@
-// The bodies of the secure-aggregation step envelopes (node/fl/messages.ts SecAggEnvelope) as
+// The bodies of the secure-aggregation step envelopes (node/fl/transport/messages.ts SecAggEnvelope) as
 // dag-cbor, and their shape checks: a body that does not parse is refused with BAD_SCHEMA before
 // any of it reaches the protocol's state machines.
 import { decode, encode } from '../../../protocol/codec.ts'

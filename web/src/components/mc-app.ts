@@ -16,10 +16,13 @@ import './mc-unlock.ts'
 import './mc-clinician-page.ts'
 import './mc-viewer.ts'
 import './mc-patient-page.ts'
+import './mc-account.ts'
+import './mc-recover.ts'
+import './mc-recovery-code.ts'
 
 const TITLES: Partial<Record<Route['page'], string>> = {
-  'sign-in': 'Sign in', 'sign-up': 'Create an account', setup: 'Set up', clinician: 'Patients', 'clinician-viewer': 'Viewer',
-  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning'
+  'sign-in': 'Sign in', 'sign-up': 'Create an account', recover: 'Recover your account', account: 'My account', setup: 'Set up', clinician: 'Patients', 'clinician-viewer': 'Viewer',
+  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning', research: 'Research'
 }
 
 /** `<mc-app .session=${session}>`: the whole UI. */
@@ -99,7 +102,7 @@ export class McApp extends LitElement {
     if (s.state === 'signed-out' && (was === 'open' || was === 'locked') && !isPublic(r)) {
       // Signed out (or the session ended): leave the page, so Back does not return to it.
       this.#go('/app/sign-in')
-    } else if (s.state === 'open' && s.role !== null && (r.page === 'home' || r.page === 'sign-in' || r.page === 'sign-up' || r.page === 'setup')) {
+    } else if (s.state === 'open' && s.role !== null && (r.page === 'home' || r.page === 'sign-in' || r.page === 'sign-up' || r.page === 'recover' || r.page === 'setup')) {
       this.#go(homeOf(s.role), true)
     } else if (s.state === 'signed-out' && r.page === 'home') {
       this.#go('/app/sign-in', true)
@@ -126,15 +129,21 @@ export class McApp extends LitElement {
     if (r.page === 'setup' && s.state !== 'open') return html`<mc-sign-up setup .setupToken=${r.token} .session=${s}></mc-sign-up>`
     if (r.page === 'not-found') return html`<h1>Page not found</h1><p>There is no page at this address. <a href="/">Go to the start page</a>.</p>`
     if (s.state === 'signed-out') {
+      if (r.page === 'recover') return html`<mc-recover .session=${s}></mc-recover>`
       return r.page === 'sign-up' ? html`<mc-sign-up .session=${s}></mc-sign-up>` : html`<mc-sign-in .session=${s}></mc-sign-in>`
     }
+    // Shown once, before anything else, until the patient says the code is saved.
+    if (s.recoveryCode !== null && s.state === 'open') return html`<mc-recovery-code .session=${s}></mc-recovery-code>`
     if (s.state === 'locked') return html`<mc-unlock .session=${s}></mc-unlock>`
     const role = s.role
     if (role === null || isPublic(r) || r.page === 'home') return nothing
     if (!mayOpen(r, role)) return html`<h1>Not available</h1><p role="alert">This page is not available to a ${role} account. <a href=${homeOf(role)}>Go to your start page</a>.</p>`
     // The admin console is its own chunk: patients and clinicians never download it.
     if (r.page === 'admin' || r.page === 'admin-tx' || r.page === 'admin-fl-task') void import('./mc-admin-page.ts')
+    // The research page is its own chunk too: only researchers and admins download it.
+    if (r.page === 'research') void import('./research/mc-research-page.ts')
     switch (r.page) {
+      case 'account': return html`<mc-account .session=${s}></mc-account>`
       case 'clinician': return html`<mc-clinician-page .session=${s} .patientId=${r.patientId}></mc-clinician-page>`
       case 'clinician-viewer': return html`<mc-viewer .session=${s} .patientId=${r.patientId} .cid=${r.cid}></mc-viewer>`
       case 'patient': return html`<mc-patient-page .session=${s} .tab=${r.tab}></mc-patient-page>`
@@ -142,6 +151,7 @@ export class McApp extends LitElement {
       case 'admin': return html`<mc-admin-page .session=${s} .tab=${r.tab}></mc-admin-page>`
       case 'admin-tx': return html`<mc-admin-page .session=${s} .tab=${'ledger'} .txId=${r.txId}></mc-admin-page>`
       case 'admin-fl-task': return html`<mc-admin-page .session=${s} .tab=${'fl'} .taskId=${r.taskId}></mc-admin-page>`
+      case 'research': return html`<mc-research-page .session=${s}></mc-research-page>`
     }
   }
 

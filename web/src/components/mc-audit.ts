@@ -1,10 +1,12 @@
-// "Who viewed my images": the access.logs on the ledger for this patient, newest first, a page at a
-// time (the peer pages them: a patient's audit grows with every read), with the
-// hospital, the basis (custodian, consent, emergency) and the purpose of the consent it used. A
-// hospital's training use (purpose `training`) reads as such, apart from a clinician's view.
-// Emergency access is marked in words and colour, never colour alone. Each entry's inclusion proof
-// can be checked here, in the browser (web/src/lib/proof-check.ts), from `GET /api/me/tx/:id`.
+// "Who viewed my images": the access.logs on the ledger for this patient, grouped by person, day,
+// use and basis, newest first, each group one sentence ("Dr Lee (Radiology, South Hospital) opened 3 of
+// your images on 6 Dec, under your treatment consent to South Hospital"). Listing, opening,
+// training, validation and emergency read apart; emergency is marked in words and colour, never
+// colour alone. A group expands to its ledger entries, and each entry's inclusion proof can be
+// checked here, in the browser (web/src/lib/proof-check.ts), from `GET /api/me/tx/:id`.
 import { LitElement, css, html, nothing } from 'lit'
+import { asAuditGroup, groupSentence, USE_WORDS } from '../lib/audit-words.ts'
+import type { AuditGroup } from '../lib/audit-words.ts'
 import { formatTime, shortHex } from '../lib/format.ts'
 import { checkTxProof } from '../lib/proof-check.ts'
 import type { ProofOutcome } from '../lib/proof-check.ts'
@@ -15,34 +17,39 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
-interface Entry { id: string, time: number, image: string, accessor: string, hospital: string, hospitalName: string | null, basis: string, consent: string | null, purpose: string | null, emergency: boolean }
-
-const BASIS: Record<string, string> = { custodian: 'hospital that holds the image', consent: 'your consent', emergency: 'EMERGENCY access' }
-/** A consent's basis by its purpose. */
-const CONSENT: Record<string, string> = { treatment: 'your consent for treatment', research: 'your research consent' }
+interface Entry { id: string, time: number, image: string | null, use: string, inferred: boolean }
 
 function asEntry (v: Record<string, unknown>): Entry | null {
-  const s = (k: string): string | null => typeof v[k] === 'string' ? v[k] as string : null
-  const [id, image, accessor, hospital, basis] = ['id', 'image', 'accessor', 'hospital', 'basis'].map(s)
-  if (id === null || image === null || accessor === null || hospital === null || basis === null || typeof v.time !== 'number') return null
-  return { id, time: v.time, image, accessor, hospital, hospitalName: s('hospitalName'), basis, consent: s('consent'), purpose: s('purpose'), emergency: v.emergency === true }
+  if (typeof v.id !== 'string' || typeof v.time !== 'number' || typeof v.use !== 'string') return null
+  return { id: v.id, time: v.time, image: typeof v.image === 'string' ? v.image : null, use: v.use, inferred: v.inferred === true }
+}
+
+/** The page's offset from UTC in minutes (east positive): the peer groups by this local day. */
+function localOffset (): number {
+  return -new Date().getTimezoneOffset()
 }
 
 /** `<mc-audit .session=${s}>`. */
 export class McAudit extends LitElement {
-  static override properties = { session: { attribute: false }, proofs: { state: true } }
+  static override properties = { session: { attribute: false }, proofs: { state: true }, open: { state: true } }
   static override styles = [shared, css`
-    tr.emergency td { background: #fff1c2; }
+    ol.groups { list-style: none; padding: 0; margin: 0; }
+    ol.groups > li { border: 1px solid #c9d1d9; border-radius: 8px; padding: 0.6rem 0.8rem; margin: 0.5rem 0; }
+    ol.groups > li.emergency { background: #fff1c2; border-color: #8a5a00; }
     .flag { color: #8a1c00; font-weight: 700; }
+    .sentence { margin: 0 0 0.3rem; }
   `]
 
   declare session: Session
   /** Proof outcomes by entry id, once the person asked for the check. */
   declare proofs: ReadonlyMap<string, ProofOutcome>
+  /** The groups expanded, with the entries loaded so far and the cursor of the rest. */
+  declare open: ReadonlyMap<string, { entries: Entry[], next: string | null }>
 
   constructor () {
     super()
     this.proofs = new Map()
+    this.open = new Map()
   }
 
   /** Fetches the entry's transaction with its proof and checks it against this ledger's members. */
@@ -72,58 +79,83 @@ export class McAudit extends LitElement {
     fail: err => this.session.fail(err)
   })
 
-  /** Loading older pages ("Show older entries"). */
+  /** Loading older groups, or a group's entries. */
   readonly #more = new ActionController(this, { fail: err => this.session.fail(err) })
 
-  /** One page from the peer, newest first, and the cursor of the next. */
-  async #load (cursor: string | undefined): Promise<{ entries: Entry[], next: string | null }> {
-    const page = await this.session.client.myAuditPage({ cursor })
-    return { entries: page.entries.map(asEntry).filter(e => e !== null), next: page.next }
+  /** One page of groups from the peer, newest first, and the cursor of the next. */
+  async #load (cursor: string | undefined): Promise<{ groups: AuditGroup[], next: string | null }> {
+    const page = await this.session.client.myAuditGroups({ cursor, tz: localOffset() })
+    return { groups: page.groups.map(asAuditGroup).filter(g => g !== null), next: page.next }
   }
 
-  /** Appends the next page to the list shown. */
+  /** Appends the next page of groups to the list shown. */
   async #showOlder (): Promise<void> {
     const shown = this.#page.value
     if (shown?.next == null) return
     await this.#more.run(async () => {
       const older = await this.#load(shown.next ?? undefined)
-      this.#page.value = { entries: [...shown.entries, ...older.entries], next: older.next }
+      this.#page.value = { groups: [...shown.groups, ...older.groups], next: older.next }
       this.requestUpdate()
     })
   }
 
-  /** Who looked and what allowed it: two cells, or one sentence for a training use. */
-  #who (x: Entry) {
-    const hospital = x.hospitalName ?? shortHex(x.hospital)
-    if (x.purpose === 'training' && !x.emergency) return html`<td colspan="2">${hospital} used this image to train the detect-strange model (your training consent)</td>`
-    const basis = x.basis === 'consent' && x.purpose !== null ? CONSENT[x.purpose] ?? BASIS.consent : BASIS[x.basis] ?? x.basis
-    return html`<td class="mono" title=${x.accessor}>${shortHex(x.accessor)}</td>
-      <td>${x.emergency ? html`<span class="flag">⚠ ${BASIS.emergency}</span>` : basis}</td>`
+  /** Expands a group to its ledger entries (a page at a time), or folds it again. */
+  async #toggle (g: AuditGroup, more = false): Promise<void> {
+    const held = this.open.get(g.key)
+    if (held !== undefined && !more) {
+      const open = new Map(this.open)
+      open.delete(g.key)
+      this.open = open
+      return
+    }
+    await this.#more.run(async () => {
+      const page = await this.session.client.myAuditPage({ group: g.key, tz: localOffset(), cursor: more ? held?.next ?? undefined : undefined })
+      const entries = page.entries.map(asEntry).filter(e => e !== null)
+      this.open = new Map([...this.open, [g.key, { entries: [...(more ? held?.entries ?? [] : []), ...entries], next: page.next }]])
+    })
+  }
+
+  #entries (g: AuditGroup) {
+    const held = this.open.get(g.key)
+    if (held === undefined) return nothing
+    return html`<div class="table-wrap" id="entries-${g.key}"><table>
+      <caption class="visually-hidden">Ledger entries of this group</caption>
+      <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Image</th><th scope="col">Entry</th><th scope="col">On the ledger</th></tr></thead>
+      <tbody>${held.entries.map(e => html`<tr data-entry=${e.id} data-use=${e.use}>
+        <td>${formatTime(e.time)}</td>
+        <td>${USE_WORDS[e.use] ?? e.use}${e.inferred ? html`<br><span class="muted">(written before listing, opening, training and validation were told apart)</span>` : nothing}</td>
+        <td class="mono" title=${e.image ?? ''}>${e.image === null ? '— (a listing names no image)' : shortHex(e.image, 10)}</td>
+        <td class="mono" title=${e.id}>${shortHex(e.id)}</td>
+        <td>${this.#proof(e.id)}</td>
+      </tr>`)}</tbody>
+    </table></div>
+    ${held.next === null ? nothing : html`<p><button type="button" class="secondary" ?disabled=${this.#more.busy} @click=${async () => await this.#toggle(g, true)}>More entries</button></p>`}`
+  }
+
+  #group (g: AuditGroup, thisYear: number) {
+    const expanded = this.open.has(g.key)
+    return html`<li class=${g.emergency ? 'emergency' : ''} data-use=${g.use} data-basis=${g.basis} data-purpose=${g.purpose ?? ''} data-accessor=${g.accessor} data-hospital=${g.hospitalName ?? g.hospital}>
+      <p class="sentence">${g.emergency ? html`<span class="flag">⚠ Emergency: </span>` : nothing}${groupSentence(g, thisYear)}</p>
+      <button type="button" class="secondary" aria-expanded=${expanded ? 'true' : 'false'} aria-controls="entries-${g.key}" ?disabled=${this.#more.busy}
+        @click=${async () => await this.#toggle(g)}>${expanded ? 'Hide' : 'Show'} the ${g.entries === 1 ? 'ledger entry' : `${g.entries} ledger entries`}</button>
+      ${this.#entries(g)}
+    </li>`
   }
 
   override render () {
-    const shown = this.#page.value?.entries
-    const emergencies = shown?.filter(x => x.emergency).length ?? 0
-    const trained = shown?.filter(x => x.purpose === 'training').length ?? 0
+    const shown = this.#page.value?.groups
+    const emergencies = shown?.filter(g => g.emergency).length ?? 0
+    const trained = shown?.filter(g => g.use === 'train' || g.use === 'validate').length ?? 0
+    const thisYear = new Date().getFullYear()
     return html`
       <h1>Who viewed my images</h1>
-      <p>Every time someone other than you lists or opens one of your images, the hospital they use writes it on the ledger. Nobody can remove these entries. The newest come first.</p>
-      <p><button type="button" class="secondary" @click=${async () => await this.#page.reload()}>Refresh</button></p>
+      <p>Every time someone other than you lists your images, opens one, or a hospital trains or checks the model on one, the hospital writes it on the ledger. Nobody can remove these entries. They are grouped by person and day, the newest first; show a group's entries to check each one on the ledger.</p>
+      <p><button type="button" class="secondary" @click=${async () => { this.open = new Map(); await this.#page.reload() }}>Refresh</button></p>
       <mc-error-note .error=${this.#more.error ?? this.#page.error}></mc-error-note>
-      ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies} ${emergencies === 1 ? 'entry was' : 'entries were'} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
-      ${trained > 0 ? html`<p class="note" role="status">${trained} ${trained === 1 ? 'entry is' : 'entries are'} model training under your training consent: it ran at the hospital, and only what the model learned was shared.</p>` : nothing}
-      ${this.#page.render(({ entries: e }) => e.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
-        <div class="table-wrap"><table>
-          <caption class="visually-hidden">Accesses to your images, newest first</caption>
-          <thead><tr><th scope="col">When</th><th scope="col">Hospital</th><th scope="col">Who</th><th scope="col">Allowed by</th><th scope="col">Image</th><th scope="col">On the ledger</th></tr></thead>
-          <tbody>${e.map(x => html`<tr class=${x.emergency ? 'emergency' : ''} data-basis=${x.basis} data-purpose=${x.purpose ?? ''} data-hospital=${x.hospitalName ?? x.hospital}>
-            <td>${formatTime(x.time)}</td>
-            <td>${x.hospitalName ?? shortHex(x.hospital)}</td>
-            ${this.#who(x)}
-            <td class="mono" title=${x.image}>${shortHex(x.image, 10)}</td>
-            <td>${this.#proof(x.id)}</td>
-          </tr>`)}</tbody>
-        </table></div>
+      ${emergencies > 0 ? html`<p class="warn" role="status"><span class="flag">Emergency access:</span> ${emergencies === 1 ? 'one group of entries was' : `${emergencies} groups of entries were`} made without your consent because a clinician declared an emergency. They are highlighted below.</p>` : nothing}
+      ${trained > 0 ? html`<p class="note" role="status">Training and validation of the model ran at the hospital under your training consent; only what the model learned was shared. A validation image is held out: the model is checked on it, never trained on it.</p>` : nothing}
+      ${this.#page.render(({ groups }) => groups.length === 0 ? html`<p role="status">Nobody else has viewed your images.</p>` : html`
+        <ol class="groups" aria-label="Accesses to your images, by person and day, newest first">${groups.map(g => this.#group(g, thisYear))}</ol>
         ${this.#page.value?.next == null ? nothing : html`<p><button type="button" class="secondary" ?disabled=${this.#more.busy} @click=${async () => await this.#showOlder()}>${this.#more.busy ? 'Loading…' : 'Show older entries'}</button></p>`}`)}
     `
   }

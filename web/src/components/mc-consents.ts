@@ -1,6 +1,6 @@
-// The patient's consents, one row per grantee and purpose: who may open their images, for what and
-// until when; a form to grant a new one (to a member hospital or to one clinician or researcher by
-// key); revoke, which ends that one purpose only; and "revoke and re-key", which also has every
+// The patient's consents, one row per grantee and purpose: who may open their images (by name from
+// the consortium directory), for what and until when; a form to grant a new one (to a member
+// hospital, or to one clinician or researcher found by name, or by a pasted key); revoke, which ends that one purpose only; and "revoke and re-key", which also has every
 // image encrypted again under a new key. The grant is built and signed in this browser: the
 // patient's image keys are re-wrapped here for the grantee's hospital, whose peer hands a key to
 // its clinician only while the consent is live.
@@ -9,14 +9,25 @@ import { MedichainError } from '../../../protocol/errors.ts'
 import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
 import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
+import { nameLabel } from '../lib/names.ts'
+import type { DisplayName } from '../lib/names.ts'
 import { api } from '../services/api.ts'
 import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
+import './mc-person-picker.ts'
+import type { Picked } from './mc-person-picker.ts'
 
-interface Consent { id: string, grantee: string, kind: string | null, action: string, purpose: string | null, expires: number | null, time: number, images: string[], scope: { kind: string } | null }
+interface Consent { id: string, grantee: string, granteeName: DisplayName | null, kind: string | null, action: string, purpose: string | null, expires: number | null, time: number, images: string[], scope: { kind: string } | null }
+
+function asName (v: unknown): DisplayName | null {
+  if (typeof v !== 'object' || v === null) return null
+  const n = v as Record<string, unknown>
+  if (typeof n.name !== 'string' || typeof n.department !== 'string' || typeof n.hospital !== 'string') return null
+  return { name: n.name, department: n.department, hospital: n.hospital, hospitalName: typeof n.hospitalName === 'string' ? n.hospitalName : null }
+}
 
 const PURPOSE: Record<string, string> = { treatment: 'treatment (clinicians)', research: 'research', training: 'training the detect-strange model' }
 
@@ -25,7 +36,7 @@ function asConsent (v: Record<string, unknown>): Consent | null {
   const [id, grantee, action] = ['id', 'grantee', 'action'].map(s)
   if (id === null || grantee === null || action === null || typeof v.time !== 'number') return null
   return {
-    id, grantee, action, kind: s('kind'), purpose: s('purpose'), time: v.time,
+    id, grantee, granteeName: asName(v.granteeName), action, kind: s('kind'), purpose: s('purpose'), time: v.time,
     expires: typeof v.expires === 'number' ? v.expires : null,
     images: Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [],
     scope: typeof v.scope === 'object' && v.scope !== null ? v.scope as { kind: string } : null
@@ -40,7 +51,7 @@ function purposeOf (c: Consent): Purpose | undefined {
 /** `<mc-consents .session=${s}>`. */
 export class McConsents extends LitElement {
   static override properties = {
-    session: { attribute: false }, formErrors: { state: true }, kind: { state: true }, scope: { state: true }, draft: { state: true }
+    session: { attribute: false }, formErrors: { state: true }, kind: { state: true }, scope: { state: true }, draft: { state: true }, person: { state: true }
   }
 
   static override styles = [shared, css`
@@ -56,6 +67,8 @@ export class McConsents extends LitElement {
   declare scope: 'all' | 'images'
   /** The form as typed so far, for its plain-words summary. */
   declare draft: { grantee: string, purpose: string, until: string, chosen: number }
+  /** The clinician or researcher picked by name (or by a pasted key) for a consent to one person. */
+  declare person: Picked | null
   /** Grant and revoke (the listing's own failure is in `#data.error`). */
   readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
   readonly #data = new LoadController(this, {
@@ -94,25 +107,34 @@ export class McConsents extends LitElement {
     this.kind = 'hospital'
     this.scope = 'all'
     this.draft = { grantee: '', purpose: 'treatment', until: isoDate(Date.now() + 30 * 86_400_000), chosen: 0 }
+    this.person = null
   }
 
+  /** The grantee as the directory names them; a short key only when it has no entry. */
   #granteeName (c: Consent): string {
     const m = this.#data.value?.members.find(x => x.key === c.grantee)
-    return m !== undefined ? `${m.name} (hospital)` : c.kind === 'hospital' ? `hospital ${shortHex(c.grantee)}` : `user ${shortHex(c.grantee)}`
+    if (m !== undefined) return `${m.name} (hospital)`
+    if (c.granteeName !== null) return nameLabel(c.granteeName, c.grantee)
+    return c.kind === 'hospital' ? `hospital ${shortHex(c.grantee)}` : `user ${shortHex(c.grantee)}`
   }
 
   /** Keeps the draft in step with the form, so the summary says what will be signed. */
   readonly #onInput = (e: Event): void => {
     const data = new FormData(e.currentTarget as HTMLFormElement)
     const get = (k: string): string => String(data.get(k) ?? '')
-    this.draft = { grantee: get(this.kind === 'hospital' ? 'hospital' : 'userKey').trim().toLowerCase(), purpose: get('purpose'), until: get('until'), chosen: data.getAll('image').length }
+    this.draft = { grantee: this.kind === 'hospital' ? get('hospital').trim().toLowerCase() : this.person?.key ?? '', purpose: get('purpose'), until: get('until'), chosen: data.getAll('image').length }
+  }
+
+  readonly #onPicked = (e: CustomEvent<Picked | null>): void => {
+    this.person = e.detail
+    this.draft = { ...this.draft, grantee: e.detail?.key ?? '' }
   }
 
   /** The grant in plain words, and which current consent it would replace (one per grantee and purpose). */
   #summary () {
     const d = this.draft
     const members = this.#data.value?.members ?? []
-    const name = members.find(m => m.key === d.grantee)?.name
+    const name = this.kind === 'hospital' ? members.find(m => m.key === d.grantee)?.name : this.person?.label
     if (this.kind === 'hospital' ? name === undefined : !/^[0-9a-f]{64}$/.test(d.grantee)) return nothing
     const who = name ?? `the person with key ${shortHex(d.grantee)}`
     const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.until)
@@ -133,7 +155,7 @@ export class McConsents extends LitElement {
     const form: GrantForm = {
       kind: this.kind,
       hospital: String(data.get('hospital') ?? ''),
-      userKey: String(data.get('userKey') ?? ''),
+      userKey: this.person?.key ?? '',
       purpose: String(data.get('purpose') ?? ''),
       until: String(data.get('until') ?? '')
     }
@@ -185,9 +207,7 @@ export class McConsents extends LitElement {
               <option value="">Choose…</option>
               ${members.map(m => html`<option value=${m.key}>${m.name}${m.self ? ' (this hospital)' : ''}</option>`)}
             </select>${err('hospital')}`
-          : html`<label for="userKey">Their key</label>
-            <input id="userKey" name="userKey" class="mono" autocomplete="off" spellcheck="false" aria-invalid=${fe.userKey !== undefined ? 'true' : 'false'} aria-describedby="userKey-hint">
-            <p id="userKey-hint" class="muted">64 characters: the clinician finds it on their Patients page.</p>${err('userKey')}`}
+          : html`<mc-person-picker .session=${this.session} .invalid=${fe.userKey !== undefined} @mc-picked=${this.#onPicked}></mc-person-picker>${err('userKey')}`}
       </fieldset>
       <label for="purpose">For</label>
       <select id="purpose" name="purpose">

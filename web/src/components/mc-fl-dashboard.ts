@@ -10,10 +10,13 @@ import { ApiError } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { canContinue } from '../lib/fl.ts'
 import type { FlTask } from '../lib/fl.ts'
-import { formatTime, shortHex } from '../lib/format.ts'
+import { formatTime } from '../lib/format.ts'
+import { labelOf } from '../lib/names.ts'
+import type { DisplayName } from '../lib/names.ts'
 import { api } from '../services/api.ts'
 import { ActionController } from '../services/action-controller.ts'
 import { LoadController } from '../services/load-controller.ts'
+import { namesOf } from '../services/names.ts'
 import { navigate } from '../services/navigate.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
@@ -29,7 +32,7 @@ const SHAPE = ['inputSize', 'base', 'depth'] as const
 const POLL_MS = 2000
 
 /** What the page shows: the task list, one task, or that the peer has no FL service. */
-type View = { kind: 'list', tasks: FlTask[] } | { kind: 'task', task: FlTask | null } | { kind: 'missing' }
+type View = { kind: 'list', tasks: FlTask[] } | { kind: 'task', task: FlTask | null, names: Map<string, DisplayName> } | { kind: 'missing' }
 
 /** Whether the view shows a task that is still running. */
 function running (v: View | undefined): boolean {
@@ -50,7 +53,12 @@ export class McFlDashboard extends LitElement {
     args: () => [this.taskId],
     load: async (): Promise<View> => {
       const a = api(this.session.client)
-      if (this.taskId !== null) return { kind: 'task', task: await a.flTask(this.taskId) }
+      if (this.taskId !== null) {
+        const task = await a.flTask(this.taskId)
+        // The coordinator and the participants by name (the directory), not by key.
+        const keys = task === null ? [] : [...(task.coordinator === null ? [] : [task.coordinator]), ...task.rounds.flatMap(r => r.participants.map(p => p.hospital))]
+        return { kind: 'task', task, names: await namesOf(this.session.client, keys) }
+      }
       try {
         return { kind: 'list', tasks: await a.flTasks() }
       } catch (err) {
@@ -133,7 +141,7 @@ export class McFlDashboard extends LitElement {
       </ul>`)}`
   }
 
-  #detail (t: FlTask) {
+  #detail (t: FlTask, names: Map<string, DisplayName>) {
     const loss = [{ name: 'validation loss', points: t.rounds.map(r => ({ x: r.round, y: r.loss })) }]
     const dice = [{ name: 'validation Dice', points: t.rounds.map(r => ({ x: r.round, y: r.dice })) }]
     const losses = t.rounds.flatMap(r => r.loss === null ? [] : [r.loss])
@@ -142,7 +150,7 @@ export class McFlDashboard extends LitElement {
     return html`
       <p><a href="/app/admin/fl">← All tasks</a></p>
       <h2>Task ${t.id}</h2>
-      <p>Status: <strong data-testid="fl-status">${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span class="mono">${shortHex(t.coordinator)}</span>`}</p>
+      <p>Status: <strong data-testid="fl-status">${t.status}</strong>${t.coordinator === null ? nothing : html` · coordinated by <span data-testid="fl-coordinator" title=${t.coordinator}>${labelOf(names, t.coordinator)}</span>`}</p>
       ${t.aggregation === null ? nothing : html`<p data-testid="fl-aggregation">Aggregation: <strong>${t.aggregation}</strong>${t.aggregation === 'secure' ? html` <span class="muted">(updates travel masked; the coordinator learns only their sum)</span>` : nothing}</p>`}
       ${t.continues === null ? nothing : html`<p data-testid="fl-continues">Continues <a href="/app/admin/fl/${encodeURIComponent(t.continues)}">${t.continues}</a></p>`}
       ${t.error === null ? nothing : html`<mc-error-note .error=${new MedichainError(t.error.code, t.error.message)}></mc-error-note>`}
@@ -157,7 +165,7 @@ export class McFlDashboard extends LitElement {
         <thead><tr><th scope="col">Round</th><th scope="col">Loss</th><th scope="col">Dice</th><th scope="col">Participants (samples)</th><th scope="col">Time</th></tr></thead>
         <tbody>${t.rounds.map(r => html`<tr>
           <td>${r.round}</td><td>${r.loss?.toFixed(4) ?? '—'}</td><td>${r.dice?.toFixed(3) ?? '—'}</td>
-          <td>${r.participants.map(p => html`${p.name ?? shortHex(p.hospital)}${p.samples === null ? nothing : html` (${p.samples})`}<br>`)}</td>
+          <td>${r.participants.map(p => html`${p.name ?? labelOf(names, p.hospital)}${p.samples === null ? nothing : html` (${p.samples})`}<br>`)}</td>
           <td>${r.durationMs === null ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`}</td>
         </tr>`)}</tbody>
       </table></div>`
@@ -169,7 +177,7 @@ export class McFlDashboard extends LitElement {
       <mc-error-note .error=${this.#action.error ?? this.#view.error}></mc-error-note>
       ${this.#view.value?.kind === 'missing'
         ? html`<p class="warn" role="status" data-testid="fl-missing">Federated learning is not available on this peer: it has no FL service yet (<code>GET /api/fl/tasks</code> answered 404). Tasks appear here once the peer runs one.</p>`
-        : this.taskId === null ? this.#list() : this.#view.render(v => v.kind === 'task' && v.task !== null ? this.#detail(v.task) : nothing)}
+        : this.taskId === null ? this.#list() : this.#view.render(v => v.kind === 'task' && v.task !== null ? this.#detail(v.task, v.names) : nothing)}
     `
   }
 }

@@ -183,7 +183,7 @@ export class McMembers extends LitElement {
           <td>${x.status}${this.#flag(x)}</td>
           <td>${x.self ? '—' : x.connected ? 'yes' : 'no'}</td>
           <td class="mono">${x.addrs.join(' ')}</td>
-          <td class="mono">${x.admittedBy === null ? 'founding member' : shortHex(x.admittedBy)}</td>
+          <td>${x.admittedBy === null ? 'founding member' : this.#name(x.admittedBy)}</td>
         </tr>`)}</tbody>
       </table></div>`)}
       <h2>Equivocation evidence</h2>

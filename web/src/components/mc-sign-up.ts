@@ -91,7 +91,7 @@ export class McSignUp extends LitElement {
         <p id="username-hint" class="muted">3 to 64 letters, digits, dots, dashes or underscores.</p>
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="new-password" required aria-describedby="password-hint">
-        <p id="password-hint" class="muted">12 to 128 characters. It also seals your private keys: if you lose it, nobody can recover them.</p>
+        <p id="password-hint" class="muted">12 to 128 characters. It also seals your private keys. Patients also get a recovery code, shown once, to set a new password if this one is forgotten.</p>
         <label for="confirm">Repeat the password</label>
         <input id="confirm" name="confirm" type="password" autocomplete="new-password" required>
         ${this.setup ? nothing : html`

@@ -4,13 +4,22 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { PropertyValues } from 'lit'
 import { formatTime, shortHex } from '../lib/format.ts'
+import { labelOf } from '../lib/names.ts'
 import { checkTxProof } from '../lib/proof-check.ts'
 import type { ProofOutcome } from '../lib/proof-check.ts'
 import { api } from '../services/api.ts'
 import { LoadController } from '../services/load-controller.ts'
+import { namesOf } from '../services/names.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
+
+/** The body's top-level fields that hold a 64-hex key (a person or a hospital), to show by name. */
+function keysIn (body: unknown): Array<{ field: string, key: string }> {
+  if (typeof body !== 'object' || body === null) return []
+  return Object.entries(body as Record<string, unknown>).flatMap(([field, v]) =>
+    typeof v === 'string' && /^[0-9a-f]{64}$/.test(v) && ['accessor', 'grantee', 'subject', 'member', 'user', 'hospital'].includes(field) ? [{ field, key: v }] : [])
+}
 
 /** `<mc-tx-detail .session=${s} .txId=${id}>`. */
 export class McTxDetail extends LitElement {
@@ -31,7 +40,9 @@ export class McTxDetail extends LitElement {
     load: async () => {
       const a = api(this.session.client)
       const [answer, members, health] = await Promise.all([a.tx(this.txId), a.members(), a.health()])
-      return { answer, members, ledgerId: health.ledger }
+      // The signer and every key the body names (accessor, grantee, subject…), by directory name.
+      const keys = [answer.tx.signer, ...keysIn(answer.tx.body).map(k => k.key)]
+      return { answer, members, ledgerId: health.ledger, names: await namesOf(this.session.client, keys) }
     },
     fail: err => this.session.fail(err)
   })
@@ -74,7 +85,8 @@ export class McTxDetail extends LitElement {
       ${this.#tx.render(({ answer: a }) => html`
         <dl class="card facts">
           <dt>Type</dt><dd>${a.tx.type}</dd>
-          <dt>Signed by</dt><dd class="mono">${a.tx.signer}</dd>
+          <dt>Signed by</dt><dd><span data-testid="signer-name">${labelOf(this.#tx.value?.names ?? new Map(), a.tx.signer)}</span><br><span class="mono">${a.tx.signer}</span></dd>
+          ${keysIn(a.tx.body).map(k => html`<dt>${k.field}</dt><dd>${labelOf(this.#tx.value?.names ?? new Map(), k.key)} <span class="mono" title=${k.key}>${shortHex(k.key)}</span></dd>`)}
           <dt>Sequence</dt><dd>${a.tx.seq}</dd>
           <dt>Time</dt><dd>${formatTime(a.tx.time)}</dd>
           <dt>In block</dt><dd>${a.location.height} of ${this.#name(a.location.author)}, position ${a.location.index}<br><span class="mono">${a.location.blockHash}</span></dd>

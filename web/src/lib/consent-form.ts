@@ -11,7 +11,7 @@ export interface GrantForm {
   kind: 'hospital' | 'user'
   /** Member key (hex) chosen from the list of hospitals. */
   hospital: string
-  /** A user's signing key (hex), as the clinician or researcher reads it out from their page. */
+  /** A user's signing key (hex): picked by name from the directory, or pasted as the person gave it. */
   userKey: string
   purpose: string
   /** Last day of the consent, YYYY-MM-DD (local time; the consent ends at that day's end). */
@@ -29,12 +29,12 @@ export function checkGrantForm (form: GrantForm, now: number, self?: string): Gr
   const errors: Partial<Record<keyof GrantForm, string>> = {}
   const key = (form.kind === 'hospital' ? form.hospital : form.userKey).trim().toLowerCase()
   if (!/^[0-9a-f]{64}$/.test(key)) {
-    errors[form.kind === 'hospital' ? 'hospital' : 'userKey'] = form.kind === 'hospital' ? 'Choose a hospital.' : 'Enter the 64-character key the person gave you.'
+    errors[form.kind === 'hospital' ? 'hospital' : 'userKey'] = form.kind === 'hospital' ? 'Choose a hospital.' : 'Search for the person by name and choose them, or paste the 64-character key they gave you.'
   } else if (self !== undefined && key === self.toLowerCase()) {
     errors.userKey = 'You cannot grant consent to yourself.'
   }
   if (!(PURPOSES as readonly string[]).includes(form.purpose)) errors.purpose = 'Choose what the consent is for.'
-  // Hospitals train the model (node/fl/consent.ts keeps only hospital training consents).
+  // Hospitals train the model (node/fl/round/consent.ts keeps only hospital training consents).
   else if (form.purpose === 'training' && form.kind === 'user') errors.purpose = 'A hospital trains the model: choose a hospital for a training consent.'
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(form.until)
   let expires = NaN

@@ -9,7 +9,7 @@ export const USE_TEXT: Readonly<Record<LabelUse, string>> = {
   validation: 'held out for validation'
 }
 
-/** Why the consent filter left labelled images out (node/fl/consent.ts ExclusionReason). */
+/** Why the consent filter left labelled images out (node/fl/round/consent.ts ExclusionReason). */
 export const REASON_TEXT: Readonly<Record<string, string>> = {
   'no-consent': 'the patient gave this hospital no training consent',
   revoked: 'the patient revoked the consent',

@@ -3,7 +3,7 @@
 // index.html for those and leave /api, /doctor and /patient to the API (node/http/static.ts).
 
 /** Tabs of the patient portal. */
-export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'credit'] as const
+export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'research', 'credit'] as const
 export type PatientTab = typeof PATIENT_TABS[number]
 
 /** Tabs of the admin console. */
@@ -15,6 +15,8 @@ export type Route =
   | { page: 'home' }
   | { page: 'sign-in' }
   | { page: 'sign-up' }
+  | { page: 'recover' }
+  | { page: 'account' }
   | { page: 'setup', token: string | null }
   | { page: 'clinician', patientId: string | null }
   | { page: 'clinician-viewer', patientId: string, cid: string }
@@ -23,6 +25,7 @@ export type Route =
   | { page: 'admin', tab: AdminTab }
   | { page: 'admin-tx', txId: string }
   | { page: 'admin-fl-task', taskId: string }
+  | { page: 'research' }
   | { page: 'not-found' }
 
 /** Who may see which pages (the server enforces the same through its routes). */
@@ -54,6 +57,9 @@ export function parseRoute (pathname: string, hash = ''): Route {
   const n = parts.length
   if (area === 'sign-in' && n === 2) return { page: 'sign-in' }
   if (area === 'sign-up' && n === 2) return { page: 'sign-up' }
+  if (area === 'recover' && n === 2) return { page: 'recover' }
+  if (area === 'account' && n === 2) return { page: 'account' }
+  if (area === 'research' && n === 2) return { page: 'research' }
   if (area === 'clinician') {
     if (n === 2) return { page: 'clinician', patientId: null }
     if (a === 'patients' && b !== undefined && HEX64.test(b)) {
@@ -88,11 +94,12 @@ export function mayOpen (route: Route, role: Role): boolean {
     case 'clinician': case 'clinician-viewer': return role === 'clinician' || role === 'researcher'
     case 'patient': case 'patient-viewer': return role === 'patient'
     case 'admin': case 'admin-tx': case 'admin-fl-task': return role === 'admin'
+    case 'research': return role === 'researcher' || role === 'admin'
     default: return true
   }
 }
 
 /** Pages shown without a session. */
 export function isPublic (route: Route): boolean {
-  return route.page === 'sign-in' || route.page === 'sign-up' || route.page === 'setup' || route.page === 'not-found'
+  return route.page === 'sign-in' || route.page === 'sign-up' || route.page === 'recover' || route.page === 'setup' || route.page === 'not-found'
 }

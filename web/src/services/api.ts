@@ -73,7 +73,7 @@ export function api (client: MedichainClient) {
     myTx: async (id: string) => await get<TxAnswer>(client, `/api/me/tx/${id}`),
     accounts: async (status: 'pending' | 'active' | 'locked') =>
       (await get<{ accounts: Account[] }>(client, `/api/accounts?status=${status}`)).accounts,
-    accountAction: async (username: string, action: 'approve' | 'lock' | 'unlock') => {
+    accountAction: async (username: string, action: 'approve' | 'lock' | 'unlock' | 'end-sessions') => {
       await client.request('POST', `/api/accounts/${encodeURIComponent(username)}/${action}`)
     },
     flTasks: async (): Promise<FlTask[]> => parseFlTasks(await get<unknown>(client, '/api/fl/tasks')),

@@ -29,6 +29,7 @@ export class Session extends EventTarget {
   /** Decrypted images and listings; emptied whenever the vault locks. */
   readonly images: ImageStore
   #state: SessionState = 'starting'
+  #recoveryCode: string | null = null
   #idle: IdleLock | null = null
   readonly #init: SessionInit
 
@@ -43,6 +44,25 @@ export class Session extends EventTarget {
   get user (): ApiUser | null { return this.client.user }
   get role (): Role | null { return this.client.user?.role ?? null }
 
+  /** A recovery code to show once (after a patient's sign-up or a recovery), until acknowledged. */
+  get recoveryCode (): string | null { return this.#recoveryCode }
+
+  /** The patient saved the code: the page forgets it. */
+  acknowledgeRecoveryCode (): void {
+    this.#recoveryCode = null
+    this.dispatchEvent(new Event(SESSION_CHANGED))
+  }
+
+  /** Sets a new password with the recovery code and signs in; the new code is shown next. */
+  async recover (username: string, code: string, password: string): Promise<void> {
+    try {
+      const { recoveryCode } = await this.client.recoverWithCode(username, code, password)
+      this.#recoveryCode = recoveryCode
+    } finally {
+      this.#set(this.client.user === null ? 'signed-out' : this.client.locked ? 'locked' : 'open')
+    }
+  }
+
   /** Picks up a session cookie left from before a reload (vault locked until the password is given). */
   async start (): Promise<void> {
     try {
@@ -53,9 +73,13 @@ export class Session extends EventTarget {
     }
   }
 
-  async signIn (username: string, password: string): Promise<void> {
+  /**
+   * Signs in as typed: `alice@north` (or an unqualified name with a home hospital picked, `homeKey`)
+   * through that hospital when it is not this one; a plain name here.
+   */
+  async signIn (username: string, password: string, homeKey?: string): Promise<void> {
     try {
-      await this.client.signIn(username, password)
+      await this.client.signInAnywhere(username, password, homeKey)
     } finally {
       this.#set(this.client.user === null ? 'signed-out' : this.client.locked ? 'locked' : 'open')
     }
@@ -67,6 +91,7 @@ export class Session extends EventTarget {
    */
   async signUp (input: { username: string, password: string, role: Role, setupToken?: string }): Promise<string> {
     const made = await this.client.signUp(input)
+    this.#recoveryCode = made.recoveryCode ?? null
     if (made.status === 'active') await this.signIn(input.username, input.password)
     return made.status
   }
@@ -94,6 +119,7 @@ export class Session extends EventTarget {
 
   async signOut (): Promise<void> {
     this.images.clear()
+    this.#recoveryCode = null
     try {
       await this.client.signOut()
     } catch {

@@ -1,0 +1,105 @@
+// Query and retrieve over the hospital's own records (issue 13 item 1): which catalogued instances
+// a DICOM caller may see (C-FIND) and fetch (C-MOVE, C-GET). A DICOM node reads as its hospital:
+// the same access rule as a clinician of this hospital in the web UI (docs/design.md §5
+// "Access"), and every retrieved instance is read through the same reads service, so it is
+// logged on the ledger (`access.log`, the hospital as accessor, basis custodian) like any read.
+import { createWriteStream } from 'node:fs'
+import { rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Logger } from 'pino'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import type { ImageRecord } from '../../ledger/queries.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import type { Reader } from '../records/access.ts'
+import { nodeBoxKeyOf, nodeUnwrapKey } from '../records/node-box.ts'
+import type { HospitalBox } from '../records/reader-keys.ts'
+import type { Reads } from '../records/reads.ts'
+import { decryptContent } from '../storage/content-crypto-node.ts'
+import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
+
+/** What query/retrieve uses. */
+export interface RetrieveComponents {
+  catalogue: DicomCatalogue
+  ledger: Ledger
+  reads: Pick<Reads, 'ciphertext'>
+  box: HospitalBox
+  /** Plaintext temp folder (wiped at start). */
+  tmpDir: string
+  logger: Logger
+  /** Whether this hospital's staff may read its own images without a consent (`records.custodianRead`). */
+  custodianRead: boolean
+}
+
+/** A catalogued instance with the ledger record it is stored under. */
+export interface Located { entry: CatalogueEntry, image: ImageRecord }
+
+/** A retrieved instance as a plaintext Part 10 temp file; `done` removes it. */
+export interface Materialised { path: string, sopClassUid: string, done: () => Promise<void> }
+
+/** The DICOM node's reader: the hospital itself, with a clinician's purpose (treatment). */
+function hospitalReader (ledger: Ledger, box: HospitalBox): Reader {
+  return { role: 'clinician', signPub: ledger.self, boxPub: box.publicKey, hospital: ledger.self }
+}
+
+/** Query and retrieve over the catalogue: `createRetrieve(components)`. */
+export function createRetrieve (c: RetrieveComponents) {
+  /**
+   * The catalogue entries with the ledger image each is recorded as, held by this hospital.
+   * Entries without one (a crash between catalogue and ledger, or a policy that closes the
+   * hospital's own images to its staff) are left out: nothing is found that could not be read.
+   */
+  async function locate (entries: CatalogueEntry[]): Promise<Located[]> {
+    if (!c.custodianRead) return []
+    const studies = new Map<string, ImageRecord[]>()
+    const out: Located[] = []
+    for (const entry of entries) {
+      const key = `${toHex(entry.patient)}:${toHex(entry.study)}`
+      let images = studies.get(key)
+      if (images === undefined) {
+        images = await c.ledger.queries.studyImages(entry.patient, entry.study)
+        studies.set(key, images)
+      }
+      const image = images.find(i => i.dicom !== undefined && equals(i.dicom.instance, entry.instance) && equals(i.dicom.series, entry.series) && equals(i.custodian, c.ledger.self))
+      if (image !== undefined) out.push({ entry, image })
+    }
+    return out
+  }
+
+  /** Every catalogue entry, or those of one study when the identifier names exactly one Study Instance UID. */
+  async function candidates (studyUid: string | undefined): Promise<CatalogueEntry[]> {
+    const out: CatalogueEntry[] = []
+    const source = studyUid !== undefined && /^[0-9.]+$/.test(studyUid) ? c.catalogue.byUid('study', studyUid) : c.catalogue.entries()
+    for await (const e of source) out.push(e)
+    return out
+  }
+
+  /**
+   * Reads one instance as this hospital: the access check and the ledger's access log of the web
+   * UI's reads, then the custodian's key, then the plaintext to a temp file.
+   */
+  async function materialise (located: Located): Promise<Materialised> {
+    const { image, entry } = located
+    const { stream } = await c.reads.ciphertext(hospitalReader(c.ledger, c.box), image.raw)
+    const wrapped = image.keys.find(k => equals(k.to, c.box.publicKey))
+    if (wrapped === undefined) throw new Error('this hospital holds no key for the image')
+    const key = nodeUnwrapKey(wrapped.raw, nodeBoxKeyOf(c.box))
+    const path = join(c.tmpDir, `retrieve-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
+    try {
+      await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
+    } catch (err) {
+      await rm(path, { force: true })
+      throw err
+    } finally {
+      key.fill(0)
+    }
+    return { path, sopClassUid: entry.header.instance.sopClassUid, done: async () => await rm(path, { force: true }) }
+  }
+
+  return { locate, candidates, materialise }
+}
+
+/** The query/retrieve service type. */
+export type Retrieve = ReturnType<typeof createRetrieve>

@@ -1,0 +1,136 @@
+// Research routes (docs/api.md "Research"): researchers create projects and export them,
+// admins decide for their hospital, patients read where their images were used. Projects and
+// decisions arrive signed by the user's own key; the peer checks who signed before submitting.
+import { Readable } from 'node:stream'
+import { Router } from '@koa/router'
+import type { Context } from 'koa'
+import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
+import { HASH_BYTES } from '../../protocol/constants.ts'
+import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
+import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import type { ProjectRecord } from '../../ledger/research-queries.ts'
+import type { Auth, SessionUser } from '../auth/index.ts'
+import { currentUser } from '../auth/index.ts'
+import { readJson } from '../auth/body.ts'
+import { parseHexParam } from '../http/query.ts'
+import type { Research } from './service.ts'
+import { zipSize, zipStream } from './zip.ts'
+
+/** HTTP statuses of the research errors. */
+export const RESEARCH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  EXPORT_TOO_LARGE: 413,
+  ZIP_TOO_LARGE: 413,
+  DEID_BAD_INPUT: 422,
+  UNKNOWN_PROJECT: 404,
+  NOT_PROJECT_HOSPITAL: 403
+}
+
+const signerOf = (ctx: Context): Uint8Array => fromHex((currentUser(ctx) as SessionUser).signPub)
+const idParam = (ctx: Context): Uint8Array => parseHexParam(ctx.params.id, 'id', HASH_BYTES)
+
+/** Builds the research router. */
+export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pick<Ledger, 'queries' | 'members'> }): Router {
+  const router = new Router()
+  const researcher = c.auth.requireUser('researcher')
+  const staff = c.auth.requireUser('researcher', 'admin')
+  const names = (): Map<string, string> => new Map(c.ledger.members().map(m => [toHex(m.key), m.name]))
+
+  const render = async (p: ProjectRecord): Promise<Record<string, unknown>> => {
+    const n = names()
+    const decisions = await c.ledger.queries.decisions(p.id)
+    return {
+      id: toHex(p.id), title: p.title, purpose: p.purpose, criteria: p.criteria, options: p.options, researcher: toHex(p.researcher), time: p.time,
+      decisions: decisions.map(d => ({ hospital: toHex(d.hospital), hospitalName: n.get(toHex(d.hospital)) ?? null, approve: d.approve, time: d.time }))
+    }
+  }
+
+  /** Reads `{ tx }`: a transaction of `type` signed by the session's own key. */
+  const signed = async (ctx: Context, type: 'research.project' | 'research.decision'): Promise<ReturnType<typeof txFromBase64>> => {
+    const body = await readJson(ctx, 64 * 1024) as { tx?: unknown }
+    const dtx = txFromBase64(body?.tx)
+    if (dtx.tx.type !== type) throw new InvalidRequestError(`expected a ${type} transaction`)
+    if (!equals(dtx.tx.signer, signerOf(ctx))) throw new MedichainError('FORBIDDEN', `a ${type} must be signed by the signed-in user`)
+    return dtx
+  }
+
+  router.get('/api/research/next-seq', staff, async (ctx) => {
+    ctx.body = { nextSeq: await c.ledger.queries.lastSeq(signerOf(ctx)) + 1 }
+  })
+
+  router.get('/api/research/projects', staff, async (ctx) => {
+    const me = signerOf(ctx)
+    const all = await c.ledger.queries.projects()
+    // Admins see every project to decide on; a researcher sees their own.
+    const mine = (currentUser(ctx) as SessionUser).role === 'admin' ? all : all.filter(p => equals(p.researcher, me))
+    ctx.body = { projects: await Promise.all(mine.map(render)) }
+  })
+
+  router.post('/api/research/projects', researcher, async (ctx) => {
+    const loc = await c.research.submit((await signed(ctx, 'research.project')).tx)
+    ctx.status = 201
+    ctx.body = { id: toHex(loc.txId) }
+  })
+
+  router.get('/api/research/projects/:id', staff, async (ctx) => {
+    ctx.body = await render(await c.research.project(idParam(ctx)))
+  })
+
+  router.post('/api/research/projects/:id/decisions', c.auth.requireUser('admin'), async (ctx) => {
+    const dtx = await signed(ctx, 'research.decision')
+    if (dtx.tx.type !== 'research.decision' || !equals(dtx.tx.body.project, idParam(ctx))) throw new InvalidRequestError('the decision names another project')
+    const loc = await c.research.submit(dtx.tx)
+    ctx.status = 201
+    ctx.body = { id: toHex(loc.txId) }
+  })
+
+  router.get('/api/research/projects/:id/cohort', researcher, async (ctx) => {
+    ctx.body = await c.research.counts(idParam(ctx), signerOf(ctx))
+  })
+
+  router.get('/api/research/projects/:id/exports', researcher, async (ctx) => {
+    const p = await c.research.project(idParam(ctx))
+    if (!equals(p.researcher, signerOf(ctx))) throw new MedichainError('FORBIDDEN', 'only the researcher who created the project sees its exports')
+    // One export may span several ledger transactions: grouped by export id, first time kept.
+    const byId = new Map<string, { export: string, time: number, images: number, txs: string[] }>()
+    for (const e of await c.ledger.queries.exportsOf(p.id)) {
+      const key = toHex(e.export)
+      const row = byId.get(key) ?? { export: key, time: e.time, images: 0, txs: [] }
+      row.images += e.count
+      row.txs.push(toHex(e.tx))
+      byId.set(key, row)
+    }
+    ctx.body = { exports: [...byId.values()] }
+  })
+
+  router.post('/api/research/projects/:id/export', researcher, async (ctx) => {
+    const prepared = await c.research.export(idParam(ctx), signerOf(ctx))
+    ctx.set('Content-Type', 'application/zip')
+    ctx.set('Content-Disposition', `attachment; filename="research-${toHex(prepared.exportId).slice(0, 16)}.zip"`)
+    ctx.set('Content-Length', String(zipSize(prepared.entries.map(e => ({ name: e.name, size: e.data.length })))))
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.set('X-Medichain-Export', toHex(prepared.exportId))
+    ctx.set('X-Medichain-Images', String(prepared.rows.length))
+    ctx.set('X-Medichain-Held', String(prepared.held))
+    ctx.body = Readable.from(zipStream(prepared.entries))
+  })
+
+  router.get('/api/me/research', c.auth.requireUser('patient'), async (ctx) => {
+    const me = currentUser(ctx) as SessionUser
+    const uses = await c.ledger.queries.researchUsesOf(fromHex(me.patientId as string))
+    const n = names()
+    const titles = new Map<string, string>()
+    for (const u of uses) {
+      const key = toHex(u.project)
+      if (!titles.has(key)) titles.set(key, (await c.ledger.queries.project(u.project))?.title ?? '')
+    }
+    ctx.body = {
+      uses: uses.map(u => ({
+        project: toHex(u.project), title: titles.get(toHex(u.project)) ?? '', image: u.image.toString(),
+        hospital: toHex(u.hospital), hospitalName: n.get(toHex(u.hospital)) ?? null, export: toHex(u.export), time: u.time, tx: toHex(u.tx)
+      }))
+    }
+  })
+
+  return router
+}

@@ -1,0 +1,124 @@
+// The researcher's and admin's side of research (docs/design.md §10), on top of a signed-in
+// MedichainClient: projects and decisions are signed here with the user's own key, exports are
+// downloaded with progress, and a patient reads the research uses of their images.
+import { fromHex } from './bytes.ts'
+import type { MedichainClient } from './client.ts'
+import { nobleIdentity } from './ed25519.ts'
+import { MedichainError } from './errors.ts'
+import type { ResearchBodies } from './research.ts'
+import { encodeTx, parseBody, signTx } from './tx.ts'
+import type { TxOf } from './tx.ts'
+import { txToBase64 } from './tx-transport.ts'
+
+/** A project as the API lists it. */
+export interface ApiProject {
+  id: string, title: string, purpose: string, researcher: string, time: number
+  criteria: ResearchBodies['research.project']['criteria']
+  options: ResearchBodies['research.project']['options']
+  decisions: Array<{ hospital: string, hospitalName: string | null, approve: boolean, time: number }>
+}
+
+/** A count under 5 comes back as "<5" (small-cell suppression). */
+export type ApiCount = number | '<5'
+
+/** The cohort of a project, per hospital. */
+export interface ApiCohort { hospitals: Array<{ hospital: string, decision: 'approved' | 'refused' | 'pending', count: ApiCount }>, total: ApiCount }
+
+/** One export of a project. */
+export interface ApiExport { export: string, time: number, images: number, txs: string[] }
+
+/** One research use of a patient's image. */
+export interface ApiResearchUse { project: string, title: string, image: string, hospital: string, hospitalName: string | null, export: string, time: number, tx: string }
+
+/** A downloaded export. */
+export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number }
+
+/** Builds and signs a `research.project` (the researcher's key). */
+export function buildResearchProject (input: { ledgerId: Uint8Array, signSeed: Uint8Array, body: ResearchBodies['research.project'], seq: number, time: number }): TxOf<'research.project'> {
+  const identity = nobleIdentity(input.signSeed)
+  const tx = signTx(input.ledgerId, { type: 'research.project', body: parseBody('research.project', input.body), signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
+  encodeTx(tx)
+  return tx
+}
+
+/** Builds and signs a `research.decision` (an admin's key, for their own hospital). */
+export function buildResearchDecision (input: { ledgerId: Uint8Array, signSeed: Uint8Array, body: ResearchBodies['research.decision'], seq: number, time: number }): TxOf<'research.decision'> {
+  const identity = nobleIdentity(input.signSeed)
+  return signTx(input.ledgerId, { type: 'research.decision', body: parseBody('research.decision', input.body), signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
+}
+
+/** Research calls of a signed-in client. */
+export class ResearchClient {
+  readonly #c: MedichainClient
+  constructor (client: MedichainClient) { this.#c = client }
+
+  async #json<T> (method: string, path: string, body?: unknown): Promise<T> {
+    return await (await this.#c.request(method, path, body)).json() as T
+  }
+
+  #seed (): Uint8Array {
+    const keys = this.#c.keys
+    if (keys === null) throw new MedichainError('VAULT_LOCKED', 'sign in first: the vault is locked')
+    return keys.signSeed
+  }
+
+  async #nextSeq (): Promise<number> {
+    return (await this.#json<{ nextSeq: number }>('GET', '/api/research/next-seq')).nextSeq
+  }
+
+  /** Projects: a researcher's own, or every project for an admin. */
+  async projects (): Promise<ApiProject[]> {
+    return (await this.#json<{ projects: ApiProject[] }>('GET', '/api/research/projects')).projects
+  }
+
+  /** Creates a project, signed with the researcher's key; resolves to its id. */
+  async create (body: ResearchBodies['research.project']): Promise<{ id: string }> {
+    const peer = await this.#c.peerInfo()
+    const tx = buildResearchProject({ ledgerId: peer.ledger, signSeed: this.#seed(), body, seq: await this.#nextSeq(), time: Date.now() })
+    return await this.#json('POST', '/api/research/projects', { tx: txToBase64(tx) })
+  }
+
+  /** Approves or refuses a project for the admin's own hospital. */
+  async decide (project: string, approve: boolean): Promise<{ id: string }> {
+    const user = this.#c.user
+    if (user === null) throw new MedichainError('NOT_SIGNED_IN', 'sign in first')
+    const peer = await this.#c.peerInfo()
+    const tx = buildResearchDecision({ ledgerId: peer.ledger, signSeed: this.#seed(), body: { project: fromHex(project), hospital: fromHex(user.hospital), approve }, seq: await this.#nextSeq(), time: Date.now() })
+    return await this.#json('POST', `/api/research/projects/${project}/decisions`, { tx: txToBase64(tx) })
+  }
+
+  /** Per-hospital cohort counts of one of the researcher's projects. */
+  async cohort (project: string): Promise<ApiCohort> {
+    return await this.#json('GET', `/api/research/projects/${project}/cohort`)
+  }
+
+  /** The download history of a project. */
+  async exports (project: string): Promise<ApiExport[]> {
+    return (await this.#json<{ exports: ApiExport[] }>('GET', `/api/research/projects/${project}/exports`)).exports
+  }
+
+  /** Exports a project as a zip, calling `progress(received, total)` as bytes arrive. */
+  async export (project: string, progress?: (received: number, total: number) => void): Promise<DownloadedExport> {
+    const res = await this.#c.request('POST', `/api/research/projects/${project}/export`)
+    const total = Number(res.headers.get('content-length') ?? 0)
+    const parts: Uint8Array[] = []
+    let received = 0
+    const reader = res.body?.getReader()
+    while (reader !== undefined) {
+      const { done, value } = await reader.read()
+      if (done) break
+      parts.push(value)
+      received += value.length
+      progress?.(received, total)
+    }
+    const bytes = new Uint8Array(received)
+    let at = 0
+    for (const p of parts) { bytes.set(p, at); at += p.length }
+    return { bytes, exportId: res.headers.get('x-medichain-export') ?? '', images: Number(res.headers.get('x-medichain-images') ?? 0), held: Number(res.headers.get('x-medichain-held') ?? 0) }
+  }
+
+  /** A patient's research uses: "used in research project X". */
+  async myUses (): Promise<ApiResearchUse[]> {
+    return (await this.#json<{ uses: ApiResearchUse[] }>('GET', '/api/me/research')).uses
+  }
+}
