@@ -10,6 +10,7 @@ import { createRetrieve } from './retrieve.ts'
 import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './enrolment.ts'
 import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
+import type { DicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
 import type { PatientMatch } from './patient-index.ts'
 import { createDicomServer } from './server.ts'
@@ -52,6 +53,8 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+  /** Files one received instance for STOW-RS (docs/api.md "DICOMweb"); durable when it resolves. */
+  storeNow: DicomIngest['storeNow']
   /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
   issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
   /**
@@ -94,14 +97,18 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
           await index.close()
           throw err
         }
+        // Instances acknowledged before a stop or crash and still in custody for a linked patient.
+        ingest.resume().catch((err: unknown) => log.error({ err }, 'could not resume attaching instances held in custody'))
       },
       async stop () {
         await server.stop()
+        await ingest.stop()
         await catalogue.close()
         await index.close()
       },
       address: () => server.address(),
       linkPatient: ingest.linkPatient,
+      storeNow: ingest.storeNow,
       findPatients: async (query, limit) => await index.search(query, limit),
       async issueEnrolmentCode (mrn) {
         const code = newEnrolmentCode()

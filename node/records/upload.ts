@@ -12,7 +12,6 @@ import type { CID } from 'multiformats/cid'
 import { MedichainError } from '../../protocol/errors.ts'
 import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_NAME, sealImageMeta, toMetaDate } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { wrapKey } from '../../protocol/key-wrap.ts'
 import type { WrappedKeys } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
@@ -24,6 +23,7 @@ import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
 import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
 import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
+import { nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'
 
 /** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
@@ -90,10 +90,10 @@ export function cardOf (file: Pick<ReceivedFile, 'fileName' | 'fields'>, preview
   return card
 }
 
-/** Encrypts a byte source under a fresh key and adds it to IPFS (durable, not yet pinned). */
+/** Encrypts a byte source under a fresh key and adds it to IPFS (written, not yet fsynced or pinned). */
 async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
   const key = new Uint8Array(randomBytes(32))
-  const { cid } = await staging.add(encryptContent(key, source))
+  const { cid } = await staging.add(encryptContent(key, source), { sync: false })
   return { cid, key }
 }
 
@@ -137,8 +137,11 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     keys.push(raw.key)
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
-    const meta = await staging.add([await sealImageMeta(raw.key, card)])
-    const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: wrapKey(raw.key, to), result: result === null ? null : wrapKey(result.key, to) })
+    const meta = await staging.add([await sealImageMeta(raw.key, card)], { sync: false })
+    // One fsync pass for the three files, before the ledger names them.
+    await staging.sync()
+    // X25519 from node:crypto: tweetnacl's scalar multiplications cost milliseconds per wrap.
+    const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
 
     await c.ledger.submitOwn('image.add', {
       patient: patientId,

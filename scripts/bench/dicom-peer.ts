@@ -29,7 +29,7 @@ const peer = createPeer({
   freshChain: true,
   defaultModel: process.argv.includes('--model'),
   dicom: { ...DICOM_DEFAULTS, port: 0 }
-})({ logger: createLogger({ level: process.env.BENCH_PEER_LOG ?? 'warn', destination: 2 }), clock: Date.now })
+})({ logger: createLogger({ level: process.env.BENCH_PEER_LOG === 'info' ? 'info' : 'warn', destination: 2 }), clock: Date.now })
 await peer.start()
 
 let images = 0

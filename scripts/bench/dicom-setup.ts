@@ -47,7 +47,7 @@ const VAULT_ITERATIONS = 1000
 
 /** Starts the bench peer (with the default model when `model`), its users, and the MRN link. */
 export async function startBenchPeer (model: boolean): Promise<BenchPeer> {
-  const child: ChildProcess = spawn(process.execPath, [join(import.meta.dirname, 'dicom-peer.ts'), ...(model ? ['--model'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(a => a !== ''), join(import.meta.dirname, 'dicom-peer.ts'), ...(model ? ['--model'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   let images = 0
   const waiters: Array<{ n: number, resolve: () => void }> = []
