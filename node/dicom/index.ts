@@ -55,6 +55,8 @@ export interface Dicom {
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
   /** Files one received instance for STOW-RS (docs/api.md "DICOMweb"); durable when it resolves. */
   storeNow: DicomIngest['storeNow']
+  /** Resolves once the intake has attached every instance it holds for a linked patient (or given up on it). */
+  settled: DicomIngest['settled']
   /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
   issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
   /**
@@ -80,7 +82,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
     const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
     const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
     const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
-    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store, qr })
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: init.config.acknowledge === 'custody' ? ingest.store : ingest.storeNow, qr })
     return {
       async start () {
         await index.open()
@@ -109,6 +111,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
       address: () => server.address(),
       linkPatient: ingest.linkPatient,
       storeNow: ingest.storeNow,
+      settled: ingest.settled,
       findPatients: async (query, limit) => await index.search(query, limit),
       async issueEnrolmentCode (mrn) {
         const code = newEnrolmentCode()

@@ -63,7 +63,7 @@ async function headOf (path: string): Promise<Uint8Array> {
 
 /** Runs the upload pipeline on a Part 10 file for a patient; the file is removed whatever happens. */
 async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents): Promise<void> {
-  await ingestUpload({ path, size, head: await headOf(path), declaredType: 'application/dicom', fields: {} }, patient, c.upload)
+  await ingestUpload({ path, size, head: await headOf(path), declaredType: 'application/dicom', fields: {} }, patient, c.upload, { waitForDecode: true })
 }
 
 /** An instance's outcome, and whether it went to custody (no patient linked to its PatientID yet). */
@@ -84,11 +84,16 @@ export interface DicomIngest {
   linkPatient: (mrn: string, patient: Uint8Array) => Promise<number>
   /** Queues every held instance of a linked patient (after a restart); resolves once queued. */
   resume: () => Promise<void>
+  /** Resolves once the intake is idle. */
+  settled: () => Promise<void>
   stop: () => Promise<void>
 }
 
-/** Instances attached to the ledger at once by the intake (each holds a decode slot while decoding). */
-export const INTAKE_CONCURRENCY = 4
+/**
+ * Instances attached to the ledger at once by the intake. Most of an instance's time is spent
+ * waiting on fsyncs (catalogue, blocks, ledger), so many overlap; decoding queues for the pool.
+ */
+export const INTAKE_CONCURRENCY = 8
 
 /** The store handlers of the SCP and STOW-RS: each answers once the instance is durable. */
 export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
@@ -117,6 +122,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       }
       await upload(path, job.size, job.patient, c)
       await c.index.release(job.mrn, job.id)
+      log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
     }
   })
 
@@ -172,6 +178,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       uploading = true
       try {
         await upload(instance.path, instance.size, filed.patient, c)
+        log.info({ size: instance.size }, 'instance ingested for a linked patient')
         return { status: STORE_STATUS.success }
       } catch (err) {
         log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'a stored instance was refused by the upload pipeline')
@@ -211,5 +218,5 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     }
   }
 
-  return { store, storeNow, linkPatient, resume, stop: async () => await intake.stop() }
+  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), stop: async () => await intake.stop() }
 }

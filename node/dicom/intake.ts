@@ -36,6 +36,8 @@ export interface Intake {
   enqueue(job: IntakeJob): Promise<boolean>
   /** Jobs queued or in flight. */
   pending(): number
+  /** Resolves once no job is queued or in flight. */
+  settled(): Promise<void>
   /** Takes no new jobs and waits for those in flight; queued ones stay in custody. */
   stop(): Promise<void>
 }
@@ -48,7 +50,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
     const known = new Map<string, Promise<boolean>>()
     let running = 0
     let stopped = false
-    let idle: (() => void) | null = null
+    let idle: Array<() => void> = []
 
     const pump = (): void => {
       while (!stopped && running < init.concurrency && queue.length > 0) {
@@ -64,7 +66,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         }).finally(() => {
           running--
           known.delete(next.job.id)
-          if (running === 0 && queue.length === 0) idle?.()
+          if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake()
           pump()
         })
       }
@@ -81,13 +83,17 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         return await done
       },
       pending: () => queue.length + running,
+      async settled () {
+        if (running === 0 && queue.length === 0) return
+        await new Promise<void>(resolve => idle.push(resolve))
+      },
       async stop () {
         stopped = true
         for (const q of queue.splice(0)) {
           known.delete(q.job.id)
           q.done(false)
         }
-        if (running > 0) await new Promise<void>(resolve => { idle = resolve })
+        if (running > 0) await new Promise<void>(resolve => idle.push(resolve))
       }
     }
   }

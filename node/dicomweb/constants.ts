@@ -15,8 +15,8 @@ export const OCTET_STREAM = 'application/octet-stream'
 /** Instances in one STOW-RS request (a CT study rarely passes a few thousand). */
 export const MAX_STOW_PARTS = 10_000
 
-/** Parts of one STOW-RS request filed at once (each holds a decode slot while it decodes). */
-export const STOW_CONCURRENCY = 4
+/** Parts of one STOW-RS request filed at once (mostly waiting on fsyncs; decoding queues for the pool). */
+export const STOW_CONCURRENCY = 8
 
 /** Results of one QIDO-RS query unless `limit` asks for fewer (PS3.18 §8.3.4.4). */
 export const QIDO_DEFAULT_LIMIT = 1000

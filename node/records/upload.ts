@@ -106,11 +106,13 @@ async function catalogueInstance (path: string, patient: Uint8Array, catalogue: 
 }
 
 /**
- * Runs the pipeline for one received file; the temp file is removed whatever happens. The blocks
+ * Runs the pipeline for one received file; the temp file is removed whatever happens. A caller
+ * that bounds its own concurrency passes `waitForDecode` to queue for a decode worker rather than
+ * be refused DECODE_BUSY. The blocks
  * are fsynced before `image.add` is submitted and pinned after it is appended; an upload that
  * fails in between leaves unpinned blocks the collector frees.
  */
-export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents): Promise<UploadResult> {
+export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents, opts: { waitForDecode?: boolean } = {}): Promise<UploadResult> {
   const keys: Uint8Array[] = []
   let staging: Staging | undefined
   try {
@@ -123,7 +125,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // The pool's slot is held through the analysis, so a few large uploads at once do not
     // multiply the decoded images held in memory. The worker also prepares the model's input.
     const modelInput = c.analysers.current?.inputSize
-    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true }, async (image, input, preview) => {
+    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
       const analyser = c.analysers.current
       return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
     })

@@ -28,7 +28,8 @@ const peer = createPeer({
   genesis,
   freshChain: true,
   defaultModel: process.argv.includes('--model'),
-  dicom: { ...DICOM_DEFAULTS, port: 0 }
+  // C-STORE answers once an instance is durable in custody, so one association's instances overlap.
+  dicom: { ...DICOM_DEFAULTS, port: 0, acknowledge: 'custody' }
 })({ logger: createLogger({ level: process.env.BENCH_PEER_LOG === 'info' ? 'info' : 'warn', destination: 2 }), clock: Date.now })
 await peer.start()
 
