@@ -80,6 +80,12 @@ it('the patient picks Dr Lee by name; consents and who-viewed read in names, gro
   await patient.getByLabel('Search by name').fill('pat.people')
   await patient.getByText('Nobody in the directory matches').waitFor()
   await screenshot(patient, 'people-consents-named')
+  // A power user pastes the key instead; a key the directory knows still reads by name, and the
+  // form says the grant would replace the consent just given.
+  await patient.getByText('Paste a key instead').click()
+  await patient.getByLabel('Their key').fill(leeKey)
+  await patient.getByTestId('grant-summary').filter({ hasText: 'You let Dr Lee, Radiology, Hospital B open' }).waitFor()
+  await patient.getByTestId('grant-replaces').waitFor()
 
   // Dr Lee, at the other hospital, lists and opens the patient's images under that consent.
   await waitFor(async () => (await B.peer.ledger.queries.consentsOf(fromHex(patientId))).length === 1 && (await B.peer.ledger.queries.imagesOf(fromHex(patientId))).length === 2, { timeout: 20_000, what: 'B to hold the images and the consent' })
