@@ -36,6 +36,7 @@ function handOver (dataKey: Uint8Array, readerBoxPub: Uint8Array): Uint8Array {
 /** Produces `readerBoxPub`'s wrapped keys for `image` from the source the access decision chose. */
 export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub: Uint8Array, box: HospitalBox): ReaderKeys {
   if (source.from === 'patient') {
+    if (source.wrapped !== undefined) return { raw: source.wrapped.raw, result: source.wrapped.result }
     const entry = image.keys.find(k => equals(k.to, readerBoxPub))
     if (entry === undefined) throw new KeysUnavailableError('the image carries no key wrapped for this patient')
     return { raw: entry.raw, result: entry.result }
