@@ -22,7 +22,7 @@ import { MedichainError } from '../../protocol/errors.ts'
 import { codeOf, NotMemberPeerError } from '../p2p/errors.ts'
 import { isMemberPeer } from '../p2p/gater.ts'
 import type { MemberSource } from '../p2p/gater.ts'
-import { BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
+import { BLOCK_STREAM_BUFFER_BYTES, BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
 import type { GetBlock } from './dag-walk.ts'
 import { walkFile } from './dag-walk.ts'
 
@@ -44,8 +44,15 @@ export function blockMatches (cid: CID, bytes: Uint8Array): boolean {
   return equals(createHash('sha256').update(bytes).digest(), cid.multihash.digest)
 }
 
-const framesOf = (stream: Stream): LengthPrefixedStream<Stream> =>
-  lpStream(stream, { maxDataLength: BLOCK_STREAM_MAX_FRAME, maxBufferSize: BLOCK_STREAM_MAX_FRAME + 16 })
+/**
+ * Frames over `stream`. Incoming bytes the reader has not taken yet are bounded by the flow
+ * control of the session (it pauses the stream, and yamux then withholds window updates) plus
+ * what the sender may still have in flight: at most yamux's largest window (16 MiB).
+ */
+const framesOf = (stream: Stream): LengthPrefixedStream<Stream> => {
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, BLOCK_STREAM_BUFFER_BYTES)
+  return lpStream(stream, { maxDataLength: BLOCK_STREAM_MAX_FRAME, maxBufferSize: BLOCK_STREAM_BUFFER_BYTES })
+}
 
 /** What the serving side needs: the member check and this disk's blocks only (never a fetch). */
 export interface BlockServerComponents {
@@ -193,10 +200,14 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
     const lp = await connect()
     if (lp === undefined) return stop('NOT_HELD')
     while (stopped === null) {
-      // Pauses while the reader lags by a window and wants nothing: the stream's flow control
-      // then holds the member back, so memory stays bounded for a slow reader.
-      while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
-      resume = null
+      // Pauses while the reader lags by a window and wants nothing: the paused stream sends no
+      // window updates, so flow control holds the member back and memory stays bounded.
+      if (buffered >= opts.windowBytes && waiters.size === 0) {
+        stream?.pause()
+        while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
+        resume = null
+        if (stopped === null) stream?.resume()
+      }
       if (stopped !== null) return
       let cidBytes: Uint8Array
       try {
