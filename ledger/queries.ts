@@ -90,12 +90,12 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return events.map((e, i) => ({ ...e, tx: decodeBlock(blocks[i] as Uint8Array).txs[e.index].tx }))
     },
 
-    /** GetAllResults: every image with its result CID, in CID order. */
-    async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
+    /** GetAllResults: every image with its result CID (and its sealed card's, when it has one), in CID order. */
+    async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, meta: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
       const out = []
       for await (const [, bytes] of store.entries(K.imagePrefix)) {
         const img = decode(bytes) as ImageRecord
-        out.push({ raw: img.raw, result: img.result, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
+        out.push({ raw: img.raw, result: img.result, meta: img.meta ?? null, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
       }
       return out
     },

@@ -339,11 +339,13 @@ export interface AuthConfig {
   secureCookies: boolean
   /** Sign-in and sign-up throttling; absent fields take SIGN_IN_LIMITS. */
   limits?: Partial<SignInLimits>
+  /** Relayed sign-in of other members' patients (node/relay): check period, offline grace, timeout. */
+  relay?: { checkMs?: number, offlineGraceMs?: number, timeoutMs?: number }
 }
 
 /** Checks a config file's `auth` block; absent fields take the defaults, and idle must not exceed max. */
 export function parseAuthConfig (v: unknown, source: string): AuthConfig {
-  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies', 'limits'])
+  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies', 'limits', 'relay'])
   const out: AuthConfig = { ...AUTH_DEFAULTS }
   const ms = (x: unknown, key: string, min: number, max: number): number => {
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
@@ -366,6 +368,13 @@ export function parseAuthConfig (v: unknown, source: string): AuthConfig {
     out.secureCookies = o.secureCookies
   }
   if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${source}.limits`)
+  if (o.relay !== undefined) {
+    const r = expectObject(o.relay, `${source}.relay`, ['checkMs', 'offlineGraceMs', 'timeoutMs'])
+    out.relay = {}
+    if (r.checkMs !== undefined) out.relay.checkMs = ms(r.checkMs, 'relay.checkMs', 0, 3_600_000)
+    if (r.offlineGraceMs !== undefined) out.relay.offlineGraceMs = ms(r.offlineGraceMs, 'relay.offlineGraceMs', 0, 86_400_000)
+    if (r.timeoutMs !== undefined) out.relay.timeoutMs = ms(r.timeoutMs, 'relay.timeoutMs', 1000, 120_000)
+  }
   return out
 }
 

@@ -50,6 +50,8 @@ import { createResearch } from './research/service.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
+import { createRelay, RELAY_STATUS_BY_CODE } from './relay/index.ts'
+import type { Relay, RelayInit } from './relay/index.ts'
 import type { P2P } from './p2p/index.ts'
 import { loadDefaultAnalyser } from './ai/default-model.ts'
 import { createDecodePool } from './imaging/decode-pool.ts'
@@ -90,6 +92,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   freshChain?: boolean
   /** The DICOM listener (node/dicom); off unless given with `enabled` (`medichain start` gives it). */
   dicom?: DicomConfig
+  /** Relayed sign-in of patients from other members (node/relay): check period, offline grace, timeout. */
+  relay?: RelayInit
 }
 
 /** What a peer uses from its host. */
@@ -121,6 +125,8 @@ export interface Peer {
   readonly writes: WriteGate
   /** The DICOM node (DIMSE listener, patient index, custody), or null when DICOM is off. */
   readonly dicom: Dicom | null
+  /** Relayed sign-in: this hospital's patients signing in at other members, and theirs here. */
+  readonly relay: Relay
 }
 
 /** HTTP statuses of the upload and read errors (the error middleware's extension point). */
@@ -237,6 +243,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger, clock })
     const analysers = new AnalyserSlot()
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
+    // The shared portal: patients of other members sign in here through their home hospital.
+    const relay = createRelay(init.relay ?? init.auth?.relay)({ get libp2p () { return p2p.libp2p }, ledger, auth, boxSecret: box.secretKey, clock, logger })
     const recordsLog = logger.child({ component: 'records' })
     // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
@@ -284,7 +292,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -292,6 +300,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(serveWeb({ root: init.webRoot }))
     // Order matters: session and CSRF checks run before every feature route.
     auth.mount(http.app)
+    http.app.use(relay.router.routes())
+    http.app.use(relay.router.allowedMethods({ throw: true }))
     // Per-user and per-peer write budgets, after the session is known and before any feature writes.
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
@@ -345,6 +355,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       http,
       writes,
       dicom,
+      relay,
       async start (): Promise<void> {
         if (started.length > 0) return
         try {
@@ -362,6 +373,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'rekeys', stop: async () => await rekeys.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
+          await relay.start()
+          started.push({ name: 'relay', stop: async () => await relay.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
           await initBackend({ logger: log })

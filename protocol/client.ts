@@ -3,18 +3,22 @@
 // only ever sees public keys, the sealed vault, wrapped keys and ciphertext. Runs in browsers and
 // Node 24 (fetch, FormData, Blob, WebCrypto); in Node the session cookie is kept by hand.
 import { CID } from 'multiformats/cid'
-import { fromBase64 } from './base64.ts'
+import { fromBase64, toBase64 } from './base64.ts'
 import { fromHex, toHex } from './bytes.ts'
 import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
 import { decryptBytes } from './content-crypto.ts'
 import { deriveAuthSecret } from './auth-secret.ts'
 import { MedichainError } from './errors.ts'
 import { unwrapKey } from './key-wrap.ts'
-import type { ConsentScope, Purpose, Role } from './tx.ts'
+import type { AccessBasis, AccessUse, ConsentScope, Purpose, Role } from './tx.ts'
 import { txToBase64 } from './tx-transport.ts'
+import { openImageMeta } from './image-meta.ts'
+import type { ImageMeta } from './image-meta.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
+import { matchHome, openRelayReply, parseTypedUsername, sealRelayProof } from './relay-sign-in.ts'
+import type { HomeChoice } from './relay-sign-in.ts'
 import { deriveRecoverySecret, newRecoveryCode, normaliseRecoveryCode } from './recovery-code.ts'
 
 /** An error answer of the API: its stable code, its message and the HTTP status. */
@@ -45,7 +49,20 @@ export function parseRetryAfter (value: string | null): number | null {
 }
 
 /** The signed-in user as the API describes it (keys in hex). */
-export interface ApiUser { username: string, role: Role, status: string, signPub: string, boxPub: string, hospital: string, patientId?: string }
+export interface ApiUser {
+  username: string
+  role: Role
+  status: string
+  signPub: string
+  boxPub: string
+  hospital: string
+  patientId?: string
+  /** Set when signed in here through the home hospital `hospital` (a relayed sign-in, issue 18). */
+  remote?: { hospitalName: string, short: string }
+}
+
+/** A member hospital as the sign-in page offers it; `self` marks the hospital serving the page. */
+export type ApiHome = HomeChoice & { self: boolean }
 
 /** An image as listed for the reader, with the reader's own wrapped keys (base64). */
 /** What a ground-truth label is used for. */
@@ -76,6 +93,8 @@ export interface ApiTrainingSummary {
 export interface ApiImage {
   raw: string
   result: string | null
+  /** CID of the sealed card (file name, date, description, thumbnail), or null for images from before cards. */
+  meta: string | null
   patientId: string
   modality: string
   size: number
@@ -120,8 +139,61 @@ export interface DirectoryEntryJson { key: string, name: string, department: str
 /** A key's display name, as `GET /api/directory?keys=` answers it: "Dr Lee", "Radiology", and the hospital. */
 export interface DisplayNameJson { name: string, department: string, hospital: string, hospitalName: string | null }
 
+/** One access entry as `GET /api/me/audit` answers it (docs/api.md "Access entries"). */
+export interface AuditEntryJson {
+  id: string
+  time: number
+  /** The raw CID read; null for a listing, which names no image. */
+  image: string | null
+  use: AccessUse
+  /** True for an entry written before uses existed, whose use is inferred. */
+  inferred: boolean
+  accessor: string
+  /** The accessor's directory name and department, and their hospital's name; null where there is none. */
+  accessorName: string | null
+  department: string | null
+  hospital: string
+  hospitalName: string | null
+  basis: AccessBasis
+  consent: string | null
+  /** The purpose and grantee of the consent the read relied on (null without one). */
+  purpose: Purpose | null
+  consentTo: string | null
+  consentToName: string | null
+  emergency: boolean
+}
+
+/** One group of `GET /api/me/audit/groups`: the entries of one person, local day, use, basis and consent. */
+export interface AuditGroupJson extends Omit<AuditEntryJson, 'id' | 'time' | 'image' | 'inferred'> {
+  key: string
+  /** The local day, YYYY-MM-DD, in the offset the page asked for. */
+  day: string
+  first: number
+  last: number
+  /** Ledger entries in the group, and the distinct images they name (0 for listings). */
+  entries: number
+  images: number
+}
+
 /** Which page of the patient's audit: `tz` is the page's offset from UTC in minutes (east positive), which sets the day of a group. */
 export interface AuditPageOptions { cursor?: string, limit?: number, tz?: number }
+
+/** What a person says about an image at upload: sealed into its card with the file name. */
+export interface UploadCard { description?: string, date?: string }
+
+/**
+ * The multipart form of an upload: the file, and the card's `name`, `description` and `date`
+ * fields (docs/api.md). The name always goes as a field too: a part without a file name would be
+ * no file at all, so an unnamed upload sends `image` as the part's name and an empty `name`.
+ */
+export function uploadForm (file: Blob | Uint8Array, name: string | undefined, card: UploadCard = {}): FormData {
+  const form = new FormData()
+  form.append('name', name ?? '')
+  if (card.description !== undefined) form.append('description', card.description)
+  if (card.date !== undefined) form.append('date', card.date)
+  form.append('file', file instanceof Blob ? file : new Blob([file as BlobPart]), name === undefined || name === '' ? 'image' : name)
+  return form
+}
 
 /** Options of the client. */
 export interface ClientOptions {
@@ -331,9 +403,61 @@ export class MedichainClient {
     return res.user
   }
 
-  /** Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. */
+  /** The member hospitals a patient may name as their home (public: the sign-in page lists them). */
+  async homes (): Promise<ApiHome[]> {
+    return (await this.#json<{ homes: ApiHome[] }>('GET', '/api/auth/homes')).homes
+  }
+
+  /**
+   * Signs in as typed on the shared portal: `alice@north` at the hospital whose short name is
+   * `north` (relayed when that is not this one), an unqualified name here, or at `homeKey` when the
+   * patient picked a hospital from the list. UNKNOWN_HOSPITAL when the qualifier names none, or more
+   * than one (then the patient picks from `homes()`).
+   */
+  async signInAnywhere (typed: string, password: string, homeKey?: string): Promise<ApiUser> {
+    const { username, qualifier } = parseTypedUsername(typed)
+    if (qualifier === null && homeKey === undefined) return await this.signIn(username, password)
+    const homes = await this.homes()
+    const found = qualifier === null ? homes.filter(h => h.key === homeKey) : matchHome(qualifier, homes)
+    if (found.length !== 1) throw new ApiError(404, 'UNKNOWN_HOSPITAL', found.length === 0 ? 'no member hospital has this name' : 'more than one hospital has this name: pick yours from the list')
+    return found[0].self ? await this.signIn(username, password) : await this.signInRemote(username, password, found[0].key)
+  }
+
+  /**
+   * Signs in through this peer at the home hospital `homeKey` (hex): the proof is sealed here to
+   * the home hospital, so this peer only carries it, and the vault comes back encrypted for this
+   * client alone (protocol/relay-sign-in.ts). Opens the vault like `signIn`.
+   */
+  async signInRemote (username: string, password: string, homeKey: string): Promise<ApiUser> {
+    const peer = await this.peerInfo()
+    const secretHex = await deriveAuthSecret(username, password)
+    const { proof, replyKey } = sealRelayProof({ username, secretHex, home: fromHex(homeKey), via: peer.self, time: Date.now() })
+    try {
+      const res = await this.#json<{ user: ApiUser, csrfToken: string, reply: string }>('POST', '/api/auth/remote-sign-in', { home: homeKey, proof: toBase64(proof) })
+      const vault = await openRelayReply(fromBase64(res.reply), replyKey)
+      this.#session({ user: res.user, vault, csrfToken: res.csrfToken })
+    } finally {
+      replyKey.fill(0)
+    }
+    await this.unlock(password)
+    return this.#user as ApiUser
+  }
+
+  /** The patient's sign-ins at other hospitals, as their home hospital recorded them, newest first. */
+  async mySignIns (): Promise<Array<{ hospital: string, hospitalName: string, time: number }>> {
+    return (await this.#json<{ entries: Array<{ hospital: string, hospitalName: string, time: number }> }>('GET', '/api/me/sign-ins')).entries
+  }
+
+  /**
+   * Opens the vault of the current session with the password; BAD_PASSWORD when it is wrong. A
+   * relayed session (after a reload) keeps no vault here: it signs in through the home hospital again.
+   */
   async unlock (password: string): Promise<void> {
     const user = this.#user
+    if (user?.remote !== undefined && this.#vault === null) {
+      await this.signInRemote(user.username, password, user.hospital)
+      return
+    }
     if (user === null || this.#vault === null) throw new MedichainError('UNAUTHENTICATED', 'sign in first: there is no session to unlock')
     const keys = await openVault(this.#vault, password, { username: user.username })
     this.#dropKeys()
@@ -374,11 +498,31 @@ export class MedichainClient {
     this.#cookie = null
   }
 
-  /** Uploads one image file for a patient (clinician). */
-  async upload (patientId: string, file: Blob | Uint8Array, name = 'image'): Promise<Record<string, unknown>> {
-    const form = new FormData()
-    form.append('file', file instanceof Blob ? file : new Blob([file as BlobPart]), name)
-    return await this.#json('POST', `/api/patients/${patientId}/images`, form)
+  /**
+   * Uploads one image file for a patient (clinician). `name` is the file name and `card` the
+   * description and date a person gave it; the peer seals them, with a thumbnail and what a DICOM
+   * header says, into the image's card (protocol/image-meta.ts), never onto the ledger.
+   */
+  async upload (patientId: string, file: Blob | Uint8Array, name?: string, card: UploadCard = {}): Promise<Record<string, unknown>> {
+    return await this.#json('POST', `/api/patients/${patientId}/images`, uploadForm(file, name, card))
+  }
+
+  /**
+   * The card of an image, opened here with the reader's raw data key: file name, date,
+   * description, modality as the file wrote it and a thumbnail. Null for an image from before
+   * cards. Fetching it appends no access log (the listing that gave the key did).
+   */
+  async imageCard (image: ApiImage): Promise<ImageMeta | null> {
+    const keys = this.#needKeys()
+    if (image.meta === null) return null
+    const res = await this.request('GET', `/api/images/${image.raw}/meta`)
+    const sealed = new Uint8Array(await res.arrayBuffer())
+    const dataKey = unwrapKey(fromBase64(image.keys.raw), keys.boxSecret)
+    try {
+      return await openImageMeta(dataKey, sealed)
+    } finally {
+      dataKey.fill(0)
+    }
   }
 
   /** Every image of the patient this user may open (following the pages; each listed image is logged). */

@@ -62,6 +62,7 @@ export type RejectCode =
   | 'FUTURE_TIME'
   | 'BAD_TIME'
   | 'BAD_MODALITY'
+  | 'BAD_IMAGE_META'
   | 'UNAUTHORISED_SIGNER'
   | 'DUPLICATE_TX'
   | 'REPLAYED_SEQ'

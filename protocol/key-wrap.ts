@@ -106,6 +106,26 @@ function openPayload (wrapped: Uint8Array, length: number, recipientBoxSecret: U
   return key
 }
 
+/** Largest payload `sealTo` takes: a relayed sign-in proof is about 250 bytes. */
+export const MAX_SEALED_PAYLOAD_BYTES = 4096
+
+/**
+ * crypto_box_seal of a payload of any length up to MAX_SEALED_PAYLOAD_BYTES for one X25519 key
+ * (a hospital's box key, for a relayed sign-in proof; protocol/relay-sign-in.ts). Only that key's
+ * holder opens it; whoever carries it learns nothing but its length.
+ */
+export function sealTo (payload: Uint8Array, recipientBoxPub: Uint8Array, random: RandomBytes = secureRandomBytes): Uint8Array {
+  if (!(payload instanceof Uint8Array) || payload.length > MAX_SEALED_PAYLOAD_BYTES) throw badKey(`expected at most ${MAX_SEALED_PAYLOAD_BYTES} bytes to seal`)
+  return sealPayload(payload, recipientBoxPub, random)
+}
+
+/** Opens a box made by `sealTo`; BAD_WRAPPED_KEY on any failure, without saying which. */
+export function openSealed (sealed: Uint8Array, recipientBoxSecret: Uint8Array): Uint8Array {
+  const overhead = 32 + nacl.box.overheadLength
+  const length = sealed instanceof Uint8Array && sealed.length >= overhead && sealed.length <= overhead + MAX_SEALED_PAYLOAD_BYTES ? sealed.length : -1
+  return openPayload(sealed, length, recipientBoxSecret)
+}
+
 /** Size of a key wrapped with its binding: ephemeral key, 32-byte binding digest, key, MAC. */
 export const BOUND_WRAPPED_KEY_BYTES = WRAPPED_KEY_BYTES + 32
 

@@ -58,7 +58,7 @@ export class ResearchClient {
 
   #seed (): Uint8Array {
     const keys = this.#c.keys
-    if (keys === null) throw new MedichainError('LOCKED', 'unlock first: signing needs the private key')
+    if (keys === null) throw new MedichainError('VAULT_LOCKED', 'sign in first: the vault is locked')
     return keys.signSeed
   }
 

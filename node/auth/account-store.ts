@@ -18,8 +18,22 @@ const K = {
   account: (username: string) => `u:${username}`,
   byKey: (signPub: string) => `k:${signPub}`,
   statusPrefix: (status: AccountStatus) => `s:${status}:`,
-  byStatus: (status: AccountStatus, username: string) => `s:${status}:${username}`
+  byStatus: (status: AccountStatus, username: string) => `s:${status}:${username}`,
+  /** Sign-ins of a patient at other hospitals (issue 18), by time: zero-padded so keys sort by it. */
+  signInPrefix: (username: string) => `i:${username}:`,
+  signIn: (username: string, time: number, via: string) => `i:${username}:${String(time).padStart(15, '0')}:${via}`
 }
+
+/** A patient's sign-in at another member hospital, as the home hospital records it. */
+export interface RelayedSignIn {
+  /** The visited hospital's member key (hex). */
+  via: string
+  /** When the home hospital accepted it (ms since the epoch). */
+  time: number
+}
+
+/** Sign-ins at other hospitals kept per account; older ones are dropped as new ones arrive. */
+export const MAX_SIGN_INS_KEPT = 100
 
 /** What a write does besides storing the record. */
 export interface WriteExtras {
@@ -99,6 +113,27 @@ export class AccountStore {
       ops.push({ type: 'del', key: K.setup }, { type: 'put', key: K.admin, value: '1' })
     }
     await this.#writes.run(async () => await this.#db.batch(ops, { sync: true }))
+  }
+
+  /**
+   * Records a successful sign-in of `username` through another hospital, durably, dropping the
+   * oldest beyond MAX_SIGN_INS_KEPT in the same batch.
+   */
+  async addSignIn (username: string, entry: RelayedSignIn): Promise<void> {
+    const prefix = K.signInPrefix(username)
+    const old = await this.#db.keys({ gte: prefix, lt: `${prefix}\uffff`, reverse: true, limit: MAX_SIGN_INS_KEPT + 16 }).all()
+    const ops: Array<{ type: 'put', key: string, value: string } | { type: 'del', key: string }> = [
+      { type: 'put', key: K.signIn(username, entry.time, entry.via), value: JSON.stringify(entry) },
+      ...old.slice(MAX_SIGN_INS_KEPT - 1).map(key => ({ type: 'del' as const, key }))
+    ]
+    await this.#writes.run(async () => await this.#db.batch(ops, { sync: true }))
+  }
+
+  /** The account's sign-ins at other hospitals, newest first. */
+  async signIns (username: string, limit = MAX_SIGN_INS_KEPT): Promise<RelayedSignIn[]> {
+    const prefix = K.signInPrefix(username)
+    const values = await this.#db.values({ gte: prefix, lt: `${prefix}\uffff`, reverse: true, limit }).all()
+    return values.map(v => JSON.parse(v) as RelayedSignIn)
   }
 
   /** True once an admin account was created with the setup token. */

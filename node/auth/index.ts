@@ -16,19 +16,25 @@ import { ACCOUNTS_DIR, AUTH_DEFAULTS, SIGN_IN_LIMITS, SWEEP_INTERVAL_MS } from '
 import type { SignInLimits } from './constants.ts'
 import { Credentials } from './credentials.ts'
 import { AUTH_STATUS_BY_CODE, RateLimitedError } from './errors.ts'
-import { csrfMiddleware, requireUserMiddleware, sessionMiddleware } from './middleware.ts'
+import { csrfMiddleware, requireUserMiddleware, resolveSession, sessionCookie, sessionMiddleware, setRequestSession } from './middleware.ts'
+import type { RelayCheck } from './middleware.ts'
 import { createPasswordHasher } from './password.ts'
 import { SlidingWindow } from './rate-limit.ts'
 import { addAccountRoutes } from './routes-accounts.ts'
 import { addSetupRoutes } from './routes-setup.ts'
 import { addAuthRoutes } from './routes-auth.ts'
 import { SessionStore } from './sessions.ts'
+import type { RelayState, Session } from './sessions.ts'
 import { SignIn } from './sign-in.ts'
-import type { Account, RandomBytes } from './types.ts'
+import type { RelayedSignIn } from './account-store.ts'
+import type { Account, AccountRecord, RandomBytes, SessionUser } from './types.ts'
 
 export { AUTH_STATUS_BY_CODE } from './errors.ts'
 export { currentSession, currentUser } from './middleware.ts'
-export type { Account, AccountStatus, SessionUser } from './types.ts'
+export type { Account, AccountStatus, SessionUser, RemoteHome } from './types.ts'
+export type { RelayState, Session } from './sessions.ts'
+export type { RelayCheck } from './middleware.ts'
+export type { RelayedSignIn } from './account-store.ts'
 export { SESSIONS_ENDED } from './credentials.ts'
 export type { SessionsEnded, SessionsEndedReason } from './credentials.ts'
 
@@ -94,6 +100,31 @@ export interface Auth {
   setupLink(base: string): string | undefined
   /** Error code → HTTP status for createHttpServer's `statusByCode`. */
   readonly statusByCode: Readonly<Record<string, number>>
+  /** What relayed sign-in (node/relay, issue 18) uses: the home side's checks, the visited side's sessions. */
+  readonly relay: AuthRelay
+}
+
+/** The auth operations relayed sign-in builds on; nothing here hands out a hash or stores a vault elsewhere. */
+export interface AuthRelay {
+  /**
+   * Home side: the active account whose authentication secret this is, under the same windows and
+   * lockout as a sign-in here (`client` is the throttling key of the relaying hospital and its
+   * client). Throws BAD_CREDENTIALS, RATE_LIMITED, ACCOUNT_LOCKED or ACCOUNT_PENDING.
+   */
+  verify(username: string, secretHex: string, client: string): Promise<AccountRecord>
+  /** Home side: the stored account, for the liveness check of a grant. */
+  record(username: string): Promise<AccountRecord | undefined>
+  /** Home side: records a sign-in at another hospital (durable), and lists them, newest first. */
+  addSignIn(username: string, entry: RelayedSignIn): Promise<void>
+  signIns(username: string): Promise<RelayedSignIn[]>
+  /** Visited side: starts a local session for a relayed patient, replacing the request's own, and sets the cookie. */
+  startSession(ctx: Koa.Context, user: SessionUser, relay: RelayState): Session
+  /** Visited side: the check every request of a relayed session goes through. */
+  setCheck(check: RelayCheck): void
+  /** Visited side: told when a relayed session ends here. */
+  onEnd(fn: (relay: RelayState) => void): void
+  /** Absolute lifetime of a session (ms): a home hospital's grant lasts no longer. */
+  readonly sessionMaxMs: number
 }
 
 /** Adds `Retry-After` (RFC 9110 §10.2.3) to a RATE_LIMITED answer; the error middleware writes the body. */
@@ -124,9 +155,10 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
     const signUps = new SlidingWindow({ limit: limits.signUpsPerClient, windowMs: limits.windowMs }, clock)
     const signUpFailures = new SlidingWindow({ limit: limits.signUpFailuresPerClient, windowMs: limits.windowMs }, clock)
 
-    const session = sessionMiddleware(sessions, cookie)
+    let relayCheck: RelayCheck | undefined
+    const session = sessionMiddleware(sessions, cookie, () => relayCheck)
     // The setup-link request carries its own signature by the hospital key and no cookie.
-    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/sign-up', '/api/setup/link', '/api/auth/recovery/vault', '/api/auth/recovery/reset']))
+    const csrf = csrfMiddleware(sessions, cookie, new Set(['/api/auth/sign-in', '/api/auth/remote-sign-in', '/api/auth/sign-up', '/api/setup/link', '/api/auth/recovery/vault', '/api/auth/recovery/reset']))
     const requireUser = (...roles: Role[]): Middleware => requireUserMiddleware(sessions, cookie, roles)
 
     const router = new Router({ prefix: '/api' })
@@ -161,6 +193,27 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
         }
       },
       setupLink: (base) => accounts.setupLink(base),
+      relay: {
+        verify: async (username, secretHex, client) => await signIn.signInFrom({ username, password: secretHex }, client),
+        record: async (username) => await store.get(username),
+        addSignIn: async (username, entry) => await store.addSignIn(username, entry),
+        signIns: async (username) => await store.signIns(username),
+        startSession (ctx, user, relay) {
+          const previous = resolveSession(ctx, sessions, cookie)
+          if (previous !== undefined) sessions.destroy(previous.id)
+          const { token, session: created } = sessions.create(user, relay)
+          ctx.append('Set-Cookie', sessionCookie(token, cookie))
+          setRequestSession(ctx, created)
+          return created
+        },
+        setCheck (check) {
+          relayCheck = check
+        },
+        onEnd (fn) {
+          sessions.onRelayEnd = fn
+        },
+        sessionMaxMs: init.sessionMaxMs ?? AUTH_DEFAULTS.sessionMaxMs
+      },
       sessionEpoch: async (username) => await credentials.sessionEpoch(username.toLowerCase()),
       events,
       async start () {

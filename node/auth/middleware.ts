@@ -59,10 +59,26 @@ export function currentUser (ctx: Context): SessionUser | undefined {
   return resolved.get(ctx)?.user
 }
 
-/** Session middleware: sets `ctx.state.user` when the cookie names a live session. */
-export function sessionMiddleware (sessions: SessionStore, cookie: CookieOptions): Middleware {
+/**
+ * Asks the home hospital whether a relayed session may go on (node/relay); false ends it here.
+ * It decides itself when a question is due, so most calls answer from memory.
+ */
+export type RelayCheck = (session: Session) => Promise<boolean>
+
+/**
+ * Session middleware: sets `ctx.state.user` when the cookie names a live session. A relayed
+ * session (issue 18) is also checked with its home hospital, and ended here when the home hospital
+ * says it is over (signed out there, password changed, account locked).
+ */
+export function sessionMiddleware (sessions: SessionStore, cookie: CookieOptions, relayCheck: () => RelayCheck | undefined = () => undefined): Middleware {
   return async (ctx: Context, next: Next) => {
-    resolveSession(ctx, sessions, cookie)
+    const session = resolveSession(ctx, sessions, cookie)
+    const check = session?.relay === undefined ? undefined : relayCheck()
+    if (session !== undefined && check !== undefined && !(await check(session))) {
+      sessions.destroy(session.id)
+      setRequestSession(ctx, undefined)
+      ctx.append('Set-Cookie', sessionCookie('', cookie))
+    }
     await next()
   }
 }

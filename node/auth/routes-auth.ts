@@ -45,6 +45,14 @@ function sessionBody (record: AccountRecord, session: Session): object {
   return { user: session.user, vault: record.vault, csrfToken: session.csrfToken, sessionEpoch: record.sessionEpoch ?? 0, recovery: record.recovery != null }
 }
 
+/**
+ * The body of `me` and `session` for a patient signed in through their home hospital: no vault,
+ * since none is kept here; the page opens it again by signing in through the home hospital.
+ */
+function relayedBody (session: Session): object {
+  return { user: session.user, vault: null, csrfToken: session.csrfToken }
+}
+
 /** Adds the `/auth/*` routes to a router mounted at `/api`. */
 export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
   router.post('/auth/sign-up', async (ctx) => {
@@ -117,6 +125,10 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
     expectQueryKeys(ctx.query, [])
     const session = resolveSession(ctx, d.sessions, d.cookie)
     if (session === undefined) throw new UnauthenticatedError()
+    if (session.relay !== undefined) {
+      ctx.body = relayedBody(session)
+      return
+    }
     const record = await d.store.get(session.user.username)
     if (record === undefined || record.status !== 'active') {
       d.sessions.destroy(session.id)
@@ -130,6 +142,10 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
   router.get('/auth/session', async (ctx) => {
     expectQueryKeys(ctx.query, [])
     const session = resolveSession(ctx, d.sessions, d.cookie)
+    if (session?.relay !== undefined) {
+      ctx.body = relayedBody(session)
+      return
+    }
     const record = session === undefined ? undefined : await d.store.get(session.user.username)
     if (session === undefined || record === undefined || record.status !== 'active') {
       if (session !== undefined) d.sessions.destroy(session.id)

@@ -16,6 +16,32 @@ export interface Session {
   readonly csrfToken: string
   readonly createdAt: number
   lastSeen: number
+  /** A relayed session's standing at the home hospital (issue 18); absent for local accounts. */
+  readonly relay?: RelayState
+}
+
+/**
+ * What a visited hospital holds of a patient's relayed sign-in: the home hospital's grant (a
+ * random handle for this session there, no credential) and when the home hospital last said the
+ * session may go on. Memory only, like the session itself.
+ */
+export interface RelayState {
+  /** The home hospital's member key. */
+  readonly home: Uint8Array
+  readonly grant: Uint8Array
+  /** When the home hospital last confirmed the session (ms since the epoch). */
+  checkedAt: number
+  /** A check running now, so parallel requests share one round trip. */
+  checking?: Promise<boolean>
+}
+
+/**
+ * The key sessions are grouped by for one account: the username for local accounts, and the
+ * username with its home hospital for relayed ones, so a local `alice` and `alice@north` signed in
+ * here never share a limit and an admin lock of the local one never ends the other's sessions.
+ */
+export function sessionOwner (user: SessionUser): string {
+  return user.remote === undefined ? user.username : `${user.username}@${user.hospital}`
 }
 
 /** Lifetimes of sessions. */
@@ -46,6 +72,8 @@ export class SessionStore {
   readonly #limits: Required<SessionLimits>
   readonly #clock: Clock
   readonly #random: RandomBytes
+  /** Told when a relayed session ends here (sign-out, idle, age, eviction), so the home hospital can drop its grant. */
+  onRelayEnd: ((relay: RelayState) => void) | undefined
 
   constructor (limits: SessionLimits, clock: Clock, random: RandomBytes) {
     this.#limits = { maxPerUser: MAX_SESSIONS_PER_USER, ...limits }
@@ -59,15 +87,16 @@ export class SessionStore {
   }
 
   /** Starts a session for `user`; returns the cookie token, which is not kept. */
-  create (user: SessionUser): { token: string, session: Session } {
+  create (user: SessionUser, relay?: RelayState): { token: string, session: Session } {
     const token = newToken(this.#random)
     const now = this.#clock()
-    const session: Session = { id: tokenHash(token), user, csrfToken: newToken(this.#random), createdAt: now, lastSeen: now }
+    const session: Session = { id: tokenHash(token), user, csrfToken: newToken(this.#random), createdAt: now, lastSeen: now, ...(relay === undefined ? {} : { relay }) }
     this.#byId.set(session.id, session)
-    let ids = this.#byUser.get(user.username)
+    const owner = sessionOwner(user)
+    let ids = this.#byUser.get(owner)
     if (ids === undefined) {
       ids = new Set()
-      this.#byUser.set(user.username, ids)
+      this.#byUser.set(owner, ids)
     }
     ids.add(session.id)
     // A Set iterates in insertion order, so the first id is the oldest session.
@@ -97,7 +126,10 @@ export class SessionStore {
     this.#remove(id)
   }
 
-  /** Ends every session of an account (locked by an admin, a new password), but the one with id `keep`. */
+  /**
+   * Ends every session of a local account (locked by an admin, a new password), but the one with
+   * id `keep`; relayed sessions are keyed apart (sessionOwner).
+   */
   destroyUser (username: string, keep?: string): void {
     for (const id of [...this.#byUser.get(username) ?? []]) if (id !== keep) this.#remove(id)
   }
@@ -122,8 +154,10 @@ export class SessionStore {
     const s = this.#byId.get(id)
     if (s === undefined) return
     this.#byId.delete(id)
-    const ids = this.#byUser.get(s.user.username)
+    const owner = sessionOwner(s.user)
+    const ids = this.#byUser.get(owner)
     ids?.delete(id)
-    if (ids?.size === 0) this.#byUser.delete(s.user.username)
+    if (ids?.size === 0) this.#byUser.delete(owner)
+    if (s.relay !== undefined) this.onRelayEnd?.(s.relay)
   }
 }

@@ -68,6 +68,15 @@ export class SignIn {
    * client's address (behind a trusted proxy, the one it forwarded).
    */
   async signIn (req: SignInRequest, ip: string): Promise<AccountRecord> {
+    return await this.signInFrom(req, clientKey(ip))
+  }
+
+  /**
+   * `signIn` for a client already named by its throttling key: a relayed sign-in (node/relay)
+   * counts under the visiting hospital and the client address it reports, so every window and the
+   * lockout apply exactly as to a sign-in at this hospital's own front door.
+   */
+  async signInFrom (req: SignInRequest, client: string): Promise<AccountRecord> {
     const password = normalisePassword(req.password)
     const { username } = req
     // Throttles first, before any lookup. A lockout is reported before the windows, or the window
@@ -75,7 +84,6 @@ export class SignIn {
     if (this.lockedUntil(username) > this.#d.clock()) {
       throw new AccountLockedError('this account is locked after repeated failed sign-ins; try again later')
     }
-    const client = clientKey(ip)
     const pair = `${username} ${client}`
     const wait = Math.max(this.#perClient.retryAfter(client), this.#perAccount.retryAfter(username), this.#perPair.retryAfter(pair))
     if (wait > 0) throw new RateLimitedError(Math.ceil(wait / 1000))

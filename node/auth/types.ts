@@ -76,4 +76,16 @@ export interface SessionUser {
   hospital: string
   /** For patients: SHA-256 of signPub, hex. */
   patientId?: string
+  /**
+   * Set when a patient signed in here through their home hospital (issue 18): there is no local
+   * account, `hospital` is the home hospital's key and `username` the name there.
+   */
+  remote?: RemoteHome
+}
+
+/** The home hospital of a patient signed in at another member (a relayed sign-in). */
+export interface RemoteHome {
+  /** The home hospital's display name, and its short name (`alice@north`). */
+  hospitalName: string
+  short: string
 }

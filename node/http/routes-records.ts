@@ -63,6 +63,7 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
   return {
     raw: image.raw.toString(),
     result: cidString(image.result),
+    meta: image.meta === undefined ? null : image.meta.toString(),
     patientId: toHex(image.patient),
     modality: image.modality,
     size: image.size,
@@ -80,7 +81,7 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
 
 function renderUpload (u: UploadResult, patient: Uint8Array): Record<string, unknown> {
   return {
-    raw: u.raw.toString(), result: cidString(u.result), patientId: toHex(patient), modality: u.modality, size: u.size,
+    raw: u.raw.toString(), result: cidString(u.result), meta: u.meta.toString(), card: u.card, patientId: toHex(patient), modality: u.modality, size: u.size,
     score: u.score, model: cidString(u.model), boxes: u.boxes, analysed: u.analysed
   }
 }
@@ -111,6 +112,14 @@ function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>): boolean {
 }
 
 const pairOf = (grantee: Uint8Array, purpose: string): string => `${toHex(grantee)}:${purpose}`
+
+function cidParam (value: string | undefined): CID {
+  try {
+    return CID.parse(value ?? '')
+  } catch {
+    throw new InvalidRequestError('cid: expected a CID string')
+  }
+}
 
 function patientParam (value: string | undefined): Uint8Array {
   return parseHexParam(value, 'patientId', HASH_BYTES)
@@ -160,17 +169,19 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   router.get('/api/me/images', patient, mine)
 
   router.get('/api/images/:cid', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
-    let cid: CID
-    try {
-      cid = CID.parse(ctx.params.cid)
-    } catch {
-      throw new InvalidRequestError('cid: expected a CID string')
-    }
-    const { stream } = await reads.ciphertext(readerOf(ctx), cid)
+    const { stream } = await reads.ciphertext(readerOf(ctx), cidParam(ctx.params.cid))
     ctx.set('Content-Type', 'application/octet-stream')
     ctx.set('Cache-Control', 'private, no-store')
     // Readable.from keeps back-pressure, so the ciphertext streams without buffering.
     ctx.body = Readable.from(stream)
+  })
+
+  // The sealed card of an image (by its raw CID): opened in the client with the raw data key.
+  router.get('/api/images/:cid/meta', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
+    const sealed = await reads.card(readerOf(ctx), cidParam(ctx.params.cid))
+    ctx.set('Content-Type', 'application/octet-stream')
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength)
   })
 
   router.post('/api/patients/:patientId/emergency-access', clinician, async (ctx) => {

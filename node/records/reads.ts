@@ -14,6 +14,7 @@ import type { Storage } from '../storage/index.ts'
 import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
 import type { FetchedCopies } from './fetched-copies.ts'
+import { readSealedCard } from './card-bytes.ts'
 import { readerKeys } from './reader-keys.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
@@ -158,6 +159,28 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
         await logOpen(reader, image, decision)
         if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
+      }
+      const denied = last as Extract<AccessDecision, { allowed: false }>
+      throw new AccessDeniedError(denied.code, denied.reason)
+    },
+
+    /**
+     * The sealed card of the image whose raw CID is `raw`, after the same access check as the
+     * image. It appends no `access.log` of its own: the card opens only with the raw data key, and
+     * the reader received that key from a listing, which was logged; a card is what that listing
+     * shows. NOT_FOUND when the image has no card (uploaded before cards existed).
+     */
+    async card (reader: Reader, raw: CID): Promise<Uint8Array> {
+      const found = (await c.ledger.queries.imagesByAnyCid(raw.toString())).filter(x => x.part === 'raw')
+      if (found.length === 0) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this raw CID')
+      let last: AccessDecision | null = null
+      for (const { image } of found) {
+        const decision = await decide(reader, image)
+        if (!decision.allowed) { last = decision; continue }
+        const meta = image.meta ?? undefined
+        if (meta === undefined) throw new MedichainError('NOT_FOUND', 'this image has no card: it was uploaded before cards existed')
+        if (decision.basis === 'consent') c.copies?.noteFetched(meta, image)
+        return await readSealedCard(c.storage, meta)
       }
       const denied = last as Extract<AccessDecision, { allowed: false }>
       throw new AccessDeniedError(denied.code, denied.reason)

@@ -8,6 +8,8 @@ import type { Genesis } from '../../protocol/genesis.ts'
 import { MedichainClient } from '../../protocol/client.ts'
 import type { Role } from '../../protocol/tx.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
+import type { SignInLimits } from '../../node/auth/constants.ts'
+import type { RelayInit } from '../../node/relay/index.ts'
 import { RECORDS_DEFAULTS } from '../../node/config-records.ts'
 import type { RecordsConfig } from '../../node/config-records.ts'
 import { DICOM_DEFAULTS } from '../../node/config-dicom.ts'
@@ -30,7 +32,12 @@ export const TEST_VAULT_ITERATIONS = 1000
 
 /** Options shared by the hospitals of one test. */
 export interface HospitalOptions {
-  logger?: Logger
+  /** One logger for every hospital, or one per hospital number. */
+  logger?: Logger | ((n: number) => Logger)
+  /** Sign-in limits of every hospital, or per hospital number (defaults: production limits). */
+  limits?: Partial<SignInLimits> | ((n: number) => Partial<SignInLimits> | undefined)
+  /** Relayed sign-in timing (node/relay). */
+  relay?: RelayInit
   records?: Partial<RecordsConfig>
   clock?: () => number
   /** Turns the DICOM listener on (port 0 unless given); off when absent. */
@@ -65,10 +72,11 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     seed: testSeed(n),
     genesis,
     verifyWorkers: 1,
-    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N },
+    auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N, limits: typeof opts.limits === 'function' ? opts.limits(n) : opts.limits },
     records: { ...RECORDS_DEFAULTS, ...opts.records },
+    ...(opts.relay === undefined ? {} : { relay: opts.relay }),
     ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
-  })({ logger: opts.logger ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
+  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
 }

@@ -22,7 +22,7 @@ import './mc-recovery-code.ts'
 
 const TITLES: Partial<Record<Route['page'], string>> = {
   'sign-in': 'Sign in', 'sign-up': 'Create an account', recover: 'Recover your account', account: 'My account', setup: 'Set up', clinician: 'Patients', 'clinician-viewer': 'Viewer',
-  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning'
+  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning', research: 'Research'
 }
 
 /** `<mc-app .session=${session}>`: the whole UI. */
@@ -140,6 +140,8 @@ export class McApp extends LitElement {
     if (!mayOpen(r, role)) return html`<h1>Not available</h1><p role="alert">This page is not available to a ${role} account. <a href=${homeOf(role)}>Go to your start page</a>.</p>`
     // The admin console is its own chunk: patients and clinicians never download it.
     if (r.page === 'admin' || r.page === 'admin-tx' || r.page === 'admin-fl-task') void import('./mc-admin-page.ts')
+    // The research page is its own chunk too: only researchers and admins download it.
+    if (r.page === 'research') void import('./research/mc-research-page.ts')
     switch (r.page) {
       case 'account': return html`<mc-account .session=${s}></mc-account>`
       case 'clinician': return html`<mc-clinician-page .session=${s} .patientId=${r.patientId}></mc-clinician-page>`
@@ -149,6 +151,7 @@ export class McApp extends LitElement {
       case 'admin': return html`<mc-admin-page .session=${s} .tab=${r.tab}></mc-admin-page>`
       case 'admin-tx': return html`<mc-admin-page .session=${s} .tab=${'ledger'} .txId=${r.txId}></mc-admin-page>`
       case 'admin-fl-task': return html`<mc-admin-page .session=${s} .tab=${'fl'} .taskId=${r.taskId}></mc-admin-page>`
+      case 'research': return html`<mc-research-page .session=${s}></mc-research-page>`
     }
   }
 

@@ -13,6 +13,7 @@ const LINKS: Record<string, Link[]> = {
     { href: '/app/patient/id', label: 'My id', current: r => r.page === 'patient' && r.tab === 'id' },
     { href: '/app/patient/consents', label: 'Consents', current: r => r.page === 'patient' && r.tab === 'consents' },
     { href: '/app/patient/audit', label: 'Who viewed my images', current: r => r.page === 'patient' && r.tab === 'audit' },
+    { href: '/app/patient/research', label: 'Research use', current: r => r.page === 'patient' && r.tab === 'research' },
     { href: '/app/patient/credit', label: 'Credit score', current: r => r.page === 'patient' && r.tab === 'credit' }
   ],
   clinician: [{ href: '/app/clinician', label: 'Patients', current: r => r.page === 'clinician' || r.page === 'clinician-viewer' }],
@@ -21,10 +22,14 @@ const LINKS: Record<string, Link[]> = {
     { href: '/app/admin/members', label: 'Members', current: r => r.page === 'admin' && r.tab === 'members' },
     { href: '/app/admin/accounts', label: 'Accounts', current: r => r.page === 'admin' && r.tab === 'accounts' },
     { href: '/app/admin/ledger', label: 'Ledger', current: r => r.page === 'admin-tx' || (r.page === 'admin' && r.tab === 'ledger') },
-    { href: '/app/admin/fl', label: 'Federated learning', current: r => r.page === 'admin-fl-task' || (r.page === 'admin' && r.tab === 'fl') }
+    { href: '/app/admin/fl', label: 'Federated learning', current: r => r.page === 'admin-fl-task' || (r.page === 'admin' && r.tab === 'fl') },
+    { href: '/app/research', label: 'Research', current: r => r.page === 'research' }
+  ],
+  researcher: [
+    { href: '/app/research', label: 'Research', current: r => r.page === 'research' },
+    { href: '/app/clinician', label: 'Patients', current: r => r.page === 'clinician' || r.page === 'clinician-viewer' }
   ]
 }
-LINKS.researcher = LINKS.clinician
 
 /**
  * `<mc-nav .session=${s} .state=${s.state} .route=${r}>`. The session object stays the same while

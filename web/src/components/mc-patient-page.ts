@@ -8,6 +8,7 @@ import './mc-audit.ts'
 import './mc-consents.ts'
 import './mc-credit.ts'
 import './mc-image-grid.ts'
+import './research/mc-research-uses.ts'
 
 /** `<mc-patient-page .session=${s} .tab=${tab}>`. */
 export class McPatientPage extends LitElement {
@@ -28,6 +29,7 @@ export class McPatientPage extends LitElement {
         return html`<mc-my-id .session=${this.session}></mc-my-id>`
       case 'consents': return html`<mc-consents .session=${this.session}></mc-consents>`
       case 'audit': return html`<mc-audit .session=${this.session}></mc-audit>`
+      case 'research': return html`<mc-research-uses .session=${this.session}></mc-research-uses>`
       case 'credit': return html`<mc-credit .session=${this.session}></mc-credit>`
     }
   }

@@ -3,7 +3,7 @@
 // index.html for those and leave /api, /doctor and /patient to the API (node/http/static.ts).
 
 /** Tabs of the patient portal. */
-export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'credit'] as const
+export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'research', 'credit'] as const
 export type PatientTab = typeof PATIENT_TABS[number]
 
 /** Tabs of the admin console. */
@@ -25,6 +25,7 @@ export type Route =
   | { page: 'admin', tab: AdminTab }
   | { page: 'admin-tx', txId: string }
   | { page: 'admin-fl-task', taskId: string }
+  | { page: 'research' }
   | { page: 'not-found' }
 
 /** Who may see which pages (the server enforces the same through its routes). */
@@ -58,6 +59,7 @@ export function parseRoute (pathname: string, hash = ''): Route {
   if (area === 'sign-up' && n === 2) return { page: 'sign-up' }
   if (area === 'recover' && n === 2) return { page: 'recover' }
   if (area === 'account' && n === 2) return { page: 'account' }
+  if (area === 'research' && n === 2) return { page: 'research' }
   if (area === 'clinician') {
     if (n === 2) return { page: 'clinician', patientId: null }
     if (a === 'patients' && b !== undefined && HEX64.test(b)) {
@@ -92,6 +94,7 @@ export function mayOpen (route: Route, role: Role): boolean {
     case 'clinician': case 'clinician-viewer': return role === 'clinician' || role === 'researcher'
     case 'patient': case 'patient-viewer': return role === 'patient'
     case 'admin': case 'admin-tx': case 'admin-fl-task': return role === 'admin'
+    case 'research': return role === 'researcher' || role === 'admin'
     default: return true
   }
 }

@@ -1,0 +1,135 @@
+// The research flow through the web UI on a real two-hospital network, in headless Chromium: a
+// researcher creates a project; Hospital A's admin approves it and Hospital B's refuses it, each
+// on their Research page; the patient (who gave a research consent) has one PHI-laden DICOM at
+// A; the researcher sees the approvals and the suppressed cohort count ("<5"), exports with a
+// progress bar and downloads a zip that unzip accepts, with no patient name left in it; the
+// download history lists the export; the patient then reads "used in research project …".
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Page } from 'playwright-core'
+import { fromHex } from '../../protocol/bytes.ts'
+import { waitFor } from '../helpers/timeout.ts'
+import { unzip } from '../helpers/unzip.ts'
+import { phiDicom } from '../research/deid-fixture.ts'
+import { client } from '../helpers/peers.ts'
+import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
+import { browserAvailable, launch, PASSWORD, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
+import type { Hospital, Network, TestBrowser } from './harness.ts'
+
+const available = browserAvailable()
+const it = available ? test : test.skip
+let net: Network | undefined
+let browser: TestBrowser | undefined
+
+test.before(async () => {
+  if (!available) return
+  net = await startNetwork(2)
+  browser = await launch()
+})
+
+test.after(async () => {
+  await browser?.close()
+  await stopNetwork(net)
+})
+
+/** A researcher signs up at `h`, is approved by `admin`, signs in and opens the Research page. */
+async function researcherOf (b: TestBrowser, h: Hospital, admin: Page, name: string): Promise<Page> {
+  const page = await b.page(`${h.url}/app/sign-up`)
+  await signUpInPage(page, name, 'researcher')
+  await page.getByRole('link', { name: 'Go to sign in' }).click()
+  await signInInPage(page, name)
+  await expectCode(page, 'ACCOUNT_PENDING')
+  await admin.getByRole('link', { name: 'Accounts' }).click()
+  await admin.getByRole('button', { name: `Approve ${name}` }).click()
+  await admin.getByText(`${name}: approved`).waitFor()
+  // Leave the accounts tab, so the next approval there loads the pending list afresh.
+  await admin.getByRole('link', { name: 'Node status' }).click()
+  await signInInPage(page, name)
+  await page.waitForURL('**/app/clinician')
+  await page.getByRole('link', { name: 'Research' }).click()
+  await page.waitForURL('**/app/research')
+  return page
+}
+
+/** An admin opens the Research page and approves or refuses the project titled `title`. */
+async function decide (admin: Page, title: string, approve: boolean): Promise<void> {
+  await admin.getByRole('link', { name: 'Research' }).click()
+  const card = admin.locator('mc-project-card article', { hasText: title })
+  await card.getByTestId(approve ? 'approve' : 'refuse').click()
+  await admin.locator('mc-project-card article', { hasText: title }).getByText(`Your hospital: ${approve ? 'approved' : 'refused'}`).waitFor({ timeout: 20_000 })
+}
+
+it('researcher creates, admins decide, researcher exports with progress, patient reads the research use', async () => {
+  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const b = browser
+  const [A, B] = net.hospitals
+  const adminA = await adminOf(b, A, 'admin.ra')
+  const adminB = await adminOf(b, B, 'admin.rb')
+  const researcher = await researcherOf(b, A, adminA, 'res.r')
+  const { page: patient, patientId } = await patientOf(b, A, 'pat.r')
+  const clin = await clinicianOf(b, A, adminA, 'dr.r')
+
+  // One DICOM with a name, an MRN and dates in its header, uploaded by the clinician.
+  await findPatient(clin, patientId)
+  await clin.locator('#files').setInputFiles({ name: 'scan.dcm', mimeType: 'application/dicom', buffer: Buffer.from(phiDicom({ rows: 32, columns: 32 })) })
+  await waitFor(async () => (await A.peer.ledger.queries.imagesOf(fromHex(patientId))).length === 1, { timeout: 30_000, what: 'the upload on the ledger' })
+
+  // The researcher creates the project in the form.
+  const title = 'Nodule follow-up study'
+  await researcher.getByLabel('Title').fill(title)
+  await researcher.getByLabel('Purpose').fill('Measure detector recall on consented images')
+  await researcher.getByTestId('create-project').click()
+  const card = researcher.locator('mc-project-card article', { hasText: title })
+  await card.waitFor({ timeout: 20_000 })
+
+  // Each hospital's admin decides for their own hospital.
+  await decide(adminA, title, true)
+  await decide(adminB, title, false)
+  await screenshot(adminB, 'research-admin-refused')
+
+  // The patient's research consent to the researcher, for research in general (signed in the SDK).
+  const res = client(A.url)
+  await res.signIn('res.r', PASSWORD)
+  const pat = client(A.url)
+  await pat.signIn('pat.r', PASSWORD)
+  await pat.grant({ grantee: String(res.user?.signPub), kind: 'user', purpose: 'research', expires: Date.now() + 86_400_000 * 30 })
+
+  // Approvals and the suppressed count; B's refusal reaches A by gossip.
+  await waitFor(async () => {
+    await card.getByRole('button', { name: 'Refresh counts' }).click()
+    await card.getByTestId('cohort-total').waitFor({ timeout: 10_000 })
+    return await card.locator(`tr[data-hospital="${B.key}"] [data-testid=decision]`).textContent() === 'refused'
+  }, { timeout: 30_000, what: 'B\'s refusal at A' })
+  assert.is(await card.locator(`tr[data-hospital="${A.key}"] [data-testid=decision]`).textContent(), 'approved')
+  assert.is(await card.getByTestId('cohort-total').textContent(), '<5')
+  assert.is(await card.locator(`tr[data-hospital="${A.key}"] [data-testid=count]`).textContent(), '<5')
+
+  // Export: the progress bar fills and the zip downloads.
+  const download = researcher.waitForEvent('download', { timeout: 60_000 })
+  await card.getByTestId('export').click()
+  const file = await download
+  await card.getByTestId('export-done').waitFor({ timeout: 60_000 })
+  assert.match(await card.getByTestId('export-done').textContent() ?? '', /Exported 1 image/)
+  const progress = card.getByTestId('progress')
+  assert.is(await progress.getAttribute('value'), await progress.getAttribute('max'), 'the progress bar is full')
+  await card.getByTestId('history').waitFor()
+  await screenshot(researcher, 'research-researcher-exported')
+  const saved = join(net.dir, 'export.zip')
+  await file.saveAs(saved)
+  const zip = await unzip(await readFile(saved))
+  const dcm = zip.names.filter(n => n.endsWith('.dcm'))
+  assert.is(dcm.length, 1)
+  assert.ok(zip.names.includes('manifest.csv') && zip.names.includes('manifest.json'))
+  const bytes = await zip.read(dcm[0])
+  for (const probe of ['DOE', 'MRN0048213', '19610417', '1.2.826.0.1.3680043.8.498']) assert.is(bytes.indexOf(probe), -1, `${probe} left in the export`)
+
+  // The patient reads where their image went.
+  await patient.getByRole('link', { name: 'Research use' }).click()
+  await patient.getByTestId('research-uses').waitFor({ timeout: 20_000 })
+  assert.match(await patient.getByTestId('research-uses').textContent() ?? '', new RegExp(`Used in research project ${title}`))
+  await screenshot(patient, 'research-patient-use')
+})
+
+test.run()

@@ -1,0 +1,162 @@
+// Issue 18 on three real hospitals: a patient who signed up at A signs in at C with `pat@a`,
+// sees and decrypts images held at A and at B, grants a consent, sees the sign-in at C in the
+// portal (asked of A, where it is recorded), and signs out, which ends A's grant. A's lock of the
+// account ends C's session at C's next check; with A offline the sign-in is refused with
+// HOME_UNREACHABLE, and a retry once A is back succeeds.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { multiaddr } from '@multiformats/multiaddr'
+import { fromHex } from '../../protocol/bytes.ts'
+import type { ApiError, ApiImage } from '../../protocol/client.ts'
+import { rejects } from '../helpers/assert.ts'
+import { testImages } from '../helpers/images.ts'
+import { cleanup } from '../helpers/ledger-fixture.ts'
+import { untilLedger } from '../helpers/ledger-until.ts'
+import { client, hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../helpers/peers.ts'
+import type { Hospital } from '../helpers/peers.ts'
+import { waitFor, withTimeout } from '../helpers/timeout.ts'
+
+let hospitals: Array<{ peer: Hospital['peer'] }> = []
+test.after.each(async () => {
+  await stopHospitals(hospitals)
+  hospitals = []
+  await cleanup()
+})
+
+const PASSWORD = 'pat has a long password'
+
+/** Signs the patient up at `home` and waits until `others` hold the registration. */
+async function patientOf (home: Hospital, others: Hospital[]): Promise<string> {
+  const c = client(home.url)
+  const { patientId } = await c.signUp({ username: 'pat', password: PASSWORD, role: 'patient' })
+  for (const h of others) {
+    await untilLedger(h.peer.ledger, async () => await h.peer.ledger.queries.patientAccount(fromHex(patientId as string)) !== undefined, `registration at ${h.name}`)
+  }
+  return patientId as string
+}
+
+test('a patient of A signs in at C, sees A\'s and B\'s images, grants, and signs out', async () => {
+  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+  hospitals = started
+  const [A, B, C] = started
+  const patientId = await patientOf(A, [B, C])
+  const files = testImages()
+  const docA = await user(A, 'doc-a', 'clinician')
+  const docB = await user(B, 'doc-b', 'clinician')
+  await docA.upload(patientId, files.png, 'a.png')
+  await docB.upload(patientId, files.jpeg, 'b.jpg')
+  await untilLedger(C.peer.ledger, async () => (await C.peer.ledger.queries.imagesOf(fromHex(patientId))).length === 2, 'both images at C')
+
+  const atC = client(C.url)
+  const me = await atC.signInAnywhere('pat@a', PASSWORD)
+  assert.is(me.username, 'pat')
+  assert.is(me.patientId, patientId)
+  assert.equal(me.remote, { hospitalName: 'Hospital A', short: 'a' })
+  assert.ok(atC.keys !== null, 'the vault opened in the client')
+  assert.is(A.peer.relay.grants(), 1)
+
+  const images = await atC.myImages()
+  assert.is(images.length, 2)
+  const custodians = new Set(images.map(i => i.custodianName))
+  assert.equal(custodians, new Set(['Hospital A', 'Hospital B']))
+  const bySize = new Map([[files.png.length, files.png], [files.jpeg.length, files.jpeg]])
+  for (const image of images) assert.equal(await atC.openImage(image as ApiImage), bySize.get(image.size), `${image.custodianName}'s image decrypts at C`)
+
+  const grant = await atC.grant({ grantee: docB.user?.signPub as string, kind: 'user', purpose: 'treatment', expires: Date.now() + 3_600_000 })
+  await untilLedger(B.peer.ledger, async () => await B.peer.ledger.tx(fromHex(grant.id)) !== undefined, 'the consent at B')
+  const consents = await atC.myConsents()
+  assert.ok(consents.consents.some(c => c.id === grant.id), 'the consent is listed at C')
+  // B's clinician reads under the consent: C shows the patient who viewed, and the credit.
+  assert.is((await docB.patientImages(patientId)).length, 2)
+  await waitFor(async () => (await atC.myAudit()).some(e => e.accessor === docB.user?.signPub), { timeout: 15_000, what: 'B\'s read in the audit at C' })
+  assert.type((await atC.myCredit()).score, 'number')
+
+  const signIns = await atC.mySignIns()
+  assert.is(signIns.length, 1)
+  assert.is(signIns[0].hospitalName, 'Hospital C')
+  const atHome = client(A.url)
+  await atHome.signIn('pat', PASSWORD)
+  assert.equal((await atHome.mySignIns()).map(s => s.hospitalName), ['Hospital C'], 'the home portal shows the sign-in at C')
+
+  await atC.signOut()
+  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  await waitFor(() => A.peer.relay.grants() === 0, { timeout: 10_000, what: 'A to drop the grant after sign-out at C' })
+})
+
+test('refusals: a staff account, an unknown hospital, a proof carried by another member, a replay', async () => {
+  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+  hospitals = started
+  const [A, B, C] = started
+  await patientOf(A, [B, C])
+  await user(A, 'doc-a', 'clinician')
+  await rejects(async () => await client(C.url).signInAnywhere('doc-a@a', 'doc-a has a long password'), 'PATIENTS_ONLY')
+  await rejects(async () => await client(C.url).signInAnywhere('pat@nowhere', PASSWORD), 'UNKNOWN_HOSPITAL')
+  await rejects(async () => await client(C.url).signInAnywhere('pat@a', 'not the password at all'), 'BAD_CREDENTIALS')
+
+  // A proof sealed for C but delivered through B, and the same proof delivered twice.
+  const { sealRelayProof, proofToBase64 } = await import('../../protocol/relay-sign-in.ts')
+  const { deriveAuthSecret } = await import('../../protocol/auth-secret.ts')
+  const secretHex = await deriveAuthSecret('pat', PASSWORD)
+  const home = A.peer.ledger.self
+  const forC = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() })
+  const body = { home: Buffer.from(home).toString('hex'), proof: proofToBase64(forC.proof) }
+  await rejects(async () => await client(B.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
+  const ok = client(C.url)
+  await ok.request('POST', '/api/auth/remote-sign-in', body)
+  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
+  // A stale proof (older than the allowed clock difference).
+  const stale = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() - 3_600_000 })
+  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, proof: proofToBase64(stale.proof) }), 'BAD_RELAY_PROOF')
+  // Naming C itself as the home is refused: sign in there directly.
+  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: Buffer.from(C.peer.ledger.self).toString('hex') }), 'UNKNOWN_HOSPITAL')
+})
+
+test('a password change at home ends the session at C at its next check', async () => {
+  // C confirms every 30 s by default; a test of the default would wait, so C checks each request.
+  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+  hospitals = started
+  const [A, B, C] = started
+  await patientOf(A, [B, C])
+  const atC = client(C.url)
+  await atC.signInAnywhere('pat@a', PASSWORD)
+  const atHome = client(A.url)
+  await atHome.signIn('pat', PASSWORD)
+  assert.is(A.peer.relay.grants(), 1)
+  await atHome.changePassword(PASSWORD, 'pat has a brand new password')
+  assert.is(A.peer.relay.grants(), 0, 'A drops the grant at once (sessions:ended)')
+  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'BAD_CREDENTIALS')
+  await client(C.url).signInAnywhere('pat@a', 'pat has a brand new password')
+  await atHome.myImages()
+})
+
+test('a lock at home ends the session at C; home offline is HOME_UNREACHABLE, and a retry succeeds once it is back', async () => {
+  const started = await startHospitals(3, { relay: { checkMs: 0, offlineGraceMs: 0 } })
+  hospitals = started
+  const [A, B, C] = started
+  await patientOf(A, [B, C])
+  const atC = client(C.url)
+  await atC.signInAnywhere('pat@a', PASSWORD)
+  await atC.myImages()
+  await A.admin.request('POST', '/api/accounts/pat/lock')
+  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  assert.is(await atC.resume(), null, 'the session is gone at C')
+  await A.admin.request('POST', '/api/accounts/pat/unlock')
+
+  // A goes down: C answers at once with a typed, retryable error.
+  const dataA = A.data
+  await A.peer.stop()
+  const err = await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'HOME_UNREACHABLE') as ApiError
+  assert.is(err.status, 503)
+  assert.ok(err.retryAfter !== null && err.retryAfter > 0, 'Retry-After tells the portal when to try again')
+
+  // A comes back on the same folder; the patient retries and is in.
+  const back = await startHospital(1, hospitalGenesis(3), { data: dataA, relay: { checkMs: 0 } })
+  hospitals = [back, B, C]
+  await back.peer.p2p.libp2p.dial(multiaddr(C.peer.p2p.addresses()[0]))
+  await withTimeout(back.peer.writes.whenOpen(), 20_000, 'A writes open again')
+  const again = await client(C.url).signInAnywhere('pat@a', PASSWORD)
+  assert.is(again.remote?.short, 'a')
+})
+
+test.run()
