@@ -72,6 +72,7 @@ function consentKeyFor (consent: Extract<KeySource, { from: 'consent' }>['consen
 /** Produces `readerBoxPub`'s wrapped keys for `image` from the source the access decision chose. */
 export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub: Uint8Array, box: HospitalBox): ReaderKeys {
   if (source.from === 'patient') {
+    if (source.wrapped !== undefined) return { raw: source.wrapped.raw, result: source.wrapped.result }
     const entry = image.keys.find(k => equals(k.to, readerBoxPub))
     if (entry === undefined) throw new KeysUnavailableError('the image carries no key wrapped for this patient')
     return { raw: entry.raw, result: entry.result }
