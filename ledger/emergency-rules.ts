@@ -100,10 +100,9 @@ export function applyEmergency (w: BatchWriter, tx: EmergencyTx, base: { tx: Uin
     }
     case 'emergency.access': {
       const b = tx.body
+      // A review needs its release in the state first (checkEmergency), so a new release has none.
       const record: EmergencyAccess = { ...base, patient: b.patient, accessor: b.accessor, hospital: b.hospital, custodian: tx.signer, until: b.until, reason: b.reason, review: null }
-      const held = w.get(K.emergency(b.patient, base.tx))
-      const review = held === undefined ? null : (decode(held) as EmergencyAccess).review
-      w.put(K.emergency(b.patient, base.tx), encode({ ...record, review }))
+      w.put(K.emergency(b.patient, base.tx), encode(record))
       return
     }
     case 'emergency.review': {

@@ -140,6 +140,7 @@ export function createEmergencies (policy: EmergencyPolicy, c: EmergencyComponen
       try {
         answer = await release(requester, req)
       } catch (err) {
+        if (!(err instanceof MedichainError)) log.error({ err }, 'an emergency release failed')
         answer = refuse(err instanceof MedichainError ? err.code : 'INTERNAL', 'the custodian could not release the keys')
       }
       await lp.write(encodeAnswer(answer), { signal: io() })

@@ -17,6 +17,7 @@ import { untilLedger } from '../helpers/ledger-until.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor } from '../helpers/timeout.ts'
+import { createLogger } from '../../node/logger.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -35,7 +36,7 @@ async function body<T> (c: MedichainClient, method: string, path: string, json?:
 test('cross-hospital emergency: role, release, patient sees it, review, rate limits, window end, ledger refusals', async () => {
   let offset = 0
   const clock = (): number => Date.now() + offset
-  hospitals = await startHospitals(2, { clock, records: { emergencyWindowMs: WINDOW_MS, emergenciesPerClinician: 2, emergenciesPerHospital: 3 } })
+  hospitals = await startHospitals(2, { ...(process.env.LOG_LEVEL === undefined ? {} : { logger: createLogger({ level: 'debug' }) }), clock, records: { emergencyWindowMs: WINDOW_MS, emergenciesPerClinician: 2, emergenciesPerHospital: 3 } })
   const [A, B] = hospitals
   const pat = await user(A, 'pat', 'patient')
   const pid = pat.user?.patientId as string
