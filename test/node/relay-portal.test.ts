@@ -122,6 +122,16 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   await rejects(async () => await client(C.url).signInAnywhere('pat@nowhere', PASSWORD), 'UNKNOWN_HOSPITAL')
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', 'not the password at all'), 'BAD_CREDENTIALS')
 
+  // A local patient of C named `pat` too is someone else: the relayed `pat` cannot touch that account.
+  const localPat = client(C.url)
+  const other = await localPat.signUp({ username: 'pat', password: 'the other pat at C, long', role: 'patient' })
+  const relayedPat = client(C.url)
+  const me = await relayedPat.signInAnywhere('pat@a', PASSWORD)
+  assert.is.not(me.patientId, other.patientId)
+  await rejects(async () => await relayedPat.changePassword(PASSWORD, 'a new password for pat'), 'HOME_ONLY')
+  await localPat.signIn('pat', 'the other pat at C, long')
+  await relayedPat.myImages()
+
   // A proof sealed for C but delivered through B, and the same proof delivered twice.
   const secretHex = await deriveAuthSecret('pat', PASSWORD)
   const home = A.peer.ledger.self
