@@ -1,4 +1,4 @@
-// "Who viewed my images" as the patient reads it (docs/design.md §5 "Access log"): each
+// "Who viewed my images" as the patient reads it (docs/design.md §5 "Access"): each
 // `access.log` with what it was (listed, opened, trained on, validated on), the person or
 // hospital by name, and the consent it relied on; and the same entries grouped by person, day, use
 // and basis, so "Dr Lee opened 3 of your images on 6 Dec, under your treatment consent to South
