@@ -2,6 +2,7 @@
 // member, so a field copied from an image file may carry only values from a closed list.
 import { isModalityTerm } from '../protocol/dicom-modalities.ts'
 import { LedgerRuleError } from '../protocol/errors.ts'
+import type { CID } from 'multiformats/cid'
 import type { TxBodies } from '../protocol/tx.ts'
 
 /**
@@ -15,5 +16,17 @@ export function checkImageAdd (body: TxBodies['image.add']): void {
   // A series belongs to a study: the study is the image's record (docs/design.md §5 "Studies and series").
   if (body.dicom !== undefined && body.record === null) {
     throw new LedgerRuleError('BAD_STUDY', 'image.add with a series place must name its study as its record')
+  }
+  checkMetaCid(body.meta, [body.raw, body.result])
+}
+
+/**
+ * Throws BAD_IMAGE_META when an image's sealed card (`meta`) names the same CID as one of its
+ * parts: pins, deletion after a revoke and re-keying treat each CID as one part only.
+ */
+export function checkMetaCid (meta: CID | undefined, parts: Array<CID | null>): void {
+  if (meta === undefined) return
+  if (parts.some(c => c !== null && c.equals(meta))) {
+    throw new LedgerRuleError('BAD_IMAGE_META', 'an image card (meta) must have its own CID, not the raw or result image\'s')
   }
 }

@@ -6,7 +6,9 @@
 import { decode, encode } from '../protocol/codec.ts'
 import { equals } from '../protocol/bytes.ts'
 import { LedgerRuleError } from '../protocol/errors.ts'
+import type { CID } from 'multiformats/cid'
 import type { TxOf } from '../protocol/tx.ts'
+import { checkMetaCid } from './image-rules.ts'
 import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
 import type { BatchWriter } from './state.ts'
@@ -42,6 +44,23 @@ export function checkRekey (tx: TxOf<'image.rekey'>, view: StateView): void {
     throw new LedgerRuleError('BAD_REKEY', 'image.rekey must name new CIDs')
   }
   if (view.get(K.image(b.raw.toString(), tx.signer)) !== undefined) throw new LedgerRuleError('BAD_REKEY', 'the new raw CID is already an image of this custodian')
+  checkRekeyMeta(b, image)
+}
+
+/**
+ * The card rule of a re-key: an image with a sealed card has it re-sealed (its card key comes from
+ * the raw key, which changed), so `old.meta` names the image's own card and `meta` a new CID;
+ * an image without one gets none.
+ */
+function checkRekeyMeta (b: TxOf<'image.rekey'>['body'], image: ImageRecord): void {
+  const had = image.meta ?? undefined
+  const sameOld = had === undefined ? b.old.meta === undefined : b.old.meta !== undefined && had.equals(b.old.meta)
+  if (!sameOld) throw new LedgerRuleError('BAD_REKEY', 'image.rekey names another card than the image\'s own')
+  if ((had === undefined) !== (b.meta === undefined)) throw new LedgerRuleError('BAD_REKEY', 'image.rekey must re-seal the card exactly when the image has one')
+  if (b.meta !== undefined && [b.old.raw, b.old.result, b.old.meta].some(c => c !== null && c !== undefined && c.equals(b.meta as CID))) {
+    throw new LedgerRuleError('BAD_REKEY', 'image.rekey must name a new card CID')
+  }
+  checkMetaCid(b.meta, [b.raw, b.result])
 }
 
 /** Moves the image to its new CIDs: the validated old record goes, the new one links back to it. */
@@ -53,7 +72,9 @@ export function applyRekey (w: BatchWriter, tx: TxOf<'image.rekey'>, base: { tx:
   if (held === undefined) return
   const old = decode(held) as ImageRecord
   const raw = b.raw.toString()
-  w.put(K.image(raw, custodian), encode({ ...old, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw }))
+  const { meta: _oldMeta, ...kept } = old
+  const record = { ...kept, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw, ...(b.meta === undefined ? {} : { meta: b.meta }) }
+  w.put(K.image(raw, custodian), encode(record))
   w.put(K.patientImage(b.patient, raw, custodian), new Uint8Array(0))
   // The new CID is the patient's image too: a later consent may name it (validate-consent.ts).
   addTxId(w, K.imageOwner(raw, b.patient), base.tx)

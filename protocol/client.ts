@@ -10,8 +10,10 @@ import { decryptBytes } from './content-crypto.ts'
 import { deriveAuthSecret } from './auth-secret.ts'
 import { MedichainError } from './errors.ts'
 import { unwrapKey } from './key-wrap.ts'
-import type { ConsentScope, Purpose, Role } from './tx.ts'
+import type { AccessBasis, AccessUse, ConsentScope, Purpose, Role } from './tx.ts'
 import { txToBase64 } from './tx-transport.ts'
+import { openImageMeta } from './image-meta.ts'
+import type { ImageMeta } from './image-meta.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
@@ -91,6 +93,8 @@ export interface ApiTrainingSummary {
 export interface ApiImage {
   raw: string
   result: string | null
+  /** CID of the sealed card (file name, date, description, thumbnail), or null for images from before cards. */
+  meta: string | null
   patientId: string
   modality: string
   size: number
@@ -135,8 +139,61 @@ export interface DirectoryEntryJson { key: string, name: string, department: str
 /** A key's display name, as `GET /api/directory?keys=` answers it: "Dr Lee", "Radiology", and the hospital. */
 export interface DisplayNameJson { name: string, department: string, hospital: string, hospitalName: string | null }
 
+/** One access entry as `GET /api/me/audit` answers it (docs/api.md "Access entries"). */
+export interface AuditEntryJson {
+  id: string
+  time: number
+  /** The raw CID read; null for a listing, which names no image. */
+  image: string | null
+  use: AccessUse
+  /** True for an entry written before uses existed, whose use is inferred. */
+  inferred: boolean
+  accessor: string
+  /** The accessor's directory name and department, and their hospital's name; null where there is none. */
+  accessorName: string | null
+  department: string | null
+  hospital: string
+  hospitalName: string | null
+  basis: AccessBasis
+  consent: string | null
+  /** The purpose and grantee of the consent the read relied on (null without one). */
+  purpose: Purpose | null
+  consentTo: string | null
+  consentToName: string | null
+  emergency: boolean
+}
+
+/** One group of `GET /api/me/audit/groups`: the entries of one person, local day, use, basis and consent. */
+export interface AuditGroupJson extends Omit<AuditEntryJson, 'id' | 'time' | 'image' | 'inferred'> {
+  key: string
+  /** The local day, YYYY-MM-DD, in the offset the page asked for. */
+  day: string
+  first: number
+  last: number
+  /** Ledger entries in the group, and the distinct images they name (0 for listings). */
+  entries: number
+  images: number
+}
+
 /** Which page of the patient's audit: `tz` is the page's offset from UTC in minutes (east positive), which sets the day of a group. */
 export interface AuditPageOptions { cursor?: string, limit?: number, tz?: number }
+
+/** What a person says about an image at upload: sealed into its card with the file name. */
+export interface UploadCard { description?: string, date?: string }
+
+/**
+ * The multipart form of an upload: the file, and the card's `name`, `description` and `date`
+ * fields (docs/api.md). The name always goes as a field too: a part without a file name would be
+ * no file at all, so an unnamed upload sends `image` as the part's name and an empty `name`.
+ */
+export function uploadForm (file: Blob | Uint8Array, name: string | undefined, card: UploadCard = {}): FormData {
+  const form = new FormData()
+  form.append('name', name ?? '')
+  if (card.description !== undefined) form.append('description', card.description)
+  if (card.date !== undefined) form.append('date', card.date)
+  form.append('file', file instanceof Blob ? file : new Blob([file as BlobPart]), name === undefined || name === '' ? 'image' : name)
+  return form
+}
 
 /** Options of the client. */
 export interface ClientOptions {
@@ -441,11 +498,31 @@ export class MedichainClient {
     this.#cookie = null
   }
 
-  /** Uploads one image file for a patient (clinician). */
-  async upload (patientId: string, file: Blob | Uint8Array, name = 'image'): Promise<Record<string, unknown>> {
-    const form = new FormData()
-    form.append('file', file instanceof Blob ? file : new Blob([file as BlobPart]), name)
-    return await this.#json('POST', `/api/patients/${patientId}/images`, form)
+  /**
+   * Uploads one image file for a patient (clinician). `name` is the file name and `card` the
+   * description and date a person gave it; the peer seals them, with a thumbnail and what a DICOM
+   * header says, into the image's card (protocol/image-meta.ts), never onto the ledger.
+   */
+  async upload (patientId: string, file: Blob | Uint8Array, name?: string, card: UploadCard = {}): Promise<Record<string, unknown>> {
+    return await this.#json('POST', `/api/patients/${patientId}/images`, uploadForm(file, name, card))
+  }
+
+  /**
+   * The card of an image, opened here with the reader's raw data key: file name, date,
+   * description, modality as the file wrote it and a thumbnail. Null for an image from before
+   * cards. Fetching it appends no access log (the listing that gave the key did).
+   */
+  async imageCard (image: ApiImage): Promise<ImageMeta | null> {
+    const keys = this.#needKeys()
+    if (image.meta === null) return null
+    const res = await this.request('GET', `/api/images/${image.raw}/meta`)
+    const sealed = new Uint8Array(await res.arrayBuffer())
+    const dataKey = unwrapKey(fromBase64(image.keys.raw), keys.boxSecret)
+    try {
+      return await openImageMeta(dataKey, sealed)
+    } finally {
+      dataKey.fill(0)
+    }
   }
 
   /** Every image of the patient this user may open (following the pages; each listed image is logged). */

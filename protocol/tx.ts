@@ -18,6 +18,7 @@ import {
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
+  'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
   'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
@@ -75,9 +76,15 @@ export interface TxBodies extends ResearchBodies {
   'member.resolve': { member: Uint8Array, height: number, keep: Uint8Array }
   'account.register': { user: Uint8Array, box: Uint8Array, role: Role, hospital: Uint8Array, pop: Uint8Array }
   'record.create': { patient: Uint8Array, record: Uint8Array }
+  /**
+   * `meta`, when present, is the CID of the image's sealed card (protocol/image-meta.ts): file name,
+   * date, description and thumbnail, encrypted under a key derived from the raw data key. Absent
+   * for images uploaded before cards existed; omitted from the canonical encoding then, so their
+   * bytes and ids are unchanged.
+   */
   'image.add': {
     patient: Uint8Array, record: Uint8Array | null, raw: CID, result: CID | null, modality: string,
-    size: number, model: CID | null, score: number | null, keys: WrappedKeys[],
+    size: number, model: CID | null, score: number | null, keys: WrappedKeys[], meta?: CID,
     /**
      * A DICOM instance's place in its series (its study is `record`, which it then requires).
      * Absent for other images, and omitted from the canonical encoding, so earlier `image.add`
@@ -105,9 +112,11 @@ export interface TxBodies extends ResearchBodies {
   /**
    * The custodian re-encrypted an image under new keys, after the patient's "revoke and re-key"
    * (a `consent.revoke` with `rekey: true`): the new CIDs, their keys for the patient and the
-   * custodian, and the CIDs they replace, which every member then unpins and deletes.
+   * custodian, and the CIDs they replace, which every member then unpins and deletes. An image
+   * with a sealed card has it re-sealed under the new raw key: `meta` and `old.meta` are present
+   * exactly then (absent ones are omitted from the encoding, as in `image.add`).
    */
-  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null }, raw: CID, result: CID | null, keys: WrappedKeys[] }
+  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null, meta?: CID }, raw: CID, result: CID | null, keys: WrappedKeys[], meta?: CID }
   /**
    * One read of a patient's images by someone other than the patient. `use` says what the read
    * was; an entry without it is the form written before uses existed (an absent use is omitted from
@@ -122,6 +131,20 @@ export interface TxBodies extends ResearchBodies {
    * are not PHI; a patient is never a subject, and the ledger refuses one.
    */
   'directory.set': { subject: Uint8Array, name: string, department: string }
+  /**
+   * Assisted recovery (issue 16.3): a patient who lost password and recovery code made a new key
+   * pair at a hospital that checked their identity in person. Signed by the new key (the signer),
+   * carried by that hospital (`hospital`, the block's author), it asks to link the patient id
+   * `old` to the new key, whose box key is `box`. It takes effect only once custodians of the old
+   * patient's images co-signed (`patient.cosign`) and a waiting period passed without a veto.
+   */
+  'patient.rekey': { old: Uint8Array, box: Uint8Array, hospital: Uint8Array }
+  /** A custodian of patient `patient`'s images co-signs the assisted recovery `rekey` (its tx id). */
+  'patient.cosign': { rekey: Uint8Array, patient: Uint8Array }
+  /** The old key of `patient`, or a custodian of its images, vetoes the assisted recovery `rekey`. */
+  'patient.veto': { rekey: Uint8Array, patient: Uint8Array }
+  /** A custodian wrapped its copies of `patient`'s image keys for the new key of an effective `rekey`. */
+  'patient.rewrap': { rekey: Uint8Array, patient: Uint8Array, images: Array<{ raw: CID, keys: WrappedKeys }> }
 }
 
 /** The fields a signature covers, for one type. */
@@ -220,7 +243,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
     }
     case 'image.add': {
-      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['dicom'])
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta', 'dicom'])
       const out: TxBodies['image.add'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
@@ -232,6 +255,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         score: nullable(f.score, `${p}.score`, (x, q) => expectUint(x, q, 10000)),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
       }
+      // Present means a CID: a key holding null or undefined is refused, so "no card" has one encoding.
+      if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
       if ('dicom' in f) out.dicom = seriesPlace(f.dicom, `${p}.dicom`)
       return out
     }
@@ -265,15 +290,18 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return out
     }
     case 'image.rekey': {
-      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'])
-      const old = expectFields(f.old, `${p}.old`, ['raw', 'result'])
-      return {
+      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'], ['meta'])
+      const old = expectFields(f.old, `${p}.old`, ['raw', 'result'], ['meta'])
+      const out: TxBodies['image.rekey'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         old: { raw: expectCid(old.raw, `${p}.old.raw`), result: nullable(old.result, `${p}.old.result`, expectCid) },
         raw: expectCid(f.raw, `${p}.raw`),
         result: nullable(f.result, `${p}.result`, expectCid),
         keys: expectArray(f.keys, `${p}.keys`, MAX_KEYS, wrappedKeys)
       }
+      if ('meta' in old) out.old.meta = expectCid(old.meta, `${p}.old.meta`)
+      if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
+      return out
     }
     case 'access.log': {
       const f = expectFields(v, p, ['patient', 'image', 'accessor', 'basis', 'consent'], ['use'])
@@ -296,6 +324,26 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         subject: expectBytes(f.subject, `${p}.subject`, KEY),
         name: expectString(f.name, `${p}.name`, 128),
         department: expectString(f.department, `${p}.department`, 64, 0)
+      }
+    }
+    case 'patient.rekey': {
+      const f = expectFields(v, p, ['old', 'box', 'hospital'])
+      return { old: expectBytes(f.old, `${p}.old`, HASH_BYTES), box: expectBytes(f.box, `${p}.box`, X25519_PUBLIC_KEY_BYTES), hospital: expectBytes(f.hospital, `${p}.hospital`, KEY) }
+    }
+    case 'patient.cosign':
+    case 'patient.veto': {
+      const f = expectFields(v, p, ['rekey', 'patient'])
+      return { rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES), patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES) }
+    }
+    case 'patient.rewrap': {
+      const f = expectFields(v, p, ['rekey', 'patient', 'images'])
+      return {
+        rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES),
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        images: expectArray(f.images, `${p}.images`, MAX_KEYS, (x, q) => {
+          const g = expectFields(x, q, ['raw', 'keys'])
+          return { raw: expectCid(g.raw, `${q}.raw`), keys: wrappedKeys(g.keys, `${q}.keys`) }
+        })
       }
     }
     case 'model.publish': {

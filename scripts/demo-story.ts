@@ -53,6 +53,9 @@ export async function runStory (peers: Peer[], names: string[], say: (line: stri
   const patient = await signUp(A, 'patient-1', 'patient')
   const docA = await signUp(A, 'doctor-a', 'clinician', admins[0])
   const docB = await signUp(B, 'doctor-b', 'clinician', admins[1])
+  // Staff name themselves in the consortium directory: patients read these names, not keys.
+  await docA.setMyDirectoryEntry('Dr Ada Obi', 'Radiology')
+  await docB.setMyDirectoryEntry('Dr Lee', 'Radiology')
   const patientId = patient.user?.patientId as string
   say(`patient-1 signed up at ${names[0]}: patient id ${patientId}`)
 
@@ -78,7 +81,8 @@ export async function runStory (peers: Peer[], names: string[], say: (line: stri
     say(`doctor-b decrypted ${image.modality} ${image.raw.slice(0, 20)}… (${bytes.length} bytes, fetched from ${image.custodianName ?? '?'} over bitswap)`)
   }
   const audit = await patient.myAudit()
-  say(`patient-1's "who viewed my images": ${audit.length} entries (${[...new Set(audit.map(e => String(e.basis)))].join(', ')})`)
+  const { groups } = await patient.myAuditGroups()
+  say(`patient-1's "who viewed my images": ${audit.length} entries in ${groups.length} lines by person and day (${groups.map(g => `${String(g.accessorName ?? 'someone')} ${String(g.use)}, ${String(g.basis)}`).join('; ')})`)
   say('federated learning on labelled images with the patients\' training consents:')
   await runFederatedStory({ peers, names, admins, signUp, say })
   return [

@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { DicomScaling } from './dicom-decode.ts'
-import type { DecodeRequest, DecodeResponse } from './decode-worker.ts'
+import type { DecodeRequest, DecodeResponse, ImagePreview } from './decode-worker.ts'
 import { CorruptImageError, DecodeBusyError } from './errors.ts'
 import type { ImageLimits } from './limits.ts'
 import type { DecodedImage, ImageFormat } from './types.ts'
@@ -25,10 +25,12 @@ export type DecodeJob = ({ path: string } | { bytes: Uint8Array }) & {
   dicomScaling?: DicomScaling
   /** Also prepare the analyser's model input of this side, in the worker (the model's preprocessing). */
   modelInput?: number
+  /** Also make the image card's preview (thumbnail; DICOM date and descriptions), in the worker. */
+  preview?: boolean
 }
 
-/** A decoded image, with the model input when the job asked for it. */
-export interface Decoded { image: DecodedImage, input?: Float32Array }
+/** A decoded image, with the model input and the card preview when the job asked for them. */
+export interface Decoded { image: DecodedImage, input?: Float32Array, preview?: ImagePreview }
 
 /** What the pool is doing now (for health and tests). */
 export interface DecodePoolStats { workers: number, busy: number, queued: number }
@@ -40,7 +42,7 @@ export interface DecodePool {
    * images held for analysis are bounded too. Throws DECODE_BUSY when the queue is full, the
    * loaders' typed errors (PIXEL_BUDGET, CORRUPT_IMAGE, …), or UNAVAILABLE once closed.
    */
-  withImage<T>(job: DecodeJob, use: (image: DecodedImage, input: Float32Array | undefined) => Promise<T>): Promise<T>
+  withImage<T>(job: DecodeJob, use: (image: DecodedImage, input: Float32Array | undefined, preview: ImagePreview | undefined) => Promise<T>): Promise<T>
   /** Starts every worker now, so that the first uploads do not wait for a thread to boot. */
   start(): void
   stats(): DecodePoolStats
@@ -96,7 +98,7 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
       pending.delete(res.id)
       current.delete(w)
       idle.push(w)
-      if (res.ok) p.resolve({ image: res.image, input: res.input })
+      if (res.ok) p.resolve({ image: res.image, input: res.input, preview: res.preview })
       else p.reject(new MedichainError(res.code, res.message))
     })
     // A worker that dies mid-decode (out of memory, a decoder crash) fails only its own image.
@@ -110,7 +112,7 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
     const id = nextId++
     current.set(w, id)
     const req: DecodeRequest = {
-      id, limits: init.limits, format: job.format, dicomScaling: job.dicomScaling, modelInput: job.modelInput,
+      id, limits: init.limits, format: job.format, dicomScaling: job.dicomScaling, modelInput: job.modelInput, preview: job.preview,
       ...('path' in job ? { path: job.path } : { bytes: job.bytes })
     }
     return await new Promise<Decoded>((resolve, reject) => {
@@ -131,8 +133,8 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
     async withImage (job, use) {
       await acquire()
       try {
-        const { image, input } = await decode(job)
-        return await use(image, input)
+        const { image, input, preview } = await decode(job)
+        return await use(image, input, preview)
       } finally {
         release()
       }

@@ -1,13 +1,17 @@
 // Worker thread body of the decode pool: reads an uploaded file and decodes it with loadImage, off
 // the main thread, so a slow or hostile image never stalls HTTP, gossip or the ledger. The pixels
-// go back by transfer, not by copy.
+// go back by transfer, not by copy. On request it also makes the image card's preview (thumbnail
+// and, for DICOM, the header's date and descriptions), which go back only to be sealed.
 import { readFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
 import { imageToInput } from '../ai/preprocess.ts'
+import type { ImageMeta } from '../../protocol/image-meta.ts'
+import { dicomCardFields } from './dicom-card.ts'
 import type { DicomScaling } from './dicom-decode.ts'
 import type { ImageLimits } from './limits.ts'
 import { loadImage } from './load.ts'
+import { makeThumbnail } from './thumbnail.ts'
 import type { DecodedImage, ImageFormat } from './types.ts'
 
 /** A request: decode the file at `path`, or `bytes`, under `limits`. */
@@ -20,20 +24,40 @@ export interface DecodeRequest {
   dicomScaling?: DicomScaling
   /** Side of the analyser's model input: the worker prepares that input too (imageToInput). */
   modelInput?: number
+  /** Also make the card preview: a thumbnail, plus date, descriptions and modality from a DICOM header. */
+  preview?: boolean
 }
 
-/** The answer: the image, or the typed error's code and message (never a stack or file content). */
-export type DecodeResponse = { id: number, ok: true, image: DecodedImage, input?: Float32Array } | { id: number, ok: false, code: string, message: string }
+/** The parts of an image card the worker can read from the file itself. */
+export type ImagePreview = Pick<ImageMeta, 'thumbnail' | 'date' | 'description' | 'modality'>
 
-async function decode (req: DecodeRequest): Promise<{ image: DecodedImage, input?: Float32Array }> {
+/** The answer: the image, or the typed error's code and message (never a stack or file content). */
+export type DecodeResponse = { id: number, ok: true, image: DecodedImage, input?: Float32Array, preview?: ImagePreview } | { id: number, ok: false, code: string, message: string }
+
+/** The card preview; a header the decoder accepted but whose text attributes do not read gives a thumbnail alone. */
+function previewOf (bytes: Uint8Array, image: DecodedImage): ImagePreview {
+  const preview: ImagePreview = { thumbnail: makeThumbnail(image) }
+  if (image.format !== 'dicom') return preview
+  try {
+    return { ...dicomCardFields(bytes), ...preview }
+  } catch {
+    return preview
+  }
+}
+
+async function decode (req: DecodeRequest): Promise<{ image: DecodedImage, input?: Float32Array, preview?: ImagePreview }> {
   const bytes = req.bytes ?? new Uint8Array(await readFile(req.path ?? ''))
   const image = loadImage(bytes, req.format, { limits: req.limits, dicomScaling: req.dicomScaling })
-  return req.modelInput === undefined ? { image } : { image, input: imageToInput(image, req.modelInput) }
+  return {
+    image,
+    ...(req.modelInput === undefined ? {} : { input: imageToInput(image, req.modelInput) }),
+    ...(req.preview === true ? { preview: previewOf(bytes, image) } : {})
+  }
 }
 
 parentPort?.on('message', (req: DecodeRequest) => {
-  decode(req).then(({ image, input }) => {
-    const res: DecodeResponse = { id: req.id, ok: true, image, ...(input === undefined ? {} : { input }) }
+  decode(req).then(({ image, input, preview }) => {
+    const res: DecodeResponse = { id: req.id, ok: true, image, ...(input === undefined ? {} : { input }), ...(preview === undefined ? {} : { preview }) }
     const buffers = [image.pixels.buffer, input?.buffer].filter(b => b instanceof ArrayBuffer)
     parentPort?.postMessage(res, buffers)
   }, (err: unknown) => {

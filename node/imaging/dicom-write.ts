@@ -17,6 +17,16 @@ export interface DicomPatient {
   sex?: string
 }
 
+/** Synthetic study tags, written when given: what an image card (node/imaging/dicom-card.ts) and the catalogue read. */
+export interface DicomStudy {
+  /** Study Date (0008,0020), DA as YYYYMMDD, and Study Time (0008,0030), TM as HHMMSS. */
+  date?: string
+  time?: string
+  /** Study Description (0008,1030) and Series Description (0008,103E), LO. */
+  description?: string
+  seriesDescription?: string
+}
+
 /** What encodeDicom writes. `pixels` holds stored values, rows × columns × frames of them. */
 export interface DicomWriteInit {
   rows: number
@@ -38,8 +48,7 @@ export interface DicomWriteInit {
   /** Series Number (0020,0011) and Instance Number (0020,0013); 1 when absent. */
   seriesNumber?: number
   instanceNumber?: number
-  /** Study Date (0008,0020, YYYYMMDD) and Study Description (0008,1030), written when given. */
-  study?: { date?: string, description?: string }
+  study?: DicomStudy
   /** 'explicit' (default) or 'implicit' VR little endian. */
   transferSyntax?: 'explicit' | 'implicit'
   /**
@@ -183,12 +192,15 @@ export function encodeDicom (init: DicomWriteInit): Uint8Array {
     us(0x00280103, signed ? 1 : 0)
   ]
   if (frames > 1) elements.push(str(0x00280008, 'IS', String(frames)))
-  if (init.study?.date !== undefined) elements.push(str(0x00080020, 'DA', init.study.date))
-  if (init.study?.description !== undefined) elements.push(str(0x00081030, 'LO', init.study.description))
   if (init.patient !== undefined) {
     elements.push(str(0x00100010, 'PN', init.patient.name), str(0x00100020, 'LO', init.patient.id), str(0x00100030, 'DA', init.patient.birthDate))
     if (init.patient.sex !== undefined) elements.push(str(0x00100040, 'CS', init.patient.sex))
   }
+  const study = init.study ?? {}
+  if (study.date !== undefined) elements.push(str(0x00080020, 'DA', study.date))
+  if (study.time !== undefined) elements.push(str(0x00080030, 'TM', study.time))
+  if (study.description !== undefined) elements.push(str(0x00081030, 'LO', study.description))
+  if (study.seriesDescription !== undefined) elements.push(str(0x0008103e, 'LO', study.seriesDescription))
   if (init.window !== undefined) elements.push(ds(0x00281050, init.window.center), ds(0x00281051, init.window.width))
   if (init.rescale !== undefined) elements.push(ds(0x00281052, init.rescale.intercept), ds(0x00281053, init.rescale.slope), str(0x00281054, 'LO', 'US'))
   const parts = [new Uint8Array(128), ascii.encode('DICM'), fileMeta(init, tsUid), ...encodeElements(elements, explicit)]

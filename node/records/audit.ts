@@ -5,7 +5,8 @@
 // Hospital" is one line that expands to its ledger entries. Pure: the caller supplies the names.
 import { toHex } from '../../protocol/bytes.ts'
 import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { AccessBasis, AccessUse, Purpose } from '../../protocol/tx.ts'
+import type { AuditEntryJson, AuditGroupJson } from '../../protocol/client.ts'
+import type { AccessUse, Purpose } from '../../protocol/tx.ts'
 import type { AccessRecord } from '../../ledger/queries.ts'
 
 /** A display name from the consortium directory (routes-directory.ts directoryNames). */
@@ -14,38 +15,11 @@ export interface DisplayName { name: string, department: string, hospital: strin
 /** The consent an entry relied on: its purpose and to whom the patient gave it. */
 export interface ConsentFacts { purpose: Purpose, grantee: Uint8Array }
 
-/** One entry as the patient's page reads it. */
-export interface AuditEntryView {
-  id: string
-  time: number
-  image: string | null
-  use: AccessUse
-  /** True for an entry written before uses existed, whose use is inferred (see useOf). */
-  inferred: boolean
-  accessor: string
-  accessorName: string | null
-  department: string | null
-  hospital: string
-  hospitalName: string | null
-  basis: AccessBasis
-  consent: string | null
-  purpose: Purpose | null
-  consentTo: string | null
-  consentToName: string | null
-  emergency: boolean
-}
+/** One entry as the patient's page reads it (the JSON of `GET /api/me/audit`). */
+export type AuditEntryView = AuditEntryJson
 
 /** One group: the entries of one person, day, use, basis and consent. */
-export interface AuditGroupView extends Omit<AuditEntryView, 'id' | 'time' | 'image' | 'inferred'> {
-  key: string
-  /** The local day, YYYY-MM-DD, in the offset the page asked for. */
-  day: string
-  first: number
-  last: number
-  entries: number
-  /** Distinct images among the entries (0 for listings, which name none). */
-  images: number
-}
+export type AuditGroupView = AuditGroupJson
 
 /**
  * The use of an entry. One written before uses existed names none: the hospital naming itself as

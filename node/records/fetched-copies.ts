@@ -83,7 +83,7 @@ export function createFetchedCopies (init: { sweepMs: number }, c: FetchedCopies
       if (equals(r.custodian, c.ledger.self)) continue
       const image = (await c.ledger.queries.imagesByAnyCid(r.raw.toString())).find(x => x.part === 'raw' && equals(x.image.custodian, r.custodian))?.image
       if (image === undefined) continue
-      for (const cid of [r.raw, r.result]) {
+      for (const cid of [r.raw, r.result, r.meta]) {
         if (cid !== null && !c.storage.isPinned(cid) && await c.storage.has(cid)) noted.set(cid.toString(), { cid, image })
       }
     }

@@ -23,6 +23,12 @@ export interface ReceivedFile {
   head: Uint8Array
   /** The MIME type the client declared; informative only, never trusted. */
   declaredType: string
+  /**
+   * The file name the client gave the part, without any path; never used for a path, and kept
+   * only for the image's sealed card (PHI: it may name the patient). Absent when none was given.
+   */
+  fileName?: string
+  /** The form's text fields (for an image: `name`, `description` and `date` of its card). */
   fields: Record<string, string>
 }
 
@@ -45,7 +51,7 @@ export class ClientAbortedError extends MedichainError {
 
 const HEAD_BYTES = 1024
 
-interface Written { size: number, head: Uint8Array, declaredType: string, truncated: boolean }
+interface Written { size: number, head: Uint8Array, declaredType: string, fileName: string, truncated: boolean }
 
 /** Reads one file field (default `file`) of a multipart request into `tmpDir`. */
 export async function receiveFile (req: IncomingMessage, limits: UploadLimits): Promise<ReceivedFile> {
@@ -59,7 +65,8 @@ export async function receiveFile (req: IncomingMessage, limits: UploadLimits): 
   const path = join(limits.tmpDir, `upload-${randomBytes(16).toString('hex')}`)
   let bb: busboy.Busboy
   try {
-    bb = busboy({ headers: req.headers, limits: { files: 1, fileSize: limits.maxBytes, fields: 16, fieldSize: 4096, parts: 24 } })
+    // File names are UTF-8 in every current browser (WHATWG HTML §4.10.21.8), not busboy's default latin1.
+    bb = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes, fields: 16, fieldSize: 4096, parts: 24 } })
   } catch (err) {
     throw new MedichainError('INVALID', `malformed multipart request: ${(err as Error).message}`)
   }
@@ -73,7 +80,7 @@ export async function receiveFile (req: IncomingMessage, limits: UploadLimits): 
         stream.resume()
         return
       }
-      file = writeFile(stream, path, info.mimeType, progress)
+      file = writeFile(stream, path, info, progress)
       // A failed write (ENOSPC) ends the body at once; the promise is awaited below either way.
       file.catch(failed)
     })
@@ -84,7 +91,7 @@ export async function receiveFile (req: IncomingMessage, limits: UploadLimits): 
     const written = await file
     if (written.truncated) throw new MedichainError('TOO_LARGE', `uploads may be at most ${limits.maxBytes} bytes`)
     if (written.size === 0) throw new MedichainError('INVALID', 'the uploaded file is empty')
-    return { path, size: written.size, head: written.head, declaredType: written.declaredType, fields }
+    return { path, size: written.size, head: written.head, declaredType: written.declaredType, ...(written.fileName === '' ? {} : { fileName: written.fileName }), fields }
   } catch (err) {
     // The write must be over (its descriptor closed) before the unlink, or a late open would
     // create the file again after it was removed.
@@ -138,7 +145,7 @@ function uploadError (err: unknown, req: IncomingMessage, received: number): Med
 }
 
 /** Writes the file part to `path` (mode 0600), counting bytes and keeping the head. */
-async function writeFile (stream: Readable & { truncated?: boolean }, path: string, declaredType: string, progress: { bytes: number }): Promise<Written> {
+async function writeFile (stream: Readable & { truncated?: boolean }, path: string, info: { mimeType: string, filename?: string }, progress: { bytes: number }): Promise<Written> {
   const head = new Uint8Array(HEAD_BYTES)
   let headLength = 0
   const tap = new Transform({
@@ -160,5 +167,5 @@ async function writeFile (stream: Readable & { truncated?: boolean }, path: stri
     if (!out.closed) await finished(out).catch(() => undefined)
     throw err
   }
-  return { size: progress.bytes, head: head.slice(0, headLength), declaredType, truncated: stream.truncated === true }
+  return { size: progress.bytes, head: head.slice(0, headLength), declaredType: info.mimeType, fileName: info.filename ?? '', truncated: stream.truncated === true }
 }

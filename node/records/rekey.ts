@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../protocol/bytes.ts'
+import { openImageMeta, sealImageMeta } from '../../protocol/image-meta.ts'
 import type { Block } from '../../protocol/block.ts'
 import { patientIdOf } from '../../protocol/tx.ts'
 import type { TxBodies, WrappedKeys } from '../../protocol/tx.ts'
@@ -15,6 +16,7 @@ import type { ImageRecord } from '../../ledger/queries.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { decryptContent, encryptContent } from '../storage/content-crypto-node.ts'
 import type { Storage } from '../storage/index.ts'
+import { readSealedCard } from './card-bytes.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'
 
@@ -55,6 +57,17 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     }
   }
 
+  /** Re-seals an image card under the card key of the new raw key (the card key derives from it). */
+  async function reseal (meta: CID, wrappedRaw: Uint8Array, newRaw: Uint8Array): Promise<CID> {
+    const oldKey = nodeUnwrapKey(wrappedRaw, key)
+    try {
+      const card = await openImageMeta(oldKey, await readSealedCard(c.storage, meta))
+      return (await c.storage.add([await sealImageMeta(newRaw, card)])).cid
+    } finally {
+      oldKey.fill(0)
+    }
+  }
+
   async function rekeyImage (image: ImageRecord, patientBox: Uint8Array): Promise<void> {
     const mine = image.keys.find(k => equals(k.to, c.box.publicKey))
     if (mine === undefined || (image.result !== null && mine.result === null)) {
@@ -64,13 +77,15 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     const raw = await reencrypt(image.raw, mine.raw)
     const result = image.result === null || mine.result === null ? null : await reencrypt(image.result, mine.result)
     try {
+      const meta = image.meta === undefined ? undefined : await reseal(image.meta, mine.raw, raw.key)
       const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
       const body: TxBodies['image.rekey'] = {
         patient: image.patient,
-        old: { raw: image.raw, result: image.result },
+        old: { raw: image.raw, result: image.result, ...(image.meta === undefined ? {} : { meta: image.meta }) },
         raw: raw.cid,
         result: result?.cid ?? null,
-        keys: [wrapFor(patientBox), wrapFor(c.box.publicKey)]
+        keys: [wrapFor(patientBox), wrapFor(c.box.publicKey)],
+        ...(meta === undefined ? {} : { meta })
       }
       await c.ledger.submitOwn('image.rekey', body)
       log.info({ old: image.raw.toString(), raw: raw.cid.toString() }, 'image re-keyed')
@@ -113,8 +128,8 @@ export function createRekeys (c: RekeyComponents): Rekeys {
 
   /** Unpins and deletes the ciphertext an `image.rekey` replaced. */
   async function dropOld (old: TxBodies['image.rekey']['old']): Promise<void> {
-    for (const cid of [old.raw, old.result]) {
-      if (cid === null) continue
+    for (const cid of [old.raw, old.result, old.meta]) {
+      if (cid === null || cid === undefined) continue
       await c.storage.unpin(cid)
       await c.storage.discard(cid)
     }

@@ -1,19 +1,24 @@
 // The upload pipeline of docs/design.md §5: validate by magic bytes and a real parse, run the registered
-// analyser, encrypt raw and result each under a fresh 32-byte key, add both to IPFS, wrap the
-// keys for the patient and the custodian hospital, and append `image.add`. No analyser, no
-// result: a fake result is never stored as if a model produced it.
+// analyser, encrypt raw and result each under a fresh 32-byte key, seal the image's card (file
+// name, date, description, thumbnail; protocol/image-meta.ts) under a key derived from the raw
+// key, add all three to IPFS, wrap the keys for the patient and the custodian hospital, and append
+// `image.add`. No analyser, no result: a fake result is never stored as if a model produced it.
+// The card's contents are PHI: they are sealed here and never logged.
 import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
 import { MedichainError } from '../../protocol/errors.ts'
+import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_NAME, sealImageMeta, toMetaDate } from '../../protocol/image-meta.ts'
+import type { ImageMeta } from '../../protocol/image-meta.ts'
 import { wrapKey } from '../../protocol/key-wrap.ts'
 import type { WrappedKeys } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import type { DecodePool } from '../imaging/decode-pool.ts'
+import type { ImagePreview } from '../imaging/decode-worker.ts'
 import type { Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
@@ -25,6 +30,10 @@ import type { HospitalBox } from './reader-keys.ts'
 export interface UploadResult {
   raw: CID
   result: CID | null
+  /** The sealed card's CID. */
+  meta: CID
+  /** What the card says, without the thumbnail: for the uploader's own answer only, never logged. */
+  card: Omit<ImageMeta, 'thumbnail'> & { thumbnail: boolean }
   modality: string
   size: number
   score: number | null
@@ -63,6 +72,24 @@ export class UnknownPatientError extends MedichainError {
   }
 }
 
+/**
+ * The card of an upload. The uploader's words win for the description; the file's own header wins
+ * for the date (a browser's `date` is the file's modification time); the name is the form's `name`
+ * field, else the file name the client sent.
+ */
+export function cardOf (file: Pick<ReceivedFile, 'fileName' | 'fields'>, preview: ImagePreview | undefined): ImageMeta {
+  const card: ImageMeta = {}
+  const name = cleanMetaText(file.fields.name ?? file.fileName, MAX_META_NAME)
+  if (name !== undefined) card.name = name
+  const date = preview?.date ?? toMetaDate(file.fields.date)
+  if (date !== undefined) card.date = date
+  const description = cleanMetaText(file.fields.description, MAX_META_DESCRIPTION) ?? preview?.description
+  if (description !== undefined) card.description = description
+  if (preview?.modality !== undefined) card.modality = preview.modality
+  if (preview?.thumbnail !== undefined) card.thumbnail = preview.thumbnail
+  return card
+}
+
 /** Encrypts a byte source under a fresh key and adds it to IPFS (durable, not yet pinned). */
 async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
   const key = new Uint8Array(randomBytes(32))
@@ -96,9 +123,9 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // The pool's slot is held through the analysis, so a few large uploads at once do not
     // multiply the decoded images held in memory. The worker also prepares the model's input.
     const modelInput = c.analysers.current?.inputSize
-    const { modality, analysis } = await c.decoder.withImage({ path: file.path, format, modelInput }, async (image, input) => {
+    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true }, async (image, input, preview) => {
       const analyser = c.analysers.current
-      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input) }
+      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
     })
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
@@ -110,6 +137,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     keys.push(raw.key)
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
+    const meta = await staging.add([await sealImageMeta(raw.key, card)])
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: wrapKey(raw.key, to), result: result === null ? null : wrapKey(result.key, to) })
 
     await c.ledger.submitOwn('image.add', {
@@ -122,15 +150,19 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       model: analysis?.model ?? null,
       score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
       keys: [wrapFor(patient.box), wrapFor(c.box.publicKey)],
+      meta: meta.cid,
       ...(placement === undefined ? {} : { dicom: placement.dicom })
     })
     // The record is appended: the upload is acknowledged whatever happens to the pin record
     // (replication's repair pins an image its custodian holds unpinned).
     await staging.commit().catch((err: unknown) => c.logger.warn({ err, raw: raw.cid.toString() }, 'could not pin an uploaded image'))
     c.logger.info({ raw: raw.cid.toString(), format, size: file.size, analysed: analysis !== null }, 'image stored')
+    const { thumbnail, ...said } = card
     return {
       raw: raw.cid,
       result: result?.cid ?? null,
+      meta: meta.cid,
+      card: { ...said, thumbnail: thumbnail !== undefined },
       modality,
       size: file.size,
       score: analysis?.score ?? null,

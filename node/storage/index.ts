@@ -256,6 +256,7 @@ export function createStorage (init: StorageInit) {
           for (const image of await components.ledger.queries.getAllResults()) {
             roots.push(image.raw)
             if (image.result !== null) roots.push(image.result)
+            if (image.meta !== null) roots.push(image.meta)
             if (image.model !== null) roots.push(image.model)
           }
           return roots

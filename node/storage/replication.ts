@@ -76,7 +76,7 @@ export interface Replication {
 }
 
 /** An image as replication sees it: both parts share the raw CID's pinners. */
-interface ImageParts { raw: CID, result: CID | null, custodian: Uint8Array }
+interface ImageParts { raw: CID, result: CID | null, meta?: CID | null, custodian: Uint8Array }
 
 const OWED_PREFIX = '/medichain/repair/'
 const CURSOR_KEY = new Key('/medichain/repair-state/cursor')
@@ -102,8 +102,8 @@ function limiter (limit: number): <T>(task: () => Promise<T>) => Promise<T> {
 function imagesIn (block: Block): ImageParts[] {
   const out: ImageParts[] = []
   for (const { tx } of block.txs) {
-    if (tx.type === 'image.add') out.push({ raw: tx.body.raw, result: tx.body.result, custodian: block.header.author })
-    else if (tx.type === 'image.rekey') out.push({ raw: tx.body.raw, result: tx.body.result, custodian: tx.signer })
+    if (tx.type === 'image.add') out.push({ raw: tx.body.raw, result: tx.body.result, meta: tx.body.meta, custodian: block.header.author })
+    else if (tx.type === 'image.rekey') out.push({ raw: tx.body.raw, result: tx.body.result, meta: tx.body.meta, custodian: tx.signer })
   }
   return out
 }
@@ -138,12 +138,12 @@ export function createReplication (init: ReplicationInit) {
 
     /**
      * The parts of `image` this peer must hold. The raw CID names the image, so its raw and result
-     * parts go to the same members, and one pinner serves a whole image.
+     * parts and its sealed card go to the same members, and one pinner serves a whole image.
      */
     const wanted = (image: ImageParts, members: Uint8Array[]): CID[] => {
       stats.examined++
       if (!shouldPin(image.raw.bytes, members, image.custodian, init.replicas, ledger.self)) return []
-      return image.result === null ? [image.raw] : [image.raw, image.result]
+      return [image.raw, image.result, image.meta ?? null].filter(c => c !== null)
     }
 
     const owe = async (cids: CID[]): Promise<CID[]> => {

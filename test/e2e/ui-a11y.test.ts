@@ -121,6 +121,8 @@ it('patient portal: images, id, consents (with one granted), audit, credit, lock
     ['patient consent form, one person and chosen images', page, async () => {
       await page.getByLabel('one clinician or researcher').check()
       await page.getByLabel('only these:').check()
+      await page.getByLabel('Search by name').waitFor()
+      await page.getByText('Paste a key instead').click()
       await page.getByLabel('Their key').waitFor()
     }],
     ['patient audit', page, tab(page, 'Who viewed my images', 'text=Nobody else has viewed your images.')],

@@ -51,6 +51,8 @@ const valid: Array<[string, Body]> = [
   ['an emergency opening of one image', { ...listing, image, basis: 'emergency', use: 'open' }],
   ['the hospital\'s training use under a consent', { patient: pid, image, accessor: B.publicKey, basis: 'consent', consent, use: 'train' }],
   ['the hospital\'s validation use under a consent', { patient: pid, image, accessor: B.publicKey, basis: 'consent', consent, use: 'validate' }],
+  ['the hospital\'s own opening as custodian (its DICOM network retrieving)', { ...listing, image, accessor: B.publicKey, use: 'open' }],
+  ['the hospital\'s own opening under a hospital consent', { ...listing, image, accessor: B.publicKey, basis: 'consent', consent, use: 'open' }],
   ['an entry from before uses existed (no use)', { patient: pid, image, accessor: clinician.publicKey, basis: 'custodian', consent: null }]
 ]
 
@@ -76,6 +78,7 @@ const refused: Array<[string, Body]> = [
   ['a training use credited to a clinician', { ...listing, image, accessor: clinician.publicKey, basis: 'consent', consent, use: 'train' }],
   ['a validation use without a consent', { ...listing, image, accessor: B.publicKey, use: 'validate' }],
   ['a listing by the hospital itself', { ...listing, accessor: B.publicKey }],
+  ['an emergency opening by the hospital itself', { ...listing, image, accessor: B.publicKey, basis: 'emergency', use: 'open' }],
   ['a listing by an admin', { ...listing, accessor: admin.publicKey }],
   ['a listing by a patient', { ...listing, accessor: patient.publicKey }],
   ['an opening by a key nobody registered', { ...listing, image, accessor: testIdentity(99).publicKey, use: 'open' }]

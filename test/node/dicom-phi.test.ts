@@ -1,6 +1,7 @@
 // No PHI from DICOM headers leaves the hospital (issue 13): instances are C-STOREd for a linked
 // patient and into custody, then every ledger byte on both peers, every gossip message, every log
 // line and the patient index's files on disk are scanned for the name, birth date, MRNs and UIDs.
+// The study date and descriptions go into the image's sealed card (issue 12), and nowhere in clear.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
@@ -13,7 +14,7 @@ import { encodeDicom } from '../../node/imaging/dicom-write.ts'
 import { toUint16 } from '../../node/imaging/encode.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
-import { PHI_BIRTH_DATE, PHI_NAME, testImages } from '../helpers/images.ts'
+import { PHI_BIRTH_DATE, PHI_NAME, SERIES_DESCRIPTION, STUDY_DATE, STUDY_DESCRIPTION, testImages } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor } from '../helpers/timeout.ts'
@@ -27,7 +28,7 @@ test.after.each(async () => {
 })
 
 const HELD = { mrn: 'MRN-HELD-7731', sop: '2.25.77310000000000000000000000001', study: '2.25.77310000000000000000000000002', series: '2.25.77310000000000000000000000003' }
-const PROBES = [PHI_NAME, PHI_BIRTH_DATE, 'MRN-0042', '2.25.1001', '2.25.1002', '2.25.1003', HELD.mrn, HELD.sop, HELD.study, HELD.series]
+const PROBES = [PHI_NAME, PHI_BIRTH_DATE, 'MRN-0042', '2.25.1001', '2.25.1002', '2.25.1003', HELD.mrn, HELD.sop, HELD.study, HELD.series, STUDY_DATE, STUDY_DESCRIPTION, SERIES_DESCRIPTION]
 
 function containsNone (haystack: Uint8Array, label: string): void {
   const buf = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength)
@@ -68,7 +69,13 @@ test('no PatientName, PatientID, BirthDate or UID in ledger bytes, gossip, logs 
   assert.is(store.code, 0, store.stderr)
   const refused = await dcmtk('echoscu', ['-aec', 'NOT-US', '127.0.0.1', port])
   assert.is.not(refused.code, 0)
-  assert.is((await patient.myImages()).length, 1)
+  const images = await patient.myImages()
+  assert.is(images.length, 1)
+  const card = await patient.imageCard(images[0])
+  assert.is(card?.date, '2026-12-06T14:15', 'the C-STOREd instance\'s card has its study date')
+  assert.is(card?.description, `${STUDY_DESCRIPTION} — ${SERIES_DESCRIPTION}`)
+  assert.is(card?.modality, 'CT')
+  assert.ok(card?.thumbnail !== undefined)
   await waitFor(() => B.peer.ledger.size() === A.peer.ledger.size(), { timeout: 10_000, what: 'ledgers to converge' })
 
   for (const h of hospitals) {

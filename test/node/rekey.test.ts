@@ -73,6 +73,11 @@ test('revoke and re-key: new CIDs linked to the old, the old ciphertext gone fro
   const [mine] = await patient.myImages()
   assert.is(mine.raw, image.raw.toString())
   assert.equal(await patient.openImage(mine), png)
+  // The card is re-sealed under the new key; the old sealed card is gone like the old ciphertext.
+  const oldMeta = CID.parse(read.meta as string)
+  assert.ok(image.meta !== undefined && !image.meta.equals(oldMeta), 'a new card CID')
+  assert.is((await patient.imageCard(mine))?.name, 'scan.png')
+  for (const h of [A, B]) assert.not.ok(await h.peer.storage.has(oldMeta), `${h.name} deleted the old card`)
   const ciphertext = new Uint8Array(await (await patient.request('GET', `/api/images/${mine.raw}`)).arrayBuffer())
   throwsCode(() => decryptContentSync(keptKey, ciphertext), 'BAD_CIPHERTEXT')
   await rejects(async () => await docB.patientImages(pid), 'NO_CONSENT')
@@ -111,6 +116,12 @@ test('the ledger refuses a re-key by anyone but the custodian, and one that name
   await rejects(async () => await B.peer.ledger.submitOwn('image.rekey', body), 'REKEY_NOT_CUSTODIAN')
   await rejects(async () => await A.peer.ledger.submitOwn('image.rekey', { ...body, raw: image.raw }), 'BAD_REKEY')
   await rejects(async () => await A.peer.ledger.submitOwn('image.rekey', { ...body, patient: new Uint8Array(32) }), 'REKEY_NOT_CUSTODIAN')
+  // An image with a card has it re-sealed: a re-key that drops it, or keeps the old card CID, is refused.
+  const fresh = { ...body, raw: CID.parse('bafkreiaxnnnb7qz2focittuqq3ya25q7rcv3bqynnczfzao6sheyq5ac7m'), result: CID.parse('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku') }
+  assert.ok(image.meta !== undefined)
+  await rejects(async () => await A.peer.ledger.submitOwn('image.rekey', fresh), 'BAD_REKEY')
+  await rejects(async () => await A.peer.ledger.submitOwn('image.rekey', { ...fresh, old: { ...fresh.old, meta: image.meta }, meta: image.meta }), 'BAD_REKEY')
+  await rejects(async () => await A.peer.ledger.submitOwn('image.rekey', { ...fresh, old: { ...fresh.old, meta: fresh.raw }, meta: fresh.result }), 'BAD_REKEY')
   // A revoke's re-key flag is `true` or absent: false would be a second encoding of "no re-key".
   const keys = patient.keys as NonNullable<typeof patient.keys>
   const plain = buildConsentRevoke({ ledgerId: A.peer.ledger.id, patient: keys, grantee: B.peer.ledger.self, seq: 0, time: Date.now() })

@@ -22,13 +22,18 @@ test('an opening under a consent, as the issue words it', () => {
 test('listing, training, validation, custody and emergency each read apart', () => {
   assert.match(groupSentence({ ...base, use: 'list', images: 0, entries: 1 }, 2026), /^Dr Lee \(Radiology, South Hospital\) saw the list of your images on 6 Dec/)
   assert.match(groupSentence({ ...base, use: 'list', images: 0, entries: 4 }, 2026), /saw the list of your images 4 times on/)
-  const train = { ...base, use: 'train' as const, accessor: SOUTH, accessorName: 'South Hospital', purpose: 'training', images: 2 }
+  const train = { ...base, use: 'train' as const, accessor: SOUTH, accessorName: 'South Hospital', purpose: 'training' as const, images: 2 }
   assert.is(groupSentence(train, 2026), 'South Hospital used 2 of your images to train the detect-strange model on 6 Dec, under your training consent to South Hospital.')
   const validate = groupSentence({ ...train, use: 'validate', images: 1 }, 2026)
   assert.is(validate, 'South Hospital used one of your images, held out of training, to check (validate) the detect-strange model on 6 Dec, under your training consent to South Hospital.')
   assert.not.match(validate, /to train/)
   assert.match(groupSentence({ ...base, basis: 'custodian', consent: null, purpose: null, consentTo: null, consentToName: null }, 2026), /, as a clinician of South Hospital, the hospital that holds your images\.$/)
   assert.match(groupSentence({ ...base, basis: 'emergency', emergency: true, consent: null, purpose: null, consentTo: null, consentToName: null }, 2026), /in an EMERGENCY the clinician declared, without your consent\.$/)
+})
+
+test('a hospital\'s DICOM network retrieving an image reads as such', () => {
+  const s = groupSentence({ ...base, accessor: SOUTH, accessorName: 'South Hospital', department: null, basis: 'custodian', consent: null, purpose: null, consentTo: null, consentToName: null, images: 2 }, 2026)
+  assert.is(s, 'South Hospital\'s imaging network (DICOM) opened 2 of your images on 6 Dec, as the hospital that holds your images.')
 })
 
 test('without directory entries: a short key, never a blank', () => {
@@ -43,6 +48,7 @@ test('asAuditGroup refuses unknown uses and bases and missing fields', () => {
   assert.is(asAuditGroup({ ...raw, use: 'peek' }), null)
   assert.is(asAuditGroup({ ...raw, basis: 'whim' }), null)
   assert.is(asAuditGroup({ ...raw, entries: '3' }), null)
+  assert.is(asAuditGroup({ ...raw, purpose: 'marketing' }), null)
 })
 
 test('names: person with department and hospital, a hospital by itself, a short key when unknown', () => {

@@ -17,11 +17,11 @@ import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 
-interface Entry { id: string, time: number, image: string | null, use: string }
+interface Entry { id: string, time: number, image: string | null, use: string, inferred: boolean }
 
 function asEntry (v: Record<string, unknown>): Entry | null {
   if (typeof v.id !== 'string' || typeof v.time !== 'number' || typeof v.use !== 'string') return null
-  return { id: v.id, time: v.time, image: typeof v.image === 'string' ? v.image : null, use: v.use }
+  return { id: v.id, time: v.time, image: typeof v.image === 'string' ? v.image : null, use: v.use, inferred: v.inferred === true }
 }
 
 /** The page's offset from UTC in minutes (east positive): the peer groups by this local day. */
@@ -123,7 +123,7 @@ export class McAudit extends LitElement {
       <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Image</th><th scope="col">Entry</th><th scope="col">On the ledger</th></tr></thead>
       <tbody>${held.entries.map(e => html`<tr data-entry=${e.id} data-use=${e.use}>
         <td>${formatTime(e.time)}</td>
-        <td>${USE_WORDS[e.use] ?? e.use}</td>
+        <td>${USE_WORDS[e.use] ?? e.use}${e.inferred ? html`<br><span class="muted">(written before listing, opening, training and validation were told apart)</span>` : nothing}</td>
         <td class="mono" title=${e.image ?? ''}>${e.image === null ? '— (a listing names no image)' : shortHex(e.image, 10)}</td>
         <td class="mono" title=${e.id}>${shortHex(e.id)}</td>
         <td>${this.#proof(e.id)}</td>

@@ -7,6 +7,7 @@ import type { ApiImage } from '../../../protocol/client.ts'
 import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
+import { groupImages } from '../lib/series.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
 import './mc-thumbnail.ts'
@@ -67,15 +68,17 @@ export class McImageGrid extends LitElement {
 
   #grid (images: ApiImage[]) {
     if (images.length === 0) return html`<p role="status">No images yet.</p>`
-    const newest = [...images].sort((a, b) => b.time - a.time)
+    // A series of slices is one entry that opens in the viewer and scrolls (lib/series.ts).
     return html`<ul aria-label="Images" aria-busy=${this.#images.loading ? 'true' : 'false'}>
-      ${newest.map(img => html`<li>
-        <a class="open" href=${this.#href(img)} aria-label="Open the ${img.modality} image of ${formatTime(img.time)} in the viewer">
+      ${groupImages(images).map(({ lead: img, images: slices }) => html`<li data-slices=${slices.length}>
+        <a class="open" href=${this.#href(img)} aria-label=${slices.length > 1
+          ? `Open the ${img.modality} series of ${slices.length} slices of ${formatTime(img.time)} in the viewer`
+          : `Open the ${img.modality} image of ${formatTime(img.time)} in the viewer`}>
           <mc-thumbnail .session=${this.session} .image=${img}></mc-thumbnail>
         </a>
         <dl>
-          <dt>Type</dt><dd>${img.modality}</dd>
-          <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
+          <dt>Type</dt><dd>${img.modality}${slices.length > 1 ? ` series · ${slices.length} slices` : ''}</dd>
+          <dt>Size</dt><dd>${formatBytes(slices.reduce((n, i) => n + i.size, 0))}</dd>
           <dt>Added</dt><dd>${formatTime(img.time)}</dd>
           <dt>Hospital</dt><dd>${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
           <dt>Score</dt><dd>${formatScore(img.score)}</dd>

@@ -2,32 +2,15 @@
 // hospital, one day, one use, one basis — as "Dr Lee (Radiology, South Hospital) opened 3 of your
 // images on 6 Dec, under your treatment consent to South Hospital". Listing, opening, training,
 // validation and emergency each read differently. Pure, so the wording is tested once.
+import type { AuditGroupJson } from '../../../protocol/client.ts'
 import { shortHex } from './format.ts'
 
 /** A group as `GET /api/me/audit/groups` answers it. */
-export interface AuditGroup {
-  key: string
-  day: string
-  first: number
-  last: number
-  entries: number
-  images: number
-  use: 'list' | 'open' | 'train' | 'validate'
-  accessor: string
-  accessorName: string | null
-  department: string | null
-  hospital: string
-  hospitalName: string | null
-  basis: 'custodian' | 'consent' | 'emergency'
-  consent: string | null
-  purpose: string | null
-  consentTo: string | null
-  consentToName: string | null
-  emergency: boolean
-}
+export type AuditGroup = AuditGroupJson
 
 const USES = ['list', 'open', 'train', 'validate'] as const
 const BASES = ['custodian', 'consent', 'emergency'] as const
+const PURPOSES = ['treatment', 'research', 'training'] as const
 
 /** Checks one group from the peer's answer; null for a shape this page does not know. */
 export function asAuditGroup (v: Record<string, unknown>): AuditGroup | null {
@@ -37,9 +20,11 @@ export function asAuditGroup (v: Record<string, unknown>): AuditGroup | null {
   const [first, last, entries, images] = ['first', 'last', 'entries', 'images'].map(n)
   if (key === null || day === null || accessor === null || hospital === null || first === null || last === null || entries === null || images === null) return null
   if (!(USES as readonly unknown[]).includes(use) || !(BASES as readonly unknown[]).includes(basis)) return null
+  const purpose = s('purpose')
+  if (purpose !== null && !(PURPOSES as readonly string[]).includes(purpose)) return null
   return {
     key, day, first, last, entries, images, use: use as AuditGroup['use'], accessor, accessorName: s('accessorName'), department: s('department'),
-    hospital, hospitalName: s('hospitalName'), basis: basis as AuditGroup['basis'], consent: s('consent'), purpose: s('purpose'),
+    hospital, hospitalName: s('hospitalName'), basis: basis as AuditGroup['basis'], consent: s('consent'), purpose: purpose as AuditGroup['purpose'],
     consentTo: s('consentTo'), consentToName: s('consentToName'), emergency: basis === 'emergency'
   }
 }
@@ -52,6 +37,8 @@ function hospitalOf (g: AuditGroup): string {
 /** Who read: "Dr Lee (Radiology, South Hospital)", or the hospital itself for its training and validation. */
 export function whoOf (g: AuditGroup): string {
   if (g.use === 'train' || g.use === 'validate') return hospitalOf(g)
+  // A hospital opens an image itself when its DICOM network (a PACS, a workstation) retrieves it.
+  if (g.accessor === g.hospital) return `${hospitalOf(g)}'s imaging network (DICOM)`
   if (g.accessorName === null) return `someone at ${hospitalOf(g)} (key ${shortHex(g.accessor)})`
   const about = [g.department, g.hospitalName].filter((x): x is string => x !== null && x !== '')
   return about.length === 0 ? g.accessorName : `${g.accessorName} (${about.join(', ')})`
@@ -84,7 +71,7 @@ const PURPOSE: Record<string, string> = { treatment: 'treatment', research: 'res
 /** What allowed it: "under your treatment consent to South Hospital", custody, or an emergency. */
 export function basisWords (g: AuditGroup): string {
   if (g.basis === 'emergency') return 'in an EMERGENCY the clinician declared, without your consent'
-  if (g.basis === 'custodian') return `as a clinician of ${hospitalOf(g)}, the hospital that holds your images`
+  if (g.basis === 'custodian') return g.accessor === g.hospital ? 'as the hospital that holds your images' : `as a clinician of ${hospitalOf(g)}, the hospital that holds your images`
   const to = g.consentToName ?? (g.consentTo === null ? 'someone' : shortHex(g.consentTo))
   const purpose = g.purpose === null ? '' : `${PURPOSE[g.purpose] ?? g.purpose} `
   return `under your ${purpose}consent to ${to}`
