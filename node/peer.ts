@@ -50,6 +50,8 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import { createTextDetector } from './research/burned-in/text-detector.ts'
+import { Reviews } from './research/reviews.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -271,7 +273,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
     // Research projects of this hospital's researchers: cohorts under research consents, exports
     // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
+    const textDetector = createTextDetector()
+    const reviews = new Reviews(join(init.data, 'research-reviews.json'))
     const research = createResearch({
+      detector: textDetector,
+      reviews,
       ledger,
       storage,
       box,
@@ -388,6 +394,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'relay', stop: async () => await relay.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
+          await reviews.open()
+          // The OCR worker starts on the first export; stopping ends it if it ran.
+          started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })
