@@ -12,7 +12,7 @@ import './mc-qr-scanner.ts'
 
 /** Why the box's value did not lead to a patient, in words for the person at the desk. */
 const PROBLEMS: Record<string, string> = {
-  shape: 'That is neither a patient code (ten letters and digits, like K7QM2-XD9HF) nor a patient id (64 characters of 0–9 and a–f).',
+  shape: 'That is not a patient id (64 characters of 0–9 and a–f) or a patient code (ten letters and digits, like K7QM2-XD9HF).',
   BAD_PATIENT_CODE: 'That code does not check: a character is wrong, or two are swapped. Ask the patient to read it again.',
   UNKNOWN_PATIENT: 'No patient has this code. Check it with the patient, or scan their QR code.',
   PATIENT_CODE_AMBIGUOUS: 'More than one patient has this code. Scan their QR code or use their full patient id.'
