@@ -48,6 +48,20 @@ export const K = {
   member: (key: Uint8Array | string) => `s:member:${hex(key)}`,
   memberPrefix: 's:member:',
   flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
+  /** Assisted recovery (ledger/patient-rekey.ts): the request, its co-signatures, vetoes and re-wrapped keys. */
+  rekey: (txId: Uint8Array | string) => `s:rekey:${hex(txId)}`,
+  rekeyPrefix: 's:rekey:',
+  rekeyCosign: (rekey: Uint8Array | string, hospital: Uint8Array | string) => `s:rkcosign:${hex(rekey)}:${hex(hospital)}`,
+  rekeyCosignPrefix: (rekey: Uint8Array | string) => `s:rkcosign:${hex(rekey)}:`,
+  rekeyVeto: (rekey: Uint8Array | string, txId: Uint8Array | string) => `s:rkveto:${hex(rekey)}:${hex(txId)}`,
+  rekeyVetoPrefix: (rekey: Uint8Array | string) => `s:rkveto:${hex(rekey)}:`,
+  rewrap: (rekey: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `s:rewrap:${hex(rekey)}:${cid}:${hex(custodian)}`,
+  /** The hospitals that hold a patient's images (custodians of an `image.add`): a sorted list of keys. */
+  custodians: (patient: Uint8Array | string) => `s:cust:${hex(patient)}`,
+  rekeyByOld: (old: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeyold:${hex(old)}:${hex(rekey)}`,
+  rekeyByOldPrefix: (old: Uint8Array | string) => `i:rekeyold:${hex(old)}:`,
+  rekeyByNew: (patient: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeynew:${hex(patient)}:${hex(rekey)}`,
+  rekeyByNewPrefix: (patient: Uint8Array | string) => `i:rekeynew:${hex(patient)}:`,
   /** A research project by the id of its `research.project` (docs/design.md §10). */
   project: (project: Uint8Array | string) => `s:proj:${hex(project)}`,
   projectPrefix: 's:proj:',

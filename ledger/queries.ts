@@ -9,6 +9,9 @@ import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
 import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
+import { createRekeyQueries } from './patient-rekey.ts'
+import type { Genesis } from '../protocol/genesis.ts'
+import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
 import type { MemberView, TxLocation } from './types.ts'
 
@@ -51,6 +54,7 @@ export type ProposalRecord = Proposal & { approvers: string[], enacted: boolean 
 interface Writer {
   submitOwn<T extends keyof TxBodies>(type: T, body: TxBodies[T]): Promise<TxLocation>
   members(): MemberView[]
+  readonly genesis: Genesis
 }
 
 export type LedgerQueries = ReturnType<typeof createQueries>
@@ -63,6 +67,8 @@ export function createQueries (store: LedgerStore, writer: Writer) {
   }
 
   const queries = {
+    /** Assisted-recovery requests (issue 16.3) and their status at a given time. */
+    rekeys: createRekeyQueries(store, recoveryRuleOf(writer.genesis)),
     /** PatientHashExists: whether any record, registration or image names this patient id. */
     async patientHashExists (patient: Uint8Array): Promise<boolean> {
       return await store.get(K.patient(patient)) !== undefined

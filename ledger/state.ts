@@ -10,6 +10,7 @@ import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
 import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
+import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
@@ -141,7 +142,7 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record), K.recordOwner(tx.body.patient, tx.body.record)); break
     case 'image.add':
       if (tx.body.record !== null) keys.push(K.recordOwner(tx.body.patient, tx.body.record))
-      keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient))
+      keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient), K.custodians(tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
       break
     case 'consent.grant':
@@ -160,6 +161,10 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'access.log': keys.push(...accessLogKeys(tx)); break
     case 'directory.set': keys.push(K.account(tx.body.subject), K.directory(tx.body.subject)); break
     case 'image.rekey': keys.push(...rekeyKeysRead(tx)); break
+    case 'patient.rekey': keys.push(...patientRekeyKeysRead(tx), K.history(patientIdOf(tx.signer), dtx.id), K.patient(patientIdOf(tx.signer))); break
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap': keys.push(...patientRekeyKeysRead(tx)); break
     default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
@@ -254,6 +259,19 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       applyRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
+    case 'patient.rekey':
+      applyPatientRekey(w, tx, base)
+      // The request is in the history of both patient ids: the old devices see it at once.
+      addHistory(w, tx.body.old, dtx, ctx)
+      addHistory(w, patientIdOf(tx.signer), dtx, ctx)
+      markPatient(w, patientIdOf(tx.signer), tx.time)
+      return { membership: false }
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap':
+      applyPatientRekey(w, tx, base)
+      addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
     case 'research.project':
     case 'research.decision':
     case 'research.export':
@@ -292,6 +310,7 @@ function applyImage (w: BatchWriter, b: TxBodies['image.add'], custodian: Uint8A
   const cid = b.raw.toString()
   putLowestTx(w, K.image(cid, custodian), { ...base, ...b, custodian })
   addTxId(w, K.imageOwner(cid, b.patient), base.tx)
+  addCustodian(w, b.patient, custodian)
   if (b.record !== null) addTxId(w, K.recordOwner(b.patient, b.record), base.tx)
   w.put(K.patientImage(b.patient, cid, custodian), EMPTY)
   const study = studyImageKey(b, cid, custodian)
@@ -320,7 +339,12 @@ export function patientOf (dtx: DecodedTx): Uint8Array | null {
     case 'image.add':
     case 'image.rekey':
     case 'access.log':
+    case 'patient.cosign':
+    case 'patient.veto':
+    case 'patient.rewrap':
       return tx.body.patient
+    case 'patient.rekey':
+      return tx.body.old
     case 'consent.grant':
     case 'consent.revoke':
       return patientIdOf(tx.signer)

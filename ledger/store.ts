@@ -10,8 +10,10 @@ import { freeBytes, isDiskFull, StorageError, storageErrorOf } from './storage-e
  * (patient, grantee, purpose) instead of per (patient, grantee). 3: the `i:cidpat:` index (the
  * image.add ids of each image per patient) and every id per (signer, seq) in `i:seq:`, which
  * the consent and replay rules read: a folder without them would judge blocks differently.
+ * 4: `s:cust:` (the hospitals holding each patient's images), which the assisted-recovery rules
+ * read (ledger/patient-rekey.ts).
  */
-export const SCHEMA_VERSION = '3'
+export const SCHEMA_VERSION = '4'
 
 /** One write of a batch: put bytes, or delete. */
 export type StoreOp = { type: 'put', key: string, value: Uint8Array } | { type: 'del', key: string }

@@ -16,6 +16,7 @@ import { authoriseResearchSigner, checkResearch, isUserResearchType } from './re
 import { checkImageAdd } from './image-rules.ts'
 import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
+import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 import { checkConsents } from './validate-consent.ts'
@@ -37,6 +38,10 @@ const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.reso
  */
 export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8Array, view: StateView, verify: Verifier): void {
   const { tx } = dtx
+  if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') {
+    checkPatientRekey(tx, author, view)
+    return
+  }
   if (HOSPITAL_TYPES.has(tx.type)) {
     if (!equals(tx.signer, author)) {
       throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by the hospital whose block carries it`)
@@ -85,6 +90,7 @@ export function authoriseKeys (dtx: DecodedTx): string[] {
   if (tx.type === 'directory.set') return [K.account(tx.signer), K.account(tx.body.subject)]
   // An image.rekey reads the image it re-keys and the CIDs it records.
   if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
+  if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') return patientRekeyKeysRead(tx)
   // An access.log with a use reads its accessor's account.
   if (tx.type === 'access.log') return [K.account(tx.signer), ...accessLogKeys(tx)]
   return [K.account(tx.signer)]

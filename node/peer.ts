@@ -22,7 +22,7 @@ import type { RecordsConfig } from './config-records.ts'
 import type { DicomConfig } from './config-dicom.ts'
 import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
-import { dicomRoutes } from './dicom/routes.ts'
+import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { PATIENT_CODE_STATUS_BY_CODE, patientCodeRoutes } from './http/routes-patient-code.ts'
 import { modelRoutes } from './http/routes-models.ts'
@@ -41,6 +41,9 @@ import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
 import { createFetchedCopies } from './records/fetched-copies.ts'
 import type { FetchedCopies } from './records/fetched-copies.ts'
 import { createRekeys } from './records/rekey.ts'
+import { createPatientRekeys } from './records/patient-rekeys.ts'
+import type { PatientRekeys } from './records/patient-rekeys.ts'
+import { rekeyRoutes } from './http/routes-rekeys.ts'
 import type { Rekeys } from './records/rekey.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
@@ -48,6 +51,8 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import { createTextDetector } from './research/burned-in/text-detector.ts'
+import { Reviews } from './research/reviews.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -121,6 +126,8 @@ export interface Peer {
   readonly fetchedCopies: FetchedCopies
   /** Re-keying after a patient's "revoke and re-key" (idle() resolves once queued work is done). */
   readonly rekeys: Rekeys
+  /** Assisted recovery: re-wraps this custodian's image keys once a patient.rekey takes effect. */
+  readonly patientRekeys: PatientRekeys
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
@@ -143,6 +150,7 @@ const RECORD_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NO_CONSENT: 403,
   KEYS_UNAVAILABLE: 409,
   EMERGENCY_NOT_CUSTODIAN: 409,
+  REKEY_CLOSED: 409,
   BAD_CONSENT: 400,
   BAD_WRAPPED_KEY: 400,
   BAD_WEIGHTS: 400,
@@ -251,6 +259,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
     // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
     const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
+    const patientRekeys = createPatientRekeys({ ledger, box, logger: recordsLog, clock })
     const reads = createReads(
       { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
       { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
@@ -265,7 +274,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
     // Research projects of this hospital's researchers: cohorts under research consents, exports
     // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
+    const textDetector = createTextDetector()
+    const reviews = new Reviews(join(init.data, 'research-reviews.json'))
     const research = createResearch({
+      detector: textDetector,
+      reviews,
       ledger,
       storage,
       box,
@@ -293,7 +306,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -324,6 +337,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
     http.app.use(patientCodeRoutes({ ledger, auth }).routes())
+    http.app.use(rekeyRoutes({ ledger, auth, clock }).routes())
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
     http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
@@ -354,6 +368,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       federation,
       fetchedCopies,
       rekeys,
+      patientRekeys,
       http,
       writes,
       dicom,
@@ -373,12 +388,17 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'fetched-copies', stop: async () => await fetchedCopies.stop() })
           rekeys.start()
           started.push({ name: 'rekeys', stop: async () => await rekeys.stop() })
+          patientRekeys.start()
+          started.push({ name: 'patient-rekeys', stop: async () => await patientRekeys.stop() })
           await auth.start()
           started.push({ name: 'auth', stop: async () => await auth.stop() })
           await relay.start()
           started.push({ name: 'relay', stop: async () => await relay.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
+          await reviews.open()
+          // The OCR worker starts on the first export; stopping ends it if it ran.
+          started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })

@@ -14,6 +14,16 @@ export type QuorumRule = typeof QUORUM_RULES[number]
 /** A founding member: a hospital's display name, Ed25519 public key and libp2p multiaddrs. */
 export interface GenesisMember { name: string, key: Uint8Array, addrs: string[] }
 
+/**
+ * Assisted recovery of a patient's key (issue 16.3): how many custodian hospitals must co-sign
+ * (k; all custodians when there are fewer, and never fewer than two hospitals in all) and how long
+ * the waiting period lasts, during which the old key or a custodian may veto.
+ */
+export interface RecoveryRule { cosigners: number, delayMs: number }
+
+/** The consortium's defaults when its genesis names no rule: k = 2 and three days to veto. */
+export const DEFAULT_RECOVERY_RULE: RecoveryRule = { cosigners: 2, delayMs: 3 * 24 * 60 * 60_000 }
+
 /** The genesis document (docs/design.md §3). */
 export interface Genesis {
   v: number
@@ -21,11 +31,25 @@ export interface Genesis {
   created: number
   members: GenesisMember[]
   quorum: QuorumRule
+  /** Absent in consortia made before assisted recovery (and omitted from the bytes): the defaults apply. */
+  recovery?: RecoveryRule
+}
+
+/** The assisted-recovery rule of a consortium. */
+export function recoveryRuleOf (genesis: Genesis): RecoveryRule {
+  return genesis.recovery ?? DEFAULT_RECOVERY_RULE
+}
+
+function parseRecoveryRule (v: unknown): RecoveryRule {
+  const f = expectFields(v, 'genesis.recovery', ['cosigners', 'delayMs'])
+  const cosigners = expectUint(f.cosigners, 'genesis.recovery.cosigners')
+  if (cosigners < 1 || cosigners > MAX_MEMBERS) throw new SchemaError(`genesis.recovery.cosigners: expected 1 to ${MAX_MEMBERS}`)
+  return { cosigners, delayMs: expectUint(f.delayMs, 'genesis.recovery.delayMs') }
 }
 
 /** Checks a genesis document's shape: at least one member, sorted by key, no repeats. */
 export function parseGenesis (v: unknown): Genesis {
-  const f = expectFields(v, 'genesis', ['v', 'name', 'created', 'members', 'quorum'])
+  const f = expectFields(v, 'genesis', ['v', 'name', 'created', 'members', 'quorum'], ['recovery'])
   const members = expectArray(f.members, 'genesis.members', MAX_MEMBERS, (x, p) => {
     const m = expectFields(x, p, ['name', 'key', 'addrs'])
     return {
@@ -45,16 +69,17 @@ export function parseGenesis (v: unknown): Genesis {
     name: expectString(f.name, 'genesis.name', 128),
     created: expectUint(f.created, 'genesis.created'),
     members,
-    quorum: expectEnum(f.quorum, 'genesis.quorum', QUORUM_RULES)
+    quorum: expectEnum(f.quorum, 'genesis.quorum', QUORUM_RULES),
+    ...(f.recovery === undefined ? {} : { recovery: parseRecoveryRule(f.recovery) })
   }
   if (genesis.v !== 1) throw new SchemaError(`genesis.v: expected 1, got ${genesis.v}`)
   return genesis
 }
 
 /** Builds a genesis document, sorting members by key. */
-export function createGenesis (init: { name: string, created: number, members: GenesisMember[], quorum?: QuorumRule }): Genesis {
+export function createGenesis (init: { name: string, created: number, members: GenesisMember[], quorum?: QuorumRule, recovery?: RecoveryRule }): Genesis {
   const members = [...init.members].sort((a, b) => compare(a.key, b.key))
-  return parseGenesis({ v: 1, name: init.name, created: init.created, members, quorum: init.quorum ?? 'majority' })
+  return parseGenesis({ v: 1, name: init.name, created: init.created, members, quorum: init.quorum ?? 'majority', ...(init.recovery === undefined ? {} : { recovery: init.recovery }) })
 }
 
 /** Canonical bytes of a genesis document. */
@@ -88,7 +113,7 @@ export function genesisToJson (genesis: Genesis): unknown {
 
 /** Reads the JSON view written by `genesisToJson` back into a checked genesis document. */
 export function genesisFromJson (v: unknown): Genesis {
-  const f = expectFields(v, 'genesis', ['v', 'name', 'created', 'members', 'quorum'])
+  const f = expectFields(v, 'genesis', ['v', 'name', 'created', 'members', 'quorum'], ['recovery'])
   const members = expectArray(f.members, 'genesis.members', MAX_MEMBERS, (x, p) => {
     const m = expectFields(x, p, ['name', 'key', 'addrs'])
     const hex = expectString(m.key, `${p}.key`, 64, 64)

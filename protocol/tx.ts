@@ -18,6 +18,7 @@ import {
 export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
+  'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
   'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
@@ -32,7 +33,7 @@ export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
 export type AccessBasis = typeof ACCESS_BASES[number]
 
 /**
- * What a read was (docs/design.md §5 "Access log"): a clinician's or researcher's listing of a
+ * What a read was (docs/design.md §5 "Access"): a clinician's or researcher's listing of a
  * patient's images (one entry per listing, naming no image), the opening of one image, or the
  * hospital's own use of one image to train the model or to validate it (held out).
  */
@@ -130,6 +131,20 @@ export interface TxBodies extends ResearchBodies {
    * are not PHI; a patient is never a subject, and the ledger refuses one.
    */
   'directory.set': { subject: Uint8Array, name: string, department: string }
+  /**
+   * Assisted recovery (issue 16.3): a patient who lost password and recovery code made a new key
+   * pair at a hospital that checked their identity in person. Signed by the new key (the signer),
+   * carried by that hospital (`hospital`, the block's author), it asks to link the patient id
+   * `old` to the new key, whose box key is `box`. It takes effect only once custodians of the old
+   * patient's images co-signed (`patient.cosign`) and a waiting period passed without a veto.
+   */
+  'patient.rekey': { old: Uint8Array, box: Uint8Array, hospital: Uint8Array }
+  /** A custodian of patient `patient`'s images co-signs the assisted recovery `rekey` (its tx id). */
+  'patient.cosign': { rekey: Uint8Array, patient: Uint8Array }
+  /** The old key of `patient`, or a custodian of its images, vetoes the assisted recovery `rekey`. */
+  'patient.veto': { rekey: Uint8Array, patient: Uint8Array }
+  /** A custodian wrapped its copies of `patient`'s image keys for the new key of an effective `rekey`. */
+  'patient.rewrap': { rekey: Uint8Array, patient: Uint8Array, images: Array<{ raw: CID, keys: WrappedKeys }> }
 }
 
 /** The fields a signature covers, for one type. */
@@ -309,6 +324,26 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         subject: expectBytes(f.subject, `${p}.subject`, KEY),
         name: expectString(f.name, `${p}.name`, 128),
         department: expectString(f.department, `${p}.department`, 64, 0)
+      }
+    }
+    case 'patient.rekey': {
+      const f = expectFields(v, p, ['old', 'box', 'hospital'])
+      return { old: expectBytes(f.old, `${p}.old`, HASH_BYTES), box: expectBytes(f.box, `${p}.box`, X25519_PUBLIC_KEY_BYTES), hospital: expectBytes(f.hospital, `${p}.hospital`, KEY) }
+    }
+    case 'patient.cosign':
+    case 'patient.veto': {
+      const f = expectFields(v, p, ['rekey', 'patient'])
+      return { rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES), patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES) }
+    }
+    case 'patient.rewrap': {
+      const f = expectFields(v, p, ['rekey', 'patient', 'images'])
+      return {
+        rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES),
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        images: expectArray(f.images, `${p}.images`, MAX_KEYS, (x, q) => {
+          const g = expectFields(x, q, ['raw', 'keys'])
+          return { raw: expectCid(g.raw, `${q}.raw`), keys: wrappedKeys(g.keys, `${q}.keys`) }
+        })
       }
     }
     case 'model.publish': {

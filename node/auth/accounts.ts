@@ -4,8 +4,9 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
-import { NotFoundError, SchemaError, SignatureError } from '../../protocol/errors.ts'
+import { InvalidRequestError, NotFoundError, SchemaError, SignatureError } from '../../protocol/errors.ts'
 import { accountPopBytes, patientIdOf } from '../../protocol/tx.ts'
+import type { TxOf } from '../../protocol/tx.ts'
 import { nodeVerify } from '../../ledger/node-crypto.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { AccountStore } from './account-store.ts'
@@ -130,6 +131,39 @@ export class Accounts {
       await store.write(record, undefined, { consumeSetup: req.role === 'admin' })
       if (req.role === 'admin') this.#setupToken = undefined
       this.#log.info({ role: record.role, status: record.status }, 'account created')
+      return record
+    })
+  }
+
+  /**
+   * Assisted recovery (issue 16.3): an admin, having checked the patient's identity in person,
+   * creates the account of the patient's new key, which `rekey` (a `patient.rekey` signed by that
+   * key, naming this hospital) registers on the ledger in place of `account.register`. The old
+   * patient id keeps its images and consents until the request takes effect. Throws like signUp,
+   * and INVALID when the request does not match the account.
+   */
+  async signUpRecovered (req: SignUpRequest, rekey: TxOf<'patient.rekey'>): Promise<AccountRecord> {
+    const { store, ledger } = this.#d
+    if (req.role !== 'patient') throw new SchemaError('role: assisted recovery is for patients')
+    if (!equals(rekey.signer, req.signPub) || !equals(rekey.body.box, req.boxPub) || !equals(rekey.body.hospital, ledger.self)) {
+      throw new InvalidRequestError('the patient.rekey must be signed by the new key, for its box key and this hospital')
+    }
+    const password = checkNewPassword(req.password)
+    if (!nodeVerify(req.signPub, accountPopBytes(ledger.id, { user: req.signPub, box: req.boxPub, role: 'patient', hospital: ledger.self }), req.pop)) {
+      throw new SignatureError('pop: not a signature of this account registration by keys.sign')
+    }
+    await this.#checkFree(req)
+    const passwordHash = await this.#d.hasher.hash(password)
+    return await store.withLock(async () => {
+      await this.#checkFree(req)
+      const loc = await ledger.submit(rekey)
+      const record: AccountRecord = {
+        username: req.username, role: 'patient', status: 'active', passwordHash, signPub: toHex(req.signPub), boxPub: toHex(req.boxPub), pop: toHex(req.pop),
+        hospital: toHex(ledger.self), vault: req.vault, createdAt: this.#d.clock(), failedSignIns: 0, lockedUntil: 0, registeredTx: toHex(loc.txId),
+        sessionEpoch: 0, recovery: req.recovery === undefined ? null : recoveryRecord(req.recovery)
+      }
+      await store.write(record, undefined)
+      this.#log.info('a patient account was created by assisted recovery')
       return record
     })
   }

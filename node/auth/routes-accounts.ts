@@ -16,7 +16,12 @@ import type { SessionStore } from './sessions.ts'
 import type { SignIn } from './sign-in.ts'
 import { ACCOUNT_STATUSES } from './types.ts'
 import type { AccountRecord, AccountStatus } from './types.ts'
-import { parseUsername } from './validate.ts'
+import { parseSignUp, parseUsername } from './validate.ts'
+import { readJson } from './body.ts'
+import { fromHex } from '../../protocol/bytes.ts'
+import { SchemaError } from '../../protocol/errors.ts'
+import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
 
 /** Largest page of `GET /api/accounts`. */
 export const MAX_ACCOUNTS_PER_PAGE = 1000
@@ -82,6 +87,20 @@ export function addAccountRoutes (router: Router, d: AccountRoutesDeps): void {
     const registered = await d.ledger.queries.account(signPub)
     if (registered === undefined) throw new NotFoundError('no account has this key')
     ctx.body = { role: registered.role, boxPub: toHex(registered.box), hospital: toHex(registered.hospital), status: 'active' }
+  })
+
+  // Assisted recovery (issue 16.3): the new key's account, made by an admin who checked the
+  // patient in person; the body is a sign-up body plus `rekey`, the signed patient.rekey (base64).
+  router.post('/accounts/recovered', d.requireAdmin, async (ctx) => {
+    expectQueryKeys(ctx.query, [])
+    const body = await readJson(ctx)
+    if (typeof body !== 'object' || body === null || !('rekey' in body)) throw new SchemaError('rekey: expected the signed patient.rekey transaction')
+    const { rekey, ...signUp } = body as Record<string, unknown>
+    const dtx = txFromBase64(rekey)
+    if (dtx.tx.type !== 'patient.rekey') throw new SchemaError('rekey: expected a patient.rekey transaction')
+    const record = await d.accounts.signUpRecovered(parseSignUp(signUp), dtx.tx)
+    ctx.status = 201
+    ctx.body = { username: record.username, patientId: toHex(patientIdOf(fromHex(record.signPub))), rekey: record.registeredTx }
   })
 
   router.post('/accounts/:username/approve', d.requireAdmin, async (ctx) => {

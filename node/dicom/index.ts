@@ -7,6 +7,7 @@ import type { UploadComponents } from '../records/upload.ts'
 import type { Reads } from '../records/reads.ts'
 import { moveDestination } from '../config-dicom.ts'
 import { createRetrieve } from './retrieve.ts'
+import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './enrolment.ts'
 import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
@@ -51,6 +52,13 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+  /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
+  issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
+  /**
+   * Redeems an enrolment code for an enrolled patient: links its MRN to them and attaches what
+   * custody holds. Throws UNKNOWN_ENROLMENT_CODE, MRN_LINKED or UNKNOWN_PATIENT.
+   */
+  enrol(code: string, patient: Uint8Array): Promise<number>
   /** Patients of this hospital by MRN or name (the desk's search; decrypted locally). */
   findPatients(query: string, limit: number): Promise<PatientMatch[]>
   /**
@@ -95,6 +103,21 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
       address: () => server.address(),
       linkPatient: ingest.linkPatient,
       findPatients: async (query, limit) => await index.search(query, limit),
+      async issueEnrolmentCode (mrn) {
+        const code = newEnrolmentCode()
+        const expires = clock() + ENROLMENT_CODE_TTL_MS
+        await index.issueCode(normaliseEnrolmentCode(code) ?? code, mrn, expires)
+        log.info('enrolment code issued')
+        return { code, expires }
+      },
+      async enrol (typed, patient) {
+        const code = normaliseEnrolmentCode(typed)
+        const mrn = code === undefined ? undefined : await index.codeMrn(code, clock())
+        if (code === undefined || mrn === undefined) throw new UnknownEnrolmentCodeError()
+        const attached = await ingest.linkPatient(mrn, patient)
+        await index.spendCode(code)
+        return attached
+      },
       catalogue
     }
   }

@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
-import { toHex } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import { MrnLinkedError } from './enrolment.ts'
 import { readInstanceHeaderFile } from './instance-header.ts'
 import type { PatientAttributes } from './instance-header.ts'
 import { ingestUpload, UnknownPatientError } from '../records/upload.ts'
@@ -116,12 +117,15 @@ export function createDicomIngest (c: DicomIngestComponents): {
 
   /**
    * Links an MRN to an enrolled patient and ingests every instance held for it, oldest first.
-   * Throws UNKNOWN_PATIENT when no patient account has that key. Returns how many were ingested.
+   * Throws UNKNOWN_PATIENT when no patient account has that key, MRN_LINKED when the MRN is
+   * linked to another patient already. Returns how many were ingested.
    */
   const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => await serially(async () => {
     const account = await c.upload.ledger.queries.patientAccount(patient)
     if (account === undefined || account.role !== 'patient') throw new UnknownPatientError()
-    await c.index.link(mrn, patient)
+    const linked = await c.index.patientOf(mrn)
+    if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
+    if (linked === undefined) await c.index.link(mrn, patient)
     let n = 0
     for (const held of await c.index.held(mrn)) {
       const path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)

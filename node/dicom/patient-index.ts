@@ -43,6 +43,7 @@ export interface HeldInstance {
 
 interface LinkRecord { mrn: string, patient: Uint8Array }
 interface DemographicsRecord { mrn: string, name: string, birthDate: string, sex: string, seen: number }
+interface EnrolmentRecord { mrn: string, expires: number }
 
 /** A patient of this hospital as the desk finds them: the MRN's latest demographics, link and custody. */
 export interface PatientMatch {
@@ -201,12 +202,34 @@ export class PatientIndex {
     return out
   }
 
+  /**
+   * Keeps a printed enrolment code for `mrn` until `expires`, under its HMAC (the code itself is
+   * never stored): the patient redeems it once in their portal (`redeem`).
+   */
+  async issueCode (code: string, mrn: string, expires: number): Promise<void> {
+    const record: EnrolmentRecord = { mrn, expires }
+    await this.#writes.run(async () => await this.#db.put(`e:${this.#name(`code\0${code}`)}`, this.#seal(record), { sync: true }))
+  }
+
+  /** The MRN a live enrolment code names; undefined for an unknown or expired one. */
+  async codeMrn (code: string, now: number): Promise<string | undefined> {
+    const bytes = await this.#db.get(`e:${this.#name(`code\0${code}`)}`)
+    if (bytes === undefined) return undefined
+    const r = this.#open(bytes) as EnrolmentRecord
+    return r.expires > now ? r.mrn : undefined
+  }
+
+  /** Removes an enrolment code once redeemed (single use). */
+  async spendCode (code: string): Promise<void> {
+    await this.#writes.run(async () => await this.#db.del(`e:${this.#name(`code\0${code}`)}`, { sync: true }))
+  }
+
   /** The HMAC name of an MRN: stable, and tells nothing without the hospital's key. */
   #name (mrn: string): string {
     return createHmac('sha256', this.#keys.names).update(mrn, 'utf8').digest('hex')
   }
 
-  #seal (record: LinkRecord | HeldRecord | DemographicsRecord): Uint8Array {
+  #seal (record: LinkRecord | HeldRecord | DemographicsRecord | EnrolmentRecord): Uint8Array {
     return encryptContentSync(this.#keys.seal, encode(record))
   }
 

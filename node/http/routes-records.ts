@@ -10,6 +10,7 @@ import { toBase64 } from '../../protocol/base64.ts'
 import { HASH_BYTES } from '../../protocol/constants.ts'
 import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { txFromBase64 } from '../../protocol/tx-transport.ts'
+import { patientIdOf } from '../../protocol/tx.ts'
 import type { Tx, TxOf } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { ConsentRecord } from '../../ledger/queries.ts'
@@ -105,9 +106,11 @@ function renderScope (s: NonNullable<ConsentRecord['scope']>): Record<string, un
  * to the same grantee, and, when the revoke names a purpose, for that purpose. A revoke without a
  * purpose ends every purpose of the grantee, this consent's included.
  */
-function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>): boolean {
+function revokeMatches (granted: Tx, revoke: TxOf<'consent.revoke'>, successor: Uint8Array | undefined): boolean {
   if (granted.type !== 'consent.grant') return false
-  if (!equals(granted.signer, revoke.signer) || !equals(granted.body.grantee, revoke.body.grantee)) return false
+  // The new key of a patient recovered by assisted recovery (issue 16.3) revokes the old key's consents.
+  const byOwner = equals(granted.signer, revoke.signer) || (successor !== undefined && equals(successor, revoke.signer))
+  if (!byOwner || !equals(granted.body.grantee, revoke.body.grantee)) return false
   return revoke.body.purpose === undefined || revoke.body.purpose === granted.body.purpose
 }
 
@@ -207,7 +210,8 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const dtx = await signedConsent(ctx, 'consent.revoke')
     if (grant === undefined || grant.proof === undefined) throw new NotFoundError('no consent has this id')
     const granted = txFromBase64(toBase64(grant.proof.tx)).tx
-    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx)) throw new InvalidRequestError('the revocation does not match this consent')
+    const successor = await ledger.queries.rekeys.successorOf(patientIdOf(granted.signer), c.clock())
+    if (dtx.tx.type !== 'consent.revoke' || !revokeMatches(granted, dtx.tx, successor?.key)) throw new InvalidRequestError('the revocation does not match this consent')
     const loc = await ledger.submit(dtx.tx)
     ctx.status = 201
     ctx.body = { id: toHex(loc.txId), block: toHex(loc.blockHash), height: loc.height }
@@ -252,11 +256,18 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
    */
   const auditViews = async (me: Reader): Promise<AuditEntryView[]> => {
     const patientId = me.patientId as Uint8Array
-    const records = (await ledger.queries.auditOf(patientId)).reverse()
+    // The history follows the patient: a key recovered by assisted recovery (issue 16.3) also sees
+    // the reads of the ids it took over.
+    const ids = [patientId, ...await ledger.queries.rekeys.predecessorsOf(patientId, c.clock())]
+    const records = ids.length === 1
+      ? (await ledger.queries.auditOf(patientId)).reverse()
+      : (await Promise.all(ids.map(async p => await ledger.queries.auditOf(p)))).flat().sort((x, y) => y.time - x.time || (toHex(x.tx) < toHex(y.tx) ? 1 : -1))
     const consentIds = [...new Map(records.flatMap(e => e.consent === null ? [] : [[toHex(e.consent), e.consent] as const])).values()]
     const consents = new Map<string, ConsentFacts>()
-    for (const [id, tx] of await ledger.queries.patientTxs(patientId, consentIds)) {
-      if (tx.type === 'consent.grant') consents.set(id, { purpose: tx.body.purpose, grantee: tx.body.grantee })
+    for (const p of ids) {
+      for (const [id, tx] of await ledger.queries.patientTxs(p, consentIds)) {
+        if (tx.type === 'consent.grant') consents.set(id, { purpose: tx.body.purpose, grantee: tx.body.grantee })
+      }
     }
     const keys = [...records.flatMap(r => [toHex(r.accessor), toHex(r.hospital)]), ...[...consents.values()].map(c => toHex(c.grantee))]
     const names = await directoryNames(ledger, keys)

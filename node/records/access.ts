@@ -27,7 +27,8 @@ export interface AccessPolicy {
 
 /** Where the reader's copy of the data keys comes from. */
 export type KeySource =
-  | { from: 'patient' }
+  /** The patient's own key; `wrapped` when a custodian re-wrapped it for a recovered key (issue 16.3). */
+  | { from: 'patient', wrapped?: { raw: Uint8Array, result: Uint8Array | null } }
   | { from: 'hospital' }
   | { from: 'consent', consent: ConsentRecord }
 

@@ -83,10 +83,41 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
   const emergencies = new Map<string, number>()
   const emergencyKey = (reader: Reader, patient: Uint8Array): string => `${toHex(reader.signPub)}:${toHex(patient)}`
 
+  /**
+   * The consents of a patient id, where a recovered key (issue 16.3) in effect overrides, per
+   * grantee and purpose, what the old key signed: the old consents stay valid until the new key
+   * revokes them.
+   */
+  async function consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
+    const own = await c.ledger.queries.consentsOf(patient)
+    const successor = await c.ledger.queries.rekeys.successorOf(patient, c.clock())
+    if (successor === undefined) return own
+    const later = await c.ledger.queries.consentsOf(successor.patient)
+    const same = (a: ConsentRecord, b: ConsentRecord): boolean => a.purpose === b.purpose && equals(a.grantee, b.grantee)
+    return [...own.filter(o => !later.some(l => same(o, l))), ...later]
+  }
+
+  /**
+   * A patient reading an image of the patient id their key took over by assisted recovery: the
+   * custodian's re-wrapped keys once the request is in effect; undefined otherwise.
+   */
+  async function recoveredKeys (reader: Reader, image: ImageRecord): Promise<AccessDecision | undefined> {
+    if (reader.patientId === undefined) return undefined
+    const successor = await c.ledger.queries.rekeys.successorOf(image.patient, c.clock())
+    if (successor === undefined || !equals(successor.patient, reader.patientId)) return undefined
+    const wrapped = await c.ledger.queries.rekeys.rewrapped(successor.tx, image.raw.toString(), image.custodian)
+    if (wrapped === undefined) return undefined
+    return { allowed: true, basis: 'patient', keys: { from: 'patient', wrapped }, consent: null }
+  }
+
   /** Decides one read; the consents looked at are those for the purpose the reader's role reads under. */
   async function decide (reader: Reader, image: ImageRecord, patientConsents?: ConsentRecord[]): Promise<AccessDecision> {
+    if (reader.role === 'patient' && reader.patientId !== undefined && !equals(reader.patientId, image.patient)) {
+      const recovered = await recoveredKeys(reader, image)
+      if (recovered !== undefined) return recovered
+    }
     const purpose = purposeOfRole(reader.role)
-    const all = purpose === undefined ? [] : patientConsents ?? await c.ledger.queries.consentsOf(image.patient)
+    const all = purpose === undefined ? [] : patientConsents ?? await consentsOf(image.patient)
     const forMe = (grantee: Uint8Array): ConsentRecord | undefined => all.find(x => x.purpose === purpose && equals(x.grantee, grantee))
     const consents = { user: forMe(reader.signPub), hospital: forMe(reader.hospital) }
     const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
@@ -122,7 +153,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       const allowed: Allowed[] = []
       let more = false
       // One read of the patient's consents for the whole list, not one per image.
-      const consents = purposeOfRole(reader.role) === undefined ? [] : await c.ledger.queries.consentsOf(patient)
+      const consents = purposeOfRole(reader.role) === undefined ? [] : await consentsOf(patient)
       // The index is read a chunk at a time from the cursor on, so a page costs what it shows
       // (plus the images it skips as not open to this reader), not the patient's whole list.
       const chunk = Number.isFinite(page.limit) ? Math.max(page.limit + 1, LIST_CHUNK) : undefined
@@ -142,6 +173,16 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       }
       // One entry for the whole listing (issue 14): the keys go out only once it is durable.
       await logListing(reader, patient, allowed)
+      // A patient's first page also lists the images of the ids their key took over by assisted
+      // recovery (issue 16.3), with the keys the custodians re-wrapped: tens of images, not pages.
+      if (!more && page.after === undefined && reader.role === 'patient' && reader.patientId !== undefined && equals(reader.patientId, patient)) {
+        for (const former of await c.ledger.queries.rekeys.predecessorsOf(patient, c.clock())) {
+          for (const image of await c.ledger.queries.imagesOf(former)) {
+            const decision = await decide(reader, image)
+            if (decision.allowed) out.push({ image, basis: decision.basis, keys: readerKeys(image, decision.keys, reader.boxPub, c.box) })
+          }
+        }
+      }
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
       if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)

@@ -23,6 +23,8 @@ import { encodeDicom } from '../../node/imaging/dicom-write.ts'
 import { encodePng, toUint8, toUint16 } from '../../node/imaging/encode.ts'
 import { RECORDS_DEFAULTS } from '../../node/config-records.ts'
 import type { RecordsConfig } from '../../node/config-records.ts'
+import { DICOM_DEFAULTS } from '../../node/config-dicom.ts'
+import type { DicomConfig } from '../../node/config-dicom.ts'
 import { createLogger } from '../../node/logger.ts'
 import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
@@ -102,7 +104,7 @@ export async function buildTestWeb (dir: string): Promise<string> {
  * Starts `count` hospitals (A, B, …) of one consortium on 127.0.0.1 port 0, each serving the UI
  * from `webRoot`, every later one dialling A; resolves once all are connected to A.
  */
-export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig> } = {}): Promise<Network> {
+export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig> } = {}): Promise<Network> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'medichain-e2e-'))
   const webRoot = opts.webRoot ?? await buildTestWeb(dir)
   const names = Array.from({ length: count }, (_, i) => `Hospital ${String.fromCharCode(65 + i)}`)
@@ -129,6 +131,8 @@ export async function startNetwork (count: number, opts: { webRoot?: string, dir
       // Test speed: scrypt N = 2^14 (the floor the config accepts); everything else as configured.
       auth: { scryptN: 2 ** 14, sessionIdleMs: 30 * 60_000, sessionMaxMs: 12 * 60 * 60_000, secureCookies: false },
       webRoot,
+      // The DICOM listener, on a free port, when the test asks for it.
+      ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } }),
       // A one-member consortium made here is a new chain; larger ones learn theirs from A.
       freshChain: count === 1
     })({ logger: logger.child({ hospital: names[i] }), clock: Date.now })

@@ -4,7 +4,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { createGenesis } from '../../protocol/genesis.ts'
-import type { Genesis } from '../../protocol/genesis.ts'
+import type { Genesis, RecoveryRule } from '../../protocol/genesis.ts'
 import { MedichainClient } from '../../protocol/client.ts'
 import type { Role } from '../../protocol/tx.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
@@ -40,16 +40,21 @@ export interface HospitalOptions {
   relay?: RelayInit
   records?: Partial<RecordsConfig>
   clock?: () => number
+  /** A clock per hospital number, over `clock` (a test moves one hospital's time). */
+  clocks?: (n: number) => (() => number) | undefined
   /** Turns the DICOM listener on (port 0 unless given); off when absent. */
   dicom?: Partial<DicomConfig>
+  /** The consortium's assisted-recovery rule (genesis); the defaults when absent. */
+  recovery?: RecoveryRule
 }
 
 /** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
-export function hospitalGenesis (n: number): Genesis {
+export function hospitalGenesis (n: number, recovery?: RecoveryRule): Genesis {
   return createGenesis({
     name: 'integration consortium',
     created: 1_700_000_000_000,
-    members: Array.from({ length: n }, (_, i) => ({ name: `Hospital ${String.fromCharCode(65 + i)}`, key: testIdentity(i + 1).publicKey, addrs: [] }))
+    members: Array.from({ length: n }, (_, i) => ({ name: `Hospital ${String.fromCharCode(65 + i)}`, key: testIdentity(i + 1).publicKey, addrs: [] })),
+    recovery
   })
 }
 
@@ -76,7 +81,7 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     records: { ...RECORDS_DEFAULTS, ...opts.records },
     ...(opts.relay === undefined ? {} : { relay: opts.relay }),
     ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
-  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
+  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clocks?.(n) ?? opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
 }
@@ -94,7 +99,7 @@ export async function adminOf (h: Omit<Hospital, 'admin'>): Promise<Hospital> {
 
 /** Starts `count` hospitals, dials them into a full mesh and signs in an admin at each. */
 export async function startHospitals (count: number, opts: HospitalOptions = {}): Promise<Hospital[]> {
-  const genesis = hospitalGenesis(count)
+  const genesis = hospitalGenesis(count, opts.recovery)
   const started = []
   for (let n = 1; n <= count; n++) started.push(await startHospital(n, genesis, opts))
   for (let i = 0; i < count; i++) {

@@ -151,13 +151,13 @@ test('two peers that receive the consents in different orders agree after syncin
   assert.equal(summary(await x.queries.consentsOf(pid)), summary(await y.queries.consentsOf(pid)))
 })
 
-test('a ledger folder of the previous schema (one consent per grantee) is refused', async () => {
+test('a ledger folder of a previous schema (no custodian sets) is refused', async () => {
   const path = await tempDir()
   const ledger = await openLedger(genesis, A, { path, clock })
   await ledger.stop()
-  assert.is(SCHEMA_VERSION, '3')
+  assert.is(SCHEMA_VERSION, '4')
   const db = new Level<string, string>(path)
-  await db.put('meta:schema', '1')
+  await db.put('meta:schema', '3')
   await db.close()
   await rejects(async () => await openLedger(genesis, A, { path, clock }), 'SCHEMA_VERSION')
 })

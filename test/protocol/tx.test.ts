@@ -43,6 +43,10 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
   'consent.revoke': { grantee: stranger.publicKey },
   'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
   'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] },
+  'patient.rekey': { old: patientIdOf(patient.publicKey), box: bytes(32, 12), hospital: hospital.publicKey },
+  'patient.cosign': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey) },
+  'patient.veto': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey) },
+  'patient.rewrap': { rekey: bytes(32, 13), patient: patientIdOf(patient.publicKey), images: [{ raw: cid(1), keys: { to: bytes(32, 12), raw: bytes(80, 7), result: null } }] },
   'directory.set': { subject: stranger.publicKey, name: 'Dr Lee', department: 'Radiology' },
   'image.rekey': {
     patient: patientIdOf(patient.publicKey), old: { raw: cid(1), result: cid(2) }, raw: cid(5), result: null,

@@ -9,6 +9,7 @@ import { shared } from '../styles/shared.ts'
 import './mc-directory-entry.ts'
 import './mc-emergency.ts'
 import './mc-find-patient.ts'
+import './mc-hospital-patients.ts'
 import './mc-image-grid.ts'
 import './mc-upload.ts'
 
@@ -47,7 +48,8 @@ export class McClinicianPage extends LitElement {
       <h1>${this.patientId === null ? 'Find a patient' : 'Patient'}</h1>
       <mc-find-patient .session=${this.session} .value=${this.patientId}></mc-find-patient>
       ${this.patientId === null
-        ? html`<mc-directory-entry .session=${this.session}></mc-directory-entry>
+        ? html`${clinician ? html`<h2>Patients of this hospital</h2><mc-hospital-patients .session=${this.session}></mc-hospital-patients>` : nothing}
+          <mc-directory-entry .session=${this.session}></mc-directory-entry>
           <details class="card key"><summary>Your key, for patients who paste a key rather than find you by name</summary>
             <p class="mono" data-testid="my-key">${user?.signPub ?? ''}</p></details>`
         : html`

@@ -1,5 +1,5 @@
-// One image as a person recognises it: the thumbnail, file name, date taken and description from
-// the image's sealed card (protocol/image-meta.ts), decrypted in this page when the card scrolls
+// One image, or one series of slices (lib/series.ts), as a person recognises it: the thumbnail,
+// file name, date taken and description from the lead image's sealed card (protocol/image-meta.ts), decrypted in this page when the card scrolls
 // into view, beside what the listing says (type, size, when added, hospital, score, access). An
 // image from before cards, or whose card does not open, shows its decrypted image as the
 // thumbnail instead (a logged open).
@@ -13,11 +13,12 @@ import './mc-thumbnail.ts'
 
 const BASIS: Record<string, string> = { patient: 'yours', custodian: 'this hospital holds it', consent: 'by the patient\'s consent', emergency: 'emergency access' }
 
-/** `<mc-image-card .session=${s} .image=${img} href="…" ?access=${true}>`. */
+/** `<mc-image-card .session=${s} .image=${lead} .slices=${images} href="…" ?access=${true}>`; `slices` defaults to the image alone. */
 export class McImageCard extends LitElement {
   static override properties = {
     session: { attribute: false },
     image: { attribute: false },
+    slices: { attribute: false },
     href: {},
     access: { type: Boolean },
     card: { state: true },
@@ -35,6 +36,8 @@ export class McImageCard extends LitElement {
 
   declare session: Session
   declare image: ApiImage
+  /** Every image the entry stands for: a series' slices, in order, or the image alone. */
+  declare slices: ApiImage[] | undefined
   declare href: string
   declare access: boolean
   /** undefined: not opened yet; null: the image has no card. */
@@ -80,12 +83,18 @@ export class McImageCard extends LitElement {
     return this.card?.name ?? `${this.image.modality} image`
   }
 
-  /** "Open the CT image knee.dcm, taken 6 Dec 2026, 14:15, added …, in the viewer". */
+  /** "Open the CT image knee.dcm, taken 6 Dec 2026, 14:15, added …, in the viewer" (or "the CT series of 12 slices …"). */
   #label (): string {
     const card = this.card ?? undefined
+    const n = this.#count()
+    const what = n > 1 ? `series of ${n} slices` : 'image'
     const name = card?.name === undefined ? '' : ` ${card.name}`
     const taken = card?.date === undefined ? '' : `, taken ${formatCardDate(card.date)}`
-    return `Open the ${this.image.modality} image${name}${taken}, added ${formatTime(this.image.time)}, in the viewer`
+    return `Open the ${this.image.modality} ${what}${name}${taken}, added ${formatTime(this.image.time)}, in the viewer`
+  }
+
+  #count (): number {
+    return this.slices?.length ?? 1
   }
 
   override render () {
@@ -99,8 +108,8 @@ export class McImageCard extends LitElement {
       ${card?.description === undefined ? nothing : html`<p class="about" data-testid="card-description">${card.description}</p>`}
       <dl>
         ${card?.date === undefined ? nothing : html`<dt>Taken</dt><dd data-testid="card-date">${formatCardDate(card.date)}</dd>`}
-        <dt>Type</dt><dd>${img.modality}</dd>
-        <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
+        <dt>Type</dt><dd>${img.modality}${this.#count() > 1 ? ` series · ${this.#count()} slices` : ''}</dd>
+        <dt>Size</dt><dd>${formatBytes((this.slices ?? [img]).reduce((n, i) => n + i.size, 0))}</dd>
         <dt>Added</dt><dd>${formatTime(img.time)}</dd>
         <dt>Hospital</dt><dd>${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
         <dt>Score</dt><dd>${formatScore(img.score)}</dd>

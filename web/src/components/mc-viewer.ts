@@ -1,7 +1,8 @@
 // The image viewer: raw and result side by side on one shared zoom and pan, the result blended
 // over the raw image with an opacity slider, window/level for DICOM, and what produced the result
-// (score, model CID); for clinicians, the image's ground-truth label (mc-label-panel). Images
-// are decrypted in this page; nothing decrypted leaves it.
+// (score, model CID); for clinicians, the image's ground-truth label (mc-label-panel). A DICOM
+// series opens as one record whose slices scroll (wheel, PageUp/PageDown, a slider) under the same
+// zoom, pan and window. Images are decrypted in this page; nothing decrypted leaves it.
 import { LitElement, css, html, nothing } from 'lit'
 import type { ApiImage } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
@@ -9,6 +10,7 @@ import { formatBytes, formatCardDate, formatScore, formatTime } from '../lib/for
 import { fitTransform, panBy, zoomAt } from '../lib/view-transform.ts'
 import type { ViewTransform } from '../lib/view-transform.ts'
 import { valueRange } from '../lib/window-level.ts'
+import { seriesOf } from '../lib/series.ts'
 import type { Window } from '../lib/window-level.ts'
 import { decodeForDisplay, drawable, release } from '../services/display.ts'
 import type { Displayable } from '../services/display.ts'
@@ -56,6 +58,10 @@ export class McViewer extends LitElement {
   /** The shipped default model's card, to name the model that gave a score (null: none, or unreadable). */
   #defaultModel: { cid: string, name: string, intendedUse: string } | null = null
   #defaultModelAsked = false
+  /** The slices of the open image's series, in order (just the image outside a series). */
+  #slices: ApiImage[] = []
+  /** Set when moving to another slice of the same series: zoom, pan and window stay. */
+  #keepView = false
 
   #modelName (cid: string | null): string {
     if (cid === null) return 'no model'
@@ -75,6 +81,7 @@ export class McViewer extends LitElement {
       this.#started = performance.now()
       const image = await this.session.images.find(this.patientId, this.cid)
       if (image === undefined) throw new MedichainError('NOT_FOUND', 'no such image among those you may open')
+      this.#slices = seriesOf(image, await this.session.images.list(this.patientId))
       return image
     },
     fail: err => this.session.fail(err)
@@ -143,12 +150,15 @@ export class McViewer extends LitElement {
     this.#raw = loaded.raw
     this.#result = loaded.result
     const dicom = loaded.raw.kind === 'dicom' ? loaded.raw : null
+    const keep = this.#keepView && dicom !== null && this.window !== null
+    this.#keepView = false
     this.range = dicom === null ? null : valueRange(dicom.dicom)
-    this.window = dicom === null ? null : dicom.window
+    if (!keep) this.window = dicom === null ? null : dicom.window
     this.#render()
     await this.updateComplete
-    this.#view = null
+    if (!keep) this.#view = null
     this.#draw()
+    this.#prefetchNeighbours()
     // scripts/bench-web.ts reads this measure: open + decrypt + decode + first draw.
     performance.measure('mc:viewer-open', { start: this.#started, end: performance.now() })
   }
@@ -220,7 +230,54 @@ export class McViewer extends LitElement {
 
   readonly #onWheel = (e: WheelEvent): void => {
     e.preventDefault()
+    // In a series the wheel scrolls the slices, as in PACS viewers; Ctrl (or a pinch) zooms.
+    if (this.#slices.length > 1 && !e.ctrlKey) {
+      if (e.deltaY !== 0) this.#step(Math.sign(e.deltaY))
+      return
+    }
     this.#zoom(Math.exp(-e.deltaY * 0.0015), e.offsetX, e.offsetY)
+  }
+
+  /** Index of the open image among its series' slices. */
+  #sliceIndex (): number {
+    return this.#slices.findIndex(i => i.raw === this.cid)
+  }
+
+  /** Opens slice `k` of the series (clamped), keeping zoom, pan and window. */
+  #goSlice (k: number): void {
+    const n = this.#slices.length
+    const next = this.#slices[Math.max(0, Math.min(n - 1, k))]
+    if (next === undefined || next.raw === this.cid) return
+    this.#keepView = true
+    this.cid = next.raw
+    const base = this.patientId === null ? '/app/patient/images/' : `/app/clinician/patients/${this.patientId}/images/`
+    history.replaceState(history.state, '', base + next.raw)
+  }
+
+  #step (delta: number): void {
+    this.#goSlice(this.#sliceIndex() + delta)
+  }
+
+  /** Decrypts the slices either side in the background, so scrolling does not wait on the network. */
+  #prefetchNeighbours (): void {
+    const k = this.#sliceIndex()
+    for (const j of [k + 1, k - 1]) {
+      const img = this.#slices[j]
+      if (img !== undefined) void this.session.images.open(img, 'raw').catch(() => {})
+    }
+  }
+
+  #sliceControls () {
+    const n = this.#slices.length
+    if (n < 2) return nothing
+    const k = this.#sliceIndex()
+    return html`<fieldset class="controls" aria-label="Slices of the series">
+      <button type="button" class="secondary" @click=${() => this.#step(-1)} ?disabled=${k <= 0}>Previous slice</button>
+      <label>Slice <input type="range" name="slice" min="1" max=${n} step="1" .value=${String(k + 1)}
+        @input=${(e: Event) => this.#goSlice(Number((e.target as HTMLInputElement).value) - 1)}></label>
+      <button type="button" class="secondary" @click=${() => this.#step(1)} ?disabled=${k >= n - 1}>Next slice</button>
+      <span role="status" data-testid="slice">Slice ${k + 1} of ${n}</span>
+    </fieldset>`
   }
 
   readonly #onDown = (e: PointerEvent): void => {
@@ -239,7 +296,8 @@ export class McViewer extends LitElement {
     const step = 40
     const moves: Record<string, () => void> = {
       '+': () => this.#zoom(1.25), '=': () => this.#zoom(1.25), '-': () => this.#zoom(0.8), 0: () => this.#fit(),
-      ArrowLeft: () => this.#pan(step, 0), ArrowRight: () => this.#pan(-step, 0), ArrowUp: () => this.#pan(0, step), ArrowDown: () => this.#pan(0, -step)
+      ArrowLeft: () => this.#pan(step, 0), ArrowRight: () => this.#pan(-step, 0), ArrowUp: () => this.#pan(0, step), ArrowDown: () => this.#pan(0, -step),
+      PageUp: () => this.#step(-1), PageDown: () => this.#step(1)
     }
     const act = moves[e.key]
     if (act === undefined) return
@@ -320,12 +378,15 @@ export class McViewer extends LitElement {
           <input type="range" name="opacity" min="0" max="100" .value=${String(Math.round(this.opacity * 100))}
             @input=${(e: Event) => { this.opacity = Number((e.target as HTMLInputElement).value) / 100; this.#draw() }}></label>` : nothing}
       </div>
+      ${this.#sliceControls()}
       ${this.#windowControls()}
       <div class="panes" data-state=${phase} ?hidden=${phase === 'failed'}>
         ${this.#pane('raw', 'Raw image')}
         ${this.#hasResult() ? this.#pane('result', 'Result (detect-strange overlay)') : html`<p class="note">No result image: no model was loaded when this image was uploaded.</p>`}
       </div>
-      <p id="view-help" class="muted">Scroll or use + and − to zoom, drag or use the arrow keys to pan, 0 to fit. Both panes move together.</p>
+      <p id="view-help" class="muted">${this.#slices.length > 1
+        ? 'Scroll or use Page Up and Page Down to move through the slices; Ctrl and scroll, or + and −, to zoom; drag or use the arrow keys to pan, 0 to fit. Both panes move together.'
+        : 'Scroll or use + and − to zoom, drag or use the arrow keys to pan, 0 to fit. Both panes move together.'}</p>
       ${this.#labels(img)}
     `
   }

@@ -53,7 +53,13 @@ const TEXT: Readonly<Record<string, string>> = {
   NO_VALIDATION_SET: 'This hospital has no usable images held out for validation (labelled so, with a training consent), so it cannot check the model. Label some first.',
   NO_MODEL: 'No round had enough hospitals taking part, so no model was made.',
   INTERRUPTED: 'The peer stopped while the task ran. Start a new one.',
-  INTERNAL: 'Something went wrong on the peer. The details are in its log.'
+  INTERNAL: 'Something went wrong on the peer. The details are in its log.',
+  HOME_ONLY: 'Your account lives at your home hospital. Change your password there.',
+  UNKNOWN_HOSPITAL: 'No member hospital has that name. Check the part after @, or pick your hospital from the list.',
+  PATIENTS_ONLY: 'Only patients sign in at another hospital. Staff sign in at their own hospital.',
+  BAD_RELAY_PROOF: 'Your home hospital could not accept this sign-in. Check this device\'s clock, reload the page and try again.',
+  ACCOUNT_SYNCING: 'This hospital has not yet received your registration from your home hospital. Try again in a few seconds.',
+  RELAY_PROTOCOL: 'Your home hospital gave an answer this hospital cannot use. Try again later, or sign in at your home hospital.'
 }
 
 function field (err: unknown, name: string): unknown {
@@ -73,6 +79,11 @@ export function describeError (err: unknown, texts: Readonly<Record<string, stri
   if (code === 'RATE_LIMITED') {
     const wait = field(err, 'retryAfter')
     return { code, text: typeof wait === 'number' ? `Too many attempts. Try again in ${formatWait(wait)}.` : 'Too many attempts. Wait a few minutes, then try again.' }
+  }
+  if (code === 'HOME_UNREACHABLE') {
+    const wait = field(err, 'retryAfter')
+    const when = typeof wait === 'number' ? `in ${formatWait(wait)}` : 'in a moment'
+    return { code, text: `Your home hospital cannot be reached right now, so it cannot check your password. Nothing is wrong with your account: try again ${when}.` }
   }
   const own = texts[code]
   if (own !== undefined) return { code, text: own }

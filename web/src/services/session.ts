@@ -73,9 +73,13 @@ export class Session extends EventTarget {
     }
   }
 
-  async signIn (username: string, password: string): Promise<void> {
+  /**
+   * Signs in as typed: `alice@north` (or an unqualified name with a home hospital picked, `homeKey`)
+   * through that hospital when it is not this one; a plain name here.
+   */
+  async signIn (username: string, password: string, homeKey?: string): Promise<void> {
     try {
-      await this.client.signIn(username, password)
+      await this.client.signInAnywhere(username, password, homeKey)
     } finally {
       this.#set(this.client.user === null ? 'signed-out' : this.client.locked ? 'locked' : 'open')
     }
