@@ -24,6 +24,7 @@ import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
 import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
+import { PATIENT_CODE_STATUS_BY_CODE, patientCodeRoutes } from './http/routes-patient-code.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
@@ -50,6 +51,8 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import { createTextDetector } from './research/burned-in/text-detector.ts'
+import { Reviews } from './research/reviews.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -271,7 +274,11 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
     // Research projects of this hospital's researchers: cohorts under research consents, exports
     // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
+    const textDetector = createTextDetector()
+    const reviews = new Reviews(join(init.data, 'research-reviews.json'))
     const research = createResearch({
+      detector: textDetector,
+      reviews,
       ledger,
       storage,
       box,
@@ -299,7 +306,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -329,6 +336,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
+    http.app.use(patientCodeRoutes({ ledger, auth }).routes())
     http.app.use(rekeyRoutes({ ledger, auth, clock }).routes())
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
@@ -388,6 +396,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'relay', stop: async () => await relay.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
+          await reviews.open()
+          // The OCR worker starts on the first export; stopping ends it if it ran.
+          started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })

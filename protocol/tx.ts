@@ -33,7 +33,7 @@ export const ACCESS_BASES = ['custodian', 'consent', 'emergency'] as const
 export type AccessBasis = typeof ACCESS_BASES[number]
 
 /**
- * What a read was (docs/design.md §5 "Access log"): a clinician's or researcher's listing of a
+ * What a read was (docs/design.md §5 "Access"): a clinician's or researcher's listing of a
  * patient's images (one entry per listing, naming no image), the opening of one image, or the
  * hospital's own use of one image to train the model or to validate it (held out).
  */

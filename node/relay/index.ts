@@ -56,13 +56,17 @@ export function createRelay (init: RelayInit = {}) {
     const service = createRelayService({ timeoutMs: init.timeoutMs })({
       get libp2p () { return components.libp2p },
       ledger,
-      home,
+      answer: async (req, from) => req.t === 'revoke' ? visited.revoked(from, req.grantHash) : await home.answer(req, from),
       logger
     })
     const visited = new VisitedSide(init, { auth: auth.relay, ledger, service, clock, logger })
-    // A password change, a reset, an admin's end-sessions or a lock at home ends the grants at once;
-    // the visited hospital learns it at its next check.
-    const onEnded = (e: Event): void => home.endUser((e as CustomEvent<SessionsEnded>).detail.username)
+    // A password change, a reset, an admin's end-sessions or a lock at home ends the grants at once
+    // and tells each visited hospital now; one that misses it learns it at its next check.
+    const onEnded = (e: Event): void => {
+      for (const { via, grantHash } of home.endUser((e as CustomEvent<SessionsEnded>).detail.username)) {
+        service.ask(via, { t: 'revoke', grantHash }).catch(() => undefined)
+      }
+    }
     const router = relayRoutes({ auth: auth.relay, ledger, visited, requirePatient: auth.requireUser('patient') })
     return {
       router,
@@ -76,6 +80,7 @@ export function createRelay (init: RelayInit = {}) {
       async stop () {
         auth.events.removeEventListener(SESSIONS_ENDED, onEnded)
         await service.stop()
+        home.clear()
       }
     }
   }

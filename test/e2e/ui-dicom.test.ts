@@ -66,6 +66,16 @@ it('a series stored over DICOM is found by name, enrolled by code, and scrolled 
   assert.is(await patient.locator('ul[aria-label=Images] > li').count(), 1, 'the series is one entry')
   await screenshot(patient, 'dicom-patient-portal')
 
+  // A consent may name the study: the form offers it, the summary says it, the ledger takes it.
+  await patient.getByRole('link', { name: 'Consents' }).click()
+  await patient.getByLabel('Hospital', { exact: true }).selectOption({ label: 'Hospital A (this hospital)' })
+  await patient.getByLabel('one study:').check()
+  await patient.getByLabel('Study', { exact: true }).selectOption({ index: 0 })
+  await patient.getByTestId('grant-summary').getByText(`the study you chose (${SLICES} images)`).waitFor()
+  await patient.getByRole('button', { name: 'Grant consent' }).click()
+  await patient.locator('tr[data-status=active]').getByText(`a study (${SLICES})`).waitFor()
+  await screenshot(patient, 'dicom-study-consent')
+
   // The clinician opens the patient from the desk and the series in the viewer.
   await clin.getByRole('button', { name: 'Search this hospital' }).click()
   await clin.locator('tr[data-mrn="MRN-UI-7"]').getByRole('link', { name: 'Open records' }).click()

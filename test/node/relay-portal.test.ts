@@ -6,8 +6,11 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromHex } from '../../protocol/bytes.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
 import type { ApiError, ApiImage } from '../../protocol/client.ts'
+import { deriveAuthSecret } from '../../protocol/auth-secret.ts'
+import { proofToBase64, sealRelayProof } from '../../protocol/relay-sign-in.ts'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { rejects } from '../helpers/assert.ts'
 import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
@@ -83,6 +86,32 @@ test('a patient of A signs in at C, sees A\'s and B\'s images, grants, and signs
   await waitFor(() => A.peer.relay.grants() === 0, { timeout: 10_000, what: 'A to drop the grant after sign-out at C' })
 })
 
+test('the session at C is C\'s own: its CSRF token, its idle timeout', async () => {
+  // C's clock can be moved past its idle timeout; A's and B's run true.
+  let ahead = 0
+  const started = await startHospitals(3, { relay: { checkMs: 0 }, clocks: (n) => n === 3 ? () => Date.now() + ahead : undefined })
+  hospitals = started
+  const [A, B, C] = started
+  await patientOf(A, [B, C])
+  const { proof } = sealRelayProof({ username: 'pat', secretHex: await deriveAuthSecret('pat', PASSWORD), home: A.peer.ledger.self, via: C.peer.ledger.self, time: Date.now() })
+  const res = await fetch(`${C.url}/api/auth/remote-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ home: toHex(A.peer.ledger.self), proof: proofToBase64(proof) }) })
+  assert.is(res.status, 200)
+  const cookie = res.headers.getSetCookie()[0].split(';')[0]
+  const { csrfToken } = await res.json() as { csrfToken: string }
+  const at = async (method: string, path: string, headers: Record<string, string> = {}): Promise<Response> =>
+    await fetch(`${C.url}${path}`, { method, headers: { cookie, 'content-type': 'application/json', ...headers }, ...(method === 'GET' ? {} : { body: '{}' }) })
+  // A write without C's CSRF token is refused; with it, the request reaches the route (and its body check).
+  const noToken = await at('POST', '/api/consents')
+  assert.is(noToken.status, 403)
+  assert.is((await noToken.json() as { code: string }).code, 'CSRF')
+  const withToken = await at('POST', '/api/consents', { 'x-csrf-token': csrfToken })
+  assert.is(withToken.status, 400)
+  assert.is((await at('GET', '/api/me/images')).status, 200)
+  // Past C's idle timeout the session ends at C, whatever A says.
+  ahead = AUTH_DEFAULTS.sessionIdleMs + 1000
+  assert.is((await at('GET', '/api/me/images')).status, 401)
+})
+
 test('refusals: a staff account, an unknown hospital, a proof carried by another member, a replay', async () => {
   const started = await startHospitals(3, { relay: { checkMs: 0 } })
   hospitals = started
@@ -93,13 +122,21 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   await rejects(async () => await client(C.url).signInAnywhere('pat@nowhere', PASSWORD), 'UNKNOWN_HOSPITAL')
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', 'not the password at all'), 'BAD_CREDENTIALS')
 
+  // A local patient of C named `pat` too is someone else: the relayed `pat` cannot touch that account.
+  const localPat = client(C.url)
+  const other = await localPat.signUp({ username: 'pat', password: 'the other pat at C, long', role: 'patient' })
+  const relayedPat = client(C.url)
+  const me = await relayedPat.signInAnywhere('pat@a', PASSWORD)
+  assert.is.not(me.patientId, other.patientId)
+  await rejects(async () => await relayedPat.changePassword(PASSWORD, 'a new password for pat'), 'HOME_ONLY')
+  await localPat.signIn('pat', 'the other pat at C, long')
+  await relayedPat.myImages()
+
   // A proof sealed for C but delivered through B, and the same proof delivered twice.
-  const { sealRelayProof, proofToBase64 } = await import('../../protocol/relay-sign-in.ts')
-  const { deriveAuthSecret } = await import('../../protocol/auth-secret.ts')
   const secretHex = await deriveAuthSecret('pat', PASSWORD)
   const home = A.peer.ledger.self
   const forC = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() })
-  const body = { home: Buffer.from(home).toString('hex'), proof: proofToBase64(forC.proof) }
+  const body = { home: toHex(home), proof: proofToBase64(forC.proof) }
   await rejects(async () => await client(B.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
   const ok = client(C.url)
   await ok.request('POST', '/api/auth/remote-sign-in', body)
@@ -108,23 +145,24 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   const stale = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() - 3_600_000 })
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, proof: proofToBase64(stale.proof) }), 'BAD_RELAY_PROOF')
   // Naming C itself as the home is refused: sign in there directly.
-  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: Buffer.from(C.peer.ledger.self).toString('hex') }), 'UNKNOWN_HOSPITAL')
+  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: toHex(C.peer.ledger.self) }), 'UNKNOWN_HOSPITAL')
 })
 
-test('a password change at home ends the session at C at its next check', async () => {
-  // C confirms every 30 s by default; a test of the default would wait, so C checks each request.
-  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+test('a password change at home ends the session at C at once', async () => {
+  // C keeps its default 30 s between checks: only A's revoke can end the session within the test.
+  const started = await startHospitals(3)
   hospitals = started
   const [A, B, C] = started
   await patientOf(A, [B, C])
   const atC = client(C.url)
   await atC.signInAnywhere('pat@a', PASSWORD)
+  await atC.myImages()
   const atHome = client(A.url)
   await atHome.signIn('pat', PASSWORD)
   assert.is(A.peer.relay.grants(), 1)
   await atHome.changePassword(PASSWORD, 'pat has a brand new password')
   assert.is(A.peer.relay.grants(), 0, 'A drops the grant at once (sessions:ended)')
-  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  await waitFor(async () => await atC.myImages().then(() => false, (err: { code?: string }) => err.code === 'UNAUTHENTICATED'), { timeout: 10_000, what: 'C to end the session on A\'s revoke' })
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'BAD_CREDENTIALS')
   await client(C.url).signInAnywhere('pat@a', 'pat has a brand new password')
   await atHome.myImages()

@@ -54,15 +54,19 @@ export interface GrantWords {
   who: string
   kind: 'hospital' | 'user'
   purpose: string
-  /** 'all', or how many images were chosen. */
-  images: 'all' | number
+  /** 'all', how many images were chosen, or a study of how many images. */
+  images: 'all' | number | { study: number }
   /** The last day, formatted, or null while none is chosen. */
   until: string | null
 }
 
 /** The grant in one plain sentence (or two), as the patient is about to sign it. */
 export function grantSummary (g: GrantWords): string {
-  const what = g.images === 'all' ? 'all your images' : g.images === 1 ? 'the image you chose' : `the ${g.images} images you chose`
+  const what = g.images === 'all'
+    ? 'all your images'
+    : typeof g.images === 'object'
+      ? `the study you chose (${g.images.study} image${g.images.study === 1 ? '' : 's'})`
+      : g.images === 1 ? 'the image you chose' : `the ${g.images} images you chose`
   const hospital = g.kind === 'hospital'
   const act = g.purpose === 'training'
     ? `${g.who} use ${what} to train the detect-strange model`

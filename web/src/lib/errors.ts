@@ -54,6 +54,7 @@ const TEXT: Readonly<Record<string, string>> = {
   NO_MODEL: 'No round had enough hospitals taking part, so no model was made.',
   INTERRUPTED: 'The peer stopped while the task ran. Start a new one.',
   INTERNAL: 'Something went wrong on the peer. The details are in its log.',
+  HOME_ONLY: 'Your account lives at your home hospital. Change your password there.',
   UNKNOWN_HOSPITAL: 'No member hospital has that name. Check the part after @, or pick your hospital from the list.',
   PATIENTS_ONLY: 'Only patients sign in at another hospital. Staff sign in at their own hospital.',
   BAD_RELAY_PROOF: 'Your home hospital could not accept this sign-in. Check this device\'s clock, reload the page and try again.',
