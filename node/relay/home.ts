@@ -89,6 +89,11 @@ export class HomeSide {
     return this.#grants.size
   }
 
+  /** SHA-256 (hex) of each grant held: what a revoke names. */
+  grantHashes (): string[] {
+    return [...this.#grants.keys()]
+  }
+
   /** Drops expired nonces and grants. */
   sweep (): void {
     const now = this.#c.clock()

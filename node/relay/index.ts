@@ -44,6 +44,8 @@ export interface Relay {
   readonly router: Router
   /** Grants this hospital holds for its patients' sessions at other members. */
   grants(): number
+  /** SHA-256 (hex) of each of those grants: what a revoke names (no grant can be rebuilt from it). */
+  grantHashes(): string[]
 }
 
 /** Creates the relay; see the file comment. */
@@ -71,6 +73,7 @@ export function createRelay (init: RelayInit = {}) {
     return {
       router,
       grants: () => home.grants,
+      grantHashes: () => home.grantHashes(),
       async start () {
         auth.events.addEventListener(SESSIONS_ENDED, onEnded)
         await service.start()

@@ -15,6 +15,10 @@ import { rejects } from '../helpers/assert.ts'
 import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { untilLedger } from '../helpers/ledger-until.ts'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromMemberKey } from '../../node/p2p/identity.ts'
+import { RELAY_PROTOCOL } from '../../node/relay/index.ts'
+import { decodeAnswer, encodeRequest } from '../../node/relay/messages.ts'
 import { client, hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
@@ -141,6 +145,17 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   const ok = client(C.url)
   await ok.request('POST', '/api/auth/remote-sign-in', body)
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
+  // A revoke of these sessions from B, which did not grant them, ends nothing at C.
+  assert.is(A.peer.relay.grantHashes().length, 2)
+  for (const grantHash of A.peer.relay.grantHashes()) {
+    const stream = await B.peer.p2p.libp2p.dialProtocol(peerIdFromMemberKey(C.peer.ledger.self), RELAY_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(encodeRequest({ t: 'revoke', grantHash: fromHex(grantHash) }))
+    assert.equal(decodeAnswer((await lp.read()).subarray()), { t: 'ended' })
+    await stream.close()
+  }
+  await ok.myImages()
+  await relayedPat.myImages()
   // A stale proof (older than the allowed clock difference).
   const stale = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() - 3_600_000 })
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, proof: proofToBase64(stale.proof) }), 'BAD_RELAY_PROOF')
@@ -181,9 +196,13 @@ test('a lock at home ends the session at C; home offline is HOME_UNREACHABLE, an
   assert.is(await atC.resume(), null, 'the session is gone at C')
   await A.admin.request('POST', '/api/accounts/pat/unlock')
 
-  // A goes down: C answers at once with a typed, retryable error.
+  // A goes down: with no offline grace, a session at C ends at its next check, and a new sign-in
+  // is answered at once with a typed, retryable error.
+  const during = client(C.url)
+  await during.signInAnywhere('pat@a', PASSWORD)
   const dataA = A.data
   await A.peer.stop()
+  await rejects(async () => await during.myImages(), 'UNAUTHENTICATED')
   const err = await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'HOME_UNREACHABLE') as ApiError
   assert.is(err.status, 503)
   assert.ok(err.retryAfter !== null && err.retryAfter > 0, 'Retry-After tells the portal when to try again')
