@@ -2,7 +2,10 @@
 // code; the clinician types it (as heard: lower case, a space) and reaches the patient, while a
 // misheard character is refused; the clinician uploads with a description, and both see image
 // cards with the file name, the date taken and a thumbnail decrypted in the page from the sealed
-// card (not the whole image); an image from before cards still shows, from the whole image.
+// card (not the whole image); an image from before cards still shows, from the whole image. At the
+// desk, an instance held in custody over C-STORE is enrolled by the code the patient reads out, and
+// its card carries the study's date and description from the DICOM header.
+import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
@@ -11,8 +14,9 @@ import { wrapKey } from '../../protocol/key-wrap.ts'
 import { PATIENT_CODE_ALPHABET } from '../../protocol/patient-code.ts'
 import { encryptContent } from '../../node/storage/content-crypto-node.ts'
 import { expectCode, adminOf, clinicianOf, patientOf } from './flows.ts'
-import { browserAvailable, launch, phantomPng, screenshot, startNetwork, stopNetwork } from './harness.ts'
+import { browserAvailable, launch, phantomPng, screenshot, signInInPage, startNetwork, stopNetwork } from './harness.ts'
 import type { Network, TestBrowser } from './harness.ts'
+import { dcmtk, writeStudy } from '../helpers/dicom.ts'
 import { testImages } from '../helpers/images.ts'
 import { waitFor } from '../helpers/timeout.ts'
 
@@ -23,7 +27,7 @@ let browser: TestBrowser | undefined
 
 test.before(async () => {
   if (!available) return
-  net = await startNetwork(1)
+  net = await startNetwork(1, { dicom: {} })
   browser = await launch()
 })
 
@@ -129,6 +133,46 @@ it('a patient reads a short code, a clinician types it and uploads, and both see
   const patientNames = await cardTexts(patient, 'card-name')
   assert.equal([...patientNames].sort(), ['OT image', 'chest-ct.dcm', 'knee-left.png'])
   await screenshot(patient, 'cards-patient-grid')
+})
+
+it('at the desk, a patient held in custody is enrolled by the code they read out; a typo is refused', async () => {
+  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const b = browser
+  const h = net.hospitals[0]
+  const port = h.peer.dicom?.address()?.port
+  if (port === undefined) throw new Error('no DICOM listener')
+  const files = await writeStudy(join(net.dir, 'desk-study'), {
+    mrn: 'MRN-CODE-3', name: 'SYNTH^CODE^DESK', birthDate: '19800303', uid: '2.25.7000007', date: '20261130', description: 'SYNTH WRIST RIGHT',
+    series: [{ uid: '2.25.7000007.1', modality: 'CR', slices: 1 }]
+  })
+  const stored = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...files], 60_000)
+  assert.is(stored.code, 0, stored.stderr)
+
+  const { page: patient, patientId } = await patientOf(b, h, 'pat.desk')
+  const code = (await patient.getByTestId('patient-code').textContent())?.trim() ?? ''
+  const clin = await b.page(`${h.url}/app/sign-in`)
+  await signInInPage(clin, 'dr.cards')
+  await clin.waitForURL('**/app/clinician')
+  await clin.getByLabel('MRN or name').fill('MRN-CODE-3')
+  await clin.getByRole('button', { name: 'Search this hospital' }).click()
+  const row = clin.locator('tr[data-mrn="MRN-CODE-3"]')
+  await row.getByText('Not enrolled · 1 image held').waitFor()
+  await row.getByRole('button', { name: 'Enrol…' }).click()
+  const box = clin.getByTestId('hospital-patients').getByLabel('Patient id or code')
+  await box.fill(mishear(code, 7))
+  await clin.getByRole('button', { name: 'Enrol', exact: true }).click()
+  await expectCode(clin, 'BAD_PATIENT_CODE')
+  await screenshot(clin, 'cards-desk-code-typo')
+  await box.fill(code)
+  await clin.getByRole('button', { name: 'Enrol', exact: true }).click()
+  await clin.getByText(/Enrolled\. 1 image held for .* is now in their records\./).waitFor({ timeout: 60_000 })
+  await row.getByRole('link', { name: 'Open records' }).click()
+  await clin.waitForURL(`**/app/clinician/patients/${patientId}`)
+  await clin.getByTestId('card-description').waitFor({ timeout: 60_000 })
+  assert.is((await clin.getByTestId('card-description').textContent())?.trim(), 'SYNTH WRIST RIGHT')
+  assert.match((await clin.getByTestId('card-date').textContent())?.trim() ?? '', /2026/)
+  await clin.locator('mc-thumbnail canvas[data-source=card]').waitFor({ timeout: 60_000 })
+  await screenshot(clin, 'cards-desk-enrolled')
 })
 
 test.run()

@@ -165,7 +165,7 @@ export class McApp extends LitElement {
         <span class="brand">Medichain</span>
         ${signedIn ? html`<mc-nav .session=${s} .state=${s.state} .route=${this.route}></mc-nav>` : nothing}
       </header>
-      <main id="main" tabindex="-1">${this.#page()}</main>
+      <main id="main" tabindex="-1" data-path=${location.pathname}>${this.#page()}</main>
     `
   }
 }
