@@ -153,6 +153,16 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       return await store.get(K.recordOwner(patient, record)) !== undefined
     },
 
+    /**
+     * Ids of registered patients whose id, in hex, starts with `prefixHex` (at most `limit`, in id
+     * order): what a patient code (protocol/patient-code.ts) resolves through.
+     */
+    async patientIdsWithPrefix (prefixHex: string, limit: number): Promise<Uint8Array[]> {
+      const out: Uint8Array[] = []
+      for await (const key of store.keys(K.patientAccount(prefixHex.toLowerCase()), { limit })) out.push(fromHex(key.slice(K.patientAccount('').length)))
+      return out
+    },
+
     /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
     async consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
       const out: ConsentRecord[] = []

@@ -24,6 +24,7 @@ import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
 import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
+import { PATIENT_CODE_STATUS_BY_CODE, patientCodeRoutes } from './http/routes-patient-code.ts'
 import { modelRoutes } from './http/routes-models.ts'
 import { memberRoutes } from './http/routes-members.ts'
 import { recordRoutes } from './http/routes-records.ts'
@@ -305,7 +306,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -335,6 +336,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
+    http.app.use(patientCodeRoutes({ ledger, auth }).routes())
     http.app.use(rekeyRoutes({ ledger, auth, clock }).routes())
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.

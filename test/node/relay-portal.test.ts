@@ -15,6 +15,10 @@ import { rejects } from '../helpers/assert.ts'
 import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { untilLedger } from '../helpers/ledger-until.ts'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromMemberKey } from '../../node/p2p/identity.ts'
+import { RELAY_PROTOCOL } from '../../node/relay/index.ts'
+import { decodeAnswer, encodeRequest } from '../../node/relay/messages.ts'
 import { client, hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
@@ -141,6 +145,17 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   const ok = client(C.url)
   await ok.request('POST', '/api/auth/remote-sign-in', body)
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
+  // A revoke of these sessions from B, which did not grant them, ends nothing at C.
+  assert.is(A.peer.relay.grantHashes().length, 2)
+  for (const grantHash of A.peer.relay.grantHashes()) {
+    const stream = await B.peer.p2p.libp2p.dialProtocol(peerIdFromMemberKey(C.peer.ledger.self), RELAY_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(encodeRequest({ t: 'revoke', grantHash: fromHex(grantHash) }))
+    assert.equal(decodeAnswer((await lp.read()).subarray()), { t: 'ended' })
+    await stream.close()
+  }
+  await ok.myImages()
+  await relayedPat.myImages()
   // A stale proof (older than the allowed clock difference).
   const stale = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() - 3_600_000 })
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, proof: proofToBase64(stale.proof) }), 'BAD_RELAY_PROOF')
@@ -148,20 +163,21 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: toHex(C.peer.ledger.self) }), 'UNKNOWN_HOSPITAL')
 })
 
-test('a password change at home ends the session at C at its next check', async () => {
-  // C confirms every 30 s by default; a test of the default would wait, so C checks each request.
-  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+test('a password change at home ends the session at C at once', async () => {
+  // C keeps its default 30 s between checks: only A's revoke can end the session within the test.
+  const started = await startHospitals(3)
   hospitals = started
   const [A, B, C] = started
   await patientOf(A, [B, C])
   const atC = client(C.url)
   await atC.signInAnywhere('pat@a', PASSWORD)
+  await atC.myImages()
   const atHome = client(A.url)
   await atHome.signIn('pat', PASSWORD)
   assert.is(A.peer.relay.grants(), 1)
   await atHome.changePassword(PASSWORD, 'pat has a brand new password')
   assert.is(A.peer.relay.grants(), 0, 'A drops the grant at once (sessions:ended)')
-  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  await waitFor(async () => await atC.myImages().then(() => false, (err: { code?: string }) => err.code === 'UNAUTHENTICATED'), { timeout: 10_000, what: 'C to end the session on A\'s revoke' })
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'BAD_CREDENTIALS')
   await client(C.url).signInAnywhere('pat@a', 'pat has a brand new password')
   await atHome.myImages()
@@ -180,9 +196,13 @@ test('a lock at home ends the session at C; home offline is HOME_UNREACHABLE, an
   assert.is(await atC.resume(), null, 'the session is gone at C')
   await A.admin.request('POST', '/api/accounts/pat/unlock')
 
-  // A goes down: C answers at once with a typed, retryable error.
+  // A goes down: with no offline grace, a session at C ends at its next check, and a new sign-in
+  // is answered at once with a typed, retryable error.
+  const during = client(C.url)
+  await during.signInAnywhere('pat@a', PASSWORD)
   const dataA = A.data
   await A.peer.stop()
+  await rejects(async () => await during.myImages(), 'UNAUTHENTICATED')
   const err = await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'HOME_UNREACHABLE') as ApiError
   assert.is(err.status, 503)
   assert.ok(err.retryAfter !== null && err.retryAfter > 0, 'Retry-After tells the portal when to try again')
