@@ -1,5 +1,5 @@
-// Ledger rules on an `access.log` that says what the read was (`use`, docs/design.md §5 "Access
-// log"). Every member checks them, so a hospital cannot record a clinician's opening as a
+// Ledger rules on an `access.log` that says what the read was (`use`, docs/design.md §5
+// "Access"). Every member checks them, so a hospital cannot record a clinician's opening as a
 // listing, a listing as naming an image, or its own training as somebody's view. An entry without
 // `use` is the form written before uses existed: it is read as it always was, and judged as before.
 import { equals } from '../protocol/bytes.ts'

@@ -13,6 +13,7 @@ import { unwrapKey } from './key-wrap.ts'
 import type { AccessBasis, AccessUse, ConsentScope, Purpose, Role } from './tx.ts'
 import { txToBase64 } from './tx-transport.ts'
 import { openImageMeta } from './image-meta.ts'
+import { parsePatientCode } from './patient-code.ts'
 import type { ImageMeta } from './image-meta.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
@@ -545,6 +546,16 @@ export class MedichainClient {
       cursor = page.next ?? undefined
     } while (cursor !== undefined)
     return out
+  }
+
+  /**
+   * Finds a patient by the short code they read out at a desk (clinician, admin). The code's check
+   * runs here first, so a typo throws PatientCodeError (BAD_PATIENT_CODE) without asking the peer;
+   * the peer answers UNKNOWN_PATIENT or PATIENT_CODE_AMBIGUOUS when no or two patients have it.
+   */
+  async patientByCode (code: string): Promise<{ patientId: string, code: string }> {
+    const parsed = parsePatientCode(code)
+    return await this.#json('GET', `/api/patients/by-code/${parsed.code}`)
   }
 
   /** Downloads and decrypts the raw image or the result image, in this process only. */

@@ -3,7 +3,7 @@
 // redeem one. Kept beside client.ts so that file stays one concept; each takes a signed-in client.
 import type { MedichainClient } from './client.ts'
 
-/** A patient of the hospital as `GET /api/dicom/patients` lists them (PHI: shown to this hospital's staff only). */
+/** A patient of the hospital as `POST /api/dicom/patients/search` lists them (PHI: shown to this hospital's staff only). */
 export interface ApiHospitalPatient {
   mrn: string
   /** Patient's Name as DICOM stores it (components separated by ^). */
@@ -18,7 +18,7 @@ export interface ApiHospitalPatient {
 
 /** Patients of this hospital whose MRN is `q` or whose name contains every word of it. */
 export async function findHospitalPatients (client: MedichainClient, q: string): Promise<ApiHospitalPatient[]> {
-  const res = await client.request('GET', `/api/dicom/patients?q=${encodeURIComponent(q)}`)
+  const res = await client.request('POST', '/api/dicom/patients/search', { q })
   return (await res.json() as { patients: ApiHospitalPatient[] }).patients
 }
 

@@ -9,6 +9,7 @@ export const AUTH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BAD_CREDENTIALS: 401,
   ACCOUNT_PENDING: 403,
   ACCOUNT_LOCKED: 403,
+  HOME_ONLY: 403,
   CSRF: 403,
   BAD_SETUP_TOKEN: 403,
   BAD_SETUP_REQUEST: 403,
@@ -166,5 +167,16 @@ export class BadSetupRequestError extends MedichainError {
   constructor () {
     super('BAD_SETUP_REQUEST', 'a setup-link request must be signed with this hospital\'s key within the last minute')
     this.name = 'BadSetupRequestError'
+  }
+}
+
+/**
+ * Thrown when a patient signed in through their home hospital (a relayed session) asks this
+ * hospital to change what signs them in: only the home hospital holds the account.
+ */
+export class HomeOnlyError extends MedichainError {
+  constructor () {
+    super('HOME_ONLY', 'your account lives at your home hospital: change your password there')
+    this.name = 'HomeOnlyError'
   }
 }

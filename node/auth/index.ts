@@ -123,6 +123,8 @@ export interface AuthRelay {
   setCheck(check: RelayCheck): void
   /** Visited side: told when a relayed session ends here. */
   onEnd(fn: (relay: RelayState) => void): void
+  /** Visited side: ends the relayed sessions `match` picks (the home hospital said so); returns how many. */
+  endSessions(match: (relay: RelayState) => boolean): number
   /** Absolute lifetime of a session (ms): a home hospital's grant lasts no longer. */
   readonly sessionMaxMs: number
 }
@@ -212,6 +214,7 @@ export function createAuth (init: AuthInit): (components: AuthComponents) => Aut
         onEnd (fn) {
           sessions.onRelayEnd = fn
         },
+        endSessions: (match) => sessions.destroyRelayed(match),
         sessionMaxMs: init.sessionMaxMs ?? AUTH_DEFAULTS.sessionMaxMs
       },
       sessionEpoch: async (username) => await credentials.sessionEpoch(username.toLowerCase()),

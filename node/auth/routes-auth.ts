@@ -8,7 +8,7 @@ import { accountView, sessionUserOf } from './accounts.ts'
 import type { Accounts } from './accounts.ts'
 import type { AccountStore } from './account-store.ts'
 import { readJson } from './body.ts'
-import { RateLimitedError, UnauthenticatedError } from './errors.ts'
+import { HomeOnlyError, RateLimitedError, UnauthenticatedError } from './errors.ts'
 import { currentSession, resolveSession, sessionCookie, setRequestSession } from './middleware.ts'
 import type { CookieOptions } from './middleware.ts'
 import type { SlidingWindow } from './rate-limit.ts'
@@ -105,6 +105,8 @@ export function addAuthRoutes (router: Router, d: AuthRoutesDeps): void {
     expectQueryKeys(ctx.query, [])
     const session = currentSession(ctx)
     if (session === undefined) throw new UnauthenticatedError()
+    // A relayed session has no account here; a local one of the same name is someone else's.
+    if (session.relay !== undefined) throw new HomeOnlyError()
     const req = parsePasswordChange(await readJson(ctx))
     ctx.body = { sessionEpoch: await d.credentials.changePassword(session.user.username, req, session.id) }
   })

@@ -134,6 +134,18 @@ export class SessionStore {
     for (const id of [...this.#byUser.get(username) ?? []]) if (id !== keep) this.#remove(id)
   }
 
+  /** Ends the relayed sessions `match` picks (their home hospital ended them); returns how many. */
+  destroyRelayed (match: (relay: RelayState) => boolean): number {
+    let n = 0
+    for (const s of [...this.#byId.values()]) {
+      if (s.relay !== undefined && match(s.relay)) {
+        this.#remove(s.id)
+        n++
+      }
+    }
+    return n
+  }
+
   /** Removes every expired session; run periodically so abandoned sessions do not pile up. */
   sweep (): void {
     const now = this.#clock()

@@ -159,7 +159,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       if (filed.patient !== undefined && filed.held !== undefined) {
         // Durable in custody: answered now, attached by the intake with the plaintext still at hand.
         queued = true
-        void intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path })
+        intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path }).catch(() => {})
         return { status: STORE_STATUS.success }
       }
       log.info({ size: instance.size }, 'C-STORE instance held in custody (no patient linked to its PatientID yet)')
@@ -204,17 +204,20 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       if (linked === undefined) await c.index.link(mrn, patient)
       return await c.index.held(mrn)
     })
-    const attached = await Promise.all(held.map(async h => await intake.enqueue({ mrn, id: h.id, size: h.size, patient })))
-    const n = attached.filter(Boolean).length
+    // The intake attaches them a few at a time, oldest first; the image.add of instances in flight
+    // together share a group commit. A failure leaves that instance in custody for the next link.
+    const attached = await Promise.allSettled(held.map(async h => await intake.enqueue({ mrn, id: h.id, size: h.size, patient })))
+    const n = attached.filter(a => a.status === 'fulfilled').length
     if (n > 0) log.info({ instances: n }, 'instances in custody attached to an enrolled patient')
-    if (n < held.length) throw new MedichainError('STORE_FAILED', `${held.length - n} instances held in custody could not be attached yet; they stay held`)
+    const failed = attached.find(a => a.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     return n
   }
 
   const resume = async (): Promise<void> => {
     for (const h of await c.index.allHeld()) {
       const patient = await c.index.patientOf(h.mrn)
-      if (patient !== undefined) void intake.enqueue({ mrn: h.mrn, id: h.id, size: h.size, patient })
+      if (patient !== undefined) intake.enqueue({ mrn: h.mrn, id: h.id, size: h.size, patient }).catch(() => {})
     }
   }
 

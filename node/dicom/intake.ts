@@ -31,9 +31,10 @@ export interface IntakeInit {
 /** Error codes after which a job stays in custody and is retried at the next start or link. */
 const LATER = new Set(['DECODE_BUSY', 'STORAGE_FULL', 'STORE_FAILED', 'SYNCING', 'CLOCK_SKEW', 'UNAVAILABLE'])
 
-/** The intake queue: `enqueue` resolves once the job is on the ledger (or failed and stays held). */
+/** The intake queue. */
 export interface Intake {
-  enqueue(job: IntakeJob): Promise<boolean>
+  /** Resolves once the job is on the ledger; rejects with why not (the instance stays in custody). */
+  enqueue(job: IntakeJob): Promise<void>
   /** Jobs queued or in flight. */
   pending(): number
   /** Resolves once no job is queued or in flight. */
@@ -45,9 +46,9 @@ export interface Intake {
 /** Creates the intake: `createIntake(init)(components)`. */
 export function createIntake (init: IntakeInit): (components: IntakeComponents) => Intake {
   return ({ attach, logger }) => {
-    const queue: Array<{ job: IntakeJob, done: (ok: boolean) => void }> = []
+    const queue: Array<{ job: IntakeJob, done: (err?: unknown) => void }> = []
     /** Custody ids queued or in flight: a held instance is attached once, whoever asks. */
-    const known = new Map<string, Promise<boolean>>()
+    const known = new Map<string, Promise<void>>()
     let running = 0
     let stopped = false
     let idle: Array<() => void> = []
@@ -57,12 +58,12 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         const next = queue.shift()
         if (next === undefined) break
         running++
-        attach(next.job).then(() => next.done(true), (err: unknown) => {
+        attach(next.job).then(() => next.done(), (err: unknown) => {
           const code = err instanceof MedichainError ? err.code : undefined
           // The instance stays in custody: nothing acknowledged is lost. A transient failure is
           // retried at the next start or link; any other is left for the hospital to look at.
           logger.warn({ code, retry: code !== undefined && LATER.has(code) }, 'an instance in custody could not be attached yet')
-          next.done(false)
+          next.done(err)
         }).finally(() => {
           running--
           known.delete(next.job.id)
@@ -76,8 +77,10 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
       async enqueue (job) {
         const already = known.get(job.id)
         if (already !== undefined) return await already
-        if (stopped) return false
-        const done = new Promise<boolean>(resolve => queue.push({ job, done: resolve }))
+        if (stopped) throw new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody')
+        const done = new Promise<void>((resolve, reject) => queue.push({ job, done: (err) => err === undefined ? resolve() : reject(err) }))
+        // Callers that do not wait (C-STORE, a restart) must not leave it unhandled.
+        done.catch(() => {})
         known.set(job.id, done)
         pump()
         return await done
@@ -91,7 +94,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         stopped = true
         for (const q of queue.splice(0)) {
           known.delete(q.job.id)
-          q.done(false)
+          q.done(new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody'))
         }
         if (running > 0) await new Promise<void>(resolve => idle.push(resolve))
       }

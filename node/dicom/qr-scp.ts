@@ -91,8 +91,8 @@ export async function handleFind (request: requests.CFindRequest, ctx: QrContext
   }
   const q = identifierOf(request)
   if (typeof q === 'number') return [done(q, 'unsupported query/retrieve level for this model')]
-  const located = await ctx.retrieve.locate(selectInstances(await ctx.retrieve.candidates(oneStudy(q.identifier)), q.level, q.identifier))
-  const matches = findResponses(located.map(l => l.entry), q.level, q.identifier)
+  const chosen = await choose(q, ctx)
+  const matches = findResponses(chosen.map(l => l.entry), q.level, q.identifier)
   ctx.logger.info({ level: q.level, model: q.model, matches: matches.length }, 'C-FIND answered')
   const pending = matches.map(m => {
     const r = done(QR_STATUS.pending)
@@ -102,11 +102,18 @@ export async function handleFind (request: requests.CFindRequest, ctx: QrContext
   return [...pending, done(QR_STATUS.success)]
 }
 
+/** What an identifier selects among everything this hospital's DICOM callers may find. */
+async function choose (q: { level: QueryLevel, identifier: Record<string, unknown> }, ctx: QrContext): Promise<Located[]> {
+  const all = await ctx.retrieve.located(oneStudy(q.identifier))
+  const picked = new Set(selectInstances(all.map(l => l.entry), q.level, q.identifier))
+  return all.filter(l => picked.has(l.entry))
+}
+
 /** The instances a C-MOVE or C-GET identifier selects, readable by this hospital. */
 async function selected (request: QrRequest, ctx: QrContext): Promise<Located[] | number> {
   const q = identifierOf(request)
   if (typeof q === 'number') return q
-  return await ctx.retrieve.locate(selectInstances(await ctx.retrieve.candidates(oneStudy(q.identifier)), q.level, q.identifier))
+  return await choose(q, ctx)
 }
 
 /** Counts of sub-operations (PS3.4 §C.4.2.1.6). */

@@ -3,6 +3,8 @@
 // the same access rule as a clinician of this hospital in the web UI (docs/design.md §5
 // "Access"), and every retrieved instance is read through the same reads service, so it is
 // logged on the ledger (`access.log`, the hospital as accessor, basis custodian) like any read.
+// An instance with a detect-strange result also offers that result as a Secondary Capture in a
+// series of its own (ai-result.ts).
 import { createWriteStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
@@ -19,6 +21,15 @@ import type { HospitalBox } from '../records/reader-keys.ts'
 import type { Reads } from '../records/reads.ts'
 import { decryptContent } from '../storage/content-crypto-node.ts'
 import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
+import { resultEntry, writeResultObject } from './ai-result.ts'
+import { KeysUnavailableError } from '../records/reader-keys.ts'
+
+/** The bytes of a (small) stream: a result image is a PNG of the source's size. */
+async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = []
+  for await (const p of source) parts.push(p)
+  return new Uint8Array(Buffer.concat(parts))
+}
 
 /** What query/retrieve uses. */
 export interface RetrieveComponents {
@@ -33,8 +44,13 @@ export interface RetrieveComponents {
   custodianRead: boolean
 }
 
-/** A catalogued instance with the ledger record it is stored under. */
-export interface Located { entry: CatalogueEntry, image: ImageRecord }
+/**
+ * A catalogued instance with the ledger record it is stored under; `part` 'result' is the
+ * Secondary Capture of its detect-strange result, `source` then the instance it derives from.
+ */
+export type Located =
+  | { part: 'raw', entry: CatalogueEntry, image: ImageRecord }
+  | { part: 'result', entry: CatalogueEntry, image: ImageRecord, source: CatalogueEntry, model: string }
 
 /** A retrieved instance as a plaintext Part 10 temp file; `done` removes it. */
 export interface Materialised { path: string, sopClassUid: string, done: () => Promise<void> }
@@ -63,9 +79,22 @@ export function createRetrieve (c: RetrieveComponents) {
         studies.set(key, images)
       }
       const image = images.find(i => i.dicom !== undefined && equals(i.dicom.instance, entry.instance) && equals(i.dicom.series, entry.series) && equals(i.custodian, c.ledger.self))
-      if (image !== undefined) out.push({ entry, image })
+      if (image === undefined) continue
+      out.push({ part: 'raw', entry, image })
+      if (image.result !== null && image.model !== null) {
+        const model = image.model.toString()
+        out.push({ part: 'result', entry: resultEntry(entry, model, c.catalogue), image, source: entry, model })
+      }
     }
     return out
+  }
+
+  /**
+   * Everything a DICOM caller of this hospital may find: the catalogue (or one study of it) joined
+   * with the ledger, with the result objects; query.ts then selects from it.
+   */
+  async function located (studyUid?: string): Promise<Located[]> {
+    return await locate(await candidates(studyUid))
   }
 
   /** Every catalogue entry, or those of one study when the identifier names exactly one Study Instance UID. */
@@ -82,13 +111,17 @@ export function createRetrieve (c: RetrieveComponents) {
    */
   async function materialise (located: Located): Promise<Materialised> {
     const { image, entry } = located
-    const { stream } = await c.reads.ciphertext(hospitalReader(c.ledger, c.box), image.raw)
+    const cid = located.part === 'raw' ? image.raw : image.result
+    if (cid === null) throw new KeysUnavailableError('the image has no result')
+    const { stream } = await c.reads.ciphertext(hospitalReader(c.ledger, c.box), cid)
     const wrapped = image.keys.find(k => equals(k.to, c.box.publicKey))
-    if (wrapped === undefined) throw new Error('this hospital holds no key for the image')
-    const key = nodeUnwrapKey(wrapped.raw, nodeBoxKeyOf(c.box))
+    const wrappedKey = located.part === 'raw' ? wrapped?.raw : wrapped?.result
+    if (wrappedKey === undefined || wrappedKey === null) throw new KeysUnavailableError('this hospital holds no key for the image')
+    const key = nodeUnwrapKey(wrappedKey, nodeBoxKeyOf(c.box))
     const path = join(c.tmpDir, `retrieve-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
     try {
-      await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
+      if (located.part === 'raw') await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
+      else await writeResultObject(path, await collect(decryptContent(key, stream)), entry, located.source, located.model)
     } catch (err) {
       await rm(path, { force: true })
       throw err
@@ -98,7 +131,7 @@ export function createRetrieve (c: RetrieveComponents) {
     return { path, sopClassUid: entry.header.instance.sopClassUid, done: async () => await rm(path, { force: true }) }
   }
 
-  return { locate, candidates, materialise }
+  return { located, materialise }
 }
 
 /** The query/retrieve service type. */

@@ -8,7 +8,6 @@ import { InvalidRequestError } from '../../protocol/errors.ts'
 import type { Auth, SessionUser } from '../auth/index.ts'
 import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/body.ts'
-import { expectQueryKeys, queryValue } from '../http/query.ts'
 import type { Dicom } from './index.ts'
 
 /** HTTP statuses of the desk's error codes (the error middleware's extension point). */
@@ -38,7 +37,7 @@ function mrnOf (body: { mrn?: unknown } | null): string {
 }
 
 /**
- * `POST /api/dicom/links`, `GET /api/dicom/patients?q=`, `POST /api/dicom/enrolment-codes`
+ * `POST /api/dicom/links`, `POST /api/dicom/patients/search`, `POST /api/dicom/enrolment-codes`
  * (clinician, admin of this hospital) and `POST /api/me/enrol` (patient).
  */
 export function dicomRoutes ({ auth, dicom }: DicomRouteComponents): Router {
@@ -53,9 +52,11 @@ export function dicomRoutes ({ auth, dicom }: DicomRouteComponents): Router {
     ctx.body = { attached }
   })
 
-  router.get('/api/dicom/patients', desk, async (ctx) => {
-    expectQueryKeys(ctx.query, ['q'])
-    const q = queryValue(ctx.query, 'q')?.trim() ?? ''
+  // A POST, though it reads: the MRN or name stays in the body, out of URLs, browser history and
+  // the access logs of any proxy in front of the peer.
+  router.post('/api/dicom/patients/search', desk, async (ctx) => {
+    const body = await readJson(ctx) as { q?: unknown } | null
+    const q = typeof body?.q === 'string' ? body.q.trim() : ''
     if (q.length < 2 || q.length > 64) throw new InvalidRequestError('q: an MRN or part of a name, 2 to 64 characters')
     const found = await dicom.findPatients(q, MAX_PATIENT_MATCHES)
     // PHI for this hospital's own staff: never cached by a browser or a proxy.

@@ -1,16 +1,16 @@
-// "Who viewed my images" as the patient reads it (docs/design.md §5 "Access log"): each
+// "Who viewed my images" as the patient reads it (docs/design.md §5 "Access"): each
 // `access.log` with what it was (listed, opened, trained on, validated on), the person or
 // hospital by name, and the consent it relied on; and the same entries grouped by person, day, use
 // and basis, so "Dr Lee opened 3 of your images on 6 Dec, under your treatment consent to South
 // Hospital" is one line that expands to its ledger entries. Pure: the caller supplies the names.
 import { toHex } from '../../protocol/bytes.ts'
 import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { AuditEntryJson, AuditGroupJson } from '../../protocol/client.ts'
+import type { AuditEntryJson, AuditGroupJson, DisplayNameJson } from '../../protocol/client.ts'
 import type { AccessUse, Purpose } from '../../protocol/tx.ts'
 import type { AccessRecord } from '../../ledger/queries.ts'
 
 /** A display name from the consortium directory (routes-directory.ts directoryNames). */
-export interface DisplayName { name: string, department: string, hospital: string, hospitalName: string | null }
+export type DisplayName = DisplayNameJson
 
 /** The consent an entry relied on: its purpose and to whom the patient gave it. */
 export interface ConsentFacts { purpose: Purpose, grantee: Uint8Array }

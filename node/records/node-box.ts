@@ -45,8 +45,11 @@ function publicKeyObject (pub: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, pub]), format: 'der', type: 'spki' })
 }
 
+/** The raw 32 bytes of an X25519 public key (RFC 8037 §2: the JWK's `x`; cheaper than a DER export). */
 function rawPublic (key: KeyObject): Uint8Array {
-  return new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(SPKI_PREFIX.length))
+  const x = key.export({ format: 'jwk' }).x
+  if (x === undefined) throw new MedichainError('BAD_KEY', 'the X25519 key has no public part')
+  return new Uint8Array(Buffer.from(x, 'base64url'))
 }
 
 /**
@@ -78,9 +81,27 @@ function sealNonce (ephemeralPub: Uint8Array, recipientPub: Uint8Array): Uint8Ar
   return blake2b(concat(ephemeralPub, recipientPub), { dkLen: 24 })
 }
 
+/** Recipients' parsed public keys, most recent last: a listing seals every key for one reader. */
+const recipients = new Map<string, KeyObject>()
+const RECIPIENTS_KEPT = 256
+
+/** The parsed public key of `pub`, from the small cache when it was used lately. */
+function recipientKey (pub: Uint8Array): KeyObject {
+  const name = Buffer.from(pub).toString('hex')
+  let key = recipients.get(name)
+  if (key === undefined) {
+    key = publicKeyObject(pub)
+    if (recipients.size >= RECIPIENTS_KEPT) recipients.delete(recipients.keys().next().value as string)
+  } else {
+    recipients.delete(name)
+  }
+  recipients.set(name, key)
+  return key
+}
+
 /** crypto_box_seal of `payload` for `recipientPub`, byte-compatible with protocol/key-wrap.ts. */
 function seal (payload: Uint8Array, recipientPub: Uint8Array): Uint8Array {
-  const recipient = publicKeyObject(recipientPub)
+  const recipient = recipientKey(recipientPub)
   const ephemeral = generateKeyPairSync('x25519')
   const ephemeralPub = rawPublic(ephemeral.publicKey)
   const key = boxKey(ephemeral.privateKey, recipient)

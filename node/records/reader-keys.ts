@@ -4,7 +4,7 @@
 // custodian, or bound to the image in a consent to the hospital or to one of its users) and is
 // unwrapped here, after the live consent check, and re-wrapped for the reader: no key a grantee
 // could use sits on the ledger, so none outlives a revoke or an expiry (issue 11.3).
-import { equals } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { KeySource } from './access.ts'
@@ -24,13 +24,49 @@ export class KeysUnavailableError extends MedichainError {
   }
 }
 
-/** Wraps an unwrapped data key for the reader and zeroes it. */
-function handOver (dataKey: Uint8Array, readerBoxPub: Uint8Array): Uint8Array {
+/**
+ * Keys already re-wrapped for a reader, by reader key, image, part and the held wrap's ephemeral
+ * key (unique per wrap), most recent last. The image and part are in the name so that a box is
+ * reused only where the same held key was opened (and, for a bound key, its binding checked) for
+ * the very same image part: a held wrap copied under another image still goes through `open`. A reader who lists the same images again (every page view does)
+ * gets the box made for them the first time, so a listing costs two X25519 operations per key
+ * only once. What is kept is sealed for the reader, never a data key, and handed out only after
+ * the caller's access decision for this request, so a revoke or an expiry still closes it.
+ */
+const resealed = new Map<string, Uint8Array>()
+
+/** Boxes kept: about 100 bytes each, so a few MB for many readers' pages. */
+const RESEALED_KEPT = 50_000
+
+/** Re-wraps the key `held` of `image`'s `part` (opened by `open`) for the reader, or hands back the box made before. */
+function handOver (image: ImageRecord, part: 'raw' | 'result', held: Uint8Array, open: () => Uint8Array, readerBoxPub: Uint8Array): Uint8Array {
+  const name = `${toHex(readerBoxPub)}:${image.raw.toString()}:${part}:${toHex(held.subarray(0, 32))}`
+  const kept = resealed.get(name)
+  if (kept !== undefined) return kept
+  const dataKey = open()
   try {
-    return nodeWrapKey(dataKey, readerBoxPub)
+    const box = nodeWrapKey(dataKey, readerBoxPub)
+    if (resealed.size >= RESEALED_KEPT) resealed.delete(resealed.keys().next().value as string)
+    resealed.set(name, box)
+    return box
   } finally {
     dataKey.fill(0)
   }
+}
+
+/** Each consent's keys by raw CID, indexed once per consent record (a listing looks up every image). */
+const consentKeys = new WeakMap<object, Map<string, NonNullable<KeySource & { from: 'consent' }>['consent']['keys']>>()
+
+/** The key entry a consent carries for `raw`, through an index built once per consent record. */
+function consentKeyFor (consent: Extract<KeySource, { from: 'consent' }>['consent'], raw: ImageRecord['raw']): NonNullable<typeof consent.keys>[number] | undefined {
+  const keys = consent.keys
+  if (keys === undefined) return undefined
+  let index = consentKeys.get(consent) as Map<string, NonNullable<typeof consent.keys>[number]> | undefined
+  if (index === undefined) {
+    index = new Map(keys.map(k => [k.image.toString(), k]))
+    consentKeys.set(consent, index as never)
+  }
+  return index.get(raw.toString())
 }
 
 /** Produces `readerBoxPub`'s wrapped keys for `image` from the source the access decision chose. */
@@ -42,17 +78,21 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     return { raw: entry.raw, result: entry.result }
   }
   const key = nodeBoxKeyOf(box)
+  if (source.from === 'emergency') {
+    const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(image, part, wrapped, () => nodeUnwrapKey(wrapped, key), readerBoxPub)
+    return { raw: open(source.wrapped.raw, 'raw'), result: source.wrapped.result === null ? null : open(source.wrapped.result, 'result') }
+  }
   if (source.from === 'hospital') {
     const entry = image.keys.find(k => equals(k.to, box.publicKey))
     if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')
-    const open = (wrapped: Uint8Array): Uint8Array => handOver(nodeUnwrapKey(wrapped, key), readerBoxPub)
-    return { raw: open(entry.raw), result: entry.result === null ? null : open(entry.result) }
+    const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(image, part, wrapped, () => nodeUnwrapKey(wrapped, key), readerBoxPub)
+    return { raw: open(entry.raw, 'raw'), result: entry.result === null ? null : open(entry.result, 'result') }
   }
-  const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
+  const granted = consentKeyFor(source.consent, image.raw)
   if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
   // Consent keys, to a hospital or to one of its users, are wrapped for the hospital and bound to
   // this very image: a key wrapped for this hospital for someone else's image must stay shut.
   // BAD_WRAPPED_KEY when they are not: the peer is never a key oracle.
-  const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(nodeUnwrapBoundKey(wrapped, part, image.raw.bytes, key), readerBoxPub)
+  const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(image, part, wrapped, () => nodeUnwrapBoundKey(wrapped, part, image.raw.bytes, key), readerBoxPub)
   return { raw: open(granted.raw, 'raw'), result: granted.result === null ? null : open(granted.result, 'result') }
 }

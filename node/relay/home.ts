@@ -15,7 +15,7 @@ import type { AuthRelay } from '../auth/index.ts'
 import { RateLimitedError } from '../auth/errors.ts'
 import type { RandomBytes } from '../auth/types.ts'
 import { RELAY_MAX_GRANTS, RELAY_MAX_NONCES, RELAY_PROOF_MAX_AGE_MS, SIGN_INS_LISTED } from './constants.ts'
-import { PatientsOnlyError } from './errors.ts'
+import { PatientsOnlyError, RelayProtocolError } from './errors.ts'
 import { GRANT_BYTES, REFUSAL_CODES } from './messages.ts'
 import type { RelayAnswer, RelayRequest } from './messages.ts'
 
@@ -74,6 +74,7 @@ export class HomeSide {
         const entries = (await this.#c.auth.signIns(grant.username)).slice(0, SIGN_INS_LISTED)
         return { t: 'sign-ins', entries: entries.map(e => ({ via: Buffer.from(e.via, 'hex'), time: e.time })) }
       }
+      case 'revoke': throw new RelayProtocolError('revoke is for the visited side')
       case 'end': {
         const key = sha256Hex(req.grant)
         const grant = this.#grants.get(key)
@@ -88,6 +89,11 @@ export class HomeSide {
     return this.#grants.size
   }
 
+  /** SHA-256 (hex) of each grant held: what a revoke names. */
+  grantHashes (): string[] {
+    return [...this.#grants.keys()]
+  }
+
   /** Drops expired nonces and grants. */
   sweep (): void {
     const now = this.#c.clock()
@@ -98,9 +104,18 @@ export class HomeSide {
     for (const [k, g] of this.#grants) if (g.expires <= now) this.#grants.delete(k)
   }
 
-  /** Drops every grant of `username` at once (its sessions ended at home: `sessions:ended`). */
-  endUser (username: string): void {
-    for (const [k, g] of this.#grants) if (g.username === username) this.#grants.delete(k)
+  /**
+   * Drops every grant of `username` at once (its sessions ended at home: `sessions:ended`) and
+   * returns where each was held and its hash, so the visited hospitals can be told at once.
+   */
+  endUser (username: string): Array<{ via: Uint8Array, grantHash: Uint8Array }> {
+    const ended: Array<{ via: Uint8Array, grantHash: Uint8Array }> = []
+    for (const [k, g] of this.#grants) {
+      if (g.username !== username) continue
+      this.#grants.delete(k)
+      ended.push({ via: g.via, grantHash: Buffer.from(k, 'hex') })
+    }
+    return ended
   }
 
   /** Forgets every grant (peer stop): relayed sessions elsewhere end at their next check. */

@@ -44,6 +44,8 @@ export interface Relay {
   readonly router: Router
   /** Grants this hospital holds for its patients' sessions at other members. */
   grants(): number
+  /** SHA-256 (hex) of each of those grants: what a revoke names (no grant can be rebuilt from it). */
+  grantHashes(): string[]
 }
 
 /** Creates the relay; see the file comment. */
@@ -56,17 +58,22 @@ export function createRelay (init: RelayInit = {}) {
     const service = createRelayService({ timeoutMs: init.timeoutMs })({
       get libp2p () { return components.libp2p },
       ledger,
-      home,
+      answer: async (req, from) => req.t === 'revoke' ? visited.revoked(from, req.grantHash) : await home.answer(req, from),
       logger
     })
     const visited = new VisitedSide(init, { auth: auth.relay, ledger, service, clock, logger })
-    // A password change, a reset, an admin's end-sessions or a lock at home ends the grants at once;
-    // the visited hospital learns it at its next check.
-    const onEnded = (e: Event): void => home.endUser((e as CustomEvent<SessionsEnded>).detail.username)
+    // A password change, a reset, an admin's end-sessions or a lock at home ends the grants at once
+    // and tells each visited hospital now; one that misses it learns it at its next check.
+    const onEnded = (e: Event): void => {
+      for (const { via, grantHash } of home.endUser((e as CustomEvent<SessionsEnded>).detail.username)) {
+        service.ask(via, { t: 'revoke', grantHash }).catch(() => undefined)
+      }
+    }
     const router = relayRoutes({ auth: auth.relay, ledger, visited, requirePatient: auth.requireUser('patient') })
     return {
       router,
       grants: () => home.grants,
+      grantHashes: () => home.grantHashes(),
       async start () {
         auth.events.addEventListener(SESSIONS_ENDED, onEnded)
         await service.start()
@@ -76,6 +83,7 @@ export function createRelay (init: RelayInit = {}) {
       async stop () {
         auth.events.removeEventListener(SESSIONS_ENDED, onEnded)
         await service.stop()
+        home.clear()
       }
     }
   }

@@ -18,6 +18,8 @@ export type RelayRequest =
   | { t: 'check', grant: Uint8Array }
   | { t: 'sign-ins', grant: Uint8Array }
   | { t: 'end', grant: Uint8Array }
+  /** From a home hospital to a visited one: end the session of the grant whose SHA-256 this is. */
+  | { t: 'revoke', grantHash: Uint8Array }
 
 /** The public side of the account the home hospital signed in. */
 export interface RelayAccount { username: string, role: Role, signPub: Uint8Array, boxPub: Uint8Array }
@@ -44,7 +46,11 @@ export function encodeAnswer (a: RelayAnswer): Uint8Array {
 /** Checks a request frame; SchemaError (BAD_SCHEMA) or EncodingError for anything else. */
 export function decodeRequest (bytes: Uint8Array): RelayRequest {
   const v = decode(bytes)
-  const t = expectEnum(expectFields(v, 'request', ['t'], ['proof', 'client', 'grant']).t, 'request.t', ['sign-in', 'check', 'sign-ins', 'end'] as const)
+  const t = expectEnum(expectFields(v, 'request', ['t'], ['proof', 'client', 'grant', 'grantHash']).t, 'request.t', ['sign-in', 'check', 'sign-ins', 'end', 'revoke'] as const)
+  if (t === 'revoke') {
+    const f = expectFields(v, 'request', ['t', 'grantHash'])
+    return { t, grantHash: expectBytes(f.grantHash, 'request.grantHash', 32) }
+  }
   if (t === 'sign-in') {
     const f = expectFields(v, 'request', ['t', 'proof', 'client'])
     return { t, proof: expectBytes(f.proof, 'request.proof', undefined, 8192), client: expectString(f.client, 'request.client', 128) }

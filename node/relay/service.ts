@@ -10,7 +10,6 @@ import { isMemberPeer } from '../p2p/gater.ts'
 import { memberKeyOfPeer, peerIdFromMemberKey } from '../p2p/identity.ts'
 import { HOME_UNREACHABLE_RETRY_S, RELAY_MAX_FRAME_BYTES, RELAY_PROTOCOL, RELAY_TIMEOUT_MS } from './constants.ts'
 import { HomeUnreachableError, RelayProtocolError } from './errors.ts'
-import type { HomeSide } from './home.ts'
 import { decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from './messages.ts'
 import type { RelayAnswer, RelayRequest } from './messages.ts'
 
@@ -19,7 +18,8 @@ export interface RelayServiceComponents {
   /** Read at start: the P2P layer's libp2p node exists only once it has started. */
   readonly libp2p: Libp2p
   ledger: Pick<Ledger, 'isMember'>
-  home: HomeSide
+  /** Answers one request of member `from` (the home side's questions, and revokes from a home). */
+  answer: (req: RelayRequest, from: Uint8Array) => Promise<RelayAnswer>
   logger: Logger
 }
 
@@ -54,7 +54,7 @@ export function createRelayService (init: { timeoutMs?: number } = {}) {
       try {
         const lp = frames(stream)
         const req = decodeRequest((await lp.read({ signal: io() })).subarray())
-        const answer = await components.home.answer(req, via)
+        const answer = await components.answer(req, via)
         await lp.write(encodeAnswer(answer), { signal: io() })
         await stream.close({ signal: io() })
       } catch (err) {
@@ -101,7 +101,6 @@ export function createRelayService (init: { timeoutMs?: number } = {}) {
         if (!running) return
         running = false
         controller.abort()
-        components.home.clear()
         await components.libp2p.unhandle(RELAY_PROTOCOL).catch(() => undefined)
       },
       ask

@@ -7,6 +7,7 @@ import type { Context } from 'koa'
 import type { Logger } from 'pino'
 import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
 import { BadRelayProofError, hospitalShortName } from '../../protocol/relay-sign-in.ts'
+import { sha256 } from '../../protocol/hash.ts'
 import { patientIdOf } from '../../protocol/tx.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { AuthRelay, RelayState, Session, SessionUser } from '../auth/index.ts'
@@ -141,6 +142,16 @@ export class VisitedSide {
       this.#c.logger.warn({ code: (err as { code?: string }).code ?? 'UNKNOWN', live }, 'could not confirm a relayed session with its home hospital')
       return live
     }
+  }
+
+  /**
+   * The home hospital `from` ended a session (a password change, a lock, …): the sessions here
+   * whose grant hashes to `grantHash` and that `from` granted end now, without waiting for a check.
+   */
+  revoked (from: Uint8Array, grantHash: Uint8Array): RelayAnswer {
+    const n = this.#c.auth.endSessions(r => equals(r.home, from) && equals(sha256(r.grant), grantHash))
+    if (n > 0) this.#c.logger.info({ home: toHex(from).slice(0, 16) }, 'a home hospital ended a relayed session here')
+    return { t: 'ended' }
   }
 
   /** Tells the home hospital a relayed session ended here; best effort, never throws. */

@@ -14,8 +14,12 @@ import { detectFormat } from '../imaging/detect.ts'
 import { nodeBoxKeyOf, nodeUnwrapBoundKey, nodeUnwrapKey } from '../records/node-box.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
 import { decryptContent } from '../storage/content-crypto-node.ts'
+import { encodePng } from '../imaging/encode.ts'
+import { blackOut, frameOf, grayOf } from './burned-in/pixels.ts'
+import type { TextDetector } from './burned-in/text-detector.ts'
 import type { CohortMember } from './cohort.ts'
-import { deidentify } from './deid/deidentify.ts'
+import { deidentify, readDicom } from './deid/deidentify.ts'
+import type { HoldReason, Reviews } from './reviews.ts'
 import { deidKeysFor, projectKey } from './deid/project-keys.ts'
 import type { ZipEntry } from './zip.ts'
 
@@ -55,6 +59,11 @@ export interface ExportComponents {
   label: (image: ImageRecord) => number | null
   /** Writes a `research.export` and resolves once durable. */
   log: (uses: ResearchUse[], exportId: Uint8Array) => Promise<void>
+  /** Finds burned-in text to black out (tesseract.js on its worker). */
+  detector: Pick<TextDetector, 'detect'>
+  /** Images held for a person's check, and the decisions made. */
+  reviews: Pick<Reviews, 'state' | 'hold'>
+  now: () => number
 }
 
 /** An export ready to stream. */
@@ -93,9 +102,24 @@ export function manifests (project: ProjectRecord, rows: ManifestRow[]): { csv: 
 }
 
 /**
+ * Blacks out the burned-in text the detector finds, in place, and says why the image must wait
+ * for a person, if it must: marked Burned In Annotation YES, text the OCR was unsure of, or
+ * pixels it cannot read. Returns the redacted frame as a PNG preview for that person.
+ */
+async function redact (dict: ReturnType<typeof readDicom>, c: ExportComponents): Promise<{ reason: HoldReason | null, preview: Uint8Array | null }> {
+  const frame = frameOf(dict.dict)
+  const marked = String(dict.dict['00280301']?.Value?.[0] ?? '').trim().toUpperCase() === 'YES'
+  if (frame === null) return { reason: 'unreadable-pixels', preview: null }
+  const found = await c.detector.detect(grayOf(frame), frame.columns, frame.rows)
+  blackOut(frame, found.boxes)
+  const reason = marked ? 'burned-in-annotation' : found.uncertain ? 'uncertain-text' : null
+  return { reason, preview: reason === null ? null : encodePng(grayOf(frame), frame.columns, frame.rows) }
+}
+
+/**
  * De-identifies the cohort, logs every use on the ledger, and returns the archive's entries.
- * Non-DICOM images are skipped; DICOM marked Burned In Annotation YES is held for a person's
- * check (PS3.15 §E.3.1, Clean Pixel Data is not claimed).
+ * Non-DICOM images are skipped; burned-in text is blacked out, and an image that needs a
+ * person's check waits for it (reviews.ts) unless already released.
  */
 export async function prepareExport (project: ProjectRecord, members: CohortMember[], c: ExportComponents): Promise<PreparedExport> {
   const key = projectKey(c.seed, project.id)
@@ -109,8 +133,17 @@ export async function prepareExport (project: ProjectRecord, members: CohortMemb
     const plain = await plaintext(m, k, c)
     if (detectFormat(plain) !== 'dicom') { skipped++; continue }
     const keys = deidKeysFor(key, m.image.patient)
-    const out = deidentify(plain, keys, project.options)
-    if (out.burnedInAnnotation?.trim().toUpperCase() === 'YES') { held++; continue }
+    const source = readDicom(plain)
+    const cid = m.image.raw.toString()
+    const state = c.reviews.state(toHex(project.id), cid)
+    if (state === 'excluded') { skipped++; continue }
+    const { reason, preview } = await redact(source, c)
+    if (reason !== null && state !== 'released') {
+      await c.reviews.hold(toHex(project.id), cid, reason, preview, c.now())
+      held++
+      continue
+    }
+    const out = deidentify(source, keys, project.options)
     bytes += out.bytes.length
     if (bytes > MAX_EXPORT_BYTES) throw new ExportTooLargeError()
     const file = `${keys.pseudonym}/${out.sopUid}.dcm`

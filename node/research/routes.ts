@@ -6,7 +6,7 @@ import { Router } from '@koa/router'
 import type { Context } from 'koa'
 import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
 import { HASH_BYTES } from '../../protocol/constants.ts'
-import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
+import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { txFromBase64 } from '../../protocol/tx-transport.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { ProjectRecord } from '../../ledger/research-queries.ts'
@@ -113,6 +113,23 @@ export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pic
     ctx.set('X-Medichain-Images', String(prepared.rows.length))
     ctx.set('X-Medichain-Held', String(prepared.held))
     ctx.body = Readable.from(zipStream(prepared.entries))
+  })
+
+  const admin = c.auth.requireUser('admin')
+  router.get('/api/research/reviews', admin, async (ctx) => {
+    ctx.body = { reviews: c.research.reviews.waiting().map(r => ({ ...r, preview: c.research.reviews.preview(r.project, r.image) !== undefined })) }
+  })
+  router.get('/api/research/reviews/:id/:cid/preview', admin, async (ctx) => {
+    const png = c.research.reviews.preview(toHex(idParam(ctx)), ctx.params.cid)
+    if (png === undefined) throw new NotFoundError('no preview here: the next export of the project makes it again')
+    ctx.set('Content-Type', 'image/png')
+    ctx.set('Cache-Control', 'private, no-store')
+    ctx.body = Buffer.from(png)
+  })
+  router.post('/api/research/reviews/:id/:cid', admin, async (ctx) => {
+    const body = await readJson(ctx) as { release?: unknown }
+    if (typeof body?.release !== 'boolean') throw new InvalidRequestError('release: expected true or false')
+    ctx.body = await c.research.decideReview(toHex(idParam(ctx)), ctx.params.cid, body.release)
   })
 
   router.get('/api/me/research', c.auth.requireUser('patient'), async (ctx) => {

@@ -14,6 +14,8 @@ import { cohortOf, suppress } from './cohort.ts'
 import type { Cohort, SuppressedCount } from './cohort.ts'
 import { prepareExport } from './export.ts'
 import type { PreparedExport } from './export.ts'
+import type { TextDetector } from './burned-in/text-detector.ts'
+import type { Reviews } from './reviews.ts'
 
 /** Thrown when a user acts on a project that is not theirs to act on. */
 export class NotProjectOwnerError extends MedichainError {
@@ -32,6 +34,9 @@ export interface ResearchComponents {
   /** Lesion pixels of this hospital's labels, by raw CID (labels never leave their hospital). */
   labels: () => Promise<Map<string, number>>
   copies?: Pick<FetchedCopies, 'noteFetched'>
+  /** Burned-in text detection, and the images it holds for a person's check. */
+  detector: Pick<TextDetector, 'detect'>
+  reviews: Reviews
   clock: Clock
 }
 
@@ -99,8 +104,19 @@ export function createResearch (c: ResearchComponents) {
         seed: c.seed,
         self: c.ledger.self,
         label: (image) => equals(image.custodian, c.ledger.self) ? labels.get(image.raw.toString()) ?? null : null,
-        log: async (uses, exportId) => { await c.ledger.submitOwn('research.export', { project: p.id, export: exportId, uses }) }
+        log: async (uses, exportId) => { await c.ledger.submitOwn('research.export', { project: p.id, export: exportId, uses }) },
+        detector: c.detector,
+        reviews: c.reviews,
+        now: c.clock
       })
+    },
+
+    /** Images waiting for a person's check at this hospital. */
+    reviews: c.reviews,
+
+    /** An admin's decision on a held image: released into later exports, or kept out of them. */
+    async decideReview (project: string, image: string, release: boolean) {
+      return await c.reviews.decide(project, image, release, c.clock())
     }
   }
 }

@@ -22,7 +22,7 @@ import { MedichainError } from '../../protocol/errors.ts'
 import { codeOf, NotMemberPeerError } from '../p2p/errors.ts'
 import { isMemberPeer } from '../p2p/gater.ts'
 import type { MemberSource } from '../p2p/gater.ts'
-import { BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
+import { BLOCK_STREAM_BUFFER_BYTES, BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
 import type { GetBlock } from './dag-walk.ts'
 import { walkFile } from './dag-walk.ts'
 
@@ -44,8 +44,15 @@ export function blockMatches (cid: CID, bytes: Uint8Array): boolean {
   return equals(createHash('sha256').update(bytes).digest(), cid.multihash.digest)
 }
 
-const framesOf = (stream: Stream): LengthPrefixedStream<Stream> =>
-  lpStream(stream, { maxDataLength: BLOCK_STREAM_MAX_FRAME, maxBufferSize: BLOCK_STREAM_MAX_FRAME + 16 })
+/**
+ * Frames over `stream`. Incoming bytes the reader has not taken yet are bounded by the flow
+ * control of the session (it pauses the stream, and yamux then withholds window updates) plus
+ * what the sender may still have in flight: at most yamux's largest window (16 MiB).
+ */
+const framesOf = (stream: Stream): LengthPrefixedStream<Stream> => {
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, BLOCK_STREAM_BUFFER_BYTES)
+  return lpStream(stream, { maxDataLength: BLOCK_STREAM_MAX_FRAME, maxBufferSize: BLOCK_STREAM_BUFFER_BYTES })
+}
 
 /** What the serving side needs: the member check and this disk's blocks only (never a fetch). */
 export interface BlockServerComponents {
@@ -139,6 +146,8 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
   let stopped: string | null = null
   let stream: Stream | undefined
   let resume: (() => void) | null = null
+  /** When the stream last brought a block (or opened): a stall is measured from here, not from each ask. */
+  let progress = performance.now()
 
   const keyOf = (cid: CID): string => toHex(cid.multihash.bytes)
 
@@ -171,11 +180,17 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
     for (const peer of c.peers) {
       if (closing.signal.aborted) return undefined
       let s: Stream | undefined
+      // The opening has a deadline, the stream does not: libp2p may keep the dial's signal for
+      // the stream's protocol negotiation, so a timeout signal there would cut a long read off.
+      const opening = new AbortController()
+      const deadline = setTimeout(() => opening.abort(new BlockStreamError('STREAM_STALLED', 'the member did not answer in time')), opts.timeoutMs)
+      const signal = AbortSignal.any([closing.signal, opening.signal])
       try {
-        s = await c.libp2p.dialProtocol(peer, BLOCK_STREAM_PROTOCOL, { signal: AbortSignal.any([closing.signal, AbortSignal.timeout(opts.timeoutMs)]) })
+        s = await c.libp2p.dialProtocol(peer, BLOCK_STREAM_PROTOCOL, { signal })
         const lp = framesOf(s)
-        await lp.write(root.bytes, { signal: closing.signal })
-        const status = (await lp.read({ signal: AbortSignal.any([closing.signal, AbortSignal.timeout(opts.timeoutMs)]) })).subarray()
+        await lp.write(root.bytes, { signal })
+        const status = (await lp.read({ signal })).subarray()
+        clearTimeout(deadline)
         if (status.length === 1 && status[0] === HERE[0]) {
           stream = s
           return lp
@@ -184,6 +199,8 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
       } catch (err) {
         s?.abort(err instanceof Error ? err : new Error(String(err)))
         log.debug({ peer: peer.toString(), code: codeOf(err) }, 'a member could not stream a file')
+      } finally {
+        clearTimeout(deadline)
       }
     }
     return undefined
@@ -192,11 +209,16 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
   const pump = async (): Promise<void> => {
     const lp = await connect()
     if (lp === undefined) return stop('NOT_HELD')
+    progress = performance.now()
     while (stopped === null) {
-      // Pauses while the reader lags by a window and wants nothing: the stream's flow control
-      // then holds the member back, so memory stays bounded for a slow reader.
-      while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
-      resume = null
+      // Pauses while the reader lags by a window and wants nothing: the paused stream sends no
+      // window updates, so flow control holds the member back and memory stays bounded.
+      if (buffered >= opts.windowBytes && waiters.size === 0) {
+        stream?.pause()
+        while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
+        resume = null
+        if (stopped === null) stream?.resume()
+      }
       if (stopped !== null) return
       let cidBytes: Uint8Array
       try {
@@ -213,6 +235,7 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
         throw new BlockStreamError('STREAM_PROTOCOL', 'a frame is not a CID', { cause: err })
       }
       if (!blockMatches(cid, bytes)) throw new BlockStreamError('CID_MISMATCH', `a member sent bytes that are not block ${cid.toString()}`)
+      progress = performance.now()
       deliver(cid, bytes)
     }
   }
@@ -235,7 +258,15 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
       }
       if (stopped !== null) return undefined
       return await new Promise<Uint8Array | undefined>((resolve) => {
-        const timer = setTimeout(() => stop('STREAM_STALLED', new BlockStreamError('STREAM_STALLED', 'the block stream stalled')), opts.timeoutMs)
+        // Blocks asked for far ahead wait their turn on a busy stream: only a stream that brings
+        // nothing for the whole deadline counts as stalled.
+        let timer: ReturnType<typeof setTimeout>
+        const watch = (): void => {
+          const idle = performance.now() - progress
+          if (idle >= opts.timeoutMs) stop('STREAM_STALLED', new BlockStreamError('STREAM_STALLED', 'the block stream stalled'))
+          else timer = setTimeout(watch, opts.timeoutMs - idle)
+        }
+        timer = setTimeout(watch, opts.timeoutMs)
         const onAbort = (): void => done(undefined)
         const done = (bytes: Uint8Array | undefined): void => {
           clearTimeout(timer)

@@ -199,7 +199,8 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
     async local (cid) {
       // One read of the file: a missing block is a cheap ENOENT, with no separate existence check.
       try {
-        return new Uint8Array(await readFile(pathOf(cid)))
+        const buf = await readFile(pathOf(cid))
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
       } catch {
         return undefined
       }

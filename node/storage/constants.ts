@@ -51,6 +51,9 @@ export const BLOCK_STREAM_SERVE_AHEAD = 8
 /** Bytes a reader takes from a block stream ahead of what it has asked for before it stops reading (yamux flow control then holds the sender). */
 export const BLOCK_STREAM_WINDOW_BYTES = 32 * 1024 * 1024
 
+/** Bytes a block stream may hold unread: two windows, over yamux's largest window (16 MiB) the sender may have in flight. */
+export const BLOCK_STREAM_BUFFER_BYTES = 2 * BLOCK_STREAM_WINDOW_BYTES
+
 /** Images pinned at the same time by replication and repair: enough to overlap round trips. */
 export const PIN_CONCURRENCY = 2
 

@@ -33,7 +33,7 @@ const PATIENT_OPS: Op[] = [
   { kind: 'GET /api/health', weight: 5, run: async u => await body(await u.client.request('GET', '/api/health')) }
 ]
 
-/** A clinician's: list a patient's images (an access.log each), open one, the odd upload. */
+/** A clinician's: list a patient's images (one access.log for the listing), open one, the odd upload. */
 const CLINICIAN_OPS: Op[] = [
   { kind: 'GET /api/patients/:id/images', weight: 45, run: async u => await body(await u.client.request('GET', `/api/patients/${pick(u.patients)}/images`)) },
   { kind: 'GET /api/images/:cid', weight: 25, run: async u => await body(await u.client.request('GET', `/api/images/${pick(u.cids)}`)) },

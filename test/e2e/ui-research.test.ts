@@ -3,7 +3,9 @@
 // on their Research page; the patient (who gave a research consent) has one PHI-laden DICOM at
 // A; the researcher sees the approvals and the suppressed cohort count ("<5"), exports with a
 // progress bar and downloads a zip that unzip accepts, with no patient name left in it; the
-// download history lists the export; the patient then reads "used in research project …".
+// download history lists the export; an image marked as having burned-in annotation waits until
+// A's admin checks it on the Research page and releases it; the patient then reads "used in
+// research project …". A published model's card shows its data per hospital and its proof checks.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -14,6 +16,8 @@ import { waitFor } from '../helpers/timeout.ts'
 import { unzip } from '../helpers/unzip.ts'
 import { phiDicom } from '../research/deid-fixture.ts'
 import { client } from '../helpers/peers.ts'
+import { taskIdFor } from '../../ledger/fl-rules.ts'
+import { samplesMetricKey } from '../../node/fl/task/record.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
 import { browserAvailable, launch, PASSWORD, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
 import type { Hospital, Network, TestBrowser } from './harness.ts'
@@ -75,6 +79,9 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await findPatient(clin, patientId)
   await clin.locator('#files').setInputFiles({ name: 'scan.dcm', mimeType: 'application/dicom', buffer: Buffer.from(phiDicom({ rows: 32, columns: 32 })) })
   await waitFor(async () => (await A.peer.ledger.queries.imagesOf(fromHex(patientId))).length === 1, { timeout: 30_000, what: 'the upload on the ledger' })
+  // A second one whose header says it has burned-in annotation: it waits for a person's check.
+  await clin.locator('#files').setInputFiles({ name: 'marked.dcm', mimeType: 'application/dicom', buffer: Buffer.from(phiDicom({ sopUid: '1.2.826.0.1.3680043.8.498.8002', rows: 32, columns: 32, burnedIn: 'YES' })) })
+  await waitFor(async () => (await A.peer.ledger.queries.imagesOf(fromHex(patientId))).length === 2, { timeout: 30_000, what: 'the second upload on the ledger' })
 
   // The researcher creates the project in the form.
   const title = 'Nodule follow-up study'
@@ -111,7 +118,7 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await card.getByTestId('export').click()
   const file = await download
   await card.getByTestId('export-done').waitFor({ timeout: 60_000 })
-  assert.match(await card.getByTestId('export-done').textContent() ?? '', /Exported 1 image/)
+  assert.match(await card.getByTestId('export-done').textContent() ?? '', /Exported 1 image; 1 held for a burned-in text check/)
   const progress = card.getByTestId('progress')
   assert.is(await progress.getAttribute('value'), await progress.getAttribute('max'), 'the progress bar is full')
   await card.getByTestId('history').waitFor()
@@ -124,6 +131,39 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   assert.ok(zip.names.includes('manifest.csv') && zip.names.includes('manifest.json'))
   const bytes = await zip.read(dcm[0])
   for (const probe of ['DOE', 'MRN0048213', '19610417', '1.2.826.0.1.3680043.8.498']) assert.is(bytes.indexOf(probe), -1, `${probe} left in the export`)
+
+  // A's admin checks the held image on the Research page and releases it; the next export has both.
+  await adminA.getByRole('link', { name: 'Node status' }).click()
+  await adminA.getByRole('link', { name: 'Research' }).click()
+  const held = adminA.getByTestId('held').locator('li')
+  await held.first().waitFor({ timeout: 20_000 })
+  assert.is(await held.count(), 1)
+  await held.locator('img').evaluate(async (img: HTMLImageElement) => { if (!img.complete) await new Promise(resolve => { img.onload = resolve }) })
+  assert.ok(await held.locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth) > 0, 'the preview shows')
+  await screenshot(adminA, 'research-admin-review')
+  await held.getByRole('button', { name: 'No identifying text: release' }).click()
+  await adminA.getByText('No image is waiting.').waitFor({ timeout: 20_000 })
+  const again = researcher.waitForEvent('download', { timeout: 60_000 })
+  await card.getByTestId('export').click()
+  await again
+  await card.getByTestId('export-done').filter({ hasText: 'Exported 2 images.' }).waitFor({ timeout: 60_000 })
+
+  // A published model: the researcher opens its card, checks the proof in the browser.
+  const { cid: weights } = await A.peer.storage.add([Uint8Array.from({ length: 4096 }, (_, i) => i % 251)])
+  await A.peer.ledger.submitOwn('model.publish', {
+    model: weights, task: taskIdFor('lesions', A.peer.ledger.self, new Uint8Array(4).fill(2)), round: 2,
+    metrics: { dice: 0.64, [samplesMetricKey(A.peer.ledger.self)]: 40 }, participants: [A.peer.ledger.self]
+  })
+  // Away and back (a reload would lock the vault): the Research page loads the list afresh.
+  await researcher.getByRole('link', { name: 'Patients' }).click()
+  await researcher.getByRole('link', { name: 'Research' }).click()
+  await researcher.getByTestId('models').getByRole('link', { name: /lesions/ }).click()
+  await researcher.waitForURL(`**/app/models/${weights.toString()}`)
+  assert.is(await researcher.getByTestId('model-cid').textContent(), weights.toString())
+  assert.match(await researcher.getByTestId('model-data').textContent() ?? '', /Hospital A\s*40/)
+  await researcher.getByRole('button', { name: 'Verify the inclusion proof' }).click()
+  await researcher.locator('[data-result=verified]').waitFor({ timeout: 10_000 })
+  await screenshot(researcher, 'research-model-card')
 
   // The patient reads where their image went.
   await patient.getByRole('link', { name: 'Research use' }).click()

@@ -40,6 +40,8 @@ export interface HospitalOptions {
   relay?: RelayInit
   records?: Partial<RecordsConfig>
   clock?: () => number
+  /** A clock per hospital number, over `clock` (a test moves one hospital's time). */
+  clocks?: (n: number) => (() => number) | undefined
   /** Turns the DICOM listener on (port 0 unless given); off when absent. */
   dicom?: Partial<DicomConfig>
   /** The consortium's assisted-recovery rule (genesis); the defaults when absent. */
@@ -79,7 +81,7 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     records: { ...RECORDS_DEFAULTS, ...opts.records },
     ...(opts.relay === undefined ? {} : { relay: opts.relay }),
     ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
-  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clock ?? Date.now })
+  })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clocks?.(n) ?? opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }
 }

@@ -89,6 +89,7 @@ test('one hospital alone never rekeys; a non-custodian cannot co-sign; the old k
 
   // A second request, vetoed by a custodian's admin instead.
   const second = await startAssistedRecovery(C.admin, { username: 'pat-again', password: NEW_PASSWORD, oldPatientId: pid, vaultIterations: TEST_VAULT_ITERATIONS })
+  await untilStatus(second.id, 'cosigning')
   await cosignRekey(A.admin, second.id)
   await cosignRekey(B.admin, second.id)
   await untilStatus(second.id, 'waiting')
@@ -111,7 +112,7 @@ test('co-signed by two custodians and not vetoed, the request takes effect: keys
   const atB = rewrapped(B)
   // The patient turns up at C, which holds none of the images; A and B co-sign after their own checks.
   const req = await startAssistedRecovery(C.admin, { username: 'pat-new', password: NEW_PASSWORD, oldPatientId: pid, vaultIterations: TEST_VAULT_ITERATIONS })
-  await untilLedger(B.peer.ledger, async () => await B.peer.ledger.queries.rekeys.view(fromHex(req.id), Date.now()) !== undefined, 'the request at B', 20_000)
+  await untilStatus(req.id, 'cosigning')
   await cosignRekey(A.admin, req.id)
   await cosignRekey(B.admin, req.id)
   await atA

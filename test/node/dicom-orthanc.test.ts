@@ -40,8 +40,10 @@ test.after(async () => {
 
 /** The data set of a Part 10 file as dcmdump prints it, without the file meta group. */
 async function dataSetDump (path: string): Promise<string> {
-  const d = (await dcmtk('dcmdump', ['+P', 'all', path])).stdout
-  return d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,')).join('\n')
+  const d = (await dcmtk('dcmdump', ['+L', path])).stdout
+  const lines = d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
+  assert.ok(lines.some(l => l.startsWith('(7fe0,0010)')) && lines.some(l => l.startsWith('(0010,0010)')), `${path}: dcmdump printed the data set`)
+  return lines.join('\n')
 }
 
 test('Orthanc C-STOREs a study to the peer, then finds it there and C-MOVEs it back', async () => {

@@ -2,9 +2,11 @@
 // patient and into custody, then every ledger byte on both peers, every gossip message, every log
 // line and the patient index's files on disk are scanned for the name, birth date, MRNs and UIDs.
 // The study date and descriptions go into the image's sealed card (issue 12), and nowhere in clear.
+// The query/retrieve and desk paths run too before the scan: C-FIND by name, C-GET of the study,
+// the desk's search by MRN and name, and an enrolment code (which must not be logged either).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { fromHex } from '../../protocol/bytes.ts'
@@ -19,6 +21,7 @@ import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { dcmtk } from '../helpers/dicom.ts'
+import { findHospitalPatients, issueEnrolmentCode } from '../../protocol/desk-client.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -28,7 +31,7 @@ test.after.each(async () => {
 })
 
 const HELD = { mrn: 'MRN-HELD-7731', sop: '2.25.77310000000000000000000000001', study: '2.25.77310000000000000000000000002', series: '2.25.77310000000000000000000000003' }
-const PROBES = [PHI_NAME, PHI_BIRTH_DATE, 'MRN-0042', '2.25.1001', '2.25.1002', '2.25.1003', HELD.mrn, HELD.sop, HELD.study, HELD.series, STUDY_DATE, STUDY_DESCRIPTION, SERIES_DESCRIPTION]
+const PROBES: string[] = [PHI_NAME, PHI_BIRTH_DATE, 'MRN-0042', '2.25.1001', '2.25.1002', '2.25.1003', HELD.mrn, HELD.sop, HELD.study, HELD.series, STUDY_DATE, STUDY_DESCRIPTION, SERIES_DESCRIPTION]
 
 function containsNone (haystack: Uint8Array, label: string): void {
   const buf = Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength)
@@ -76,6 +79,19 @@ test('no PatientName, PatientID, BirthDate or UID in ledger bytes, gossip, logs 
   assert.is(card?.description, `${STUDY_DESCRIPTION} — ${SERIES_DESCRIPTION}`)
   assert.is(card?.modality, 'CT')
   assert.ok(card?.thumbnail !== undefined)
+  // Query/retrieve: a C-FIND by name and a C-GET of the study (each retrieved instance is logged on the ledger).
+  const found = await dcmtk('findscu', ['-S', '-aet', 'PACS', '-aec', 'MEDICHAIN', '-k', 'QueryRetrieveLevel=STUDY', '-k', `PatientName=${PHI_NAME.slice(0, 8)}*`, '-k', 'StudyInstanceUID', '127.0.0.1', port])
+  assert.is(found.code, 0, found.stderr)
+  const got = join(dir, 'got')
+  await mkdir(got)
+  const get = await dcmtk('getscu', ['-S', '-aet', 'PACS', '-aec', 'MEDICHAIN', '-od', got, '-k', 'QueryRetrieveLevel=STUDY', '-k', 'StudyInstanceUID=2.25.1002', '127.0.0.1', port])
+  assert.is(get.code, 0, get.stderr)
+  assert.is((await readdir(got)).length, 1, 'the study came back')
+  // The desk: search by MRN and by name, and an enrolment code for the held MRN.
+  assert.is((await findHospitalPatients(A.admin, HELD.mrn)).length, 1)
+  assert.is((await findHospitalPatients(A.admin, 'secret name')).length, 2)
+  const { code } = await issueEnrolmentCode(A.admin, HELD.mrn)
+  PROBES.push(code, code.replace(/-/g, ''))
   await waitFor(() => B.peer.ledger.size() === A.peer.ledger.size(), { timeout: 10_000, what: 'ledgers to converge' })
 
   for (const h of hospitals) {
@@ -86,6 +102,7 @@ test('no PatientName, PatientID, BirthDate or UID in ledger bytes, gossip, logs 
   assert.ok(gossip.length > 0, 'gossip was captured')
   for (const [i, msg] of gossip.entries()) containsNone(msg, `gossip message ${i}`)
   assert.ok(lines.some(l => l.includes('held in custody')) && lines.some(l => l.includes('ingested')), 'the DICOM path logged')
+  assert.ok(lines.some(l => l.includes('C-FIND answered')) && lines.some(l => l.includes('C-GET done')) && lines.some(l => l.includes('enrolment code issued')), 'query/retrieve and the desk logged')
   containsNone(new TextEncoder().encode(lines.join('')), 'the log')
   for (const file of await filesUnder(join(A.data, 'dicom'))) containsNone(new Uint8Array(await readFile(file)), file)
 })

@@ -104,8 +104,10 @@ test('C-FIND at PATIENT level in the study-root model is refused; the peer keeps
 
 /** The data set bytes of a Part 10 file (after the file meta group), for comparing what was sent with what came back. */
 async function dumpWithoutMeta (path: string): Promise<string> {
-  const d = (await dcmtk('dcmdump', ['+P', 'all', path])).stdout
-  return d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,')).join('\n')
+  const d = (await dcmtk('dcmdump', ['+L', path])).stdout
+  const lines = d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
+  assert.ok(lines.some(l => l.startsWith('(7fe0,0010)')) && lines.some(l => l.startsWith('(0010,0010)')), `${path}: dcmdump printed the data set`)
+  return lines.join('\n')
 }
 
 test('C-GET of a study, a series and one instance: every instance comes back with its data set unchanged, and each read is on the ledger', async () => {

@@ -6,12 +6,19 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromHex } from '../../protocol/bytes.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
 import type { ApiError, ApiImage } from '../../protocol/client.ts'
+import { deriveAuthSecret } from '../../protocol/auth-secret.ts'
+import { proofToBase64, sealRelayProof } from '../../protocol/relay-sign-in.ts'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { rejects } from '../helpers/assert.ts'
 import { testImages } from '../helpers/images.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { untilLedger } from '../helpers/ledger-until.ts'
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromMemberKey } from '../../node/p2p/identity.ts'
+import { RELAY_PROTOCOL } from '../../node/relay/index.ts'
+import { decodeAnswer, encodeRequest } from '../../node/relay/messages.ts'
 import { client, hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
@@ -83,6 +90,32 @@ test('a patient of A signs in at C, sees A\'s and B\'s images, grants, and signs
   await waitFor(() => A.peer.relay.grants() === 0, { timeout: 10_000, what: 'A to drop the grant after sign-out at C' })
 })
 
+test('the session at C is C\'s own: its CSRF token, its idle timeout', async () => {
+  // C's clock can be moved past its idle timeout; A's and B's run true.
+  let ahead = 0
+  const started = await startHospitals(3, { relay: { checkMs: 0 }, clocks: (n) => n === 3 ? () => Date.now() + ahead : undefined })
+  hospitals = started
+  const [A, B, C] = started
+  await patientOf(A, [B, C])
+  const { proof } = sealRelayProof({ username: 'pat', secretHex: await deriveAuthSecret('pat', PASSWORD), home: A.peer.ledger.self, via: C.peer.ledger.self, time: Date.now() })
+  const res = await fetch(`${C.url}/api/auth/remote-sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ home: toHex(A.peer.ledger.self), proof: proofToBase64(proof) }) })
+  assert.is(res.status, 200)
+  const cookie = res.headers.getSetCookie()[0].split(';')[0]
+  const { csrfToken } = await res.json() as { csrfToken: string }
+  const at = async (method: string, path: string, headers: Record<string, string> = {}): Promise<Response> =>
+    await fetch(`${C.url}${path}`, { method, headers: { cookie, 'content-type': 'application/json', ...headers }, ...(method === 'GET' ? {} : { body: '{}' }) })
+  // A write without C's CSRF token is refused; with it, the request reaches the route (and its body check).
+  const noToken = await at('POST', '/api/consents')
+  assert.is(noToken.status, 403)
+  assert.is((await noToken.json() as { code: string }).code, 'CSRF')
+  const withToken = await at('POST', '/api/consents', { 'x-csrf-token': csrfToken })
+  assert.is(withToken.status, 400)
+  assert.is((await at('GET', '/api/me/images')).status, 200)
+  // Past C's idle timeout the session ends at C, whatever A says.
+  ahead = AUTH_DEFAULTS.sessionIdleMs + 1000
+  assert.is((await at('GET', '/api/me/images')).status, 401)
+})
+
 test('refusals: a staff account, an unknown hospital, a proof carried by another member, a replay', async () => {
   const started = await startHospitals(3, { relay: { checkMs: 0 } })
   hospitals = started
@@ -93,38 +126,58 @@ test('refusals: a staff account, an unknown hospital, a proof carried by another
   await rejects(async () => await client(C.url).signInAnywhere('pat@nowhere', PASSWORD), 'UNKNOWN_HOSPITAL')
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', 'not the password at all'), 'BAD_CREDENTIALS')
 
+  // A local patient of C named `pat` too is someone else: the relayed `pat` cannot touch that account.
+  const localPat = client(C.url)
+  const other = await localPat.signUp({ username: 'pat', password: 'the other pat at C, long', role: 'patient' })
+  const relayedPat = client(C.url)
+  const me = await relayedPat.signInAnywhere('pat@a', PASSWORD)
+  assert.is.not(me.patientId, other.patientId)
+  await rejects(async () => await relayedPat.changePassword(PASSWORD, 'a new password for pat'), 'HOME_ONLY')
+  await localPat.signIn('pat', 'the other pat at C, long')
+  await relayedPat.myImages()
+
   // A proof sealed for C but delivered through B, and the same proof delivered twice.
-  const { sealRelayProof, proofToBase64 } = await import('../../protocol/relay-sign-in.ts')
-  const { deriveAuthSecret } = await import('../../protocol/auth-secret.ts')
   const secretHex = await deriveAuthSecret('pat', PASSWORD)
   const home = A.peer.ledger.self
   const forC = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() })
-  const body = { home: Buffer.from(home).toString('hex'), proof: proofToBase64(forC.proof) }
+  const body = { home: toHex(home), proof: proofToBase64(forC.proof) }
   await rejects(async () => await client(B.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
   const ok = client(C.url)
   await ok.request('POST', '/api/auth/remote-sign-in', body)
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', body), 'BAD_RELAY_PROOF')
+  // A revoke of these sessions from B, which did not grant them, ends nothing at C.
+  assert.is(A.peer.relay.grantHashes().length, 2)
+  for (const grantHash of A.peer.relay.grantHashes()) {
+    const stream = await B.peer.p2p.libp2p.dialProtocol(peerIdFromMemberKey(C.peer.ledger.self), RELAY_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(encodeRequest({ t: 'revoke', grantHash: fromHex(grantHash) }))
+    assert.equal(decodeAnswer((await lp.read()).subarray()), { t: 'ended' })
+    await stream.close()
+  }
+  await ok.myImages()
+  await relayedPat.myImages()
   // A stale proof (older than the allowed clock difference).
   const stale = sealRelayProof({ username: 'pat', secretHex, home, via: C.peer.ledger.self, time: Date.now() - 3_600_000 })
   await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, proof: proofToBase64(stale.proof) }), 'BAD_RELAY_PROOF')
   // Naming C itself as the home is refused: sign in there directly.
-  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: Buffer.from(C.peer.ledger.self).toString('hex') }), 'UNKNOWN_HOSPITAL')
+  await rejects(async () => await client(C.url).request('POST', '/api/auth/remote-sign-in', { ...body, home: toHex(C.peer.ledger.self) }), 'UNKNOWN_HOSPITAL')
 })
 
-test('a password change at home ends the session at C at its next check', async () => {
-  // C confirms every 30 s by default; a test of the default would wait, so C checks each request.
-  const started = await startHospitals(3, { relay: { checkMs: 0 } })
+test('a password change at home ends the session at C at once', async () => {
+  // C keeps its default 30 s between checks: only A's revoke can end the session within the test.
+  const started = await startHospitals(3)
   hospitals = started
   const [A, B, C] = started
   await patientOf(A, [B, C])
   const atC = client(C.url)
   await atC.signInAnywhere('pat@a', PASSWORD)
+  await atC.myImages()
   const atHome = client(A.url)
   await atHome.signIn('pat', PASSWORD)
   assert.is(A.peer.relay.grants(), 1)
   await atHome.changePassword(PASSWORD, 'pat has a brand new password')
   assert.is(A.peer.relay.grants(), 0, 'A drops the grant at once (sessions:ended)')
-  await rejects(async () => await atC.myImages(), 'UNAUTHENTICATED')
+  await waitFor(async () => await atC.myImages().then(() => false, (err: { code?: string }) => err.code === 'UNAUTHENTICATED'), { timeout: 10_000, what: 'C to end the session on A\'s revoke' })
   await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'BAD_CREDENTIALS')
   await client(C.url).signInAnywhere('pat@a', 'pat has a brand new password')
   await atHome.myImages()
@@ -143,9 +196,13 @@ test('a lock at home ends the session at C; home offline is HOME_UNREACHABLE, an
   assert.is(await atC.resume(), null, 'the session is gone at C')
   await A.admin.request('POST', '/api/accounts/pat/unlock')
 
-  // A goes down: C answers at once with a typed, retryable error.
+  // A goes down: with no offline grace, a session at C ends at its next check, and a new sign-in
+  // is answered at once with a typed, retryable error.
+  const during = client(C.url)
+  await during.signInAnywhere('pat@a', PASSWORD)
   const dataA = A.data
   await A.peer.stop()
+  await rejects(async () => await during.myImages(), 'UNAUTHENTICATED')
   const err = await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'HOME_UNREACHABLE') as ApiError
   assert.is(err.status, 503)
   assert.ok(err.retryAfter !== null && err.retryAfter > 0, 'Retry-After tells the portal when to try again')

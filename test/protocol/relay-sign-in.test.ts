@@ -68,7 +68,7 @@ test('short names, qualified usernames and matching a home', () => {
 
 test('relay frames: round trips, and malformed frames refused', () => {
   const grant = new Uint8Array(32).fill(7)
-  const reqs = [{ t: 'sign-in', proof: new Uint8Array(100), client: '127.0.0.1' }, { t: 'check', grant }, { t: 'sign-ins', grant }, { t: 'end', grant }] as const
+  const reqs = [{ t: 'sign-in', proof: new Uint8Array(100), client: '127.0.0.1' }, { t: 'check', grant }, { t: 'sign-ins', grant }, { t: 'end', grant }, { t: 'revoke', grantHash: grant }] as const
   for (const r of reqs) assert.equal(decodeRequest(encodeRequest(r)), r)
   const account = { username: 'pat', role: 'patient' as const, signPub: new Uint8Array(32), boxPub: new Uint8Array(32) }
   const answers: RelayAnswer[] = [

@@ -17,6 +17,11 @@ import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import { unzip } from '../helpers/unzip.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { phiDicom } from './deid-fixture.ts'
+import { frameOf } from '../../node/research/burned-in/pixels.ts'
+import { readDicom } from '../../node/research/deid/deidentify.ts'
+import { burnedInPhantom } from '../../scripts/synth/burn-in.ts'
+import { toGray } from '../../scripts/bench/deid-score.ts'
+import { rejects } from '../helpers/assert.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -110,6 +115,46 @@ test('consent gating, hospital approval, reproducible bytes, de-identified files
   const third = await research.export(project)
   assert.is(third.images, 1, 'only the project consenter is left')
   assert.is.not(third.exportId, first.exportId)
+})
+
+test('burned-in text is blacked out; an image marked BurnedInAnnotation YES waits for an admin\'s check', async () => {
+  hospitals = await startHospitals(1)
+  const [A] = hospitals
+  const researcher = await user(A, 'res-b', 'researcher')
+  const doc = await user(A, 'doc-b', 'clinician')
+  const patient = await user(A, 'pat-b', 'patient')
+  const phantom = burnedInPhantom(21)
+  const pixels = toGray(phantom.pixels)
+  const stamped = phiDicom({ sopUid: '1.2.826.0.1.3680043.8.498.7001', pixels, rows: 256, columns: 256 })
+  const marked = phiDicom({ sopUid: '1.2.826.0.1.3680043.8.498.7002', pixels, rows: 256, columns: 256, burnedIn: 'YES' })
+  await doc.upload(String(patient.user?.patientId), stamped, 'stamped.dcm')
+  const markedCid = String((await doc.upload(String(patient.user?.patientId), marked, 'marked.dcm') as { raw?: string }).raw)
+  const research = new ResearchClient(researcher)
+  const { id: project } = await research.create(PROJECT)
+  await new ResearchClient(A.admin).decide(project, true)
+  await patient.grant({ grantee: String(researcher.user?.signPub), kind: 'user', purpose: 'research', expires: Date.now() + YEAR })
+
+  const first = await research.export(project)
+  assert.is(first.images, 1)
+  assert.is(first.held, 1, 'the marked image waits')
+  const zip = await unzip(first.bytes)
+  const file = zip.names.find(n => n.endsWith('.dcm')) as string
+  const out = frameOf(readDicom(new Uint8Array(await zip.read(file))).dict)
+  assert.ok(out !== null)
+  for (const t of phantom.texts) assert.ok([...t.ink].every(k => out.values[k] === Math.min(...pixels)), `${t.kind} still in the exported pixels`)
+
+  // The admin's pooled connection sat idle through the export, in this same process: the server
+  // may have closed it while the event loop was busy, so a first request can meet a dead socket.
+  const reviews = async (): Promise<Response> => await A.admin.request('GET', '/api/research/reviews')
+  const waiting = await (await reviews().catch(async (err: { code?: string }) => { if (err.code !== 'NETWORK') throw err; return await reviews() })).json() as { reviews: Array<{ project: string, image: string, reason: string, preview: boolean }> }
+  assert.equal(waiting.reviews.map(r => [r.project, r.image, r.reason, r.preview]), [[project, markedCid, 'burned-in-annotation', true]])
+  const preview = await A.admin.request('GET', `/api/research/reviews/${project}/${markedCid}/preview`)
+  assert.is(preview.headers.get('content-type'), 'image/png')
+  await rejects(async () => await researcher.request('POST', `/api/research/reviews/${project}/${markedCid}`, { release: true }), 'FORBIDDEN')
+  await A.admin.request('POST', `/api/research/reviews/${project}/${markedCid}`, { release: true })
+  const second = await research.export(project)
+  assert.is(second.images, 2, 'released after the check')
+  assert.is(second.held, 0)
 })
 
 test.run()

@@ -3,7 +3,7 @@
 // whole data set, sequences included. dcmjs reads and writes the file; the pixel data is left to
 // the burned-in text step. Deterministic: the same bytes, keys and options give the same output.
 import dcmjs from 'dcmjs'
-import type { DicomDataset, DicomElement } from 'dcmjs'
+import type { DicomDataset, DicomDictInstance, DicomElement } from 'dcmjs'
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../../imaging/constants.ts'
 import { actionFor } from './actions.ts'
 import type { ProfileOptions } from './actions.ts'
@@ -117,14 +117,21 @@ export function deidentifyDataset (ds: DicomDataset, keys: DeidKeys, options: Pr
   return { ...walk(ds, ctx), ...marks(ctx) }
 }
 
-/** De-identifies `bytes` (a DICOM Part 10 file) with the project's keys and options. */
-export function deidentify (bytes: Uint8Array, keys: DeidKeys, options: ProfileOptions): DeidResult {
-  let source
+/** Reads a DICOM Part 10 file with dcmjs (DEID_BAD_INPUT when it cannot). */
+export function readDicom (bytes: Uint8Array): DicomDictInstance {
   try {
-    source = dcmjs.data.DicomMessage.readFile(bytes.slice().buffer)
+    return dcmjs.data.DicomMessage.readFile(bytes.slice().buffer)
   } catch (err) {
     throw new DeidInputError('not a DICOM Part 10 file dcmjs can read', { cause: err })
   }
+}
+
+/**
+ * De-identifies a DICOM Part 10 file (its bytes, or as `readDicom` read it) with the project's
+ * keys and options; a caller that redacts pixels (burned-in text) reads it first and passes it in.
+ */
+export function deidentify (input: Uint8Array | DicomDictInstance, keys: DeidKeys, options: ProfileOptions): DeidResult {
+  const source = input instanceof Uint8Array ? readDicom(input) : input
   const dict = deidentifyDataset(source.dict, keys, options)
   const sopInstance = firstString(dict, '00080018') ?? remapUid(keys.uidKey, firstString(source.meta, '00020003') ?? '')
   const meta: DicomDataset = {

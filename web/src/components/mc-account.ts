@@ -42,6 +42,14 @@ export class McAccount extends LitElement {
   }
 
   override render () {
+    const remote = this.session.user?.remote
+    // A patient signed in through their home hospital has no account here (HOME_ONLY at the peer).
+    if (remote !== undefined) {
+      return html`
+        <h1>My account</h1>
+        <p class="note" role="status" data-testid="home-only">Your account lives at your home hospital, <strong>${remote.hospitalName}</strong>. Change your password there; it signs you out here too.</p>
+      `
+    }
     return html`
       <h1>My account</h1>
       <h2>Change the password</h2>

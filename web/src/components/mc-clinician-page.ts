@@ -3,6 +3,7 @@
 // see the same page without upload and emergency access.
 import { LitElement, css, html, nothing } from 'lit'
 import type { PropertyValues } from 'lit'
+import { patientCodeOf } from '../../../protocol/patient-code.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-directory-entry.ts'
@@ -45,14 +46,14 @@ export class McClinicianPage extends LitElement {
     const clinician = user?.role === 'clinician'
     return html`
       <h1>${this.patientId === null ? 'Find a patient' : 'Patient'}</h1>
-      <mc-find-patient .value=${this.patientId}></mc-find-patient>
+      <mc-find-patient .session=${this.session} .value=${this.patientId}></mc-find-patient>
       ${this.patientId === null
         ? html`${clinician ? html`<h2>Patients of this hospital</h2><mc-hospital-patients .session=${this.session}></mc-hospital-patients>` : nothing}
           <mc-directory-entry .session=${this.session}></mc-directory-entry>
           <details class="card key"><summary>Your key, for patients who paste a key rather than find you by name</summary>
             <p class="mono" data-testid="my-key">${user?.signPub ?? ''}</p></details>`
         : html`
-          <p class="muted">Patient <span class="mono">${this.patientId}</span></p>
+          <p class="muted">Patient <strong class="mono" data-testid="patient-code">${patientCodeOf(this.patientId)}</strong> (id <span class="mono">${this.patientId}</span>)</p>
           ${clinician ? html`<h2>Upload images</h2>
             <mc-upload .session=${this.session} .patientId=${this.patientId} @mc-uploaded=${() => { this.refresh++ }}></mc-upload>` : nothing}
           <h2>Images</h2>

@@ -5,11 +5,13 @@
 // patient's image keys are re-wrapped here for the grantee's hospital, whose peer hands a key to
 // its clinician only while the consent is live.
 import { LitElement, css, html, nothing } from 'lit'
+import { fromHex } from '../../../protocol/bytes.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
+import { MAX_CONSENT_IMAGES, PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
 import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { nameLabel } from '../lib/names.ts'
+import { studiesOf } from '../lib/series.ts'
 import type { DisplayName } from '../lib/names.ts'
 import { api } from '../services/api.ts'
 import { ActionController } from '../services/action-controller.ts'
@@ -64,7 +66,7 @@ export class McConsents extends LitElement {
   declare session: Session
   declare formErrors: Partial<Record<keyof GrantForm, string>>
   declare kind: 'hospital' | 'user'
-  declare scope: 'all' | 'images'
+  declare scope: 'all' | 'images' | 'study'
   /** The form as typed so far, for its plain-words summary. */
   declare draft: { grantee: string, purpose: string, until: string, chosen: number }
   /** The clinician or researcher picked by name (or by a pasted key) for a consent to one person. */
@@ -122,7 +124,8 @@ export class McConsents extends LitElement {
   readonly #onInput = (e: Event): void => {
     const data = new FormData(e.currentTarget as HTMLFormElement)
     const get = (k: string): string => String(data.get(k) ?? '')
-    this.draft = { grantee: this.kind === 'hospital' ? get('hospital').trim().toLowerCase() : this.person?.key ?? '', purpose: get('purpose'), until: get('until'), chosen: data.getAll('image').length }
+    const study = this.scope === 'study' ? studiesOf(this.#data.value?.images ?? []).find(x => x.record === get('study')) : undefined
+    this.draft = { grantee: this.kind === 'hospital' ? get('hospital').trim().toLowerCase() : this.person?.key ?? '', purpose: get('purpose'), until: get('until'), chosen: study?.images.length ?? data.getAll('image').length }
   }
 
   readonly #onPicked = (e: CustomEvent<Picked | null>): void => {
@@ -140,7 +143,7 @@ export class McConsents extends LitElement {
     const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d.until)
     const until = day === null ? null : new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])).toLocaleDateString(undefined, { dateStyle: 'medium' })
     const old = replacedConsent(this.#data.value?.consents ?? [], d.grantee, d.purpose, Date.now())
-    return html`<p class="note" data-testid="grant-summary">${grantSummary({ who, kind: this.kind, purpose: d.purpose, images: this.scope === 'all' ? 'all' : d.chosen, until })}
+    return html`<p class="note" data-testid="grant-summary">${grantSummary({ who, kind: this.kind, purpose: d.purpose, images: this.scope === 'all' ? 'all' : this.scope === 'study' ? { study: d.chosen } : d.chosen, until })}
       ${old === undefined ? nothing : html`<br><strong data-testid="grant-replaces">It replaces your current consent to ${who} for ${PURPOSE[d.purpose] ?? d.purpose}.</strong> Your consents to ${who} for other purposes stay as they are.`}</p>`
   }
 
@@ -168,9 +171,24 @@ export class McConsents extends LitElement {
       this.#action.error = new MedichainError('INVALID', 'choose at least one image, or all images')
       return
     }
+    // A study: the consent names it (the ledger checks it is the patient's), with the keys of its images.
+    const study = this.scope === 'study' ? studiesOf(this.#data.value?.images ?? []).find(x => x.record === String(data.get('study') ?? '')) : undefined
+    if (this.scope === 'study' && study === undefined) {
+      this.formErrors = {}
+      this.#action.error = new MedichainError('INVALID', 'choose a study')
+      return
+    }
+    if (study !== undefined && study.images.length > MAX_CONSENT_IMAGES) {
+      this.formErrors = {}
+      this.#action.error = new MedichainError('STUDY_TOO_LARGE', `this study has ${study.images.length} images; one consent can carry the keys of at most ${MAX_CONSENT_IMAGES}`)
+      return
+    }
     this.formErrors = {}
     await this.#action.run(async () => {
-      await this.session.client.grant({ ...checked.request, ...(this.scope === 'images' ? { images: chosen } : {}) })
+      const scoped = study !== undefined
+        ? { scope: { kind: 'record' as const, record: fromHex(study.record) }, images: study.images.map(i => i.raw) }
+        : this.scope === 'images' ? { images: chosen } : {}
+      await this.session.client.grant({ ...checked.request, ...scoped })
       this.#action.done = 'Consent granted. It is on the ledger now.'
       await this.#data.reload()
     })
@@ -219,6 +237,8 @@ export class McConsents extends LitElement {
       <input id="until" name="until" type="date" .value=${isoDate(Date.now() + 30 * 86_400_000)} min=${isoDate(Date.now())} aria-invalid=${fe.until !== undefined ? 'true' : 'false'}>${err('until')}
       <fieldset><legend>Which images</legend>
         <label class="choice"><input type="radio" name="scope" value="all" .checked=${this.scope === 'all'} @change=${() => { this.scope = 'all' }}> all my images (${images.length})</label>
+        ${studiesOf(images).length === 0 ? nothing : html`<label class="choice"><input type="radio" name="scope" value="study" .checked=${this.scope === 'study'} @change=${() => { this.scope = 'study' }}> one study:</label>
+        ${this.scope === 'study' ? html`<label for="study" class="visually-hidden">Study</label><select id="study" name="study">${studiesOf(images).map(st => html`<option value=${st.record}>${st.label}</option>`)}</select>` : nothing}`}
         <label class="choice"><input type="radio" name="scope" value="images" .checked=${this.scope === 'images'} @change=${() => { this.scope = 'images' }}> only these:</label>
         ${this.scope === 'images' ? images.map(i => html`<label class="choice"><input type="checkbox" name="image" value=${i.raw}> ${i.modality}, ${formatTime(i.time)}</label>`) : nothing}
       </fieldset>
@@ -243,7 +263,7 @@ export class McConsents extends LitElement {
               <td>${this.#granteeName(c)}</td>
               <td>${c.purpose === null ? '—' : PURPOSE[c.purpose] ?? c.purpose}</td>
               <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
-              <td>${c.scope?.kind === 'all' ? 'all' : c.images.length}</td>
+              <td>${c.scope?.kind === 'all' ? 'all' : c.scope?.kind === 'record' ? `a study (${c.images.length})` : c.images.length}</td>
               <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
               <td>${status === 'active' ? this.#revokeButtons(c) : nothing}</td>
             </tr>`

@@ -1,11 +1,12 @@
 // The desk's search of this hospital's patient index (issue 13 item 4): a clinician finds a
 // patient by MRN or name, as the hospital's own imaging named them. An enrolled patient opens; one
 // not enrolled yet, whose images the hospital holds in custody, is enrolled here by the QR code on
-// their phone (or their id), or given a printed enrolment code to enter in their portal.
+// their phone (or the patient code they read out, or their id), or given a printed enrolment code
+// to enter in their portal.
 import { LitElement, css, html, nothing } from 'lit'
 import type { ApiHospitalPatient } from '../../../protocol/desk-client.ts'
 import { findHospitalPatients, issueEnrolmentCode, linkMrn } from '../../../protocol/desk-client.ts'
-import { parsePatientId } from '../lib/patient-id.ts'
+import { parsePatientInput } from '../lib/patient-id.ts'
 import { ActionController } from '../services/action-controller.ts'
 import { navigate } from '../services/navigate.ts'
 import type { Session } from '../services/session.ts'
@@ -65,11 +66,16 @@ export class McHospitalPatients extends LitElement {
   }
 
   async #link (p: ApiHospitalPatient, text: string): Promise<void> {
-    const id = parsePatientId(text)
-    this.invalid = id === null
-    if (id === null) return
+    const input = parsePatientInput(text)
+    this.invalid = input === null
+    if (input === null) return
     this.scanning = false
-    const attached = await this.#enrol.run(async () => await linkMrn(this.session.client, p.mrn, id))
+    let id = input.kind === 'id' ? input.id : ''
+    const attached = await this.#enrol.run(async () => {
+      // A code read out at the desk is checked in the SDK (BAD_PATIENT_CODE), then resolved by the peer.
+      if (input.kind === 'code') id = (await this.session.client.patientByCode(input.code)).patientId
+      return await linkMrn(this.session.client, p.mrn, id)
+    })
     if (attached === undefined) return
     this.#enrol.done = `Enrolled. ${attached} image${attached === 1 ? '' : 's'} held for ${personName(p.name)} ${attached === 1 ? 'is' : 'are'} now in their records.`
     this.found = (this.found ?? []).map(x => x.mrn === p.mrn ? { ...x, patientId: id, held: 0 } : x)
@@ -94,14 +100,14 @@ export class McHospitalPatients extends LitElement {
 
   #enrolForm (p: ApiHospitalPatient) {
     return html`<div class="card">
-      <p>Scan the QR code in the patient's portal ("My id") or type their patient id. Or print an enrolment code they enter in their portal after signing up.</p>
+      <p>Scan the QR code in the patient's portal ("My id"), or type the patient code they read out from it (or their full id). Or print an enrolment code they enter in their portal after signing up.</p>
       <form class="row no-print" @submit=${async (e: SubmitEvent) => { e.preventDefault(); await this.#link(p, String(new FormData(e.currentTarget as HTMLFormElement).get('pid') ?? '')) }}>
-        <div><label for="pid">Patient id</label><input id="pid" name="pid" autocomplete="off" spellcheck="false" aria-invalid=${this.invalid ? 'true' : 'false'}></div>
+        <div><label for="pid">Patient id or code</label><input id="pid" name="pid" autocomplete="off" spellcheck="false" aria-invalid=${this.invalid ? 'true' : 'false'}></div>
         <button type="submit" ?disabled=${this.#enrol.busy}>Enrol</button>
         <button type="button" class="secondary" @click=${() => { this.scanning = !this.scanning }}>${this.scanning ? 'Stop scanning' : 'Scan QR code'}</button>
         <button type="button" class="secondary" ?disabled=${this.#enrol.busy} @click=${async () => await this.#print(p)}>Print enrolment code</button>
       </form>
-      ${this.invalid ? html`<p class="field-error" role="alert">That is not a patient id: it must be 64 characters of 0–9 and a–f.</p>` : nothing}
+      ${this.invalid ? html`<p class="field-error" role="alert">That is not a patient id (64 characters of 0–9 and a–f) or a patient code (ten letters and digits, like K7QM2-XD9HF).</p>` : nothing}
       ${this.scanning ? html`<mc-qr-scanner @mc-scanned=${async (e: CustomEvent<string>) => await this.#link(p, e.detail)}></mc-qr-scanner>` : nothing}
       ${this.code !== null && this.code.mrn === p.mrn
         ? html`<div class="print" data-testid="enrolment-code"><p>${personName(p.name)}: to see your images, sign up in the patient portal, open "Enrol with a code" and enter</p>

@@ -1,18 +1,17 @@
-// A patient's images as a grid of thumbnails with what a clinician needs at a glance: modality,
-// size, date, custodian hospital, detect-strange score and the basis of access. Each opens the
-// viewer. `patientId` null lists the signed-in patient's own images.
-import { LitElement, css, html, nothing } from 'lit'
+// A patient's images as a grid of cards (mc-image-card): thumbnail, file name, date taken and
+// description from each image's sealed card, with modality, size, date added, custodian hospital,
+// detect-strange score and the basis of access. Each opens the viewer. `patientId` null lists the
+// signed-in patient's own images.
+import { LitElement, css, html } from 'lit'
+import { repeat } from 'lit/directives/repeat.js'
 import type { PropertyValues } from 'lit'
 import type { ApiImage } from '../../../protocol/client.ts'
-import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
 import { LoadController } from '../services/load-controller.ts'
 import type { Session } from '../services/session.ts'
 import { groupImages } from '../lib/series.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-error-note.ts'
-import './mc-thumbnail.ts'
-
-const BASIS: Record<string, string> = { patient: 'yours', custodian: 'this hospital holds it', consent: 'by the patient\'s consent', emergency: 'emergency access' }
+import './mc-image-card.ts'
 
 /**
  * `<mc-image-grid .session=${s} .patientId=${id|null} .refresh=${n}>`: bump `refresh` to list again.
@@ -23,10 +22,6 @@ export class McImageGrid extends LitElement {
 
   static override styles = [shared, css`
     ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem; }
-    li { background: #fff; border: 1px solid #c9d1d9; border-radius: 8px; padding: 0.5rem; }
-    a.open { display: block; text-decoration: none; color: inherit; border-radius: 6px; }
-    dl { margin: 0.4rem 0 0; font-size: 0.85rem; display: grid; grid-template-columns: auto 1fr; gap: 0 0.4rem; }
-    dt { color: #4a5560; } dd { margin: 0; word-break: break-word; }
   `]
 
   declare session: Session
@@ -70,20 +65,8 @@ export class McImageGrid extends LitElement {
     if (images.length === 0) return html`<p role="status">No images yet.</p>`
     // A series of slices is one entry that opens in the viewer and scrolls (lib/series.ts).
     return html`<ul aria-label="Images" aria-busy=${this.#images.loading ? 'true' : 'false'}>
-      ${groupImages(images).map(({ lead: img, images: slices }) => html`<li data-slices=${slices.length}>
-        <a class="open" href=${this.#href(img)} aria-label=${slices.length > 1
-          ? `Open the ${img.modality} series of ${slices.length} slices of ${formatTime(img.time)} in the viewer`
-          : `Open the ${img.modality} image of ${formatTime(img.time)} in the viewer`}>
-          <mc-thumbnail .session=${this.session} .image=${img}></mc-thumbnail>
-        </a>
-        <dl>
-          <dt>Type</dt><dd>${img.modality}${slices.length > 1 ? ` series · ${slices.length} slices` : ''}</dd>
-          <dt>Size</dt><dd>${formatBytes(slices.reduce((n, i) => n + i.size, 0))}</dd>
-          <dt>Added</dt><dd>${formatTime(img.time)}</dd>
-          <dt>Hospital</dt><dd>${img.custodianName ?? img.custodian.slice(0, 12)}</dd>
-          <dt>Score</dt><dd>${formatScore(img.score)}</dd>
-          ${this.patientId === null ? nothing : html`<dt>Access</dt><dd>${BASIS[img.basis] ?? img.basis}</dd>`}
-        </dl>
+      ${repeat(groupImages(images), group => group.key, ({ lead: img, images: slices }) => html`<li data-slices=${slices.length}>
+        <mc-image-card .session=${this.session} .image=${img} .slices=${slices} href=${this.#href(img)} ?access=${this.patientId !== null}></mc-image-card>
       </li>`)}
     </ul>`
   }

@@ -5,11 +5,12 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { DirectoryEntryJson } from '../../../protocol/client.ts'
 import { nameLabel } from '../lib/names.ts'
+import { namesOf } from '../services/names.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 
-/** What `mc-picked` carries. */
-export interface Picked { key: string, label: string }
+/** What `mc-picked` carries; `pasted` when the key was pasted rather than picked from a search. */
+export interface Picked { key: string, label: string, pasted?: boolean }
 
 /** Wait after the last keystroke before searching, so typing a name asks the peer once or twice. */
 const SEARCH_DELAY_MS = 200
@@ -81,7 +82,13 @@ export class McPersonPicker extends LitElement {
   readonly #onPaste = (e: Event): void => {
     e.stopPropagation()
     const key = (e.target as HTMLInputElement).value.trim().toLowerCase()
-    this.#emit(/^[0-9a-f]{64}$/.test(key) ? { key, label: `the person with key ${key.slice(0, 8)}…${key.slice(-4)}` } : key === '' ? null : { key, label: '' })
+    if (!/^[0-9a-f]{64}$/.test(key)) { this.#emit(key === '' ? null : { key, label: '' }); return }
+    this.#emit({ key, label: `the person with key ${key.slice(0, 8)}…${key.slice(-4)}` })
+    // A pasted key the directory knows reads by name in the summary ("You let Dr Lee … open").
+    void namesOf(this.session.client, [key]).then(found => {
+      const n = found.get(key)
+      if (n !== undefined && this.picked?.key === key) this.#emit({ key, label: nameLabel(n, key), pasted: true })
+    }).catch(() => {})
   }
 
   #results () {
@@ -96,7 +103,7 @@ export class McPersonPicker extends LitElement {
   }
 
   override render () {
-    if (this.picked !== null && this.picked.label !== '' && !this.picked.label.startsWith('the person with key')) {
+    if (this.picked !== null && this.picked.label !== '' && this.picked.pasted !== true && !this.picked.label.startsWith('the person with key')) {
       return html`<div class="chosen" data-testid="picked"><span>Chosen: <strong>${this.picked.label}</strong></span>
         <button type="button" class="secondary" @click=${() => { this.query = ''; this.#emit(null) }}>Choose someone else</button></div>`
     }

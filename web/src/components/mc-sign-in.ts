@@ -46,6 +46,12 @@ export class McSignIn extends LitElement {
     `
   }
 
+  /** With other hospitals to pick from, a wrong name or password here may be a patient of one of them. */
+  #texts (): Record<string, string> {
+    if ((this.#homes.value ?? []).every(h => h.self)) return {}
+    return { BAD_CREDENTIALS: 'The username or the password is wrong. If your account is at another hospital, pick it under "Your home hospital" or type your username as name@hospital.' }
+  }
+
   override render () {
     return html`
       <h1>Sign in</h1>
@@ -55,7 +61,7 @@ export class McSignIn extends LitElement {
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required>
         ${this.#homeField()}
-        <mc-error-note .error=${this.#action.error}></mc-error-note>
+        <mc-error-note .error=${this.#action.error} .texts=${this.#texts()}></mc-error-note>
         <p><button type="submit" ?disabled=${this.#action.busy}>${this.#action.busy ? 'Signing in…' : 'Sign in'}</button></p>
       </form>
       <p class="muted">Your password also opens your key vault in this browser; the hospital never sees your private keys.</p>

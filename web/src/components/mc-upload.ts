@@ -1,6 +1,8 @@
 // Upload for a clinician: drop files on the zone or choose them with the (keyboard-reachable) file
 // input; each file gets its own progress bar, its own result (score, whether the model ran) and
-// its own error. Files go one after another so a failure never hides the others' progress.
+// its own error. Files go one after another so a failure never hides the others' progress. The
+// file name, the file's date and an optional description go with each file into the image's
+// sealed card (protocol/image-meta.ts), so people recognise it later; never onto the ledger.
 import { LitElement, css, html, nothing } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import { formatBytes, formatScore } from '../lib/format.ts'
@@ -13,6 +15,8 @@ import './mc-error-note.ts'
 interface Item {
   id: number
   file: File
+  /** The description typed when the file was added (sealed with the image). */
+  description: string
   sent: number
   state: 'waiting' | 'sending' | 'analysing' | 'done' | 'failed'
   error: unknown
@@ -22,7 +26,7 @@ interface Item {
 
 /** `<mc-upload .session=${s} .patientId=${id}>`; emits 'mc-uploaded' after each stored file. */
 export class McUpload extends LitElement {
-  static override properties = { session: { attribute: false }, patientId: { attribute: false }, items: { state: true }, over: { state: true } }
+  static override properties = { session: { attribute: false }, patientId: { attribute: false }, items: { state: true }, over: { state: true }, description: { state: true } }
   static override styles = [shared, css`
     .zone { border: 2px dashed #5f6b76; border-radius: 8px; padding: 1.25rem; text-align: center; background: #fff; }
     .zone.over { border-color: #0b5cad; background: #eef5fc; }
@@ -37,6 +41,7 @@ export class McUpload extends LitElement {
   declare patientId: string
   declare items: Item[]
   declare over: boolean
+  declare description: string
   #next = 0
   #running = false
 
@@ -44,10 +49,12 @@ export class McUpload extends LitElement {
     super()
     this.items = []
     this.over = false
+    this.description = ''
   }
 
   #add (files: FileList | File[]): void {
-    const added = [...files].map(file => ({ id: this.#next++, file, sent: 0, state: 'waiting' as const, error: null, score: null, analysed: false }))
+    const description = this.description.trim()
+    const added = [...files].map(file => ({ id: this.#next++, file, description, sent: 0, state: 'waiting' as const, error: null, score: null, analysed: false }))
     if (added.length === 0) return
     this.items = [...this.items, ...added]
     void this.#drain()
@@ -78,6 +85,8 @@ export class McUpload extends LitElement {
         url: `/api/patients/${this.patientId}/images`,
         file: item.file,
         fileName: item.file.name,
+        // The file's own date; a DICOM's study date, read by the peer, takes precedence.
+        card: { date: new Date(item.file.lastModified).toISOString(), ...(item.description === '' ? {} : { description: item.description }) },
         csrfToken: this.session.client.csrfToken,
         // The request body is the file plus multipart framing: report the file's share of it.
         onProgress: (sent, total) => { this.#update(item.id, { sent: Math.round(Math.min(1, sent / Math.max(1, total)) * item.file.size), state: sent >= total ? 'analysing' : 'sending' }) }
@@ -107,6 +116,10 @@ export class McUpload extends LitElement {
 
   override render () {
     return html`
+      <p><label for="description">Description (optional)</label>
+        <input id="description" name="description" maxlength="512" .value=${this.description} aria-describedby="description-hint"
+          @input=${(e: Event) => { this.description = (e.target as HTMLInputElement).value }}>
+        <span id="description-hint" class="muted">Goes with the next files you add, encrypted with them, like their file names.</span></p>
       <div class="zone ${this.over ? 'over' : ''}"
         @dragover=${(e: DragEvent) => { e.preventDefault(); this.over = true }}
         @dragleave=${() => { this.over = false }}

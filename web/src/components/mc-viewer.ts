@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { ApiImage } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { formatBytes, formatScore, formatTime } from '../lib/format.ts'
+import { formatBytes, formatCardDate, formatScore, formatTime } from '../lib/format.ts'
 import { fitTransform, panBy, zoomAt } from '../lib/view-transform.ts'
 import type { ViewTransform } from '../lib/view-transform.ts'
 import { valueRange } from '../lib/window-level.ts'
@@ -85,6 +85,16 @@ export class McViewer extends LitElement {
       return image
     },
     fail: err => this.session.fail(err)
+  })
+
+  /** Its card (file name, date taken, description), opened in this page; null without one. */
+  readonly #card = new LoadController(this, {
+    args: () => [this.#entry.value],
+    load: async () => {
+      const image = this.#entry.value
+      return image === undefined ? null : await this.session.images.card(image)
+    }
+    // A card that does not open leaves the viewer as it was before cards: the image still shows.
   })
 
   /** Its raw and result images, decrypted and decoded in this page. */
@@ -348,10 +358,12 @@ export class McViewer extends LitElement {
     const back = this.patientId === null ? '/app/patient/images' : `/app/clinician/patients/${this.patientId}`
     return html`
       <p><a href=${back}>← Back to the images</a></p>
-      <h1>Viewer</h1>
+      <h1 data-testid="viewer-title">${this.#card.value?.name ?? 'Viewer'}</h1>
+      ${this.#card.value?.description === undefined ? nothing : html`<p data-testid="viewer-description">${this.#card.value.description}</p>`}
       <mc-error-note .error=${this.#entry.error ?? this.#pixels.error}></mc-error-note>
       ${phase === 'loading' ? html`<p role="status">Downloading and decrypting in this browser…</p>` : nothing}
       ${img === null ? nothing : html`<dl class="facts">
+        ${this.#card.value?.date === undefined ? nothing : html`<dt>Taken</dt><dd>${formatCardDate(this.#card.value.date)}</dd>`}
         <dt>Type</dt><dd>${img.modality}</dd>
         <dt>Size</dt><dd>${formatBytes(img.size)}</dd>
         <dt>Added</dt><dd>${formatTime(img.time)} at ${img.custodianName ?? img.custodian.slice(0, 12)}</dd>

@@ -2,6 +2,15 @@
 // their signing key), why (treatment, research or training, docs/design.md §5) and until when. Pure, so
 // each refusal is tested; the page shows the message beside its field.
 
+import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../../../protocol/constants.ts'
+
+/**
+ * The most images one grant can carry keys for: a transaction is at most MAX_TX_BYTES, and the
+ * ledger allows CONSENT_BASE_BYTES plus CONSENT_BYTES_PER_IMAGE per image (162 today). A larger
+ * study cannot be granted in one consent yet (docs/design.md §5 "Studies and series").
+ */
+export const MAX_CONSENT_IMAGES = Math.floor((MAX_TX_BYTES - CONSENT_BASE_BYTES) / CONSENT_BYTES_PER_IMAGE)
+
 /** Purposes a consent can carry (protocol/tx.ts PURPOSES). */
 export const PURPOSES = ['treatment', 'research', 'training'] as const
 export type Purpose = typeof PURPOSES[number]
@@ -54,15 +63,19 @@ export interface GrantWords {
   who: string
   kind: 'hospital' | 'user'
   purpose: string
-  /** 'all', or how many images were chosen. */
-  images: 'all' | number
+  /** 'all', how many images were chosen, or a study of how many images. */
+  images: 'all' | number | { study: number }
   /** The last day, formatted, or null while none is chosen. */
   until: string | null
 }
 
 /** The grant in one plain sentence (or two), as the patient is about to sign it. */
 export function grantSummary (g: GrantWords): string {
-  const what = g.images === 'all' ? 'all your images' : g.images === 1 ? 'the image you chose' : `the ${g.images} images you chose`
+  const what = g.images === 'all'
+    ? 'all your images'
+    : typeof g.images === 'object'
+      ? `the study you chose (${g.images.study} image${g.images.study === 1 ? '' : 's'})`
+      : g.images === 1 ? 'the image you chose' : `the ${g.images} images you chose`
   const hospital = g.kind === 'hospital'
   const act = g.purpose === 'training'
     ? `${g.who} use ${what} to train the detect-strange model`

@@ -29,6 +29,17 @@ export function formatTime (ms: number): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
 }
 
+/**
+ * An image card's date (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`, local time as the source gave it,
+ * protocol/image-meta.ts) as the reader's locale shows it; the text itself if it does not parse.
+ */
+export function formatCardDate (date: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}))?$/.exec(date)
+  if (m === null) return date
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4] ?? 0), Number(m[5] ?? 0))
+  return m[4] === undefined ? d.toLocaleDateString(undefined, { dateStyle: 'medium' }) : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+}
+
 /** A date (no time) as YYYY-MM-DD in local time, the value format of <input type=date>. */
 export function isoDate (ms: number): string {
   const d = new Date(ms)

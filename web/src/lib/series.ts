@@ -46,3 +46,24 @@ export function seriesOf (img: ApiImage, images: readonly ApiImage[]): ApiImage[
   if (key === undefined) return [img]
   return images.filter(i => seriesKey(i) === key).sort(bySlice)
 }
+
+/** A DICOM study among a patient's images: what a consent may name (a `record` scope). */
+export interface StudyChoice { record: string, images: ApiImage[], label: string }
+
+/** The patient's DICOM studies, newest first, each with its images and a label in plain words. */
+export function studiesOf (images: readonly ApiImage[]): StudyChoice[] {
+  const studies = new Map<string, ApiImage[]>()
+  for (const img of images) {
+    if (img.dicom === null || img.record === null) continue
+    const list = studies.get(img.record)
+    if (list === undefined) studies.set(img.record, [img])
+    else list.push(img)
+  }
+  return [...studies].map(([record, list]) => {
+    const modalities = [...new Set(list.map(i => i.modality))].sort().join(', ')
+    const series = new Set(list.map(i => i.dicom?.series)).size
+    const newest = Math.max(...list.map(i => i.time))
+    const label = `${modalities} study, ${series} series, ${list.length} image${list.length === 1 ? '' : 's'}, added ${new Date(newest).toLocaleDateString()}`
+    return { record, images: list, label, newest }
+  }).sort((a, b) => b.newest - a.newest).map(({ record, images: list, label }) => ({ record, images: list, label }))
+}

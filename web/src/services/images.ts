@@ -3,6 +3,7 @@
 // one copy instead of asking again. Cleared whenever the vault locks: plaintext medical images
 // live no longer than the keys that opened them.
 import type { ApiImage, MedichainClient } from '../../../protocol/client.ts'
+import type { ImageMeta } from '../../../protocol/image-meta.ts'
 
 /** Which part of an image: the uploaded file, or the detect-strange result overlay. */
 export type ImagePart = 'raw' | 'result'
@@ -15,6 +16,7 @@ export class ImageStore {
   readonly #client: MedichainClient
   readonly #lists = new Map<string, Promise<ApiImage[]>>()
   readonly #bytes = new Map<string, { promise: Promise<Uint8Array>, size: number }>()
+  readonly #cards = new Map<string, Promise<ImageMeta | null>>()
   #generation = 0
 
   constructor (client: MedichainClient) {
@@ -63,11 +65,25 @@ export class ImageStore {
     }
   }
 
-  /** Forgets listings and decrypted bytes (lock, sign-out). */
+  /**
+   * The image's sealed card, opened in this page (file name, date, description, thumbnail), once
+   * per session; null for an image from before cards. A few KiB, and no read is logged for it.
+   */
+  async card (image: ApiImage): Promise<ImageMeta | null> {
+    const cached = this.#cards.get(image.raw)
+    if (cached !== undefined) return await cached
+    const p = this.#client.imageCard(image)
+    this.#cards.set(image.raw, p)
+    p.catch(() => { if (this.#cards.get(image.raw) === p) this.#cards.delete(image.raw) })
+    return await p
+  }
+
+  /** Forgets listings, cards and decrypted bytes (lock, sign-out). */
   clear (): void {
     this.#generation++
     this.#lists.clear()
     this.#bytes.clear()
+    this.#cards.clear()
   }
 
   #trim (): void {

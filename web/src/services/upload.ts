@@ -1,7 +1,8 @@
 // One file upload with progress. fetch cannot report upload progress, and streaming request
 // bodies need HTTP/2 in Chromium, so this uses XMLHttpRequest's upload events (XHR Living
 // Standard §4.7). Errors come back as the SDK's ApiError/NetworkError, with the same codes.
-import { ApiError, NetworkError, parseRetryAfter } from '../../../protocol/client.ts'
+import { ApiError, NetworkError, parseRetryAfter, uploadForm } from '../../../protocol/client.ts'
+import type { UploadCard } from '../../../protocol/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 
 /** What to send and whom to tell. */
@@ -9,6 +10,8 @@ export interface UploadRequest {
   url: string
   file: Blob
   fileName: string
+  /** The description and date sealed into the image's card with the file name. */
+  card?: UploadCard
   csrfToken: string | null
   onProgress: (sent: number, total: number) => void
   signal?: AbortSignal
@@ -32,8 +35,6 @@ export function uploadWithProgress (req: UploadRequest): Promise<unknown> {
     xhr.addEventListener('error', () => { reject(new NetworkError('the upload could not reach the peer')) })
     xhr.addEventListener('abort', () => { reject(new MedichainError('ABORTED', 'the upload was cancelled')) })
     req.signal?.addEventListener('abort', () => { xhr.abort() }, { once: true })
-    const form = new FormData()
-    form.append('file', req.file, req.fileName)
-    xhr.send(form)
+    xhr.send(uploadForm(req.file, req.fileName, req.card))
   })
 }

@@ -9,6 +9,9 @@ import { shared } from '../../styles/shared.ts'
 import '../mc-error-note.ts'
 import './mc-project-card.ts'
 import './mc-project-form.ts'
+import './mc-review-queue.ts'
+import './mc-model-card.ts'
+import './mc-model-list.ts'
 
 /** `<mc-research-page .session=${s}>`. */
 export class McResearchPage extends LitElement {
@@ -32,10 +35,12 @@ export class McResearchPage extends LitElement {
       <p class="muted">Only images of patients who gave a live research consent, from hospitals that approved the project, are exported, de-identified by DICOM PS3.15. Each use is logged on the ledger for the patient to see.</p>
       ${researcher ? html`<mc-project-form .session=${this.session} @project:changed=${() => this.#data.reload()}></mc-project-form>` : ''}
       <mc-error-note .error=${this.#data.error}></mc-error-note>
+      ${researcher ? '' : this.#data.render(d => html`<mc-review-queue .session=${this.session} .titles=${new Map(d.projects.map(p => [p.id, p.title]))}></mc-review-queue>`)}
       ${this.#data.render(d => d.projects.length === 0
         ? html`<p>No research project yet.</p>`
         : html`<h2>${researcher ? 'My projects' : 'Projects to decide on'}</h2>
           ${d.projects.map((p: ApiProject) => html`<mc-project-card .session=${this.session} .project=${p} .names=${d.names} @project:changed=${() => this.#data.reload()}></mc-project-card>`)}`)}
+      <mc-model-list .session=${this.session}></mc-model-list>
     `
   }
 }

@@ -1,0 +1,135 @@
+// `npm run bench:storage`: the data plane's figures (issue 14), each printed as `name: value` beside
+// its reference measured in the same run, as the median of the runs with the spread (min–max) on
+// a `… spread` line. `--quick` uses smaller files and ledger; `--runs N` (default 3).
+import { availableParallelism } from 'node:os'
+import { parseArgs } from 'node:util'
+import { median } from './bench/ledger-ingest.ts'
+import { percentile } from './bench/propagation.ts'
+import { concurrentRun, readRun, startMembers, stopMembers } from './bench/storage-reads.ts'
+import { clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcmMbps, startBenchPeer, stopBenchPeer, uploadMbps } from './bench/storage-peer.ts'
+import { libp2pStreamMbps, rawTcpMbps } from './bench/storage-transport.ts'
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' }, only: { type: 'string' } }, strict: true })
+const quick = values.quick
+const runs = Number(values.runs)
+if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs: expected a whole number ≥ 1')
+const only = values.only === undefined ? null : new Set(values.only.split(','))
+const part = (name: string): boolean => only === null || only.has(name)
+
+const MB = 1e6
+const fileBytes = quick ? 21 * MB : 105 * MB
+
+const line = (name: string, value: number | string, digits = 2): void => {
+  console.log(`${name}: ${typeof value === 'number' ? value.toFixed(digits) : value}`)
+}
+/** Prints the median as `name` and the spread as `name spread`. */
+const figure = (name: string, xs: number[], digits = 2): number => {
+  const m = median(xs)
+  line(name, m, digits)
+  line(`${name} spread`, `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)} (${xs.length} runs)`)
+  return m
+}
+
+line('machine cores', availableParallelism(), 0)
+line('file size (MB)', fileBytes / MB, 0)
+
+if (part('reads')) {
+  const members = await startMembers(2)
+  const [a, b] = members
+  try {
+    const tcp: number[] = []
+    const stream: number[] = []
+    const first: number[] = []
+    const warm: number[] = []
+    const local: number[] = []
+    const ratios = { first: [] as number[], warm: [] as number[], local: [] as number[], ceiling: [] as number[] }
+    for (let run = 0; run < runs; run++) {
+      const ref = await rawTcpMbps(fileBytes)
+      const s = await libp2pStreamMbps(a.p2p.libp2p, b.p2p.libp2p, fileBytes)
+      const r = await readRun(a, b, fileBytes, 100 + run)
+      if (r.blocks.bitswap > 0) console.log(`# run ${run + 1}: ${r.blocks.bitswap} blocks came over bitswap, ${r.blocks.streamed} over the block stream`)
+      tcp.push(ref)
+      stream.push(s)
+      first.push(r.first)
+      warm.push(r.warm)
+      local.push(r.local)
+      ratios.ceiling.push(s / ref)
+      ratios.first.push(r.first / ref)
+      ratios.warm.push(r.warm / ref)
+      ratios.local.push(r.local / ref)
+    }
+    figure('raw tcp loopback (MB/s)', tcp, 0)
+    figure('libp2p stream noise+yamux (MB/s)', stream, 0)
+    figure('transport ceiling ratio', ratios.ceiling)
+    figure('first read (MB/s)', first, 0)
+    figure('first read ratio', ratios.first)
+    figure('first read / transport ceiling', first.map((f, i) => f / stream[i]))
+    figure('warm read (MB/s)', warm, 0)
+    figure('warm read ratio', ratios.warm)
+    figure('local read (MB/s)', local, 0)
+    figure('local read ratio', ratios.local)
+
+    const readers = 10
+    const each = quick ? 10 * MB : 50 * MB
+    const aggregate: number[] = []
+    const ttfbs: number[] = []
+    for (let run = 0; run < runs; run++) {
+      const r = await concurrentRun(a, b, readers, each, 1000 + run * readers)
+      aggregate.push(r.aggregate)
+      ttfbs.push(...r.ttfbs)
+    }
+    line('concurrent readers', readers, 0)
+    line('concurrent file size (MB)', each / MB, 0)
+    figure('concurrent aggregate (MB/s)', aggregate, 0)
+    line('concurrent ttfb p50 ms', percentile(ttfbs, 50), 1)
+    line('concurrent ttfb p99 ms', percentile(ttfbs, 99), 1)
+  } finally {
+    await stopMembers(members)
+  }
+}
+
+if (part('upload') || part('listing')) {
+  const p = await startBenchPeer()
+  try {
+    if (part('upload')) {
+      const file = largeDicom(fileBytes)
+      const aes: number[] = []
+      const up: number[] = []
+      for (let run = 0; run < runs; run++) {
+        aes.push(rawAesGcmMbps(file))
+        up.push(await uploadMbps(p, file))
+      }
+      line('upload file (MB)', file.length / MB, 1)
+      figure('raw aes-256-gcm encrypt (MB/s)', aes, 0)
+      figure('upload (MB/s)', up, 1)
+      figure('upload ratio', up.map((u, i) => u / aes[i]), 3)
+    }
+    if (part('listing')) {
+      const total = quick ? 10_000 : 100_000
+      const mine = quick ? 100 : 1000
+      const t0 = performance.now()
+      await fillLedger(p, total, mine)
+      line('ledger images', total, 0)
+      line('patient images', mine, 0)
+      line('ledger fill (s)', (performance.now() - t0) / 1000, 1)
+      const n = quick ? 20 : 50
+      const doc = { p50: [] as number[], p99: [] as number[] }
+      const own = { p50: [] as number[], p99: [] as number[] }
+      for (let run = 0; run < runs; run++) {
+        const d = await listingTimes(n, async () => await clinicianPage(p))
+        const o = await listingTimes(n, async () => await patientPage(p))
+        doc.p50.push(percentile(d, 50))
+        doc.p99.push(percentile(d, 99))
+        own.p50.push(percentile(o, 50))
+        own.p99.push(percentile(o, 99))
+      }
+      line('listing page size', await clinicianPage(p), 0)
+      figure('clinician listing p50 ms', doc.p50, 1)
+      figure('clinician listing p99 ms', doc.p99, 1)
+      figure('patient listing p50 ms', own.p50, 1)
+      figure('patient listing p99 ms', own.p99, 1)
+    }
+  } finally {
+    await stopBenchPeer(p)
+  }
+}

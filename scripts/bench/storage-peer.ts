@@ -1,0 +1,152 @@
+// Upload and listing figures for `npm run bench:storage`: one whole hospital peer (createPeer: ledger,
+// storage, accounts, HTTP on 127.0.0.1) in a temp folder, driven over HTTP by the client SDK as
+// a browser would: a clinician uploads one large DICOM (HTTP, decode, encrypt, add, ledger), and
+// lists a patient's images with many other images on the ledger; the patient lists their own.
+import { createCipheriv, randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { fromHex } from '../../protocol/bytes.ts'
+import { MedichainClient } from '../../protocol/client.ts'
+import { createGenesis } from '../../protocol/genesis.ts'
+import { hospitalBoxPublicKey } from '../../protocol/user-keys.ts'
+import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
+import { encodeDicom } from '../../node/imaging/dicom-write.ts'
+import { createKeyFile } from '../../node/keys.ts'
+import { createLogger } from '../../node/logger.ts'
+import { createPeer } from '../../node/peer.ts'
+import type { Peer } from '../../node/peer.ts'
+import { nodeWrapKey } from '../../node/records/node-box.ts'
+import { mbps } from './storage-transport.ts'
+
+const PASSWORD = 'bench storage password 1'
+
+/** A running one-member hospital with a signed-in clinician and patient. */
+export interface BenchPeer { peer: Peer, data: string, clinician: MedichainClient, patient: MedichainClient, patientId: string }
+
+const clientOf = (url: string): MedichainClient => new MedichainClient({ baseUrl: url, vaultIterations: 1000 })
+
+/** Starts the peer (production settings except scrypt's cost) and signs up its users. */
+export async function startBenchPeer (): Promise<BenchPeer> {
+  const data = await mkdtemp(join(tmpdir(), 'medichain-bench-storage-peer-'))
+  const key = await createKeyFile(data)
+  const genesis = createGenesis({ name: 'bench:storage', created: Date.now(), members: [{ name: 'Bench Hospital', key: key.publicKey, addrs: [] }] })
+  const peer = createPeer({
+    data,
+    http: { host: '127.0.0.1', port: 0 },
+    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    peers: [],
+    syncIntervalMs: 10_000,
+    auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 },
+    seed: key.seed,
+    genesis,
+    freshChain: true
+  })({ logger: createLogger({ level: 'warn', destination: 2 }), clock: Date.now })
+  await peer.start()
+  const url = peer.http.url
+  const admin = clientOf(url)
+  const token = new URL(peer.auth.setupLink(url) ?? '').hash.replace(/^#token=/, '')
+  await admin.signUp({ username: 'bench-admin', password: PASSWORD, role: 'admin', setupToken: token })
+  await admin.signIn('bench-admin', PASSWORD)
+  const clinician = clientOf(url)
+  await clinician.signUp({ username: 'bench-clinician', password: PASSWORD, role: 'clinician' })
+  await admin.approve('bench-clinician')
+  await clinician.signIn('bench-clinician', PASSWORD)
+  const patient = clientOf(url)
+  await patient.signUp({ username: 'bench-patient', password: PASSWORD, role: 'patient' })
+  await patient.signIn('bench-patient', PASSWORD)
+  const patientId = patient.user?.patientId
+  if (patientId === undefined) throw new Error('the patient has no patient id')
+  return { peer, data, clinician, patient, patientId }
+}
+
+export async function stopBenchPeer (p: BenchPeer): Promise<void> {
+  await p.peer.stop()
+  await rm(p.data, { recursive: true, force: true })
+}
+
+/** A synthetic multi-frame 16-bit DICOM of about `bytes` (512 × 512 frames), no PHI. */
+export function largeDicom (bytes: number): Uint8Array {
+  const frames = Math.max(1, Math.round(bytes / (512 * 512 * 2)))
+  const pixels = new Uint16Array(512 * 512 * frames)
+  const noise = createCipheriv('aes-256-ctr', new Uint8Array(32).fill(3), new Uint8Array(16)).update(new Uint8Array(pixels.buffer))
+  pixels.set(new Uint16Array(noise.buffer, noise.byteOffset, pixels.length))
+  for (let i = 0; i < pixels.length; i++) pixels[i] &= 0x0fff
+  return encodeDicom({
+    rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixels, frames, modality: 'CT',
+    sopInstanceUid: '2.25.7001', studyInstanceUid: '2.25.7002', seriesInstanceUid: '2.25.7003',
+    patient: { name: 'BENCH^ONLY', id: 'BENCH-1', birthDate: '20000101' }
+  })
+}
+
+/** Raw AES-256-GCM encryption of `bytes` with node:crypto in 1 MiB updates, MB/s: the upload's reference. */
+export function rawAesGcmMbps (bytes: Uint8Array): number {
+  const cipher = createCipheriv('aes-256-gcm', randomBytes(32), randomBytes(12))
+  const t0 = performance.now()
+  for (let at = 0; at < bytes.length; at += 1 << 20) cipher.update(bytes.subarray(at, at + (1 << 20)))
+  cipher.final()
+  return mbps(bytes.length, performance.now() - t0)
+}
+
+/** One upload of `file` by the clinician over HTTP; MB/s of the file's size to the 201. */
+export async function uploadMbps (p: BenchPeer, file: Uint8Array): Promise<number> {
+  const t0 = performance.now()
+  await p.clinician.upload(p.patientId, file, 'large.dcm')
+  return mbps(file.length, performance.now() - t0)
+}
+
+/**
+ * Appends `total` image records, `mine` of them the bench patient's and the rest spread over
+ * other patient ids, as the hospital's own transactions (group commits). The keys are real
+ * wraps for the patient and the hospital, so a listing re-wraps them as it would any image.
+ */
+export async function fillLedger (p: BenchPeer, total: number, mine: number): Promise<void> {
+  const ledger = p.peer.ledger
+  const patient = fromHex(p.patientId)
+  const account = await ledger.queries.patientAccount(patient)
+  if (account === undefined) throw new Error('the bench patient is not on the ledger')
+  const hospitalBox = hospitalBoxPublicKey(ledger.self)
+  const dataKey = new Uint8Array(randomBytes(32))
+  const keysFor = (to: Uint8Array): { to: Uint8Array, raw: Uint8Array, result: Uint8Array } => ({ to, raw: nodeWrapKey(dataKey, to), result: nodeWrapKey(dataKey, to) })
+  const keys = [keysFor(account.box), keysFor(hospitalBox)]
+  const every = Math.max(1, Math.floor(total / mine))
+  const batch = 2048
+  for (let at = 0; at < total; at += batch) {
+    await Promise.all(Array.from({ length: Math.min(batch, total - at) }, async (_, k) => {
+      const i = at + k
+      const who = i % every === 0 && i / every < mine ? patient : new Uint8Array(await sha256.encode(new TextEncoder().encode(`other patient ${i % 5000}`)))
+      const rawCid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`bench image ${i}`)))
+      const resultCid = CID.createV1(raw.code, await sha256.digest(new TextEncoder().encode(`bench result ${i}`)))
+      await ledger.submitOwn('image.add', { patient: who, record: null, raw: rawCid, result: resultCid, modality: 'CT', size: 1, model: null, score: null, keys })
+    }))
+  }
+}
+
+/** Times `n` listings by `list`, after one untimed warm-up; returns each in ms. */
+export async function listingTimes (n: number, list: () => Promise<unknown>): Promise<number[]> {
+  await list()
+  const out: number[] = []
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now()
+    await list()
+    out.push(performance.now() - t0)
+  }
+  return out
+}
+
+/** One page (the default size) of the patient's images, as the clinician's browser asks for it. */
+export async function clinicianPage (p: BenchPeer): Promise<number> {
+  const res = await p.clinician.request('GET', `/api/patients/${p.patientId}/images`)
+  if (res.status !== 200) throw new Error(`clinician listing answered ${res.status}`)
+  return ((await res.json()) as { images: unknown[] }).images.length
+}
+
+/** One page of the patient's own images. */
+export async function patientPage (p: BenchPeer): Promise<number> {
+  const res = await p.patient.request('GET', '/api/me/images')
+  if (res.status !== 200) throw new Error(`patient listing answered ${res.status}`)
+  return ((await res.json()) as { images: unknown[] }).images.length
+}

@@ -1,0 +1,66 @@
+// Transport references for `npm run bench:storage`: raw TCP on loopback (the issue's reference),
+// and plain bytes over one libp2p stream between two members (noise encryption plus yamux
+// multiplexing, what every block protocol on the member network pays), each in MB/s.
+import { createServer, connect } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import type { Libp2p, Stream } from '@libp2p/interface'
+
+/** MB/s (10^6 bytes per second) of `bytes` moved in `ms`. */
+export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000)
+
+const CHUNK = 1024 * 1024
+
+/** Sends `total` bytes over one loopback TCP connection, 1 MiB writes with back-pressure; MB/s at the receiver. */
+export async function rawTcpMbps (total: number): Promise<number> {
+  const chunk = Buffer.alloc(CHUNK, 7)
+  let done: (ms: number) => void = () => {}
+  const finished = new Promise<number>(resolve => { done = resolve })
+  let t0 = 0
+  const server = createServer(socket => {
+    let got = 0
+    socket.on('data', (d: Buffer) => {
+      got += d.length
+      if (got >= total) { done(performance.now() - t0); socket.destroy() }
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const client = connect(port, '127.0.0.1')
+  await new Promise<void>(resolve => client.once('connect', resolve))
+  t0 = performance.now()
+  for (let sent = 0; sent < total; sent += CHUNK) {
+    if (!client.write(sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent))) await new Promise(resolve => client.once('drain', resolve))
+  }
+  const ms = await finished
+  client.destroy()
+  await new Promise(resolve => server.close(resolve))
+  return mbps(total, ms)
+}
+
+const BENCH_PROTOCOL = '/medichain/bench-bytes/1.0.0'
+
+/** Sends `total` bytes from `from` to `to` over one libp2p stream (noise + yamux); MB/s at the receiver. */
+export async function libp2pStreamMbps (from: Libp2p, to: Libp2p, total: number): Promise<number> {
+  let done: (ms: number) => void = () => {}
+  const finished = new Promise<number>(resolve => { done = resolve })
+  let t0 = 0
+  await to.handle(BENCH_PROTOCOL, async (stream: Stream) => {
+    let got = 0
+    for await (const part of stream) {
+      got += part.byteLength
+      if (got >= total) break
+    }
+    done(performance.now() - t0)
+    await stream.close().catch(() => {})
+  }, { force: true })
+  const stream = await from.dialProtocol(to.peerId, BENCH_PROTOCOL)
+  const chunk = new Uint8Array(CHUNK).fill(7)
+  t0 = performance.now()
+  for (let sent = 0; sent < total; sent += CHUNK) {
+    if (!stream.send(sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent))) await stream.onDrain()
+  }
+  const ms = await finished
+  await stream.close().catch(() => {})
+  await to.unhandle(BENCH_PROTOCOL)
+  return mbps(total, ms)
+}
