@@ -174,7 +174,10 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     try {
       const filed = await file(instance, false)
       if ('status' in filed) return filed
-      if (filed.patient === undefined) return { status: STORE_STATUS.success, held: true }
+      if (filed.patient === undefined) {
+        log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')
+        return { status: STORE_STATUS.success, held: true }
+      }
       uploading = true
       try {
         await upload(instance.path, instance.size, filed.patient, c)
