@@ -13,7 +13,7 @@ import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { decodeBlock } from '../../protocol/block.ts'
 import type { Block } from '../../protocol/block.ts'
-import { toHex } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
 import { decode, encode } from '../../protocol/codec.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import type { Head, Ledger } from '../../ledger/types.ts'
@@ -206,9 +206,12 @@ export function createReplication (init: ReplicationInit) {
     }
 
     /** Takes the image records of appended blocks: owed parts are written down, then pinned. */
-    const noteBlocks = async (blocks: Block[]): Promise<CID[]> => {
+    const noteBlocks = async (blocks: Block[], live: boolean): Promise<CID[]> => {
       const members = activeMembers()
-      const parts = blocks.flatMap(imagesIn).flatMap(image => wanted(image, members))
+      // This hospital's own uploads pin themselves once their record is appended (upload.ts);
+      // only a restart's catch-up owes them, for a pin record a crash cut off.
+      const images = blocks.flatMap(imagesIn).filter(image => !live || !equals(image.custodian, ledger.self))
+      const parts = images.flatMap(image => wanted(image, members))
       const fresh = parts.length === 0 ? [] : await owe(parts)
       advance(blocks.map(b => ({ author: b.header.author, height: b.header.height, hash: b.hash })))
       sinceCursor += blocks.length
@@ -219,7 +222,7 @@ export function createReplication (init: ReplicationInit) {
     const onBlock = (e: Event): void => {
       const block = (e as CustomEvent<Block>).detail
       // Every block takes its turn, image records or not, so the cursor moves in append order.
-      serial(async () => await noteBlocks([block]))
+      serial(async () => await noteBlocks([block], true))
         .then(fresh => { for (const cid of fresh) void ensure(cid) })
         .catch(err => log.warn({ code: codeOf(err) }, 'could not record owed image parts'))
     }
@@ -243,7 +246,7 @@ export function createReplication (init: ReplicationInit) {
       for (;;) {
         const bytes = await ledger.blocksAfter([...cursor.values()], REPAIR_CURSOR_BLOCKS)
         if (bytes.length === 0) break
-        await noteBlocks(bytes.map(b => decodeBlock(b)))
+        await noteBlocks(bytes.map(b => decodeBlock(b)), false)
         if (bytes.length < REPAIR_CURSOR_BLOCKS) break
       }
       await saveCursor()
