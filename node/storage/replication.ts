@@ -38,7 +38,7 @@ export interface ReplicationComponents {
   libp2p: Pick<Libp2p, 'getPeers' | 'addEventListener' | 'removeEventListener'>
   logger: Logger
   /** Where the to-do list, the cursor and the membership it was computed for are kept. */
-  datastore: Pick<LevelDatastore, 'get' | 'put' | 'delete' | 'has' | 'queryKeys'>
+  datastore: Pick<LevelDatastore, 'get' | 'put' | 'delete' | 'batch' | 'queryKeys'>
   isPinned(cid: CID): boolean
   /** Fetches every block of `cid` and records the pin (deduplicated by the caller). */
   pin(cid: CID, signal: AbortSignal): Promise<void>
@@ -148,11 +148,12 @@ export function createReplication (init: ReplicationInit) {
 
     const owe = async (cids: CID[]): Promise<CID[]> => {
       const fresh = cids.filter(cid => !components.isPinned(cid) && !owed.has(cid.toV1().toString()))
-      for (const cid of fresh) {
-        const name = cid.toV1().toString()
-        await datastore.put(new Key(OWED_PREFIX + name), new Uint8Array([1]))
-        owed.set(name, cid)
-      }
+      if (fresh.length === 0) return fresh
+      // One level batch, however many a walk finds.
+      const batch = datastore.batch()
+      for (const cid of fresh) batch.put(new Key(OWED_PREFIX + cid.toV1().toString()), new Uint8Array([1]))
+      await batch.commit()
+      for (const cid of fresh) owed.set(cid.toV1().toString(), cid)
       return fresh
     }
 
