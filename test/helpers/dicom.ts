@@ -163,3 +163,14 @@ export function tagOf (dump: string, tag: string): string | undefined {
   const m = /\[(.*?)\]|=(\S+)|\s([0-9]+)\s+#/.exec(line.slice(tag.length + 2))
   return m === null ? undefined : (m[1] ?? m[2] ?? m[3])
 }
+
+/**
+ * The data set of a Part 10 file as `dcmdump +L` prints it (every value in full, pixels too),
+ * without the file meta group: two files with the same data set give the same text. Throws when
+ * dcmdump printed no data set, so a comparison of two empty dumps cannot pass.
+ */
+export async function dataSetDump (path: string): Promise<string> {
+  const lines = (await dcmtk('dcmdump', ['+L', path])).stdout.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
+  if (!lines.some(l => l.startsWith('(7fe0,0010)')) || !lines.some(l => l.startsWith('(0010,0010)'))) throw new Error(`${path}: dcmdump printed no data set`)
+  return lines.join('\n')
+}
