@@ -13,8 +13,8 @@ import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
 import { dataSetDump, dcmtk, freePort, writeStudy } from '../helpers/dicom.ts'
 import type { StudySpec } from '../helpers/dicom.ts'
-import { startOrthanc } from '../helpers/orthanc.ts'
-import type { Orthanc } from '../helpers/orthanc.ts'
+import { startOrthanc } from '../../scripts/orthanc.ts'
+import type { Orthanc } from '../../scripts/orthanc.ts'
 
 let A: Hospital
 let pacs: Orthanc
