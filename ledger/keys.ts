@@ -56,6 +56,13 @@ export const K = {
   rekeyVeto: (rekey: Uint8Array | string, txId: Uint8Array | string) => `s:rkveto:${hex(rekey)}:${hex(txId)}`,
   rekeyVetoPrefix: (rekey: Uint8Array | string) => `s:rkveto:${hex(rekey)}:`,
   rewrap: (rekey: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `s:rewrap:${hex(rekey)}:${cid}:${hex(custodian)}`,
+  /** Emergency access across hospitals (ledger/emergency-rules.ts). */
+  emergencyRole: (subject: Uint8Array | string) => `s:emrole:${hex(subject)}`,
+  emergencyRoleTx: (txId: Uint8Array | string) => `s:emroletx:${hex(txId)}`,
+  emergency: (patient: Uint8Array | string, txId: Uint8Array | string) => `s:emerg:${hex(patient)}:${hex(txId)}`,
+  emergencyPatientPrefix: (patient: Uint8Array | string) => `s:emerg:${hex(patient)}:`,
+  emergencyPrefix: 's:emerg:',
+  emergencyReview: (access: Uint8Array | string) => `s:emrev:${hex(access)}`,
   /** The hospitals that hold a patient's images (custodians of an `image.add`): a sorted list of keys. */
   custodians: (patient: Uint8Array | string) => `s:cust:${hex(patient)}`,
   rekeyByOld: (old: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeyold:${hex(old)}:${hex(rekey)}`,

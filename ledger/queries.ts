@@ -10,6 +10,7 @@ import { K } from './keys.ts'
 import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
 import { createRekeyQueries } from './patient-rekey.ts'
+import { createEmergencyQueries } from './emergency-rules.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
@@ -69,6 +70,8 @@ export function createQueries (store: LedgerStore, writer: Writer) {
   const queries = {
     /** Assisted-recovery requests (issue 16.3) and their status at a given time. */
     rekeys: createRekeyQueries(store, recoveryRuleOf(writer.genesis)),
+    /** Emergency roles and cross-hospital emergency releases (issue 16.4). */
+    emergencies: createEmergencyQueries(store),
     /** PatientHashExists: whether any record, registration or image names this patient id. */
     async patientHashExists (patient: Uint8Array): Promise<boolean> {
       return await store.get(K.patient(patient)) !== undefined

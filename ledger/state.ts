@@ -11,6 +11,7 @@ import { K, studyImageKey } from './keys.ts'
 import { accessLogKeys } from './access-rules.ts'
 import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
+import { applyEmergency, emergencyKeysRead } from './emergency-rules.ts'
 import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 
@@ -165,6 +166,9 @@ export function keysRead (dtx: DecodedTx): string[] {
     case 'patient.cosign':
     case 'patient.veto':
     case 'patient.rewrap': keys.push(...patientRekeyKeysRead(tx)); break
+    case 'emergency.role':
+    case 'emergency.access':
+    case 'emergency.review': keys.push(...emergencyKeysRead(tx)); break
     default: if (isResearchTx(dtx)) keys.push(...researchKeysRead(dtx)); break
   }
   return keys
@@ -272,6 +276,15 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       applyPatientRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
       return { membership: false }
+    case 'emergency.role':
+      applyEmergency(w, tx, base)
+      return { membership: false }
+    case 'emergency.access':
+    case 'emergency.review':
+      applyEmergency(w, tx, base)
+      // Shown in the patient's history (and portal) at once.
+      addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
     case 'research.project':
     case 'research.decision':
     case 'research.export':
@@ -342,6 +355,8 @@ export function patientOf (dtx: DecodedTx): Uint8Array | null {
     case 'patient.cosign':
     case 'patient.veto':
     case 'patient.rewrap':
+    case 'emergency.access':
+    case 'emergency.review':
       return tx.body.patient
     case 'patient.rekey':
       return tx.body.old

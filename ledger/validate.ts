@@ -17,6 +17,7 @@ import { checkImageAdd } from './image-rules.ts'
 import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
+import { checkEmergency, emergencyKeysRead } from './emergency-rules.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 import { checkConsents } from './validate-consent.ts'
@@ -29,7 +30,7 @@ import { checkTxTime } from './validate-time.ts'
 export interface StateView { get(key: string): Uint8Array | undefined }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'research.export'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'emergency.role', 'emergency.access', 'emergency.review', 'research.export'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
@@ -56,6 +57,7 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (tx.type === 'model.publish') checkPublisher(tx)
     if (tx.type === 'directory.set') authoriseDirectory(tx.body.subject, author, view)
     if (tx.type === 'image.rekey') checkRekey(tx, view)
+    if (tx.type === 'emergency.role' || tx.type === 'emergency.access' || tx.type === 'emergency.review') checkEmergency(tx, author, view)
     if (tx.type === 'access.log') checkAccessLog(tx, author, view)
     return
   }
@@ -91,6 +93,7 @@ export function authoriseKeys (dtx: DecodedTx): string[] {
   // An image.rekey reads the image it re-keys and the CIDs it records.
   if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
   if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') return patientRekeyKeysRead(tx)
+  if (tx.type === 'emergency.role' || tx.type === 'emergency.access' || tx.type === 'emergency.review') return [K.account(tx.signer), ...emergencyKeysRead(tx)]
   // An access.log with a use reads its accessor's account.
   if (tx.type === 'access.log') return [K.account(tx.signer), ...accessLogKeys(tx)]
   return [K.account(tx.signer)]

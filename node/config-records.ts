@@ -25,6 +25,14 @@ export interface RecordsConfig {
   writesPerStaff: number
   /** Writes per window of all users of this peer (default 3000: fifty a second, twice a busy hospital's staff). */
   writesPerPeer: number
+  /** How long keys released in an emergency declared at another hospital open images (ms; default 1 h). */
+  emergencyWindowMs: number
+  /** Sliding window of the emergency limits below (ms; default 24 h). */
+  emergencyLimitWindowMs: number
+  /** Emergency releases per window to one clinician of another hospital (default 3). */
+  emergenciesPerClinician: number
+  /** Emergency releases per window to all clinicians of one other hospital together (default 20). */
+  emergenciesPerHospital: number
 }
 
 /** Defaults of the records block. */
@@ -38,7 +46,11 @@ export const RECORDS_DEFAULTS: Readonly<RecordsConfig> = {
   writeWindowMs: 60_000,
   writesPerPatient: 30,
   writesPerStaff: 600,
-  writesPerPeer: 3000
+  writesPerPeer: 3000,
+  emergencyWindowMs: 60 * 60_000,
+  emergencyLimitWindowMs: 24 * 60 * 60_000,
+  emergenciesPerClinician: 3,
+  emergenciesPerHospital: 20
 }
 
 /** Checks a config file's `records` block; absent fields take the defaults. */
@@ -48,7 +60,7 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   const o = v as Record<string, unknown>
   for (const key of Object.keys(o)) if (!Object.hasOwn(RECORDS_DEFAULTS, key)) throw bad(`.${key}: unknown setting`)
   const out: RecordsConfig = { ...RECORDS_DEFAULTS }
-  const int = (key: 'maxUploadBytes' | 'replicas' | 'collectGraceMs' | 'collectIntervalMs' | 'writeWindowMs' | 'writesPerPatient' | 'writesPerStaff' | 'writesPerPeer', min: number, max: number): void => {
+  const int = (key: 'maxUploadBytes' | 'replicas' | 'collectGraceMs' | 'collectIntervalMs' | 'writeWindowMs' | 'writesPerPatient' | 'writesPerStaff' | 'writesPerPeer' | 'emergencyWindowMs' | 'emergencyLimitWindowMs' | 'emergenciesPerClinician' | 'emergenciesPerHospital', min: number, max: number): void => {
     const x = o[key]
     if (x === undefined) return
     if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) throw bad(`.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
@@ -68,6 +80,10 @@ export function parseRecordsConfig (v: unknown, source: string): RecordsConfig {
   int('writesPerPatient', 1, 1_000_000)
   int('writesPerStaff', 1, 1_000_000)
   int('writesPerPeer', 1, 10_000_000)
+  int('emergencyWindowMs', 1000, 24 * 3_600_000)
+  int('emergencyLimitWindowMs', 1000, 30 * 24 * 3_600_000)
+  int('emergenciesPerClinician', 1, 1000)
+  int('emergenciesPerHospital', 1, 100_000)
   bool('custodianRead')
   bool('breakGlass')
   return out

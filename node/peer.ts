@@ -44,6 +44,9 @@ import { createRekeys } from './records/rekey.ts'
 import { createPatientRekeys } from './records/patient-rekeys.ts'
 import type { PatientRekeys } from './records/patient-rekeys.ts'
 import { rekeyRoutes } from './http/routes-rekeys.ts'
+import { emergencyRoutes } from './http/routes-emergency.ts'
+import { createEmergencies } from './emergency/service.ts'
+import type { Emergencies } from './emergency/service.ts'
 import type { Rekeys } from './records/rekey.ts'
 import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
@@ -51,6 +54,7 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import { publishedModelRoutes } from './research/model-routes.ts'
 import { createTextDetector } from './research/burned-in/text-detector.ts'
 import { Reviews } from './research/reviews.ts'
 import { createHttpServer } from './http/server.ts'
@@ -128,6 +132,8 @@ export interface Peer {
   readonly rekeys: Rekeys
   /** Assisted recovery: re-wraps this custodian's image keys once a patient.rekey takes effect. */
   readonly patientRekeys: PatientRekeys
+  /** Emergency access across hospitals: declaring here for images held elsewhere, and releasing keys as custodian. */
+  readonly emergencies: Emergencies
   readonly http: Pick<HttpServer, 'url' | 'app'>
   /** Held while this hospital must not write its own chain (SYNCING, CLOCK_SKEW). */
   readonly writes: WriteGate
@@ -260,9 +266,18 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
     const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
     const patientRekeys = createPatientRekeys({ ledger, box, logger: recordsLog, clock })
+    const breakGlassLog = join(init.data, 'break-glass.jsonl')
+    // Emergencies across hospitals: this peer as the declaring clinician's hospital and as custodian.
+    const emergencies = createEmergencies({
+      breakGlass: records.breakGlass,
+      windowMs: records.emergencyWindowMs,
+      limitWindowMs: records.emergencyLimitWindowMs,
+      perClinician: records.emergenciesPerClinician,
+      perHospital: records.emergenciesPerHospital
+    }, { ledger, libp2p: () => p2p.libp2p, box, logger: recordsLog, clock, breakGlassLog })
     const reads = createReads(
-      { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog: join(init.data, 'break-glass.jsonl') },
-      { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies }
+      { policy: { custodianRead: records.custodianRead, breakGlass: records.breakGlass }, breakGlassLog },
+      { ledger, storage, box, logger: recordsLog, clock, copies: fetchedCopies, emergencyKeys: (reader, image) => emergencies.keysFor(reader, image) }
     )
     const tmpDir = join(init.data, 'tmp')
     // Uploaded images are decoded off the main thread, under the pixel budget, a bounded number at once.
@@ -320,7 +335,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
     const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, {
-      auth, reads, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
+      auth, reads, emergencies, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
     })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))
@@ -333,11 +348,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const researchRouter = researchRoutes({ auth, research, ledger })
     http.app.use(researchRouter.routes())
     http.app.use(researchRouter.allowedMethods({ throw: true }))
+    http.app.use(publishedModelRoutes({ auth, ledger, storage }).routes())
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
     http.app.use(patientCodeRoutes({ ledger, auth }).routes())
     http.app.use(rekeyRoutes({ ledger, auth, clock }).routes())
+    http.app.use(emergencyRoutes({ ledger, auth, clock, breakGlassLog }).routes())
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
     http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
@@ -369,6 +386,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       fetchedCopies,
       rekeys,
       patientRekeys,
+      emergencies,
       http,
       writes,
       dicom,
@@ -394,6 +412,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'auth', stop: async () => await auth.stop() })
           await relay.start()
           started.push({ name: 'relay', stop: async () => await relay.stop() })
+          await emergencies.start()
+          started.push({ name: 'emergencies', stop: async () => await emergencies.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
           await reviews.open()

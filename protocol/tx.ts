@@ -19,6 +19,7 @@ export const TX_TYPES = [
   'member.propose', 'member.approve', 'account.register', 'record.create', 'image.add',
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
   'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
+  'emergency.role', 'emergency.access', 'emergency.review',
   'research.project', 'research.decision', 'research.export'
 ] as const
 export type TxType = typeof TX_TYPES[number]
@@ -131,6 +132,20 @@ export interface TxBodies extends ResearchBodies {
    * are not PHI; a patient is never a subject, and the ledger refuses one.
    */
   'directory.set': { subject: Uint8Array, name: string, department: string }
+  /**
+   * Emergency access across hospitals (issue 16.4): a hospital's admin gives (`allow`) or takes back
+   * (`deny`) the emergency role of one of its clinicians; other hospitals release keys in an
+   * emergency only to a clinician whose home hospital gave it.
+   */
+  'emergency.role': { subject: Uint8Array, role: 'allow' | 'deny' }
+  /**
+   * A custodian released the keys of `patient`'s images in an emergency declared by clinician
+   * `accessor` of `hospital`, until `until`, relying on that hospital's `emergency.role` tx `role`.
+   * `reason` is the SHA-256 of the reason the clinician gave (the text stays with the hospitals).
+   */
+  'emergency.access': { patient: Uint8Array, accessor: Uint8Array, hospital: Uint8Array, until: number, role: Uint8Array, reason: Uint8Array }
+  /** The custodian's review after the fact of its `emergency.access` `access`: justified or not. */
+  'emergency.review': { access: Uint8Array, patient: Uint8Array, verdict: 'justified' | 'unjustified' }
   /**
    * Assisted recovery (issue 16.3): a patient who lost password and recovery code made a new key
    * pair at a hospital that checked their identity in person. Signed by the new key (the signer),
@@ -325,6 +340,25 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         name: expectString(f.name, `${p}.name`, 128),
         department: expectString(f.department, `${p}.department`, 64, 0)
       }
+    }
+    case 'emergency.role': {
+      const f = expectFields(v, p, ['subject', 'role'])
+      return { subject: expectBytes(f.subject, `${p}.subject`, KEY), role: expectEnum(f.role, `${p}.role`, ['allow', 'deny'] as const) }
+    }
+    case 'emergency.access': {
+      const f = expectFields(v, p, ['patient', 'accessor', 'hospital', 'until', 'role', 'reason'])
+      return {
+        patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
+        accessor: expectBytes(f.accessor, `${p}.accessor`, KEY),
+        hospital: expectBytes(f.hospital, `${p}.hospital`, KEY),
+        until: expectUint(f.until, `${p}.until`),
+        role: expectBytes(f.role, `${p}.role`, HASH_BYTES),
+        reason: expectBytes(f.reason, `${p}.reason`, HASH_BYTES)
+      }
+    }
+    case 'emergency.review': {
+      const f = expectFields(v, p, ['access', 'patient', 'verdict'])
+      return { access: expectBytes(f.access, `${p}.access`, HASH_BYTES), patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), verdict: expectEnum(f.verdict, `${p}.verdict`, ['justified', 'unjustified'] as const) }
     }
     case 'patient.rekey': {
       const f = expectFields(v, p, ['old', 'box', 'hospital'])

@@ -21,6 +21,8 @@ import type { Reader } from '../records/access.ts'
 import { DecodeBusyError } from '../imaging/errors.ts'
 import { receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
+import { EmergencyNotCustodianError } from '../records/reads.ts'
+import type { Emergencies } from '../emergency/service.ts'
 import { ingestUpload } from '../records/upload.ts'
 import type { UploadComponents, UploadResult } from '../records/upload.ts'
 import { encodeCursor, pageOf, parsePage } from './page.ts'
@@ -37,6 +39,8 @@ export const MAX_PAGE = 500
 export interface RecordRoutesComponents extends UploadComponents {
   auth: Auth
   reads: Reads
+  /** Emergency access across hospitals (node/emergency); absent: break-glass only where the images are. */
+  emergencies?: Pick<Emergencies, 'declare'>
   ledger: Ledger
   clock: () => number
 }
@@ -192,9 +196,19 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     if (typeof body?.reason !== 'string' || body.reason.trim().length < 10 || body.reason.length > 1000) {
       throw new InvalidRequestError('reason: a reason of 10 to 1000 characters is required')
     }
-    const { until } = await reads.declareEmergency(readerOf(ctx), patientParam(ctx.params.patientId), body.reason)
-    ctx.status = 201
-    ctx.body = { until }
+    const reader = readerOf(ctx)
+    const patientId = patientParam(ctx.params.patientId)
+    try {
+      const { until } = await reads.declareEmergency(reader, patientId, body.reason)
+      ctx.status = 201
+      ctx.body = { until, where: 'here' }
+    } catch (err) {
+      // Held only at other hospitals: they are asked to release their keys (issue 16.4).
+      if (!(err instanceof EmergencyNotCustodianError) || c.emergencies === undefined) throw err
+      const released = await c.emergencies.declare(reader, patientId, body.reason)
+      ctx.status = 201
+      ctx.body = { until: released.until, where: 'elsewhere', hospitals: released.hospitals }
+    }
   })
 
   router.post('/api/consents', patient, async (ctx) => {

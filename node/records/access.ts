@@ -30,6 +30,8 @@ export type KeySource =
   /** The patient's own key; `wrapped` when a custodian re-wrapped it for a recovered key (issue 16.3). */
   | { from: 'patient', wrapped?: { raw: Uint8Array, result: Uint8Array | null } }
   | { from: 'hospital' }
+  /** Keys another custodian released to this hospital in an emergency (issue 16.4), sealed for its box. */
+  | { from: 'emergency', wrapped: { raw: Uint8Array, result: Uint8Array | null } }
   | { from: 'consent', consent: ConsentRecord }
 
 /** The outcome of an access check. */

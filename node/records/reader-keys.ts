@@ -78,6 +78,10 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     return { raw: entry.raw, result: entry.result }
   }
   const key = nodeBoxKeyOf(box)
+  if (source.from === 'emergency') {
+    const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(image, part, wrapped, () => nodeUnwrapKey(wrapped, key), readerBoxPub)
+    return { raw: open(source.wrapped.raw, 'raw'), result: source.wrapped.result === null ? null : open(source.wrapped.result, 'result') }
+  }
   if (source.from === 'hospital') {
     const entry = image.keys.find(k => equals(k.to, box.publicKey))
     if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')

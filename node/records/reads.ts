@@ -76,6 +76,8 @@ export interface ReadComponents {
   clock: Clock
   /** Told of every read under a consent, so the copy fetched for it is deleted when the consent ends. */
   copies?: Pick<FetchedCopies, 'noteFetched'>
+  /** Keys other custodians released to this hospital in an emergency (node/emergency), while live. */
+  emergencyKeys?: (reader: Reader, image: ImageRecord) => { raw: Uint8Array, result: Uint8Array | null } | undefined
 }
 
 /** Reads of one peer; `breakGlassLog` is the hospital's own file of emergency reasons (never on the ledger). */
@@ -121,7 +123,11 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
     const forMe = (grantee: Uint8Array): ConsentRecord | undefined => all.find(x => x.purpose === purpose && equals(x.grantee, grantee))
     const consents = { user: forMe(reader.signPub), hospital: forMe(reader.hospital) }
     const until = emergencies.get(emergencyKey(reader, image.patient)) ?? 0
-    return decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
+    const decision = decideAccess({ reader, image, consents, policy: init.policy, now: c.clock(), emergency: until > c.clock() })
+    if (decision.allowed || reader.role !== 'clinician') return decision
+    // An emergency declared here for images held elsewhere: the keys the custodian released, until its window ends.
+    const released = c.emergencyKeys?.(reader, image)
+    return released === undefined ? decision : { allowed: true, basis: 'emergency', keys: { from: 'emergency', wrapped: released }, consent: null }
   }
 
   /** Logs the opening of one image (its ciphertext went out). */
@@ -185,7 +191,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       }
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
-      if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
+      if (out.length === 0 && page.after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
       return { images: out, more }
     },
 

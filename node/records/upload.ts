@@ -12,7 +12,6 @@ import type { CID } from 'multiformats/cid'
 import { MedichainError } from '../../protocol/errors.ts'
 import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_NAME, sealImageMeta, toMetaDate } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { wrapKey } from '../../protocol/key-wrap.ts'
 import type { WrappedKeys } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
@@ -24,6 +23,7 @@ import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
 import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
 import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
+import { nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'
 
 /** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
@@ -123,22 +123,41 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // The pool's slot is held through the analysis, so a few large uploads at once do not
     // multiply the decoded images held in memory. The worker also prepares the model's input.
     const modelInput = c.analysers.current?.inputSize
-    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true }, async (image, input, preview) => {
-      const analyser = c.analysers.current
-      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
-    })
+    // The raw file is encrypted and stored while the decoder (a worker thread) checks and
+    // analyses it: both read the same temp file. Its blocks are staged, not pinned, until the
+    // record names them, so a file the decoder refuses leaves only blocks the collector frees.
+    staging = c.storage.stage()
+    const rawAdd = addEncrypted(staging, createReadStream(file.path, { highWaterMark: 1 << 20 }))
+    // Awaited below, after the decode; this keeps an early failure (a full disk) from going unhandled meanwhile.
+    rawAdd.catch(() => {})
+    let decoded
+    try {
+      decoded = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true }, async (image, input, preview) => {
+        const analyser = c.analysers.current
+        return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
+      })
+    } catch (err) {
+      // A refused file leaves nothing behind: its blocks go now, not at the collector's next pass.
+      const stored = await rawAdd.catch(() => null)
+      if (stored !== null) {
+        stored.key.fill(0)
+        staging.drop()
+        await c.storage.discard(stored.cid).catch(() => undefined)
+      }
+      throw err
+    }
+    const { modality, analysis, card } = decoded
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
     // the ledger names it, so no recorded instance is ever missing from query/retrieve.
     const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file.path, patientId, c.catalogue) : undefined
 
-    staging = c.storage.stage()
-    const raw = await addEncrypted(staging, createReadStream(file.path, { highWaterMark: 1 << 20 }))
+    const raw = await rawAdd
     keys.push(raw.key)
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
     const meta = await staging.add([await sealImageMeta(raw.key, card)])
-    const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: wrapKey(raw.key, to), result: result === null ? null : wrapKey(result.key, to) })
+    const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
 
     await c.ledger.submitOwn('image.add', {
       patient: patientId,

@@ -187,9 +187,22 @@ export function createReplication (init: ReplicationInit) {
       }
     }
 
+    /**
+     * The newest block of each chain whose image records are written down: the cursor a restart
+     * catches up from. It moves only in `serial`, after the records of its blocks are owed, so a
+     * crash never leaves a block behind the saved cursor unexamined.
+     */
+    const cursor = new Map<string, Head>()
+    const advance = (heads: Iterable<Head>): void => {
+      for (const h of heads) {
+        const key = toHex(h.author)
+        if ((cursor.get(key)?.height ?? -1) < h.height) cursor.set(key, h)
+      }
+    }
+
     const saveCursor = async (): Promise<void> => {
       sinceCursor = 0
-      await datastore.put(CURSOR_KEY, encode(ledger.heads()))
+      await datastore.put(CURSOR_KEY, encode([...cursor.values()]))
     }
 
     /** Takes the image records of appended blocks: owed parts are written down, then pinned. */
@@ -197,6 +210,7 @@ export function createReplication (init: ReplicationInit) {
       const members = activeMembers()
       const parts = blocks.flatMap(imagesIn).flatMap(image => wanted(image, members))
       const fresh = parts.length === 0 ? [] : await owe(parts)
+      advance(blocks.map(b => ({ author: b.header.author, height: b.header.height, hash: b.hash })))
       sinceCursor += blocks.length
       if (sinceCursor >= REPAIR_CURSOR_BLOCKS) await saveCursor()
       return fresh
@@ -204,10 +218,7 @@ export function createReplication (init: ReplicationInit) {
 
     const onBlock = (e: Event): void => {
       const block = (e as CustomEvent<Block>).detail
-      if (imagesIn(block).length === 0 && sinceCursor + 1 < REPAIR_CURSOR_BLOCKS) {
-        sinceCursor++
-        return
-      }
+      // Every block takes its turn, image records or not, so the cursor moves in append order.
       serial(async () => await noteBlocks([block]))
         .then(fresh => { for (const cid of fresh) void ensure(cid) })
         .catch(err => log.warn({ code: codeOf(err) }, 'could not record owed image parts'))
@@ -215,6 +226,8 @@ export function createReplication (init: ReplicationInit) {
 
     /** Every image record against the current members: the first start of a folder, or a membership change. */
     const walk = async (): Promise<void> => {
+      // Blocks appended after this snapshot are noted again from their events: harmless.
+      advance(ledger.heads())
       const members = activeMembers()
       const parts: CID[] = []
       for (const image of await ledger.queries.getAllResults()) parts.push(...wanted(image, members))
@@ -225,19 +238,12 @@ export function createReplication (init: ReplicationInit) {
     }
 
     /** The blocks appended since the saved cursor (a restart, or storage started after the ledger). */
-    const catchUp = async (cursor: Head[]): Promise<void> => {
-      let heads = cursor
+    const catchUp = async (saved: Head[]): Promise<void> => {
+      advance(saved)
       for (;;) {
-        const bytes = await ledger.blocksAfter(heads, REPAIR_CURSOR_BLOCKS)
+        const bytes = await ledger.blocksAfter([...cursor.values()], REPAIR_CURSOR_BLOCKS)
         if (bytes.length === 0) break
-        const blocks = bytes.map(b => decodeBlock(b))
-        await noteBlocks(blocks)
-        const next = new Map(heads.map(h => [toHex(h.author), h]))
-        for (const b of blocks) {
-          const key = toHex(b.header.author)
-          if ((next.get(key)?.height ?? -1) < b.header.height) next.set(key, { author: b.header.author, height: b.header.height, hash: b.hash })
-        }
-        heads = [...next.values()]
+        await noteBlocks(bytes.map(b => decodeBlock(b)))
         if (bytes.length < REPAIR_CURSOR_BLOCKS) break
       }
       await saveCursor()
@@ -287,6 +293,7 @@ export function createReplication (init: ReplicationInit) {
       start () {
         controller = new AbortController()
         owed.clear()
+        cursor.clear()
         ledger.addEventListener('block:appended', onBlock)
         ledger.addEventListener('members:changed', onMembers)
         libp2p.addEventListener('peer:connect', trigger)
@@ -299,10 +306,10 @@ export function createReplication (init: ReplicationInit) {
               // A record this version cannot read is left alone.
             }
           }
-          const cursor = await datastore.get(CURSOR_KEY).catch(() => undefined)
+          const saved = await datastore.get(CURSOR_KEY).catch(() => undefined)
           const members = await datastore.get(MEMBERS_KEY).catch(() => undefined)
-          if (cursor === undefined || members === undefined || toHex(members) !== toHex(membersDigest())) await walk()
-          else await catchUp(decode(cursor) as Head[])
+          if (saved === undefined || members === undefined || toHex(members) !== toHex(membersDigest())) await walk()
+          else await catchUp(decode(saved) as Head[])
         }).then(trigger, err => log.warn({ code: codeOf(err) }, 'could not catch up on image records'))
         if (init.intervalMs > 0) timer = setInterval(trigger, init.intervalMs)
       },

@@ -5,7 +5,7 @@
 // progress bar and downloads a zip that unzip accepts, with no patient name left in it; the
 // download history lists the export; an image marked as having burned-in annotation waits until
 // A's admin checks it on the Research page and releases it; the patient then reads "used in
-// research project …".
+// research project …". A published model's card shows its data per hospital and its proof checks.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -16,6 +16,8 @@ import { waitFor } from '../helpers/timeout.ts'
 import { unzip } from '../helpers/unzip.ts'
 import { phiDicom } from '../research/deid-fixture.ts'
 import { client } from '../helpers/peers.ts'
+import { taskIdFor } from '../../ledger/fl-rules.ts'
+import { samplesMetricKey } from '../../node/fl/task/record.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
 import { browserAvailable, launch, PASSWORD, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
 import type { Hospital, Network, TestBrowser } from './harness.ts'
@@ -145,6 +147,23 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await card.getByTestId('export').click()
   await again
   await card.getByTestId('export-done').filter({ hasText: 'Exported 2 images.' }).waitFor({ timeout: 60_000 })
+
+  // A published model: the researcher opens its card, checks the proof in the browser.
+  const { cid: weights } = await A.peer.storage.add([Uint8Array.from({ length: 4096 }, (_, i) => i % 251)])
+  await A.peer.ledger.submitOwn('model.publish', {
+    model: weights, task: taskIdFor('lesions', A.peer.ledger.self, new Uint8Array(4).fill(2)), round: 2,
+    metrics: { dice: 0.64, [samplesMetricKey(A.peer.ledger.self)]: 40 }, participants: [A.peer.ledger.self]
+  })
+  // Away and back (a reload would lock the vault): the Research page loads the list afresh.
+  await researcher.getByRole('link', { name: 'Patients' }).click()
+  await researcher.getByRole('link', { name: 'Research' }).click()
+  await researcher.getByTestId('models').getByRole('link', { name: /lesions/ }).click()
+  await researcher.waitForURL(`**/app/models/${weights.toString()}`)
+  assert.is(await researcher.getByTestId('model-cid').textContent(), weights.toString())
+  assert.match(await researcher.getByTestId('model-data').textContent() ?? '', /Hospital A\s*40/)
+  await researcher.getByRole('button', { name: 'Verify the inclusion proof' }).click()
+  await researcher.locator('[data-result=verified]').waitFor({ timeout: 10_000 })
+  await screenshot(researcher, 'research-model-card')
 
   // The patient reads where their image went.
   await patient.getByRole('link', { name: 'Research use' }).click()

@@ -1,6 +1,7 @@
 // The shared patient portal in headless Chromium on a real 3-hospital network (issue 18): a
 // patient who signed up at A opens C's sign-in page, types `pat@a`, and sees the banner naming the
-// home hospital, the images held at A and at B decrypted in the page, grants hospital B from C,
+// home hospital, the images held at A and at B decrypted in the page, unlocks again after a reload
+// (through A, since C keeps no vault), grants hospital B from C,
 // sees "signed in at Hospital C" in who-viewed, and signs out. A wrong password through C gets
 // A's refusal; with A down the page says the home hospital cannot be reached, picked from the list.
 import { multiaddr } from '@multiformats/multiaddr'
@@ -71,6 +72,13 @@ it('a patient of A uses the portal at C, and C says so when A is down', async ()
   await waitFor(async () => await page.locator('mc-thumbnail canvas[data-state=shown]').count() === 2, { timeout: 30_000, what: 'A\'s and B\'s images decrypted in C\'s page' })
   await screenshot(page, 'shared-portal-images')
 
+  // A reload keeps C's session but not the keys: the password opens them again, through A.
+  await page.reload()
+  await page.getByRole('heading', { name: 'Your vault is locked' }).waitFor()
+  await page.getByLabel('Password for pat').fill(PASSWORD)
+  await page.getByRole('button', { name: 'Unlock' }).click()
+  await waitFor(async () => await page.locator('mc-thumbnail canvas[data-state=shown]').count() === 2, { timeout: 30_000, what: 'the images again after unlocking through A' })
+
   await page.getByRole('link', { name: 'Consents' }).click()
   await page.getByLabel('Hospital', { exact: true }).selectOption({ label: 'Hospital B' })
   await page.getByRole('button', { name: 'Grant consent' }).click()
@@ -79,7 +87,8 @@ it('a patient of A uses the portal at C, and C says so when A is down', async ()
   await screenshot(page, 'shared-portal-consents')
 
   await page.getByRole('link', { name: 'Who viewed my images' }).click()
-  await page.getByTestId('sign-ins').getByText('Hospital C').waitFor({ timeout: 20_000 })
+  await page.getByTestId('sign-ins').waitFor({ timeout: 20_000 })
+  assert.is(await page.getByTestId('sign-ins').getByText('Hospital C').count(), 2, 'the sign-in and the unlock after the reload')
   await screenshot(page, 'shared-portal-sign-ins')
 
   await page.getByRole('button', { name: 'Sign out' }).click()

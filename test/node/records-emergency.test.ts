@@ -41,7 +41,7 @@ test('break-glass opens images only with a reason and where policy allows, and t
   assert.ok(audit.length >= 2 && audit.every(e => e.emergency === true), 'every emergency read is flagged for the patient')
 })
 
-test('break-glass at a hospital that holds none of the images is refused, never a success that opens nothing', async () => {
+test('break-glass at a hospital that holds none of the images needs the emergency role there (issue 16.4): without it, refused and nothing opens', async () => {
   hospitals = await startHospitals(2, { records: { custodianRead: true, breakGlass: true } })
   const [A, B] = hospitals
   const patient = await user(A, 'pat', 'patient')
@@ -50,8 +50,8 @@ test('break-glass at a hospital that holds none of the images is refused, never 
   const pid = patient.user?.patientId as string
   await docA.upload(pid, testImages().png, 'scan.png')
   await waitFor(async () => (await B.peer.ledger.queries.imagesOf(fromHex(pid))).length === 1, { timeout: 10_000, what: 'the image record to reach B' })
-  const err = await rejects(async () => await docB.emergency(pid, 'unconscious patient in the emergency department'), 'EMERGENCY_NOT_CUSTODIAN')
-  assert.is((err as ApiError).status, 409)
+  const err = await rejects(async () => await docB.emergency(pid, 'unconscious patient in the emergency department'), 'EMERGENCY_ROLE')
+  assert.is((err as ApiError).status, 403)
   await rejects(async () => await docB.patientImages(pid), 'NO_CONSENT')
   assert.is((await patient.myAudit()).filter(e => e.emergency === true).length, 0, 'nothing was opened as an emergency')
   // At the hospital that holds the image, the same declaration opens it.

@@ -196,9 +196,13 @@ test('a lock at home ends the session at C; home offline is HOME_UNREACHABLE, an
   assert.is(await atC.resume(), null, 'the session is gone at C')
   await A.admin.request('POST', '/api/accounts/pat/unlock')
 
-  // A goes down: C answers at once with a typed, retryable error.
+  // A goes down: with no offline grace, a session at C ends at its next check, and a new sign-in
+  // is answered at once with a typed, retryable error.
+  const during = client(C.url)
+  await during.signInAnywhere('pat@a', PASSWORD)
   const dataA = A.data
   await A.peer.stop()
+  await rejects(async () => await during.myImages(), 'UNAUTHENTICATED')
   const err = await rejects(async () => await client(C.url).signInAnywhere('pat@a', PASSWORD), 'HOME_UNREACHABLE') as ApiError
   assert.is(err.status, 503)
   assert.ok(err.retryAfter !== null && err.retryAfter > 0, 'Retry-After tells the portal when to try again')

@@ -7,7 +7,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
+import { MAX_CONSENT_IMAGES, PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
 import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
 import { nameLabel } from '../lib/names.ts'
@@ -176,6 +176,11 @@ export class McConsents extends LitElement {
     if (this.scope === 'study' && study === undefined) {
       this.formErrors = {}
       this.#action.error = new MedichainError('INVALID', 'choose a study')
+      return
+    }
+    if (study !== undefined && study.images.length > MAX_CONSENT_IMAGES) {
+      this.formErrors = {}
+      this.#action.error = new MedichainError('STUDY_TOO_LARGE', `this study has ${study.images.length} images; one consent can carry the keys of at most ${MAX_CONSENT_IMAGES}`)
       return
     }
     this.formErrors = {}

@@ -2,6 +2,15 @@
 // their signing key), why (treatment, research or training, docs/design.md §5) and until when. Pure, so
 // each refusal is tested; the page shows the message beside its field.
 
+import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../../../protocol/constants.ts'
+
+/**
+ * The most images one grant can carry keys for: a transaction is at most MAX_TX_BYTES, and the
+ * ledger allows CONSENT_BASE_BYTES plus CONSENT_BYTES_PER_IMAGE per image (162 today). A larger
+ * study cannot be granted in one consent yet (docs/design.md §5 "Studies and series").
+ */
+export const MAX_CONSENT_IMAGES = Math.floor((MAX_TX_BYTES - CONSENT_BASE_BYTES) / CONSENT_BYTES_PER_IMAGE)
+
 /** Purposes a consent can carry (protocol/tx.ts PURPOSES). */
 export const PURPOSES = ['treatment', 'research', 'training'] as const
 export type Purpose = typeof PURPOSES[number]
