@@ -7,7 +7,7 @@ export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'research', 'c
 export type PatientTab = typeof PATIENT_TABS[number]
 
 /** Tabs of the admin console. */
-export const ADMIN_TABS = ['status', 'members', 'accounts', 'ledger', 'fl'] as const
+export const ADMIN_TABS = ['status', 'members', 'accounts', 'ledger', 'fl', 'safety'] as const
 export type AdminTab = typeof ADMIN_TABS[number]
 
 /** A parsed location. */
