@@ -2,7 +2,8 @@
 // for one 256×256 image on the active backend beside the cpu backend in the same run, and local
 // training time per epoch; then federated learning: centralised vs FedAvg across three non-IID
 // hospitals (held-out Dice and AUROC, same total epochs) and the round overhead of three peer
-// processes on loopback. Output lines are `name: value`. `--quick` uses fewer runs and images.
+// processes on loopback. Output lines are `name: value`. `--quick` uses fewer runs, images and
+// seeds; `--seeds 7,17,…` sets the seeds of the quality comparison.
 import type { Tensor4D } from '@tensorflow/tfjs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -108,22 +109,52 @@ line('fl quality model parameters', parameterCount(DEFAULT_UNET), 0)
 line('fl quality images per hospital (3 hospitals, non-IID)', fq.perHospital, 0)
 line('fl quality held-out images', fq.heldOut, 0)
 line('fl quality batch size', 4, 0)
-const q = await flQuality({ seed: 7, ...fq, batchSize: 4, learningRate: 0.003, imageSize: 128, model: { ...DEFAULT_UNET } })
-line('fl centralised epochs', fq.rounds * fq.localEpochs, 0)
-line('fl centralised dice', q.central.dice, 3)
-line('fl centralised auroc', q.central.auroc ?? Number.NaN, 3)
-line('fl centralised train (s)', q.centralSeconds)
-line('fl fedavg rounds', fq.rounds, 0)
-line('fl fedavg local epochs per round', fq.localEpochs, 0)
-line('fl fedavg dice', q.fedavg.dice, 3)
-line('fl fedavg auroc (goal >= 0.95)', q.fedavg.auroc ?? Number.NaN, 3)
-for (const round of [5, 10, 15].filter(r => r < fq.rounds)) {
-  line(`fl fedavg round ${round} dice / auroc`, `${q.perRound[round - 1].dice.toFixed(3)} / ${(q.perRound[round - 1].auroc ?? Number.NaN).toFixed(3)}`)
+// Quality on every seed (issue 17): the comparison runs once per seed (data, held-out set and
+// initial weights all follow it); the first seed's figures are printed in full, then the Dice ratio
+// and FedAvg's AUROC over all seeds, median and worst. `--seeds 7,17` chooses them.
+const seedsArg = process.argv.indexOf('--seeds')
+const seeds = seedsArg > 0
+  ? process.argv[seedsArg + 1].split(',').map(Number)
+  : (quick ? [7, 17] : [7, 17, 27, 37, 47])
+if (seeds.length === 0 || seeds.some(n => !Number.isInteger(n) || n < 0)) throw new Error('--seeds: comma-separated non-negative integers')
+/** Median; NaN when any value is NaN (a seed whose centralised Dice is 0 has no ratio). */
+const median = (v: number[]): number => {
+  if (v.some(Number.isNaN)) return Number.NaN
+  const s = [...v].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
-line('fl fedavg best dice over rounds', Math.max(...q.perRound.map(r => r.dice)), 3)
-line('fl fedavg / centralised dice (goal >= 0.95)', q.central.dice === 0 ? Number.NaN : q.fedavg.dice / q.central.dice, 3)
-line('fl fedavg rounds to 0.95 of centralised dice', q.roundsToGoal === null ? 'not reached' : String(q.roundsToGoal))
-line('fl fedavg train incl. per-round validation (s)', q.fedavgSeconds)
+const worst = (v: number[]): number => v.some(Number.isNaN) ? Number.NaN : Math.min(...v)
+const perSeed: Array<{ seed: number, ratio: number, auroc: number, centralDice: number, fedavgDice: number, rounds: number | null }> = []
+for (const seed of seeds) {
+  const q = await flQuality({ seed, ...fq, batchSize: 4, learningRate: 0.003, imageSize: 128, model: { ...DEFAULT_UNET } })
+  const ratio = q.central.dice === 0 ? Number.NaN : q.fedavg.dice / q.central.dice
+  perSeed.push({ seed, ratio, auroc: q.fedavg.auroc ?? Number.NaN, centralDice: q.central.dice, fedavgDice: q.fedavg.dice, rounds: q.roundsToGoal })
+  line(`fl seed ${seed}: centralised dice / fedavg dice / ratio / fedavg auroc / rounds to 0.95`,
+    `${q.central.dice.toFixed(3)} / ${q.fedavg.dice.toFixed(3)} / ${ratio.toFixed(3)} / ${(q.fedavg.auroc ?? Number.NaN).toFixed(3)} / ${q.roundsToGoal ?? 'not reached'}`)
+  if (seed !== seeds[0]) continue
+  line('fl centralised epochs', fq.rounds * fq.localEpochs, 0)
+  line('fl centralised dice', q.central.dice, 3)
+  line('fl centralised auroc', q.central.auroc ?? Number.NaN, 3)
+  line('fl centralised train (s)', q.centralSeconds)
+  line('fl fedavg rounds', fq.rounds, 0)
+  line('fl fedavg local epochs per round', fq.localEpochs, 0)
+  line('fl fedavg dice', q.fedavg.dice, 3)
+  line('fl fedavg auroc (goal >= 0.95)', q.fedavg.auroc ?? Number.NaN, 3)
+  for (const round of [5, 10, 15].filter(r => r < fq.rounds)) {
+    line(`fl fedavg round ${round} dice / auroc`, `${q.perRound[round - 1].dice.toFixed(3)} / ${(q.perRound[round - 1].auroc ?? Number.NaN).toFixed(3)}`)
+  }
+  line('fl fedavg best dice over rounds', Math.max(...q.perRound.map(r => r.dice)), 3)
+  line('fl fedavg / centralised dice (goal >= 0.95)', ratio, 3)
+  line('fl fedavg rounds to 0.95 of centralised dice', q.roundsToGoal === null ? 'not reached' : String(q.roundsToGoal))
+  line('fl fedavg train incl. per-round validation (s)', q.fedavgSeconds)
+}
+const ratios = perSeed.map(p => p.ratio)
+const aurocs = perSeed.map(p => p.auroc)
+line('fl seeds', seeds.join(','))
+line(`fl fedavg / centralised dice median over ${seeds.length} seeds (goal >= 0.95)`, median(ratios), 3)
+line(`fl fedavg / centralised dice worst over ${seeds.length} seeds (goal >= 0.9)`, worst(ratios), 3)
+line(`fl fedavg auroc median over ${seeds.length} seeds`, median(aurocs), 3)
+line(`fl fedavg auroc worst over ${seeds.length} seeds`, worst(aurocs), 3)
 
 const fr = quick
   ? { rounds: 2, perHospital: 12, heldOut: 12, epochs: 1 }

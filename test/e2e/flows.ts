@@ -6,6 +6,15 @@ import type { Page } from 'playwright-core'
 import { signInInPage, signUpInPage } from './harness.ts'
 import type { Hospital, TestBrowser } from './harness.ts'
 
+/**
+ * Waits until the app's router shows `path`, by the path the app writes on its <main> element.
+ * Not page.url() or an evaluate: over BiDi, Firefox ESR 140 reports no history.pushState
+ * navigation to playwright, and its evaluate runs into the UI's CSP (harness.ts launchFirefox).
+ */
+export async function atPath (page: Page, path: string): Promise<void> {
+  await page.locator(`main[data-path="${path}"]`).waitFor({ timeout: 30_000 })
+}
+
 /** Waits for an error note with this stable code. */
 export async function expectCode (page: Page, code: string): Promise<void> {
   await page.locator(`[role=alert][data-code="${code}"]`).first().waitFor({ timeout: 20_000 })
@@ -19,7 +28,7 @@ export async function adminOf (b: TestBrowser, h: Hospital, name: string): Promi
   // The setup page also names the hospital; the genesis name is what the e2e network already uses.
   await page.getByLabel('Hospital name').fill(h.name)
   await signUpInPage(page, name)
-  await page.waitForURL('**/app/admin/status')
+  await atPath(page, '/app/admin/status')
   return page
 }
 
@@ -35,7 +44,7 @@ export async function clinicianOf (b: TestBrowser, h: Hospital, admin: Page, nam
   await admin.getByRole('button', { name: `Approve ${name}` }).click()
   await admin.getByText(`${name}: approved`).waitFor()
   await signInInPage(page, name)
-  await page.waitForURL('**/app/clinician')
+  await atPath(page, '/app/clinician')
   return page
 }
 
@@ -43,7 +52,7 @@ export async function clinicianOf (b: TestBrowser, h: Hospital, admin: Page, nam
 export async function patientOf (b: TestBrowser, h: Hospital, name: string): Promise<{ page: Page, patientId: string }> {
   const page = await b.page(`${h.url}/app/sign-up`)
   await signUpInPage(page, name, 'patient')
-  await page.waitForURL('**/app/patient/images')
+  await atPath(page, '/app/patient/images')
   await page.getByRole('link', { name: 'My id' }).click()
   const patientId = (await page.getByTestId('patient-id').textContent())?.trim() ?? ''
   return { page, patientId }
@@ -54,7 +63,7 @@ export async function findPatient (page: Page, patientId: string): Promise<void>
   await page.getByRole('link', { name: 'Patients' }).click()
   await page.getByLabel('Patient id').fill(patientId)
   await page.getByRole('button', { name: 'Find patient' }).click()
-  await page.waitForURL(`**/app/clinician/patients/${patientId}`)
+  await atPath(page, `/app/clinician/patients/${patientId}`)
 }
 
 /**

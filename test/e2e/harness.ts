@@ -3,7 +3,7 @@
 // a detect-strange analyser on a freshly made model, synthetic DICOM and PNG files, and headless
 // Debian Chromium (or Firefox ESR, through firefox.ts) driven by playwright-core with a log of
 // every request the page makes.
-import { accessSync, constants, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,10 +11,12 @@ import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { chromium, firefox } from 'playwright-core'
+import { chromium } from 'playwright-core'
+import playwrightForFirefox from 'playwright-core-firefox'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis } from '../../protocol/genesis.ts'
+import type { RecoveryRule } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
 import { initBackend } from '../../node/ai/backend.ts'
 import { createDetectStrange } from '../../node/ai/detect.ts'
@@ -32,7 +34,6 @@ import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { buildWeb } from '../../scripts/build-web.ts'
 import { testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
-import { FIREFOX_SHIM, firefoxLaunchEnv } from './firefox.ts'
 
 /** Where screenshots go (git-ignored). */
 export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
@@ -104,14 +105,15 @@ export async function buildTestWeb (dir: string): Promise<string> {
  * Starts `count` hospitals (A, B, …) of one consortium on 127.0.0.1 port 0, each serving the UI
  * from `webRoot`, every later one dialling A; resolves once all are connected to A.
  */
-export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig> } = {}): Promise<Network> {
+export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig>, recovery?: RecoveryRule } = {}): Promise<Network> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'medichain-e2e-'))
   const webRoot = opts.webRoot ?? await buildTestWeb(dir)
   const names = Array.from({ length: count }, (_, i) => `Hospital ${String.fromCharCode(65 + i)}`)
   const genesis = createGenesis({
     name: 'e2e consortium',
     created: 1_700_000_000_000,
-    members: names.map((name, i) => ({ name, key: testIdentity(i + 1).publicKey, addrs: [] }))
+    members: names.map((name, i) => ({ name, key: testIdentity(i + 1).publicKey, addrs: [] })),
+    recovery: opts.recovery
   })
   const logger = createLogger({ silent: process.env.LOG_LEVEL === undefined, level: 'debug' })
   const hospitals: Hospital[] = []
@@ -213,24 +215,22 @@ export async function launch (extraArgs: string[] = []): Promise<TestBrowser> {
 }
 
 /**
- * Launches headless Firefox ESR through the BiDi shim of firefox.ts, with the same TestBrowser as
- * launch(). Contexts ask for no colour scheme, so playwright requests no media override (the one
- * emulation Firefox ESR lacks; the shim refuses real overrides).
+ * Launches headless Firefox ESR over WebDriver BiDi with the same TestBrowser as launch(). The
+ * Firefox side uses playwright-core 1.54 (the `playwright-core-firefox` alias): playwright-core
+ * 1.65 sends BiDi commands that Debian's Firefox ESR 140 lacks (network.addDataCollector,
+ * browser.setDownloadBehavior, emulation.setScreenOrientationOverride and more) and then trips
+ * over the UI's CSP with eval, while 1.54 speaks the BiDi that ESR 140 implements. One gap stays:
+ * Firefox 140 reports no same-document (history.pushState) navigation over BiDi, so `page.url()`
+ * lags behind the app's router; flows.ts waits on `location.pathname` instead of waitForURL.
  */
 export async function launchFirefox (): Promise<TestBrowser> {
-  try {
-    accessSync(FIREFOX_SHIM, constants.X_OK)
-  } catch {
-    throw new Error(`${FIREFOX_SHIM} must be executable (chmod +x; git keeps the mode)`)
-  }
-  const browser = await firefox.launch({
-    channel: 'moz-firefox',
-    executablePath: FIREFOX_SHIM,
+  const browser = await playwrightForFirefox._bidiFirefox.launch({
+    executablePath: FIREFOX,
     headless: true,
-    env: firefoxLaunchEnv(FIREFOX),
     firefoxUserPrefs: FIREFOX_PREFS
   })
-  return testBrowser(browser, { colorScheme: null })
+  // Both playwright-core versions expose the Browser API the tests use.
+  return testBrowser(browser as unknown as Browser, { colorScheme: null })
 }
 
 /** A TestBrowser over `browser`, whose contexts get `contextOptions`. */
