@@ -39,8 +39,8 @@ export interface FederationInit {
   deployMinValidation?: number
 }
 
-/** The libp2p node FL runs on: gossipsub for messages, connection events for dropouts. */
-export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'> & { services: { pubsub: GossipSub } }
+/** The libp2p node FL runs on: gossipsub for messages, streams for delivery to a coordinator, connection events for dropouts. */
+export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener' | 'handle' | 'unhandle' | 'dialProtocol'> & { services: { pubsub: GossipSub } }
 
 /** What federated learning uses from the peer. */
 export interface FederationComponents {
