@@ -71,8 +71,10 @@ export interface FederationComponents {
 
 /**
  * Federated learning of one peer. Events: 'round:started', 'round:ended', 'task:ended',
- * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip checks or a
- * round's rules), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed',
+ * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip or direct
+ * checks or a round's rules), 'update:received' ({ kind, task, round, hospital, step, weights:
+ * 'inline' | 'cid' | null, result }: a hospital's message that came over the direct protocol, and
+ * the verdict of this peer's coordinator on it), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed',
  * 'history:skipped' ({ key, code }: a stored history record that could not be read back at start).
  */
 export interface Federation extends EventTarget {

@@ -143,6 +143,7 @@ export function createFederation (init: FederationInit = {}) {
       for (const [source, types] of sources) for (const t of types) source?.addEventListener(t, forward)
       transport.addEventListener('message:refused', forwardRefusal)
       direct.addEventListener('message:refused', forwardRefusal)
+      direct.addEventListener('message:received', forwardReceived)
       participant?.addEventListener('participation:done', keepParticipation)
       libp2p.services.pubsub.addEventListener('subscription-change', recheck)
       libp2p.addEventListener('peer:disconnect', recheck)
@@ -150,6 +151,7 @@ export function createFederation (init: FederationInit = {}) {
         for (const [source, types] of sources) for (const t of types) source?.removeEventListener(t, forward)
         transport.removeEventListener('message:refused', forwardRefusal)
         direct.removeEventListener('message:refused', forwardRefusal)
+        direct.removeEventListener('message:received', forwardReceived)
         participant?.removeEventListener('participation:done', keepParticipation)
         libp2p.services.pubsub.removeEventListener('subscription-change', recheck)
         libp2p.removeEventListener('peer:disconnect', recheck)
@@ -179,6 +181,15 @@ export function createFederation (init: FederationInit = {}) {
     const forwardRefusal = (e: Event): void => {
       const r = (e as CustomEvent<{ code: string, from: string, signer?: string, kind?: string }>).detail
       events.dispatchEvent(new CustomEvent('update:refused', { detail: { code: r.code, hospital: r.signer ?? null, kind: r.kind ?? null, peer: r.from } }))
+    }
+
+    /** What arrived directly at this peer's coordinator: which hospital, step and how the weights came (never the weights). */
+    const forwardReceived = (e: Event): void => {
+      const { message: m, result } = (e as CustomEvent<{ message: Update | SecAggEnvelope, result: Verdict['result'] }>).detail
+      const detail = m.kind === 'update'
+        ? { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.hospital), step: null, weights: m.weights instanceof Uint8Array ? 'inline' : 'cid', result }
+        : { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.from), step: m.step, weights: null, result }
+      events.dispatchEvent(new CustomEvent('update:received', { detail }))
     }
 
     /** Sends each verified message to the part of FL it is for. */

@@ -63,7 +63,10 @@ export interface DeliverOptions {
   clock?: () => number
 }
 
-/** The direct transport. Event 'message:refused' (Refusal) for every frame refused. */
+/**
+ * The direct transport. Events: 'message:refused' (Refusal) for every frame refused,
+ * 'message:received' ({ message: DirectMessage, result }) for every frame this peer's coordinator judged.
+ */
 export interface FlDirect extends EventTarget {
   start(): Promise<void>
   stop(): Promise<void>
@@ -162,6 +165,7 @@ export function createFlDirect (components: FlDirectComponents): FlDirect {
       refuse({ ...base, code: 'NOT_COORDINATOR' })
       return { result: 'reject', code: 'NOT_COORDINATOR' }
     }
+    events.dispatchEvent(new CustomEvent('message:received', { detail: { message, result: verdict.result } }))
     return { result: verdict.result, code: verdict.result === 'accept' ? null : verdict.code ?? null }
   }
 
