@@ -1,6 +1,6 @@
 // Read-only views of research on the ledger (docs/design.md §10): projects, each hospital's
 // decision, the export log of a project, and the uses of a patient's images.
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import { fromHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import { K } from './keys.ts'
@@ -19,6 +19,9 @@ export interface ExportRecord { tx: Uint8Array, time: number, export: Uint8Array
 
 /** One image of a patient that a project's export included. */
 export interface ResearchUseRecord { tx: Uint8Array, time: number, project: Uint8Array, export: Uint8Array, image: CID, consent: Uint8Array, hospital: Uint8Array }
+
+/** A model publication as the state holds it (`model.publish`, first by transaction id). */
+export interface PublishedModelRecord { model: CID, task: string, round: number, metrics: Record<string, number>, participants: Uint8Array[], hospital: Uint8Array, tx: Uint8Array, time: number }
 
 /** The research queries over a ledger store. */
 export function researchQueries (store: LedgerStore) {
@@ -49,6 +52,20 @@ export function researchQueries (store: LedgerStore) {
       const out: ExportRecord[] = []
       for await (const [, bytes] of store.entries(K.projectExportPrefix(project))) out.push(decode(bytes) as ExportRecord)
       return out.sort((a, b) => a.time - b.time)
+    },
+
+    /** Every published model, oldest first. */
+    async publishedModels (): Promise<PublishedModelRecord[]> {
+      const out: PublishedModelRecord[] = []
+      // The state keys a publication by its CID and does not repeat it in the value.
+      for await (const [key, bytes] of store.entries(K.modelPrefix)) out.push({ ...(decode(bytes) as Omit<PublishedModelRecord, 'model'>), model: CID.parse(key.slice(K.modelPrefix.length)) })
+      return out.sort((a, b) => a.time - b.time)
+    },
+
+    /** One published model by its weights' CID. */
+    async publishedModel (cid: string): Promise<PublishedModelRecord | undefined> {
+      const bytes = await store.get(K.model(cid))
+      return bytes === undefined ? undefined : { ...(decode(bytes) as Omit<PublishedModelRecord, 'model'>), model: CID.parse(cid) }
     },
 
     /** Every image on the ledger, in (raw CID, custodian) order: the pool a cohort is drawn from. */

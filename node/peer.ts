@@ -54,6 +54,7 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import { publishedModelRoutes } from './research/model-routes.ts'
 import { createTextDetector } from './research/burned-in/text-detector.ts'
 import { Reviews } from './research/reviews.ts'
 import { createHttpServer } from './http/server.ts'
@@ -347,6 +348,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const researchRouter = researchRoutes({ auth, research, ledger })
     http.app.use(researchRouter.routes())
     http.app.use(researchRouter.allowedMethods({ throw: true }))
+    http.app.use(publishedModelRoutes({ auth, ledger, storage }).routes())
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())

@@ -30,6 +30,19 @@ export interface ApiExport { export: string, time: number, images: number, txs: 
 /** One research use of a patient's image. */
 export interface ApiResearchUse { project: string, title: string, image: string, hospital: string, hospitalName: string | null, export: string, time: number, tx: string }
 
+/** A published model as listed. */
+export interface ApiModel { cid: string, task: string, round: number, time: number, hospital: string, hospitalName: string | null, tx: string }
+
+/** A model card: what the model does, on whose data, how well, and the publication with its inclusion proof. */
+export interface ApiModelCard {
+  cid: string, task: string, round: number, time: number
+  publisher: { hospital: string, name: string | null }
+  metrics: Record<string, number>
+  data: Array<{ hospital: string, name: string | null, samples: number | null }>
+  /** The `model.publish` transaction as `GET /api/ledger/tx/:id` renders it, `proof` included. */
+  provenance: { id: string, proof: unknown, location: { blockHash: string, author: string, height: number, index: number } }
+}
+
 /** A downloaded export. */
 export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number }
 
@@ -69,6 +82,11 @@ export class ResearchClient {
   /** Projects: a researcher's own, or every project for an admin. */
   async projects (): Promise<ApiProject[]> {
     return (await this.#json<{ projects: ApiProject[] }>('GET', '/api/research/projects')).projects
+  }
+
+  /** Every project's id, title and purpose: what a patient's research consent may name. */
+  async openProjects (): Promise<Array<{ id: string, title: string, purpose: string }>> {
+    return (await this.#json<{ projects: Array<{ id: string, title: string, purpose: string }> }>('GET', '/api/research/projects/open')).projects
   }
 
   /** Creates a project, signed with the researcher's key; resolves to its id. */
@@ -115,6 +133,21 @@ export class ResearchClient {
     let at = 0
     for (const p of parts) { bytes.set(p, at); at += p.length }
     return { bytes, exportId: res.headers.get('x-medichain-export') ?? '', images: Number(res.headers.get('x-medichain-images') ?? 0), held: Number(res.headers.get('x-medichain-held') ?? 0) }
+  }
+
+  /** Published models, oldest first. */
+  async models (): Promise<ApiModel[]> {
+    return (await this.#json<{ models: ApiModel[] }>('GET', '/api/models/published')).models
+  }
+
+  /** The card of one published model. */
+  async modelCard (cid: string): Promise<ApiModelCard> {
+    return await this.#json('GET', `/api/models/published/${cid}/card`)
+  }
+
+  /** The weights of one published model. */
+  async modelWeights (cid: string): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.#c.request('GET', `/api/models/published/${cid}/weights`)).arrayBuffer())
   }
 
   /** A patient's research uses: "used in research project X". */

@@ -26,6 +26,9 @@ export interface DicomIngestComponents {
   clock: () => number
 }
 
+/** Held instances attached at once when a patient enrols (each is one upload: decode, encrypt, image.add). */
+export const ATTACH_CONCURRENCY = 4
+
 /** The C-STORE status of an upload pipeline error (PS3.4 §B.2.3). */
 function statusOf (err: unknown): StoreOutcome {
   const code = err instanceof MedichainError ? err.code : ''
@@ -126,15 +129,29 @@ export function createDicomIngest (c: DicomIngestComponents): {
     const linked = await c.index.patientOf(mrn)
     if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
     if (linked === undefined) await c.index.link(mrn, patient)
+    // A few at a time, oldest first: the decode pool bounds the work, and the image.add of
+    // instances in flight together share a group commit. The first failure stops the rest, which
+    // stay in custody for the next link of this MRN (to the same patient) to attach.
+    const queue = await c.index.held(mrn)
     let n = 0
-    for (const held of await c.index.held(mrn)) {
-      const path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
-      await c.index.restore(mrn, held.id, path)
-      await upload(path, held.size, patient, c)
-      await c.index.release(mrn, held.id)
-      n++
+    let failed: unknown
+    const worker = async (): Promise<void> => {
+      for (let held = queue.shift(); held !== undefined && failed === undefined; held = queue.shift()) {
+        const path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
+        try {
+          await c.index.restore(mrn, held.id, path)
+          await upload(path, held.size, patient, c)
+          await c.index.release(mrn, held.id)
+          n++
+        } catch (err) {
+          failed ??= err
+          await rm(path, { force: true })
+        }
+      }
     }
+    await Promise.all(Array.from({ length: ATTACH_CONCURRENCY }, worker))
     if (n > 0) log.info({ instances: n }, 'instances in custody attached to an enrolled patient')
+    if (failed !== undefined) throw failed
     return n
   })
   return { store, linkPatient }

@@ -191,7 +191,7 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       }
       // "No images" and "none open to you" answer alike, so nobody learns whether a patient id has
       // images anywhere without being allowed to see them.
-      if (out.length === 0 && after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
+      if (out.length === 0 && page.after === undefined && reader.role !== 'patient') throw new AccessDeniedError('NO_CONSENT', NOTHING_OPEN)
       return { images: out, more }
     },
 

@@ -16,6 +16,7 @@ import playwrightForFirefox from 'playwright-core-firefox'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { toHex } from '../../protocol/bytes.ts'
 import { createGenesis } from '../../protocol/genesis.ts'
+import type { RecoveryRule } from '../../protocol/genesis.ts'
 import type { Genesis } from '../../protocol/genesis.ts'
 import { initBackend } from '../../node/ai/backend.ts'
 import { createDetectStrange } from '../../node/ai/detect.ts'
@@ -104,14 +105,15 @@ export async function buildTestWeb (dir: string): Promise<string> {
  * Starts `count` hospitals (A, B, …) of one consortium on 127.0.0.1 port 0, each serving the UI
  * from `webRoot`, every later one dialling A; resolves once all are connected to A.
  */
-export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig> } = {}): Promise<Network> {
+export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig>, recovery?: RecoveryRule } = {}): Promise<Network> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'medichain-e2e-'))
   const webRoot = opts.webRoot ?? await buildTestWeb(dir)
   const names = Array.from({ length: count }, (_, i) => `Hospital ${String.fromCharCode(65 + i)}`)
   const genesis = createGenesis({
     name: 'e2e consortium',
     created: 1_700_000_000_000,
-    members: names.map((name, i) => ({ name, key: testIdentity(i + 1).publicKey, addrs: [] }))
+    members: names.map((name, i) => ({ name, key: testIdentity(i + 1).publicKey, addrs: [] })),
+    recovery: opts.recovery
   })
   const logger = createLogger({ silent: process.env.LOG_LEVEL === undefined, level: 'debug' })
   const hospitals: Hospital[] = []

@@ -5,17 +5,19 @@
 // progress bar and downloads a zip that unzip accepts, with no patient name left in it; the
 // download history lists the export; an image marked as having burned-in annotation waits until
 // A's admin checks it on the Research page and releases it; the patient then reads "used in
-// research project …".
+// research project …". A published model's card shows its data per hospital and its proof checks.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
-import { fromHex } from '../../protocol/bytes.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { unzip } from '../helpers/unzip.ts'
 import { phiDicom } from '../research/deid-fixture.ts'
 import { client } from '../helpers/peers.ts'
+import { taskIdFor } from '../../ledger/fl-rules.ts'
+import { samplesMetricKey } from '../../node/fl/task/record.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
 import { browserAvailable, launch, PASSWORD, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
 import type { Hospital, Network, TestBrowser } from './harness.ts'
@@ -94,12 +96,22 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await decide(adminB, title, false)
   await screenshot(adminB, 'research-admin-refused')
 
-  // The patient's research consent to the researcher, for research in general (signed in the SDK).
+  // The patient's research consent to the researcher naming this project, in the consent form.
   const res = client(A.url)
   await res.signIn('res.r', PASSWORD)
-  const pat = client(A.url)
-  await pat.signIn('pat.r', PASSWORD)
-  await pat.grant({ grantee: String(res.user?.signPub), kind: 'user', purpose: 'research', expires: Date.now() + 86_400_000 * 30 })
+  const researcherKey = String(res.user?.signPub)
+  await patient.getByRole('link', { name: 'Consents' }).click()
+  await patient.getByLabel('one clinician or researcher').check()
+  await patient.getByText('Paste a key instead').click()
+  await patient.getByLabel('Their key').fill(researcherKey)
+  await patient.getByLabel('For', { exact: true }).selectOption('research')
+  await patient.getByLabel('Research project (for a research consent)').selectOption({ label: title })
+  await patient.getByRole('button', { name: 'Grant consent' }).click()
+  await patient.locator(`tr[data-status=active][data-grantee="${researcherKey}"]`).waitFor({ timeout: 20_000 })
+  const consent = (await A.peer.ledger.queries.consentsOf(fromHex(patientId))).find(c => c.purpose === 'research')
+  const [project] = await A.peer.ledger.queries.projects()
+  assert.ok(consent?.project !== undefined && toHex(consent.project) === toHex(project.id), 'the consent names the project')
+  await screenshot(patient, 'research-patient-consent')
 
   // Approvals and the suppressed count; B's refusal reaches A by gossip.
   await waitFor(async () => {
@@ -145,6 +157,23 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await card.getByTestId('export').click()
   await again
   await card.getByTestId('export-done').filter({ hasText: 'Exported 2 images.' }).waitFor({ timeout: 60_000 })
+
+  // A published model: the researcher opens its card, checks the proof in the browser.
+  const { cid: weights } = await A.peer.storage.add([Uint8Array.from({ length: 4096 }, (_, i) => i % 251)])
+  await A.peer.ledger.submitOwn('model.publish', {
+    model: weights, task: taskIdFor('lesions', A.peer.ledger.self, new Uint8Array(4).fill(2)), round: 2,
+    metrics: { dice: 0.64, [samplesMetricKey(A.peer.ledger.self)]: 40 }, participants: [A.peer.ledger.self]
+  })
+  // Away and back (a reload would lock the vault): the Research page loads the list afresh.
+  await researcher.getByRole('link', { name: 'Patients' }).click()
+  await researcher.getByRole('link', { name: 'Research' }).click()
+  await researcher.getByTestId('models').getByRole('link', { name: /lesions/ }).click()
+  await researcher.waitForURL(`**/app/models/${weights.toString()}`)
+  assert.is(await researcher.getByTestId('model-cid').textContent(), weights.toString())
+  assert.match(await researcher.getByTestId('model-data').textContent() ?? '', /Hospital A\s*40/)
+  await researcher.getByRole('button', { name: 'Verify the inclusion proof' }).click()
+  await researcher.locator('[data-result=verified]').waitFor({ timeout: 10_000 })
+  await screenshot(researcher, 'research-model-card')
 
   // The patient reads where their image went.
   await patient.getByRole('link', { name: 'Research use' }).click()

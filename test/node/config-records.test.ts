@@ -14,6 +14,8 @@ test('absent fields take the defaults; given ones are kept', () => {
     { ...RECORDS_DEFAULTS, maxUploadBytes: 2048, replicas: 0, custodianRead: false })
   assert.equal(parseRecordsConfig({ maxUploadBytes: 16 * 1024 ** 3, replicas: 16, breakGlass: false }, SOURCE),
     { ...RECORDS_DEFAULTS, maxUploadBytes: 16 * 1024 ** 3, replicas: 16, breakGlass: false })
+  assert.equal(parseRecordsConfig({ emergencyWindowMs: 600_000, emergenciesPerClinician: 1 }, SOURCE),
+    { ...RECORDS_DEFAULTS, emergencyWindowMs: 600_000, emergenciesPerClinician: 1 })
 })
 
 test('every bad value is refused with INVALID_CONFIG naming the key', () => {
@@ -29,6 +31,11 @@ test('every bad value is refused with INVALID_CONFIG naming the key', () => {
     [{ replicas: 17 }, 'replicas'],
     [{ custodianRead: 'yes' }, 'custodianRead'],
     [{ breakGlass: 1 }, 'breakGlass'],
+    [{ emergencyWindowMs: 999 }, 'emergencyWindowMs'],
+    [{ emergencyWindowMs: 24 * 3_600_000 + 1 }, 'emergencyWindowMs'],
+    [{ emergencyLimitWindowMs: 0 }, 'emergencyLimitWindowMs'],
+    [{ emergenciesPerClinician: 0 }, 'emergenciesPerClinician'],
+    [{ emergenciesPerHospital: 1.5 }, 'emergenciesPerHospital'],
     [{ replica: 2 }, 'replica: unknown setting'],
     [{ toString: 1 }, 'toString: unknown setting'],
     [JSON.parse('{"__proto__": 1}'), '__proto__: unknown setting']

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { compare, toHex } from '../../protocol/bytes.ts'
 import { decode, encode } from '../../protocol/codec.ts'
 import { nobleIdentity } from '../../protocol/ed25519.ts'
-import { createGenesis, decodeGenesis, encodeGenesis, genesisFromJson, genesisToJson, ledgerIdOf, parseGenesis, quorumSize } from '../../protocol/genesis.ts'
+import { createGenesis, decodeGenesis, DEFAULT_RECOVERY_RULE, encodeGenesis, genesisFromJson, genesisToJson, ledgerIdOf, parseGenesis, quorumSize, recoveryRuleOf } from '../../protocol/genesis.ts'
 import type { Genesis, GenesisMember } from '../../protocol/genesis.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import { throwsCode } from '../helpers/assert.ts'
@@ -35,6 +35,18 @@ test('round trip: canonical bytes, and the ledger id is their SHA-256', () => {
   const back = decodeGenesis(bytes)
   assert.is(toHex(encodeGenesis(back)), toHex(bytes))
   assert.is(toHex(ledgerIdOf(back)), toHex(sha256(bytes)))
+})
+
+test('the assisted-recovery rule: absent means the defaults and leaves the bytes as before; present, it is checked and part of the id', () => {
+  assert.not.ok('recovery' in plain(genesis))
+  assert.equal(recoveryRuleOf(genesis), DEFAULT_RECOVERY_RULE)
+  const ruled = createGenesis({ name: 'Test consortium', created: 1_700_000_000_000, members, quorum: 'two-thirds', recovery: { cosigners: 3, delayMs: 5000 } })
+  assert.equal(recoveryRuleOf(decodeGenesis(encodeGenesis(ruled))), { cosigners: 3, delayMs: 5000 })
+  assert.equal(recoveryRuleOf(genesisFromJson(JSON.parse(JSON.stringify(genesisToJson(ruled))))), { cosigners: 3, delayMs: 5000 })
+  assert.is.not(toHex(ledgerIdOf(ruled)), toHex(ledgerIdOf(genesis)))
+  for (const recovery of [{ cosigners: 0, delayMs: 1 }, { cosigners: 2 }, { cosigners: 2, delayMs: -1 }, { cosigners: 2, delayMs: 1, extra: 1 }]) {
+    throwsCode(() => parseGenesis({ ...plain(genesis), recovery }), 'BAD_SCHEMA')
+  }
 })
 
 test('round trip: JSON with hex keys gives the same ledger id', () => {

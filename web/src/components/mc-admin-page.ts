@@ -5,6 +5,7 @@ import type { AdminTab } from '../lib/routes.ts'
 import type { Session } from '../services/session.ts'
 import { shared } from '../styles/shared.ts'
 import './mc-accounts.ts'
+import './mc-admin-safety.ts'
 import './mc-fl-dashboard.ts'
 import './mc-ledger-explorer.ts'
 import './mc-members.ts'
@@ -36,6 +37,7 @@ export class McAdminPage extends LitElement {
         ? html`<mc-ledger-explorer .session=${this.session}></mc-ledger-explorer>`
         : html`<mc-tx-detail .session=${this.session} .txId=${this.txId}></mc-tx-detail>`
       case 'fl': return html`<mc-fl-dashboard .session=${this.session} .taskId=${this.taskId}></mc-fl-dashboard>`
+      case 'safety': return html`<mc-admin-safety .session=${this.session}></mc-admin-safety>`
     }
   }
 }

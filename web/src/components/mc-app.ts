@@ -22,7 +22,7 @@ import './mc-recovery-code.ts'
 
 const TITLES: Partial<Record<Route['page'], string>> = {
   'sign-in': 'Sign in', 'sign-up': 'Create an account', recover: 'Recover your account', account: 'My account', setup: 'Set up', clinician: 'Patients', 'clinician-viewer': 'Viewer',
-  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning', research: 'Research'
+  patient: 'My records', 'patient-viewer': 'Viewer', admin: 'Administration', 'admin-tx': 'Transaction', 'admin-fl-task': 'Federated learning', research: 'Research', model: 'Model card'
 }
 
 /** `<mc-app .session=${session}>`: the whole UI. */
@@ -141,7 +141,7 @@ export class McApp extends LitElement {
     // The admin console is its own chunk: patients and clinicians never download it.
     if (r.page === 'admin' || r.page === 'admin-tx' || r.page === 'admin-fl-task') void import('./mc-admin-page.ts')
     // The research page is its own chunk too: only researchers and admins download it.
-    if (r.page === 'research') void import('./research/mc-research-page.ts')
+    if (r.page === 'research' || r.page === 'model') void import('./research/mc-research-page.ts')
     switch (r.page) {
       case 'account': return html`<mc-account .session=${s}></mc-account>`
       case 'clinician': return html`<mc-clinician-page .session=${s} .patientId=${r.patientId}></mc-clinician-page>`
@@ -152,6 +152,7 @@ export class McApp extends LitElement {
       case 'admin-tx': return html`<mc-admin-page .session=${s} .tab=${'ledger'} .txId=${r.txId}></mc-admin-page>`
       case 'admin-fl-task': return html`<mc-admin-page .session=${s} .tab=${'fl'} .taskId=${r.taskId}></mc-admin-page>`
       case 'research': return html`<mc-research-page .session=${s}></mc-research-page>`
+      case 'model': return html`<mc-model-card .session=${s} .cid=${r.cid}></mc-model-card>`
     }
   }
 

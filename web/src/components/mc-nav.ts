@@ -23,6 +23,7 @@ const LINKS: Record<string, Link[]> = {
     { href: '/app/admin/accounts', label: 'Accounts', current: r => r.page === 'admin' && r.tab === 'accounts' },
     { href: '/app/admin/ledger', label: 'Ledger', current: r => r.page === 'admin-tx' || (r.page === 'admin' && r.tab === 'ledger') },
     { href: '/app/admin/fl', label: 'Federated learning', current: r => r.page === 'admin-fl-task' || (r.page === 'admin' && r.tab === 'fl') },
+    { href: '/app/admin/safety', label: 'Recovery and emergencies', current: r => r.page === 'admin' && r.tab === 'safety' },
     { href: '/app/research', label: 'Research', current: r => r.page === 'research' }
   ],
   researcher: [

@@ -11,6 +11,7 @@ import './mc-enrol-code.ts'
 import './mc-image-grid.ts'
 import './mc-sign-ins.ts'
 import './research/mc-research-uses.ts'
+import './mc-patient-alerts.ts'
 
 /** `<mc-patient-page .session=${s} .tab=${tab}>`. */
 export class McPatientPage extends LitElement {
@@ -33,7 +34,7 @@ export class McPatientPage extends LitElement {
     const banner = remote === undefined
       ? html``
       : html`<p class="note" role="status" data-testid="remote-banner">You are signed in here through your home hospital, <strong>${remote.hospitalName}</strong>. Everything below comes from the consortium's ledger and its hospitals; signing out ends this session only.</p>`
-    return html`${banner}${this.#tab()}`
+    return html`${banner}<mc-patient-alerts .session=${this.session}></mc-patient-alerts>${this.#tab()}`
   }
 
   #tab () {

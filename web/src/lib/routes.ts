@@ -7,7 +7,7 @@ export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'research', 'c
 export type PatientTab = typeof PATIENT_TABS[number]
 
 /** Tabs of the admin console. */
-export const ADMIN_TABS = ['status', 'members', 'accounts', 'ledger', 'fl'] as const
+export const ADMIN_TABS = ['status', 'members', 'accounts', 'ledger', 'fl', 'safety'] as const
 export type AdminTab = typeof ADMIN_TABS[number]
 
 /** A parsed location. */
@@ -26,6 +26,7 @@ export type Route =
   | { page: 'admin-tx', txId: string }
   | { page: 'admin-fl-task', taskId: string }
   | { page: 'research' }
+  | { page: 'model', cid: string }
   | { page: 'not-found' }
 
 /** Who may see which pages (the server enforces the same through its routes). */
@@ -60,6 +61,7 @@ export function parseRoute (pathname: string, hash = ''): Route {
   if (area === 'recover' && n === 2) return { page: 'recover' }
   if (area === 'account' && n === 2) return { page: 'account' }
   if (area === 'research' && n === 2) return { page: 'research' }
+  if (area === 'models' && n === 3 && a !== undefined && CID_TEXT.test(a)) return { page: 'model', cid: a }
   if (area === 'clinician') {
     if (n === 2) return { page: 'clinician', patientId: null }
     if (a === 'patients' && b !== undefined && HEX64.test(b)) {
@@ -95,6 +97,7 @@ export function mayOpen (route: Route, role: Role): boolean {
     case 'patient': case 'patient-viewer': return role === 'patient'
     case 'admin': case 'admin-tx': case 'admin-fl-task': return role === 'admin'
     case 'research': return role === 'researcher' || role === 'admin'
+    case 'model': return role !== 'patient'
     default: return true
   }
 }

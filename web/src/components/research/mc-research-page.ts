@@ -10,6 +10,8 @@ import '../mc-error-note.ts'
 import './mc-project-card.ts'
 import './mc-project-form.ts'
 import './mc-review-queue.ts'
+import './mc-model-card.ts'
+import './mc-model-list.ts'
 
 /** `<mc-research-page .session=${s}>`. */
 export class McResearchPage extends LitElement {
@@ -38,6 +40,7 @@ export class McResearchPage extends LitElement {
         ? html`<p>No research project yet.</p>`
         : html`<h2>${researcher ? 'My projects' : 'Projects to decide on'}</h2>
           ${d.projects.map((p: ApiProject) => html`<mc-project-card .session=${this.session} .project=${p} .names=${d.names} @project:changed=${() => this.#data.reload()}></mc-project-card>`)}`)}
+      <mc-model-list .session=${this.session}></mc-model-list>
     `
   }
 }
