@@ -84,6 +84,11 @@ export class ResearchClient {
     return (await this.#json<{ projects: ApiProject[] }>('GET', '/api/research/projects')).projects
   }
 
+  /** Every project's id, title and purpose: what a patient's research consent may name. */
+  async openProjects (): Promise<Array<{ id: string, title: string, purpose: string }>> {
+    return (await this.#json<{ projects: Array<{ id: string, title: string, purpose: string }> }>('GET', '/api/research/projects/open')).projects
+  }
+
   /** Creates a project, signed with the researcher's key; resolves to its id. */
   async create (body: ResearchBodies['research.project']): Promise<{ id: string }> {
     const peer = await this.#c.peerInfo()

@@ -8,7 +8,7 @@
 import { readFile, rm, mkdtemp } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startOrthanc } from './bench/orthanc.ts'
+import { startOrthanc } from './orthanc.ts'
 import { startBenchPeer, storescu, writeInstances } from './bench/dicom-setup.ts'
 import type { BenchPeer } from './bench/dicom-setup.ts'
 
@@ -30,7 +30,7 @@ const line = (name: string, value: string): void => console.log(`${name}: ${valu
 
 /** Orthanc's REST ingest: each file POSTed to /instances in turn (keep-alive), as a PACS client would. */
 async function orthancRate (files: Bytes[]): Promise<number> {
-  const orthanc = await startOrthanc()
+  const orthanc = await startOrthanc({ modalities: [] })
   try {
     const t0 = performance.now()
     for (const body of files) {

@@ -66,6 +66,12 @@ export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pic
     ctx.body = { projects: await Promise.all(mine.map(render)) }
   })
 
+  // Any signed-in user (a patient choosing what a research consent names) reads the titles and
+  // purposes: the researcher's words about the study, never about a patient.
+  router.get('/api/research/projects/open', c.auth.requireUser(), async (ctx) => {
+    ctx.body = { projects: (await c.ledger.queries.projects()).map(p => ({ id: toHex(p.id), title: p.title, purpose: p.purpose })) }
+  })
+
   router.post('/api/research/projects', researcher, async (ctx) => {
     const loc = await c.research.submit((await signed(ctx, 'research.project')).tx)
     ctx.status = 201

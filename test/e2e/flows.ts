@@ -4,6 +4,7 @@
 import QRCode from 'qrcode'
 import type { Page } from 'playwright-core'
 import { signInInPage, signUpInPage } from './harness.ts'
+import { waitFor } from '../helpers/timeout.ts'
 import type { Hospital, TestBrowser } from './harness.ts'
 
 /**
@@ -100,4 +101,17 @@ export async function chooseFile (page: Page, label: string | RegExp, path: stri
   const chooser = page.waitForEvent('filechooser')
   await page.getByLabel(label).click()
   await (await chooser).setFiles(path)
+}
+
+/**
+ * On the admin's status page, presses Refresh until the `testid` fact passes `ok`: what the page
+ * shows may come from a ledger write just after it loaded (the hospital's name, a deployed model).
+ */
+export async function refreshStatusUntil (admin: Page, testid: string, ok: (text: string) => boolean, what: string, timeout = 30_000): Promise<void> {
+  await waitFor(async () => {
+    if (ok(await admin.getByTestId(testid).textContent() ?? '')) return true
+    await admin.getByRole('button', { name: 'Refresh' }).click()
+    await admin.getByTestId(testid).waitFor()
+    return false
+  }, { timeout, what })
 }

@@ -4,10 +4,9 @@
 // gave it; and unlocking on a viewer URL brings the navigation and the Lock button back.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { clinicianOf, findPatient, patientOf } from './flows.ts'
+import { clinicianOf, findPatient, patientOf, refreshStatusUntil } from './flows.ts'
 import { browserAvailable, launch, phantomPng, registerAnalyser, screenshot, signUpInPage, startNetwork, stopNetwork, PASSWORD } from './harness.ts'
 import type { Network, TestBrowser } from './harness.ts'
-import { waitFor } from '../helpers/timeout.ts'
 
 const available = browserAvailable()
 const it = available ? test : test.skip
@@ -39,12 +38,7 @@ it('the hospital is named at setup; status, consents and the viewer use names; u
   await admin.waitForURL('**/app/admin/status')
   await admin.getByTestId('health').waitFor()
   // The name is recorded on the ledger just after the admin account: the page may load first.
-  await waitFor(async () => {
-    if ((await admin.getByTestId('health').textContent() ?? '').includes('North Hospital')) return true
-    await admin.getByRole('button', { name: 'Refresh' }).click()
-    await admin.getByTestId('health').waitFor()
-    return false
-  }, { timeout: 30_000, what: 'the status page to name the hospital' })
+  await refreshStatusUntil(admin, 'health', t => t.includes('North Hospital'), 'the status page to name the hospital')
   assert.match(await admin.getByTestId('storage').textContent() ?? '', /image blocks on disk/)
   assert.match(await admin.getByTestId('model').textContent() ?? '', /none deployed/)
   await screenshot(admin, 'first-day-status')

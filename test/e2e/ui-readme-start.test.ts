@@ -9,11 +9,10 @@ import type { Page } from 'playwright-core'
 import { buildWeb } from '../../scripts/build-web.ts'
 import { browserAvailable, launch, phantomPng, screenshot, signInInPage, signUpInPage } from './harness.ts'
 import type { TestBrowser } from './harness.ts'
-import { expectCode } from './flows.ts'
+import { expectCode, refreshStatusUntil } from './flows.ts'
 import { killCliChildren, startCliPeer } from '../helpers/cli-peer.ts'
 import type { CliPeer } from '../helpers/cli-peer.ts'
 import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
-import { waitFor } from '../helpers/timeout.ts'
 
 const available = browserAvailable()
 const it = available ? test : test.skip
@@ -53,18 +52,8 @@ it('npm start: a named hospital, the default model deployed, and a coloured over
   await admin.getByLabel('Hospital name').fill('North Hospital')
   await signUpInPage(admin, 'admin.north')
   await admin.waitForURL('**/app/admin/status')
-  await waitFor(async () => {
-    if ((await admin.getByTestId('health').textContent() ?? '').includes('North Hospital')) return true
-    await admin.getByRole('button', { name: 'Refresh' }).click()
-    await admin.getByTestId('health').waitFor()
-    return false
-  }, { timeout: 30_000, what: 'the status page to name the hospital' })
-  await waitFor(async () => {
-    if (!(await admin.getByTestId('model').textContent() ?? '').includes('none deployed')) return true
-    await admin.getByRole('button', { name: 'Refresh' }).click()
-    await admin.getByTestId('model').waitFor()
-    return false
-  }, { timeout: 60_000, what: 'the default model to be deployed' })
+  await refreshStatusUntil(admin, 'health', t => t.includes('North Hospital'), 'the status page to name the hospital')
+  await refreshStatusUntil(admin, 'model', t => !t.includes('none deployed'), 'the default model to be deployed', 60_000)
   await screenshot(admin, 'readme-status')
 
   const patient = await b.page(`${peer.url}/app/sign-up`)

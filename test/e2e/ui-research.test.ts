@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
-import { fromHex } from '../../protocol/bytes.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { unzip } from '../helpers/unzip.ts'
 import { phiDicom } from '../research/deid-fixture.ts'
@@ -96,12 +96,22 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   await decide(adminB, title, false)
   await screenshot(adminB, 'research-admin-refused')
 
-  // The patient's research consent to the researcher, for research in general (signed in the SDK).
+  // The patient's research consent to the researcher naming this project, in the consent form.
   const res = client(A.url)
   await res.signIn('res.r', PASSWORD)
-  const pat = client(A.url)
-  await pat.signIn('pat.r', PASSWORD)
-  await pat.grant({ grantee: String(res.user?.signPub), kind: 'user', purpose: 'research', expires: Date.now() + 86_400_000 * 30 })
+  const researcherKey = String(res.user?.signPub)
+  await patient.getByRole('link', { name: 'Consents' }).click()
+  await patient.getByLabel('one clinician or researcher').check()
+  await patient.getByText('Paste a key instead').click()
+  await patient.getByLabel('Their key').fill(researcherKey)
+  await patient.getByLabel('For', { exact: true }).selectOption('research')
+  await patient.getByLabel('Research project (for a research consent)').selectOption({ label: title })
+  await patient.getByRole('button', { name: 'Grant consent' }).click()
+  await patient.locator(`tr[data-status=active][data-grantee="${researcherKey}"]`).waitFor({ timeout: 20_000 })
+  const consent = (await A.peer.ledger.queries.consentsOf(fromHex(patientId))).find(c => c.purpose === 'research')
+  const [project] = await A.peer.ledger.queries.projects()
+  assert.ok(consent?.project !== undefined && toHex(consent.project) === toHex(project.id), 'the consent names the project')
+  await screenshot(patient, 'research-patient-consent')
 
   // Approvals and the suppressed count; B's refusal reaches A by gossip.
   await waitFor(async () => {

@@ -103,58 +103,9 @@ export async function dcmtk (tool: string, args: string[], timeoutMs = 30_000): 
   })
 }
 
-/** A free TCP port on 127.0.0.1 (bound once and released): for a listener a child process opens. */
-export async function freePort (): Promise<number> {
-  const { createServer } = await import('node:net')
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      const port = typeof a === 'object' && a !== null ? a.port : 0
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-/** One series of a synthetic study: its UID, modality and number of slices. */
-export interface SeriesSpec { uid: string, modality: string, slices: number, number?: number }
-
-/** A synthetic study: a patient (PHI probes), a Study Instance UID, and its series. */
-export interface StudySpec { mrn: string, name: string, birthDate: string, uid: string, date?: string, description?: string, series: SeriesSpec[], size?: number }
-
-/**
- * Writes a study's instances as Part 10 files under `dir` (one per slice, InstanceNumber 1..n,
- * SOP Instance UID `<series uid>.<n>`); returns their paths in series and slice order.
- */
-export async function writeStudy (dir: string, spec: StudySpec): Promise<string[]> {
-  const { writeFile, mkdir } = await import('node:fs/promises')
-  const { join } = await import('node:path')
-  const { encodeDicom } = await import('../../node/imaging/dicom-write.ts')
-  const { toUint16 } = await import('../../node/imaging/encode.ts')
-  const { generatePhantom } = await import('../../scripts/synth/phantom.ts')
-  const { SOP_CLASS } = await import('../../node/imaging/constants.ts')
-  const size = spec.size ?? 64
-  await mkdir(dir, { recursive: true })
-  const paths: string[] = []
-  for (const [si, series] of spec.series.entries()) {
-    for (let n = 1; n <= series.slices; n++) {
-      const p = generatePhantom(si * 1000 + n, { size, lesionCount: 1 })
-      const bytes = encodeDicom({
-        rows: size, columns: size, bitsAllocated: 16, bitsStored: 12, pixels: toUint16(p.pixels, 12), modality: series.modality,
-        sopClassUid: series.modality === 'MR' ? '1.2.840.10008.5.1.4.1.1.4' : SOP_CLASS.ct,
-        sopInstanceUid: `${series.uid}.${n}`, studyInstanceUid: spec.uid, seriesInstanceUid: series.uid,
-        seriesNumber: series.number ?? si + 1, instanceNumber: n,
-        study: { date: spec.date ?? '20261201', description: spec.description ?? 'SYNTH STUDY' },
-        patient: { name: spec.name, id: spec.mrn, birthDate: spec.birthDate }
-      })
-      const path = join(dir, `${series.uid}.${n}.dcm`)
-      await writeFile(path, bytes)
-      paths.push(path)
-    }
-  }
-  return paths
-}
+export { freePort } from '../../scripts/orthanc.ts'
+export { writeStudy } from '../../scripts/synth/dicom-study.ts'
+export type { SeriesSpec, StudySpec } from '../../scripts/synth/dicom-study.ts'
 
 /** The value of one tag in `dcmdump` output of a file, e.g. tagOf(dump, '0010,0010'), or undefined. */
 export function tagOf (dump: string, tag: string): string | undefined {
@@ -162,4 +113,15 @@ export function tagOf (dump: string, tag: string): string | undefined {
   if (line === undefined) return undefined
   const m = /\[(.*?)\]|=(\S+)|\s([0-9]+)\s+#/.exec(line.slice(tag.length + 2))
   return m === null ? undefined : (m[1] ?? m[2] ?? m[3])
+}
+
+/**
+ * The data set of a Part 10 file as `dcmdump +L` prints it (every value in full, pixels too),
+ * without the file meta group: two files with the same data set give the same text. Throws when
+ * dcmdump printed no data set, so a comparison of two empty dumps cannot pass.
+ */
+export async function dataSetDump (path: string): Promise<string> {
+  const lines = (await dcmtk('dcmdump', ['+L', path])).stdout.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
+  if (!lines.some(l => l.startsWith('(7fe0,0010)')) || !lines.some(l => l.startsWith('(0010,0010)'))) throw new Error(`${path}: dcmdump printed no data set`)
+  return lines.join('\n')
 }

@@ -3,7 +3,7 @@
 // key, and the flag overriding the file's port.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DICOM_DEFAULTS, parseDicomConfig } from '../../node/config-dicom.ts'
+import { DICOM_DEFAULTS, moveDestination, parseDicomConfig } from '../../node/config-dicom.ts'
 import { configFromFlags, mergeConfig, parseConfigFile } from '../../node/config.ts'
 import { admits } from '../../node/dicom/server.ts'
 import { throwsCode } from '../helpers/assert.ts'
@@ -26,6 +26,15 @@ test('given fields are kept; an AE title in `allowed` admits only that title fro
   assert.not.ok(admits(d.allowed, 'CT02', '10.1.2.3'))
   assert.not.ok(admits(d.allowed, 'CT01', '10.1.2.4'))
   assert.ok(admits(d.allowed, 'WHOEVER', '::1'))
+})
+
+test('an allowed AE with a port is a C-MOVE destination; without one, or another title, is none', () => {
+  const d = parseDicomConfig({ allowed: [{ aeTitle: 'PACS', address: '10.0.2.5', port: 4242 }, { aeTitle: 'CT01', address: '10.1.2.3' }] }, SOURCE)
+  assert.equal(d.allowed[0], { aeTitle: 'PACS', address: '10.0.2.5', port: 4242 })
+  assert.equal(moveDestination(d.allowed, 'PACS'), { aeTitle: 'PACS', host: '10.0.2.5', port: 4242 })
+  assert.is(moveDestination(d.allowed, 'CT01'), undefined, 'no port: it may call, not be moved to')
+  assert.is(moveDestination(d.allowed, 'NOWHERE'), undefined)
+  assert.ok(admits(d.allowed, 'PACS', '10.0.2.5'), 'a destination may also call')
 })
 
 test('--dicom-port overrides the file; port 0 is accepted', () => {
@@ -54,6 +63,10 @@ test('every bad value is refused with INVALID_CONFIG naming the key', () => {
     [{ allowed: [{ address: 'localhost' }] }, 'allowed[0].address'],
     [{ allowed: [{ address: '127.0.0.1', aeTitle: 7 }] }, 'allowed[0].aeTitle'],
     [{ allowed: [{ address: '127.0.0.1', ae: 'X' }] }, 'allowed[0].ae: unknown setting'],
+    [{ allowed: [{ address: '127.0.0.1', port: 4242 }] }, 'allowed[0].port: a C-MOVE destination needs its aeTitle'],
+    [{ allowed: [{ address: '127.0.0.1', aeTitle: 'PACS', port: 0 }] }, 'allowed[0].port'],
+    [{ allowed: [{ address: '127.0.0.1', aeTitle: 'PACS', port: 65536 }] }, 'allowed[0].port'],
+    [{ allowed: [{ address: '127.0.0.1', aeTitle: 'PACS', port: '4242' }] }, 'allowed[0].port'],
     [{ aetitle: 'X' }, 'aetitle: unknown setting'],
     [JSON.parse('{"__proto__": 1}'), '__proto__: unknown setting']
   ]

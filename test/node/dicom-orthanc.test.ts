@@ -11,10 +11,10 @@ import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
 import { PHI_BIRTH_DATE, PHI_NAME } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
-import { dcmtk, freePort, writeStudy } from '../helpers/dicom.ts'
+import { dataSetDump, dcmtk, freePort, writeStudy } from '../helpers/dicom.ts'
 import type { StudySpec } from '../helpers/dicom.ts'
-import { startOrthanc } from '../helpers/orthanc.ts'
-import type { Orthanc } from '../helpers/orthanc.ts'
+import { startOrthanc } from '../../scripts/orthanc.ts'
+import type { Orthanc } from '../../scripts/orthanc.ts'
 
 let A: Hospital
 let pacs: Orthanc
@@ -37,14 +37,6 @@ test.after(async () => {
   await pacs.stop()
   await cleanup()
 })
-
-/** The data set of a Part 10 file as dcmdump prints it, without the file meta group. */
-async function dataSetDump (path: string): Promise<string> {
-  const d = (await dcmtk('dcmdump', ['+L', path])).stdout
-  const lines = d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
-  assert.ok(lines.some(l => l.startsWith('(7fe0,0010)')) && lines.some(l => l.startsWith('(0010,0010)')), `${path}: dcmdump printed the data set`)
-  return lines.join('\n')
-}
 
 test('Orthanc C-STOREs a study to the peer, then finds it there and C-MOVEs it back', async () => {
   const patient = await user(A, 'pacs-patient', 'patient')

@@ -12,7 +12,7 @@ import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
 import { PHI_BIRTH_DATE, PHI_NAME } from '../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
-import { dcmtk, freePort, tagOf, writeStudy } from '../helpers/dicom.ts'
+import { dataSetDump, dcmtk, freePort, tagOf, writeStudy } from '../helpers/dicom.ts'
 import type { StudySpec } from '../helpers/dicom.ts'
 
 let A: Hospital
@@ -102,14 +102,6 @@ test('C-FIND at PATIENT level in the study-root model is refused; the peer keeps
   assert.is((await find('-P', ['QueryRetrieveLevel=PATIENT', 'PatientID=MRN-QR-2'])).length, 1)
 })
 
-/** The data set bytes of a Part 10 file (after the file meta group), for comparing what was sent with what came back. */
-async function dumpWithoutMeta (path: string): Promise<string> {
-  const d = (await dcmtk('dcmdump', ['+L', path])).stdout
-  const lines = d.split('\n').filter(l => l.startsWith('(') && !l.startsWith('(0002,'))
-  assert.ok(lines.some(l => l.startsWith('(7fe0,0010)')) && lines.some(l => l.startsWith('(0010,0010)')), `${path}: dcmdump printed the data set`)
-  return lines.join('\n')
-}
-
 test('C-GET of a study, a series and one instance: every instance comes back with its data set unchanged, and each read is on the ledger', async () => {
   const auditBefore = (await patientAudit()).length
   const out = join(dir, 'get-study')
@@ -123,7 +115,7 @@ test('C-GET of a study, a series and one instance: every instance comes back wit
     const uid = path.split('/').at(-1)?.replace(/\.dcm$/, '') ?? ''
     const back = got.find(f => f.includes(uid.replace(/^2\.25\./, '')) || f === `CT.${uid}` || f === `MR.${uid}`)
     assert.ok(back !== undefined, `instance ${uid} came back (${got.join(', ')})`)
-    assert.is(await dumpWithoutMeta(join(out, back)), await dumpWithoutMeta(path), `${uid}: same data set`)
+    assert.is(await dataSetDump(join(out, back)), await dataSetDump(path), `${uid}: same data set`)
   }
   // Each retrieved instance is a read by the hospital, logged on the ledger for the patient.
   const audit = await patientAudit()

@@ -70,4 +70,16 @@ test('a new grant replaces only a live consent to the same grantee for the same 
   assert.is(replacedConsent(list, 'e5'.repeat(32), 'treatment', NOW), undefined, 'another grantee\'s consent stays')
 })
 
+test('a research consent may name one project; another purpose may not', () => {
+  const project = 'ab'.repeat(32)
+  const r = checkGrantForm({ ...FORM, purpose: 'research', project }, NOW)
+  assert.ok(r.ok && r.request.project === project)
+  const general = checkGrantForm({ ...FORM, purpose: 'research', project: '' }, NOW)
+  assert.ok(general.ok && general.request.project === undefined, 'empty: research in general')
+  const wrong = checkGrantForm({ ...FORM, purpose: 'treatment', project }, NOW)
+  assert.ok(!wrong.ok && wrong.errors.project !== undefined)
+  const bad = checkGrantForm({ ...FORM, purpose: 'research', project: 'nope' }, NOW)
+  assert.ok(!bad.ok && bad.errors.project !== undefined)
+})
+
 test.run()

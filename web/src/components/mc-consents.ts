@@ -7,6 +7,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
+import { ResearchClient } from '../../../protocol/research-client.ts'
 import { MAX_CONSENT_IMAGES, PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../lib/consent-form.ts'
 import type { GrantForm, Purpose } from '../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../lib/format.ts'
@@ -73,6 +74,12 @@ export class McConsents extends LitElement {
   declare person: Picked | null
   /** Grant and revoke (the listing's own failure is in `#data.error`). */
   readonly #action = new ActionController(this, { fail: err => this.session.fail(err) })
+  /** Research projects a research consent may name (titles and purposes only). */
+  readonly #projects = new LoadController(this, {
+    load: async () => await new ResearchClient(this.session.client).openProjects(),
+    fail: err => this.session.fail(err)
+  })
+
   readonly #data = new LoadController(this, {
     load: async () => {
       const [mine, members, images] = await Promise.all([
@@ -160,7 +167,8 @@ export class McConsents extends LitElement {
       hospital: String(data.get('hospital') ?? ''),
       userKey: this.person?.key ?? '',
       purpose: String(data.get('purpose') ?? ''),
-      until: String(data.get('until') ?? '')
+      until: String(data.get('until') ?? ''),
+      project: String(data.get('project') ?? '')
     }
     const checked = checkGrantForm(form, Date.now(), this.session.user?.signPub)
     const chosen = data.getAll('image').map(String)
@@ -233,6 +241,11 @@ export class McConsents extends LitElement {
         <option value="research">research</option>
         <option value="training">training the detect-strange model (a hospital)</option>
       </select>${err('purpose')}
+      <label for="project">Research project (for a research consent)</label>
+      <select id="project" name="project" aria-invalid=${fe.project !== undefined ? 'true' : 'false'}>
+        <option value="">research in general</option>
+        ${(this.#projects.value ?? []).map(p => html`<option value=${p.id}>${p.title}</option>`)}
+      </select>${err('project')}
       <label for="until">Until (last day)</label>
       <input id="until" name="until" type="date" .value=${isoDate(Date.now() + 30 * 86_400_000)} min=${isoDate(Date.now())} aria-invalid=${fe.until !== undefined ? 'true' : 'false'}>${err('until')}
       <fieldset><legend>Which images</legend>

@@ -25,10 +25,12 @@ export interface GrantForm {
   purpose: string
   /** Last day of the consent, YYYY-MM-DD (local time; the consent ends at that day's end). */
   until: string
+  /** For a research consent: one project's id (hex), or empty for research in general. */
+  project?: string
 }
 
 /** What `MedichainClient.grant` takes. */
-export interface GrantRequest { grantee: string, kind: 'hospital' | 'user', purpose: Purpose, expires: number }
+export interface GrantRequest { grantee: string, kind: 'hospital' | 'user', purpose: Purpose, expires: number, project?: string }
 
 /** Either the request, or a message per field. */
 export type GrantCheck = { ok: true, request: GrantRequest } | { ok: false, errors: Partial<Record<keyof GrantForm, string>> }
@@ -53,8 +55,12 @@ export function checkGrantForm (form: GrantForm, now: number, self?: string): Gr
   }
   if (!Number.isFinite(expires)) errors.until = 'Choose the last day of the consent.'
   else if (expires <= now) errors.until = 'Choose a day that has not passed.'
+  const project = (form.project ?? '').trim().toLowerCase()
+  if (project !== '' && !/^[0-9a-f]{64}$/.test(project)) errors.project = 'Choose a research project, or research in general.'
+  // Only a research consent names a project (the ledger refuses any other with BAD_SCHEMA).
+  else if (project !== '' && form.purpose !== 'research') errors.project = 'Only a research consent names a project: choose research, or no project.'
   if (Object.keys(errors).length > 0) return { ok: false, errors }
-  return { ok: true, request: { grantee: key, kind: form.kind, purpose: form.purpose as Purpose, expires } }
+  return { ok: true, request: { grantee: key, kind: form.kind, purpose: form.purpose as Purpose, expires, ...(project === '' ? {} : { project }) } }
 }
 
 /** What a grant does, for its plain-words summary. */

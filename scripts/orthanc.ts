@@ -1,13 +1,32 @@
-// A real Orthanc (the Debian package, /usr/sbin/Orthanc) as a hospital's PACS in tests: a temp
-// config on free ports, temp storage, no plugins, no remote access; its REST API on 127.0.0.1.
-// Awaits its start message (no sleep) and stops it with SIGTERM, then SIGKILL.
+// A real Orthanc (the Debian package, /usr/sbin/Orthanc) as a hospital's PACS in tests and
+// benchmarks: a temp config on free ports, temp storage, no plugins, no remote access; its REST
+// API on 127.0.0.1. Awaits its start message (no sleep) and stops it with SIGTERM, then SIGKILL.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './dicom.ts'
-import { tempDir } from './ledger-fixture.ts'
-import { withTimeout } from './timeout.ts'
+
+/** `p`, or a rejection naming `what` after `ms`. */
+async function withTimeout<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms) })
+  try { return await Promise.race([p, late]) } finally { clearTimeout(timer) }
+}
+
+/** A free TCP port on 127.0.0.1 (bound once and released): for a listener a child process opens. */
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address()
+      const port = typeof a === 'object' && a !== null ? a.port : 0
+      s.close(() => resolve(port))
+    })
+  })
+}
 
 /** Where Debian installs Orthanc. */
 export const ORTHANC_BIN = '/usr/sbin/Orthanc'
@@ -27,7 +46,7 @@ export interface Orthanc {
 
 /** Starts Orthanc with `modalities` it may C-STORE to, query and move from. */
 export async function startOrthanc (opts: { aeTitle?: string, modalities: OrthancModality[] }): Promise<Orthanc> {
-  const dir = await tempDir('medichain-orthanc-')
+  const dir = await mkdtemp(join(tmpdir(), 'medichain-orthanc-'))
   const [httpPort, dicomPort] = [await freePort(), await freePort()]
   const aeTitle = opts.aeTitle ?? 'ORTHANC'
   const config = {
@@ -45,6 +64,9 @@ export async function startOrthanc (opts: { aeTitle?: string, modalities: Orthan
     DicomModalities: Object.fromEntries(opts.modalities.map(m => [m.name, { AET: m.aeTitle, Host: m.host, Port: m.port }])),
     // Orthanc answers C-FIND and C-MOVE only from known modalities, and sends C-MOVE results back over a new association.
     DicomAlwaysAllowStore: true,
+    // A benchmark's dcmtk client (FINDSCU, GETSCU) is no declared modality: let it query and get.
+    DicomAlwaysAllowFind: true,
+    DicomAlwaysAllowGet: true,
     StableAge: 1,
     ConcurrentJobs: 1
   }
@@ -82,9 +104,11 @@ export async function startOrthanc (opts: { aeTitle?: string, modalities: Orthan
     url,
     rest,
     stop: async () => {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      await withTimeout(exited, 15_000, 'Orthanc to stop').catch(async () => { child.kill('SIGKILL'); await exited })
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        await withTimeout(exited, 15_000, 'Orthanc to stop').catch(async () => { child.kill('SIGKILL'); await exited })
+      }
+      await rm(dir, { recursive: true, force: true })
     }
   }
 }
