@@ -173,7 +173,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       ...(placement === undefined ? {} : { dicom: placement.dicom })
     })
     // The record is appended: the upload is acknowledged whatever happens to the pin record
-    // (replication's repair pins an image its custodian holds unpinned).
+    // (replication owes it again on the peer's next start, from the blocks since its cursor).
     await staging.commit().catch((err: unknown) => c.logger.warn({ err, raw: raw.cid.toString() }, 'could not pin an uploaded image'))
     c.logger.info({ raw: raw.cid.toString(), format, size: file.size, analysed: analysis !== null }, 'image stored')
     const { thumbnail, ...said } = card
