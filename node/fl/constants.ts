@@ -64,6 +64,27 @@ export const INLINE_MAX_BYTES = 1024 * 1024
 /** Largest FL gossip message: an inline payload plus generous room for the other fields. */
 export const FL_MESSAGE_MAX_BYTES = INLINE_MAX_BYTES + 64 * 1024
 
+/**
+ * Protocol of direct delivery to a task's coordinator (transport/direct.ts): a hospital's update or
+ * secure-aggregation step, one length-prefixed dag-cbor frame each way (the message, then the
+ * coordinator's verdict). Gossip depends on the coordinator's task-topic subscription having
+ * reached the sender; a direct stream does not (docs/design.md §6).
+ */
+export const FL_DIRECT_PROTOCOL = '/medichain/fl/update/1.0.0'
+
+/** Longest one direct delivery attempt may take, dial to acknowledgement (ms): a 1 MiB frame on a loaded link. */
+export const FL_DIRECT_ATTEMPT_MS = 15_000
+
+/**
+ * Back-off between direct delivery attempts (ms): doubling from the first to the last value, each
+ * attempt bounded by the round's deadline. A coordinator briefly unreachable (redial in progress)
+ * is retried within a second; one that stays away costs a dial every few seconds, not a storm.
+ */
+export const FL_DIRECT_BACKOFF_MS = { first: 250, max: 5_000 } as const
+
+/** Direct streams a peer serves at once per connection: a coordinator takes one per hospital and step. */
+export const FL_DIRECT_STREAMS = 16
+
 /** Largest model or update file fetched by CID: the biggest U-Net unet-config.ts allows is ~90 MiB. */
 export const MODEL_MAX_BYTES = 128 * 1024 * 1024
 

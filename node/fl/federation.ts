@@ -39,8 +39,8 @@ export interface FederationInit {
   deployMinValidation?: number
 }
 
-/** The libp2p node FL runs on: gossipsub for messages, connection events for dropouts. */
-export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'> & { services: { pubsub: GossipSub } }
+/** The libp2p node FL runs on: gossipsub for messages, streams for delivery to a coordinator, connection events for dropouts. */
+export type FlLibp2p = Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener' | 'handle' | 'unhandle' | 'dialProtocol'> & { services: { pubsub: GossipSub } }
 
 /** What federated learning uses from the peer. */
 export interface FederationComponents {
@@ -71,8 +71,10 @@ export interface FederationComponents {
 
 /**
  * Federated learning of one peer. Events: 'round:started', 'round:ended', 'task:ended',
- * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip checks or a
- * round's rules), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed',
+ * 'update:refused' ({ code, hospital, … }: every refused FL message, from the gossip or direct
+ * checks or a round's rules), 'update:received' ({ kind, task, round, hospital, step, weights:
+ * 'inline' | 'cid' | null, result }: a hospital's message that came over the direct protocol, and
+ * the verdict of this peer's coordinator on it), 'training:filtered', 'participation:done', 'model:loaded', 'model:failed',
  * 'history:skipped' ({ key, code }: a stored history record that could not be read back at start).
  */
 export interface Federation extends EventTarget {

@@ -16,10 +16,12 @@ import { FederationNotStartedError } from './errors.ts'
 import { createHotLoader } from './deploy/hotload.ts'
 import type { HotLoader } from './deploy/hotload.ts'
 import { isCoordinatorMessage } from './transport/messages.ts'
-import type { FlMessage, RoundStart, SecAggEnvelope } from './transport/messages.ts'
+import type { FlMessage, RoundStart, SecAggEnvelope, Update } from './transport/messages.ts'
+import { createFlDirect, deliveryOf } from './transport/direct.ts'
+import type { Delivery, FlDirect } from './transport/direct.ts'
 import { storageModelStore } from './transport/model-store.ts'
 import { createParticipant } from './round/participant.ts'
-import type { Participant, ParticipationRecord } from './round/participant.ts'
+import type { DeliveryRoute, Participant, ParticipationRecord } from './round/participant.ts'
 import { createSecureInbox } from './round/secure-participant.ts'
 import type { SecureInbox } from './round/secure-participant.ts'
 import { createTaskHistory } from './task/history.ts'
@@ -50,7 +52,7 @@ export class FlTopicsNotAllowedError extends MedichainError {
   }
 }
 
-interface Running { transport: FlTransport, coordinator: Coordinator, participant: Participant | null, hotloader: HotLoader | null, detach: () => void }
+interface Running { transport: FlTransport, direct: FlDirect, coordinator: Coordinator, participant: Participant | null, hotloader: HotLoader | null, detach: () => void }
 
 const FORWARDED = {
   coordinator: ['round:started', 'round:ended', 'task:ended', 'update:refused'],
@@ -92,23 +94,36 @@ export function createFederation (init: FederationInit = {}) {
       })
       let coordinator: Coordinator | undefined
       const verify = components.verify ?? nodeVerify
+      // Hospitals' messages reach a coordinator directly (transport/direct.ts); judged as from gossip.
+      const direct = createFlDirect({
+        libp2p,
+        ledger,
+        verify,
+        logger: log,
+        handle: (m) => m.kind === 'update' ? coordinator?.offer(m) : coordinator?.offerSecAgg(m)
+      })
+      /**
+       * Delivers a hospital's message to its round's coordinator: this peer's own coordinator at
+       * once; else directly, retried until a verdict or the deadline, with one gossip copy on the
+       * task topic as the fallback once a direct attempt has failed.
+       */
+      const deliver = async (message: Update | SecAggEnvelope, route: DeliveryRoute): Promise<Delivery> => {
+        const own = message.kind === 'update' ? coordinator?.offer(message) : coordinator?.offerSecAgg(message)
+        if (own !== undefined) return deliveryOf(own)
+        return await direct.deliver(route.coordinator, message, {
+          deadline: route.deadline,
+          signal: route.signal,
+          clock,
+          fallback: async () => { await transport.publish({ topic: 'task', task: message.task }, message) }
+        })
+      }
       const inbox = createSecureInbox()
       const participant = init.participate === false
         ? null
         : createParticipant({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
           ledger, identity, models, trainingSet: components.trainingSet, logger: log, clock,
-          send: async (update) => {
-            if (coordinator?.offer(update) !== undefined) return
-            await transport.publish({ topic: 'task', task: update.task }, update)
-          },
-          secure: {
-            inbox,
-            verify,
-            send: async (envelope) => {
-              if (coordinator?.offerSecAgg(envelope) !== undefined) return
-              await transport.publish({ topic: 'task', task: envelope.task }, envelope)
-            }
-          }
+          send: deliver,
+          secure: { inbox, verify, send: deliver }
         })
       coordinator = createCoordinator({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
         ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history, verify,
@@ -127,17 +142,21 @@ export function createFederation (init: FederationInit = {}) {
       ]
       for (const [source, types] of sources) for (const t of types) source?.addEventListener(t, forward)
       transport.addEventListener('message:refused', forwardRefusal)
+      direct.addEventListener('message:refused', forwardRefusal)
+      direct.addEventListener('message:received', forwardReceived)
       participant?.addEventListener('participation:done', keepParticipation)
       libp2p.services.pubsub.addEventListener('subscription-change', recheck)
       libp2p.addEventListener('peer:disconnect', recheck)
       const detach = (): void => {
         for (const [source, types] of sources) for (const t of types) source?.removeEventListener(t, forward)
         transport.removeEventListener('message:refused', forwardRefusal)
+        direct.removeEventListener('message:refused', forwardRefusal)
+        direct.removeEventListener('message:received', forwardReceived)
         participant?.removeEventListener('participation:done', keepParticipation)
         libp2p.services.pubsub.removeEventListener('subscription-change', recheck)
         libp2p.removeEventListener('peer:disconnect', recheck)
       }
-      return { transport, coordinator: c, participant, hotloader, detach }
+      return { transport, direct, coordinator: c, participant, hotloader, detach }
     }
 
     const loader = (): HotLoader => {
@@ -162,6 +181,15 @@ export function createFederation (init: FederationInit = {}) {
     const forwardRefusal = (e: Event): void => {
       const r = (e as CustomEvent<{ code: string, from: string, signer?: string, kind?: string }>).detail
       events.dispatchEvent(new CustomEvent('update:refused', { detail: { code: r.code, hospital: r.signer ?? null, kind: r.kind ?? null, peer: r.from } }))
+    }
+
+    /** What arrived directly at this peer's coordinator: which hospital, step and how the weights came (never the weights). */
+    const forwardReceived = (e: Event): void => {
+      const { message: m, result } = (e as CustomEvent<{ message: Update | SecAggEnvelope, result: Verdict['result'] }>).detail
+      const detail = m.kind === 'update'
+        ? { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.hospital), step: null, weights: m.weights instanceof Uint8Array ? 'inline' : 'cid', result }
+        : { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.from), step: m.step, weights: null, result }
+      events.dispatchEvent(new CustomEvent('update:received', { detail }))
     }
 
     /** Sends each verified message to the part of FL it is for. */
@@ -203,6 +231,7 @@ export function createFederation (init: FederationInit = {}) {
         }
         running = r
         r.transport.start()
+        await r.direct.start()
         await r.hotloader?.start()
         log.info({ self: toHex(ledger.self).slice(0, 16), participate: r.participant !== null }, 'federated learning started')
       },
@@ -215,6 +244,7 @@ export function createFederation (init: FederationInit = {}) {
         r.hotloader?.stop()
         await r.hotloader?.idle()
         r.transport.stop()
+        await r.direct.stop()
         r.detach()
         await history.close()
         log.info('federated learning stopped')

@@ -13,6 +13,7 @@ import { flattenWeights, signRoundStart } from '../../node/fl/transport/messages
 import type { RoundConfig, Update } from '../../node/fl/transport/messages.ts'
 import { memoryModelStore } from '../../node/fl/transport/model-store.ts'
 import { createParticipant } from '../../node/fl/round/participant.ts'
+import type { DeliveryRoute } from '../../node/fl/round/participant.ts'
 import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 import { logger, phantoms, TINY } from './fl-fixture.ts'
 
@@ -41,6 +42,7 @@ test('the update is local training along the round-start\'s learningRate → lea
   }, 0, Date.now()))))
   const samples = phantoms(40, patients.length)
   const sent: Update[] = []
+  const routes: DeliveryRoute[] = []
   const participant = createParticipant()({
     ledger,
     identity: hospital,
@@ -48,7 +50,11 @@ test('the update is local training along the round-start\'s learningRate → lea
     trainingSet: async () => samples.map((s, i) => ({ ...s, patient: patientIdOf(patients[i].publicKey) })),
     logger,
     clock: Date.now,
-    send: async (u) => { sent.push(u) }
+    send: async (u, route) => {
+      sent.push(u)
+      routes.push(route)
+      return { outcome: 'accepted' }
+    }
   })
   const initial = createModel(3, TINY)
   const global = serializeWeights(initial)
@@ -62,6 +68,8 @@ test('the update is local training along the round-start\'s learningRate → lea
   const record = await participant.onRoundStart(start)
   assert.is(record?.status, 'sent')
   assert.is(sent.length, 1)
+  assert.equal(routes[0].coordinator, coordinator.publicKey, 'delivered to the coordinator that signed the round-start')
+  assert.is(routes[0].deadline, start.deadline)
   const weights = sent[0].weights
   assert.ok(weights instanceof Uint8Array, 'a tiny model travels inline')
   const expected = await trainedBytes(global, samples, { epochs: 1, batchSize: 2, learningRate: 0.02, learningRateEnd: 0.001, seed: 3 })

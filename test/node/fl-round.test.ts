@@ -86,13 +86,14 @@ test('below the minimum it waits for the deadline, then closes with what it has'
 
 test('another task, another round, a second update and a late one are refused with their codes', async () => {
   const h = round({ expected: [1, 2, 3, 4, 5] })
-  assert.equal(h.collector.offer(update(3, [0, 0, 0], { task: 'other-task' })), { result: 'ignore' })
-  assert.equal(h.collector.offer(update(3, [0, 0, 0], { round: 1 })), { result: 'ignore' })
-  assert.equal(h.collector.offer(update(3, [0, 0, 0], { round: 3 })), { result: 'ignore' })
+  // The code rides along with the verdict: the direct protocol answers it to the sender.
+  assert.equal(h.collector.offer(update(3, [0, 0, 0], { task: 'other-task' })), { result: 'ignore', code: 'WRONG_TASK' })
+  assert.equal(h.collector.offer(update(3, [0, 0, 0], { round: 1 })), { result: 'ignore', code: 'WRONG_ROUND' })
+  assert.equal(h.collector.offer(update(3, [0, 0, 0], { round: 3 })), { result: 'ignore', code: 'WRONG_ROUND' })
   h.collector.offer(update(1, [1, 1, 1]))
-  assert.equal(h.collector.offer(update(1, [2, 2, 2])), { result: 'ignore' })
+  assert.equal(h.collector.offer(update(1, [2, 2, 2])), { result: 'ignore', code: 'DUPLICATE' })
   h.clock.now = 61_001
-  assert.equal(h.collector.offer(update(2, [0, 0, 0])), { result: 'ignore' })
+  assert.equal(h.collector.offer(update(2, [0, 0, 0])), { result: 'ignore', code: 'LATE' })
   assert.equal(h.refused, [
     { hospital: hex(3), code: 'WRONG_TASK' },
     { hospital: hex(3), code: 'WRONG_ROUND' },
@@ -105,7 +106,7 @@ test('another task, another round, a second update and a late one are refused wi
   assert.is(outcome.closedBy, 'stopped')
   assert.equal(outcome.accepted.map(u => u.hospital), [hex(1)], 'the first update of hospital 1 stands')
   assert.equal(outcome.accepted[0].delta.map(t => Array.from(t)), [[1, 1], [1]])
-  assert.equal(h.collector.offer(update(3, [0, 0, 0])), { result: 'ignore' }, 'after closing, everything is late')
+  assert.equal(h.collector.offer(update(3, [0, 0, 0])), { result: 'ignore', code: 'LATE' }, 'after closing, everything is late')
   assert.is(h.refused[h.refused.length - 1].code, 'LATE')
 })
 

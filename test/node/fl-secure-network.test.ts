@@ -5,6 +5,7 @@
 // first round is left out of the later rounds, which still complete.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
+import { toHex } from '../../protocol/bytes.ts'
 import { initBackend } from '../../node/ai/backend.ts'
 import type { RoundRecord } from '../../node/fl/index.ts'
 import { decodeFlMessage } from '../../node/fl/transport/messages.ts'
@@ -37,6 +38,16 @@ async function threeHospitals (count = (_n: number) => 12): Promise<FlPeer[]> {
   return peers
 }
 
+/** Detail of the federation's 'update:received' event. */
+interface Received { kind: string, round: number, hospital: string, step: string | null, result: string }
+
+/** What came to `peer`'s coordinator over the direct protocol. */
+function received (peer: FlPeer): Received[] {
+  const out: Received[] = []
+  peer.federation.addEventListener('update:received', (e) => { out.push((e as CustomEvent<Received>).detail) })
+  return out
+}
+
 function heard (peer: FlPeer): FlMessage[] {
   const out: FlMessage[] = []
   peer.p2p.libp2p.services.pubsub.addEventListener('message', (e) => {
@@ -50,6 +61,7 @@ test('three peers with secure aggregation: every round aggregates masked updates
   const [a, b, c] = peers
   const atA = heard(a)
   const atC = heard(c)
+  const direct = received(a)
   const id = a.federation.startTask({ ...TASK, rounds: 2, minParticipants: 3, patience: 2 })
   const view = await withTimeout(a.federation.settled(id), 90_000, 'the task to end')
   assert.is(view.status, 'done', JSON.stringify(view.error))
@@ -66,10 +78,12 @@ test('three peers with secure aggregation: every round aggregates masked updates
   assert.is(published.metrics.secureAggregation, 1)
   assert.is(published.metrics.samples, 36)
   assert.is(published.participants.length, 3)
-  // No readable update crossed gossip; the masked steps did, from every hospital but A (A's go straight to its coordinator).
-  for (const heardBy of [atA, atC]) assert.is(heardBy.filter(m => m.kind === 'update').length, 0)
-  const masked = atA.filter(m => m.kind === 'secagg' && m.step === 'masked')
-  assert.is(masked.length, 4, 'B and C each sent one masked input per round')
+  // No readable update crossed gossip or the direct protocol; the masked steps went straight to A
+  // (node/fl/transport/direct.ts) from every hospital but A (A's go to its own coordinator in-process).
+  for (const heardBy of [atA, atC]) assert.is(heardBy.filter(m => m.kind === 'update' || (m.kind === 'secagg' && m.step === 'masked')).length, 0)
+  assert.is(direct.filter(m => m.kind === 'update').length, 0)
+  const masked = direct.filter(m => m.kind === 'secagg' && m.step === 'masked' && m.result === 'accept')
+  assert.equal(masked.map(m => m.hospital).sort(), [b, b, c, c].map(p => toHex(p.key)).sort(), 'B and C each sent one masked input per round')
   const lists = atC.filter(m => m.kind === 'secagg' && m.step === 'survivors')
   assert.is(lists.length, 2)
   for (const p of [b, c]) assert.ok(p.federation.participation().every(r => r.status === 'sent'))
@@ -93,16 +107,10 @@ test('secure aggregation: a hospital that drops after sharing is unmasked by the
   const peers = await threeHospitals(n => n === 3 ? 48 : 12)
   const [a, , c] = peers
   const cHex = Buffer.from(c.key).toString('hex')
-  // A's pubsub delivers a message only after A's validator (its coordinator) accepted it: C is then in U2.
-  const cShared = new Promise<void>(resolve => {
-    a.p2p.libp2p.services.pubsub.addEventListener('message', (e) => {
-      if (!e.detail.topic.includes('/fl')) return
-      const m = decodeFlMessage(e.detail.data)
-      if (m.kind === 'secagg' && m.step === 'shares' && Buffer.from(m.from).toString('hex') === cHex) resolve()
-    })
-  })
+  // C's shares came straight to A and A's coordinator accepted them: C is then in U2.
+  const cShared = nextEvent<Received>(a.federation, 'update:received', m => m.step === 'shares' && m.hospital === cHex && m.result === 'accept', 30_000)
   const id = a.federation.startTask({ ...TASK, rounds: 1, minParticipants: 2, patience: 1, epochs: 3 })
-  await withTimeout(cShared, 30_000, 'C to send its shares')
+  await cShared
   await stopFlPeer(c)
   const view = await withTimeout(a.federation.settled(id), 90_000, 'the task to end')
   assert.is(view.status, 'done', JSON.stringify(view.error))

@@ -1,6 +1,7 @@
 // The coordinator's messages to the hospitals of a task (docs/design.md §6, seed: "send model"): each
 // round's signed round-start, with the global weights inline when small enough or by helia CID,
-// and its signed round-end with the validation figures and, on the last one, the published model.
+// and its signed round-end with the validation figures and, on the last one, the published model
+// (on the control topic, which does not depend on a task-topic subscription having reached the coordinator).
 import type { CID } from 'multiformats/cid'
 import { fromHex } from '../../../protocol/bytes.ts'
 import type { Identity } from '../../../protocol/ed25519.ts'
@@ -78,7 +79,10 @@ export function createAnnouncer (init: { inlineMaxBytes?: number } = {}) {
           published: done ? published : null,
           coordinator: ledger.self
         }, identity)
-        await transport.publish({ topic: 'task', task }, end)
+        // On the control topic, as every round-start goes there too: a hospital receives it from
+        // the coordinator whenever the coordinator knows it listens there (it waited for that before
+        // the first round), whether or not the coordinator has heard of its task-topic subscription.
+        await transport.publish({ topic: 'control' }, end)
       }
     }
   }

@@ -140,7 +140,7 @@ export function createRoundCollector (init: RoundCollectorInit, components: Roun
     const hospital = toHex(update.hospital)
     const ignore = (code: RefusalCode): Verdict => {
       refuse(hospital, code)
-      return { result: 'ignore' }
+      return { result: 'ignore', code }
     }
     if (update.task !== init.task) return ignore('WRONG_TASK')
     if (update.round !== init.round) return ignore('WRONG_ROUND')

@@ -444,7 +444,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         const collector = r.collector
         if (collector === null) {
           emit('update:refused', { hospital: toHex(update.hospital), code: 'LATE', task: update.task, round: update.round })
-          return { result: 'ignore' }
+          return { result: 'ignore', code: 'LATE' }
         }
         return collector.offer(update)
       },
@@ -453,7 +453,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
         if (r === undefined) return undefined
         if (r.secure === null) {
           emit('update:refused', { hospital: toHex(envelope.from), code: 'LATE', task: envelope.task, round: envelope.round })
-          return { result: 'ignore' }
+          return { result: 'ignore', code: 'LATE' }
         }
         return r.secure.offer(envelope)
       },

@@ -5,6 +5,7 @@
 // and reported, never the images themselves.
 import type { Logger } from 'pino'
 import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../../ledger/types.ts'
 import { loadWeights } from '../../ai/model.ts'
 import { trainLocal } from '../../ai/train.ts'
@@ -17,10 +18,35 @@ import type { RoundStart, SecAggEnvelope, Update } from '../transport/messages.t
 import { participateSecurely } from './secure-participant.ts'
 import type { SecureInbox, Trained } from './secure-participant.ts'
 import { UpdateRefusedError } from '../errors.ts'
+import type { Delivery } from '../transport/direct.ts'
 import type { ModelStore } from '../transport/model-store.ts'
 
-/** How this hospital's part in one round ended. */
-export type ParticipationStatus = 'sent' | 'no-data' | 'late' | 'failed' | 'superseded'
+/**
+ * How this hospital's part in one round ended. 'sent': the coordinator acknowledged taking the
+ * update; 'refused': it answered with a refusal (`code`); 'undelivered': no answer came before the
+ * deadline (`code`: the last failure); 'late': trained past the deadline, or the coordinator said LATE.
+ */
+export type ParticipationStatus = 'sent' | 'no-data' | 'late' | 'failed' | 'superseded' | 'refused' | 'undelivered'
+
+/** Where and until when a hospital's message is delivered: the round's coordinator, its deadline, the round's abort signal. */
+export interface DeliveryRoute { coordinator: Uint8Array, deadline: number, signal: AbortSignal }
+
+/** Thrown inside a secure exchange when a step was not taken by the coordinator: `status` and `code` go to the record. */
+class StepNotDeliveredError extends MedichainError {
+  readonly status: 'refused' | 'undelivered'
+  constructor (status: 'refused' | 'undelivered', code: string, step: string) {
+    super(code, `the ${step} step was ${status} (${code})`)
+    this.name = 'StepNotDeliveredError'
+    this.status = status
+  }
+}
+
+/** The record's status and code for how a delivery ended. */
+function statusOf (delivery: Delivery): Pick<ParticipationRecord, 'status' | 'code'> {
+  if (delivery.outcome === 'accepted') return { status: 'sent' }
+  if (delivery.outcome === 'refused' && delivery.code === 'LATE') return { status: 'late', code: 'LATE' }
+  return { status: delivery.outcome, code: delivery.code }
+}
 
 /** This hospital's record of one round it was asked to join. */
 export interface ParticipationRecord {
@@ -34,7 +60,7 @@ export interface ParticipationRecord {
   reasons: Record<ExclusionReason, number>
   loss: number | null
   trainMs: number | null
-  /** Error code when status is 'failed'. */
+  /** Error code when status is 'failed', 'refused' or 'undelivered' (and 'late' when the coordinator said so). */
   code?: string
 }
 
@@ -46,10 +72,10 @@ export interface ParticipantComponents {
   trainingSet: TrainingSet
   logger: Logger
   clock: Clock
-  /** Delivers a signed update: gossip to the coordinator, or straight to the local coordinator. */
-  send: (update: Update) => Promise<void>
-  /** Secure aggregation: the inbox of coordinator steps, how to send this hospital's steps, and a signature check. */
-  secure?: { inbox: SecureInbox, send: (envelope: SecAggEnvelope) => Promise<void>, verify: Verifier }
+  /** Delivers a signed update to the round's coordinator (directly, gossip as the fallback, or this peer's own); resolves with how it ended. */
+  send: (update: Update, route: DeliveryRoute) => Promise<Delivery>
+  /** Secure aggregation: the inbox of coordinator steps, how to deliver this hospital's steps, and a signature check. */
+  secure?: { inbox: SecureInbox, send: (envelope: SecAggEnvelope, route: DeliveryRoute) => Promise<Delivery>, verify: Verifier }
 }
 
 /** Options of a participant. */
@@ -133,13 +159,20 @@ export function createParticipant (init: ParticipantInit = {}) {
       }
     }
 
-    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs'>> => {
+    const train = async (start: RoundStart, filter: ConsentFilterResult, signal: AbortSignal): Promise<Pick<ParticipationRecord, 'status' | 'loss' | 'trainMs' | 'code'>> => {
       if (start.config.secure !== undefined) {
         // Secure aggregation: keys go out at once, the update leaves this peer only masked (round/secure-participant.ts).
         const secure = components.secure
         if (secure === undefined) throw new UpdateRefusedError('WRONG_ROUND', 'this participant cannot take part in secure rounds')
+        // Unmask shares are taken until graceMs past the deadline.
+        const route = { coordinator: start.coordinator, deadline: start.deadline + start.config.secure.graceMs, signal }
+        const send = async (envelope: SecAggEnvelope): Promise<void> => {
+          const delivery = await secure.send(envelope, route)
+          if (delivery.outcome === 'undelivered' && signal.aborted) throw new MedichainError('ABORTED', `the round ended before the coordinator took the ${envelope.step} step`)
+          if (delivery.outcome !== 'accepted') throw new StepNotDeliveredError(delivery.outcome, delivery.code, envelope.step)
+        }
         const done = await participateSecurely(start, filter.kept.length, trainOn(start, filter, signal), {
-          ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send: secure.send, signal
+          ledgerId: ledger.id, self: ledger.self, identity, verify: secure.verify, inbox: secure.inbox, send, signal
         })
         return { status: 'sent', loss: done.loss, trainMs: done.trainMs }
       }
@@ -150,8 +183,10 @@ export function createParticipant (init: ParticipantInit = {}) {
       const update = signUpdate(ledger.id, {
         kind: 'update', task: start.task, round: start.round, hospital: ledger.self, samples: trained.samples, loss: trained.loss, trainMs: trained.trainMs, weights
       }, identity)
-      await components.send(update)
-      return { status: 'sent', loss: trained.loss, trainMs: trained.trainMs }
+      const delivery = await components.send(update, { coordinator: start.coordinator, deadline: start.deadline, signal })
+      // Cut short by the round's end or a newer round: recorded as late or superseded below.
+      if (delivery.outcome === 'undelivered' && signal.aborted) throw new MedichainError('ABORTED', 'the round ended before the coordinator answered')
+      return { ...statusOf(delivery), loss: trained.loss, trainMs: trained.trainMs }
     }
 
     const onRoundStart = async (start: RoundStart, membership?: { join: () => void, leave: () => void }): Promise<ParticipationRecord | undefined> => {
@@ -180,6 +215,7 @@ export function createParticipant (init: ParticipantInit = {}) {
         return finish({ ...base, ...counts, ...await train(start, filter, controller.signal) })
       } catch (err) {
         const code = codeOf(err)
+        if (err instanceof StepNotDeliveredError) return finish({ ...base, ...counts, ...statusOf({ outcome: err.status, code }) })
         const status: ParticipationStatus = code !== 'ABORTED' ? 'failed' : active.get(start.task) === controller ? 'late' : 'superseded'
         return finish({ ...base, ...counts, status, ...(status === 'failed' ? { code } : {}) })
       } finally {

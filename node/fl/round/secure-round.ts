@@ -106,11 +106,12 @@ export function runSecureRound (init: SecureRoundInit, components: SecureRoundCo
     const hospital = toHex(envelope.from)
     if (envelope.round !== init.round || envelope.task !== init.task) {
       refuse(hospital, 'WRONG_ROUND')
-      return { result: 'ignore' }
+      return { result: 'ignore', code: 'WRONG_ROUND' }
     }
     if (envelope.step !== step) {
-      refuse(hospital, stopped ? 'LATE' : 'SECAGG_WRONG_PHASE')
-      return { result: 'ignore' }
+      const code = stopped ? 'LATE' : 'SECAGG_WRONG_PHASE'
+      refuse(hospital, code)
+      return { result: 'ignore', code }
     }
     try {
       if (envelope.step === 'keys') {
@@ -137,7 +138,7 @@ export function runSecureRound (init: SecureRoundInit, components: SecureRoundCo
     } catch (err) {
       const code = codeOf(err)
       refuse(hospital, code)
-      return REJECT_CODES.has(code) ? { result: 'reject', code } : { result: 'ignore' }
+      return REJECT_CODES.has(code) ? { result: 'reject', code } : { result: 'ignore', code }
     }
     answered.add(hospital)
     poke()

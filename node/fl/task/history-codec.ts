@@ -27,7 +27,7 @@ export class CorruptHistoryError extends MedichainError {
 const MAX_ITEMS = 65_536
 
 const HEX_KEY = /^[0-9a-f]{64}$/
-const PARTICIPATION_STATUSES: readonly ParticipationStatus[] = ['sent', 'no-data', 'late', 'failed', 'superseded']
+const PARTICIPATION_STATUSES: readonly ParticipationStatus[] = ['sent', 'no-data', 'late', 'failed', 'superseded', 'refused', 'undelivered']
 const EXCLUSION_REASONS: readonly ExclusionReason[] = ['no-consent', 'revoked', 'expired', 'other-purpose', 'out-of-scope']
 
 /** Decodes stored JSON text; anything else (not JSON, not an object) is corrupt. */

@@ -1,7 +1,7 @@
 // FL messages over gossipsub: the control topic every FL service listens on, and one topic per
 // task (`/medichain/<ledgerId>/fl/<task>`). Every message is judged inside gossipsub's topic
-// validator — sender peer a member, signer a member, signature valid, a round message signed by the
-// coordinator its task id names, then the caller's own rules —
+// validator — the checks of admit.ts (sender peer and signer members, signature valid, a round
+// message signed by the coordinator its task id names), the topic's task, then the caller's own rules —
 // so a refused message is never delivered or forwarded, and each refusal is logged with its code.
 // The host must admit these topics from its creation (P2PInit `extraTopics` and `topicPrefixes`,
 // see flTopicAllowance in constants.ts): the transport does not widen gossipsub's allow-list.
@@ -11,20 +11,21 @@ import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { toHex } from '../../../protocol/bytes.ts'
 import type { Verifier } from '../../../protocol/ed25519.ts'
-import { isCoordinatorOf } from '../../../ledger/fl-rules.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { codeOf } from '../../p2p/errors.ts'
 import { isMemberPeer } from '../../p2p/gater.ts'
 import { memberHexOfPeer } from '../../p2p/identity.ts'
 import { controlTopic, taskTopic } from '../constants.ts'
-import { decodeFlMessage, encodeFlMessage, isCoordinatorMessage, signerOf, verifyFlMessage } from './messages.ts'
+import { admitFlMessage } from './admit.ts'
+import type { Refusal } from './admit.ts'
+import { encodeFlMessage, signerOf } from './messages.ts'
 import type { FlMessage } from './messages.ts'
 
 /**
  * What the caller decides about a message that passed the transport's checks: accept (deliver and
  * forward), ignore (drop, no penalty: late or stale) or reject (drop and lower the sender's score).
  */
-export type Verdict = { result: 'accept' } | { result: 'ignore' } | { result: 'reject', code: string }
+export type Verdict = { result: 'accept' } | { result: 'ignore', code?: string } | { result: 'reject', code: string }
 
 /** Which topic a message came in on. */
 export type Via = { topic: 'control' } | { topic: 'task', task: string }
@@ -32,8 +33,8 @@ export type Via = { topic: 'control' } | { topic: 'task', task: string }
 /** Judges (and takes) a well-signed message from a member; must not block: it runs in the validator. */
 export type MessageHandler = (message: FlMessage, via: Via) => Verdict
 
-/** Detail of the 'message:refused' event: the code, the sending peer and, once known, the signer. */
-export interface Refusal { code: string, from: string, signer?: string, kind?: FlMessage['kind'] }
+/** Detail of the 'message:refused' event (admit.ts). */
+export type { Refusal } from './admit.ts'
 
 /** What the transport needs. */
 export interface FlTransportComponents {
@@ -76,27 +77,11 @@ export function createFlTransport (components: FlTransportComponents): FlTranspo
   }
 
   const judge = (via: Via) => (peer: PeerId, msg: Message): TopicValidatorResult => {
-    const from = peer.toString()
     if (!running) return TopicValidatorResult.Ignore
-    if (!isMemberPeer(ledger, peer)) return refuse({ code: 'NOT_MEMBER_PEER', from }, TopicValidatorResult.Reject)
-    let message: FlMessage
-    try {
-      message = decodeFlMessage(msg.data)
-    } catch (err) {
-      return refuse({ code: codeOf(err), from }, TopicValidatorResult.Reject)
-    }
-    const signer = toHex(signerOf(message))
-    const refusal = { from, signer, kind: message.kind }
-    if (!ledger.isMember(signerOf(message))) return refuse({ ...refusal, code: 'NOT_MEMBER' }, TopicValidatorResult.Reject)
-    try {
-      verifyFlMessage(ledger.id, message, verify)
-    } catch (err) {
-      return refuse({ ...refusal, code: codeOf(err) }, TopicValidatorResult.Reject)
-    }
-    if (via.topic === 'task' && message.task !== via.task) return refuse({ ...refusal, code: 'WRONG_TASK' }, TopicValidatorResult.Reject)
-    // Round messages come only from the coordinator the task id names, as the ledger requires of its model.publish.
-    if (isCoordinatorMessage(message) && !isCoordinatorOf(message.task, signerOf(message))) {
-      return refuse({ ...refusal, code: 'NOT_TASK_COORDINATOR' }, TopicValidatorResult.Reject)
+    const { message, refusal } = admitFlMessage(ledger, verify, peer, msg.data)
+    if (refusal !== undefined) return refuse(refusal, TopicValidatorResult.Reject)
+    if (via.topic === 'task' && message.task !== via.task) {
+      return refuse({ from: peer.toString(), signer: toHex(signerOf(message)), kind: message.kind, code: 'WRONG_TASK' }, TopicValidatorResult.Reject)
     }
     let verdict: Verdict
     try {
