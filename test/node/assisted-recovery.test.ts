@@ -137,6 +137,12 @@ test('co-signed by two custodians and not vetoed, the request takes effect: keys
   const revoke = await fresh.revoke(grant, docC.user?.signPub as string, 'treatment')
   await untilLedger(C.peer.ledger, async () => await C.peer.ledger.tx(fromHex(revoke.id)) !== undefined, 'the revoke at C', 20_000)
   await rejects(async () => await docC.patientImages(pid), 'NO_CONSENT')
+  // The new key grants consent anew for the images it took over.
+  const regrant = await fresh.grant({ grantee: docC.user?.signPub as string, kind: 'user', purpose: 'treatment', expires: Date.now() + 3_600_000 })
+  await untilLedger(C.peer.ledger, async () => await C.peer.ledger.tx(fromHex(regrant.id)) !== undefined, 'the new grant at C', 20_000)
+  const reopened = await docC.patientImages(pid)
+  assert.is(reopened.length, 2)
+  assert.equal(new Set(await Promise.all(reopened.map(async i => Buffer.from(await docC.openImage(i)).toString('base64')))), new Set(images.map(b => Buffer.from(b).toString('base64'))))
 })
 
 test('the ledger refuses a co-signature or re-wrap by a hospital that holds none of the images, and a request for another hospital, an unknown patient, the same key or a registered key', async () => {
