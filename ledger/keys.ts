@@ -69,6 +69,8 @@ export const K = {
   rekeyByOldPrefix: (old: Uint8Array | string) => `i:rekeyold:${hex(old)}:`,
   rekeyByNew: (patient: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeynew:${hex(patient)}:${hex(rekey)}`,
   rekeyByNewPrefix: (patient: Uint8Array | string) => `i:rekeynew:${hex(patient)}:`,
+  /** The ids a new key's requests name as old, with each request's tx id: `[{old, tx}]`, sorted by tx id. */
+  rekeyFormer: (patient: Uint8Array | string) => `i:rekeyformer:${hex(patient)}`,
   /** A research project by the id of its `research.project` (docs/design.md §10). */
   project: (project: Uint8Array | string) => `s:proj:${hex(project)}`,
   projectPrefix: 's:proj:',

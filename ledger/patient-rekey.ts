@@ -87,7 +87,7 @@ export function rekeyStatus (input: { record: RekeyRecord, cosigns: Cosign[], ve
 /** The state keys validating and applying a recovery transaction read. */
 export function patientRekeyKeysRead (tx: RecoveryTx): string[] {
   switch (tx.type) {
-    case 'patient.rekey': return [K.patientAccount(tx.body.old), K.account(tx.signer), K.patientAccount(patientIdOf(tx.signer))]
+    case 'patient.rekey': return [K.patientAccount(tx.body.old), K.account(tx.signer), K.patientAccount(patientIdOf(tx.signer)), K.rekeyFormer(patientIdOf(tx.signer))]
     case 'patient.cosign': return [K.rekey(tx.body.rekey), K.custodians(tx.body.patient), K.rekeyCosign(tx.body.rekey, tx.signer)]
     case 'patient.veto': return [K.rekey(tx.body.rekey), K.custodians(tx.body.patient), K.account(tx.signer)]
     case 'patient.rewrap': return [K.rekey(tx.body.rekey), ...tx.body.images.flatMap(i => [K.image(i.raw.toString(), tx.signer), K.rewrap(tx.body.rekey, i.raw.toString(), tx.signer)])]
@@ -161,6 +161,9 @@ export function applyPatientRekey (w: BatchWriter, tx: RecoveryTx, base: { tx: U
         w.put(K.account(tx.signer), encode({ ...base, role: 'patient', box: tx.body.box, hospital: tx.body.hospital }))
       }
       w.put(K.patientAccount(patient), tx.signer)
+      // The old ids this key asked for: the consent rules let it name their images (validate-consent.ts).
+      const former = formerOf(w, patient)
+      if (!former.some(f => equals(f.tx, base.tx))) w.put(K.rekeyFormer(patient), encode([...former, { old: tx.body.old, tx: base.tx }].sort((a, b) => compare(a.tx, b.tx))))
       return
     }
     case 'patient.cosign': {
@@ -182,6 +185,11 @@ export function applyPatientRekey (w: BatchWriter, tx: RecoveryTx, base: { tx: U
         if (held === undefined || compare((decode(held) as { tx: Uint8Array }).tx, base.tx) > 0) w.put(key, encode({ ...base, keys: i.keys }))
       }
   }
+}
+
+/** The old patient ids the requests of new patient id `patient` name, with each request's tx id. */
+export function formerOf (view: StateView, patient: Uint8Array): Array<{ old: Uint8Array, tx: Uint8Array }> {
+  return read<Array<{ old: Uint8Array, tx: Uint8Array }>>(view, K.rekeyFormer(patient)) ?? []
 }
 
 /** Adds `custodian` to the set of hospitals holding `patient`'s images (image.add). */

@@ -11,6 +11,7 @@ import type { DecodedTx, TxOf } from '../protocol/tx.ts'
 import { patientIdOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
 import { txIdsOf, txInCausalPast } from './causal.ts'
+import { formerOf } from './patient-rekey.ts'
 import type { BlockContext, PrefetchView } from './causal.ts'
 
 /** The largest encoding a grant naming `images` distinct images may have (see CONSENT_BYTES_PER_IMAGE). */
@@ -106,15 +107,24 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
     consents.push({ tx: c.tx, images: checkShape(c) })
   }
   if (consents.length === 0) return
-  await view.prefetch(consents.flatMap(c => lookupKeys(c.tx, c.images)))
-  await view.prefetch(consents.flatMap(c => txIdsToPlace(c.tx, c.images, view).map(id => K.tx(id))))
+  await view.prefetch(consents.flatMap(c => [...lookupKeys(c.tx, c.images), K.rekeyFormer(patientIdOf(c.tx.signer))]))
+  // A key that took over old patient ids by assisted recovery (issue 16.3) may name their images,
+  // once its request is in the block's causal past; what such a consent opens waits for the
+  // request to take effect (node/records/reads.ts).
+  const formerFor = (tx: Consent): Array<{ old: Uint8Array, tx: Uint8Array }> => formerOf(view, patientIdOf(tx.signer))
+  await view.prefetch(consents.flatMap(c => formerFor(c.tx).flatMap(f => [K.tx(f.tx), ...c.images.map(cid => K.imageOwner(cid, f.old))])))
+  await view.prefetch(consents.flatMap(c => [
+    ...txIdsToPlace(c.tx, c.images, view),
+    ...formerFor(c.tx).flatMap(f => c.images.flatMap(cid => txIdsOf(view.get(K.imageOwner(cid, f.old)))))
+  ].map(id => K.tx(id))))
   for (const { tx, images } of consents) {
     if (!granteeKnown(tx, ctx, view, isFounder)) {
       throw new LedgerRuleError('UNKNOWN_GRANTEE', `grantee ${toHex(tx.body.grantee).slice(0, 12)} is not a registered user or a member hospital`)
     }
     const patient = patientIdOf(tx.signer)
+    const owners = [patient, ...formerFor(tx).filter(f => txInCausalPast(view, f.tx, ctx)).map(f => f.old)]
     for (const cid of images) {
-      if (!txIdsOf(view.get(K.imageOwner(cid, patient))).some(id => txInCausalPast(view, id, ctx))) {
+      if (!owners.some(owner => txIdsOf(view.get(K.imageOwner(cid, owner))).some(id => txInCausalPast(view, id, ctx)))) {
         throw new LedgerRuleError('FOREIGN_IMAGE', `image ${cid} is not one of this patient's images`)
       }
     }

@@ -32,6 +32,13 @@ export interface DicomConfig {
   allowed: DicomPeer[]
   /** Largest P-DATA PDU accepted (bytes; default 128 KiB); a larger one ends the association. */
   maxPduBytes: number
+  /**
+   * When a C-STORE answers success (default 'ledger'): once the instance is on the ledger, so a
+   * C-FIND right after finds it; or 'custody': once it is durable (sealed, fsynced) in the
+   * hospital's custody, attached to the ledger right after by the intake, many at once. 'custody'
+   * lets one association's instances share blocks and fsyncs (docs/benchmarks.md "DICOM ingest").
+   */
+  acknowledge: 'ledger' | 'custody'
 }
 
 /** Defaults of the dicom block. */
@@ -41,7 +48,8 @@ export const DICOM_DEFAULTS: Readonly<DicomConfig> = {
   port: DEFAULT_DICOM_PORT,
   aeTitle: DEFAULT_AE_TITLE,
   allowed: [{ address: '127.0.0.1' }],
-  maxPduBytes: DEFAULT_MAX_PDU_BYTES
+  maxPduBytes: DEFAULT_MAX_PDU_BYTES,
+  acknowledge: 'ledger'
 }
 
 /**
@@ -79,6 +87,10 @@ export function parseDicomConfig (v: unknown, source: string): DicomConfig {
     const n = o.maxPduBytes
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < MIN_PDU_LIMIT || n > MAX_PDU_LIMIT) throw bad(`.maxPduBytes: expected an integer from ${MIN_PDU_LIMIT} to ${MAX_PDU_LIMIT}, got ${JSON.stringify(n)}`)
     out.maxPduBytes = n
+  }
+  if (o.acknowledge !== undefined) {
+    if (o.acknowledge !== 'ledger' && o.acknowledge !== 'custody') throw bad(`.acknowledge: expected "ledger" or "custody", got ${JSON.stringify(o.acknowledge)}`)
+    out.acknowledge = o.acknowledge
   }
   if (o.allowed !== undefined) {
     if (!Array.isArray(o.allowed)) throw bad('.allowed: expected an array of { aeTitle?, address }')

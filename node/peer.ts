@@ -23,6 +23,8 @@ import type { DicomConfig } from './config-dicom.ts'
 import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
 import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
+import { DICOMWEB_STATUS_BY_CODE, dicomwebRoutes } from './dicomweb/routes.ts'
+import { ViewerTokens } from './dicomweb/tokens.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { PATIENT_CODE_STATUS_BY_CODE, patientCodeRoutes } from './http/routes-patient-code.ts'
 import { modelRoutes } from './http/routes-models.ts'
@@ -321,7 +323,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       host: init.http.host,
       port: init.http.port,
       trustProxy: init.http.trustProxy,
-      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE },
+      statusByCode: { ...auth.statusByCode, ...RELAY_STATUS_BY_CODE, ...RECORD_STATUS_BY_CODE, ...FL_STATUS_BY_CODE, ...LABEL_STATUS_BY_CODE, ...RESEARCH_STATUS_BY_CODE, ...DICOM_STATUS_BY_CODE, ...PATIENT_CODE_STATUS_BY_CODE, ...DICOMWEB_STATUS_BY_CODE },
       ledgerGuard: auth.requireUser(),
       explorerGuard: auth.requireUser('admin')
     })({ ledger, logger, p2p, clock, health: () => ({ ...writeFields(writes, p2p), ...healthFields(storage, analysers) }) })
@@ -358,7 +360,15 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     http.app.use(modelRoutes({ auth }).routes())
     // Each signed-in user's own transactions with their proofs; the explorer is for admins.
     http.app.use(scopedRoutes({ ledger, requireUser: auth.requireUser() }).routes())
-    if (dicom !== null) http.app.use(dicomRoutes({ auth, dicom }).routes())
+    if (dicom !== null) {
+      http.app.use(dicomRoutes({ auth, dicom }).routes())
+      // DICOMweb (PS3.18) for viewers and PACS, with viewer tokens that end with their clinician's sessions.
+      const tokens = new ViewerTokens(clock)
+      auth.events.addEventListener('sessions:ended', (e) => tokens.revokeAll((e as CustomEvent<{ username: string }>).detail.username))
+      const web = dicomwebRoutes({ auth, dicom, tokens, tmpDir, logger: logger.child({ component: 'dicomweb' }) })
+      http.app.use(web.routes())
+      http.app.use(web.allowedMethods({ throw: true }))
+    }
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */
     const started: Array<{ name: string, stop: () => Promise<void> }> = []

@@ -7,9 +7,11 @@ import type { UploadComponents } from '../records/upload.ts'
 import type { Reads } from '../records/reads.ts'
 import { moveDestination } from '../config-dicom.ts'
 import { createRetrieve } from './retrieve.ts'
+import type { Retrieve } from './retrieve.ts'
 import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './enrolment.ts'
 import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
+import type { DicomIngest } from './ingest.ts'
 import { PatientIndex } from './patient-index.ts'
 import type { PatientMatch } from './patient-index.ts'
 import { createDicomServer } from './server.ts'
@@ -52,6 +54,10 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
+  /** Files one received instance for STOW-RS (docs/api.md "DICOMweb"); durable when it resolves. */
+  storeNow: DicomIngest['storeNow']
+  /** Resolves once the intake has attached every instance it holds for a linked patient (or given up on it). */
+  settled: DicomIngest['settled']
   /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
   issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
   /**
@@ -66,6 +72,11 @@ export interface Dicom {
    * pseudonymous study, series and instance ids (for C-FIND, QIDO-RS and web DICOM uploads).
    */
   catalogue: DicomCatalogue
+  /**
+   * Query/retrieve over the catalogue as this hospital (the access rule and access logs of the
+   * web UI): what C-FIND, C-MOVE and C-GET serve, result objects included, for DICOMweb too.
+   */
+  retrieve: Retrieve
 }
 
 /** Composes index, ingest and listener: `createDicom(init)(components)`. */
@@ -77,7 +88,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
     const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
     const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
     const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
-    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: ingest.store, qr })
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: init.config.acknowledge === 'custody' ? ingest.store : ingest.storeNow, qr })
     return {
       async start () {
         await index.open()
@@ -94,14 +105,19 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
           await index.close()
           throw err
         }
+        // Instances acknowledged before a stop or crash and still in custody for a linked patient.
+        ingest.resume().catch((err: unknown) => log.error({ err }, 'could not resume attaching instances held in custody'))
       },
       async stop () {
         await server.stop()
+        await ingest.stop()
         await catalogue.close()
         await index.close()
       },
       address: () => server.address(),
       linkPatient: ingest.linkPatient,
+      storeNow: ingest.storeNow,
+      settled: ingest.settled,
       findPatients: async (query, limit) => await index.search(query, limit),
       async issueEnrolmentCode (mrn) {
         const code = newEnrolmentCode()
@@ -118,7 +134,8 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
         await index.spendCode(code)
         return attached
       },
-      catalogue
+      catalogue,
+      retrieve
     }
   }
 }

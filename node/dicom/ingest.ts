@@ -1,20 +1,22 @@
-// What happens to an instance received over C-STORE: its PatientID (the hospital's MRN) is looked
+// What happens to an instance received over C-STORE or STOW-RS: its PatientID (the hospital's MRN) is looked
 // up in the patient index; a linked patient's instance goes through the upload pipeline like a
 // web upload, and an unlinked one is held in the hospital's custody until the patient is linked.
 // The MRN is read here and nowhere else, and never logged.
-import { open, rm } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MrnLinkedError } from './enrolment.ts'
-import { readInstanceHeaderFile } from './instance-header.ts'
+import { readInstanceHeader, readInstanceHeaderFile } from './instance-header.ts'
 import type { PatientAttributes } from './instance-header.ts'
 import { ingestUpload, UnknownPatientError } from '../records/upload.ts'
 import type { UploadComponents } from '../records/upload.ts'
 import { STORE_STATUS } from './constants.ts'
-import type { PatientIndex } from './patient-index.ts'
+import { createIntake } from './intake.ts'
+import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
+import type { HeldInstance, PatientIndex } from './patient-index.ts'
 import type { ReceivedInstance, StoreOutcome } from './scp.ts'
 
 /** What the ingest step uses. */
@@ -26,9 +28,6 @@ export interface DicomIngestComponents {
   clock: () => number
 }
 
-/** Held instances attached at once when a patient enrols (each is one upload: decode, encrypt, image.add). */
-export const ATTACH_CONCURRENCY = 4
-
 /** The C-STORE status of an upload pipeline error (PS3.4 §B.2.3). */
 function statusOf (err: unknown): StoreOutcome {
   const code = err instanceof MedichainError ? err.code : ''
@@ -39,10 +38,15 @@ function statusOf (err: unknown): StoreOutcome {
   return { status: STORE_STATUS.processingFailure, comment: 'the instance could not be stored' }
 }
 
-/** The patient attributes and SOP Class UID (0008,0016) of a Part 10 file. */
-async function readIds (path: string): Promise<{ patient: PatientAttributes, sopClassUid: string }> {
-  const header = await readInstanceHeaderFile(path)
-  return { patient: header.patient, sopClassUid: header.instance.sopClassUid }
+/** The patient attributes and SOP Class UID (0008,0016) of a Part 10 file, and its bytes when small enough to hold inline. */
+async function readIds (path: string, size: number): Promise<{ patient: PatientAttributes, sopClassUid: string, bytes?: Uint8Array }> {
+  if (size > HOLD_INLINE_MAX_BYTES) {
+    const header = await readInstanceHeaderFile(path)
+    return { patient: header.patient, sopClassUid: header.instance.sopClassUid }
+  }
+  const bytes = new Uint8Array(await readFile(path))
+  const header = readInstanceHeader(bytes)
+  return { patient: header.patient, sopClassUid: header.instance.sopClassUid, bytes }
 }
 
 /** The first KiB of a file: what the upload pipeline's format detection reads. */
@@ -59,14 +63,40 @@ async function headOf (path: string): Promise<Uint8Array> {
 
 /** Runs the upload pipeline on a Part 10 file for a patient; the file is removed whatever happens. */
 async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents): Promise<void> {
-  await ingestUpload({ path, size, head: await headOf(path), declaredType: 'application/dicom', fields: {} }, patient, c.upload)
+  await ingestUpload({ path, size, head: await headOf(path), declaredType: 'application/dicom', fields: {} }, patient, c.upload, { waitForDecode: true })
 }
 
-/** The store handler of the SCP: answers once the instance is durable (on the ledger or in custody). */
-export function createDicomIngest (c: DicomIngestComponents): {
+/** An instance's outcome, and whether it went to custody (no patient linked to its PatientID yet). */
+export interface FiledOutcome extends StoreOutcome { held?: boolean }
+
+/** What the ingest step offers the SCP, STOW-RS and the desk. */
+export interface DicomIngest {
+  /**
+   * C-STORE: answers once the instance is durable in custody. A linked patient's instance is then
+   * attached to the ledger by the intake, concurrently with the instances that follow it.
+   */
   store: (instance: ReceivedInstance) => Promise<StoreOutcome>
+  /**
+   * STOW-RS: answers once a linked patient's instance is on the ledger (many requests' instances
+   * share a block), or once an unlinked one is held in custody.
+   */
+  storeNow: (instance: ReceivedInstance) => Promise<FiledOutcome>
   linkPatient: (mrn: string, patient: Uint8Array) => Promise<number>
-} {
+  /** Queues every held instance of a linked patient (after a restart); resolves once queued. */
+  resume: () => Promise<void>
+  /** Resolves once the intake is idle. */
+  settled: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+/**
+ * Instances attached to the ledger at once by the intake. Most of an instance's time is spent
+ * waiting on fsyncs (catalogue, blocks, ledger), so many overlap; decoding queues for the pool.
+ */
+export const INTAKE_CONCURRENCY = 8
+
+/** The store handlers of the SCP and STOW-RS: each answers once the instance is durable. */
+export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
   const log = c.logger
   // Filing by MRN and linking run one at a time: an instance filed while its MRN is being linked
   // is either ingested directly or held before the link lists what is held, never left behind.
@@ -76,83 +106,123 @@ export function createDicomIngest (c: DicomIngestComponents): {
     filing = run.catch(() => {})
     return await run
   }
-  const store = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
-    let ingested = false
-    try {
-      let ids: { patient: PatientAttributes, sopClassUid: string }
-      try {
-        ids = await readIds(instance.path)
-      } catch (err) {
-        return statusOf(err)
+  const intake = createIntake({ concurrency: INTAKE_CONCURRENCY })({
+    logger: log,
+    attach: async (job) => {
+      let path = job.plain
+      if (path === undefined) {
+        path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
+        try {
+          await c.index.restore(job.mrn, job.id, path)
+        } catch (err) {
+          // Released meanwhile: another request attached it.
+          if (err instanceof MedichainError && err.code === 'NOT_FOUND') return
+          throw err
+        }
       }
-      if (ids.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
-      if (ids.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
-      const mrn = ids.patient.mrn
-      const patient = await serially(async () => {
+      await upload(path, job.size, job.patient, c)
+      await c.index.release(job.mrn, job.id)
+      log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
+    }
+  })
+
+  /** Checks an instance and files it: the linked patient, or undefined once held in custody. */
+  const file = async (instance: ReceivedInstance, holdLinked: boolean): Promise<StoreOutcome | { mrn: string, patient?: Uint8Array, held?: HeldInstance }> => {
+    let ids: Awaited<ReturnType<typeof readIds>>
+    try {
+      ids = await readIds(instance.path, instance.size)
+    } catch (err) {
+      return statusOf(err)
+    }
+    if (ids.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
+    if (ids.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
+    const mrn = ids.patient.mrn
+    try {
+      return await serially(async () => {
         // The desk finds the patient by MRN or name (routes.ts), linked or not yet.
         await c.index.note(ids.patient, c.clock())
-        const linked = await c.index.patientOf(mrn)
-        if (linked === undefined) await c.index.hold(mrn, instance.path, instance.size, c.clock())
-        return linked
+        const patient = await c.index.patientOf(mrn)
+        const held = patient === undefined || holdLinked ? await c.index.hold(mrn, instance.path, instance.size, c.clock(), ids.bytes) : undefined
+        return { mrn, patient, held }
       })
-      if (patient !== undefined) {
-        try {
-          ingested = true
-          await upload(instance.path, instance.size, patient, c)
-          log.info({ size: instance.size }, 'C-STORE instance ingested for a linked patient')
-          return { status: STORE_STATUS.success }
-        } catch (err) {
-          if (!(err instanceof UnknownPatientError)) {
-            log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'C-STORE instance refused by the upload pipeline')
-            return statusOf(err)
-          }
-          // The file is gone with the failed upload; the patient account vanished (cannot happen
-          // on an append-only ledger, but a stale link must not lose an instance).
-          return { status: STORE_STATUS.processingFailure, comment: 'the linked patient is unknown' }
-        }
+    } catch (err) {
+      log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'a received instance could not be filed')
+      return statusOf(err)
+    }
+  }
+
+  const store = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
+    let queued = false
+    try {
+      const filed = await file(instance, true)
+      if ('status' in filed) return filed
+      if (filed.patient !== undefined && filed.held !== undefined) {
+        // Durable in custody: answered now, attached by the intake with the plaintext still at hand.
+        queued = true
+        intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path }).catch(() => {})
+        return { status: STORE_STATUS.success }
       }
       log.info({ size: instance.size }, 'C-STORE instance held in custody (no patient linked to its PatientID yet)')
       return { status: STORE_STATUS.success }
     } finally {
-      if (!ingested) await rm(instance.path, { force: true })
+      if (!queued) await rm(instance.path, { force: true })
+    }
+  }
+
+  const storeNow = async (instance: ReceivedInstance): Promise<FiledOutcome> => {
+    let uploading = false
+    try {
+      const filed = await file(instance, false)
+      if ('status' in filed) return filed
+      if (filed.patient === undefined) {
+        log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')
+        return { status: STORE_STATUS.success, held: true }
+      }
+      uploading = true
+      try {
+        await upload(instance.path, instance.size, filed.patient, c)
+        log.info({ size: instance.size }, 'instance ingested for a linked patient')
+        return { status: STORE_STATUS.success }
+      } catch (err) {
+        log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'a stored instance was refused by the upload pipeline')
+        if (err instanceof UnknownPatientError) return { status: STORE_STATUS.processingFailure, comment: 'the linked patient is unknown' }
+        return statusOf(err)
+      }
+    } finally {
+      if (!uploading) await rm(instance.path, { force: true })
     }
   }
 
   /**
-   * Links an MRN to an enrolled patient and ingests every instance held for it, oldest first.
-   * Throws UNKNOWN_PATIENT when no patient account has that key, MRN_LINKED when the MRN is
-   * linked to another patient already. Returns how many were ingested.
+   * Links an MRN to an enrolled patient and attaches every instance held for it. Throws
+   * UNKNOWN_PATIENT when no patient account has that key, MRN_LINKED when the MRN is linked to
+   * another patient already. Returns how many were attached.
    */
-  const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => await serially(async () => {
-    const account = await c.upload.ledger.queries.patientAccount(patient)
-    if (account === undefined || account.role !== 'patient') throw new UnknownPatientError()
-    const linked = await c.index.patientOf(mrn)
-    if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
-    if (linked === undefined) await c.index.link(mrn, patient)
-    // A few at a time, oldest first: the decode pool bounds the work, and the image.add of
-    // instances in flight together share a group commit. The first failure stops the rest, which
-    // stay in custody for the next link of this MRN (to the same patient) to attach.
-    const queue = await c.index.held(mrn)
-    let n = 0
-    let failed: unknown
-    const worker = async (): Promise<void> => {
-      for (let held = queue.shift(); held !== undefined && failed === undefined; held = queue.shift()) {
-        const path = join(c.tmpDir, `custody-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
-        try {
-          await c.index.restore(mrn, held.id, path)
-          await upload(path, held.size, patient, c)
-          await c.index.release(mrn, held.id)
-          n++
-        } catch (err) {
-          failed ??= err
-          await rm(path, { force: true })
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: ATTACH_CONCURRENCY }, worker))
+  const linkPatient = async (mrn: string, patient: Uint8Array): Promise<number> => {
+    const held = await serially(async () => {
+      const account = await c.upload.ledger.queries.patientAccount(patient)
+      if (account === undefined || account.role !== 'patient') throw new UnknownPatientError()
+      const linked = await c.index.patientOf(mrn)
+      if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
+      if (linked === undefined) await c.index.link(mrn, patient)
+      return await c.index.held(mrn)
+    })
+    // The intake attaches them a few at a time, oldest first; the image.add of instances in flight
+    // together share a group commit. A failure leaves that instance in custody for the next link.
+    const attached = await Promise.allSettled(held.map(async h => await intake.enqueue({ mrn, id: h.id, size: h.size, patient })))
+    const n = attached.filter(a => a.status === 'fulfilled').length
     if (n > 0) log.info({ instances: n }, 'instances in custody attached to an enrolled patient')
-    if (failed !== undefined) throw failed
+    const failed = attached.find(a => a.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
     return n
-  })
-  return { store, linkPatient }
+  }
+
+  const resume = async (): Promise<void> => {
+    for (const h of await c.index.allHeld()) {
+      const patient = await c.index.patientOf(h.mrn)
+      if (patient !== undefined) intake.enqueue({ mrn: h.mrn, id: h.id, size: h.size, patient }).catch(() => {})
+    }
+  }
+
+  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), stop: async () => await intake.stop() }
 }

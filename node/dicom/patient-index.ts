@@ -3,10 +3,11 @@
 // MRN no enrolled patient is linked to yet. A level store at `<data>/dicom-index`, every value
 // sealed (AES-256-GCM) under a key derived from the hospital seed; MRNs never appear as level keys
 // (they are named by an HMAC), and custody files are encrypted under a fresh key wrapped only for
-// the hospital's box key. Nothing here reaches the ledger, gossip or logs.
+// the hospital's box key (small instances are sealed inside their record). Nothing here reaches
+// the ledger, gossip or logs.
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, rm } from 'node:fs/promises'
+import { mkdir, open, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -14,9 +15,9 @@ import { Level } from 'level'
 import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/bytes.ts'
-import { unwrapKey, wrapKey } from '../../protocol/key-wrap.ts'
 import { DurableWrites } from '../durable-level.ts'
 import { openVersioned } from '../level-schema.ts'
+import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from '../records/node-box.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
 import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../storage/content-crypto-node.ts'
 import { INDEX_KEY_INFO, INDEX_NAME_KEY_INFO } from './constants.ts'
@@ -61,7 +62,17 @@ export interface PatientMatch {
 function fold (s: string): string {
   return s.toLowerCase().replace(/[\^=]+/g, ' ').replace(/\s+/g, ' ').trim()
 }
-interface HeldRecord { mrn: string, id: string, size: number, received: number, wrapped: Uint8Array }
+/**
+ * A held instance: in a custody file under a fresh key wrapped for the hospital (`wrapped`), or,
+ * when small, inside the sealed record itself (`inline`): one synced write instead of two.
+ */
+interface HeldRecord { mrn: string, id: string, size: number, received: number, wrapped?: Uint8Array, inline?: Uint8Array }
+
+/**
+ * Largest instance held inside its index record (bytes). A 512² 16-bit slice is about 0.5 MiB;
+ * LevelDB copies values on compaction, so whole multi-frame objects still go to files.
+ */
+export const HOLD_INLINE_MAX_BYTES = 1024 * 1024
 
 /** The two keys of the index, both from the hospital seed (RFC 5869 HKDF, one info per purpose). */
 export function patientIndexKeys (seed: Uint8Array): { seal: Uint8Array, names: Uint8Array } {
@@ -115,18 +126,26 @@ export class PatientIndex {
 
   /**
    * Takes a received instance file into custody: encrypted under a fresh key wrapped for the
-   * hospital only, fsynced, then recorded. The plaintext file is left to the caller.
+   * hospital only, fsynced, then recorded. When the caller has the file's `bytes` and they are
+   * small, they are sealed inside the record instead (one synced write). The plaintext file is
+   * left to the caller.
    */
-  async hold (mrn: string, plainPath: string, size: number, now: number): Promise<HeldInstance> {
+  async hold (mrn: string, plainPath: string, size: number, now: number, bytes?: Uint8Array): Promise<HeldInstance> {
     const id = toHex(new Uint8Array(randomBytes(16)))
+    const name = `h:${this.#name(mrn)}:${id}`
+    if (bytes !== undefined && bytes.length <= HOLD_INLINE_MAX_BYTES) {
+      const record: HeldRecord = { mrn, id, size, received: now, inline: bytes }
+      await this.#writes.run(async () => await this.#db.put(name, this.#seal(record), { sync: true }))
+      return { id, size, received: now }
+    }
     const key = new Uint8Array(randomBytes(32))
     const dest = join(this.#custodyDir, id)
     try {
       await pipeline(Readable.from(encryptContent(key, createReadStream(plainPath, { highWaterMark: 1 << 20 }))), createWriteStream(dest, { mode: 0o600 }))
       const fh = await open(dest, 'r')
       try { await fh.sync() } finally { await fh.close() }
-      const record: HeldRecord = { mrn, id, size, received: now, wrapped: wrapKey(key, this.#box.publicKey) }
-      await this.#writes.run(async () => await this.#db.put(`h:${this.#name(mrn)}:${id}`, this.#seal(record), { sync: true }))
+      const record: HeldRecord = { mrn, id, size, received: now, wrapped: nodeWrapKey(key, this.#box.publicKey) }
+      await this.#writes.run(async () => await this.#db.put(name, this.#seal(record), { sync: true }))
     } catch (err) {
       await rm(dest, { force: true })
       throw err
@@ -148,12 +167,27 @@ export class PatientIndex {
     return out.sort((a, b) => a.received - b.received)
   }
 
+  /** Every instance held, with its MRN, oldest first (what a restart resumes attaching). */
+  async allHeld (): Promise<Array<HeldInstance & { mrn: string }>> {
+    const out: Array<HeldInstance & { mrn: string }> = []
+    for await (const bytes of this.#db.values({ gte: 'h:', lt: 'h:~' })) {
+      const r = this.#open(bytes) as HeldRecord
+      out.push({ mrn: r.mrn, id: r.id, size: r.size, received: r.received })
+    }
+    return out.sort((a, b) => a.received - b.received)
+  }
+
   /** Decrypts a held instance to `plainPath` (for the upload pipeline). */
   async restore (mrn: string, id: string, plainPath: string): Promise<void> {
     const bytes = await this.#db.get(`h:${this.#name(mrn)}:${id}`)
     if (bytes === undefined) throw new MedichainError('NOT_FOUND', 'no such instance in custody')
     const r = this.#open(bytes) as HeldRecord
-    const key = unwrapKey(r.wrapped, this.#box.secretKey)
+    if (r.inline instanceof Uint8Array) {
+      await writeFile(plainPath, r.inline, { mode: 0o600 })
+      return
+    }
+    if (!(r.wrapped instanceof Uint8Array)) throw new CorruptPatientIndexError()
+    const key = nodeUnwrapKey(r.wrapped, nodeBoxKeyOf(this.#box))
     try {
       await pipeline(Readable.from(decryptContent(key, createReadStream(join(this.#custodyDir, id), { highWaterMark: 1 << 20 }))), createWriteStream(plainPath, { mode: 0o600 }))
     } finally {

@@ -92,6 +92,9 @@ export function createDicomServer (init: DicomServerInit): (components: DicomSer
     }
 
     const onConnection = (socket: Socket): void => {
+      // Nagle's algorithm off: a C-STORE-RSP written in parts would otherwise wait for the
+      // caller's delayed ACK (about 40 ms on Linux) before its last part leaves, per instance.
+      socket.setNoDelay(true)
       sockets.add(socket)
       socket.on('close', () => sockets.delete(socket))
       socket.on('error', (err) => log.debug({ err: { code: (err as NodeJS.ErrnoException).code } }, 'DICOM socket error'))

@@ -27,6 +27,11 @@ export type DecodeJob = ({ path: string } | { bytes: Uint8Array }) & {
   modelInput?: number
   /** Also make the image card's preview (thumbnail; DICOM date and descriptions), in the worker. */
   preview?: boolean
+  /**
+   * Wait for a worker however long the line (never DECODE_BUSY): for callers that bound their own
+   * concurrency, such as the DICOM intake and STOW-RS, whose instances are already accepted.
+   */
+  wait?: boolean
 }
 
 /** A decoded image, with the model input and the card preview when the job asked for them. */
@@ -67,10 +72,10 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
   let nextId = 0
   let closed = false
 
-  const acquire = async (): Promise<void> => {
+  const acquire = async (wait: boolean): Promise<void> => {
     if (closed) throw new MedichainError('UNAVAILABLE', 'the peer is stopping')
     if (busy < init.workers) { busy++; return }
-    if (waiting.length >= init.queue) throw new DecodeBusyError(`all ${init.workers} decode workers are busy and ${init.queue} uploads wait; try again shortly`)
+    if (!wait && waiting.length >= init.queue) throw new DecodeBusyError(`all ${init.workers} decode workers are busy and ${init.queue} uploads wait; try again shortly`)
     await new Promise<void>(resolve => waiting.push(resolve))
     if (closed) throw new MedichainError('UNAVAILABLE', 'the peer is stopping')
   }
@@ -131,7 +136,7 @@ export function createDecodePool (init: DecodePoolInit): DecodePool {
 
   return {
     async withImage (job, use) {
-      await acquire()
+      await acquire(job.wait === true)
       try {
         const { image, input, preview } = await decode(job)
         return await use(image, input, preview)

@@ -90,10 +90,10 @@ export function cardOf (file: Pick<ReceivedFile, 'fileName' | 'fields'>, preview
   return card
 }
 
-/** Encrypts a byte source under a fresh key and adds it to IPFS (durable, not yet pinned). */
+/** Encrypts a byte source under a fresh key and adds it to IPFS (written, not yet fsynced or pinned). */
 async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): Promise<{ cid: CID, key: Uint8Array }> {
   const key = new Uint8Array(randomBytes(32))
-  const { cid } = await staging.add(encryptContent(key, source))
+  const { cid } = await staging.add(encryptContent(key, source), { sync: false })
   return { cid, key }
 }
 
@@ -106,11 +106,13 @@ async function catalogueInstance (path: string, patient: Uint8Array, catalogue: 
 }
 
 /**
- * Runs the pipeline for one received file; the temp file is removed whatever happens. The blocks
+ * Runs the pipeline for one received file; the temp file is removed whatever happens. A caller
+ * that bounds its own concurrency passes `waitForDecode` to queue for a decode worker rather than
+ * be refused DECODE_BUSY. The blocks
  * are fsynced before `image.add` is submitted and pinned after it is appended; an upload that
  * fails in between leaves unpinned blocks the collector frees.
  */
-export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents): Promise<UploadResult> {
+export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents, opts: { waitForDecode?: boolean } = {}): Promise<UploadResult> {
   const keys: Uint8Array[] = []
   let staging: Staging | undefined
   try {
@@ -132,7 +134,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     rawAdd.catch(() => {})
     let decoded
     try {
-      decoded = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true }, async (image, input, preview) => {
+      decoded = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
         const analyser = c.analysers.current
         return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
       })
@@ -156,7 +158,9 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     keys.push(raw.key)
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
-    const meta = await staging.add([await sealImageMeta(raw.key, card)])
+    const meta = await staging.add([await sealImageMeta(raw.key, card)], { sync: false })
+    // One fsync pass for the three files, before the ledger names them.
+    await staging.sync()
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
 
     await c.ledger.submitOwn('image.add', {
@@ -173,7 +177,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       ...(placement === undefined ? {} : { dicom: placement.dicom })
     })
     // The record is appended: the upload is acknowledged whatever happens to the pin record
-    // (replication's repair pins an image its custodian holds unpinned).
+    // (replication owes it again on the peer's next start, from the blocks since its cursor).
     await staging.commit().catch((err: unknown) => c.logger.warn({ err, raw: raw.cid.toString() }, 'could not pin an uploaded image'))
     c.logger.info({ raw: raw.cid.toString(), format, size: file.size, analysed: analysis !== null }, 'image stored')
     const { thumbnail, ...said } = card

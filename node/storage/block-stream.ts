@@ -217,6 +217,8 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
         stream?.pause()
         while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
         resume = null
+        // A pause the reader asked for is not a stall: the deadline counts from here.
+        progress = performance.now()
         if (stopped === null) stream?.resume()
       }
       if (stopped !== null) return

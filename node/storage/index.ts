@@ -83,8 +83,13 @@ export interface StorageStats extends BlockStats {
  * ledger record that references them is appended, so a crash in between leaves only orphans.
  */
 export interface Staging {
-  /** Adds a byte stream as one unixfs file; resolves once every block is fsynced. */
-  add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<{ cid: CID, size: number }>
+  /**
+   * Adds a byte stream as one unixfs file; resolves once every block is fsynced, or, with
+   * `sync: false`, once written (then `sync()` makes every file of the staging durable at once).
+   */
+  add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal, sync?: boolean }): Promise<{ cid: CID, size: number }>
+  /** fsyncs every block added here so far (files, then their folders), in one pass. */
+  sync(): Promise<void>
   /** Pins every file added here and ends the hold. */
   commit(): Promise<void>
   /** Ends the hold without pinning (the collector frees the blocks after its grace period). */
@@ -276,13 +281,13 @@ export function createStorage (init: StorageInit) {
     }
 
     /** Adds one file through `hold`: chunked, stored, and fsynced before it resolves. */
-    const addFile = async (r: Running, hold: Hold, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal): Promise<{ cid: CID, size: number }> => {
+    const addFile = async (r: Running, hold: Hold, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal, sync = true): Promise<{ cid: CID, size: number }> => {
       const total = { bytes: 0 }
       const view = r.blocks.view({ timeoutMs: blockTimeoutMs, signal, hold })
       let cid: CID
       try {
         cid = await unixfs({ blockstore: view }).addByteStream(counted(source, total, signal), { signal })
-        await hold.sync()
+        if (sync) await hold.sync()
       } catch (err) {
         throw storageError(err)
       }
@@ -295,7 +300,7 @@ export function createStorage (init: StorageInit) {
       const added: CID[] = []
       return {
         async add (source, options = {}) {
-          const file = await addFile(r, hold, source, options.signal)
+          const file = await addFile(r, hold, source, options.signal, options.sync ?? true)
           added.push(file.cid)
           log.info({ cid: file.cid.toString(), size: file.size }, 'added')
           return file
@@ -305,6 +310,13 @@ export function createStorage (init: StorageInit) {
             for (const cid of added) await pinned(r, cid)
           } finally {
             hold.release()
+          }
+        },
+        async sync () {
+          try {
+            await hold.sync()
+          } catch (err) {
+            throw storageError(err)
           }
         },
         drop: () => hold.release()

@@ -13,7 +13,7 @@ import { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { decodeBlock } from '../../protocol/block.ts'
 import type { Block } from '../../protocol/block.ts'
-import { toHex } from '../../protocol/bytes.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
 import { decode, encode } from '../../protocol/codec.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import type { Head, Ledger } from '../../ledger/types.ts'
@@ -38,7 +38,7 @@ export interface ReplicationComponents {
   libp2p: Pick<Libp2p, 'getPeers' | 'addEventListener' | 'removeEventListener'>
   logger: Logger
   /** Where the to-do list, the cursor and the membership it was computed for are kept. */
-  datastore: Pick<LevelDatastore, 'get' | 'put' | 'delete' | 'has' | 'queryKeys'>
+  datastore: Pick<LevelDatastore, 'get' | 'put' | 'delete' | 'batch' | 'queryKeys'>
   isPinned(cid: CID): boolean
   /** Fetches every block of `cid` and records the pin (deduplicated by the caller). */
   pin(cid: CID, signal: AbortSignal): Promise<void>
@@ -148,11 +148,12 @@ export function createReplication (init: ReplicationInit) {
 
     const owe = async (cids: CID[]): Promise<CID[]> => {
       const fresh = cids.filter(cid => !components.isPinned(cid) && !owed.has(cid.toV1().toString()))
-      for (const cid of fresh) {
-        const name = cid.toV1().toString()
-        await datastore.put(new Key(OWED_PREFIX + name), new Uint8Array([1]))
-        owed.set(name, cid)
-      }
+      if (fresh.length === 0) return fresh
+      // One level batch, however many a walk finds.
+      const batch = datastore.batch()
+      for (const cid of fresh) batch.put(new Key(OWED_PREFIX + cid.toV1().toString()), new Uint8Array([1]))
+      await batch.commit()
+      for (const cid of fresh) owed.set(cid.toV1().toString(), cid)
       return fresh
     }
 
@@ -206,9 +207,12 @@ export function createReplication (init: ReplicationInit) {
     }
 
     /** Takes the image records of appended blocks: owed parts are written down, then pinned. */
-    const noteBlocks = async (blocks: Block[]): Promise<CID[]> => {
+    const noteBlocks = async (blocks: Block[], live: boolean): Promise<CID[]> => {
       const members = activeMembers()
-      const parts = blocks.flatMap(imagesIn).flatMap(image => wanted(image, members))
+      // This hospital's own uploads pin themselves once their record is appended (upload.ts);
+      // only a restart's catch-up owes them, for a pin record a crash cut off.
+      const images = blocks.flatMap(imagesIn).filter(image => !live || !equals(image.custodian, ledger.self))
+      const parts = images.flatMap(image => wanted(image, members))
       const fresh = parts.length === 0 ? [] : await owe(parts)
       advance(blocks.map(b => ({ author: b.header.author, height: b.header.height, hash: b.hash })))
       sinceCursor += blocks.length
@@ -219,7 +223,7 @@ export function createReplication (init: ReplicationInit) {
     const onBlock = (e: Event): void => {
       const block = (e as CustomEvent<Block>).detail
       // Every block takes its turn, image records or not, so the cursor moves in append order.
-      serial(async () => await noteBlocks([block]))
+      serial(async () => await noteBlocks([block], true))
         .then(fresh => { for (const cid of fresh) void ensure(cid) })
         .catch(err => log.warn({ code: codeOf(err) }, 'could not record owed image parts'))
     }
@@ -243,7 +247,7 @@ export function createReplication (init: ReplicationInit) {
       for (;;) {
         const bytes = await ledger.blocksAfter([...cursor.values()], REPAIR_CURSOR_BLOCKS)
         if (bytes.length === 0) break
-        await noteBlocks(bytes.map(b => decodeBlock(b)))
+        await noteBlocks(bytes.map(b => decodeBlock(b)), false)
         if (bytes.length < REPAIR_CURSOR_BLOCKS) break
       }
       await saveCursor()

@@ -144,6 +144,24 @@ export async function clinicianPage (p: BenchPeer): Promise<number> {
   return ((await res.json()) as { images: unknown[] }).images.length
 }
 
+/**
+ * Every page of the patient's images once, following the cursor, as a clinician's first look:
+ * nothing re-wrapped for this clinician is kept yet (the key boxes are made on the way). Returns
+ * each page's time in ms.
+ */
+export async function clinicianColdWalk (p: BenchPeer): Promise<number[]> {
+  const times: number[] = []
+  let next: string | null = null
+  do {
+    const t0 = performance.now()
+    const res = await p.clinician.request('GET', `/api/patients/${p.patientId}/images${next === null ? '' : `?cursor=${encodeURIComponent(next)}`}`)
+    if (res.status !== 200) throw new Error(`clinician listing answered ${res.status}`)
+    next = ((await res.json()) as { next: string | null }).next
+    times.push(performance.now() - t0)
+  } while (next !== null)
+  return times
+}
+
 /** One page of the patient's own images. */
 export async function patientPage (p: BenchPeer): Promise<number> {
   const res = await p.patient.request('GET', '/api/me/images')

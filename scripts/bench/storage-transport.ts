@@ -1,6 +1,7 @@
 // Transport references for `npm run bench:storage`: raw TCP on loopback (the issue's reference),
 // and plain bytes over one libp2p stream between two members (noise encryption plus yamux
 // multiplexing, what every block protocol on the member network pays), each in MB/s.
+import { createCipheriv } from 'node:crypto'
 import { createServer, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -63,4 +64,26 @@ export async function libp2pStreamMbps (from: Libp2p, to: Libp2p, total: number)
   await stream.close().catch(() => {})
   await to.unhandle(BENCH_PROTOCOL)
   return mbps(total, ms)
+}
+
+/**
+ * node:crypto ChaCha20-Poly1305 over `total` bytes in noise's largest frames (65,535 bytes with
+ * the 16-byte tag, RFC 7539 AEAD as @chainsafe/libp2p-noise calls it per frame), MB/s: what the
+ * transport's encryption alone would allow on one core, one direction.
+ */
+export function noiseCipherMbps (total: number): number {
+  const frame = 65_535 - 16
+  const plain = new Uint8Array(frame).fill(7)
+  const key = new Uint8Array(32).fill(1)
+  const t0 = performance.now()
+  let n = 0
+  for (let sent = 0; sent < total; sent += frame, n++) {
+    const nonce = new Uint8Array(12)
+    new DataView(nonce.buffer).setUint32(4, n, true)
+    const c = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 })
+    c.update(plain)
+    c.final()
+    c.getAuthTag()
+  }
+  return mbps(total, performance.now() - t0)
 }

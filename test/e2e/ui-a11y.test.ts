@@ -101,6 +101,10 @@ it('sign-up and sign-in, with an error shown', async () => {
     ['sign-in error', page, async () => {
       await signInInPage(page, 'nobody.here', 'not the right password')
       await page.locator('[role=alert][data-code]').waitFor()
+    }],
+    ['recover with the code', page, async () => {
+      await page.getByRole('link', { name: 'Use your recovery code' }).click()
+      await page.getByRole('heading', { name: 'Set a new password with your recovery code' }).waitFor()
     }]
   ])
 })
@@ -127,6 +131,7 @@ it('patient portal: images, id, consents (with one granted), audit, credit, lock
     }],
     ['patient audit', page, tab(page, 'Who viewed my images', 'text=Nobody else has viewed your images.')],
     ['patient credit', page, tab(page, 'Credit score', '[data-testid=credit-score]')],
+    ['my account', page, tab(page, 'My account', 'text=Change the password')],
     ['vault locked', page, async () => {
       await page.getByRole('button', { name: 'Lock' }).click()
       await page.getByRole('heading', { name: 'Your vault is locked' }).waitFor()
@@ -201,6 +206,7 @@ it('admin console: status, members, accounts, ledger, proof, federated learning 
       await page.getByRole('button', { name: 'Verify inclusion proof' }).click()
       await page.locator('[data-result=verified]').waitFor()
     }],
+    ['admin recovery and emergencies', page, tab(page, 'Recovery and emergencies', 'text=Requests about our patients')],
     ['admin federated learning', page, tab(page, 'Federated learning', 'text=No tasks yet.')],
     ['admin federated learning task', page, async () => {
       await page.route('**/api/fl/tasks', async route => { await route.fulfill({ json: { tasks: [task] } }) })

@@ -137,10 +137,16 @@ test('co-signed by two custodians and not vetoed, the request takes effect: keys
   const revoke = await fresh.revoke(grant, docC.user?.signPub as string, 'treatment')
   await untilLedger(C.peer.ledger, async () => await C.peer.ledger.tx(fromHex(revoke.id)) !== undefined, 'the revoke at C', 20_000)
   await rejects(async () => await docC.patientImages(pid), 'NO_CONSENT')
+  // The new key grants consent anew for the images it took over.
+  const regrant = await fresh.grant({ grantee: docC.user?.signPub as string, kind: 'user', purpose: 'treatment', expires: Date.now() + 3_600_000 })
+  await untilLedger(C.peer.ledger, async () => await C.peer.ledger.tx(fromHex(regrant.id)) !== undefined, 'the new grant at C', 20_000)
+  const reopened = await docC.patientImages(pid)
+  assert.is(reopened.length, 2)
+  assert.equal(new Set(await Promise.all(reopened.map(async i => Buffer.from(await docC.openImage(i)).toString('base64')))), new Set(images.map(b => Buffer.from(b).toString('base64'))))
 })
 
-test('the ledger refuses a co-signature or re-wrap by a hospital that holds none of the images', async () => {
-  const { A, C, pid } = await scene(60 * 60_000)
+test('the ledger refuses a co-signature or re-wrap by a hospital that holds none of the images, and a request for another hospital, an unknown patient, the same key or a registered key', async () => {
+  const { A, C, pat, pid, docC } = await scene(60 * 60_000)
   const req = await startAssistedRecovery(A.admin, { username: 'pat-new', password: NEW_PASSWORD, oldPatientId: pid, vaultIterations: TEST_VAULT_ITERATIONS })
   await untilLedger(C.peer.ledger, async () => await C.peer.ledger.queries.rekeys.view(fromHex(req.id), Date.now()) !== undefined, 'the request at C', 20_000)
   const ledger: Ledger = C.peer.ledger
@@ -149,6 +155,16 @@ test('the ledger refuses a co-signature or re-wrap by a hospital that holds none
   const image = (await ledger.queries.imagesOf(fromHex(pid)))[0]
   await rejects(async () => await ledger.submitOwn('patient.rewrap', { rekey: fromHex(req.id), patient: fromHex(pid), images: [{ raw: image.raw, keys: { to: new Uint8Array(32), raw: new Uint8Array(80), result: null } }] }), 'REKEY_NOT_CUSTODIAN')
   await rejects(async () => await ledger.submitOwn('patient.cosign', { rekey: new Uint8Array(32).fill(1), patient: fromHex(pid) }), 'REKEY_UNKNOWN')
+  // The request itself: for the hospital whose block carries it, of a registered patient, to a new key.
+  const fresh = nodeIdentity(randomSeed())
+  const rekey = (signer: typeof fresh, body: { old: Uint8Array, hospital: Uint8Array }): Promise<unknown> =>
+    ledger.submit(makeTx(ledger.id, signer, 'patient.rekey', { ...body, box: new Uint8Array(32).fill(4) }, 0, Date.now()))
+  await rejects(async () => await rekey(fresh, { old: fromHex(pid), hospital: A.peer.ledger.self }), 'UNAUTHORISED_SIGNER')
+  await rejects(async () => await rekey(fresh, { old: new Uint8Array(32).fill(5), hospital: ledger.self }), 'REKEY_UNKNOWN')
+  const oldKey = nodeIdentity(pat.keys?.signSeed as Uint8Array)
+  await rejects(async () => await rekey(oldKey, { old: fromHex(pid), hospital: ledger.self }), 'BAD_REKEY')
+  const taken = nodeIdentity(docC.keys?.signSeed as Uint8Array)
+  await rejects(async () => await rekey(taken, { old: fromHex(pid), hospital: ledger.self }), 'BAD_REKEY')
 })
 
 test.run()

@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, sep } from 'node:path'
 import { fromHex } from '../../protocol/bytes.ts'
 import { SOP_CLASS, TS } from '../../node/imaging/constants.ts'
 import { readTransferSyntax } from '../../node/imaging/dicom-header.ts'
@@ -35,6 +35,13 @@ test.after(async () => {
   await stopHospitals([A])
   await cleanup()
 })
+
+/** Every file under a folder, recursively. */
+async function filesUnder (root: string): Promise<string[]> {
+  const out: string[] = []
+  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) if (e.isFile()) out.push(join(e.parentPath, e.name))
+  return out
+}
 
 let serial = 0
 /** A 64×64 CT instance with the PHI probes, written to a file; returns its path. */
@@ -107,21 +114,23 @@ test('an MRN no patient is linked to: held in custody, encrypted, then attached 
   const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), await instanceFile('MRN-CUSTODY-2')])
   assert.is(store.code, 0, store.stderr)
   assert.is((await patient.myImages()).length, 0, 'nothing on the ledger before the link')
-  const custody = join(A.data, 'dicom', 'custody')
-  const held = await readdir(custody)
-  assert.is(held.length, 1)
-  const sealed = await readFile(join(custody, held[0]))
-  for (const probe of [PHI_NAME, PHI_BIRTH_DATE, 'MRN-CUSTODY-2', 'DICM']) assert.is(sealed.indexOf(probe, 0, 'latin1'), -1, `custody file contains ${probe}`)
+  // Held sealed: a small instance inside its index record, a large one in a custody file; no
+  // byte of either shows the PHI or the Part 10 magic.
+  for (const file of await filesUnder(join(A.data, 'dicom'))) {
+    const sealed = await readFile(file)
+    for (const probe of [PHI_NAME, PHI_BIRTH_DATE, 'MRN-CUSTODY-2']) assert.is(sealed.indexOf(probe, 0, 'latin1'), -1, `${file} contains ${probe}`)
+    if (file.includes(`${sep}custody${sep}`)) assert.is(sealed.indexOf('DICM', 0, 'latin1'), -1, `${file} is not sealed`)
+  }
   // The desk links the MRN: a clinician of this hospital may, a patient may not.
   const doc = await user(A, 'dicom-desk', 'clinician')
   const link = async (who: typeof doc, body: unknown): Promise<unknown> => await (await who.request('POST', '/api/dicom/links', body)).json()
   await rejects(async () => await link(patient, { mrn: 'MRN-CUSTODY-2', patientId: pid }), 'FORBIDDEN')
   await rejects(async () => await link(doc, { mrn: 'MRN\\BAD', patientId: pid }), 'INVALID')
   await rejects(async () => await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: 'ab'.repeat(32) }), 'UNKNOWN_PATIENT')
-  assert.is((await readdir(custody)).length, 1, 'a refused link attaches nothing')
+  assert.is((await patient.myImages()).length, 0, 'a refused link attaches nothing')
   assert.equal(await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: pid }), { attached: 1 })
   assert.is((await patient.myImages()).length, 1)
-  assert.is((await readdir(custody)).length, 0, 'custody emptied once attached')
+  assert.equal(await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: pid }), { attached: 0 }, 'custody emptied once attached')
 })
 
 test('a JPEG-only proposal is refused at negotiation (transfer syntaxes not supported); nothing is stored', async () => {
@@ -134,10 +143,11 @@ test('a JPEG-only proposal is refused at negotiation (transfer syntaxes not supp
   })
   const path = join(dir, 'jpeg.dcm')
   await writeFile(path, jpeg)
-  const before = (await readdir(join(A.data, 'dicom', 'custody'))).length
+  const doc = await user(A, 'dicom-desk-jpeg', 'clinician')
+  const patient = await user(A, 'dicom-pat-jpeg', 'patient')
   const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), path])
   assert.is.not(store.code, 0, 'storescu reports the refusal')
-  assert.is((await readdir(join(A.data, 'dicom', 'custody'))).length, before)
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-JPEG', patientId: patient.user?.patientId })).json(), { attached: 0 }, 'nothing was held')
 })
 
 test('malformed, out-of-order, oversized and truncated PDUs end the association with A-ABORT; the peer keeps serving', async () => {

@@ -79,6 +79,8 @@ export class McHospitalPatients extends LitElement {
     if (attached === undefined) return
     this.#enrol.done = `Enrolled. ${attached} image${attached === 1 ? '' : 's'} held for ${personName(p.name)} ${attached === 1 ? 'is' : 'are'} now in their records.`
     this.found = (this.found ?? []).map(x => x.mrn === p.mrn ? { ...x, patientId: id, held: 0 } : x)
+    // Enrolled: the row's enrolment form closes; the row now opens the patient's records.
+    this.enrolling = null
   }
 
   async #print (p: ApiHospitalPatient): Promise<void> {

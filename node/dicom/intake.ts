@@ -1,0 +1,103 @@
+// The hospital's DICOM intake (issue 13 item 6): instances held durably in custody for a linked
+// patient, attached to the ledger by a few concurrent workers. C-STORE answers once an instance is
+// in custody (sealed and fsynced, so a crash loses nothing); the pipeline stages then overlap
+// across instances, and the `image.add` transactions that are ready together share one block and
+// one fsync (the ledger's group commit), instead of one association waiting on each in turn.
+import type { Logger } from 'pino'
+import { MedichainError } from '../../protocol/errors.ts'
+
+/** One held instance to attach: its custody id, and the plaintext temp copy when one is still at hand. */
+export interface IntakeJob {
+  mrn: string
+  id: string
+  size: number
+  patient: Uint8Array
+  /** The received file, still in the temp folder (saves decrypting the custody copy). */
+  plain?: string
+}
+
+/** What the intake uses: how one job is attached (restore if needed, upload, release). */
+export interface IntakeComponents {
+  attach: (job: IntakeJob) => Promise<void>
+  logger: Logger
+}
+
+/** Intake tunables. */
+export interface IntakeInit {
+  /** Jobs in flight at once (each holds a decode slot while decoding). */
+  concurrency: number
+}
+
+/** Error codes after which a job stays in custody and is retried at the next start or link. */
+const LATER = new Set(['DECODE_BUSY', 'STORAGE_FULL', 'STORE_FAILED', 'SYNCING', 'CLOCK_SKEW', 'UNAVAILABLE'])
+
+/** The intake queue. */
+export interface Intake {
+  /** Resolves once the job is on the ledger; rejects with why not (the instance stays in custody). */
+  enqueue(job: IntakeJob): Promise<void>
+  /** Jobs queued or in flight. */
+  pending(): number
+  /** Resolves once no job is queued or in flight. */
+  settled(): Promise<void>
+  /** Takes no new jobs and waits for those in flight; queued ones stay in custody. */
+  stop(): Promise<void>
+}
+
+/** Creates the intake: `createIntake(init)(components)`. */
+export function createIntake (init: IntakeInit): (components: IntakeComponents) => Intake {
+  return ({ attach, logger }) => {
+    const queue: Array<{ job: IntakeJob, done: (err?: unknown) => void }> = []
+    /** Custody ids queued or in flight: a held instance is attached once, whoever asks. */
+    const known = new Map<string, Promise<void>>()
+    let running = 0
+    let stopped = false
+    let idle: Array<() => void> = []
+
+    const pump = (): void => {
+      while (!stopped && running < init.concurrency && queue.length > 0) {
+        const next = queue.shift()
+        if (next === undefined) break
+        running++
+        attach(next.job).then(() => next.done(), (err: unknown) => {
+          const code = err instanceof MedichainError ? err.code : undefined
+          // The instance stays in custody: nothing acknowledged is lost. A transient failure is
+          // retried at the next start or link; any other is left for the hospital to look at.
+          logger.warn({ code, retry: code !== undefined && LATER.has(code) }, 'an instance in custody could not be attached yet')
+          next.done(err)
+        }).finally(() => {
+          running--
+          known.delete(next.job.id)
+          if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake()
+          pump()
+        })
+      }
+    }
+
+    return {
+      async enqueue (job) {
+        const already = known.get(job.id)
+        if (already !== undefined) return await already
+        if (stopped) throw new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody')
+        const done = new Promise<void>((resolve, reject) => queue.push({ job, done: (err) => err === undefined ? resolve() : reject(err) }))
+        // Callers that do not wait (C-STORE, a restart) must not leave it unhandled.
+        done.catch(() => {})
+        known.set(job.id, done)
+        pump()
+        return await done
+      },
+      pending: () => queue.length + running,
+      async settled () {
+        if (running === 0 && queue.length === 0) return
+        await new Promise<void>(resolve => idle.push(resolve))
+      },
+      async stop () {
+        stopped = true
+        for (const q of queue.splice(0)) {
+          known.delete(q.job.id)
+          q.done(new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody'))
+        }
+        if (running > 0) await new Promise<void>(resolve => idle.push(resolve))
+      }
+    }
+  }
+}
