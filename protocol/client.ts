@@ -35,6 +35,18 @@ export class ApiError extends MedichainError {
   }
 }
 
+/** Socket errors of a reused connection that the other side had closed before it answered. */
+const STALE_CONNECTION_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
+
+/** True when `err` (or an error in its cause chain) is a connection closed before any answer. */
+function isStaleConnection (err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code
+    if (typeof code === 'string' && STALE_CONNECTION_CODES.has(code)) return true
+  }
+  return false
+}
+
 /** Thrown when the peer cannot be reached at all (fetch rejected: offline, refused, aborted). */
 export class NetworkError extends MedichainError {
   constructor (message: string, options?: ErrorOptions) {
@@ -264,11 +276,19 @@ export class MedichainClient {
     }
     if (this.#cookie !== null) headers.cookie = this.#cookie
     if (this.#csrf !== null && method !== 'GET') headers['x-csrf-token'] = this.#csrf
+    const send = async (): Promise<Response> => await this.#fetch(this.#base + path, { method, headers, body: payload, credentials: 'same-origin' })
     let res: Response
     try {
-      res = await this.#fetch(this.#base + path, { method, headers, body: payload, credentials: 'same-origin' })
+      res = await send()
     } catch (err) {
-      throw new NetworkError('the peer could not be reached', { cause: err })
+      // A pooled keep-alive connection the peer closed as it went idle fails before any answer; a
+      // read is safe to send again on a new one, as browsers do (RFC 9112 §9.3.1). Writes never are.
+      if ((method !== 'GET' && method !== 'HEAD') || !isStaleConnection(err)) throw new NetworkError('the peer could not be reached', { cause: err })
+      try {
+        res = await send()
+      } catch (again) {
+        throw new NetworkError('the peer could not be reached', { cause: again })
+      }
     }
     const setCookie = typeof res.headers.getSetCookie === 'function' ? res.headers.getSetCookie() : []
     for (const c of setCookie) {

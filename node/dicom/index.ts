@@ -7,6 +7,7 @@ import type { UploadComponents } from '../records/upload.ts'
 import type { Reads } from '../records/reads.ts'
 import { moveDestination } from '../config-dicom.ts'
 import { createRetrieve } from './retrieve.ts'
+import type { Retrieve } from './retrieve.ts'
 import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './enrolment.ts'
 import { DicomCatalogue } from './catalogue.ts'
 import { createDicomIngest } from './ingest.ts'
@@ -71,6 +72,11 @@ export interface Dicom {
    * pseudonymous study, series and instance ids (for C-FIND, QIDO-RS and web DICOM uploads).
    */
   catalogue: DicomCatalogue
+  /**
+   * Query/retrieve over the catalogue as this hospital (the access rule and access logs of the
+   * web UI): what C-FIND, C-MOVE and C-GET serve, result objects included, for DICOMweb too.
+   */
+  retrieve: Retrieve
 }
 
 /** Composes index, ingest and listener: `createDicom(init)(components)`. */
@@ -128,7 +134,8 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
         await index.spendCode(code)
         return attached
       },
-      catalogue
+      catalogue,
+      retrieve
     }
   }
 }

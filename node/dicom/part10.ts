@@ -1,7 +1,10 @@
 // The Part 10 prefix of a received instance (PS3.10 §7.1): preamble, 'DICM' and the file meta
 // group in explicit VR little endian. C-STORE carries only the data set; the upload pipeline and
 // every viewer expect a file, so the SCP writes this prefix and then the data set as received.
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../imaging/constants.ts'
+import { inflateRawSync } from 'node:zlib'
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, TS } from '../imaging/constants.ts'
+import { readTransferSyntax } from '../imaging/dicom-header.ts'
+import { MAX_INSTANCE_BYTES } from './constants.ts'
 
 /** One explicit VR LE element with a short (16-bit) or long (OB: reserved + 32-bit) length. */
 function element (group: number, elem: number, vr: string, value: Uint8Array): Uint8Array {
@@ -45,5 +48,23 @@ export function part10Prefix (sopClassUid: string, sopInstanceUid: string, trans
   const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0))
   let at = 0
   for (const p of parts) { out.set(p, at); at += p.length }
+  return out
+}
+
+/**
+ * A Part 10 file whose data set is deflated (PS3.5 §A.5) rewritten in Explicit VR Little Endian:
+ * the same data set, inflated, under a new file meta group. Any other file comes back as it is.
+ * For sending: C-GET callers and C-MOVE destinations rarely accept deflate, and the library
+ * cannot transcode it. The inflated size is bounded by the instance cap.
+ */
+export function undeflated (file: Uint8Array, sopClassUid: string, sopInstanceUid: string): Uint8Array {
+  if (readTransferSyntax(file) !== TS.deflatedExplicitLittle) return file
+  // The data set starts after the meta group: 132 bytes of preamble and prefix, the group length element (12), its value.
+  const start = 132 + 12 + new DataView(file.buffer, file.byteOffset + 140, 4).getUint32(0, true)
+  const dataSet = new Uint8Array(inflateRawSync(file.subarray(start), { maxOutputLength: MAX_INSTANCE_BYTES }))
+  const prefix = part10Prefix(sopClassUid, sopInstanceUid, TS.explicitLittle)
+  const out = new Uint8Array(prefix.length + dataSet.length)
+  out.set(prefix)
+  out.set(dataSet, prefix.length)
   return out
 }

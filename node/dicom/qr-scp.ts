@@ -222,7 +222,9 @@ export async function handleGet (request: requests.CGetRequest, sender: Associat
             store.on('response', (r: responses.CStoreResponse) => resolve(r.getStatus()))
             sender.sendRequests(store)
           }),
-          sender.closed.then(() => QR_STATUS.unableToProcess)
+          sender.closed.then(() => QR_STATUS.unableToProcess),
+          // A sub-operation the library could not send (no context fits) is never answered.
+          new Promise<number>(resolve => setTimeout(() => resolve(QR_STATUS.unableToProcess), ASSOCIATION_TIMEOUT_MS).unref())
         ])
       n.remaining--
       if (status === QR_STATUS.success) n.completed++

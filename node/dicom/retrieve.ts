@@ -6,7 +6,9 @@
 // An instance with a detect-strange result also offers that result as a Secondary Capture in a
 // series of its own (ai-result.ts).
 import { createWriteStream } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { open, readFile, rm, writeFile } from 'node:fs/promises'
+import { TS } from '../imaging/constants.ts'
+import { readTransferSyntax } from '../imaging/dicom-header.ts'
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -22,7 +24,20 @@ import type { Reads } from '../records/reads.ts'
 import { decryptContent } from '../storage/content-crypto-node.ts'
 import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
 import { resultEntry, writeResultObject } from './ai-result.ts'
+import { undeflated } from './part10.ts'
 import { KeysUnavailableError } from '../records/reader-keys.ts'
+
+/** Whether a Part 10 file's transfer syntax is Deflated Explicit VR Little Endian, from its first 4 KiB. */
+async function isDeflated (path: string): Promise<boolean> {
+  const fh = await open(path, 'r')
+  try {
+    const head = new Uint8Array(4096)
+    const { bytesRead } = await fh.read(head, 0, head.length, 0)
+    return readTransferSyntax(head.subarray(0, bytesRead)) === TS.deflatedExplicitLittle
+  } finally {
+    await fh.close()
+  }
+}
 
 /** The bytes of a (small) stream: a result image is a PNG of the source's size. */
 async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
@@ -120,8 +135,15 @@ export function createRetrieve (c: RetrieveComponents) {
     const key = nodeUnwrapKey(wrappedKey, nodeBoxKeyOf(c.box))
     const path = join(c.tmpDir, `retrieve-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
     try {
-      if (located.part === 'raw') await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
-      else await writeResultObject(path, await collect(decryptContent(key, stream)), entry, located.source, located.model)
+      if (located.part === 'result') await writeResultObject(path, await collect(decryptContent(key, stream)), entry, located.source, located.model)
+      else {
+        await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
+        // An instance received deflated goes out in Explicit VR Little Endian (part10.ts); the
+        // file meta group at its head tells, so other files are never read whole.
+        if (await isDeflated(path)) {
+          await writeFile(path, undeflated(new Uint8Array(await readFile(path)), entry.header.instance.sopClassUid, entry.header.instance.uid), { mode: 0o600 })
+        }
+      }
     } catch (err) {
       await rm(path, { force: true })
       throw err

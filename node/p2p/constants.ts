@@ -89,3 +89,14 @@ export const SYNCING_RETRY_AFTER_S = 5
  * still passes at a member whose own clock is up to the other half behind the median.
  */
 export const CLOCK_SKEW_WRITE_LIMIT_MS = MAX_CLOCK_SKEW_MS / 2
+
+/**
+ * Shortest time libp2p's connection monitor waits for a ping answer before it aborts the
+ * connection (ms; libp2p's default is 5 s). A peer training or validating a model on the wasm
+ * backend keeps its event loop busy for seconds per batch on a loaded machine, misses the pings,
+ * and had its connections aborted and redialled every round; each reconnection renegotiates
+ * gossipsub's subscriptions, and a subscription lost in that renegotiation left FL updates
+ * published to nobody (docs/design.md §6). 30 s still catches a dead connection within about
+ * three ping intervals; a peer that closes or crashes is noticed at once, by its socket.
+ */
+export const PING_TIMEOUT_MIN_MS = 30_000

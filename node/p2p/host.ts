@@ -15,6 +15,7 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
 import { sha256 } from '../../protocol/hash.ts'
+import { PING_TIMEOUT_MIN_MS } from './constants.ts'
 
 /** The libp2p services a Medichain host runs. */
 export interface HostServices extends Record<string, unknown> {
@@ -121,6 +122,8 @@ export async function createHost (init: HostInit): Promise<Host> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionGater: init.gater,
+    // A busy event loop (local training) must not read as a dead connection: see PING_TIMEOUT_MIN_MS.
+    connectionMonitor: { pingTimeout: { minTimeout: PING_TIMEOUT_MIN_MS } },
     services: {
       identify: identify(),
       identifyPush: identifyPush(),

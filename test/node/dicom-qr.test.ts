@@ -137,6 +137,22 @@ test('C-GET of a study, a series and one instance: every instance comes back wit
   assert.is(tagOf((await dcmtk('dcmdump', [join(oneOut, files[0])])).stdout, '0020,0013'), '3')
 })
 
+test('an instance received deflated is retrieved in Explicit VR Little Endian with the same data set', async () => {
+  const spec: StudySpec = { ...OTHER, uid: '2.25.2000003', series: [{ uid: '2.25.2000003.1', modality: 'CT', slices: 2 }] }
+  const files = await writeStudy(join(dir, 'deflated'), spec)
+  assert.is((await dcmtk('storescu', ['-xd', '-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...files])).code, 0)
+  const out = join(dir, 'get-deflated')
+  await mkdir(out)
+  const r = await dcmtk('getscu', ['-S', '-aec', 'MEDICHAIN', '-od', out, '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${spec.uid}`, '127.0.0.1', String(port)], 60_000)
+  assert.is(r.code, 0, r.stderr)
+  const got = (await readdir(out)).sort()
+  assert.is(got.length, 2)
+  for (const [i, f] of got.entries()) {
+    assert.match((await dcmtk('dcmdump', [join(out, f)])).stdout, /# Used TransferSyntax: Little Endian Explicit/)
+    assert.is(await dataSetDump(join(out, f)), await dataSetDump(files[i]))
+  }
+})
+
 test('C-MOVE of a series to a configured destination; an unknown destination is refused (0xA801)', async () => {
   const out = join(dir, 'move')
   await mkdir(out)
