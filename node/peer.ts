@@ -365,7 +365,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       // DICOMweb (PS3.18) for viewers and PACS, with viewer tokens that end with their clinician's sessions.
       const tokens = new ViewerTokens(clock)
       auth.events.addEventListener('sessions:ended', (e) => tokens.revokeAll((e as CustomEvent<{ username: string }>).detail.username))
-      const web = dicomwebRoutes({ auth, dicom, tokens, tmpDir, logger: logger.child({ component: 'dicomweb' }) })
+      const web = dicomwebRoutes({ auth, dicom, ledger, reads, tokens, tmpDir, logger: logger.child({ component: 'dicomweb' }) })
       http.app.use(web.routes())
       http.app.use(web.allowedMethods({ throw: true }))
     }

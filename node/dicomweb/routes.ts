@@ -1,4 +1,5 @@
-// The peer's DICOMweb service (PS3.18) under /dicomweb, and the viewer tokens of its clinicians
+// The peer's DICOMweb service (PS3.18) under /dicomweb: STOW-RS, QIDO-RS and WADO-RS (instances,
+// metadata, frames, rendered), and the viewer tokens of its clinicians
 // under /api/dicomweb/tokens. Mounted after the session and CSRF middleware: a cookie-authenticated
 // write still needs the session's CSRF token, a bearer-authenticated one does not need a cookie.
 import { Router } from '@koa/router'
@@ -10,7 +11,14 @@ import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/body.ts'
 import type { SessionUser } from '../auth/index.ts'
 import type { Dicom } from '../dicom/index.ts'
-import { requireDicomweb } from './access.ts'
+import { fromHex } from '../../protocol/bytes.ts'
+import type { Ledger } from '../../ledger/types.ts'
+import type { Reader } from '../records/access.ts'
+import type { Reads } from '../records/reads.ts'
+import { callerOf, requireDicomweb } from './access.ts'
+import { createInstanceView } from './instances.ts'
+import { answerSearch } from './qido.ts'
+import { answerFrames, answerInstances, answerMetadata, answerRendered } from './wado.ts'
 import { DICOMWEB_BASE, TOKEN_MAX_TTL_MS } from './constants.ts'
 import { stowHandler } from './stow.ts'
 import type { TokenScope, ViewerTokens } from './tokens.ts'
@@ -25,7 +33,9 @@ export const DICOMWEB_STATUS_BY_CODE: Readonly<Record<string, number>> = {
 /** What the routes use. */
 export interface DicomwebRouteComponents {
   auth: Pick<Auth, 'requireUser' | 'accounts'>
-  dicom: Pick<Dicom, 'storeNow'>
+  dicom: Pick<Dicom, 'storeNow' | 'catalogue'>
+  ledger: Ledger
+  reads: Pick<Reads, 'mayRead' | 'plaintext'>
   tokens: ViewerTokens
   tmpDir: string
   logger: Logger
@@ -69,5 +79,28 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
   const stow = stowHandler({ dicom: c.dicom, tmpDir: c.tmpDir, logger: c.logger })
   router.post(`${DICOMWEB_BASE}/studies`, write, stow)
   router.post(`${DICOMWEB_BASE}/studies/:study`, write, stow)
+
+  // QIDO-RS and WADO-RS over what the caller may see.
+  const read = requireDicomweb({ tokens: c.tokens, auth: c.auth }, 'read')
+  const view = createInstanceView({ catalogue: c.dicom.catalogue, ledger: c.ledger, reads: c.reads })
+  const readerOf = (ctx: Context): Reader => {
+    const { user } = callerOf(ctx)
+    return { role: user.role, signPub: fromHex(user.signPub), boxPub: fromHex(user.boxPub), hospital: fromHex(user.hospital) }
+  }
+  const visible = async (ctx: Context): ReturnType<typeof view.visible> => await view.visible(readerOf(ctx), callerOf(ctx).study)
+  const B = DICOMWEB_BASE
+  for (const [path, level] of [
+    [`${B}/studies`, 'STUDY'], [`${B}/series`, 'SERIES'], [`${B}/instances`, 'IMAGE'],
+    [`${B}/studies/:study/series`, 'SERIES'], [`${B}/studies/:study/instances`, 'IMAGE'], [`${B}/studies/:study/series/:series/instances`, 'IMAGE']
+  ] as const) {
+    router.get(path, read, async (ctx) => { answerSearch(ctx, await visible(ctx), level) })
+  }
+  const instance = `${B}/studies/:study/series/:series/instances/:instance`
+  for (const path of [`${B}/studies/:study`, `${B}/studies/:study/series/:series`, instance]) {
+    router.get(path, read, async (ctx) => { await answerInstances(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
+    router.get(`${path}/metadata`, read, async (ctx) => { await answerMetadata(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
+  }
+  router.get(`${instance}/frames/:frames`, read, async (ctx) => { await answerFrames(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
+  router.get(`${instance}/rendered`, read, async (ctx) => { await answerRendered(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
   return router
 }

@@ -96,3 +96,23 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
   const open = (wrapped: Uint8Array, part: 'raw' | 'result'): Uint8Array => handOver(image, part, wrapped, () => nodeUnwrapBoundKey(wrapped, part, image.raw.bytes, key), readerBoxPub)
   return { raw: open(granted.raw, 'raw'), result: granted.result === null ? null : open(granted.result, 'result') }
 }
+
+/**
+ * This hospital's own copy of an image's raw data key, for reading on a reader's behalf (the
+ * caller zeroes it): the custodian's key, or the consent's key bound to this image. A patient's
+ * own keys are the patient's: KEYS_UNAVAILABLE.
+ */
+export function hospitalDataKey (image: ImageRecord, source: KeySource, box: HospitalBox): Uint8Array {
+  const key = nodeBoxKeyOf(box)
+  if (source.from === 'hospital') {
+    const entry = image.keys.find(k => equals(k.to, box.publicKey))
+    if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')
+    return nodeUnwrapKey(entry.raw, key)
+  }
+  if (source.from === 'consent') {
+    const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
+    if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
+    return nodeUnwrapBoundKey(granted.raw, 'raw', image.raw.bytes, key)
+  }
+  throw new KeysUnavailableError('a patient\'s own key is theirs alone')
+}

@@ -15,7 +15,8 @@ import { decideAccess, purposeOfRole } from './access.ts'
 import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
 import type { FetchedCopies } from './fetched-copies.ts'
 import { readSealedCard } from './card-bytes.ts'
-import { readerKeys } from './reader-keys.ts'
+import { hospitalDataKey, readerKeys } from './reader-keys.ts'
+import { decryptContent } from '../storage/content-crypto-node.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
 /** One image as a reader sees it, with their own wrapped keys. */
@@ -34,6 +35,15 @@ export class EmergencyNotCustodianError extends MedichainError {
   constructor () {
     super('EMERGENCY_NOT_CUSTODIAN', 'this hospital holds none of this patient\'s images; emergency access opens only images held here')
     this.name = 'EmergencyNotCustodianError'
+  }
+}
+
+/** Decrypts a ciphertext stream, zeroing the key once the stream ends or fails. */
+async function * decryptingWith (key: Uint8Array, source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  try {
+    yield * decryptContent(key, source)
+  } finally {
+    key.fill(0)
   }
 }
 
@@ -207,6 +217,34 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
         if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: c.storage.cat(cid), image }
       }
+      const denied = last as Extract<AccessDecision, { allowed: false }>
+      throw new AccessDeniedError(denied.code, denied.reason)
+    },
+
+    /** Whether the reader may open `image` now (the access check alone: no log, no keys). */
+    async mayRead (reader: Reader, image: ImageRecord, patientConsents?: ConsentRecord[]): Promise<boolean> {
+      return (await decide(reader, image, patientConsents)).allowed
+    },
+
+    /**
+     * The plaintext of a raw CID, for a reader whose client cannot decrypt (a DICOMweb viewer):
+     * the same access check and access log as `ciphertext`, then this hospital's own copy of the
+     * data key (as custodian, or bound to this image in a consent to the hospital or its user)
+     * opens it here. The key never leaves the peer; the plaintext goes to the signed-in reader.
+     */
+    async plaintext (reader: Reader, cid: CID): Promise<{ stream: AsyncIterable<Uint8Array>, image: ImageRecord }> {
+      const found = await c.ledger.queries.imagesByAnyCid(cid.toString())
+      let last: AccessDecision | null = null
+      for (const { image, part } of found) {
+        if (part !== 'raw') continue
+        const decision = await decide(reader, image)
+        if (!decision.allowed) { last = decision; continue }
+        const key = hospitalDataKey(image, decision.keys, c.box)
+        await logOpen(reader, image, decision)
+        if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
+        return { stream: decryptingWith(key, c.storage.cat(cid)), image }
+      }
+      if (last === null) throw new MedichainError('NOT_FOUND', 'no image on the ledger has this CID')
       const denied = last as Extract<AccessDecision, { allowed: false }>
       throw new AccessDeniedError(denied.code, denied.reason)
     },

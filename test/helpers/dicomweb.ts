@@ -23,7 +23,7 @@ export interface DicomwebClient {
   retrieveInstanceMetadata(opts: { studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string }): Promise<Array<Record<string, { vr: string, Value?: unknown[] }>>>
   retrieveStudyMetadata(opts: { studyInstanceUID: string }): Promise<Array<Record<string, { vr: string, Value?: unknown[] }>>>
   retrieveInstanceFrames(opts: { studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, frameNumbers: number[] }): Promise<ArrayBuffer[]>
-  retrieveInstanceRendered(opts: { studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, mediaTypes?: Array<{ mediaType: string }> }): Promise<ArrayBuffer>
+  retrieveInstanceRendered(opts: { studyInstanceUID: string, seriesInstanceUID: string, sopInstanceUID: string, mediaTypes?: Array<{ mediaType: string }> }): Promise<ArrayBuffer | ArrayBuffer[]>
 }
 
 // dicomweb-client calls the browser's XMLHttpRequest (xhr2 ships no types: loaded untyped).
