@@ -164,6 +164,9 @@ async function one (project: ProjectRecord, key: Uint8Array, m: CohortMember, c:
   }
 }
 
+/** The part of a review state that changes an archive: a first hold and a later one give the same bytes. */
+const decided = (state: string | undefined): string | null => state === 'released' || state === 'excluded' ? state : null
+
 /**
  * Plans the export of a cohort: members in (pseudonym, raw CID) order, and an export id that
  * hashes everything the archive depends on (project, options, each image, its consent, its
@@ -179,7 +182,7 @@ export function planExport (project: ProjectRecord, members: CohortMember[], c: 
     v: 2,
     project: toHex(project.id),
     options: project.options,
-    images: ordered.map(o => [o.cid, toHex(o.m.consent.tx), c.reviews.state(toHex(project.id), o.cid) ?? null, c.label(o.m.image)])
+    images: ordered.map(o => [o.cid, toHex(o.m.consent.tx), decided(c.reviews.state(toHex(project.id), o.cid)), c.label(o.m.image)])
   }))
   const exportId = id.digest()
   const budget = c.budget ?? EXPORT_BUDGET_BYTES
