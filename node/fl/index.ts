@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import { toHex } from '../../protocol/bytes.ts'
 import { MedichainError, NotFoundError } from '../../protocol/errors.ts'
 import { nodeVerify } from '../../ledger/node-crypto.ts'
+import { codeOf } from '../p2p/errors.ts'
+import { peerIdFromMemberKey } from '../p2p/identity.ts'
 import { createCoordinator } from './round/coordinator.ts'
 import type { Coordinator } from './round/coordinator.ts'
 import { controlTopic, FL_DIR, INLINE_MAX_BYTES, taskTopic } from './constants.ts'
@@ -100,8 +102,23 @@ export function createFederation (init: FederationInit = {}) {
         ledger,
         verify,
         logger: log,
-        handle: (m) => m.kind === 'update' ? coordinator?.offer(m) : coordinator?.offerSecAgg(m)
+        handle: (m) => {
+          if (m.kind === 'round-start') return handle(m, { topic: 'control' })
+          return m.kind === 'update' ? coordinator?.offer(m) : coordinator?.offerSecAgg(m)
+        }
       })
+      /** Pushes a round-start to each connected active member not seen on the control topic (one attempt each). */
+      const pushRoundStart = (start: RoundStart): void => {
+        const heard = new Set(transport.subscribers(null))
+        for (const m of ledger.members()) {
+          const hex = toHex(m.key)
+          if (m.status !== 'active' || hex === toHex(ledger.self) || heard.has(hex) || libp2p.getConnections(peerIdFromMemberKey(m.key)).length === 0) continue
+          direct.send(m.key, start).then(
+            ack => { log.debug({ task: start.task, round: start.round, member: hex.slice(0, 16), result: ack.result, code: ack.code }, 'round-start pushed directly') },
+            (err: unknown) => { log.debug({ task: start.task, round: start.round, member: hex.slice(0, 16), code: codeOf(err) }, 'could not push a round-start') }
+          )
+        }
+      }
       /**
        * Delivers a hospital's message to its round's coordinator: this peer's own coordinator at
        * once; else directly, retried until a verdict or the deadline, with one gossip copy on the
@@ -126,7 +143,7 @@ export function createFederation (init: FederationInit = {}) {
           secure: { inbox, verify, send: deliver }
         })
       coordinator = createCoordinator({ fetchTimeoutMs: init.fetchTimeoutMs, inlineMaxBytes: inline })({
-        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history, verify,
+        ledger, identity, models, transport, validationSet: components.validationSet, logger: log, clock, random, history, verify, pushRoundStart,
         ...(participant === null ? {} : { local: async (start: RoundStart) => await participant.onRoundStart(start), localSecAgg: (e: SecAggEnvelope) => { inbox.offer(e) } })
       })
       const c = coordinator
@@ -185,7 +202,8 @@ export function createFederation (init: FederationInit = {}) {
 
     /** What arrived directly at this peer's coordinator: which hospital, step and how the weights came (never the weights). */
     const forwardReceived = (e: Event): void => {
-      const { message: m, result } = (e as CustomEvent<{ message: Update | SecAggEnvelope, result: Verdict['result'] }>).detail
+      const { message: m, result } = (e as CustomEvent<{ message: Update | SecAggEnvelope | RoundStart, result: Verdict['result'] }>).detail
+      if (m.kind === 'round-start') return
       const detail = m.kind === 'update'
         ? { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.hospital), step: null, weights: m.weights instanceof Uint8Array ? 'inline' : 'cid', result }
         : { kind: m.kind, task: m.task, round: m.round, hospital: toHex(m.from), step: m.step, weights: null, result }

@@ -2,6 +2,7 @@
 // (node/fl/transport/direct.ts, docs/design.md §6), between real peers on loopback: updates reach a
 // coordinator that the hospitals do not see subscribed to the task topic (its gossip subscription
 // withdrawn, so gossip alone would reach nobody) and every round aggregates with all three; a
+// round-start reaches a hospital the coordinator does not see on the control topic; a
 // forged, non-member, misaddressed or relayed update is refused with its code; an oversized frame
 // is refused and the stream reset before its body is read; and a delivery to a peer that does not
 // serve the protocol ends 'undelivered' at its deadline, after one gossip fallback.
@@ -12,13 +13,13 @@ import { toHex } from '../../protocol/bytes.ts'
 import { nodeVerify } from '../../ledger/node-crypto.ts'
 import { initBackend } from '../../node/ai/backend.ts'
 import { memberHexOfPeer, peerIdFromMemberKey } from '../../node/p2p/identity.ts'
-import { FL_DIRECT_PROTOCOL, FL_MESSAGE_MAX_BYTES, taskTopic } from '../../node/fl/constants.ts'
+import { controlTopic, FL_DIRECT_PROTOCOL, FL_MESSAGE_MAX_BYTES, taskTopic } from '../../node/fl/constants.ts'
 import { createFlDirect } from '../../node/fl/transport/direct.ts'
 import type { FlDirect } from '../../node/fl/transport/direct.ts'
 import { decodeFlMessage, flattenWeights, signUpdate } from '../../node/fl/transport/messages.ts'
 import type { Update } from '../../node/fl/transport/messages.ts'
 import { createModel } from '../../node/ai/model.ts'
-import { withTimeout } from '../helpers/timeout.ts'
+import { waitFor, withTimeout } from '../helpers/timeout.ts'
 import { cleanup, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 import { connectAll, consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fl-fixture.ts'
 import type { FlPeer } from './fl-fixture.ts'
@@ -82,6 +83,21 @@ test('updates reach a coordinator the hospitals do not see on the task topic; ev
     assert.equal(p.federation.participation().map(r => [r.round, r.status]), [[1, 'sent'], [2, 'sent']])
   }
   assert.not.ok(gossiped.includes('update'), 'no update reached A by gossip')
+})
+
+test('a round-start reaches, directly, a hospital the coordinator does not see on the control topic', async () => {
+  const [a, b] = await hospitals([1, 2])
+  // B withdraws its gossip subscription to the control topic: A no longer sees it there, and no
+  // round-start published on that topic reaches B.
+  const control = controlTopic(toHex(a.ledger.id))
+  b.p2p.libp2p.services.pubsub.unsubscribe(control)
+  const bPeer = b.p2p.libp2p.peerId.toString()
+  await waitFor(() => !a.p2p.libp2p.services.pubsub.getSubscribers(control).some(p => p.toString() === bPeer), { timeout: 20_000, what: 'A to hear that B left the control topic' })
+  const id = a.federation.startTask({ ...TASK, rounds: 2, minParticipants: 2, patience: 2 })
+  const view = await withTimeout(a.federation.settled(id), 90_000, 'the task to end')
+  assert.is(view.status, 'done', JSON.stringify(view.error))
+  assert.equal(view.rounds.map(r => [r.status, r.participants.length]), [['aggregated', 2], ['aggregated', 2]])
+  assert.equal(b.federation.participation().map(r => [r.round, r.status]), [[1, 'sent'], [2, 'sent']])
 })
 
 test('a forged, non-member, relayed or misaddressed update over the direct protocol is refused with its code', async () => {

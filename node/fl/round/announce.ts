@@ -17,6 +17,11 @@ export interface AnnouncerComponents {
   ledger: Pick<Ledger, 'id' | 'self'>
   identity: Identity
   transport: Pick<FlTransport, 'publish'>
+  /**
+   * Sends a round-start directly to the connected members this peer does not know to listen on
+   * the control topic (their subscription may have been lost): fire and forget.
+   */
+  push?: (start: RoundStart) => void
 }
 
 /** One round's start, as the coordinator announces it. */
@@ -59,11 +64,13 @@ export function createAnnouncer (init: { inlineMaxBytes?: number } = {}) {
         if (a.first || !small) {
           const only = signRoundStart(ledger.id, { ...body, global: small ? a.bytes : a.model }, identity)
           await transport.publish({ topic: 'control' }, only)
+          components.push?.(only)
           return only
         }
         const inline = signRoundStart(ledger.id, { ...body, global: a.bytes }, identity)
         await transport.publish({ topic: 'task', task: a.task }, inline)
         await transport.publish({ topic: 'control' }, signRoundStart(ledger.id, { ...body, global: a.model }, identity))
+        components.push?.(inline)
         return inline
       },
       async roundEnd (task: string, record: RoundRecord, done: boolean, published: CID | null): Promise<void> {

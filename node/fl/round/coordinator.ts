@@ -57,6 +57,8 @@ export interface CoordinatorComponents {
   clock: Clock
   /** Random bytes for task ids and the DP noise seed. */
   random: (n: number) => Uint8Array
+  /** Sends a round-start directly to members not seen on the control topic (round/announce.ts). */
+  pushRoundStart?: (start: RoundStart) => void
   /** Hands a round-start to this peer's own participant; undefined when it does not take part. */
   local?: (start: RoundStart) => Promise<ParticipationRecord | undefined>
   /** Where task views are kept (and persisted); default an in-memory history. */
@@ -154,7 +156,7 @@ export function createCoordinator (init: CoordinatorInit = {}) {
     const log = components.logger.child({ module: 'fl:coordinator' })
     const events = new EventTarget()
     const history = components.history ?? createTaskHistory()({ logger: log })
-    const announcer = createAnnouncer({ inlineMaxBytes: init.inlineMaxBytes })({ ledger, identity, transport })
+    const announcer = createAnnouncer({ inlineMaxBytes: init.inlineMaxBytes })({ ledger, identity, transport, push: components.pushRoundStart })
     const running = new Map<string, Running>()
     const emit = (type: string, detail: unknown): void => { events.dispatchEvent(new CustomEvent(type, { detail })) }
     /** Told when subscriptions or connections change (through recheck). */

@@ -6,10 +6,14 @@
 // for good; a stream to the coordinator does not depend on that. The sender retries with back-off
 // until it holds a verdict, the round's deadline passes or the round is aborted.
 //
+// The coordinator also pushes a round-start this way to a connected member it does not see on
+// the control topic, whose subscription may have been lost the same way.
+//
 // The server admits a frame as the gossip validator does (admit.ts) and more strictly: members
 // only, at most FL_MESSAGE_MAX_BYTES (a larger length prefix aborts the stream before the body is
-// read), only hospital messages (an update or a hospital's secure step), signed by the sending
-// peer's own member key. A refusal after the frame is read is answered with its code.
+// read), only an update, a hospital's secure step or a round-start (never a round-end or a
+// coordinator's secure list), signed by the sending peer's own member key. A refusal after the
+// frame is read is answered with its code.
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { Logger } from 'pino'
@@ -26,11 +30,14 @@ import { FL_DIRECT_ATTEMPT_MS, FL_DIRECT_BACKOFF_MS, FL_DIRECT_PROTOCOL, FL_DIRE
 import { admitFlMessage } from './admit.ts'
 import type { Refusal } from './admit.ts'
 import { encodeFlMessage, isCoordinatorMessage, signerOf } from './messages.ts'
-import type { SecAggEnvelope, Update } from './messages.ts'
+import type { RoundStart, SecAggEnvelope, Update } from './messages.ts'
 import type { Verdict } from './gossip.ts'
 
-/** What travels directly: a hospital's update or one of its secure-aggregation steps. */
-export type DirectMessage = Update | SecAggEnvelope
+/**
+ * What travels directly: a hospital's update or one of its secure-aggregation steps, to the
+ * coordinator; a coordinator's round-start, to a member it does not see on the control topic.
+ */
+export type DirectMessage = Update | SecAggEnvelope | RoundStart
 
 /** The coordinator's answer to one frame. `code` says why when the result is not 'accept'. */
 export interface Ack { result: Verdict['result'], code: string | null }
@@ -41,7 +48,7 @@ export type Delivery =
   | { outcome: 'refused', code: string }
   | { outcome: 'undelivered', code: string }
 
-/** Judges a direct message admitted by the checks; undefined when this peer does not coordinate its task. */
+/** Judges a direct message admitted by the checks; undefined when a hospital's message is for a task this peer does not coordinate. */
 export type DirectHandler = (message: DirectMessage) => Verdict | undefined
 
 /** What the direct transport needs. */
@@ -145,7 +152,7 @@ export function createFlDirect (components: FlDirectComponents): FlDirect {
       return { result: 'reject', code: refusal.code }
     }
     const base = { from: peer.toString(), kind: message.kind }
-    if (message.kind !== 'update' && (message.kind !== 'secagg' || isCoordinatorMessage(message))) {
+    if (message.kind === 'round-end' || (message.kind === 'secagg' && isCoordinatorMessage(message))) {
       refuse({ ...base, code: 'WRONG_KIND' })
       return { result: 'reject', code: 'WRONG_KIND' }
     }
