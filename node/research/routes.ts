@@ -144,8 +144,8 @@ export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pic
     ctx.set('X-Medichain-Cohort', String(plan.total))
     const body = Readable.from(archive())
     // A failure mid-stream (headers already sent) ends the response short; the client sees a
-    // broken download, and the peer logs it instead of an unhandled error.
-    // A cancel destroys the stream too (ERR_STREAM_PREMATURE_CLOSE): that is the client's choice, not a failure.
+    // broken download, and the peer logs it. A cancel destroys the stream too
+    // (ERR_STREAM_PREMATURE_CLOSE): the client's choice, not a failure.
     body.on('error', (err) => {
       if (!abort.signal.aborted) c.logger.warn({ export: id, code: (err as { code?: string }).code, images }, 'research export ended early')
     })
