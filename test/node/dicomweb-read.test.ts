@@ -66,6 +66,12 @@ test('A reads its own study; B sees it only under the patient\'s consent', async
   const after = await A.peer.ledger.queries.auditOf(fromHex(pid))
   assert.ok(after.length >= before + 4, `each WADO read is on the ledger for the patient (${after.length - before} logs)`)
 
+  // A token scoped to another study sees nothing of this one and is refused on its URLs.
+  const narrow = dicomwebClient(A.url, (await viewerToken(docA, { study: '2.25.424242' })).token)
+  assert.is((await narrow.searchForStudies()).length, 0, 'a study-scoped token finds only its study')
+  const outside = await narrow.retrieveInstance({ studyInstanceUID: STUDY, seriesInstanceUID: SERIES, sopInstanceUID: uids(1).instance }).then(() => 200, (err: { status?: number }) => err.status)
+  assert.is(outside, 403, 'a study-scoped token is refused on another study')
+
   // B before any consent: nothing found, the instance refused.
   const b = dicomwebClient(B.url, (await viewerToken(docB)).token)
   await waitFor(async () => (await B.peer.ledger.queries.imagesOf(fromHex(pid))).length === 3, { timeout: 20_000, what: 'the study\'s records to reach B' })

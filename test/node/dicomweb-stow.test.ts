@@ -1,7 +1,7 @@
 // STOW-RS (PS3.18 §10.5) from a standard client (dicomweb-client) with a clinician's viewer token:
 // instances of a linked patient land on the ledger and the answer lists them; an unlinked MRN is
 // held in custody. Refusals: no credentials (401 with a Bearer challenge), a read-only token, a
-// revoked or made-up token, a patient's session, a body that is not multipart/related of DICOM,
+// revoked or made-up token, a token whose clinician's sessions were ended, a patient's session, a body that is not multipart/related of DICOM,
 // a part that is not DICOM, and an instance outside the study named in the URL.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -108,6 +108,10 @@ test('refusals: credentials, scope, role, media types, a non-DICOM part, a study
   const elsewhere = await stow(token, one, RELATED, '/dicomweb/studies/2.25.999')
   assert.is(elsewhere.status, 409, 'the only instance is outside the study of the URL')
   assert.is((await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))).length, 1, 'only the one good instance was stored')
+  // The admin ends the clinician's sessions: the viewer tokens end with them.
+  assert.is((await stow(token, one, RELATED)).status, 200, 'the token works until then')
+  await A.admin.request('POST', '/api/accounts/stow-doc-3/end-sessions')
+  assert.is((await stow(token, one, RELATED)).status, 401, 'a token of a clinician whose sessions were ended')
 })
 
 test.run()
