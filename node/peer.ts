@@ -56,6 +56,7 @@ import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
 import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
 import { createResearch } from './research/service.ts'
+import type { ExportConfig } from './research/service.ts'
 import { publishedModelRoutes } from './research/model-routes.ts'
 import { createTextDetector } from './research/burned-in/text-detector.ts'
 import { Reviews } from './research/reviews.ts'
@@ -82,6 +83,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   records?: RecordsConfig
   /** Pixel budget and decode worker pool; defaults IMAGING_DEFAULTS. */
   imaging?: ImagingConfig
+  /** Research export tuning (batch budget, block wait); defaults in node/research/export.ts. */
+  researchExports?: ExportConfig
   /** Listen addresses, and the addresses to announce when they differ (NAT, 0.0.0.0). */
   p2p: Pick<Config['p2p'], 'listen'> & { announce?: string[] }
   /** The hospital's 32-byte Ed25519 seed (secret). */
@@ -302,7 +305,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       seed: init.seed,
       labels: async () => new Map((await labelStore.list(() => {})).map(m => [m.cid, m.lesionPixels])),
       copies: fetchedCopies,
-      clock
+      clock,
+      exports: init.researchExports
     })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({ data: init.data, ...init.fl })({
@@ -347,7 +351,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelRouter = labelRoutes({ auth, labels })
     http.app.use(labelRouter.routes())
     http.app.use(labelRouter.allowedMethods({ throw: true }))
-    const researchRouter = researchRoutes({ auth, research, ledger })
+    const researchRouter = researchRoutes({ auth, research, ledger, logger: logger.child({ component: 'research' }) })
     http.app.use(researchRouter.routes())
     http.app.use(researchRouter.allowedMethods({ throw: true }))
     http.app.use(publishedModelRoutes({ auth, ledger, storage }).routes())

@@ -7,6 +7,7 @@ import { nobleIdentity } from './ed25519.ts'
 import { MedichainError } from './errors.ts'
 import type { ResearchBodies } from './research.ts'
 import { encodeTx, parseBody, signTx } from './tx.ts'
+import { StoredZipProgress } from './zip-progress.ts'
 import type { TxOf } from './tx.ts'
 import { txToBase64 } from './tx-transport.ts'
 
@@ -44,7 +45,7 @@ export interface ApiModelCard {
 }
 
 /** A downloaded export. */
-export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number }
+export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number, skipped: number }
 
 /** Builds and signs a `research.project` (the researcher's key). */
 export function buildResearchProject (input: { ledgerId: Uint8Array, signSeed: Uint8Array, body: ResearchBodies['research.project'], seq: number, time: number }): TxOf<'research.project'> {
@@ -115,24 +116,37 @@ export class ResearchClient {
     return (await this.#json<{ exports: ApiExport[] }>('GET', `/api/research/projects/${project}/exports`)).exports
   }
 
-  /** Exports a project as a zip, calling `progress(received, total)` as bytes arrive. */
-  async export (project: string, progress?: (received: number, total: number) => void): Promise<DownloadedExport> {
+  /**
+   * Exports a project as a zip, calling `progress(done, total)` as each image's bytes arrive:
+   * `total` is the cohort size the peer announces (X-Medichain-Cohort); images held for a check
+   * or skipped never arrive, so the last call is `progress(total, total)`. The counts returned
+   * come from manifest.json, the archive's last entry.
+   */
+  async export (project: string, progress?: (done: number, total: number) => void): Promise<DownloadedExport> {
     const res = await this.#c.request('POST', `/api/research/projects/${project}/export`)
-    const total = Number(res.headers.get('content-length') ?? 0)
+    const total = Number(res.headers.get('x-medichain-cohort') ?? 0)
+    const zip = new StoredZipProgress(['manifest.json'])
     const parts: Uint8Array[] = []
     let received = 0
+    let shown = -1
     const reader = res.body?.getReader()
     while (reader !== undefined) {
       const { done, value } = await reader.read()
       if (done) break
       parts.push(value)
       received += value.length
-      progress?.(received, total)
+      zip.push(value)
+      const images = Math.min(total, zip.entries)
+      if (images !== shown) progress?.(shown = images, total)
     }
+    const json = zip.kept('manifest.json')
+    if (json === undefined) throw new MedichainError('EXPORT_INCOMPLETE', 'the export ended before its manifest: download it again')
+    const manifest = JSON.parse(new TextDecoder().decode(json)) as { files: unknown[], held?: number, skipped?: unknown[] }
+    progress?.(total, total)
     const bytes = new Uint8Array(received)
     let at = 0
     for (const p of parts) { bytes.set(p, at); at += p.length }
-    return { bytes, exportId: res.headers.get('x-medichain-export') ?? '', images: Number(res.headers.get('x-medichain-images') ?? 0), held: Number(res.headers.get('x-medichain-held') ?? 0) }
+    return { bytes, exportId: res.headers.get('x-medichain-export') ?? '', images: manifest.files.length, held: manifest.held ?? 0, skipped: manifest.skipped?.length ?? 0 }
   }
 
   /** Published models, oldest first. */

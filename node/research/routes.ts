@@ -15,11 +15,12 @@ import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/body.ts'
 import { parseHexParam } from '../http/query.ts'
 import type { Research } from './service.ts'
-import { zipSize, zipStream } from './zip.ts'
+import type { Logger } from 'pino'
+import { zipStream } from './zip.ts'
+import type { ZipEntry } from './zip.ts'
 
 /** HTTP statuses of the research errors. */
 export const RESEARCH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  EXPORT_TOO_LARGE: 413,
   ZIP_TOO_LARGE: 413,
   DEID_BAD_INPUT: 422,
   UNKNOWN_PROJECT: 404,
@@ -30,7 +31,7 @@ const signerOf = (ctx: Context): Uint8Array => fromHex((currentUser(ctx) as Sess
 const idParam = (ctx: Context): Uint8Array => parseHexParam(ctx.params.id, 'id', HASH_BYTES)
 
 /** Builds the research router. */
-export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pick<Ledger, 'queries' | 'members'> }): Router {
+export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pick<Ledger, 'queries' | 'members'>, logger: Logger }): Router {
   const router = new Router()
   const researcher = c.auth.requireUser('researcher')
   const staff = c.auth.requireUser('researcher', 'admin')
@@ -109,16 +110,46 @@ export function researchRoutes (c: { auth: Auth, research: Research, ledger: Pic
     ctx.body = { exports: [...byId.values()] }
   })
 
+  // The archive streams as it is made (no Content-Length): X-Medichain-Cohort gives the number of
+  // cohort images for a count-based progress bar, and manifest.json, last, says what was held or
+  // skipped. A client that goes away stops the export before its next image or batch.
   router.post('/api/research/projects/:id/export', researcher, async (ctx) => {
-    const prepared = await c.research.export(idParam(ctx), signerOf(ctx))
+    const plan = await c.research.export(idParam(ctx), signerOf(ctx))
+    const id = toHex(plan.exportId)
+    const abort = new AbortController()
+    let images = 0
+    ctx.res.once('close', () => { if (!ctx.res.writableFinished) abort.abort() })
+    async function * counted (): AsyncGenerator<ZipEntry> {
+      for await (const e of plan.entries(abort.signal)) {
+        if (e.name.endsWith('.dcm')) images++
+        yield e
+      }
+    }
+    async function * archive (): AsyncGenerator<Uint8Array> {
+      try {
+        for await (const piece of zipStream(counted())) {
+          if (abort.signal.aborted) break
+          yield piece
+        }
+      } finally {
+        // Uses logged for a batch in flight stay logged: the ledger errs on the side of telling.
+        if (abort.signal.aborted) c.logger.info({ export: id, images }, 'research export aborted by the client')
+        else c.logger.info({ export: id, images }, 'research export ended')
+      }
+    }
     ctx.set('Content-Type', 'application/zip')
-    ctx.set('Content-Disposition', `attachment; filename="research-${toHex(prepared.exportId).slice(0, 16)}.zip"`)
-    ctx.set('Content-Length', String(zipSize(prepared.entries.map(e => ({ name: e.name, size: e.data.length })))))
+    ctx.set('Content-Disposition', `attachment; filename="research-${id.slice(0, 16)}.zip"`)
     ctx.set('Cache-Control', 'private, no-store')
-    ctx.set('X-Medichain-Export', toHex(prepared.exportId))
-    ctx.set('X-Medichain-Images', String(prepared.rows.length))
-    ctx.set('X-Medichain-Held', String(prepared.held))
-    ctx.body = Readable.from(zipStream(prepared.entries))
+    ctx.set('X-Medichain-Export', id)
+    ctx.set('X-Medichain-Cohort', String(plan.total))
+    const body = Readable.from(archive())
+    // A failure mid-stream (headers already sent) ends the response short; the client sees a
+    // broken download, and the peer logs it. A cancel destroys the stream too
+    // (ERR_STREAM_PREMATURE_CLOSE): the client's choice, not a failure.
+    body.on('error', (err) => {
+      if (!abort.signal.aborted) c.logger.warn({ export: id, code: (err as { code?: string }).code, images }, 'research export ended early')
+    })
+    ctx.body = body
   })
 
   const admin = c.auth.requireUser('admin')

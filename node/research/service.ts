@@ -12,8 +12,8 @@ import type { FetchedCopies } from '../records/fetched-copies.ts'
 import type { Storage } from '../storage/index.ts'
 import { cohortOf, suppress } from './cohort.ts'
 import type { Cohort, SuppressedCount } from './cohort.ts'
-import { prepareExport } from './export.ts'
-import type { PreparedExport } from './export.ts'
+import { planExport } from './export.ts'
+import type { ExportPlan } from './export.ts'
 import type { TextDetector } from './burned-in/text-detector.ts'
 import type { Reviews } from './reviews.ts'
 
@@ -38,7 +38,12 @@ export interface ResearchComponents {
   detector: Pick<TextDetector, 'detect'>
   reviews: Reviews
   clock: Clock
+  /** Export tuning: de-identified bytes held before a batch is logged and sent; block wait (ms). */
+  exports?: ExportConfig
 }
+
+/** Export tuning (tests make it small). */
+export interface ExportConfig { budgetBytes?: number, fetchTimeoutMs?: number }
 
 /** A hospital's line in a project's cohort as a researcher sees it. */
 export interface HospitalCount { hospital: string, decision: 'approved' | 'refused' | 'pending', count: SuppressedCount }
@@ -89,16 +94,16 @@ export function createResearch (c: ResearchComponents) {
       return { hospitals, total: suppress(members.length) }
     },
 
-    /** The owner's export: de-identified, logged on the ledger, ready to stream as a zip. */
-    async export (id: Uint8Array, researcher: Uint8Array): Promise<PreparedExport> {
+    /** The owner's export, planned: its entries are de-identified and logged as they stream. */
+    async export (id: Uint8Array, researcher: Uint8Array): Promise<ExportPlan> {
       const p = await owned(id, researcher)
       const { members } = await cohort(p)
       const labels = await c.labels()
-      return await prepareExport(p, members, {
-        cat: (image) => {
+      return planExport(p, members, {
+        cat: (image, signal) => {
           // Another hospital's ciphertext fetched under a consent is deleted here once it ends.
           if (!equals(image.custodian, c.ledger.self)) c.copies?.noteFetched(image.raw, image)
-          return c.storage.cat(image.raw)
+          return c.storage.cat(image.raw, { signal, timeoutMs: c.exports?.fetchTimeoutMs })
         },
         box: c.box,
         seed: c.seed,
@@ -107,7 +112,8 @@ export function createResearch (c: ResearchComponents) {
         log: async (uses, exportId) => { await c.ledger.submitOwn('research.export', { project: p.id, export: exportId, uses }) },
         detector: c.detector,
         reviews: c.reviews,
-        now: c.clock
+        now: c.clock,
+        budget: c.exports?.budgetBytes
       })
     },
 

@@ -24,7 +24,8 @@ const DOS_DATE = (0 << 9) | (1 << 5) | 1
 const VERSION = 20
 const UTF8_FLAG = 0x0800
 const MAX_U32 = 0xffffffff
-const MAX_ENTRIES = 0xffff
+/** The most entries an archive without Zip64 holds. */
+export const MAX_ZIP_ENTRIES = 0xffff
 
 interface Written { name: Uint8Array, crc: number, size: number, offset: number }
 
@@ -77,19 +78,12 @@ function endRecord (count: number, size: number, offset: number): Uint8Array {
   return b
 }
 
-/** The archive's exact size for entries of these names and sizes, to announce as Content-Length. */
-export function zipSize (entries: Array<{ name: string, size: number }>): number {
-  let n = 22
-  for (const e of entries) n += 30 + 46 + 2 * Buffer.byteLength(e.name) + e.size
-  return n
-}
-
 /** Yields the archive of `entries`, in their order, piece by piece. */
 export async function * zipStream (entries: Iterable<ZipEntry> | AsyncIterable<ZipEntry>): AsyncGenerator<Uint8Array> {
   const written: Written[] = []
   let offset = 0
   for await (const e of entries) {
-    if (written.length === MAX_ENTRIES) throw new ZipTooLargeError(`more than ${MAX_ENTRIES} files`)
+    if (written.length === MAX_ZIP_ENTRIES) throw new ZipTooLargeError(`more than ${MAX_ZIP_ENTRIES} files`)
     const w: Written = { name: new TextEncoder().encode(e.name), crc: crc32(e.data), size: e.data.length, offset }
     if (offset + 30 + w.name.length + w.size > MAX_U32) throw new ZipTooLargeError('over 4 GiB')
     const header = localHeader(w)

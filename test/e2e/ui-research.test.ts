@@ -131,6 +131,7 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   assert.match(await card.getByTestId('export-done').textContent() ?? '', /Exported 1 image; 1 held for a burned-in text check/)
   const progress = card.getByTestId('progress')
   assert.is(await progress.getAttribute('value'), await progress.getAttribute('max'), 'the progress bar is full')
+  assert.is(await progress.getAttribute('max'), '2', 'counted in cohort images: the exported one and the held one')
   await card.getByTestId('history').waitFor()
   await screenshot(researcher, 'research-researcher-exported')
   const saved = join(net.dir, 'export.zip')

@@ -1,6 +1,7 @@
 // Whole hospital peers for integration tests: createPeer (ledger, p2p, storage, accounts, HTTP)
 // on 127.0.0.1 port 0 in temp folders, dialled into a full mesh, with a signed-in admin per
 // hospital and helpers to sign users up through the real client SDK.
+import type { ExportConfig } from '../../node/research/service.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { createGenesis } from '../../protocol/genesis.ts'
@@ -46,6 +47,8 @@ export interface HospitalOptions {
   dicom?: Partial<DicomConfig>
   /** The consortium's assisted-recovery rule (genesis); the defaults when absent. */
   recovery?: RecoveryRule
+  /** Research export tuning (a small batch budget, a short block wait). */
+  researchExports?: ExportConfig
 }
 
 /** A genesis of hospitals 1..n (deterministic keys, no addresses: tests dial explicitly). */
@@ -80,6 +83,7 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     auth: { ...AUTH_DEFAULTS, scryptN: TEST_SCRYPT_N, limits: typeof opts.limits === 'function' ? opts.limits(n) : opts.limits },
     records: { ...RECORDS_DEFAULTS, ...opts.records },
     ...(opts.relay === undefined ? {} : { relay: opts.relay }),
+    ...(opts.researchExports === undefined ? {} : { researchExports: opts.researchExports }),
     ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
   })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clocks?.(n) ?? opts.clock ?? Date.now })
   await peer.start()

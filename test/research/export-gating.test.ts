@@ -137,6 +137,8 @@ test('burned-in text is blacked out; an image marked BurnedInAnnotation YES wait
   const first = await research.export(project)
   assert.is(first.images, 1)
   assert.is(first.held, 1, 'the marked image waits')
+  const again = await research.export(project)
+  assert.equal([again.bytes, again.exportId, again.held], [first.bytes, first.exportId, 1], 'a held image gives the same archive and export id while it waits')
   const zip = await unzip(first.bytes)
   const file = zip.names.find(n => n.endsWith('.dcm')) as string
   const out = frameOf(readDicom(new Uint8Array(await zip.read(file))).dict)

@@ -74,7 +74,7 @@ export class McProjectCard extends LitElement {
       a.download = `research-${out.exportId.slice(0, 16)}.zip`
       a.click()
       setTimeout(() => URL.revokeObjectURL(url), 60_000)
-      this.done = `Exported ${out.images} image${out.images === 1 ? '' : 's'}${out.held > 0 ? `; ${out.held} held for a burned-in text check` : ''}.`
+      this.done = `Exported ${out.images} image${out.images === 1 ? '' : 's'}${out.held > 0 ? `; ${out.held} held for a burned-in text check` : ''}${out.skipped > 0 ? `; ${out.skipped} skipped (see manifest.json)` : ''}.`
       this.history = await this.#research.exports(this.project.id)
     })
   }
@@ -111,7 +111,7 @@ export class McProjectCard extends LitElement {
         <button type="button" data-testid="export" ?disabled=${this.busy} @click=${async () => await this.#export()}>Export de-identified images</button>
       </div>
       ${p === null ? nothing : html`<label for="progress">Download</label><progress id="progress" data-testid="progress" max=${p.total || 1} value=${p.received}></progress>
-        <span class="muted">${Math.round(p.received / 1024)} of ${Math.round(p.total / 1024)} KiB</span>`}
+        <span class="muted">${p.received} of ${p.total} cohort image${p.total === 1 ? '' : 's'}</span>`}
       ${this.done === null ? nothing : html`<p role="status" class="ok" data-testid="export-done">${this.done}</p>`}
       <h3>Download history</h3>
       ${this.history === null || this.history.length === 0 ? html`<p class="muted">No export yet.</p>` : html`<ul data-testid="history">
