@@ -3,9 +3,12 @@
 // modality and retrieves instances, metadata, a frame and a rendered image, each read logged on the
 // ledger for the patient. At hospital B the study is invisible and refused until the patient grants
 // B's clinician a consent; then it appears over QIDO and WADO, and is gone again once revoked.
+// No log line of either peer carries the patient's name, MRN or a UID.
+import { Writable } from 'node:stream'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex } from '../../protocol/bytes.ts'
+import { createLogger } from '../../node/logger.ts'
 import { cleanup } from '../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
 import type { Hospital } from '../helpers/peers.ts'
@@ -27,7 +30,9 @@ const uids = (n: number): { study: string, series: string, instance: string } =>
 const value = (ds: Record<string, { Value?: unknown[] }>, tag: string): unknown => ds[tag]?.Value?.[0]
 
 test('A reads its own study; B sees it only under the patient\'s consent', async () => {
-  hospitals = await startHospitals(2, { dicom: {} })
+  const lines: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString('utf8')); done() } })
+  hospitals = await startHospitals(2, { logger: createLogger({ level: 'debug', destination: sink }), dicom: {} })
   const [A, B] = hospitals
   const patient = await user(A, 'dw-patient', 'patient')
   const pid = patient.user?.patientId as string
@@ -93,6 +98,11 @@ test('A reads its own study; B sees it only under the patient\'s consent', async
   const revoked = await patient.revoke(id, docB.user?.signPub as string)
   await untilLedger(B.peer.ledger, async () => await B.peer.ledger.tx(fromHex(revoked.id)) !== undefined, 'the revoke to reach B', 20_000)
   assert.is((await b.searchForStudies()).length, 0, 'revoked: B sees nothing')
+
+  // No PHI or UID of the headers in any log line of either peer (the access log names route templates).
+  const log = lines.join('')
+  assert.ok(log.includes('/dicomweb/studies/:study/series/:series/instances/:instance') && log.includes('STOW-RS request filed'), 'the DICOMweb requests were logged')
+  for (const probe of [PHI_NAME, 'MRN-DW-1', STUDY, SERIES, uids(1).instance, uids(2).instance]) assert.not.ok(log.includes(probe), `a log line contains ${probe}`)
 })
 
 test.run()
