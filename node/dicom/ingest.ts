@@ -106,6 +106,30 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     filing = run.catch(() => {})
     return await run
   }
+  /**
+   * The ledger key of the instance in `path` for this hospital, and whether this hospital already
+   * recorded it for `patient` (same study, series and instance), or undefined without a catalogue.
+   */
+  const recorded = async (path: string, patient: Uint8Array): Promise<{ key: string, done: () => Promise<boolean> } | undefined> => {
+    const catalogue = c.upload.catalogue
+    if (catalogue === undefined) return undefined
+    const { record, dicom } = catalogue.place(await readInstanceHeaderFile(path))
+    const done = async (): Promise<boolean> => (await c.upload.ledger.queries.studyImages(patient, record))
+      .some(i => i.dicom !== undefined && equals(i.dicom.instance, dicom.instance) && equals(i.dicom.series, dicom.series) && equals(i.custodian, c.upload.ledger.self))
+    return { key: toHex(dicom.instance), done }
+  }
+  /** Restored copies of one instance are attached one at a time, so the second sees the first's image.add. */
+  const attaching = new Map<string, Promise<unknown>>()
+  const oneAtATime = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    const run = (attaching.get(key) ?? Promise.resolve()).then(fn, fn)
+    const tail = run.catch(() => undefined)
+    attaching.set(key, tail)
+    try {
+      return await run
+    } finally {
+      if (attaching.get(key) === tail) attaching.delete(key)
+    }
+  }
   const intake = createIntake({ concurrency: INTAKE_CONCURRENCY })({
     logger: log,
     attach: async (job) => {
@@ -120,9 +144,23 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
           throw err
         }
       }
-      await upload(path, job.size, job.patient, c)
-      await c.index.release(job.mrn, job.id)
-      log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
+      // An instance restored from custody may be on the ledger already: a crash after its
+      // image.add but before its release, or the same instance sent twice before the patient
+      // enrolled. It is released without a second image.add.
+      const file = path
+      const ingest = async (): Promise<void> => {
+        await upload(file, job.size, job.patient, c)
+        await c.index.release(job.mrn, job.id)
+        log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
+      }
+      const known = job.plain === undefined ? await recorded(file, job.patient).catch(() => undefined) : undefined
+      if (known === undefined) return await ingest()
+      await oneAtATime(known.key, async () => {
+        if (!await known.done()) return await ingest()
+        await rm(file, { force: true })
+        await c.index.release(job.mrn, job.id)
+        log.info('an instance in custody was on the ledger already; released')
+      })
     }
   })
 

@@ -2,7 +2,8 @@
 // of 24 instances is answered as each instance becomes durable in custody and the intake then
 // attaches them; a backlog of held instances is attached together, their image.add sharing
 // blocks (fewer blocks than instances). A peer stopped
-// with instances still in custody attaches them when it starts again.
+// with instances still in custody attaches them when it starts again; an instance held twice (or
+// still held after its image.add, as a crash in between leaves it) is recorded once.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFile } from 'node:fs/promises'
@@ -87,6 +88,22 @@ test('a peer stopped with instances in custody for a linked patient attaches the
   await withTimeout((async () => {
     while ((await A.peer.ledger.queries.imagesOf(pid)).length < 12) await new Promise(resolve => A?.peer.ledger.addEventListener('block:appended', resolve, { once: true }))
   })(), 60_000, 'the held instances to be attached after the restart')
+})
+
+test('the same instance held twice before the patient enrols is recorded once', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'custody' } }))
+  const dir = await tempDir('medichain-intake-twice-')
+  const [path] = await files(dir, 'MRN-TWICE', 1, 400)
+  const port = A.peer.dicom?.address()?.port as number
+  for (let i = 0; i < 2; i++) {
+    const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), path])
+    assert.is(store.code, 0, store.stderr)
+  }
+  const patient = await user(A, 'twice-patient', 'patient')
+  const doc = await user(A, 'twice-doc', 'clinician')
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 2 }, 'both held copies leave custody')
+  assert.is((await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))).length, 1, 'one image.add for the instance')
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 0 }, 'custody is empty')
 })
 
 test.run()
