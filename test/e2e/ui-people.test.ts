@@ -114,8 +114,9 @@ it('the patient picks Dr Lee by name; consents and who-viewed read in names, gro
   await screenshot(patient, 'people-who-viewed-grouped')
 
   // Expanding Dr Lee's openings shows their ledger entries, each naming an image, and one checks out.
-  const opened = await leeOpened.getByRole('button', { name: /Show the \d+ ledger entries/ }).textContent() ?? ''
-  const count = Number(/Show the (\d+)/.exec(opened)?.[1])
+  // Thumbnails come from the sealed cards, so Dr Lee opened only the one image shown in the viewer.
+  const opened = await leeOpened.getByRole('button', { name: /^Show the (\d+ ledger entries|ledger entry)$/ }).textContent() ?? ''
+  const count = /Show the ledger entry/.test(opened) ? 1 : Number(/Show the (\d+)/.exec(opened)?.[1])
   await leeOpened.getByRole('button', { name: /Show the/ }).click()
   await waitFor(async () => await leeOpened.locator('tr[data-use=open]').count() === count, { timeout: 10_000, what: 'the group\'s entries' })
   await leeOpened.getByRole('button', { name: 'Verify that this entry is on the ledger' }).first().click()
