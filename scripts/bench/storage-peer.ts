@@ -3,49 +3,28 @@
 // a browser would: a clinician uploads one large DICOM (HTTP, decode, encrypt, add, ledger), and
 // lists a patient's images with many other images on the ledger; the patient lists their own.
 import { createCipheriv, randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { fromHex } from '../../protocol/bytes.ts'
 import { MedichainClient } from '../../protocol/client.ts'
-import { createGenesis } from '../../protocol/genesis.ts'
 import { hospitalBoxPublicKey } from '../../protocol/user-keys.ts'
-import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { createKeyFile } from '../../node/keys.ts'
-import { createLogger } from '../../node/logger.ts'
-import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
 import { nodeWrapKey } from '../../node/records/node-box.ts'
 import { mbps } from './storage-transport.ts'
+import { startOneMemberPeer } from './one-member-peer.ts'
 
 const PASSWORD = 'bench storage password 1'
 
 /** A running one-member hospital with a signed-in clinician and patient. */
-export interface BenchPeer { peer: Peer, data: string, clinician: MedichainClient, patient: MedichainClient, patientId: string }
+export interface BenchPeer { peer: Peer, stop: () => Promise<void>, clinician: MedichainClient, patient: MedichainClient, patientId: string }
 
 const clientOf = (url: string): MedichainClient => new MedichainClient({ baseUrl: url, vaultIterations: 1000 })
 
 /** Starts the peer (production settings except scrypt's cost) and signs up its users. */
 export async function startBenchPeer (): Promise<BenchPeer> {
-  const data = await mkdtemp(join(tmpdir(), 'medichain-bench-storage-peer-'))
-  const key = await createKeyFile(data)
-  const genesis = createGenesis({ name: 'bench:storage', created: Date.now(), members: [{ name: 'Bench Hospital', key: key.publicKey, addrs: [] }] })
-  const peer = createPeer({
-    data,
-    http: { host: '127.0.0.1', port: 0 },
-    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    peers: [],
-    syncIntervalMs: 10_000,
-    auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 },
-    seed: key.seed,
-    genesis,
-    freshChain: true
-  })({ logger: createLogger({ level: 'warn', destination: 2 }), clock: Date.now })
-  await peer.start()
+  const { peer, stop } = await startOneMemberPeer('storage-peer')
   const url = peer.http.url
   const admin = clientOf(url)
   const token = new URL(peer.auth.setupLink(url) ?? '').hash.replace(/^#token=/, '')
@@ -60,12 +39,11 @@ export async function startBenchPeer (): Promise<BenchPeer> {
   await patient.signIn('bench-patient', PASSWORD)
   const patientId = patient.user?.patientId
   if (patientId === undefined) throw new Error('the patient has no patient id')
-  return { peer, data, clinician, patient, patientId }
+  return { peer, stop, clinician, patient, patientId }
 }
 
 export async function stopBenchPeer (p: BenchPeer): Promise<void> {
-  await p.peer.stop()
-  await rm(p.data, { recursive: true, force: true })
+  await p.stop()
 }
 
 /** A synthetic multi-frame 16-bit DICOM of about `bytes` (512 × 512 frames), no PHI. */
