@@ -5,18 +5,11 @@
 // keys for B), each timed from the HTTP request to the answer; then the listing of the patient's
 // images by each (custodian basis at A against the released keys at B). `--runs R` (default 5)
 // gives medians with min–max.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainClient } from '../protocol/client.ts'
-import { createGenesis } from '../protocol/genesis.ts'
 import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
 import { RECORDS_DEFAULTS } from '../node/config-records.ts'
-import { createKeyFile } from '../node/keys.ts'
-import { createLogger } from '../node/logger.ts'
-import { createPeer } from '../node/peer.ts'
+import { startTwoMemberPeers } from './bench/two-member-peers.ts'
 import type { Peer } from '../node/peer.ts'
 import { makeImages } from './bench/load-users.ts'
 
@@ -24,29 +17,12 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }
 const runs = Number(values.runs)
 if (!Number.isInteger(runs) || runs < 3) throw new Error('--runs: expected an integer of at least 3')
 
-const dir = await mkdtemp(join(tmpdir(), 'medichain-bench-emergency-'))
-const keys = [await createKeyFile(join(dir, 'a')), await createKeyFile(join(dir, 'b'))]
-const genesis = createGenesis({ name: 'bench:emergency', created: Date.now(), members: [{ name: 'North Hospital', key: keys[0].publicKey, addrs: [] }, { name: 'South Hospital', key: keys[1].publicKey, addrs: [] }] })
-const peers: Peer[] = []
-for (const [i, name] of ['a', 'b'].entries()) {
-  const peer = createPeer({
-    data: join(dir, name),
-    http: { host: '127.0.0.1', port: 0 },
-    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    peers: [],
-    syncIntervalMs: 2000,
-    // Cheap password hashing: sign-in is not what is measured here.
-    auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 },
-    records: { ...RECORDS_DEFAULTS, emergenciesPerClinician: 1000, emergenciesPerHospital: 1000 },
-    seed: keys[i].seed,
-    genesis
-  })({ logger: createLogger({ level: 'warn', destination: 2 }), clock: Date.now })
-  await peer.start()
-  peers.push(peer)
-}
+const { peers, stop } = await startTwoMemberPeers('emergency', {
+  // Cheap password hashing: sign-in is not what is measured here.
+  auth: { ...AUTH_DEFAULTS, scryptN: 2 ** 14 },
+  records: { ...RECORDS_DEFAULTS, emergenciesPerClinician: 1000, emergenciesPerHospital: 1000 }
+})
 const [A, B] = peers
-await B.p2p.libp2p.dial(multiaddr(A.p2p.addresses()[0]))
-await Promise.all(peers.map(async p => await p.writes.whenOpen()))
 
 /** Signs up (the setup admin with the peer's link) and signs in. */
 async function account (peer: Peer, username: string, role: 'admin' | 'patient' | 'clinician', admin?: MedichainClient): Promise<MedichainClient> {
@@ -94,5 +70,4 @@ console.log(`  declared at the custodian A (reference)          ${show(sample.he
 console.log(`  declared at B, keys released by A               ${show(sample.elsewhere)}`)
 console.log(`  listing at A, custodian basis (reference)       ${show(sample.listHere)}`)
 console.log(`  listing at B, emergency keys re-wrapped by B    ${show(sample.listElsewhere)}`)
-for (const p of peers) await p.stop()
-await rm(dir, { recursive: true, force: true })
+await stop()

@@ -4,48 +4,21 @@
 // page's PBKDF2 is the same for both and left out); then a request of a relayed session that
 // asks A on every request (`checkMs` 0) against one whose check is cached (the default 30 s).
 // `--runs R` (default 5) gives medians with min–max.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { multiaddr } from '@multiformats/multiaddr'
 import { deriveAuthSecret } from '../protocol/auth-secret.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { MedichainClient } from '../protocol/client.ts'
-import { createGenesis } from '../protocol/genesis.ts'
 import { proofToBase64, sealRelayProof } from '../protocol/relay-sign-in.ts'
 import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
-import { createKeyFile } from '../node/keys.ts'
-import { createLogger } from '../node/logger.ts'
-import { createPeer } from '../node/peer.ts'
-import type { Peer } from '../node/peer.ts'
+import { startTwoMemberPeers } from './bench/two-member-peers.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } }, strict: true })
 const runs = Number(values.runs)
 if (!Number.isInteger(runs) || runs < 3) throw new Error('--runs: expected an integer of at least 3')
 
 const PASSWORD = 'bench patient long password'
-const dir = await mkdtemp(join(tmpdir(), 'medichain-bench-relay-'))
-const keys = [await createKeyFile(join(dir, 'a')), await createKeyFile(join(dir, 'c'))]
-const genesis = createGenesis({ name: 'bench:relay', created: Date.now(), members: [{ name: 'North Hospital', key: keys[0].publicKey, addrs: [] }, { name: 'South Hospital', key: keys[1].publicKey, addrs: [] }] })
-const peers: Peer[] = []
-for (const [i, name] of ['a', 'c'].entries()) {
-  const peer = createPeer({
-    data: join(dir, name),
-    http: { host: '127.0.0.1', port: 0 },
-    p2p: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    peers: [],
-    syncIntervalMs: 2000,
-    auth: { ...AUTH_DEFAULTS, relay: { checkMs: 0 } },
-    seed: keys[i].seed,
-    genesis
-  })({ logger: createLogger({ level: 'warn', destination: 2 }), clock: Date.now })
-  await peer.start()
-  peers.push(peer)
-}
+const { peers, stop } = await startTwoMemberPeers('relay', { auth: { ...AUTH_DEFAULTS, relay: { checkMs: 0 } } })
 const [A, C] = peers
-await C.p2p.libp2p.dial(multiaddr(A.p2p.addresses()[0]))
-await Promise.all(peers.map(async p => await p.writes.whenOpen()))
 
 const signUp = new MedichainClient({ baseUrl: A.http.url, vaultIterations: 1000 })
 const { patientId } = await signUp.signUp({ username: 'pat', password: PASSWORD, role: 'patient' })
@@ -92,5 +65,4 @@ console.log(`  sign-in at home (reference)            ${fmt(local)}`)
 console.log(`  sign-in at another hospital (relayed)  ${fmt(relayed)}`)
 console.log(`  GET /api/auth/me, local session at home (reference)   ${fmt(reference)}`)
 console.log(`  GET /api/auth/me, relayed session checked with home   ${fmt(checked)}`)
-for (const p of [...peers].reverse()) await p.stop()
-await rm(dir, { recursive: true, force: true })
+await stop()
