@@ -10,9 +10,9 @@ import { decode, encode } from '../protocol/codec.ts'
 import { LedgerRuleError } from '../protocol/errors.ts'
 import type { TxOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
-import type { BatchWriter } from './state.ts'
+import type { BatchWriter } from './batch-writer.ts'
 import type { LedgerStore } from './store.ts'
-import type { StateView } from './validate.ts'
+import type { StateView } from './types.ts'
 
 /** Longest window an emergency release may name: one day (a shift and its handover). */
 export const MAX_EMERGENCY_WINDOW_MS = 24 * 60 * 60_000

@@ -14,13 +14,13 @@ import { createEmergencyQueries } from './emergency-rules.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
-import type { MemberView, TxLocation } from './types.ts'
+import type { ImageRecord, MemberView, TxLocation } from './types.ts'
+
+export type { ImageRecord }
 
 /** One event in a patient's history. */
 export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number, author: Uint8Array, height: number, index: number, order: number, tx: Tx }
 
-/** An image as the ledger records it (`image.add`, or `image.rekey` with the raw CID it `replaces`), with its custodian. */
-export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number, replaces?: CID }
 
 /**
  * The patient's consent towards one grantee for one purpose: the latest grant or revoke of that

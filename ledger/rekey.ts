@@ -11,9 +11,9 @@ import type { TxOf } from '../protocol/tx.ts'
 import { checkMetaCid } from './image-rules.ts'
 import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
-import type { BatchWriter } from './state.ts'
-import type { ImageRecord } from './queries.ts'
-import type { StateView } from './validate.ts'
+import type { BatchWriter } from './batch-writer.ts'
+import type { ImageRecord } from './types.ts'
+import type { StateView } from './types.ts'
 
 /** The state keys validating and applying a re-key read. */
 export function rekeyKeysRead (tx: TxOf<'image.rekey'>): string[] {

@@ -1,5 +1,6 @@
 // The ledger's public surface: what the peer daemon, the HTTP API and the sync protocol use.
 // Implemented by createLedger (ledger.ts); everything here is plain data or a promise of it.
+import type { CID } from 'multiformats/cid'
 import type { Block } from '../protocol/block.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import type { InclusionProof } from '../protocol/proof.ts'
@@ -141,3 +142,15 @@ export interface LedgerComponents {
   /** Held while this peer must not write its own chain (node/p2p sets it); absent: always open. */
   writeGate?: import('./write-gate.ts').WriteGate
 }
+
+/** Every position a transaction holds, sorted: `t:` values. */
+export type TxLocations = Array<[author: Uint8Array, height: number, index: number]>
+
+/** Where a transaction sits, and the causal order key of its block. */
+export interface TxContext { author: Uint8Array, height: number, index: number, order: number }
+
+/** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
+export interface StateView { get(key: string): Uint8Array | undefined }
+
+/** An image as the ledger records it (`image.add`, or `image.rekey` with the raw CID it `replaces`), with its custodian. */
+export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number, replaces?: CID }

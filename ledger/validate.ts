@@ -19,15 +19,14 @@ import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { checkEmergency, emergencyKeysRead } from './emergency-rules.ts'
 import { K } from './keys.ts'
-import type { TxLocations } from './state.ts'
+import type { StateView, TxLocations } from './types.ts'
 import { checkConsents } from './validate-consent.ts'
 import { checkFlagged, refusedAbove } from './validate-flag.ts'
 import type { FlagState } from './validate-flag.ts'
 import { checkSeqReuse } from './validate-seq.ts'
 import { checkTxTime } from './validate-time.ts'
 
-/** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
-export interface StateView { get(key: string): Uint8Array | undefined }
+export type { StateView }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
 const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'emergency.role', 'emergency.access', 'emergency.review', 'research.export'])
