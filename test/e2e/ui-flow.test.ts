@@ -169,7 +169,7 @@ it('patient, clinicians at two hospitals: upload, refusal, consent, access log, 
 /**
  * The FL dashboard drawing a finished task with three rounds, without waiting for a real
  * federated run: the page is fed a task in the shape of `GET /api/fl/tasks/:id` to check the
- * charts, participants and model (test/node/fl-routes.test.ts covers the real routes).
+ * charts, participants and model (test/node/fl/routes.test.ts covers the real routes).
  */
 async function flDashboard (page: Page): Promise<void> {
   const task = {

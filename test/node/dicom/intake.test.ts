@@ -1,0 +1,109 @@
+// The C-STORE intake (dicom.acknowledge = 'custody', issue 13 item 6): storescu's one association
+// of 24 instances is answered as each instance becomes durable in custody and the intake then
+// attaches them; a backlog of held instances is attached together, their image.add sharing
+// blocks (fewer blocks than instances). A peer stopped
+// with instances still in custody attaches them when it starts again; an instance held twice (or
+// still held after its image.add, as a crash in between leaves it) is recorded once.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { decodeBlock } from '../../../protocol/block.ts'
+import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { hospitalGenesis, startHospital, stopHospitals, user, adminOf } from '../../helpers/peers.ts'
+import type { Hospital } from '../../helpers/peers.ts'
+import { dcmtk } from '../../helpers/dicom.ts'
+import { ctInstance } from '../../helpers/dicomweb.ts'
+import { withTimeout } from '../../helpers/timeout.ts'
+
+let A: Hospital | undefined
+
+test.after.each(async () => {
+  if (A !== undefined) await stopHospitals([A])
+  A = undefined
+})
+test.after(async () => { await cleanup() })
+
+async function files (dir: string, mrn: string, n: number, base: number): Promise<string[]> {
+  const out: string[] = []
+  for (let i = 1; i <= n; i++) {
+    const path = join(dir, `i${base + i}.dcm`)
+    await writeFile(path, new Uint8Array(ctInstance(mrn, { study: `2.25.8${base}`, series: `2.25.9${base}`, instance: `2.25.10${base}${i}` }, base + i, i)))
+    out.push(path)
+  }
+  return out
+}
+
+async function imageBlocks (h: Hospital): Promise<number> {
+  const blocks = (await h.peer.ledger.blocksAfter([], 100_000)).map(b => decodeBlock(b))
+  return blocks.filter(b => b.txs.some(t => t.tx.type === 'image.add')).length
+}
+
+test('one association of 24 instances: answered from custody, attached together in fewer blocks', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'custody' } }))
+  const patient = await user(A, 'intake-patient', 'patient')
+  const doc = await user(A, 'intake-doc', 'clinician')
+  await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-INTAKE', patientId: patient.user?.patientId })
+  const dir = await tempDir('medichain-intake-')
+  const paths = await files(dir, 'MRN-INTAKE', 24, 100)
+  const port = A.peer.dicom?.address()?.port as number
+  const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...paths], 120_000)
+  assert.is(store.code, 0, store.stderr)
+  assert.not.match(store.stderr, /Store SCP|Failed/, 'every C-STORE answered success')
+  await withTimeout(A.peer.dicom?.settled() ?? Promise.resolve(), 60_000, 'the intake to settle')
+  const images = await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))
+  assert.is(images.length, 24, 'every acknowledged instance is on the ledger')
+  // A backlog (an MRN linked after its 24 instances arrived): attached together, in shared blocks.
+  const later = await user(A, 'intake-patient-2', 'patient')
+  const held = await files(dir, 'MRN-INTAKE-2', 24, 300)
+  const second = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...held], 120_000)
+  assert.is(second.code, 0, second.stderr)
+  const before = await imageBlocks(A)
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-INTAKE-2', patientId: later.user?.patientId })).json(), { attached: 24 })
+  const blocks = (await imageBlocks(A)) - before
+  assert.ok(blocks < 24, `the image.add of 24 instances share blocks (${blocks} blocks)`)
+})
+
+test('a peer stopped with instances in custody for a linked patient attaches them when it starts again', async () => {
+  const data = await tempDir('medichain-intake-restart-')
+  const genesis = hospitalGenesis(1)
+  A = await adminOf(await startHospital(1, genesis, { data, freshChain: true, dicom: { acknowledge: 'custody' } }))
+  const patient = await user(A, 'restart-patient', 'patient')
+  const doc = await user(A, 'restart-doc', 'clinician')
+  await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-RESTART', patientId: patient.user?.patientId })
+  const dir = await tempDir('medichain-intake-files-')
+  const paths = await files(dir, 'MRN-RESTART', 12, 200)
+  const port = A.peer.dicom?.address()?.port as number
+  // Ledger writes held (as while syncing): the instances are acknowledged from custody and wait.
+  const gate = A.peer.writes
+  gate.hold({ code: 'SYNCING', message: 'held by the test', retryAfterSeconds: 1 })
+  const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...paths], 120_000)
+  assert.is(store.code, 0, store.stderr)
+  await withTimeout(A.peer.dicom?.settled() ?? Promise.resolve(), 60_000, 'the intake to give up while writes are held')
+  const pid = fromHex(patient.user?.patientId as string)
+  assert.is((await A.peer.ledger.queries.imagesOf(pid)).length, 0, 'nothing on the ledger while writes are held')
+  await stopHospitals([A])
+  A = { ...A, ...(await startHospital(1, genesis, { data, dicom: { acknowledge: 'custody' } })) }
+  await withTimeout((async () => {
+    while ((await A.peer.ledger.queries.imagesOf(pid)).length < 12) await new Promise(resolve => A?.peer.ledger.addEventListener('block:appended', resolve, { once: true }))
+  })(), 60_000, 'the held instances to be attached after the restart')
+})
+
+test('the same instance held twice before the patient enrols is recorded once', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'custody' } }))
+  const dir = await tempDir('medichain-intake-twice-')
+  const [path] = await files(dir, 'MRN-TWICE', 1, 400)
+  const port = A.peer.dicom?.address()?.port as number
+  for (let i = 0; i < 2; i++) {
+    const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), path])
+    assert.is(store.code, 0, store.stderr)
+  }
+  const patient = await user(A, 'twice-patient', 'patient')
+  const doc = await user(A, 'twice-doc', 'clinician')
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 2 }, 'both held copies leave custody')
+  assert.is((await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))).length, 1, 'one image.add for the instance')
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 0 }, 'custody is empty')
+})
+
+test.run()

@@ -1,0 +1,48 @@
+// The task-wide learning-rate schedule (node/fl/task/schedule.ts): a cosine over rounds × local epochs from the
+// task's learning rate to 0 (SGDR without restarts, Loshchilov & Hutter, ICLR 2017), cut into one
+// segment per round, or a constant rate. Points are chosen where the cosine is exact in binary
+// floating point (0, ½ and the whole of the span); others are checked against known decimals.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { cosineRate, roundConfig, roundLearningRates } from '../../../node/fl/task/schedule.ts'
+import { parseTaskOptions } from '../../../node/fl/task/options.ts'
+
+test('cosineRate is lr at the start, lr/2 half-way and 0 at the end', () => {
+  assert.is(cosineRate(0.008, 0, 10), 0.008)
+  assert.is(cosineRate(0.008, 5, 10), 0.004)
+  assert.is(cosineRate(0.008, 10, 10), 0)
+  // A quarter of the way: (1 + cos(π/4))/2 = (2 + √2)/4 = 0.853553390593273…
+  assert.ok(Math.abs(cosineRate(1, 1, 4) - 0.8535533905932737) < 1e-15)
+  assert.ok(Math.abs(cosineRate(1, 3, 4) - 0.14644660940672624) < 1e-15)
+})
+
+test('each round follows its segment of one cosine over rounds × epochs', () => {
+  const options = { schedule: 'cosine' as const, learningRate: 0.01, rounds: 2, epochs: 3 }
+  // Round 1 spans epochs 0–3 of 6, round 2 epochs 3–6.
+  assert.equal(roundLearningRates(options, 1), { start: 0.01, end: 0.005 })
+  assert.equal(roundLearningRates(options, 2), { start: 0.005, end: 0 })
+  // One round: the whole cosine within it.
+  assert.equal(roundLearningRates({ ...options, rounds: 1 }, 1), { start: 0.01, end: 0 })
+  // Consecutive rounds join up exactly, every start is positive, and the rate never rises.
+  const many = { ...options, rounds: 7, epochs: 2 }
+  for (let r = 1; r <= 7; r++) {
+    const { start, end } = roundLearningRates(many, r)
+    assert.ok(start > 0 && end < start, `round ${r}`)
+    if (r < 7) assert.is(roundLearningRates(many, r + 1).start, end, `round ${r} → ${r + 1}`)
+  }
+  assert.is(roundLearningRates(many, 7).end, 0)
+  assert.ok(Math.abs(roundLearningRates(many, 2).start - 0.01 * (1 + Math.cos(Math.PI * 2 / 14)) / 2) < 1e-18)
+})
+
+test('a constant schedule gives the task learning rate at both ends of every round', () => {
+  const options = { schedule: 'constant' as const, learningRate: 0.003, rounds: 5, epochs: 4 }
+  for (const r of [1, 3, 5]) assert.equal(roundLearningRates(options, r), { start: 0.003, end: 0.003 })
+})
+
+test('roundConfig carries the round\'s two ends with the other local-training settings', () => {
+  const options = parseTaskOptions({ rounds: 4, epochs: 2, batchSize: 6, learningRate: 0.02, mu: 0.5 })
+  assert.equal(roundConfig(options, 3), { epochs: 2, batchSize: 6, learningRate: 0.01, learningRateEnd: cosineRate(0.02, 6, 8), mu: 0.5 })
+  assert.equal(roundConfig({ ...options, schedule: 'constant' }, 3), { epochs: 2, batchSize: 6, learningRate: 0.02, learningRateEnd: 0.02, mu: 0.5 })
+})
+
+test.run()
