@@ -15,7 +15,11 @@ const IMAGES = 4
 const PATIENTS = 2
 
 /** A quick task: a small model and a few rounds, so the demo shows a published model in about half a minute. */
-const TASK = { task: 'detect-strange', model: { inputSize: 64, base: 8, depth: 2 }, rounds: 6, epochs: 4, learningRate: 0.003, minParticipants: 3, patience: 6, roundTimeoutMs: 120_000 }
+const TASK = {
+  task: 'detect-strange', model: { inputSize: 64, base: 8, depth: 2 }, rounds: 6, epochs: 4, learningRate: 0.003, minParticipants: 3, patience: 6, roundTimeoutMs: 120_000,
+  // Secure aggregation: the coordinator learns only the sum of the clipped, masked updates.
+  aggregation: 'secure', clip: 100
+}
 
 /** How long the demo waits for the task before reporting what it has. */
 const TASK_TIMEOUT_MS = 10 * 60_000
@@ -62,7 +66,7 @@ export async function runFederatedStory (input: {
   const loaded = peers.map(async p => await new Promise<void>(resolve => p.federation.addEventListener('model:loaded', () => resolve(), { once: true })))
   const res = await admins[0].request('POST', '/api/fl/tasks', TASK)
   const { id } = await res.json() as { id: string }
-  say(`admin-a started federated task ${id}: ${TASK.rounds} rounds, FedAvg, only weights travel over gossipsub`)
+  say(`admin-a started federated task ${id}: ${TASK.rounds} rounds, FedAvg with secure aggregation (each update clipped to norm ${TASK.clip} and masked; the coordinator sees only the sum)`)
   const rounds = (e: Event): void => {
     const r = (e as CustomEvent<{ round: number, participants: unknown[], validation: { loss: number, dice: number } | null }>).detail
     say(`  round ${r.round}: ${r.participants.length} hospitals, validation loss ${r.validation?.loss.toFixed(4) ?? '–'}, Dice ${r.validation?.dice.toFixed(3) ?? '–'}`)

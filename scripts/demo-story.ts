@@ -1,13 +1,17 @@
 // The clinical story of `npm run demo`, told through the real client SDK against the three
 // peers' HTTP APIs: admins set up, a patient signs up, clinicians are approved, synthetic images
-// are uploaded at A, the patient grants a clinician at B, who reads them over bitswap; then the
-// hospitals train a model together (scripts/demo-federated.ts).
+// are uploaded at A, the patient grants a clinician at B, who reads them over bitswap; then a
+// modality sends a study over DICOM (scripts/demo-dicom.ts), a researcher exports a consented cohort
+// and the patient signs in at another hospital (scripts/demo-research.ts), and the hospitals train a
+// model together with secure aggregation (scripts/demo-federated.ts).
 import { MedichainClient } from '../protocol/client.ts'
 import type { Peer } from '../node/peer.ts'
 import { encodeDicom } from '../node/imaging/dicom-write.ts'
 import { encodePng, toUint16, toUint8 } from '../node/imaging/encode.ts'
 import { generatePhantom } from './synth/phantom.ts'
+import { runDicomStory } from './demo-dicom.ts'
 import { runFederatedStory } from './demo-federated.ts'
+import { runResearchStory } from './demo-research.ts'
 
 /** The demo's accounts: printed so a person can sign in to each peer with them. */
 export const DEMO_PASSWORD = 'medichain demo password'
@@ -25,7 +29,7 @@ async function admin (peer: Peer, username: string): Promise<MedichainClient> {
   return c
 }
 
-async function signUp (peer: Peer, username: string, role: 'patient' | 'clinician', approver?: MedichainClient): Promise<MedichainClient> {
+async function signUp (peer: Peer, username: string, role: 'patient' | 'clinician' | 'researcher', approver?: MedichainClient): Promise<MedichainClient> {
   const c = new MedichainClient({ baseUrl: peer.http.url })
   await c.signUp({ username, password: DEMO_PASSWORD, role })
   if (approver !== undefined) await approver.approve(username)
@@ -47,7 +51,7 @@ function phantomFiles (seed: number): { dicom: Uint8Array, png: Uint8Array } {
 }
 
 /** Runs the story; `say` prints a line. Returns the accounts it made. */
-export async function runStory (peers: Peer[], names: string[], say: (line: string) => void): Promise<DemoAccount[]> {
+export async function runStory (peers: Peer[], names: string[], say: (line: string) => void, dicomAeTitle: string): Promise<DemoAccount[]> {
   const [A, B] = peers
   const admins = await Promise.all(peers.map(async (p, i) => await admin(p, `admin-${String.fromCharCode(97 + i)}`)))
   const patient = await signUp(A, 'patient-1', 'patient')
@@ -83,11 +87,21 @@ export async function runStory (peers: Peer[], names: string[], say: (line: stri
   const audit = await patient.myAudit()
   const { groups } = await patient.myAuditGroups()
   say(`patient-1's "who viewed my images": ${audit.length} entries in ${groups.length} lines by person and day (${groups.map(g => `${String(g.accessorName ?? 'someone')} ${String(g.use)}, ${String(g.basis)}`).join('; ')})`)
+  say('DICOM: a modality, the registration desk and a viewer at another hospital:')
+  await runDicomStory({ peers, names, docA, docB, aeTitle: dicomAeTitle, signUp, say })
+  say('research under consent, and the shared patient portal:')
+  await runResearchStory({
+    peers, names, admins, patient, password: DEMO_PASSWORD, say,
+    signUpResearcher: async (peer, username) => await signUp(peer, username, 'researcher', admins[peers.indexOf(peer)]),
+    newClient: peer => new MedichainClient({ baseUrl: peer.http.url })
+  })
   say('federated learning on labelled images with the patients\' training consents:')
   await runFederatedStory({ peers, names, admins, signUp, say })
   return [
     ...admins.map((_, i) => ({ hospital: names[i], url: peers[i].http.url, username: `admin-${String.fromCharCode(97 + i)}`, role: 'admin' })),
     { hospital: names[0], url: A.http.url, username: 'patient-1', role: 'patient' },
+    { hospital: names[0], url: A.http.url, username: 'patient-3', role: 'patient' },
+    { hospital: names[0], url: A.http.url, username: 'researcher-a', role: 'researcher' },
     { hospital: names[0], url: A.http.url, username: 'doctor-a', role: 'clinician' },
     { hospital: names[1], url: B.http.url, username: 'doctor-b', role: 'clinician' }
   ]

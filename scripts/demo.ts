@@ -13,6 +13,7 @@ import { createKeyFile } from '../node/keys.ts'
 import type { HospitalKey } from '../node/keys.ts'
 import { createLogger, LOG_LEVELS } from '../node/logger.ts'
 import { createPeer } from '../node/peer.ts'
+import { DICOM_DEFAULTS } from '../node/config-dicom.ts'
 import { DEMO_PASSWORD, runStory } from './demo-story.ts'
 import type { DemoAccount } from './demo-story.ts'
 import type { Peer } from '../node/peer.ts'
@@ -22,6 +23,7 @@ const HELP = `Usage: npm run demo -- [options]
   --dir DIR              where the hospitals' data folders go, wiped first (default ./demo-data)
   --base-p2p-port PORT   p2p ports are PORT, PORT+1, PORT+2 (default 4101)
   --base-http-port PORT  HTTP ports are PORT, PORT+1, PORT+2 (default 8101)
+  --base-dicom-port PORT DICOM ports are PORT, PORT+1, PORT+2 (default 11201)
   --txs N                synthetic record.create transactions to write (default 30)
   --log-level LEVEL      peer log level (default warn)
   --once                 stop after the three peers agree, instead of waiting for Ctrl-C
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     dir: { type: 'string', default: './demo-data' },
     'base-p2p-port': { type: 'string', default: '4101' },
     'base-http-port': { type: 'string', default: '8101' },
+    'base-dicom-port': { type: 'string', default: '11201' },
     txs: { type: 'string', default: '30' },
     'log-level': { type: 'string', default: 'warn' },
     once: { type: 'boolean', default: false },
@@ -62,6 +65,7 @@ function intOption (name: string, v: string, max: number): number {
 const dir = resolve(values.dir)
 const p2pBase = intOption('base-p2p-port', values['base-p2p-port'], 65533)
 const httpBase = intOption('base-http-port', values['base-http-port'], 65533)
+const dicomBase = intOption('base-dicom-port', values['base-dicom-port'], 65533)
 const txCount = intOption('txs', values.txs, 100_000)
 const level = LOG_LEVELS.find(l => l === values['log-level'])
 if (level === undefined) {
@@ -84,7 +88,7 @@ async function until (what: string, timeoutMs: number, check: () => Promise<bool
   }
 }
 
-interface Hospital { name: string, data: string, key: HospitalKey, p2pPort: number, httpPort: number }
+interface Hospital { name: string, data: string, key: HospitalKey, p2pPort: number, httpPort: number, dicomPort: number }
 
 async function prepare (): Promise<{ hospitals: Hospital[], genesis: ReturnType<typeof createGenesis> }> {
   await rm(dir, { recursive: true, force: true })
@@ -93,9 +97,9 @@ async function prepare (): Promise<{ hospitals: Hospital[], genesis: ReturnType<
   for (const [i, name] of HOSPITALS.entries()) {
     const data = join(dir, `hospital-${String.fromCharCode(97 + i)}`)
     const key = await createKeyFile(data)
-    const h = { name, data, key, p2pPort: p2pBase + i, httpPort: httpBase + i }
+    const h = { name, data, key, p2pPort: p2pBase + i, httpPort: httpBase + i, dicomPort: dicomBase + i }
     // Each folder also works with the CLI afterwards: `medichain ledger verify --data <folder>`.
-    const config = { name, http: { port: h.httpPort }, p2p: { listen: [`/ip4/127.0.0.1/tcp/${h.p2pPort}`] }, logLevel: values['log-level'] }
+    const config = { name, http: { port: h.httpPort }, p2p: { listen: [`/ip4/127.0.0.1/tcp/${h.p2pPort}`] }, dicom: { port: h.dicomPort }, logLevel: values['log-level'] }
     await writeFile(join(data, 'config.json'), `${JSON.stringify(config, null, 2)}\n`)
     hospitals.push(h)
   }
@@ -133,6 +137,7 @@ async function main (): Promise<void> {
     http: { host: '127.0.0.1', port: h.httpPort },
     p2p: { listen: [`/ip4/127.0.0.1/tcp/${h.p2pPort}`] },
     peers: [],
+    dicom: { ...DICOM_DEFAULTS, port: h.dicomPort },
     syncIntervalMs: 2_000,
     seed: h.key.seed,
     genesis
@@ -168,7 +173,7 @@ async function main (): Promise<void> {
     await activity(peers)
     await until('one state root on all peers', CONVERGE_TIMEOUT_MS, async () => await agreed(peers))
     say('the clinical story, through the client SDK over HTTP:')
-    accounts = await runStory(peers, hospitals.map(h => h.name), say)
+    accounts = await runStory(peers, hospitals.map(h => h.name), say, DICOM_DEFAULTS.aeTitle)
     await until('one state root on all peers', CONVERGE_TIMEOUT_MS, async () => await agreed(peers))
   } catch (err) {
     logger.error({ err }, 'demo failed')
