@@ -22,7 +22,6 @@ import type { CohortMember } from './cohort.ts'
 import { deidentify, readDicom } from './deid/deidentify.ts'
 import type { HoldReason, Reviews } from './reviews.ts'
 import { deidKeysFor, projectKey } from './deid/project-keys.ts'
-import { MAX_ZIP_ENTRIES, ZipTooLargeError } from './zip.ts'
 import type { ZipEntry } from './zip.ts'
 
 /** Default budget of de-identified bytes one export holds before logging them and sending them. */
@@ -173,7 +172,6 @@ const decided = (state: string | undefined): string | null => state === 'release
  * review state and label), so the same project and consents give the same id and the same bytes.
  */
 export function planExport (project: ProjectRecord, members: CohortMember[], c: ExportComponents): ExportPlan {
-  if (members.length + 2 > MAX_ZIP_ENTRIES) throw new ZipTooLargeError(`more than ${MAX_ZIP_ENTRIES} files`)
   const key = projectKey(c.seed, project.id)
   const ordered = members
     .map(m => ({ m, pseudonym: deidKeysFor(key, m.image.patient).pseudonym, cid: m.image.raw.toString() }))
