@@ -60,6 +60,8 @@ import type { ExportConfig } from './research/service.ts'
 import { publishedModelRoutes } from './research/model-routes.ts'
 import { createTextDetector } from './research/burned-in/text-detector.ts'
 import { Reviews } from './research/reviews.ts'
+import { createRemoteLabels } from './research/remote-labels.ts'
+import type { RemoteLabels } from './research/remote-labels.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -129,6 +131,8 @@ export interface Peer {
   readonly analysers: AnalyserSlot
   /** Ground-truth labels of this hospital's images: federated learning's training and held-out sets. */
   readonly labels: Labels
+  /** Research labels across hospitals: asks custodians, and answers for this hospital's own images. */
+  readonly researchLabels: RemoteLabels
   /** Federated learning: tasks this peer coordinates, rounds it trains in, models it hot-loads. */
   readonly federation: Federation
   /** Ciphertext fetched under consents, deleted when they end (sweep() runs one pass now). */
@@ -296,6 +300,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
     const textDetector = createTextDetector()
     const reviews = new Reviews(join(init.data, 'research-reviews.json'))
+    // Other hospitals' labels of consented cohort images, over a members-only protocol (lesion counts, never masks).
+    const remoteLabels = createRemoteLabels({
+      ledger,
+      libp2p: () => p2p.libp2p,
+      lesionOf: async (raw) => (await labelStore.get(raw))?.lesionPixels ?? null,
+      clock,
+      logger: logger.child({ component: 'research' })
+    })
     const research = createResearch({
       detector: textDetector,
       reviews,
@@ -304,6 +316,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       box,
       seed: init.seed,
       labels: async () => new Map((await labelStore.list(() => {})).map(m => [m.cid, m.lesionPixels])),
+      remoteLabels,
       copies: fetchedCopies,
       clock,
       exports: init.researchExports
@@ -396,6 +409,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       auth,
       analysers,
       labels,
+      researchLabels: remoteLabels,
       federation,
       fetchedCopies,
       rekeys,
@@ -431,6 +445,8 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
           await reviews.open()
+          await remoteLabels.start()
+          started.push({ name: 'research-labels', stop: async () => await remoteLabels.stop() })
           // The OCR worker starts on the first export; stopping ends it if it ran.
           started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
           await initBackend({ logger: log })

@@ -1,7 +1,10 @@
 // A project's cohort (docs/design.md §10): the images whose custodian hospital approved the
 // project, that meet its criteria, and whose patient holds a live research consent to the
 // researcher or to the researcher's hospital that names this project or none (research in
-// general) and covers the image. Pure: the caller reads the ledger and passes the facts in.
+// general) and covers the image. Labels of this hospital's images are read here; those of other
+// hospitals' images are asked of their custodians, only for images already in the consented
+// cohort, before the "labelled" criterion is applied to them. The caller reads the ledger and the
+// labels and passes the facts in.
 import { compare, equals, toHex } from '../../protocol/bytes.ts'
 import { meetsCriteria } from '../../protocol/research.ts'
 import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
@@ -14,8 +17,8 @@ export type SuppressedCount = number | '<5'
 /** Counts under this are shown as "<5" (small-cell suppression). */
 export const SMALL_CELL = 5
 
-/** One image of the cohort and the consent that lets it in. */
-export interface CohortMember { image: ImageRecord, consent: ConsentRecord }
+/** One image of the cohort, the consent that lets it in, and its label's lesion pixels (null: unlabelled or not known). */
+export interface CohortMember { image: ImageRecord, consent: ConsentRecord, label: number | null }
 
 /** Why an image is left out; only administrators and tests see these. */
 export type Exclusion = 'not-approved' | 'criteria' | 'no-consent'
@@ -28,8 +31,14 @@ export interface CohortInput {
   consentsOf: (patient: Uint8Array) => Promise<ConsentRecord[]>
   /** The researcher's home hospital: the exporter, whose peer the consent keys are sealed for. */
   exporter: Uint8Array
-  /** Whether an image is labelled; null when this peer cannot know (another hospital's image). */
-  labelled: (image: ImageRecord) => boolean | null
+  /** Lesion pixels of this hospital's label of an image (null: unlabelled); undefined for another hospital's image. */
+  label: (image: ImageRecord) => number | null | undefined
+  /**
+   * Asks a custodian for the labels of its images in the consented cohort (lesion pixels by raw
+   * CID, null when unlabelled; an image it does not tell of is absent). Without it, or for an
+   * image left out of its answer, another hospital's label is not known.
+   */
+  remoteLabels?: (custodian: Uint8Array, images: ImageRecord[]) => Promise<Map<string, number | null>>
   now: number
 }
 
@@ -58,17 +67,46 @@ export function researchConsentFor (consents: ConsentRecord[], image: ImageRecor
 export async function cohortOf (input: CohortInput): Promise<Cohort> {
   const approved = new Set(input.decisions.filter(d => d.approve).map(d => toHex(d.hospital)))
   const excluded: Record<Exclusion, number> = { 'not-approved': 0, criteria: 0, 'no-consent': 0 }
-  const members: CohortMember[] = []
+  const candidates: Array<CohortMember & { known: boolean }> = []
   const consents = new Map<string, ConsentRecord[]>()
   for (const image of input.images) {
     if (!approved.has(toHex(image.custodian))) { excluded['not-approved']++; continue }
-    if (!meetsCriteria(input.project.criteria, { modality: image.modality, time: image.time, score: image.score, labelled: input.labelled(image) })) { excluded.criteria++; continue }
+    const label = input.label(image)
+    // Another hospital's label is asked for once the image is known to be in the consented cohort.
+    const labelled = label === undefined ? input.project.criteria.labelled : label !== null
+    if (!meetsCriteria(input.project.criteria, { modality: image.modality, time: image.time, score: image.score, labelled })) { excluded.criteria++; continue }
     const key = toHex(image.patient)
     let held = consents.get(key)
     if (held === undefined) consents.set(key, held = await input.consentsOf(image.patient))
     const consent = researchConsentFor(held, image, input.project, input.exporter, input.now)
     if (consent === undefined) { excluded['no-consent']++; continue }
-    members.push({ image, consent })
+    candidates.push({ image, consent, label: label ?? null, known: label !== undefined })
+  }
+  const remote = await remoteLabelsOf(candidates.filter(m => !m.known).map(m => m.image), input)
+  const members: CohortMember[] = []
+  for (const { image, consent, label, known } of candidates) {
+    const told = known ? label : remote.get(image.raw.toString())
+    // An unknown label fails a "labelled" or "unlabelled" criterion: nothing is let in on a guess.
+    if (!known && input.project.criteria.labelled !== null && (told === undefined || (told !== null) !== input.project.criteria.labelled)) { excluded.criteria++; continue }
+    members.push({ image, consent, label: told ?? null })
   }
   return { members, excluded }
+}
+
+/** Labels of other hospitals' cohort images, asked of each custodian at once. */
+async function remoteLabelsOf (images: ImageRecord[], input: CohortInput): Promise<Map<string, number | null>> {
+  const out = new Map<string, number | null>()
+  if (input.remoteLabels === undefined || images.length === 0) return out
+  const byCustodian = new Map<string, ImageRecord[]>()
+  for (const image of images) {
+    const key = toHex(image.custodian)
+    const list = byCustodian.get(key)
+    if (list === undefined) byCustodian.set(key, [image])
+    else list.push(image)
+  }
+  const ask = input.remoteLabels
+  for (const answer of await Promise.all([...byCustodian.values()].map(async list => await ask(list[0].custodian, list)))) {
+    for (const [cid, lesion] of answer) out.set(cid, lesion)
+  }
+  return out
 }

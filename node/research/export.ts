@@ -36,7 +36,7 @@ export interface ManifestRow {
   pseudonym: string
   study: string
   modality: string
-  /** Lesion pixels of the clinician's label; null when unlabelled or when this peer cannot know. */
+  /** Lesion pixels of the clinician's label (asked of the custodian for another hospital's image); null when unlabelled or not known. */
   labelLesionPixels: number | null
   /** The model's score, 0..1, or null when the image was not analysed. */
   score: number | null
@@ -51,8 +51,6 @@ export interface ExportComponents {
   /** The hospital's seed: project keys derive from it, so nobody else can link pseudonyms. */
   seed: Uint8Array
   self: Uint8Array
-  /** Lesion pixels of this hospital's label of an image, if it has one. */
-  label: (image: ImageRecord) => number | null
   /** Writes a `research.export` and resolves once durable. */
   log: (uses: ResearchUse[], exportId: Uint8Array) => Promise<void>
   /** Finds burned-in text to black out (tesseract.js on its worker). */
@@ -157,7 +155,7 @@ async function one (project: ProjectRecord, key: Uint8Array, m: CohortMember, c:
   return {
     file: {
       entry: { name: file, data: out.bytes },
-      row: { file, pseudonym: keys.pseudonym, study: out.studyUid, modality: m.image.modality, labelLesionPixels: c.label(m.image), score, sha256: createHash('sha256').update(out.bytes).digest('hex') },
+      row: { file, pseudonym: keys.pseudonym, study: out.studyUid, modality: m.image.modality, labelLesionPixels: m.label, score, sha256: createHash('sha256').update(out.bytes).digest('hex') },
       use: { patient: m.image.patient, image: m.image.raw, consent: m.consent.tx }
     }
   }
@@ -180,7 +178,7 @@ export function planExport (project: ProjectRecord, members: CohortMember[], c: 
     v: 2,
     project: toHex(project.id),
     options: project.options,
-    images: ordered.map(o => [o.cid, toHex(o.m.consent.tx), decided(c.reviews.state(toHex(project.id), o.cid)), c.label(o.m.image)])
+    images: ordered.map(o => [o.cid, toHex(o.m.consent.tx), decided(c.reviews.state(toHex(project.id), o.cid)), o.m.label])
   }))
   const exportId = id.digest()
   const budget = c.budget ?? EXPORT_BUDGET_BYTES

@@ -16,6 +16,7 @@ import { planExport } from './export.ts'
 import type { ExportPlan } from './export.ts'
 import type { TextDetector } from './burned-in/text-detector.ts'
 import type { Reviews } from './reviews.ts'
+import type { RemoteLabels } from './remote-labels.ts'
 
 /** Thrown when a user acts on a project that is not theirs to act on. */
 export class NotProjectOwnerError extends MedichainError {
@@ -31,8 +32,10 @@ export interface ResearchComponents {
   storage: Pick<Storage, 'cat'>
   box: HospitalBox
   seed: Uint8Array
-  /** Lesion pixels of this hospital's labels, by raw CID (labels never leave their hospital). */
+  /** Lesion pixels of this hospital's labels, by raw CID (masks never leave their hospital). */
   labels: () => Promise<Map<string, number>>
+  /** Labels of other hospitals' cohort images, asked of their custodians. */
+  remoteLabels?: Pick<RemoteLabels, 'ask'>
   copies?: Pick<FetchedCopies, 'noteFetched'>
   /** Burned-in text detection, and the images it holds for a person's check. */
   detector: Pick<TextDetector, 'detect'>
@@ -60,15 +63,23 @@ export function createResearch (c: ResearchComponents) {
     if (!equals(p.researcher, researcher)) throw new NotProjectOwnerError()
     return p
   }
-  const cohort = async (p: ProjectRecord): Promise<Cohort> => {
+  /**
+   * The cohort now. Other hospitals' labels are asked of their custodians for an export (the
+   * manifest lists them) or when the criteria depend on them; a count without them asks nobody.
+   */
+  const cohort = async (p: ProjectRecord, withLabels: boolean): Promise<Cohort> => {
     const labels = await c.labels()
+    const remote = c.remoteLabels
     return await cohortOf({
       project: p,
       decisions: await c.ledger.queries.decisions(p.id),
       images: await c.ledger.queries.allImages(),
       consentsOf: async (patient) => await c.ledger.queries.consentsOf(patient),
       exporter: c.ledger.self,
-      labelled: (image: ImageRecord) => equals(image.custodian, c.ledger.self) ? labels.has(image.raw.toString()) : null,
+      label: (image: ImageRecord) => equals(image.custodian, c.ledger.self) ? labels.get(image.raw.toString()) ?? null : undefined,
+      ...(remote !== undefined && (withLabels || p.criteria.labelled !== null)
+        ? { remoteLabels: async (custodian: Uint8Array, images: ImageRecord[]) => await remote.ask(custodian, p.id, images.map(i => i.raw)) }
+        : {}),
       now: c.clock()
     })
   }
@@ -85,7 +96,7 @@ export function createResearch (c: ResearchComponents) {
     async counts (id: Uint8Array, researcher: Uint8Array): Promise<{ hospitals: HospitalCount[], total: SuppressedCount }> {
       const p = await owned(id, researcher)
       const decisions = await c.ledger.queries.decisions(id)
-      const { members } = await cohort(p)
+      const { members } = await cohort(p, false)
       const hospitals = c.ledger.members().filter(m => m.status === 'active').map(m => {
         const d = decisions.find(x => equals(x.hospital, m.key))
         const n = members.filter(x => equals(x.image.custodian, m.key)).length
@@ -97,8 +108,7 @@ export function createResearch (c: ResearchComponents) {
     /** The owner's export, planned: its entries are de-identified and logged as they stream. */
     async export (id: Uint8Array, researcher: Uint8Array): Promise<ExportPlan> {
       const p = await owned(id, researcher)
-      const { members } = await cohort(p)
-      const labels = await c.labels()
+      const { members } = await cohort(p, true)
       return planExport(p, members, {
         cat: (image, signal) => {
           // Another hospital's ciphertext fetched under a consent is deleted here once it ends.
@@ -108,7 +118,6 @@ export function createResearch (c: ResearchComponents) {
         box: c.box,
         seed: c.seed,
         self: c.ledger.self,
-        label: (image) => equals(image.custodian, c.ledger.self) ? labels.get(image.raw.toString()) ?? null : null,
         log: async (uses, exportId) => { await c.ledger.submitOwn('research.export', { project: p.id, export: exportId, uses }) },
         detector: c.detector,
         reviews: c.reviews,
