@@ -62,6 +62,9 @@ import { createTextDetector } from './research/burned-in/text-detector.ts'
 import { Reviews } from './research/reviews.ts'
 import { createRemoteLabels } from './research/remote-labels.ts'
 import type { RemoteLabels } from './research/remote-labels.ts'
+import { endTokensOnSessionsEnded, researchDicomwebRoutes } from './research/dicomweb-routes.ts'
+import { ExportTokens } from './research/export-tokens.ts'
+import { PreparedExports } from './research/prepared-exports.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -367,6 +370,13 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const researchRouter = researchRoutes({ auth, research, ledger, logger: logger.child({ component: 'research' }) })
     http.app.use(researchRouter.routes())
     http.app.use(researchRouter.allowedMethods({ throw: true }))
+    // Research exports prepared for DICOMweb: spooled (sealed) in the temp folder, pulled with the export's own token.
+    const prepared = new PreparedExports(tmpDir, clock)
+    const exportTokens = new ExportTokens(clock)
+    endTokensOnSessionsEnded(auth, exportTokens)
+    const researchWeb = researchDicomwebRoutes({ auth, research, prepared, tokens: exportTokens, ledger, clock, logger: logger.child({ component: 'research' }) })
+    http.app.use(researchWeb.routes())
+    http.app.use(researchWeb.allowedMethods({ throw: true }))
     http.app.use(publishedModelRoutes({ auth, ledger, storage }).routes())
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
@@ -447,6 +457,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await reviews.open()
           await remoteLabels.start()
           started.push({ name: 'research-labels', stop: async () => await remoteLabels.stop() })
+          started.push({ name: 'research-dicomweb', stop: async () => await prepared.close() })
           // The OCR worker starts on the first export; stopping ends it if it ran.
           started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
           await initBackend({ logger: log })

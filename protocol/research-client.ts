@@ -44,6 +44,9 @@ export interface ApiModelCard {
   provenance: { id: string, proof: unknown, location: { blockHash: string, author: string, height: number, index: number } }
 }
 
+/** An export prepared for DICOMweb: its QIDO/WADO root (under the peer's URL) and a bearer token for it alone. */
+export interface PreparedDicomwebExport { export: string, base: string, token: string, expires: number, instances: number, held: number, skipped: number }
+
 /** A downloaded export. */
 export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number, skipped: number }
 
@@ -114,6 +117,20 @@ export class ResearchClient {
   /** The download history of a project. */
   async exports (project: string): Promise<ApiExport[]> {
     return (await this.#json<{ exports: ApiExport[] }>('GET', `/api/research/projects/${project}/exports`)).exports
+  }
+
+  /**
+   * Prepares a project's export for DICOMweb: the peer runs the export (its uses logged as for the
+   * zip) and answers the QIDO-RS/WADO-RS root of its de-identified instances and a token for a
+   * DICOMweb client (`Authorization: Bearer …`), both good until `expires`.
+   */
+  async prepareDicomweb (project: string, ttlMinutes?: number): Promise<PreparedDicomwebExport> {
+    return await this.#json('POST', `/api/research/projects/${project}/dicomweb`, ttlMinutes === undefined ? {} : { ttlMinutes })
+  }
+
+  /** Ends an export prepared for DICOMweb: its instances and tokens are gone. */
+  async endDicomweb (exportId: string): Promise<void> {
+    await this.#c.request('DELETE', `/api/research/dicomweb/${exportId}`)
   }
 
   /**

@@ -114,8 +114,11 @@ function instanceJson (e: CatalogueEntry, base: string): DicomJson {
   }
 }
 
-/** Answers one QIDO-RS search at `level` over `visible`, narrowed by the path's study and series. */
-export function answerSearch (ctx: Context, visible: VisibleInstance[], level: Exclude<QueryLevel, 'PATIENT'>): void {
+/**
+ * Answers one QIDO-RS search at `level` over `visible`, narrowed by the path's study and series;
+ * RetrieveURLs start at `base` (this peer's /dicomweb unless given, as for a research export).
+ */
+export function answerSearch (ctx: Context, visible: Array<Pick<VisibleInstance, 'entry'>>, level: Exclude<QueryLevel, 'PATIENT'>, base = `${ctx.origin}${DICOMWEB_BASE}`): void {
   const { identifier, limit, offset } = identifierOf(ctx.query)
   if (typeof ctx.params.study === 'string') identifier.StudyInstanceUID = ctx.params.study
   if (typeof ctx.params.series === 'string') identifier.SeriesInstanceUID = ctx.params.series
@@ -127,7 +130,6 @@ export function answerSearch (ctx: Context, visible: VisibleInstance[], level: E
     const studies = new Set(entries.filter(e => wanted.has(e.header.series.modality)).map(e => e.header.study.uid))
     entries = entries.filter(e => studies.has(e.header.study.uid))
   }
-  const base = `${ctx.origin}${DICOMWEB_BASE}`
   const results = level === 'STUDY'
     ? groupBy(entries, e => e.header.study.uid).map(g => studyJson(g, base))
     : level === 'SERIES'

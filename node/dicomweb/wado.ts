@@ -85,10 +85,9 @@ function metadataOf (bytes: Uint8Array, v: VisibleInstance, base: string): Dicom
   return out
 }
 
-/** Retrieve metadata (a study, a series, or one instance). */
-export async function answerMetadata (ctx: Context, reads: Pick<Reads, 'plaintext'>, reader: Reader, visible: VisibleInstance[]): Promise<void> {
+/** Retrieve metadata (a study, a series, or one instance); BulkDataURIs start at `base`. */
+export async function answerMetadata (ctx: Context, reads: Pick<Reads, 'plaintext'>, reader: Reader, visible: VisibleInstance[], base = `${ctx.origin}${DICOMWEB_BASE}`): Promise<void> {
   if (!accepts(ctx, DICOM_JSON, false) && !accepts(ctx, 'application/json', false)) throw new NotAcceptableError('metadata is served as application/dicom+json')
-  const base = `${ctx.origin}${DICOMWEB_BASE}`
   const out: DicomJson[] = []
   for (const v of selected(ctx, visible)) out.push(metadataOf(await open(reads, reader, v), v, base))
   ctx.type = DICOM_JSON

@@ -62,13 +62,16 @@ export interface ExportComponents {
   budget?: number
 }
 
+/** An archive entry; a de-identified image also names the cohort member it came from (never written to the archive). */
+export interface ExportEntry extends ZipEntry { member?: CohortMember }
+
 /** An export ready to stream: its id and cohort size are known before any image is read. */
 export interface ExportPlan {
   exportId: Uint8Array
   /** Cohort images to go through; held and skipped ones never reach the archive. */
   total: number
   /** The archive's entries, images first, then manifest.csv and manifest.json; stops quietly on abort. */
-  entries: (signal: AbortSignal) => AsyncGenerator<ZipEntry>
+  entries: (signal: AbortSignal) => AsyncGenerator<ExportEntry>
 }
 
 /** The data key of a member's raw image: the consent's bound key, or this hospital's own as custodian. */
@@ -118,7 +121,7 @@ async function redact (dict: ReturnType<typeof readDicom>, c: ExportComponents):
   return { reason, preview: reason === null ? null : encodePng(grayOf(frame), frame.columns, frame.rows) }
 }
 
-type Outcome = { file: { entry: ZipEntry, row: ManifestRow, use: ResearchUse } } | { held: true } | { skip: SkipReason }
+type Outcome = { file: { entry: ExportEntry, row: ManifestRow, use: ResearchUse } } | { held: true } | { skip: SkipReason }
 
 /** One image: fetched, decrypted, redacted and de-identified, or held or skipped; null on abort. */
 async function one (project: ProjectRecord, key: Uint8Array, m: CohortMember, c: ExportComponents, signal: AbortSignal): Promise<Outcome | null> {
@@ -154,7 +157,7 @@ async function one (project: ProjectRecord, key: Uint8Array, m: CohortMember, c:
   const score = m.image.score === null ? null : m.image.score / 10000
   return {
     file: {
-      entry: { name: file, data: out.bytes },
+      entry: { name: file, data: out.bytes, member: m },
       row: { file, pseudonym: keys.pseudonym, study: out.studyUid, modality: m.image.modality, labelLesionPixels: m.label, score, sha256: createHash('sha256').update(out.bytes).digest('hex') },
       use: { patient: m.image.patient, image: m.image.raw, consent: m.consent.tx }
     }
@@ -190,21 +193,21 @@ export function planExport (project: ProjectRecord, members: CohortMember[], c: 
    * burned-in text is blacked out, and an image that needs a person's check waits for it
    * (reviews.ts) unless already released. On abort it stops before the next image or batch log.
    */
-  async function * entries (signal: AbortSignal): AsyncGenerator<ZipEntry> {
+  async function * entries (signal: AbortSignal): AsyncGenerator<ExportEntry> {
     const rows: ManifestRow[] = []
     const skipped: Array<{ pseudonym: string, reason: SkipReason }> = []
     let held = 0
     let logged = false
-    let batch: Array<{ entry: ZipEntry, use: ResearchUse }> = []
+    let batch: Array<{ entry: ExportEntry, use: ResearchUse }> = []
     let bytes = 0
-    async function * flush (): AsyncGenerator<ZipEntry> {
+    async function * flush (): AsyncGenerator<ExportEntry> {
       if (signal.aborted) return
       const out = batch
       batch = []
       bytes = 0
       await c.log(out.map(f => f.use), exportId)
       logged = true
-      while (out.length > 0 && !signal.aborted) yield (out.shift() as { entry: ZipEntry }).entry
+      while (out.length > 0 && !signal.aborted) yield (out.shift() as { entry: ExportEntry }).entry
     }
     for (const { m, pseudonym } of ordered) {
       if (signal.aborted) return

@@ -21,6 +21,7 @@ import type { ZipEntry } from './zip.ts'
 
 /** HTTP statuses of the research errors. */
 export const RESEARCH_STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  TOO_MANY_EXPORTS: 409,
   DEID_BAD_INPUT: 422,
   UNKNOWN_PROJECT: 404,
   NOT_PROJECT_HOSPITAL: 403
