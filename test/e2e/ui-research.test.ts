@@ -3,7 +3,8 @@
 // on their Research page; the patient (who gave a research consent) has one PHI-laden DICOM at
 // A; the researcher sees the approvals and the suppressed cohort count ("<5"), exports with a
 // progress bar and downloads a zip that unzip accepts, with no patient name left in it; the
-// download history lists the export; an image marked as having burned-in annotation waits until
+// download history lists the export; the same export prepared for a DICOMweb viewer answers
+// QIDO-RS with the root and token the page shows; an image marked as having burned-in annotation waits until
 // A's admin checks it on the Research page and releases it; the patient then reads "used in
 // research project …". A published model's card shows its data per hospital and its proof checks.
 import { readFile } from 'node:fs/promises'
@@ -142,6 +143,18 @@ it('researcher creates, admins decide, researcher exports with progress, patient
   assert.ok(zip.names.includes('manifest.csv') && zip.names.includes('manifest.json'))
   const bytes = await zip.read(dcm[0])
   for (const probe of ['DOE', 'MRN0048213', '19610417', '1.2.826.0.1.3680043.8.498']) assert.is(bytes.indexOf(probe), -1, `${probe} left in the export`)
+
+  // The same export prepared for a DICOMweb viewer: the page shows its root and token, and a
+  // QIDO-RS query with them finds the exported instance.
+  await card.getByTestId('prepare-dicomweb').click()
+  await card.getByTestId('dicomweb').waitFor({ timeout: 60_000 })
+  assert.is(await card.getByTestId('dicomweb-instances').textContent(), '1')
+  const root = await card.getByTestId('dicomweb-root').textContent() ?? ''
+  const token = await card.getByTestId('dicomweb-token').textContent() ?? ''
+  const found = await fetch(`${root}/instances`, { headers: { Authorization: `Bearer ${token}` } })
+  assert.is(found.status, 200)
+  assert.is((await found.json() as unknown[]).length, 1)
+  await screenshot(researcher, 'research-researcher-dicomweb')
 
   // A's admin checks the held image on the Research page and releases it; the next export has both.
   await adminA.getByRole('link', { name: 'Node status' }).click()

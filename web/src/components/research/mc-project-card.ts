@@ -1,9 +1,10 @@
 // One research project: its approval per hospital, and for its researcher the cohort counts
-// (small cells shown as "<5"), an export with a progress bar, and the download history; for an
-// admin, Approve and Refuse for the admin's own hospital.
+// (small cells shown as "<5"), an export with a progress bar, the same export prepared for a
+// DICOMweb viewer (its root URL and token), and the download history; for an admin, Approve and
+// Refuse for the admin's own hospital.
 import { LitElement, css, html, nothing } from 'lit'
 import { ResearchClient } from '../../../../protocol/research-client.ts'
-import type { ApiCohort, ApiExport, ApiProject } from '../../../../protocol/research-client.ts'
+import type { ApiCohort, ApiExport, ApiProject, PreparedDicomwebExport } from '../../../../protocol/research-client.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
 import '../mc-error-note.ts'
@@ -14,7 +15,7 @@ const DECISION_WORDS = { approved: 'approved', refused: 'refused', pending: 'not
 export class McProjectCard extends LitElement {
   static override properties = {
     session: { attribute: false }, project: { attribute: false }, names: { attribute: false },
-    cohort: { state: true }, history: { state: true }, progress: { state: true }, error: { state: true }, busy: { state: true }, done: { state: true }
+    cohort: { state: true }, history: { state: true }, progress: { state: true }, error: { state: true }, busy: { state: true }, done: { state: true }, pull: { state: true }
   }
 
   static override styles = [shared, css`
@@ -31,6 +32,7 @@ export class McProjectCard extends LitElement {
   declare error: unknown
   declare busy: boolean
   declare done: string | null
+  declare pull: PreparedDicomwebExport | null
 
   constructor () {
     super()
@@ -40,6 +42,7 @@ export class McProjectCard extends LitElement {
     this.error = null
     this.busy = false
     this.done = null
+    this.pull = null
     this.names = new Map()
   }
 
@@ -79,6 +82,25 @@ export class McProjectCard extends LitElement {
     })
   }
 
+  /** Prepares the export for a DICOMweb viewer; the token is shown once, here. */
+  async #prepare (): Promise<void> {
+    await this.#run(async () => {
+      this.pull = await this.#research.prepareDicomweb(this.project.id)
+      this.history = await this.#research.exports(this.project.id)
+    })
+  }
+
+  #pullPart () {
+    const p = this.pull
+    if (p === null) return nothing
+    return html`<dl class="facts" data-testid="dicomweb">
+      <dt>DICOMweb root (QIDO-RS, WADO-RS)</dt><dd class="mono" data-testid="dicomweb-root">${location.origin}${p.base}</dd>
+      <dt>Bearer token, shown once</dt><dd class="mono" data-testid="dicomweb-token">${p.token}</dd>
+      <dt>Instances</dt><dd data-testid="dicomweb-instances">${p.instances}</dd>
+      <dt>Until</dt><dd>${new Date(p.expires).toLocaleString()}</dd>
+    </dl>`
+  }
+
   async #decide (approve: boolean): Promise<void> {
     await this.#run(async () => {
       await this.#research.decide(this.project.id, approve)
@@ -109,7 +131,9 @@ export class McProjectCard extends LitElement {
       <div class="row">
         <button type="button" class="secondary" ?disabled=${this.busy} @click=${async () => await this.#refresh()}>Refresh counts</button>
         <button type="button" data-testid="export" ?disabled=${this.busy} @click=${async () => await this.#export()}>Export de-identified images</button>
+        <button type="button" class="secondary" data-testid="prepare-dicomweb" ?disabled=${this.busy} @click=${async () => await this.#prepare()}>Prepare for a DICOMweb viewer</button>
       </div>
+      ${this.#pullPart()}
       ${p === null ? nothing : html`<label for="progress">Download</label><progress id="progress" data-testid="progress" max=${p.total || 1} value=${p.received}></progress>
         <span class="muted">${p.received} of ${p.total} cohort image${p.total === 1 ? '' : 's'}</span>`}
       ${this.done === null ? nothing : html`<p role="status" class="ok" data-testid="export-done">${this.done}</p>`}
