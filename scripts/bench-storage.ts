@@ -1,11 +1,13 @@
 // `npm run bench:storage`: the data plane's figures (issue 14), each printed as `name: value` beside
 // its reference measured in the same run, as the median of the runs with the spread (min–max) on
-// a `… spread` line. `--quick` uses smaller files and ledger; `--runs N` (default 3).
+// a `… spread` line. `--quick` uses smaller files and ledger; `--runs N` (default 3); `--only
+// reads,clinicians,upload,listing` runs some parts.
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { median } from './bench/ledger-ingest.ts'
 import { percentile } from './bench/propagation.ts'
 import { concurrentRun, readRun, startMembers, stopMembers } from './bench/storage-reads.ts'
+import { clinicianReads } from './bench/storage-clinicians.ts'
 import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcmMbps, startBenchPeer, stopBenchPeer, uploadMbps } from './bench/storage-peer.ts'
 import { libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './bench/storage-transport.ts'
 
@@ -90,6 +92,18 @@ if (part('reads')) {
   } finally {
     await stopMembers(members)
   }
+}
+
+if (part('clinicians')) {
+  // The same concurrency as clinicians meet it: whole peers, sessions, consents and HTTP (bench/storage-clinicians.ts).
+  const readers = 10
+  const each = quick ? 10 * MB : 50 * MB
+  const r = await clinicianReads(readers, each, runs)
+  line('clinicians at another hospital', readers, 0)
+  line('clinician image size (MB)', r.bytes / MB, 1)
+  figure('clinicians concurrent aggregate (MB/s)', r.aggregate, 1)
+  line('clinicians concurrent ttfb p50 ms', percentile(r.ttfbs, 50), 1)
+  line('clinicians concurrent ttfb p99 ms', percentile(r.ttfbs, 99), 1)
 }
 
 if (part('upload') || part('listing')) {
