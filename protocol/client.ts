@@ -18,6 +18,8 @@ import type { ImageMeta } from './image-meta.ts'
 import { generateUserKeys } from './user-keys.ts'
 import type { UserKeys } from './user-keys.ts'
 import { openVault, sealVault } from './vault.ts'
+import { EncodedBody, multipartBody } from './multipart-body.ts'
+import type { MultipartPart } from './multipart-body.ts'
 import { matchHome, openRelayReply, parseTypedUsername, sealRelayProof } from './relay-sign-in.ts'
 import type { HomeChoice } from './relay-sign-in.ts'
 import { deriveRecoverySecret, newRecoveryCode, normaliseRecoveryCode } from './recovery-code.ts'
@@ -208,6 +210,18 @@ export function uploadForm (file: Blob | Uint8Array, name: string | undefined, c
   return form
 }
 
+/**
+ * The same form as `uploadForm` for a file already in memory, encoded as one byte array: sent
+ * with one write instead of through a Blob's stream (protocol/multipart-body.ts).
+ */
+export function uploadBody (file: Uint8Array, name: string | undefined, card: UploadCard = {}): EncodedBody {
+  const parts: MultipartPart[] = [{ name: 'name', value: name ?? '' }]
+  if (card.description !== undefined) parts.push({ name: 'description', value: card.description })
+  if (card.date !== undefined) parts.push({ name: 'date', value: card.date })
+  parts.push({ name: 'file', file, fileName: name === undefined || name === '' ? 'image' : name })
+  return multipartBody(parts)
+}
+
 /** Options of the client. */
 export interface ClientOptions {
   /** Base URL of the peer, e.g. `http://127.0.0.1:8080` (empty string in a page served by it). */
@@ -263,6 +277,9 @@ export class MedichainClient {
     let payload: BodyInit | undefined
     if (body instanceof FormData) {
       payload = body
+    } else if (body instanceof EncodedBody) {
+      headers['content-type'] = body.type
+      payload = body.bytes as Uint8Array<ArrayBuffer>
     } else if (body instanceof Blob) {
       headers['content-type'] = body.type
       payload = body
@@ -525,7 +542,7 @@ export class MedichainClient {
    * header says, into the image's card (protocol/image-meta.ts), never onto the ledger.
    */
   async upload (patientId: string, file: Blob | Uint8Array, name?: string, card: UploadCard = {}): Promise<Record<string, unknown>> {
-    return await this.#json('POST', `/api/patients/${patientId}/images`, uploadForm(file, name, card))
+    return await this.#json('POST', `/api/patients/${patientId}/images`, file instanceof Uint8Array ? uploadBody(file, name, card) : uploadForm(file, name, card))
   }
 
   /**

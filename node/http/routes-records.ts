@@ -1,6 +1,7 @@
 // Image, consent and audit routes (docs/design.md §7), including the seed's three routes kept as written:
 // POST /doctor/upload-patient-img, GET /doctor/get-patient-img, GET /patient/get-my-img.
 // Every route is behind a session; writes are CSRF-checked by the auth middleware before this.
+import { rm } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { Router } from '@koa/router'
 import type { Context } from 'koa'
@@ -23,8 +24,8 @@ import { receiveFile } from '../records/multipart.ts'
 import type { ReadableImage, Reads } from '../records/reads.ts'
 import { EmergencyNotCustodianError } from '../records/reads.ts'
 import type { Emergencies } from '../emergency/service.ts'
-import { ingestUpload } from '../records/upload.ts'
-import type { UploadComponents, UploadResult } from '../records/upload.ts'
+import { abandonRawSeal, beginRawSeal, ingestUpload } from '../records/upload.ts'
+import type { RawSeal, UploadComponents, UploadResult } from '../records/upload.ts'
 import { encodeCursor, pageOf, parsePage } from './page.ts'
 import { directoryNames } from './routes-directory.ts'
 import { entryView, groupEntries, groupKeyOf, parseGroupKey, parseOffset } from '../records/audit.ts'
@@ -139,10 +140,26 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   const names = (): Map<string, string> => new Map(ledger.members().map(m => [toHex(m.key), m.name]))
 
   const upload = async (ctx: Context, patient: Uint8Array | undefined): Promise<void> => {
-    // A client that hangs up mid-body is an expected event: the HTTP layer logs it once, no stack.
-    const file = await receiveFile(ctx.req, { maxBytes: init.maxUploadBytes, tmpDir: init.tmpDir })
-    const id = patient ?? patientParam(file.fields.patientId)
-    const result = await ingestUpload(file, id, c).catch((err: unknown) => {
+    // The raw file is encrypted and stored as it reaches the temp file, while the body arrives.
+    let raw: RawSeal | undefined
+    const written = (path: string, bytes: number): void => {
+      raw ??= beginRawSeal(c.storage, path)
+      raw.job.grow(bytes)
+    }
+    let file
+    let id
+    try {
+      // A client that hangs up mid-body is an expected event: the HTTP layer logs it once, no stack.
+      file = await receiveFile(ctx.req, { maxBytes: init.maxUploadBytes, tmpDir: init.tmpDir, written })
+      raw?.job.grow(file.size, true)
+      id = patient ?? patientParam(file.fields.patientId)
+    } catch (err) {
+      if (raw !== undefined) await abandonRawSeal(raw, c.storage)
+      // receiveFile removes its file when it fails; a bad patientId field comes after it succeeded.
+      if (file !== undefined) await rm(file.path, { force: true })
+      throw err
+    }
+    const result = await ingestUpload(file, id, c, { raw }).catch((err: unknown) => {
       // Every decode worker is busy and the queue is full: a moment later will do (RFC 9110 §10.2.3).
       if (err instanceof DecodeBusyError) ctx.set('Retry-After', '1')
       throw err

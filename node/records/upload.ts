@@ -4,7 +4,6 @@
 // key, add all three to IPFS, wrap the keys for the patient and the custodian hospital, and append
 // `image.add`. No analyser, no result: a fake result is never stored as if a model produced it.
 // The card's contents are PHI: they are sealed here and never logged.
-import { createReadStream } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -18,7 +17,7 @@ import type { AnalyserSlot, LesionBox } from '../analysis/analyser.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import type { DecodePool } from '../imaging/decode-pool.ts'
 import type { ImagePreview } from '../imaging/decode-worker.ts'
-import type { Staging, Storage } from '../storage/index.ts'
+import type { SealJob, Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
 import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
@@ -97,6 +96,39 @@ async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array>
   return { cid, key }
 }
 
+/**
+ * The raw file's encryption into storage, under its fresh key, in a seal worker. The HTTP route
+ * starts it on the first bytes of the body (`beginRawSeal` from receiveFile's `written`), so the
+ * file is encrypted, hashed and written as it arrives; `ingestUpload` starts one for a file that
+ * is already whole.
+ */
+export interface RawSeal { key: Uint8Array, staging: Staging, job: SealJob }
+
+/** Starts sealing the temp file at `path`, which may still be growing. */
+export function beginRawSeal (storage: Storage, path: string): RawSeal {
+  const staging = storage.stage()
+  const key = new Uint8Array(randomBytes(32))
+  try {
+    return { key, staging, job: staging.seal(path, key) }
+  } catch (err) {
+    key.fill(0)
+    staging.drop()
+    throw err
+  }
+}
+
+/**
+ * Ends a raw seal whose upload failed: the job stops, and whatever it stored goes now (a seal that
+ * had finished is discarded from its root; one stopped part way removes its own blocks).
+ */
+export async function abandonRawSeal (raw: RawSeal, storage: Storage): Promise<void> {
+  raw.job.abort()
+  const stored = await raw.job.done.catch(() => null)
+  raw.key.fill(0)
+  raw.staging.drop()
+  if (stored !== null) await storage.discard(stored.cid).catch(() => undefined)
+}
+
 /** Reads a DICOM file's header, records it in the catalogue, and returns its ledger placement. */
 async function catalogueInstance (path: string, patient: Uint8Array, catalogue: DicomCatalogue): Promise<Placement> {
   const header = await readInstanceHeaderFile(path)
@@ -108,13 +140,15 @@ async function catalogueInstance (path: string, patient: Uint8Array, catalogue: 
 /**
  * Runs the pipeline for one received file; the temp file is removed whatever happens. A caller
  * that bounds its own concurrency passes `waitForDecode` to queue for a decode worker rather than
- * be refused DECODE_BUSY. The blocks
- * are fsynced before `image.add` is submitted and pinned after it is appended; an upload that
- * fails in between leaves unpinned blocks the collector frees.
+ * be refused DECODE_BUSY. `raw` is the raw file's seal when the caller began it as the file
+ * arrived. The blocks are fsynced before `image.add` is submitted and pinned after it is
+ * appended; an upload that fails before the submission removes the raw file's blocks at once,
+ * and one that fails after it leaves unpinned blocks the collector frees unless a record names them.
  */
-export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents, opts: { waitForDecode?: boolean } = {}): Promise<UploadResult> {
+export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c: UploadComponents, opts: { waitForDecode?: boolean, raw?: RawSeal } = {}): Promise<UploadResult> {
   const keys: Uint8Array[] = []
-  let staging: Staging | undefined
+  let rawSeal = opts.raw
+  let recorded = false
   try {
     const format = detectFormat(file.head)
     const patient = await c.ledger.queries.patientAccount(patientId)
@@ -125,37 +159,24 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // The pool's slot is held through the analysis, so a few large uploads at once do not
     // multiply the decoded images held in memory. The worker also prepares the model's input.
     const modelInput = c.analysers.current?.inputSize
-    // The raw file is encrypted and stored while the decoder (a worker thread) checks and
-    // analyses it: both read the same temp file. Its blocks are staged, not pinned, until the
-    // record names them, so a file the decoder refuses leaves only blocks the collector frees.
-    staging = c.storage.stage()
-    const rawAdd = addEncrypted(staging, createReadStream(file.path, { highWaterMark: 1 << 20 }))
-    // Awaited below, after the decode; this keeps an early failure (a full disk) from going unhandled meanwhile.
-    rawAdd.catch(() => {})
-    let decoded
-    try {
-      decoded = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
-        const analyser = c.analysers.current
-        return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
-      })
-    } catch (err) {
-      // A refused file leaves nothing behind: its blocks go now, not at the collector's next pass.
-      const stored = await rawAdd.catch(() => null)
-      if (stored !== null) {
-        stored.key.fill(0)
-        staging.drop()
-        await c.storage.discard(stored.cid).catch(() => undefined)
-      }
-      throw err
+    // The raw file is encrypted and stored by a seal worker (begun as the body arrived, or now)
+    // while the decoder, another worker, checks and analyses it: both read the same temp file.
+    // Its blocks are staged, not pinned, until the record names them; a failure below removes them.
+    if (rawSeal === undefined) {
+      rawSeal = beginRawSeal(c.storage, file.path)
+      rawSeal.job.grow(file.size, true)
     }
-    const { modality, analysis, card } = decoded
+    const { staging, job } = rawSeal
+    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
+      const analyser = c.analysers.current
+      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
+    })
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
     // the ledger names it, so no recorded instance is ever missing from query/retrieve.
     const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file.path, patientId, c.catalogue) : undefined
 
-    const raw = await rawAdd
-    keys.push(raw.key)
+    const raw = { cid: (await job.done).cid, key: rawSeal.key }
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
     const meta = await staging.add([await sealImageMeta(raw.key, card)], { sync: false })
@@ -163,6 +184,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     await staging.sync()
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
 
+    recorded = true
     await c.ledger.submitOwn('image.add', {
       patient: patientId,
       record: placement?.record ?? null,
@@ -194,7 +216,12 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       analysed: analysis !== null
     }
   } finally {
-    staging?.drop()
+    // Before the record, a failure leaves nothing: the raw file's blocks go now, not at the
+    // collector's next pass. After it is submitted they stay, whatever the answer: an append that
+    // timed out may still land, and the collector keeps every block a record names.
+    if (rawSeal !== undefined && !recorded) await abandonRawSeal(rawSeal, c.storage)
+    rawSeal?.staging.drop()
+    rawSeal?.key.fill(0)
     for (const k of keys) k.fill(0)
     await rm(file.path, { force: true })
   }

@@ -61,6 +61,16 @@ export interface Blocks {
   list(): Promise<BlockFile[]>
   /** The local bytes of a block, or undefined when it is not on this disk (never fetches). */
   local(cid: CID): Promise<Uint8Array | undefined>
+  /**
+   * Counts a block another thread (a seal worker) wrote into this blockstore when it is `fresh`,
+   * and tells members that want it.
+   */
+  adopt(cid: CID, bytes: number, fresh: boolean): void
+  /**
+   * Deletes a block this operation wrote itself (`adopt` said fresh) and no root names: the
+   * remains of a seal that stopped part way. Its own hold does not keep it.
+   */
+  removeFresh(cid: CID): Promise<void>
   /** Writes a block fetched from a member (checked against its CID by the caller) unless it is here. */
   keep(cid: CID, bytes: Uint8Array): Promise<void>
   /** Fetches a block over bitswap and keeps it (the fallback of a read; see fetcher.ts). */
@@ -206,7 +216,24 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
       }
     },
     keep: put,
+    adopt (cid, bytes, fresh) {
+      if (!fresh) return
+      counts.blocks++
+      counts.bytes += bytes
+      helia.announce(cid).catch(() => {})
+    },
     fetch: async (cid, options) => await fetcher.fetch(cid, options),
+    async removeFresh (cid) {
+      const key = keyOf(cid)
+      await exclusive(key, async () => {
+        const path = pathOf(cid)
+        const size = (await stat(path).catch(() => undefined))?.size
+        if (size === undefined) return
+        await unlink(path)
+        counts.blocks = Math.max(0, counts.blocks - 1)
+        counts.bytes = Math.max(0, counts.bytes - size)
+      })
+    },
     async remove (file, notAfterMs) {
       return await exclusive(file.key, async () => {
         if (held.has(file.key)) return undefined

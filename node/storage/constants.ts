@@ -75,6 +75,12 @@ export const WANT_RETRY_GAP_MS = 50
 export const BITSWAP_SEND_TIMEOUT_MS = 30_000
 export const BITSWAP_SEND_QUEUE = 256
 
+/**
+ * Worker threads that encrypt uploads into the blockstore (seal-pool.ts), started on first use:
+ * two keep both cores of a small server busy when uploads overlap; one upload uses one.
+ */
+export const SEAL_WORKERS = 2
+
 /** Block files fsynced at a time after an add or pin: enough to keep the device queue busy. */
 export const SYNC_CONCURRENCY = 16
 

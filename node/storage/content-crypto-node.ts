@@ -4,10 +4,11 @@
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import {
-  assertContentKey, badChunk, CONTENT_TAG_BYTES, ContentReader, ContentWriter, chunkAad, chunkNonce
+  assertContentKey, badChunk, CONTENT_TAG_BYTES, ContentReader, ContentWriter, chunkAad, chunkNonce, MAX_CHUNKS
 } from '../../protocol/content-crypto.ts'
 import type { ChunkJob, ContentHeader, EncryptOptions, ReadJob } from '../../protocol/content-crypto.ts'
 import { concat } from '../../protocol/bytes.ts'
+import { TooLargeError } from '../../protocol/errors.ts'
 
 /** Bytes from any Node or Web source: a Readable, an async generator, an array of buffers. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>
@@ -67,6 +68,36 @@ export async function * encryptContent (key: Uint8Array, source: ByteSource, opt
     for (let job = writer.next(); job !== null; job = writer.next()) yield * sealChunk(aes, writer.header, job)
   }
   yield * sealChunk(aes, writer.header, writer.end())
+}
+
+/**
+ * Seals plaintext that arrives one whole chunk at a time: every chunk but the last exactly
+ * `chunkSize` bytes, the last shorter (possibly empty). The seal worker reads each chunk from the
+ * upload's temp file into one reused buffer and seals it here at once, so nothing is queued and the
+ * buffer is free again when `seal` returns. Writes the same bytes as `encryptContent`.
+ */
+export class ChunkSealer {
+  readonly header: ContentHeader
+  readonly #key: KeyObject
+  #index = 0
+  #ended = false
+
+  constructor (key: Uint8Array, options: EncryptOptions = {}) {
+    this.#key = secretKey(key)
+    this.header = new ContentWriter(options).header
+  }
+
+  /** The ciphertext of the next chunk (its pieces, then the tag); `final` for the last one. */
+  seal (plain: Uint8Array, final: boolean): Uint8Array[] {
+    if (this.#ended) throw new RangeError('ChunkSealer.seal() called after the final chunk')
+    const size = this.header.chunkSize
+    if (final ? plain.length >= size : plain.length !== size) {
+      throw new RangeError(`a ${final ? 'final' : 'non-final'} chunk must hold ${final ? `fewer than ${size}` : `exactly ${size}`} bytes, got ${plain.length}`)
+    }
+    if (this.#index >= MAX_CHUNKS) throw new TooLargeError(`content may have at most ${MAX_CHUNKS} chunks`)
+    this.#ended = final
+    return sealChunk(this.#key, this.header, { index: this.#index++, final, pieces: [plain] })
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { createBlocks, storageError } from './blocks.ts'
 import type { Blocks, BlockStats, Hold } from './blocks.ts'
 import { createCollector } from './collector.ts'
 import type { Collector, CollectReport } from './collector.ts'
-import { BLOCK_STREAM_WINDOW_BYTES, BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_AHEAD_BLOCKS, REPAIR_INTERVAL_MS } from './constants.ts'
+import { BLOCK_STREAM_WINDOW_BYTES, BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_AHEAD_BLOCKS, REPAIR_INTERVAL_MS, SEAL_WORKERS } from './constants.ts'
 import { AbortedError, InvalidContentError, StorageNotStartedError, UnavailableError } from './errors.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { createHeliaLight } from './helia-light.ts'
@@ -23,10 +23,13 @@ import { createBlockSource } from './block-source.ts'
 import { serveBlockStreams } from './block-stream.ts'
 import { walkFile } from './dag-walk.ts'
 import { createReplication } from './replication.ts'
+import { createSealPool } from './seal-pool.ts'
+import type { SealJob, SealPool } from './seal-pool.ts'
 import type { RepairResult, Replication, ReplicationLedger, ReplicationStats } from './replication.ts'
 
 export type { RepairResult, ReplicationStats } from './replication.ts'
 export type { CollectReport } from './collector.ts'
+export type { SealJob } from './seal-pool.ts'
 export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
 /** Multicodec of dag-pb, unixfs's node format (the multicodec table): its links lead to the leaves. */
@@ -88,6 +91,14 @@ export interface Staging {
    * `sync: false`, once written (then `sync()` makes every file of the staging durable at once).
    */
   add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal, sync?: boolean }): Promise<{ cid: CID, size: number }>
+  /**
+   * Encrypts the plaintext file at `path` under `key` (protocol/content-crypto.ts) and adds the
+   * ciphertext as one unixfs file, in a worker thread: the DAG `add(encryptContent(key, file))`
+   * builds. The file may still be growing: report its length with the job's `grow`, and
+   * `grow(size, true)` once it is whole. Like `add` with `sync: false`, the blocks are written,
+   * not fsynced, when `done` resolves; the key is copied, the caller zeroes its own.
+   */
+  seal(path: string, key: Uint8Array): SealJob
   /** fsyncs every block added here so far (files, then their folders), in one pass. */
   sync(): Promise<void>
   /** Pins every file added here and ends the hold. */
@@ -144,7 +155,7 @@ export interface Storage extends EventTarget {
   collected(): ReturnType<Collector['status']>
 }
 
-interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, collector: Collector, stopping: AbortController, unserve: () => Promise<void> }
+interface Running { helia: HeliaLight, blocks: Blocks, pins: Pins, replication: Replication, collector: Collector, sealer: SealPool, stopping: AbortController, unserve: () => Promise<void> }
 
 /** Checks a caller's CID at the boundary (a CID from another copy of multiformats is accepted). */
 function asCid (value: unknown): CID {
@@ -277,7 +288,8 @@ export function createStorage (init: StorageInit) {
         await helia.stop()
         throw err
       }
-      return { helia, blocks, pins, replication, collector, stopping, unserve }
+      const sealer = createSealPool({ workers: SEAL_WORKERS, blocksPath: helia.blockstore.path })
+      return { helia, blocks, pins, replication, collector, sealer, stopping, unserve }
     }
 
     /** Adds one file through `hold`: chunked, stored, and fsynced before it resolves. */
@@ -304,6 +316,28 @@ export function createStorage (init: StorageInit) {
           added.push(file.cid)
           log.info({ cid: file.cid.toString(), size: file.size }, 'added')
           return file
+        },
+        seal (path, key) {
+          const fresh: CID[] = []
+          const job = r.sealer.seal(path, key, {
+            hold: (cid) => hold.add(cid),
+            stored: (cid, bytes, isFresh) => {
+              r.blocks.adopt(cid, bytes, isFresh)
+              if (isFresh) fresh.push(cid)
+            }
+          })
+          const done = job.done.then((file) => {
+            added.push(file.cid)
+            log.info({ cid: file.cid.toString(), size: file.size }, 'added')
+            return file
+          }, async (err: unknown) => {
+            // No root names the blocks of a job that stopped part way: they go now.
+            for (const cid of fresh) await r.blocks.removeFresh(cid).catch(() => undefined)
+            throw storageError(err)
+          })
+          // The owner awaits `done`; this keeps a failure before then from going unhandled.
+          done.catch(() => {})
+          return { grow: job.grow, abort: job.abort, done }
         },
         async commit () {
           try {
@@ -343,6 +377,7 @@ export function createStorage (init: StorageInit) {
         await r.unserve()
         await r.replication.stop()
         await r.collector.stop()
+        await r.sealer.close()
         await Promise.allSettled(pinning.values())
         running = undefined
         await r.helia.stop()

@@ -1,0 +1,54 @@
+// The SDK's one-array multipart body (protocol/multipart-body.ts): busboy, the parser the peer
+// uses, reads back every field and the file byte for byte, with names escaped as browsers do.
+import { randomBytes } from 'node:crypto'
+import busboy from 'busboy'
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { equals } from '../../protocol/bytes.ts'
+import { uploadBody } from '../../protocol/client.ts'
+import type { EncodedBody } from '../../protocol/multipart-body.ts'
+
+interface Parsed { fields: Record<string, string>, files: Array<{ field: string, name: string | undefined, bytes: Uint8Array }> }
+
+async function parse (body: EncodedBody): Promise<Parsed> {
+  const bb = busboy({ headers: { 'content-type': body.type }, defParamCharset: 'utf8' })
+  const out: Parsed = { fields: {}, files: [] }
+  const files: Array<Promise<void>> = []
+  bb.on('field', (name, value) => { out.fields[name] = value })
+  bb.on('file', (field, stream, info) => {
+    const parts: Buffer[] = []
+    stream.on('data', (p: Buffer) => parts.push(p))
+    files.push(new Promise(resolve => stream.on('end', () => {
+      out.files.push({ field, name: info.filename, bytes: new Uint8Array(Buffer.concat(parts)) })
+      resolve()
+    })))
+  })
+  const done = new Promise<void>((resolve, reject) => { bb.on('close', resolve); bb.on('error', reject) })
+  bb.end(Buffer.from(body.bytes))
+  await done
+  await Promise.all(files)
+  return out
+}
+
+test('every field and the file read back; names with quotes and line breaks are escaped', async () => {
+  const file = new Uint8Array(randomBytes(300_000))
+  const parsed = await parse(uploadBody(file, 'scan "left"\r\nknee.dcm', { description: 'two\nlines', date: '2026-12-07' }))
+  assert.equal(parsed.fields, { name: 'scan "left"\r\nknee.dcm', description: 'two\r\nlines', date: '2026-12-07' })
+  assert.is(parsed.files.length, 1)
+  assert.is(parsed.files[0].field, 'file')
+  assert.is(parsed.files[0].name, 'scan %22left%22%0D%0Aknee.dcm')
+  assert.ok(equals(parsed.files[0].bytes, file))
+})
+
+test('an unnamed file goes as "image" with an empty name field; an empty file stays empty', async () => {
+  const parsed = await parse(uploadBody(new Uint8Array(0), undefined))
+  assert.equal(parsed.fields, { name: '' })
+  assert.is(parsed.files[0].name, 'image')
+  assert.is(parsed.files[0].bytes.length, 0)
+})
+
+test('each body has its own boundary', () => {
+  assert.is.not(uploadBody(new Uint8Array(1), 'a').type, uploadBody(new Uint8Array(1), 'a').type)
+})
+
+test.run()
