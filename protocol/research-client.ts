@@ -47,8 +47,12 @@ export interface ApiModelCard {
 /** An export prepared for DICOMweb: its QIDO/WADO root (under the peer's URL) and a bearer token for it alone. */
 export interface PreparedDicomwebExport { export: string, base: string, token: string, expires: number, instances: number, held: number, skipped: number }
 
-/** A downloaded export. */
-export interface DownloadedExport { bytes: Uint8Array, exportId: string, images: number, held: number, skipped: number }
+/**
+ * A downloaded export. `parts` are the chunks as they arrived (a browser makes a Blob of them
+ * without one contiguous copy, which a Zip64 archive of several GiB would not fit in); `bytes`
+ * joins them on first use.
+ */
+export interface DownloadedExport { readonly bytes: Uint8Array, parts: Uint8Array[], exportId: string, images: number, held: number, skipped: number }
 
 /** Builds and signs a `research.project` (the researcher's key). */
 export function buildResearchProject (input: { ledgerId: Uint8Array, signSeed: Uint8Array, body: ResearchBodies['research.project'], seq: number, time: number }): TxOf<'research.project'> {
@@ -160,10 +164,21 @@ export class ResearchClient {
     if (json === undefined) throw new MedichainError('EXPORT_INCOMPLETE', 'the export ended before its manifest: download it again')
     const manifest = JSON.parse(new TextDecoder().decode(json)) as { files: unknown[], held?: number, skipped?: unknown[] }
     progress?.(total, total)
-    const bytes = new Uint8Array(received)
-    let at = 0
-    for (const p of parts) { bytes.set(p, at); at += p.length }
-    return { bytes, exportId: res.headers.get('x-medichain-export') ?? '', images: manifest.files.length, held: manifest.held ?? 0, skipped: manifest.skipped?.length ?? 0 }
+    let joined: Uint8Array | undefined
+    return {
+      get bytes (): Uint8Array {
+        if (joined !== undefined) return joined
+        const out = new Uint8Array(received)
+        let at = 0
+        for (const p of parts) { out.set(p, at); at += p.length }
+        return (joined = out)
+      },
+      parts,
+      exportId: res.headers.get('x-medichain-export') ?? '',
+      images: manifest.files.length,
+      held: manifest.held ?? 0,
+      skipped: manifest.skipped?.length ?? 0
+    }
   }
 
   /** Published models, oldest first. */

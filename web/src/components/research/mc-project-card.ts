@@ -71,7 +71,7 @@ export class McProjectCard extends LitElement {
     await this.#run(async () => {
       this.progress = { received: 0, total: 0 }
       const out = await this.#research.export(this.project.id, (received, total) => { this.progress = { received, total } })
-      const url = URL.createObjectURL(new Blob([out.bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }))
+      const url = URL.createObjectURL(new Blob(out.parts as Array<Uint8Array<ArrayBuffer>>, { type: 'application/zip' }))
       const a = document.createElement('a')
       a.href = url
       a.download = `research-${out.exportId.slice(0, 16)}.zip`
