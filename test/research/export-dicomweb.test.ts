@@ -3,7 +3,7 @@
 // export; QIDO-RS finds its de-identified studies, series and instances, and WADO-RS returns each
 // instance byte for byte as the zip export carries it, under the same export id and with its uses
 // on the ledger. Refused: no credential, another researcher, a token of another project's export,
-// an ended export. Left out: a hospital that refused the project, and a patient who revokes the
+// an ended export, a token once the researcher's sessions were ended. Left out: a hospital that refused the project, and a patient who revokes the
 // research consent after the export was prepared.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -135,10 +135,15 @@ test('a prepared export pulled over QIDO-RS and WADO-RS: the zip\'s bytes, its u
   const g = readInstanceHeader(gone)
   assert.is(await statusOf(A, `${prepared.base}/studies/${g.study.uid}/series/${g.series.uid}/instances/${g.instance.uid}`, prepared.token), 404)
 
-  // Ended: the export and its token are gone.
-  await research.endDicomweb(prepared.export)
-  assert.is(await statusOf(A, `${prepared.base}/studies`, prepared.token), 401)
-  await rejects(async () => await researcher.request('GET', `${prepared.base}/studies`), 'NOT_FOUND')
+  // Ended: the other export and its token are gone.
+  await research.endDicomweb(elsewhere.export)
+  assert.is(await statusOf(A, `${elsewhere.base}/instances`, elsewhere.token), 401)
+  await rejects(async () => await researcher.request('GET', `${elsewhere.base}/instances`), 'NOT_FOUND')
+  assert.is(await statusOf(A, `${prepared.base}/instances`, prepared.token), 200, 'this one stays')
+
+  // An admin ends the researcher's sessions: the export's token ends with them.
+  await A.admin.endSessions('res-w')
+  assert.is(await statusOf(A, `${prepared.base}/instances`, prepared.token), 401)
 })
 
 test.run()
