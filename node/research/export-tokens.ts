@@ -11,6 +11,9 @@ export const EXPORT_TOKEN_PREFIX = 'mcrx_'
 
 interface Stored { hash: Buffer, username: string, exportId: string, expires: number }
 
+/** Live tokens one researcher holds at most; a new one past this ends their oldest. */
+export const MAX_EXPORT_TOKENS_PER_USER = 32
+
 const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest()
 
 /** The research export tokens of one peer. */
@@ -20,8 +23,16 @@ export class ExportTokens {
 
   constructor (clock: () => number) { this.#clock = clock }
 
-  /** Issues a token for `username` to read export `exportId` until `expires`; the secret is returned once, here. */
+  /**
+   * Issues a token for `username` to read export `exportId` until `expires`; the secret is
+   * returned once, here. Expired tokens are dropped, and past MAX_EXPORT_TOKENS_PER_USER live
+   * ones the researcher's oldest ends, so memory stays bounded however often they prepare.
+   */
   issue (username: string, exportId: string, expires: number): string {
+    const now = this.#clock()
+    for (const [id, t] of this.#byId) if (t.expires <= now) this.#byId.delete(id)
+    const mine = [...this.#byId].filter(([, t]) => t.username === username)
+    if (mine.length >= MAX_EXPORT_TOKENS_PER_USER) this.#byId.delete(mine[0][0])
     const id = randomBytes(8).toString('hex')
     const token = `${EXPORT_TOKEN_PREFIX}${id}_${randomBytes(32).toString('base64url')}`
     this.#byId.set(id, { hash: sha256(token), username, exportId, expires })

@@ -1,9 +1,10 @@
 // The research export tokens (node/research/export-tokens.ts): a token reads only its export,
 // stops at its expiry, when its export is ended and when its researcher's sessions end, and a
-// token with one character changed, or a viewer token's shape, is refused alike.
+// token with one character changed, or a viewer token's shape, is refused alike. A researcher
+// holds a bounded number of live tokens.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ExportTokens } from '../../node/research/export-tokens.ts'
+import { ExportTokens, MAX_EXPORT_TOKENS_PER_USER } from '../../node/research/export-tokens.ts'
 
 const EXPORT = 'ab'.repeat(32)
 
@@ -42,6 +43,15 @@ test('a changed, foreign or ended token is refused', () => {
   assert.is(tokens.check(other).exportId, 'cd'.repeat(32), 'the other export\'s token stays')
   tokens.endAll('res')
   throwsCode(() => tokens.check(other), 'UNAUTHENTICATED')
+})
+
+test('past the per-researcher bound, a new token ends the oldest', () => {
+  const tokens = new ExportTokens(() => 0)
+  const issued = Array.from({ length: MAX_EXPORT_TOKENS_PER_USER + 1 }, () => tokens.issue('res', EXPORT, 60_000))
+  throwsCode(() => tokens.check(issued[0]), 'UNAUTHENTICATED')
+  for (const t of issued.slice(1)) assert.is(tokens.check(t).username, 'res')
+  assert.is(tokens.check(tokens.issue('other', EXPORT, 60_000)).username, 'other', 'another researcher\'s tokens are apart')
+  assert.is(tokens.check(issued[1]).username, 'res')
 })
 
 test.run()
