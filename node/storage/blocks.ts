@@ -37,7 +37,9 @@ export type UnixfsBlockstore = Pick<Blockstore, 'get' | 'put' | 'has'>
 export interface Hold {
   /** Adds a block (the view does this before it writes or reads the block). */
   add(cid: CID): void
-  /** fsyncs every block file added so far, then the folders their names live in. */
+  /** Notes that a held block's file data is already fsynced (a seal worker did it), so `sync` skips the file. */
+  synced(cid: CID): void
+  /** fsyncs every block file added so far (unless already synced), then the folders their names live in. */
   sync(): Promise<void>
   /** Lets the collector see these blocks again; idempotent. */
   release(): void
@@ -155,6 +157,7 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
 
   const hold = (): Hold => {
     const mine = new Map<string, CID>()
+    const durable = new Set<string>()
     let open = true
     return {
       add (cid) {
@@ -163,11 +166,14 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
         mine.set(key, cid)
         held.set(key, (held.get(key) ?? 0) + 1)
       },
+      synced (cid) {
+        durable.add(keyOf(cid))
+      },
       async sync () {
         // The data of each file first, then each name: the renames that put them in place and, in
         // the blocks folder, any shard folder created for them.
         const files = [...mine.values()].map(pathOf)
-        await eachLimited(files, SYNC_CONCURRENCY, fsyncPath)
+        await eachLimited([...mine].filter(([key]) => !durable.has(key)).map(([, cid]) => pathOf(cid)), SYNC_CONCURRENCY, fsyncPath)
         const dirs = [...new Set(files.map(f => dirname(f)))]
         await eachLimited(dirs, SYNC_CONCURRENCY, fsyncPath)
         if (dirs.length > 0) await fsyncPath(local.path)

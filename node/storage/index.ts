@@ -95,8 +95,9 @@ export interface Staging {
    * Encrypts the plaintext file at `path` under `key` (protocol/content-crypto.ts) and adds the
    * ciphertext as one unixfs file, in a worker thread: the DAG `add(encryptContent(key, file))`
    * builds. The file may still be growing: report its length with the job's `grow`, and
-   * `grow(size, true)` once it is whole. Like `add` with `sync: false`, the blocks are written,
-   * not fsynced, when `done` resolves; the key is copied, the caller zeroes its own.
+   * `grow(size, true)` once it is whole. When `done` resolves each block's data is fsynced but,
+   * as with `add` and `sync: false`, not the folders: `sync()` finishes the job. The key is
+   * copied; the caller zeroes its own.
    */
   seal(path: string, key: Uint8Array): SealJob
   /** fsyncs every block added here so far (files, then their folders), in one pass. */
@@ -323,7 +324,10 @@ export function createStorage (init: StorageInit) {
             hold: (cid) => hold.add(cid),
             stored: (cid, bytes, isFresh) => {
               r.blocks.adopt(cid, bytes, isFresh)
-              if (isFresh) fresh.push(cid)
+              if (isFresh) {
+                fresh.push(cid)
+                hold.synced(cid)
+              }
             }
           })
           const done = job.done.then((file) => {

@@ -13,7 +13,7 @@ import type { SealRequest, SealResponse } from './seal-worker.ts'
 export interface SealHooks {
   /** Called before the block is written (the worker waits for it): hold it away from the collector. */
   hold(cid: CID): void
-  /** The block's file is in place; `fresh` when it was not on disk before. */
+  /** The block's file is in place, its data fsynced; `fresh` when it was not on disk before. */
   stored(cid: CID, bytes: number, fresh: boolean): void
 }
 
@@ -23,7 +23,7 @@ export interface SealJob {
   grow(bytes: number, final?: boolean): void
   /** Stops the job; `done` then rejects with ABORTED. Idempotent. */
   abort(): void
-  /** The unixfs root and the ciphertext size, once every block is written (not yet fsynced). */
+  /** The unixfs root and the ciphertext size, once every block is written and its data fsynced (the folders are not). */
   readonly done: Promise<{ cid: CID, size: number }>
 }
 

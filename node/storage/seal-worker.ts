@@ -7,6 +7,7 @@
 // collections grow with everything else the peer holds (docs/benchmarks.md, upload).
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
 import { parentPort } from 'node:worker_threads'
 import { unixfs } from '@helia/unixfs'
 import { FsBlockstore } from 'blockstore-fs'
@@ -28,7 +29,7 @@ export type SealRequest = SealStart | SealGrow | SealAbort | SealHeld
 
 /** worker → main: hold this block (before the worker writes it) and answer SealHeld. */
 export interface SealHold { type: 'hold', id: number, n: number, cid: Uint8Array }
-/** worker → main: a block file is in place; `fresh` when it was not on disk before. */
+/** worker → main: a block file is in place and its data fsynced; `fresh` when it was not on disk before. */
 export interface SealStored { type: 'stored', id: number, cid: Uint8Array, bytes: number, fresh: boolean }
 /** worker → main: the job is over, with the root and ciphertext size, or a typed error. */
 export type SealDone = { type: 'done', id: number, ok: true, cid: Uint8Array, size: number } | { type: 'done', id: number, ok: false, code: string, message: string }
@@ -58,6 +59,16 @@ async function until (job: Job, ready: () => boolean): Promise<void> {
     await new Promise<void>(resolve => { job.wake = resolve })
   }
   if (job.aborted) throw new MedichainError('ABORTED', 'the upload was aborted')
+}
+
+/** fsyncs a file's data (a read-only descriptor suffices on Linux and macOS). */
+async function fsyncFile (path: string): Promise<void> {
+  const fh = await open(path, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
 }
 
 /** Reads exactly `length` bytes at `position` into `buf`; a file shorter than the main thread said is an error. */
@@ -95,7 +106,8 @@ async function * ciphertext (job: Job, fh: FileHandle, sealer: ChunkSealer): Asy
 const WRITES_IN_FLIGHT = 16
 
 async function seal (req: SealStart, job: Job): Promise<{ cid: CID, size: number }> {
-  const store = new FsBlockstore(req.blocksPath, { shardingStrategy: new NextToLast() })
+  const sharding = new NextToLast()
+  const store = new FsBlockstore(req.blocksPath, { shardingStrategy: sharding })
   let n = 0
   const writing = new Set<Promise<void>>()
   let failed: unknown
@@ -106,7 +118,13 @@ async function seal (req: SealStart, job: Job): Promise<{ cid: CID, size: number
     await held
     if (job.aborted) throw new MedichainError('ABORTED', 'the upload was aborted')
     const fresh = !(await store.has(cid))
-    if (fresh) await store.put(cid, value)
+    if (fresh) {
+      await store.put(cid, value)
+      // The file's data goes to the device now, while the upload still arrives, so the upload's
+      // one fsync pass before its record is left with the folders (blocks.ts Hold.sync).
+      const { dir, file } = sharding.encode(cid)
+      await fsyncFile(join(req.blocksPath, dir, file))
+    }
     post({ type: 'stored', id: job.id, cid: cid.bytes, bytes: value.byteLength, fresh })
   }
   const blockstore = {

@@ -2,20 +2,22 @@
 // storage, accounts, HTTP on 127.0.0.1) in a temp folder, driven over HTTP by the client SDK as
 // a browser would: a clinician uploads one large DICOM (HTTP, decode, encrypt, add, ledger), and
 // lists a patient's images with many other images on the ledger; the patient lists their own.
+import { fork } from 'node:child_process'
 import { createCipheriv, randomBytes } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { fromHex } from '../../protocol/bytes.ts'
 import { MedichainClient } from '../../protocol/client.ts'
 import { hospitalBoxPublicKey } from '../../protocol/user-keys.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
 import type { Peer } from '../../node/peer.ts'
 import { nodeWrapKey } from '../../node/records/node-box.ts'
 import { mbps } from './storage-transport.ts'
 import { startOneMemberPeer } from './one-member-peer.ts'
 
 const PASSWORD = 'bench storage password 1'
+const CLINICIAN = 'bench-clinician'
 
 /** A running one-member hospital with a signed-in clinician and patient. */
 export interface BenchPeer { peer: Peer, stop: () => Promise<void>, clinician: MedichainClient, patient: MedichainClient, patientId: string }
@@ -31,9 +33,9 @@ export async function startBenchPeer (): Promise<BenchPeer> {
   await admin.signUp({ username: 'bench-admin', password: PASSWORD, role: 'admin', setupToken: token })
   await admin.signIn('bench-admin', PASSWORD)
   const clinician = clientOf(url)
-  await clinician.signUp({ username: 'bench-clinician', password: PASSWORD, role: 'clinician' })
-  await admin.approve('bench-clinician')
-  await clinician.signIn('bench-clinician', PASSWORD)
+  await clinician.signUp({ username: CLINICIAN, password: PASSWORD, role: 'clinician' })
+  await admin.approve(CLINICIAN)
+  await clinician.signIn(CLINICIAN, PASSWORD)
   const patient = clientOf(url)
   await patient.signUp({ username: 'bench-patient', password: PASSWORD, role: 'patient' })
   await patient.signIn('bench-patient', PASSWORD)
@@ -46,20 +48,6 @@ export async function stopBenchPeer (p: BenchPeer): Promise<void> {
   await p.stop()
 }
 
-/** A synthetic multi-frame 16-bit DICOM of about `bytes` (512 × 512 frames), no PHI. */
-export function largeDicom (bytes: number): Uint8Array {
-  const frames = Math.max(1, Math.round(bytes / (512 * 512 * 2)))
-  const pixels = new Uint16Array(512 * 512 * frames)
-  const noise = createCipheriv('aes-256-ctr', new Uint8Array(32).fill(3), new Uint8Array(16)).update(new Uint8Array(pixels.buffer))
-  pixels.set(new Uint16Array(noise.buffer, noise.byteOffset, pixels.length))
-  for (let i = 0; i < pixels.length; i++) pixels[i] &= 0x0fff
-  return encodeDicom({
-    rows: 512, columns: 512, bitsAllocated: 16, bitsStored: 12, pixels, frames, modality: 'CT',
-    sopInstanceUid: '2.25.7001', studyInstanceUid: '2.25.7002', seriesInstanceUid: '2.25.7003',
-    patient: { name: 'BENCH^ONLY', id: 'BENCH-1', birthDate: '20000101' }
-  })
-}
-
 /** Raw AES-256-GCM encryption of `bytes` with node:crypto in 1 MiB updates, MB/s: the upload's reference. */
 export function rawAesGcmMbps (bytes: Uint8Array): number {
   const cipher = createCipheriv('aes-256-gcm', randomBytes(32), randomBytes(12))
@@ -69,11 +57,43 @@ export function rawAesGcmMbps (bytes: Uint8Array): number {
   return mbps(bytes.length, performance.now() - t0)
 }
 
-/** One upload of `file` by the clinician over HTTP; MB/s of the file's size to the 201. */
-export async function uploadMbps (p: BenchPeer, file: Uint8Array): Promise<number> {
-  const t0 = performance.now()
-  await p.clinician.upload(p.patientId, file, 'large.dcm')
-  return mbps(file.length, performance.now() - t0)
+export { largeDicom } from './storage-dicom.ts'
+
+/** The uploading clinician in its own process (storage-upload-client.ts). */
+export interface UploadClient {
+  /** Size of the file it uploads (largeDicom of the requested size). */
+  bytes: number
+  /** One upload over HTTP; MB/s of the file's size to the 201. `warmUp` sends a small file, untimed use. */
+  upload(warmUp?: boolean): Promise<number>
+  stop(): Promise<void>
+}
+
+/** Starts the clinician's process for uploads of largeDicom(`bytes`) and waits until it is signed in. */
+export async function startUploadClient (p: BenchPeer, bytes: number): Promise<UploadClient> {
+  const child = fork(fileURLToPath(new URL('./storage-upload-client.ts', import.meta.url)), [p.peer.http.url, CLINICIAN, PASSWORD, String(bytes)])
+  const next = async (): Promise<Record<string, unknown>> => await new Promise((resolve, reject) => {
+    const fail = (): void => reject(new Error(`the upload client exited (${String(child.exitCode)})`))
+    child.once('exit', fail)
+    child.once('message', (m: Record<string, unknown>) => { child.off('exit', fail); resolve(m) })
+  })
+  const ready = await next()
+  const size = Number(ready.bytes)
+  return {
+    bytes: size,
+    async upload (warmUp = false) {
+      const answer = next()
+      child.send({ type: 'upload', patientId: p.patientId, warmUp })
+      const m = await answer
+      if (m.ok !== true) throw new Error(`upload failed: ${String(m.error)}`)
+      return mbps(size, Number(m.ms))
+    },
+    async stop () {
+      if (child.exitCode !== null) return
+      const exited = new Promise(resolve => child.once('exit', resolve))
+      child.send({ type: 'stop' })
+      await exited
+    }
+  }
 }
 
 /**
