@@ -16,13 +16,20 @@ export interface ImagingConfig {
   workers: number
   /** Uploads that may wait for a worker; more answer 503 DECODE_BUSY (default 4). */
   queue: number
+  /**
+   * Analysis worker threads running the model (node/ai/analysis-pool.ts); 0 (the default) means
+   * every core but one, at least one.
+   */
+  analysisWorkers: number
+  /** Images per predict call in an analysis worker (default 1; see docs/benchmarks.md "DICOM ingest"). */
+  analysisBatch: number
 }
 
 /**
- * Defaults of the imaging block. One worker: a decode at the full budget holds a few hundred MB
- * at its peak, and analysis of the decoded image runs on the main thread while the slot is held.
+ * Defaults of the imaging block. One decode worker: a decode at the full budget holds a few
+ * hundred MB at its peak. Analysis runs in its own pool, sized to the cores.
  */
-export const IMAGING_DEFAULTS: Readonly<ImagingConfig> = { ...DEFAULT_LIMITS, workers: 1, queue: 4 }
+export const IMAGING_DEFAULTS: Readonly<ImagingConfig> = { ...DEFAULT_LIMITS, workers: 1, queue: 4, analysisWorkers: 0, analysisBatch: 1 }
 
 /** Accepted range of each setting: [min, max]. */
 const RANGES: Readonly<Record<keyof ImagingConfig, readonly [number, number]>> = {
@@ -30,7 +37,9 @@ const RANGES: Readonly<Record<keyof ImagingConfig, readonly [number, number]>> =
   maxPixels: [1, 2 ** 32],
   maxDecodedBytes: [1024, 2 ** 33],
   workers: [1, 64],
-  queue: [0, 1024]
+  queue: [0, 1024],
+  analysisWorkers: [0, 64],
+  analysisBatch: [1, 64]
 }
 
 /** Checks a config file's `imaging` block; absent fields take the defaults. */

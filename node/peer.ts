@@ -73,6 +73,7 @@ import type { Relay, RelayInit } from './relay/index.ts'
 import type { P2P } from './p2p/index.ts'
 import { loadDefaultAnalyser } from './ai/default-model.ts'
 import { createDecodePool } from './imaging/decode-pool.ts'
+import { createAnalysisPool, defaultAnalysisWorkers } from './ai/analysis-pool.ts'
 import { createStorage } from './storage/index.ts'
 import type { Storage } from './storage/index.ts'
 
@@ -268,7 +269,12 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       clock
     })
     const auth = createAuth({ data: init.data, ...init.auth })({ ledger, logger, clock })
+    const { maxSide, maxPixels, maxDecodedBytes, workers, queue, analysisWorkers, analysisBatch } = { ...IMAGING_DEFAULTS, ...init.imaging }
+    // The model runs in worker threads: every analyser installed in the slot (the default model,
+    // a hot-loaded one) is moved there, and the main thread only queues images for it.
+    const analysis = createAnalysisPool({ workers: analysisWorkers === 0 ? defaultAnalysisWorkers() : analysisWorkers, batch: analysisBatch })
     const analysers = new AnalyserSlot()
+    analysers.offloadTo(analysis.offload)
     const box = { publicKey: hospitalBoxPublicKey(ledger.self), secretKey: hospitalBoxSecretKey(init.seed) }
     // The shared portal: patients of other members sign in here through their home hospital.
     const relay = createRelay(init.relay ?? init.auth?.relay)({ get libp2p () { return p2p.libp2p }, ledger, auth, boxSecret: box.secretKey, clock, logger })
@@ -293,7 +299,6 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     )
     const tmpDir = join(init.data, 'tmp')
     // Uploaded images are decoded off the main thread, under the pixel budget, a bounded number at once.
-    const { maxSide, maxPixels, maxDecodedBytes, workers, queue } = init.imaging ?? IMAGING_DEFAULTS
     const decoder = createDecodePool({ workers, queue, limits: { maxSide, maxPixels, maxDecodedBytes } })
     // Ground-truth labels of this hospital's own images (`<data>/labels`, sealed at rest): the
     // training and held-out sets of federated learning, read only under live training consents.
@@ -475,6 +480,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           await emptyTempDir(tmpDir, recordsLog)
           decoder.start()
           started.push({ name: 'decode', stop: async () => await decoder.close() })
+          started.push({ name: 'analysis', stop: async () => await analysis.close() })
           if (dicom !== null) {
             await dicom.start()
             started.push({ name: 'dicom', stop: async () => await dicom.stop() })

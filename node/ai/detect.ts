@@ -9,7 +9,7 @@ import type { DecodedImage } from '../imaging/types.ts'
 import { activeBackend } from './backend.ts'
 import { findLesions } from './components.ts'
 import { AiInputError } from './errors.ts'
-import { imageScores } from './model.ts'
+import { imageScores, serializeWeights } from './model.ts'
 import type { SegmentationModel } from './model.ts'
 import { renderOverlay } from './overlay.ts'
 import { imageToInput, validateImage } from './preprocess.ts'
@@ -65,11 +65,45 @@ export async function predictImage (model: SegmentationModel, image: DecodedImag
 }
 
 /**
+ * Runs `model` on several images in one predict call (a batch of N inputs), then resamples each
+ * image's probabilities back to its own size as predictImage does. The results equal
+ * predictImage's for each image alone: the network has no cross-sample operation.
+ */
+export async function predictImages (model: SegmentationModel, items: Array<{ image: DecodedImage, input?: Float32Array }>): Promise<Prediction[]> {
+  if (items.length === 1) return [await predictImage(model, items[0].image, items[0].input)]
+  const size = model.config.inputSize
+  const batch = new Float32Array(items.length * size * size)
+  items.forEach(({ image, input }, i) => {
+    validateImage(image)
+    batch.set(input !== undefined && input.length === size * size ? input : imageToInput(image, size), i * size * size)
+  })
+  const x = tf.tensor4d(batch, [items.length, size, size, 1])
+  const [scores, probabilities] = tf.tidy(() => {
+    const p = model.predict(x)
+    const maps = items.map(({ image }, i) => tf.image.resizeBilinear(tf.slice(p, [i, 0, 0, 0], [1, size, size, 1]), [image.height, image.width], false, true))
+    return [imageScores(p), maps] as const
+  })
+  try {
+    const s = await scores.data()
+    const maps = await Promise.all(probabilities.map(async m => await m.data()))
+    return maps.map((prob, i) => ({ probability: prob instanceof Float32Array ? prob : Float32Array.from(prob), score: s[i] }))
+  } finally {
+    tf.dispose([x, scores, ...probabilities])
+  }
+}
+
+/** A detect-strange analyser, which also analyses several images per predict call. */
+export interface DetectStrange extends Analyser {
+  /** Analyses `items` with one predict call; the same results as `analyse` on each in turn. */
+  analyseMany(items: Array<{ image: DecodedImage, input?: Float32Array }>): Promise<AnalysisResult[]>
+}
+
+/**
  * The detect-strange analyser for one model. Its `analyse` returns the result PNG (RGBA, source
  * size), lesion boxes in source pixels with their mean probability, the image score, the model CID
  * and the backend that ran. Throws INVALID for an image with bad dimensions or non-finite pixels.
  */
-export function createDetectStrange (init: DetectStrangeInit): Analyser {
+export function createDetectStrange (init: DetectStrangeInit): DetectStrange {
   const threshold = init.threshold ?? 0.5
   const alpha = init.overlayAlpha ?? 0.6
   const minModelPixels = init.minModelPixels ?? 2
@@ -77,22 +111,31 @@ export function createDetectStrange (init: DetectStrangeInit): Analyser {
   checkUnit('overlayAlpha', alpha)
   if (!Number.isFinite(minModelPixels) || minModelPixels < 0) throw new AiInputError('minModelPixels must be ≥ 0')
   const side = init.model.config.inputSize
+  const draw = (image: DecodedImage, { probability, score }: Prediction): AnalysisResult => {
+    const sourcePerModelPixel = (image.width * image.height) / (side * side)
+    const minArea = Math.max(1, Math.round(minModelPixels * sourcePerModelPixel))
+    const { boxes, labels } = findLesions(probability, image.width, image.height, { threshold, minArea })
+    const rgba = renderOverlay(image, probability, labels, boxes, { alpha })
+    return {
+      png: encodePng(rgba, image.width, image.height, 4),
+      score,
+      boxes,
+      model: init.modelCid,
+      backend: activeBackend()
+    }
+  }
+  let weights: Uint8Array | undefined
   return {
     model: init.modelCid,
     inputSize: side,
+    // MCW1 bytes of the model (made once, on first ask): what an analysis worker loads.
+    weights: () => (weights ??= serializeWeights(init.model)),
     async analyse (image: DecodedImage, input?: Float32Array): Promise<AnalysisResult> {
-      const { probability, score } = await predictImage(init.model, image, input)
-      const sourcePerModelPixel = (image.width * image.height) / (side * side)
-      const minArea = Math.max(1, Math.round(minModelPixels * sourcePerModelPixel))
-      const { boxes, labels } = findLesions(probability, image.width, image.height, { threshold, minArea })
-      const rgba = renderOverlay(image, probability, labels, boxes, { alpha })
-      return {
-        png: encodePng(rgba, image.width, image.height, 4),
-        score,
-        boxes,
-        model: init.modelCid,
-        backend: activeBackend()
-      }
+      return draw(image, await predictImage(init.model, image, input))
+    },
+    async analyseMany (items) {
+      const predictions = await predictImages(init.model, items)
+      return predictions.map((p, i) => draw(items[i].image, p))
     }
   }
 }

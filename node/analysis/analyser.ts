@@ -30,19 +30,40 @@ export interface Analyser {
    * imageToInput in node/ai/preprocess.ts); one of the wrong length is ignored and remade.
    */
   analyse(image: DecodedImage, input?: Float32Array): Promise<AnalysisResult>
+  /**
+   * The model's weights (MCW1, node/ai/weights-format.ts), when a worker can load the same model:
+   * the analysis pool (node/ai/analysis-pool.ts) then runs it off the main thread.
+   */
+  readonly weights?: () => Uint8Array
+  /**
+   * Present on an analyser that runs in worker threads: queues `image` once the pool's bounded
+   * queue has room, and resolves then with the pending result. The caller may drop the decoded
+   * image's other uses meanwhile (the upload pipeline frees its decode slot).
+   */
+  submit?(image: DecodedImage, input?: Float32Array): Promise<{ result: Promise<AnalysisResult> }>
 }
 
 /** The analyser slot of a peer: swapped in place when a new model is published (hot-load). */
 export class AnalyserSlot extends EventTarget {
   #current: Analyser | null = null
+  #offload: ((analyser: Analyser) => Analyser) | undefined
 
   get current (): Analyser | null {
     return this.#current
   }
 
+  /**
+   * Runs every analyser installed from now on through `offload` (the analysis worker pool), which
+   * returns an equivalent analyser that computes elsewhere; one that cannot be moved comes back as is.
+   */
+  offloadTo (offload: (analyser: Analyser) => Analyser): void {
+    this.#offload = offload
+    if (this.#current !== null) this.set(this.#current)
+  }
+
   /** Installs `analyser` (or clears the slot) and emits 'analyser:changed'. */
   set (analyser: Analyser | null): void {
-    this.#current = analyser
+    this.#current = analyser === null || this.#offload === undefined ? analyser : this.#offload(analyser)
     this.dispatchEvent(new CustomEvent('analyser:changed', { detail: analyser?.model.toString() ?? null }))
   }
 }

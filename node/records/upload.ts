@@ -169,8 +169,12 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     const { staging, job } = rawSeal
     const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
       const analyser = c.analysers.current
-      return { modality: image.modality, analysis: analyser === null ? null : await analyser.analyse(image, input), card: cardOf(file, preview) }
-    })
+      // An analyser in the worker pool takes the image once its queue has room (the decode
+      // slot is held until then, so decoded images stay bounded) and the slot is freed for the
+      // next file while the pool works; any other analyses here, holding the slot.
+      const analysis = analyser === null ? null : analyser.submit !== undefined ? await analyser.submit(image, input) : { result: Promise.resolve(await analyser.analyse(image, input)) }
+      return { modality: image.modality, analysis, card: cardOf(file, preview) }
+    }).then(async d => ({ ...d, analysis: d.analysis === null ? null : await d.analysis.result }))
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
     // the ledger names it, so no recorded instance is ever missing from query/retrieve.

@@ -16,7 +16,7 @@ test.after.each(cleanup)
 
 test('absent fields take the defaults; given ones are kept', () => {
   assert.equal(parseImagingConfig({}, SOURCE), IMAGING_DEFAULTS)
-  assert.equal(IMAGING_DEFAULTS, { ...DEFAULT_LIMITS, workers: 1, queue: 4 })
+  assert.equal(IMAGING_DEFAULTS, { ...DEFAULT_LIMITS, workers: 1, queue: 4, analysisWorkers: 0, analysisBatch: 1 })
   assert.equal(parseImagingConfig({ maxPixels: 4096 * 4096, maxDecodedBytes: 2 ** 26, workers: 2, queue: 0 }, SOURCE),
     { ...IMAGING_DEFAULTS, maxPixels: 4096 * 4096, maxDecodedBytes: 2 ** 26, workers: 2, queue: 0 })
 })
