@@ -33,10 +33,12 @@ export interface DicomConfig {
   /** Largest P-DATA PDU accepted (bytes; default 128 KiB); a larger one ends the association. */
   maxPduBytes: number
   /**
-   * When a C-STORE answers success (default 'ledger'): once the instance is on the ledger, so a
-   * C-FIND right after finds it; or 'custody': once it is durable (sealed, fsynced) in the
-   * hospital's custody, attached to the ledger right after by the intake, many at once. 'custody'
-   * lets one association's instances share blocks and fsyncs (docs/benchmarks.md "DICOM ingest").
+   * When a C-STORE or a STOW-RS instance answers success (default 'ledger'): once the instance is
+   * on the ledger (with its AI result, when a model is installed), so a C-FIND right after finds
+   * it; or 'custody': once it is durable (sealed, fsynced) in the hospital's custody, attached to
+   * the ledger right after by the intake, many at once, and analysed in the worker pool meanwhile.
+   * 'custody' lets one association's instances share blocks and fsyncs, and keeps the model's
+   * time out of the answer (docs/benchmarks.md "DICOM ingest").
    */
   acknowledge: 'ledger' | 'custody'
 }

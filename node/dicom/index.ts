@@ -54,7 +54,10 @@ export interface Dicom {
    * custody for it; returns how many. Throws UNKNOWN_PATIENT for a key no patient has.
    */
   linkPatient(mrn: string, patient: Uint8Array): Promise<number>
-  /** Files one received instance for STOW-RS (docs/api.md "DICOMweb"); durable when it resolves. */
+  /**
+   * Files one received instance for STOW-RS (docs/api.md "DICOMweb"); durable when it resolves:
+   * on the ledger, or in custody with `acknowledge: 'custody'` (attached right after, as C-STORE).
+   */
   storeNow: DicomIngest['storeNow']
   /** Resolves once the intake has attached every instance it holds for a linked patient (or given up on it). */
   settled: DicomIngest['settled']
@@ -88,7 +91,9 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
     const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
     const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
     const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
-    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store: init.config.acknowledge === 'custody' ? ingest.store : ingest.storeNow, qr })
+    // C-STORE and STOW-RS answer at the same point: on the ledger, or durable in custody.
+    const store = init.config.acknowledge === 'custody' ? ingest.store : ingest.storeNow
+    const server = createDicomServer({ config: init.config, tmpDir: init.tmpDir })({ logger: log, store, qr })
     return {
       async start () {
         await index.open()
@@ -116,7 +121,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
       },
       address: () => server.address(),
       linkPatient: ingest.linkPatient,
-      storeNow: ingest.storeNow,
+      storeNow: store,
       settled: ingest.settled,
       findPatients: async (query, limit) => await index.search(query, limit),
       async issueEnrolmentCode (mrn) {

@@ -10,9 +10,10 @@ import { MedichainError } from '../../protocol/errors.ts'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MrnLinkedError } from './enrolment.ts'
 import { readInstanceHeader, readInstanceHeaderFile } from './instance-header.ts'
-import type { PatientAttributes } from './instance-header.ts'
+import type { InstanceHeader } from './instance-header.ts'
 import { ingestUpload, UnknownPatientError } from '../records/upload.ts'
 import type { UploadComponents } from '../records/upload.ts'
+import type { ReceivedFile } from '../records/multipart.ts'
 import { STORE_STATUS } from './constants.ts'
 import { createIntake } from './intake.ts'
 import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
@@ -38,15 +39,16 @@ function statusOf (err: unknown): StoreOutcome {
   return { status: STORE_STATUS.processingFailure, comment: 'the instance could not be stored' }
 }
 
-/** The patient attributes and SOP Class UID (0008,0016) of a Part 10 file, and its bytes when small enough to hold inline. */
-async function readIds (path: string, size: number): Promise<{ patient: PatientAttributes, sopClassUid: string, bytes?: Uint8Array }> {
-  if (size > HOLD_INLINE_MAX_BYTES) {
-    const header = await readInstanceHeaderFile(path)
-    return { patient: header.patient, sopClassUid: header.instance.sopClassUid }
+/**
+ * The header of a received instance (parsed once, here, unless the caller parsed it already), and
+ * its bytes when small enough to hold inline and wanted: the upload pipeline then reuses both.
+ */
+async function readIds (instance: ReceivedInstance, wantBytes: boolean): Promise<{ header: InstanceHeader, bytes?: Uint8Array }> {
+  if (instance.size > HOLD_INLINE_MAX_BYTES || (!wantBytes && instance.header !== undefined)) {
+    return { header: instance.header ?? await readInstanceHeaderFile(instance.path) }
   }
-  const bytes = new Uint8Array(await readFile(path))
-  const header = readInstanceHeader(bytes)
-  return { patient: header.patient, sopClassUid: header.instance.sopClassUid, bytes }
+  const bytes = new Uint8Array(await readFile(instance.path))
+  return { header: instance.header ?? readInstanceHeader(bytes), bytes }
 }
 
 /** The first KiB of a file: what the upload pipeline's format detection reads. */
@@ -61,9 +63,16 @@ async function headOf (path: string): Promise<Uint8Array> {
   }
 }
 
-/** Runs the upload pipeline on a Part 10 file for a patient; the file is removed whatever happens. */
-async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents): Promise<void> {
-  await ingestUpload({ path, size, head: await headOf(path), declaredType: 'application/dicom', fields: {} }, patient, c.upload, { waitForDecode: true })
+/**
+ * Runs the upload pipeline on a Part 10 file for a patient; the file is removed whatever happens.
+ * The header and bytes already read, when given, are not read again.
+ */
+async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents, known: { header?: InstanceHeader, bytes?: Uint8Array } = {}): Promise<void> {
+  const head = known.bytes?.subarray(0, 1024) ?? await headOf(path)
+  const file: ReceivedFile = { path, size, head, declaredType: 'application/dicom', fields: {} }
+  if (known.bytes !== undefined) file.bytes = known.bytes
+  if (known.header !== undefined) file.dicomHeader = known.header
+  await ingestUpload(file, patient, c.upload, { waitForDecode: true })
 }
 
 /** An instance's outcome, and whether it went to custody (no patient linked to its PatientID yet). */
@@ -72,10 +81,12 @@ export interface FiledOutcome extends StoreOutcome { held?: boolean }
 /** What the ingest step offers the SCP, STOW-RS and the desk. */
 export interface DicomIngest {
   /**
-   * C-STORE: answers once the instance is durable in custody. A linked patient's instance is then
-   * attached to the ledger by the intake, concurrently with the instances that follow it.
+   * C-STORE, and STOW-RS with `acknowledge: 'custody'`: answers once the instance is durable in
+   * custody. A linked patient's instance is then attached to the ledger (analysed, when a model is
+   * installed) by the intake, concurrently with the instances that follow it; custody is the
+   * durable queue, so an instance acknowledged before a crash is attached after the restart.
    */
-  store: (instance: ReceivedInstance) => Promise<StoreOutcome>
+  store: (instance: ReceivedInstance) => Promise<FiledOutcome>
   /**
    * STOW-RS: answers once a linked patient's instance is on the ledger (many requests' instances
    * share a block), or once an unlinked one is held in custody.
@@ -149,7 +160,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       // enrolled. It is released without a second image.add.
       const file = path
       const ingest = async (): Promise<void> => {
-        await upload(file, job.size, job.patient, c)
+        await upload(file, job.size, job.patient, c, job.plain === undefined ? {} : { header: job.header, bytes: job.bytes })
         await c.index.release(job.mrn, job.id)
         log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
       }
@@ -165,23 +176,25 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
   })
 
   /** Checks an instance and files it: the linked patient, or undefined once held in custody. */
-  const file = async (instance: ReceivedInstance, holdLinked: boolean): Promise<StoreOutcome | { mrn: string, patient?: Uint8Array, held?: HeldInstance }> => {
+  const file = async (instance: ReceivedInstance, holdLinked: boolean): Promise<StoreOutcome | { mrn: string, patient?: Uint8Array, held?: HeldInstance, header: InstanceHeader, bytes?: Uint8Array }> => {
     let ids: Awaited<ReturnType<typeof readIds>>
     try {
-      ids = await readIds(instance.path, instance.size)
+      // The bytes are held inline in custody (C-STORE, or an instance of no linked patient yet).
+      ids = await readIds(instance, holdLinked || instance.header === undefined)
     } catch (err) {
       return statusOf(err)
     }
-    if (ids.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
-    if (ids.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
-    const mrn = ids.patient.mrn
+    const { header, bytes } = ids
+    if (header.instance.sopClassUid !== instance.sopClassUid) return { status: STORE_STATUS.dataSetMismatch, comment: 'the data set does not match the SOP class of the request' }
+    if (header.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
+    const mrn = header.patient.mrn
     try {
       return await serially(async () => {
         // The desk finds the patient by MRN or name (routes.ts), linked or not yet.
-        await c.index.note(ids.patient, c.clock())
+        await c.index.note(header.patient, c.clock())
         const patient = await c.index.patientOf(mrn)
-        const held = patient === undefined || holdLinked ? await c.index.hold(mrn, instance.path, instance.size, c.clock(), ids.bytes) : undefined
-        return { mrn, patient, held }
+        const held = patient === undefined || holdLinked ? await c.index.hold(mrn, instance.path, instance.size, c.clock(), bytes) : undefined
+        return { mrn, patient, held, header, bytes }
       })
     } catch (err) {
       log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'a received instance could not be filed')
@@ -189,19 +202,20 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     }
   }
 
-  const store = async (instance: ReceivedInstance): Promise<StoreOutcome> => {
+  const store = async (instance: ReceivedInstance): Promise<FiledOutcome> => {
     let queued = false
     try {
       const filed = await file(instance, true)
       if ('status' in filed) return filed
       if (filed.patient !== undefined && filed.held !== undefined) {
-        // Durable in custody: answered now, attached by the intake with the plaintext still at hand.
+        // Durable in custody: answered now, attached by the intake with the plaintext, its bytes
+        // and its parsed header still at hand.
         queued = true
-        intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path }).catch(() => {})
+        intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path, header: filed.header, bytes: filed.bytes }).catch(() => {})
         return { status: STORE_STATUS.success }
       }
-      log.info({ size: instance.size }, 'C-STORE instance held in custody (no patient linked to its PatientID yet)')
-      return { status: STORE_STATUS.success }
+      log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')
+      return { status: STORE_STATUS.success, held: true }
     } finally {
       if (!queued) await rm(instance.path, { force: true })
     }
@@ -218,7 +232,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       }
       uploading = true
       try {
-        await upload(instance.path, instance.size, filed.patient, c)
+        await upload(instance.path, instance.size, filed.patient, c, { header: filed.header, bytes: filed.bytes })
         log.info({ size: instance.size }, 'instance ingested for a linked patient')
         return { status: STORE_STATUS.success }
       } catch (err) {

@@ -5,6 +5,7 @@
 // one fsync (the ledger's group commit), instead of one association waiting on each in turn.
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
+import type { InstanceHeader } from './instance-header.ts'
 
 /** One held instance to attach: its custody id, and the plaintext temp copy when one is still at hand. */
 export interface IntakeJob {
@@ -14,6 +15,9 @@ export interface IntakeJob {
   patient: Uint8Array
   /** The received file, still in the temp folder (saves decrypting the custody copy). */
   plain?: string
+  /** With `plain`: its header as parsed when it was filed, and its bytes when they were read then. */
+  header?: InstanceHeader
+  bytes?: Uint8Array
 }
 
 /** What the intake uses: how one job is attached (restore if needed, upload, release). */

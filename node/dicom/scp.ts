@@ -15,6 +15,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from './constants.ts'
 import { part10Prefix } from './part10.ts'
+import type { InstanceHeader } from './instance-header.ts'
 import { STORAGE_SOP_CLASSES } from './sop-classes.ts'
 import { handleFind, handleGet, handleMove, QR_SOP_CLASSES, QR_STATUS } from './qr-scp.ts'
 import type { QrContext } from './qr-scp.ts'
@@ -28,6 +29,8 @@ export interface ReceivedInstance {
   size: number
   sopClassUid: string
   transferSyntaxUid: string
+  /** Its header, when the receiver parsed it already (STOW-RS); the ingest step then does not parse it again. */
+  header?: InstanceHeader
 }
 
 /** The C-STORE status to answer (PS3.4 §B.2.3) and, for failures, a comment without PHI. */

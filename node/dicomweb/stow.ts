@@ -50,7 +50,7 @@ async function filePart (part: RelatedPart, study: string | undefined, c: StowCo
     if (study !== undefined && header.study.uid !== study) return { header, failure: FAILURE.studyMismatch }
     if (!STORAGE_SOP_CLASSES.has(header.instance.sopClassUid)) return { header, failure: FAILURE.sopClassNotSupported }
     handed = true
-    const outcome = await c.dicom.storeNow({ path: part.path, size: part.size, sopClassUid: header.instance.sopClassUid, transferSyntaxUid: '' })
+    const outcome = await c.dicom.storeNow({ path: part.path, size: part.size, sopClassUid: header.instance.sopClassUid, transferSyntaxUid: '', header })
     if (outcome.status !== STORE_STATUS.success) return { header, failure: outcome.status }
     return { header, held: outcome.held === true }
   } finally {

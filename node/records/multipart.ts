@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { MedichainError } from '../../protocol/errors.ts'
 import { isNoSpace, StorageFullError } from '../storage/errors.ts'
+import type { InstanceHeader } from '../dicom/instance-header.ts'
 
 /** A file received to disk, with the first bytes kept for format detection. */
 export interface ReceivedFile {
@@ -30,6 +31,10 @@ export interface ReceivedFile {
   fileName?: string
   /** The form's text fields (for an image: `name`, `description` and `date` of its card). */
   fields: Record<string, string>
+  /** The whole file, when a caller read it already (small DICOM instances): not read again. */
+  bytes?: Uint8Array
+  /** The DICOM header, when a caller parsed it already: not parsed again. */
+  dicomHeader?: InstanceHeader
 }
 
 /** Limits of one upload, and who to tell as the file reaches its temp file. */
