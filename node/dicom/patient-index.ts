@@ -7,7 +7,7 @@
 // the ledger, gossip or logs.
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdir, open, rm, writeFile } from 'node:fs/promises'
+import { access, mkdir, open, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
@@ -74,6 +74,9 @@ interface HeldRecord { mrn: string, id: string, size: number, received: number, 
  */
 export const HOLD_INLINE_MAX_BYTES = 1024 * 1024
 
+/** MRNs remembered in memory at most (each map is emptied when full): a day of a busy department. */
+const RECENT_MRNS = 4096
+
 /** The two keys of the index, both from the hospital seed (RFC 5869 HKDF, one info per purpose). */
 export function patientIndexKeys (seed: Uint8Array): { seal: Uint8Array, names: Uint8Array } {
   return {
@@ -89,6 +92,12 @@ export class PatientIndex {
   readonly #box: HospitalBox
   readonly #custodyDir: string
   readonly #writes: DurableWrites
+  /**
+   * What this process read or wrote lately, by MRN: HMAC names, links (a link is only ever
+   * replaced, through `link`) and the demographics last noted. In memory only, like the records
+   * they come from once opened; an instance of a series then costs no index read.
+   */
+  readonly #recent = { names: new Map<string, string>(), links: new Map<string, Uint8Array>(), noted: new Map<string, string>() }
 
   /** `dir` holds the level store (`db`) and the custody files (`custody/`). */
   constructor (dir: string, seed: Uint8Array, box: HospitalBox) {
@@ -111,10 +120,13 @@ export class PatientIndex {
 
   /** The patient key linked to `mrn`, or undefined. */
   async patientOf (mrn: string): Promise<Uint8Array | undefined> {
+    const known = this.#recent.links.get(mrn)
+    if (known !== undefined) return known
     const bytes = await this.#db.get(`p:${this.#name(mrn)}`)
     if (bytes === undefined) return undefined
     const r = this.#open(bytes) as LinkRecord
     if (r.mrn !== mrn || !(r.patient instanceof Uint8Array)) throw new CorruptPatientIndexError()
+    this.#remember(this.#recent.links, mrn, r.patient)
     return r.patient
   }
 
@@ -122,6 +134,7 @@ export class PatientIndex {
   async link (mrn: string, patient: Uint8Array): Promise<void> {
     const value = this.#seal({ mrn, patient } satisfies LinkRecord)
     await this.#writes.run(async () => await this.#db.put(`p:${this.#name(mrn)}`, value, { sync: true }))
+    this.#remember(this.#recent.links, mrn, patient)
   }
 
   /**
@@ -195,20 +208,32 @@ export class PatientIndex {
     }
   }
 
-  /** Removes a held instance once it has been ingested. */
+  /**
+   * Removes a held instance once it has been ingested. A record that holds its instance inline is
+   * deleted without an fsync of its own (the next synced write covers it): if a crash brings it
+   * back, the restart finds its image.add on the ledger and releases it again (ingest.ts). A held
+   * file goes only after its record is durably gone, so no record ever names a missing file.
+   */
   async release (mrn: string, id: string): Promise<void> {
-    await this.#writes.run(async () => await this.#db.del(`h:${this.#name(mrn)}:${id}`, { sync: true }))
-    await rm(join(this.#custodyDir, id), { force: true })
+    const file = join(this.#custodyDir, id)
+    const inFile = await access(file).then(() => true, () => false)
+    await this.#writes.run(async () => await this.#db.del(`h:${this.#name(mrn)}:${id}`, { sync: inFile }))
+    if (inFile) await rm(file, { force: true })
   }
 
   /** Keeps the latest patient attributes DICOM brought for an MRN (for the desk's search). */
   async note (p: { mrn: string, name: string, birthDate: string, sex: string }, now: number): Promise<void> {
+    // A series brings the same attributes in every instance: they are read and decrypted once.
+    const said = JSON.stringify([p.name, p.birthDate, p.sex])
+    if (this.#recent.noted.get(p.mrn) === said) return
     const key = `d:${this.#name(p.mrn)}`
     const bytes = await this.#db.get(key)
     const old = bytes === undefined ? undefined : this.#open(bytes) as DemographicsRecord
-    if (old !== undefined && old.name === p.name && old.birthDate === p.birthDate && old.sex === p.sex) return
-    const record: DemographicsRecord = { mrn: p.mrn, name: p.name, birthDate: p.birthDate, sex: p.sex, seen: now }
-    await this.#writes.run(async () => await this.#db.put(key, this.#seal(record), { sync: true }))
+    if (old === undefined || old.name !== p.name || old.birthDate !== p.birthDate || old.sex !== p.sex) {
+      const record: DemographicsRecord = { mrn: p.mrn, name: p.name, birthDate: p.birthDate, sex: p.sex, seen: now }
+      await this.#writes.run(async () => await this.#db.put(key, this.#seal(record), { sync: true }))
+    }
+    this.#remember(this.#recent.noted, p.mrn, said)
   }
 
   /**
@@ -260,7 +285,17 @@ export class PatientIndex {
 
   /** The HMAC name of an MRN: stable, and tells nothing without the hospital's key. */
   #name (mrn: string): string {
-    return createHmac('sha256', this.#keys.names).update(mrn, 'utf8').digest('hex')
+    const known = this.#recent.names.get(mrn)
+    if (known !== undefined) return known
+    const name = createHmac('sha256', this.#keys.names).update(mrn, 'utf8').digest('hex')
+    this.#remember(this.#recent.names, mrn, name)
+    return name
+  }
+
+  /** Keeps `value` under `key` in one of the recent-MRN maps, forgetting them all past RECENT_MRNS. */
+  #remember<T> (map: Map<string, T>, key: string, value: T): void {
+    if (map.size >= RECENT_MRNS) map.clear()
+    map.set(key, value)
   }
 
   #seal (record: LinkRecord | HeldRecord | DemographicsRecord | EnrolmentRecord): Uint8Array {

@@ -3,7 +3,8 @@
 // second read is local and a pin after a read fetches nothing. It also keeps the block and byte
 // counts /api/health reports, makes the blocks of an add or pin durable (blockstore-fs renames
 // a temp file into place without fsync), and holds in-flight blocks away from the collector.
-import { open, readdir, readFile, stat, unlink } from 'node:fs/promises'
+import { close as fsClose, fsync, open as fsOpen } from 'node:fs'
+import { readdir, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
@@ -86,13 +87,50 @@ export interface Blocks {
   fileOf(cid: CID): Promise<BlockFile | undefined>
 }
 
-/** fsyncs a file or folder (a read-only descriptor suffices on Linux and macOS). */
+/**
+ * fsyncs a file or folder (a read-only descriptor suffices on Linux and macOS). Through the
+ * callback API on a bare descriptor: a FileHandle costs the main thread several times as much,
+ * and every stored block takes one of these (docs/benchmarks.md "DICOM ingest").
+ */
 async function fsyncPath (path: string): Promise<void> {
-  const fh = await open(path, 'r')
+  const fd = await new Promise<number>((resolve, reject) => fsOpen(path, 'r', (err, fd) => err === null ? resolve(fd) : reject(err)))
   try {
-    await fh.sync()
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => err === null ? resolve() : reject(err)))
   } finally {
-    await fh.close()
+    await new Promise<void>((resolve) => fsClose(fd, () => resolve()))
+  }
+}
+
+/**
+ * fsyncs folders, one at a time per folder, shared by every caller: a caller joins the next fsync
+ * that starts after it asked (so it covers the caller's renames), never one already under way.
+ * Concurrent uploads then share one fsync of the blocks folder and of each shard folder.
+ */
+function folderSyncer (): (path: string) => Promise<void> {
+  const folders = new Map<string, { current: Promise<void>, next: Promise<void> | null }>()
+  const settle = (path: string, p: Promise<void>): void => {
+    const f = folders.get(path)
+    if (f !== undefined && f.current === p && f.next === null) folders.delete(path)
+  }
+  return async (path) => {
+    const f = folders.get(path)
+    if (f === undefined) {
+      const current = fsyncPath(path)
+      folders.set(path, { current, next: null })
+      current.then(() => settle(path, current), () => settle(path, current))
+      return await current
+    }
+    if (f.next === null) {
+      const next: Promise<void> = f.current.catch(() => {}).then(async () => {
+        // From here on, a newcomer asked after this fsync started: it waits for the one after.
+        f.current = next
+        f.next = null
+        await fsyncPath(path)
+      })
+      f.next = next
+      next.then(() => settle(path, next), () => settle(path, next))
+    }
+    return await f.next
   }
 }
 
@@ -121,6 +159,7 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
   /** Held blocks: how many holds name each. */
   const held = new Map<string, number>()
 
+  const syncFolder = folderSyncer()
   const keyOf = (cid: CID): string => toHex(cid.multihash.bytes)
   const pathOf = (cid: CID): string => {
     const { dir, file } = helia.sharding.encode(cid)
@@ -175,8 +214,8 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
         const files = [...mine.values()].map(pathOf)
         await eachLimited([...mine].filter(([key]) => !durable.has(key)).map(([, cid]) => pathOf(cid)), SYNC_CONCURRENCY, fsyncPath)
         const dirs = [...new Set(files.map(f => dirname(f)))]
-        await eachLimited(dirs, SYNC_CONCURRENCY, fsyncPath)
-        if (dirs.length > 0) await fsyncPath(local.path)
+        await eachLimited(dirs, SYNC_CONCURRENCY, syncFolder)
+        if (dirs.length > 0) await syncFolder(local.path)
       },
       release () {
         if (!open) return
