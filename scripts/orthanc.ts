@@ -3,7 +3,7 @@
 // API on 127.0.0.1. Awaits its start message (no sleep) and stops it with SIGTERM, then SIGKILL.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -28,6 +28,18 @@ export async function freePort (): Promise<number> {
   })
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux; proc(5)). */
+const USER_HZ = 100
+
+/** A process's CPU time (utime + stime, fields 14 and 15 of /proc/<pid>/stat) in milliseconds. */
+export async function processCpuMs (pid: number | undefined): Promise<number> {
+  if (pid === undefined) throw new Error('no such process')
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 1000 / USER_HZ
+}
+
 /** Where Debian installs Orthanc. */
 export const ORTHANC_BIN = '/usr/sbin/Orthanc'
 
@@ -41,6 +53,8 @@ export interface Orthanc {
   url: string
   /** A REST call; throws with the status on a non-2xx answer. */
   rest: (method: string, path: string, body?: unknown) => Promise<unknown>
+  /** Orthanc's CPU time so far (user + system, every thread), from /proc, in milliseconds. */
+  cpuMs: () => Promise<number>
   stop: () => Promise<void>
 }
 
@@ -103,6 +117,7 @@ export async function startOrthanc (opts: { aeTitle?: string, modalities: Orthan
     dicomPort,
     url,
     rest,
+    cpuMs: async () => await processCpuMs(child.pid),
     stop: async () => {
       if (child.exitCode === null) {
         child.kill('SIGTERM')

@@ -40,7 +40,10 @@ export interface BenchPeer {
   clinician: MedichainClient
   /** Resolves once `n` images are on the ledger (the peer reports each block that adds images). */
   imagesOnLedger: (n: number) => Promise<void>
-  stop: () => Promise<void>
+  /** Starts the measured window: the peer counts its CPU time (all threads) from now. */
+  measure: () => Promise<void>
+  /** Stops the peer; resolves with its CPU milliseconds since `measure` (undefined without). */
+  stop: () => Promise<number | undefined>
 }
 
 const VAULT_ITERATIONS = 1000
@@ -50,13 +53,17 @@ export async function startBenchPeer (model: boolean): Promise<BenchPeer> {
   const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_PEER_NODE_ARGS ?? '').split(' ').filter(a => a !== ''), join(import.meta.dirname, 'dicom-peer.ts'), ...(model ? ['--model'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   let images = 0
+  let cpuMs: number | undefined
+  let onMeasuring: (() => void) | undefined
   const waiters: Array<{ n: number, resolve: () => void }> = []
   const ready = new Promise<{ url: string, dicomPort: number, setup: string }>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bench peer exited with ${code}`)))
     lines.on('line', (line) => {
       if (process.env.BENCH_DEBUG) console.error('peer:', line)
-      const msg = JSON.parse(line) as { url?: string, dicomPort?: number, setup?: string, images?: number }
+      const msg = JSON.parse(line) as { url?: string, dicomPort?: number, setup?: string, images?: number, measuring?: boolean, cpuMs?: number }
       if (msg.url !== undefined) resolve(msg as { url: string, dicomPort: number, setup: string })
+      if (msg.measuring === true) onMeasuring?.()
+      if (msg.cpuMs !== undefined) cpuMs = msg.cpuMs
       if (msg.images !== undefined) {
         images = msg.images
         for (const w of waiters.splice(0)) {
@@ -86,11 +93,17 @@ export async function startBenchPeer (model: boolean): Promise<BenchPeer> {
       if (images >= n) return
       await new Promise<void>(resolve => waiters.push({ n, resolve }))
     },
+    measure: async () => {
+      const started = new Promise<void>(resolve => { onMeasuring = resolve })
+      child.kill('SIGUSR2')
+      await started
+    },
     async stop () {
-      if (child.exitCode !== null) return
+      if (child.exitCode !== null) return cpuMs
       const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
       child.kill('SIGTERM')
       await exited
+      return cpuMs
     }
   }
 }
