@@ -2,7 +2,7 @@
 // up in the patient index; a linked patient's instance goes through the upload pipeline like a
 // web upload, and an unlinked one is held in the hospital's custody until the patient is linked.
 // The MRN is read here and nowhere else, and never logged.
-import { open, readFile, rm } from 'node:fs/promises'
+import { open, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -44,6 +44,7 @@ function statusOf (err: unknown): StoreOutcome {
  * its bytes when small enough to hold inline and wanted: the upload pipeline then reuses both.
  */
 async function readIds (instance: ReceivedInstance, wantBytes: boolean): Promise<{ header: InstanceHeader, bytes?: Uint8Array }> {
+  if (instance.bytes !== undefined) return { header: instance.header ?? readInstanceHeader(instance.bytes), bytes: instance.bytes }
   if (instance.size > HOLD_INLINE_MAX_BYTES || (!wantBytes && instance.header !== undefined)) {
     return { header: instance.header ?? await readInstanceHeaderFile(instance.path) }
   }
@@ -67,7 +68,10 @@ async function headOf (path: string): Promise<Uint8Array> {
  * Runs the upload pipeline on a Part 10 file for a patient; the file is removed whatever happens.
  * The header and bytes already read, when given, are not read again.
  */
-async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents, known: { header?: InstanceHeader, bytes?: Uint8Array } = {}): Promise<void> {
+async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents, known: { header?: InstanceHeader, bytes?: Uint8Array, inMemory?: boolean } = {}): Promise<void> {
+  // An instance received in memory is written out here, off the C-STORE answer's path: the seal
+  // worker encrypts the raw file from disk.
+  if (known.inMemory === true && known.bytes !== undefined) await writeFile(path, known.bytes, { mode: 0o600 })
   const head = known.bytes?.subarray(0, 1024) ?? await headOf(path)
   const file: ReceivedFile = { path, size, head, declaredType: 'application/dicom', fields: {} }
   if (known.bytes !== undefined) file.bytes = known.bytes
@@ -105,6 +109,12 @@ export interface DicomIngest {
  * waiting on fsyncs (catalogue, blocks, ledger), so many overlap; decoding queues for the pool.
  */
 export const INTAKE_CONCURRENCY = 8
+
+/**
+ * Intake jobs that keep their received plaintext (and bytes) at hand; later ones are restored from
+ * custody when their turn comes. 64 instances of up to 1 MiB in memory at most.
+ */
+export const INTAKE_PLAIN_BACKLOG = 64
 
 /** The store handlers of the SCP and STOW-RS: each answers once the instance is durable. */
 export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
@@ -160,7 +170,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       // enrolled. It is released without a second image.add.
       const file = path
       const ingest = async (): Promise<void> => {
-        await upload(file, job.size, job.patient, c, job.plain === undefined ? {} : { header: job.header, bytes: job.bytes })
+        await upload(file, job.size, job.patient, c, job.plain === undefined ? {} : { header: job.header, bytes: job.bytes, inMemory: job.inMemory })
         await c.index.release(job.mrn, job.id)
         log.info({ size: job.size }, 'instance in custody ingested for a linked patient')
       }
@@ -209,9 +219,11 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       if ('status' in filed) return filed
       if (filed.patient !== undefined && filed.held !== undefined) {
         // Durable in custody: answered now, attached by the intake with the plaintext, its bytes
-        // and its parsed header still at hand.
-        queued = true
-        intake.enqueue({ mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient, plain: instance.path, header: filed.header, bytes: filed.bytes }).catch(() => {})
+        // and its parsed header still at hand; past a backlog (the model slower than the sender),
+        // from custody, so memory does not grow with it.
+        const job = { mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient }
+        queued = intake.pending() < INTAKE_PLAIN_BACKLOG
+        intake.enqueue(queued ? { ...job, plain: instance.path, header: filed.header, bytes: filed.bytes, inMemory: instance.bytes !== undefined } : job).catch(() => {})
         return { status: STORE_STATUS.success }
       }
       log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')
@@ -232,7 +244,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       }
       uploading = true
       try {
-        await upload(instance.path, instance.size, filed.patient, c, { header: filed.header, bytes: filed.bytes })
+        await upload(instance.path, instance.size, filed.patient, c, { header: filed.header, bytes: filed.bytes, inMemory: instance.bytes !== undefined })
         log.info({ size: instance.size }, 'instance ingested for a linked patient')
         return { status: STORE_STATUS.success }
       } catch (err) {

@@ -18,6 +18,8 @@ export interface IntakeJob {
   /** With `plain`: its header as parsed when it was filed, and its bytes when they were read then. */
   header?: InstanceHeader
   bytes?: Uint8Array
+  /** The plaintext is only in `bytes` (received in memory): it is written to `plain` when attached. */
+  inMemory?: boolean
 }
 
 /** What the intake uses: how one job is attached (restore if needed, upload, release). */

@@ -1,7 +1,8 @@
 // The service-class provider of one association, on dcmjs-dimse's Scp: association negotiation
 // (called AE title, calling AE title and address from config), Verification (C-ECHO) and Storage
-// (C-STORE) with native little endian transfer syntaxes. Each received data set is streamed to a
-// temp file as a Part 10 file, never held whole in memory, and handed to `store`.
+// (C-STORE) with native little endian transfer syntaxes. Each received data set becomes a Part 10
+// file, kept in memory when small (IN_MEMORY_MAX_BYTES) and streamed to a temp file otherwise, and
+// is handed to `store`.
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import type { WriteStream } from 'node:fs'
@@ -16,6 +17,7 @@ import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from './constants.ts'
 import { part10Prefix } from './part10.ts'
 import type { InstanceHeader } from './instance-header.ts'
+import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
 import { STORAGE_SOP_CLASSES } from './sop-classes.ts'
 import { handleFind, handleGet, handleMove, QR_SOP_CLASSES, QR_STATUS } from './qr-scp.ts'
 import type { QrContext } from './qr-scp.ts'
@@ -31,7 +33,19 @@ export interface ReceivedInstance {
   transferSyntaxUid: string
   /** Its header, when the receiver parsed it already (STOW-RS); the ingest step then does not parse it again. */
   header?: InstanceHeader
+  /**
+   * The whole Part 10 file when it was received in memory (C-STORE of an instance up to
+   * IN_MEMORY_MAX_BYTES): then nothing was written at `path`, and nothing is read from disk.
+   */
+  bytes?: Uint8Array
 }
+
+/**
+ * Largest instance a C-STORE keeps in memory instead of a temp file: custody holds instances up to
+ * this size inside their sealed record (patient-index.ts), so the answer costs no file write or
+ * read. The association's one instance at a time bounds what this holds.
+ */
+export const IN_MEMORY_MAX_BYTES = HOLD_INLINE_MAX_BYTES
 
 /** The C-STORE status to answer (PS3.4 §B.2.3) and, for failures, a comment without PHI. */
 export interface StoreOutcome { status: number, comment?: string }
@@ -58,11 +72,17 @@ export const NETWORK_OPTIONS = {
   logDatasets: false
 }
 
-/** A Part 10 temp file being received: counts bytes and stops writing past the instance cap. */
+/**
+ * A Part 10 instance being received: counts bytes and stops keeping them past the instance cap.
+ * Kept in memory up to IN_MEMORY_MAX_BYTES; past that, what came so far and the rest go to a temp
+ * file at `path`.
+ */
 class InstanceSink extends Writable {
   readonly path: string
   readonly transferSyntaxUid: string
-  readonly #file: WriteStream
+  #file: WriteStream | undefined
+  /** What came so far, while in memory (copies: the library may reuse its buffers). */
+  #chunks: Uint8Array[]
   size = 0
   oversized = false
   /** Set when the temp file could not be written (a full disk, say): the C-STORE fails. */
@@ -72,25 +92,43 @@ class InstanceSink extends Writable {
     super()
     this.path = path
     this.transferSyntaxUid = transferSyntaxUid
-    this.#file = createWriteStream(path, { mode: 0o600 })
-    this.#file.on('error', (err) => this.destroy(err))
-    this.#file.write(prefix)
+    this.#chunks = [prefix]
     this.size = prefix.length
+  }
+
+  /** The whole file, when it stayed in memory. */
+  bytes (): Uint8Array | undefined {
+    if (this.#file !== undefined || this.oversized) return undefined
+    return this.#chunks.length === 1 ? this.#chunks[0] : new Uint8Array(Buffer.concat(this.#chunks))
   }
 
   override _write (chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
     this.size += chunk.length
     if (this.size > MAX_INSTANCE_BYTES) {
       this.oversized = true
+      this.#chunks = []
       done()
       return
+    }
+    if (this.#file === undefined && this.size <= IN_MEMORY_MAX_BYTES) {
+      this.#chunks.push(Uint8Array.from(chunk))
+      done()
+      return
+    }
+    if (this.#file === undefined) {
+      const file = createWriteStream(this.path, { mode: 0o600 })
+      file.on('error', (err) => this.destroy(err))
+      for (const c of this.#chunks) file.write(c)
+      this.#chunks = []
+      this.#file = file
     }
     if (this.#file.write(chunk)) done()
     else this.#file.once('drain', () => done())
   }
 
   override _final (done: (err?: Error | null) => void): void {
-    this.#file.end(() => done())
+    if (this.#file === undefined) done()
+    else this.#file.end(() => done())
   }
 }
 
@@ -227,7 +265,8 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
         respond({ status: STORE_STATUS.processingFailure, comment: 'no data set received' })
         return
       }
-      const instance: ReceivedInstance = { path: sink.path, size: sink.size, sopClassUid: request.getAffectedSopClassUid(), transferSyntaxUid: sink.transferSyntaxUid }
+      const bytes = sink.bytes()
+      const instance: ReceivedInstance = { path: sink.path, size: sink.size, sopClassUid: request.getAffectedSopClassUid(), transferSyntaxUid: sink.transferSyntaxUid, ...(bytes === undefined ? {} : { bytes }) }
       if (sink.failed) {
         rm(sink.path, { force: true }).catch(() => {})
         respond({ status: STORE_STATUS.outOfResources, comment: 'the instance could not be written' })

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
 import { MedichainError } from '../../protocol/errors.ts'
-import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_NAME, sealImageMeta, toMetaDate } from '../../protocol/image-meta.ts'
+import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_NAME, toMetaDate } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
 import type { WrappedKeys } from '../../protocol/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
@@ -23,6 +23,7 @@ import type { ReceivedFile } from './multipart.ts'
 import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
 import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
 import { nodeWrapKey } from './node-box.ts'
+import { nodeSealImageMeta } from './card-seal.ts'
 import type { HospitalBox } from './reader-keys.ts'
 
 /** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
@@ -129,9 +130,9 @@ export async function abandonRawSeal (raw: RawSeal, storage: Storage): Promise<v
   if (stored !== null) await storage.discard(stored.cid).catch(() => undefined)
 }
 
-/** Reads a DICOM file's header, records it in the catalogue, and returns its ledger placement. */
-async function catalogueInstance (path: string, patient: Uint8Array, catalogue: DicomCatalogue): Promise<Placement> {
-  const header = await readInstanceHeaderFile(path)
+/** Reads a DICOM file's header (unless given), records it in the catalogue, and returns its ledger placement. */
+async function catalogueInstance (file: ReceivedFile, patient: Uint8Array, catalogue: DicomCatalogue): Promise<Placement> {
+  const header = file.dicomHeader ?? await readInstanceHeaderFile(file.path)
   const placement = catalogue.place(header)
   await catalogue.put({ study: placement.record, series: placement.dicom.series, instance: placement.dicom.instance, patient, header, stored: Date.now() })
   return placement
@@ -167,7 +168,9 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       rawSeal.job.grow(file.size, true)
     }
     const { staging, job } = rawSeal
-    const { modality, analysis, card } = await c.decoder.withImage({ path: file.path, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
+    // A file already in memory (a small C-STORE instance) is decoded from its bytes.
+    const source = file.bytes !== undefined ? { bytes: file.bytes } : { path: file.path }
+    const { modality, analysis, card } = await c.decoder.withImage({ ...source, format, modelInput, preview: true, wait: opts.waitForDecode }, async (image, input, preview) => {
       const analyser = c.analysers.current
       // An analyser in the worker pool takes the image once its queue has room (the decode
       // slot is held until then, so decoded images stay bounded) and the slot is freed for the
@@ -178,12 +181,12 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
     // the ledger names it, so no recorded instance is ever missing from query/retrieve.
-    const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file.path, patientId, c.catalogue) : undefined
+    const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file, patientId, c.catalogue) : undefined
 
     const raw = { cid: (await job.done).cid, key: rawSeal.key }
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])
     if (result !== null) keys.push(result.key)
-    const meta = await staging.add([await sealImageMeta(raw.key, card)], { sync: false })
+    const meta = await staging.add([nodeSealImageMeta(raw.key, card)], { sync: false })
     // One fsync pass for the three files, before the ledger names them.
     await staging.sync()
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })

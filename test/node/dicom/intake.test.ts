@@ -6,7 +6,10 @@
 // still held after its image.add, as a crash in between leaves it) is recorded once.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFile } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
+import { SOP_CLASS } from '../../../node/imaging/constants.ts'
+import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
+import { IN_MEMORY_MAX_BYTES } from '../../../node/dicom/scp.ts'
 import { join } from 'node:path'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { decodeBlock } from '../../../protocol/block.ts'
@@ -14,7 +17,7 @@ import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
 import { hospitalGenesis, startHospital, stopHospitals, user, adminOf } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'
 import { dcmtk } from '../../helpers/dicom.ts'
-import { ctInstance } from '../../helpers/dicomweb.ts'
+import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 let A: Hospital | undefined
@@ -104,6 +107,54 @@ test('the same instance held twice before the patient enrols is recorded once', 
   assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 2 }, 'both held copies leave custody')
   assert.is((await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))).length, 1, 'one image.add for the instance')
   assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-TWICE', patientId: patient.user?.patientId })).json(), { attached: 0 }, 'custody is empty')
+})
+
+test('a small instance is received in memory, a large one through a temp file: both stored as sent', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'custody' } }))
+  const patient = await user(A, 'sizes-patient', 'patient')
+  const doc = await user(A, 'sizes-doc', 'clinician')
+  await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-SIZES', patientId: patient.user?.patientId })
+  const dir = await tempDir('medichain-intake-sizes-')
+  const sent: Uint8Array[] = []
+  const paths: string[] = []
+  for (const [i, side] of [[1, 64], [2, 1024]] as const) {
+    const bytes = encodeDicom({
+      rows: side, columns: side, bitsAllocated: 16, bitsStored: 12, pixels: new Uint16Array(side * side).map((_, k) => (k * 7 + i) & 0xfff), modality: 'CT', sopClassUid: SOP_CLASS.ct,
+      sopInstanceUid: `2.25.6100${i}`, studyInstanceUid: '2.25.6101', seriesInstanceUid: '2.25.6102', patient: { name: 'SIZES^TEST', id: 'MRN-SIZES', birthDate: '19800101' }
+    })
+    sent.push(bytes)
+    paths.push(join(dir, `s${i}.dcm`))
+    await writeFile(paths[paths.length - 1], bytes)
+  }
+  assert.ok(sent[0].length < IN_MEMORY_MAX_BYTES && sent[1].length > IN_MEMORY_MAX_BYTES)
+  const port = A.peer.dicom?.address()?.port as number
+  const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...paths], 120_000)
+  assert.is(store.code, 0, store.stderr)
+  await withTimeout(A.peer.dicom?.settled() ?? Promise.resolve(), 60_000, 'the intake to settle')
+  const images = await patient.myImages()
+  assert.is(images.length, 2)
+  // The peer writes its own file meta group; the data set (the last 64 KiB include the pixels) is as sent.
+  const stored = await Promise.all(images.map(async i => await patient.openImage(i)))
+  for (const bytes of sent) {
+    const tail = Buffer.from(bytes.subarray(bytes.length - 65536))
+    assert.ok(stored.some(s => s.length >= bytes.length - 256 && Buffer.from(s.subarray(s.length - 65536)).equals(tail)), `the ${bytes.length}-byte instance is stored as sent`)
+  }
+  assert.equal(await readdir(join(A.data, 'tmp')), [], 'no temp file is left')
+})
+
+test('STOW-RS with acknowledge custody: answered once held, then on the ledger; an unlinked MRN stays held', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'custody' } }))
+  const patient = await user(A, 'stow-custody-patient', 'patient')
+  const doc = await user(A, 'stow-custody-doc', 'clinician')
+  await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-STOW-C', patientId: patient.user?.patientId })
+  const { token } = await viewerToken(doc, { scope: ['write'] })
+  const client = dicomwebClient(A.url, token)
+  const datasets = [1, 2, 3].map(i => ctInstance('MRN-STOW-C', { study: '2.25.621', series: '2.25.622', instance: `2.25.623${i}` }, i, i))
+  await client.storeInstances({ datasets: [...datasets, ctInstance('MRN-STOW-NOBODY', { study: '2.25.631', series: '2.25.632', instance: '2.25.6331' }, 9, 1)] })
+  await withTimeout(A.peer.dicom?.settled() ?? Promise.resolve(), 60_000, 'the intake to settle')
+  assert.is((await patient.myImages()).length, 3, 'the linked patient\'s instances are on the ledger')
+  const later = await user(A, 'stow-custody-later', 'patient')
+  assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-STOW-NOBODY', patientId: later.user?.patientId })).json(), { attached: 1 }, 'the unlinked one was held')
 })
 
 test.run()
