@@ -4,10 +4,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
-import { imageMetaKey, openImageMeta, sealImageMeta } from '../../protocol/image-meta.ts'
-import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { nodeImageMetaKey, nodeSealImageMeta } from '../../node/records/card-seal.ts'
-import { rejects, throwsCode } from '../helpers/assert.ts'
+import { imageMetaKey, openImageMeta, sealImageMeta } from '../../../protocol/image-meta.ts'
+import type { ImageMeta } from '../../../protocol/image-meta.ts'
+import { nodeImageMetaKey, nodeSealImageMeta } from '../../../node/records/card-seal.ts'
+import { rejects, throwsCode } from '../../helpers/assert.ts'
 
 const card: ImageMeta = { name: 'slice-0001.dcm', date: '2026-12-07', description: 'CT chest', modality: 'CT', thumbnail: { type: 'image/png', width: 2, height: 2, bytes: new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]) } }
 
