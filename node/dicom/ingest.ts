@@ -2,7 +2,7 @@
 // up in the patient index; a linked patient's instance goes through the upload pipeline like a
 // web upload, and an unlinked one is held in the hospital's custody until the patient is linked.
 // The MRN is read here and nowhere else, and never logged.
-import { open, readFile, rm, writeFile } from 'node:fs/promises'
+import { open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -69,9 +69,8 @@ async function headOf (path: string): Promise<Uint8Array> {
  * The header and bytes already read, when given, are not read again.
  */
 async function upload (path: string, size: number, patient: Uint8Array, c: DicomIngestComponents, known: { header?: InstanceHeader, bytes?: Uint8Array, inMemory?: boolean } = {}): Promise<void> {
-  // An instance received in memory is written out here, off the C-STORE answer's path: the seal
-  // worker encrypts the raw file from disk.
-  if (known.inMemory === true && known.bytes !== undefined) await writeFile(path, known.bytes, { mode: 0o600 })
+  // An instance received in memory is sealed and decoded from its bytes: it never touches the disk
+  // in plaintext (ingestUpload's sealBytes).
   const head = known.bytes?.subarray(0, 1024) ?? await headOf(path)
   const file: ReceivedFile = { path, size, head, declaredType: 'application/dicom', fields: {} }
   if (known.bytes !== undefined) file.bytes = known.bytes
@@ -111,10 +110,11 @@ export interface DicomIngest {
 export const INTAKE_CONCURRENCY = 8
 
 /**
- * Intake jobs that keep their received plaintext (and bytes) at hand; later ones are restored from
- * custody when their turn comes. 64 instances of up to 1 MiB in memory at most.
+ * Bytes of received instances the intake's queued jobs keep at hand (plaintext in memory or in the
+ * temp folder); past it, an instance is restored from custody when its turn comes, which costs
+ * its decryption and a second header parse. 256 MiB: two thousand 128 KiB CT slices.
  */
-export const INTAKE_PLAIN_BACKLOG = 64
+export const INTAKE_PLAIN_BYTES = 256 * 1024 * 1024
 
 /** The store handlers of the SCP and STOW-RS: each answers once the instance is durable. */
 export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
@@ -151,6 +151,8 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       if (attaching.get(key) === tail) attaching.delete(key)
     }
   }
+  /** Bytes of the plaintext copies queued intake jobs hold (INTAKE_PLAIN_BYTES). */
+  let plainBytes = 0
   const intake = createIntake({ concurrency: INTAKE_CONCURRENCY })({
     logger: log,
     attach: async (job) => {
@@ -222,8 +224,12 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
         // and its parsed header still at hand; past a backlog (the model slower than the sender),
         // from custody, so memory does not grow with it.
         const job = { mrn: filed.mrn, id: filed.held.id, size: instance.size, patient: filed.patient }
-        queued = intake.pending() < INTAKE_PLAIN_BACKLOG
-        intake.enqueue(queued ? { ...job, plain: instance.path, header: filed.header, bytes: filed.bytes, inMemory: instance.bytes !== undefined } : job).catch(() => {})
+        queued = plainBytes + instance.size <= INTAKE_PLAIN_BYTES
+        if (queued) {
+          plainBytes += instance.size
+          intake.enqueue({ ...job, plain: instance.path, header: filed.header, bytes: filed.bytes, inMemory: instance.bytes !== undefined })
+            .catch(() => {}).finally(() => { plainBytes -= instance.size })
+        } else intake.enqueue(job).catch(() => {})
         return { status: STORE_STATUS.success }
       }
       log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')

@@ -105,6 +105,18 @@ async function addEncrypted (staging: Staging, source: AsyncIterable<Uint8Array>
  */
 export interface RawSeal { key: Uint8Array, staging: Staging, job: SealJob }
 
+/**
+ * Seals a file already whole in memory (a small C-STORE instance) on this thread: a worker would
+ * first need it written to disk, which costs more than encrypting a few hundred KiB here.
+ */
+export function sealBytes (storage: Storage, bytes: Uint8Array): RawSeal {
+  const staging = storage.stage()
+  const key = new Uint8Array(randomBytes(32))
+  const done = staging.add(encryptContent(key, [bytes]), { sync: false })
+  done.catch(() => {})
+  return { key, staging, job: { grow () {}, abort () {}, done } }
+}
+
 /** Starts sealing the temp file at `path`, which may still be growing. */
 export function beginRawSeal (storage: Storage, path: string): RawSeal {
   const staging = storage.stage()
@@ -163,6 +175,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // The raw file is encrypted and stored by a seal worker (begun as the body arrived, or now)
     // while the decoder, another worker, checks and analyses it: both read the same temp file.
     // Its blocks are staged, not pinned, until the record names them; a failure below removes them.
+    if (rawSeal === undefined && file.bytes !== undefined) rawSeal = sealBytes(c.storage, file.bytes)
     if (rawSeal === undefined) {
       rawSeal = beginRawSeal(c.storage, file.path)
       rawSeal.job.grow(file.size, true)
