@@ -21,9 +21,11 @@ function element (group: number, elem: number, vr: string, value: Uint8Array): U
   return out
 }
 
+const utf8 = new TextEncoder()
+
 /** A UI or SH value padded to even length (UI with NUL, SH with space; PS3.5 §6.2). */
 function text (s: string, pad: number): Uint8Array {
-  const bytes = new TextEncoder().encode(s)
+  const bytes = utf8.encode(s)
   if (bytes.length % 2 === 0) return bytes
   const out = new Uint8Array(bytes.length + 1)
   out.set(bytes)
@@ -44,7 +46,7 @@ export function part10Prefix (sopClassUid: string, sopInstanceUid: string, trans
   const bodyLength = body.reduce((n, b) => n + b.length, 0)
   const groupLength = new Uint8Array(4)
   new DataView(groupLength.buffer).setUint32(0, bodyLength, true)
-  const parts = [new Uint8Array(128), new TextEncoder().encode('DICM'), element(0x0002, 0x0000, 'UL', groupLength), ...body]
+  const parts = [new Uint8Array(128), utf8.encode('DICM'), element(0x0002, 0x0000, 'UL', groupLength), ...body]
   const out = new Uint8Array(parts.reduce((n, b) => n + b.length, 0))
   let at = 0
   for (const p of parts) { out.set(p, at); at += p.length }
