@@ -19,12 +19,17 @@ function checkSize (width: number, height: number, length: number, channels: num
   }
 }
 
+/** PNG filter type 4, Paeth (PNG spec §9.2). */
+const PAETH = 4
+
 /**
  * Encodes a PNG. `channels` 1 is gray (Uint8Array → 8-bit, Uint16Array → 16-bit); `channels` 4 is
  * 8-bit RGBA, e.g. the result image with its coloured overlay. Throws INVALID when the sample
- * count does not match the dimensions.
+ * count does not match the dimensions. `fast` filters every row with Paeth (PNG spec §9.4) instead
+ * of pngjs's per-row choice among all five filters, at deflate level 6: about 2.5 times faster for
+ * a 256² RGBA result image, about 5 % larger (docs/benchmarks.md "DICOM ingest").
  */
-export function encodePng (samples: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 4 = 1): Uint8Array {
+export function encodePng (samples: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 4 = 1, opts: { fast?: boolean } = {}): Uint8Array {
   checkSize(width, height, samples.length, channels)
   const sixteen = samples instanceof Uint16Array
   if (sixteen && channels !== 1) throw new InvalidRequestError('16-bit PNG encoding is gray only')
@@ -36,7 +41,8 @@ export function encodePng (samples: Uint8Array | Uint16Array, width: number, hei
     colorType,
     inputColorType: colorType,
     inputHasAlpha: channels === 4,
-    bitDepth: sixteen ? 16 : 8
+    bitDepth: sixteen ? 16 : 8,
+    ...(opts.fast === true ? { filterType: PAETH, deflateLevel: 6 } : {})
   })
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength)
 }
