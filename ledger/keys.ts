@@ -63,6 +63,12 @@ export const K = {
   emergencyPatientPrefix: (patient: Uint8Array | string) => `s:emerg:${hex(patient)}:`,
   emergencyPrefix: 's:emerg:',
   emergencyReview: (access: Uint8Array | string) => `s:emrev:${hex(access)}`,
+  /**
+   * A custodian's study key for one study of a patient (`study.key`, ledger/study-rules.ts), by
+   * patient, study, custodian and key id: a prefix lists a patient's or one study's keys.
+   */
+  studyKey: (patient: Uint8Array | string, record: Uint8Array, custodian: Uint8Array | string, kid: Uint8Array) => `s:studykey:${hex(patient)}:${toHex(record)}:${hex(custodian)}:${toHex(kid)}`,
+  studyKeyPrefix: (patient: Uint8Array | string, record?: Uint8Array) => `s:studykey:${hex(patient)}:${record === undefined ? '' : `${toHex(record)}:`}`,
   /** The hospitals that hold a patient's images (custodians of an `image.add`): a sorted list of keys. */
   custodians: (patient: Uint8Array | string) => `s:cust:${hex(patient)}`,
   rekeyByOld: (old: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeyold:${hex(old)}:${hex(rekey)}`,

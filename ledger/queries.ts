@@ -29,6 +29,9 @@ export interface HistoryEvent { txId: Uint8Array, type: Tx['type'], time: number
  */
 export type ConsentRecord = { grantee: Uint8Array, purpose: Purpose, action: 'grant' | 'revoke', seq: number, tx: Uint8Array, time: number } & Partial<Omit<TxBodies['consent.grant'], 'purpose'>>
 
+/** A custodian's study key as the ledger records it (`study.key`): still wrapped, for the patient and the custodian. */
+export interface StudyKeyRecord { patient: Uint8Array, record: Uint8Array, custodian: Uint8Array, kid: Uint8Array, keys: Array<{ to: Uint8Array, key: Uint8Array }>, tx: Uint8Array, time: number }
+
 /** A display name in the consortium directory (`directory.set`), for a hospital or one of its staff. */
 export interface DirectoryEntry { subject: Uint8Array, name: string, department: string, hospital: Uint8Array, seq: number, tx: Uint8Array, time: number }
 
@@ -147,6 +150,20 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       for (const bytes of values) {
         const img = bytes === undefined ? undefined : decode(bytes) as ImageRecord
         if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
+      }
+      return out
+    },
+
+    /**
+     * The study keys recorded for `patient` (`study.key`), of one study when `record` is given, in
+     * (study, custodian, key id) order: a few per study, so a consent carries keys, not instances.
+     */
+    async studyKeysOf (patient: Uint8Array, record?: Uint8Array): Promise<StudyKeyRecord[]> {
+      const out: StudyKeyRecord[] = []
+      for await (const [key, bytes] of store.entries(K.studyKeyPrefix(patient, record))) {
+        const [, , , rec, custodian, kid] = key.split(':')
+        const v = decode(bytes) as { keys: StudyKeyRecord['keys'], tx: Uint8Array, time: number }
+        out.push({ patient, record: fromHex(rec), custodian: fromHex(custodian), kid: fromHex(kid), ...v })
       }
       return out
     },

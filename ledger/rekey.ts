@@ -72,7 +72,8 @@ export function applyRekey (w: BatchWriter, tx: TxOf<'image.rekey'>, base: { tx:
   if (held === undefined) return
   const old = decode(held) as ImageRecord
   const raw = b.raw.toString()
-  const { meta: _oldMeta, ...kept } = old
+  // The card and the study seal belong to the old keys: a re-keyed image drops both (its new card comes with the tx).
+  const { meta: _oldMeta, study: _oldSeal, ...kept } = old
   const record = { ...kept, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw, ...(b.meta === undefined ? {} : { meta: b.meta }) }
   w.put(K.image(raw, custodian), encode(record))
   w.put(K.patientImage(b.patient, raw, custodian), new Uint8Array(0))

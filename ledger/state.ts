@@ -13,6 +13,7 @@ import { applyRekey, rekeyKeysRead } from './rekey.ts'
 import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { applyEmergency, emergencyKeysRead } from './emergency-rules.ts'
 import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
+import { applyStudyKey, grantStudyKeys, studyKeysRead } from './study-rules.ts'
 
 import type { TxContext, TxLocations } from './types.ts'
 import { BatchWriter } from './batch-writer.ts'
@@ -69,7 +70,9 @@ export function keysRead (dtx: DecodedTx): string[] {
       if (tx.body.record !== null) keys.push(K.recordOwner(tx.body.patient, tx.body.record))
       keys.push(K.image(tx.body.raw.toString(), tx.signer), K.imageOwner(tx.body.raw.toString(), tx.body.patient), K.custodians(tx.body.patient))
       if (tx.body.result !== null) keys.push(K.resultImage(tx.body.result.toString(), tx.signer))
+      keys.push(...studyKeysRead(tx))
       break
+    case 'study.key': keys.push(...studyKeysRead(tx)); break
     case 'consent.grant':
     case 'consent.revoke': {
       const patient = patientIdOf(tx.signer)
@@ -78,7 +81,7 @@ export function keysRead (dtx: DecodedTx): string[] {
       keys.push(K.account(tx.body.grantee))
       if (tx.type === 'consent.grant') {
         const images = [...tx.body.keys.map(k => k.image), ...(tx.body.scope.kind === 'images' ? tx.body.scope.images : [])]
-        keys.push(...images.map(cid => K.imageOwner(cid.toString(), patient)))
+        keys.push(...images.map(cid => K.imageOwner(cid.toString(), patient)), ...grantStudyKeys(tx, [patient]))
       }
       break
     }
@@ -183,6 +186,10 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
       }
       return { membership: false }
     }
+    case 'study.key':
+      applyStudyKey(w, tx, base)
+      addHistory(w, tx.body.patient, dtx, ctx)
+      return { membership: false }
     case 'image.rekey':
       applyRekey(w, tx, base)
       addHistory(w, tx.body.patient, dtx, ctx)
@@ -274,6 +281,7 @@ export function patientOf (dtx: DecodedTx): Uint8Array | null {
   switch (tx.type) {
     case 'record.create':
     case 'image.add':
+    case 'study.key':
     case 'image.rekey':
     case 'access.log':
     case 'patient.cosign':

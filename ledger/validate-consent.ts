@@ -5,7 +5,7 @@
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
-import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE } from '../protocol/constants.ts'
+import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, CONSENT_BYTES_PER_STUDY } from '../protocol/constants.ts'
 import { LedgerRuleError } from '../protocol/errors.ts'
 import type { DecodedTx, TxOf } from '../protocol/tx.ts'
 import { patientIdOf } from '../protocol/tx.ts'
@@ -13,10 +13,11 @@ import { K } from './keys.ts'
 import { txIdsOf, txInCausalPast } from './causal.ts'
 import { formerOf } from './patient-rekey.ts'
 import type { BlockContext, PrefetchView } from './causal.ts'
+import { checkGrantStudies, checkGrantStudyShape, grantStudyKeys, grantStudyTxIds } from './study-rules.ts'
 
-/** The largest encoding a grant naming `images` distinct images may have (see CONSENT_BYTES_PER_IMAGE). */
-export function maxConsentBytes (images: number): number {
-  return CONSENT_BASE_BYTES + images * CONSENT_BYTES_PER_IMAGE
+/** The largest encoding a grant naming `images` distinct images and carrying `studies` study keys may have (see CONSENT_BYTES_PER_IMAGE). */
+export function maxConsentBytes (images: number, studies = 0): number {
+  return CONSENT_BASE_BYTES + images * CONSENT_BYTES_PER_IMAGE + studies * CONSENT_BYTES_PER_STUDY
 }
 
 type Consent = TxOf<'consent.grant'> | TxOf<'consent.revoke'>
@@ -46,8 +47,9 @@ function checkShape (dtx: DecodedTx & { tx: Consent }): string[] {
   if (tx.type === 'consent.revoke') return []
   if (tx.body.expires <= tx.time) throw new LedgerRuleError('CONSENT_EXPIRED', 'the consent expires before it is made')
   const images = namedImages(tx)
-  if (dtx.bytes.length > maxConsentBytes(images.length)) {
-    throw new LedgerRuleError('CONSENT_TOO_LARGE', `a consent naming ${images.length} images may be at most ${maxConsentBytes(images.length)} bytes, got ${dtx.bytes.length}`)
+  const studies = checkGrantStudyShape(tx)
+  if (dtx.bytes.length > maxConsentBytes(images.length, studies)) {
+    throw new LedgerRuleError('CONSENT_TOO_LARGE', `a consent naming ${images.length} images and ${studies} study keys may be at most ${maxConsentBytes(images.length, studies)} bytes, got ${dtx.bytes.length}`)
   }
   return images
 }
@@ -94,10 +96,12 @@ function granteeKnown (tx: Consent, ctx: BlockContext, view: PrefetchView, isFou
 
 /**
  * Throws a LedgerRuleError for the first consent in `txs` that breaks a rule: CONSENT_SELF,
- * CONSENT_EXPIRED, BAD_CONSENT (keys twice, or outside the scope), CONSENT_TOO_LARGE,
+ * CONSENT_EXPIRED, BAD_CONSENT (keys twice, or outside the scope, image or study),
+ * CONSENT_KEYS_UNBOUND (a study key not bound for a hospital), CONSENT_TOO_LARGE,
  * UNKNOWN_GRANTEE, FOREIGN_IMAGE (an image not recorded for this patient in the causal past),
  * FOREIGN_RECORD (a record scope naming a record, such as a DICOM study, that no `record.create`
- * or `image.add` of this patient recorded in the causal past).
+ * or `image.add` of this patient recorded in the causal past, or a study key no `study.key` of
+ * this patient recorded there).
  */
 export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: PrefetchView, isFounder: (key: Uint8Array) => boolean): Promise<void> {
   const consents: Array<{ tx: Consent, images: string[] }> = []
@@ -112,9 +116,12 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
   // once its request is in the block's causal past; what such a consent opens waits for the
   // request to take effect (node/records/reads.ts).
   const formerFor = (tx: Consent): Array<{ old: Uint8Array, tx: Uint8Array }> => formerOf(view, patientIdOf(tx.signer))
-  await view.prefetch(consents.flatMap(c => formerFor(c.tx).flatMap(f => [K.tx(f.tx), ...c.images.map(cid => K.imageOwner(cid, f.old))])))
+  const ownersFor = (tx: Consent): Uint8Array[] => [patientIdOf(tx.signer), ...formerFor(tx).map(f => f.old)]
+  const studyKeysOf = (tx: Consent): string[] => tx.type === 'consent.grant' ? grantStudyKeys(tx, ownersFor(tx)) : []
+  await view.prefetch(consents.flatMap(c => [...formerFor(c.tx).flatMap(f => [K.tx(f.tx), ...c.images.map(cid => K.imageOwner(cid, f.old))]), ...studyKeysOf(c.tx)]))
   await view.prefetch(consents.flatMap(c => [
     ...txIdsToPlace(c.tx, c.images, view),
+    ...(c.tx.type === 'consent.grant' ? grantStudyTxIds(c.tx, ownersFor(c.tx), view) : []),
     ...formerFor(c.tx).flatMap(f => c.images.flatMap(cid => txIdsOf(view.get(K.imageOwner(cid, f.old)))))
   ].map(id => K.tx(id))))
   for (const { tx, images } of consents) {
@@ -132,5 +139,6 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
     if (record !== undefined && !txIdsOf(view.get(K.recordOwner(patient, record))).some(id => txInCausalPast(view, id, ctx))) {
       throw new LedgerRuleError('FOREIGN_RECORD', 'the consent names a record (study) not recorded for this patient')
     }
+    if (tx.type === 'consent.grant') checkGrantStudies(tx, owners, ctx, view)
   }
 }

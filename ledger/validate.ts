@@ -14,6 +14,7 @@ import { accessLogKeys, checkAccessLog } from './access-rules.ts'
 import { checkPublisher } from './fl-rules.ts'
 import { authoriseResearchSigner, checkResearch, isUserResearchType } from './research.ts'
 import { checkImageAdd } from './image-rules.ts'
+import { checkImageStudySeal, checkStudyKey, studyKeysRead } from './study-rules.ts'
 import { checkConsentKeys } from './consent-keys.ts'
 import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
@@ -29,7 +30,7 @@ import { checkTxTime } from './validate-time.ts'
 export type { StateView }
 
 /** Transaction types a hospital signs for itself: the signer must be the block's author. */
-const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'emergency.role', 'emergency.access', 'emergency.review', 'research.export'])
+const HOSPITAL_TYPES = new Set(['member.propose', 'member.approve', 'member.resolve', 'account.register', 'record.create', 'image.add', 'study.key', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'emergency.role', 'emergency.access', 'emergency.review', 'research.export'])
 
 /**
  * Checks that the transaction's signer may authorise its type inside a block by `author`:
@@ -46,7 +47,11 @@ export function authoriseTx (dtx: DecodedTx, author: Uint8Array, ledgerId: Uint8
     if (!equals(tx.signer, author)) {
       throw new LedgerRuleError('UNAUTHORISED_SIGNER', `${tx.type} must be signed by the hospital whose block carries it`)
     }
-    if (tx.type === 'image.add') checkImageAdd(tx.body)
+    if (tx.type === 'image.add') {
+      checkImageAdd(tx.body)
+      checkImageStudySeal(tx.body, author, view)
+    }
+    if (tx.type === 'study.key') checkStudyKey(tx, view)
     if (tx.type === 'account.register') {
       if (!equals(tx.body.hospital, author)) throw new LedgerRuleError('UNAUTHORISED_SIGNER', 'account.register must name the registering hospital')
       if (!verify(tx.body.user, accountPopBytes(ledgerId, tx.body), tx.body.pop)) {
@@ -89,6 +94,7 @@ function authoriseDirectory (subject: Uint8Array, author: Uint8Array, view: Stat
 export function authoriseKeys (dtx: DecodedTx): string[] {
   const { tx } = dtx
   if (tx.type === 'directory.set') return [K.account(tx.signer), K.account(tx.body.subject)]
+  if (tx.type === 'study.key' || tx.type === 'image.add') return [K.account(tx.signer), ...studyKeysRead(tx)]
   // An image.rekey reads the image it re-keys and the CIDs it records.
   if (tx.type === 'image.rekey') return [K.account(tx.signer), ...rekeyKeysRead(tx)]
   if (tx.type === 'patient.rekey' || tx.type === 'patient.cosign' || tx.type === 'patient.veto' || tx.type === 'patient.rewrap') return patientRekeyKeysRead(tx)

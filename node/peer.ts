@@ -38,6 +38,7 @@ import { createFederation, FL_STATUS_BY_CODE, flRoutes, flTopicAllowance } from 
 import type { Federation } from './fl/index.ts'
 import { toHex } from '../protocol/bytes.ts'
 import { createReads } from './records/reads.ts'
+import { createStudyKeys } from './records/study-keys.ts'
 import { emptyTempDir } from './records/temp-files.ts'
 import { FETCHED_COPIES_SWEEP_MS } from './records/constants.ts'
 import { createFetchedCopies } from './records/fetched-copies.ts'
@@ -341,8 +342,10 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       logger,
       clock
     })
+    // One study key per study ingested here (docs/design.md §5 "Study keys"), for DICOM from every path.
+    const studyKeys = createStudyKeys({ ledger, box })
     const dicom = init.dicom?.enabled === true
-      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed, custodianRead: records.custodianRead })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog }, reads, logger, clock })
+      ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed, custodianRead: records.custodianRead })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog, studyKeys }, reads, logger, clock })
       : null
     const http = createHttpServer({
       host: init.http.host,
@@ -362,7 +365,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const limiter = writeLimits({ windowMs: records.writeWindowMs, perPatient: records.writesPerPatient, perStaff: records.writesPerStaff, perPeer: records.writesPerPeer }, clock)
     http.app.use(limiter)
     const routes = recordRoutes({ tmpDir, maxUploadBytes: records.maxUploadBytes }, {
-      auth, reads, emergencies, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
+      auth, reads, emergencies, ledger, storage, analysers, box, decoder, logger: recordsLog, clock, studyKeys, ...(dicom === null ? {} : { catalogue: dicom.catalogue })
     })
     http.app.use(routes.routes())
     http.app.use(routes.allowedMethods({ throw: true }))

@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid'
 import { fromBase64, toBase64 } from './base64.ts'
 import { fromHex, toHex } from './bytes.ts'
 import { accountRegistrationProof, buildConsentGrant, buildConsentRevoke } from './consent.ts'
+import type { PatientStudyKey } from './consent.ts'
 import { decryptBytes } from './content-crypto.ts'
 import { deriveAuthSecret } from './auth-secret.ts'
 import { MedichainError } from './errors.ts'
@@ -127,7 +128,12 @@ export interface ApiImage {
    * pseudonymous series and instance ids (hex) and its InstanceNumber; null for other images.
    */
   dicom: { series: string, instance: string, number: number } | null
+  /** The study key (its id, hex) the image's data keys are also sealed under, or null (older images, non-DICOM). */
+  study: { kid: string } | null
 }
+
+/** One of the patient's study keys as `GET /api/me/study-keys` gives it (hex, the key in base64, wrapped for the patient). */
+export interface ApiStudyKey { patientId: string, record: string, custodian: string, kid: string, key: string }
 
 /** A membership proposal as `GET /api/members/proposals` lists it (keys and ids in hex). */
 export interface ApiProposal {
@@ -610,6 +616,11 @@ export class MedichainClient {
     }
   }
 
+  /** The signed-in patient's study keys (of one study, hex, when given), wrapped for their box key. */
+  async myStudyKeys (record?: string): Promise<ApiStudyKey[]> {
+    return (await this.#json<{ studies: ApiStudyKey[] }>('GET', `/api/me/study-keys${record === undefined ? '' : `?record=${record}`}`)).studies
+  }
+
   /** A page of the patient's consents (by grantee, then purpose), the next seq to sign with, and the cursor of the next page. */
   async myConsents (opts: { cursor?: string, limit?: number } = {}): Promise<{ nextSeq: number, consents: Array<Record<string, unknown>>, next: string | null }> {
     return await this.#json('GET', `/api/me/consents${pageQuery(opts)}`)
@@ -617,7 +628,10 @@ export class MedichainClient {
 
   /**
    * Grants a consent: the patient's own keys for the chosen images are unwrapped here and
-   * re-wrapped for the grantee, then the consent is signed here and sent.
+   * re-wrapped for the grantee, then the consent is signed here and sent. A consent naming a study
+   * (or all images) carries the study keys of the studies it covers instead of the keys of the
+   * instances sealed under them (docs/design.md §5 "Study keys"), so its size does not grow with
+   * the study; only instances without a study key (ingested before they existed) add a key each.
    */
   async grant (input: { grantee: string, kind: 'user' | 'hospital', purpose: Purpose, expires: number, scope?: ConsentScope, images?: string[], project?: string }): Promise<{ id: string }> {
     const keys = this.#needKeys()
@@ -629,6 +643,10 @@ export class MedichainClient {
       ? fromHex((await this.#json<{ hospital: string }>('GET', `/api/accounts/by-key/${input.grantee}`)).hospital)
       : undefined
     const { nextSeq } = await this.myConsents()
+    const scope: ConsentScope = input.scope ?? (input.images === undefined ? { kind: 'all' } : { kind: 'images', images: chosen.map(i => CID.parse(i.raw)) })
+    const studies = scope.kind === 'images' ? [] : await this.myStudyKeys(scope.kind === 'record' ? toHex(scope.record) : undefined)
+    const sealed = new Set(studies.map(s => `${s.record}:${s.custodian}:${s.kid}`))
+    const keyed = chosen.filter(i => i.study === null || !sealed.has(`${i.record ?? ''}:${i.custodian}:${i.study.kid}`))
     const tx = buildConsentGrant({
       ledgerId: peer.ledger,
       patient: keys,
@@ -636,9 +654,10 @@ export class MedichainClient {
       kind: input.kind,
       granteeHospital,
       purpose: input.purpose,
-      scope: input.scope ?? (input.images === undefined ? { kind: 'all' } : { kind: 'images', images: chosen.map(i => CID.parse(i.raw)) }),
+      scope,
       expires: input.expires,
-      images: chosen.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
+      studies: studies.map((s): PatientStudyKey => ({ patient: fromHex(s.patientId), record: fromHex(s.record), custodian: fromHex(s.custodian), kid: fromHex(s.kid), key: fromBase64(s.key) })),
+      images: keyed.map(i => ({ cid: CID.parse(i.raw), raw: fromBase64(i.keys.raw), result: i.keys.result === null ? null : fromBase64(i.keys.result) })),
       seq: nextSeq,
       time: Date.now(),
       project: input.project === undefined ? undefined : fromHex(input.project)

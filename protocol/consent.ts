@@ -3,10 +3,12 @@
 // time, after checking the consent is live), a revoke, and the proof of possession that registers a user's keys. All of
 // it runs client-side with @noble/curves; the patient's secrets never leave the browser.
 import type { CID } from 'multiformats/cid'
-import { equals } from './bytes.ts'
+import { equals, toHex } from './bytes.ts'
 import { nobleIdentity } from './ed25519.ts'
 import { MedichainError, TooLargeError } from './errors.ts'
 import { unwrapKey, wrapBoundKey } from './key-wrap.ts'
+import { wrapStudyKey } from './study-key.ts'
+import type { GrantedStudyKey } from './study-tx.ts'
 import { accountPopBytes, encodeTx, parseBody, signTx } from './tx.ts'
 import type { ConsentScope, GrantedKeys, Purpose, Role, TxBodies, TxOf } from './tx.ts'
 import { hospitalBoxPublicKey, secureRandomBytes } from './user-keys.ts'
@@ -20,6 +22,13 @@ export interface PatientImageKeys {
   /** The result image's data key, wrapped likewise, or null when there is no result. */
   result: Uint8Array | null
 }
+
+/**
+ * One of the patient's study keys (a custodian's `study.key`): which study, whose, the key id, and
+ * the key as wrapped for the patient's box key. `patient` is the study's patient id (the signer's
+ * own, or one its key took over by assisted recovery).
+ */
+export interface PatientStudyKey { patient: Uint8Array, record: Uint8Array, custodian: Uint8Array, kid: Uint8Array, key: Uint8Array }
 
 /** Everything a consent grant needs. */
 export interface ConsentGrantInput {
@@ -41,6 +50,12 @@ export interface ConsentGrantInput {
   /** Expiry, ms since the epoch; must be after `time`. */
   expires: number
   images: PatientImageKeys[]
+  /**
+   * Study keys to hand over (docs/design.md §5 "Study keys"): each opens every instance of its
+   * study sealed under it, so a study of any size costs one entry. Only for a scope of all images
+   * or of that study; the images they open need no entry in `images`.
+   */
+  studies?: PatientStudyKey[]
   /** The patient's next transaction sequence number (consents are last-writer-wins by it). */
   seq: number
   time: number
@@ -123,6 +138,28 @@ function rewrap (wrapped: Uint8Array, patientBoxSecret: Uint8Array, hospitalBoxP
 }
 
 /**
+ * Unwraps each study key with the patient's box secret and re-wraps it for the grantee's hospital,
+ * bound to its study (study-key.ts wrapStudyKey). BAD_CONSENT for a study key a scope of listed
+ * images or of another study does not cover, or one listed twice.
+ */
+function grantedStudies (studies: PatientStudyKey[], scope: ConsentScope, patientBoxSecret: Uint8Array, hospitalBoxPub: Uint8Array, random: RandomBytes): GrantedStudyKey[] {
+  if (studies.length > 0 && scope.kind === 'images') throw badConsent('a consent to listed images carries no study key')
+  const seen = new Set<string>()
+  return studies.map(s => {
+    if (scope.kind === 'record' && !equals(scope.record, s.record)) throw badConsent('a study key outside the study the consent names')
+    const id = `${toHex(s.record)}:${toHex(s.custodian)}:${toHex(s.kid)}`
+    if (seen.has(id)) throw badConsent('a study key is listed twice')
+    seen.add(id)
+    const studyKey = unwrapKey(s.key, patientBoxSecret)
+    try {
+      return { record: s.record, custodian: s.custodian, kid: s.kid, key: wrapStudyKey(studyKey, s, hospitalBoxPub, random) }
+    } finally {
+      studyKey.fill(0)
+    }
+  })
+}
+
+/**
  * Builds and signs a `consent.grant` with the patient's key. Each image's data keys are unwrapped
  * with the patient's box secret (BAD_WRAPPED_KEY if one is not the patient's) and re-wrapped for
  * the grantee's hospital peer. Throws BAD_CONSENT for an inconsistent request, BAD_SCHEMA for a body the ledger
@@ -135,6 +172,7 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
   checkImages(input.images, input.scope)
   const boxPub = granteeBoxKey(input)
   const random = input.random ?? secureRandomBytes
+  const studies = grantedStudies(input.studies ?? [], input.scope, input.patient.boxSecret, boxPub, random)
   const keys: GrantedKeys[] = input.images.map(image => ({
     image: image.cid,
     raw: rewrap(image.raw, input.patient.boxSecret, boxPub, random, { part: 'raw', cid: image.cid }),
@@ -142,7 +180,8 @@ export function buildConsentGrant (input: ConsentGrantInput): TxOf<'consent.gran
   }))
   const body = parseBody('consent.grant', {
     grantee: input.grantee, kind: input.kind, purpose: input.purpose, scope: input.scope, expires: input.expires, keys,
-    ...(input.project === undefined ? {} : { project: input.project })
+    ...(input.project === undefined ? {} : { project: input.project }),
+    ...(studies.length === 0 ? {} : { studies })
   })
   const tx = signTx(input.ledgerId, { type: 'consent.grant', body, signer: identity.publicKey, seq: input.seq, time: input.time }, identity)
   encodeTx(tx)

@@ -48,6 +48,12 @@ export const MAX_TX_AGE_MS = 60 * 60 * 1000
  */
 export const CONSENT_BASE_BYTES = 512
 export const CONSENT_BYTES_PER_IMAGE = 400
+/**
+ * Further bytes a grant may take per study key it carries (protocol/study-tx.ts GrantedStudyKey):
+ * record (16), custodian (32), key id (16) and a bound key (112) with field names and CBOR
+ * framing measure 215 bytes; the budget leaves room as CONSENT_BYTES_PER_IMAGE does.
+ */
+export const CONSENT_BYTES_PER_STUDY = 300
 
 /** Ed25519 sizes in bytes (RFC 8032 §5.1). */
 export const ED25519_PUBLIC_KEY_BYTES = 32

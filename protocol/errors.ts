@@ -92,6 +92,10 @@ export type RejectCode =
   | 'UNKNOWN_PROJECT'
   | 'NOT_PROJECT_HOSPITAL'
   | 'BAD_STUDY'
+  | 'BAD_STUDY_KEY'
+  | 'STUDY_KEY_EXISTS'
+  | 'BAD_STUDY_SEAL'
+  | 'NO_STUDY_KEY'
 
 /** Thrown when a well-formed block or transaction breaks a ledger rule. */
 export class LedgerRuleError extends MedichainError {

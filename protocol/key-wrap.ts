@@ -141,8 +141,18 @@ function binding (part: 'raw' | 'result', imageCid: Uint8Array): Uint8Array {
  * as this image's key: the peer checks the binding before it re-wraps anything.
  */
 export function wrapBoundKey (dataKey: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, recipientBoxPub: Uint8Array, random: RandomBytes = secureRandomBytes): Uint8Array {
-  if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_BYTES) throw badKey(`expected a ${DATA_KEY_BYTES}-byte data key`)
-  const payload = concat(binding(part, imageCid), dataKey)
+  return wrapBound(dataKey, binding(part, imageCid), recipientBoxPub, random)
+}
+
+/**
+ * Wraps a 32-byte key together with a 32-byte binding digest (what the key opens): the recipient
+ * checks the digest before it uses the key (wrapBoundKey for an image part; study-key.ts for a
+ * study). Each kind of binding hashes its own prefix, so one kind never passes for another.
+ */
+export function wrapBound (key: Uint8Array, digest: Uint8Array, recipientBoxPub: Uint8Array, random: RandomBytes = secureRandomBytes): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== DATA_KEY_BYTES) throw badKey(`expected a ${DATA_KEY_BYTES}-byte data key`)
+  if (!(digest instanceof Uint8Array) || digest.length !== 32) throw badKey('expected a 32-byte binding digest')
+  const payload = concat(digest, key)
   try {
     return sealPayload(payload, recipientBoxPub, random)
   } finally {
@@ -152,8 +162,13 @@ export function wrapBoundKey (dataKey: Uint8Array, part: 'raw' | 'result', image
 
 /** Opens a key wrapped by `wrapBoundKey`; BAD_WRAPPED_KEY unless it is bound to this image part. */
 export function unwrapBoundKey (wrapped: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, recipientBoxSecret: Uint8Array): Uint8Array {
+  return unwrapBound(wrapped, binding(part, imageCid), recipientBoxSecret)
+}
+
+/** Opens a key wrapped by `wrapBound`; BAD_WRAPPED_KEY unless it carries exactly `digest`. */
+export function unwrapBound (wrapped: Uint8Array, digest: Uint8Array, recipientBoxSecret: Uint8Array): Uint8Array {
   const payload = openPayload(wrapped, BOUND_WRAPPED_KEY_BYTES, recipientBoxSecret)
-  if (!equals(payload.subarray(0, 32), binding(part, imageCid))) {
+  if (!equals(payload.subarray(0, 32), digest)) {
     payload.fill(0)
     throw new MedichainError('BAD_WRAPPED_KEY', 'cannot unwrap the data key: it is bound to another image')
   }

@@ -10,6 +10,8 @@ import { SchemaError, SignatureError, TooLargeError } from './errors.ts'
 import { sha256 } from './hash.ts'
 import { parseResearchBody } from './research.ts'
 import type { ResearchBodies } from './research.ts'
+import { parseGrantedStudyKeys, parseRewrappedStudyKeys, parseStudyKeyBody, parseStudySeal } from './study-tx.ts'
+import type { GrantedStudyKey, RewrappedStudyKey, StudyKeyBody, StudySeal } from './study-tx.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
 } from './schema.ts'
@@ -20,7 +22,7 @@ export const TX_TYPES = [
   'consent.grant', 'consent.revoke', 'access.log', 'model.publish', 'directory.set', 'image.rekey', 'member.resolve',
   'patient.rekey', 'patient.cosign', 'patient.veto', 'patient.rewrap',
   'emergency.role', 'emergency.access', 'emergency.review',
-  'research.project', 'research.decision', 'research.export'
+  'research.project', 'research.decision', 'research.export', 'study.key'
 ] as const
 export type TxType = typeof TX_TYPES[number]
 
@@ -92,7 +94,15 @@ export interface TxBodies extends ResearchBodies {
      * bytes keep their meaning.
      */
     dicom?: SeriesPlace
+    /**
+     * The data keys sealed under the study's key (protocol/study-key.ts): present for instances
+     * ingested since study keys exist, so a consent naming the study opens them with one key.
+     * Omitted when absent, so earlier bytes keep their encoding.
+     */
+    study?: StudySeal
   }
+  /** A custodian's study key for one study of a patient, wrapped for the patient and itself. */
+  'study.key': StudyKeyBody
   /**
    * A research consent may name one research project (the id of its `research.project`); without
    * one it covers research in general. Absent is omitted from the canonical encoding, so consents
@@ -100,7 +110,13 @@ export interface TxBodies extends ResearchBodies {
    */
   'consent.grant': {
     grantee: Uint8Array, kind: 'user' | 'hospital', purpose: Purpose, scope: ConsentScope,
-    expires: number, keys: GrantedKeys[], project?: Uint8Array
+    expires: number, keys: GrantedKeys[], project?: Uint8Array,
+    /**
+     * Study keys bound for the grantee's hospital, one per (study, custodian, key id) the scope
+     * covers: they open every instance sealed under them, so a study of any size costs one entry.
+     * Omitted when absent, so earlier grants keep their bytes.
+     */
+    studies?: GrantedStudyKey[]
   }
   /**
    * A revoke of the patient's consent to `grantee` for one purpose, or, with no purpose, for every
@@ -159,7 +175,7 @@ export interface TxBodies extends ResearchBodies {
   /** The old key of `patient`, or a custodian of its images, vetoes the assisted recovery `rekey`. */
   'patient.veto': { rekey: Uint8Array, patient: Uint8Array }
   /** A custodian wrapped its copies of `patient`'s image keys for the new key of an effective `rekey`. */
-  'patient.rewrap': { rekey: Uint8Array, patient: Uint8Array, images: Array<{ raw: CID, keys: WrappedKeys }> }
+  'patient.rewrap': { rekey: Uint8Array, patient: Uint8Array, images: Array<{ raw: CID, keys: WrappedKeys }>, studies?: RewrappedStudyKey[] }
 }
 
 /** The fields a signature covers, for one type. */
@@ -258,7 +274,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES), record: expectBytes(f.record, `${p}.record`, 16) }
     }
     case 'image.add': {
-      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta', 'dicom'])
+      const f = expectFields(v, p, ['patient', 'record', 'raw', 'result', 'modality', 'size', 'model', 'score', 'keys'], ['meta', 'dicom', 'study'])
       const out: TxBodies['image.add'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         record: nullable(f.record, `${p}.record`, (x, q) => expectBytes(x, q, 16)),
@@ -273,10 +289,11 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       // Present means a CID: a key holding null or undefined is refused, so "no card" has one encoding.
       if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
       if ('dicom' in f) out.dicom = seriesPlace(f.dicom, `${p}.dicom`)
+      if ('study' in f) out.study = parseStudySeal(f.study, `${p}.study`)
       return out
     }
     case 'consent.grant': {
-      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project'])
+      const f = expectFields(v, p, ['grantee', 'kind', 'purpose', 'scope', 'expires', 'keys'], ['project', 'studies'])
       const out: TxBodies['consent.grant'] = {
         grantee: expectBytes(f.grantee, `${p}.grantee`, KEY),
         kind: expectEnum(f.kind, `${p}.kind`, ['user', 'hospital']),
@@ -290,6 +307,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
         if (out.purpose !== 'research') throw new SchemaError(`${p}.project: only a research consent names a project`)
         out.project = expectBytes(f.project, `${p}.project`, HASH_BYTES)
       }
+      if ('studies' in f) out.studies = parseGrantedStudyKeys(f.studies, `${p}.studies`)
       return out
     }
     case 'consent.revoke': {
@@ -370,8 +388,8 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return { rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES), patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES) }
     }
     case 'patient.rewrap': {
-      const f = expectFields(v, p, ['rekey', 'patient', 'images'])
-      return {
+      const f = expectFields(v, p, ['rekey', 'patient', 'images'], ['studies'])
+      const out: TxBodies['patient.rewrap'] = {
         rekey: expectBytes(f.rekey, `${p}.rekey`, HASH_BYTES),
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
         images: expectArray(f.images, `${p}.images`, MAX_KEYS, (x, q) => {
@@ -379,7 +397,11 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
           return { raw: expectCid(g.raw, `${q}.raw`), keys: wrappedKeys(g.keys, `${q}.keys`) }
         })
       }
+      if ('studies' in f) out.studies = parseRewrappedStudyKeys(f.studies, `${p}.studies`)
+      return out
     }
+    case 'study.key':
+      return parseStudyKeyBody(v, p)
     case 'model.publish': {
       const f = expectFields(v, p, ['model', 'task', 'round', 'metrics', 'participants'])
       return {

@@ -81,7 +81,9 @@ function renderImage (r: ReadableImage, names: Map<string, string>): Record<stri
     basis: r.basis,
     keys: { raw: toBase64(r.keys.raw), result: r.keys.result === null ? null : toBase64(r.keys.result) },
     record: hex(image.record),
-    dicom: image.dicom === undefined ? null : { series: toHex(image.dicom.series), instance: toHex(image.dicom.instance), number: image.dicom.number }
+    dicom: image.dicom === undefined ? null : { series: toHex(image.dicom.series), instance: toHex(image.dicom.instance), number: image.dicom.number },
+    // The study key its data keys are also sealed under: a consent naming the study hands over that key.
+    study: image.study === undefined ? null : { kid: toHex(image.study.kid) }
   }
 }
 
@@ -96,7 +98,8 @@ function renderConsent (patient: Uint8Array, c: ConsentRecord): Record<string, u
   return {
     id: toHex(c.tx), patientId: toHex(patient), grantee: toHex(c.grantee), kind: c.kind ?? null, action: c.action, seq: c.seq,
     purpose: c.purpose ?? null, scope: c.scope === undefined ? null : renderScope(c.scope), expires: c.expires ?? null, time: c.time,
-    images: c.keys?.map(k => k.image.toString()) ?? []
+    images: c.keys?.map(k => k.image.toString()) ?? [],
+    studies: c.studies?.map(s => ({ record: toHex(s.record), custodian: toHex(s.custodian), kid: toHex(s.kid) })) ?? []
   }
 }
 
@@ -191,6 +194,22 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
   const mine = async (ctx: Context): Promise<void> => await listFor(ctx, readerOf(ctx).patientId as Uint8Array)
   router.get('/patient/get-my-img', patient, mine)
   router.get('/api/me/images', patient, mine)
+
+  // The patient's study keys as the custodians wrapped them for the patient's box key (optionally
+  // of one study): what the patient's client re-wraps for a grantee when a consent names a study.
+  router.get('/api/me/study-keys', patient, async (ctx) => {
+    expectQueryKeys(ctx.query, ['record'])
+    const me = readerOf(ctx)
+    const recordHex = queryValue(ctx.query, 'record')
+    const record = recordHex === undefined ? undefined : parseHexParam(recordHex, 'record', 16)
+    const keys = await ledger.queries.studyKeysOf(me.patientId as Uint8Array, record)
+    ctx.body = {
+      studies: keys.flatMap(k => {
+        const mine = k.keys.find(w => equals(w.to, me.boxPub))
+        return mine === undefined ? [] : [{ patientId: toHex(k.patient), record: toHex(k.record), custodian: toHex(k.custodian), kid: toHex(k.kid), key: toBase64(mine.key) }]
+      })
+    }
+  })
 
   router.get('/api/images/:cid', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {
     const { stream } = await reads.ciphertext(readerOf(ctx), cidParam(ctx.params.cid))

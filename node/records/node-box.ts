@@ -150,9 +150,14 @@ function binding (part: 'raw' | 'result', imageCid: Uint8Array): Uint8Array {
 
 /** unwrapBoundKey (protocol/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless bound to this image part. */
 export function nodeUnwrapBoundKey (wrapped: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, box: NodeBoxKey): Uint8Array {
+  return nodeUnwrapBound(wrapped, binding(part, imageCid), box)
+}
+
+/** unwrapBound (protocol/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless it carries exactly `digest`. */
+export function nodeUnwrapBound (wrapped: Uint8Array, digest: Uint8Array, box: NodeBoxKey): Uint8Array {
   const payload = open(wrapped, BOUND_WRAPPED_KEY_BYTES, box)
   try {
-    if (!equals(payload.subarray(0, 32), binding(part, imageCid))) {
+    if (!equals(payload.subarray(0, 32), digest)) {
       throw new MedichainError('BAD_WRAPPED_KEY', 'cannot unwrap the data key: it is bound to another image')
     }
     return payload.slice(32)

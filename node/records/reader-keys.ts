@@ -8,7 +8,9 @@ import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { KeySource } from './access.ts'
-import { nodeBoxKeyOf, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
+import { openUnderStudyKey, studyKeyBinding } from '../../protocol/study-key.ts'
+import { nodeBoxKeyOf, nodeUnwrapBound, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
+import type { NodeBoxKey } from './node-box.ts'
 
 /** The reader's wrapped data keys for one image. */
 export interface ReaderKeys { raw: Uint8Array, result: Uint8Array | null }
@@ -69,6 +71,37 @@ function consentKeyFor (consent: Extract<KeySource, { from: 'consent' }>['consen
   return index.get(raw.toString())
 }
 
+type ConsentOf = Extract<KeySource, { from: 'consent' }>['consent']
+
+/**
+ * The study key entry of `consent` that opens `image` (its study, custodian and key id), or
+ * undefined when the image is not sealed under a study key or the consent carries none for it
+ * (an instance ingested before study keys: its per-image key is the fallback).
+ */
+function studyEntryFor (consent: ConsentOf, image: ImageRecord): NonNullable<ConsentOf['studies']>[number] | undefined {
+  const seal = image.study
+  const record = image.record
+  if (seal === undefined || record === null) return undefined
+  return consent.studies?.find(s => equals(s.record, record) && equals(s.custodian, image.custodian) && equals(s.kid, seal.kid))
+}
+
+/**
+ * Opens one part's data key through the study key a consent carries: the study key box must be
+ * bound to this image's study, custodian and key id (else BAD_WRAPPED_KEY: a box made for another
+ * study never opens this one's instances), and the sealed data key to this image part.
+ */
+function openThroughStudy (entry: NonNullable<ConsentOf['studies']>[number], image: ImageRecord, part: 'raw' | 'result', key: NodeBoxKey): Uint8Array {
+  const seal = image.study
+  const sealed = seal === undefined ? null : part === 'raw' ? seal.raw : seal.result
+  if (seal === undefined || sealed === null || image.record === null) throw new KeysUnavailableError(`the image has no ${part} key sealed under its study key`)
+  const studyKey = nodeUnwrapBound(entry.key, studyKeyBinding({ patient: image.patient, record: image.record, custodian: image.custodian, kid: seal.kid }), key)
+  try {
+    return openUnderStudyKey(sealed, part, image.raw.bytes, studyKey)
+  } finally {
+    studyKey.fill(0)
+  }
+}
+
 /** Produces `readerBoxPub`'s wrapped keys for `image` from the source the access decision chose. */
 export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub: Uint8Array, box: HospitalBox): ReaderKeys {
   if (source.from === 'patient') {
@@ -89,7 +122,13 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     return { raw: open(entry.raw, 'raw'), result: entry.result === null ? null : open(entry.result, 'result') }
   }
   const granted = consentKeyFor(source.consent, image.raw)
-  if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
+  if (granted === undefined) {
+    // The study's key, when the consent carries it, opens every instance sealed under it.
+    const entry = studyEntryFor(source.consent, image)
+    if (entry === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
+    const open = (part: 'raw' | 'result'): Uint8Array => handOver(image, part, entry.key, () => openThroughStudy(entry, image, part, key), readerBoxPub)
+    return { raw: open('raw'), result: image.result === null ? null : open('result') }
+  }
   // Consent keys, to a hospital or to one of its users, are wrapped for the hospital and bound to
   // this very image: a key wrapped for this hospital for someone else's image must stay shut.
   // BAD_WRAPPED_KEY when they are not: the peer is never a key oracle.
@@ -111,8 +150,10 @@ export function hospitalDataKey (image: ImageRecord, source: KeySource, box: Hos
   }
   if (source.from === 'consent') {
     const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
-    if (granted === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
-    return nodeUnwrapBoundKey(granted.raw, 'raw', image.raw.bytes, key)
+    if (granted !== undefined) return nodeUnwrapBoundKey(granted.raw, 'raw', image.raw.bytes, key)
+    const entry = studyEntryFor(source.consent, image)
+    if (entry === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
+    return openThroughStudy(entry, image, 'raw', key)
   }
   throw new KeysUnavailableError('a patient\'s own key is theirs alone')
 }

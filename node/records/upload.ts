@@ -25,6 +25,7 @@ import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
 import { nodeWrapKey } from './node-box.ts'
 import { nodeSealImageMeta } from './card-seal.ts'
 import type { HospitalBox } from './reader-keys.ts'
+import type { StudyKeys } from './study-keys.ts'
 
 /** What the uploader gets back (the boxes stay off the ledger; they are drawn in the result). */
 export interface UploadResult {
@@ -56,6 +57,8 @@ export interface UploadComponents {
    * filed into its study and series (pseudonymous ids on the ledger, real UIDs in the catalogue).
    */
   catalogue?: DicomCatalogue
+  /** The study keys a DICOM instance's data keys are also sealed under (absent: per-image keys only). */
+  studyKeys?: StudyKeys
 }
 
 /**
@@ -203,6 +206,10 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
     // One fsync pass for the three files, before the ledger names them.
     await staging.sync()
     const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
+    // An instance of a study also seals its keys under the study's key, so one consent opens the whole study.
+    const study = placement === undefined || c.studyKeys === undefined
+      ? undefined
+      : await c.studyKeys.seal({ patient: patientId, patientBox: patient.box, record: placement.record, raw: { cid: raw.cid.bytes, key: raw.key }, result: result === null ? null : { cid: raw.cid.bytes, key: result.key } })
 
     recorded = true
     await c.ledger.submitOwn('image.add', {
@@ -216,7 +223,8 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
       score: analysis === null ? null : Math.round(Math.min(1, Math.max(0, analysis.score)) * 10_000),
       keys: [wrapFor(patient.box), wrapFor(c.box.publicKey)],
       meta: meta.cid,
-      ...(placement === undefined ? {} : { dicom: placement.dicom })
+      ...(placement === undefined ? {} : { dicom: placement.dicom }),
+      ...(study === undefined ? {} : { study })
     })
     // The record is appended: the upload is acknowledged whatever happens to the pin record
     // (replication owes it again on the peer's next start, from the blocks since its cursor).

@@ -41,6 +41,7 @@ const bodies: { [K in TxType]: TxBodies[K] } = {
     expires: 1_900_000_000_000, keys: [{ image: cid(1), raw: bytes(80, 8), result: bytes(80, 9) }]
   },
   'consent.revoke': { grantee: stranger.publicKey },
+  'study.key': { patient: patientIdOf(patient.publicKey), record: bytes(16, 5), kid: bytes(16, 17), keys: [{ to: bytes(32, 6), key: bytes(80, 18) }] },
   'access.log': { patient: patientIdOf(patient.publicKey), image: cid(1), accessor: stranger.publicKey, basis: 'consent', consent: bytes(32, 10) },
   'model.publish': { model: cid(4), task: 'segmentation', round: 3, metrics: { dice: 0.91, loss: 0.2 }, participants: [hospital.publicKey] },
   'emergency.role': { subject: stranger.publicKey, role: 'allow' },

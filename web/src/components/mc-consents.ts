@@ -23,7 +23,7 @@ import './mc-error-note.ts'
 import './mc-person-picker.ts'
 import type { Picked } from './mc-person-picker.ts'
 
-interface Consent { id: string, grantee: string, granteeName: DisplayName | null, kind: string | null, action: string, purpose: string | null, expires: number | null, time: number, images: string[], scope: { kind: string } | null }
+interface Consent { id: string, grantee: string, granteeName: DisplayName | null, kind: string | null, action: string, purpose: string | null, expires: number | null, time: number, images: string[], studies?: unknown[], scope: { kind: string } | null }
 
 function asName (v: unknown): DisplayName | null {
   if (typeof v !== 'object' || v === null) return null
@@ -186,9 +186,12 @@ export class McConsents extends LitElement {
       this.#action.error = new MedichainError('INVALID', 'choose a study')
       return
     }
-    if (study !== undefined && study.images.length > MAX_CONSENT_IMAGES) {
+    // Instances sealed under the study's key cost nothing in the consent (its one study key opens
+    // them); only older instances, ingested before study keys, still need a key each.
+    const unsealed = study?.images.filter(i => i.study === null).length ?? 0
+    if (unsealed > MAX_CONSENT_IMAGES) {
       this.formErrors = {}
-      this.#action.error = new MedichainError('STUDY_TOO_LARGE', `this study has ${study.images.length} images; one consent can carry the keys of at most ${MAX_CONSENT_IMAGES}`)
+      this.#action.error = new MedichainError('STUDY_TOO_LARGE', `this study has ${unsealed} images from before study keys; one consent can carry the keys of at most ${MAX_CONSENT_IMAGES}`)
       return
     }
     this.formErrors = {}
@@ -276,7 +279,7 @@ export class McConsents extends LitElement {
               <td>${this.#granteeName(c)}</td>
               <td>${c.purpose === null ? '—' : PURPOSE[c.purpose] ?? c.purpose}</td>
               <td>${c.expires === null ? '—' : formatTime(c.expires)}</td>
-              <td>${c.scope?.kind === 'all' ? 'all' : c.scope?.kind === 'record' ? `a study (${c.images.length})` : c.images.length}</td>
+              <td>${c.scope?.kind === 'all' ? 'all' : c.scope?.kind === 'record' ? ((c.studies?.length ?? 0) > 0 ? 'a study' : `a study (${c.images.length})`) : c.images.length}</td>
               <td class=${status === 'active' ? 'status-active' : ''}>${status}</td>
               <td>${status === 'active' ? this.#revokeButtons(c) : nothing}</td>
             </tr>`

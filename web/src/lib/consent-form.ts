@@ -6,8 +6,9 @@ import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../..
 
 /**
  * The most images one grant can carry keys for: a transaction is at most MAX_TX_BYTES, and the
- * ledger allows CONSENT_BASE_BYTES plus CONSENT_BYTES_PER_IMAGE per image (162 today). A larger
- * study cannot be granted in one consent yet (docs/design.md §5 "Studies and series").
+ * ledger allows CONSENT_BASE_BYTES plus CONSENT_BYTES_PER_IMAGE per image (162 today). This bounds
+ * only images without a study key (ingested before study keys existed): a study's instances sealed
+ * under its key travel as that one key (docs/design.md §5 "Study keys").
  */
 export const MAX_CONSENT_IMAGES = Math.floor((MAX_TX_BYTES - CONSENT_BASE_BYTES) / CONSENT_BYTES_PER_IMAGE)
 
