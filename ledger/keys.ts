@@ -56,6 +56,8 @@ export const K = {
   rekeyVeto: (rekey: Uint8Array | string, txId: Uint8Array | string) => `s:rkveto:${hex(rekey)}:${hex(txId)}`,
   rekeyVetoPrefix: (rekey: Uint8Array | string) => `s:rkveto:${hex(rekey)}:`,
   rewrap: (rekey: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `s:rewrap:${hex(rekey)}:${cid}:${hex(custodian)}`,
+  /** A custodian's study key re-wrapped for the new key of assisted-recovery request `rekey`. */
+  rewrapStudy: (rekey: Uint8Array | string, record: Uint8Array, custodian: Uint8Array | string, kid: Uint8Array) => `s:rwstudy:${hex(rekey)}:${toHex(record)}:${hex(custodian)}:${toHex(kid)}`,
   /** Emergency access across hospitals (ledger/emergency-rules.ts). */
   emergencyRole: (subject: Uint8Array | string) => `s:emrole:${hex(subject)}`,
   emergencyRoleTx: (txId: Uint8Array | string) => `s:emroletx:${hex(txId)}`,

@@ -90,7 +90,10 @@ export function patientRekeyKeysRead (tx: RecoveryTx): string[] {
     case 'patient.rekey': return [K.patientAccount(tx.body.old), K.account(tx.signer), K.patientAccount(patientIdOf(tx.signer)), K.rekeyFormer(patientIdOf(tx.signer))]
     case 'patient.cosign': return [K.rekey(tx.body.rekey), K.custodians(tx.body.patient), K.rekeyCosign(tx.body.rekey, tx.signer)]
     case 'patient.veto': return [K.rekey(tx.body.rekey), K.custodians(tx.body.patient), K.account(tx.signer)]
-    case 'patient.rewrap': return [K.rekey(tx.body.rekey), ...tx.body.images.flatMap(i => [K.image(i.raw.toString(), tx.signer), K.rewrap(tx.body.rekey, i.raw.toString(), tx.signer)])]
+    case 'patient.rewrap': return [
+      K.rekey(tx.body.rekey), ...tx.body.images.flatMap(i => [K.image(i.raw.toString(), tx.signer), K.rewrap(tx.body.rekey, i.raw.toString(), tx.signer)]),
+      ...(tx.body.studies ?? []).flatMap(s => [K.studyKey(tx.body.patient, s.record, tx.signer, s.kid), K.rewrapStudy(tx.body.rekey, s.record, tx.signer, s.kid)])
+    ]
   }
 }
 
@@ -141,6 +144,10 @@ export function checkPatientRekey (tx: RecoveryTx, author: Uint8Array, view: Sta
         if (!equals(i.keys.to, record.box)) throw new LedgerRuleError('BAD_REWRAP', 'patient.rewrap wraps keys for another key than the new one')
         if ((image.result === null) !== (i.keys.result === null)) throw new LedgerRuleError('BAD_REWRAP', 'patient.rewrap must wrap the result key exactly when the image has a result')
       }
+      // Study keys too (docs/design.md §5 "Study keys"): only the signer's own, of this patient's studies.
+      for (const s of tx.body.studies ?? []) {
+        if (view.get(K.studyKey(tx.body.patient, s.record, tx.signer, s.kid)) === undefined) throw new LedgerRuleError('REKEY_NOT_CUSTODIAN', 'patient.rewrap names a study key its signer did not record for this patient')
+      }
     }
   }
 }
@@ -183,6 +190,11 @@ export function applyPatientRekey (w: BatchWriter, tx: RecoveryTx, base: { tx: U
         const key = K.rewrap(tx.body.rekey, i.raw.toString(), tx.signer)
         const held = w.get(key)
         if (held === undefined || compare((decode(held) as { tx: Uint8Array }).tx, base.tx) > 0) w.put(key, encode({ ...base, keys: i.keys }))
+      }
+      for (const s of tx.body.studies ?? []) {
+        const key = K.rewrapStudy(tx.body.rekey, s.record, tx.signer, s.kid)
+        const held = w.get(key)
+        if (held === undefined || compare((decode(held) as { tx: Uint8Array }).tx, base.tx) > 0) w.put(key, encode({ ...base, key: s.key }))
       }
   }
 }
@@ -271,6 +283,10 @@ export function createRekeyQueries (store: LedgerStore, rule: RecoveryRule) {
     /** The keys custodian `custodian` re-wrapped for request `rekey`'s new key, for image `cid`. */
     async rewrapped (rekey: Uint8Array, cid: string, custodian: Uint8Array): Promise<WrappedKeys | undefined> {
       return (await value<{ keys: WrappedKeys }>(K.rewrap(rekey, cid, custodian)))?.keys
+    },
+    /** A custodian's study key as it re-wrapped it for the new key of request `rekey` (`patient.rewrap`), or undefined. */
+    async rewrappedStudy (rekey: Uint8Array, record: Uint8Array, custodian: Uint8Array, kid: Uint8Array): Promise<Uint8Array | undefined> {
+      return (await value<{ key: Uint8Array }>(K.rewrapStudy(rekey, record, custodian, kid)))?.key
     }
   }
   return queries

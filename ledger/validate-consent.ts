@@ -118,9 +118,11 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
   const formerFor = (tx: Consent): Array<{ old: Uint8Array, tx: Uint8Array }> => formerOf(view, patientIdOf(tx.signer))
   const ownersFor = (tx: Consent): Uint8Array[] => [patientIdOf(tx.signer), ...formerFor(tx).map(f => f.old)]
   const studyKeysOf = (tx: Consent): string[] => tx.type === 'consent.grant' ? grantStudyKeys(tx, ownersFor(tx)) : []
-  await view.prefetch(consents.flatMap(c => [...formerFor(c.tx).flatMap(f => [K.tx(f.tx), ...c.images.map(cid => K.imageOwner(cid, f.old))]), ...studyKeysOf(c.tx)]))
+  const formerRecords = (tx: Consent): string[] => { const r = namedRecord(tx); return r === undefined ? [] : formerFor(tx).map(f => K.recordOwner(f.old, r)) }
+  await view.prefetch(consents.flatMap(c => [...formerFor(c.tx).flatMap(f => [K.tx(f.tx), ...c.images.map(cid => K.imageOwner(cid, f.old))]), ...studyKeysOf(c.tx), ...formerRecords(c.tx)]))
   await view.prefetch(consents.flatMap(c => [
     ...txIdsToPlace(c.tx, c.images, view),
+    ...formerRecords(c.tx).flatMap(k => txIdsOf(view.get(k))),
     ...(c.tx.type === 'consent.grant' ? grantStudyTxIds(c.tx, ownersFor(c.tx), view) : []),
     ...formerFor(c.tx).flatMap(f => c.images.flatMap(cid => txIdsOf(view.get(K.imageOwner(cid, f.old)))))
   ].map(id => K.tx(id))))
@@ -136,7 +138,8 @@ export async function checkConsents (txs: DecodedTx[], ctx: BlockContext, view: 
       }
     }
     const record = namedRecord(tx)
-    if (record !== undefined && !txIdsOf(view.get(K.recordOwner(patient, record))).some(id => txInCausalPast(view, id, ctx))) {
+    // A recovered key may name a study of an id it took over, as it may name that id's images.
+    if (record !== undefined && !owners.some(owner => txIdsOf(view.get(K.recordOwner(owner, record))).some(id => txInCausalPast(view, id, ctx)))) {
       throw new LedgerRuleError('FOREIGN_RECORD', 'the consent names a record (study) not recorded for this patient')
     }
     if (tx.type === 'consent.grant') checkGrantStudies(tx, owners, ctx, view)

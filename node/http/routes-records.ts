@@ -202,13 +202,22 @@ export function recordRoutes (init: RecordRoutesInit, c: RecordRoutesComponents)
     const me = readerOf(ctx)
     const recordHex = queryValue(ctx.query, 'record')
     const record = recordHex === undefined ? undefined : parseHexParam(recordHex, 'record', 16)
-    const keys = await ledger.queries.studyKeysOf(me.patientId as Uint8Array, record)
-    ctx.body = {
-      studies: keys.flatMap(k => {
-        const mine = k.keys.find(w => equals(w.to, me.boxPub))
-        return mine === undefined ? [] : [{ patientId: toHex(k.patient), record: toHex(k.record), custodian: toHex(k.custodian), kid: toHex(k.kid), key: toBase64(mine.key) }]
-      })
+    const render = (k: { patient: Uint8Array, record: Uint8Array, custodian: Uint8Array, kid: Uint8Array }, key: Uint8Array): Record<string, string> =>
+      ({ patientId: toHex(k.patient), record: toHex(k.record), custodian: toHex(k.custodian), kid: toHex(k.kid), key: toBase64(key) })
+    const studies = (await ledger.queries.studyKeysOf(me.patientId as Uint8Array, record)).flatMap(k => {
+      const mine = k.keys.find(w => equals(w.to, me.boxPub))
+      return mine === undefined ? [] : [render(k, mine.key)]
+    })
+    // The study keys of the ids this key took over by assisted recovery, as their custodians re-wrapped them.
+    for (const old of await ledger.queries.rekeys.predecessorsOf(me.patientId as Uint8Array, c.clock())) {
+      const successor = await ledger.queries.rekeys.successorOf(old, c.clock())
+      if (successor === undefined || !equals(successor.patient, me.patientId as Uint8Array)) continue
+      for (const k of await ledger.queries.studyKeysOf(old, record)) {
+        const key = await ledger.queries.rekeys.rewrappedStudy(successor.tx, k.record, k.custodian, k.kid)
+        if (key !== undefined) studies.push(render(k, key))
+      }
     }
+    ctx.body = { studies }
   })
 
   router.get('/api/images/:cid', auth.requireUser('patient', 'clinician', 'researcher'), async (ctx) => {

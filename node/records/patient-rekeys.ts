@@ -58,11 +58,21 @@ export function createPatientRekeys (c: PatientRekeyComponents): PatientRekeys {
       const keys: WrappedKeys = { to: r.box, raw: rewrapFor(mine.raw, r.box), result: mine.result === null ? null : rewrapFor(mine.result, r.box) }
       images.push({ raw: image.raw, keys })
     }
-    for (let i = 0; i < images.length; i += IMAGES_PER_TX) {
-      await c.ledger.submitOwn('patient.rewrap', { rekey: r.tx, patient: r.old, images: images.slice(i, i + IMAGES_PER_TX) })
+    // This hospital's study keys of the old patient's studies too, so the new key can grant a study
+    // with one key (docs/design.md §5 "Study keys").
+    const studies: NonNullable<TxBodies['patient.rewrap']['studies']> = []
+    for (const s of await c.ledger.queries.studyKeysOf(r.old)) {
+      if (!equals(s.custodian, c.ledger.self)) continue
+      if (await c.ledger.queries.rekeys.rewrappedStudy(r.tx, s.record, c.ledger.self, s.kid) !== undefined) continue
+      const mine = s.keys.find(k => equals(k.to, c.box.publicKey))
+      if (mine !== undefined) studies.push({ record: s.record, kid: s.kid, key: rewrapFor(mine.key, r.box) })
     }
-    if (images.length > 0) {
-      log.info({ images: images.length }, 'image keys re-wrapped for a recovered patient key')
+    for (let i = 0; i < Math.max(images.length, studies.length); i += IMAGES_PER_TX) {
+      const part = studies.slice(i, i + IMAGES_PER_TX)
+      await c.ledger.submitOwn('patient.rewrap', { rekey: r.tx, patient: r.old, images: images.slice(i, i + IMAGES_PER_TX), ...(part.length === 0 ? {} : { studies: part }) })
+    }
+    if (images.length > 0 || studies.length > 0) {
+      log.info({ images: images.length, studies: studies.length }, 'image and study keys re-wrapped for a recovered patient key')
       events.dispatchEvent(new CustomEvent(REKEY_REWRAPPED, { detail: toHex(r.tx) }))
     }
   }
