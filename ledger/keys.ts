@@ -71,6 +71,8 @@ export const K = {
    */
   studyKey: (patient: Uint8Array | string, record: Uint8Array, custodian: Uint8Array | string, kid: Uint8Array) => `s:studykey:${hex(patient)}:${toHex(record)}:${hex(custodian)}:${toHex(kid)}`,
   studyKeyPrefix: (patient: Uint8Array | string, record?: Uint8Array) => `s:studykey:${hex(patient)}:${record === undefined ? '' : `${toHex(record)}:`}`,
+  /** The study (record) of a custodian's study key, by key id: what an `image.rekey` seal is checked against. */
+  studyKeyId: (patient: Uint8Array | string, custodian: Uint8Array | string, kid: Uint8Array) => `i:studykid:${hex(patient)}:${hex(custodian)}:${toHex(kid)}`,
   /** The hospitals that hold a patient's images (custodians of an `image.add`): a sorted list of keys. */
   custodians: (patient: Uint8Array | string) => `s:cust:${hex(patient)}`,
   rekeyByOld: (old: Uint8Array | string, rekey: Uint8Array | string) => `i:rekeyold:${hex(old)}:${hex(rekey)}`,

@@ -11,6 +11,7 @@ import type { TxOf } from '../protocol/tx.ts'
 import { checkMetaCid } from './image-rules.ts'
 import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
+import { checkRekeyStudySeal, studyKeysRead } from './study-rules.ts'
 import type { BatchWriter } from './batch-writer.ts'
 import type { ImageRecord } from './types.ts'
 import type { StateView } from './types.ts'
@@ -21,6 +22,7 @@ export function rekeyKeysRead (tx: TxOf<'image.rekey'>): string[] {
   const keys = [K.image(b.old.raw.toString(), tx.signer), K.image(b.raw.toString(), tx.signer), K.imageOwner(b.raw.toString(), b.patient)]
   if (b.old.result !== null) keys.push(K.resultImage(b.old.result.toString(), tx.signer))
   if (b.result !== null) keys.push(K.resultImage(b.result.toString(), tx.signer))
+  keys.push(...studyKeysRead(tx))
   return keys
 }
 
@@ -45,6 +47,7 @@ export function checkRekey (tx: TxOf<'image.rekey'>, view: StateView): void {
   }
   if (view.get(K.image(b.raw.toString(), tx.signer)) !== undefined) throw new LedgerRuleError('BAD_REKEY', 'the new raw CID is already an image of this custodian')
   checkRekeyMeta(b, image)
+  checkRekeyStudySeal(b, image.record, tx.signer, view)
 }
 
 /**
@@ -72,9 +75,9 @@ export function applyRekey (w: BatchWriter, tx: TxOf<'image.rekey'>, base: { tx:
   if (held === undefined) return
   const old = decode(held) as ImageRecord
   const raw = b.raw.toString()
-  // The card and the study seal belong to the old keys: a re-keyed image drops both (its new card comes with the tx).
+  // The card and the study seal belong to the old keys: a re-keyed image takes the new ones from the tx.
   const { meta: _oldMeta, study: _oldSeal, ...kept } = old
-  const record = { ...kept, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw, ...(b.meta === undefined ? {} : { meta: b.meta }) }
+  const record = { ...kept, ...base, raw: b.raw, result: b.result, keys: b.keys, custodian, replaces: b.old.raw, ...(b.meta === undefined ? {} : { meta: b.meta }), ...(b.study === undefined ? {} : { study: b.study }) }
   w.put(K.image(raw, custodian), encode(record))
   w.put(K.patientImage(b.patient, raw, custodian), new Uint8Array(0))
   // The new CID is the patient's image too: a later consent may name it (validate-consent.ts).

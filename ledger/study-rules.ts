@@ -18,9 +18,10 @@ import type { BatchWriter } from './batch-writer.ts'
 export interface StudyKeyState { tx: Uint8Array, time: number, keys: Array<{ to: Uint8Array, key: Uint8Array }> }
 
 /** The state keys the study rules read for a transaction of the custodian (`study.key`, `image.add`). */
-export function studyKeysRead (tx: TxOf<'study.key'> | TxOf<'image.add'>): string[] {
+export function studyKeysRead (tx: TxOf<'study.key'> | TxOf<'image.add'> | TxOf<'image.rekey'>): string[] {
   const b = tx.body
-  if (tx.type === 'study.key') return [K.studyKey(b.patient, tx.body.record, tx.signer, tx.body.kid)]
+  if (tx.type === 'study.key') return [K.studyKey(b.patient, tx.body.record, tx.signer, tx.body.kid), K.studyKeyId(b.patient, tx.signer, tx.body.kid)]
+  if (tx.type === 'image.rekey') return tx.body.study === undefined ? [] : [K.studyKeyId(b.patient, tx.signer, tx.body.study.kid)]
   const seal = tx.body.study
   if (seal === undefined || tx.body.record === null) return []
   return [K.studyKey(b.patient, tx.body.record, tx.signer, seal.kid)]
@@ -55,11 +56,27 @@ export function checkImageStudySeal (body: TxBodies['image.add'], author: Uint8A
   }
 }
 
+/**
+ * The seal rule of an `image.rekey` (the re-keyed instance `image`): its new keys may be sealed
+ * under a study key its custodian recorded for the instance's own study (NO_STUDY_KEY otherwise,
+ * BAD_STUDY for an image outside a study, BAD_STUDY_SEAL for a result key sealed exactly when there
+ * is no result). After "revoke and re-key" that is a fresh study key: the old one was handed out.
+ */
+export function checkRekeyStudySeal (body: TxBodies['image.rekey'], record: Uint8Array | null, author: Uint8Array, view: { get(key: string): Uint8Array | undefined }): void {
+  const seal = body.study
+  if (seal === undefined) return
+  if (record === null) throw new LedgerRuleError('BAD_STUDY', 'an image outside a study has no study key to seal under')
+  if ((seal.result === null) !== (body.result === null)) throw new LedgerRuleError('BAD_STUDY_SEAL', 'the result key is sealed under the study key exactly when the image has a result')
+  const of = view.get(K.studyKeyId(body.patient, author, seal.kid))
+  if (of === undefined || !equals(of, record)) throw new LedgerRuleError('NO_STUDY_KEY', 'the image is sealed under a study key its custodian has not recorded for its study')
+}
+
 /** Applies a validated `study.key`: the first recording of the key is kept. */
 export function applyStudyKey (w: BatchWriter, tx: TxOf<'study.key'>, base: { tx: Uint8Array, time: number }): void {
   const key = K.studyKey(tx.body.patient, tx.body.record, tx.signer, tx.body.kid)
   if (w.get(key) !== undefined) return
   w.put(key, encode({ ...base, keys: tx.body.keys }))
+  w.put(K.studyKeyId(tx.body.patient, tx.signer, tx.body.kid), tx.body.record)
 }
 
 /** The state key of a granted study key under one owner (the patient, or an id it recovered). */

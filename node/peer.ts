@@ -283,7 +283,9 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     // Ciphertext fetched for reads under a consent is deleted here once no live consent covers it.
     const fetchedCopies = createFetchedCopies({ sweepMs: FETCHED_COPIES_SWEEP_MS }, { ledger, storage, logger: recordsLog, clock })
     // "Revoke and re-key": the custodian re-encrypts; every member drops the replaced ciphertext.
-    const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog })
+    // One study key per study ingested here (docs/design.md §5 "Study keys"), renewed by a re-key.
+    const studyKeys = createStudyKeys({ ledger, box })
+    const rekeys = createRekeys({ ledger, storage, box, logger: recordsLog, studyKeys })
     const patientRekeys = createPatientRekeys({ ledger, box, logger: recordsLog, clock })
     const breakGlassLog = join(init.data, 'break-glass.jsonl')
     // Emergencies across hospitals: this peer as the declaring clinician's hospital and as custodian.
@@ -342,8 +344,6 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       logger,
       clock
     })
-    // One study key per study ingested here (docs/design.md §5 "Study keys"), for DICOM from every path.
-    const studyKeys = createStudyKeys({ ledger, box })
     const dicom = init.dicom?.enabled === true
       ? createDicom({ config: init.dicom, data: init.data, tmpDir, seed: init.seed, custodianRead: records.custodianRead })({ upload: { ledger, storage, analysers, box, decoder, logger: recordsLog, studyKeys }, reads, logger, clock })
       : null

@@ -644,7 +644,9 @@ export class MedichainClient {
       : undefined
     const { nextSeq } = await this.myConsents()
     const scope: ConsentScope = input.scope ?? (input.images === undefined ? { kind: 'all' } : { kind: 'images', images: chosen.map(i => CID.parse(i.raw)) })
-    const studies = scope.kind === 'images' ? [] : await this.myStudyKeys(scope.kind === 'record' ? toHex(scope.record) : undefined)
+    // Only keys some image is sealed under now: a key replaced by "revoke and re-key" opens nothing current.
+    const used = new Set(mine.flatMap(i => i.study === null ? [] : [`${i.record ?? ''}:${i.custodian}:${i.study.kid}`]))
+    const studies = scope.kind === 'images' ? [] : (await this.myStudyKeys(scope.kind === 'record' ? toHex(scope.record) : undefined)).filter(s => used.has(`${s.record}:${s.custodian}:${s.kid}`))
     const sealed = new Set(studies.map(s => `${s.record}:${s.custodian}:${s.kid}`))
     const keyed = chosen.filter(i => i.study === null || !sealed.has(`${i.record ?? ''}:${i.custodian}:${i.study.kid}`))
     const tx = buildConsentGrant({

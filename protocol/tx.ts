@@ -133,7 +133,7 @@ export interface TxBodies extends ResearchBodies {
    * with a sealed card has it re-sealed under the new raw key: `meta` and `old.meta` are present
    * exactly then (absent ones are omitted from the encoding, as in `image.add`).
    */
-  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null, meta?: CID }, raw: CID, result: CID | null, keys: WrappedKeys[], meta?: CID }
+  'image.rekey': { patient: Uint8Array, old: { raw: CID, result: CID | null, meta?: CID }, raw: CID, result: CID | null, keys: WrappedKeys[], meta?: CID, study?: StudySeal }
   /**
    * One read of a patient's images by someone other than the patient. `use` says what the read
    * was; an entry without it is the form written before uses existed (an absent use is omitted from
@@ -323,7 +323,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       return out
     }
     case 'image.rekey': {
-      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'], ['meta'])
+      const f = expectFields(v, p, ['patient', 'old', 'raw', 'result', 'keys'], ['meta', 'study'])
       const old = expectFields(f.old, `${p}.old`, ['raw', 'result'], ['meta'])
       const out: TxBodies['image.rekey'] = {
         patient: expectBytes(f.patient, `${p}.patient`, HASH_BYTES),
@@ -334,6 +334,7 @@ export function parseBody (type: TxType, v: unknown): TxBodies[TxType] {
       }
       if ('meta' in old) out.old.meta = expectCid(old.meta, `${p}.old.meta`)
       if ('meta' in f) out.meta = expectCid(f.meta, `${p}.meta`)
+      if ('study' in f) out.study = parseStudySeal(f.study, `${p}.study`)
       return out
     }
     case 'access.log': {

@@ -19,9 +19,13 @@ import type { Storage } from '../storage/index.ts'
 import { readSealedCard } from './card-bytes.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'
+import type { StudyKeys } from './study-keys.ts'
 
-/** What re-keying uses. */
-export interface RekeyComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger }
+/** What re-keying uses; with `studyKeys`, a study's re-keyed instances are sealed under a fresh study key. */
+export interface RekeyComponents { ledger: Ledger, storage: Storage, box: HospitalBox, logger: Logger, studyKeys?: StudyKeys }
+
+/** Seals one instance's new keys under its study's fresh key (study-keys.ts `renew`). */
+type Sealer = Awaited<ReturnType<StudyKeys['renew']>>
 
 /** The service: reacts to re-key revokes and to `image.rekey`; `idle()` resolves when the queued work is done. */
 export interface Rekeys {
@@ -68,7 +72,27 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     }
   }
 
-  async function rekeyImage (image: ImageRecord, patientBox: Uint8Array): Promise<void> {
+  /**
+   * One fresh study key per study and re-key run, made on first use: the old study key is in the
+   * hands of the grantees the patient just revoked, so the new keys must not be sealed under it.
+   * An instance of a study ingested before study keys is sealed now too.
+   */
+  function studySealers (patient: Uint8Array, patientBox: Uint8Array): (image: ImageRecord) => Promise<Sealer | undefined> {
+    const sealers = new Map<string, Promise<Sealer>>()
+    return async (image) => {
+      const studyKeys = c.studyKeys
+      const record = image.record
+      if (studyKeys === undefined || record === null || image.dicom === undefined) return undefined
+      let sealer = sealers.get(toHex(record))
+      if (sealer === undefined) {
+        sealer = studyKeys.renew(patient, patientBox, record)
+        sealers.set(toHex(record), sealer)
+      }
+      return await sealer
+    }
+  }
+
+  async function rekeyImage (image: ImageRecord, patientBox: Uint8Array, sealerOf: (image: ImageRecord) => Promise<Sealer | undefined>): Promise<void> {
     const mine = image.keys.find(k => equals(k.to, c.box.publicKey))
     if (mine === undefined || (image.result !== null && mine.result === null)) {
       log.warn({ raw: image.raw.toString() }, 'no key of ours for an image we hold: not re-keyed')
@@ -79,13 +103,16 @@ export function createRekeys (c: RekeyComponents): Rekeys {
     try {
       const meta = image.meta === undefined ? undefined : await reseal(image.meta, mine.raw, raw.key)
       const wrapFor = (to: Uint8Array): WrappedKeys => ({ to, raw: nodeWrapKey(raw.key, to), result: result === null ? null : nodeWrapKey(result.key, to) })
+      const sealer = await sealerOf(image)
+      const study = sealer?.({ raw: { cid: raw.cid.bytes, key: raw.key }, result: result === null ? null : { cid: raw.cid.bytes, key: result.key } })
       const body: TxBodies['image.rekey'] = {
         patient: image.patient,
         old: { raw: image.raw, result: image.result, ...(image.meta === undefined ? {} : { meta: image.meta }) },
         raw: raw.cid,
         result: result?.cid ?? null,
         keys: [wrapFor(patientBox), wrapFor(c.box.publicKey)],
-        ...(meta === undefined ? {} : { meta })
+        ...(meta === undefined ? {} : { meta }),
+        ...(study === undefined ? {} : { study })
       }
       await c.ledger.submitOwn('image.rekey', body)
       log.info({ old: image.raw.toString(), raw: raw.cid.toString() }, 'image re-keyed')
@@ -99,8 +126,9 @@ export function createRekeys (c: RekeyComponents): Rekeys {
   async function rekeyPatient (patient: Uint8Array): Promise<void> {
     const account = await c.ledger.queries.patientAccount(patient)
     if (account === undefined) return
+    const sealerOf = studySealers(patient, account.box)
     for (const image of await c.ledger.queries.imagesOf(patient)) {
-      if (equals(image.custodian, c.ledger.self)) await rekeyImage(image, account.box)
+      if (equals(image.custodian, c.ledger.self)) await rekeyImage(image, account.box, sealerOf)
     }
   }
 
@@ -120,8 +148,9 @@ export function createRekeys (c: RekeyComponents): Rekeys {
       const before = new Set(history.slice(0, asked).map(e => toHex(e.txId)))
       const account = await c.ledger.queries.patientAccount(patient)
       if (account === undefined) continue
+      const sealerOf = studySealers(patient, account.box)
       for (const image of await c.ledger.queries.imagesOf(patient)) {
-        if (equals(image.custodian, c.ledger.self) && before.has(toHex(image.tx))) await rekeyImage(image, account.box)
+        if (equals(image.custodian, c.ledger.self) && before.has(toHex(image.tx))) await rekeyImage(image, account.box, sealerOf)
       }
     }
   }

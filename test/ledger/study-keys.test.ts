@@ -173,16 +173,33 @@ test('a consent carries the study key of the study it names: bound, in scope, th
   }
 })
 
-test('a re-keyed instance drops the seal of its old keys', async () => {
+test('a re-keyed instance drops the seal of its old keys, or is sealed under a study key of its own study', async () => {
   const ledger = await openLedger(genesis, A, { clock })
   try {
     await ledger.submit(makeTx(id, A, 'account.register', registerBody(id, patient, A), 0, TIME))
     await ledger.submitOwn('study.key', studyKey())
-    await ledger.submitOwn('image.add', await sealed(1))
+    for (const n of [1, 3, 5]) await ledger.submitOwn('image.add', await sealed(n))
     await ledger.submitOwn('image.rekey', { patient: pid, old: { raw: await cid(1), result: null }, raw: await cid(2), result: null, keys: [] })
     const [image] = await ledger.queries.studyImages(pid, study)
     assert.ok(image.raw.equals(await cid(2)))
     assert.is(image.study, undefined)
+
+    // A fresh key of the same study seals a re-keyed instance; an unknown key or another study's does not.
+    const renewed = fill(16, 0x76)
+    await ledger.submitOwn('study.key', studyKey(renewed))
+    const elsewhere = fill(16, 0x63)
+    await ledger.submitOwn('study.key', studyKey(fill(16, 0x77), pid, elsewhere))
+    const rekey = async (n: number, k: Uint8Array) => ({ patient: pid, old: { raw: await cid(n), result: null }, raw: await cid(n + 1), result: null, keys: [], study: { kid: k, raw: fill(STUDY_SEALED_KEY_BYTES, 8), result: null } })
+    await rejects(async () => await ledger.submitOwn('image.rekey', await rekey(3, fill(16, 0x7d))), 'NO_STUDY_KEY')
+    await rejects(async () => await ledger.submitOwn('image.rekey', await rekey(3, fill(16, 0x77))), 'NO_STUDY_KEY')
+    await rejects(async () => await ledger.submitOwn('image.rekey', { ...await rekey(3, renewed), study: { kid: renewed, raw: fill(STUDY_SEALED_KEY_BYTES, 8), result: fill(STUDY_SEALED_KEY_BYTES, 9) } }), 'BAD_STUDY_SEAL')
+    await ledger.submitOwn('image.rekey', await rekey(3, renewed))
+    const byCid = new Map((await ledger.queries.studyImages(pid, study)).map(i => [i.raw.toString(), i]))
+    assert.equal(byCid.get((await cid(4)).toString())?.study?.kid, renewed, 'sealed under the renewed key')
+    // An image outside any study has no study key to be sealed under.
+    const { dicom: _p, study: _s, ...loose } = await sealed(40)
+    await ledger.submitOwn('image.add', { ...loose, record: null })
+    await rejects(async () => await ledger.submitOwn('image.rekey', await rekey(40, renewed)), 'BAD_STUDY')
   } finally {
     await ledger.stop()
   }
