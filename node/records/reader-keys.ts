@@ -86,20 +86,21 @@ function studyEntryFor (consent: ConsentOf, image: ImageRecord): NonNullable<Con
 }
 
 /**
- * Opens one part's data key through the study key a consent carries: the study key box must be
- * bound to this image's study, custodian and key id (else BAD_WRAPPED_KEY: a box made for another
- * study never opens this one's instances), and the sealed data key to this image part.
+ * Opens the study key a consent carries for `image`: the box must be bound to this image's study,
+ * custodian and key id (else BAD_WRAPPED_KEY: a box made for another study never opens this
+ * one's instances). The caller zeroes it.
  */
-function openThroughStudy (entry: NonNullable<ConsentOf['studies']>[number], image: ImageRecord, part: 'raw' | 'result', key: NodeBoxKey): Uint8Array {
+function openStudyKey (entry: NonNullable<ConsentOf['studies']>[number], image: ImageRecord, key: NodeBoxKey): Uint8Array {
   const seal = image.study
-  const sealed = seal === undefined ? null : part === 'raw' ? seal.raw : seal.result
-  if (seal === undefined || sealed === null || image.record === null) throw new KeysUnavailableError(`the image has no ${part} key sealed under its study key`)
-  const studyKey = nodeUnwrapBound(entry.key, studyKeyBinding({ patient: image.patient, record: image.record, custodian: image.custodian, kid: seal.kid }), key)
-  try {
-    return openUnderStudyKey(sealed, part, image.raw.bytes, studyKey)
-  } finally {
-    studyKey.fill(0)
-  }
+  if (seal === undefined || image.record === null) throw new KeysUnavailableError('the image is not sealed under a study key')
+  return nodeUnwrapBound(entry.key, studyKeyBinding({ patient: image.patient, record: image.record, custodian: image.custodian, kid: seal.kid }), key)
+}
+
+/** Opens one part's data key sealed under the (opened) study key; BAD_WRAPPED_KEY unless sealed for this image part. */
+function openSealedPart (image: ImageRecord, part: 'raw' | 'result', studyKey: Uint8Array): Uint8Array {
+  const sealed = image.study === undefined ? null : part === 'raw' ? image.study.raw : image.study.result
+  if (sealed === null) throw new KeysUnavailableError(`the image has no ${part} key sealed under its study key`)
+  return openUnderStudyKey(sealed, part, image.raw.bytes, studyKey)
 }
 
 /** Produces `readerBoxPub`'s wrapped keys for `image` from the source the access decision chose. */
@@ -126,8 +127,14 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
     // The study's key, when the consent carries it, opens every instance sealed under it.
     const entry = studyEntryFor(source.consent, image)
     if (entry === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
-    const open = (part: 'raw' | 'result'): Uint8Array => handOver(image, part, entry.key, () => openThroughStudy(entry, image, part, key), readerBoxPub)
-    return { raw: open('raw'), result: image.result === null ? null : open('result') }
+    // The study key is opened at most once for both parts, and zeroed before this returns.
+    let studyKey: Uint8Array | undefined
+    const open = (part: 'raw' | 'result'): Uint8Array => handOver(image, part, entry.key, () => openSealedPart(image, part, studyKey ??= openStudyKey(entry, image, key)), readerBoxPub)
+    try {
+      return { raw: open('raw'), result: image.result === null ? null : open('result') }
+    } finally {
+      studyKey?.fill(0)
+    }
   }
   // Consent keys, to a hospital or to one of its users, are wrapped for the hospital and bound to
   // this very image: a key wrapped for this hospital for someone else's image must stay shut.
@@ -153,7 +160,12 @@ export function hospitalDataKey (image: ImageRecord, source: KeySource, box: Hos
     if (granted !== undefined) return nodeUnwrapBoundKey(granted.raw, 'raw', image.raw.bytes, key)
     const entry = studyEntryFor(source.consent, image)
     if (entry === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
-    return openThroughStudy(entry, image, 'raw', key)
+    const studyKey = openStudyKey(entry, image, key)
+    try {
+      return openSealedPart(image, 'raw', studyKey)
+    } finally {
+      studyKey.fill(0)
+    }
   }
   throw new KeysUnavailableError('a patient\'s own key is theirs alone')
 }
