@@ -12,7 +12,8 @@ import type { ResearchUse } from '../../protocol/research.ts'
 import type { ImageRecord } from '../../ledger/queries.ts'
 import type { ProjectRecord } from '../../ledger/research-queries.ts'
 import { detectFormat } from '../imaging/detect.ts'
-import { nodeBoxKeyOf, nodeUnwrapBoundKey, nodeUnwrapKey } from '../records/node-box.ts'
+import { nodeBoxKeyOf, nodeUnwrapKey } from '../records/node-box.ts'
+import { hospitalDataKey, KeysUnavailableError } from '../records/reader-keys.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
 import { decryptContent } from '../storage/content-crypto-node.ts'
 import { encodePng } from '../imaging/encode.ts'
@@ -74,11 +75,17 @@ export interface ExportPlan {
   entries: (signal: AbortSignal) => AsyncGenerator<ExportEntry>
 }
 
-/** The data key of a member's raw image: the consent's bound key, or this hospital's own as custodian. */
+/**
+ * The data key of a member's raw image: the consent's bound key for it, or the study key the
+ * consent carries for its study (docs/design.md §5 "Study keys"), or this hospital's own as custodian.
+ */
 function dataKey (m: CohortMember, c: ExportComponents): Uint8Array | null {
   const box = nodeBoxKeyOf(c.box)
-  const granted = m.consent.keys?.find(k => k.image.equals(m.image.raw))
-  if (granted !== undefined) return nodeUnwrapBoundKey(granted.raw, 'raw', m.image.raw.bytes, box)
+  try {
+    return hospitalDataKey(m.image, { from: 'consent', consent: m.consent }, c.box)
+  } catch (err) {
+    if (!(err instanceof KeysUnavailableError)) throw err
+  }
   const own = equals(m.image.custodian, c.self) ? m.image.keys.find(k => equals(k.to, c.box.publicKey)) : undefined
   return own === undefined ? null : nodeUnwrapKey(own.raw, box)
 }

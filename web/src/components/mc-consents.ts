@@ -42,6 +42,8 @@ function asConsent (v: Record<string, unknown>): Consent | null {
     id, grantee, granteeName: asName(v.granteeName), action, kind: s('kind'), purpose: s('purpose'), time: v.time,
     expires: typeof v.expires === 'number' ? v.expires : null,
     images: Array.isArray(v.images) ? v.images.filter((x): x is string => typeof x === 'string') : [],
+    // The study keys it carries: a study granted by its key lists no image.
+    studies: Array.isArray(v.studies) ? v.studies : [],
     scope: typeof v.scope === 'object' && v.scope !== null ? v.scope as { kind: string } : null
   }
 }
