@@ -55,17 +55,10 @@ import { labelRoutes, LABEL_STATUS_BY_CODE } from './labels/routes.ts'
 import { createLabels } from './labels/service.ts'
 import type { Labels } from './labels/service.ts'
 import { labelKey, LabelStore } from './labels/store.ts'
-import { RESEARCH_STATUS_BY_CODE, researchRoutes } from './research/routes.ts'
-import { createResearch } from './research/service.ts'
 import type { ExportConfig } from './research/service.ts'
-import { publishedModelRoutes } from './research/model-routes.ts'
-import { createTextDetector } from './research/burned-in/text-detector.ts'
-import { Reviews } from './research/reviews.ts'
-import { createRemoteLabels } from './research/remote-labels.ts'
+import { RESEARCH_STATUS_BY_CODE } from './research/routes.ts'
+import { createResearchPart } from './research/part.ts'
 import type { RemoteLabels } from './research/remote-labels.ts'
-import { endTokensOnSessionsEnded, researchDicomwebRoutes } from './research/dicomweb-routes.ts'
-import { ExportTokens } from './research/export-tokens.ts'
-import { PreparedExports } from './research/prepared-exports.ts'
 import { createHttpServer } from './http/server.ts'
 import type { HttpServer } from './http/server.ts'
 import { createP2P } from './p2p/index.ts'
@@ -308,29 +301,10 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelStore = new LabelStore(join(init.data, LABELS_DIR), labelKey(init.seed))
     const labels = createLabels({ ledger, storage, box, store: labelStore, decoder, logger: logger.child({ component: 'labels' }), clock })
     // Research projects of this hospital's researchers: cohorts under research consents, exports
-    // de-identified here (docs/design.md §10). Labels are known only for this hospital's images.
-    const textDetector = createTextDetector()
-    const reviews = new Reviews(join(init.data, 'research-reviews.json'))
-    // Other hospitals' labels of consented cohort images, over a members-only protocol (lesion counts, never masks).
-    const remoteLabels = createRemoteLabels({
-      ledger,
-      libp2p: () => p2p.libp2p,
-      lesionOf: async (raw) => (await labelStore.get(raw))?.lesionPixels ?? null,
-      clock,
-      logger: logger.child({ component: 'research' })
-    })
-    const research = createResearch({
-      detector: textDetector,
-      reviews,
-      ledger,
-      storage,
-      box,
-      seed: init.seed,
-      labels: async () => new Map((await labelStore.list(() => {})).map(m => [m.cid, m.lesionPixels])),
-      remoteLabels,
-      copies: fetchedCopies,
-      clock,
-      exports: init.researchExports
+    // de-identified here, other hospitals' labels of consented cohort images (docs/design.md §10).
+    const research = createResearchPart({
+      data: init.data, tmpDir, seed: init.seed, exports: init.researchExports,
+      ledger, p2p: () => p2p, storage, box, labelStore, copies: fetchedCopies, auth, clock, logger
     })
     // Federated learning, and hot-loading of every model.publish into the analyser slot.
     const federation = createFederation({ data: init.data, ...init.fl })({
@@ -375,17 +349,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
     const labelRouter = labelRoutes({ auth, labels })
     http.app.use(labelRouter.routes())
     http.app.use(labelRouter.allowedMethods({ throw: true }))
-    const researchRouter = researchRoutes({ auth, research, ledger, logger: logger.child({ component: 'research' }) })
-    http.app.use(researchRouter.routes())
-    http.app.use(researchRouter.allowedMethods({ throw: true }))
-    // Research exports prepared for DICOMweb: spooled (sealed) in the temp folder, pulled with the export's own token.
-    const prepared = new PreparedExports(tmpDir, clock)
-    const exportTokens = new ExportTokens(clock)
-    endTokensOnSessionsEnded(auth, exportTokens)
-    const researchWeb = researchDicomwebRoutes({ auth, research, prepared, tokens: exportTokens, ledger, clock, logger: logger.child({ component: 'research' }) })
-    http.app.use(researchWeb.routes())
-    http.app.use(researchWeb.allowedMethods({ throw: true }))
-    http.app.use(publishedModelRoutes({ auth, ledger, storage }).routes())
+    research.mount(http.app)
     // Membership proposals and approvals for the admin console (issue 5).
     http.app.use(memberRoutes({ ledger, auth }).routes())
     http.app.use(directoryRoutes({ ledger, auth }).routes())
@@ -427,7 +391,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       auth,
       analysers,
       labels,
-      researchLabels: remoteLabels,
+      researchLabels: research.labels,
       federation,
       fetchedCopies,
       rekeys,
@@ -462,12 +426,7 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
           started.push({ name: 'emergencies', stop: async () => await emergencies.stop() })
           await labelStore.open()
           started.push({ name: 'labels', stop: async () => await labelStore.close() })
-          await reviews.open()
-          await remoteLabels.start()
-          started.push({ name: 'research-labels', stop: async () => await remoteLabels.stop() })
-          started.push({ name: 'research-dicomweb', stop: async () => await prepared.close() })
-          // The OCR worker starts on the first export; stopping ends it if it ran.
-          started.push({ name: 'text-detector', stop: async () => await textDetector.close() })
+          started.push(...await research.start())
           await initBackend({ logger: log })
           await federation.start()
           started.push({ name: 'fl', stop: async () => await federation.stop() })
