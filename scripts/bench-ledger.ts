@@ -1,7 +1,7 @@
 // `npm run bench:ledger`: ledger ingest, propagation, rebuild and catch-up figures, each printed
 // beside its reference measured in the same run (docs/design.md §8). Output lines are `name: value`.
 import { availableParallelism } from 'node:os'
-import { ingestRate, makeChain, median, rawVerifyRate } from './bench/ledger-ingest.ts'
+import { ingestRate, makeChain, median, rawVerify } from './bench/ledger-ingest.ts'
 import { blockLatencies, catchUpRate, percentile, rawGossipLatencies } from './bench/propagation.ts'
 
 const quick = process.argv.includes('--quick')
@@ -17,15 +17,33 @@ line('verify workers', workers, 0)
 const ingestBlocks = makeChain(quick ? 20 : 80, 256)
 const raws: number[] = []
 const ingests: number[] = []
+const cpu = { verify: [] as number[], main: [] as number[], others: [] as number[] }
 for (let run = 0; run < (quick ? 1 : 3); run++) {
-  raws.push(rawVerifyRate(5000))
-  ingests.push((await ingestRate(ingestBlocks, workers)).txPerSec)
+  const v = rawVerify(5000)
+  const r = await ingestRate(ingestBlocks, workers)
+  raws.push(v.perSec)
+  ingests.push(r.txPerSec)
+  cpu.verify.push(v.cpuUs)
+  cpu.main.push(r.cpu.mainUs)
+  cpu.others.push(r.cpu.othersUs)
 }
 const raw = median(raws)
 const ingest = median(ingests)
 line('raw node:crypto verify (ops/s)', raw, 0)
 line('ingest (tx/s)', ingest, 0)
 line('ingest ratio', ingest / raw)
+line('ingest ratio spread', `${Math.min(...ingests.map((x, i) => x / raws[i])).toFixed(2)}–${Math.max(...ingests.map((x, i) => x / raws[i])).toFixed(2)} (${raws.length} runs)`)
+// Where ingest's CPU goes, per transaction, against one verification's CPU (medians). On a loaded
+// machine the wall-clock ratio measures the share of the cores the process got as much as the
+// code; the CPU figures do not. The bound is the ratio the same CPU would give with all cores
+// to itself: the verify workers share them, the main thread's part runs on one.
+const verifyCpu = median(cpu.verify)
+const mainCpu = median(cpu.main)
+const othersCpu = median(cpu.others)
+line('raw verify cpu per op (us)', verifyCpu, 1)
+line('ingest cpu per tx, main thread (us)', mainCpu, 1)
+line('ingest cpu per tx, verify workers and level (us)', othersCpu, 1)
+line('ingest ratio bound from cpu', verifyCpu / Math.max(mainCpu, (mainCpu + othersCpu) / workers))
 
 // Propagation: block latency to 4 peers vs raw gossipsub of the same size.
 const { latencies, blockBytes } = await blockLatencies(quick ? 20 : 200)

@@ -8,7 +8,7 @@ import { median } from './bench/ledger-ingest.ts'
 import { percentile } from './bench/propagation.ts'
 import { concurrentRun, readRun, startMembers, stopMembers } from './bench/storage-reads.ts'
 import { clinicianReads } from './bench/storage-clinicians.ts'
-import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcmMbps, startBenchPeer, startUploadClient, stopBenchPeer } from './bench/storage-peer.ts'
+import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcm, startBenchPeer, startUploadClient, stopBenchPeer } from './bench/storage-peer.ts'
 import { libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './bench/storage-transport.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' }, only: { type: 'string' } }, strict: true })
@@ -116,11 +116,17 @@ if (part('upload') || part('listing')) {
       const file = largeDicom(fileBytes)
       const aes: number[] = []
       const up: number[] = []
+      const cpu = { aes: [] as number[], peer: [] as number[], client: [] as number[] }
       try {
         await client.upload(true)
         for (let run = 0; run < runs; run++) {
-          aes.push(rawAesGcmMbps(file))
-          up.push(await client.upload())
+          const ref = rawAesGcm(file)
+          const u = await client.upload()
+          aes.push(ref.mbps)
+          up.push(u.mbps)
+          cpu.aes.push(ref.cpuMs)
+          cpu.peer.push(u.peerCpuMs)
+          cpu.client.push(u.clientCpuMs)
         }
       } finally {
         await client.stop()
@@ -129,6 +135,12 @@ if (part('upload') || part('listing')) {
       figure('raw aes-256-gcm encrypt (MB/s)', aes, 0)
       figure('upload (MB/s)', up, 1)
       figure('upload ratio', up.map((u, i) => u / aes[i]), 3)
+      // CPU time, which a loaded machine inflates much less than wall time: the peer's process
+      // (HTTP, temp file, seal and decode workers, ledger) and the client's, against the reference.
+      figure('raw aes-256-gcm cpu (ms)', cpu.aes, 0)
+      figure('upload cpu, peer process (ms)', cpu.peer, 0)
+      figure('upload cpu, client process (ms)', cpu.client, 0)
+      figure('upload cpu / raw aes-256-gcm cpu (peer)', cpu.peer.map((c, i) => c / cpu.aes[i]), 1)
     }
     if (part('listing')) {
       const total = quick ? 10_000 : 100_000

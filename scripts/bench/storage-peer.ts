@@ -48,13 +48,19 @@ export async function stopBenchPeer (p: BenchPeer): Promise<void> {
   await p.stop()
 }
 
-/** Raw AES-256-GCM encryption of `bytes` with node:crypto in 1 MiB updates, MB/s: the upload's reference. */
-export function rawAesGcmMbps (bytes: Uint8Array): number {
+/**
+ * Raw AES-256-GCM encryption of `bytes` with node:crypto in 1 MiB updates, the upload's
+ * reference: MB/s, and the CPU time (ms) it took on this thread.
+ */
+export function rawAesGcm (bytes: Uint8Array): { mbps: number, cpuMs: number } {
   const cipher = createCipheriv('aes-256-gcm', randomBytes(32), randomBytes(12))
+  const c0 = process.threadCpuUsage()
   const t0 = performance.now()
   for (let at = 0; at < bytes.length; at += 1 << 20) cipher.update(bytes.subarray(at, at + (1 << 20)))
   cipher.final()
-  return mbps(bytes.length, performance.now() - t0)
+  const ms = performance.now() - t0
+  const cpu = process.threadCpuUsage(c0)
+  return { mbps: mbps(bytes.length, ms), cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 export { largeDicom } from './storage-dicom.ts'
@@ -63,8 +69,11 @@ export { largeDicom } from './storage-dicom.ts'
 export interface UploadClient {
   /** Size of the file it uploads (largeDicom of the requested size). */
   bytes: number
-  /** One upload over HTTP; MB/s of the file's size to the 201. `warmUp` sends a small file, untimed use. */
-  upload(warmUp?: boolean): Promise<number>
+  /**
+   * One upload over HTTP: MB/s of the file's size to the 201, and the CPU time (ms) the peer's
+   * process and the client's spent meanwhile. `warmUp` sends a small file (the figures then mean nothing).
+   */
+  upload(warmUp?: boolean): Promise<{ mbps: number, peerCpuMs: number, clientCpuMs: number }>
   stop(): Promise<void>
 }
 
@@ -82,10 +91,12 @@ export async function startUploadClient (p: BenchPeer, bytes: number): Promise<U
     bytes: size,
     async upload (warmUp = false) {
       const answer = next()
+      const c0 = process.cpuUsage()
       child.send({ type: 'upload', patientId: p.patientId, warmUp })
       const m = await answer
+      const cpu = process.cpuUsage(c0)
       if (m.ok !== true) throw new Error(`upload failed: ${String(m.error)}`)
-      return mbps(size, Number(m.ms))
+      return { mbps: mbps(size, Number(m.ms)), peerCpuMs: (cpu.user + cpu.system) / 1000, clientCpuMs: Number(m.cpuMs) }
     },
     async stop () {
       if (child.exitCode !== null) return

@@ -20,9 +20,11 @@ process.on('message', (cmd: Command) => {
   if (cmd.type === 'stop') process.exit(0)
   // A fresh connection for each upload: a pooled one may have gone idle past the peer's keep-alive.
   void client.request('GET', '/api/health').then(async () => {
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     await client.upload(cmd.patientId, cmd.warmUp === true ? warmUp : file, 'large.dcm')
-    return performance.now() - t0
-  }).then(ms => process.send?.({ ok: true, ms, bytes: file.length }), (err: unknown) => process.send?.({ ok: false, error: String(err) }))
+    const cpu = process.cpuUsage(c0)
+    return { ms: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }
+  }).then(r => process.send?.({ ok: true, ...r, bytes: file.length }), (err: unknown) => process.send?.({ ok: false, error: String(err) }))
 })
 process.send?.({ ready: true, bytes: file.length })
