@@ -12,6 +12,7 @@ import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { chromium } from 'playwright-core'
+import type { Test } from 'uvu'
 import playwrightForFirefox from 'playwright-core-firefox'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { toHex } from '../../protocol/bytes.ts'
@@ -101,11 +102,14 @@ export async function buildTestWeb (dir: string): Promise<string> {
   return out
 }
 
+/** How startNetwork builds the consortium: a shared UI build or folder, and peer settings. */
+export interface NetworkOptions { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig>, recovery?: RecoveryRule }
+
 /**
  * Starts `count` hospitals (A, B, …) of one consortium on 127.0.0.1 port 0, each serving the UI
  * from `webRoot`, every later one dialling A; resolves once all are connected to A.
  */
-export async function startNetwork (count: number, opts: { webRoot?: string, dir?: string, records?: Partial<RecordsConfig>, dicom?: Partial<DicomConfig>, recovery?: RecoveryRule } = {}): Promise<Network> {
+export async function startNetwork (count: number, opts: NetworkOptions = {}): Promise<Network> {
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'medichain-e2e-'))
   const webRoot = opts.webRoot ?? await buildTestWeb(dir)
   const names = Array.from({ length: count }, (_, i) => `Hospital ${String.fromCharCode(65 + i)}`)
@@ -298,4 +302,80 @@ export async function signInInPage (page: Page, username: string, password = PAS
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password').fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
+}
+
+/** A test of a browser suite; `it` is uvu's test, or test.skip when the browser is missing. */
+export type SuiteTest = (name: string, fn: () => Promise<void>) => void
+
+/** What a suite starts before its tests: `hospitals` peers, then (in browserSuite) one browser. */
+export interface SuiteOptions {
+  hospitals: number
+  network?: NetworkOptions
+  /** Whether the browser exists (default browserAvailable: under CI=true a missing one throws). */
+  available?: () => boolean
+  /** Runs once the network is up, before the browser launches (register an analyser, make a folder). */
+  prepare?: (net: Network) => Promise<void>
+  /** Runs first in the after hook, whether or not setup ran (print a summary, remove a folder). */
+  after?: () => void | Promise<void>
+}
+
+/**
+ * The shared frame of the browser tests that launch their browsers inside a test: before them a
+ * network of `opts.hospitals` peers, after them every browser this `launch` made is closed and
+ * the network stopped. Without a browser outside CI, `it` skips (browserAvailable says so).
+ */
+export function networkSuite (test: Test, opts: SuiteOptions): { it: SuiteTest, setup: () => { net: Network }, launch: typeof launch } {
+  const available = (opts.available ?? browserAvailable)()
+  let net: Network | undefined
+  const browsers: TestBrowser[] = []
+  test.before(async () => {
+    if (!available) return
+    net = await startNetwork(opts.hospitals, opts.network)
+    await opts.prepare?.(net)
+  })
+  test.after(async () => {
+    await opts.after?.()
+    for (const b of browsers) await b.close()
+    await stopNetwork(net)
+  })
+  return {
+    it: available ? test : test.skip,
+    setup () {
+      if (net === undefined) throw new Error('setup did not run')
+      return { net }
+    },
+    async launch (extraArgs?: string[]) {
+      const b = await launch(extraArgs)
+      browsers.push(b)
+      return b
+    }
+  }
+}
+
+/**
+ * The shared frame of most browser tests: a network of `opts.hospitals` peers and one browser
+ * (`opts.launch`, default Chromium) for all tests of the file, closed and stopped after them.
+ * setup() gives both, or throws 'setup did not run' when the before hook did not run.
+ */
+export function browserSuite (test: Test, opts: SuiteOptions & { launch?: () => Promise<TestBrowser> }): { it: SuiteTest, setup: () => { net: Network, browser: TestBrowser } } {
+  let browser: TestBrowser | undefined
+  const suite = networkSuite(test, {
+    ...opts,
+    async prepare (net) {
+      await opts.prepare?.(net)
+      browser = await (opts.launch ?? launch)()
+    },
+    async after () {
+      await opts.after?.()
+      await browser?.close()
+    }
+  })
+  return {
+    it: suite.it,
+    setup () {
+      const { net } = suite.setup()
+      if (browser === undefined) throw new Error('setup did not run')
+      return { net, browser }
+    }
+  }
 }

@@ -9,13 +9,9 @@ import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
 import { auditContrast, auditFocus, overflow, unnamed, weakBoundaries } from './a11y.ts'
 import { adminOf, clinicianOf, findPatient, patientOf } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, phantomPng, signInInPage, startNetwork, stopNetwork } from './harness.ts'
+import { PASSWORD, browserSuite, phantomPng, signInInPage } from './harness.ts'
 import type { Network, TestBrowser } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
 /** Pages kept between tests: the patient's portal and the admin console. */
 const pages: Record<string, Page> = {}
 /** Texts the audit could not judge (background images, unreadable colours): listed, not failed. */
@@ -23,20 +19,15 @@ const unjudged = new Set<string>()
 /** Texts checked on the last page audited, for the log. */
 let checked = 0
 
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  if (unjudged.size > 0) process.stdout.write(`a11y: could not judge ${unjudged.size} text(s):\n  ${[...unjudged].join('\n  ')}\n`)
-  await browser?.close()
-  await stopNetwork(net)
+const { it, setup: started } = browserSuite(test, {
+  hospitals: 1,
+  after () {
+    if (unjudged.size > 0) process.stdout.write(`a11y: could not judge ${unjudged.size} text(s):\n  ${[...unjudged].join('\n  ')}\n`)
+  }
 })
 
 function setup (): { url: string, b: TestBrowser, net: Network } {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = started()
   return { url: net.hospitals[0].url, b: browser, net }
 }
 

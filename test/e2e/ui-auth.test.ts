@@ -6,33 +6,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
 import { expectCode, patientOf } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, offHostRequests, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
+import { PASSWORD, browserSuite, offHostRequests, screenshot, signInInPage, signUpInPage } from './harness.ts'
 import type { Network, TestBrowser } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
+const { it, setup: started } = browserSuite(test, { hospitals: 1 })
 
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
-
-function needNet (): Network {
-  if (net === undefined) throw new Error('setup did not run')
-  return net
-}
-
-function setup (): { url: string, b: TestBrowser } {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
-  return { url: net.hospitals[0].url, b: browser }
+function setup (): { url: string, b: TestBrowser, net: Network } {
+  const { net, browser } = started()
+  return { url: net.hospitals[0].url, b: browser, net }
 }
 
 /** Controls on the page without an accessible name (a label, aria-label or aria-labelledby). */
@@ -109,8 +90,8 @@ it('the vault locks after 30 minutes idle and on reload; unlock and sign out', a
 })
 
 it('keyboard only: sign in with Tab and Enter, the focus ring is visible', async () => {
-  const { url, b } = setup()
-  const made = await patientOf(b, { ...needNet().hospitals[0] }, 'pat.keys')
+  const { url, b, net } = setup()
+  const made = await patientOf(b, { ...net.hospitals[0] }, 'pat.keys')
   await made.page.close()
   const page = await b.page(`${url}/app/sign-in`)
   await page.getByLabel('Username').waitFor()

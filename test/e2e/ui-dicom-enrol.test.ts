@@ -9,26 +9,12 @@ import * as assert from 'uvu/assert'
 import { patientQrPayload } from '../../web/src/lib/patient-id.ts'
 import { dcmtk, writeStudy } from '../helpers/dicom.ts'
 import { adminOf, clinicianOf, patientOf, qrVideo } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, offHostRequests, screenshot, signInInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { PASSWORD, offHostRequests, screenshot, signInInPage, networkSuite } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-const browsers: TestBrowser[] = []
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1, { dicom: {} })
-})
-
-test.after(async () => {
-  for (const b of browsers) await b.close()
-  await stopNetwork(net)
-})
+const { it, setup, launch } = networkSuite(test, { hospitals: 1, network: { dicom: {} } })
 
 it('the desk scans the patient\'s QR code and the images held for their MRN are theirs', async () => {
-  if (net === undefined) throw new Error('setup did not run')
+  const { net } = setup()
   const [A] = net.hospitals
   const port = A.peer.dicom?.address()?.port
   if (port === undefined) throw new Error('no DICOM listener')
@@ -38,7 +24,6 @@ it('the desk scans the patient\'s QR code and the images held for their MRN are 
   assert.is((await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...files])).code, 0)
 
   const plain = await launch()
-  browsers.push(plain)
   const admin = await adminOf(plain, A, 'admin')
   await clinicianOf(plain, A, admin, 'dr.desk')
   const { page: patient, patientId } = await patientOf(plain, A, 'fay.patient')
@@ -47,7 +32,6 @@ it('the desk scans the patient\'s QR code and the images held for their MRN are 
   const video = join(net.dir, 'qr.y4m')
   await writeFile(video, qrVideo(patientQrPayload(patientId)))
   const filming = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`])
-  browsers.push(filming)
   const desk = await filming.page(`${A.url}/app/sign-in`)
   await signInInPage(desk, 'dr.desk', PASSWORD)
   await desk.waitForURL('**/app/clinician')

@@ -10,32 +10,17 @@ import * as assert from 'uvu/assert'
 import { dcmtk, writeStudy } from '../helpers/dicom.ts'
 import { fromHex } from '../../protocol/bytes.ts'
 import { adminOf, clinicianOf, patientOf } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, screenshot, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
-
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
+import { browserSuite, offHostRequests, screenshot } from './harness.ts'
 
 /** Slices of the CT series: a real CT series' length (each is 128², so it still stores quickly). */
 const SLICES = 300
 /** Slices of the MR study the patient names in a consent. */
 const MR_SLICES = 3
 
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1, { dicom: {} })
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1, network: { dicom: {} } })
 
 it('a series stored over DICOM is found by name, enrolled by code, and scrolled in the viewer', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const [A] = net.hospitals
   const port = A.peer.dicom?.address()?.port
   if (port === undefined) throw new Error('no DICOM listener')

@@ -12,8 +12,7 @@ import { REKEY_REWRAPPED } from '../../node/records/patient-rekeys.ts'
 import { untilLedger } from '../helpers/ledger-until.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 import { adminOf, clinicianOf, findPatient, patientOf } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, phantomPng, screenshot, signInInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { PASSWORD, browserSuite, phantomPng, screenshot, signInInPage } from './harness.ts'
 import type { Page } from 'playwright-core'
 
 /** Reloads a page: the session survives, the keys do not, so the vault is unlocked again. */
@@ -24,24 +23,10 @@ async function reopen (page: Page): Promise<void> {
   await page.getByLabel(/Password for/).waitFor({ state: 'detached', timeout: 30_000 })
 }
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2, { recovery: { cosigners: 2, delayMs: 4000 } })
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 2, network: { recovery: { cosigners: 2, delayMs: 4000 } } })
 
 it('emergency at another hospital, review, and assisted recovery with a veto, in the browser', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const [A, B] = net.hospitals
   const adminA = await adminOf(browser, A, 'admin.a')
   const adminB = await adminOf(browser, B, 'admin.b')

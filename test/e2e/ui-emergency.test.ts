@@ -7,27 +7,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, phantomPng, screenshot, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1, { records: { custodianRead: false, breakGlass: true } })
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1, network: { records: { custodianRead: false, breakGlass: true } } })
 
 it('a refused clinician declares an emergency, opens the image, and the patient sees it highlighted', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const [A] = net.hospitals
   const admin = await adminOf(browser, A, 'admin')
   const { page: patient, patientId } = await patientOf(browser, A, 'pat.e')

@@ -11,16 +11,10 @@ import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
 import {
-  firefoxAvailable, launchFirefox, offHostRequests, phantomDicom, phantomPng, registerAnalyser,
-  screenshot, startNetwork, stopNetwork
+  browserSuite, firefoxAvailable, launchFirefox, offHostRequests, phantomDicom, phantomPng, registerAnalyser,
+  screenshot
 } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
 
-const available = firefoxAvailable()
-/** Without Firefox outside CI the tests are reported as skipped (under CI=true that throws instead). */
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
 let modelCid = ''
 
 /**
@@ -30,26 +24,17 @@ let modelCid = ''
  */
 const SCREENSHOT_STYLE_HASH = createHash('sha256').update('body {}').digest('base64')
 
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2)
-  modelCid = await registerAnalyser(net.hospitals[0])
-  browser = await launchFirefox()
+/** Without the browser outside CI the tests are reported as skipped (under CI=true that throws instead). */
+const { it, setup } = browserSuite(test, {
+  hospitals: 2,
+  async prepare (net) { modelCid = await registerAnalyser(net.hospitals[0]) },
+  available: firefoxAvailable,
+  launch: launchFirefox
 })
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
-
-function need<T> (v: T | undefined): T {
-  if (v === undefined) throw new Error('the test setup did not run')
-  return v
-}
 
 it('in Firefox: upload with the result overlay, refusal, consent, B decrypts, the patient sees the accesses', async () => {
-  const b = need(browser)
-  const [A, B] = need(net).hospitals
+  const { net, browser: b } = setup()
+  const [A, B] = net.hospitals
   const adminA = await adminOf(b, A, 'admin.a')
   assert.match(b.browser.browserType().name(), /firefox/i)
   assert.match(b.browser.version(), /^\d+\.\d+/, 'a Firefox version over BiDi')
@@ -108,7 +93,7 @@ it('in Firefox: upload with the result overlay, refusal, consent, B decrypts, th
 })
 
 it('no request from any Firefox page left 127.0.0.1, and the CSP refused nothing', async () => {
-  const b = need(browser)
+  const { browser: b } = setup()
   assert.ok(b.requests.length > 20, 'requests were logged')
   assert.equal(offHostRequests(b.requests), [])
   // Firefox words a refusal "The page’s settings blocked …" (Chromium: "Refused to …").

@@ -5,27 +5,12 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { clinicianOf, findPatient, patientOf, refreshStatusUntil } from './flows.ts'
-import { browserAvailable, launch, phantomPng, registerAnalyser, screenshot, signUpInPage, startNetwork, stopNetwork, PASSWORD } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, phantomPng, registerAnalyser, screenshot, signUpInPage, PASSWORD } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1 })
 
 it('the hospital is named at setup; status, consents and the viewer use names; unlocking on a viewer URL restores the nav', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const h = net.hospitals[0]
   const link = h.peer.auth.setupLink(h.url)

@@ -11,24 +11,9 @@ import type { ModelRecord } from '../../node/fl/index.ts'
 import type { Peer } from '../../node/peer.ts'
 import { waitFor, withTimeout } from '../helpers/timeout.ts'
 import { adminOf } from './flows.ts'
-import { browserAvailable, launch, screenshot, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, screenshot } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1 })
 
 /** Publishes a fresh small model at `peer` and waits for the peer's decision. */
 async function publish (peer: Peer, seed: number): Promise<ModelRecord> {
@@ -49,7 +34,7 @@ async function publish (peer: Peer, seed: number): Promise<ModelRecord> {
 }
 
 it('the admin sees deployed and held-back models with the reason, rolls back, lifts the pin and pins', async () => {
-  if (net === undefined || browser === undefined) throw new Error('no network')
+  const { net, browser } = setup()
   const [A] = net.hospitals
   const first = await publish(A.peer, 1)
   const second = await publish(A.peer, 2)

@@ -11,36 +11,19 @@ import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, clinicianOf, expectCode, findPatient } from './flows.ts'
 import {
-  browserAvailable, launch, offHostRequests, phantomDicom, phantomPng, registerAnalyser, screenshot,
-  signUpInPage, startNetwork, stopNetwork
+  browserSuite, offHostRequests, phantomDicom, phantomPng, registerAnalyser, screenshot,
+  signUpInPage
 } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
 
-const available = browserAvailable()
-/** Without a browser outside CI the tests are reported as skipped (under CI=true that throws instead). */
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
 let modelCid = ''
 /** Pages kept from the first test for the admin test. */
 const pages: Record<string, Page> = {}
 
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2)
-  modelCid = await registerAnalyser(net.hospitals[0])
-  browser = await launch()
+/** Without the browser outside CI the tests are reported as skipped (under CI=true that throws instead). */
+const { it, setup } = browserSuite(test, {
+  hospitals: 2,
+  async prepare (net) { modelCid = await registerAnalyser(net.hospitals[0]) }
 })
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
-
-function need<T> (v: T | undefined): T {
-  if (v === undefined) throw new Error('the test setup did not run')
-  return v
-}
 
 /** Sum of the raw pane's pixels: changes when window/level changes what is drawn. */
 async function rawPixelSum (page: Page): Promise<number> {
@@ -55,8 +38,8 @@ async function rawPixelSum (page: Page): Promise<number> {
 }
 
 it('patient, clinicians at two hospitals: upload, refusal, consent, access log, revoke', async () => {
-  const b = need(browser)
-  const [A, B] = need(net).hospitals
+  const { net, browser: b } = setup()
+  const [A, B] = net.hospitals
   const patientHash = (id: string): Uint8Array => fromHex(id)
 
   const adminA = await adminOf(b, A, 'admin.a')
@@ -259,7 +242,7 @@ it('admin console: status, members, FL tasks, inclusion proof checked in the bro
 })
 
 it('no request from any page left 127.0.0.1, and the CSP refused nothing', async () => {
-  const b = need(browser)
+  const { browser: b } = setup()
   assert.ok(b.requests.length > 20, 'requests were logged')
   assert.equal(offHostRequests(b.requests), [])
   assert.equal(b.problems.filter(p => /Content Security Policy|Refused to/i.test(p)), [])

@@ -14,27 +14,12 @@ import { wrapKey } from '../../protocol/key-wrap.ts'
 import { PATIENT_CODE_ALPHABET } from '../../protocol/patient-code.ts'
 import { encryptContent } from '../../node/storage/content-crypto-node.ts'
 import { expectCode, adminOf, clinicianOf, patientOf } from './flows.ts'
-import { browserAvailable, launch, phantomPng, screenshot, signInInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, phantomPng, screenshot, signInInPage } from './harness.ts'
 import { dcmtk, writeStudy } from '../helpers/dicom.ts'
 import { testImages } from '../helpers/images.ts'
 import { waitFor } from '../helpers/timeout.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1, { dicom: {} })
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1, network: { dicom: {} } })
 
 /** The code with one character replaced by its neighbour in the alphabet: what a misheard letter gives. */
 function mishear (code: string, at: number): string {
@@ -60,7 +45,7 @@ async function cardTexts (page: Page, testid: string): Promise<string[]> {
 }
 
 it('a patient reads a short code, a clinician types it and uploads, and both see named cards with thumbnails', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const h = net.hospitals[0]
   const admin = await adminOf(b, h, 'admin.cards')
@@ -136,7 +121,7 @@ it('a patient reads a short code, a clinician types it and uploads, and both see
 })
 
 it('at the desk, a patient held in custody is enrolled by the code they read out; a typo is refused', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const h = net.hospitals[0]
   const port = h.peer.dicom?.address()?.port

@@ -16,30 +16,18 @@ import { encodePng } from '../../node/imaging/encode.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, chooseFile, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, phantomPng, screenshot, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot } from './harness.ts'
 
 /** Side of the phantoms, and the tiny model's input (issue 4 test size). */
 const SIZE = 32
 const SEEDS = [41, 42]
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
 let dir = ''
 
-test.before(async () => {
-  if (!available) return
-  dir = await mkdtemp(join(tmpdir(), 'medichain-masks-'))
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-  if (dir !== '') await rm(dir, { recursive: true, force: true })
+const { it, setup } = browserSuite(test, {
+  hospitals: 1,
+  async prepare () { dir = await mkdtemp(join(tmpdir(), 'medichain-masks-')) },
+  async after () { if (dir !== '') await rm(dir, { recursive: true, force: true }) }
 })
 
 /** Writes the ground-truth mask of phantom `seed` (or an all-lesion mask of `side`) as a PNG file. */
@@ -58,7 +46,7 @@ async function label (page: Page, path: string, use: string): Promise<void> {
 }
 
 it('clinician labels in the viewer, patient consents, admin trains, patient sees the training uses', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const [A] = net.hospitals
   const admin = await adminOf(b, A, 'admin.l')

@@ -7,28 +7,14 @@ import { toHex } from '../../protocol/bytes.ts'
 import { testIdentity } from '../helpers/ledger-fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, expectCode } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, screenshot, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { offHostRequests, screenshot, networkSuite } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let b: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2)
-})
-
-test.after(async () => {
-  await b?.close()
-  await stopNetwork(net)
-})
+const { it, setup, launch } = networkSuite(test, { hospitals: 2 })
 
 it('an admin proposes admitting a hospital, the other admin approves it in the browser', async () => {
-  if (net === undefined) throw new Error('setup did not run')
+  const { net } = setup()
   const [A, B] = net.hospitals
-  b = await launch()
+  const b = await launch()
   const newcomer = toHex(testIdentity(9).publicKey)
   const adminA = await adminOf(b, A, 'admin.a')
   const adminB = await adminOf(b, B, 'admin.b')

@@ -9,25 +9,10 @@ import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, phantomPng, screenshot, startNetwork, stopNetwork, PASSWORD } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot, PASSWORD } from './harness.ts'
 import type { Page } from 'playwright-core'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 2 })
 
 /** On the clinician's Patients page, gives their name and department to the directory. */
 async function nameMyself (page: Page, name: string, department: string): Promise<void> {
@@ -40,7 +25,7 @@ async function nameMyself (page: Page, name: string, department: string): Promis
 }
 
 it('the patient picks Dr Lee by name; consents and who-viewed read in names, grouped by person and day, expandable', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const [A, B] = net.hospitals
   const adminA = await adminOf(b, A, 'admin.a')

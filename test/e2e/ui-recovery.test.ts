@@ -6,24 +6,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
 import { expectCode } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, screenshot, signInInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { PASSWORD, browserSuite, screenshot, signInInPage } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 1 })
 
 const NEW_PASSWORD = 'a brand new passphrase'
 const RECOVERED = 'the password after recovery'
@@ -37,7 +22,7 @@ async function recoverInPage (page: Page, username: string, code: string, passwo
 }
 
 it('recovery code shown once; password change signs the other browser out; wrong, right, used code; rate limit', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const url = net.hospitals[0].url
   const page = await browser.page(`${url}/app/sign-up`)
   await page.getByLabel('Username').fill('pat.forgets')

@@ -20,24 +20,10 @@ import { client } from '../helpers/peers.ts'
 import { taskIdFor } from '../../ledger/fl-rules.ts'
 import { samplesMetricKey } from '../../node/fl/task/record.ts'
 import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserAvailable, launch, PASSWORD, screenshot, signInInPage, signUpInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Hospital, Network, TestBrowser } from './harness.ts'
+import { browserSuite, PASSWORD, screenshot, signInInPage, signUpInPage } from './harness.ts'
+import type { Hospital, TestBrowser } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(2)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 2 })
 
 /** A researcher signs up at `h`, is approved by `admin`, signs in and opens the Research page. */
 async function researcherOf (b: TestBrowser, h: Hospital, admin: Page, name: string): Promise<Page> {
@@ -67,7 +53,7 @@ async function decide (admin: Page, title: string, approve: boolean): Promise<vo
 }
 
 it('researcher creates, admins decide, researcher exports with progress, patient reads the research use', async () => {
-  if (net === undefined || browser === undefined) throw new Error('setup did not run')
+  const { net, browser } = setup()
   const b = browser
   const [A, B] = net.hospitals
   const adminA = await adminOf(b, A, 'admin.ra')

@@ -7,29 +7,14 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { patientQrPayload } from '../../web/src/lib/patient-id.ts'
 import { adminOf, clinicianOf, patientOf, qrVideo } from './flows.ts'
-import { PASSWORD, browserAvailable, launch, offHostRequests, signInInPage, startNetwork, stopNetwork } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { PASSWORD, offHostRequests, signInInPage, networkSuite } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-const browsers: TestBrowser[] = []
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(1)
-})
-
-test.after(async () => {
-  for (const b of browsers) await b.close()
-  await stopNetwork(net)
-})
+const { it, setup, launch } = networkSuite(test, { hospitals: 1 })
 
 it('a clinician scans the patient\'s QR code with the camera, or pastes it when there is none', async () => {
-  if (net === undefined) throw new Error('setup did not run')
+  const { net } = setup()
   const [A] = net.hospitals
   const plain = await launch()
-  browsers.push(plain)
   const admin = await adminOf(plain, A, 'admin')
   const { patientId } = await patientOf(plain, A, 'pat.qr')
   const clin = await clinicianOf(plain, A, admin, 'dr.qr')
@@ -48,7 +33,6 @@ it('a clinician scans the patient\'s QR code with the camera, or pastes it when 
   const video = join(net.dir, 'qr.y4m')
   await writeFile(video, qrVideo(patientQrPayload(patientId)))
   const filming = await launch(['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`])
-  browsers.push(filming)
   const page = await filming.page(`${A.url}/app/sign-in`)
   await signInInPage(page, 'dr.qr', PASSWORD)
   await page.waitForURL('**/app/clinician')

@@ -11,24 +11,10 @@ import { fromHex } from '../../protocol/bytes.ts'
 import { MedichainClient } from '../../protocol/client.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { expectCode } from './flows.ts'
-import { browserAvailable, launch, offHostRequests, phantomPng, screenshot, signInInPage, startNetwork, stopNetwork, TEST_VAULT_ITERATIONS } from './harness.ts'
-import type { Hospital, Network, TestBrowser } from './harness.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot, signInInPage, TEST_VAULT_ITERATIONS } from './harness.ts'
+import type { Hospital } from './harness.ts'
 
-const available = browserAvailable()
-const it = available ? test : test.skip
-let net: Network | undefined
-let browser: TestBrowser | undefined
-
-test.before(async () => {
-  if (!available) return
-  net = await startNetwork(3)
-  browser = await launch()
-})
-
-test.after(async () => {
-  await browser?.close()
-  await stopNetwork(net)
-})
+const { it, setup } = browserSuite(test, { hospitals: 3 })
 
 const PASSWORD = 'pat has a long password'
 const sdk = (h: Hospital): MedichainClient => new MedichainClient({ baseUrl: h.url, vaultIterations: TEST_VAULT_ITERATIONS })
@@ -47,8 +33,8 @@ async function clinicianAt (h: Hospital, name: string): Promise<MedichainClient>
 }
 
 it('a patient of A uses the portal at C, and C says so when A is down', async () => {
-  const [A, B, C] = net?.hospitals ?? []
-  const b = browser as TestBrowser
+  const { net, browser: b } = setup()
+  const [A, B, C] = net.hospitals
   // The e2e network dials every hospital into A only: C fetches B's ciphertext over its own link.
   await C.peer.p2p.libp2p.dial(multiaddr(B.peer.p2p.addresses()[0]))
   const { patientId } = await sdk(A).signUp({ username: 'pat', password: PASSWORD, role: 'patient' })
