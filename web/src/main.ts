@@ -1,8 +1,8 @@
 // Entry of the web UI bundle: creates the session service, puts <mc-app> in charge of the page,
 // and resumes a session left from before a reload (with its vault locked).
 import { Session } from './services/session.ts'
-import type { McApp } from './components/mc-app.ts'
-import './components/mc-app.ts'
+import type { McApp } from './components/shell/mc-app.ts'
+import './components/shell/mc-app.ts'
 
 /**
  * PBKDF2 iterations for new vaults. scripts/build-web.ts replaces this identifier at build time:

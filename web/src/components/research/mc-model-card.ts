@@ -10,7 +10,7 @@ import { api } from '../../services/api.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
-import '../mc-error-note.ts'
+import '../shared/mc-error-note.ts'
 
 /** `<mc-model-card .session=${s} .cid=${cid}>`. */
 export class McModelCard extends LitElement {

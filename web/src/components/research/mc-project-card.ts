@@ -7,7 +7,7 @@ import { ResearchClient } from '../../../../protocol/research-client.ts'
 import type { ApiCohort, ApiExport, ApiProject, PreparedDicomwebExport } from '../../../../protocol/research-client.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
-import '../mc-error-note.ts'
+import '../shared/mc-error-note.ts'
 
 const DECISION_WORDS = { approved: 'approved', refused: 'refused', pending: 'not decided yet' } as const
 

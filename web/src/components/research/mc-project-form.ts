@@ -5,7 +5,7 @@ import { ResearchClient } from '../../../../protocol/research-client.ts'
 import type { ResearchCriteria } from '../../../../protocol/research.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
-import '../mc-error-note.ts'
+import '../shared/mc-error-note.ts'
 
 /** A YYYY-MM-DD field as ms (start or end of that day, UTC), or null when empty. */
 function day (value: string, end: boolean): number | null {

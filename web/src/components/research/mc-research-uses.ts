@@ -5,7 +5,7 @@ import { ResearchClient } from '../../../../protocol/research-client.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
-import '../mc-error-note.ts'
+import '../shared/mc-error-note.ts'
 
 /** `<mc-research-uses .session=${s}>`. */
 export class McResearchUses extends LitElement {

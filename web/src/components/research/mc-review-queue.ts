@@ -6,7 +6,7 @@ import { LitElement, html } from 'lit'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
-import '../mc-error-note.ts'
+import '../shared/mc-error-note.ts'
 
 interface Held { project: string, image: string, reason: string, preview: boolean }
 
