@@ -13,6 +13,7 @@ import { toHex } from '../../protocol/bytes.ts'
 import { PSEUDONYM_BYTES } from '../../protocol/tx.ts'
 import type { SeriesPlace } from '../../protocol/tx.ts'
 import { DurableWrites } from '../durable-level.ts'
+import { GroupCommit } from '../group-commit.ts'
 import { openVersioned } from '../level-schema.ts'
 import { decryptContentSync, encryptContentSync } from '../storage/content-crypto-node.ts'
 import { CATALOGUE_KEY_INFO, UID_PSEUDONYM_KEY_INFO } from './constants.ts'
@@ -66,12 +67,15 @@ export class DicomCatalogue {
   readonly #keys: { seal: Uint8Array, pseudonyms: Uint8Array }
   readonly #dir: string
   readonly #writes: DurableWrites
+  /** Concurrent puts (the intake's instances in flight) share one synced batch. */
+  readonly #group: GroupCommit
 
   constructor (dir: string, seed: Uint8Array) {
     this.#dir = dir
     this.#db = new Level<string, Uint8Array>(dir, { keyEncoding: 'utf8', valueEncoding: 'view' })
     this.#keys = catalogueKeys(seed)
     this.#writes = new DurableWrites({ db: this.#db, path: dir, name: 'DICOM catalogue', open: async () => await this.open() })
+    this.#group = new GroupCommit(this.#db, this.#writes)
   }
 
   async open (): Promise<void> {
@@ -99,7 +103,7 @@ export class DicomCatalogue {
   /** Records an instance durably (replacing an earlier entry of the same instance). */
   async put (entry: CatalogueEntry): Promise<void> {
     const value = encryptContentSync(this.#keys.seal, encode(entry))
-    await this.#writes.run(async () => await this.#db.put(entryKey(entry.study, entry.series, entry.instance), value, { sync: true }))
+    await this.#group.put(entryKey(entry.study, entry.series, entry.instance), value)
   }
 
   /** The entry of one instance by its pseudonyms, or undefined. */

@@ -201,13 +201,22 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     if (header.patient.mrn === '') return { status: STORE_STATUS.cannotUnderstand, comment: 'the data set has no PatientID' }
     const mrn = header.patient.mrn
     try {
-      return await serially(async () => {
+      const filed = await serially(async () => {
         // The desk finds the patient by MRN or name (routes.ts), linked or not yet.
         await c.index.note(header.patient, c.clock())
         const patient = await c.index.patientOf(mrn)
-        const held = patient === undefined || holdLinked ? await c.index.hold(mrn, instance.path, instance.size, c.clock(), bytes) : undefined
-        return { mrn, patient, held, header, bytes }
+        if (patient !== undefined && !holdLinked) return { mrn, patient, header, bytes }
+        // A small instance's record is queued here and made durable below, in one fsync with the
+        // instances filed meanwhile (STOW-RS parts); a link lists what is held only once every
+        // queued record is written (linkPatient).
+        if (bytes !== undefined && bytes.length <= HOLD_INLINE_MAX_BYTES) {
+          const { held, durable } = c.index.holdInline(mrn, instance.size, c.clock(), bytes)
+          return { mrn, patient, held, durable, header, bytes }
+        }
+        return { mrn, patient, held: await c.index.hold(mrn, instance.path, instance.size, c.clock(), bytes), header, bytes }
       })
+      if ('durable' in filed) await filed.durable
+      return filed
     } catch (err) {
       log.warn({ code: err instanceof MedichainError ? err.code : undefined }, 'a received instance could not be filed')
       return statusOf(err)
@@ -275,6 +284,8 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       const linked = await c.index.patientOf(mrn)
       if (linked !== undefined && !equals(linked, patient)) throw new MrnLinkedError()
       if (linked === undefined) await c.index.link(mrn, patient)
+      // Instances filed before this step may still have their custody record in a batch.
+      await c.index.settled()
       return await c.index.held(mrn)
     })
     // The intake attaches them a few at a time, oldest first; the image.add of instances in flight

@@ -16,6 +16,7 @@ import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { DurableWrites } from '../durable-level.ts'
+import { GroupCommit } from '../group-commit.ts'
 import { openVersioned } from '../level-schema.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from '../records/node-box.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
@@ -92,6 +93,8 @@ export class PatientIndex {
   readonly #box: HospitalBox
   readonly #custodyDir: string
   readonly #writes: DurableWrites
+  /** Custody records held inline: concurrent ones (STOW-RS parts) share one synced batch. */
+  readonly #group: GroupCommit
   /**
    * What this process read or wrote lately, by MRN: HMAC names, links (a link is only ever
    * replaced, through `link`) and the demographics last noted. In memory only, like the records
@@ -107,6 +110,7 @@ export class PatientIndex {
     this.#box = box
     this.#custodyDir = join(dir, 'custody')
     this.#writes = new DurableWrites({ db: this.#db, path, name: 'DICOM patient index', open: async () => await this.open() })
+    this.#group = new GroupCommit(this.#db, this.#writes)
   }
 
   async open (): Promise<void> {
@@ -144,13 +148,13 @@ export class PatientIndex {
    * left to the caller.
    */
   async hold (mrn: string, plainPath: string, size: number, now: number, bytes?: Uint8Array): Promise<HeldInstance> {
+    if (bytes !== undefined && bytes.length <= HOLD_INLINE_MAX_BYTES) {
+      const { held, durable } = this.holdInline(mrn, size, now, bytes)
+      await durable
+      return held
+    }
     const id = toHex(new Uint8Array(randomBytes(16)))
     const name = `h:${this.#name(mrn)}:${id}`
-    if (bytes !== undefined && bytes.length <= HOLD_INLINE_MAX_BYTES) {
-      const record: HeldRecord = { mrn, id, size, received: now, inline: bytes }
-      await this.#writes.run(async () => await this.#db.put(name, this.#seal(record), { sync: true }))
-      return { id, size, received: now }
-    }
     const key = new Uint8Array(randomBytes(32))
     const dest = join(this.#custodyDir, id)
     try {
@@ -166,6 +170,24 @@ export class PatientIndex {
       key.fill(0)
     }
     return { id, size, received: now }
+  }
+
+  /**
+   * Takes a small instance (up to HOLD_INLINE_MAX_BYTES) into custody inside its sealed record.
+   * Returns at once with its id; `durable` resolves once the record is fsynced, in one batch with
+   * the records held meanwhile. `settled` waits for every such write.
+   */
+  holdInline (mrn: string, size: number, now: number, bytes: Uint8Array): { held: HeldInstance, durable: Promise<void> } {
+    const id = toHex(new Uint8Array(randomBytes(16)))
+    const record: HeldRecord = { mrn, id, size, received: now, inline: bytes }
+    const durable = this.#group.put(`h:${this.#name(mrn)}:${id}`, this.#seal(record))
+    durable.catch(() => {})
+    return { held: { id, size, received: now }, durable }
+  }
+
+  /** Resolves once every inline hold asked for so far is written (or has failed). */
+  async settled (): Promise<void> {
+    await this.#group.settled()
   }
 
   /** The instances held for `mrn`, oldest first. */
