@@ -8,7 +8,7 @@ import { decode } from '../protocol/codec.ts'
 import type { Link } from '../protocol/block.ts'
 import { HASH_BYTES } from '../protocol/constants.ts'
 import { K } from './keys.ts'
-import type { TxLocations } from './types.ts'
+import type { TxLocations } from './data-types.ts'
 
 /** What the rules know of the block a transaction sits in (or, at submission, will sit in). */
 export interface BlockContext {

@@ -3,7 +3,7 @@
 // group's appends are staged until its batch is durable, so readers never see memory lead disk.
 import { equals, toHex } from '../protocol/bytes.ts'
 import type { BlockHeader, Link } from '../protocol/block.ts'
-import type { Head } from './types.ts'
+import type { Head } from './data-types.ts'
 
 /** One author's chain as held locally. */
 export interface ChainMeta {

@@ -12,7 +12,7 @@ import type { TxOf } from '../protocol/tx.ts'
 import { K } from './keys.ts'
 import type { BatchWriter } from './batch-writer.ts'
 import type { LedgerStore } from './store.ts'
-import type { StateView } from './types.ts'
+import type { StateView } from './data-types.ts'
 
 /** Longest window an emergency release may name: one day (a shift and its handover). */
 export const MAX_EMERGENCY_WINDOW_MS = 24 * 60 * 60_000

@@ -11,7 +11,7 @@ import type { Chains } from './chains.ts'
 import type { LedgerStore, StoreOp } from './store.ts'
 import { refusedAbove } from './validate-flag.ts'
 import type { FlagState } from './validate-flag.ts'
-import type { MemberView } from './types.ts'
+import type { MemberView } from './data-types.ts'
 
 /** A recomputed membership, not yet adopted (adopt only after its batch is durable). */
 export interface MembershipUpdate {

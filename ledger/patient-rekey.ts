@@ -12,10 +12,10 @@ import type { RecoveryRule } from '../protocol/genesis.ts'
 import { patientIdOf } from '../protocol/tx.ts'
 import type { TxOf, WrappedKeys } from '../protocol/tx.ts'
 import { K } from './keys.ts'
-import type { ImageRecord } from './types.ts'
+import type { ImageRecord } from './data-types.ts'
 import type { BatchWriter } from './batch-writer.ts'
 import type { LedgerStore } from './store.ts'
-import type { StateView } from './types.ts'
+import type { StateView } from './data-types.ts'
 
 /** An assisted-recovery request as the state keeps it: old patient id, new key and its patient id. */
 export interface RekeyRecord { tx: Uint8Array, time: number, old: Uint8Array, key: Uint8Array, patient: Uint8Array, box: Uint8Array, hospital: Uint8Array }

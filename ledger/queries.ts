@@ -14,7 +14,7 @@ import { createEmergencyQueries } from './emergency-rules.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
-import type { ImageRecord, MemberView, TxLocation } from './types.ts'
+import type { ImageRecord, MemberView, TxLocation } from './data-types.ts'
 
 export type { ImageRecord }
 

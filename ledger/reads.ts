@@ -11,7 +11,7 @@ import type { Chains } from './chains.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './state.ts'
 import type { LedgerStore } from './store.ts'
-import type { Evidence, Head, TxLocation } from './types.ts'
+import type { Evidence, Head, TxLocation } from './data-types.ts'
 
 /** The block of `author` at `height`, decoded, or undefined. */
 export async function readBlock (store: LedgerStore, author: Uint8Array, height: number): Promise<Block | undefined> {

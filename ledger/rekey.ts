@@ -13,8 +13,8 @@ import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
 import { checkRekeyStudySeal, studyKeysRead } from './study-rules.ts'
 import type { BatchWriter } from './batch-writer.ts'
-import type { ImageRecord } from './types.ts'
-import type { StateView } from './types.ts'
+import type { ImageRecord } from './data-types.ts'
+import type { StateView } from './data-types.ts'
 
 /** The state keys validating and applying a re-key read. */
 export function rekeyKeysRead (tx: TxOf<'image.rekey'>): string[] {

@@ -4,7 +4,7 @@ import { CID } from 'multiformats/cid'
 import { fromHex } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
 import { K } from './keys.ts'
-import type { ImageRecord } from './types.ts'
+import type { ImageRecord } from './data-types.ts'
 import type { ProjectState } from './research.ts'
 import type { LedgerStore } from './store.ts'
 

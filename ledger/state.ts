@@ -15,7 +15,7 @@ import { applyEmergency, emergencyKeysRead } from './emergency-rules.ts'
 import { applyResearch, isResearchTx, researchKeysRead } from './research.ts'
 import { applyStudyKey, grantStudyKeys, studyKeysRead } from './study-rules.ts'
 
-import type { TxContext, TxLocations } from './types.ts'
+import type { TxContext, TxLocations } from './data-types.ts'
 import { BatchWriter } from './batch-writer.ts'
 
 export type { TxContext, TxLocations }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import { STORE_PROBE_BYTES, STORE_RECOVERY_FREE_BYTES, STORE_RETRY_MAX_MS, STORE_RETRY_MS } from './constants.ts'
 import { StorageError, storageErrorOf } from './storage-error.ts'
 import type { LedgerStore } from './store.ts'
-import type { Clock, StoreFault } from './types.ts'
+import type { Clock, StoreFault } from './data-types.ts'
 
 /** What the guard uses of its ledger. */
 export interface StoreGuardComponents {

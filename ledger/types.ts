@@ -1,54 +1,12 @@
 // The ledger's public surface: what the peer daemon, the HTTP API and the sync protocol use.
 // Implemented by createLedger (ledger.ts); everything here is plain data or a promise of it.
-import type { CID } from 'multiformats/cid'
 import type { Block } from '../protocol/block.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import type { InclusionProof } from '../protocol/proof.ts'
 import type { Tx, TxBodies, TxType } from '../protocol/tx.ts'
+import type { Head, MemberView, Evidence, TxLocation, ReceiveStatus, StoreFault, Clock, TxLocations, TxContext, StateView, ImageRecord } from './data-types.ts'
 
-/** The latest block of one member's chain. */
-export interface Head { author: Uint8Array, height: number, hash: Uint8Array }
-
-/** A consortium member as the local state sees it now. */
-export interface MemberView {
-  key: Uint8Array
-  name: string
-  addrs: string[]
-  status: 'active' | 'removed'
-  /** True once equivocation evidence against this member is held. */
-  flagged: boolean
-  /** Heights at which this member signed two blocks (evidence held), ascending. */
-  equivocations: number[]
-  /** Its blocks above this height are refused (FLAGGED_MEMBER) until resolved; null when none are. */
-  refusedAbove: number | null
-  /** Equivocations the consortium closed: the block kept at each height, and the `member.resolve` that chose it. */
-  resolutions: Array<{ height: number, keep: Uint8Array, proposal: Uint8Array }>
-  /** Genesis member, or admitted by the membership proposal with this tx id. */
-  admittedBy: Uint8Array | null
-}
-
-/** Two signed headers by one author at one height: transferable proof of equivocation. */
-export interface Evidence {
-  author: Uint8Array
-  height: number
-  /** Canonical bytes of the two signed blocks, ordered by block hash. */
-  blocks: [Uint8Array, Uint8Array]
-}
-
-/** Where an accepted transaction sits. */
-export interface TxLocation { txId: Uint8Array, blockHash: Uint8Array, author: Uint8Array, height: number, index: number }
-
-/** What `receive` did with a block. */
-export type ReceiveStatus = 'appended' | 'known' | 'buffered' | 'evidence'
-
-/** Why the ledger store refuses writes: its first failed batch, kept until it recovers. */
-export interface StoreFault {
-  /** STORAGE_FULL: the disk is full; STORE_FAILED: any other write failure. */
-  code: 'STORAGE_FULL' | 'STORE_FAILED'
-  message: string
-  /** Clock time of the failure (ms since the epoch). */
-  since: number
-}
+export type { Head, MemberView, Evidence, TxLocation, ReceiveStatus, StoreFault, Clock, TxLocations, TxContext, StateView, ImageRecord }
 
 /** Events a ledger emits (libp2p style, `noun:verb`). Details are the listed types. */
 export interface LedgerEvents {
@@ -128,9 +86,6 @@ export interface Ledger extends EventTarget {
   size(): number
 }
 
-/** Milliseconds since the Unix epoch; a component so tests control time without mocks. */
-export type Clock = () => number
-
 /** What createLedger needs from its host (libp2p-style components). */
 export interface LedgerComponents {
   /** The hospital's signing identity (node:crypto in the peer). */
@@ -143,14 +98,3 @@ export interface LedgerComponents {
   writeGate?: import('./write-gate.ts').WriteGate
 }
 
-/** Every position a transaction holds, sorted: `t:` values. */
-export type TxLocations = Array<[author: Uint8Array, height: number, index: number]>
-
-/** Where a transaction sits, and the causal order key of its block. */
-export interface TxContext { author: Uint8Array, height: number, index: number, order: number }
-
-/** Reads state synchronously, including writes pending in the current batch (see BatchWriter). */
-export interface StateView { get(key: string): Uint8Array | undefined }
-
-/** An image as the ledger records it (`image.add`, or `image.rekey` with the raw CID it `replaces`), with its custodian. */
-export type ImageRecord = TxBodies['image.add'] & { custodian: Uint8Array, tx: Uint8Array, time: number, replaces?: CID }

@@ -19,7 +19,7 @@ import { K } from './keys.ts'
 import { createLedger } from './ledger.ts'
 import { computeStateRoot } from './reads.ts'
 import { LedgerStore } from './store.ts'
-import type { Evidence } from './types.ts'
+import type { Evidence } from './data-types.ts'
 
 /** One thing `ledger verify` found wrong. */
 export interface Problem { code: string, message: string }
