@@ -1,9 +1,10 @@
 // The seed contract's queries (PatientHashExists, CreatePatientHash, UploadPatientHash,
 // GetPatientHashHistory, GetAllResults) plus the per-patient reads that later routes use. Each
-// one reads an index prefix: O(log n + k), never a scan of the whole ledger.
+// one reads an index prefix: O(log n + k), never a scan of the whole ledger. The store holds only
+// what this peer encoded itself, so its values are decoded without the canonical check (decodeOwn).
 import type { CID } from 'multiformats/cid'
 import { compare, fromHex, toHex } from '../protocol/bytes.ts'
-import { decode } from '../protocol/codec.ts'
+import { decodeOwn } from '../protocol/codec.ts'
 import type { Purpose, Tx, TxBodies } from '../protocol/tx.ts'
 import { decodeBlock } from '../protocol/block.ts'
 import { K } from './keys.ts'
@@ -11,6 +12,7 @@ import { researchQueries } from './research-queries.ts'
 import type { Proposal } from './membership.ts'
 import { createRekeyQueries } from './patient-rekey.ts'
 import { createEmergencyQueries } from './emergency-rules.ts'
+import { createImageRecords } from './image-records.ts'
 import type { Genesis } from '../protocol/genesis.ts'
 import { recoveryRuleOf } from '../protocol/genesis.ts'
 import type { LedgerStore } from './store.ts'
@@ -67,8 +69,9 @@ export type LedgerQueries = ReturnType<typeof createQueries>
 export function createQueries (store: LedgerStore, writer: Writer) {
   async function value<T> (key: string): Promise<T | undefined> {
     const bytes = await store.get(key)
-    return bytes === undefined ? undefined : decode(bytes) as T
+    return bytes === undefined ? undefined : decodeOwn(bytes) as T
   }
+  const images = createImageRecords()
 
   const queries = {
     /** Assisted-recovery requests (issue 16.3) and their status at a given time. */
@@ -92,21 +95,35 @@ export function createQueries (store: LedgerStore, writer: Writer) {
 
     /** GetPatientHashHistory: every event for one patient, in causal order. */
     async getPatientHashHistory (patient: Uint8Array): Promise<HistoryEvent[]> {
+      const events = await queries.patientEvents(patient)
+      const txs = await queries.eventTxs(events)
+      return events.map((e, i) => ({ ...e, tx: txs[i] }))
+    },
+
+    /** The patient's events in causal order without their transactions: read from the index alone, no block decoded. */
+    async patientEvents (patient: Uint8Array): Promise<Array<Omit<HistoryEvent, 'tx'>>> {
       const events: Array<Omit<HistoryEvent, 'tx'>> = []
       for await (const [key, bytes] of store.entries(K.historyPrefix(patient))) {
-        const v = decode(bytes) as { order: number, author: Uint8Array, height: number, index: number, type: Tx['type'], time: number }
+        const v = decodeOwn(bytes) as { order: number, author: Uint8Array, height: number, index: number, type: Tx['type'], time: number }
         events.push({ ...v, txId: fromHex(key.split(':')[3]) })
       }
       events.sort((a, b) => a.order - b.order || compare(a.author, b.author) || a.height - b.height || a.index - b.index)
-      const blocks = await store.getMany(events.map(e => K.block(e.author, e.height)))
-      return events.map((e, i) => ({ ...e, tx: decodeBlock(blocks[i] as Uint8Array).txs[e.index].tx }))
+      return events
+    },
+
+    /** The transactions of `events` (from patientEvents), each block read and decoded once however many of them it holds. */
+    async eventTxs (events: ReadonlyArray<Omit<HistoryEvent, 'tx'>>): Promise<Tx[]> {
+      const keys = [...new Set(events.map(e => K.block(e.author, e.height)))]
+      const bytes = await store.getMany(keys)
+      const blocks = new Map(keys.map((k, i) => [k, decodeBlock(bytes[i] as Uint8Array)]))
+      return events.map(e => (blocks.get(K.block(e.author, e.height)) as ReturnType<typeof decodeBlock>).txs[e.index].tx)
     },
 
     /** GetAllResults: every image with its result CID (and its sealed card's, when it has one), in CID order. */
     async getAllResults (): Promise<Array<{ raw: CID, result: CID | null, meta: CID | null, patient: Uint8Array, model: CID | null, score: number | null, custodian: Uint8Array, time: number }>> {
       const out = []
       for await (const [, bytes] of store.entries(K.imagePrefix)) {
-        const img = decode(bytes) as ImageRecord
+        const img = decodeOwn(bytes) as ImageRecord
         out.push({ raw: img.raw, result: img.result, meta: img.meta ?? null, patient: img.patient, model: img.model, score: img.score, custodian: img.custodian, time: img.time })
       }
       return out
@@ -127,9 +144,9 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
       const values = await store.getMany(keys)
       const out: ImageRecord[] = []
-      for (const bytes of values) {
+      for (const [i, bytes] of values.entries()) {
         if (bytes === undefined) continue
-        const img = decode(bytes) as ImageRecord
+        const img = images.decode(keys[i], bytes)
         if (compare(img.patient, patient) === 0) out.push(img)
       }
       return out
@@ -147,8 +164,8 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       }
       const values = await store.getMany(keys)
       const out: ImageRecord[] = []
-      for (const bytes of values) {
-        const img = bytes === undefined ? undefined : decode(bytes) as ImageRecord
+      for (const [i, bytes] of values.entries()) {
+        const img = bytes === undefined ? undefined : images.decode(keys[i], bytes)
         if (img !== undefined && compare(img.patient, patient) === 0) out.push(img)
       }
       return out
@@ -186,7 +203,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     /** The patient's consents, one per (grantee, purpose) that any grant or revoke named (latest by the patient's seq). */
     async consentsOf (patient: Uint8Array): Promise<ConsentRecord[]> {
       const out: ConsentRecord[] = []
-      for await (const [, bytes] of store.entries(K.consentPrefix(patient))) out.push(decode(bytes) as ConsentRecord)
+      for await (const [, bytes] of store.entries(K.consentPrefix(patient))) out.push(decodeOwn(bytes) as ConsentRecord)
       return out
     },
 
@@ -195,7 +212,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       const out = []
       for await (const key of store.keys(K.granteePrefix(grantee))) {
         const patient = fromHex(key.split(':')[3])
-        for await (const [, bytes] of store.entries(K.consentGranteePrefix(patient, grantee))) out.push({ patient, consent: decode(bytes) as ConsentRecord })
+        for await (const [, bytes] of store.entries(K.consentGranteePrefix(patient, grantee))) out.push({ patient, consent: decodeOwn(bytes) as ConsentRecord })
       }
       return out
     },
@@ -203,7 +220,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     /** Who accessed the patient's images, oldest first. */
     async auditOf (patient: Uint8Array): Promise<AccessRecord[]> {
       const out: AccessRecord[] = []
-      for await (const [, bytes] of store.entries(K.accessPrefix(patient))) out.push(decode(bytes) as AccessRecord)
+      for await (const [, bytes] of store.entries(K.accessPrefix(patient))) out.push(decodeOwn(bytes) as AccessRecord)
       return out.sort((a, b) => a.time - b.time || compare(a.tx, b.tx))
     },
 
@@ -215,7 +232,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     async patientTxs (patient: Uint8Array, ids: readonly Uint8Array[]): Promise<Map<string, Tx>> {
       const out = new Map<string, Tx>()
       const locs = await store.getMany(ids.map(id => K.history(patient, id)))
-      const found = locs.flatMap((bytes, i) => bytes === undefined ? [] : [{ id: ids[i], loc: decode(bytes) as { author: Uint8Array, height: number, index: number } }])
+      const found = locs.flatMap((bytes, i) => bytes === undefined ? [] : [{ id: ids[i], loc: decodeOwn(bytes) as { author: Uint8Array, height: number, index: number } }])
       const blocks = await store.getMany(found.map(f => K.block(f.loc.author, f.loc.height)))
       found.forEach((f, i) => {
         const block = blocks[i]
@@ -238,10 +255,11 @@ export function createQueries (store: LedgerStore, writer: Writer) {
      */
     async imagesByAnyCid (cid: string): Promise<Array<{ image: ImageRecord, part: 'raw' | 'result' }>> {
       const out: Array<{ image: ImageRecord, part: 'raw' | 'result' }> = []
-      for await (const [, bytes] of store.entries(K.imageCidPrefix(cid))) out.push({ image: decode(bytes) as ImageRecord, part: 'raw' })
+      for await (const [key, bytes] of store.entries(K.imageCidPrefix(cid))) out.push({ image: images.decode(key, bytes), part: 'raw' })
       for await (const [key, rawCid] of store.entries(K.resultImagePrefix(cid))) {
-        const image = await value<ImageRecord>(K.image(new TextDecoder().decode(rawCid), key.split(':')[3]))
-        if (image !== undefined) out.push({ image, part: 'result' })
+        const imageKey = K.image(new TextDecoder().decode(rawCid), key.split(':')[3])
+        const bytes = await store.get(imageKey)
+        if (bytes !== undefined) out.push({ image: images.decode(imageKey, bytes), part: 'result' })
       }
       return out
     },
@@ -258,7 +276,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       const out: ProposalRecord[] = []
       for await (const [key, bytes] of store.entries(K.proposalPrefix)) {
         const id = key.slice(K.proposalPrefix.length)
-        const p = decode(bytes) as Omit<Proposal, 'id'>
+        const p = decodeOwn(bytes) as Omit<Proposal, 'id'>
         const approvers: string[] = []
         for await (const k of store.keys(`${K.approvalPrefix}${id}:`)) approvers.push(k.split(':')[3])
         const wanted = p.action === 'add' ? 'active' : 'removed'
@@ -285,7 +303,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
     async directory (): Promise<DirectoryEntry[]> {
       const out: DirectoryEntry[] = []
       for await (const [key, bytes] of store.entries(K.directoryPrefix)) {
-        out.push({ ...(decode(bytes) as Omit<DirectoryEntry, 'subject'>), subject: fromHex(key.slice(K.directoryPrefix.length)) })
+        out.push({ ...(decodeOwn(bytes) as Omit<DirectoryEntry, 'subject'>), subject: fromHex(key.slice(K.directoryPrefix.length)) })
       }
       return out
     },

@@ -42,3 +42,16 @@ export function decode (bytes: Uint8Array): unknown {
   }
   return value
 }
+
+/**
+ * Decodes dag-cbor this peer wrote itself with `encode` (its own ledger store's records and
+ * indexes), without `decode`'s canonical check: that check guards what other peers send, and
+ * costs a second encoding of every value read (a third of a listing's decoding).
+ */
+export function decodeOwn (bytes: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch (err) {
+    throw new EncodingError(`not valid dag-cbor: ${(err as Error).message}`, 'BAD_ENCODING', { cause: err })
+  }
+}

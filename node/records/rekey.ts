@@ -142,9 +142,15 @@ export function createRekeys (c: RekeyComponents): Rekeys {
       if (equals(r.custodian, c.ledger.self)) held.set(toHex(r.patient), r.patient)
     }
     for (const patient of held.values()) {
-      const history = await c.ledger.queries.getPatientHashHistory(patient)
-      const asked = history.findLastIndex(e => e.tx.type === 'consent.revoke' && e.tx.body.rekey === true)
-      if (asked < 0) continue
+      // The index names each event's type: only a patient with a revoke has a block decoded (a
+      // restart at 100,000 images otherwise decoded a whole block per image, for minutes).
+      const history = await c.ledger.queries.patientEvents(patient)
+      const revokes = history.flatMap((e, at) => e.type === 'consent.revoke' ? [at] : [])
+      if (revokes.length === 0) continue
+      const txs = await c.ledger.queries.eventTxs(revokes.map(at => history[at]))
+      const last = txs.findLastIndex(tx => tx.type === 'consent.revoke' && tx.body.rekey === true)
+      if (last < 0) continue
+      const asked = revokes[last]
       const before = new Set(history.slice(0, asked).map(e => toHex(e.txId)))
       const account = await c.ledger.queries.patientAccount(patient)
       if (account === undefined) continue

@@ -134,16 +134,21 @@ export async function fillLedger (p: BenchPeer, total: number, mine: number): Pr
   }
 }
 
-/** Times `n` listings by `list`, after one untimed warm-up; returns each in ms. */
-export async function listingTimes (n: number, list: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Times `n` listings by `list`, after one untimed warm-up: each one's wall time in ms, and the
+ * process's CPU time (user and system, peer and client together) per listing.
+ */
+export async function listingTimes (n: number, list: () => Promise<unknown>): Promise<{ ms: number[], cpuMs: number }> {
   await list()
-  const out: number[] = []
+  const ms: number[] = []
+  const cpu0 = process.cpuUsage()
   for (let i = 0; i < n; i++) {
     const t0 = performance.now()
     await list()
-    out.push(performance.now() - t0)
+    ms.push(performance.now() - t0)
   }
-  return out
+  const cpu = process.cpuUsage(cpu0)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000 / n }
 }
 
 /** One page (the default size) of the patient's images, as the clinician's browser asks for it. */
