@@ -16,11 +16,17 @@ export interface ImageRecords {
   decode(key: string, bytes: Uint8Array): ImageRecord
 }
 
-function freeze (image: ImageRecord): ImageRecord {
-  for (const k of image.keys) Object.freeze(k)
-  Object.freeze(image.keys)
-  if (image.dicom !== undefined) Object.freeze(image.dicom)
-  return Object.freeze(image)
+/** Freezes plain objects and arrays all the way down; CIDs and byte arrays are left as they are. */
+function freeze<T> (value: T): T {
+  if (Array.isArray(value)) {
+    for (const v of value) freeze(v)
+    return Object.freeze(value)
+  }
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) freeze(v)
+    return Object.freeze(value)
+  }
+  return value
 }
 
 /** A cache of decoded image records of one store, by store key. */

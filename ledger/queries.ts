@@ -179,7 +179,7 @@ export function createQueries (store: LedgerStore, writer: Writer) {
       const out: StudyKeyRecord[] = []
       for await (const [key, bytes] of store.entries(K.studyKeyPrefix(patient, record))) {
         const [, , , rec, custodian, kid] = key.split(':')
-        const v = decode(bytes) as { keys: StudyKeyRecord['keys'], tx: Uint8Array, time: number }
+        const v = decodeOwn(bytes) as { keys: StudyKeyRecord['keys'], tx: Uint8Array, time: number }
         out.push({ patient, record: fromHex(rec), custodian: fromHex(custodian), kid: fromHex(kid), ...v })
       }
       return out
