@@ -5,7 +5,7 @@ import * as Digest from 'multiformats/hashes/digest'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { decode, encode } from '../../protocol/codec.ts'
+import { decode, decodeOwn, encode } from '../../protocol/codec.ts'
 import { sha256 } from '../../protocol/hash.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
@@ -89,6 +89,15 @@ test('every flipped bit of an encoding is either rejected with a code or a diffe
     // A flip that still decodes must be canonical for what it decodes to.
     assert.is(toHex(encode(value)), toHex(bad), `bit ${bit}`)
   }
+})
+
+test('decodeOwn (a peer\'s own store): the same value as decode for canonical bytes, BAD_ENCODING for garbage, no canonical check', () => {
+  const bytes = encode({ a: 1, b: [new Uint8Array([1, 2]), 'x'] })
+  assert.equal(decodeOwn(bytes), decode(bytes))
+  throwsCode(() => decodeOwn(fromHex('ff00')), 'BAD_ENCODING')
+  // Map keys out of order: decode refuses them, decodeOwn (only for bytes this peer encoded) does not look.
+  throwsCode(() => decode(fromHex('a2616201616102')), 'NON_CANONICAL')
+  assert.equal(decodeOwn(fromHex('a2616201616102')), { b: 1, a: 2 })
 })
 
 test.run()
