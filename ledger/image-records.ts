@@ -5,7 +5,7 @@
 // tried to change one would change every later reader's copy, so it throws instead.
 import { equals } from '../protocol/bytes.ts'
 import { decodeOwn } from '../protocol/codec.ts'
-import type { ImageRecord } from './queries.ts'
+import type { ImageRecord } from './data-types.ts'
 
 /** Decoded records kept (least recently used go first): ten patients of 1,000 images, about 15 MB. */
 export const IMAGE_RECORDS_KEPT = 10_000
