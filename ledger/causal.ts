@@ -5,7 +5,7 @@
 // verdict, whatever else it happens to hold and whatever order the blocks arrived in.
 import { compare, equals } from '../protocol/bytes.ts'
 import { decode } from '../protocol/codec.ts'
-import type { Link } from '../protocol/block.ts'
+import type { Link } from '../protocol/chain/block.ts'
 import { HASH_BYTES } from '../protocol/constants.ts'
 import { K } from './keys.ts'
 import type { TxLocations } from './data-types.ts'

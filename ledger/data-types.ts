@@ -2,7 +2,7 @@
 // Nothing here imports the ledger's code, so every ledger module may use them without a circle;
 // ledger/types.ts re-exports them beside the Ledger interface.
 import type { CID } from 'multiformats/cid'
-import type { TxBodies } from '../protocol/tx.ts'
+import type { TxBodies } from '../protocol/chain/tx.ts'
 
 /** The latest block of one member's chain. */
 export interface Head { author: Uint8Array, height: number, hash: Uint8Array }

@@ -1,7 +1,7 @@
 // The ledger's key layout in level. `s:` holds the canonical state (hashed into the state
 // root), `i:` derived indexes, `b:`/`m:`/`bh:` blocks, `t:` transaction locations, `ev:` evidence.
 import { toHex } from '../protocol/bytes.ts'
-import type { TxBodies } from '../protocol/tx.ts'
+import type { TxBodies } from '../protocol/chain/tx.ts'
 
 const pad = (n: number, width: number): string => n.toString().padStart(width, '0')
 const hex = (b: Uint8Array | string): string => typeof b === 'string' ? b : toHex(b)
@@ -48,7 +48,7 @@ export const K = {
   member: (key: Uint8Array | string) => `s:member:${hex(key)}`,
   memberPrefix: 's:member:',
   flag: (author: Uint8Array | string) => `s:flag:${hex(author)}`,
-  /** Assisted recovery (ledger/patient-rekey.ts): the request, its co-signatures, vetoes and re-wrapped keys. */
+  /** Assisted recovery (ledger/rules/patient-rekey.ts): the request, its co-signatures, vetoes and re-wrapped keys. */
   rekey: (txId: Uint8Array | string) => `s:rekey:${hex(txId)}`,
   rekeyPrefix: 's:rekey:',
   rekeyCosign: (rekey: Uint8Array | string, hospital: Uint8Array | string) => `s:rkcosign:${hex(rekey)}:${hex(hospital)}`,
@@ -58,7 +58,7 @@ export const K = {
   rewrap: (rekey: Uint8Array | string, cid: string, custodian: Uint8Array | string) => `s:rewrap:${hex(rekey)}:${cid}:${hex(custodian)}`,
   /** A custodian's study key re-wrapped for the new key of assisted-recovery request `rekey`. */
   rewrapStudy: (rekey: Uint8Array | string, record: Uint8Array, custodian: Uint8Array | string, kid: Uint8Array) => `s:rwstudy:${hex(rekey)}:${toHex(record)}:${hex(custodian)}:${toHex(kid)}`,
-  /** Emergency access across hospitals (ledger/emergency-rules.ts). */
+  /** Emergency access across hospitals (ledger/rules/emergency.ts). */
   emergencyRole: (subject: Uint8Array | string) => `s:emrole:${hex(subject)}`,
   emergencyRoleTx: (txId: Uint8Array | string) => `s:emroletx:${hex(txId)}`,
   emergency: (patient: Uint8Array | string, txId: Uint8Array | string) => `s:emerg:${hex(patient)}:${hex(txId)}`,
@@ -66,7 +66,7 @@ export const K = {
   emergencyPrefix: 's:emerg:',
   emergencyReview: (access: Uint8Array | string) => `s:emrev:${hex(access)}`,
   /**
-   * A custodian's study key for one study of a patient (`study.key`, ledger/study-rules.ts), by
+   * A custodian's study key for one study of a patient (`study.key`, ledger/rules/study.ts), by
    * patient, study, custodian and key id: a prefix lists a patient's or one study's keys.
    */
   studyKey: (patient: Uint8Array | string, record: Uint8Array, custodian: Uint8Array | string, kid: Uint8Array) => `s:studykey:${hex(patient)}:${toHex(record)}:${hex(custodian)}:${toHex(kid)}`,

@@ -3,33 +3,33 @@
 // equivocation evidence. Every append is one durable level batch, and memory follows the batch
 // only once it is durable; a store that refuses a batch refuses every write until it recovers.
 import type { Logger } from 'pino'
-import { createBlock, decodeBlock, verifyBlockSignature } from '../protocol/block.ts'
-import type { Block } from '../protocol/block.ts'
+import { createBlock, decodeBlock, verifyBlockSignature } from '../protocol/chain/block.ts'
+import type { Block } from '../protocol/chain/block.ts'
 import { compare, equals, fromHex, toHex } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
 import { MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK } from '../protocol/constants.ts'
 import { LedgerRuleError, MedichainError, MissingDependencyError } from '../protocol/errors.ts'
-import type { Genesis } from '../protocol/genesis.ts'
-import { encodeGenesis, ledgerIdOf } from '../protocol/genesis.ts'
-import { encodeTx, signTx, verifyTx } from '../protocol/tx.ts'
-import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/tx.ts'
+import type { Genesis } from '../protocol/chain/genesis.ts'
+import { encodeGenesis, ledgerIdOf } from '../protocol/chain/genesis.ts'
+import { encodeTx, signTx, verifyTx } from '../protocol/chain/tx.ts'
+import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/chain/tx.ts'
 import { Chains, orderOf } from './chains.ts'
 import { K } from './keys.ts'
 import { MemberRegistry } from './members.ts'
 import type { MembershipUpdate } from './members.ts'
-import { createQueries } from './queries.ts'
-import type { LedgerQueries } from './queries.ts'
-import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './reads.ts'
+import { createQueries } from './queries/queries.ts'
+import type { LedgerQueries } from './queries/queries.ts'
+import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './queries/reads.ts'
 import { applyTx, BatchWriter, keysRead } from './state.ts'
-import { LedgerStore } from './store.ts'
-import { StorageError } from './storage-error.ts'
-import { StoreGuard } from './store-guard.ts'
+import { LedgerStore } from './store/store.ts'
+import { StorageError } from './store/storage-error.ts'
+import { StoreGuard } from './store/guard.ts'
 import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, StoreFault, TxLocation } from './types.ts'
 import { WaitingRoom } from './waiting-room.ts'
-import { createVerifyPool } from './verify-pool.ts'
-import type { VerifyPool } from './verify-pool.ts'
-import { refusedAbove } from './validate-flag.ts'
-import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, checkTxRules, verifyTxSignatures } from './validate.ts'
+import { createVerifyPool } from './verify/pool.ts'
+import type { VerifyPool } from './verify/pool.ts'
+import { refusedAbove } from './rules/flag.ts'
+import { authoriseKeys, authoriseTx, checkChainRules, checkReplays, checkTxRules, verifyTxSignatures } from './rules/validate.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
 const POOL_MIN_BYTES = 4096
@@ -686,7 +686,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   async blocks (author: Uint8Array, from: number, limit: number): Promise<Block[]> { return await readBlocks(this.#store, this.#chains, author, from, limit) }
   async block (author: Uint8Array, height: number): Promise<Block | undefined> { return await readBlock(this.#store, author, height) }
   async blockByHash (hash: Uint8Array): Promise<Block | undefined> { return await readBlockByHash(this.#store, hash) }
-  async tx (id: Uint8Array): Promise<{ location: TxLocation, proof: import('../protocol/proof.ts').InclusionProof } | undefined> { return await readTx(this.#store, id) }
+  async tx (id: Uint8Array): Promise<{ location: TxLocation, proof: import('../protocol/chain/proof.ts').InclusionProof } | undefined> { return await readTx(this.#store, id) }
   async evidence (): Promise<Evidence[]> { return await readEvidence(this.#store) }
 
   async stateRoot (): Promise<Uint8Array> {

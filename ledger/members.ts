@@ -2,15 +2,15 @@
 // memory for the connection gater and block validation, persisted as `s:member:` state.
 import { fromHex, toHex } from '../protocol/bytes.ts'
 import { decode, encode } from '../protocol/codec.ts'
-import type { Genesis } from '../protocol/genesis.ts'
-import type { DecodedTx } from '../protocol/tx.ts'
+import type { Genesis } from '../protocol/chain/genesis.ts'
+import type { DecodedTx } from '../protocol/chain/tx.ts'
 import { K } from './keys.ts'
 import { evaluateMembership } from './membership.ts'
 import type { MemberState, Proposal } from './membership.ts'
 import type { Chains } from './chains.ts'
-import type { LedgerStore, StoreOp } from './store.ts'
-import { refusedAbove } from './validate-flag.ts'
-import type { FlagState } from './validate-flag.ts'
+import type { LedgerStore, StoreOp } from './store/store.ts'
+import { refusedAbove } from './rules/flag.ts'
+import type { FlagState } from './rules/flag.ts'
 import type { MemberView } from './data-types.ts'
 
 /** A recomputed membership, not yet adopted (adopt only after its batch is durable). */

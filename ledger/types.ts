@@ -1,9 +1,9 @@
 // The ledger's public surface: what the peer daemon, the HTTP API and the sync protocol use.
 // Implemented by createLedger (ledger.ts); everything here is plain data or a promise of it.
-import type { Block } from '../protocol/block.ts'
-import type { Genesis } from '../protocol/genesis.ts'
-import type { InclusionProof } from '../protocol/proof.ts'
-import type { Tx, TxBodies, TxType } from '../protocol/tx.ts'
+import type { Block } from '../protocol/chain/block.ts'
+import type { Genesis } from '../protocol/chain/genesis.ts'
+import type { InclusionProof } from '../protocol/chain/proof.ts'
+import type { Tx, TxBodies, TxType } from '../protocol/chain/tx.ts'
 import type { Head, MemberView, Evidence, TxLocation, ReceiveStatus, StoreFault, Clock, TxLocations, TxContext, StateView, ImageRecord } from './data-types.ts'
 
 export type { Head, MemberView, Evidence, TxLocation, ReceiveStatus, StoreFault, Clock, TxLocations, TxContext, StateView, ImageRecord }
@@ -81,7 +81,7 @@ export interface Ledger extends EventTarget {
   /** Records durably that this folder's own chain is the consortium's (see ownChainKnown). */
   markOwnChainKnown(): Promise<void>
   /** The seed contract's queries and per-patient reads. */
-  readonly queries: import('./queries.ts').LedgerQueries
+  readonly queries: import('./queries/queries.ts').LedgerQueries
   /** Number of blocks appended, over all authors. */
   size(): number
 }
@@ -89,12 +89,12 @@ export interface Ledger extends EventTarget {
 /** What createLedger needs from its host (libp2p-style components). */
 export interface LedgerComponents {
   /** The hospital's signing identity (node:crypto in the peer). */
-  identity: import('../protocol/ed25519.ts').Identity
+  identity: import('../protocol/crypto/ed25519.ts').Identity
   /** Strict Ed25519 verification (node:crypto in the peer). */
-  verify: import('../protocol/ed25519.ts').Verifier
+  verify: import('../protocol/crypto/ed25519.ts').Verifier
   logger: import('pino').Logger
   clock: Clock
   /** Held while this peer must not write its own chain (node/p2p sets it); absent: always open. */
-  writeGate?: import('./write-gate.ts').WriteGate
+  writeGate?: import('./store/write-gate.ts').WriteGate
 }
 

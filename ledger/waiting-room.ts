@@ -2,7 +2,7 @@
 // block they link). When the dependency is appended, the waiting blocks are released and tried
 // again; when the room is full the oldest block is dropped and sync will offer it again.
 import { toHex } from '../protocol/bytes.ts'
-import type { Block } from '../protocol/block.ts'
+import type { Block } from '../protocol/chain/block.ts'
 
 /** Blocks waiting for dependencies named `authorHex:height`. */
 export class WaitingRoom {

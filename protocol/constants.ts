@@ -31,7 +31,7 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
  * their own clock and submit at once, so an honest transaction is at most MAX_CLOCK_SKEW_MS
  * (the signer's clock behind the peer's) plus queueing and retries (seconds) older than its
  * block; an hour is twelve times the skew limit. The bound keeps a self-declared time near the
- * ledger's own timeline: a transaction cannot be backdated by more than this (ledger/validate-time.ts).
+ * ledger's own timeline: a transaction cannot be backdated by more than this (ledger/rules/time.ts).
  * The other side is MAX_CLOCK_SKEW_MS: a transaction is never later than its block plus the skew.
  */
 export const MAX_TX_AGE_MS = 60 * 60 * 1000
@@ -41,7 +41,7 @@ export const MAX_TX_AGE_MS = 60 * 60 * 1000
  * each distinct image it names. The fixed part (grantee, kind, purpose, scope record, expiry,
  * signer, seq, time, signature and CBOR framing) measures 283 bytes at most. Per image a grant
  * carries a CID (36 bytes for CIDv1 sha2-256), possibly listed in the scope too, and two wrapped
- * data keys (80 bytes for a sealed box, 112 bound to its image: protocol/key-wrap.ts) with CBOR
+ * data keys (80 bytes for a sealed box, 112 bound to its image: protocol/crypto/key-wrap.ts) with CBOR
  * framing: 328 bytes measured with both keys bound and the CID in the scope. The budget leaves
  * room for a key wrapping of up to 148 bytes. Since every named image must be the patient's
  * own (FOREIGN_IMAGE), a grant can no longer be padded: its size follows from real images.
@@ -49,7 +49,7 @@ export const MAX_TX_AGE_MS = 60 * 60 * 1000
 export const CONSENT_BASE_BYTES = 512
 export const CONSENT_BYTES_PER_IMAGE = 400
 /**
- * Further bytes a grant may take per study key it carries (protocol/study-tx.ts GrantedStudyKey):
+ * Further bytes a grant may take per study key it carries (protocol/chain/study-tx.ts GrantedStudyKey):
  * record (16), custodian (32), key id (16) and a bound key (112) with field names and CBOR
  * framing measure 215 bytes; the budget leaves room as CONSENT_BYTES_PER_IMAGE does.
  */

@@ -8,10 +8,10 @@
 //
 //   card    = dag-cbor { v: 1, name?, date?, description?, modality?, thumbnail? }
 //   key     = HKDF-SHA256(ikm = raw data key, salt = empty, info = 'medichain/image-meta/v1') (RFC 5869)
-//   sealed  = MCE1 content encryption of `card` under `key` (protocol/content-crypto.ts)
+//   sealed  = MCE1 content encryption of `card` under `key` (protocol/crypto/content-crypto.ts)
 import { bufferSource, utf8 } from './bytes.ts'
 import { decode, encode } from './codec.ts'
-import { assertContentKey, decryptBytes, encryptBytes } from './content-crypto.ts'
+import { assertContentKey, decryptBytes, encryptBytes } from './crypto/content-crypto.ts'
 import { EncodingError, MedichainError, SchemaError } from './errors.ts'
 import { expectBytes, expectEnum, expectFields, expectString, expectUint } from './schema.ts'
 

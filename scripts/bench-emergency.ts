@@ -6,7 +6,7 @@
 // images by each (custodian basis at A against the released keys at B). `--runs R` (default 5)
 // gives medians with min–max.
 import { parseArgs } from 'node:util'
-import { MedichainClient } from '../protocol/client.ts'
+import { MedichainClient } from '../protocol/client/client.ts'
 import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
 import { RECORDS_DEFAULTS } from '../node/config-records.ts'
 import { startTwoMemberPeers } from './bench/two-member-peers.ts'

@@ -3,8 +3,8 @@
 // ground-truth mask, the patients grant their hospital a `training` consent (one patient
 // declines), A's admin starts a task, the hospitals train on their own consented images, and the
 // published model is hot-loaded everywhere and analyses the next upload.
-import { MedichainClient } from '../protocol/client.ts'
-import type { LabelUse } from '../protocol/client.ts'
+import { MedichainClient } from '../protocol/client/client.ts'
+import type { LabelUse } from '../protocol/client/client.ts'
 import { toHex } from '../protocol/bytes.ts'
 import type { Peer } from '../node/peer.ts'
 import { encodePng, toUint8 } from '../node/imaging/encode.ts'

@@ -4,7 +4,7 @@
 // modality sends a study over DICOM (scripts/demo-dicom.ts), a researcher exports a consented cohort
 // and the patient signs in at another hospital (scripts/demo-research.ts), and the hospitals train a
 // model together with secure aggregation (scripts/demo-federated.ts).
-import { MedichainClient } from '../protocol/client.ts'
+import { MedichainClient } from '../protocol/client/client.ts'
 import type { Peer } from '../node/peer.ts'
 import { encodeDicom } from '../node/imaging/dicom-write.ts'
 import { encodePng, toUint16, toUint8 } from '../node/imaging/encode.ts'

@@ -2,8 +2,8 @@
 // the client, a reset with the recovery code, and ending every session of an account. Each of
 // them bumps the account's session epoch and emits `sessions:ended`, which sessions relayed to
 // other hospitals follow (docs/api.md "Session epoch"). The peer never sees a password or a
-// recovery code: it gets sign-in secrets (protocol/auth-secret.ts), a recovery secret
-// (protocol/recovery-code.ts) and sealed vaults.
+// recovery code: it gets sign-in secrets (protocol/crypto/auth-secret.ts), a recovery secret
+// (protocol/crypto/recovery-code.ts) and sealed vaults.
 import { timingSafeEqual } from 'node:crypto'
 import type { Logger } from 'pino'
 import { NotFoundError } from '../../protocol/errors.ts'

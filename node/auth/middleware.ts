@@ -2,7 +2,7 @@
 // cookie, `requireUser` guards a route by role, and `csrf` refuses cross-site writes and
 // cookie-authenticated writes without the session's token (OWASP CSRF Prevention Cheat Sheet).
 import type { Context, Middleware, Next } from 'koa'
-import type { Role } from '../../protocol/tx.ts'
+import type { Role } from '../../protocol/chain/tx.ts'
 import { CSRF_HEADER, SESSION_COOKIE } from './constants.ts'
 import { CsrfError, ForbiddenError, UnauthenticatedError } from './errors.ts'
 import { tokensEqual } from './sessions.ts'

@@ -20,8 +20,8 @@ import { parseSignUp, parseUsername } from './validate.ts'
 import { readJson } from './body.ts'
 import { fromHex } from '../../protocol/bytes.ts'
 import { SchemaError } from '../../protocol/errors.ts'
-import { txFromBase64 } from '../../protocol/tx-transport.ts'
-import { patientIdOf } from '../../protocol/tx.ts'
+import { txFromBase64 } from '../../protocol/chain/tx-transport.ts'
+import { patientIdOf } from '../../protocol/chain/tx.ts'
 
 /** Largest page of `GET /api/accounts`. */
 export const MAX_ACCOUNTS_PER_PAGE = 1000

@@ -5,7 +5,7 @@
 import { concat } from '../../protocol/bytes.ts'
 import { DOMAIN } from '../../protocol/constants.ts'
 import { domainBytes } from '../../protocol/domain.ts'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../protocol/crypto/ed25519.ts'
 
 /** How old (or how far ahead) a setup-link request may be: enough for a slow CLI, too little to hoard. */
 export const SETUP_REQUEST_MAX_AGE_MS = 60_000

@@ -1,6 +1,6 @@
 // Types shared by the account store, the sessions and the routes: the stored account, its public
 // view, and the signed-in user that the session middleware hands to every later route.
-import type { Role } from '../../protocol/tx.ts'
+import type { Role } from '../../protocol/chain/tx.ts'
 
 /** Returns `n` bytes from a cryptographically secure source; a component so tests can fix it. */
 export type RandomBytes = (n: number) => Uint8Array
@@ -50,7 +50,7 @@ export interface AccountRecord {
   usedRecovery?: string[]
 }
 
-/** The second copy of the vault, sealed under the recovery code (protocol/recovery-code.ts). */
+/** The second copy of the vault, sealed under the recovery code (protocol/crypto/recovery-code.ts). */
 export interface RecoveryRecord { hash: string, vault: JsonObject }
 
 /** An account as the rest of the peer sees it: no password hash, no vault. */

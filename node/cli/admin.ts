@@ -2,9 +2,9 @@
 // with the hospital key from the data folder. Only someone who can read that key (the IT team on
 // the peer's host) can ask, and no restart is needed.
 import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { nodeIdentity } from '../../ledger/node-crypto.ts'
+import { nodeIdentity } from '../../ledger/verify/node-crypto.ts'
 import { signSetupRequest } from '../auth/setup-request.ts'
 import { loadConfig } from '../config.ts'
 import { loadKeyFile } from '../keys.ts'

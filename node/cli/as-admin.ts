@@ -2,7 +2,7 @@
 // SDK, as the web UI does; the password comes from a file so it never appears in the process list
 // or shell history.
 import { readFile } from 'node:fs/promises'
-import { MedichainClient } from '../../protocol/client.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
 
 /** The peer's HTTP address when --url is not given. */
 export const DEFAULT_URL = 'http://127.0.0.1:8080'

@@ -3,8 +3,8 @@
 import { access, mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { MedichainError } from '../../protocol/errors.ts'
-import { genesisFromJson, genesisToJson } from '../../protocol/genesis.ts'
-import type { Genesis } from '../../protocol/genesis.ts'
+import { genesisFromJson, genesisToJson } from '../../protocol/chain/genesis.ts'
+import type { Genesis } from '../../protocol/chain/genesis.ts'
 
 /** Thrown when the configured genesis file does not exist. */
 export class GenesisNotFoundError extends MedichainError {

@@ -2,10 +2,10 @@
 // heads, members and a block summary. Both need the peer stopped (level allows one opener) and
 // print no transaction bodies: ids, types and counts only.
 import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { createLedger } from '../../ledger/ledger.ts'
-import { nodeIdentity, nodeVerify } from '../../ledger/node-crypto.ts'
-import { verifyLedger } from '../../ledger/verify.ts'
+import { nodeIdentity, nodeVerify } from '../../ledger/verify/node-crypto.ts'
+import { verifyLedger } from '../../ledger/verify/verify.ts'
 import { loadConfig } from '../config.ts'
 import type { Config } from '../config.ts'
 import { loadKeyFile } from '../keys.ts'

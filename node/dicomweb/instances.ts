@@ -4,7 +4,7 @@
 // opening the instance here (a logged read, like any other) and then kept in memory only.
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../protocol/bytes.ts'
-import type { ImageRecord } from '../../ledger/queries.ts'
+import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'

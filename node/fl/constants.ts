@@ -97,7 +97,7 @@ export const ABSURD_RMS = 100
 
 /**
  * Task ids as the coordinator makes them (`<name>-<16 hex coordinator fingerprint><8 hex nonce>`,
- * ledger/fl-rules.ts): in messages, routes and the stored history. At most 64 characters, the
+ * ledger/rules/fl.ts): in messages, routes and the stored history. At most 64 characters, the
  * ledger's bound on model.publish `task`.
  */
 export const TASK_ID = /^[a-z0-9][a-z0-9-]{0,63}$/
@@ -179,7 +179,7 @@ export const PARTICIPATION_KEPT = 256
 /** Folder of the FL history's level database inside the peer's data folder. */
 export const FL_DIR = 'fl'
 
-/** Most model.publish metrics the ledger accepts (protocol/tx.ts `metrics`: at most 16 keys). */
+/** Most model.publish metrics the ledger accepts (protocol/chain/tx.ts `metrics`: at most 16 keys). */
 export const MAX_METRICS = 16
 
 /** Metric key prefix of one participant's sample count: `samples:<first 8 hex of its key>`. */

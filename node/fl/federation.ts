@@ -4,7 +4,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import type { Identity, Verifier } from '../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../protocol/crypto/ed25519.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { TrainSample } from '../ai/train.ts'
 import type { AnalyserSlot } from '../analysis/analyser.ts'

@@ -63,10 +63,10 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   RATE_LIMITED: 429,
   NOT_IMPLEMENTED: 501,
   UNAVAILABLE: 503,
-  // A write that could not be made durable (ledger/storage-error.ts): never acknowledged.
+  // A write that could not be made durable (ledger/store/storage-error.ts): never acknowledged.
   STORE_FAILED: 503,
   STORAGE_FULL: 507,
-  // Writes held by the ledger's write gate (ledger/write-gate.ts), answered with Retry-After.
+  // Writes held by the ledger's write gate (ledger/store/write-gate.ts), answered with Retry-After.
   SYNCING: 503,
   CLOCK_SKEW: 503
 }

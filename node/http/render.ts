@@ -2,11 +2,11 @@
 // block listings that summarise transactions by id and type so a listing never carries bodies.
 import { CID } from 'multiformats/cid'
 import { toHex } from '../../protocol/bytes.ts'
-import type { Block } from '../../protocol/block.ts'
-import { headerToJson, proofToJson } from '../../protocol/proof-json.ts'
-import type { BlockHeaderJson, InclusionProofJson } from '../../protocol/proof-json.ts'
-import type { InclusionProof } from '../../protocol/proof.ts'
-import type { DecodedTx } from '../../protocol/tx.ts'
+import type { Block } from '../../protocol/chain/block.ts'
+import { headerToJson, proofToJson } from '../../protocol/chain/proof-json.ts'
+import type { BlockHeaderJson, InclusionProofJson } from '../../protocol/chain/proof-json.ts'
+import type { InclusionProof } from '../../protocol/chain/proof.ts'
+import type { DecodedTx } from '../../protocol/chain/tx.ts'
 import type { Evidence, Head, MemberView, TxLocation } from '../../ledger/types.ts'
 
 /** Any value JSON can carry. */

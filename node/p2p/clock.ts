@@ -4,7 +4,7 @@
 // so it never signs a block the others refuse as FUTURE_TIME, and a corrected clock needs no
 // waiting: no block of this chain is ahead of the consortium's time by more than the limit.
 import type { Logger } from 'pino'
-import type { WriteGate } from '../../ledger/write-gate.ts'
+import type { WriteGate } from '../../ledger/store/write-gate.ts'
 import { CLOCK_SKEW_WRITE_LIMIT_MS, STATUS_INTERVAL_MS } from './constants.ts'
 import { offsetOf } from './status.ts'
 import type { StatusSample } from './status.ts'

@@ -14,7 +14,7 @@ import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
-import { sha256 } from '../../protocol/hash.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
 import { PING_TIMEOUT_MIN_MS } from './constants.ts'
 
 /** The libp2p services a Medichain host runs. */

@@ -6,10 +6,10 @@
 // once; a new folder of a one-member genesis first gives members admitted since a moment to answer.
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
-import type { Block } from '../../protocol/block.ts'
+import type { Block } from '../../protocol/chain/block.ts'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import type { Ledger } from '../../ledger/types.ts'
-import type { WriteGate } from '../../ledger/write-gate.ts'
+import type { WriteGate } from '../../ledger/store/write-gate.ts'
 import { OWN_HEAD_SETTLE_MS, SYNCING_RETRY_AFTER_S } from './constants.ts'
 import { ChainExistsError, codeOf, NotStartedError } from './errors.ts'
 import type { StatusSample } from './status.ts'

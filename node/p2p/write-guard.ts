@@ -5,7 +5,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
-import type { WriteGate } from '../../ledger/write-gate.ts'
+import type { WriteGate } from '../../ledger/store/write-gate.ts'
 import { ClockMonitor } from './clock.ts'
 import type { ClockSkew } from './clock.ts'
 import { STATUS_INTERVAL_MS } from './constants.ts'

@@ -4,8 +4,8 @@
 // Pure: the caller supplies the consents and the clock.
 import { equals } from '../../protocol/bytes.ts'
 import type { CID } from 'multiformats/cid'
-import type { Purpose, Role } from '../../protocol/tx.ts'
-import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
+import type { Purpose, Role } from '../../protocol/chain/tx.ts'
+import type { ConsentRecord, ImageRecord } from '../../ledger/queries/queries.ts'
 
 /** The signed-in user asking to read. */
 export interface Reader {

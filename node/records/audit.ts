@@ -5,9 +5,9 @@
 // Hospital" is one line that expands to its ledger entries. Pure: the caller supplies the names.
 import { toHex } from '../../protocol/bytes.ts'
 import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { AuditEntryJson, AuditGroupJson, DisplayNameJson } from '../../protocol/client.ts'
-import type { AccessUse, Purpose } from '../../protocol/tx.ts'
-import type { AccessRecord } from '../../ledger/queries.ts'
+import type { AuditEntryJson, AuditGroupJson, DisplayNameJson } from '../../protocol/client/client.ts'
+import type { AccessUse, Purpose } from '../../protocol/chain/tx.ts'
+import type { AccessRecord } from '../../ledger/queries/queries.ts'
 
 /** A display name from the consortium directory (routes-directory.ts directoryNames). */
 export type DisplayName = DisplayNameJson

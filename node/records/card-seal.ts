@@ -3,7 +3,7 @@
 // format as the protocol's WebCrypto sealImageMeta, which every reader opens, at a fraction of its
 // main-thread cost (one per stored image; docs/benchmarks.md "DICOM ingest").
 import { hkdfSync } from 'node:crypto'
-import { assertContentKey } from '../../protocol/content-crypto.ts'
+import { assertContentKey } from '../../protocol/crypto/content-crypto.ts'
 import { encodeImageMeta, IMAGE_META_KEY_INFO } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
 import { encryptContentSync } from '../storage/content-crypto-node.ts'

@@ -1,4 +1,4 @@
-// The peer's sealed boxes (protocol/key-wrap.ts's format: libsodium crypto_box_seal, plain or
+// The peer's sealed boxes (protocol/crypto/key-wrap.ts's format: libsodium crypto_box_seal, plain or
 // bound to one image part) with X25519 from node:crypto. tweetnacl's pure-JS scalar
 // multiplication costs about 7 ms per re-wrap; OpenSSL's takes a few tens of microseconds, which
 // matters because the peer re-wraps a data key for every read under a consent.
@@ -8,8 +8,8 @@ import { blake2b } from '@noble/hashes/blake2.js'
 import { hsalsa, xsalsa20poly1305 } from '@noble/ciphers/salsa.js'
 import { concat, equals } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { sha256 } from '../../protocol/hash.ts'
-import { BOUND_WRAPPED_KEY_BYTES, DATA_KEY_BYTES, WRAPPED_KEY_BYTES } from '../../protocol/key-wrap.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
+import { BOUND_WRAPPED_KEY_BYTES, DATA_KEY_BYTES, WRAPPED_KEY_BYTES } from '../../protocol/crypto/key-wrap.ts'
 
 /** DER prefixes of an X25519 key (RFC 8410 §7 and §10.3): SubjectPublicKeyInfo and PKCS #8. */
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex')
@@ -21,7 +21,7 @@ const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574])
 /** The hospital's X25519 secret key, parsed once for every re-wrap. */
 export interface NodeBoxKey { secret: KeyObject, publicKey: Uint8Array }
 
-/** Parses a 32-byte X25519 secret key (protocol/user-keys.ts hospitalBoxSecretKey) for node:crypto. */
+/** Parses a 32-byte X25519 secret key (protocol/crypto/user-keys.ts hospitalBoxSecretKey) for node:crypto. */
 export function nodeBoxKey (secretKey: Uint8Array, publicKey: Uint8Array): NodeBoxKey {
   const secret = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' })
   return { secret, publicKey }
@@ -99,7 +99,7 @@ function recipientKey (pub: Uint8Array): KeyObject {
   return key
 }
 
-/** crypto_box_seal of `payload` for `recipientPub`, byte-compatible with protocol/key-wrap.ts. */
+/** crypto_box_seal of `payload` for `recipientPub`, byte-compatible with protocol/crypto/key-wrap.ts. */
 function seal (payload: Uint8Array, recipientPub: Uint8Array): Uint8Array {
   const recipient = recipientKey(recipientPub)
   const ephemeral = generateKeyPairSync('x25519')
@@ -132,28 +132,28 @@ function open (wrapped: Uint8Array, length: number, box: NodeBoxKey): Uint8Array
   }
 }
 
-/** wrapKey (protocol/key-wrap.ts) with node:crypto's X25519. */
+/** wrapKey (protocol/crypto/key-wrap.ts) with node:crypto's X25519. */
 export function nodeWrapKey (dataKey: Uint8Array, recipientBoxPub: Uint8Array): Uint8Array {
   if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_BYTES) throw new MedichainError('BAD_KEY', `expected a ${DATA_KEY_BYTES}-byte data key`)
   return seal(dataKey, recipientBoxPub)
 }
 
-/** unwrapKey (protocol/key-wrap.ts) with node:crypto's X25519. */
+/** unwrapKey (protocol/crypto/key-wrap.ts) with node:crypto's X25519. */
 export function nodeUnwrapKey (wrapped: Uint8Array, box: NodeBoxKey): Uint8Array {
   return open(wrapped, WRAPPED_KEY_BYTES, box)
 }
 
-/** The binding digest of protocol/key-wrap.ts wrapBoundKey. */
+/** The binding digest of protocol/crypto/key-wrap.ts wrapBoundKey. */
 function binding (part: 'raw' | 'result', imageCid: Uint8Array): Uint8Array {
   return sha256(concat(new TextEncoder().encode(`medichain/bound-key/v1/${part}`), imageCid))
 }
 
-/** unwrapBoundKey (protocol/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless bound to this image part. */
+/** unwrapBoundKey (protocol/crypto/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless bound to this image part. */
 export function nodeUnwrapBoundKey (wrapped: Uint8Array, part: 'raw' | 'result', imageCid: Uint8Array, box: NodeBoxKey): Uint8Array {
   return nodeUnwrapBound(wrapped, binding(part, imageCid), box)
 }
 
-/** unwrapBound (protocol/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless it carries exactly `digest`. */
+/** unwrapBound (protocol/crypto/key-wrap.ts) with node:crypto's X25519: BAD_WRAPPED_KEY unless it carries exactly `digest`. */
 export function nodeUnwrapBound (wrapped: Uint8Array, digest: Uint8Array, box: NodeBoxKey): Uint8Array {
   const payload = open(wrapped, BOUND_WRAPPED_KEY_BYTES, box)
   try {

@@ -1,14 +1,14 @@
 // The custodian's side of assisted recovery (issue 16.3): once a `patient.rekey` request takes
 // effect (enough custodians co-signed, and the waiting period passed without a veto, judged by
-// ledger/patient-rekey.ts), this hospital wraps its copies of the old patient's image keys for
+// ledger/rules/patient-rekey.ts), this hospital wraps its copies of the old patient's image keys for
 // the new key and records `patient.rewrap`. Nothing is re-wrapped before then: a request that a
 // single hospital made, or that was vetoed, never gets a key from here. A request still waiting
 // gets a timer at its effective time, and each new block re-checks, so no test needs to sleep.
 import type { Logger } from 'pino'
 import { equals, toHex } from '../../protocol/bytes.ts'
-import type { Block } from '../../protocol/block.ts'
-import type { TxBodies, WrappedKeys } from '../../protocol/tx.ts'
-import type { RekeyView } from '../../ledger/patient-rekey.ts'
+import type { Block } from '../../protocol/chain/block.ts'
+import type { TxBodies, WrappedKeys } from '../../protocol/chain/tx.ts'
+import type { RekeyView } from '../../ledger/rules/patient-rekey.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'

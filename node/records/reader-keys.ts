@@ -6,16 +6,16 @@
 // could use sits on the ledger, so none outlives a revoke or an expiry (issue 11.3).
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import type { ImageRecord } from '../../ledger/queries.ts'
+import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import type { KeySource } from './access.ts'
-import { openUnderStudyKey, studyKeyBinding } from '../../protocol/study-key.ts'
+import { openUnderStudyKey, studyKeyBinding } from '../../protocol/crypto/study-key.ts'
 import { nodeBoxKeyOf, nodeUnwrapBound, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 import type { NodeBoxKey } from './node-box.ts'
 
 /** The reader's wrapped data keys for one image. */
 export interface ReaderKeys { raw: Uint8Array, result: Uint8Array | null }
 
-/** The hospital's X25519 box key pair (derived from its member key, protocol/user-keys.ts). */
+/** The hospital's X25519 box key pair (derived from its member key, protocol/crypto/user-keys.ts). */
 export interface HospitalBox { publicKey: Uint8Array, secretKey: Uint8Array }
 
 /** Thrown when the keys for an image are not available to this peer for this reader. */

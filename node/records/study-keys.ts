@@ -4,8 +4,8 @@
 // key is read back from the ledger (this hospital's own wrapped copy) after a restart, so nothing
 // but the ledger holds it durably.
 import { compare, equals, toHex } from '../../protocol/bytes.ts'
-import { newStudyKey, sealUnderStudyKey } from '../../protocol/study-key.ts'
-import type { StudySeal } from '../../protocol/study-tx.ts'
+import { newStudyKey, sealUnderStudyKey } from '../../protocol/crypto/study-key.ts'
+import type { StudySeal } from '../../protocol/chain/study-tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from './node-box.ts'
 import type { HospitalBox } from './reader-keys.ts'

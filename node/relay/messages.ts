@@ -5,8 +5,8 @@
 import { decode, encode } from '../../protocol/codec.ts'
 import { SchemaError } from '../../protocol/errors.ts'
 import { expectArray, expectBytes, expectEnum, expectFields, expectString, expectUint } from '../../protocol/schema.ts'
-import { ROLES } from '../../protocol/tx.ts'
-import type { Role } from '../../protocol/tx.ts'
+import { ROLES } from '../../protocol/chain/tx.ts'
+import type { Role } from '../../protocol/chain/tx.ts'
 import { SIGN_INS_LISTED } from './constants.ts'
 
 /** Bytes of a grant: 256 random bits, like a session token. */

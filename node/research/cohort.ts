@@ -6,9 +6,9 @@
 // cohort, before the "labelled" criterion is applied to them. The caller reads the ledger and the
 // labels and passes the facts in.
 import { compare, equals, toHex } from '../../protocol/bytes.ts'
-import { meetsCriteria } from '../../protocol/research.ts'
-import type { ConsentRecord, ImageRecord } from '../../ledger/queries.ts'
-import type { DecisionRecord, ProjectRecord } from '../../ledger/research-queries.ts'
+import { meetsCriteria } from '../../protocol/chain/research.ts'
+import type { ConsentRecord, ImageRecord } from '../../ledger/queries/queries.ts'
+import type { DecisionRecord, ProjectRecord } from '../../ledger/queries/research.ts'
 import { consentCovers } from '../records/access.ts'
 
 /** A count shown to a researcher: "<5" below the small-cell threshold. */

@@ -8,12 +8,12 @@ import { CID } from 'multiformats/cid'
 import { toHex } from '../../protocol/bytes.ts'
 import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
 import type { Ledger } from '../../ledger/types.ts'
-import type { PublishedModelRecord } from '../../ledger/research-queries.ts'
+import type { PublishedModelRecord } from '../../ledger/queries/research.ts'
 import type { Auth } from '../auth/index.ts'
 import { renderTx } from '../http/render.ts'
 import type { Storage } from '../storage/index.ts'
 import { samplesMetricKey } from '../fl/task/record.ts'
-import { decodeTx } from '../../protocol/tx.ts'
+import { decodeTx } from '../../protocol/chain/tx.ts'
 
 /** Metric keys that carry one participant's sample count start so (node/fl/task/record.ts). */
 const SAMPLES_PREFIX = samplesMetricKey('')

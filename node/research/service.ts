@@ -3,9 +3,9 @@
 // projects of this hospital's researchers, and each patient's record of research uses.
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { MedichainError, NotFoundError } from '../../protocol/errors.ts'
-import type { Tx } from '../../protocol/tx.ts'
-import type { ImageRecord } from '../../ledger/queries.ts'
-import type { ProjectRecord } from '../../ledger/research-queries.ts'
+import type { Tx } from '../../protocol/chain/tx.ts'
+import type { ImageRecord } from '../../ledger/queries/queries.ts'
+import type { ProjectRecord } from '../../ledger/queries/research.ts'
 import type { Clock, Ledger, TxLocation } from '../../ledger/types.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
 import type { FetchedCopies } from '../records/fetched-copies.ts'

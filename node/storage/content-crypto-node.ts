@@ -1,12 +1,12 @@
-// The peer's implementation of the content encryption format (protocol/content-crypto.ts) with
+// The peer's implementation of the content encryption format (protocol/crypto/content-crypto.ts) with
 // node:crypto's AES-256-GCM, which runs at OpenSSL speed (STACK.md: about 1.5 GB/s). The framing,
 // header, nonces and AAD come from the protocol module, so both sides write identical bytes.
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import {
   assertContentKey, badChunk, CONTENT_TAG_BYTES, ContentReader, ContentWriter, chunkAad, chunkNonce, MAX_CHUNKS
-} from '../../protocol/content-crypto.ts'
-import type { ChunkJob, ContentHeader, EncryptOptions, ReadJob } from '../../protocol/content-crypto.ts'
+} from '../../protocol/crypto/content-crypto.ts'
+import type { ChunkJob, ContentHeader, EncryptOptions, ReadJob } from '../../protocol/crypto/content-crypto.ts'
 import { concat } from '../../protocol/bytes.ts'
 import { TooLargeError } from '../../protocol/errors.ts'
 
@@ -103,7 +103,7 @@ export class ChunkSealer {
 /**
  * Decrypts the format from a byte stream, as an async generator of plaintext pieces; each chunk's
  * plaintext is yielded only once its tag checks. Errors (thrown from the iteration) are BAD_HEADER,
- * BAD_CIPHERTEXT and TRUNCATED, as in protocol/content-crypto.ts; output already yielded before an
+ * BAD_CIPHERTEXT and TRUNCATED, as in protocol/crypto/content-crypto.ts; output already yielded before an
  * error must be discarded by the consumer.
  */
 export async function * decryptContent (key: Uint8Array, source: ByteSource): AsyncGenerator<Uint8Array> {

@@ -92,7 +92,7 @@ export interface Staging {
    */
   add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal, sync?: boolean }): Promise<{ cid: CID, size: number }>
   /**
-   * Encrypts the plaintext file at `path` under `key` (protocol/content-crypto.ts) and adds the
+   * Encrypts the plaintext file at `path` under `key` (protocol/crypto/content-crypto.ts) and adds the
    * ciphertext as one unixfs file, in a worker thread: the DAG `add(encryptContent(key, file))`
    * builds. The file may still be growing: report its length with the job's `grow`, and
    * `grow(size, true)` once it is whole. When `done` resolves each block's data is fsynced but,

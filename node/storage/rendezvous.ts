@@ -4,7 +4,7 @@
 // from the same member list with no coordination, load spreads evenly, and a member joining or
 // leaving moves only the images it wins or held.
 import { compare, concat, equals } from '../../protocol/bytes.ts'
-import { sha256 } from '../../protocol/hash.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
 
 /** The weight of `member` for content `cidBytes`: SHA-256(cid bytes ‖ member key). */
 export function rendezvousWeight (cidBytes: Uint8Array, member: Uint8Array): Uint8Array {

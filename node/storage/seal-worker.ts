@@ -1,5 +1,5 @@
 // Worker thread body of the seal pool (seal-pool.ts): encrypts one plaintext file, the upload's temp
-// file, into the content format (protocol/content-crypto.ts) and adds the ciphertext to the
+// file, into the content format (protocol/crypto/content-crypto.ts) and adds the ciphertext to the
 // blockstore as one unixfs file, the very DAG `Storage.add` builds (@helia/unixfs defaults: 1 MiB
 // raw leaves, balanced, CIDv1). The file may still be growing: the main thread says how many bytes
 // are written so far and, at the end, the final size. Running here keeps the upload's buffers (a

@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createGenesis } from '../../protocol/genesis.ts'
+import { createGenesis } from '../../protocol/chain/genesis.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { createKeyFile } from '../../node/keys.ts'
 import { createLogger } from '../../node/logger.ts'

@@ -7,7 +7,7 @@
 // reader: the time to the first byte of the body and the bytes; per run: the aggregate rate.
 import { createCipheriv } from 'node:crypto'
 import { fromHex } from '../../protocol/bytes.ts'
-import { MedichainClient } from '../../protocol/client.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
 import { encodeDicom } from '../../node/imaging/dicom-write.ts'
 import type { Peer } from '../../node/peer.ts'
 import { mbps } from './storage-transport.ts'

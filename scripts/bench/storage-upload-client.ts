@@ -3,7 +3,7 @@
 // benchmark sends it through the SDK and answers with the time to the 201. Keeping the client out
 // of the peer's process keeps its body building and socket writes off the peer's event loop and
 // heap, which a browser never shares. Arguments: peer URL, username, password, file bytes.
-import { MedichainClient } from '../../protocol/client.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
 import { largeDicom } from './storage-dicom.ts'
 
 const [url, username, password, bytes] = process.argv.slice(2)

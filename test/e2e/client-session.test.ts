@@ -1,10 +1,10 @@
-// The SDK's session additions the UI relies on (protocol/client.ts), against a real peer from
+// The SDK's session additions the UI relies on (protocol/client/client.ts), against a real peer from
 // Node: lock drops the keys and keeps the session, unlock refuses a wrong password, resume picks
 // up a live session only, sign-out forgets everything, a rate limit carries its Retry-After, and
 // an unreachable peer is NETWORK.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ApiError, MedichainClient, parseRetryAfter } from '../../protocol/client.ts'
+import { ApiError, MedichainClient, parseRetryAfter } from '../../protocol/client/client.ts'
 import { rejects } from '../helpers/assert.ts'
 import { PASSWORD, TEST_VAULT_ITERATIONS, startNetwork, stopNetwork } from './harness.ts'
 import type { Network } from './harness.ts'

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { taskIdFor } from '../../ledger/fl-rules.ts'
+import { taskIdFor } from '../../ledger/rules/fl.ts'
 import { createModel, serializeWeights } from '../../node/ai/model.ts'
 import { storageModelStore } from '../../node/fl/index.ts'
 import type { ModelRecord } from '../../node/fl/index.ts'

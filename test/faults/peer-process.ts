@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MedichainClient } from '../../protocol/client.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
 import { TEST_SCRYPT_N, TEST_VAULT_ITERATIONS } from '../helpers/peers.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 

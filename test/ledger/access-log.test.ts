@@ -1,4 +1,4 @@
-// The ledger's rules on an access entry that says what the read was (ledger/access-rules.ts): every
+// The ledger's rules on an access entry that says what the read was (ledger/rules/access.ts): every
 // member refuses a listing that names an image, an opening that names none, a consent named on
 // another basis or missing under one, a training or validation use credited to a person, and a
 // listing or opening by someone the signing hospital never registered as a clinician or researcher.
@@ -7,9 +7,9 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { sha256 } from '../../protocol/hash.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
-import type { TxBodies } from '../../protocol/tx.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
+import type { TxBodies } from '../../protocol/chain/tx.ts'
 import { rejects } from '../helpers/assert.ts'
 import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 

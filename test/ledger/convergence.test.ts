@@ -6,10 +6,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { CID } from 'multiformats/cid'
 import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
-import { PURPOSES, patientIdOf } from '../../protocol/tx.ts'
+import { PURPOSES, patientIdOf } from '../../protocol/chain/tx.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { cleanup, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { rejects } from '../helpers/assert.ts'
 import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
 

@@ -1,15 +1,15 @@
 // Only a task's coordinator may publish a model for it: model.publish is refused with
 // NOT_TASK_COORDINATOR, in a received block and on local submission, unless its task id carries the
-// signer's coordinator fingerprint (ledger/fl-rules.ts). A refused block leaves nothing behind.
+// signer's coordinator fingerprint (ledger/rules/fl.ts). A refused block leaves nothing behind.
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex, utf8 } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
-import type { TxBodies } from '../../protocol/tx.ts'
-import { coordinatorFingerprint, isCoordinatorOf, taskIdFor } from '../../ledger/fl-rules.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
+import type { TxBodies } from '../../protocol/chain/tx.ts'
+import { coordinatorFingerprint, isCoordinatorOf, taskIdFor } from '../../ledger/rules/fl.ts'
 import { rejects } from '../helpers/assert.ts'
 import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../helpers/ledger-fixture.ts'
 

@@ -3,7 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { evaluateMembership } from '../../ledger/membership.ts'
 import type { Proposal } from '../../ledger/membership.ts'
 import type { Ledger } from '../../ledger/types.ts'

@@ -1,10 +1,10 @@
-// The status rule of assisted recovery (ledger/patient-rekey.ts, issue 16.3) on hand-made inputs:
+// The status rule of assisted recovery (ledger/rules/patient-rekey.ts, issue 16.3) on hand-made inputs:
 // k custodian co-signatures (all custodians when fewer), never fewer than two hospitals, the
 // waiting period from the signature that completed it, and vetoes counted only before effect.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { rekeyStatus } from '../../ledger/patient-rekey.ts'
-import type { Cosign, RekeyRecord, Veto } from '../../ledger/patient-rekey.ts'
+import { rekeyStatus } from '../../ledger/rules/patient-rekey.ts'
+import type { Cosign, RekeyRecord, Veto } from '../../ledger/rules/patient-rekey.ts'
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const A = key(1)

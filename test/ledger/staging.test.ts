@@ -4,8 +4,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
-import type { Block } from '../../protocol/block.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
+import type { Block } from '../../protocol/chain/block.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../helpers/ledger-fixture.ts'
 

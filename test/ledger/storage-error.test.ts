@@ -2,7 +2,7 @@
 // saying so) is STORAGE_FULL, answered 507; any other store failure is STORE_FAILED, answered 503.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { StorageError, storageErrorOf } from '../../ledger/storage-error.ts'
+import { StorageError, storageErrorOf } from '../../ledger/store/storage-error.ts'
 import { errorResponse } from '../../node/http/errors.ts'
 
 /** An error shaped as classic-level raises it (code LEVEL_IO_ERROR, the OS message in the text). */

@@ -1,7 +1,7 @@
 // The waiting room for early blocks stays bounded: by count, by bytes and per author.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ledgerIdOf } from '../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import { WaitingRoom } from '../../ledger/waiting-room.ts'
 import { makeBlock, makeTx, recordBody, testConsortium } from '../helpers/ledger-fixture.ts'
 

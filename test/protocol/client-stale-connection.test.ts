@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { MedichainClient } from '../../protocol/client.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
 import { rejects } from '../helpers/assert.ts'
 
 /** A real server that answers every request with {"ok":true}, and the requests it saw. */

@@ -6,7 +6,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { decode, decodeOwn, encode } from '../../protocol/codec.ts'
-import { sha256 } from '../../protocol/hash.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const cid = CID.create(1, 0x55, Digest.create(0x12, sha256(new Uint8Array([1, 2, 3]))))

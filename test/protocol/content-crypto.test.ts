@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert'
 import { concat, fromHex, toHex } from '../../protocol/bytes.ts'
 import {
   CONTENT_HEADER_BYTES, contentCiphertextLength, decryptBytes, decryptStream, DEFAULT_CHUNK_SIZE, encryptBytes, encryptStream
-} from '../../protocol/content-crypto.ts'
+} from '../../protocol/crypto/content-crypto.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { secureRandomBytes } from '../../protocol/user-keys.ts'
+import { secureRandomBytes } from '../../protocol/crypto/user-keys.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 
 interface Vectors { key: string, noncePrefix: string, chunkSize: number, cases: Array<{ plaintextLength: number, plaintext: string, ciphertext: string }> }

@@ -6,8 +6,8 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { nobleIdentity, nobleVerify, strictEd25519Precheck } from '../../protocol/ed25519.ts'
-import { nodeIdentity, nodeVerify, randomSeed } from '../../ledger/node-crypto.ts'
+import { nobleIdentity, nobleVerify, strictEd25519Precheck } from '../../protocol/crypto/ed25519.ts'
+import { nodeIdentity, nodeVerify, randomSeed } from '../../ledger/verify/node-crypto.ts'
 
 interface Rfc8032Vector { name: string, secretKey: string, publicKey: string, message: string, signature: string }
 interface EdgeVector {

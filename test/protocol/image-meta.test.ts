@@ -7,16 +7,16 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { utf8 } from '../../protocol/bytes.ts'
 import { encode } from '../../protocol/codec.ts'
-import { decryptBytes, encryptBytes } from '../../protocol/content-crypto.ts'
-import { nobleIdentity } from '../../protocol/ed25519.ts'
-import { sha256 } from '../../protocol/hash.ts'
+import { decryptBytes, encryptBytes } from '../../protocol/crypto/content-crypto.ts'
+import { nobleIdentity } from '../../protocol/crypto/ed25519.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
 import {
   cleanMetaText, decodeImageMeta, encodeImageMeta, imageMetaKey, isMetaDate, MAX_META_NAME, MAX_SEALED_META_BYTES,
   MAX_THUMBNAIL_BYTES, openImageMeta, sealImageMeta, toMetaDate
 } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { decodeTx, encodeTx, patientIdOf, signTx } from '../../protocol/tx.ts'
-import type { TxBodies } from '../../protocol/tx.ts'
+import { decodeTx, encodeTx, patientIdOf, signTx } from '../../protocol/chain/tx.ts'
+import type { TxBodies } from '../../protocol/chain/tx.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 
 const rawKey = new Uint8Array(32).fill(7)

@@ -6,9 +6,9 @@ import nacl from 'tweetnacl'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { DATA_KEY_BYTES, unwrapKey, WRAPPED_KEY_BYTES, wrapKey } from '../../protocol/key-wrap.ts'
-import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../protocol/user-keys.ts'
-import { nodeIdentity } from '../../ledger/node-crypto.ts'
+import { DATA_KEY_BYTES, unwrapKey, WRAPPED_KEY_BYTES, wrapKey } from '../../protocol/crypto/key-wrap.ts'
+import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../protocol/crypto/user-keys.ts'
+import { nodeIdentity } from '../../ledger/verify/node-crypto.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 interface Fixed { recipientSecret: string, recipientPub: string, ephemeralSecret: string, dataKey: string, wrapped: string }

@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { sha256 } from '../../protocol/hash.ts'
-import { inclusionPath, leafHash, merkleRoot, nodeHash, rootFromPath, verifyInclusion } from '../../protocol/merkle.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
+import { inclusionPath, leafHash, merkleRoot, nodeHash, rootFromPath, verifyInclusion } from '../../protocol/chain/merkle.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 interface Vectors {

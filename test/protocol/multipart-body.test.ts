@@ -1,12 +1,12 @@
-// The SDK's one-array multipart body (protocol/multipart-body.ts): busboy, the parser the peer
+// The SDK's one-array multipart body (protocol/client/multipart-body.ts): busboy, the parser the peer
 // uses, reads back every field and the file byte for byte, with names escaped as browsers do.
 import { randomBytes } from 'node:crypto'
 import busboy from 'busboy'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { equals } from '../../protocol/bytes.ts'
-import { uploadBody } from '../../protocol/client.ts'
-import type { EncodedBody } from '../../protocol/multipart-body.ts'
+import { uploadBody } from '../../protocol/client/client.ts'
+import type { EncodedBody } from '../../protocol/client/multipart-body.ts'
 
 interface Parsed { fields: Record<string, string>, files: Array<{ field: string, name: string | undefined, bytes: Uint8Array }> }
 

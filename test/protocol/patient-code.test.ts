@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, utf8 } from '../../protocol/bytes.ts'
-import { sha256 } from '../../protocol/hash.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
 import {
   formatPatientCode, idMatchesCode, looksLikePatientCode, parsePatientCode, PATIENT_CODE_ALPHABET, PATIENT_CODE_LENGTH, patientCodeOf
 } from '../../protocol/patient-code.ts'

@@ -1,4 +1,4 @@
-// The sealed proof and reply of relayed sign-in (protocol/relay-sign-in.ts), the short names and
+// The sealed proof and reply of relayed sign-in (protocol/crypto/relay-sign-in.ts), the short names and
 // qualified usernames of the shared portal, and the relay protocol's frames (node/relay/messages.ts):
 // round trips, and each wrong input refused with its code.
 import { test } from 'uvu'
@@ -7,8 +7,8 @@ import { toHex } from '../../protocol/bytes.ts'
 import { encode } from '../../protocol/codec.ts'
 import {
   hospitalShortName, matchHome, openRelayProof, openRelayReply, parseTypedUsername, proofFromBase64, sealRelayProof, sealRelayReply
-} from '../../protocol/relay-sign-in.ts'
-import { hospitalBoxSecretKey } from '../../protocol/user-keys.ts'
+} from '../../protocol/crypto/relay-sign-in.ts'
+import { hospitalBoxSecretKey } from '../../protocol/crypto/user-keys.ts'
 import { decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from '../../node/relay/messages.ts'
 import type { RelayAnswer } from '../../node/relay/messages.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'

@@ -1,4 +1,4 @@
-// Study keys (protocol/study-key.ts): a data key sealed under a study key opens only with that key,
+// Study keys (protocol/crypto/study-key.ts): a data key sealed under a study key opens only with that key,
 // for its own part and image; a study key wrapped for a hospital opens only as its own study's
 // key (patient, study, custodian, key id), never as another study's or as an image key; the
 // peer's node:crypto opening (node/records/node-box.ts) agrees with the browser's.
@@ -6,12 +6,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { sha256 } from '../../protocol/hash.ts'
-import { unwrapBound, wrapBoundKey } from '../../protocol/key-wrap.ts'
-import { newStudyKey, openUnderStudyKey, sealUnderStudyKey, STUDY_SEALED_KEY_BYTES, studyKeyBinding, unwrapStudyKey, wrapStudyKey } from '../../protocol/study-key.ts'
-import { BOUND_STUDY_KEY_BYTES } from '../../protocol/study-tx.ts'
-import { hospitalBoxPublicKey, hospitalBoxSecretKey } from '../../protocol/user-keys.ts'
-import { nobleIdentity } from '../../protocol/ed25519.ts'
+import { sha256 } from '../../protocol/crypto/hash.ts'
+import { unwrapBound, wrapBoundKey } from '../../protocol/crypto/key-wrap.ts'
+import { newStudyKey, openUnderStudyKey, sealUnderStudyKey, STUDY_SEALED_KEY_BYTES, studyKeyBinding, unwrapStudyKey, wrapStudyKey } from '../../protocol/crypto/study-key.ts'
+import { BOUND_STUDY_KEY_BYTES } from '../../protocol/chain/study-tx.ts'
+import { hospitalBoxPublicKey, hospitalBoxSecretKey } from '../../protocol/crypto/user-keys.ts'
+import { nobleIdentity } from '../../protocol/crypto/ed25519.ts'
 import { nodeBoxKey, nodeUnwrapBound } from '../../node/records/node-box.ts'
 import { throwsCode } from '../helpers/assert.ts'
 

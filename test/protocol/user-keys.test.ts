@@ -6,11 +6,11 @@ import nacl from 'tweetnacl'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { nobleIdentity, nobleVerify } from '../../protocol/ed25519.ts'
+import { nobleIdentity, nobleVerify } from '../../protocol/crypto/ed25519.ts'
 import {
   generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes, userKeysFromSecrets
-} from '../../protocol/user-keys.ts'
-import { nodeIdentity } from '../../ledger/node-crypto.ts'
+} from '../../protocol/crypto/user-keys.ts'
+import { nodeIdentity } from '../../ledger/verify/node-crypto.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 interface Conversion { seed: string, edPub: string, xPub: string, xSecret: string }

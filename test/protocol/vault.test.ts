@@ -3,9 +3,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromBase64, toBase64 } from '../../protocol/base64.ts'
-import { generateUserKeys } from '../../protocol/user-keys.ts'
-import { openVault, parseSealedVault, sealVault, VAULT_ITERATIONS } from '../../protocol/vault.ts'
-import type { SealedVault } from '../../protocol/vault.ts'
+import { generateUserKeys } from '../../protocol/crypto/user-keys.ts'
+import { openVault, parseSealedVault, sealVault, VAULT_ITERATIONS } from '../../protocol/crypto/vault.ts'
+import type { SealedVault } from '../../protocol/crypto/vault.ts'
 import { rejects, throwsCode } from '../helpers/assert.ts'
 
 const FAST = 1_000

@@ -1,9 +1,9 @@
-// The client's count of a streamed export (protocol/zip-progress.ts) against our zip writer: fed
+// The client's count of a streamed export (protocol/client/zip-progress.ts) against our zip writer: fed
 // the archive in chunks of any size, it counts each entry once its bytes are all in, keeps the
 // manifest's bytes exactly, and stops at the central directory.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { StoredZipProgress } from '../../protocol/zip-progress.ts'
+import { StoredZipProgress } from '../../protocol/client/zip-progress.ts'
 import { zipStream } from '../../node/research/zip.ts'
 import { unzip } from '../helpers/unzip.ts'
 

@@ -11,7 +11,7 @@ import { open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { zipStream } from '../../node/research/zip.ts'
 import type { ZipEntry } from '../../node/research/zip.ts'
-import { StoredZipProgress } from '../../protocol/zip-progress.ts'
+import { StoredZipProgress } from '../../protocol/client/zip-progress.ts'
 import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
 import { unzip } from '../helpers/unzip.ts'
 

@@ -3,7 +3,7 @@
 // falls back to the server's message; and the small formats used beside them.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ApiError, NetworkError } from '../../protocol/client.ts'
+import { ApiError, NetworkError } from '../../protocol/client/client.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import { describeError } from '../../web/src/lib/errors.ts'
 import { formatBytes, formatScore, formatWait, isoDate, shortHex } from '../../web/src/lib/format.ts'

@@ -4,7 +4,7 @@
 // name list with their images; and the grant summary names a study.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ApiImage } from '../../protocol/client.ts'
+import type { ApiImage } from '../../protocol/client/client.ts'
 import { groupImages, seriesOf, studiesOf } from '../../web/src/lib/series.ts'
 import { grantSummary } from '../../web/src/lib/consent-form.ts'
 

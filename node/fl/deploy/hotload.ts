@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { CID } from 'multiformats/cid'
 import { InvalidRequestError, NotFoundError } from '../../../protocol/errors.ts'
-import type { Block } from '../../../protocol/block.ts'
+import type { Block } from '../../../protocol/chain/block.ts'
 import type { Clock, Ledger } from '../../../ledger/types.ts'
 import { createDetectStrange } from '../../ai/detect.ts'
 import type { SegmentationModel } from '../../ai/model.ts'

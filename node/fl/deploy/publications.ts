@@ -4,7 +4,7 @@
 // shown but never decides which model is newer: a time of 2^53−1 must not outrank later blocks.
 import type { CID } from 'multiformats/cid'
 import { toHex } from '../../../protocol/bytes.ts'
-import type { Block } from '../../../protocol/block.ts'
+import type { Block } from '../../../protocol/chain/block.ts'
 import { orderOf } from '../../../ledger/chains.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 

@@ -4,7 +4,7 @@
 // (on the control topic, which does not depend on a task-topic subscription having reached the coordinator).
 import type { CID } from 'multiformats/cid'
 import { fromHex } from '../../../protocol/bytes.ts'
-import type { Identity } from '../../../protocol/ed25519.ts'
+import type { Identity } from '../../../protocol/crypto/ed25519.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { INLINE_MAX_BYTES } from '../constants.ts'
 import { signRoundEnd, signRoundStart } from '../transport/messages.ts'

@@ -4,7 +4,7 @@
 // An excluded image is never loaded: items may carry a `load()` that only kept items ever call.
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../../protocol/bytes.ts'
-import type { ConsentRecord } from '../../../ledger/queries.ts'
+import type { ConsentRecord } from '../../../ledger/queries/queries.ts'
 import type { TrainSample } from '../../ai/train.ts'
 
 /** Where an item's image comes from: already decoded, or loaded on demand (only if consented). */

@@ -4,7 +4,7 @@
 // and send a signed update with the sample count and the local loss. What was excluded is counted
 // and reported, never the images themselves.
 import type { Logger } from 'pino'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../../ledger/types.ts'
 import { loadWeights } from '../../ai/model.ts'

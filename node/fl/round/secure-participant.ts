@@ -4,7 +4,7 @@
 // weighted by its sample count and quantised — then reveals the shares the coordinator needs to
 // unmask the sum. The coordinator's lists arrive in an inbox, signed by the task's coordinator.
 import { randomBytes } from 'node:crypto'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { createPrng } from '../../ai/prng.ts'
 import { UpdateRefusedError } from '../errors.ts'

@@ -6,7 +6,7 @@
 // at its own deadline, so a hospital that drops out never stalls the round.
 import type { Logger } from 'pino'
 import { toHex } from '../../../protocol/bytes.ts'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import type { Clock } from '../../../ledger/types.ts'
 import { codeOf } from '../../p2p/errors.ts'
 import type { Delta } from './aggregate.ts'

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { toHex } from '../../../protocol/bytes.ts'
 import { decode, encode } from '../../../protocol/codec.ts'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { expectBytes, expectFields, expectUint } from '../../../protocol/schema.ts'
 import { SEED_BYTES } from './constants.ts'
 import { SecAggError } from './errors.ts'

@@ -4,7 +4,7 @@
 // masked input (MaskedInputCollection) and the revealed shares (Unmasking).
 import { concat, utf8 } from '../../../protocol/bytes.ts'
 import { encode } from '../../../protocol/codec.ts'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { SECAGG_TAG } from './constants.ts'
 import { SecAggError } from './errors.ts'
 

@@ -2,7 +2,7 @@
 // entry signed by its own hospital so the coordinator cannot swap in keys of its own, the order
 // that fixes every hospital's Shamir x-coordinate, and the threshold t.
 import { toHex } from '../../../protocol/bytes.ts'
-import type { Verifier } from '../../../protocol/ed25519.ts'
+import type { Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { MAX_PARTIES } from './constants.ts'
 import { SecAggError } from './errors.ts'
 import { verifySecAgg } from './messages.ts'

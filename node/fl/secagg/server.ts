@@ -3,7 +3,7 @@
 // the survivors, collect the revealed shares and reconstruct: the self-mask seeds of the survivors
 // and the mask keys of those that shared but sent no input. The sum over U3 is all it learns.
 import { toHex } from '../../../protocol/bytes.ts'
-import type { Verifier } from '../../../protocol/ed25519.ts'
+import type { Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { SecAggError } from './errors.ts'
 import { publicKeyOf } from './keys.ts'
 import { unmaskSum } from './masking.ts'

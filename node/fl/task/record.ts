@@ -183,7 +183,7 @@ export function contributorsOf (rounds: readonly RoundRecord[], round: number): 
 }
 
 /**
- * The metrics of model.publish (at most 16 finite numbers, keys ≤ 32 characters: protocol/tx.ts).
+ * The metrics of model.publish (at most 16 finite numbers, keys ≤ 32 characters: protocol/chain/tx.ts).
  * Always: `loss`, `dice` (validation), `rounds` (rounds run), `samples` (total over participants);
  * `auroc` when defined; `clip` (C) and `dpSigma` (σ) when differential privacy or clipping was on;
  * `mu` when FedProx was on; `serverLr` (η_g) when not 1 and `serverMomentum` (β) when above 0.

@@ -3,8 +3,8 @@
 // member, signature valid, and a coordinator's message signed by the coordinator its task id names.
 import type { PeerId } from '@libp2p/interface'
 import { toHex } from '../../../protocol/bytes.ts'
-import type { Verifier } from '../../../protocol/ed25519.ts'
-import { isCoordinatorOf } from '../../../ledger/fl-rules.ts'
+import type { Verifier } from '../../../protocol/crypto/ed25519.ts'
+import { isCoordinatorOf } from '../../../ledger/rules/fl.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { codeOf } from '../../p2p/errors.ts'
 import { isMemberPeer } from '../../p2p/gater.ts'

@@ -7,7 +7,7 @@ import type { CID } from 'multiformats/cid'
 import { concat, utf8 } from '../../../protocol/bytes.ts'
 import { decode, encode } from '../../../protocol/codec.ts'
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../../../protocol/constants.ts'
-import type { Identity, Verifier } from '../../../protocol/ed25519.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { SchemaError, TooLargeError } from '../../../protocol/errors.ts'
 import {
   expectArray, expectBytes, expectCid, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable

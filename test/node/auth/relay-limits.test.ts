@@ -4,7 +4,7 @@
 // through C and at A's own front door alike.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ApiError } from '../../../protocol/client.ts'
+import type { ApiError } from '../../../protocol/client/client.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { untilLedger } from '../../helpers/ledger-until.ts'

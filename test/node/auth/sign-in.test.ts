@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
-import { patientIdOf } from '../../../protocol/tx.ts'
+import { patientIdOf } from '../../../protocol/chain/tx.ts'
 import { AccountStore } from '../../../node/auth/account-store.ts'
 import { accountsPath } from '../../../node/auth/index.ts'
 import { adminBrowser, call, sessionCookieOf, signIn, signUp, startAuth, stopAll } from './fixture.ts'

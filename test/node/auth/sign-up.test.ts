@@ -5,8 +5,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex, utf8 } from '../../../protocol/bytes.ts'
-import { patientIdOf } from '../../../protocol/tx.ts'
-import type { Role } from '../../../protocol/tx.ts'
+import { patientIdOf } from '../../../protocol/chain/tx.ts'
+import type { Role } from '../../../protocol/chain/tx.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { adminBrowser, call, newUser, setupToken, signIn, signUp, signUpBody, startAuth, stopAll } from './fixture.ts'
 

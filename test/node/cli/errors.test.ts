@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { MedichainClient } from '../../../protocol/client.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
 import { CliRunner, waitForLine } from '../../helpers/cli.ts'
 import type { Spawned } from '../../helpers/cli.ts'
 

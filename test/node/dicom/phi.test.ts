@@ -21,7 +21,7 @@ import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'
 import { waitFor } from '../../helpers/timeout.ts'
 import { dcmtk } from '../../helpers/dicom.ts'
-import { findHospitalPatients, issueEnrolmentCode } from '../../../protocol/desk-client.ts'
+import { findHospitalPatients, issueEnrolmentCode } from '../../../protocol/client/desk.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

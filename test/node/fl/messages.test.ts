@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { concat, utf8 } from '../../../protocol/bytes.ts'
 import { encode } from '../../../protocol/codec.ts'
-import { nodeVerify } from '../../../ledger/node-crypto.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { FL_MESSAGE_MAX_BYTES, FL_ROUND_TAG, FL_UPDATE_TAG, INLINE_MAX_BYTES } from '../../../node/fl/constants.ts'
 import {
   decodeFlMessage, encodeFlMessage, flattenWeights, flSigningBytes, signRoundEnd, signRoundStart, signUpdate, unflattenWeights, verifyFlMessage

@@ -14,7 +14,7 @@ import { withTimeout } from '../../helpers/timeout.ts'
 import { cleanup, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
 import { adminBrowser, call, signIn, signUp, testClock } from '../auth/fixture.ts'
 import type { AuthHarness } from '../auth/fixture.ts'
-import { isCoordinatorOf } from '../../../ledger/fl-rules.ts'
+import { isCoordinatorOf } from '../../../ledger/rules/fl.ts'
 import { consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fixture.ts'
 import type { FlPeer } from './fixture.ts'
 

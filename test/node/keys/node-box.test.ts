@@ -1,13 +1,13 @@
 // The peer's node:crypto sealed boxes against the published format: they open the boxes libsodium
 // 1.0.18 sealed and the fixed-ephemeral ones libsodium opened (test/vectors/key-wrap.json), and
-// interoperate both ways with protocol/key-wrap.ts, bound keys included; every bad input fails
+// interoperate both ways with protocol/crypto/key-wrap.ts, bound keys included; every bad input fails
 // with a code, small-order keys too.
 import { readFileSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex, utf8 } from '../../../protocol/bytes.ts'
-import { unwrapKey, wrapBoundKey, wrapKey } from '../../../protocol/key-wrap.ts'
-import { generateUserKeys, secureRandomBytes } from '../../../protocol/user-keys.ts'
+import { unwrapKey, wrapBoundKey, wrapKey } from '../../../protocol/crypto/key-wrap.ts'
+import { generateUserKeys, secureRandomBytes } from '../../../protocol/crypto/user-keys.ts'
 import { nodeBoxKey, nodeUnwrapBoundKey, nodeUnwrapKey, nodeWrapKey } from '../../../node/records/node-box.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
@@ -30,7 +30,7 @@ test('opens the boxes libsodium sealed and the fixed-ephemeral boxes libsodium o
   }
 })
 
-test('interoperates with protocol/key-wrap.ts both ways, bound keys included', () => {
+test('interoperates with protocol/crypto/key-wrap.ts both ways, bound keys included', () => {
   const r = generateUserKeys()
   const box = nodeBoxKey(r.boxSecret, r.boxPub)
   const dataKey = secureRandomBytes(32)

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
-import type { MedichainClient } from '../../../protocol/client.ts'
+import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { encodePng, toUint8 } from '../../../node/imaging/encode.ts'
 import { filterByTrainingConsent, sampleOf } from '../../../node/fl/round/consent.ts'
 import { MAX_MASK_BYTES } from '../../../node/labels/routes.ts'

@@ -3,7 +3,7 @@
 // clock is back (the end-to-end run under libfaketime is test/faults/clock.test.ts).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { WriteGate } from '../../../ledger/write-gate.ts'
+import { WriteGate } from '../../../ledger/store/write-gate.ts'
 import { createLogger } from '../../../node/logger.ts'
 import { ClockMonitor } from '../../../node/p2p/clock.ts'
 import { CLOCK_SKEW_WRITE_LIMIT_MS } from '../../../node/p2p/constants.ts'

@@ -3,9 +3,9 @@
 // on the topic is refused without hurting the receiver.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createBlock } from '../../../protocol/block.ts'
+import { createBlock } from '../../../protocol/chain/block.ts'
 import { toHex } from '../../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../../protocol/genesis.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { encodeGossip } from '../../../node/p2p/gossip.ts'
 import type { GossipEvents } from '../../../node/p2p/gossip.ts'
 import { testIdentity } from '../../helpers/ledger-fixture.ts'

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 as mh } from 'multiformats/hashes/sha2'
 import { decideAccess, purposeOfRole } from '../../../node/records/access.ts'
 import type { AccessPolicy, Reader } from '../../../node/records/access.ts'
-import type { ConsentRecord, ImageRecord } from '../../../ledger/queries.ts'
+import type { ConsentRecord, ImageRecord } from '../../../ledger/queries/queries.ts'
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const cid = async (n: number): Promise<CID> => CID.createV1(0x55, await mh.digest(new Uint8Array([n])))

@@ -3,8 +3,8 @@
 // 403 whose body is only {code, message}: no wrapped key, no ciphertext.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { MedichainClient } from '../../../protocol/client.ts'
-import { ApiError } from '../../../protocol/client.ts'
+import type { MedichainClient } from '../../../protocol/client/client.ts'
+import { ApiError } from '../../../protocol/client/client.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { client, startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'

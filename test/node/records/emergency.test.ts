@@ -3,7 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex } from '../../../protocol/bytes.ts'
-import { ApiError } from '../../../protocol/client.ts'
+import { ApiError } from '../../../protocol/client/client.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { testImages } from '../../helpers/images.ts'

@@ -9,7 +9,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import type { MedichainClient } from '../../../protocol/client.ts'
+import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { testImages } from '../../helpers/images.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'

@@ -12,7 +12,7 @@ import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../..
  */
 export const MAX_CONSENT_IMAGES = Math.floor((MAX_TX_BYTES - CONSENT_BASE_BYTES) / CONSENT_BYTES_PER_IMAGE)
 
-/** Purposes a consent can carry (protocol/tx.ts PURPOSES). */
+/** Purposes a consent can carry (protocol/chain/tx.ts PURPOSES). */
 export const PURPOSES = ['treatment', 'research', 'training'] as const
 export type Purpose = typeof PURPOSES[number]
 

@@ -3,9 +3,9 @@
 // header must be signed by a consortium member of this ledger, and the proven bytes must hash to
 // the id that was asked for, so a peer cannot answer with a proof of some other transaction.
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import { nobleVerify } from '../../../protocol/ed25519.ts'
-import { proofFromJson } from '../../../protocol/proof-json.ts'
-import { verifyInclusionProof } from '../../../protocol/proof.ts'
+import { nobleVerify } from '../../../protocol/crypto/ed25519.ts'
+import { proofFromJson } from '../../../protocol/chain/proof-json.ts'
+import { verifyInclusionProof } from '../../../protocol/chain/proof.ts'
 import { describeError } from './errors.ts'
 
 /** The outcome shown to the person: what was proven, or why not. */

@@ -1,7 +1,7 @@
 // Typed reads of the peer's public ledger routes (docs/api.md), the admin account routes and the
 // federated-learning routes, over the SDK client's request (same cookie, CSRF and error codes).
 // Shapes are checked lightly: these are our own peer's answers, shown, never signed or trusted.
-import type { MedichainClient } from '../../../protocol/client.ts'
+import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { parseFlTask, parseFlTasks } from '../lib/fl.ts'
 import type { FlTask } from '../lib/fl.ts'
 import { parseFlDeployment } from '../lib/fl-deployment.ts'

@@ -2,7 +2,7 @@
 // append `access.log` on the ledger (docs/design.md §5), so the grid, the thumbnails and the viewer share
 // one copy instead of asking again. Cleared whenever the vault locks: plaintext medical images
 // live no longer than the keys that opened them.
-import type { ApiImage, MedichainClient } from '../../../protocol/client.ts'
+import type { ApiImage, MedichainClient } from '../../../protocol/client/client.ts'
 import type { ImageMeta } from '../../../protocol/image-meta.ts'
 
 /** Which part of an image: the uploaded file, or the detect-strange result overlay. */

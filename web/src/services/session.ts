@@ -1,10 +1,10 @@
 // The one shared service of the page: the SDK client, who is signed in, whether the vault is
 // open, and the idle lock. Elements get it as a property from <mc-app> (properties down) and
 // re-render on its 'session:changed' event through SessionController.
-import { ApiError, MedichainClient } from '../../../protocol/client.ts'
+import { ApiError, MedichainClient } from '../../../protocol/client/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
-import type { ApiUser } from '../../../protocol/client.ts'
-import type { Role } from '../../../protocol/tx.ts'
+import type { ApiUser } from '../../../protocol/client/client.ts'
+import type { Role } from '../../../protocol/chain/tx.ts'
 import { IDLE_LOCK_MS, startIdleLock } from '../lib/idle.ts'
 import type { IdleLock, IdleTimers } from '../lib/idle.ts'
 import { ImageStore } from './images.ts'

@@ -1,8 +1,8 @@
 // One file upload with progress. fetch cannot report upload progress, and streaming request
 // bodies need HTTP/2 in Chromium, so this uses XMLHttpRequest's upload events (XHR Living
 // Standard §4.7). Errors come back as the SDK's ApiError/NetworkError, with the same codes.
-import { ApiError, NetworkError, parseRetryAfter, uploadForm } from '../../../protocol/client.ts'
-import type { UploadCard } from '../../../protocol/client.ts'
+import { ApiError, NetworkError, parseRetryAfter, uploadForm } from '../../../protocol/client/client.ts'
+import type { UploadCard } from '../../../protocol/client/client.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
 
 /** What to send and whom to tell. */

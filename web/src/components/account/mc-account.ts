@@ -4,7 +4,7 @@
 // is signed out.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../../protocol/errors.ts'
-import { PASSWORD_MAX, PASSWORD_MIN } from '../../../../protocol/auth-secret.ts'
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../../../protocol/crypto/auth-secret.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -4,8 +4,8 @@
 // relays it (docs/design.md §3 "The shared portal"). Wrong password, pending approval, lockout,
 // rate limiting and an unreachable home hospital each get their own plain message (mc-error-note).
 import { LitElement, css, html } from 'lit'
-import { hospitalShortName } from '../../../../protocol/relay-sign-in.ts'
-import type { ApiHome } from '../../../../protocol/client.ts'
+import { hospitalShortName } from '../../../../protocol/crypto/relay-sign-in.ts'
+import type { ApiHome } from '../../../../protocol/client/client.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'

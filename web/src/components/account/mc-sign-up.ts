@@ -3,7 +3,7 @@
 // once; clinicians and researchers wait for an admin's approval, and the page says so.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../../protocol/errors.ts'
-import type { Role } from '../../../../protocol/tx.ts'
+import type { Role } from '../../../../protocol/chain/tx.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -5,9 +5,9 @@
 // hospital's images with the reason given, recording a verdict on the ledger.
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../../protocol/errors.ts'
-import { PASSWORD_MAX, PASSWORD_MIN } from '../../../../protocol/auth-secret.ts'
-import { cosignRekey, listRekeys, startAssistedRecovery, vetoRekey } from '../../../../protocol/recovery-client.ts'
-import type { ApiRekey } from '../../../../protocol/recovery-client.ts'
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../../../protocol/crypto/auth-secret.ts'
+import { cosignRekey, listRekeys, startAssistedRecovery, vetoRekey } from '../../../../protocol/client/recovery.ts'
+import type { ApiRekey } from '../../../../protocol/client/recovery.ts'
 import { formatTime, shortHex } from '../../lib/format.ts'
 import { api } from '../../services/api.ts'
 import { ActionController } from '../../services/action-controller.ts'

@@ -6,7 +6,7 @@
 // (mc-fl-models). When the peer has no FL service (its route answers
 // 404), the page says so instead of failing.
 import { LitElement, css, html, nothing } from 'lit'
-import { ApiError } from '../../../../protocol/client.ts'
+import { ApiError } from '../../../../protocol/client/client.ts'
 import { MedichainError } from '../../../../protocol/errors.ts'
 import { canContinue } from '../../lib/fl.ts'
 import type { FlTask } from '../../lib/fl.ts'

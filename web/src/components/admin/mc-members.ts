@@ -3,9 +3,9 @@
 // the admin's membership changes: propose admitting or removing a hospital, or resolving an
 // equivocation by keeping one of its two blocks, and approve proposals.
 import { LitElement, html, nothing } from 'lit'
-import { decodeBlock } from '../../../../protocol/block.ts'
+import { decodeBlock } from '../../../../protocol/chain/block.ts'
 import { fromHex, toHex } from '../../../../protocol/bytes.ts'
-import type { ApiProposal } from '../../../../protocol/client.ts'
+import type { ApiProposal } from '../../../../protocol/client/client.ts'
 import { formatTime, shortHex } from '../../lib/format.ts'
 import { api } from '../../services/api.ts'
 import type { Member } from '../../services/api.ts'

@@ -4,8 +4,8 @@
 // their phone (or the patient code they read out, or their id), or given a printed enrolment code
 // to enter in their portal.
 import { LitElement, css, html, nothing } from 'lit'
-import type { ApiHospitalPatient } from '../../../../protocol/desk-client.ts'
-import { findHospitalPatients, issueEnrolmentCode, linkMrn } from '../../../../protocol/desk-client.ts'
+import type { ApiHospitalPatient } from '../../../../protocol/client/desk.ts'
+import { findHospitalPatients, issueEnrolmentCode, linkMrn } from '../../../../protocol/client/desk.ts'
 import { parsePatientInput } from '../../lib/patient-id.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { navigate } from '../../services/navigate.ts'

@@ -4,7 +4,7 @@
 // image from before cards, or whose card does not open, shows its decrypted image as the
 // thumbnail instead (a logged open).
 import { LitElement, css, html, nothing } from 'lit'
-import type { ApiImage } from '../../../../protocol/client.ts'
+import type { ApiImage } from '../../../../protocol/client/client.ts'
 import type { ImageMeta } from '../../../../protocol/image-meta.ts'
 import { formatBytes, formatCardDate, formatScore, formatTime } from '../../lib/format.ts'
 import type { Session } from '../../services/session.ts'

@@ -5,7 +5,7 @@
 import { LitElement, css, html } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import type { PropertyValues } from 'lit'
-import type { ApiImage } from '../../../../protocol/client.ts'
+import type { ApiImage } from '../../../../protocol/client/client.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { groupImages } from '../../lib/series.ts'

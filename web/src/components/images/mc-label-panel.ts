@@ -4,8 +4,8 @@
 // custodian hospital labels an image, so elsewhere the panel only says who can; the peer decides.
 import { LitElement, html, nothing } from 'lit'
 import type { PropertyValues } from 'lit'
-import { ApiError } from '../../../../protocol/client.ts'
-import type { ApiImage, ApiLabel, LabelUse } from '../../../../protocol/client.ts'
+import { ApiError } from '../../../../protocol/client/client.ts'
+import type { ApiImage, ApiLabel, LabelUse } from '../../../../protocol/client/client.ts'
 import { formatTime, shortHex } from '../../lib/format.ts'
 import { USE_TEXT } from '../../lib/labels.ts'
 import { ActionController } from '../../services/action-controller.ts'

@@ -4,7 +4,7 @@
 // starts only when the thumbnail scrolls into view, since each open is a logged read and a download.
 import { LitElement, css, html } from 'lit'
 import type { PropertyValues } from 'lit'
-import type { ApiImage } from '../../../../protocol/client.ts'
+import type { ApiImage } from '../../../../protocol/client/client.ts'
 import type { ImageMeta } from '../../../../protocol/image-meta.ts'
 import { decodeForDisplay, drawable, release } from '../../services/display.ts'
 import type { Session } from '../../services/session.ts'

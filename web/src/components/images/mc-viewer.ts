@@ -4,7 +4,7 @@
 // series opens as one record whose slices scroll (wheel, PageUp/PageDown, a slider) under the same
 // zoom, pan and window. Images are decrypted in this page; nothing decrypted leaves it.
 import { LitElement, css, html, nothing } from 'lit'
-import type { ApiImage } from '../../../../protocol/client.ts'
+import type { ApiImage } from '../../../../protocol/client/client.ts'
 import { MedichainError } from '../../../../protocol/errors.ts'
 import { formatBytes, formatCardDate, formatScore, formatTime } from '../../lib/format.ts'
 import { fitTransform, panBy, zoomAt } from '../../lib/view-transform.ts'

@@ -7,7 +7,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { fromHex } from '../../../../protocol/bytes.ts'
 import { MedichainError } from '../../../../protocol/errors.ts'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
 import { MAX_CONSENT_IMAGES, PURPOSES, checkGrantForm, grantSummary, replacedConsent } from '../../lib/consent-form.ts'
 import type { GrantForm, Purpose } from '../../lib/consent-form.ts'
 import { formatTime, isoDate, shortHex } from '../../lib/format.ts'

@@ -8,7 +8,7 @@ import '../shared/mc-error-note.ts'
 
 interface Credit { score: number, breakdown: { researchConsents: number, trainingConsents: number, imagesContributed: number, monthsInGoodStanding: number }, formula: string }
 
-/** Images counted at most (ledger/queries.ts CREDIT_WEIGHTS.maxImages). */
+/** Images counted at most (ledger/queries/queries.ts CREDIT_WEIGHTS.maxImages). */
 const MAX_IMAGES = 50
 
 function asCredit (v: Record<string, unknown>): Credit | null {

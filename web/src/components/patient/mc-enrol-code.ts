@@ -2,7 +2,7 @@
 // hospital received for them before they enrolled, held in its custody, are attached to their
 // records and appear in "My images". Emits 'mc-enrolled' with how many were attached.
 import { LitElement, html } from 'lit'
-import { enrolWithCode } from '../../../../protocol/desk-client.ts'
+import { enrolWithCode } from '../../../../protocol/client/desk.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

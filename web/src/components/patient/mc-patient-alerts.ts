@@ -3,8 +3,8 @@
 // can still stop it, and every emergency release of their images by a hospital, with the
 // hospital's verdict once reviewed. Marked in words, never colour alone.
 import { LitElement, css, html, nothing } from 'lit'
-import { myRekeys, vetoMyRekey } from '../../../../protocol/recovery-client.ts'
-import type { ApiRekey } from '../../../../protocol/recovery-client.ts'
+import { myRekeys, vetoMyRekey } from '../../../../protocol/client/recovery.ts'
+import type { ApiRekey } from '../../../../protocol/client/recovery.ts'
 import { formatTime, shortHex } from '../../lib/format.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { LoadController } from '../../services/load-controller.ts'

@@ -3,7 +3,7 @@
 // key; a power user may still paste the 64-character key the person gave them. Emits
 // `mc-picked` with `{ key, label }`, or null when the choice is cleared.
 import { LitElement, css, html, nothing } from 'lit'
-import type { DirectoryEntryJson } from '../../../../protocol/client.ts'
+import type { DirectoryEntryJson } from '../../../../protocol/client/client.ts'
 import { nameLabel } from '../../lib/names.ts'
 import { namesOf } from '../../services/names.ts'
 import type { Session } from '../../services/session.ts'

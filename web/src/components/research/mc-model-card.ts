@@ -3,7 +3,7 @@
 // transaction whose inclusion proof the browser checks itself against the consortium's keys;
 // with a download of the weights.
 import { LitElement, html, nothing } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
 import { checkTxProof } from '../../lib/proof-check.ts'
 import type { ProofOutcome } from '../../lib/proof-check.ts'
 import { api } from '../../services/api.ts'

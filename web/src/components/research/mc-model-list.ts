@@ -1,6 +1,6 @@
 // The published models, each linked to its card: for researchers on the Research page.
 import { LitElement, html } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -3,8 +3,8 @@
 // DICOMweb viewer (its root URL and token), and the download history; for an admin, Approve and
 // Refuse for the admin's own hospital.
 import { LitElement, css, html, nothing } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
-import type { ApiCohort, ApiExport, ApiProject, PreparedDicomwebExport } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
+import type { ApiCohort, ApiExport, ApiProject, PreparedDicomwebExport } from '../../../../protocol/client/research.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
 import '../shared/mc-error-note.ts'

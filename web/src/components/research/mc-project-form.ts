@@ -1,8 +1,8 @@
 // The researcher's "new project" form: title, purpose, criteria (modalities, upload dates,
 // labelled or not, model score range) and the PS3.15 options; signed with the researcher's key.
 import { LitElement, html } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
-import type { ResearchCriteria } from '../../../../protocol/research.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
+import type { ResearchCriteria } from '../../../../protocol/chain/research.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
 import '../shared/mc-error-note.ts'

@@ -1,8 +1,8 @@
 // The research page (docs/design.md §10): a researcher creates projects and works on their own;
 // an admin sees every project and approves or refuses each for their hospital.
 import { LitElement, html } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
-import type { ApiProject } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
+import type { ApiProject } from '../../../../protocol/client/research.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

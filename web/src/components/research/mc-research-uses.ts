@@ -1,7 +1,7 @@
 // The patient's "Research use" tab: each time one of their images went into a research export,
 // read from the ledger ("used in research project X"), with the hospital that exported it.
 import { LitElement, html } from 'lit'
-import { ResearchClient } from '../../../../protocol/research-client.ts'
+import { ResearchClient } from '../../../../protocol/client/research.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
