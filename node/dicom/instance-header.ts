@@ -2,7 +2,7 @@
 // attributes a query/retrieve SCP matches and answers with (patient, study, series, instance
 // levels of PS3.4 §C.6). They are PHI: they live only in the hospital's sealed catalogue
 // (catalogue.ts) and in the encrypted file, never on the ledger, in gossip or in logs.
-import { readFile } from 'node:fs/promises'
+import { readDicomHead } from '../imaging/dicom-file.ts'
 import { parseDicomFile } from '../imaging/dicom-header.ts'
 import { CorruptImageError } from '../imaging/errors.ts'
 
@@ -77,7 +77,7 @@ export function readInstanceHeader (bytes: Uint8Array): InstanceHeader {
   }
 }
 
-/** Reads a Part 10 file and returns its catalogue attributes. */
+/** Reads a Part 10 file's attributes before Pixel Data (readDicomHead) and returns its catalogue attributes. */
 export async function readInstanceHeaderFile (path: string): Promise<InstanceHeader> {
-  return readInstanceHeader(new Uint8Array(await readFile(path)))
+  return readInstanceHeader(await readDicomHead(path))
 }

@@ -1,13 +1,14 @@
 // Worker thread body of the decode pool: reads an uploaded file and decodes it with loadImage, off
-// the main thread, so a slow or hostile image never stalls HTTP, gossip or the ledger. The pixels
-// go back by transfer, not by copy. On request it also makes the image card's preview (thumbnail
+// the main thread, so a slow or hostile image never stalls HTTP, gossip or the ledger. A large
+// DICOM is read without the Pixel Data past its first frame (dicom-file.ts). The pixels go back
+// by transfer, not by copy. On request it also makes the image card's preview (thumbnail
 // and, for DICOM, the header's date and descriptions), which go back only to be sealed.
-import { readFile } from 'node:fs/promises'
 import { parentPort } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
 import { imageToInput } from '../ai/preprocess.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
 import { dicomCardFields } from './dicom-card.ts'
+import { readImageFile } from './dicom-file.ts'
 import type { DicomScaling } from './dicom-decode.ts'
 import type { ImageLimits } from './limits.ts'
 import { loadImage } from './load.ts'
@@ -46,7 +47,7 @@ function previewOf (bytes: Uint8Array, image: DecodedImage): ImagePreview {
 }
 
 async function decode (req: DecodeRequest): Promise<{ image: DecodedImage, input?: Float32Array, preview?: ImagePreview }> {
-  const bytes = req.bytes ?? new Uint8Array(await readFile(req.path ?? ''))
+  const bytes = req.bytes ?? await readImageFile(req.path ?? '')
   const image = loadImage(bytes, req.format, { limits: req.limits, dicomScaling: req.dicomScaling })
   return {
     image,
