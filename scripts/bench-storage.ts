@@ -9,7 +9,7 @@ import { percentile } from './bench/propagation.ts'
 import { concurrentRun, readRun, startMembers, stopMembers } from './bench/storage-reads.ts'
 import { clinicianReads } from './bench/storage-clinicians.ts'
 import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcm, startBenchPeer, startUploadClient, stopBenchPeer } from './bench/storage-peer.ts'
-import { libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './bench/storage-transport.ts'
+import { hostPairMbps, libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './bench/storage-transport.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' }, only: { type: 'string' } }, strict: true })
 const quick = values.quick
@@ -41,6 +41,7 @@ if (part('reads')) {
   try {
     const tcp: number[] = []
     const stream: number[] = []
+    const pair = { tls: [] as number[], noise: [] as number[] }
     const cipher: number[] = []
     const first: number[] = []
     const warm: number[] = []
@@ -49,6 +50,8 @@ if (part('reads')) {
     for (let run = 0; run < runs; run++) {
       const ref = await rawTcpMbps(fileBytes)
       const s = await libp2pStreamMbps(a.p2p.libp2p, b.p2p.libp2p, fileBytes)
+      pair.tls.push(await hostPairMbps('tls', fileBytes) / ref)
+      pair.noise.push(await hostPairMbps('noise', fileBytes) / ref)
       cipher.push(noiseCipherMbps(fileBytes))
       const r = await readRun(a, b, fileBytes, 100 + run)
       if (r.blocks.bitswap > 0) console.log(`# run ${run + 1}: ${r.blocks.bitswap} blocks came over bitswap, ${r.blocks.streamed} over the block stream`)
@@ -63,8 +66,13 @@ if (part('reads')) {
       ratios.local.push(r.local / ref)
     }
     figure('raw tcp loopback (MB/s)', tcp, 0)
-    figure('libp2p stream noise+yamux (MB/s)', stream, 0)
+    const encryption = a.p2p.libp2p.getConnections(b.p2p.libp2p.peerId)[0]?.encryption ?? 'none'
+    line('members\' connection encryption', encryption)
+    figure('libp2p stream between members (MB/s)', stream, 0)
     figure('transport ceiling ratio', ratios.ceiling)
+    // Bare host pairs offering one encrypter each, yamux on top: where each transport's ceiling is.
+    figure('transport ceiling ratio tls+yamux', pair.tls)
+    figure('transport ceiling ratio noise+yamux', pair.noise)
     // Both members run in this one process: every byte is sealed and opened on the same thread.
     figure('noise chacha20-poly1305 one way (MB/s)', cipher, 0)
     figure('first read (MB/s)', first, 0)

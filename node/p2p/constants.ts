@@ -2,6 +2,17 @@
 // of the ledger's consensus rules, so peers with different values still interoperate.
 import { MAX_BLOCK_BYTES, MAX_CLOCK_SKEW_MS, MAX_MEMBERS } from '../../protocol/constants.ts'
 
+/** A connection encrypter a peer can offer (node/p2p/host.ts). */
+export type ConnectionEncrypterName = 'tls' | 'noise'
+
+/**
+ * Connection encrypters offered, most preferred first. TLS 1.3 (@libp2p/tls, node:tls with
+ * AES-GCM) moved bulk data 1.4× faster than noise (JavaScript framing around ChaCha20-Poly1305)
+ * between two members on one machine (docs/benchmarks.md, issue 14); noise stays so members of
+ * an older release, which offer noise only, still connect.
+ */
+export const CONNECTION_ENCRYPTERS: readonly ConnectionEncrypterName[] = Object.freeze(['tls', 'noise'])
+
 /** Stream protocol of catch-up sync (docs/design.md §4 Replication). */
 export const SYNC_PROTOCOL = '/medichain/sync/1.0.0'
 

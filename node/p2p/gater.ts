@@ -25,7 +25,7 @@ export interface MemberGaterComponents {
 
 /**
  * A libp2p connection gater that refuses every peer that is not an active member right now.
- * Inbound strangers are dropped right after the noise handshake, when their key is first known;
+ * Inbound strangers are dropped right after the TLS or noise handshake, when their key is first known;
  * outbound dials to them are never started.
  */
 export function createMemberGater (components: MemberGaterComponents): ConnectionGater {

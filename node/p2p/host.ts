@@ -1,5 +1,5 @@
-// The libp2p 3 node of a peer: TCP, noise, yamux, identify, ping and gossipsub, and nothing that
-// reaches beyond the consortium (no mDNS, bootstrap lists, relays, AutoNAT or UPnP). Gossipsub
+// The libp2p 3 node of a peer: TCP, TLS 1.3 or noise, yamux, identify, ping and gossipsub, and nothing
+// that reaches beyond the consortium (no mDNS, bootstrap lists, relays, AutoNAT or UPnP). Gossipsub
 // admits only this ledger's topics: exact ones, and every topic under a few prefixes (the
 // federated-learning task topics, named at run time).
 import { noise } from '@chainsafe/libp2p-noise'
@@ -12,10 +12,13 @@ import type { ConnectionGater, Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
 import { createLibp2p } from 'libp2p'
+import type { Libp2pOptions } from 'libp2p'
 import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
 import { sha256 } from '../../protocol/crypto/hash.ts'
-import { PING_TIMEOUT_MIN_MS } from './constants.ts'
+import { CONNECTION_ENCRYPTERS, PING_TIMEOUT_MIN_MS } from './constants.ts'
+import type { ConnectionEncrypterName } from './constants.ts'
 
 /** The libp2p services a Medichain host runs. */
 export interface HostServices extends Record<string, unknown> {
@@ -105,6 +108,27 @@ export interface HostInit {
   gater: ConnectionGater
   /** Gossip topics this node accepts subscriptions and messages for; others are dropped. */
   topics: string[] | TopicAllowList
+  /**
+   * Connection encrypters offered, most preferred first (default CONNECTION_ENCRYPTERS: TLS 1.3,
+   * then noise). A peer of a release before TLS offers noise only; tests build one with `['noise']`.
+   */
+  encrypters?: readonly ConnectionEncrypterName[]
+}
+
+/**
+ * The libp2p encrypter of each name. Both authenticate the remote's peer id, which is the member's
+ * Ed25519 key (identity.ts): noise signs its static key with it (XX handshake); libp2p TLS puts it
+ * in a certificate extension that signs the certificate's key, and TLS 1.3's CertificateVerify
+ * proves that key (libp2p/specs tls/tls.md). Either way the gater then judges the same peer id.
+ */
+const ENCRYPTERS = { tls, noise } as const
+
+/** The encrypters of `names`, in order; INVALID for an empty list, an unknown name or a repeat. */
+export function encryptersOf (names: readonly ConnectionEncrypterName[]): NonNullable<Libp2pOptions['connectionEncrypters']> {
+  if (names.length === 0 || new Set(names).size !== names.length || names.some(n => !Object.hasOwn(ENCRYPTERS, n))) {
+    throw new InvalidRequestError(`encrypters: expected distinct names among ${Object.keys(ENCRYPTERS).join(', ')}, got ${JSON.stringify(names).slice(0, 80)}`)
+  }
+  return names.map(n => ENCRYPTERS[n]())
 }
 
 /**
@@ -119,7 +143,9 @@ export async function createHost (init: HostInit): Promise<Host> {
     privateKey: init.privateKey,
     addresses: { listen: init.listen, ...(init.announce === undefined ? {} : { announce: init.announce }) },
     transports: [tcp()],
-    connectionEncrypters: [noise()],
+    // Offered in this order: each connection uses the first the remote also speaks, so members of
+    // an older release (noise only) still connect (docs/ops.md "Transport encryption").
+    connectionEncrypters: encryptersOf(init.encrypters ?? CONNECTION_ENCRYPTERS),
     streamMuxers: [yamux()],
     connectionGater: init.gater,
     // A busy event loop (local training) must not read as a dead connection: see PING_TIMEOUT_MIN_MS.

@@ -15,7 +15,7 @@ import type { MembershipGuard } from './gater.ts'
 import { createGossip } from './gossip.ts'
 import type { Gossip } from './gossip.ts'
 import { createHost, TopicAllowList } from './host.ts'
-import type { Host } from './host.ts'
+import type { Host, HostInit } from './host.ts'
 import { memberHexOfPeer, privateKeyFromSeed, toPeerId } from './identity.ts'
 import { blocksTopic } from './constants.ts'
 import { createSync } from './sync.ts'
@@ -59,6 +59,8 @@ export interface P2PInit {
   redialMaxMs?: number
   /** Start this hospital's chain afresh instead of learning it from members (see OwnChainInit). */
   freshChain?: boolean
+  /** Connection encrypters offered, most preferred first (default TLS 1.3, then noise; see host.ts). */
+  encrypters?: HostInit['encrypters']
 }
 
 /** What createP2P needs. */
@@ -132,7 +134,7 @@ export function createP2P (init: P2PInit) {
         throw new IdentityMismatchError('the P2P seed is not the key the ledger signs with')
       }
       const gater = createMemberGater({ members: ledger, logger })
-      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: allowed })
+      const host = await createHost({ privateKey, listen: init.listen, announce: init.announce, gater, topics: allowed, encrypters: init.encrypters })
       const sync = createSync({ intervalMs: init.syncIntervalMs, maxBlocks: init.syncMaxBlocks })({ libp2p: host, ledger, logger })
       const gossip = createGossip()({ pubsub: host.services.pubsub, ledger, logger, sync })
       const guard = createMembershipGuard()({ members: ledger, libp2p: host, logger })

@@ -1,10 +1,15 @@
 // Transport references for `npm run bench:storage`: raw TCP on loopback (the issue's reference),
-// and plain bytes over one libp2p stream between two members (noise encryption plus yamux
-// multiplexing, what every block protocol on the member network pays), each in MB/s.
+// plain bytes over one libp2p stream between two members (what every block protocol on the member
+// network pays: the encryption they negotiated plus yamux multiplexing), and the same over a bare
+// pair of hosts offering one encrypter each (TLS 1.3 or noise, each with yamux): the ceilings.
 import { createCipheriv } from 'node:crypto'
 import { createServer, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Libp2p, Stream } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { ConnectionEncrypterName } from '../../node/p2p/constants.ts'
+import { createHost } from '../../node/p2p/host.ts'
+import { privateKeyFromSeed } from '../../node/p2p/identity.ts'
 
 /** MB/s (10^6 bytes per second) of `bytes` moved in `ms`. */
 export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000)
@@ -40,7 +45,7 @@ export async function rawTcpMbps (total: number): Promise<number> {
 
 const BENCH_PROTOCOL = '/medichain/bench-bytes/1.0.0'
 
-/** Sends `total` bytes from `from` to `to` over one libp2p stream (noise + yamux); MB/s at the receiver. */
+/** Sends `total` bytes from `from` to `to` over one libp2p stream (their connection's encryption + yamux); MB/s at the receiver. */
 export async function libp2pStreamMbps (from: Libp2p, to: Libp2p, total: number): Promise<number> {
   let done: (ms: number) => void = () => {}
   const finished = new Promise<number>(resolve => { done = resolve })
@@ -64,6 +69,33 @@ export async function libp2pStreamMbps (from: Libp2p, to: Libp2p, total: number)
   await stream.close().catch(() => {})
   await to.unhandle(BENCH_PROTOCOL)
   return mbps(total, ms)
+}
+
+/**
+ * Sends `total` bytes over one libp2p stream between two bare hosts (createHost: TCP, yamux, the
+ * services of a peer but no ledger, storage or traffic of their own) that offer only `encrypter`;
+ * MB/s at the receiver.
+ */
+export async function hostPairMbps (encrypter: ConnectionEncrypterName, total: number): Promise<number> {
+  const hosts = await Promise.all([0xb1, 0xb2].map(async (n) => {
+    const host = await createHost({
+      privateKey: await privateKeyFromSeed(new Uint8Array(32).fill(n)),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      gater: {},
+      topics: [],
+      encrypters: [encrypter]
+    })
+    await host.start()
+    return host
+  }))
+  const [a, b] = hosts
+  try {
+    const conn = await a.dial(multiaddr(b.getMultiaddrs()[0]))
+    if (conn.encryption === undefined || !conn.encryption.includes(encrypter)) throw new Error(`expected ${encrypter}, the pair negotiated ${String(conn.encryption)}`)
+    return await libp2pStreamMbps(a, b, total)
+  } finally {
+    await Promise.all(hosts.map(async h => await h.stop()))
+  }
 }
 
 /**

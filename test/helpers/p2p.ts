@@ -92,7 +92,7 @@ export async function connectedTo (peer: P2PPeer, otherHex: string, ms = 5000): 
 
 /**
  * Dials and expects a refusal: the dial fails, or the connection the dialler saw is closed by the
- * other side within a few seconds (the gater drops strangers right after the noise handshake).
+ * other side within a few seconds (the gater drops strangers right after the TLS or noise handshake).
  */
 export async function expectRefused (from: Libp2p, addr: string): Promise<void> {
   let conn: Connection
