@@ -1,16 +1,32 @@
-// A multipart/form-data body (RFC 7578) built as one byte array, for an upload whose file is
-// already in memory as bytes (the SDK in Node, the benchmarks, tools). fetch sends such a body with
-// a single write, where a FormData with a Blob goes through a web stream that copies every piece
-// again: for a 105 MB image that was about a second of the sender's CPU (docs/benchmarks.md).
-// Browsers upload a File through FormData, which they encode natively.
+// A multipart/form-data body (RFC 7578) for an upload whose file is already in memory as bytes
+// (the SDK in Node, the benchmarks, tools), kept as its pieces: the parts' heads and the file itself,
+// never copied. The client sends them in order (client.ts), where a FormData with a Blob goes
+// through a web stream that copies every piece again: for a 105 MB image that was about a second
+// of the sender's CPU, and one array built from the pieces cost three copies of the file, one here
+// and two in fetch (docs/benchmarks.md). Browsers upload a File through FormData, which they encode
+// natively.
 
-/** A request body with its exact Content-Type, sent as is. */
+/** A request body with its exact Content-Type: its pieces, sent in order and as they are. */
 export class EncodedBody {
-  readonly bytes: Uint8Array
+  readonly pieces: readonly Uint8Array[]
   readonly type: string
-  constructor (bytes: Uint8Array, type: string) {
-    this.bytes = bytes
+  /** Bytes in all. */
+  readonly length: number
+  constructor (pieces: Uint8Array[], type: string) {
+    this.pieces = pieces
     this.type = type
+    this.length = pieces.reduce((n, p) => n + p.length, 0)
+  }
+
+  /** The body as one array (a copy). */
+  get bytes (): Uint8Array {
+    const body = new Uint8Array(this.length)
+    let at = 0
+    for (const p of this.pieces) {
+      body.set(p, at)
+      at += p.length
+    }
+    return body
   }
 }
 
@@ -35,7 +51,7 @@ function newBoundary (): string {
   return `----medichain${Array.from(random, b => b.toString(16).padStart(2, '0')).join('')}`
 }
 
-/** Encodes `parts` as one multipart/form-data body; the file bytes are copied once, into the body. */
+/** Encodes `parts` as one multipart/form-data body; the file's bytes are one of its pieces, not copied. */
 export function multipartBody (parts: MultipartPart[]): EncodedBody {
   const enc = new TextEncoder()
   const boundary = newBoundary()
@@ -48,11 +64,5 @@ export function multipartBody (parts: MultipartPart[]): EncodedBody {
     pieces.push(enc.encode(head), 'file' in p ? p.file : enc.encode(p.value.replace(/\r?\n|\r/g, '\r\n')), enc.encode('\r\n'))
   }
   pieces.push(enc.encode(`--${boundary}--\r\n`))
-  const body = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of pieces) {
-    body.set(p, at)
-    at += p.length
-  }
-  return new EncodedBody(body, `multipart/form-data; boundary=${boundary}`)
+  return new EncodedBody(pieces, `multipart/form-data; boundary=${boundary}`)
 }
