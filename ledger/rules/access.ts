@@ -21,10 +21,10 @@ function refuse (message: string): never {
 /**
  * Throws BAD_ACCESS_LOG unless the entry is consistent: a listing, and only a listing, names no
  * image; a read under a consent, and only such a read, names the consent; the hospital's own
- * training or validation use names the hospital as accessor, under a consent; a listing names a
- * clinician or researcher the signing hospital registered (`author`); an opening names one too,
- * or the hospital itself, as custodian or under a consent, when its DICOM network retrieves an
- * image (node/dicom/retrieve.ts), never in an emergency (only a person declares one).
+ * training or validation use names the hospital as accessor, under a consent; a listing or an
+ * opening names a clinician or researcher the signing hospital registered (`author`), or the
+ * hospital itself, as custodian or under a consent, when its DICOM network lists (C-FIND) or
+ * retrieves an image (node/dicom/retrieve.ts), never in an emergency (only a person declares one).
  */
 export function checkAccessLog (tx: TxOf<'access.log'>, author: Uint8Array, view: StateView): void {
   const b = tx.body
@@ -36,8 +36,8 @@ export function checkAccessLog (tx: TxOf<'access.log'>, author: Uint8Array, view
     if (b.basis !== 'consent') refuse(`a ${b.use} use relies on the patient's training consent`)
     return
   }
-  if (b.use === 'open' && equals(b.accessor, author)) {
-    if (b.basis === 'emergency') refuse('an emergency opening is a clinician\'s, never the hospital\'s own')
+  if ((b.use === 'open' || b.use === 'list') && equals(b.accessor, author)) {
+    if (b.basis === 'emergency') refuse(`an emergency ${b.use === 'open' ? 'opening' : 'listing'} is a clinician's, never the hospital's own`)
     return
   }
   const account = view.get(K.account(b.accessor))
@@ -49,5 +49,5 @@ export function checkAccessLog (tx: TxOf<'access.log'>, author: Uint8Array, view
 
 /** The state keys checkAccessLog reads. */
 export function accessLogKeys (tx: TxOf<'access.log'>): string[] {
-  return tx.body.use === 'list' || (tx.body.use === 'open' && !equals(tx.body.accessor, tx.signer)) ? [K.account(tx.body.accessor)] : []
+  return (tx.body.use === 'list' || tx.body.use === 'open') && !equals(tx.body.accessor, tx.signer) ? [K.account(tx.body.accessor)] : []
 }

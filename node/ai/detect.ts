@@ -1,10 +1,12 @@
 // Detect-strange, the analyser of the upload pipeline (docs/design.md §5 step 2, §6): the current model's
 // lesion probability map for an image, lesion boxes, an image-level abnormality score, and the
-// result image (PNG overlay), all stamped with the CID of the weights that produced them.
+// result image (PNG overlay, carrying the abnormal-region mask), all stamped with the CID of the
+// weights that produced them.
 import * as tf from '@tensorflow/tfjs'
 import type { CID } from 'multiformats/cid'
 import type { Analyser, AnalysisResult } from '../analysis/analyser.ts'
 import { encodePng } from '../imaging/encode.ts'
+import { packMask, withResultMask } from '../imaging/result-mask.ts'
 import type { DecodedImage } from '../imaging/types.ts'
 import { activeBackend } from './backend.ts'
 import { findLesions } from './components.ts'
@@ -116,9 +118,11 @@ export function createDetectStrange (init: DetectStrangeInit): DetectStrange {
     const minArea = Math.max(1, Math.round(minModelPixels * sourcePerModelPixel))
     const { boxes, labels } = findLesions(probability, image.width, image.height, { threshold, minArea })
     const rgba = renderOverlay(image, probability, labels, boxes, { alpha })
+    // The kept regions' mask rides in the PNG (result-mask.ts): what the DICOM Segmentation is made from.
+    const png = withResultMask(encodePng(rgba, image.width, image.height, 4, { fast: true }), packMask(labels, image.width, image.height))
     return {
       // One filter for every row: the analysis worker's largest cost after the prediction.
-      png: encodePng(rgba, image.width, image.height, 4, { fast: true }),
+      png,
       score,
       boxes,
       model: init.modelCid,

@@ -9,7 +9,11 @@ export interface LesionBox { x: number, y: number, width: number, height: number
 
 /** What an analyser produces for one image. */
 export interface AnalysisResult {
-  /** The result image: grayscale raw with the mask overlaid in colour, outlines and boxes (PNG). */
+  /**
+   * The result image: grayscale raw with the mask overlaid in colour, outlines and boxes (PNG).
+   * Detect-strange adds the binary mask of the regions it kept as a private chunk
+   * (node/imaging/result-mask.ts), from which the DICOM Segmentation object is made.
+   */
   png: Uint8Array
   /** Image-level abnormality score in [0, 1]. */
   score: number

@@ -5,8 +5,10 @@
 // model's CID (Derivation Description). Its UIDs are derived from the source's UIDs and the model
 // CID (PS3.5 §B.2, 2.25 UUID-derived form), so every retrieval yields the same object.
 import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { PNG } from 'pngjs'
-import dimse from 'dcmjs-dimse'
+import dcmjs from 'dcmjs'
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../imaging/constants.ts'
 import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
 
 /** Secondary Capture Image Storage (PS3.4 §B.5). */
@@ -14,6 +16,42 @@ export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7'
 
 /** Explicit VR Little Endian (PS3.5 §A.2): what the result objects are written in. */
 const EXPLICIT_LE = '1.2.840.10008.1.2.1'
+
+/**
+ * A Part 10 file (PS3.10 §7.1) of a keyword-keyed data set, in Explicit VR Little Endian, written
+ * with dcmjs: the file meta group names the SOP class and instance of the data set.
+ */
+export function part10Bytes (elements: Record<string, unknown>): Uint8Array {
+  const meta = {
+    FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+    MediaStorageSOPClassUID: elements.SOPClassUID,
+    MediaStorageSOPInstanceUID: elements.SOPInstanceUID,
+    TransferSyntaxUID: EXPLICIT_LE,
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
+    ImplementationVersionName: IMPLEMENTATION_VERSION
+  }
+  const { DicomDict, DicomMetaDictionary } = dcmjs.data
+  const file = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta))
+  file.dict = DicomMetaDictionary.denaturalizeDataset(elements)
+  return new Uint8Array(file.write())
+}
+
+/** The patient and study attributes a derived object copies from its source (PS3.3 §C.7.1.1, §C.7.2.1). */
+export function patientAndStudy (h: CatalogueEntry['header']): Record<string, unknown> {
+  return {
+    StudyInstanceUID: h.study.uid,
+    StudyDate: h.study.date,
+    StudyTime: h.study.time,
+    AccessionNumber: h.study.accession,
+    StudyID: h.study.id,
+    StudyDescription: h.study.description,
+    ReferringPhysicianName: [{ Alphabetic: h.study.referring }],
+    PatientName: [{ Alphabetic: h.patient.name }],
+    PatientID: h.patient.mrn,
+    PatientBirthDate: h.patient.birthDate,
+    PatientSex: h.patient.sex
+  }
+}
 
 /** Added to the source's Series Number for the result series, so PACS lists it beside its source. */
 export const RESULT_SERIES_NUMBER_OFFSET = 1000
@@ -62,34 +100,24 @@ function rgbOf (png: Uint8Array): { rows: number, columns: number, rgb: Uint8Arr
 }
 
 /**
- * Writes the Secondary Capture of a result image (`png`, decrypted) to `path` as a Part 10 file:
- * the source's patient and study attributes, the result series, the reference to the source
- * instance and the model CID.
+ * The Secondary Capture of a result image (`png`, decrypted) as a Part 10 file: the source's
+ * patient and study attributes, the result series, the reference to the source instance and the
+ * model CID.
  */
-export async function writeResultObject (path: string, png: Uint8Array, result: CatalogueEntry, source: CatalogueEntry, model: string): Promise<void> {
+export function resultObjectBytes (png: Uint8Array, result: CatalogueEntry, source: CatalogueEntry, model: string): Uint8Array {
   const { rows, columns, rgb } = rgbOf(png)
   const h = result.header
-  const elements: Record<string, unknown> = {
+  return part10Bytes({
+    ...patientAndStudy(h),
     SOPClassUID: SECONDARY_CAPTURE_SOP_CLASS,
     SOPInstanceUID: h.instance.uid,
     ImageType: ['DERIVED', 'SECONDARY'],
-    StudyInstanceUID: h.study.uid,
     SeriesInstanceUID: h.series.uid,
-    StudyDate: h.study.date,
-    StudyTime: h.study.time,
-    AccessionNumber: h.study.accession,
-    StudyID: h.study.id,
-    StudyDescription: h.study.description,
-    ReferringPhysicianName: [{ Alphabetic: h.study.referring }],
     Modality: 'OT',
     ConversionType: 'WSD', // workstation: made by software (PS3.3 §C.8.6.1)
     SeriesNumber: String(h.series.number),
     SeriesDescription: h.series.description,
     InstanceNumber: String(h.instance.number),
-    PatientName: [{ Alphabetic: h.patient.name }],
-    PatientID: h.patient.mrn,
-    PatientBirthDate: h.patient.birthDate,
-    PatientSex: h.patient.sex,
     DerivationDescription: `detect-strange overlay by model ${model}`,
     ImageComments: `model CID ${model}`,
     SourceImageSequence: [{ ReferencedSOPClassUID: source.header.instance.sopClassUid, ReferencedSOPInstanceUID: source.header.instance.uid }],
@@ -105,7 +133,10 @@ export async function writeResultObject (path: string, png: Uint8Array, result: 
     PixelRepresentation: 0,
     PixelData: [rgb.buffer],
     _vrMap: { PixelData: 'OB' }
-  }
-  const ds = new dimse.Dataset(elements, EXPLICIT_LE)
-  await new Promise<void>((resolve, reject) => ds.toFile(path, (err) => { if (err === undefined || err === null) resolve(); else reject(err) }))
+  })
+}
+
+/** Writes the Secondary Capture of a result image to `path` (resultObjectBytes), readable by its owner only. */
+export async function writeResultObject (path: string, png: Uint8Array, result: CatalogueEntry, source: CatalogueEntry, model: string): Promise<void> {
+  await writeFile(path, resultObjectBytes(png, result, source, model), { mode: 0o600 })
 }

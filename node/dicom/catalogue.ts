@@ -39,6 +39,12 @@ export interface CatalogueEntry {
   header: InstanceHeader
   /** When it was recorded (ms since the epoch). */
   stored: number
+  /**
+   * True when its detect-strange result carries the abnormal-region mask (node/imaging/
+   * result-mask.ts): the result is then offered as a Segmentation too (ai-segmentation.ts).
+   * Absent otherwise, and in entries catalogued before masks were kept.
+   */
+  resultMask?: true
 }
 
 /**

@@ -39,7 +39,7 @@ export interface DicomInit {
 export interface DicomComponents {
   upload: UploadComponents
   /** The web UI's reads: retrieve goes through the same access check and access log. */
-  reads: Pick<Reads, 'ciphertext'>
+  reads: Pick<Reads, 'ciphertext' | 'logListed'>
   logger: Logger
   clock: () => number
 }

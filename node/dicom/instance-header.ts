@@ -18,12 +18,32 @@ export interface PatientAttributes {
   sex: string
 }
 
+/**
+ * Where an instance's first frame lies in the patient (PS3.3 §C.7.4.1 Frame of Reference,
+ * §C.7.6.2 Image Plane), as the file writes them (DS values as text): what a Segmentation derived
+ * from it copies. Each is present only when the file has it.
+ */
+export interface InstanceGeometry {
+  /** Frame of Reference UID (0020,0052). */
+  frameOfReference?: string
+  /** Image Position (Patient) (0020,0032), three DS values. */
+  position?: string[]
+  /** Image Orientation (Patient) (0020,0037), six DS values. */
+  orientation?: string[]
+  /** Pixel Spacing (0028,0030), two DS values. */
+  spacing?: string[]
+  /** Slice Thickness (0018,0050), one DS value. */
+  thickness?: string
+}
+
 /** The attributes of one instance the catalogue keeps, by level. */
 export interface InstanceHeader {
   patient: PatientAttributes
   study: { uid: string, date: string, time: string, description: string, accession: string, id: string, referring: string }
   series: { uid: string, number: number, modality: string, description: string }
   instance: { uid: string, sopClassUid: string, number: number, rows: number, columns: number, frames: number }
+  /** Absent for an instance with no geometry, and in entries catalogued before it was kept. */
+  geometry?: InstanceGeometry
 }
 
 /** The UID grammar of PS3.5 §9.1: digits and dots, at most 64 characters. */
@@ -44,6 +64,29 @@ function uid (read: (tag: string) => string | undefined, tag: string, name: stri
   const v = text(read, tag)
   if (v.length === 0 || v.length > 64 || !UID.test(v)) throw new CorruptImageError(`DICOM ${name} is missing or not a UID`)
   return v
+}
+
+/** A DS value of `count` numbers as its texts, or undefined when absent or of another shape. */
+function decimals (read: (tag: string) => string | undefined, tag: string, count: number): string[] | undefined {
+  const v = text(read, tag)
+  if (v === '') return undefined
+  const parts = v.split('\\').map(p => p.trim())
+  return parts.length === count && parts.every(p => p !== '' && p.length <= 16 && Number.isFinite(Number(p))) ? parts : undefined
+}
+
+/** The geometry of the first frame (PS3.3 §C.7.6.2), or undefined when the file has none of it. */
+function geometryOf (read: (tag: string) => string | undefined): InstanceGeometry | undefined {
+  const frame = text(read, 'x00200052')
+  const found: Array<[keyof InstanceGeometry, string | string[] | undefined]> = [
+    ['frameOfReference', frame.length > 0 && frame.length <= 64 && UID.test(frame) ? frame : undefined],
+    ['position', decimals(read, 'x00200032', 3)],
+    ['orientation', decimals(read, 'x00200037', 6)],
+    ['spacing', decimals(read, 'x00280030', 2)],
+    ['thickness', decimals(read, 'x00180050', 1)?.[0]]
+  ]
+  // Absent attributes are left out, not undefined: the catalogue's encoding (dag-cbor) has no undefined.
+  const present = found.filter(([, v]) => v !== undefined)
+  return present.length === 0 ? undefined : Object.fromEntries(present) as InstanceGeometry
 }
 
 /**
@@ -73,9 +116,12 @@ export function readInstanceHeader (bytes: Uint8Array): InstanceHeader {
       rows: num('x00280010'),
       columns: num('x00280011'),
       frames: integer(read, 'x00280008') || 1
-    }
+    },
+    ...geometryEntry(geometryOf(read))
   }
 }
+
+const geometryEntry = (g: InstanceGeometry | undefined): { geometry?: InstanceGeometry } => g === undefined ? {} : { geometry: g }
 
 /** Reads a Part 10 file's attributes before Pixel Data (readDicomHead) and returns its catalogue attributes. */
 export async function readInstanceHeaderFile (path: string): Promise<InstanceHeader> {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino'
 import dimse from 'dcmjs-dimse'
 import type { requests, responses } from 'dcmjs-dimse'
-import { findResponses, levelAllowed, selectInstances } from './query.ts'
+import { findMatches, levelAllowed, selectInstances } from './query.ts'
 import type { InformationModel, QueryLevel } from './query.ts'
 import type { Located, Materialised, Retrieve } from './retrieve.ts'
 import { ASSOCIATION_TIMEOUT_MS } from './constants.ts'
@@ -92,11 +92,14 @@ export async function handleFind (request: requests.CFindRequest, ctx: QrContext
   const q = identifierOf(request)
   if (typeof q === 'number') return [done(q, 'unsupported query/retrieve level for this model')]
   const chosen = await choose(q, ctx)
-  const matches = findResponses(chosen.map(l => l.entry), q.level, q.identifier)
+  const matches = findMatches(chosen.map(l => l.entry), q.level, q.identifier)
+  // Listed, not opened (issue 14): one access entry per patient the answer shows, durable before it goes out.
+  const byEntry = new Map(chosen.map(l => [l.entry, l]))
+  await ctx.retrieve.listed(matches.flatMap(m => m.group.flatMap(e => byEntry.get(e) ?? [])))
   ctx.logger.info({ level: q.level, model: q.model, matches: matches.length }, 'C-FIND answered')
   const pending = matches.map(m => {
     const r = done(QR_STATUS.pending)
-    r.setDataset(new Dataset(m))
+    r.setDataset(new Dataset(m.response))
     return r
   })
   return [...pending, done(QR_STATUS.success)]

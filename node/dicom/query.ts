@@ -129,10 +129,11 @@ export function selectInstances (entries: Iterable<CatalogueEntry>, level: Query
 
 /**
  * The C-FIND response identifiers: one per distinct entity at `level` among the matches, with
- * every requested key of that level or above filled in, and QueryRetrieveLevel. A study-level
+ * every requested key of that level or above filled in, and QueryRetrieveLevel, each with the
+ * entries it stands for (what the answer lists, for its access log). A study-level
  * ModalitiesInStudy matches when any series of the study has one of the listed modalities.
  */
-export function findResponses (entries: CatalogueEntry[], level: QueryLevel, identifier: Record<string, unknown>): Array<Record<string, unknown>> {
+export function findMatches (entries: CatalogueEntry[], level: QueryLevel, identifier: Record<string, unknown>): Array<{ response: Record<string, unknown>, group: CatalogueEntry[] }> {
   const groups = new Map<string, CatalogueEntry[]>()
   for (const e of entries) {
     const key = groupKey(e, level)
@@ -142,7 +143,7 @@ export function findResponses (entries: CatalogueEntry[], level: QueryLevel, ide
   }
   const wanted = Object.keys(identifier)
   const modalities = asText(identifier.ModalitiesInStudy)
-  const out: Array<Record<string, unknown>> = []
+  const out: Array<{ response: Record<string, unknown>, group: CatalogueEntry[] }> = []
   for (const group of groups.values()) {
     if (modalities !== '' && level === 'STUDY') {
       const present = new Set(group.map(e => e.header.series.modality))
@@ -160,7 +161,7 @@ export function findResponses (entries: CatalogueEntry[], level: QueryLevel, ide
       const count = COUNTS[k]
       if (count !== undefined && depth(count.level) <= depth(level)) response[k] = String(count.count(group))
     }
-    out.push(response)
+    out.push({ response, group })
   }
   return out
 }

@@ -4,7 +4,8 @@
 // "Access"), and every retrieved instance is read through the same reads service, so it is
 // logged on the ledger (`access.log`, the hospital as accessor, basis custodian) like any read.
 // An instance with a detect-strange result also offers that result as a Secondary Capture in a
-// series of its own (ai-result.ts).
+// series of its own (ai-result.ts) and, when the result carries its mask, as a Segmentation in
+// another (ai-segmentation.ts). A C-FIND answer is logged once per patient it lists.
 import { createWriteStream } from 'node:fs'
 import { open, readFile, rm, writeFile } from 'node:fs/promises'
 import { TS } from '../imaging/constants.ts'
@@ -23,7 +24,10 @@ import type { HospitalBox } from '../records/reader-keys.ts'
 import type { Reads } from '../records/reads.ts'
 import { decryptContent } from '../storage/content-crypto-node.ts'
 import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
-import { resultEntry, writeResultObject } from './ai-result.ts'
+import { resultEntry, resultObjectBytes } from './ai-result.ts'
+import { segmentationBytes, segmentationEntry } from './ai-segmentation.ts'
+import { readResultMask } from '../imaging/result-mask.ts'
+import { CorruptImageError } from '../imaging/errors.ts'
 import { undeflated } from './part10.ts'
 import { KeysUnavailableError } from '../records/reader-keys.ts'
 
@@ -50,7 +54,7 @@ async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array> 
 export interface RetrieveComponents {
   catalogue: DicomCatalogue
   ledger: Ledger
-  reads: Pick<Reads, 'ciphertext'>
+  reads: Pick<Reads, 'ciphertext' | 'logListed'>
   box: HospitalBox
   /** Plaintext temp folder (wiped at start). */
   tmpDir: string
@@ -61,11 +65,38 @@ export interface RetrieveComponents {
 
 /**
  * A catalogued instance with the ledger record it is stored under; `part` 'result' is the
- * Secondary Capture of its detect-strange result, `source` then the instance it derives from.
+ * Secondary Capture of its detect-strange result and 'segmentation' the Segmentation of the
+ * result's mask, `source` then the instance they derive from.
  */
 export type Located =
   | { part: 'raw', entry: CatalogueEntry, image: ImageRecord }
-  | { part: 'result', entry: CatalogueEntry, image: ImageRecord, source: CatalogueEntry, model: string }
+  | { part: DerivedPart, entry: CatalogueEntry, image: ImageRecord, source: CatalogueEntry, model: string }
+
+/** The objects derived from a detect-strange result. */
+export type DerivedPart = 'result' | 'segmentation'
+
+/**
+ * The objects derived from a catalogued instance's result: the Secondary Capture, and the
+ * Segmentation when the result carries its mask (the catalogue noted it at ingest).
+ */
+export function derivedOf (entry: CatalogueEntry, image: ImageRecord, catalogue: Pick<DicomCatalogue, 'pseudonym'>): Array<Extract<Located, { part: DerivedPart }>> {
+  if (image.result === null || image.model === null) return []
+  const model = image.model.toString()
+  const out: Array<Extract<Located, { part: DerivedPart }>> = [{ part: 'result', entry: resultEntry(entry, model, catalogue), image, source: entry, model }]
+  if (entry.resultMask === true) out.push({ part: 'segmentation', entry: segmentationEntry(entry, model, catalogue), image, source: entry, model })
+  return out
+}
+
+/**
+ * The Part 10 bytes of a derived object from its result image (`png`, decrypted). CORRUPT_IMAGE
+ * for a Segmentation whose result carries no mask.
+ */
+export function derivedBytes (d: Extract<Located, { part: DerivedPart }>, png: Uint8Array): Uint8Array {
+  if (d.part === 'result') return resultObjectBytes(png, d.entry, d.source, d.model)
+  const mask = readResultMask(png)
+  if (mask === undefined) throw new CorruptImageError('the result carries no mask')
+  return segmentationBytes(mask, d.entry, d.source, d.model)
+}
 
 /** A retrieved instance as a plaintext Part 10 temp file; `done` removes it. */
 export interface Materialised { path: string, sopClassUid: string, done: () => Promise<void> }
@@ -73,6 +104,18 @@ export interface Materialised { path: string, sopClassUid: string, done: () => P
 /** The DICOM node's reader: the hospital itself, with a clinician's purpose (treatment). */
 function hospitalReader (ledger: Ledger, box: HospitalBox): Reader {
   return { role: 'clinician', signPub: ledger.self, boxPub: box.publicKey, hospital: ledger.self }
+}
+
+/** The ledger records behind listed instances, by patient, each record once: what a listing's access log counts. */
+export function recordsByPatient (shown: Iterable<{ entry: CatalogueEntry, image: ImageRecord }>): Array<{ patient: Uint8Array, images: ImageRecord[] }> {
+  const out = new Map<string, { patient: Uint8Array, images: Map<string, ImageRecord> }>()
+  for (const { entry, image } of shown) {
+    const key = toHex(entry.patient)
+    let p = out.get(key)
+    if (p === undefined) out.set(key, p = { patient: entry.patient, images: new Map() })
+    p.images.set(`${image.raw.toString()}:${toHex(image.custodian)}`, image)
+  }
+  return [...out.values()].map(p => ({ patient: p.patient, images: [...p.images.values()] }))
 }
 
 /** Query and retrieve over the catalogue: `createRetrieve(components)`. */
@@ -95,11 +138,7 @@ export function createRetrieve (c: RetrieveComponents) {
       }
       const image = images.find(i => i.dicom !== undefined && equals(i.dicom.instance, entry.instance) && equals(i.dicom.series, entry.series) && equals(i.custodian, c.ledger.self))
       if (image === undefined) continue
-      out.push({ part: 'raw', entry, image })
-      if (image.result !== null && image.model !== null) {
-        const model = image.model.toString()
-        out.push({ part: 'result', entry: resultEntry(entry, model, c.catalogue), image, source: entry, model })
-      }
+      out.push({ part: 'raw', entry, image }, ...derivedOf(entry, image, c.catalogue))
     }
     return out
   }
@@ -135,7 +174,7 @@ export function createRetrieve (c: RetrieveComponents) {
     const key = nodeUnwrapKey(wrappedKey, nodeBoxKeyOf(c.box))
     const path = join(c.tmpDir, `retrieve-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
     try {
-      if (located.part === 'result') await writeResultObject(path, await collect(decryptContent(key, stream)), entry, located.source, located.model)
+      if (located.part !== 'raw') await writeFile(path, derivedBytes(located, await collect(decryptContent(key, stream))), { mode: 0o600 })
       else {
         await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
         // An instance received deflated goes out in Explicit VR Little Endian (part10.ts); the
@@ -153,7 +192,16 @@ export function createRetrieve (c: RetrieveComponents) {
     return { path, sopClassUid: entry.header.instance.sopClassUid, done: async () => await rm(path, { force: true }) }
   }
 
-  return { located, materialise }
+  /**
+   * Logs a C-FIND answer on the ledger as a listing (issue 14: listed, not opened): one
+   * `access.log` per patient whose records `shown` holds, the hospital as accessor; none when
+   * nothing matched. The answer goes out once the entries are durable.
+   */
+  async function listed (shown: Located[]): Promise<void> {
+    await c.reads.logListed(hospitalReader(c.ledger, c.box), recordsByPatient(shown))
+  }
+
+  return { located, materialise, listed }
 }
 
 /** The query/retrieve service type. */

@@ -1,5 +1,7 @@
 // The instances a DICOMweb caller may see (docs/design.md §5 "Access"): this hospital's own, from
-// its sealed catalogue, under the custodian rule; and other hospitals' instances of patients who
+// its sealed catalogue, under the custodian rule, with the objects derived from their detect-strange
+// results (the Secondary Capture and the Segmentation, node/dicom/retrieve.ts derivedOf), as over
+// DIMSE; and other hospitals' instances of patients who
 // granted a live treatment consent to the caller or to this hospital, whose headers are read by
 // opening the instance here (a logged read, like any other) and then kept in memory only.
 import type { CID } from 'multiformats/cid'
@@ -11,9 +13,14 @@ import type { Reads } from '../records/reads.ts'
 import type { CatalogueEntry, DicomCatalogue } from '../dicom/catalogue.ts'
 import { readInstanceHeader } from '../dicom/instance-header.ts'
 import type { InstanceHeader } from '../dicom/instance-header.ts'
+import { derivedOf } from '../dicom/retrieve.ts'
+import type { DerivedPart, Located } from '../dicom/retrieve.ts'
 
-/** One instance a caller may see: its catalogue view (real UIDs, attributes) and its ledger record. */
-export interface VisibleInstance { entry: CatalogueEntry, image: ImageRecord }
+/**
+ * One instance a caller may see: its catalogue view (real UIDs, attributes) and its ledger record;
+ * `derived` for an object made from the record's result rather than its raw file.
+ */
+export interface VisibleInstance { entry: CatalogueEntry, image: ImageRecord, derived?: Extract<Located, { part: DerivedPart }> }
 
 /** What the view uses. */
 export interface InstanceViewComponents {
@@ -48,7 +55,8 @@ export function createInstanceView (c: InstanceViewComponents) {
         studies.set(key, images)
       }
       const image = images.find(i => i.dicom !== undefined && equals(i.dicom.instance, entry.instance) && equals(i.dicom.series, entry.series) && equals(i.custodian, c.ledger.self))
-      if (image !== undefined && await c.reads.mayRead(reader, image)) out.push({ entry, image })
+      if (image === undefined || !await c.reads.mayRead(reader, image)) continue
+      out.push({ entry, image }, ...derivedOf(entry, image, c.catalogue).map(d => ({ entry: d.entry, image, derived: d })))
     }
     return out
   }

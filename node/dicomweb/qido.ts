@@ -117,8 +117,9 @@ function instanceJson (e: CatalogueEntry, base: string): DicomJson {
 /**
  * Answers one QIDO-RS search at `level` over `visible`, narrowed by the path's study and series;
  * RetrieveURLs start at `base` (this peer's /dicomweb unless given, as for a research export).
+ * Returns the instances the answer's page stands for (none when nothing matched), for its access log.
  */
-export function answerSearch (ctx: Context, visible: Array<Pick<VisibleInstance, 'entry'>>, level: Exclude<QueryLevel, 'PATIENT'>, base = `${ctx.origin}${DICOMWEB_BASE}`): void {
+export function answerSearch<T extends Pick<VisibleInstance, 'entry'>> (ctx: Context, visible: T[], level: Exclude<QueryLevel, 'PATIENT'>, base = `${ctx.origin}${DICOMWEB_BASE}`): T[] {
   const { identifier, limit, offset } = identifierOf(ctx.query)
   if (typeof ctx.params.study === 'string') identifier.StudyInstanceUID = ctx.params.study
   if (typeof ctx.params.series === 'string') identifier.SeriesInstanceUID = ctx.params.series
@@ -130,18 +131,21 @@ export function answerSearch (ctx: Context, visible: Array<Pick<VisibleInstance,
     const studies = new Set(entries.filter(e => wanted.has(e.header.series.modality)).map(e => e.header.study.uid))
     entries = entries.filter(e => studies.has(e.header.study.uid))
   }
-  const results = level === 'STUDY'
-    ? groupBy(entries, e => e.header.study.uid).map(g => studyJson(g, base))
+  const groups = level === 'STUDY'
+    ? groupBy(entries, e => e.header.study.uid)
     : level === 'SERIES'
-      ? groupBy(entries, e => `${e.header.study.uid}/${e.header.series.uid}`).map(g => seriesJson(g, base))
-      : [...entries].sort((a, b) => a.header.instance.number - b.header.instance.number).map(e => instanceJson(e, base))
-  const page = results.slice(offset, offset + limit)
+      ? groupBy(entries, e => `${e.header.study.uid}/${e.header.series.uid}`)
+      : [...entries].sort((a, b) => a.header.instance.number - b.header.instance.number).map(e => [e])
+  const json = level === 'STUDY' ? studyJson : level === 'SERIES' ? seriesJson : (g: CatalogueEntry[], b: string) => instanceJson(g[0], b)
+  const page = groups.slice(offset, offset + limit)
   // PS3.18 §8.3.4.4: no match is 204 No Content; a cut list warns with 299.
   if (page.length === 0) {
     ctx.status = 204
-    return
+    return []
   }
-  if (offset + limit < results.length) ctx.set('Warning', '299 medichain "There are additional results that can be requested"')
+  if (offset + limit < groups.length) ctx.set('Warning', '299 medichain "There are additional results that can be requested"')
   ctx.type = DICOM_JSON
-  ctx.body = page
+  ctx.body = page.map(g => json(g, base))
+  const byEntry = new Map(visible.map(v => [v.entry, v]))
+  return page.flat().flatMap(e => byEntry.get(e) ?? [])
 }

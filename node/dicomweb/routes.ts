@@ -12,6 +12,7 @@ import { readJson } from '../auth/body.ts'
 import type { SessionUser } from '../auth/index.ts'
 import type { Dicom } from '../dicom/index.ts'
 import { fromHex } from '../../protocol/bytes.ts'
+import { recordsByPatient } from '../dicom/retrieve.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'
@@ -35,7 +36,7 @@ export interface DicomwebRouteComponents {
   auth: Pick<Auth, 'requireUser' | 'accounts'>
   dicom: Pick<Dicom, 'storeNow' | 'catalogue'>
   ledger: Ledger
-  reads: Pick<Reads, 'mayRead' | 'plaintext'>
+  reads: Pick<Reads, 'mayRead' | 'plaintext' | 'logListed'>
   tokens: ViewerTokens
   tmpDir: string
   logger: Logger
@@ -93,7 +94,11 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
     [`${B}/studies`, 'STUDY'], [`${B}/series`, 'SERIES'], [`${B}/instances`, 'IMAGE'],
     [`${B}/studies/:study/series`, 'SERIES'], [`${B}/studies/:study/instances`, 'IMAGE'], [`${B}/studies/:study/series/:series/instances`, 'IMAGE']
   ] as const) {
-    router.get(path, read, async (ctx) => { answerSearch(ctx, await visible(ctx), level) })
+    router.get(path, read, async (ctx) => {
+      const shown = answerSearch(ctx, await visible(ctx), level)
+      // Listed, not opened (issue 14): one access entry per patient the answer shows, durable before it goes out.
+      await c.reads.logListed(readerOf(ctx), recordsByPatient(shown))
+    })
   }
   const instance = `${B}/studies/:study/series/:series/instances/:instance`
   for (const path of [`${B}/studies/:study`, `${B}/studies/:study/series/:series`, instance]) {

@@ -2,7 +2,8 @@
 // JSON, pixel data as a bulk data URI), frames (multipart/related of application/octet-stream,
 // native transfer syntaxes) and rendered (image/png or image/jpeg through the file's window).
 // Every instance is opened through the reads service: the access check and the ledger's access
-// log of the web UI, then this hospital's own key opens it here.
+// log of the web UI, then this hospital's own key opens it here. An object derived from a
+// detect-strange result (Secondary Capture, Segmentation) is made from the opened result.
 import { randomBytes } from 'node:crypto'
 import type { Context } from 'koa'
 import dcmjs from 'dcmjs'
@@ -12,6 +13,8 @@ import type { Reads } from '../records/reads.ts'
 import { parseDicomFile, readHeader } from '../imaging/dicom-header.ts'
 import { encodeJpeg, encodePng } from '../imaging/encode.ts'
 import { loadImage } from '../imaging/load.ts'
+import { maskBit, readResultMask } from '../imaging/result-mask.ts'
+import { derivedBytes } from '../dicom/retrieve.ts'
 import { DICOM_FILE, DICOM_JSON, DICOMWEB_BASE, OCTET_STREAM } from './constants.ts'
 import type { DicomJson } from './json.ts'
 import { collect } from './instances.ts'
@@ -48,8 +51,31 @@ export function selected (ctx: Context, visible: VisibleInstance[]): VisibleInst
 
 /** Opens one instance's Part 10 bytes as the reader (access check, access log, key, decrypt). */
 async function open (reads: Pick<Reads, 'plaintext'>, reader: Reader, v: VisibleInstance): Promise<Uint8Array> {
+  if (v.derived !== undefined) return derivedBytes(v.derived, await openResult(reads, reader, v))
   const { stream } = await reads.plaintext(reader, v.image.raw)
   return await collect(stream)
+}
+
+/** Opens the result image (PNG) a derived object is made from, as the reader. */
+async function openResult (reads: Pick<Reads, 'plaintext'>, reader: Reader, v: VisibleInstance): Promise<Uint8Array> {
+  if (v.image.result === null) throw new MedichainError('NOT_FOUND', 'the image has no result')
+  const { stream } = await reads.plaintext(reader, v.image.result)
+  return await collect(stream)
+}
+
+/**
+ * Frame `n` (1-based) of native pixel data of `frameBits` bits each: a byte slice, or for a
+ * 1-bit Segmentation whose frames do not start on a byte, the frame's bits moved to bit 0 (PS3.5 §8.1.1).
+ */
+function frameOf (bytes: Uint8Array, offset: number, n: number, frameBits: number): Uint8Array {
+  const start = (n - 1) * frameBits
+  if (start % 8 === 0 && frameBits % 8 === 0) return bytes.slice(offset + start / 8, offset + (start + frameBits) / 8)
+  const out = new Uint8Array(Math.ceil(frameBits / 8))
+  for (let i = 0; i < frameBits; i++) {
+    const b = start + i
+    if ((bytes[offset + (b >> 3)] & (1 << (b & 7))) !== 0) out[i >> 3] |= 1 << (i & 7)
+  }
+  return out
 }
 
 /** Writes parts as a multipart/related body (RFC 2387) of `type`. */
@@ -110,8 +136,8 @@ export async function answerFrames (ctx: Context, reads: Pick<Reads, 'plaintext'
   const h = readHeader(dataSet, transferSyntax)
   const pixel = dataSet.elements.x7fe00010
   if (pixel === undefined) throw new MedichainError('NOT_FOUND', 'the instance has no pixel data')
-  const frameBytes = h.rows * h.columns * h.samplesPerPixel * (h.bitsAllocated / 8)
-  const parts = frameNumbers(String(ctx.params.frames), h.frames).map(n => dataSet.byteArray.slice(pixel.dataOffset + (n - 1) * frameBytes, pixel.dataOffset + n * frameBytes))
+  const frameBits = h.rows * h.columns * h.samplesPerPixel * h.bitsAllocated
+  const parts = frameNumbers(String(ctx.params.frames), h.frames).map(n => frameOf(dataSet.byteArray, pixel.dataOffset, n, frameBits))
   multipart(ctx, OCTET_STREAM, parts)
 }
 
@@ -120,6 +146,16 @@ export async function answerRendered (ctx: Context, reads: Pick<Reads, 'plaintex
   const jpeg = accepts(ctx, 'image/jpeg', false) && !ctx.get('accept').includes('image/png')
   if (!jpeg && !accepts(ctx, 'image/png', false)) throw new NotAcceptableError('rendered images are image/png or image/jpeg')
   const [v] = selected(ctx, visible)
+  if (v.derived?.part === 'segmentation') {
+    // A Segmentation renders as its mask: white where the model flagged, black elsewhere.
+    const mask = readResultMask(await openResult(reads, reader, v))
+    if (mask === undefined) throw new MedichainError('NOT_FOUND', 'the result carries no mask')
+    const gray = new Uint8Array(mask.width * mask.height)
+    for (let i = 0; i < gray.length; i++) gray[i] = maskBit(mask, i) ? 255 : 0
+    ctx.type = jpeg ? 'image/jpeg' : 'image/png'
+    ctx.body = Buffer.from(jpeg ? encodeJpeg(gray, mask.width, mask.height) : encodePng(gray, mask.width, mask.height))
+    return
+  }
   const image = loadImage(await open(reads, reader, v), 'dicom')
   const [low, high] = image.window !== undefined && image.window.width > 0
     ? [image.window.center - image.window.width / 2, image.window.center + image.window.width / 2]

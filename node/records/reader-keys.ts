@@ -144,25 +144,31 @@ export function readerKeys (image: ImageRecord, source: KeySource, readerBoxPub:
 }
 
 /**
- * This hospital's own copy of an image's raw data key, for reading on a reader's behalf (the
- * caller zeroes it): the custodian's key, or the consent's key bound to this image. A patient's
- * own keys are the patient's: KEYS_UNAVAILABLE.
+ * This hospital's own copy of an image's raw (or result) data key, for reading on a reader's
+ * behalf (the caller zeroes it): the custodian's key, or the consent's key bound to this image. A
+ * patient's own keys are the patient's: KEYS_UNAVAILABLE, as for an image without that part.
  */
-export function hospitalDataKey (image: ImageRecord, source: KeySource, box: HospitalBox): Uint8Array {
+export function hospitalDataKey (image: ImageRecord, source: KeySource, box: HospitalBox, part: 'raw' | 'result' = 'raw'): Uint8Array {
   const key = nodeBoxKeyOf(box)
   if (source.from === 'hospital') {
     const entry = image.keys.find(k => equals(k.to, box.publicKey))
     if (entry === undefined) throw new KeysUnavailableError('this hospital holds no key for the image')
-    return nodeUnwrapKey(entry.raw, key)
+    const wrapped = part === 'raw' ? entry.raw : entry.result
+    if (wrapped === null) throw new KeysUnavailableError('the image has no result')
+    return nodeUnwrapKey(wrapped, key)
   }
   if (source.from === 'consent') {
     const granted = source.consent.keys?.find(k => k.image.equals(image.raw))
-    if (granted !== undefined) return nodeUnwrapBoundKey(granted.raw, 'raw', image.raw.bytes, key)
+    if (granted !== undefined) {
+      const wrapped = part === 'raw' ? granted.raw : granted.result
+      if (wrapped === null) throw new KeysUnavailableError('the consent carries no result key for this image')
+      return nodeUnwrapBoundKey(wrapped, part, image.raw.bytes, key)
+    }
     const entry = studyEntryFor(source.consent, image)
     if (entry === undefined) throw new KeysUnavailableError('the consent carries no key for this image; the patient must grant it again')
     const studyKey = openStudyKey(entry, image, key)
     try {
-      return openSealedPart(image, 'raw', studyKey)
+      return openSealedPart(image, part, studyKey)
     } finally {
       studyKey.fill(0)
     }

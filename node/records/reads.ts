@@ -205,6 +205,24 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
       return { images: out, more }
     },
 
+    /**
+     * Logs that `reader` was shown records of each patient in `listed` outside a page of images (a
+     * C-FIND or QIDO-RS answer): per patient one `access.log` of use 'list' naming no image, on the
+     * basis the listing relied on (listingBasis), counting only images open to the reader; none for
+     * a patient none of whose images is. The entries are submitted together, so they share group commits.
+     */
+    async logListed (reader: Reader, listed: Iterable<{ patient: Uint8Array, images: ImageRecord[] }>): Promise<void> {
+      await Promise.all([...listed].map(async ({ patient, images }) => {
+        const consents = purposeOfRole(reader.role) === undefined ? [] : await consentsOf(patient)
+        const allowed: Allowed[] = []
+        for (const image of images) {
+          const decision = await decide(reader, image, consents)
+          if (decision.allowed) allowed.push(decision)
+        }
+        await logListing(reader, patient, allowed)
+      }))
+    },
+
     /** The encrypted bytes of a raw or result CID, after the access check and an access log. */
     async ciphertext (reader: Reader, cid: CID): Promise<{ stream: AsyncIterable<Uint8Array>, image: ImageRecord }> {
       const found = await c.ledger.queries.imagesByAnyCid(cid.toString())
@@ -227,19 +245,18 @@ export function createReads (init: { policy: AccessPolicy, breakGlassLog: string
     },
 
     /**
-     * The plaintext of a raw CID, for a reader whose client cannot decrypt (a DICOMweb viewer):
-     * the same access check and access log as `ciphertext`, then this hospital's own copy of the
-     * data key (as custodian, or bound to this image in a consent to the hospital or its user)
-     * opens it here. The key never leaves the peer; the plaintext goes to the signed-in reader.
+     * The plaintext of a raw or result CID, for a reader whose client cannot decrypt (a DICOMweb
+     * viewer): the same access check and access log as `ciphertext`, then this hospital's own copy
+     * of the data key (as custodian, or bound to this image in a consent to the hospital or its
+     * user) opens it here. The key never leaves the peer; the plaintext goes to the signed-in reader.
      */
     async plaintext (reader: Reader, cid: CID): Promise<{ stream: AsyncIterable<Uint8Array>, image: ImageRecord }> {
       const found = await c.ledger.queries.imagesByAnyCid(cid.toString())
       let last: AccessDecision | null = null
       for (const { image, part } of found) {
-        if (part !== 'raw') continue
         const decision = await decide(reader, image)
         if (!decision.allowed) { last = decision; continue }
-        const key = hospitalDataKey(image, decision.keys, c.box)
+        const key = hospitalDataKey(image, decision.keys, c.box, part)
         await logOpen(reader, image, decision)
         if (decision.basis === 'consent') c.copies?.noteFetched(cid, image)
         return { stream: decryptingWith(key, c.storage.cat(cid)), image }

@@ -21,6 +21,7 @@ import type { SealJob, Staging, Storage } from '../storage/index.ts'
 import { encryptContent } from '../storage/content-crypto-node.ts'
 import type { ReceivedFile } from './multipart.ts'
 import type { DicomCatalogue, Placement } from '../dicom/catalogue.ts'
+import { hasResultMask } from '../imaging/result-mask.ts'
 import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
 import { nodeWrapKey } from './node-box.ts'
 import { nodeSealImageMeta } from './card-seal.ts'
@@ -146,10 +147,12 @@ export async function abandonRawSeal (raw: RawSeal, storage: Storage): Promise<v
 }
 
 /** Reads a DICOM file's header (unless given), records it in the catalogue, and returns its ledger placement. */
-async function catalogueInstance (file: ReceivedFile, patient: Uint8Array, catalogue: DicomCatalogue): Promise<Placement> {
+async function catalogueInstance (file: ReceivedFile, patient: Uint8Array, catalogue: DicomCatalogue, resultPng: Uint8Array | undefined): Promise<Placement> {
   const header = file.dicomHeader ?? await readInstanceHeaderFile(file.path)
   const placement = catalogue.place(header)
-  await catalogue.put({ study: placement.record, series: placement.dicom.series, instance: placement.dicom.instance, patient, header, stored: Date.now() })
+  // Whether the result carries its mask is noted here, so query/retrieve offers its Segmentation without opening the result.
+  const mask = resultPng !== undefined && hasResultMask(resultPng) ? { resultMask: true as const } : {}
+  await catalogue.put({ study: placement.record, series: placement.dicom.series, instance: placement.dicom.instance, patient, header, stored: Date.now(), ...mask })
   return placement
 }
 
@@ -197,7 +200,7 @@ export async function ingestUpload (file: ReceivedFile, patientId: Uint8Array, c
 
     // A DICOM instance is placed in its study and series, and catalogued (sealed, local) before
     // the ledger names it, so no recorded instance is ever missing from query/retrieve.
-    const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file, patientId, c.catalogue) : undefined
+    const placement = format === 'dicom' && c.catalogue !== undefined ? await catalogueInstance(file, patientId, c.catalogue, analysis?.png) : undefined
 
     const raw = { cid: (await job.done).cid, key: rawSeal.key }
     const result = analysis === null ? null : await addEncrypted(staging, [analysis.png])

@@ -53,6 +53,8 @@ const valid: Array<[string, Body]> = [
   ['the hospital\'s validation use under a consent', { patient: pid, image, accessor: B.publicKey, basis: 'consent', consent, use: 'validate' }],
   ['the hospital\'s own opening as custodian (its DICOM network retrieving)', { ...listing, image, accessor: B.publicKey, use: 'open' }],
   ['the hospital\'s own opening under a hospital consent', { ...listing, image, accessor: B.publicKey, basis: 'consent', consent, use: 'open' }],
+  ['the hospital\'s own listing as custodian (its DICOM network answering a C-FIND)', { ...listing, accessor: B.publicKey }],
+  ['the hospital\'s own listing under a hospital consent', { ...listing, accessor: B.publicKey, basis: 'consent', consent }],
   ['an entry from before uses existed (no use)', { patient: pid, image, accessor: clinician.publicKey, basis: 'custodian', consent: null }]
 ]
 
@@ -77,7 +79,9 @@ const refused: Array<[string, Body]> = [
   ['an emergency read that names a consent', { ...listing, basis: 'emergency', consent }],
   ['a training use credited to a clinician', { ...listing, image, accessor: clinician.publicKey, basis: 'consent', consent, use: 'train' }],
   ['a validation use without a consent', { ...listing, image, accessor: B.publicKey, use: 'validate' }],
-  ['a listing by the hospital itself', { ...listing, accessor: B.publicKey }],
+  ['an emergency listing by the hospital itself', { ...listing, accessor: B.publicKey, basis: 'emergency' }],
+  ['a listing credited to another hospital', { ...listing, accessor: A.publicKey }],
+  ['a listing by the hospital itself that names an image', { ...listing, image, accessor: B.publicKey }],
   ['an emergency opening by the hospital itself', { ...listing, image, accessor: B.publicKey, basis: 'emergency', use: 'open' }],
   ['a listing by an admin', { ...listing, accessor: admin.publicKey }],
   ['a listing by a patient', { ...listing, accessor: patient.publicKey }],

@@ -9,7 +9,11 @@ declare module 'dcmjs' {
   interface Data {
     DicomMessage: { readFile (buffer: ArrayBuffer, options?: { ignoreErrors?: boolean }): DicomDictInstance }
     DicomDict: new (meta: DicomDataset) => DicomDictInstance
-    DicomMetaDictionary: { nameMap: Record<string, { tag: string, vr: string, name: string }> }
+    DicomMetaDictionary: {
+      nameMap: Record<string, { tag: string, vr: string, name: string }>
+      /** Keyword-keyed ("naturalized") data set to the tag-keyed model; `_vrMap` names the VR of ambiguous ones. */
+      denaturalizeDataset (dataset: Record<string, unknown>): DicomDataset
+    }
   }
   const dcmjs: { data: Data }
   export default dcmjs

@@ -2,7 +2,8 @@
 // deployed has a detect-strange result; over DIMSE it is a Secondary Capture in a series of its
 // own in the same study, found by C-FIND, retrieved by C-GET and C-MOVE, that references its
 // source instance and carries the model's CID, with the result image's pixels. The same object
-// (same UIDs) comes back every time; its read is logged like any other.
+// (same UIDs) comes back every time; its read is logged like any other. The Segmentation beside
+// it is ai-segmentation.test.ts's.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdir, readdir, readFile } from 'node:fs/promises'
@@ -16,6 +17,7 @@ import { initBackend } from '../../../node/ai/backend.ts'
 import { createDetectStrange } from '../../../node/ai/detect.ts'
 import { createModel, serializeWeights } from '../../../node/ai/model.ts'
 import { RESULT_SERIES_DESCRIPTION, derivedUid } from '../../../node/dicom/ai-result.ts'
+import { SEGMENTATION_SERIES_DESCRIPTION } from '../../../node/dicom/ai-segmentation.ts'
 import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
 import { PHI_BIRTH_DATE, PHI_NAME } from '../../helpers/images.ts'
 import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
@@ -61,7 +63,7 @@ async function outDir (): Promise<string> {
   return d
 }
 
-test('C-FIND lists the result series beside its source, with its own UIDs', async () => {
+test('C-FIND lists the result series and the segmentation series beside their source, with their own UIDs', async () => {
   const out = await outDir()
   const r = await dcmtk('findscu', ['-S', '-aec', 'MEDICHAIN', '-X', '-od', out, '-k', 'QueryRetrieveLevel=SERIES', '-k', `StudyInstanceUID=${STUDY.uid}`, '-k', 'SeriesInstanceUID', '-k', 'Modality', '-k', 'SeriesDescription', '-k', 'NumberOfSeriesRelatedInstances', '127.0.0.1', String(port)])
   assert.is(r.code, 0, r.stderr)
@@ -69,7 +71,8 @@ test('C-FIND lists the result series beside its source, with its own UIDs', asyn
   const rows = dumps.map(d => [tagOf(d, '0020,000e'), tagOf(d, '0008,0060'), tagOf(d, '0008,103e') ?? '', tagOf(d, '0020,1209')]).sort((a, b) => String(a[1]).localeCompare(String(b[1])))
   assert.equal(rows, [
     [STUDY.series[0].uid, 'CT', '', '2'],
-    [derivedUid('result-series', STUDY.series[0].uid, modelCid), 'OT', RESULT_SERIES_DESCRIPTION, '2']
+    [derivedUid('result-series', STUDY.series[0].uid, modelCid), 'OT', RESULT_SERIES_DESCRIPTION, '2'],
+    [derivedUid('segmentation-series', STUDY.series[0].uid, modelCid), 'SEG', SEGMENTATION_SERIES_DESCRIPTION, '2']
   ])
 })
 
@@ -109,14 +112,15 @@ test('C-GET of the result series: Secondary Captures that reference their source
   assert.equal(await uids(again), await uids(files))
 })
 
-test('C-MOVE of the whole study sends the sources and the results', async () => {
+test('C-MOVE of the whole study sends the sources, the results and their segmentations', async () => {
   const out = await outDir()
   const r = await dcmtk('movescu', ['-S', '-aet', 'AIMOVE', '-aem', 'AIMOVE', '-aec', 'MEDICHAIN', '+P', String(movePort), '-od', out,
     '-k', 'QueryRetrieveLevel=STUDY', '-k', `StudyInstanceUID=${STUDY.uid}`, '127.0.0.1', String(port)], 120_000)
   assert.is(r.code, 0, r.stderr)
   const classes = await Promise.all((await readdir(out)).map(async f => tagOf((await dcmtk('dcmdump', [join(out, f)])).stdout, '0008,0016')))
-  assert.is(classes.length, 4)
+  assert.is(classes.length, 6)
   assert.is(classes.filter(c => c === 'SecondaryCaptureImageStorage').length, 2)
+  assert.is(classes.filter(c => c === 'SegmentationStorage').length, 2)
 })
 
 test.run()
