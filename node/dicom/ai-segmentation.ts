@@ -76,17 +76,20 @@ function pixelData (mask: ResultMask): ArrayBuffer {
 function functionalGroups (source: CatalogueEntry, hasPosition: boolean): { shared: Record<string, unknown>, frame: Record<string, unknown> } {
   const h = source.header
   const g = h.geometry ?? {}
-  const shared: Record<string, unknown> = {}
+  // One segment for every frame: its identification is shared (readers look per frame, then shared),
+  // which also keeps the shared item non-empty for a source with no geometry (Type 1 sequence).
+  const shared: Record<string, unknown> = { SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }] }
   if (g.orientation !== undefined) shared.PlaneOrientationSequence = [{ ImageOrientationPatient: g.orientation }]
-  if (g.spacing !== undefined || g.thickness !== undefined) {
-    shared.PixelMeasuresSequence = [{ ...(g.spacing === undefined ? {} : { PixelSpacing: g.spacing }), ...(g.thickness === undefined ? {} : { SliceThickness: g.thickness }) }]
+  // Pixel Measures need Pixel Spacing, and in a frame of reference Slice Thickness too (PS3.3
+  // §C.7.6.16.2.1, Type 1C): with either missing they are left out rather than made up.
+  if (g.spacing !== undefined && (g.thickness !== undefined || g.frameOfReference === undefined)) {
+    shared.PixelMeasuresSequence = [{ PixelSpacing: g.spacing, ...(g.thickness === undefined ? {} : { SliceThickness: g.thickness }) }]
   }
   // A multi-frame source was analysed on its first frame: that is the frame referenced.
   const reference = { ReferencedSOPClassUID: h.instance.sopClassUid, ReferencedSOPInstanceUID: h.instance.uid, ...(h.instance.frames > 1 ? { ReferencedFrameNumber: 1 } : {}) }
   const frame: Record<string, unknown> = {
     DerivationImageSequence: [{ SourceImageSequence: [{ ...reference, PurposeOfReferenceCodeSequence: [SOURCE_PURPOSE] }], DerivationCodeSequence: [SEGMENTATION_DERIVATION] }],
     FrameContentSequence: [{ DimensionIndexValues: hasPosition ? [1, 1] : [1] }],
-    SegmentIdentificationSequence: [{ ReferencedSegmentNumber: 1 }],
     ...(hasPosition ? { PlanePositionSequence: [{ ImagePositionPatient: g.position }] } : {})
   }
   return { shared, frame }

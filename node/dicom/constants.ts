@@ -72,7 +72,9 @@ export const STORE_STATUS = {
   /** Error: cannot understand. */
   cannotUnderstand: 0xc000,
   /** Failure: processing failure (PS3.7 §C.4.3). */
-  processingFailure: 0x0110
+  processingFailure: 0x0110,
+  /** Refused: SOP class not supported (PS3.4 §B.2.3). */
+  sopClassNotSupported: 0x0122
 } as const
 
 /** HKDF info of the key that turns real DICOM UIDs into the ledger's pseudonymous ids (an HMAC key). */

@@ -18,7 +18,7 @@ import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES,
 import { part10Prefix } from './part10.ts'
 import type { InstanceHeader } from './instance-header.ts'
 import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
-import { STORAGE_SOP_CLASSES } from './sop-classes.ts'
+import { RETRIEVE_ONLY_SOP_CLASSES, STORAGE_SOP_CLASSES } from './sop-classes.ts'
 import { handleFind, handleGet, handleMove, QR_SOP_CLASSES, QR_STATUS } from './qr-scp.ts'
 import type { QrContext } from './qr-scp.ts'
 
@@ -133,6 +133,9 @@ class InstanceSink extends Writable {
 }
 
 /** Picks the transfer syntax to accept: the first proposed one we read, in the caller's order. */
+/** Explicit VR Little Endian (PS3.5 §A.2). */
+const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1'
+
 function pickTransferSyntax (proposed: string[]): string | undefined {
   return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts))
 }
@@ -198,14 +201,20 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
         this.sendAssociationReject(RejectResult.Permanent, RejectSource.ServiceUser, RejectReason.CallingAeNotRecognized)
         return
       }
+      const proposed = a.getPresentationContexts().map(({ context }) => context.getAbstractSyntaxUid())
+      // A C-GET caller takes the objects this peer only sends (RETRIEVE_ONLY_SOP_CLASSES) on its own association.
+      const gets = ctx.qr !== undefined && proposed.some(uid => QR_SOP_CLASSES[uid]?.op === 'get')
       for (const { context } of a.getPresentationContexts()) {
         const abstract = context.getAbstractSyntaxUid()
         const qr = ctx.qr !== undefined && Object.hasOwn(QR_SOP_CLASSES, abstract)
-        if (abstract !== VERIFICATION_SOP_CLASS && !STORAGE_SOP_CLASSES.has(abstract) && !qr) {
+        const sendOnly = gets && RETRIEVE_ONLY_SOP_CLASSES.has(abstract)
+        if (abstract !== VERIFICATION_SOP_CLASS && !STORAGE_SOP_CLASSES.has(abstract) && !qr && !sendOnly) {
           context.setResult(PCR.RejectAbstractSyntaxNotSupported)
           continue
         }
-        const ts = pickTransferSyntax(context.getTransferSyntaxUids())
+        // A Segmentation goes out as written, in Explicit VR Little Endian: dcmjs-dimse cannot
+        // transcode 1-bit pixel data, so a context without it is refused rather than left to fail.
+        const ts = sendOnly ? context.getTransferSyntaxUids().find(t => t === EXPLICIT_VR_LITTLE_ENDIAN) : pickTransferSyntax(context.getTransferSyntaxUids())
         if (ts === undefined) context.setResult(PCR.RejectTransferSyntaxesNotSupported)
         else context.setResult(PCR.Accept, ts)
       }
@@ -263,6 +272,11 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
       const sink = this.#sinks.get(request)
       if (sink === undefined) {
         respond({ status: STORE_STATUS.processingFailure, comment: 'no data set received' })
+        return
+      }
+      if (RETRIEVE_ONLY_SOP_CLASSES.has(request.getAffectedSopClassUid())) {
+        rm(sink.path, { force: true }).catch(() => {})
+        respond({ status: STORE_STATUS.sopClassNotSupported, comment: 'this peer sends objects of this SOP class but does not store them' })
         return
       }
       const bytes = sink.bytes()

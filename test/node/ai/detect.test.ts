@@ -12,7 +12,10 @@ import * as assert from 'uvu/assert'
 import { AnalyserSlot } from '../../../node/analysis/analyser.ts'
 import type { Analyser, AnalysisResult } from '../../../node/analysis/analyser.ts'
 import { initBackend } from '../../../node/ai/backend.ts'
-import { createDetectStrange } from '../../../node/ai/detect.ts'
+import { createDetectStrange, predictImage } from '../../../node/ai/detect.ts'
+import { findLesions } from '../../../node/ai/components.ts'
+import { maskBit, readResultMask } from '../../../node/imaging/result-mask.ts'
+import { encodePng } from '../../../node/imaging/encode.ts'
 import { createModel, serializeWeights } from '../../../node/ai/model.ts'
 import type { SegmentationModel } from '../../../node/ai/model.ts'
 import { imageToInput } from '../../../node/ai/preprocess.ts'
@@ -103,6 +106,32 @@ test('a phantom with a known lesion: marked in colour, boxed, and scored above t
   }
   assert.ok(result.score > clean.score, `score ${result.score} vs lesion-free ${clean.score}`)
   assert.ok(result.score >= 0 && result.score <= 1)
+})
+
+test('the result PNG carries the abnormal-region mask: the kept regions of the probability map, drawn red on the overlay', async () => {
+  const { sick } = lesionCase()
+  const result = await analyser.analyse(decoded(sick))
+  const mask = readResultMask(result.png)
+  assert.ok(mask !== undefined, 'the mask chunk is there')
+  assert.equal([mask.width, mask.height], [SOURCE, SOURCE])
+  // The same prediction, thresholded and cleaned as detect-strange does (0.5; 2 model pixels, 4 source pixels each).
+  const { probability } = await predictImage(model, decoded(sick))
+  const { labels } = findLesions(probability, SOURCE, SOURCE, { threshold: 0.5, minArea: Math.round(2 * (SOURCE * SOURCE) / (64 * 64)) })
+  let set = 0
+  let truthHit = 0
+  const png = decodePngRgba(result.png)
+  for (let i = 0; i < labels.length; i++) {
+    assert.is(maskBit(mask, i), labels[i] !== 0, `pixel ${i}`)
+    if (!maskBit(mask, i)) continue
+    set++
+    if (sick.mask[i] !== 0) truthHit++
+    const [r, g, b] = png.data.subarray(i * 4, i * 4 + 3)
+    assert.ok(r > b, `a masked pixel is drawn red or yellow (${r},${g},${b})`)
+  }
+  assert.ok(set > 0 && set < SOURCE * SOURCE / 4, `a non-trivial mask (${set} pixels)`)
+  assert.ok(truthHit > 0, 'the mask covers part of the real lesion')
+  // A result PNG without the chunk (another analyser's) carries no mask.
+  assert.is(readResultMask(encodePng(new Uint8Array(4), 1, 1, 4)), undefined)
 })
 
 test('an image of another size and aspect is analysed at its own resolution', async () => {

@@ -79,8 +79,10 @@ test('Orthanc C-STOREs a study to the peer, then finds it there and C-MOVEs it b
     assert.ok(want !== undefined, `instance ${tags.SOPInstanceUID} is one that was sent`)
     assert.is(await dataSetDump(path), want, `${tags.SOPInstanceUID}: the same data set`)
   }
-  // Each instance the PACS pulled is a read on the ledger the patient sees.
-  assert.is((await patient.myAudit()).filter(e => e.basis === 'custodian').length, 8)
+  // Each instance the PACS pulled is a read on the ledger the patient sees, and its C-FIND one listing.
+  const audit = (await patient.myAudit()).filter(e => e.basis === 'custodian')
+  assert.is(audit.filter(e => e.use === 'open').length, 8)
+  assert.is(audit.filter(e => e.use === 'list').length, 1)
 })
 
 test.run()
