@@ -156,6 +156,8 @@ test('C-MOVE (movescu): valid Segmentations (dciodvfy) that reference their sour
   assert.equal([...files.keys()].sort(), [SOURCE(1), SOURCE(2)], 'one per source instance')
   for (const [source, f] of files) {
     const check = await dcmtk('dciodvfy', [f])
+    // dciodvfy names the IOD it checked first: without it, the tool did not run (not installed: .ci/run installs dicom3tools).
+    assert.match(check.stdout + check.stderr, /^Segmentation$/m, `dciodvfy ran (${check.stderr.slice(0, 200)})`)
     const errors = (check.stdout + check.stderr).split('\n').filter(l => l.startsWith('Error'))
     assert.equal(errors, [], `dciodvfy finds no error in the segmentation of ${source}`)
     const d = (await dcmtk('dcmdump', ['+L', f])).stdout
