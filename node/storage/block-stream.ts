@@ -18,24 +18,20 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import type { Logger } from 'pino'
 import { equals, toHex } from '../../protocol/bytes.ts'
-import { MedichainError } from '../../protocol/errors.ts'
 import { codeOf, NotMemberPeerError } from '../p2p/errors.ts'
 import { isMemberPeer } from '../p2p/gater.ts'
 import type { MemberSource } from '../p2p/gater.ts'
 import { BLOCK_STREAM_BUFFER_BYTES, BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
 import type { GetBlock } from './dag-walk.ts'
 import { walkFile } from './dag-walk.ts'
+import { writeBlockInTurn } from './block-writer.ts'
+import { BlockStreamError } from './errors.ts'
+import { createFairTurns } from './fair-turns.ts'
 
 const HERE = new Uint8Array([0])
 const NOT_HERE = new Uint8Array([1])
 
-/** Thrown (and logged) when a member's block stream breaks a rule; the read falls back to bitswap. */
-export class BlockStreamError extends MedichainError {
-  constructor (code: 'CID_MISMATCH' | 'STREAM_PROTOCOL' | 'STREAM_STALLED', message: string, options?: ErrorOptions) {
-    super(code, message, options)
-    this.name = 'BlockStreamError'
-  }
-}
+export { BlockStreamError }
 
 /** True when `bytes` are the block `cid` names: a raw or dag-pb block whose SHA-256 is the CID's digest. */
 export function blockMatches (cid: CID, bytes: Uint8Array): boolean {
@@ -73,6 +69,7 @@ export async function serveBlockStreams (c: BlockServerComponents): Promise<() =
     if (bytes === undefined) throw new BlockStreamError('STREAM_PROTOCOL', 'a block of the file is not on this disk')
     return bytes
   }
+  const turns = createFairTurns()
   const serve = async (stream: Stream, connection: Connection): Promise<void> => {
     if (!isMemberPeer(c.members, connection.remotePeer)) {
       stream.abort(new NotMemberPeerError('block streams are for members only'))
@@ -80,6 +77,9 @@ export async function serveBlockStreams (c: BlockServerComponents): Promise<() =
     }
     const lp = framesOf(stream)
     const io = (): AbortSignal => AbortSignal.timeout(c.timeoutMs)
+    // A reader that leaves gives up its place in the turn queue at once.
+    const left = new AbortController()
+    stream.addEventListener('close', () => left.abort(new BlockStreamError('STREAM_PROTOCOL', 'the reader left')), { once: true })
     try {
       let root: CID
       try {
@@ -94,7 +94,8 @@ export async function serveBlockStreams (c: BlockServerComponents): Promise<() =
       }
       await lp.write(HERE, { signal: io() })
       for await (const block of walkFile(root, localOnly, { ahead: BLOCK_STREAM_SERVE_AHEAD })) {
-        await lp.writeV([block.cid.bytes, block.bytes], { signal: io() })
+        // One block per turn, then the other reads on this connection take theirs (block-writer.ts).
+        await writeBlockInTurn(stream, block.cid, block.bytes, { turns, connectionId: connection.id, deadline: io, left: left.signal })
       }
       await stream.close({ signal: io() })
     } catch (err) {

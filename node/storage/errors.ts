@@ -56,3 +56,11 @@ export function isNoSpace (err: unknown): boolean {
   const message = (err as { message?: unknown }).message
   return (err as { name?: unknown }).name === 'PutFailedError' && typeof message === 'string' && NO_SPACE.some(c => message.includes(c))
 }
+
+/** Thrown (and logged) when a member's block stream breaks a rule; the read falls back to bitswap. */
+export class BlockStreamError extends MedichainError {
+  constructor (code: 'CID_MISMATCH' | 'STREAM_PROTOCOL' | 'STREAM_STALLED', message: string, options?: ErrorOptions) {
+    super(code, message, options)
+    this.name = 'BlockStreamError'
+  }
+}

@@ -2,11 +2,14 @@
 // loopback: a member reads a file over one stream with nothing over bitswap; bytes that do not
 // match their CID are refused and the read goes on over bitswap; a member that breaks off after
 // agreeing to stream, or that does not speak the protocol, leaves the read to bitswap; a reader
-// that aborts mid-stream gets ABORTED and the serving member serves the next read.
+// that aborts mid-stream gets ABORTED and the serving member serves the next read; a small read
+// started while two large ones stream over the same connection is not queued behind them, nor
+// held up by a read whose reader stopped.
 import { createCipheriv } from 'node:crypto'
 import type { Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
 import { pino } from 'pino'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -18,6 +21,7 @@ import { BLOCK_STREAM_PROTOCOL } from '../../../node/storage/constants.ts'
 import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage, StorageInit } from '../../../node/storage/index.ts'
 import { rejects } from '../../helpers/assert.ts'
+import { waitFor } from '../../helpers/timeout.ts'
 import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
 
 interface Peer { n: number, ledger: Ledger, p2p: P2P, storage: Storage }
@@ -147,6 +151,68 @@ test('a reader that aborts mid-stream gets ABORTED, and the member serves the ne
   assert.ok(b.storage.readCounts().streamed < 40, 'the read stopped before the whole file came')
   const got = await bytesOf(b.storage.cat(cid, { timeoutMs: 10_000 }))
   assert.ok(equals(got, expected), 'the next read gets every byte')
+})
+
+test('a small read started while two large reads stream gets every block before either ends', async () => {
+  const a = await startPeer(1)
+  const b = await startPeer(2)
+  await connect(b, a)
+  const sizes = [40 * MiB, 40 * MiB, 2 * MiB + 3]
+  const files = await Promise.all(sizes.map(async (size, i) => await bytesOf(noise(size, 6 + i))))
+  const cids: CID[] = []
+  for (const [i, size] of sizes.entries()) cids.push((await a.storage.add(noise(size, 6 + i))).cid)
+
+  // Yamux lets the oldest streams with a block ready take every drain of the connection: with
+  // two large reads in flight, a third read got nothing until one of them ended.
+  const ended: number[] = []
+  let inFlight = 0
+  let bothStarted: () => void = () => {}
+  const started = new Promise<void>(resolve => { bothStarted = resolve })
+  const large = [0, 1].map(async (i) => {
+    const parts: Uint8Array[] = []
+    for await (const part of b.storage.cat(cids[i], { timeoutMs: 30_000 })) {
+      if (parts.length === 0 && ++inFlight === 2) bothStarted()
+      parts.push(part)
+    }
+    ended.push(i)
+    return new Uint8Array(Buffer.concat(parts))
+  })
+  await started
+
+  const small = await bytesOf(b.storage.cat(cids[2], { timeoutMs: 30_000 }))
+  const endedBefore = [...ended]
+  assert.ok(equals(small, files[2]), 'the small read gets every byte')
+  const got = await Promise.all(large)
+  assert.ok(equals(got[0], files[0]) && equals(got[1], files[1]), 'the large reads get every byte')
+  assert.equal(endedBefore, [], 'the small read ended before both large ones: its blocks took turns with theirs')
+  assert.is(b.storage.readCounts().bitswap, 0, 'all three came over block streams')
+})
+
+test('a reader that stops reading does not hold up another read from the same member', async () => {
+  const a = await startPeer(1)
+  // One block of read-ahead: the stopped read soon leaves the member nothing it may send.
+  const b = await startPeer(2, { segmentBytes: MiB })
+  await connect(b, a)
+  const large = await bytesOf(noise(64 * MiB, 9))
+  const small = await bytesOf(noise(MiB + 9, 10))
+  const { cid: largeCid } = await a.storage.add(noise(large.length, 9))
+  const { cid: smallCid } = await a.storage.add(noise(small.length, 10))
+
+  const stopped = b.storage.cat(largeCid, { timeoutMs: 30_000 })[Symbol.asyncIterator]()
+  const first = await stopped.next()
+  // At A, the stopped read's stream holds a block the reader's flow-control window has no room for.
+  const served = (): Stream | undefined => a.p2p.libp2p.getConnections(b.p2p.libp2p.peerId).flatMap(c => c.streams).find(s => s.protocol === BLOCK_STREAM_PROTOCOL)
+  await waitFor(() => (served()?.writeBufferLength ?? 0) > 0, { timeout: 20_000, what: 'the stopped read to fill its window' })
+
+  const got = await bytesOf(b.storage.cat(smallCid, { timeoutMs: 10_000 }))
+  assert.ok(equals(got, small))
+  assert.is(b.storage.readCounts().bitswap, 0, 'the small read came over its block stream, not after a stall')
+  assert.ok((served()?.writeBufferLength ?? 0) > 0, 'the stopped read was still waiting meanwhile')
+
+  // The stopped read goes on where it stopped and gets every byte.
+  const parts = [first.value as Uint8Array]
+  for (let next = await stopped.next(); next.done !== true; next = await stopped.next()) parts.push(next.value)
+  assert.ok(equals(new Uint8Array(Buffer.concat(parts)), large))
 })
 
 test('a file no connected member holds is UNAVAILABLE, not a hang', async () => {
