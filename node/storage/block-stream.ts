@@ -57,7 +57,10 @@ export interface BlockServerComponents {
   logger: Logger
   /** The local bytes of a block, or undefined when it is not on this disk. */
   local(cid: CID): Promise<Uint8Array | undefined>
-  /** Per-frame write deadline (ms): a reader that stops reading for this long is dropped. */
+  /**
+   * Deadline (ms) for the reader's request and for the connection to take each frame. A reader
+   * that pauses its stream is waited for (block-writer.ts): it holds one block here.
+   */
   timeoutMs: number
 }
 

@@ -42,32 +42,36 @@ async function nextDrain (stream: Stream, signal: AbortSignal): Promise<void> {
   })
 }
 
-/** What one write needs: the turns of the member's connections and the deadline of each wait. */
+/** What one write needs: the turns of the member's connections, a deadline, and the reader's leaving. */
 export interface BlockWriterOptions {
   turns: FairTurns
   /** The connection the stream runs on: turns are per connection. */
   connectionId: string
-  /** A fresh deadline for each wait (the per-frame write deadline); the reader leaving aborts `left`. */
+  /** A fresh deadline for the connection to take a block (the per-frame write deadline). */
   deadline: () => AbortSignal
+  /** Aborts when the stream closes: the reader is done or gone. */
   left: AbortSignal
 }
 
 /**
  * Writes the frames of one block when its turn comes. The turn lasts until the connection has
- * taken the block (it drains), so the next stream's block goes after this one, not before or
- * interleaved. A block the stream cannot hand over at once (the reader's flow-control window is
- * shut, or the connection was already full) gives the turn up at once, so a paused reader never
- * holds the others up; then the write waits, outside the turn, until the block has left.
+ * taken the block (it drains, within the deadline), so the next stream's block goes after this
+ * one, not before or interleaved. A block the stream cannot hand over at once (the reader's
+ * flow-control window is shut, or the connection was already full) gives the turn up at once, so
+ * a paused reader never holds the others up; then the write waits, outside the turn, until the
+ * block has left. That wait has no deadline: the reader chose to pause (its own consumer lags),
+ * it costs this member one block, and it ends when the reader reads on or closes the stream.
+ * Waiting for a turn has none either: every turn ends by its own deadline.
  */
 export async function writeBlockInTurn (stream: Stream, cid: CID, bytes: Uint8Array, o: BlockWriterOptions): Promise<void> {
-  const release = await o.turns.take(o.connectionId, AbortSignal.any([o.deadline(), o.left]))
+  const release = await o.turns.take(o.connectionId, o.left)
   try {
     const head = new Uint8Array([...prefix(cid.bytes.byteLength), ...cid.bytes, ...prefix(bytes.byteLength)])
     stream.send(head)
     const room = stream.send(bytes)
-    if (!room && stream.writeBufferLength === 0) await nextDrain(stream, o.deadline())
+    if (!room && stream.writeBufferLength === 0) await nextDrain(stream, AbortSignal.any([o.deadline(), o.left]))
   } finally {
     release()
   }
-  while (stream.writeBufferLength > 0) await nextDrain(stream, o.deadline())
+  while (stream.writeBufferLength > 0) await nextDrain(stream, o.left)
 }

@@ -202,7 +202,7 @@ test('a reader that stops reading does not hold up another read from the same me
   const first = await stopped.next()
   // At A, the stopped read's stream holds a block the reader's flow-control window has no room for.
   const served = (): Stream | undefined => a.p2p.libp2p.getConnections(b.p2p.libp2p.peerId).flatMap(c => c.streams).find(s => s.protocol === BLOCK_STREAM_PROTOCOL)
-  await waitFor(() => (served()?.writeBufferLength ?? 0) > 0, { timeout: 20_000, what: 'the stopped read to fill its window' })
+  await waitFor(() => (served()?.writeBufferLength ?? 0) > 0, { timeout: 90_000, what: 'the stopped read to fill its window' })
 
   const got = await bytesOf(b.storage.cat(smallCid, { timeoutMs: 10_000 }))
   assert.ok(equals(got, small))
