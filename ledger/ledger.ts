@@ -11,8 +11,9 @@ import { MAX_BLOCK_BYTES, MAX_TXS_PER_BLOCK } from '../protocol/constants.ts'
 import { LedgerRuleError, MedichainError, MissingDependencyError } from '../protocol/errors.ts'
 import type { Genesis } from '../protocol/chain/genesis.ts'
 import { encodeGenesis, ledgerIdOf } from '../protocol/chain/genesis.ts'
-import { encodeTx, signTx, verifyTx } from '../protocol/chain/tx.ts'
+import { encodeTx } from '../protocol/chain/tx.ts'
 import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/chain/tx.ts'
+import { signEncodedTx, verifyDecodedTx } from '../protocol/chain/tx-bytes.ts'
 import { Chains, orderOf } from './chains.ts'
 import { K } from './keys.ts'
 import { MemberRegistry } from './members.ts'
@@ -231,15 +232,20 @@ class LedgerImpl extends EventTarget implements Ledger {
   // ---- submitting and producing own blocks ----
 
   async submit (tx: Tx): Promise<TxLocation> {
-    return await this.#submit(tx, this.#guard.epoch)
-  }
-
-  /** Queues `tx`, prepared in store epoch `epoch`, for the next own block. */
-  async #submit (tx: Tx, epoch: number): Promise<TxLocation> {
     this.#assertWritable()
     this.#c.writeGate?.assertOpen()
-    const dtx = encodeTx(tx)
-    verifyTx(this.id, tx, this.#c.verify)
+    return await this.#submit(encodeTx(tx), this.#guard.epoch)
+  }
+
+  /**
+   * Queues `dtx`, prepared in store epoch `epoch`, for the next own block. Its bytes, encoded once
+   * (encodeTx or signEncodedTx), serve the signature check, the block and the store.
+   */
+  async #submit (dtx: DecodedTx, epoch: number): Promise<TxLocation> {
+    this.#assertWritable()
+    this.#c.writeGate?.assertOpen()
+    const { tx } = dtx
+    verifyDecodedTx(this.id, dtx, this.#c.verify)
     if (!this.#members.isActive(this.self)) throw new LedgerRuleError('NOT_MEMBER', 'this hospital is not an active member and cannot write')
     if (refusedAbove(this.#members.flagState(this.self, this.#chains)) !== undefined) {
       throw new LedgerRuleError('FLAGGED_MEMBER', 'this hospital signed two blocks at one height: it cannot write until the consortium resolves it')
@@ -275,7 +281,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     this.#c.writeGate?.assertOpen()
     const epoch = this.#guard.epoch
     const unsigned = { type, body, signer: this.self, seq: this.#seq++, time: this.#c.clock() }
-    return await this.#submit(signTx(this.id, unsigned, this.#c.identity) as Tx, epoch)
+    return await this.#submit(signEncodedTx(this.id, unsigned, this.#c.identity), epoch)
   }
 
   /**
@@ -291,7 +297,7 @@ class LedgerImpl extends EventTarget implements Ledger {
         try {
           // A hold set after these were queued (the own head moved, the clock jumped) still stops them.
           this.#c.writeGate?.assertOpen()
-          const blocks = await this.#exclusive(async () => await this.#appendOwn(batches.map(b => b.map(p => p.dtx.tx))))
+          const blocks = await this.#exclusive(async () => await this.#appendOwn(batches.map(b => b.map(p => p.dtx))))
           batches.forEach((batch, i) => this.#resolveBatch(batch, blocks[i]))
         } catch (err) {
           // A rule that passed at submission can fail by block time (a transaction that waited,
@@ -316,7 +322,7 @@ class LedgerImpl extends EventTarget implements Ledger {
     for (const batch of batches) {
       if (batches.length > 1) {
         try {
-          const [block] = await this.#exclusive(async () => await this.#appendOwn([batch.map(p => p.dtx.tx)]))
+          const [block] = await this.#exclusive(async () => await this.#appendOwn([batch.map(p => p.dtx)]))
           this.#resolveBatch(batch, block)
           continue
         } catch (err) {
@@ -338,7 +344,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   async #appendEach (batch: Pending[]): Promise<void> {
     for (const p of batch) {
       try {
-        const [block] = await this.#exclusive(async () => await this.#appendOwn([[p.dtx.tx]]))
+        const [block] = await this.#exclusive(async () => await this.#appendOwn([[p.dtx]]))
         p.resolve({ txId: p.dtx.id, blockHash: block.hash, author: this.self, height: block.header.height, index: 0 })
       } catch (err) {
         p.reject(err)
@@ -372,7 +378,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   /** Makes one own block per entry of `batches`, each on the one before, and commits them in one batch. */
-  async #appendOwn (batches: Tx[][]): Promise<Block[]> {
+  async #appendOwn (batches: DecodedTx[][]): Promise<Block[]> {
     this.#assertWritable()
     const group = this.#group()
     const blocks: Block[] = []
@@ -391,7 +397,7 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   /** Signs this hospital's next block over `chains` (a group's staged view: it sees the group's blocks). */
-  #nextOwnBlock (txs: Tx[], chains: Chains): Block {
+  #nextOwnBlock (txs: DecodedTx[], chains: Chains): Block {
     const chain = chains.get(this.self)
     const height = chains.headHeight(this.self) + 1
     const links = chains.heads().filter(h => !equals(h.author, this.self))

@@ -7,7 +7,8 @@ import type { Block } from '../../protocol/chain/block.ts'
 import { MAX_CLOCK_SKEW_MS } from '../../protocol/constants.ts'
 import { LedgerRuleError, MissingDependencyError, SignatureError } from '../../protocol/errors.ts'
 import type { DecodedTx } from '../../protocol/chain/tx.ts'
-import { accountPopBytes, verifyTx } from '../../protocol/chain/tx.ts'
+import { accountPopBytes } from '../../protocol/chain/tx.ts'
+import { verifyDecodedTx } from '../../protocol/chain/tx-bytes.ts'
 import type { BlockContext, PrefetchView } from '../causal.ts'
 import type { Chains } from '../chains.ts'
 import { accessLogKeys, checkAccessLog } from './access.ts'
@@ -104,9 +105,12 @@ export function authoriseKeys (dtx: DecodedTx): string[] {
   return [K.account(tx.signer)]
 }
 
-/** Checks every transaction's signature unless the caller already did (own submissions). */
+/**
+ * Checks every transaction's signature unless the caller already did (own submissions), over
+ * signing bytes spliced from each transaction's canonical bytes (tx-bytes.ts).
+ */
 export function verifyTxSignatures (txs: DecodedTx[], ledgerId: Uint8Array, verify: Verifier): void {
-  for (const { tx } of txs) verifyTx(ledgerId, tx, verify)
+  for (const dtx of txs) verifyDecodedTx(ledgerId, dtx, verify)
 }
 
 /** Rejects a transaction carried twice in one block or already in the author's own chain. */

@@ -3,7 +3,7 @@
 import { parentPort } from 'node:worker_threads'
 import { decodeBlock, verifyBlockSignature } from '../../protocol/chain/block.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { verifyTx } from '../../protocol/chain/tx.ts'
+import { verifyDecodedTx } from '../../protocol/chain/tx-bytes.ts'
 import { nodeVerify } from './node-crypto.ts'
 
 /** A request: verify the block `bytes` of ledger `ledgerId`. */
@@ -18,7 +18,7 @@ parentPort?.on('message', (req: VerifyRequest) => {
     // the main thread then only re-parses these exact bytes (decodeBlock's `checked` path).
     const block = decodeBlock(req.bytes)
     verifyBlockSignature(block, nodeVerify)
-    for (const { tx } of block.txs) verifyTx(req.ledgerId, tx, nodeVerify)
+    for (const dtx of block.txs) verifyDecodedTx(req.ledgerId, dtx, nodeVerify)
     res = { id: req.id, ok: true }
   } catch (err) {
     res = { id: req.id, ok: false, code: err instanceof MedichainError ? err.code : 'INTERNAL', message: (err as Error).message }

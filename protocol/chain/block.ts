@@ -100,13 +100,21 @@ export interface BlockDraft {
   prev: Uint8Array | null
   links: Link[]
   time: number
-  txs: Tx[]
+  /**
+   * The transactions, signed; given with their canonical bytes and id (as `encodeTx` or
+   * `signEncodedTx` return them), they are not encoded again.
+   */
+  txs: ReadonlyArray<Tx | DecodedTx>
+}
+
+function isEncoded (t: Tx | DecodedTx): t is DecodedTx {
+  return 'bytes' in t && 'id' in t && 'tx' in t
 }
 
 /** Builds and signs a block. Links are sorted here so callers cannot get the order wrong. */
 export function createBlock (draft: BlockDraft, identity: Identity): Block {
   if (draft.txs.length > MAX_TXS_PER_BLOCK) throw new TooLargeError(`a block may hold at most ${MAX_TXS_PER_BLOCK} transactions`)
-  const txs = draft.txs.map(encodeTx)
+  const txs = draft.txs.map(t => isEncoded(t) ? t : encodeTx(t))
   const header: BlockHeader = {
     v: BLOCK_VERSION,
     ledger: draft.ledger,
@@ -121,10 +129,12 @@ export function createBlock (draft: BlockDraft, identity: Identity): Block {
   // Never sign a header every receiver would reject (a self-link, prev at height 0): a later
   // corrected block at the same height would then look like equivocation.
   parseHeader(header)
-  const sig = identity.sign(headerSigningBytes(header))
+  // The header is encoded once, for its signature and its hash.
+  const headerBytes = encodeHeader(header)
+  const sig = identity.sign(domainBytes(DOMAIN.block, headerBytes))
   const bytes = encode({ header, sig, txs: txs.map(t => t.bytes) })
   if (bytes.length > MAX_BLOCK_BYTES) throw new TooLargeError(`a block may be at most ${MAX_BLOCK_BYTES} bytes, got ${bytes.length}`)
-  return { header, sig, txs, hash: blockHash(header), bytes }
+  return { header, sig, txs, hash: sha256(headerBytes), bytes }
 }
 
 /**
