@@ -116,10 +116,10 @@ export const K = {
   /** Patients with a consent record naming `grantee` (any purpose): the rows sit under K.consentGranteePrefix. */
   granteeConsent: (grantee: Uint8Array | string, patient: Uint8Array | string) => `i:grantee:${hex(grantee)}:${hex(patient)}`,
   granteePrefix: (grantee: Uint8Array | string) => `i:grantee:${hex(grantee)}:`,
-  history: (patient: Uint8Array | string, txId: Uint8Array) => `i:hist:${hex(patient)}:${toHex(txId)}`,
+  history: (patient: Uint8Array | string, txId: Uint8Array | string) => `i:hist:${hex(patient)}:${hex(txId)}`,
   historyPrefix: (patient: Uint8Array | string) => `i:hist:${hex(patient)}:`,
   /** Every transaction id that used (signer, seq), concatenated: more than one is a replay (REPLAYED_SEQ). */
-  seq: (signer: Uint8Array, seq: number) => `i:seq:${toHex(signer)}:${pad(seq, 16)}`,
+  seq: (signer: Uint8Array | string, seq: number) => `i:seq:${hex(signer)}:${pad(seq, 16)}`,
   seqPrefix: (signer: Uint8Array) => `i:seq:${toHex(signer)}:`
 }
 

@@ -16,6 +16,7 @@ import type { DecodedTx, Tx, TxBodies, TxType } from '../protocol/chain/tx.ts'
 import { signEncodedTx, verifyDecodedTx } from '../protocol/chain/tx-bytes.ts'
 import { Chains, orderOf } from './chains.ts'
 import { K } from './keys.ts'
+import { txKeys } from './tx-keys.ts'
 import { MemberRegistry } from './members.ts'
 import type { MembershipUpdate } from './members.ts'
 import { createQueries } from './queries/queries.ts'
@@ -130,6 +131,20 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   async start (): Promise<void> {
+    // The verify workers load their modules while the store opens and the state loads.
+    const pool = this.#poolSize > 0 ? createVerifyPool(this.#poolSize) : null
+    try {
+      await this.#open()
+      await pool?.ready()
+    } catch (err) {
+      await pool?.close()
+      throw err
+    }
+    this.#pool = pool
+    this.#started = true
+  }
+
+  async #open (): Promise<void> {
     const { fresh } = await this.#store.open()
     const genesisBytes = encodeGenesis(this.genesis)
     if (fresh) {
@@ -145,8 +160,6 @@ class LedgerImpl extends EventTarget implements Ledger {
     await this.#loadState()
     this.#watchHospitalNames()
     this.#ownChainKnown = await this.#store.get(K.ownChainKnown) !== undefined
-    if (this.#poolSize > 0) this.#pool = createVerifyPool(this.#poolSize)
-    this.#started = true
   }
 
   async stop (): Promise<void> {
@@ -257,9 +270,8 @@ class LedgerImpl extends EventTarget implements Ledger {
     // hears its own code at once and its transaction never fails a block shared with others.
     const links = this.#chains.heads().filter(h => !equals(h.author, this.self))
     await checkTxRules([dtx], { author: this.self, height: this.#chains.headHeight(this.self) + 1, time: this.#c.clock(), links }, view, this.#isFounder)
-    const idHex = toHex(dtx.id)
-    const seqKey = K.seq(tx.signer, tx.seq)
-    if (this.#queuedIds.has(idHex) || await this.#store.get(K.tx(dtx.id)) !== undefined) {
+    const { idHex, tx: txKey, seq: seqKey } = txKeys(dtx)
+    if (this.#queuedIds.has(idHex) || await this.#store.get(txKey) !== undefined) {
       throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already on the ledger`)
     }
     if (this.#queuedSeqs.has(seqKey) || await this.#store.get(seqKey) !== undefined) {
@@ -337,8 +349,9 @@ class LedgerImpl extends EventTarget implements Ledger {
   }
 
   #unqueue (p: Pending): void {
-    this.#queuedIds.delete(toHex(p.dtx.id))
-    this.#queuedSeqs.delete(K.seq(p.dtx.tx.signer, p.dtx.tx.seq))
+    const { idHex, seq } = txKeys(p.dtx)
+    this.#queuedIds.delete(idHex)
+    this.#queuedSeqs.delete(seq)
   }
 
   async #appendEach (batch: Pending[]): Promise<void> {

@@ -8,6 +8,7 @@ import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/chain/tx.ts
 import { PURPOSES, patientIdOf } from '../protocol/chain/tx.ts'
 import { addTxId } from './causal.ts'
 import { K, studyImageKey } from './keys.ts'
+import { txKeys } from './tx-keys.ts'
 import { accessLogKeys } from './rules/access.ts'
 import { applyRekey, rekeyKeysRead } from './rules/rekey.ts'
 import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './rules/patient-rekey.ts'
@@ -46,7 +47,7 @@ function markPatient (w: BatchWriter, patient: Uint8Array, time: number): void {
 
 /** Records the event in the patient's history index, keeping its earliest causal position. */
 function addHistory (w: BatchWriter, patient: Uint8Array, dtx: DecodedTx, ctx: TxContext): void {
-  const key = K.history(patient, dtx.id)
+  const key = K.history(patient, txKeys(dtx).idHex)
   const existing = getValue(w, key)
   if (existing !== undefined && (existing.order as number) <= ctx.order) return
   w.put(key, encode({ order: ctx.order, author: ctx.author, height: ctx.height, index: ctx.index, type: dtx.tx.type, time: dtx.tx.time }))
@@ -60,9 +61,10 @@ function addCredit (w: BatchWriter, patient: Uint8Array, field: 'research' | 'tr
 /** The state keys applying `dtx` will read: fetched ahead for a whole block at once. */
 export function keysRead (dtx: DecodedTx): string[] {
   const { tx } = dtx
-  const keys = [K.tx(dtx.id), K.seq(tx.signer, tx.seq)]
+  const own = txKeys(dtx)
+  const keys = [own.tx, own.seq]
   const patient = patientOf(dtx)
-  if (patient !== null) keys.push(K.history(patient, dtx.id), K.patient(patient))
+  if (patient !== null) keys.push(K.history(patient, own.idHex), K.patient(patient))
   switch (tx.type) {
     case 'account.register': keys.push(K.account(tx.body.user)); break
     case 'record.create': keys.push(K.record(tx.body.patient, tx.body.record), K.recordOwner(tx.body.patient, tx.body.record)); break
@@ -109,7 +111,8 @@ export interface Applied { membership: boolean }
  * first time its id is seen, so the same tx carried by two chains counts once.
  */
 export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applied {
-  const locKey = K.tx(dtx.id)
+  const own = txKeys(dtx)
+  const locKey = own.tx
   const known = w.get(locKey)
   const locations = known === undefined ? [] : decode(known) as TxLocations
   locations.push([ctx.author, ctx.height, ctx.index])
@@ -120,7 +123,7 @@ export function applyTx (w: BatchWriter, dtx: DecodedTx, ctx: TxContext): Applie
     historyOnly(w, dtx, ctx)
     return { membership: false }
   }
-  addTxId(w, K.seq(tx.signer, tx.seq), dtx.id)
+  addTxId(w, own.seq, dtx.id)
   const base = { tx: dtx.id, time: tx.time }
   switch (tx.type) {
     case 'member.propose': {

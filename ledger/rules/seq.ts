@@ -8,6 +8,7 @@ import { equals, toHex } from '../../protocol/bytes.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { DecodedTx } from '../../protocol/chain/tx.ts'
 import { K } from '../keys.ts'
+import { txKeys } from '../tx-keys.ts'
 import { txIdsOf, txInCausalPast } from '../causal.ts'
 import type { BlockContext, PrefetchView } from '../causal.ts'
 
@@ -20,7 +21,7 @@ export async function checkSeqReuse (txs: DecodedTx[], ctx: BlockContext, view: 
   const inBlock = new Map<string, Uint8Array>()
   const others: Array<{ dtx: DecodedTx, ids: Uint8Array[] }> = []
   for (const dtx of txs) {
-    const key = K.seq(dtx.tx.signer, dtx.tx.seq)
+    const key = txKeys(dtx).seq
     const first = inBlock.get(key)
     if (first !== undefined && !equals(first, dtx.id)) throw replayed(dtx)
     inBlock.set(key, dtx.id)

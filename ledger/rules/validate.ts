@@ -21,6 +21,7 @@ import { checkRekey, rekeyKeysRead } from './rekey.ts'
 import { checkPatientRekey, patientRekeyKeysRead } from './patient-rekey.ts'
 import { checkEmergency, emergencyKeysRead } from './emergency.ts'
 import { K } from '../keys.ts'
+import { txKeys } from '../tx-keys.ts'
 import type { StateView, TxLocations } from '../data-types.ts'
 import { checkConsents } from './consent.ts'
 import { checkFlagged, refusedAbove } from './flag.ts'
@@ -116,11 +117,12 @@ export function verifyTxSignatures (txs: DecodedTx[], ledgerId: Uint8Array, veri
 /** Rejects a transaction carried twice in one block or already in the author's own chain. */
 export function checkReplays (txs: DecodedTx[], author: Uint8Array, view: StateView): void {
   const seen = new Set<string>()
-  for (const { id } of txs) {
-    const idHex = toHex(id)
+  for (const dtx of txs) {
+    const { id } = dtx
+    const { idHex, tx: txKey } = txKeys(dtx)
     if (seen.has(idHex)) throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} appears twice in one block`)
     seen.add(idHex)
-    const known = view.get(K.tx(id))
+    const known = view.get(txKey)
     if (known === undefined) continue
     if ((decode(known) as TxLocations).some(([a]) => equals(a, author))) {
       throw new LedgerRuleError('DUPLICATE_TX', `transaction ${idHex.slice(0, 12)} is already in this author's chain`)

@@ -3,10 +3,15 @@
 // of one block overlap the verification of the next (see docs/benchmarks.md, ingest ratio).
 import { Worker } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
-import type { VerifyResponse } from './worker.ts'
+import type { VerifyReady, VerifyResponse } from './worker.ts'
 
 /** Checks every signature of a block; rejects with the typed error's code when one fails. */
 export interface VerifyPool {
+  /**
+   * Resolves once every worker has loaded its modules (a few hundred ms of CPU each), so the
+   * first blocks received do not wait on that; rejects if a worker fails to start.
+   */
+  ready(): Promise<void>
   verifyBlock(bytes: Uint8Array, ledgerId: Uint8Array): Promise<void>
   close(): Promise<void>
 }
@@ -18,8 +23,21 @@ export function createVerifyPool (size: number): VerifyPool {
   const load = workers.map(() => 0)
   const waiting = new Map<number, { resolve: () => void, reject: (err: Error) => void, worker: number }>()
   let next = 0
+  const ready = Promise.all(workers.map(async w => await new Promise<void>((resolve, reject) => {
+    const onReady = (msg: VerifyResponse | VerifyReady): void => {
+      if (!('ready' in msg)) return
+      w.off('message', onReady)
+      w.off('error', reject)
+      resolve()
+    }
+    w.on('message', onReady)
+    w.once('error', reject)
+  }))).then(() => {})
+  // A caller that never asks whether the pool is ready must not see an unhandled rejection.
+  ready.catch(() => {})
   workers.forEach((w, i) => {
-    w.on('message', (res: VerifyResponse) => {
+    w.on('message', (res: VerifyResponse | VerifyReady) => {
+      if ('ready' in res) return
       const p = waiting.get(res.id)
       if (p === undefined) return
       waiting.delete(res.id)
@@ -32,6 +50,9 @@ export function createVerifyPool (size: number): VerifyPool {
     })
   })
   return {
+    async ready () {
+      await ready
+    },
     async verifyBlock (bytes, ledgerId) {
       const worker = load.indexOf(Math.min(...load))
       load[worker]++

@@ -10,6 +10,8 @@ import { nodeVerify } from './node-crypto.ts'
 export interface VerifyRequest { id: number, bytes: Uint8Array, ledgerId: Uint8Array }
 /** The answer: ok, or the typed error's code and message. */
 export type VerifyResponse = { id: number, ok: true } | { id: number, ok: false, code: string, message: string }
+/** Posted once, when this worker's modules are loaded and it takes requests. */
+export interface VerifyReady { ready: true }
 
 parentPort?.on('message', (req: VerifyRequest) => {
   let res: VerifyResponse
@@ -25,3 +27,4 @@ parentPort?.on('message', (req: VerifyRequest) => {
   }
   parentPort?.postMessage(res)
 })
+parentPort?.postMessage({ ready: true } satisfies VerifyReady)
