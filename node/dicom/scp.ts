@@ -12,7 +12,7 @@ import { Writable } from 'node:stream'
 import type { Logger } from 'pino'
 import dimse from 'dcmjs-dimse'
 import type { association as assoc, requests, responses } from 'dcmjs-dimse'
-import { toHex } from '../../protocol/bytes.ts'
+import { concat, toHex } from '../../protocol/bytes.ts'
 import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from './constants.ts'
 import { part10Prefix } from './part10.ts'
@@ -99,7 +99,8 @@ class InstanceSink extends Writable {
   /** The whole file, when it stayed in memory. */
   bytes (): Uint8Array | undefined {
     if (this.#file !== undefined || this.oversized) return undefined
-    return this.#chunks.length === 1 ? this.#chunks[0] : new Uint8Array(Buffer.concat(this.#chunks))
+    // One copy into a buffer of its own (Buffer.concat, then a Uint8Array of it, copied twice).
+    return this.#chunks.length === 1 ? this.#chunks[0] : concat(...this.#chunks)
   }
 
   override _write (chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
