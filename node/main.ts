@@ -2,6 +2,9 @@
 // Entry point of the `medichain` command. The only file that reads process.argv and the
 // environment: it hands them, the standard streams and a SIGINT/SIGTERM abort signal to the CLI.
 import { runCli } from './cli/index.ts'
+import { applyGcPolicy } from './gc-policy.ts'
+
+applyGcPolicy()
 
 /** Exit code after a second Ctrl-C: the conventional 128 + SIGINT. */
 const FORCED_EXIT = 130
