@@ -24,14 +24,17 @@ export function createVerifyPool (size: number): VerifyPool {
   const waiting = new Map<number, { resolve: () => void, reject: (err: Error) => void, worker: number }>()
   let next = 0
   const ready = Promise.all(workers.map(async w => await new Promise<void>((resolve, reject) => {
+    const onExit = (code: number): void => reject(new Error(`a verify worker exited with ${code} before it was ready`))
     const onReady = (msg: VerifyResponse | VerifyReady): void => {
       if (!('ready' in msg)) return
       w.off('message', onReady)
       w.off('error', reject)
+      w.off('exit', onExit)
       resolve()
     }
     w.on('message', onReady)
     w.once('error', reject)
+    w.once('exit', onExit)
   }))).then(() => {})
   // A caller that never asks whether the pool is ready must not see an unhandled rejection.
   ready.catch(() => {})
