@@ -8,6 +8,7 @@ import { createGenesis } from '../../protocol/chain/genesis.ts'
 import { AUTH_DEFAULTS } from '../../node/auth/constants.ts'
 import { createKeyFile } from '../../node/keys.ts'
 import { createLogger } from '../../node/logger.ts'
+import { applyGcPolicy } from '../../node/gc-policy.ts'
 import { createPeer } from '../../node/peer.ts'
 import type { Peer, PeerInit } from '../../node/peer.ts'
 
@@ -19,6 +20,9 @@ export interface OneMemberPeer { peer: Peer, data: string, stop: () => Promise<v
  * or overrides settings (the DICOM listener, the default model). Logs go to stderr at `level`.
  */
 export async function startOneMemberPeer (bench: string, extra: Partial<PeerInit> = {}, level: 'warn' | 'info' = 'warn'): Promise<OneMemberPeer> {
+  // The peer's process takes its garbage-collection policy, as `medichain start` does
+  // (node/gc-policy.ts); it is process-wide, so it holds from here on.
+  applyGcPolicy()
   const data = await mkdtemp(join(tmpdir(), `medichain-bench-${bench}-`))
   const key = await createKeyFile(data)
   const genesis = createGenesis({ name: `bench:${bench}`, created: Date.now(), members: [{ name: 'Bench Hospital', key: key.publicKey, addrs: [] }] })

@@ -11,7 +11,6 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { fromHex } from '../../protocol/bytes.ts'
 import { MedichainClient } from '../../protocol/client/client.ts'
 import { hospitalBoxPublicKey } from '../../protocol/crypto/user-keys.ts'
-import { applyGcPolicy } from '../../node/gc-policy.ts'
 import type { Peer } from '../../node/peer.ts'
 import { nodeWrapKey } from '../../node/records/node-box.ts'
 import { mbps } from './storage-transport.ts'
@@ -27,11 +26,10 @@ const clientOf = (url: string): MedichainClient => new MedichainClient({ baseUrl
 
 /**
  * Starts the peer (production settings except scrypt's cost) and signs up its users. The process
- * takes the peer's garbage-collection policy, as `medichain start` does (node/gc-policy.ts); it is
- * process-wide, so it holds from here on (the reads and clinicians parts run before it).
+ * takes the peer's garbage-collection policy there (one-member-peer.ts); it is process-wide, so it
+ * holds from here on (the reads and clinicians parts run before it).
  */
 export async function startBenchPeer (): Promise<BenchPeer> {
-  applyGcPolicy()
   const { peer, stop } = await startOneMemberPeer('storage-peer')
   const url = peer.http.url
   const admin = clientOf(url)
