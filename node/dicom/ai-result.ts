@@ -70,10 +70,20 @@ export function derivedUid (...parts: string[]): string {
   return `2.25.${BigInt(`0x${h.subarray(0, 16).toString('hex')}`).toString(10)}`
 }
 
-/** The catalogue entry of the result object derived from `source` by `model`. */
-export function resultEntry (source: CatalogueEntry, model: string, catalogue: Pick<DicomCatalogue, 'pseudonym'>): CatalogueEntry {
-  const seriesUid = derivedUid('result-series', source.header.series.uid, model)
-  const instanceUid = derivedUid('result-instance', source.header.instance.uid, model)
+/** How a derived object's series and instance differ from its source's. */
+export interface DerivedKind {
+  /** Names the object's kind in its derived UIDs. */
+  name: string
+  sopClassUid: string
+  modality: string
+  seriesNumberOffset: number
+  seriesDescription: string
+}
+
+/** The catalogue entry of the one-frame object of `kind` derived from `source` by `model`. */
+export function derivedEntry (source: CatalogueEntry, model: string, catalogue: Pick<DicomCatalogue, 'pseudonym'>, kind: DerivedKind): CatalogueEntry {
+  const seriesUid = derivedUid(`${kind.name}-series`, source.header.series.uid, model)
+  const instanceUid = derivedUid(`${kind.name}-instance`, source.header.instance.uid, model)
   const h = source.header
   return {
     ...source,
@@ -81,10 +91,15 @@ export function resultEntry (source: CatalogueEntry, model: string, catalogue: P
     instance: catalogue.pseudonym('instance', instanceUid),
     header: {
       ...h,
-      series: { uid: seriesUid, number: h.series.number + RESULT_SERIES_NUMBER_OFFSET, modality: 'OT', description: RESULT_SERIES_DESCRIPTION },
-      instance: { ...h.instance, uid: instanceUid, sopClassUid: SECONDARY_CAPTURE_SOP_CLASS, frames: 1 }
+      series: { uid: seriesUid, number: h.series.number + kind.seriesNumberOffset, modality: kind.modality, description: kind.seriesDescription },
+      instance: { ...h.instance, uid: instanceUid, sopClassUid: kind.sopClassUid, frames: 1 }
     }
   }
+}
+
+/** The catalogue entry of the result object derived from `source` by `model`. */
+export function resultEntry (source: CatalogueEntry, model: string, catalogue: Pick<DicomCatalogue, 'pseudonym'>): CatalogueEntry {
+  return derivedEntry(source, model, catalogue, { name: 'result', sopClassUid: SECONDARY_CAPTURE_SOP_CLASS, modality: 'OT', seriesNumberOffset: RESULT_SERIES_NUMBER_OFFSET, seriesDescription: RESULT_SERIES_DESCRIPTION })
 }
 
 /** RGB samples (PlanarConfiguration 0) of a PNG, alpha dropped. */

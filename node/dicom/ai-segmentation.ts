@@ -13,7 +13,7 @@
 import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
 import type { ResultMask } from '../imaging/result-mask.ts'
 import { CorruptImageError } from '../imaging/errors.ts'
-import { derivedUid, part10Bytes, patientAndStudy } from './ai-result.ts'
+import { derivedEntry, derivedUid, part10Bytes, patientAndStudy } from './ai-result.ts'
 
 /** Segmentation Storage (PS3.4 §B.5, PS3.3 §A.51). */
 export const SEGMENTATION_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.66.4'
@@ -44,19 +44,7 @@ const TAG = { referencedSegmentNumber: 0x0062000b, segmentIdentification: 0x0062
 
 /** The catalogue entry of the Segmentation derived from `source` by `model`. */
 export function segmentationEntry (source: CatalogueEntry, model: string, catalogue: Pick<DicomCatalogue, 'pseudonym'>): CatalogueEntry {
-  const seriesUid = derivedUid('segmentation-series', source.header.series.uid, model)
-  const instanceUid = derivedUid('segmentation-instance', source.header.instance.uid, model)
-  const h = source.header
-  return {
-    ...source,
-    series: catalogue.pseudonym('series', seriesUid),
-    instance: catalogue.pseudonym('instance', instanceUid),
-    header: {
-      ...h,
-      series: { uid: seriesUid, number: h.series.number + SEGMENTATION_SERIES_NUMBER_OFFSET, modality: 'SEG', description: SEGMENTATION_SERIES_DESCRIPTION },
-      instance: { ...h.instance, uid: instanceUid, sopClassUid: SEGMENTATION_SOP_CLASS, frames: 1 }
-    }
-  }
+  return derivedEntry(source, model, catalogue, { name: 'segmentation', sopClassUid: SEGMENTATION_SOP_CLASS, modality: 'SEG', seriesNumberOffset: SEGMENTATION_SERIES_NUMBER_OFFSET, seriesDescription: SEGMENTATION_SERIES_DESCRIPTION })
 }
 
 /** DICOM DA and TM of a time (UTC): the Segmentation's content date is when its source was analysed. */
