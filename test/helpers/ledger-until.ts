@@ -19,3 +19,9 @@ export async function untilLedger (ledger: Ledger, check: () => boolean | Promis
     }
   })(), ms, what)
 }
+
+/** Resolves once `ledger` holds transaction `id` (hex or bytes). */
+export async function untilTx (ledger: Ledger, id: string | Uint8Array, ms = 10_000, what = 'a transaction to arrive'): Promise<void> {
+  const bytes = typeof id === 'string' ? Uint8Array.from(Buffer.from(id, 'hex')) : id
+  await untilLedger(ledger, async () => await ledger.tx(bytes) !== undefined, what, ms)
+}

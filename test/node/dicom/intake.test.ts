@@ -19,6 +19,7 @@ import type { Hospital } from '../../helpers/peers.ts'
 import { dcmtk } from '../../helpers/dicom.ts'
 import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
+import { untilLedger } from '../../helpers/ledger-until.ts'
 
 let A: Hospital | undefined
 
@@ -88,9 +89,8 @@ test('a peer stopped with instances in custody for a linked patient attaches the
   assert.is((await A.peer.ledger.queries.imagesOf(pid)).length, 0, 'nothing on the ledger while writes are held')
   await stopHospitals([A])
   A = { ...A, ...(await startHospital(1, genesis, { data, dicom: { acknowledge: 'custody' } })) }
-  await withTimeout((async () => {
-    while ((await A.peer.ledger.queries.imagesOf(pid)).length < 12) await new Promise(resolve => A?.peer.ledger.addEventListener('block:appended', resolve, { once: true }))
-  })(), 60_000, 'the held instances to be attached after the restart')
+  const ledger = A.peer.ledger
+  await untilLedger(ledger, async () => (await ledger.queries.imagesOf(pid)).length === 12, 'the held instances to be attached after the restart', 60_000)
 })
 
 test('the same instance held twice before the patient enrols is recorded once', async () => {

@@ -9,6 +9,7 @@ import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { Genesis } from '../../../protocol/chain/genesis.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
+import { untilTx } from '../../helpers/ledger-until.ts'
 import { makeBlock, recordBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
 import { expectRefused as refusedDial, startP2PPeer, stopP2PPeer, stopP2PPeers, untilSize } from '../../helpers/p2p.ts'
 import type { P2PPeer } from '../../helpers/p2p.ts'
@@ -90,7 +91,7 @@ test('a hospital admitted by quorum late syncs the whole history and can write',
   assert.ok(e.ledger.isMember(testIdentity(5).publicKey), 'E learns of its own admission')
   assert.is((await roots([...peers, e])).size, 1)
   const loc = await e.ledger.submitOwn('record.create', recordBody(99))
-  await withTimeout((async () => { while (await peers[3].ledger.tx(loc.txId) === undefined) await new Promise(resolve => peers[3].ledger.addEventListener('block:appended', resolve, { once: true })) })(), 20_000, 'E block reaching D')
+  await untilTx(peers[3].ledger, loc.txId, 20_000, 'E block reaching D')
 })
 
 test('a removed member is disconnected, refused on redial, and its new blocks are refused', async () => {

@@ -9,6 +9,7 @@ import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { client, startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'
 import { testImages } from '../../helpers/images.ts'
+import { untilTx } from '../../helpers/ledger-until.ts'
 import { testClock } from '../auth/fixture.ts'
 
 let hospitals: Hospital[] = []
@@ -71,11 +72,7 @@ test('roles × routes × consent states', async () => {
   assert.is((await statusOf(otherPatient, 'GET', `/api/images/${image.raw}`)).status, 403, 'another patient cannot fetch the ciphertext')
   assert.is((await statusOf(patient, 'POST', `/api/patients/${pid}/images`)).status, 403, 'a patient cannot upload')
 
-  const waitAtB = async (id: string): Promise<void> => {
-    while (await B.peer.ledger.tx(Uint8Array.from(Buffer.from(id, 'hex'))) === undefined) {
-      await new Promise(resolve => B.peer.ledger.addEventListener('block:appended', resolve, { once: true }))
-    }
-  }
+  const waitAtB = async (id: string): Promise<void> => await untilTx(B.peer.ledger, id, 30_000, 'a transaction to reach B')
   const grantee = docB.user?.signPub as string
 
   // Wrong purpose: a research consent does not open treatment reads.

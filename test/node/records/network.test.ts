@@ -7,13 +7,13 @@ import * as assert from 'uvu/assert'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { CID } from 'multiformats/cid'
 import type { ApiImage, MedichainClient } from '../../../protocol/client/client.ts'
-import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { testImages } from '../../helpers/images.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'
-import { waitFor, withTimeout } from '../../helpers/timeout.ts'
+import { waitFor } from '../../helpers/timeout.ts'
+import { untilTx } from '../../helpers/ledger-until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -21,15 +21,6 @@ test.after.each(async () => {
   hospitals = []
   await cleanup()
 })
-
-/** Resolves once `ledger` holds transaction `idHex`, driven by block:appended. */
-async function untilTx (ledger: Ledger, idHex: string, ms = 10_000): Promise<void> {
-  await withTimeout((async () => {
-    while (await ledger.tx(fromHex(idHex)) === undefined) {
-      await new Promise(resolve => ledger.addEventListener('block:appended', resolve, { once: true }))
-    }
-  })(), ms, `tx ${idHex.slice(0, 12)} to arrive`)
-}
 
 test('upload, consent, cross-hospital read, revoke and the other pin', async () => {
   hospitals = await startHospitals(3)

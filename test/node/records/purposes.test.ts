@@ -6,12 +6,12 @@ import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { filterByTrainingConsent } from '../../../node/fl/round/consent.ts'
 import type { TrainingItem } from '../../../node/fl/round/consent.ts'
-import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'
 import { testImages } from '../../helpers/images.ts'
+import { untilTx } from '../../helpers/ledger-until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -19,12 +19,6 @@ test.after.each(async () => {
   hospitals = []
   await cleanup()
 })
-
-async function untilTx (ledger: Ledger, id: string): Promise<void> {
-  while (await ledger.tx(fromHex(id)) === undefined) {
-    await new Promise(resolve => ledger.addEventListener('block:appended', resolve, { once: true }))
-  }
-}
 
 /** What B's training filter does with the patient's image: kept, or why not. */
 async function trainingAtB (B: Hospital, patientId: string): Promise<string> {
