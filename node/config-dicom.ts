@@ -33,12 +33,13 @@ export interface DicomConfig {
   /** Largest P-DATA PDU accepted (bytes; default 128 KiB); a larger one ends the association. */
   maxPduBytes: number
   /**
-   * When a C-STORE or a STOW-RS instance answers success (default 'ledger'): once the instance is
-   * on the ledger (with its AI result, when a model is installed), so a C-FIND right after finds
-   * it; or 'custody': once it is durable (sealed, fsynced) in the hospital's custody, attached to
-   * the ledger right after by the intake, many at once, and analysed in the worker pool meanwhile.
-   * 'custody' lets one association's instances share blocks and fsyncs, and keeps the model's
-   * time out of the answer (docs/benchmarks.md "DICOM ingest").
+   * When a C-STORE or a STOW-RS instance answers success. 'custody' (the default, as a PACS
+   * answers once it has stored): once it is durable (sealed, fsynced) in the hospital's custody;
+   * the intake attaches it to the ledger right after, many at once, analysed in the worker pool
+   * meanwhile, and a query or retrieve waits for the instances acknowledged before it (up to
+   * QUERY_CATCH_UP_MS), so it still finds them. One association's instances share blocks and
+   * fsyncs, and the model's time stays out of the answer (docs/benchmarks.md "DICOM ingest").
+   * 'ledger': once the instance is on the ledger with its AI result, each answer waiting for it.
    */
   acknowledge: 'ledger' | 'custody'
 }
@@ -51,7 +52,7 @@ export const DICOM_DEFAULTS: Readonly<DicomConfig> = {
   aeTitle: DEFAULT_AE_TITLE,
   allowed: [{ address: '127.0.0.1' }],
   maxPduBytes: DEFAULT_MAX_PDU_BYTES,
-  acknowledge: 'ledger'
+  acknowledge: 'custody'
 }
 
 /**

@@ -67,6 +67,8 @@ try {
   const files = await writeStudy(join(dir, 'study'), { mrn: 'MRN-BENCH', name: 'SYNTH^BENCH', birthDate: '19700101', uid, size: SIZE, series: [{ uid: series, modality: 'CT', slices: SLICES }] })
   // The same instances on both sides: into the peer over C-STORE, into Orthanc over REST.
   await tool('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(peerPort), ...files])
+  // Acknowledged from custody: every instance is on the ledger before the first timed query.
+  await peer.dicom?.settled()
   for (const f of files) await pacs.rest('POST', '/instances', new Uint8Array(await readFile(f)))
 
   const systems = [{ name: 'peer', port: peerPort, aec: 'MEDICHAIN' }, { name: 'orthanc', port: pacs.dicomPort, aec: pacs.aeTitle }]

@@ -82,3 +82,10 @@ export const UID_PSEUDONYM_KEY_INFO = 'medichain/dicom/uid-pseudonyms/v1'
 
 /** HKDF info of the key that seals the DICOM catalogue (the attributes C-FIND answers with). */
 export const CATALOGUE_KEY_INFO = 'medichain/dicom/catalogue/v1'
+
+/**
+ * Longest a query or retrieve waits for the instances acknowledged before it (from custody) to
+ * reach the ledger, so that it finds them (ms); past it, it answers with what is there and logs.
+ * 20 s: a 200-instance association analysed by the model, on two cores.
+ */
+export const QUERY_CATCH_UP_MS = 20_000

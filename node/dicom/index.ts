@@ -61,6 +61,8 @@ export interface Dicom {
   storeNow: DicomIngest['storeNow']
   /** Resolves once the intake has attached every instance it holds for a linked patient (or given up on it). */
   settled: DicomIngest['settled']
+  /** Resolves once the instances acknowledged before the call are on the ledger (bounded: ingest.ts). */
+  caughtUp: DicomIngest['caughtUp']
   /** A printed enrolment code for `mrn` (docs/api.md), valid for a month, single use. */
   issueEnrolmentCode(mrn: string): Promise<{ code: string, expires: number }>
   /**
@@ -89,7 +91,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
     const index = new PatientIndex(join(init.data, DICOM_DIR), init.seed, upload.box)
     const catalogue = new DicomCatalogue(join(init.data, DICOM_DIR, CATALOGUE_DIR), init.seed)
     const ingest = createDicomIngest({ index, upload: { ...upload, catalogue }, tmpDir: init.tmpDir, logger: log, clock })
-    const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead })
+    const retrieve = createRetrieve({ catalogue, ledger: upload.ledger, reads, box: upload.box, tmpDir: init.tmpDir, logger: log, custodianRead: init.custodianRead, caughtUp: ingest.caughtUp })
     const qr = { aeTitle: init.config.aeTitle, retrieve, destination: (ae: string) => moveDestination(init.config.allowed, ae), logger: log }
     // C-STORE and STOW-RS answer at the same point: on the ledger, or durable in custody.
     const store = init.config.acknowledge === 'custody' ? ingest.store : ingest.storeNow
@@ -123,6 +125,7 @@ export function createDicom (init: DicomInit): (components: DicomComponents) => 
       linkPatient: ingest.linkPatient,
       storeNow: store,
       settled: ingest.settled,
+      caughtUp: ingest.caughtUp,
       findPatients: async (query, limit) => await index.search(query, limit),
       async issueEnrolmentCode (mrn) {
         const code = newEnrolmentCode()

@@ -14,7 +14,7 @@ import type { InstanceHeader } from './instance-header.ts'
 import { ingestUpload, UnknownPatientError } from '../records/upload.ts'
 import type { UploadComponents } from '../records/upload.ts'
 import type { ReceivedFile } from '../records/multipart.ts'
-import { STORE_STATUS } from './constants.ts'
+import { QUERY_CATCH_UP_MS, STORE_STATUS } from './constants.ts'
 import { createIntake } from './intake.ts'
 import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
 import type { HeldInstance, PatientIndex } from './patient-index.ts'
@@ -100,6 +100,11 @@ export interface DicomIngest {
   resume: () => Promise<void>
   /** Resolves once the intake is idle. */
   settled: () => Promise<void>
+  /**
+   * Resolves once every instance queued for the ledger before the call has been attached (or has
+   * failed), or after QUERY_CATCH_UP_MS: a query waits for it to see what was acknowledged before it.
+   */
+  caughtUp: () => Promise<void>
   stop: () => Promise<void>
 }
 
@@ -305,5 +310,17 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     }
   }
 
-  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), stop: async () => await intake.stop() }
+  const caughtUp = async (): Promise<void> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<boolean>(resolve => { timer = setTimeout(() => resolve(true), QUERY_CATCH_UP_MS) })
+    try {
+      if (await Promise.race([intake.caughtUp().then(() => false), late])) {
+        log.warn({ waitedMs: QUERY_CATCH_UP_MS, pending: intake.pending() }, 'a query answers before every instance acknowledged earlier is on the ledger')
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), caughtUp, stop: async () => await intake.stop() }
 }

@@ -45,6 +45,12 @@ export interface Intake {
   pending(): number
   /** Resolves once no job is queued or in flight. */
   settled(): Promise<void>
+  /**
+   * Resolves once every job enqueued before the call has ended (attached, or failed and left in
+   * custody), whatever was enqueued since: what a query waits for to see every instance
+   * acknowledged before it.
+   */
+  caughtUp(): Promise<void>
   /** Takes no new jobs and waits for those in flight; queued ones stay in custody. */
   stop(): Promise<void>
 }
@@ -52,7 +58,22 @@ export interface Intake {
 /** Creates the intake: `createIntake(init)(components)`. */
 export function createIntake (init: IntakeInit): (components: IntakeComponents) => Intake {
   return ({ attach, logger }) => {
-    const queue: Array<{ job: IntakeJob, done: (err?: unknown) => void }> = []
+    const queue: Array<{ job: IntakeJob, seq: number, done: (err?: unknown) => void }> = []
+    /** Jobs enqueued so far (each job's `seq` is its place), and the `seq`s in flight. */
+    let enqueued = 0
+    const inFlight = new Set<number>()
+    /** Callers of caughtUp(), each waiting until no job up to its mark is queued or in flight. */
+    let marks: Array<{ mark: number, wake: () => void }> = []
+    /** The oldest job not ended yet (queue and flight are both in enqueue order), or Infinity. */
+    const oldest = (): number => Math.min(queue[0]?.seq ?? Infinity, ...inFlight)
+    const wakeMarks = (): void => {
+      if (marks.length === 0) return
+      const first = oldest()
+      const woken = marks.filter(m => m.mark < first)
+      if (woken.length === 0) return
+      marks = marks.filter(m => m.mark >= first)
+      for (const m of woken) m.wake()
+    }
     /** Custody ids queued or in flight: a held instance is attached once, whoever asks. */
     const known = new Map<string, Promise<void>>()
     let running = 0
@@ -64,6 +85,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         const next = queue.shift()
         if (next === undefined) break
         running++
+        inFlight.add(next.seq)
         attach(next.job).then(() => next.done(), (err: unknown) => {
           const code = err instanceof MedichainError ? err.code : undefined
           // The instance stays in custody: nothing acknowledged is lost. A transient failure is
@@ -72,9 +94,11 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
           next.done(err)
         }).finally(() => {
           running--
+          inFlight.delete(next.seq)
           known.delete(next.job.id)
           if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake()
           pump()
+          wakeMarks()
         })
       }
     }
@@ -84,7 +108,8 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         const already = known.get(job.id)
         if (already !== undefined) return await already
         if (stopped) throw new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody')
-        const done = new Promise<void>((resolve, reject) => queue.push({ job, done: (err) => err === undefined ? resolve() : reject(err) }))
+        const seq = enqueued++
+        const done = new Promise<void>((resolve, reject) => queue.push({ job, seq, done: (err) => err === undefined ? resolve() : reject(err) }))
         // Callers that do not wait (C-STORE, a restart) must not leave it unhandled.
         done.catch(() => {})
         known.set(job.id, done)
@@ -96,12 +121,18 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         if (running === 0 && queue.length === 0) return
         await new Promise<void>(resolve => idle.push(resolve))
       },
+      async caughtUp () {
+        const mark = enqueued - 1
+        if (mark < oldest()) return
+        await new Promise<void>(resolve => marks.push({ mark, wake: resolve }))
+      },
       async stop () {
         stopped = true
         for (const q of queue.splice(0)) {
           known.delete(q.job.id)
           q.done(new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody'))
         }
+        wakeMarks()
         if (running > 0) await new Promise<void>(resolve => idle.push(resolve))
       }
     }

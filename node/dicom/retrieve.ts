@@ -61,6 +61,11 @@ export interface RetrieveComponents {
   logger: Logger
   /** Whether this hospital's staff may read its own images without a consent (`records.custodianRead`). */
   custodianRead: boolean
+  /**
+   * Resolves once the instances acknowledged before the call are on the ledger, or once it has
+   * waited QUERY_CATCH_UP_MS (ingest.ts): a query then sees what it was told was stored.
+   */
+  caughtUp?: () => Promise<void>
 }
 
 /**
@@ -148,6 +153,7 @@ export function createRetrieve (c: RetrieveComponents) {
    * with the ledger, with the result objects; query.ts then selects from it.
    */
   async function located (studyUid?: string): Promise<Located[]> {
+    await c.caughtUp?.()
     return await locate(await candidates(studyUid))
   }
 

@@ -34,7 +34,7 @@ export const DICOMWEB_STATUS_BY_CODE: Readonly<Record<string, number>> = {
 /** What the routes use. */
 export interface DicomwebRouteComponents {
   auth: Pick<Auth, 'requireUser' | 'accounts'>
-  dicom: Pick<Dicom, 'storeNow' | 'catalogue'>
+  dicom: Pick<Dicom, 'storeNow' | 'catalogue' | 'caughtUp'>
   ledger: Ledger
   reads: Pick<Reads, 'mayRead' | 'plaintext' | 'logListed'>
   tokens: ViewerTokens
@@ -88,7 +88,11 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
     const { user } = callerOf(ctx)
     return { role: user.role, signPub: fromHex(user.signPub), boxPub: fromHex(user.boxPub), hospital: fromHex(user.hospital) }
   }
-  const visible = async (ctx: Context): ReturnType<typeof view.visible> => await view.visible(readerOf(ctx), callerOf(ctx).study)
+  const visible = async (ctx: Context): ReturnType<typeof view.visible> => {
+    // Instances acknowledged (from custody) before this request are found by it.
+    await c.dicom.caughtUp()
+    return await view.visible(readerOf(ctx), callerOf(ctx).study)
+  }
   const B = DICOMWEB_BASE
   for (const [path, level] of [
     [`${B}/studies`, 'STUDY'], [`${B}/series`, 'SERIES'], [`${B}/instances`, 'IMAGE'],

@@ -46,6 +46,8 @@ test.before(async () => {
   const files = await writeStudy(join(dir, 'study'), STUDY)
   const r = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...files], 120_000)
   assert.is(r.code, 0, r.stderr)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const images = await patient.myImages()
   assert.is(images.length, 2)
   assert.ok(images.every(i => i.result !== null && i.model === modelCid), 'the model analysed both instances')

@@ -35,6 +35,8 @@ async function send (mrn: string, name: string, uid: string, slices = 2): Promis
   const files = await writeStudy(join(dir, uid), { mrn, name, birthDate: '19610412', uid, series: [{ uid: `${uid}.1`, modality: 'CT', slices }] })
   const r = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port), ...files])
   assert.is(r.code, 0, r.stderr)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
 }
 
 test('staff find a patient by MRN or name; a patient or a too-short query is refused', async () => {

@@ -41,16 +41,19 @@ async function stow (token: string | undefined, body: Uint8Array<ArrayBuffer>, t
 
 const RELATED = 'multipart/related; type="application/dicom"; boundary=b0undary'
 
-test('dicomweb-client stores a series for a linked patient: the instances are on the ledger when it answers', async () => {
+test('dicomweb-client stores a series for a linked patient: a search right after finds every instance, on the ledger', async () => {
   const patient = await user(A, 'stow-patient', 'patient')
   const doc = await user(A, 'stow-doc', 'clinician')
   await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-STOW-1', patientId: patient.user?.patientId })
-  const { token } = await viewerToken(doc, { scope: ['write'] })
+  const { token } = await viewerToken(doc, { scope: ['read', 'write'] })
   const client = dicomwebClient(A.url, token)
   const datasets = [1, 2, 3].map(n => ctInstance('MRN-STOW-1', uids(n), n, n))
   await client.storeInstances({ datasets })
+  // Acknowledged from custody (the default); the search waits for what was acknowledged before it.
+  const found = await client.searchForInstances({ studyInstanceUID: STUDY }) as unknown[]
+  assert.is(found.length, 3, 'QIDO-RS right after STOW-RS finds the three instances')
   const images = await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))
-  assert.is(images.length, 3, 'three image.add on the ledger once STOW-RS answered')
+  assert.is(images.length, 3, 'three image.add on the ledger once the search answered')
   assert.ok(images.every(i => i.dicom !== undefined), 'each placed in its series')
   // The raw answer: ReferencedSOPSequence with retrieve URLs, no failures.
   const res = await stow(token, related([{ type: 'application/dicom', bytes: ctInstance('MRN-STOW-1', uids(4), 4, 4) }]), RELATED, `/dicomweb/studies/${STUDY}`)
@@ -107,6 +110,7 @@ test('refusals: credentials, scope, role, media types, a non-DICOM part, a study
   assert.equal(body['00081198']?.Value?.[0]['00081197']?.Value, [0xc000], 'cannot understand')
   const elsewhere = await stow(token, one, RELATED, '/dicomweb/studies/2.25.999')
   assert.is(elsewhere.status, 409, 'the only instance is outside the study of the URL')
+  await A.peer.dicom?.settled()
   assert.is((await A.peer.ledger.queries.imagesOf(fromHex(patient.user?.patientId as string))).length, 1, 'only the one good instance was stored')
   // The admin ends the clinician's sessions: the viewer tokens end with them.
   assert.is((await stow(token, one, RELATED)).status, 200, 'the token works until then')

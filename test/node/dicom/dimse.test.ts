@@ -85,6 +85,8 @@ test('C-STORE of a linked patient in explicit, implicit and deflated little endi
     const store = await dcmtk('storescu', [...r.args, '-aec', 'MEDICHAIN', '127.0.0.1', String(port), await instanceFile('MRN-LINKED-1', r.ts)])
     assert.is(store.code, 0, `storescu ${r.args.join(' ')}: ${store.stderr}`)
   }
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const images = await patient.myImages()
   assert.is(images.length, 3)
   const syntaxes = new Set<string>()

@@ -157,4 +157,19 @@ test('STOW-RS with acknowledge custody: answered once held, then on the ledger; 
   assert.equal(await (await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-STOW-NOBODY', patientId: later.user?.patientId })).json(), { attached: 1 }, 'the unlinked one was held')
 })
 
+test('acknowledge ledger: C-STORE and STOW-RS answer once the instance is on the ledger', async () => {
+  A = await adminOf(await startHospital(1, hospitalGenesis(1), { dicom: { acknowledge: 'ledger' } }))
+  const patient = await user(A, 'ack-ledger-patient', 'patient')
+  const doc = await user(A, 'ack-ledger-doc', 'clinician')
+  await doc.request('POST', '/api/dicom/links', { mrn: 'MRN-ACK-L', patientId: patient.user?.patientId })
+  const pid = fromHex(patient.user?.patientId as string)
+  const [path] = await files(await tempDir('medichain-ack-ledger-'), 'MRN-ACK-L', 1, 700)
+  const store = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(A.peer.dicom?.address()?.port), path])
+  assert.is(store.code, 0, store.stderr)
+  assert.is((await A.peer.ledger.queries.imagesOf(pid)).length, 1, 'on the ledger when C-STORE answered')
+  const { token } = await viewerToken(doc, { scope: ['write'] })
+  await dicomwebClient(A.url, token).storeInstances({ datasets: [ctInstance('MRN-ACK-L', { study: '2.25.711', series: '2.25.712', instance: '2.25.7131' }, 3, 1)] })
+  assert.is((await A.peer.ledger.queries.imagesOf(pid)).length, 2, 'on the ledger when STOW-RS answered')
+})
+
 test.run()

@@ -49,6 +49,8 @@ test('Orthanc C-STOREs a study to the peer, then finds it there and C-MOVEs it b
   const sent = await pacs.rest('POST', '/modalities/medichain/store', { Resources: [orthancStudy], Synchronous: true }) as { InstancesCount: number, FailedInstancesCount: number }
   assert.is(sent.FailedInstancesCount, 0)
   assert.is(sent.InstancesCount, 8)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const images = await patient.myImages()
   assert.is(images.length, 8, 'the peer filed all 8 instances for the linked patient')
   assert.is(new Set(images.map(i => i.record)).size, 1, 'in one study')

@@ -175,6 +175,8 @@ test('a hospital whose policy closes its own images to its staff finds and retri
     await B.peer.dicom?.linkPatient('MRN-CLOSED', fromHex(patient.user?.patientId as string))
     const files = await writeStudy(join(dir, 'closed'), { ...OTHER, mrn: 'MRN-CLOSED' })
     assert.is((await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(bPort), ...files])).code, 0)
+    // Acknowledged from custody (the default): the intake puts it on the ledger right after.
+    await B.peer.dicom?.settled()
     assert.is((await patient.myImages()).length, 1, 'stored for the patient')
     const out = join(dir, 'closed-find')
     await mkdir(out)

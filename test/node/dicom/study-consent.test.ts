@@ -33,6 +33,8 @@ test('a grant naming one study opens that study at another hospital, and nothing
     const files = await writeStudy(join(dir, uid), { mrn: 'MRN-SC-1', name: 'SYNTH^STUDY^CONSENT', birthDate: '19900101', uid, series: [{ uid: `${uid}.1`, modality: 'CT', slices }] })
     assert.is((await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', port, ...files])).code, 0)
   }
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const mine = await patient.myImages()
   assert.is(mine.length, 5)
   const studies = [...new Set(mine.map(i => i.record))]

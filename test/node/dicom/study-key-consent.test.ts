@@ -22,6 +22,7 @@ import type { Hospital } from '../../helpers/peers.ts'
 import { dcmtk, writeStudy } from '../../helpers/dicom.ts'
 import { dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
 import { rejects } from '../../helpers/assert.ts'
+import { withTimeout } from '../../helpers/timeout.ts'
 import { untilLedger } from '../../helpers/ledger-until.ts'
 import { waitFor } from '../../helpers/timeout.ts'
 
@@ -48,6 +49,8 @@ async function store (A: Hospital, files: string[]): Promise<void> {
   const port = String(A.peer.dicom?.address()?.port)
   const sent = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', port, ...files], 300_000)
   assert.is(sent.code, 0, sent.stderr)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await withTimeout(A.peer.dicom?.settled() ?? Promise.resolve(), 120_000, 'the intake to attach the instances')
 }
 
 let patient: MedichainClient

@@ -30,6 +30,8 @@ test('after revoke and re-key the study is sealed under a fresh study key, which
   const files = await writeStudy(join(await tempDir('medichain-skk-'), 'ct'), { mrn: 'MRN-SKK-1', name: 'SYNTH^REKEY^PAT', birthDate: '19600404', uid: '2.25.7300001', series: [{ uid: '2.25.7300001.1', modality: 'CT', slices: SLICES }] })
   const sent = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(A.peer.dicom?.address()?.port), ...files], 120_000)
   assert.is(sent.code, 0, sent.stderr)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const before = await pat.myImages()
   const record = before[0].record as string
   const [oldKey] = await pat.myStudyKeys(record)

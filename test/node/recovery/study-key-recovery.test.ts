@@ -36,6 +36,8 @@ test('a recovered key grants the old id\'s study with the study key the custodia
   const files = await writeStudy(join(await tempDir('medichain-skr-'), 'ct'), { mrn: 'MRN-SKR-1', name: 'SYNTH^RECOVER^PAT', birthDate: '19700303', uid: '2.25.7200001', series: [{ uid: '2.25.7200001.1', modality: 'CT', slices: SLICES }] })
   const sent = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(A.peer.dicom?.address()?.port), ...files], 120_000)
   assert.is(sent.code, 0, sent.stderr)
+  // Acknowledged from custody (the default): the intake puts them on the ledger right after.
+  await A.peer.dicom?.settled()
   const [old] = await pat.myStudyKeys()
   assert.ok(old !== undefined, 'the study has a study key')
 
