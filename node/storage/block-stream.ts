@@ -23,7 +23,7 @@ import { isMemberPeer } from '../p2p/gater.ts'
 import type { MemberSource } from '../p2p/gater.ts'
 import { BLOCK_STREAM_BUFFER_BYTES, BLOCK_STREAM_MAX_FRAME, BLOCK_STREAM_PROTOCOL, BLOCK_STREAM_SERVE_AHEAD } from './constants.ts'
 import type { GetBlock } from './dag-walk.ts'
-import { walkFile } from './dag-walk.ts'
+import { fileNode, walkFile } from './dag-walk.ts'
 import { writeBlockInTurn } from './block-writer.ts'
 import { BlockStreamError } from './errors.ts'
 import { createFairTurns } from './fair-turns.ts'
@@ -147,6 +147,12 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
   const arrived = new Map<string, Uint8Array>()
   const waiters = new Map<string, Array<(bytes: Uint8Array | undefined) => void>>()
   let buffered = 0
+  /**
+   * The blocks still to come, in the order the member must send them (the file order of walkFile):
+   * an inner node is replaced by its links when it arrives. Since every block is checked against
+   * its CID, the root fixes the whole sequence, and a member can send nothing else.
+   */
+  const expected: CID[] = [root]
   let stopped: string | null = null
   let stream: Stream | undefined
   let resume: (() => void) | null = null
@@ -215,11 +221,13 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
     if (lp === undefined) return stop('NOT_HELD')
     progress = performance.now()
     while (stopped === null) {
-      // Pauses while the reader lags by a window and wants nothing: the paused stream sends no
-      // window updates, so flow control holds the member back and memory stays bounded.
-      if (buffered >= opts.windowBytes && waiters.size === 0) {
+      // Pauses while the reader lags by a window and does not wait for the very next block (a
+      // read ahead of it, such as the next inner node of a large file, does not count): the paused
+      // stream sends no window updates, so flow control holds the member back and memory stays bounded.
+      const lagging = (): boolean => buffered >= opts.windowBytes && !(expected.length > 0 && waiters.has(keyOf(expected[0])))
+      if (lagging()) {
         stream?.pause()
-        while (stopped === null && buffered >= opts.windowBytes && waiters.size === 0) await new Promise<void>(resolve => { resume = resolve })
+        while (stopped === null && lagging()) await new Promise<void>(resolve => { resume = resolve })
         resume = null
         // A pause the reader asked for is not a stall: the deadline counts from here.
         progress = performance.now()
@@ -241,6 +249,17 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
         throw new BlockStreamError('STREAM_PROTOCOL', 'a frame is not a CID', { cause: err })
       }
       if (!blockMatches(cid, bytes)) throw new BlockStreamError('CID_MISMATCH', `a member sent bytes that are not block ${cid.toString()}`)
+      const next = expected[0]
+      if (next === undefined || next.code !== cid.code || keyOf(next) !== keyOf(cid)) {
+        throw new BlockStreamError('STREAM_PROTOCOL', 'a member sent a block out of the file\'s order, or not of this file')
+      }
+      let links: CID[]
+      try {
+        links = fileNode(cid, bytes).links
+      } catch (err) {
+        throw new BlockStreamError('STREAM_PROTOCOL', 'a member streamed a block that is not part of a file', { cause: err })
+      }
+      expected.splice(0, 1, ...links)
       progress = performance.now()
       deliver(cid, bytes)
     }

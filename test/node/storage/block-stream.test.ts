@@ -4,12 +4,15 @@
 // agreeing to stream, or that does not speak the protocol, leaves the read to bitswap; a reader
 // that aborts mid-stream gets ABORTED and the serving member serves the next read; a small read
 // started while two large ones stream over the same connection is not queued behind them, nor
-// held up by a read whose reader stopped.
+// held up by a read whose reader stopped; a member that streams blocks of no file, or out of the
+// file's order, is cut off at the first one.
 import { createCipheriv } from 'node:crypto'
 import type { Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { pino } from 'pino'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -133,6 +136,41 @@ test('a member that breaks off after agreeing to stream leaves the read to bitsw
   const got = await bytesOf(b.storage.cat(cid, { timeoutMs: 10_000 }))
   assert.ok(equals(got, expected))
   assert.is(b.storage.readCounts().streamed, 0)
+})
+
+test('a member that streams blocks not of the file, or out of its order, is cut off at the first one', async () => {
+  const a = await startPeer(1, { blockStreams: false })
+  const b = await startPeer(2)
+  const c = await startPeer(3)
+  await connect(b, a)
+  await connect(b, c)
+  const expected = await bytesOf(noise(2 * MiB + 9, 6))
+  const { cid } = await a.storage.add(noise(expected.length, 6))
+  // C claims the file, then floods valid blocks of no file while B waits for the root: B would
+  // hold every one of them in memory if it took what it had not asked for.
+  const base = await bytesOf(noise(MiB, 7))
+  let sent = 0
+  let cut: Promise<void> = Promise.resolve()
+  await lieWith(c, async (stream) => {
+    cut = (async () => {
+      const lp = lpStream(stream)
+      await lp.read()
+      await lp.write(new Uint8Array([0]))
+      for (let i = 0; i < 160; i++) {
+        const block = base.slice()
+        new DataView(block.buffer).setUint32(0, i)
+        const foreign = CID.createV1(raw.code, await sha256.digest(block))
+        await lp.writeV([foreign.bytes, block])
+        sent += block.length
+      }
+      await stream.close()
+    })().catch(() => {})
+  })
+  const got = await bytesOf(b.storage.cat(cid, { timeoutMs: 10_000 }))
+  assert.ok(equals(got, expected), 'the read goes on over bitswap')
+  await cut
+  assert.is(b.storage.readCounts().streamed, 0, 'nothing from the flooding member was used')
+  assert.ok(sent < 48 * MiB, `the flood was cut off early (${sent / MiB} MiB sent)`)
 })
 
 test('a reader that aborts mid-stream gets ABORTED, and the member serves the next read', async () => {
