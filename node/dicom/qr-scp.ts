@@ -26,7 +26,9 @@ export const QR_SOP_CLASSES: Readonly<Record<string, { model: InformationModel, 
 export const QR_STATUS = {
   success: 0x0000,
   pending: 0xff00,
-  /** Refused: out of resources, unable to perform sub-operations. */
+  /** C-FIND refused: out of resources (PS3.4 §C.4.1.1.4). */
+  findOutOfResources: 0xa700,
+  /** C-MOVE and C-GET refused: out of resources, unable to perform sub-operations. */
   outOfResources: 0xa702,
   /** Refused: move destination unknown. */
   moveDestinationUnknown: 0xa801,

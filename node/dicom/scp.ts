@@ -156,28 +156,33 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
       this.#closed = new Promise(resolve => socket.once('close', () => resolve()))
     }
 
-    /** Answers a Q/R request through `handle`; an unexpected failure answers 'unable to process'. */
-    #qr<R extends requests.CFindRequest | requests.CMoveRequest | requests.CGetRequest, S> (request: R, handle: (qr: QrContext) => Promise<S[]>, fail: () => S, callback: (responses: S[]) => void): void {
+    /**
+     * Answers a Q/R request through `handle`. A failure answers 'unable to process', or 'out of
+     * resources' when the access log could not be written for a full disk (nothing is answered
+     * that the ledger does not record).
+     */
+    #qr<R extends requests.CFindRequest | requests.CMoveRequest | requests.CGetRequest, S> (request: R, handle: (qr: QrContext) => Promise<S[]>, fail: (status: number) => S, full: number, callback: (responses: S[]) => void): void {
       const qr = ctx.qr
-      if (qr === undefined) { callback([fail()]); return }
+      if (qr === undefined) { callback([fail(QR_STATUS.unableToProcess)]); return }
       handle(qr).then(callback, (err: unknown) => {
-        ctx.logger.error({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'query/retrieve failed')
-        callback([fail()])
+        const code = (err as { code?: string }).code
+        ctx.logger.error({ err: { code, message: (err as Error).message } }, 'query/retrieve failed')
+        callback([fail(code === 'STORAGE_FULL' ? full : QR_STATUS.unableToProcess)])
       })
     }
 
     override cFindRequest (request: requests.CFindRequest, callback: (responses: responses.CFindResponse[]) => void): void {
-      const fail = (): responses.CFindResponse => { const r = dimse.responses.CFindResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
-      this.#qr(request, async (qr) => await handleFind(request, qr), fail, callback)
+      const fail = (status: number): responses.CFindResponse => { const r = dimse.responses.CFindResponse.fromRequest(request); r.setStatus(status); return r }
+      this.#qr(request, async (qr) => await handleFind(request, qr), fail, QR_STATUS.findOutOfResources, callback)
     }
 
     override cMoveRequest (request: requests.CMoveRequest, callback: (responses: responses.CMoveResponse[]) => void): void {
-      const fail = (): responses.CMoveResponse => { const r = dimse.responses.CMoveResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
-      this.#qr(request, async (qr) => await handleMove(request, qr), fail, callback)
+      const fail = (status: number): responses.CMoveResponse => { const r = dimse.responses.CMoveResponse.fromRequest(request); r.setStatus(status); return r }
+      this.#qr(request, async (qr) => await handleMove(request, qr), fail, QR_STATUS.outOfResources, callback)
     }
 
     override cGetRequest (request: requests.CGetRequest, callback: (responses: responses.CGetResponse[]) => void): void {
-      const fail = (): responses.CGetResponse => { const r = dimse.responses.CGetResponse.fromRequest(request); r.setStatus(QR_STATUS.unableToProcess); return r }
+      const fail = (status: number): responses.CGetResponse => { const r = dimse.responses.CGetResponse.fromRequest(request); r.setStatus(status); return r }
       const sender = {
         sendRequests: (r: InstanceType<typeof dimse.requests.CStoreRequest>) => this.sendRequests(r),
         sendResponse: (req: requests.CGetRequest, res: responses.CGetResponse) => this.sendResponse(req, res),
@@ -185,7 +190,7 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
           context.getAbstractSyntaxUid() === sopClassUid && context.getResult() === PCR.Accept),
         closed: this.#closed
       }
-      this.#qr(request, async (qr) => await handleGet(request, sender, qr), fail, callback)
+      this.#qr(request, async (qr) => await handleGet(request, sender, qr), fail, QR_STATUS.outOfResources, callback)
     }
 
     override associationRequested (a: assoc.Association): void {
