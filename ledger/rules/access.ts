@@ -24,7 +24,7 @@ function refuse (message: string): never {
  * training or validation use names the hospital as accessor, under a consent; a listing or an
  * opening names a clinician or researcher the signing hospital registered (`author`), or the
  * hospital itself, as custodian or under a consent, when its DICOM network lists (C-FIND) or
- * retrieves an image (node/dicom/retrieve.ts), never in an emergency (only a person declares one).
+ * retrieves an image (node/dicom/catalogue/retrieve.ts), never in an emergency (only a person declares one).
  */
 export function checkAccessLog (tx: TxOf<'access.log'>, author: Uint8Array, view: StateView): void {
   const b = tx.body

@@ -1,6 +1,6 @@
 // The instances a DICOMweb caller may see (docs/design.md §5 "Access"): this hospital's own, from
 // its sealed catalogue, under the custodian rule, with the objects derived from their detect-strange
-// results (the Secondary Capture and the Segmentation, node/dicom/retrieve.ts derivedOf), as over
+// results (the Secondary Capture and the Segmentation, node/dicom/catalogue/retrieve.ts derivedOf), as over
 // DIMSE; and other hospitals' instances of patients who
 // granted a live treatment consent to the caller or to this hospital, whose headers are read by
 // opening the instance here (a logged read, like any other) and then kept in memory only.
@@ -10,11 +10,11 @@ import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'
-import type { CatalogueEntry, DicomCatalogue } from '../dicom/catalogue.ts'
-import { readInstanceHeader } from '../dicom/instance-header.ts'
-import type { InstanceHeader } from '../dicom/instance-header.ts'
-import { derivedOf } from '../dicom/retrieve.ts'
-import type { DerivedPart, Located } from '../dicom/retrieve.ts'
+import type { CatalogueEntry, DicomCatalogue } from '../dicom/catalogue/catalogue.ts'
+import { readInstanceHeader } from '../dicom/catalogue/instance-header.ts'
+import type { InstanceHeader } from '../dicom/catalogue/instance-header.ts'
+import { derivedOf } from '../dicom/catalogue/retrieve.ts'
+import type { DerivedPart, Located } from '../dicom/catalogue/retrieve.ts'
 
 /**
  * One instance a caller may see: its catalogue view (real UIDs, attributes) and its ledger record;

@@ -1,11 +1,11 @@
 // QIDO-RS (PS3.18 §10.6): search for studies, series and instances among those the caller may see
-// (instances.ts), with the matching of the DIMSE C-FIND service (node/dicom/query.ts): UID lists,
+// (instances.ts), with the matching of the DIMSE C-FIND service (node/dicom/catalogue/query.ts): UID lists,
 // wildcards, date ranges. Attributes go by keyword or by tag; `limit` and `offset` page the answer.
 import type { Context } from 'koa'
 import { MedichainError } from '../../protocol/errors.ts'
-import { selectInstances } from '../dicom/query.ts'
-import type { QueryLevel } from '../dicom/query.ts'
-import type { CatalogueEntry } from '../dicom/catalogue.ts'
+import { selectInstances } from '../dicom/catalogue/query.ts'
+import type { QueryLevel } from '../dicom/catalogue/query.ts'
+import type { CatalogueEntry } from '../dicom/catalogue/catalogue.ts'
 import { DICOM_JSON, DICOMWEB_BASE, QIDO_DEFAULT_LIMIT } from './constants.ts'
 import { attr, personName, uidAttr } from './json.ts'
 import type { DicomJson } from './json.ts'

@@ -1,5 +1,5 @@
 // STOW-RS (PS3.18 §10.5): `POST /dicomweb/studies[/{study}]` with a multipart/related body of
-// application/dicom parts. Each instance is filed like a C-STORE (node/dicom/ingest.ts): by its
+// application/dicom parts. Each instance is filed like a C-STORE (node/dicom/custody/ingest.ts): by its
 // PatientID through the hospital's patient index, onto the ledger for a linked patient or into
 // the hospital's custody. Parts are filed as they arrive, a few at a time, and their `image.add`
 // transactions share blocks; the answer comes once every instance is durable.
@@ -8,10 +8,10 @@ import type { Context } from 'koa'
 import type { Logger } from 'pino'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { Dicom } from '../dicom/index.ts'
-import { readInstanceHeaderFile } from '../dicom/instance-header.ts'
-import type { InstanceHeader } from '../dicom/instance-header.ts'
+import { readInstanceHeaderFile } from '../dicom/catalogue/instance-header.ts'
+import type { InstanceHeader } from '../dicom/catalogue/instance-header.ts'
 import { MAX_INSTANCE_BYTES, STORE_STATUS } from '../dicom/constants.ts'
-import { STORAGE_SOP_CLASSES } from '../dicom/sop-classes.ts'
+import { STORAGE_SOP_CLASSES } from '../dicom/network/sop-classes.ts'
 import { DICOM_FILE, DICOM_JSON, DICOMWEB_BASE, FAILURE, MAX_STOW_PARTS, STOW_CONCURRENCY } from './constants.ts'
 import { mediaType, readRelatedParts } from './multipart-related.ts'
 import type { RelatedPart } from './multipart-related.ts'

@@ -1,7 +1,7 @@
 // The abnormal-region mask of a detect-strange result, carried inside the result PNG itself as a
 // private ancillary chunk (ISO/IEC 15948 §5.4: lower-case first and second letters, so every PNG
 // reader skips it), so the mask is stored, encrypted and shared exactly as the result image is,
-// under the same key and CID. The DICOM Segmentation object (node/dicom/ai-segmentation.ts) is
+// under the same key and CID. The DICOM Segmentation object (node/dicom/results/ai-segmentation.ts) is
 // made from it: the mask the model drew, never one guessed back from the overlay's colours.
 import { crc32, deflateSync, inflateSync } from 'node:zlib'
 import { CorruptImageError } from './errors.ts'

@@ -14,7 +14,7 @@ import type { Readable } from 'node:stream'
 import busboy from 'busboy'
 import { MedichainError } from '../../protocol/errors.ts'
 import { isNoSpace, StorageFullError } from '../storage/errors.ts'
-import type { InstanceHeader } from '../dicom/instance-header.ts'
+import type { InstanceHeader } from '../dicom/catalogue/instance-header.ts'
 
 /** A file received to disk, with the first bytes kept for format detection. */
 export interface ReceivedFile {

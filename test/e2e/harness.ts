@@ -37,7 +37,7 @@ import { testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
 
 /** Where screenshots go (git-ignored). */
-export const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
+export const ARTIFACTS = fileURLToPath(new URL('./artifacts', import.meta.url))
 
 /** Debian's Chromium (STACK.md "Browser tests"); never a downloaded one. */
 export const CHROMIUM = '/usr/bin/chromium'

@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { DICOM_DEFAULTS, moveDestination, parseDicomConfig } from '../../../node/config-dicom.ts'
 import { configFromFlags, mergeConfig, parseConfigFile } from '../../../node/config.ts'
-import { admits } from '../../../node/dicom/server.ts'
+import { admits } from '../../../node/dicom/network/server.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
 const SOURCE = '/data/config.json: dicom'

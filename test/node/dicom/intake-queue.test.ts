@@ -1,11 +1,11 @@
-// The intake queue's catch-up (node/dicom/intake.ts): a query waits for the instances acknowledged
+// The intake queue's catch-up (node/dicom/custody/intake.ts): a query waits for the instances acknowledged
 // before it, and only those, whether each is attached or fails; stopping wakes it.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { pino } from 'pino'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { createIntake } from '../../../node/dicom/intake.ts'
-import type { IntakeJob } from '../../../node/dicom/intake.ts'
+import { createIntake } from '../../../node/dicom/custody/intake.ts'
+import type { IntakeJob } from '../../../node/dicom/custody/intake.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 import { rejects } from '../../helpers/assert.ts'
 

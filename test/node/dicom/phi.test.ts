@@ -72,6 +72,8 @@ test('no PatientName, PatientID, BirthDate or UID in ledger bytes, gossip, logs 
   assert.is(store.code, 0, store.stderr)
   const refused = await dcmtk('echoscu', ['-aec', 'NOT-US', '127.0.0.1', port])
   assert.is.not(refused.code, 0)
+  // Acknowledged from custody (the default): the intake puts it on the ledger right after.
+  await A.peer.dicom?.settled()
   const images = await patient.myImages()
   assert.is(images.length, 1)
   const card = await patient.imageCard(images[0])

@@ -10,9 +10,9 @@
 // Written by hand with dcmjs's data model rather than dcmjs's Segmentation derivation, which
 // needs the source's full pixel data normalised to a multi-frame object and stamps random UIDs
 // and the current date and time: neither fits an object that must be the same on every retrieval.
-import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
-import type { ResultMask } from '../imaging/result-mask.ts'
-import { CorruptImageError } from '../imaging/errors.ts'
+import type { CatalogueEntry, DicomCatalogue } from '../catalogue/catalogue.ts'
+import type { ResultMask } from '../../imaging/result-mask.ts'
+import { CorruptImageError } from '../../imaging/errors.ts'
 import { derivedEntry, derivedUid, part10Bytes, patientAndStudy } from './ai-result.ts'
 
 /** Segmentation Storage (PS3.4 §B.5, PS3.3 §A.51). */

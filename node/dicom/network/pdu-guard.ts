@@ -4,7 +4,7 @@
 // run past its end. This reads the 6-byte PDU headers (PS3.8 §9.3.1) of the byte stream and the
 // item framing of the A-ASSOCIATE-RQ (§9.3.2), and names the first violation, so the server can
 // abort before the library sees the offending bytes.
-import { MAX_ASSOCIATE_RQ_BYTES, PDU } from './constants.ts'
+import { MAX_ASSOCIATE_RQ_BYTES, PDU } from '../constants.ts'
 
 /** Why a stream was cut: the A-ABORT reason of PS3.8 table 9-26 it maps to, for the log. */
 export type PduViolation = 'unknown-pdu-type' | 'unexpected-pdu' | 'pdu-too-large' | 'malformed-pdu'

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { PNG } from 'pngjs'
 import dcmjs from 'dcmjs'
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../imaging/constants.ts'
-import type { CatalogueEntry, DicomCatalogue } from './catalogue.ts'
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION } from '../../imaging/constants.ts'
+import type { CatalogueEntry, DicomCatalogue } from '../catalogue/catalogue.ts'
 
 /** Secondary Capture Image Storage (PS3.4 §B.5). */
 export const SECONDARY_CAPTURE_SOP_CLASS = '1.2.840.10008.5.1.4.1.1.7'

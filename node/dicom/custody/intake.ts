@@ -4,8 +4,8 @@
 // across instances, and the `image.add` transactions that are ready together share one block and
 // one fsync (the ledger's group commit), instead of one association waiting on each in turn.
 import type { Logger } from 'pino'
-import { MedichainError } from '../../protocol/errors.ts'
-import type { InstanceHeader } from './instance-header.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import type { InstanceHeader } from '../catalogue/instance-header.ts'
 
 /** One held instance to attach: its custody id, and the plaintext temp copy when one is still at hand. */
 export interface IntakeJob {

@@ -4,7 +4,7 @@
 // in Crockford base32 (12 characters, printed in groups of four), kept only under an HMAC in the
 // sealed patient index, single use, and valid for ENROLMENT_CODE_TTL_MS.
 import { randomBytes } from 'node:crypto'
-import { MedichainError } from '../../protocol/errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 
 /** How long a printed code stays valid: a month to sign up and enter it. */
 export const ENROLMENT_CODE_TTL_MS = 30 * 24 * 60 * 60 * 1000

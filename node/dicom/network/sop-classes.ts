@@ -2,7 +2,7 @@
 // (PS3.4 §B.5), without structured reports, encapsulated documents and video, which the upload
 // pipeline cannot decode and so would only be refused after the transfer.
 import dimse from 'dcmjs-dimse'
-import { SEGMENTATION_SOP_CLASS } from './ai-segmentation.ts'
+import { SEGMENTATION_SOP_CLASS } from '../results/ai-segmentation.ts'
 
 const NOT_IMAGES = /Sr(Storage)?$|SRStorage$|Encapsulated|Video/
 

@@ -5,10 +5,10 @@
 import type { Logger } from 'pino'
 import dimse from 'dcmjs-dimse'
 import type { requests, responses } from 'dcmjs-dimse'
-import { findMatches, levelAllowed, selectInstances } from './query.ts'
-import type { InformationModel, QueryLevel } from './query.ts'
-import type { Located, Materialised, Retrieve } from './retrieve.ts'
-import { ASSOCIATION_TIMEOUT_MS } from './constants.ts'
+import { findMatches, levelAllowed, selectInstances } from '../catalogue/query.ts'
+import type { InformationModel, QueryLevel } from '../catalogue/query.ts'
+import type { Located, Materialised, Retrieve } from '../catalogue/retrieve.ts'
+import { ASSOCIATION_TIMEOUT_MS } from '../constants.ts'
 
 const { Client, Dataset } = dimse
 
