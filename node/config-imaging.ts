@@ -17,7 +17,7 @@ export interface ImagingConfig {
   /** Uploads that may wait for a worker; more answer 503 DECODE_BUSY (default 4). */
   queue: number
   /**
-   * Analysis worker threads running the model (node/ai/analysis-pool.ts); 0 (the default) means
+   * Analysis worker threads running the model (node/ai/detect/analysis-pool.ts); 0 (the default) means
    * every core but one, at least one.
    */
   analysisWorkers: number

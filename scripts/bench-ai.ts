@@ -29,10 +29,10 @@ function phantomImage (seed: number, size = 256): { image: DecodedImage, mask: U
 let t = performance.now()
 const tf = await import('@tensorflow/tfjs')
 line('tfjs import (ms)', performance.now() - t)
-const { activeBackend, initBackend } = await import('../node/ai/backend.ts')
-const { createDetectStrange } = await import('../node/ai/detect.ts')
-const { createModel, serializeWeights } = await import('../node/ai/model.ts')
-const { trainLocal } = await import('../node/ai/train.ts')
+const { activeBackend, initBackend } = await import('../node/ai/runtime/backend.ts')
+const { createDetectStrange } = await import('../node/ai/detect/detect.ts')
+const { createModel, serializeWeights } = await import('../node/ai/model/model.ts')
+const { trainLocal } = await import('../node/ai/train/train.ts')
 t = performance.now()
 const backend = await initBackend()
 line('backend', backend)
@@ -101,7 +101,7 @@ model.dispose()
 // 25 minutes on 2 cores; the round overhead then runs the production model on three peer processes.
 const { flQuality } = await import('./bench/fl-quality.ts')
 const { flRound } = await import('./bench/fl-round.ts')
-const { DEFAULT_UNET, parameterCount } = await import('../node/ai/unet-config.ts')
+const { DEFAULT_UNET, parameterCount } = await import('../node/ai/model/unet-config.ts')
 const fq = quick
   ? { perHospital: 16, heldOut: 24, rounds: 4, localEpochs: 1 }
   : { perHospital: 96, heldOut: 300, rounds: 20, localEpochs: 4 }

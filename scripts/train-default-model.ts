@@ -1,4 +1,4 @@
-// Trains the default detect-strange model that ships in node/ai/default-model/, so that a fresh
+// Trains the default detect-strange model that ships in node/ai/detect/default-model/, so that a fresh
 // peer (`npm start`) analyses its first upload before any federated task has run. Reproducible:
 // the synthetic phantoms, the initial weights and the shuffling all follow --seed, and training
 // runs on the wasm backend, whose arithmetic is deterministic on one thread.
@@ -6,12 +6,12 @@
 // minutes of CPU on one core; the shipped card records the command, its figures and its time)
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { initBackend, activeBackend } from '../node/ai/backend.ts'
-import { DEFAULT_MODEL_CARD, DEFAULT_MODEL_WEIGHTS, weightsCid } from '../node/ai/default-model.ts'
-import { createModel, serializeWeights } from '../node/ai/model.ts'
-import { evaluate, trainLocal } from '../node/ai/train.ts'
-import type { TrainSample } from '../node/ai/train.ts'
-import { DEFAULT_UNET, parameterCount } from '../node/ai/unet-config.ts'
+import { initBackend, activeBackend } from '../node/ai/runtime/backend.ts'
+import { DEFAULT_MODEL_CARD, DEFAULT_MODEL_WEIGHTS, weightsCid } from '../node/ai/detect/default-model.ts'
+import { createModel, serializeWeights } from '../node/ai/model/model.ts'
+import { evaluate, trainLocal } from '../node/ai/train/train.ts'
+import type { TrainSample } from '../node/ai/train/train.ts'
+import { DEFAULT_UNET, parameterCount } from '../node/ai/model/unet-config.ts'
 import { generateDataset } from './synth/dataset.ts'
 
 const { values } = parseArgs({

@@ -31,12 +31,12 @@ export interface Analyser {
   readonly inputSize?: number
   /**
    * Analyses `image`. `input`, when given, is the model input already prepared from it (see
-   * imageToInput in node/ai/preprocess.ts); one of the wrong length is ignored and remade.
+   * imageToInput in node/ai/model/preprocess.ts); one of the wrong length is ignored and remade.
    */
   analyse(image: DecodedImage, input?: Float32Array): Promise<AnalysisResult>
   /**
-   * The model's weights (MCW1, node/ai/weights-format.ts), when a worker can load the same model:
-   * the analysis pool (node/ai/analysis-pool.ts) then runs it off the main thread.
+   * The model's weights (MCW1, node/ai/model/weights-format.ts), when a worker can load the same model:
+   * the analysis pool (node/ai/detect/analysis-pool.ts) then runs it off the main thread.
    */
   readonly weights?: () => Uint8Array
   /**

@@ -3,7 +3,7 @@
 // synthetic phantoms, not for clinical use") instead of showing a bare CID.
 import { Router } from '@koa/router'
 import { NotFoundError } from '../../protocol/errors.ts'
-import { readDefaultModel, weightsCid } from '../ai/default-model.ts'
+import { readDefaultModel, weightsCid } from '../ai/detect/default-model.ts'
 import type { Auth } from '../auth/index.ts'
 import { expectQueryKeys } from './query.ts'
 

@@ -5,7 +5,7 @@
 // and, for DICOM, the header's date and descriptions), which go back only to be sealed.
 import { parentPort } from 'node:worker_threads'
 import { MedichainError } from '../../protocol/errors.ts'
-import { imageToInput } from '../ai/preprocess.ts'
+import { imageToInput } from '../ai/model/preprocess.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
 import { dicomCardFields } from './dicom-card.ts'
 import { readImageFile } from './dicom-file.ts'

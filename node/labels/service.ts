@@ -13,7 +13,7 @@ import { InvalidRequestError, MedichainError, NotFoundError } from '../../protoc
 import { unwrapKey } from '../../protocol/crypto/key-wrap.ts'
 import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
-import type { TrainSample } from '../ai/train.ts'
+import type { TrainSample } from '../ai/train/train.ts'
 import { filterByTrainingConsent, sampleOf } from '../fl/round/consent.ts'
 import type { ConsentFilterResult, TrainingItem } from '../fl/round/consent.ts'
 import type { DecodePool } from '../imaging/decode-pool.ts'

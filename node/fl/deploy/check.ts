@@ -1,12 +1,12 @@
 // The checks a published model passes before this hospital deploys it: its weights were fetched
-// (from this disk or a member), they pass the format checks of node/ai/weights-format.ts, and on
+// (from this disk or a member), they pass the format checks of node/ai/model/weights-format.ts, and on
 // this hospital's own held-out labelled images it does no worse than the model deployed now.
 import type { CID } from 'multiformats/cid'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { loadWeights } from '../../ai/model.ts'
-import type { SegmentationModel } from '../../ai/model.ts'
-import { evaluate } from '../../ai/train.ts'
-import type { TrainSample } from '../../ai/train.ts'
+import { loadWeights } from '../../ai/model/model.ts'
+import type { SegmentationModel } from '../../ai/model/model.ts'
+import { evaluate } from '../../ai/train/train.ts'
+import type { TrainSample } from '../../ai/train/train.ts'
 import { codeOf } from '../../p2p/errors.ts'
 import type { LocalCheck } from './record.ts'
 import { ModelNotDeployableError } from '../errors.ts'
@@ -33,7 +33,7 @@ export interface CheckResult { check: LocalCheck, passed: boolean }
 
 /**
  * Compares `candidate` with `deployed` on the held-out set `held` by validation loss (the training
- * objective, node/ai/train.ts): it passes when its loss is no higher. With no deployed model, or
+ * objective, node/ai/train/train.ts): it passes when its loss is no higher. With no deployed model, or
  * fewer than `minimum` images, there is nothing to compare and it passes, the check saying so.
  */
 export async function checkLocally (candidate: SegmentationModel, deployed: SegmentationModel | null, held: readonly TrainSample[], minimum: number, batchSize = 16): Promise<CheckResult> {

@@ -15,7 +15,7 @@ export type DeployState = typeof DEPLOY_STATES[number]
 
 /**
  * Why a publication is available but not deployed. FETCH_FAILED: its weights could not be fetched;
- * BAD_WEIGHTS: they fail the format checks (node/ai/weights-format.ts); WORSE_ON_LOCAL_VALIDATION:
+ * BAD_WEIGHTS: they fail the format checks (node/ai/model/weights-format.ts); WORSE_ON_LOCAL_VALIDATION:
  * higher loss than the deployed model on this hospital's held-out images; PINNED: an admin pinned
  * another model; SUPERSEDED: a model later in ledger order was deployed, or this one comes before
  * the deployed one; ROLLED_BACK: an admin rolled back from it.
@@ -23,7 +23,7 @@ export type DeployState = typeof DEPLOY_STATES[number]
 export const HOLD_CODES = ['FETCH_FAILED', 'BAD_WEIGHTS', 'WORSE_ON_LOCAL_VALIDATION', 'PINNED', 'SUPERSEDED', 'ROLLED_BACK'] as const
 export type HoldCode = typeof HOLD_CODES[number]
 
-/** Loss and hard Dice of one model on this hospital's held-out set (node/ai/train.ts evaluate). */
+/** Loss and hard Dice of one model on this hospital's held-out set (node/ai/train/train.ts evaluate). */
 export interface Figures { loss: number, dice: number }
 
 /**

@@ -3,11 +3,11 @@
 // (McMahan et al., AISTATS 2017), coordinate-wise trimmed mean (Yin et al., ICML 2018) and
 // Gaussian noise for differential privacy (McMahan et al., ICLR 2018). No tfjs: values in, values out.
 import { InvalidRequestError } from '../../../protocol/errors.ts'
-import type { Prng } from '../../ai/prng.ts'
+import type { Prng } from '../../ai/model/prng.ts'
 import { ABSURD_RMS } from '../constants.ts'
 import { UpdateRefusedError } from '../errors.ts'
 
-/** Model parameters in layout order (node/ai/unet-config.ts `parameterLayout`). */
+/** Model parameters in layout order (node/ai/model/unet-config.ts `parameterLayout`). */
 export type Weights = readonly Float32Array[]
 
 /** A difference of parameters (update − global), in double precision, in layout order. */

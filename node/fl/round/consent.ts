@@ -5,7 +5,7 @@
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../../protocol/bytes.ts'
 import type { ConsentRecord } from '../../../ledger/queries/queries.ts'
-import type { TrainSample } from '../../ai/train.ts'
+import type { TrainSample } from '../../ai/train/train.ts'
 
 /** Where an item's image comes from: already decoded, or loaded on demand (only if consented). */
 export type TrainingSource = TrainSample | { load: () => Promise<TrainSample> }

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { createPrng } from '../../ai/prng.ts'
+import { createPrng } from '../../ai/model/prng.ts'
 import { UpdateRefusedError } from '../errors.ts'
 import { signSecAggEnvelope } from '../transport/messages.ts'
 import type { RoundStart, SecAggEnvelope } from '../transport/messages.ts'

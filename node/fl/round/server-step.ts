@@ -3,7 +3,7 @@
 // Optimization", ICLR 2021, Alg. 1 with an SGD server: w ← w + η_g·Δ̄) and optional server momentum
 // β (FedAvgM, Hsu et al. 2019: v ← β·v + Δ̄; w ← w + η_g·v). η_g = 1, β = 0 is plain FedAvg.
 import { InvalidRequestError } from '../../../protocol/errors.ts'
-import type { Prng } from '../../ai/prng.ts'
+import type { Prng } from '../../ai/model/prng.ts'
 import { aggregate, applyDelta } from './aggregate.ts'
 import type { AggregateResult, Contribution, Delta, Weights } from './aggregate.ts'
 import { UpdateRefusedError } from '../errors.ts'

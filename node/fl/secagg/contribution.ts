@@ -3,7 +3,7 @@
 // only Σ. Hospital u sends x_u = n_u·(clip_C(Δ_u) + N(0, σ²C²/m)) quantised, where m is the size of
 // the key list; Σ x_u / Σ n_u is then FedAvg of the clipped updates, and with equal sample counts
 // the noise on the average has the σ·C / m standard deviation the plain path adds on its own.
-import type { Prng } from '../../ai/prng.ts'
+import type { Prng } from '../../ai/model/prng.ts'
 import { clipDelta } from '../round/aggregate.ts'
 import type { Delta } from '../round/aggregate.ts'
 import { dequantise, quantise, scaleFor } from './quantise.ts'

@@ -4,8 +4,8 @@
 // caller's object — and filled with defaults.
 import { CID } from 'multiformats/cid'
 import { InvalidRequestError } from '../../../protocol/errors.ts'
-import { validateConfig, DEFAULT_UNET } from '../../ai/unet-config.ts'
-import type { UNetConfig } from '../../ai/unet-config.ts'
+import { validateConfig, DEFAULT_UNET } from '../../ai/model/unet-config.ts'
+import type { UNetConfig } from '../../ai/model/unet-config.ts'
 import { AGGREGATIONS } from '../round/aggregate.ts'
 import { AggregationConflictError } from '../errors.ts'
 import { TASK_DEFAULTS, TASK_LIMITS, TASK_NAME } from '../constants.ts'

@@ -3,7 +3,7 @@
 // counts and training times, refusals by code, and timings. Also the encoding of the provenance
 // that model.publish carries within the ledger's fixed schema.
 import { toHex } from '../../../protocol/bytes.ts'
-import type { EvalResult } from '../../ai/train.ts'
+import type { EvalResult } from '../../ai/train/train.ts'
 import { MAX_METRICS, SAMPLES_METRIC_PREFIX } from '../constants.ts'
 import type { AcceptedUpdate, RefusedUpdate } from '../round/collect.ts'
 import type { TaskOptions } from './options.ts'

@@ -22,7 +22,7 @@ export interface RoundConfig {
   /** Adam step size at the first local step of the round. */
   learningRate: number
   /**
-   * Step size at the last local step, reached by a cosine (node/ai/train.ts): the round's segment
+   * Step size at the last local step, reached by a cosine (node/ai/train/train.ts): the round's segment
    * of the task's schedule (task/schedule.ts); equal to learningRate when the rate is constant.
    */
   learningRateEnd: number
@@ -53,7 +53,7 @@ export interface RoundStart {
   round: number
   /** Updates must arrive before this time (ms since the epoch, coordinator's clock). */
   deadline: number
-  /** The global weights as an MCW1 file (node/ai/weights-format.ts), inline or by CID. */
+  /** The global weights as an MCW1 file (node/ai/model/weights-format.ts), inline or by CID. */
   global: Payload
   /** CID of the same MCW1 file in helia: a hospital that missed the inline copy fetches it. */
   model: CID

@@ -5,9 +5,9 @@
 // the raw one where it finds a lesion.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { initBackend } from '../../../node/ai/backend.ts'
-import { loadDefaultAnalyser, readDefaultModel, weightsCid } from '../../../node/ai/default-model.ts'
-import { loadWeights } from '../../../node/ai/model.ts'
+import { initBackend } from '../../../node/ai/runtime/backend.ts'
+import { loadDefaultAnalyser, readDefaultModel, weightsCid } from '../../../node/ai/detect/default-model.ts'
+import { loadWeights } from '../../../node/ai/model/model.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
 import type { DecodedImage } from '../../../node/imaging/types.ts'
 
@@ -22,7 +22,7 @@ test.before(async () => { await initBackend({ prefer: 'wasm' }) })
 
 test('the shipped weights load, match their card and are marked not for clinical use', async () => {
   const shipped = await readDefaultModel()
-  assert.ok(shipped !== undefined, 'node/ai/default-model/ holds the weights and the card')
+  assert.ok(shipped !== undefined, 'node/ai/detect/default-model/ holds the weights and the card')
   assert.is((await weightsCid(shipped.weights)).toString(), shipped.card.weights)
   assert.ok(shipped.weights.length < 1_000_000, 'about half a megabyte of weights')
   assert.match(shipped.card.intendedUse, /NOT for clinical use/)

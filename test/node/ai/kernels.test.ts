@@ -5,11 +5,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { activeBackend, initBackend } from '../../../node/ai/backend.ts'
-import { createModel, upsample2 } from '../../../node/ai/model.ts'
-import { createPrng } from '../../../node/ai/prng.ts'
-import { segmentationLoss } from '../../../node/ai/train.ts'
-import { WASM_TRAINING_KERNELS } from '../../../node/ai/wasm-kernels.ts'
+import { activeBackend, initBackend } from '../../../node/ai/runtime/backend.ts'
+import { createModel, upsample2 } from '../../../node/ai/model/model.ts'
+import { createPrng } from '../../../node/ai/model/prng.ts'
+import { segmentationLoss } from '../../../node/ai/train/train.ts'
+import { WASM_TRAINING_KERNELS } from '../../../node/ai/runtime/wasm-kernels.ts'
 
 type Pad = 'same' | 'valid' | tf.backend_util.ExplicitPadding
 type Shape4 = [number, number, number, number]

@@ -2,11 +2,11 @@
 // standardisation, lesion components and boxes, the overlay's colours, and the seeded PRNG.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { findLesions } from '../../../node/ai/components.ts'
-import { auroc, diceFromCounts } from '../../../node/ai/metrics.ts'
-import { OVERLAY_COLOURS, renderOverlay } from '../../../node/ai/overlay.ts'
-import { hasLesion, maskToTarget, resizeArea, standardise, validateImage } from '../../../node/ai/preprocess.ts'
-import { createPrng, shuffledIndices } from '../../../node/ai/prng.ts'
+import { findLesions } from '../../../node/ai/detect/components.ts'
+import { auroc, diceFromCounts } from '../../../node/ai/train/metrics.ts'
+import { OVERLAY_COLOURS, renderOverlay } from '../../../node/ai/detect/overlay.ts'
+import { hasLesion, maskToTarget, resizeArea, standardise, validateImage } from '../../../node/ai/model/preprocess.ts'
+import { createPrng, shuffledIndices } from '../../../node/ai/model/prng.ts'
 import type { DecodedImage } from '../../../node/imaging/types.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 

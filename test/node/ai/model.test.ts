@@ -4,11 +4,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { initBackend } from '../../../node/ai/backend.ts'
-import { createModel, imageScores, initialWeights, loadWeights, serializeWeights } from '../../../node/ai/model.ts'
-import { DEFAULT_UNET, parameterCount, parameterLayout, validateConfig } from '../../../node/ai/unet-config.ts'
-import { decodeWeights, encodeWeights } from '../../../node/ai/weights-format.ts'
-import { createPrng } from '../../../node/ai/prng.ts'
+import { initBackend } from '../../../node/ai/runtime/backend.ts'
+import { createModel, imageScores, initialWeights, loadWeights, serializeWeights } from '../../../node/ai/model/model.ts'
+import { DEFAULT_UNET, parameterCount, parameterLayout, validateConfig } from '../../../node/ai/model/unet-config.ts'
+import { decodeWeights, encodeWeights } from '../../../node/ai/model/weights-format.ts'
+import { createPrng } from '../../../node/ai/model/prng.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
 const TINY = { inputSize: 32, base: 4, depth: 2 }

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { initBackend } from '../../../node/ai/backend.ts'
-import { withoutProcessHooks } from '../../../node/ai/process-hooks.ts'
+import { initBackend } from '../../../node/ai/runtime/backend.ts'
+import { withoutProcessHooks } from '../../../node/ai/runtime/process-hooks.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 const CHILD = fileURLToPath(new URL('../../fixtures/wasm-hooks-child.ts', import.meta.url))

@@ -125,7 +125,7 @@ test('admin setup-link issues a new one-time link from the running peer; a forge
   const { p, url } = await startPeer(data)
   assert.match(p.stdout(), 'admin setup (one-time link')
   // `medichain start` deploys the shipped default model from the first start.
-  const card = JSON.parse(await readFile(new URL('../../../node/ai/default-model/model-card.json', import.meta.url), 'utf8')) as { weights: string }
+  const card = JSON.parse(await readFile(new URL('../../../node/ai/detect/default-model/model-card.json', import.meta.url), 'utf8')) as { weights: string }
   assert.is(((await (await fetch(`${url}/api/health`)).json()) as { model: string | null }).model, card.weights)
   const r = await cli.run(['admin', 'setup-link', '--data', data, '--url', url], {}, 90_000)
   assert.is(r.code, 0, r.stderr)

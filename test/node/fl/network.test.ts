@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
-import { initBackend } from '../../../node/ai/backend.ts'
+import { initBackend } from '../../../node/ai/runtime/backend.ts'
 import type { ParticipationRecord, RoundRecord, TrainingItem } from '../../../node/fl/index.ts'
 import { decodeFlMessage } from '../../../node/fl/transport/messages.ts'
 import type { FlMessage } from '../../../node/fl/transport/messages.ts'

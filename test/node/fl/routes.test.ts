@@ -4,7 +4,7 @@
 // second concurrent task get their codes.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { initBackend } from '../../../node/ai/backend.ts'
+import { initBackend } from '../../../node/ai/runtime/backend.ts'
 import { createAuth } from '../../../node/auth/index.ts'
 import type { Auth } from '../../../node/auth/index.ts'
 import { createHttpServer } from '../../../node/http/server.ts'

@@ -3,7 +3,7 @@
 // checks (BAD_SHAPE, NON_FINITE, ABSURD_NORM). Values are chosen to be exact in binary floating point.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createPrng } from '../../../../node/ai/prng.ts'
+import { createPrng } from '../../../../node/ai/model/prng.ts'
 import {
   absurdNormBound, addGaussianNoise, aggregate, applyDelta, clipDelta, fedAvg, l2Norm, trimCount, trimmedMean, validateUpdate
 } from '../../../../node/fl/round/aggregate.ts'

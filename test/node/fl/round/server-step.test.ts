@@ -4,7 +4,7 @@
 // are exact in binary floating point.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createPrng } from '../../../../node/ai/prng.ts'
+import { createPrng } from '../../../../node/ai/model/prng.ts'
 import { aggregate } from '../../../../node/fl/round/aggregate.ts'
 import type { Contribution, Delta } from '../../../../node/fl/round/aggregate.ts'
 import { aggregateRound, serverStep } from '../../../../node/fl/round/server-step.ts'

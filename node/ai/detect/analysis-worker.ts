@@ -4,13 +4,13 @@
 // shared buffer, which must not be transferred away.
 import { parentPort } from 'node:worker_threads'
 import { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
-import type { LesionBox } from '../analysis/analyser.ts'
-import type { DecodedImage } from '../imaging/types.ts'
-import { initBackend } from './backend.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import type { LesionBox } from '../../analysis/analyser.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
+import { initBackend } from '../runtime/backend.ts'
 import { createDetectStrange } from './detect.ts'
 import type { DetectStrange } from './detect.ts'
-import { loadWeights } from './model.ts'
+import { loadWeights } from '../model/model.ts'
 
 /** A batch to analyse with one model; `weights` come with the first batch of a model for this worker. */
 export interface AnalysisRequest {

@@ -2,8 +2,8 @@
 // training, validation and detect-strange prepare pixels the same way on every backend. Images of
 // any size are area-resampled to the model's square input and standardised per image, because
 // hospitals' scanners differ in intensity (the non-IID split of issue 4).
-import { AiInputError } from './errors.ts'
-import type { DecodedImage } from '../imaging/types.ts'
+import { AiInputError } from '../errors.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
 
 /** Largest side accepted, a little above the biggest DICOM matrices (e.g. 14k mammography). */
 export const MAX_SIDE = 16384

@@ -11,7 +11,7 @@
 //   then       every tensor's values as IEEE 754 float32 little-endian, row-major, in header order
 //
 // The tensor list must equal parameterLayout(config) exactly; values must be finite.
-import { WeightsFormatError } from './errors.ts'
+import { WeightsFormatError } from '../errors.ts'
 import { parameterLayout, sizeOf, validateConfig } from './unet-config.ts'
 import type { UNetConfig } from './unet-config.ts'
 

@@ -4,17 +4,17 @@
 // weights that produced them.
 import * as tf from '@tensorflow/tfjs'
 import type { CID } from 'multiformats/cid'
-import type { Analyser, AnalysisResult } from '../analysis/analyser.ts'
-import { encodePng } from '../imaging/encode.ts'
-import { packMask, withResultMask } from '../imaging/result-mask.ts'
-import type { DecodedImage } from '../imaging/types.ts'
-import { activeBackend } from './backend.ts'
+import type { Analyser, AnalysisResult } from '../../analysis/analyser.ts'
+import { encodePng } from '../../imaging/encode.ts'
+import { packMask, withResultMask } from '../../imaging/result-mask.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
+import { activeBackend } from '../runtime/backend.ts'
 import { findLesions } from './components.ts'
-import { AiInputError } from './errors.ts'
-import { imageScores, serializeWeights } from './model.ts'
-import type { SegmentationModel } from './model.ts'
+import { AiInputError } from '../errors.ts'
+import { imageScores, serializeWeights } from '../model/model.ts'
+import type { SegmentationModel } from '../model/model.ts'
 import { renderOverlay } from './overlay.ts'
-import { imageToInput, validateImage } from './preprocess.ts'
+import { imageToInput, validateImage } from '../model/preprocess.ts'
 
 /** Options of createDetectStrange. */
 export interface DetectStrangeInit {

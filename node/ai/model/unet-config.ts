@@ -1,7 +1,7 @@
 // The shape of the detect-strange U-Net, as plain data: its hyper-parameters and the ordered list of
 // its parameter tensors. Pure (no tfjs), so weight files and federated averaging can be checked
 // against the layout without building a model.
-import { AiInputError } from './errors.ts'
+import { AiInputError } from '../errors.ts'
 
 /** Hyper-parameters of the U-Net (Ronneberger et al., MICCAI 2015), scaled down. */
 export interface UNetConfig {

@@ -5,15 +5,15 @@
 // Hutter, SGDR, ICLR 2017, eq. 5, without restarts), and batches are augmented by the eight
 // flips and 90° rotations of the square (lesions have no orientation).
 import * as tf from '@tensorflow/tfjs'
-import { MedichainError } from '../../protocol/errors.ts'
-import { AiInputError } from './errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { AiInputError } from '../errors.ts'
 import { auroc, diceFromCounts } from './metrics.ts'
-import { imageScores } from './model.ts'
-import type { SegmentationModel } from './model.ts'
-import { hasLesion, imageToInput, lesionWeights, maskToTarget, validateImage, validateMask } from './preprocess.ts'
-import { createPrng, shuffledIndices } from './prng.ts'
-import { sizeOf } from './unet-config.ts'
-import type { DecodedImage } from '../imaging/types.ts'
+import { imageScores } from '../model/model.ts'
+import type { SegmentationModel } from '../model/model.ts'
+import { hasLesion, imageToInput, lesionWeights, maskToTarget, validateImage, validateMask } from '../model/preprocess.ts'
+import { createPrng, shuffledIndices } from '../model/prng.ts'
+import { sizeOf } from '../model/unet-config.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
 
 /** One labelled image: the decoded frame and its ground-truth mask (one byte per pixel, non-zero = lesion). */
 export interface TrainSample { image: DecodedImage, mask: Uint8Array }

@@ -1,8 +1,8 @@
 // Draws the detect-strange result image (docs/design.md §6): the raw image in grayscale, the lesion
 // probability overlaid in red with opacity proportional to probability, each kept lesion's outline
 // in yellow and its box in cyan. Pure: RGBA bytes in source resolution, for encodePng.
-import type { LesionBox } from '../analysis/analyser.ts'
-import type { DecodedImage } from '../imaging/types.ts'
+import type { LesionBox } from '../../analysis/analyser.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
 
 /** Colours of the overlay (RGB). Red/yellow/cyan stay distinct from gray and from each other. */
 export const OVERLAY_COLOURS = {

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import type { Analyser } from '../analysis/analyser.ts'
+import type { Analyser } from '../../analysis/analyser.ts'
 import { createDetectStrange } from './detect.ts'
-import { loadWeights } from './model.ts'
+import { loadWeights } from '../model/model.ts'
 
-/** Where the shipped weights (MCW1, weights-format.ts) live. */
+/** Where the shipped weights (MCW1, ../model/weights-format.ts) live. */
 export const DEFAULT_MODEL_WEIGHTS = fileURLToPath(new URL('./default-model/weights.mcw', import.meta.url))
 /** Where the shipped model card (JSON) lives. */
 export const DEFAULT_MODEL_CARD = fileURLToPath(new URL('./default-model/model-card.json', import.meta.url))

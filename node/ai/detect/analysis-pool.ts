@@ -7,9 +7,9 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
-import type { Analyser, AnalysisResult } from '../analysis/analyser.ts'
-import type { DecodedImage } from '../imaging/types.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import type { Analyser, AnalysisResult } from '../../analysis/analyser.ts'
+import type { DecodedImage } from '../../imaging/types.ts'
 import type { AnalysisReply, AnalysisRequest } from './analysis-worker.ts'
 
 /** Thrown when an image could not be analysed: the workers analysing it kept dying. */

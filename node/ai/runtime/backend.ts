@@ -2,8 +2,8 @@
 // package installed, else wasm with SIMD, else the pure-JS cpu backend. The wasm backend gets the
 // training kernels it lacks (wasm-kernels.ts) before it is first used.
 import * as tf from '@tensorflow/tfjs'
-import { MedichainError } from '../../protocol/errors.ts'
-import type { Logger } from '../logger.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import type { Logger } from '../../logger.ts'
 import { registerWasmTrainingKernels } from './wasm-kernels.ts'
 import { withoutProcessHooks } from './process-hooks.ts'
 

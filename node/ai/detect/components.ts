@@ -1,6 +1,6 @@
 // From a lesion probability map to lesion boxes: threshold, 8-connected component labelling, and
 // one box per component with its mean probability. Pure, in source pixel coordinates.
-import type { LesionBox } from '../analysis/analyser.ts'
+import type { LesionBox } from '../../analysis/analyser.ts'
 
 /** Options of findLesions. */
 export interface LesionOptions {
