@@ -99,8 +99,8 @@ model.dispose()
 // non-IID hospitals' images vs FedAvg across them with the same total epochs, scored on one
 // held-out set from all three profiles. The two arms train at once in two processes, about
 // 25 minutes on 2 cores; the round overhead then runs the production model on three peer processes.
-const { flQuality } = await import('./bench/fl-quality.ts')
-const { flRound } = await import('./bench/fl-round.ts')
+const { flQuality } = await import('./bench/ai/fl-quality.ts')
+const { flRound } = await import('./bench/ai/fl-round.ts')
 const { DEFAULT_UNET, parameterCount } = await import('../node/ai/model/unet-config.ts')
 const fq = quick
   ? { perHospital: 16, heldOut: 24, rounds: 4, localEpochs: 1 }

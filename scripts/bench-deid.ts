@@ -5,8 +5,8 @@
 import type { TextFindings } from '../node/research/burned-in/text-detector.ts'
 import { classifyWords, createTextDetector } from '../node/research/burned-in/text-detector.ts'
 import { encodePng } from '../node/imaging/encode.ts'
-import { scoreDetector } from './bench/deid-score.ts'
-import type { DeidScore } from './bench/deid-score.ts'
+import { scoreDetector } from './bench/imaging/deid-score.ts'
+import type { DeidScore } from './bench/imaging/deid-score.ts'
 import { createWorker, OEM } from 'tesseract.js'
 import { createRequire } from 'node:module'
 

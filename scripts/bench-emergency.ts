@@ -11,7 +11,7 @@ import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
 import { RECORDS_DEFAULTS } from '../node/config-records.ts'
 import { startTwoMemberPeers } from './bench/two-member-peers.ts'
 import type { Peer } from '../node/peer.ts'
-import { makeImages } from './bench/load-users.ts'
+import { makeImages } from './bench/users/load-users.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } }, strict: true })
 const runs = Number(values.runs)

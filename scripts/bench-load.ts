@@ -9,10 +9,10 @@ import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { MedichainClient } from '../protocol/client/client.ts'
-import { createSignedIn, makeImages } from './bench/load-users.ts'
-import type { LoadUser } from './bench/load-users.ts'
-import { runPhase } from './bench/load-phase.ts'
-import type { PhaseResult } from './bench/load-phase.ts'
+import { createSignedIn, makeImages } from './bench/users/load-users.ts'
+import type { LoadUser } from './bench/users/load-users.ts'
+import { runPhase } from './bench/users/load-phase.ts'
+import type { PhaseResult } from './bench/users/load-phase.ts'
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +42,7 @@ async function rssMiB (pid: number): Promise<number> {
 /** Starts the peer process and waits for its ready line. */
 async function startPeer (): Promise<{ child: ChildProcess, url: string, pid: number, setup: string }> {
   const args = values.profile ? ['--cpu-prof', '--cpu-prof-dir=bench-profiles'] : []
-  const child = spawn(process.execPath, [...args, 'scripts/bench/load-peer.ts'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...args, 'scripts/bench/users/load-peer.ts'], { stdio: ['ignore', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
   for await (const line of lines) {
     const ready = JSON.parse(line) as { url: string, pid: number, setup: string }

@@ -8,7 +8,7 @@ import { classifyWords, createTextDetector } from '../../node/research/burned-in
 import { blackOut, grayOf } from '../../node/research/burned-in/pixels.ts'
 import { burnedInPhantom } from '../../scripts/synth/burn-in.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
-import { toGray } from '../../scripts/bench/deid-score.ts'
+import { toGray } from '../../scripts/bench/imaging/deid-score.ts'
 
 const word = (text: string, x0: number, y0: number, x1: number, y1: number) => ({ text, bbox: { x0, y0, x1, y1 } })
 

@@ -20,7 +20,7 @@ import { phiDicom } from './deid-fixture.ts'
 import { frameOf } from '../../node/research/burned-in/pixels.ts'
 import { readDicom } from '../../node/research/deid/deidentify.ts'
 import { burnedInPhantom } from '../../scripts/synth/burn-in.ts'
-import { toGray } from '../../scripts/bench/deid-score.ts'
+import { toGray } from '../../scripts/bench/imaging/deid-score.ts'
 import { rejects } from '../helpers/assert.ts'
 
 let hospitals: Hospital[] = []

@@ -4,9 +4,9 @@
 // to having validated the aggregate. Also reported without the coordinator's validation step.
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { createGenesis } from '../../protocol/chain/genesis.ts'
-import { nodeIdentity, randomSeed } from '../../ledger/verify/node-crypto.ts'
-import type { RoundRecord, TaskView } from '../../node/fl/index.ts'
+import { createGenesis } from '../../../protocol/chain/genesis.ts'
+import { nodeIdentity, randomSeed } from '../../../ledger/verify/node-crypto.ts'
+import type { RoundRecord, TaskView } from '../../../node/fl/index.ts'
 import type { FromPeer, ToPeer } from './fl-peer.ts'
 
 /** Settings of the run. */

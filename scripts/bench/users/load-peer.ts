@@ -2,7 +2,7 @@
 // data folder, with production settings except scrypt's cost (2^14): the mix has no sign-ins, so
 // it only shortens the setup of the users. Runs in its own process so its RSS and CPU profile are
 // its own; prints one JSON line `{ url, pid, setup }` on stdout when ready and stops on SIGTERM.
-import { startOneMemberPeer } from './one-member-peer.ts'
+import { startOneMemberPeer } from '../one-member-peer.ts'
 
 const { peer, stop } = await startOneMemberPeer('load')
 

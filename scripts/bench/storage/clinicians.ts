@@ -6,12 +6,12 @@
 // decrypts). South has none of the blocks before: each read crosses the hospitals. Measured per
 // reader: the time to the first byte of the body and the bytes; per run: the aggregate rate.
 import { createCipheriv } from 'node:crypto'
-import { fromHex } from '../../protocol/bytes.ts'
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import type { Peer } from '../../node/peer.ts'
-import { mbps } from './storage-transport.ts'
-import { startTwoMemberPeers } from './two-member-peers.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
+import type { Peer } from '../../../node/peer.ts'
+import { mbps } from './transport.ts'
+import { startTwoMemberPeers } from '../two-member-peers.ts'
 
 const PASSWORD = 'bench clinicians password 1'
 

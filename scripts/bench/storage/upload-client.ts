@@ -3,8 +3,8 @@
 // benchmark sends it through the SDK and answers with the time to the 201. Keeping the client out
 // of the peer's process keeps its body building and socket writes off the peer's event loop and
 // heap, which a browser never shares. Arguments: peer URL, username, password, file bytes.
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { largeDicom } from './storage-dicom.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { largeDicom } from './dicom.ts'
 
 const [url, username, password, bytes] = process.argv.slice(2)
 const client = new MedichainClient({ baseUrl: url, vaultIterations: 1000 })

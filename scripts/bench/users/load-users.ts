@@ -1,8 +1,8 @@
 // The population of `npm run bench:load`: the hospital's admin (from the setup link), clinicians
 // approved by it, and patients, each signed in through the SDK like a browser; each clinician
 // uploads a few synthetic images for its patients, so reads have something to list and open.
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { encodePng } from '../../node/imaging/encode.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { encodePng } from '../../../node/imaging/encode.ts'
 
 /** One signed-in user and what it works on. */
 export interface LoadUser {

@@ -1,8 +1,8 @@
 // The large image of the upload benchmark: a synthetic multi-frame 16-bit CT DICOM of 512 × 512
 // frames with noise pixels, no PHI beyond placeholder tags. Its own module, so the upload client's
-// process (storage-upload-client.ts) builds it without loading the peer.
+// process (upload-client.ts) builds it without loading the peer.
 import { createCipheriv } from 'node:crypto'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
+import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
 
 /** A synthetic multi-frame 16-bit DICOM of about `bytes` (512 × 512 frames), no PHI. */
 export function largeDicom (bytes: number): Uint8Array {

@@ -1,9 +1,9 @@
 // Scores the burned-in text detector on synthetic phantoms (issue 15): a burned-in string counts
 // as removed when the blacked-out boxes cover every one of its ink pixels; on a clean phantom, the blacked-out
 // share of the image is the false blackout. Shared by `npm run bench:deid` and its test.
-import type { PixelBox, TextDetector } from '../../node/research/burned-in/text-detector.ts'
-import { burnedInPhantom } from '../synth/burn-in.ts'
-import { generatePhantom } from '../synth/phantom.ts'
+import type { PixelBox, TextDetector } from '../../../node/research/burned-in/text-detector.ts'
+import { burnedInPhantom } from '../../synth/burn-in.ts'
+import { generatePhantom } from '../../synth/phantom.ts'
 
 /** Per-set results. */
 export interface DeidScore { strings: number, removed: number, recall: number, cleanImages: number, falseBlackout: number, uncertainBurned: number, uncertainClean: number, msPerImage: number }

@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { fromHex } from '../../protocol/bytes.ts'
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { hospitalBoxPublicKey } from '../../protocol/crypto/user-keys.ts'
-import type { Peer } from '../../node/peer.ts'
-import { nodeWrapKey } from '../../node/records/node-box.ts'
-import { mbps } from './storage-transport.ts'
-import { startOneMemberPeer } from './one-member-peer.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { hospitalBoxPublicKey } from '../../../protocol/crypto/user-keys.ts'
+import type { Peer } from '../../../node/peer.ts'
+import { nodeWrapKey } from '../../../node/records/node-box.ts'
+import { mbps } from './transport.ts'
+import { startOneMemberPeer } from '../one-member-peer.ts'
 
 const PASSWORD = 'bench storage password 1'
 const CLINICIAN = 'bench-clinician'
@@ -26,7 +26,7 @@ const clientOf = (url: string): MedichainClient => new MedichainClient({ baseUrl
 
 /**
  * Starts the peer (production settings except scrypt's cost) and signs up its users. The process
- * takes the peer's garbage-collection policy there (one-member-peer.ts); it is process-wide, so it
+ * takes the peer's garbage-collection policy there (../one-member-peer.ts); it is process-wide, so it
  * holds from here on (the reads and clinicians parts run before it).
  */
 export async function startBenchPeer (): Promise<BenchPeer> {
@@ -67,9 +67,9 @@ export function rawAesGcm (bytes: Uint8Array): { mbps: number, cpuMs: number } {
   return { mbps: mbps(bytes.length, ms), cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
-export { largeDicom } from './storage-dicom.ts'
+export { largeDicom } from './dicom.ts'
 
-/** The uploading clinician in its own process (storage-upload-client.ts). */
+/** The uploading clinician in its own process (upload-client.ts). */
 export interface UploadClient {
   /** Size of the file it uploads (largeDicom of the requested size). */
   bytes: number
@@ -83,7 +83,7 @@ export interface UploadClient {
 
 /** Starts the clinician's process for uploads of largeDicom(`bytes`) and waits until it is signed in. */
 export async function startUploadClient (p: BenchPeer, bytes: number): Promise<UploadClient> {
-  const child = fork(fileURLToPath(new URL('./storage-upload-client.ts', import.meta.url)), [p.peer.http.url, CLINICIAN, PASSWORD, String(bytes)])
+  const child = fork(fileURLToPath(new URL('./upload-client.ts', import.meta.url)), [p.peer.http.url, CLINICIAN, PASSWORD, String(bytes)])
   const next = async (): Promise<Record<string, unknown>> => await new Promise((resolve, reject) => {
     const fail = (): void => reject(new Error(`the upload client exited (${String(child.exitCode)})`))
     child.once('exit', fail)

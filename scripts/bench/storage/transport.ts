@@ -7,9 +7,9 @@ import { createServer, connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { ConnectionEncrypterName } from '../../node/p2p/constants.ts'
-import { createHost } from '../../node/p2p/host.ts'
-import { privateKeyFromSeed } from '../../node/p2p/identity.ts'
+import type { ConnectionEncrypterName } from '../../../node/p2p/constants.ts'
+import { createHost } from '../../../node/p2p/host.ts'
+import { privateKeyFromSeed } from '../../../node/p2p/identity.ts'
 
 /** MB/s (10^6 bytes per second) of `bytes` moved in `ms`. */
 export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000)
