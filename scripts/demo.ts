@@ -14,8 +14,8 @@ import type { HospitalKey } from '../node/keys.ts'
 import { createLogger, LOG_LEVELS } from '../node/logger.ts'
 import { createPeer } from '../node/peer.ts'
 import { DICOM_DEFAULTS } from '../node/config-dicom.ts'
-import { DEMO_PASSWORD, runStory } from './demo-story.ts'
-import type { DemoAccount } from './demo-story.ts'
+import { DEMO_PASSWORD, runStory } from './demo/story.ts'
+import type { DemoAccount } from './demo/story.ts'
 import type { Peer } from '../node/peer.ts'
 
 const HELP = `Usage: npm run demo -- [options]

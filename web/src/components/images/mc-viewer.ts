@@ -159,7 +159,7 @@ export class McViewer extends LitElement {
     if (!keep) this.#view = null
     this.#draw()
     this.#prefetchNeighbours()
-    // scripts/bench-web.ts reads this measure: open + decrypt + decode + first draw.
+    // scripts/bench/users/bench-web.ts reads this measure: open + decrypt + decode + first draw.
     performance.measure('mc:viewer-open', { start: this.#started, end: performance.now() })
   }
 

@@ -117,7 +117,7 @@ export class McApp extends LitElement {
     }
     if (!this.#ready && this.session !== undefined && this.session.state !== 'starting') {
       this.#ready = true
-      // The bench (scripts/bench-web.ts) reads this mark as the time to interactive.
+      // The bench (scripts/bench/users/bench-web.ts) reads this mark as the time to interactive.
       performance.mark('mc:ready')
     }
   }

@@ -1,17 +1,17 @@
 // The clinical story of `npm run demo`, told through the real client SDK against the three
 // peers' HTTP APIs: admins set up, a patient signs up, clinicians are approved, synthetic images
 // are uploaded at A, the patient grants a clinician at B, who reads them over bitswap; then a
-// modality sends a study over DICOM (scripts/demo-dicom.ts), a researcher exports a consented cohort
-// and the patient signs in at another hospital (scripts/demo-research.ts), and the hospitals train a
-// model together with secure aggregation (scripts/demo-federated.ts).
-import { MedichainClient } from '../protocol/client/client.ts'
-import type { Peer } from '../node/peer.ts'
-import { encodeDicom } from '../node/imaging/dicom-write.ts'
-import { encodePng, toUint16, toUint8 } from '../node/imaging/encode.ts'
-import { generatePhantom } from './synth/phantom.ts'
-import { runDicomStory } from './demo-dicom.ts'
-import { runFederatedStory } from './demo-federated.ts'
-import { runResearchStory } from './demo-research.ts'
+// modality sends a study over DICOM (scripts/demo/dicom.ts), a researcher exports a consented cohort
+// and the patient signs in at another hospital (scripts/demo/research.ts), and the hospitals train a
+// model together with secure aggregation (scripts/demo/federated.ts).
+import { MedichainClient } from '../../protocol/client/client.ts'
+import type { Peer } from '../../node/peer.ts'
+import { encodeDicom } from '../../node/imaging/dicom-write.ts'
+import { encodePng, toUint16, toUint8 } from '../../node/imaging/encode.ts'
+import { generatePhantom } from '../synth/phantom.ts'
+import { runDicomStory } from './dicom.ts'
+import { runFederatedStory } from './federated.ts'
+import { runResearchStory } from './research.ts'
 
 /** The demo's accounts: printed so a person can sign in to each peer with them. */
 export const DEMO_PASSWORD = 'medichain demo password'

@@ -6,12 +6,12 @@
 // images by each (custodian basis at A against the released keys at B). `--runs R` (default 5)
 // gives medians with min–max.
 import { parseArgs } from 'node:util'
-import { MedichainClient } from '../protocol/client/client.ts'
-import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
-import { RECORDS_DEFAULTS } from '../node/config-records.ts'
-import { startTwoMemberPeers } from './bench/two-member-peers.ts'
-import type { Peer } from '../node/peer.ts'
-import { makeImages } from './bench/users/load-users.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { AUTH_DEFAULTS } from '../../../node/auth/constants.ts'
+import { RECORDS_DEFAULTS } from '../../../node/config-records.ts'
+import { startTwoMemberPeers } from '../two-member-peers.ts'
+import type { Peer } from '../../../node/peer.ts'
+import { makeImages } from './load-users.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } }, strict: true })
 const runs = Number(values.runs)

@@ -5,12 +5,12 @@
 // asks A on every request (`checkMs` 0) against one whose check is cached (the default 30 s).
 // `--runs R` (default 5) gives medians with min–max.
 import { parseArgs } from 'node:util'
-import { deriveAuthSecret } from '../protocol/crypto/auth-secret.ts'
-import { toHex } from '../protocol/bytes.ts'
-import { MedichainClient } from '../protocol/client/client.ts'
-import { proofToBase64, sealRelayProof } from '../protocol/crypto/relay-sign-in.ts'
-import { AUTH_DEFAULTS } from '../node/auth/constants.ts'
-import { startTwoMemberPeers } from './bench/two-member-peers.ts'
+import { deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { proofToBase64, sealRelayProof } from '../../../protocol/crypto/relay-sign-in.ts'
+import { AUTH_DEFAULTS } from '../../../node/auth/constants.ts'
+import { startTwoMemberPeers } from '../two-member-peers.ts'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' } }, strict: true })
 const runs = Number(values.runs)

@@ -8,10 +8,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import dimse from 'dcmjs-dimse'
-import type { MedichainClient } from '../protocol/client/client.ts'
-import { enrolWithCode, findHospitalPatients, issueEnrolmentCode } from '../protocol/client/desk.ts'
-import type { Peer } from '../node/peer.ts'
-import { writeStudy } from './synth/dicom-study.ts'
+import type { MedichainClient } from '../../protocol/client/client.ts'
+import { enrolWithCode, findHospitalPatients, issueEnrolmentCode } from '../../protocol/client/desk.ts'
+import type { Peer } from '../../node/peer.ts'
+import { writeStudy } from '../synth/dicom-study.ts'
 
 const { Client } = dimse
 

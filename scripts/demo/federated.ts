@@ -3,12 +3,12 @@
 // ground-truth mask, the patients grant their hospital a `training` consent (one patient
 // declines), A's admin starts a task, the hospitals train on their own consented images, and the
 // published model is hot-loaded everywhere and analyses the next upload.
-import { MedichainClient } from '../protocol/client/client.ts'
-import type { LabelUse } from '../protocol/client/client.ts'
-import { toHex } from '../protocol/bytes.ts'
-import type { Peer } from '../node/peer.ts'
-import { encodePng, toUint8 } from '../node/imaging/encode.ts'
-import { generatePhantom } from './synth/phantom.ts'
+import { MedichainClient } from '../../protocol/client/client.ts'
+import type { LabelUse } from '../../protocol/client/client.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Peer } from '../../node/peer.ts'
+import { encodePng, toUint8 } from '../../node/imaging/encode.ts'
+import { generatePhantom } from '../synth/phantom.ts'
 
 /** Phantoms per patient, patients per hospital. */
 const IMAGES = 4

@@ -13,9 +13,9 @@
 import { readFile, rm, mkdtemp } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startOrthanc } from './orthanc.ts'
-import { startBenchPeer, storescu, writeInstances } from './bench/imaging/dicom-setup.ts'
-import type { BenchPeer } from './bench/imaging/dicom-setup.ts'
+import { startOrthanc } from '../../orthanc.ts'
+import { startBenchPeer, storescu, writeInstances } from './dicom-setup.ts'
+import type { BenchPeer } from './dicom-setup.ts'
 
 /** Bytes that fetch takes as a body. */
 type Bytes = Uint8Array<ArrayBuffer>

@@ -4,13 +4,13 @@
 // reads,concurrent,clinicians,upload,listing` runs some parts.
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
-import { median } from './bench/ledger/ingest.ts'
-import { percentile } from './bench/ledger/propagation.ts'
-import { concurrentRun, readRun, startMembers, stopMembers } from './bench/storage/reads.ts'
-import type { BenchMember } from './bench/storage/reads.ts'
-import { clinicianReads } from './bench/storage/clinicians.ts'
-import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcm, startBenchPeer, startUploadClient, stopBenchPeer } from './bench/storage/peer.ts'
-import { hostPairMbps, libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './bench/storage/transport.ts'
+import { median } from '../ledger/ingest.ts'
+import { percentile } from '../ledger/propagation.ts'
+import { concurrentRun, readRun, startMembers, stopMembers } from './reads.ts'
+import type { BenchMember } from './reads.ts'
+import { clinicianReads } from './clinicians.ts'
+import { clinicianColdWalk, clinicianPage, fillLedger, largeDicom, listingTimes, patientPage, rawAesGcm, startBenchPeer, startUploadClient, stopBenchPeer } from './peer.ts'
+import { hostPairMbps, libp2pStreamMbps, noiseCipherMbps, rawTcpMbps } from './transport.ts'
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, runs: { type: 'string', default: '3' }, only: { type: 'string' } }, strict: true })
 const quick = values.quick
@@ -117,7 +117,7 @@ async function concurrentReads (a: BenchMember, b: BenchMember): Promise<void> {
 }
 
 if (part('clinicians')) {
-  // The same concurrency as clinicians meet it: whole peers, sessions, consents and HTTP (bench/storage/clinicians.ts).
+  // The same concurrency as clinicians meet it: whole peers, sessions, consents and HTTP (clinicians.ts).
   const readers = 10
   const each = quick ? 10 * MB : 50 * MB
   const r = await clinicianReads(readers, each, runs)
@@ -133,7 +133,7 @@ if (part('upload') || part('listing')) {
   try {
     if (part('upload')) {
       // The clinician uploads from a process of its own, as a browser would; one small upload
-      // first starts the peer's decode and seal workers (bench/storage/upload-client.ts).
+      // first starts the peer's decode and seal workers (upload-client.ts).
       const client = await startUploadClient(p, fileBytes)
       const file = largeDicom(fileBytes)
       const aes: number[] = []

@@ -2,11 +2,11 @@
 // scores a fresh set of burned-in phantoms (a name, a date and an MRN each) and as many clean
 // ones; the figures are medians over the runs with their spread, each beside the same-run
 // reference of OCR on the raw frame (no thresholding). `--quick`: fewer, smaller runs.
-import type { TextFindings } from '../node/research/burned-in/text-detector.ts'
-import { classifyWords, createTextDetector } from '../node/research/burned-in/text-detector.ts'
-import { encodePng } from '../node/imaging/encode.ts'
-import { scoreDetector } from './bench/imaging/deid-score.ts'
-import type { DeidScore } from './bench/imaging/deid-score.ts'
+import type { TextFindings } from '../../../node/research/burned-in/text-detector.ts'
+import { classifyWords, createTextDetector } from '../../../node/research/burned-in/text-detector.ts'
+import { encodePng } from '../../../node/imaging/encode.ts'
+import { scoreDetector } from './deid-score.ts'
+import type { DeidScore } from './deid-score.ts'
 import { createWorker, OEM } from 'tesseract.js'
 import { createRequire } from 'node:module'
 

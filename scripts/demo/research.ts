@@ -5,10 +5,10 @@
 // patient reads each use in their audit. Then patient-1 signs in at the third hospital, which
 // only relays the sign-in to A, and sees their images from there.
 import { createHash } from 'node:crypto'
-import type { MedichainClient } from '../protocol/client/client.ts'
-import { hospitalShortName } from '../protocol/crypto/relay-sign-in.ts'
-import { ResearchClient } from '../protocol/client/research.ts'
-import type { Peer } from '../node/peer.ts'
+import type { MedichainClient } from '../../protocol/client/client.ts'
+import { hospitalShortName } from '../../protocol/crypto/relay-sign-in.ts'
+import { ResearchClient } from '../../protocol/client/research.ts'
+import type { Peer } from '../../node/peer.ts'
 
 const PROJECT = {
   title: 'Lesion detection on chest CT',

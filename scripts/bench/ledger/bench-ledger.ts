@@ -1,8 +1,8 @@
 // `npm run bench:ledger`: ledger ingest, propagation, rebuild and catch-up figures, each printed
 // beside its reference measured in the same run (docs/design.md §8). Output lines are `name: value`.
 import { availableParallelism } from 'node:os'
-import { ingestRate, makeChain, median, rawVerify } from './bench/ledger/ingest.ts'
-import { blockLatencies, catchUpRate, percentile, rawGossipLatencies } from './bench/ledger/propagation.ts'
+import { ingestRate, makeChain, median, rawVerify } from './ingest.ts'
+import { blockLatencies, catchUpRate, percentile, rawGossipLatencies } from './propagation.ts'
 
 const quick = process.argv.includes('--quick')
 const workers = availableParallelism()

@@ -8,11 +8,11 @@ import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
-import { MedichainClient } from '../protocol/client/client.ts'
-import { createSignedIn, makeImages } from './bench/users/load-users.ts'
-import type { LoadUser } from './bench/users/load-users.ts'
-import { runPhase } from './bench/users/load-phase.ts'
-import type { PhaseResult } from './bench/users/load-phase.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { createSignedIn, makeImages } from './load-users.ts'
+import type { LoadUser } from './load-users.ts'
+import { runPhase } from './load-phase.ts'
+import type { PhaseResult } from './load-phase.ts'
 
 const { values } = parseArgs({
   options: {

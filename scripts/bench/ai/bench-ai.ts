@@ -8,8 +8,8 @@ import type { Tensor4D } from '@tensorflow/tfjs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import type { DecodedImage } from '../node/imaging/types.ts'
-import { generatePhantom } from './synth/phantom.ts'
+import type { DecodedImage } from '../../../node/imaging/types.ts'
+import { generatePhantom } from '../../synth/phantom.ts'
 
 const quick = process.argv.includes('--quick')
 const line = (name: string, value: number | string, digits = 1): void => {
@@ -29,10 +29,10 @@ function phantomImage (seed: number, size = 256): { image: DecodedImage, mask: U
 let t = performance.now()
 const tf = await import('@tensorflow/tfjs')
 line('tfjs import (ms)', performance.now() - t)
-const { activeBackend, initBackend } = await import('../node/ai/runtime/backend.ts')
-const { createDetectStrange } = await import('../node/ai/detect/detect.ts')
-const { createModel, serializeWeights } = await import('../node/ai/model/model.ts')
-const { trainLocal } = await import('../node/ai/train/train.ts')
+const { activeBackend, initBackend } = await import('../../../node/ai/runtime/backend.ts')
+const { createDetectStrange } = await import('../../../node/ai/detect/detect.ts')
+const { createModel, serializeWeights } = await import('../../../node/ai/model/model.ts')
+const { trainLocal } = await import('../../../node/ai/train/train.ts')
 t = performance.now()
 const backend = await initBackend()
 line('backend', backend)
@@ -99,9 +99,9 @@ model.dispose()
 // non-IID hospitals' images vs FedAvg across them with the same total epochs, scored on one
 // held-out set from all three profiles. The two arms train at once in two processes, about
 // 25 minutes on 2 cores; the round overhead then runs the production model on three peer processes.
-const { flQuality } = await import('./bench/ai/fl-quality.ts')
-const { flRound } = await import('./bench/ai/fl-round.ts')
-const { DEFAULT_UNET, parameterCount } = await import('../node/ai/model/unet-config.ts')
+const { flQuality } = await import('./fl-quality.ts')
+const { flRound } = await import('./fl-round.ts')
+const { DEFAULT_UNET, parameterCount } = await import('../../../node/ai/model/unet-config.ts')
 const fq = quick
   ? { perHospital: 16, heldOut: 24, rounds: 4, localEpochs: 1 }
   : { perHospital: 96, heldOut: 300, rounds: 20, localEpochs: 4 }
