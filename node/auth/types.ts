@@ -20,7 +20,7 @@ export interface AccountRecord {
   username: string
   role: Role
   status: AccountStatus
-  /** PHC string of the scrypt hash (see password.ts). */
+  /** PHC string of the scrypt hash (see accounts/password.ts). */
   passwordHash: string
   /** Ed25519 public key: the user's identity on the ledger. */
   signPub: string

@@ -7,7 +7,7 @@ import { fromHex, toHex } from '../../protocol/bytes.ts'
 import { InvalidRequestError } from '../../protocol/errors.ts'
 import type { Auth, SessionUser } from '../auth/index.ts'
 import { currentUser } from '../auth/index.ts'
-import { readJson } from '../auth/body.ts'
+import { readJson } from '../auth/http/body.ts'
 import type { Dicom } from './index.ts'
 
 /** HTTP statuses of the desk's error codes (the error middleware's extension point). */

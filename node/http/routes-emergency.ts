@@ -11,7 +11,7 @@ import type { EmergencyAccess } from '../../ledger/rules/emergency.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { Auth } from '../auth/index.ts'
 import { currentUser } from '../auth/index.ts'
-import { readJson } from '../auth/body.ts'
+import { readJson } from '../auth/http/body.ts'
 import { expectQueryKeys, parseHexParam } from './query.ts'
 
 /** Reasons kept in this hospital's break-glass file, by release id (hex). */

@@ -12,7 +12,7 @@ import type { RekeyView } from '../../ledger/rules/patient-rekey.ts'
 import type { Clock, Ledger } from '../../ledger/types.ts'
 import type { Auth } from '../auth/index.ts'
 import { currentUser } from '../auth/index.ts'
-import { readJson } from '../auth/body.ts'
+import { readJson } from '../auth/http/body.ts'
 import { expectQueryKeys, parseHexParam } from './query.ts'
 
 /** A request as JSON: keys and ids in hex, each hospital with its directory name. */

@@ -6,7 +6,7 @@ import type { Middleware } from 'koa'
 import type { Clock } from '../../ledger/types.ts'
 import { currentUser } from '../auth/index.ts'
 import { RateLimitedError } from '../auth/errors.ts'
-import { SlidingWindow } from '../auth/rate-limit.ts'
+import { SlidingWindow } from '../auth/sessions/rate-limit.ts'
 
 /** Budgets of writes per sliding window (the `records` block of the config: writeWindowMs, writesPer*). */
 export interface WriteLimits {

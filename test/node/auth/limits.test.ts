@@ -4,9 +4,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
-import { SlidingWindow } from '../../../node/auth/rate-limit.ts'
-import { SessionStore, tokenHash, tokensEqual } from '../../../node/auth/sessions.ts'
-import { clientKey } from '../../../node/auth/sign-in.ts'
+import { SlidingWindow } from '../../../node/auth/sessions/rate-limit.ts'
+import { SessionStore, tokenHash, tokensEqual } from '../../../node/auth/sessions/sessions.ts'
+import { clientKey } from '../../../node/auth/sessions/sign-in.ts'
 import type { SessionUser } from '../../../node/auth/types.ts'
 import { testClock } from './fixture.ts'
 

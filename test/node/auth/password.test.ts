@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AUTH_DEFAULTS, SALT_BYTES } from '../../../node/auth/constants.ts'
-import { checkNewPassword, checkScryptN, createPasswordHasher, normalisePassword } from '../../../node/auth/password.ts'
+import { checkNewPassword, checkScryptN, createPasswordHasher, normalisePassword } from '../../../node/auth/accounts/password.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 import { randomBytes } from 'node:crypto'
 

@@ -3,16 +3,16 @@
 // run of failures locks the username for a while, and an unknown username costs a full scrypt and
 // the same bookkeeping, so it looks like a wrong password in answer and in time.
 import type { Logger } from 'pino'
-import type { Clock } from '../../ledger/types.ts'
-import type { AccountStore } from './account-store.ts'
-import { MAX_TRACKED_KEYS, USERNAME_PATTERN } from './constants.ts'
-import type { SignInLimits } from './constants.ts'
-import { AccountLockedError, AccountPendingError, BadCredentialsError, RateLimitedError } from './errors.ts'
-import { normalisePassword } from './password.ts'
-import type { PasswordHasher } from './password.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import type { AccountStore } from '../accounts/store.ts'
+import { MAX_TRACKED_KEYS, USERNAME_PATTERN } from '../constants.ts'
+import type { SignInLimits } from '../constants.ts'
+import { AccountLockedError, AccountPendingError, BadCredentialsError, RateLimitedError } from '../errors.ts'
+import { normalisePassword } from '../accounts/password.ts'
+import type { PasswordHasher } from '../accounts/password.ts'
 import { SlidingWindow } from './rate-limit.ts'
-import type { AccountRecord } from './types.ts'
-import type { SignInRequest } from './validate.ts'
+import type { AccountRecord } from '../types.ts'
+import type { SignInRequest } from '../http/validate.ts'
 
 /** What sign-in uses. */
 export interface SignInDeps {

@@ -1,8 +1,8 @@
 // A sliding-window log (one timestamp per event, per key) for throttling sign-in failures per
 // account and per client IP. Kept in memory: limits reset when the peer restarts, which an
 // attacker cannot trigger, and a restart costs an attacker nothing they could not get by waiting.
-import type { Clock } from '../../ledger/types.ts'
-import { MAX_TRACKED_KEYS } from './constants.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import { MAX_TRACKED_KEYS } from '../constants.ts'
 
 /** Counts events per key over the last `windowMs` and refuses past `limit`. */
 export class SlidingWindow {

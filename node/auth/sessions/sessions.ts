@@ -3,9 +3,9 @@
 // an idle period and at an absolute age (OWASP Session Management Cheat Sheet). Held in memory:
 // a restart of the peer signs everyone out, which is the safe direction for a hospital.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Clock } from '../../ledger/types.ts'
-import { MAX_SESSIONS_PER_USER, TOKEN_BYTES } from './constants.ts'
-import type { RandomBytes, SessionUser } from './types.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import { MAX_SESSIONS_PER_USER, TOKEN_BYTES } from '../constants.ts'
+import type { RandomBytes, SessionUser } from '../types.ts'
 
 /** One signed-in browser. */
 export interface Session {

@@ -2,12 +2,12 @@
 // cookie, `requireUser` guards a route by role, and `csrf` refuses cross-site writes and
 // cookie-authenticated writes without the session's token (OWASP CSRF Prevention Cheat Sheet).
 import type { Context, Middleware, Next } from 'koa'
-import type { Role } from '../../protocol/chain/tx.ts'
-import { CSRF_HEADER, SESSION_COOKIE } from './constants.ts'
-import { CsrfError, ForbiddenError, UnauthenticatedError } from './errors.ts'
-import { tokensEqual } from './sessions.ts'
-import type { Session, SessionStore } from './sessions.ts'
-import type { SessionUser } from './types.ts'
+import type { Role } from '../../../protocol/chain/tx.ts'
+import { CSRF_HEADER, SESSION_COOKIE } from '../constants.ts'
+import { CsrfError, ForbiddenError, UnauthenticatedError } from '../errors.ts'
+import { tokensEqual } from '../sessions/sessions.ts'
+import type { Session, SessionStore } from '../sessions/sessions.ts'
+import type { SessionUser } from '../types.ts'
 
 /** The session each request resolved to (undefined: none), so it is looked up once per request. */
 const resolved = new WeakMap<Context, Session | undefined>()

@@ -2,17 +2,17 @@
 // key (setup-request.ts). The CLI's `medichain admin setup-link` sends it, so the IT team can make
 // a first admin whose link was lost, or a new admin when no admin can sign in, without a restart.
 import type { Router } from '@koa/router'
-import { fromHex } from '../../protocol/bytes.ts'
-import { expectFields, expectUint } from '../../protocol/schema.ts'
-import { SchemaError } from '../../protocol/errors.ts'
-import { nodeVerify } from '../../ledger/verify/node-crypto.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { expectQueryKeys } from '../http/query.ts'
-import type { Accounts } from './accounts.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { expectFields, expectUint } from '../../../protocol/schema.ts'
+import { SchemaError } from '../../../protocol/errors.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { expectQueryKeys } from '../../http/query.ts'
+import type { Accounts } from '../accounts/accounts.ts'
 import { readJson } from './body.ts'
-import { BadSetupRequestError } from './errors.ts'
+import { BadSetupRequestError } from '../errors.ts'
 import { checkSetupRequest } from './setup-request.ts'
-import type { Clock } from '../../ledger/types.ts'
+import type { Clock } from '../../../ledger/types.ts'
 
 /** What the setup route uses. */
 export interface SetupRoutesDeps { accounts: Accounts, ledger: Ledger, clock: Clock }

@@ -2,13 +2,13 @@
 // (RFC 7914) on libuv's thread pool, never on the event loop, and stored as a PHC string that
 // carries its own cost, so a later change of N still verifies older hashes.
 import { scrypt, timingSafeEqual } from 'node:crypto'
-import { InvalidRequestError } from '../../protocol/errors.ts'
-import type { RandomBytes } from './types.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
+import type { RandomBytes } from '../types.ts'
 import {
   HASH_BYTES, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS, SALT_BYTES, SCRYPT_CONCURRENCY, SCRYPT_MAX_N, SCRYPT_MIN_N,
   SCRYPT_P, SCRYPT_QUEUE_LIMIT, SCRYPT_R, scryptMaxmem
-} from './constants.ts'
-import { BusyError, WeakPasswordError } from './errors.ts'
+} from '../constants.ts'
+import { BusyError, WeakPasswordError } from '../errors.ts'
 
 /** UTF-16 code units beyond which a string cannot be a 128-character password, even before NFC. */
 const MAX_PASSWORD_UNITS = PASSWORD_MAX_CHARS * 4

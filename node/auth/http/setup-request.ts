@@ -2,10 +2,10 @@
 // (`medichain admin setup-link`). Whoever can read the hospital key on the peer's host may ask:
 // the request is the current time signed with that key under its own domain tag, so it can be
 // neither forged without the key nor replayed as any other signature, and it goes stale quickly.
-import { concat } from '../../protocol/bytes.ts'
-import { DOMAIN } from '../../protocol/constants.ts'
-import { domainBytes } from '../../protocol/domain.ts'
-import type { Identity, Verifier } from '../../protocol/crypto/ed25519.ts'
+import { concat } from '../../../protocol/bytes.ts'
+import { DOMAIN } from '../../../protocol/constants.ts'
+import { domainBytes } from '../../../protocol/domain.ts'
+import type { Identity, Verifier } from '../../../protocol/crypto/ed25519.ts'
 
 /** How old (or how far ahead) a setup-link request may be: enough for a slow CLI, too little to hoard. */
 export const SETUP_REQUEST_MAX_AGE_MS = 60_000

@@ -2,9 +2,9 @@
 // against Content-Length first and then while streaming (413), strict UTF-8 and JSON (400).
 import type { IncomingMessage } from 'node:http'
 import type { Context } from 'koa'
-import { TooLargeError } from '../../protocol/errors.ts'
-import { MAX_JSON_BYTES } from './constants.ts'
-import { InvalidJsonError, UnsupportedMediaTypeError } from './errors.ts'
+import { TooLargeError } from '../../../protocol/errors.ts'
+import { MAX_JSON_BYTES } from '../constants.ts'
+import { InvalidJsonError, UnsupportedMediaTypeError } from '../errors.ts'
 
 /** True when the Content-Type is JSON in UTF-8 (RFC 8259 §8.1: JSON text exchanged between systems is UTF-8). */
 function isJsonType (header: string | undefined): boolean {

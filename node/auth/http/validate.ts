@@ -1,13 +1,13 @@
 // Boundary checks of the auth request bodies: sign-up and sign-in. Shape errors are SchemaError
 // (BAD_SCHEMA, 400) naming the field; the password policy is checked where the password is hashed.
-import { fromHex } from '../../protocol/bytes.ts'
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, X25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.ts'
-import { SchemaError, TooLargeError } from '../../protocol/errors.ts'
-import { expectEnum, expectFields } from '../../protocol/schema.ts'
-import { ROLES } from '../../protocol/chain/tx.ts'
-import type { Role } from '../../protocol/chain/tx.ts'
-import { MAX_VAULT_BYTES, TOKEN_BYTES, USERNAME_PATTERN } from './constants.ts'
-import type { JsonObject } from './types.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, X25519_PUBLIC_KEY_BYTES } from '../../../protocol/constants.ts'
+import { SchemaError, TooLargeError } from '../../../protocol/errors.ts'
+import { expectEnum, expectFields } from '../../../protocol/schema.ts'
+import { ROLES } from '../../../protocol/chain/tx.ts'
+import type { Role } from '../../../protocol/chain/tx.ts'
+import { MAX_VAULT_BYTES, TOKEN_BYTES, USERNAME_PATTERN } from '../constants.ts'
+import type { JsonObject } from '../types.ts'
 
 /** A checked sign-up request; the password is still raw (checkNewPassword applies the policy). */
 export interface SignUpRequest {
