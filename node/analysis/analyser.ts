@@ -12,7 +12,7 @@ export interface AnalysisResult {
   /**
    * The result image: grayscale raw with the mask overlaid in colour, outlines and boxes (PNG).
    * Detect-strange adds the binary mask of the regions it kept as a private chunk
-   * (node/imaging/result-mask.ts), from which the DICOM Segmentation object is made.
+   * (node/imaging/derived/result-mask.ts), from which the DICOM Segmentation object is made.
    */
   png: Uint8Array
   /** Image-level abnormality score in [0, 1]. */

@@ -2,19 +2,19 @@
 // (docs/design.md §5 step 1): detect the format by magic bytes, then a real parse. Every failure is a
 // typed error with a stable code; nothing here logs, so no tag or pixel can leak into a log.
 import { detectFormat } from './detect.ts'
-import { decodeDicom } from './dicom-decode.ts'
-import type { DicomScaling } from './dicom-decode.ts'
+import { decodeDicom } from './dicom/decode.ts'
+import type { DicomScaling } from './dicom/decode.ts'
 import { CorruptImageError, describeThrown } from './errors.ts'
-import { decodeJpeg } from './jpeg-decode.ts'
+import { decodeJpeg } from './raster/jpeg-decode.ts'
 import { DEFAULT_LIMITS } from './limits.ts'
 import type { ImageLimits } from './limits.ts'
-import { decodePng } from './png-decode.ts'
+import { decodePng } from './raster/png-decode.ts'
 import type { DecodedImage, ImageFormat } from './types.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 
-export { dicomSummary } from './dicom-summary.ts'
-export type { DicomSummary } from './dicom-summary.ts'
-export type { DicomScaling } from './dicom-decode.ts'
+export { dicomSummary } from './dicom/summary.ts'
+export type { DicomSummary } from './dicom/summary.ts'
+export type { DicomScaling } from './dicom/decode.ts'
 
 /** Options of loadImage; every field has a safe default. */
 export interface LoadOptions {

@@ -7,7 +7,7 @@ import { MedichainClient } from '../../protocol/client/client.ts'
 import type { LabelUse } from '../../protocol/client/client.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import type { Peer } from '../../node/peer.ts'
-import { encodePng, toUint8 } from '../../node/imaging/encode.ts'
+import { encodePng, toUint8 } from '../../node/imaging/raster/encode.ts'
 import { generatePhantom } from '../synth/phantom.ts'
 
 /** Phantoms per patient, patients per hospital. */

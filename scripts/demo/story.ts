@@ -6,8 +6,8 @@
 // model together with secure aggregation (scripts/demo/federated.ts).
 import { MedichainClient } from '../../protocol/client/client.ts'
 import type { Peer } from '../../node/peer.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { encodePng, toUint16, toUint8 } from '../../node/imaging/encode.ts'
+import { encodeDicom } from '../../node/imaging/dicom/write.ts'
+import { encodePng, toUint16, toUint8 } from '../../node/imaging/raster/encode.ts'
 import { generatePhantom } from '../synth/phantom.ts'
 import { runDicomStory } from './dicom.ts'
 import { runFederatedStory } from './federated.ts'

@@ -2,7 +2,7 @@
 // from the set's seed, a hospital (round robin) and that hospital's profile. IID: every hospital
 // has the same profile. Non-IID: lesion rate, lesion contrast, intensity gain/offset and noise
 // differ per hospital, the kind of shift federated learning has to cope with.
-import type { DicomPatient } from '../../node/imaging/dicom-write.ts'
+import type { DicomPatient } from '../../node/imaging/dicom/write.ts'
 import { checkPhantomOptions, generatePhantom } from './phantom.ts'
 import type { Phantom } from './phantom.ts'
 import { checkSeed, createRng, deriveSeed } from './prng.ts'

@@ -4,8 +4,8 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { SOP_CLASS } from '../../node/imaging/constants.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { toUint16 } from '../../node/imaging/encode.ts'
+import { encodeDicom } from '../../node/imaging/dicom/write.ts'
+import { toUint16 } from '../../node/imaging/raster/encode.ts'
 import { generatePhantom } from './phantom.ts'
 
 /** One series of a synthetic study: its UID, modality and number of slices. */

@@ -4,8 +4,8 @@
 // options always give identical files.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../node/imaging/encode.ts'
+import { encodeDicom } from '../../node/imaging/dicom/write.ts'
+import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../node/imaging/raster/encode.ts'
 import { checkDatasetOptions, generateDataset, hospitalProfiles } from './dataset.ts'
 import type { DatasetItem, DatasetOptions, HospitalProfile } from './dataset.ts'
 import type { Box, Lesion } from './phantom.ts'

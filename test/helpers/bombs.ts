@@ -3,8 +3,8 @@
 // dictionary, so copies concatenate into one valid stream), never by compressing gigabytes.
 import { constants as zlib, crc32, deflateRawSync } from 'node:zlib'
 import { TS } from '../../node/imaging/constants.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
-import { encodeJpeg, toUint8 } from '../../node/imaging/encode.ts'
+import { encodeDicom } from '../../node/imaging/dicom/write.ts'
+import { encodeJpeg, toUint8 } from '../../node/imaging/raster/encode.ts'
 
 const MIB = 2 ** 20
 const ZEROS_MIB = deflateRawSync(new Uint8Array(MIB), { finishFlush: zlib.Z_FULL_FLUSH })

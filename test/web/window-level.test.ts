@@ -3,8 +3,8 @@
 // agreement with the peer's own DICOM decoder under the file's window on signed and unsigned data.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decodeDicom } from '../../node/imaging/dicom-decode.ts'
-import { encodeDicom } from '../../node/imaging/dicom-write.ts'
+import { decodeDicom } from '../../node/imaging/dicom/decode.ts'
+import { encodeDicom } from '../../node/imaging/dicom/write.ts'
 import { DEFAULT_LIMITS } from '../../node/imaging/limits.ts'
 import { parseDicom } from '../../web/src/lib/dicom.ts'
 import type { DicomImage } from '../../web/src/lib/dicom.ts'

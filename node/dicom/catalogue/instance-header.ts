@@ -2,8 +2,8 @@
 // attributes a query/retrieve SCP matches and answers with (patient, study, series, instance
 // levels of PS3.4 §C.6). They are PHI: they live only in the hospital's sealed catalogue
 // (catalogue.ts) and in the encrypted file, never on the ledger, in gossip or in logs.
-import { readDicomHead } from '../../imaging/dicom-file.ts'
-import { parseDicomFile } from '../../imaging/dicom-header.ts'
+import { readDicomHead } from '../../imaging/dicom/file.ts'
+import { parseDicomFile } from '../../imaging/dicom/header.ts'
 import { CorruptImageError } from '../../imaging/errors.ts'
 
 /** The patient-level attributes (PS3.4 §C.6.1.1.2). */

@@ -3,7 +3,7 @@
 // every viewer expect a file, so the SCP writes this prefix and then the data set as received.
 import { inflateRawSync } from 'node:zlib'
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, TS } from '../../imaging/constants.ts'
-import { readTransferSyntax } from '../../imaging/dicom-header.ts'
+import { readTransferSyntax } from '../../imaging/dicom/header.ts'
 import { MAX_INSTANCE_BYTES } from '../constants.ts'
 
 /** One explicit VR LE element with a short (16-bit) or long (OB: reserved + 32-bit) length. */

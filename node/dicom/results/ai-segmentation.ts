@@ -1,6 +1,6 @@
 // The AI result as a DICOM Segmentation (issue 13 item 5; Segmentation IOD, PS3.3 §A.51): the
 // abnormal-region mask detect-strange drew for an instance (carried in its result PNG,
-// node/imaging/result-mask.ts) as a BINARY segmentation of one segment, in a series of its own in
+// node/imaging/derived/result-mask.ts) as a BINARY segmentation of one segment, in a series of its own in
 // the source's study, so that a standard viewer overlays it on the source. Each frame names its
 // source (Derivation Image / Source Image Sequence, §C.7.6.16.2.6); the Frame of Reference and
 // plane position and orientation are the source's when it has them. The model's CID is in the
@@ -11,7 +11,7 @@
 // needs the source's full pixel data normalised to a multi-frame object and stamps random UIDs
 // and the current date and time: neither fits an object that must be the same on every retrieval.
 import type { CatalogueEntry, DicomCatalogue } from '../catalogue/catalogue.ts'
-import type { ResultMask } from '../../imaging/result-mask.ts'
+import type { ResultMask } from '../../imaging/derived/result-mask.ts'
 import { CorruptImageError } from '../../imaging/errors.ts'
 import { derivedEntry, derivedUid, part10Bytes, patientAndStudy } from './ai-result.ts'
 

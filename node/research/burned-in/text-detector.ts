@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module'
 import { createWorker, OEM } from 'tesseract.js'
 import type { Worker } from 'tesseract.js'
-import { encodePng } from '../../imaging/encode.ts'
+import { encodePng } from '../../imaging/raster/encode.ts'
 
 /** A rectangle in image pixels. */
 export interface PixelBox { x: number, y: number, width: number, height: number }

@@ -4,7 +4,7 @@
 // reference of OCR on the raw frame (no thresholding). `--quick`: fewer, smaller runs.
 import type { TextFindings } from '../../../node/research/burned-in/text-detector.ts'
 import { classifyWords, createTextDetector } from '../../../node/research/burned-in/text-detector.ts'
-import { encodePng } from '../../../node/imaging/encode.ts'
+import { encodePng } from '../../../node/imaging/raster/encode.ts'
 import { scoreDetector } from './deid-score.ts'
 import type { DeidScore } from './deid-score.ts'
 import { createWorker, OEM } from 'tesseract.js'

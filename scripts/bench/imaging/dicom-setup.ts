@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { MedichainClient } from '../../../protocol/client/client.ts'
 import { SOP_CLASS } from '../../../node/imaging/constants.ts'
-import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
-import { toUint16 } from '../../../node/imaging/encode.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import { toUint16 } from '../../../node/imaging/raster/encode.ts'
 import { generatePhantom } from '../../synth/phantom.ts'
 
 /** The PatientID (MRN) every bench instance carries; synthetic, like every bench datum. */

@@ -2,7 +2,7 @@
 // frames with noise pixels, no PHI beyond placeholder tags. Its own module, so the upload client's
 // process (upload-client.ts) builds it without loading the peer.
 import { createCipheriv } from 'node:crypto'
-import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
 
 /** A synthetic multi-frame 16-bit DICOM of about `bytes` (512 × 512 frames), no PHI. */
 export function largeDicom (bytes: number): Uint8Array {

@@ -2,7 +2,7 @@
 // approved by it, and patients, each signed in through the SDK like a browser; each clinician
 // uploads a few synthetic images for its patients, so reads have something to list and open.
 import { MedichainClient } from '../../../protocol/client/client.ts'
-import { encodePng } from '../../../node/imaging/encode.ts'
+import { encodePng } from '../../../node/imaging/raster/encode.ts'
 
 /** One signed-in user and what it works on. */
 export interface LoadUser {

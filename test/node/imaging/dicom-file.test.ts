@@ -1,4 +1,4 @@
-// Reading a DICOM file for decoding without its Pixel Data past the first frame (dicom-file.ts):
+// Reading a DICOM file for decoding without its Pixel Data past the first frame (node/imaging/dicom/file.ts):
 // whatever the file (valid, multi-frame, implicit VR, with attributes after Pixel Data, truncated,
 // mutated), loadImage, the card preview and the catalogue header read from it agree with the whole
 // file, pixel for pixel or code for code; and a large multi-frame file is indeed read in part.
@@ -10,10 +10,10 @@ import * as assert from 'uvu/assert'
 import { MedichainError } from '../../../protocol/errors.ts'
 import { TS } from '../../../node/imaging/constants.ts'
 import { readInstanceHeader, readInstanceHeaderFile } from '../../../node/dicom/catalogue/instance-header.ts'
-import { dicomCardFields } from '../../../node/imaging/dicom-card.ts'
-import { readDicomHead, readImageFile } from '../../../node/imaging/dicom-file.ts'
-import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
-import type { DicomWriteInit } from '../../../node/imaging/dicom-write.ts'
+import { dicomCardFields } from '../../../node/imaging/dicom/card.ts'
+import { readDicomHead, readImageFile } from '../../../node/imaging/dicom/file.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import type { DicomWriteInit } from '../../../node/imaging/dicom/write.ts'
 import { loadImage } from '../../../node/imaging/load.ts'
 import { createRng } from '../../../scripts/synth/prng.ts'
 import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'

@@ -5,7 +5,7 @@ import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../../node/imaging/encode.ts'
+import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../../node/imaging/raster/encode.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
 function readPng (bytes: Uint8Array): ReturnType<typeof PNG.sync.read> {

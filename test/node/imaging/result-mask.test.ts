@@ -1,11 +1,11 @@
-// The abnormal-region mask inside a result PNG (node/imaging/result-mask.ts): bits packed as DICOM
+// The abnormal-region mask inside a result PNG (node/imaging/derived/result-mask.ts): bits packed as DICOM
 // packs 1-bit pixels (PS3.5 §8.1.1, first pixel in the least significant bit), a private ancillary
 // chunk every PNG reader skips, and a chunk that is corrupt, truncated or of another size refused.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { PNG } from 'pngjs'
-import { encodePng } from '../../../node/imaging/encode.ts'
-import { hasResultMask, maskBit, packMask, readResultMask, RESULT_MASK_CHUNK, withResultMask } from '../../../node/imaging/result-mask.ts'
+import { encodePng } from '../../../node/imaging/raster/encode.ts'
+import { hasResultMask, maskBit, packMask, readResultMask, RESULT_MASK_CHUNK, withResultMask } from '../../../node/imaging/derived/result-mask.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
 const W = 13

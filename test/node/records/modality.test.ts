@@ -3,7 +3,7 @@
 // is recorded as OT on every peer, with the text nowhere in ledger bytes or captured gossip.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeDicom } from '../../../node/imaging/dicom-write.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
 import { cleanup } from '../../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'

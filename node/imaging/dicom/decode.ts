@@ -3,13 +3,13 @@
 // (rescale) and optionally the VOI window, into one gray plane in [0, 1]. A lookup table indexed
 // by the raw sample applies bit masking, sign extension, rescale, window and inversion at once.
 import type { DataSet } from 'dicom-parser'
-import { CorruptImageError, UnsupportedPixelFormatError } from './errors.ts'
-import { checkBudget } from './limits.ts'
-import type { ImageLimits } from './limits.ts'
-import { parseDicomFile, readHeader } from './dicom-header.ts'
-import type { DicomHeader } from './dicom-header.ts'
-import { toGray } from './luma.ts'
-import type { DecodedImage } from './types.ts'
+import { CorruptImageError, UnsupportedPixelFormatError } from '../errors.ts'
+import { checkBudget } from '../limits.ts'
+import type { ImageLimits } from '../limits.ts'
+import { parseDicomFile, readHeader } from './header.ts'
+import type { DicomHeader } from './header.ts'
+import { toGray } from '../raster/luma.ts'
+import type { DecodedImage } from '../types.ts'
 
 /**
  * How stored values become [0, 1]. 'bits': the full range the stored bits can hold maps to

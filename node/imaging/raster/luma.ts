@@ -1,6 +1,6 @@
 // Interleaved samples → one normalised gray plane. Shared by the PNG, JPEG and DICOM RGB paths so
 // every colour image becomes gray by the same BT.601 weights.
-import { LUMA } from './constants.ts'
+import { LUMA } from '../constants.ts'
 
 /**
  * Gray plane in [0, 1] from `channels`-interleaved samples whose full scale is `max`. With

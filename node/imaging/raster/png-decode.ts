@@ -3,12 +3,12 @@
 // RGBA and palette images at 1–16 bits become one gray plane.
 import { inflateSync } from 'node:zlib'
 import { PNG } from 'pngjs'
-import { PNG_SIGNATURE } from './constants.ts'
-import { CorruptImageError, describeThrown, UnsupportedFormatError } from './errors.ts'
-import { checkBudget } from './limits.ts'
-import type { ImageLimits } from './limits.ts'
+import { PNG_SIGNATURE } from '../constants.ts'
+import { CorruptImageError, describeThrown, UnsupportedFormatError } from '../errors.ts'
+import { checkBudget } from '../limits.ts'
+import type { ImageLimits } from '../limits.ts'
 import { toGray } from './luma.ts'
-import type { DecodedImage } from './types.ts'
+import type { DecodedImage } from '../types.ts'
 
 /** The IHDR fields we act on (ISO/IEC 15948 §11.2.2). */
 export interface PngHeader {

@@ -9,9 +9,9 @@
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import type { DataSet } from 'dicom-parser'
-import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from './constants.ts'
-import { parseDicomFile, readHeader, readTransferSyntax } from './dicom-header.ts'
-import type { DicomHeader } from './dicom-header.ts'
+import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from '../constants.ts'
+import { parseDicomFile, readHeader, readTransferSyntax } from './header.ts'
+import type { DicomHeader } from './header.ts'
 
 /** Files up to this size are read whole: splicing saves nothing worth a second code path. */
 const WHOLE_BELOW_BYTES = 4 * 2 ** 20

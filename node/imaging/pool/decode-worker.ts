@@ -1,19 +1,19 @@
 // Worker thread body of the decode pool: reads an uploaded file and decodes it with loadImage, off
 // the main thread, so a slow or hostile image never stalls HTTP, gossip or the ledger. A large
-// DICOM is read without the Pixel Data past its first frame (dicom-file.ts). The pixels go back
+// DICOM is read without the Pixel Data past its first frame (../dicom/file.ts). The pixels go back
 // by transfer, not by copy. On request it also makes the image card's preview (thumbnail
 // and, for DICOM, the header's date and descriptions), which go back only to be sealed.
 import { parentPort } from 'node:worker_threads'
-import { MedichainError } from '../../protocol/errors.ts'
-import { imageToInput } from '../ai/model/preprocess.ts'
-import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { dicomCardFields } from './dicom-card.ts'
-import { readImageFile } from './dicom-file.ts'
-import type { DicomScaling } from './dicom-decode.ts'
-import type { ImageLimits } from './limits.ts'
-import { loadImage } from './load.ts'
-import { makeThumbnail } from './thumbnail.ts'
-import type { DecodedImage, ImageFormat } from './types.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { imageToInput } from '../../ai/model/preprocess.ts'
+import type { ImageMeta } from '../../../protocol/image-meta.ts'
+import { dicomCardFields } from '../dicom/card.ts'
+import { readImageFile } from '../dicom/file.ts'
+import type { DicomScaling } from '../dicom/decode.ts'
+import type { ImageLimits } from '../limits.ts'
+import { loadImage } from '../load.ts'
+import { makeThumbnail } from '../derived/thumbnail.ts'
+import type { DecodedImage, ImageFormat } from '../types.ts'
 
 /** A request: decode the file at `path`, or `bytes`, under `limits`. */
 export interface DecodeRequest {

@@ -3,12 +3,12 @@
 // once with DECODE_BUSY (503) rather than queued without bound, so overload costs neither memory
 // nor the main thread's time.
 import { Worker } from 'node:worker_threads'
-import { MedichainError } from '../../protocol/errors.ts'
-import type { DicomScaling } from './dicom-decode.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import type { DicomScaling } from '../dicom/decode.ts'
 import type { DecodeRequest, DecodeResponse, ImagePreview } from './decode-worker.ts'
-import { CorruptImageError, DecodeBusyError } from './errors.ts'
-import type { ImageLimits } from './limits.ts'
-import type { DecodedImage, ImageFormat } from './types.ts'
+import { CorruptImageError, DecodeBusyError } from '../errors.ts'
+import type { ImageLimits } from '../limits.ts'
+import type { DecodedImage, ImageFormat } from '../types.ts'
 
 /** Sizes of the pool and the pixel budget each decode runs under. */
 export interface DecodePoolInit {

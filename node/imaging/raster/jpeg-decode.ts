@@ -2,12 +2,12 @@
 // header and check the size limits, then jpeg-js for the entropy decoding. Baseline, extended and
 // progressive 8-bit images with one or three components become one gray plane.
 import jpeg from 'jpeg-js'
-import { JPEG_SOI } from './constants.ts'
-import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedPixelFormatError } from './errors.ts'
-import { checkBudget } from './limits.ts'
-import type { ImageLimits } from './limits.ts'
+import { JPEG_SOI } from '../constants.ts'
+import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedPixelFormatError } from '../errors.ts'
+import { checkBudget } from '../limits.ts'
+import type { ImageLimits } from '../limits.ts'
 import { toGray } from './luma.ts'
-import type { DecodedImage } from './types.ts'
+import type { DecodedImage } from '../types.ts'
 
 /** The frame header fields we act on (T.81 §B.2.2). */
 export interface JpegFrame {

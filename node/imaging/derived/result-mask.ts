@@ -4,7 +4,7 @@
 // under the same key and CID. The DICOM Segmentation object (node/dicom/results/ai-segmentation.ts) is
 // made from it: the mask the model drew, never one guessed back from the overlay's colours.
 import { crc32, deflateSync, inflateSync } from 'node:zlib'
-import { CorruptImageError } from './errors.ts'
+import { CorruptImageError } from '../errors.ts'
 
 /**
  * The chunk type: ancillary (m), private (c), reserved bit clear (S), safe to copy (g). "mcSg":

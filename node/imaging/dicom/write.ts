@@ -2,8 +2,8 @@
 // VR little endian with its group length, then the data set in explicit or implicit VR little
 // endian. It writes one grayscale image with the attributes our loaders and dcmtk need, and the
 // synthetic patient tags the no-PHI tests look for. Not a general DICOM toolkit.
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, SOP_CLASS, TS } from './constants.ts'
-import { InvalidRequestError } from '../../protocol/errors.ts'
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION, SOP_CLASS, TS } from '../constants.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
 
 /** Synthetic patient tags (never real PHI in this project; tests look for them). */
 export interface DicomPatient {
@@ -17,7 +17,7 @@ export interface DicomPatient {
   sex?: string
 }
 
-/** Synthetic study tags, written when given: what an image card (node/imaging/dicom-card.ts) and the catalogue read. */
+/** Synthetic study tags, written when given: what an image card (node/imaging/dicom/card.ts) and the catalogue read. */
 export interface DicomStudy {
   /** Study Date (0008,0020), DA as YYYYMMDD, and Study Time (0008,0030), TM as HHMMSS. */
   date?: string

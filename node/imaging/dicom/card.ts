@@ -1,11 +1,11 @@
 // What an image card (protocol/image-meta.ts) takes from a DICOM header: when the image was made,
 // what the study and series were called, and the Modality as the file wrote it. These are
 // free-text and dates, so PHI by the house rules: they are read only to be sealed into the card,
-// and never reach the ledger, gossip or a log line. dicom-summary.ts keeps the technical facts.
+// and never reach the ledger, gossip or a log line. summary.ts keeps the technical facts.
 import type { DataSet } from 'dicom-parser'
-import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_MODALITY, toMetaDate } from '../../protocol/image-meta.ts'
-import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { guarded, parseDicomFile } from './dicom-header.ts'
+import { cleanMetaText, MAX_META_DESCRIPTION, MAX_META_MODALITY, toMetaDate } from '../../../protocol/image-meta.ts'
+import type { ImageMeta } from '../../../protocol/image-meta.ts'
+import { guarded, parseDicomFile } from './header.ts'
 
 /** Date and time attribute pairs, most telling first (PS3.3 §C.7.2.1, §C.7.3.1, §C.7.6.1). */
 const DATES: ReadonlyArray<[date: string, time: string]> = [

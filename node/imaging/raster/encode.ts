@@ -4,7 +4,7 @@
 import jpeg from 'jpeg-js'
 import { PNG } from 'pngjs'
 import type { ColorType } from 'pngjs'
-import { InvalidRequestError } from '../../protocol/errors.ts'
+import { InvalidRequestError } from '../../../protocol/errors.ts'
 
 /** PNG colour types (ISO/IEC 15948 §11.2.2). */
 const GRAY: ColorType = 0

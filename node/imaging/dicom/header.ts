@@ -4,11 +4,11 @@
 // header. Only technical attributes are read here; patient tags are never touched.
 import dicomParser from 'dicom-parser'
 import type { DataSet } from 'dicom-parser'
-import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from './constants.ts'
-import { inflateDeclared, inflateHeader } from './dicom-inflate.ts'
-import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedTransferSyntaxError } from './errors.ts'
-import { toModalityTerm } from '../../protocol/dicom-modalities.ts'
-import { MedichainError } from '../../protocol/errors.ts'
+import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from '../constants.ts'
+import { inflateDeclared, inflateHeader } from './inflate.ts'
+import { CorruptImageError, describeThrown, UnsupportedFormatError, UnsupportedTransferSyntaxError } from '../errors.ts'
+import { toModalityTerm } from '../../../protocol/dicom-modalities.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 
 /** Image Pixel module attributes (PS3.3 §C.7.6.3) plus modality, rescale and window. */
 export interface DicomHeader {

@@ -5,10 +5,10 @@
 // in about 5 ms where jpeg-js took 50–120 ms for the same 160 pixels (it rebuilds its tables on
 // every call). Made in the decode worker at upload; it is sealed with the card and never stored or
 // logged in clear.
-import { THUMBNAIL_SIDE } from '../../protocol/image-meta.ts'
-import type { ImageThumbnail } from '../../protocol/image-meta.ts'
-import { encodePng } from './encode.ts'
-import type { DecodedImage } from './types.ts'
+import { THUMBNAIL_SIDE } from '../../../protocol/image-meta.ts'
+import type { ImageThumbnail } from '../../../protocol/image-meta.ts'
+import { encodePng } from '../raster/encode.ts'
+import type { DecodedImage } from '../types.ts'
 
 /** Histogram bins for the percentile stretch. */
 const BINS = 1024

@@ -1,6 +1,6 @@
 // The DICOM facts the upload pipeline may keep in clear (docs/design.md §5: "DICOM tags stay inside the
 // encrypted file"): technical attributes only. Patient, study and institution tags are never read.
-import { parseDicomFile, readHeader } from './dicom-header.ts'
+import { parseDicomFile, readHeader } from './header.ts'
 
 /** Non-PHI facts about a DICOM file: safe for the ledger, logs and the image list. */
 export interface DicomSummary {

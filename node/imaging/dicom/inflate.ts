@@ -6,8 +6,8 @@
 import { constants as zlib, inflateRawSync } from 'node:zlib'
 import dicomParser from 'dicom-parser'
 import type { DataSet } from 'dicom-parser'
-import { DICOM_TRAILER_BYTES, MAX_DICOM_HEADER_INFLATE } from './constants.ts'
-import { CorruptImageError, describeThrown, PixelBudgetError } from './errors.ts'
+import { DICOM_TRAILER_BYTES, MAX_DICOM_HEADER_INFLATE } from '../constants.ts'
+import { CorruptImageError, describeThrown, PixelBudgetError } from '../errors.ts'
 
 /** Compressed bytes tried first: deflate expands at most ~1032:1, so 1 KiB cannot pass the header cap. */
 const FIRST_PREFIX = 1024
