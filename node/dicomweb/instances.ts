@@ -3,7 +3,8 @@
 // results (the Secondary Capture and the Segmentation, node/dicom/catalogue/retrieve.ts derivedOf), as over
 // DIMSE; and other hospitals' instances of patients who
 // granted a live treatment consent to the caller or to this hospital, whose headers are read by
-// opening the instance here (a logged read, like any other) and then kept in memory only.
+// opening the instance here (a logged read, like any other) and then kept in memory only, with the
+// objects derived from their results too (whether a result carries its mask is read the same way).
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import type { ImageRecord } from '../../ledger/queries/queries.ts'
@@ -14,6 +15,7 @@ import type { CatalogueEntry, DicomCatalogue } from '../dicom/catalogue/catalogu
 import { readInstanceHeader } from '../dicom/catalogue/instance-header.ts'
 import type { InstanceHeader } from '../dicom/catalogue/instance-header.ts'
 import { derivedOf } from '../dicom/catalogue/retrieve.ts'
+import { hasResultMask } from '../imaging/derived/result-mask.ts'
 import type { DerivedPart, Located } from '../dicom/catalogue/retrieve.ts'
 
 /**
@@ -43,6 +45,8 @@ export async function collect (stream: AsyncIterable<Uint8Array>): Promise<Uint8
 export function createInstanceView (c: InstanceViewComponents) {
   /** Headers of other hospitals' instances this peer has opened, by raw CID (never persisted). */
   const remoteHeaders = new Map<string, InstanceHeader>()
+  /** Whether other hospitals' result images carry their mask, by result CID (never persisted). */
+  const remoteMasks = new Map<string, boolean>()
 
   async function local (reader: Reader): Promise<VisibleInstance[]> {
     const studies = new Map<string, ImageRecord[]>()
@@ -72,6 +76,21 @@ export function createInstanceView (c: InstanceViewComponents) {
     return header
   }
 
+  /**
+   * Whether another hospital's result image carries its mask (so a Segmentation can be made of
+   * it): read once, as the reader (a logged read), and kept in memory by result CID.
+   */
+  async function remoteResultMask (reader: Reader, result: CID): Promise<boolean> {
+    const key = result.toString()
+    const known = remoteMasks.get(key)
+    if (known !== undefined) return known
+    const { stream } = await c.reads.plaintext(reader, result)
+    const has = hasResultMask(await collect(stream))
+    if (remoteMasks.size >= REMOTE_HEADERS_KEPT) remoteMasks.delete(remoteMasks.keys().next().value as string)
+    remoteMasks.set(key, has)
+    return has
+  }
+
   async function remote (reader: Reader): Promise<VisibleInstance[]> {
     const grants = [...await c.ledger.queries.consentsFor(reader.signPub), ...await c.ledger.queries.consentsFor(reader.hospital)]
     const patients = new Map<string, Uint8Array>()
@@ -83,7 +102,9 @@ export function createInstanceView (c: InstanceViewComponents) {
         if (image.dicom === undefined || image.record === null || equals(image.custodian, c.ledger.self)) continue
         if (!await c.reads.mayRead(reader, image, consents)) continue
         const header = await remoteHeader(reader, image.raw)
-        out.push({ entry: { study: image.record, series: image.dicom.series, instance: image.dicom.instance, patient, header, stored: image.time }, image })
+        const entry: CatalogueEntry = { study: image.record, series: image.dicom.series, instance: image.dicom.instance, patient, header, stored: image.time }
+        if (image.result !== null && await remoteResultMask(reader, image.result)) entry.resultMask = true
+        out.push({ entry, image }, ...derivedOf(entry, image, c.catalogue).map(d => ({ entry: d.entry, image, derived: d })))
       }
     }
     return out
