@@ -24,6 +24,8 @@ import { createDicom } from './dicom/index.ts'
 import type { Dicom } from './dicom/index.ts'
 import { DICOM_STATUS_BY_CODE, dicomRoutes } from './dicom/routes.ts'
 import { DICOMWEB_STATUS_BY_CODE, dicomwebRoutes } from './dicomweb/routes.ts'
+import { createInstanceView } from './dicomweb/instances.ts'
+import { viewerRoutes } from './viewer/routes.ts'
 import { ViewerTokens } from './dicomweb/tokens.ts'
 import { directoryRoutes } from './http/routes-directory.ts'
 import { PATIENT_CODE_STATUS_BY_CODE, patientCodeRoutes } from './http/routes-patient-code.ts'
@@ -94,6 +96,8 @@ export type PeerInit = Pick<Config, 'data' | 'http' | 'peers' | 'syncIntervalMs'
   verifyWorkers?: number
   /** Folder of the built web UI (scripts/build-web.ts); default web/dist. */
   webRoot?: string
+  /** Folder of the installed OHIF viewer (scripts/viewer-install.ts); default node/viewer DEFAULT_VIEWER_ROOT. */
+  viewerRoot?: string
   /**
    * Deploy the shipped default detect-strange model (trained on synthetic phantoms) until a
    * federated task publishes one; default false (tests), `medichain start` turns it on.
@@ -364,9 +368,14 @@ export function createPeer (init: PeerInit): (components: PeerComponents) => Pee
       // DICOMweb (PS3.18) for viewers and PACS, with viewer tokens that end with their clinician's sessions.
       const tokens = new ViewerTokens(clock)
       auth.events.addEventListener('sessions:ended', (e) => tokens.revokeAll((e as CustomEvent<{ username: string }>).detail.username))
-      const web = dicomwebRoutes({ auth, dicom, ledger, reads, tokens, tmpDir, logger: logger.child({ component: 'dicomweb' }) })
+      const view = createInstanceView({ catalogue: dicom.catalogue, ledger, reads })
+      const web = dicomwebRoutes({ auth, dicom, ledger, reads, tokens, tmpDir, view, logger: logger.child({ component: 'dicomweb' }) })
       http.app.use(web.routes())
       http.app.use(web.allowedMethods({ throw: true }))
+      // The OHIF viewer at /viewer over that DICOMweb service, for this hospital's clinicians.
+      const viewer = viewerRoutes({ root: init.viewerRoot }, { view, dicom })
+      http.app.use(viewer.routes())
+      http.app.use(viewer.allowedMethods({ throw: true }))
     }
 
     /** Services started so far, so a failed start or a stop undoes exactly those, newest first. */

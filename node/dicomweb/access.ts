@@ -5,6 +5,8 @@ import type { Context, Middleware, Next } from 'koa'
 import { currentUser } from '../auth/index.ts'
 import type { Auth, SessionUser } from '../auth/index.ts'
 import { ForbiddenError, UnauthenticatedError } from '../auth/errors.ts'
+import { fromHex } from '../../protocol/bytes.ts'
+import type { Reader } from '../records/access.ts'
 import type { TokenScope, ViewerTokens } from './tokens.ts'
 
 /** The caller of a DICOMweb request. */
@@ -21,6 +23,11 @@ export function callerOf (ctx: Context): DicomwebCaller {
   const c = callers.get(ctx)
   if (c === undefined) throw new UnauthenticatedError()
   return c
+}
+
+/** A user as the access rules read them (keys as bytes). */
+export function readerOfUser (user: SessionUser): Reader {
+  return { role: user.role, signPub: fromHex(user.signPub), boxPub: fromHex(user.boxPub), hospital: fromHex(user.hospital) }
 }
 
 /** What the guard uses. */

@@ -11,13 +11,13 @@ import { currentUser } from '../auth/index.ts'
 import { readJson } from '../auth/http/body.ts'
 import type { SessionUser } from '../auth/index.ts'
 import type { Dicom } from '../dicom/index.ts'
-import { fromHex } from '../../protocol/bytes.ts'
 import { recordsByPatient } from '../dicom/catalogue/retrieve.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'
-import { callerOf, requireDicomweb } from './access.ts'
+import { callerOf, readerOfUser, requireDicomweb } from './access.ts'
 import { createInstanceView } from './instances.ts'
+import type { InstanceView } from './instances.ts'
 import { answerSearch } from './qido.ts'
 import { answerFrames, answerInstances, answerMetadata, answerRendered } from './wado.ts'
 import { DICOMWEB_BASE, TOKEN_MAX_TTL_MS } from './constants.ts'
@@ -40,6 +40,8 @@ export interface DicomwebRouteComponents {
   tokens: ViewerTokens
   tmpDir: string
   logger: Logger
+  /** The caller-specific instance view; made here unless the peer shares one (node/viewer opens studies through it too). */
+  view?: InstanceView
 }
 
 /** A Study Instance UID as a token scope (PS3.5 §9.1). */
@@ -83,11 +85,8 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
 
   // QIDO-RS and WADO-RS over what the caller may see.
   const read = requireDicomweb({ tokens: c.tokens, auth: c.auth }, 'read')
-  const view = createInstanceView({ catalogue: c.dicom.catalogue, ledger: c.ledger, reads: c.reads })
-  const readerOf = (ctx: Context): Reader => {
-    const { user } = callerOf(ctx)
-    return { role: user.role, signPub: fromHex(user.signPub), boxPub: fromHex(user.boxPub), hospital: fromHex(user.hospital) }
-  }
+  const view = c.view ?? createInstanceView({ catalogue: c.dicom.catalogue, ledger: c.ledger, reads: c.reads })
+  const readerOf = (ctx: Context): Reader => readerOfUser(callerOf(ctx).user)
   const visible = async (ctx: Context): ReturnType<typeof view.visible> => {
     // Instances acknowledged (from custody) before this request are found by it.
     await c.dicom.caughtUp()

@@ -40,6 +40,8 @@ export interface HospitalOptions {
   /** Relayed sign-in timing (node/relay). */
   relay?: RelayInit
   records?: Partial<RecordsConfig>
+  /** Folder of the installed OHIF viewer (default: the checkout's, node/viewer DEFAULT_VIEWER_ROOT). */
+  viewerRoot?: string
   clock?: () => number
   /** A clock per hospital number, over `clock` (a test moves one hospital's time). */
   clocks?: (n: number) => (() => number) | undefined
@@ -84,7 +86,8 @@ export async function startHospital (n: number, genesis: Genesis, opts: Hospital
     records: { ...RECORDS_DEFAULTS, ...opts.records },
     ...(opts.relay === undefined ? {} : { relay: opts.relay }),
     ...(opts.researchExports === undefined ? {} : { researchExports: opts.researchExports }),
-    ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } })
+    ...(opts.dicom === undefined ? {} : { dicom: { ...DICOM_DEFAULTS, port: 0, ...opts.dicom } }),
+    ...(opts.viewerRoot === undefined ? {} : { viewerRoot: opts.viewerRoot })
   })({ logger: (typeof opts.logger === 'function' ? opts.logger(n) : opts.logger) ?? createLogger({ silent: true }), clock: opts.clocks?.(n) ?? opts.clock ?? Date.now })
   await peer.start()
   return { n, peer, data, url: peer.http.url, name: `Hospital ${String.fromCharCode(64 + n)}` }

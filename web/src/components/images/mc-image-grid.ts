@@ -1,8 +1,9 @@
 // A patient's images as a grid of cards (mc-image-card): thumbnail, file name, date taken and
 // description from each image's sealed card, with modality, size, date added, custodian hospital,
-// detect-strange score and the basis of access. Each opens the viewer. `patientId` null lists the
-// signed-in patient's own images.
-import { LitElement, css, html } from 'lit'
+// detect-strange score and the basis of access. Each opens the viewer; for a clinician, a DICOM
+// entry also opens its study in the OHIF viewer at /viewer. `patientId` null lists the signed-in
+// patient's own images.
+import { LitElement, css, html, nothing } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
 import type { PropertyValues } from 'lit'
 import type { ApiImage } from '../../../../protocol/client/client.ts'
@@ -22,6 +23,7 @@ export class McImageGrid extends LitElement {
 
   static override styles = [shared, css`
     ul { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 1rem; }
+    .ohif { margin: 0.3rem 0 0; font-size: 0.9rem; }
   `]
 
   declare session: Session
@@ -55,6 +57,17 @@ export class McImageGrid extends LitElement {
     return this.patientId === null ? `/app/patient/images/${image.raw}` : `/app/clinician/patients/${this.patientId}/images/${image.raw}`
   }
 
+  /**
+   * For a clinician, a DICOM image's study in the OHIF viewer the peer serves (node/viewer): the
+   * peer resolves the study's ledger id to its UID, checking access, and redirects to /viewer. A
+   * new tab, so this page, its unlocked keys and the patient's list stay open.
+   */
+  #ohifLink (img: ApiImage) {
+    if (this.patientId === null || img.dicom === null || img.record === null) return nothing
+    return html`<p class="ohif"><a href=${`/api/viewer/studies/${img.record}`} target="_blank" rel="noopener" data-testid="open-in-ohif"
+      aria-label=${`Open the ${img.modality} study in the OHIF viewer, in a new tab`}>Open the study in OHIF</a></p>`
+  }
+
   override render () {
     const { loading, error } = this.#images
     return html`<p><button type="button" class="secondary" @click=${async () => await this.#images.reload()} ?disabled=${loading}>Refresh the list</button></p>
@@ -67,6 +80,7 @@ export class McImageGrid extends LitElement {
     return html`<ul aria-label="Images" aria-busy=${this.#images.loading ? 'true' : 'false'}>
       ${repeat(groupImages(images), group => group.key, ({ lead: img, images: slices }) => html`<li data-slices=${slices.length}>
         <mc-image-card .session=${this.session} .image=${img} .slices=${slices} href=${this.#href(img)} ?access=${this.patientId !== null}></mc-image-card>
+        ${this.#ohifLink(img)}
       </li>`)}
     </ul>`
   }
