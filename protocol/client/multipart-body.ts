@@ -1,6 +1,6 @@
 // A multipart/form-data body (RFC 7578) for an upload whose file is already in memory as bytes
 // (the SDK in Node, the benchmarks, tools), kept as its pieces: the parts' heads and the file itself,
-// never copied. The client sends them in order (client.ts), where a FormData with a Blob goes
+// never copied. The client sends them in order (request-body.ts), where a FormData with a Blob goes
 // through a web stream that copies every piece again: for a 105 MB image that was about a second
 // of the sender's CPU, and one array built from the pieces cost three copies of the file, one here
 // and two in fetch (docs/benchmarks.md). Browsers upload a File through FormData, which they encode
