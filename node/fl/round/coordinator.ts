@@ -7,6 +7,7 @@
 // `model.publish`: its provenance. Each task's history goes to the TaskHistory (task/history.ts)
 // as it happens; a task still running when the coordinator stops ends 'interrupted', and an admin
 // can continue it (or a stopped one) as a new task from its last round (task/continuation.ts).
+// The rounds themselves are round/round-runner.ts.
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
 import { toHex, fromHex } from '../../../protocol/bytes.ts'
@@ -15,33 +16,24 @@ import { NotFoundError } from '../../../protocol/errors.ts'
 import type { Clock, Ledger } from '../../../ledger/types.ts'
 import { TASK_NONCE_HEX, taskIdFor } from '../../../ledger/rules/fl.ts'
 import { createModel } from '../../ai/model/model.ts'
-import type { SegmentationModel } from '../../ai/model/model.ts'
 import { createPrng } from '../../ai/model/prng.ts'
-import { evaluate } from '../../ai/train/train.ts'
 import type { TrainSample } from '../../ai/train/train.ts'
-import { parameterLayout, sizeOf } from '../../ai/model/unet-config.ts'
 import type { UNetConfig } from '../../ai/model/unet-config.ts'
 import { decodeWeights, encodeWeights } from '../../ai/model/weights-format.ts'
 import { codeOf } from '../../p2p/errors.ts'
-import { absurdNormBound } from './aggregate.ts'
 import { createAnnouncer } from './announce.ts'
-import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION, START_WAIT_MS } from '../constants.ts'
+import { FETCH_TIMEOUT_MS, START_WAIT_MS } from '../constants.ts'
 import { continuationOptions, priorRounds } from '../task/continuation.ts'
 import { NoValidationSetError, TaskConflictError } from '../errors.ts'
 import type { RoundStart, SecAggEnvelope, Update } from '../transport/messages.ts'
-import { runSecureRound } from './secure-round.ts'
-import type { SecureRound } from './secure-round.ts'
 import type { ModelStore } from '../transport/model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
-import { createRoundCollector } from './collect.ts'
-import type { RefusedUpdate, RoundCollector, RoundOutcome } from './collect.ts'
-import { roundConfig } from '../task/schedule.ts'
-import { aggregateRound, serverStep } from './server-step.ts'
-import type { ServerState } from './server-step.ts'
+import { createRoundRunner } from './round-runner.ts'
+import type { RoundTask, TaskContext } from './round-runner.ts'
 import { createTaskHistory } from '../task/history.ts'
 import type { TaskHistory } from '../task/history.ts'
-import { contributorsOf, INTERRUPTED_ERROR, newTaskView, participantOf, publishMetrics, summaryOf, validationOf } from '../task/record.ts'
-import type { RoundRecord, StopReason, TaskSummary, TaskView, Validation } from '../task/record.ts'
+import { contributorsOf, INTERRUPTED_ERROR, newTaskView, publishMetrics, summaryOf } from '../task/record.ts'
+import type { StopReason, TaskSummary, TaskView, Validation } from '../task/record.ts'
 import type { TaskOptions } from '../task/options.ts'
 import type { FlTransport, Verdict } from '../transport/gossip.ts'
 
@@ -106,14 +98,7 @@ export interface Coordinator extends EventTarget {
   /** Stops every task (they end 'interrupted') and waits for their loops. */
   stop(): Promise<void>
 }
-
-interface Running {
-  view: TaskView
-  options: TaskOptions
-  controller: AbortController
-  collector: RoundCollector | null
-  /** The open round of a task with secure aggregation. */
-  secure: SecureRound | null
+interface Running extends RoundTask {
   loop: Promise<TaskView>
   /** CID of the published model, once published. */
   published: CID | null
@@ -129,8 +114,6 @@ function abortReason (signal: AbortSignal): StopReason {
 
 interface Kept { round: number, weights: Float32Array[], validation: Validation }
 
-/** What every round of one task shares: model shape, evaluator, held-out set, server state (DP noise, velocity). */
-interface TaskContext { config: UNetConfig, evaluator: SegmentationModel, held: TrainSample[], server: ServerState }
 
 /** Resolves once `check()` holds (re-checked on each 'changed' event), after `ms`, or on abort. */
 async function waitUntil (check: () => boolean, changes: EventTarget, ms: number, signal: AbortSignal): Promise<void> {
@@ -183,58 +166,12 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       }
     }
 
-    const validate = async (evaluator: SegmentationModel, weights: Float32Array[], held: TrainSample[]): Promise<Validation> => {
-      evaluator.setWeights(weights)
-      return validationOf(await evaluate(evaluator, held, { batchSize: init.evalBatchSize ?? 16 }))
-    }
-
-    /** Runs one round's collection; `outcome` holds the accepted updates. */
-    const collect = async (r: Running, round: number, config: UNetConfig, global: Float32Array[]): Promise<{ outcome: RoundOutcome, startedAt: number, model: string }> => {
-      const startedAt = clock()
-      const deadline = startedAt + r.options.roundTimeoutMs
-      const bytes = encodeWeights(config, global)
-      const model = await models.put(bytes)
-      const self = toHex(ledger.self)
-      let selfExpected = false
-      const layout = parameterLayout(config)
-      const collector = createRoundCollector({
-        task: r.view.id,
-        round,
-        startedAt,
-        deadline,
-        sizes: layout.map(p => sizeOf(p.shape)),
-        global,
-        maxNorm: absurdNormBound(layout.reduce((n, p) => n + sizeOf(p.shape), 0)),
-        minParticipants: r.options.minParticipants,
-        fetchTimeoutMs: init.fetchTimeoutMs ?? FETCH_TIMEOUT_MS
-      }, {
-        clock,
-        models,
-        logger: log,
-        expected: () => new Set([...transport.subscribers(r.view.id), ...(selfExpected ? [self] : [])]),
-        onRefused: (refusal: RefusedUpdate) => emit('update:refused', { ...refusal, task: r.view.id, round })
-      })
-      r.collector = collector
-      const roundSettings = roundConfig(r.options, round)
-      emit('round:started', { task: r.view.id, round, deadline, config: roundSettings })
-      const start = await announcer.roundStart({ task: r.view.id, round, first: round === r.options.firstRound, deadline, bytes, model, config: roundSettings })
-      const local = components.local?.(start)
-      if (local !== undefined) {
-        selfExpected = true
-        void local.then(record => {
-          if (record?.status !== 'sent') selfExpected = false
-          collector.recheck()
-        })
-      }
-      const onAbort = (): void => collector.abort()
-      r.controller.signal.addEventListener('abort', onAbort)
-      try {
-        return { outcome: await collector.done, startedAt, model: model.toString() }
-      } finally {
-        r.controller.signal.removeEventListener('abort', onAbort)
-        r.collector = null
-      }
-    }
+    const rounds = createRoundRunner({ fetchTimeoutMs: init.fetchTimeoutMs, evalBatchSize: init.evalBatchSize })({
+      ledger, identity, models, transport, announcer, logger: log, clock, emit,
+      local: components.local,
+      verify: components.verify,
+      localSecAgg: components.localSecAgg
+    })
 
     /** Publishes the chosen model: stored in helia, then `model.publish` on the ledger. */
     const publish = async (r: Running, config: UNetConfig, chosen: Kept): Promise<void> => {
@@ -250,104 +187,6 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       log.info({ task: r.view.id, round: chosen.round, model: cid.toString(), loss: chosen.validation.loss, dice: chosen.validation.dice }, 'model published')
     }
 
-    /**
-     * One secure round (round/secure-round.ts): announce it with the secure settings, let the hospitals
-     * run the masked exchange, and apply the unmasked FedAvg delta with the server step.
-     */
-    const runSecure = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {
-      const t0 = performance.now()
-      const startedAt = clock()
-      const deadline = startedAt + r.options.roundTimeoutMs
-      const bytes = encodeWeights(ctx.config, global)
-      const model = await models.put(bytes)
-      const self = toHex(ledger.self)
-      const clip = r.options.clip as number
-      const graceMs = Math.max(1, Math.round(r.options.roundTimeoutMs * SECAGG_STEP_FRACTION))
-      const settings = { ...roundConfig(r.options, round), secure: { clip, graceMs, ...(r.options.dpSigma === undefined ? {} : { dpSigma: r.options.dpSigma }) } }
-      if (components.verify === undefined) throw new TypeError('secure aggregation needs the coordinator\'s `verify`')
-      let selfExpected = false
-      const secure = runSecureRound({
-        ledgerId: ledger.id, task: r.view.id, round, startedAt, deadline, roundTimeoutMs: r.options.roundTimeoutMs,
-        sizes: parameterLayout(ctx.config).map(p => sizeOf(p.shape)), minParticipants: r.options.minParticipants, secure: settings.secure
-      }, {
-        identity, self: ledger.self, verify: components.verify, clock, logger: log,
-        expected: () => new Set([...transport.subscribers(r.view.id), ...(selfExpected ? [self] : [])]),
-        expectedKeys: () => new Set([...transport.subscribers(r.view.id), ...(round === r.options.firstRound ? transport.subscribers(null) : []), ...(selfExpected ? [self] : [])]),
-        publish: async (envelope) => {
-          components.localSecAgg?.(envelope)
-          await transport.publish({ topic: 'task', task: r.view.id }, envelope)
-        },
-        onRefused: (refusal: RefusedUpdate) => emit('update:refused', { ...refusal, task: r.view.id, round })
-      })
-      r.secure = secure
-      emit('round:started', { task: r.view.id, round, deadline, config: settings })
-      const start = await announcer.roundStart({ task: r.view.id, round, first: round === r.options.firstRound, deadline, bytes, model, config: settings })
-      const local = components.local?.(start)
-      if (local !== undefined) {
-        selfExpected = true
-        void local.then(record => {
-          if (record?.status !== 'sent') selfExpected = false
-          secure.recheck()
-        })
-      }
-      const onAbort = (): void => secure.abort()
-      r.controller.signal.addEventListener('abort', onAbort)
-      let outcome
-      try {
-        outcome = await secure.done
-      } finally {
-        r.controller.signal.removeEventListener('abort', onAbort)
-        r.secure = null
-      }
-      const collectMs = performance.now() - t0
-      const slowest = outcome.participants.length === 0 ? null : Math.max(...outcome.participants.map(p => p.trainMs))
-      const base = { round, startedAt, model: model.toString(), refused: outcome.refused, closedBy: outcome.closedBy, improved: false, collectMs, participants: outcome.participants, clipped: 0 }
-      if (outcome.delta === null) {
-        if (outcome.code !== undefined) log.warn({ task: r.view.id, round, code: outcome.code }, 'secure round did not aggregate')
-        return { record: { ...base, status: 'insufficient', validation: null, aggregateMs: 0, validateMs: 0, wallMs: performance.now() - t0, slowestTrainMs: slowest, overhead: null }, weights: null }
-      }
-      const t1 = performance.now()
-      const step = serverStep(global, outcome.delta, ctx.server.velocity, { learningRate: r.options.serverLearningRate, momentum: r.options.serverMomentum })
-      ctx.server.velocity = step.velocity
-      const aggregateMs = performance.now() - t1
-      const t2 = performance.now()
-      const validation = await validate(ctx.evaluator, step.weights, ctx.held)
-      const validateMs = performance.now() - t2
-      const wallMs = performance.now() - t0
-      const overhead = slowest === null || slowest === 0 ? null : (wallMs - slowest) / slowest
-      return { record: { ...base, status: 'aggregated', validation, aggregateMs, validateMs, wallMs, slowestTrainMs: slowest, overhead }, weights: step.weights }
-    }
-
-    /** One full round: collect, aggregate, validate; returns its record and the new global. */
-    const runRound = async (r: Running, round: number, global: Float32Array[], ctx: TaskContext): Promise<{ record: RoundRecord, weights: Float32Array[] | null }> => {
-      if (r.options.aggregation === 'secure') return await runSecure(r, round, global, ctx)
-      const t0 = performance.now()
-      const { outcome, startedAt, model } = await collect(r, round, ctx.config, global)
-      const collectMs = performance.now() - t0
-      const base = { round, startedAt, model, refused: outcome.refused, closedBy: outcome.closedBy, improved: false, collectMs }
-      const slowest = outcome.accepted.length === 0 ? null : Math.max(...outcome.accepted.map(u => u.trainMs))
-      if (outcome.accepted.length < r.options.minParticipants || outcome.closedBy === 'stopped') {
-        const participants = outcome.accepted.map(u => participantOf(u, 0))
-        const record: RoundRecord = {
-          ...base, status: 'insufficient', participants, validation: null, clipped: 0, aggregateMs: 0, validateMs: 0, wallMs: performance.now() - t0, slowestTrainMs: slowest, overhead: null
-        }
-        return { record, weights: null }
-      }
-      const t1 = performance.now()
-      const agg = aggregateRound(global, outcome.accepted, r.options, ctx.server)
-      const aggregateMs = performance.now() - t1
-      const t2 = performance.now()
-      const validation = await validate(ctx.evaluator, agg.weights, ctx.held)
-      const validateMs = performance.now() - t2
-      const wallMs = performance.now() - t0
-      const participants = outcome.accepted.map((u, i) => participantOf(u, agg.norms[i]))
-      const overhead = slowest === null || slowest === 0 ? null : (wallMs - slowest) / slowest
-      const record: RoundRecord = {
-        ...base, status: 'aggregated', participants, validation, clipped: agg.clipped, aggregateMs, validateMs, wallMs, slowestTrainMs: slowest, overhead
-      }
-      return { record, weights: agg.weights }
-    }
-
     /** The round loop of one task, with "check loss": best, final, early stop. */
     const loop = async (r: Running): Promise<void> => {
       const { options, view } = r
@@ -357,14 +196,14 @@ export function createCoordinator (init: CoordinatorInit = {}) {
       const evaluator = createModel(0, config)
       const ctx: TaskContext = { config, evaluator, held, server: { prng: createPrng(new DataView(components.random(4).buffer).getUint32(0)), velocity: null } }
       try {
-        view.baseline = await validate(evaluator, initial, held)
+        view.baseline = await rounds.validate(evaluator, initial, held)
         history.save(view)
         await awaitPeers(r)
         let global = initial
         let best: Kept | null = null
         let sinceBest = 0
         for (let round = options.firstRound; round <= options.rounds && !r.controller.signal.aborted; round++) {
-          const { record, weights } = await runRound(r, round, global, ctx)
+          const { record, weights } = await rounds.run(r, round, global, ctx)
           if (weights !== null && record.validation !== null) {
             global = weights
             view.final = { round, validation: record.validation }
