@@ -1,14 +1,12 @@
 // The peer's typed configuration. Four layers are merged, later winning: built-in defaults, the
 // config file (`<data>/config.json` or `--config`), environment variables, command-line flags.
 // Every layer is validated where it enters, and errors name the file key, variable or flag.
+// Single values are checked in config-values.ts, and each block of the file in its own config-*.ts.
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
-import { MedichainError } from '../protocol/errors.ts'
-import { LOG_LEVELS } from './logger.ts'
-import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N, SIGN_IN_LIMITS } from './auth/constants.ts'
-import type { SignInLimits } from './auth/constants.ts'
-import { parseProxyEntry } from './http/client-ip.ts'
+import { AUTH_DEFAULTS } from './auth/constants.ts'
+import { parseAuthConfig } from './config-auth.ts'
+import type { AuthConfig } from './config-auth.ts'
 import { FL_DEFAULTS, parseFlConfig } from './config-fl.ts'
 import type { FlConfig } from './config-fl.ts'
 import { IMAGING_DEFAULTS, parseImagingConfig } from './config-imaging.ts'
@@ -17,15 +15,12 @@ import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
 import type { RecordsConfig } from './config-records.ts'
 import { DICOM_DEFAULTS, parseDicomConfig } from './config-dicom.ts'
 import type { DicomConfig } from './config-dicom.ts'
+import { ConfigError, expectObject, parseHost, parseInterval, parseLevel, parseMultiaddr, parseMultiaddrs, parsePort, parseText, parseTrustProxy } from './config-values.ts'
 import type { LogLevel } from './logger.ts'
 
-/** Thrown when a config value is missing, malformed or out of range; the message names its source. */
-export class ConfigError extends MedichainError {
-  constructor (message: string, options?: ErrorOptions) {
-    super('INVALID_CONFIG', message, options)
-    this.name = 'ConfigError'
-  }
-}
+export { parseAuthConfig } from './config-auth.ts'
+export type { AuthConfig } from './config-auth.ts'
+export { ConfigError, MIN_SYNC_INTERVAL_MS } from './config-values.ts'
 
 /** The resolved configuration of one peer. Paths are absolute. */
 export interface Config {
@@ -112,80 +107,6 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   /** Often enough that a peer back from an outage catches up within seconds, rare enough to be idle. */
   syncIntervalMs: 10_000
-}
-
-/** Smallest accepted sync period (ms): below this the sync protocol would mostly exchange heads. */
-export const MIN_SYNC_INTERVAL_MS = 100
-
-/** A TCP port. Env and flags give text; a config file must give a JSON number. */
-function parsePort (v: unknown, source: string, fromText = true): number {
-  const n = fromText && typeof v === 'string' && /^\d{1,5}$/.test(v.trim()) ? Number(v.trim()) : v
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new ConfigError(`${source}: expected a port number 0..65535, got ${JSON.stringify(v)}`)
-  }
-  return n
-}
-
-function parseMultiaddr (v: unknown, source: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > 512) {
-    throw new ConfigError(`${source}: expected a multiaddr string, got ${JSON.stringify(v)}`)
-  }
-  try {
-    return multiaddr(v).toString()
-  } catch (err) {
-    throw new ConfigError(`${source}: ${JSON.stringify(v)} is not a valid multiaddr`, { cause: err })
-  }
-}
-
-function parseMultiaddrs (v: unknown, source: string): string[] {
-  if (!Array.isArray(v)) throw new ConfigError(`${source}: expected an array of multiaddrs, got ${typeof v}`)
-  return v.map((x, i) => parseMultiaddr(x, `${source}[${i}]`))
-}
-
-function parseText (v: unknown, source: string, max = 4096): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max || /[\u0000-\u001f]/.test(v)) {
-    throw new ConfigError(`${source}: expected a non-empty string of at most ${max} printable characters`)
-  }
-  return v
-}
-
-function parseHost (v: unknown, source: string): string {
-  const host = parseText(v, source, 255)
-  if (!/^[A-Za-z0-9.:[\]-]+$/.test(host)) throw new ConfigError(`${source}: ${JSON.stringify(host)} is not a host name or IP address`)
-  return host
-}
-
-/** `http.trustProxy`: at most 64 IP addresses or CIDR subnets of the reverse proxies in front of the peer. */
-function parseTrustProxy (v: unknown, source: string): string[] {
-  if (!Array.isArray(v) || v.length > 64) throw new ConfigError(`${source}: expected an array of at most 64 IP addresses or CIDR subnets`)
-  return v.map((x, i) => {
-    if (typeof x !== 'string' || parseProxyEntry(x) === undefined) {
-      throw new ConfigError(`${source}[${i}]: expected an IP address or CIDR subnet such as 10.0.0.5 or 10.0.0.0/24, got ${JSON.stringify(x)}`)
-    }
-    return x.trim()
-  })
-}
-
-function parseLevel (v: unknown, source: string): LogLevel {
-  const level = LOG_LEVELS.find(l => l === v)
-  if (level === undefined) throw new ConfigError(`${source}: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(v)}`)
-  return level
-}
-
-function parseInterval (v: unknown, source: string): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < MIN_SYNC_INTERVAL_MS) {
-    throw new ConfigError(`${source}: expected an integer number of milliseconds >= ${MIN_SYNC_INTERVAL_MS}, got ${JSON.stringify(v)}`)
-  }
-  return v
-}
-
-function expectObject (v: unknown, source: string, keys: readonly string[]): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(`${source}: expected an object`)
-  const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) {
-    if (!keys.includes(k)) throw new ConfigError(`${source}.${k}: unknown setting (expected one of ${keys.join(', ')})`)
-  }
-  return o
 }
 
 /**
@@ -323,76 +244,6 @@ export function mergeConfig (layers: ConfigInput[], opts: { cwd: string, configF
       return { ...d, port: pick(l => l.dicomPort, d.port) }
     })()
   }
-}
-
-// ---- Accounts and sessions (issue 3): the `auth` block of the config file. ----
-
-/** Tunables of node/auth; defaults in AUTH_DEFAULTS (node/auth/constants.ts). */
-export interface AuthConfig {
-  /** scrypt cost N for new password hashes: a power of two from 2^14 to 2^20 (default 2^17). */
-  scryptN: number
-  /** Session idle timeout (ms), at least one minute (default 30 minutes). */
-  sessionIdleMs: number
-  /** Absolute session lifetime (ms), at least the idle timeout, at most 7 days (default 12 hours). */
-  sessionMaxMs: number
-  /** Mark the session cookie `Secure`: set when browsers reach the peer over TLS (default false). */
-  secureCookies: boolean
-  /** Sign-in and sign-up throttling; absent fields take SIGN_IN_LIMITS. */
-  limits?: Partial<SignInLimits>
-  /** Relayed sign-in of other members' patients (node/relay): check period, offline grace, timeout. */
-  relay?: { checkMs?: number, offlineGraceMs?: number, timeoutMs?: number }
-}
-
-/** Checks a config file's `auth` block; absent fields take the defaults, and idle must not exceed max. */
-export function parseAuthConfig (v: unknown, source: string): AuthConfig {
-  const o = expectObject(v, source, ['scryptN', 'sessionIdleMs', 'sessionMaxMs', 'secureCookies', 'limits', 'relay'])
-  const out: AuthConfig = { ...AUTH_DEFAULTS }
-  const ms = (x: unknown, key: string, min: number, max: number): number => {
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
-      throw new ConfigError(`${source}.${key}: expected an integer number of milliseconds from ${min} to ${max}, got ${JSON.stringify(x)}`)
-    }
-    return x
-  }
-  if (o.scryptN !== undefined) {
-    const n = o.scryptN
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < SCRYPT_MIN_N || n > SCRYPT_MAX_N || (n & (n - 1)) !== 0) {
-      throw new ConfigError(`${source}.scryptN: expected a power of two from ${SCRYPT_MIN_N} to ${SCRYPT_MAX_N}, got ${JSON.stringify(n)}`)
-    }
-    out.scryptN = n
-  }
-  if (o.sessionIdleMs !== undefined) out.sessionIdleMs = ms(o.sessionIdleMs, 'sessionIdleMs', 60_000, 7 * 86_400_000)
-  if (o.sessionMaxMs !== undefined) out.sessionMaxMs = ms(o.sessionMaxMs, 'sessionMaxMs', 60_000, 7 * 86_400_000)
-  if (out.sessionIdleMs > out.sessionMaxMs) throw new ConfigError(`${source}: sessionIdleMs must not exceed sessionMaxMs`)
-  if (o.secureCookies !== undefined) {
-    if (typeof o.secureCookies !== 'boolean') throw new ConfigError(`${source}.secureCookies: expected true or false`)
-    out.secureCookies = o.secureCookies
-  }
-  if (o.limits !== undefined) out.limits = parseLimits(o.limits, `${source}.limits`)
-  if (o.relay !== undefined) {
-    const r = expectObject(o.relay, `${source}.relay`, ['checkMs', 'offlineGraceMs', 'timeoutMs'])
-    out.relay = {}
-    if (r.checkMs !== undefined) out.relay.checkMs = ms(r.checkMs, 'relay.checkMs', 0, 3_600_000)
-    if (r.offlineGraceMs !== undefined) out.relay.offlineGraceMs = ms(r.offlineGraceMs, 'relay.offlineGraceMs', 0, 86_400_000)
-    if (r.timeoutMs !== undefined) out.relay.timeoutMs = ms(r.timeoutMs, 'relay.timeoutMs', 1000, 120_000)
-  }
-  return out
-}
-
-/** Checks `auth.limits`: each a positive integer, counts up to 10^6 and times from 1 s to 1 day. */
-function parseLimits (v: unknown, source: string): Partial<SignInLimits> {
-  const keys = Object.keys(SIGN_IN_LIMITS) as Array<keyof SignInLimits>
-  const o = expectObject(v, source, keys)
-  const out: Partial<SignInLimits> = {}
-  for (const key of keys) {
-    const x = o[key]
-    if (x === undefined) continue
-    const [min, max] = key.endsWith('Ms') ? [1000, 86_400_000] : [1, 1_000_000]
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < min || x > max) {
-      throw new ConfigError(`${source}.${key}: expected an integer from ${min} to ${max}, got ${JSON.stringify(x)}`)
-    }
-    out[key] = x
-  }
-  return out
 }
 
 /** Reads and checks one config file; a missing file is null unless `required`. */
