@@ -2,8 +2,8 @@
 // peer's own libp2p node as a unixfs file (CIDv1, raw leaves, streamed), reads come from the local
 // blockstore or over bitswap from connected members, and replication keeps every image on its
 // custodian plus k members. This module stores the bytes it is given; encryption happens before.
+// Uploads in flight are staging.ts.
 import { join } from 'node:path'
-import { unixfs } from '@helia/unixfs'
 import * as dagPb from '@ipld/dag-pb'
 import type { Libp2p } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
@@ -13,7 +13,7 @@ import type { Blocks, BlockStats, Hold } from './blocks.ts'
 import { createCollector } from './collector.ts'
 import type { Collector, CollectReport } from './collector.ts'
 import { BLOCK_STREAM_WINDOW_BYTES, BLOCK_TIMEOUT_MS, BLOCKS_DIR, COLLECT_GRACE_MS, COLLECT_INTERVAL_MS, HELIA_DIR, PIN_REPLICAS, READ_AHEAD_BLOCKS, REPAIR_INTERVAL_MS, SEAL_WORKERS } from './constants.ts'
-import { AbortedError, InvalidContentError, StorageNotStartedError, UnavailableError } from './errors.ts'
+import { InvalidContentError, StorageNotStartedError, UnavailableError } from './errors.ts'
 import { codeOf } from '../p2p/errors.ts'
 import { createHeliaLight } from './helia-light.ts'
 import type { HeliaLight } from './helia-light.ts'
@@ -24,12 +24,15 @@ import { serveBlockStreams } from './block-stream.ts'
 import { walkFile } from './dag-walk.ts'
 import { createReplication } from './replication.ts'
 import { createSealPool } from './seal-pool.ts'
-import type { SealJob, SealPool } from './seal-pool.ts'
+import type { SealPool } from './seal-pool.ts'
+import { createStaging } from './staging.ts'
+import type { Staging } from './staging.ts'
 import type { RepairResult, Replication, ReplicationLedger, ReplicationStats } from './replication.ts'
 
 export type { RepairResult, ReplicationStats } from './replication.ts'
 export type { CollectReport } from './collector.ts'
 export type { SealJob } from './seal-pool.ts'
+export type { Staging } from './staging.ts'
 export { UnavailableError, AbortedError, InvalidContentError, StorageFullError, StorageNotStartedError } from './errors.ts'
 
 /** Multicodec of dag-pb, unixfs's node format (the multicodec table): its links lead to the leaves. */
@@ -78,34 +81,6 @@ export interface CatOptions {
 export interface StorageStats extends BlockStats {
   /** Roots pinned here. */
   pins: number
-}
-
-/**
- * An upload in flight. Its blocks are durable when `add` returns but not pinned, and the collector
- * leaves them alone until `commit` pins them or `drop` lets them go: the caller commits once the
- * ledger record that references them is appended, so a crash in between leaves only orphans.
- */
-export interface Staging {
-  /**
-   * Adds a byte stream as one unixfs file; resolves once every block is fsynced, or, with
-   * `sync: false`, once written (then `sync()` makes every file of the staging durable at once).
-   */
-  add(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options?: { signal?: AbortSignal, sync?: boolean }): Promise<{ cid: CID, size: number }>
-  /**
-   * Encrypts the plaintext file at `path` under `key` (protocol/crypto/content-crypto.ts) and adds the
-   * ciphertext as one unixfs file, in a worker thread: the DAG `add(encryptContent(key, file))`
-   * builds. The file may still be growing: report its length with the job's `grow`, and
-   * `grow(size, true)` once it is whole. When `done` resolves each block's data is fsynced but,
-   * as with `add` and `sync: false`, not the folders: `sync()` finishes the job. The key is
-   * copied; the caller zeroes its own.
-   */
-  seal(path: string, key: Uint8Array): SealJob
-  /** fsyncs every block added here so far (files, then their folders), in one pass. */
-  sync(): Promise<void>
-  /** Pins every file added here and ends the hold. */
-  commit(): Promise<void>
-  /** Ends the hold without pinning (the collector frees the blocks after its grace period). */
-  drop(): void
 }
 
 /** Events: 'pin:added' ({ cid }) whenever a root becomes pinned here, by upload or replication. */
@@ -163,16 +138,6 @@ function asCid (value: unknown): CID {
   const cid = CID.asCID(value)
   if (cid === null) throw new InvalidContentError('expected a CID')
   return cid
-}
-
-/** Passes chunks through while counting them; refuses anything that is not bytes. */
-async function * counted (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, total: { bytes: number }, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    if (signal?.aborted === true) throw new AbortedError('the upload was aborted')
-    if (!(chunk instanceof Uint8Array)) throw new InvalidContentError('expected a stream of Uint8Array chunks')
-    total.bytes += chunk.byteLength
-    yield chunk
-  }
 }
 
 /** Creates image storage: `createStorage(init)(components)`, then `start()`. */
@@ -293,72 +258,9 @@ export function createStorage (init: StorageInit) {
       return { helia, blocks, pins, replication, collector, sealer, stopping, unserve }
     }
 
-    /** Adds one file through `hold`: chunked, stored, and fsynced before it resolves. */
-    const addFile = async (r: Running, hold: Hold, source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, signal?: AbortSignal, sync = true): Promise<{ cid: CID, size: number }> => {
-      const total = { bytes: 0 }
-      const view = r.blocks.view({ timeoutMs: blockTimeoutMs, signal, hold })
-      let cid: CID
-      try {
-        cid = await unixfs({ blockstore: view }).addByteStream(counted(source, total, signal), { signal })
-        if (sync) await hold.sync()
-      } catch (err) {
-        throw storageError(err)
-      }
-      return { cid, size: total.bytes }
-    }
-
     const stage = (): Staging => {
       const r = need()
-      const hold = r.blocks.hold()
-      const added: CID[] = []
-      return {
-        async add (source, options = {}) {
-          const file = await addFile(r, hold, source, options.signal, options.sync ?? true)
-          added.push(file.cid)
-          log.info({ cid: file.cid.toString(), size: file.size }, 'added')
-          return file
-        },
-        seal (path, key) {
-          const fresh: CID[] = []
-          const job = r.sealer.seal(path, key, {
-            hold: (cid) => hold.add(cid),
-            stored: (cid, bytes, isFresh) => {
-              r.blocks.adopt(cid, bytes, isFresh)
-              if (isFresh) {
-                fresh.push(cid)
-                hold.synced(cid)
-              }
-            }
-          })
-          const done = job.done.then((file) => {
-            added.push(file.cid)
-            log.info({ cid: file.cid.toString(), size: file.size }, 'added')
-            return file
-          }, async (err: unknown) => {
-            // No root names the blocks of a job that stopped part way: they go now.
-            for (const cid of fresh) await r.blocks.removeFresh(cid).catch(() => undefined)
-            throw storageError(err)
-          })
-          // The owner awaits `done`; this keeps a failure before then from going unhandled.
-          done.catch(() => {})
-          return { grow: job.grow, abort: job.abort, done }
-        },
-        async commit () {
-          try {
-            for (const cid of added) await pinned(r, cid)
-          } finally {
-            hold.release()
-          }
-        },
-        async sync () {
-          try {
-            await hold.sync()
-          } catch (err) {
-            throw storageError(err)
-          }
-        },
-        drop: () => hold.release()
-      }
+      return createStaging({ blocks: r.blocks, sealer: r.sealer, logger: log, blockTimeoutMs, pinned: async (cid) => await pinned(r, cid) })
     }
 
     return Object.assign(events, {
