@@ -36,8 +36,8 @@ export interface DicomConfig {
    * When a C-STORE or a STOW-RS instance answers success. 'custody' (the default, as a PACS
    * answers once it has stored): once it is durable (sealed, fsynced) in the hospital's custody;
    * the intake attaches it to the ledger right after, many at once, analysed in the worker pool
-   * meanwhile, and a query or retrieve waits for the instances acknowledged before it (up to
-   * QUERY_CATCH_UP_MS), so it still finds them. One association's instances share blocks and
+   * meanwhile, and a query (or a retrieve that finds nothing yet) waits for the instances
+   * acknowledged before it (up to QUERY_CATCH_UP_MS), so it still finds them. One association's instances share blocks and
    * fsyncs, and the model's time stays out of the answer (docs/benchmarks.md "DICOM ingest").
    * 'ledger': once the instance is on the ledger with its AI result, each answer waiting for it.
    */

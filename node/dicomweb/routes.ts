@@ -17,9 +17,9 @@ import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'
 import { callerOf, readerOfUser, requireDicomweb } from './access.ts'
 import { createInstanceView } from './instances.ts'
-import type { InstanceView } from './instances.ts'
+import type { InstanceView, VisibleInstance } from './instances.ts'
 import { answerSearch } from './qido.ts'
-import { answerFrames, answerInstances, answerMetadata, answerRendered } from './wado.ts'
+import { answerFrames, answerInstances, answerMetadata, answerRendered, NotVisibleError } from './wado.ts'
 import { DICOMWEB_BASE, TOKEN_MAX_TTL_MS } from './constants.ts'
 import { stowHandler } from './stow.ts'
 import type { TokenScope, ViewerTokens } from './tokens.ts'
@@ -87,10 +87,25 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
   const read = requireDicomweb({ tokens: c.tokens, auth: c.auth }, 'read')
   const view = c.view ?? createInstanceView({ catalogue: c.dicom.catalogue, ledger: c.ledger, reads: c.reads })
   const readerOf = (ctx: Context): Reader => readerOfUser(callerOf(ctx).user)
-  const visible = async (ctx: Context): ReturnType<typeof view.visible> => {
-    // Instances acknowledged (from custody) before this request are found by it.
+  const visibleNow = async (ctx: Context): ReturnType<typeof view.visible> => await view.visible(readerOf(ctx), callerOf(ctx).study)
+  /** A search finds every instance acknowledged (from custody) before it: it waits for them first. */
+  const searched = async (ctx: Context): ReturnType<typeof view.visible> => {
     await c.dicom.caughtUp()
-    return await view.visible(readerOf(ctx), callerOf(ctx).study)
+    return await visibleNow(ctx)
+  }
+  /**
+   * A retrieve answers from what is on the ledger now, so a viewer scrolling a study is never held
+   * up by an ingest in progress; only when what it names is not found does it wait for the
+   * instances acknowledged before it, and look once more.
+   */
+  const retrieved = (answer: (ctx: Context, visible: VisibleInstance[]) => Promise<void>) => async (ctx: Context): Promise<void> => {
+    try {
+      await answer(ctx, await visibleNow(ctx))
+    } catch (err) {
+      if (!(err instanceof NotVisibleError)) throw err
+      await c.dicom.caughtUp()
+      await answer(ctx, await visibleNow(ctx))
+    }
   }
   const B = DICOMWEB_BASE
   for (const [path, level] of [
@@ -98,17 +113,17 @@ export function dicomwebRoutes (c: DicomwebRouteComponents): Router {
     [`${B}/studies/:study/series`, 'SERIES'], [`${B}/studies/:study/instances`, 'IMAGE'], [`${B}/studies/:study/series/:series/instances`, 'IMAGE']
   ] as const) {
     router.get(path, read, async (ctx) => {
-      const shown = answerSearch(ctx, await visible(ctx), level)
+      const shown = answerSearch(ctx, await searched(ctx), level)
       // Listed, not opened (issue 14): one access entry per patient the answer shows, durable before it goes out.
       await c.reads.logListed(readerOf(ctx), recordsByPatient(shown))
     })
   }
   const instance = `${B}/studies/:study/series/:series/instances/:instance`
   for (const path of [`${B}/studies/:study`, `${B}/studies/:study/series/:series`, instance]) {
-    router.get(path, read, async (ctx) => { await answerInstances(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
-    router.get(`${path}/metadata`, read, async (ctx) => { await answerMetadata(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
+    router.get(path, read, retrieved(async (ctx, v) => { await answerInstances(ctx, c.reads, readerOf(ctx), v) }))
+    router.get(`${path}/metadata`, read, retrieved(async (ctx, v) => { await answerMetadata(ctx, c.reads, readerOf(ctx), v) }))
   }
-  router.get(`${instance}/frames/:frames`, read, async (ctx) => { await answerFrames(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
-  router.get(`${instance}/rendered`, read, async (ctx) => { await answerRendered(ctx, c.reads, readerOf(ctx), await visible(ctx)) })
+  router.get(`${instance}/frames/:frames`, read, retrieved(async (ctx, v) => { await answerFrames(ctx, c.reads, readerOf(ctx), v) }))
+  router.get(`${instance}/rendered`, read, retrieved(async (ctx, v) => { await answerRendered(ctx, c.reads, readerOf(ctx), v) }))
   return router
 }

@@ -39,13 +39,18 @@ function accepts (ctx: Context, type: string, multipart: boolean): boolean {
   })
 }
 
-/** The instances of the path (study, series, instance) among the visible ones; NOT_FOUND when none. */
+/** NOT_FOUND for a study, series or instance the caller sees none of (nothing was opened yet). */
+export class NotVisibleError extends MedichainError {
+  constructor () { super('NOT_FOUND', 'no such study, series or instance is open to you') }
+}
+
+/** The instances of the path (study, series, instance) among the visible ones; NotVisibleError when none. */
 export function selected (ctx: Context, visible: VisibleInstance[]): VisibleInstance[] {
   const { study, series, instance } = ctx.params as Record<string, string | undefined>
   const out = visible.filter(v => v.entry.header.study.uid === study &&
     (series === undefined || v.entry.header.series.uid === series) &&
     (instance === undefined || v.entry.header.instance.uid === instance))
-  if (out.length === 0) throw new MedichainError('NOT_FOUND', 'no such study, series or instance is open to you')
+  if (out.length === 0) throw new NotVisibleError()
   return out.sort((a, b) => a.entry.header.series.uid.localeCompare(b.entry.header.series.uid) || a.entry.header.instance.number - b.entry.header.instance.number)
 }
 

@@ -150,10 +150,11 @@ export function createRetrieve (c: RetrieveComponents) {
 
   /**
    * Everything a DICOM caller of this hospital may find: the catalogue (or one study of it) joined
-   * with the ledger, with the result objects; query.ts then selects from it.
+   * with the ledger, with the result objects; query.ts then selects from it. With `catchUp` (the
+   * default) it first waits for the instances acknowledged before the call to reach the ledger.
    */
-  async function located (studyUid?: string): Promise<Located[]> {
-    await c.caughtUp?.()
+  async function located (studyUid?: string, catchUp = true): Promise<Located[]> {
+    if (catchUp) await c.caughtUp?.()
     return await locate(await candidates(studyUid))
   }
 

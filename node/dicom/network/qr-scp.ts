@@ -108,17 +108,22 @@ export async function handleFind (request: requests.CFindRequest, ctx: QrContext
 }
 
 /** What an identifier selects among everything this hospital's DICOM callers may find. */
-async function choose (q: { level: QueryLevel, identifier: Record<string, unknown> }, ctx: QrContext): Promise<Located[]> {
-  const all = await ctx.retrieve.located(oneStudy(q.identifier))
+async function choose (q: { level: QueryLevel, identifier: Record<string, unknown> }, ctx: QrContext, catchUp = true): Promise<Located[]> {
+  const all = await ctx.retrieve.located(oneStudy(q.identifier), catchUp)
   const picked = new Set(selectInstances(all.map(l => l.entry), q.level, q.identifier))
   return all.filter(l => picked.has(l.entry))
 }
 
-/** The instances a C-MOVE or C-GET identifier selects, readable by this hospital. */
+/**
+ * The instances a C-MOVE or C-GET identifier selects, readable by this hospital: what is on the
+ * ledger now, so a retrieve is not held up by an ingest in progress; only when that is nothing does
+ * it wait for the instances acknowledged before it, and look once more.
+ */
 async function selected (request: QrRequest, ctx: QrContext): Promise<Located[] | number> {
   const q = identifierOf(request)
   if (typeof q === 'number') return q
-  return await choose(q, ctx)
+  const now = await choose(q, ctx, false)
+  return now.length > 0 ? now : await choose(q, ctx)
 }
 
 /** Counts of sub-operations (PS3.4 §C.4.2.1.6). */
