@@ -137,10 +137,13 @@ export function viewerRoutes (init: ViewerRoutesInit, c: ViewerRoutesComponents)
     const file = join(root, ...segments)
     const info = await stat(file).catch(() => null)
     if (info === null || !info.isFile()) throw new NotFoundError('no such file in the viewer')
+    // Koa judges freshness only for a 2xx, and a response is 404 until a body or status is set.
+    ctx.status = 200
     ctx.set('Cache-Control', HASHED.test(name) ? 'private, max-age=31536000, immutable' : 'private, no-cache')
     ctx.type = TYPES[ext] ?? 'application/octet-stream'
     ctx.length = info.size
     ctx.lastModified = info.mtime
+    // A revalidation of an unchanged file (RFC 9110 §13.1.3 If-Modified-Since): 304, no body.
     if (ctx.fresh) {
       ctx.status = 304
       return

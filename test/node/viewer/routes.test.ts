@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { MedichainClient } from '../../../protocol/client/client.ts'
+import { deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
 import { OHIF_INTEGRITY, OHIF_VERSION, VIEWER_CSP, VIEWER_MARKER } from '../../../node/viewer/constants.ts'
 import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
 import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
@@ -16,6 +17,14 @@ let hospitals: Hospital[] = []
 let doc: MedichainClient
 let root: string
 const BUNDLE = 'app.bundle.0f6159c501addfe9.js'
+
+/** Signs `username` (made by helpers/peers user()) in over HTTP and returns the session cookie, for requests the SDK cannot shape. */
+async function signInCookie (url: string, username: string): Promise<string> {
+  const password = await deriveAuthSecret(username, `${username} has a long password`)
+  const res = await fetch(`${url}/api/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+  assert.is(res.status, 200)
+  return res.headers.getSetCookie()[0].split(';')[0]
+}
 
 test.before(async () => {
   root = await tempDir('medichain-viewer-root-')
@@ -57,7 +66,15 @@ test('a clinician gets the rewritten page, the peer\'s app-config.js and the bun
   assert.is((await wasm.arrayBuffer()).byteLength, 8)
   const manifest = await doc.request('GET', '/viewer/manifest.json')
   assert.is(manifest.headers.get('cache-control'), 'private, no-cache')
-  assert.ok(manifest.headers.get('last-modified') !== null)
+  const modified = manifest.headers.get('last-modified')
+  assert.ok(modified !== null)
+
+  // Revalidation as a browser sends it (max-age=0 and If-Modified-Since; fetch() would add no-cache): 304 while unchanged.
+  const cookie = await signInCookie(hospitals[0].url, 'viewer-doc')
+  const again = await fetch(`${hospitals[0].url}/viewer/manifest.json`, { headers: { cookie, 'if-modified-since': modified, 'cache-control': 'max-age=0' } })
+  assert.is(again.status, 304)
+  const older = await fetch(`${hospitals[0].url}/viewer/manifest.json`, { headers: { cookie, 'if-modified-since': new Date(0).toUTCString(), 'cache-control': 'max-age=0' } })
+  assert.is(older.status, 200)
 })
 
 test('no file outside the bundle, none hidden in it, and no other method', async () => {
@@ -82,6 +99,11 @@ test('not installed: a page load gets a page saying so (503), a script UNAVAILAB
   const err = await doc.request('GET', '/viewer/app-config.js').then(() => null, (e: { status?: number, code?: string }) => e)
   assert.is(err?.status, 503)
   assert.is(err?.code, 'UNAVAILABLE')
+  const cookie = await signInCookie(hospitals[0].url, 'viewer-doc')
+  const page = await fetch(`${hospitals[0].url}/viewer/`, { headers: { cookie, 'sec-fetch-dest': 'document' } })
+  assert.is(page.status, 503)
+  assert.match(page.headers.get('content-type') ?? '', 'text/html')
+  assert.match(await page.text(), 'npm run viewer:install')
 })
 
 test.run()
