@@ -159,10 +159,15 @@ export function viewerRoutes (init: ViewerRoutesInit, c: ViewerRoutesComponents)
       if (isNavigation(ctx)) return viewerPage(ctx, 400, 'Not a study link', 'This link does not name a study.')
       throw new MedichainError('INVALID', 'record: 32 hex digits')
     }
-    // Instances acknowledged before this request are found by it, as over QIDO-RS.
-    await c.dicom.caughtUp()
-    const visible = await c.view.visible(readerOfUser(currentUser(ctx) as SessionUser))
-    const uid = visible.find(v => toHex(v.entry.study) === record)?.entry.header.study.uid
+    // As a WADO-RS retrieve: from the ledger now, and only when not found there, once more after
+    // the instances acknowledged before this request (node/dicomweb/routes.ts `retrieved`).
+    const reader = readerOfUser(currentUser(ctx) as SessionUser)
+    const find = async (): Promise<string | undefined> => (await c.view.visible(reader)).find(v => toHex(v.entry.study) === record)?.entry.header.study.uid
+    let uid = await find()
+    if (uid === undefined) {
+      await c.dicom.caughtUp()
+      uid = await find()
+    }
     if (uid === undefined) {
       if (isNavigation(ctx)) return viewerPage(ctx, 404, 'No such study', 'This hospital holds no study by that id that is open to you.')
       throw new NotFoundError('no such study is open to you')
