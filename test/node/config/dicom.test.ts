@@ -12,7 +12,7 @@ const SOURCE = '/data/config.json: dicom'
 
 test('defaults: on, 127.0.0.1:11112, AE title MEDICHAIN, any AE from 127.0.0.1 only', () => {
   const config = mergeConfig([], { cwd: '/tmp' })
-  assert.equal(config.dicom, { enabled: true, host: '127.0.0.1', port: 11112, aeTitle: 'MEDICHAIN', allowed: [{ address: '127.0.0.1' }], maxPduBytes: 128 * 1024, acknowledge: 'ledger' })
+  assert.equal(config.dicom, { enabled: true, host: '127.0.0.1', port: 11112, aeTitle: 'MEDICHAIN', allowed: [{ address: '127.0.0.1' }], maxPduBytes: 128 * 1024, acknowledge: 'custody' })
   assert.equal(parseDicomConfig({}, SOURCE), DICOM_DEFAULTS)
   assert.ok(admits(config.dicom.allowed, 'ANY-AE', '127.0.0.1'))
   assert.ok(admits(config.dicom.allowed, 'ANY-AE', '::ffff:127.0.0.1'), 'IPv4-mapped IPv6 is the same address')
@@ -20,8 +20,8 @@ test('defaults: on, 127.0.0.1:11112, AE title MEDICHAIN, any AE from 127.0.0.1 o
 })
 
 test('given fields are kept; an AE title in `allowed` admits only that title from that address', () => {
-  const d = parseDicomConfig({ port: 104, host: '0.0.0.0', aeTitle: 'HOSP_A', enabled: false, maxPduBytes: 65536, acknowledge: 'custody', allowed: [{ aeTitle: 'CT01', address: '10.1.2.3' }, { address: '::1' }] }, SOURCE)
-  assert.equal(d, { enabled: false, host: '0.0.0.0', port: 104, aeTitle: 'HOSP_A', maxPduBytes: 65536, acknowledge: 'custody', allowed: [{ aeTitle: 'CT01', address: '10.1.2.3' }, { address: '::1' }] })
+  const d = parseDicomConfig({ port: 104, host: '0.0.0.0', aeTitle: 'HOSP_A', enabled: false, maxPduBytes: 65536, acknowledge: 'ledger', allowed: [{ aeTitle: 'CT01', address: '10.1.2.3' }, { address: '::1' }] }, SOURCE)
+  assert.equal(d, { enabled: false, host: '0.0.0.0', port: 104, aeTitle: 'HOSP_A', maxPduBytes: 65536, acknowledge: 'ledger', allowed: [{ aeTitle: 'CT01', address: '10.1.2.3' }, { address: '::1' }] })
   assert.ok(admits(d.allowed, 'CT01', '10.1.2.3'))
   assert.not.ok(admits(d.allowed, 'CT02', '10.1.2.3'))
   assert.not.ok(admits(d.allowed, 'CT01', '10.1.2.4'))
