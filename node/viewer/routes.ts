@@ -132,8 +132,9 @@ export function viewerRoutes (init: ViewerRoutesInit, c: ViewerRoutesComponents)
     if (!segments.every(s => SEGMENT.test(s))) throw new NotFoundError('no such file in the viewer')
     const name = segments[segments.length - 1]
     const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : null
-    // Paths without an extension are OHIF's client-side routes (/viewer/viewer?StudyInstanceUIDs=…).
-    if (ext === null) return await sendIndex(ctx)
+    // Paths without an extension are OHIF's client-side routes (/viewer/viewer?StudyInstanceUIDs=…);
+    // the page itself is only ever served rewritten.
+    if (ext === null || segments.join('/') === 'index.html') return await sendIndex(ctx)
     const file = join(root, ...segments)
     const info = await stat(file).catch(() => null)
     if (info === null || !info.isFile()) throw new NotFoundError('no such file in the viewer')

@@ -53,6 +53,7 @@ test('a clinician gets the rewritten page, the peer\'s app-config.js and the bun
   assert.match(html, `src="/viewer/${BUNDLE}"`)
   assert.match(html, 'href="/viewer/manifest.json"')
   assert.is(await (await doc.request('GET', '/viewer/viewer?StudyInstanceUIDs=1.2.3')).text(), html, 'OHIF\'s own routes get the page')
+  assert.is(await (await doc.request('GET', '/viewer/index.html')).text(), html, 'the page is never served as the bundle has it')
 
   const config = await (await doc.request('GET', '/viewer/app-config.js')).text()
   assert.match(config, 'window.PUBLIC_URL = "/viewer/";')

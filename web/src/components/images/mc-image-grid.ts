@@ -65,7 +65,7 @@ export class McImageGrid extends LitElement {
   #ohifLink (img: ApiImage) {
     if (this.patientId === null || img.dicom === null || img.record === null) return nothing
     return html`<p class="ohif"><a href=${`/api/viewer/studies/${img.record}`} target="_blank" rel="noopener" data-testid="open-in-ohif"
-      aria-label=${`Open the ${img.modality} study in the OHIF viewer, in a new tab`}>Open the study in OHIF</a></p>`
+      aria-label=${`Open the study in OHIF (the ${img.modality} study, in a new tab)`}>Open the study in OHIF</a></p>`
   }
 
   override render () {
