@@ -86,7 +86,7 @@ it('a series stored over DICOM is found by name, enrolled by code, and scrolled 
   const card = clin.locator(`li[data-slices="${SLICES}"]`)
   await card.getByText(`CT series · ${SLICES} slices`).waitFor()
   assert.is(await clin.locator('ul[aria-label=Images] > li').count(), 2)
-  await card.getByRole('link').click()
+  await card.getByRole('link', { name: /^Open the CT series/ }).click()
   const slice = clin.getByTestId('slice')
   const middle = Math.floor((SLICES - 1) / 2) + 1
   await slice.getByText(`Slice ${middle} of ${SLICES}`).waitFor()
