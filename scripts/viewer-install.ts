@@ -10,7 +10,7 @@ const ifPossible = process.argv.includes('--if-possible')
 const mb = (n: number): string => (n / 1e6).toFixed(1)
 
 try {
-  const r = await installViewer(DEFAULT_VIEWER_ROOT)
+  const r = await installViewer(DEFAULT_VIEWER_ROOT, ifPossible ? { fetchRetries: 0 } : {})
   if (r.already) {
     process.stdout.write(`viewer: ${OHIF_SPEC} is installed at ${r.root}\n`)
   } else {

@@ -53,6 +53,11 @@ export interface ViewerInstall extends ViewerMarker {
 export interface InstallViewerOptions {
   /** Puts the tarball in `dir` and returns its path (default `npm pack` of the pinned spec). */
   fetchTarball?: (dir: string) => Promise<string>
+  /**
+   * Retries of the registry fetch (npm's `fetch-retries`; default npm's own, 2). `npm start` asks
+   * for 0: without a registry, npm's retries would hold the start up for about 70 s.
+   */
+  fetchRetries?: number
 }
 
 /** The marker of a complete install of the pinned version at `root`, or null. */
@@ -70,10 +75,11 @@ export function integrityOf (bytes: Uint8Array): string {
   return `sha512-${createHash('sha512').update(bytes).digest('base64')}`
 }
 
-/** Fetches the pinned tarball into `dir` with `npm pack`; returns its path. */
-async function pack (dir: string): Promise<string> {
+/** Fetches the pinned tarball into `dir` with `npm pack` (from npm's cache when it holds it); returns its path. */
+async function pack (dir: string, retries: number | undefined): Promise<string> {
+  const args = ['pack', OHIF_SPEC, '--pack-destination', dir, '--json', '--ignore-scripts', '--prefer-offline', ...(retries === undefined ? [] : [`--fetch-retries=${retries}`])]
   try {
-    const { stdout } = await run('npm', ['pack', OHIF_SPEC, '--pack-destination', dir, '--json', '--ignore-scripts', '--prefer-offline'], { maxBuffer: 64 * 1024 * 1024 })
+    const { stdout } = await run('npm', args, { maxBuffer: 64 * 1024 * 1024 })
     const [entry] = JSON.parse(stdout) as Array<{ filename?: unknown }>
     if (typeof entry?.filename !== 'string') throw new Error('npm pack named no file')
     return join(dir, entry.filename)
@@ -129,7 +135,7 @@ export async function installViewer (root = DEFAULT_VIEWER_ROOT, opts: InstallVi
   const tmp = await mkdtemp(join(dirname(root), `.install-${OHIF_VERSION}-`))
   try {
     const t0 = performance.now()
-    const tgz = await (opts.fetchTarball ?? pack)(tmp)
+    const tgz = await (opts.fetchTarball ?? (async (d: string) => await pack(d, opts.fetchRetries)))(tmp)
     const bytes = await readFile(tgz)
     const fetchMs = performance.now() - t0
     const got = integrityOf(bytes)

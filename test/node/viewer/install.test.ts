@@ -1,6 +1,7 @@
 // The viewer installer's checks (node/viewer/install.ts), without the registry: a tarball that is
-// not the pinned release is refused before anything is extracted, an interrupted install is never
-// taken for a complete one, and the bundle's index.html is rewritten for /viewer or refused.
+// not the pinned release is refused before anything is extracted, an unreachable registry is one
+// typed failure, an interrupted install is never taken for a complete one, and the bundle's
+// index.html is rewritten for /viewer or refused.
 import { execFile } from 'node:child_process'
 import { access, mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -38,6 +39,24 @@ test('a tarball other than the pinned release is refused, and nothing is install
   await rejects(() => access(root), 'ENOENT')
   assert.equal(await readdir(join(dir, 'cache')), [], 'the temp folder is gone too')
   assert.is(await installedViewer(root), null)
+})
+
+test('no registry: VIEWER_FETCH_FAILED after one attempt, and nothing installed', async () => {
+  const dir = await tempDir('medichain-viewer-')
+  const root = join(dir, 'cache', '3.13.2')
+  // npm reads its settings from the environment: a registry nobody listens on, an empty cache.
+  const saved = { registry: process.env.npm_config_registry, cache: process.env.npm_config_cache }
+  process.env.npm_config_registry = 'http://127.0.0.1:9/'
+  process.env.npm_config_cache = join(dir, 'npm-cache')
+  try {
+    await rejects(() => installViewer(root, { fetchRetries: 0 }), 'VIEWER_FETCH_FAILED')
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[`npm_config_${k}`]
+      else process.env[`npm_config_${k}`] = v
+    }
+  }
+  assert.equal((await readdir(join(dir, 'cache'))), [], 'no folder and no temp folder left')
 })
 
 test('a folder without the marker, or with another version\'s, is not an install', async () => {
