@@ -31,6 +31,8 @@ it('the hospital is named at setup; status, consents and the viewer use names; u
   // A patient reads the hospital's name on the consent form, not a key or a folder name.
   const { page: patient } = await patientOf(b, h, 'pat.north')
   await patient.getByRole('link', { name: 'Consents' }).click()
+  // The options arrive with the directory, after the form: wait for one to name the hospital.
+  await patient.locator('select#hospital option', { hasText: 'North Hospital' }).waitFor({ state: 'attached', timeout: 20_000 })
   const options = await patient.locator('select#hospital option').allTextContents()
   assert.ok(options.some(o => o.includes('North Hospital')), `hospital options: ${options.join(' | ')}`)
   await screenshot(patient, 'first-day-consents')
