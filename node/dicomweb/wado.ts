@@ -10,7 +10,11 @@ import dcmjs from 'dcmjs'
 import { MedichainError } from '../../protocol/errors.ts'
 import type { Reader } from '../records/access.ts'
 import type { Reads } from '../records/reads.ts'
-import { parseDicomFile, readHeader } from '../imaging/dicom/header.ts'
+import { parseDicomFile, readHeader, readTransferSyntax } from '../imaging/dicom/header.ts'
+import { loadCodecs } from '../imaging/dicom/codecs.ts'
+import { checkDecodable, decodeStoredFrame } from '../imaging/dicom/decode.ts'
+import { COMPRESSED_DECODABLE_TS } from '../imaging/constants.ts'
+import { DEFAULT_LIMITS } from '../imaging/limits.ts'
 import { encodeJpeg, encodePng } from '../imaging/raster/encode.ts'
 import { loadImage } from '../imaging/load.ts'
 import { maskBit, readResultMask } from '../imaging/derived/result-mask.ts'
@@ -132,17 +136,25 @@ function frameNumbers (list: string, frames: number): number[] {
   return out
 }
 
-/** Retrieve frames of one instance, uncompressed (its native pixel data, frame by frame). */
+/**
+ * Retrieve frames of one instance, uncompressed: its native pixel data frame by frame, or for a
+ * JPEG Lossless, JPEG-LS or JPEG Baseline instance each frame decoded to native little-endian
+ * stored values. Other transfer syntaxes are UNSUPPORTED_TRANSFER_SYNTAX.
+ */
 export async function answerFrames (ctx: Context, reads: Pick<Reads, 'plaintext'>, reader: Reader, visible: VisibleInstance[]): Promise<void> {
   if (!accepts(ctx, OCTET_STREAM, true)) throw new NotAcceptableError('frames are served as multipart/related; type="application/octet-stream"')
   const [v] = selected(ctx, visible)
   const bytes = await open(reads, reader, v)
-  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: true })
+  const compressed = COMPRESSED_DECODABLE_TS.has(readTransferSyntax(bytes))
+  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: !compressed })
+  checkDecodable(transferSyntax)
   const h = readHeader(dataSet, transferSyntax)
   const pixel = dataSet.elements.x7fe00010
   if (pixel === undefined) throw new MedichainError('NOT_FOUND', 'the instance has no pixel data')
+  const numbers = frameNumbers(String(ctx.params.frames), h.frames)
+  if (compressed) await loadCodecs()
   const frameBits = h.rows * h.columns * h.samplesPerPixel * h.bitsAllocated
-  const parts = frameNumbers(String(ctx.params.frames), h.frames).map(n => frameOf(dataSet.byteArray, pixel.dataOffset, n, frameBits))
+  const parts = numbers.map(n => compressed ? decodeStoredFrame(dataSet, transferSyntax, n - 1, DEFAULT_LIMITS) : frameOf(dataSet.byteArray, pixel.dataOffset, n, frameBits))
   multipart(ctx, OCTET_STREAM, parts)
 }
 
@@ -161,6 +173,7 @@ export async function answerRendered (ctx: Context, reads: Pick<Reads, 'plaintex
     ctx.body = Buffer.from(jpeg ? encodeJpeg(gray, mask.width, mask.height) : encodePng(gray, mask.width, mask.height))
     return
   }
+  await loadCodecs()
   const image = loadImage(await open(reads, reader, v), 'dicom')
   const [low, high] = image.window !== undefined && image.window.width > 0
     ? [image.window.center - image.window.width / 2, image.window.center + image.window.width / 2]

@@ -20,11 +20,22 @@ export const TS = {
   explicitLittle: '1.2.840.10008.1.2.1',
   deflatedExplicitLittle: '1.2.840.10008.1.2.1.99',
   explicitBig: '1.2.840.10008.1.2.2',
-  jpegBaseline: '1.2.840.10008.1.2.4.50'
+  jpegBaseline: '1.2.840.10008.1.2.4.50',
+  jpegLosslessP14: '1.2.840.10008.1.2.4.57',
+  jpegLosslessSV1: '1.2.840.10008.1.2.4.70',
+  jpegLsLossless: '1.2.840.10008.1.2.4.80',
+  jpegLsNearLossless: '1.2.840.10008.1.2.4.81'
 } as const
 
 /** Transfer syntaxes whose pixel data is native little-endian and that we therefore decode. */
 export const NATIVE_LITTLE_ENDIAN_TS: ReadonlySet<string> = new Set([TS.implicitLittle, TS.explicitLittle, TS.deflatedExplicitLittle])
+
+/**
+ * Encapsulated transfer syntaxes whose first frame we decode (dicom/codecs.ts): JPEG Lossless
+ * (Process 14 and its Selection Value 1), JPEG-LS lossless and near-lossless, JPEG Baseline 8-bit.
+ * JPEG 2000, RLE and big endian stay refused.
+ */
+export const COMPRESSED_DECODABLE_TS: ReadonlySet<string> = new Set([TS.jpegLosslessP14, TS.jpegLosslessSV1, TS.jpegLsLossless, TS.jpegLsNearLossless, TS.jpegBaseline])
 
 /** SOP classes (PS3.4 Annex B.5): Secondary Capture, and CT for CT-like phantoms. */
 export const SOP_CLASS = {

@@ -19,6 +19,7 @@ import type { ConsentFilterResult, TrainingItem } from '../fl/round/consent.ts'
 import type { DecodePool } from '../imaging/pool/decode-pool.ts'
 import { detectFormat } from '../imaging/detect.ts'
 import { loadImage } from '../imaging/load.ts'
+import { loadCodecs } from '../imaging/dicom/codecs.ts'
 import type { DecodedImage } from '../imaging/types.ts'
 import { MAX_DECODE_BYTES } from '../records/upload.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
@@ -133,6 +134,7 @@ export function createLabels (c: LabelComponents) {
       const parts: Uint8Array[] = []
       for await (const piece of decryptContent(key, c.storage.cat(image.raw))) parts.push(piece)
       const bytes = concat(...parts)
+      await loadCodecs()
       return loadImage(bytes, detectFormat(bytes))
     } finally {
       key.fill(0)

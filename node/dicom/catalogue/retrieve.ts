@@ -32,12 +32,12 @@ import { undeflated } from '../network/part10.ts'
 import { KeysUnavailableError } from '../../records/reader-keys.ts'
 
 /** Whether a Part 10 file's transfer syntax is Deflated Explicit VR Little Endian, from its first 4 KiB. */
-async function isDeflated (path: string): Promise<boolean> {
+async function fileTransferSyntax (path: string): Promise<string> {
   const fh = await open(path, 'r')
   try {
     const head = new Uint8Array(4096)
     const { bytesRead } = await fh.read(head, 0, head.length, 0)
-    return readTransferSyntax(head.subarray(0, bytesRead)) === TS.deflatedExplicitLittle
+    return readTransferSyntax(head.subarray(0, bytesRead))
   } finally {
     await fh.close()
   }
@@ -104,7 +104,13 @@ export function derivedBytes (d: Extract<Located, { part: DerivedPart }>, png: U
 }
 
 /** A retrieved instance as a plaintext Part 10 temp file; `done` removes it. */
-export interface Materialised { path: string, sopClassUid: string, done: () => Promise<void> }
+export interface Materialised {
+  path: string
+  sopClassUid: string
+  /** The file's transfer syntax: as stored (a compressed instance stays compressed), deflated sent undeflated. */
+  transferSyntaxUid: string
+  done: () => Promise<void>
+}
 
 /** The DICOM node's reader: the hospital itself, with a clinician's purpose (treatment). */
 function hospitalReader (ledger: Ledger, box: HospitalBox): Reader {
@@ -180,23 +186,25 @@ export function createRetrieve (c: RetrieveComponents) {
     if (wrappedKey === undefined || wrappedKey === null) throw new KeysUnavailableError('this hospital holds no key for the image')
     const key = nodeUnwrapKey(wrappedKey, nodeBoxKeyOf(c.box))
     const path = join(c.tmpDir, `retrieve-${toHex(new Uint8Array(randomBytes(12)))}.dcm`)
+    let transferSyntaxUid: string
     try {
       if (located.part !== 'raw') await writeFile(path, derivedBytes(located, await collect(decryptContent(key, stream))), { mode: 0o600 })
       else {
         await pipeline(Readable.from(decryptContent(key, stream)), createWriteStream(path, { mode: 0o600 }))
         // An instance received deflated goes out in Explicit VR Little Endian (part10.ts); the
         // file meta group at its head tells, so other files are never read whole.
-        if (await isDeflated(path)) {
+        if (await fileTransferSyntax(path) === TS.deflatedExplicitLittle) {
           await writeFile(path, undeflated(new Uint8Array(await readFile(path)), entry.header.instance.sopClassUid, entry.header.instance.uid), { mode: 0o600 })
         }
       }
+      transferSyntaxUid = await fileTransferSyntax(path)
     } catch (err) {
       await rm(path, { force: true })
       throw err
     } finally {
       key.fill(0)
     }
-    return { path, sopClassUid: entry.header.instance.sopClassUid, done: async () => await rm(path, { force: true }) }
+    return { path, sopClassUid: entry.header.instance.sopClassUid, transferSyntaxUid, done: async () => await rm(path, { force: true }) }
   }
 
   /**

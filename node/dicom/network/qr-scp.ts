@@ -55,8 +55,11 @@ export interface QrContext {
 export interface AssociationSender {
   sendRequests: (request: InstanceType<typeof dimse.requests.CStoreRequest>) => void
   sendResponse: (request: requests.CGetRequest, response: responses.CGetResponse) => void
-  /** Whether the association accepted a presentation context for this storage SOP class. */
-  accepts: (sopClassUid: string) => boolean
+  /**
+   * Whether the association accepted a presentation context that can carry an instance of this
+   * storage SOP class in this transfer syntax: the same one, or both native little endian.
+   */
+  accepts: (sopClassUid: string, transferSyntaxUid: string) => boolean
   /** Settles when the association's socket closes (a sub-operation then never gets its answer). */
   closed: Promise<void>
 }
@@ -223,8 +226,9 @@ export async function handleGet (request: requests.CGetRequest, sender: Associat
   const files = await materialiseAll(items, ctx, n)
   try {
     for (const f of files) {
-      // No storage context for this SOP class on the caller's association: it cannot take it.
-      const status = !sender.accepts(f.sopClassUid)
+      // No storage context for this SOP class and transfer syntax on the caller's association: it
+      // cannot take it (a compressed instance is not decompressed for a caller that took only native).
+      const status = !sender.accepts(f.sopClassUid, f.transferSyntaxUid)
         ? QR_STATUS.unableToProcess
         : await Promise.race([
           new Promise<number>((resolve) => {

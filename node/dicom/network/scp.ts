@@ -1,6 +1,7 @@
 // The service-class provider of one association, on dcmjs-dimse's Scp: association negotiation
 // (called AE title, calling AE title and address from config), Verification (C-ECHO) and Storage
-// (C-STORE) with native little endian transfer syntaxes. Each received data set becomes a Part 10
+// (C-STORE) with native little endian transfer syntaxes and, for storage, the compressed ones the
+// upload pipeline decodes (JPEG Lossless, JPEG-LS, JPEG Baseline). Each received data set becomes a Part 10
 // file, kept in memory when small (IN_MEMORY_MAX_BYTES) and streamed to a temp file otherwise, and
 // is handed to `store`.
 import { randomBytes } from 'node:crypto'
@@ -16,6 +17,7 @@ import { concat, toHex } from '../../../protocol/bytes.ts'
 import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from '../constants.ts'
 import { part10Prefix } from './part10.ts'
+import { COMPRESSED_DECODABLE_TS } from '../../imaging/constants.ts'
 import type { InstanceHeader } from '../catalogue/instance-header.ts'
 import { HOLD_INLINE_MAX_BYTES } from '../custody/patient-index.ts'
 import { RETRIEVE_ONLY_SOP_CLASSES, STORAGE_SOP_CLASSES } from './sop-classes.ts'
@@ -133,12 +135,16 @@ class InstanceSink extends Writable {
   }
 }
 
-/** Picks the transfer syntax to accept: the first proposed one we read, in the caller's order. */
 /** Explicit VR Little Endian (PS3.5 §A.2). */
 const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1'
 
-function pickTransferSyntax (proposed: string[]): string | undefined {
-  return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts))
+/**
+ * Picks the transfer syntax to accept: the first proposed one we read, in the caller's order. A
+ * storage context may also take the compressed syntaxes the upload pipeline decodes; the
+ * instance is then kept as received, in its transfer syntax.
+ */
+function pickTransferSyntax (proposed: string[], storage: boolean): string | undefined {
+  return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts) || (storage && COMPRESSED_DECODABLE_TS.has(ts)))
 }
 
 /** An Scp class bound to one server's context and one socket's remote address. */
@@ -186,8 +192,11 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
       const sender = {
         sendRequests: (r: InstanceType<typeof dimse.requests.CStoreRequest>) => this.sendRequests(r),
         sendResponse: (req: requests.CGetRequest, res: responses.CGetResponse) => this.sendResponse(req, res),
-        accepts: (sopClassUid: string) => (this.#association?.getPresentationContexts() ?? []).some(({ context }) =>
-          context.getAbstractSyntaxUid() === sopClassUid && context.getResult() === PCR.Accept),
+        accepts: (sopClassUid: string, ts: string) => (this.#association?.getPresentationContexts() ?? []).some(({ context }) => {
+          const accepted = context.getAcceptedTransferSyntaxUid() ?? ''
+          const fits = accepted === ts || (ACCEPTED_TRANSFER_SYNTAXES.includes(accepted) && ACCEPTED_TRANSFER_SYNTAXES.includes(ts))
+          return context.getAbstractSyntaxUid() === sopClassUid && context.getResult() === PCR.Accept && fits
+        }),
         closed: this.#closed
       }
       this.#qr(request, async (qr) => await handleGet(request, sender, qr), fail, QR_STATUS.outOfResources, callback)
@@ -220,7 +229,7 @@ export function scpClass (ctx: ScpContext): new (socket: Socket) => InstanceType
         }
         // A Segmentation goes out as written, in Explicit VR Little Endian: dcmjs-dimse cannot
         // transcode 1-bit pixel data, so a context without it is refused rather than left to fail.
-        const ts = sendOnly ? context.getTransferSyntaxUids().find(t => t === EXPLICIT_VR_LITTLE_ENDIAN) : pickTransferSyntax(context.getTransferSyntaxUids())
+        const ts = sendOnly ? context.getTransferSyntaxUids().find(t => t === EXPLICIT_VR_LITTLE_ENDIAN) : pickTransferSyntax(context.getTransferSyntaxUids(), STORAGE_SOP_CLASSES.has(abstract))
         if (ts === undefined) context.setResult(PCR.RejectTransferSyntaxesNotSupported)
         else context.setResult(PCR.Accept, ts)
       }

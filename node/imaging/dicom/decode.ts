@@ -1,12 +1,16 @@
-// DICOM pixel decoding for native little-endian transfer syntaxes: the first frame of an 8- or
-// 16-bit, signed or unsigned, MONOCHROME1/2 (or 8-bit RGB) image, through the Modality LUT
+// DICOM pixel decoding for native little-endian transfer syntaxes, and for JPEG Lossless, JPEG-LS
+// and JPEG Baseline through codecs.ts: the first frame of an 8- or 16-bit, signed or unsigned,
+// MONOCHROME1/2 (or 8-bit RGB) image, through the Modality LUT
 // (rescale) and optionally the VOI window, into one gray plane in [0, 1]. A lookup table indexed
 // by the raw sample applies bit masking, sign extension, rescale, window and inversion at once.
 import type { DataSet } from 'dicom-parser'
-import { CorruptImageError, UnsupportedPixelFormatError } from '../errors.ts'
+import { COMPRESSED_DECODABLE_TS, NATIVE_LITTLE_ENDIAN_TS, TS } from '../constants.ts'
+import { CorruptImageError, UnsupportedPixelFormatError, UnsupportedTransferSyntaxError } from '../errors.ts'
 import { checkBudget } from '../limits.ts'
 import type { ImageLimits } from '../limits.ts'
-import { parseDicomFile, readHeader } from './header.ts'
+import { decodeCompressedFrame } from './codecs.ts'
+import { encapsulatedFrame } from './encapsulated.ts'
+import { guarded, parseDicomFile, readHeader, readTransferSyntax } from './header.ts'
 import type { DicomHeader } from './header.ts'
 import { toGray } from '../raster/luma.ts'
 import type { DecodedImage } from '../types.ts'
@@ -30,7 +34,7 @@ export function checkDicomBudget (h: DicomHeader, limits: ImageLimits): void {
 }
 
 /** Throws for pixel layouts we do not decode or headers that contradict themselves. */
-function checkLayout (h: DicomHeader, limits: ImageLimits): void {
+export function checkLayout (h: DicomHeader, limits: ImageLimits): void {
   checkDicomBudget(h, limits)
   if (h.bitsAllocated !== 8 && h.bitsAllocated !== 16) throw new UnsupportedPixelFormatError(`DICOM Bits Allocated ${h.bitsAllocated} is not supported (8 or 16)`)
   if (h.bitsStored < 1 || h.bitsStored > h.bitsAllocated || h.highBit < h.bitsStored - 1 || h.highBit >= h.bitsAllocated) {
@@ -138,13 +142,41 @@ export interface DicomDecodeOptions {
   scaling: DicomScaling
 }
 
-/** Decodes the first frame of a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX, UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or PIXEL_BUDGET. */
+/**
+ * The header as the decoded frame is read: JPEG Baseline colour (YBR_FULL or YBR_FULL_422 in the
+ * file, PS3.5 §8.2.1) comes out of the codec as RGB.
+ */
+export function decodedLayout (h: DicomHeader): DicomHeader {
+  const ybr = h.photometric === 'YBR_FULL' || h.photometric === 'YBR_FULL_422'
+  return h.transferSyntax === TS.jpegBaseline && h.samplesPerPixel === 3 && ybr ? { ...h, photometric: 'RGB', planarConfiguration: 0 } : h
+}
+
+/** Throws UNSUPPORTED_TRANSFER_SYNTAX unless decodeDicom reads the file's transfer syntax. */
+export function checkDecodable (transferSyntax: string): void {
+  if (!NATIVE_LITTLE_ENDIAN_TS.has(transferSyntax) && !COMPRESSED_DECODABLE_TS.has(transferSyntax)) {
+    throw new UnsupportedTransferSyntaxError(`DICOM transfer syntax ${transferSyntax} is not supported (uncompressed little endian, JPEG Lossless, JPEG-LS or JPEG Baseline)`)
+  }
+}
+
+/**
+ * Decodes the first frame of a Part 10 file; throws UNSUPPORTED_TRANSFER_SYNTAX,
+ * UNSUPPORTED_PIXEL_FORMAT, CORRUPT_IMAGE or PIXEL_BUDGET. A compressed file needs loadCodecs()
+ * (codecs.ts) awaited on this thread first.
+ */
 export function decodeDicom (bytes: Uint8Array, opts: DicomDecodeOptions): DecodedImage {
+  checkDecodable(readTransferSyntax(bytes))
   const checkHeader = (h: DicomHeader): void => checkDicomBudget(h, opts.limits)
-  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: true, checkHeader })
-  const h = readHeader(dataSet, transferSyntax)
+  const { dataSet, transferSyntax } = parseDicomFile(bytes, { headerOnly: false, requireNative: false, checkHeader })
+  let h = decodedLayout(readHeader(dataSet, transferSyntax))
   checkLayout(h, opts.limits)
-  const frame = firstFrame(dataSet, h)
+  let frame: Uint8Array
+  if (COMPRESSED_DECODABLE_TS.has(transferSyntax)) {
+    const decoded = decodeCompressedFrame(transferSyntax, encapsulatedFrame(dataSet, h, 0), h)
+    frame = decoded.bytes
+    h = decoded.header
+  } else {
+    frame = firstFrame(dataSet, h)
+  }
   const isRgb = h.photometric === 'RGB'
   const windowed = opts.scaling === 'window' && h.window !== undefined
   const image: DecodedImage = {
@@ -158,4 +190,14 @@ export function decodeDicom (bytes: Uint8Array, opts: DicomDecodeOptions): Decod
   const window = isRgb || windowed ? undefined : normalisedWindow(h)
   if (window !== undefined) image.window = window
   return image
+}
+
+/**
+ * Frame `index` (0-based) of a compressed file, decoded to native little-endian stored values as
+ * WADO-RS frames serves them; the budget of that one frame is checked first. Needs loadCodecs().
+ */
+export function decodeStoredFrame (dataSet: DataSet, transferSyntax: string, index: number, limits: ImageLimits): Uint8Array {
+  const h = decodedLayout(readHeader(dataSet, transferSyntax))
+  checkLayout({ ...h, frames: 1 }, limits)
+  return guarded('DICOM encapsulated frame unreadable', () => decodeCompressedFrame(transferSyntax, encapsulatedFrame(dataSet, h, index), h).bytes)
 }

@@ -9,7 +9,7 @@
 import { open } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import type { DataSet } from 'dicom-parser'
-import { DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from '../constants.ts'
+import { COMPRESSED_DECODABLE_TS, DICOM_PREAMBLE_BYTES, DICOM_PREFIX, NATIVE_LITTLE_ENDIAN_TS, TS } from '../constants.ts'
 import { parseDicomFile, readHeader, readTransferSyntax } from './header.ts'
 import type { DicomHeader } from './header.ts'
 
@@ -76,7 +76,9 @@ const frameBytesOf = (h: DicomHeader): number => h.rows * h.columns * h.samplesP
  */
 async function splice (fh: FileHandle, size: number, head: Exclude<Head, 'whole'>): Promise<Uint8Array | null> {
   const { bytes, dataSet, transferSyntax } = head
-  // The transfer syntax alone refuses the file: the prefix gives the same error.
+  // Compressed frames we decode are read whole (the instance cap bounds them); a transfer syntax
+  // we do not read refuses the file alone: the prefix gives the same error.
+  if (COMPRESSED_DECODABLE_TS.has(transferSyntax)) return null
   if (!NATIVE_LITTLE_ENDIAN_TS.has(transferSyntax)) return bytes
   let h: DicomHeader
   try {

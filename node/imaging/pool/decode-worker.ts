@@ -12,6 +12,7 @@ import { readImageFile } from '../dicom/file.ts'
 import type { DicomScaling } from '../dicom/decode.ts'
 import type { ImageLimits } from '../limits.ts'
 import { loadImage } from '../load.ts'
+import { loadCodecs } from '../dicom/codecs.ts'
 import { makeThumbnail } from '../derived/thumbnail.ts'
 import type { DecodedImage, ImageFormat } from '../types.ts'
 
@@ -47,6 +48,8 @@ function previewOf (bytes: Uint8Array, image: DecodedImage): ImagePreview {
 }
 
 async function decode (req: DecodeRequest): Promise<{ image: DecodedImage, input?: Float32Array, preview?: ImagePreview }> {
+  // The WebAssembly codecs of compressed DICOM compile once per worker, before its first decode.
+  await loadCodecs()
   const bytes = req.bytes ?? await readImageFile(req.path ?? '')
   const image = loadImage(bytes, req.format, { limits: req.limits, dicomScaling: req.dicomScaling })
   return {

@@ -1,6 +1,6 @@
 // The DIMSE listener against dcmtk (issue 13 item 1): C-ECHO, C-STORE in explicit, implicit and
-// deflated little endian for a linked patient, custody for an MRN no patient is linked to, JPEG
-// refused at negotiation, and raw PDUs for what dcmtk never sends: the wrong called AE title,
+// deflated little endian for a linked patient, custody for an MRN no patient is linked to, JPEG 2000
+// refused at negotiation (JPEG and JPEG-LS are compressed.test.ts's), and raw PDUs for what dcmtk never sends: the wrong called AE title,
 // P-DATA out of order, oversized, malformed and cut PDUs. After each the peer keeps serving.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -135,13 +135,14 @@ test('an MRN no patient is linked to: held in custody, encrypted, then attached 
   assert.equal(await link(doc, { mrn: 'MRN-CUSTODY-2', patientId: pid }), { attached: 0 }, 'custody emptied once attached')
 })
 
-test('a JPEG-only proposal is refused at negotiation (transfer syntaxes not supported); nothing is stored', async () => {
+test('a JPEG 2000 proposal is refused at negotiation (transfer syntaxes not supported); nothing is stored', async () => {
   const p = generatePhantom(99, { size: 64 })
   const jpeg = encodeDicom({
     rows: 64, columns: 64, bitsAllocated: 8, pixels: toUint8(p.pixels), modality: 'CT', sopClassUid: SOP_CLASS.ct,
     sopInstanceUid: '2.25.99001', studyInstanceUid: '2.25.99002', seriesInstanceUid: '2.25.99003',
     patient: { name: PHI_NAME, id: 'MRN-JPEG', birthDate: PHI_BIRTH_DATE },
-    encapsulated: { transferSyntaxUid: TS.jpegBaseline, frames: [encodeJpeg(toUint8(p.pixels), 64, 64)] }
+    // JPEG 2000 Lossless: no decoder here, so refused before any byte is sent (JPEG, JPEG-LS: compressed.test.ts).
+    encapsulated: { transferSyntaxUid: '1.2.840.10008.1.2.4.90', frames: [encodeJpeg(toUint8(p.pixels), 64, 64)] }
   })
   const path = join(dir, 'jpeg.dcm')
   await writeFile(path, jpeg)

@@ -110,8 +110,8 @@ test("'DICM' magic with garbage after it is CORRUPT_IMAGE", () => {
   }
 })
 
-test('compressed transfer syntaxes are UNSUPPORTED_TRANSFER_SYNTAX, yet the summary reads', () => {
-  for (const ts of [TS.jpegBaseline, '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.90']) {
+test('RLE and JPEG 2000 are UNSUPPORTED_TRANSFER_SYNTAX, yet the summary reads (JPEG: dicom-compressed.test.ts)', () => {
+  for (const ts of ['1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.90']) {
     const file = dicom({ encapsulated: { transferSyntaxUid: ts, frames: [JPEG] } })
     throwsCode(() => loadImage(file), 'UNSUPPORTED_TRANSFER_SYNTAX')
     assert.is(dicomSummary(file).transferSyntax, ts)
