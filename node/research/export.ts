@@ -119,7 +119,7 @@ export function manifests (project: ProjectRecord, rows: ManifestRow[], held: nu
  * pixels it cannot read. Returns the redacted frame as a PNG preview for that person.
  */
 async function redact (dict: ReturnType<typeof readDicom>, c: ExportComponents): Promise<{ reason: HoldReason | null, preview: Uint8Array | null }> {
-  const frame = frameOf(dict.dict)
+  const frame = frameOf(dict.dict, dict.meta['00020010']?.Value?.[0] ?? '')
   const marked = String(dict.dict['00280301']?.Value?.[0] ?? '').trim().toUpperCase() === 'YES'
   if (frame === null) return { reason: 'unreadable-pixels', preview: null }
   const found = await c.detector.detect(grayOf(frame), frame.columns, frame.rows)

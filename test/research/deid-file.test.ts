@@ -4,7 +4,10 @@
 // reproducible.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import dicomParser from 'dicom-parser'
+import { frameOf } from '../../node/research/burned-in/pixels.ts'
+import { readDicom } from '../../node/research/deid/deidentify.ts'
 import { join } from 'node:path'
 import { deidentify } from '../../node/research/deid/deidentify.ts'
 import { deidKeysFor, projectKey } from '../../node/research/deid/project-keys.ts'
@@ -101,6 +104,27 @@ test('UIDs and pseudonyms: consistent within a project, different across project
 test('reproducible: the same input, keys and options give the same bytes', () => {
   const k = deidKeysFor(projectKey(SEED, PROJECT_A), PATIENT)
   assert.equal(deidentify(phiDicom(), k, BOTH).bytes, deidentify(phiDicom(), k, BOTH).bytes)
+})
+
+test('a JPEG-LS instance de-identifies with its compressed stream untouched; its pixels are not read for burned-in text', async () => {
+  const dir = await tempDir('medichain-deid-jls-')
+  await writeFile(join(dir, 'in.dcm'), phiDicom())
+  const made = await dcmtk('dcmcjpls', [join(dir, 'in.dcm'), join(dir, 'jls.dcm')])
+  assert.is(made.code, 0, made.stderr)
+  const jls = new Uint8Array(await readFile(join(dir, 'jls.dcm')))
+  const out = deidentify(jls, deidKeysFor(projectKey(SEED, PROJECT_A), PATIENT), BOTH).bytes
+  const text = await dump(out)
+  assert.match(text, /\(0002,0010\) UI =JPEGLSLossless/)
+  assert.is(text.includes(PHI.name), false)
+  const stream = (bytes: Uint8Array): number[] => {
+    const ds = dicomParser.parseDicom(bytes)
+    return Array.from(dicomParser.readEncapsulatedPixelDataFromFragments(ds, ds.elements.x7fe00010, 0, ds.elements.x7fe00010.fragments?.length))
+  }
+  assert.equal(stream(out), stream(jls), 'the compressed stream as received')
+  const read = readDicom(out)
+  assert.is(frameOf(read.dict, read.meta['00020010']?.Value?.[0]), null, 'a compressed frame is not read (the export holds it for a person)')
+  const native = readDicom(phiDicom())
+  assert.ok(frameOf(native.dict, native.meta['00020010']?.Value?.[0]) !== null, 'a native frame is read')
 })
 
 test('a file that is not DICOM is refused with DEID_BAD_INPUT', () => {

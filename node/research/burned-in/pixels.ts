@@ -1,8 +1,9 @@
 // The pixel data of a DICOM data set as the burned-in text detector reads it (an 8-bit grayscale
 // frame scaled to the frame's own range) and as the de-identifier redacts it (boxes set to the
 // frame's lowest stored value). Only what this project writes and takes in: one frame, one sample
-// per pixel, native (uncompressed) 8- or 16-bit data; anything else cannot be checked and returns
-// null, so the caller holds the image for a person.
+// per pixel, native (uncompressed) 8- or 16-bit data; anything else (a JPEG or JPEG-LS instance
+// received over DIMSE among them: its pixels are not decoded here, and redacting them would mean
+// encoding them again) cannot be checked and returns null, so the caller holds the image for a person.
 import type { DicomDataset } from 'dcmjs'
 import type { PixelBox } from './text-detector.ts'
 
@@ -14,8 +15,15 @@ function num (ds: DicomDataset, tag: string): number | null {
   return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : null
 }
 
-/** The single grayscale frame of `ds`, or null when it is not one this project can check. */
-export function frameOf (ds: DicomDataset): Frame | null {
+/** Native little-endian transfer syntaxes (PS3.5 §A.1, §A.2, §A.5): dcmjs gives their pixel data as stored values. */
+const NATIVE = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.1.99'])
+
+/**
+ * The single grayscale frame of `ds`, or null when it is not one this project can check; with the
+ * file's `transferSyntax`, a compressed one is null too (its Pixel Data is a bit stream, not values).
+ */
+export function frameOf (ds: DicomDataset, transferSyntax?: unknown): Frame | null {
+  if (transferSyntax !== undefined && !(typeof transferSyntax === 'string' && NATIVE.has(transferSyntax.replace(/\0+$/, '').trim()))) return null
   const rows = num(ds, '00280010')
   const columns = num(ds, '00280011')
   const bits = num(ds, '00280100')
