@@ -178,7 +178,7 @@ test('WADO-RS: the instance as stored, frame 1 decoded to native stored values, 
   assert.equal([png.format, png.width, png.height], ['png', 64, 64])
 })
 
-test('a corrupt JPEG-LS stream is refused by the intake; nothing reaches the ledger and the listener keeps serving', async () => {
+test('a corrupt JPEG-LS stream is refused by the intake (C000 when acknowledged on the ledger); nothing reaches the ledger and the listener keeps serving', async () => {
   const path = join(dir, 'corrupt.dcm')
   const bytes = new Uint8Array(await readFile(path))
   const fragment = dicomParser.parseDicom(bytes).elements.x7fe00010?.fragments?.[0]
@@ -193,6 +193,21 @@ test('a corrupt JPEG-LS stream is refused by the intake; nothing reaches the led
   assert.is((await patient.myImages()).length, before, 'the corrupt instance is not on the ledger')
   const echo = await dcmtk('echoscu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(port)])
   assert.is(echo.code, 0, echo.stderr)
+  // Acknowledged once on the ledger: the refusal is the C-STORE's answer.
+  const [B] = await startHospitals(1, { dicom: { acknowledge: 'ledger' } })
+  try {
+    const other = await user(B, 'jpeg-patient-b', 'patient')
+    await B.peer.dicom?.linkPatient(STUDY.mrn, fromHex(other.user?.patientId as string))
+    const portB = String(B.peer.dicom?.address()?.port)
+    const refused = await dcmtk('storescu', ['-v', '-xt', '-aec', 'MEDICHAIN', '127.0.0.1', portB, path])
+    assert.match(refused.stdout + refused.stderr, /0xc000|CannotUnderstand/i, 'C-STORE status C000')
+    assert.is((await other.myImages()).length, 0)
+    const good = await dcmtk('storescu', ['-v', '-xt', '-aec', 'MEDICHAIN', '127.0.0.1', portB, sent.get(uidOf(2)) ?? ''])
+    assert.is(good.code, 0, good.stderr)
+    assert.is((await other.myImages()).length, 1, 'the listener keeps serving: a sound JPEG-LS instance is on the ledger when answered')
+  } finally {
+    await stopHospitals([B])
+  }
 })
 
 test.run()
