@@ -18,6 +18,7 @@ import { rm } from 'node:fs/promises'
 import { ACCEPTED_TRANSFER_SYNTAXES, ASSOCIATION_TIMEOUT_MS, MAX_INSTANCE_BYTES, STORE_STATUS, VERIFICATION_SOP_CLASS } from '../constants.ts'
 import { part10Prefix } from './part10.ts'
 import { COMPRESSED_DECODABLE_TS } from '../../imaging/constants.ts'
+import { codecsInstalled } from '../../imaging/dicom/codecs.ts'
 import type { InstanceHeader } from '../catalogue/instance-header.ts'
 import { HOLD_INLINE_MAX_BYTES } from '../custody/patient-index.ts'
 import { RETRIEVE_ONLY_SOP_CLASSES, STORAGE_SOP_CLASSES } from './sop-classes.ts'
@@ -140,11 +141,13 @@ const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1'
 
 /**
  * Picks the transfer syntax to accept: the first proposed one we read, in the caller's order. A
- * storage context may also take the compressed syntaxes the upload pipeline decodes; the
- * instance is then kept as received, in its transfer syntax.
+ * storage context may also take the compressed syntaxes the upload pipeline decodes, when their
+ * codecs are installed (the listener loads them before it starts); the instance is then kept as
+ * received, in its transfer syntax.
  */
 function pickTransferSyntax (proposed: string[], storage: boolean): string | undefined {
-  return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts) || (storage && COMPRESSED_DECODABLE_TS.has(ts)))
+  const compressed = storage && codecsInstalled()
+  return proposed.find(ts => ACCEPTED_TRANSFER_SYNTAXES.includes(ts) || (compressed && COMPRESSED_DECODABLE_TS.has(ts)))
 }
 
 /** An Scp class bound to one server's context and one socket's remote address. */

@@ -14,6 +14,7 @@ import type { PduViolation } from './pdu-guard.ts'
 import { scpClass } from './scp.ts'
 import type { ReceivedInstance, StoreOutcome } from './scp.ts'
 import type { QrContext } from './qr-scp.ts'
+import { codecsInstalled, loadCodecs } from '../../imaging/dicom/codecs.ts'
 
 // The library logs through loglevel to the console, command data sets included: silenced, since
 // our logs are structured and must carry no UIDs (it logs nothing we need).
@@ -126,6 +127,9 @@ export function createDicomServer (init: DicomServerInit): (components: DicomSer
     return {
       async start (): Promise<void> {
         if (server !== undefined) return
+        // Whether storage contexts take JPEG, JPEG-LS and JPEG Baseline (scp.ts) is decided by this.
+        await loadCodecs()
+        if (!codecsInstalled()) log.warn('the DICOM codec packages are not installed: compressed transfer syntaxes are refused at negotiation')
         const s = createServer(onConnection)
         await new Promise<void>((resolve, reject) => {
           s.once('error', reject)

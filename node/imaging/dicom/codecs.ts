@@ -5,11 +5,13 @@
 // start, the main thread before it renders), after which decoding is synchronous. Every decoder
 // returns the frame as native little-endian stored values, which decode.ts reads as it reads an
 // uncompressed frame; the stream's own frame header is checked against the DICOM header first
-// (encapsulated.ts), so a codec never allocates more than the pixel budget allowed.
+// (encapsulated.ts), so a codec never allocates more than the pixel budget allowed. The packages
+// are loaded, not imported: a peer where they are not installed still runs, reads native files
+// and refuses compressed ones (UNSUPPORTED_TRANSFER_SYNTAX; the SCP then does not accept them).
 import { createRequire } from 'node:module'
-import { Decoder as LosslessDecoder } from 'jpeg-lossless-decoder-js'
+import type { Decoder as LosslessDecoderType } from 'jpeg-lossless-decoder-js'
 import { TS } from '../constants.ts'
-import { CorruptImageError, describeThrown, UnsupportedPixelFormatError } from '../errors.ts'
+import { CorruptImageError, describeThrown, UnsupportedPixelFormatError, UnsupportedTransferSyntaxError } from '../errors.ts'
 import { checkStreamFrame, streamFrame } from './encapsulated.ts'
 import type { DicomHeader } from './header.ts'
 import { MedichainError } from '../../../protocol/errors.ts'
@@ -29,17 +31,35 @@ interface TurboModule { JPEGDecoder: new () => WasmDecoder }
 
 const require = createRequire(import.meta.url)
 let loaded: Promise<void> | undefined
+let settled = false
 let charls: CharlsModule | undefined
 let turbo: TurboModule | undefined
+let LosslessDecoder: typeof LosslessDecoderType | undefined
 
-/** Compiles the WebAssembly codecs of this thread, once; every later call returns the same promise. */
+/**
+ * Loads the codecs of this thread and compiles their WebAssembly, once; every later call returns
+ * the same promise. Never rejects: without the packages, compressed files are refused instead.
+ */
 export async function loadCodecs (): Promise<void> {
   loaded ??= (async () => {
-    const charlsFactory = require('@cornerstonejs/codec-charls/decodewasmjs') as () => Promise<CharlsModule>
-    const turboFactory = require('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as () => Promise<TurboModule>
-    ;[charls, turbo] = await Promise.all([charlsFactory(), turboFactory()])
+    try {
+      const charlsFactory = require('@cornerstonejs/codec-charls/decodewasmjs') as () => Promise<CharlsModule>
+      const turboFactory = require('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as () => Promise<TurboModule>
+      const lossless = require('jpeg-lossless-decoder-js') as { Decoder: typeof LosslessDecoderType }
+      ;[charls, turbo] = await Promise.all([charlsFactory(), turboFactory()])
+      LosslessDecoder = lossless.Decoder
+    } catch {
+      charls = turbo = LosslessDecoder = undefined
+    } finally {
+      settled = true
+    }
   })()
   await loaded
+}
+
+/** Whether this thread decodes the compressed syntaxes: loadCodecs() settled and found the packages. */
+export function codecsInstalled (): boolean {
+  return settled && charls !== undefined && turbo !== undefined && LosslessDecoder !== undefined
 }
 
 /** The decoded frame: stored values as native little-endian bytes, and for colour how they are laid out. */
@@ -77,7 +97,8 @@ function runWasm (decoder: WasmDecoder, stream: Uint8Array, expected: number, h:
  */
 export function decodeCompressedFrame (transferSyntax: string, stream: Uint8Array, h: DicomHeader): DecodedFrame {
   // A programming error, not a corrupt file: typed apart so loadImage does not call it CORRUPT_IMAGE.
-  if (charls === undefined || turbo === undefined) throw new MedichainError('INTERNAL', 'loadCodecs() was not awaited on this thread')
+  if (!settled) throw new MedichainError('INTERNAL', 'loadCodecs() was not awaited on this thread')
+  if (charls === undefined || turbo === undefined || LosslessDecoder === undefined) throw new UnsupportedTransferSyntaxError(`DICOM transfer syntax ${transferSyntax} is not supported here (its codec package is not installed)`)
   const frame = streamFrame(stream)
   checkStreamFrame(frame, h)
   const bytesPerSample = h.bitsAllocated / 8

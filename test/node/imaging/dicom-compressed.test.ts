@@ -17,9 +17,11 @@ import { readImageFile } from '../../../node/imaging/dicom/file.ts'
 import { dicomSummary, loadImage } from '../../../node/imaging/load.ts'
 import jpeg from 'jpeg-js'
 import { throwsCode } from '../../helpers/assert.ts'
+import { codecsPresent } from '../../helpers/codecs.ts'
 
 const UIDS = { sopInstanceUid: '2.25.11', studyInstanceUid: '2.25.12', seriesInstanceUid: '2.25.13' }
 const dcmtk = spawnSync('dcmcjpls', ['--version'], { encoding: 'utf8' }).status === 0
+const codecs = await codecsPresent('imaging-dicom-compressed')
 
 function dicom (init: Partial<DicomWriteInit> & Pick<DicomWriteInit, 'pixels' | 'bitsAllocated'>): Uint8Array {
   return encodeDicom({ rows: 48, columns: 64, ...UIDS, ...init })
@@ -47,7 +49,7 @@ const ramp16 = Uint16Array.from({ length: 64 * 48 }, (_, i) => (i * 37) % 4096)
 const ramp8 = Uint8Array.from({ length: 64 * 48 }, (_, i) => 30 + (i % 64) + (i >> 6))
 const signed = Int16Array.from({ length: 64 * 48 }, (_, i) => ((i * 53) % 4000) - 2000)
 
-if (dcmtk) {
+if (dcmtk && codecs) {
   test('JPEG Lossless SV1 and JPEG-LS lossless decode to exactly the original pixels (8-, 12-bit, signed)', async () => {
     const cases: Array<Parameters<typeof dicom>[0]> = [
       { bitsAllocated: 16, bitsStored: 12, pixels: ramp16, rescale: { slope: 1, intercept: -1024 }, window: { center: 40, width: 400 } },
