@@ -87,8 +87,11 @@ export type DerivedPart = 'result' | 'segmentation'
 export function derivedOf (entry: CatalogueEntry, image: ImageRecord, catalogue: Pick<DicomCatalogue, 'pseudonym'>): Array<Extract<Located, { part: DerivedPart }>> {
   if (image.result === null || image.model === null) return []
   const model = image.model.toString()
-  const out: Array<Extract<Located, { part: DerivedPart }>> = [{ part: 'result', entry: resultEntry(entry, model, catalogue), image, source: entry, model }]
-  if (entry.resultMask === true) out.push({ part: 'segmentation', entry: segmentationEntry(entry, model, catalogue), image, source: entry, model })
+  // Dated by the ledger record, which every hospital holds alike, so that the custodian and a
+  // hospital reading under consent make the same object byte for byte.
+  const source: CatalogueEntry = { ...entry, stored: image.time }
+  const out: Array<Extract<Located, { part: DerivedPart }>> = [{ part: 'result', entry: resultEntry(source, model, catalogue), image, source, model }]
+  if (entry.resultMask === true) out.push({ part: 'segmentation', entry: segmentationEntry(source, model, catalogue), image, source, model })
   return out
 }
 
