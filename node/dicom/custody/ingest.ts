@@ -115,6 +115,13 @@ export interface DicomIngest {
 export const INTAKE_CONCURRENCY = 8
 
 /**
+ * Quiet time after the last received instance before the intake attaches at full concurrency
+ * (ms): longer than the gap between two instances of one association (a round trip), short
+ * against an association.
+ */
+export const SENDERS_QUIET_MS = 50
+
+/**
  * Bytes of received instances the intake's queued jobs keep at hand (plaintext in memory or in the
  * temp folder); past it, an instance is restored from custody when its turn comes, which costs
  * its decryption and a second header parse. 256 MiB: two thousand 128 KiB CT slices.
@@ -158,7 +165,22 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
   }
   /** Bytes of the plaintext copies queued intake jobs hold (INTAKE_PLAIN_BYTES). */
   let plainBytes = 0
+  // Senders first: while instances are being received and answered (a C-STORE association, a
+  // STOW-RS request), the intake attaches one at a time, so the CPU goes to answering; once the
+  // senders have been quiet for SENDERS_QUIET_MS it attaches INTAKE_CONCURRENCY at once and
+  // catches up. Custody is durable, so nothing waits on this but the ledger entry.
+  let receiving = 0
+  let lastReceived = 0
+  const sendersActive = (): boolean => receiving > 0 || performance.now() - lastReceived < SENDERS_QUIET_MS
+  let wake: ReturnType<typeof setTimeout> | undefined
+  const received = (): void => {
+    lastReceived = performance.now()
+    clearTimeout(wake)
+    wake = setTimeout(() => { if (!sendersActive()) intake.nudge() }, SENDERS_QUIET_MS)
+    wake.unref?.()
+  }
   const intake = createIntake({ concurrency: INTAKE_CONCURRENCY })({
+    limit: () => sendersActive() ? 1 : INTAKE_CONCURRENCY,
     logger: log,
     attach: async (job) => {
       let path = job.plain
@@ -230,6 +252,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
 
   const store = async (instance: ReceivedInstance): Promise<FiledOutcome> => {
     let queued = false
+    receiving++
     try {
       const filed = await file(instance, true)
       if ('status' in filed) return filed
@@ -249,6 +272,8 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
       log.info({ size: instance.size }, 'instance held in custody (no patient linked to its PatientID yet)')
       return { status: STORE_STATUS.success, held: true }
     } finally {
+      receiving--
+      received()
       if (!queued) await rm(instance.path, { force: true })
     }
   }
@@ -322,5 +347,5 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     }
   }
 
-  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), caughtUp, stop: async () => await intake.stop() }
+  return { store, storeNow, linkPatient, resume, settled: async () => await intake.settled(), caughtUp, stop: async () => { clearTimeout(wake); await intake.stop() } }
 }

@@ -26,6 +26,11 @@ export interface IntakeJob {
 export interface IntakeComponents {
   attach: (job: IntakeJob) => Promise<void>
   logger: Logger
+  /**
+   * Jobs that may be in flight now (default `concurrency`): fewer while senders are being
+   * answered, so that acknowledging comes first and the intake catches up after (ingest.ts).
+   */
+  limit?: () => number
 }
 
 /** Intake tunables. */
@@ -51,13 +56,15 @@ export interface Intake {
    * acknowledged before it.
    */
   caughtUp(): Promise<void>
+  /** Starts queued jobs up to the current limit (after the limit has risen). */
+  nudge(): void
   /** Takes no new jobs and waits for those in flight; queued ones stay in custody. */
   stop(): Promise<void>
 }
 
 /** Creates the intake: `createIntake(init)(components)`. */
 export function createIntake (init: IntakeInit): (components: IntakeComponents) => Intake {
-  return ({ attach, logger }) => {
+  return ({ attach, logger, limit }) => {
     const queue: Array<{ job: IntakeJob, seq: number, done: (err?: unknown) => void }> = []
     /** Jobs enqueued so far (each job's `seq` is its place), and the `seq`s in flight. */
     let enqueued = 0
@@ -81,7 +88,8 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
     let idle: Array<() => void> = []
 
     const pump = (): void => {
-      while (!stopped && running < init.concurrency && queue.length > 0) {
+      const allowed = Math.max(1, Math.min(init.concurrency, limit?.() ?? init.concurrency))
+      while (!stopped && running < allowed && queue.length > 0) {
         const next = queue.shift()
         if (next === undefined) break
         running++
@@ -121,6 +129,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         if (running === 0 && queue.length === 0) return
         await new Promise<void>(resolve => idle.push(resolve))
       },
+      nudge: () => pump(),
       async caughtUp () {
         const mark = enqueued - 1
         if (mark < oldest()) return

@@ -1,5 +1,6 @@
-// The intake queue's catch-up (node/dicom/custody/intake.ts): a query waits for the instances acknowledged
-// before it, and only those, whether each is attached or fails; stopping wakes it.
+// The intake queue (node/dicom/custody/intake.ts): a query waits for the instances acknowledged
+// before it, and only those, whether each is attached or fails; stopping wakes it. While senders
+// are answered the intake runs one job at a time, and catches up once nudged.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { pino } from 'pino'
@@ -10,10 +11,11 @@ import { withTimeout } from '../../helpers/timeout.ts'
 import { rejects } from '../../helpers/assert.ts'
 
 /** An intake whose attach calls wait until the test ends them, by job id. */
-function gatedIntake (concurrency: number) {
+function gatedIntake (concurrency: number, limit?: () => number) {
   const gates = new Map<string, { resolve: () => void, reject: (err: Error) => void }>()
   const started: string[] = []
   const intake = createIntake({ concurrency })({
+    ...(limit === undefined ? {} : { limit }),
     logger: pino({ level: 'silent' }),
     attach: async (job) => {
       started.push(job.id)
@@ -76,6 +78,20 @@ test('a job enqueued twice is waited for once, and stopping wakes a waiting quer
   assert.ok(await settledYet(caught), 'y was dropped (it stays in custody): nothing is left to wait for')
   assert.equal(started, ['x'], 'x ran once; y never started')
   await rejects(async () => await queued, 'UNAVAILABLE')
+})
+
+test('while senders are answered the intake runs one job at a time; nudged once they are quiet, it runs up to its concurrency', async () => {
+  let senders = true
+  const { intake, job, end, started } = gatedIntake(3, () => senders ? 1 : 3)
+  const runs = ['p', 'q', 'r', 's'].map(id => intake.enqueue(job(id)))
+  await new Promise(resolve => setImmediate(resolve))
+  assert.equal(started, ['p'], 'one job while senders are active')
+  senders = false
+  intake.nudge()
+  assert.equal(started, ['p', 'q', 'r'], 'up to the concurrency once nudged')
+  for (const id of ['p', 'q', 'r', 's']) await end(id)
+  await Promise.all(runs)
+  assert.equal(started, ['p', 'q', 'r', 's'])
 })
 
 test.run()
