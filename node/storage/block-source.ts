@@ -1,5 +1,6 @@
 // Where one read or pin gets each block of a file: this disk first, then a member's block stream
-// (opened once, at the first block missing here), then bitswap. A streamed block goes to the
+// (opened once, at the first block missing here; a block it has already brought is taken without
+// a look at the disk), then bitswap. A streamed block goes to the
 // reader as soon as it is checked and to disk at the same time: the reader never waits for the
 // write. A pin waits for every write before it records the pin.
 import type { CID } from 'multiformats/cid'
@@ -61,6 +62,14 @@ export function createBlockSource (options: BlockSourceOptions, c: BlockSourceCo
     counts,
     async get (cid, signal) {
       options.hold?.add(cid)
+      // A block the stream has already brought needs no look at the disk first: on a first read
+      // that is most blocks, and a missing file costs a failed open on the main thread.
+      const early = session?.take(cid)
+      if (early !== undefined) {
+        counts.streamed++
+        keep(cid, early)
+        return early
+      }
       const here = await c.blocks.local(cid)
       if (here !== undefined) {
         counts.local++

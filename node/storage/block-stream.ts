@@ -118,6 +118,8 @@ export interface BlockSession {
    * undefined when this session cannot: it ended, failed, or no member holds the file.
    */
   get(cid: CID, signal: AbortSignal): Promise<Uint8Array | undefined>
+  /** The bytes of `cid` if the stream has already brought them (checked), taken from the session; else undefined. */
+  take(cid: CID): Uint8Array | undefined
   /** Ends the session and its stream (the reader is done or aborted). */
   close(): void
   /** Why the session stopped serving, once it has: a stable code, for logs and tests. */
@@ -270,18 +272,24 @@ export function openBlockSession (root: CID, opts: SessionOptions, c: SessionCom
     stop(codeOf(err), err)
   })
 
+  const take = (cid: CID): Uint8Array | undefined => {
+    const key = keyOf(cid)
+    const held = arrived.get(key)
+    if (held === undefined) return undefined
+    arrived.delete(key)
+    buffered -= held.byteLength
+    resume?.()
+    return held
+  }
+
   return {
     get stopped () { return stopped },
+    take,
     async get (cid, signal) {
-      const key = keyOf(cid)
-      const held = arrived.get(key)
-      if (held !== undefined) {
-        arrived.delete(key)
-        buffered -= held.byteLength
-        resume?.()
-        return held
-      }
+      const held = take(cid)
+      if (held !== undefined) return held
       if (stopped !== null) return undefined
+      const key = keyOf(cid)
       return await new Promise<Uint8Array | undefined>((resolve) => {
         // Blocks asked for far ahead wait their turn on a busy stream: only a stream that brings
         // nothing for the whole deadline counts as stalled.

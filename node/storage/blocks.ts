@@ -10,6 +10,7 @@ import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { base32upper } from 'multiformats/bases/base32'
 import { concat, toHex } from '../../protocol/bytes.ts'
+import { blockFileExists, writeBlockFile } from './block-file.ts'
 import { SYNC_CONCURRENCY } from './constants.ts'
 import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from './errors.ts'
 import { createFetcher } from './fetcher.ts'
@@ -179,8 +180,9 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
 
   const put = async (cid: CID, bytes: Uint8Array): Promise<void> => {
     await exclusive(keyOf(cid), async () => {
-      if (await local.has(cid)) return
-      await local.put(cid, bytes)
+      const path = pathOf(cid)
+      if (await blockFileExists(path)) return
+      await writeBlockFile(path, bytes, { sync: false })
       counts.blocks++
       counts.bytes += bytes.byteLength
       // Members with this block on their wantlist get it now. Not awaited: bitswap may wait on a

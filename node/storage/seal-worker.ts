@@ -10,10 +10,10 @@ import type { FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parentPort } from 'node:worker_threads'
 import { unixfs } from '@helia/unixfs'
-import { FsBlockstore } from 'blockstore-fs'
 import { NextToLast } from 'blockstore-fs/sharding'
 import { CID } from 'multiformats/cid'
 import { MedichainError } from '../../protocol/errors.ts'
+import { blockFileExists, writeBlockFile } from './block-file.ts'
 import { ChunkSealer } from './content-crypto-node.ts'
 import { isNoSpace } from './errors.ts'
 
@@ -61,16 +61,6 @@ async function until (job: Job, ready: () => boolean): Promise<void> {
   if (job.aborted) throw new MedichainError('ABORTED', 'the upload was aborted')
 }
 
-/** fsyncs a file's data (a read-only descriptor suffices on Linux and macOS). */
-async function fsyncFile (path: string): Promise<void> {
-  const fh = await open(path, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Reads exactly `length` bytes at `position` into `buf`; a file shorter than the main thread said is an error. */
 async function readExactly (fh: FileHandle, buf: Uint8Array, length: number, position: number): Promise<void> {
   for (let at = 0; at < length;) {
@@ -107,7 +97,10 @@ const WRITES_IN_FLIGHT = 16
 
 async function seal (req: SealStart, job: Job): Promise<{ cid: CID, size: number }> {
   const sharding = new NextToLast()
-  const store = new FsBlockstore(req.blocksPath, { shardingStrategy: sharding })
+  const pathOf = (cid: CID): string => {
+    const { dir, file } = sharding.encode(cid)
+    return join(req.blocksPath, dir, file)
+  }
   let n = 0
   const writing = new Set<Promise<void>>()
   let failed: unknown
@@ -117,18 +110,15 @@ async function seal (req: SealStart, job: Job): Promise<{ cid: CID, size: number
     post({ type: 'hold', id: job.id, n: n++, cid: cid.bytes })
     await held
     if (job.aborted) throw new MedichainError('ABORTED', 'the upload was aborted')
-    const fresh = !(await store.has(cid))
-    if (fresh) {
-      await store.put(cid, value)
-      // The file's data goes to the device now, while the upload still arrives, so the upload's
-      // one fsync pass before its record is left with the folders (blocks.ts Hold.sync).
-      const { dir, file } = sharding.encode(cid)
-      await fsyncFile(join(req.blocksPath, dir, file))
-    }
+    const path = pathOf(cid)
+    const fresh = !(await blockFileExists(path))
+    // The file's data goes to the device now, while the upload still arrives, so the upload's
+    // one fsync pass before its record is left with the folders (blocks.ts Hold.sync).
+    if (fresh) await writeBlockFile(path, value, { sync: true })
     post({ type: 'stored', id: job.id, cid: cid.bytes, bytes: value.byteLength, fresh })
   }
   const blockstore = {
-    has: async (cid: CID) => await store.has(cid),
+    has: async (cid: CID) => await blockFileExists(pathOf(cid)),
     get: async function * (): AsyncGenerator<Uint8Array> {
       throw new MedichainError('INTERNAL', 'the seal worker only writes blocks')
     },

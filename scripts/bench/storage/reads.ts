@@ -6,7 +6,6 @@ import { createCipheriv } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { pino } from 'pino'
 import { createGenesis } from '../../../protocol/chain/genesis.ts'
@@ -22,26 +21,42 @@ import { mbps } from './transport.ts'
 /** One member of the bench consortium. */
 export interface BenchMember { dir: string, ledger: Ledger, p2p: P2P, storage: Storage }
 
+/** What the read figures ask of the member holding the files. */
+export interface Holder {
+  /** Where the reader dials it. */
+  addr: string
+  /** Adds `size` incompressible bytes made from `seed`. */
+  add: (size: number, seed: number) => Promise<CID>
+  /** The holder reading its own copy: MB/s and the bytes read. */
+  localRead: (cid: CID) => Promise<{ mbps: number, bytes: number }>
+  /** MB/s of raw TCP on loopback from the holder's process to this one. */
+  rawTcp: (total: number) => Promise<number>
+  /** MB/s of one plain libp2p stream from the holder to `reader`, over their connection. */
+  stream: (reader: BenchMember, total: number) => Promise<number>
+  stop: () => Promise<void>
+}
+
 const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' })
 const seedOf = (n: number): Uint8Array => { const s = new Uint8Array(32); s[0] = n; s[31] = 0x5b; return s }
 
-/** Starts members 1..count of one consortium, dialled into a full mesh. */
-export async function startMembers (count: number): Promise<BenchMember[]> {
+/** The consortium of the bench's members: identities 1..count and one genesis, made from `created`. */
+export function benchConsortium (count: number, created: number): { ids: Array<ReturnType<typeof nodeIdentity>>, genesis: ReturnType<typeof createGenesis> } {
   const ids = Array.from({ length: count }, (_, i) => nodeIdentity(seedOf(i + 1)))
-  const genesis = createGenesis({ name: 'bench:storage', created: Date.now(), quorum: 'majority', members: ids.map((id, i) => ({ name: `H${i + 1}`, key: id.publicKey, addrs: [] })) })
-  const out: BenchMember[] = []
-  for (const [i, identity] of ids.entries()) {
-    const dir = await mkdtemp(join(tmpdir(), 'medichain-bench-storage-'))
-    const ledger = createLedger({ path: join(dir, 'ledger'), genesis })({ identity, verify: nodeVerify, logger, clock: Date.now })
-    await ledger.start()
-    const p2p = createP2P({ seed: seedOf(i + 1), listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 0 })({ ledger, logger })
-    await p2p.start()
-    const storage = createStorage({ dataDir: dir, repairIntervalMs: 0 })({ libp2p: p2p.libp2p, logger, ledger })
-    await storage.start()
-    out.push({ dir, ledger, p2p, storage })
-  }
-  for (let i = 0; i < out.length; i++) for (let j = i + 1; j < out.length; j++) await out[i].p2p.libp2p.dial(multiaddr(out[j].p2p.addresses()[0]))
-  return out
+  const genesis = createGenesis({ name: 'bench:storage', created, quorum: 'majority', members: ids.map((id, i) => ({ name: `H${i + 1}`, key: id.publicKey, addrs: [] })) })
+  return { ids, genesis }
+}
+
+/** Starts member `index` (0-based) of a consortium made by benchConsortium, in a fresh temp folder. */
+export async function startMember (index: number, count: number, created: number): Promise<BenchMember> {
+  const { ids, genesis } = benchConsortium(count, created)
+  const dir = await mkdtemp(join(tmpdir(), 'medichain-bench-storage-'))
+  const ledger = createLedger({ path: join(dir, 'ledger'), genesis })({ identity: ids[index], verify: nodeVerify, logger, clock: Date.now })
+  await ledger.start()
+  const p2p = createP2P({ seed: seedOf(index + 1), listen: ['/ip4/127.0.0.1/tcp/0'], syncIntervalMs: 0 })({ ledger, logger })
+  await p2p.start()
+  const storage = createStorage({ dataDir: dir, repairIntervalMs: 0 })({ libp2p: p2p.libp2p, logger, ledger })
+  await storage.start()
+  return { dir, ledger, p2p, storage }
 }
 
 /** Stops members and deletes their folders. */
@@ -76,21 +91,21 @@ export async function timedRead (storage: Storage, cid: CID): Promise<{ mbps: nu
 }
 
 /** One run of the single-file reads: first (streamed from A), warm (B's disk), local (A's disk). */
-export async function readRun (a: BenchMember, b: BenchMember, size: number, seed: number): Promise<{ first: number, warm: number, local: number, blocks: ReturnType<Storage['readCounts']> }> {
-  const { cid } = await a.storage.add(noise(size, seed))
+export async function readRun (a: Holder, b: BenchMember, size: number, seed: number): Promise<{ first: number, warm: number, local: number, blocks: ReturnType<Storage['readCounts']> }> {
+  const cid = await a.add(size, seed)
   const before = b.storage.readCounts()
   const first = await timedRead(b.storage, cid)
   const after = b.storage.readCounts()
   const warm = await timedRead(b.storage, cid)
-  const local = await timedRead(a.storage, cid)
+  const local = await a.localRead(cid)
   if (first.bytes !== size || warm.bytes !== size || local.bytes !== size) throw new Error('a read returned the wrong number of bytes')
   return { first: first.mbps, warm: warm.mbps, local: local.mbps, blocks: { local: after.local - before.local, streamed: after.streamed - before.streamed, bitswap: after.bitswap - before.bitswap } }
 }
 
 /** `readers` reads at once at B of different files of `size` bytes held by A: aggregate MB/s and each read's time to first byte. */
-export async function concurrentRun (a: BenchMember, b: BenchMember, readers: number, size: number, seed: number): Promise<{ aggregate: number, ttfbs: number[] }> {
+export async function concurrentRun (a: Holder, b: BenchMember, readers: number, size: number, seed: number): Promise<{ aggregate: number, ttfbs: number[] }> {
   const cids: CID[] = []
-  for (let i = 0; i < readers; i++) cids.push((await a.storage.add(noise(size, seed + i))).cid)
+  for (let i = 0; i < readers; i++) cids.push(await a.add(size, seed + i))
   const t0 = performance.now()
   const reads = await Promise.all(cids.map(async cid => await timedRead(b.storage, cid)))
   const ms = performance.now() - t0

@@ -16,14 +16,18 @@ export const mbps = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1
 
 const CHUNK = 1024 * 1024
 
-/** Sends `total` bytes over one loopback TCP connection, 1 MiB writes with back-pressure; MB/s at the receiver. */
-export async function rawTcpMbps (total: number): Promise<number> {
-  const chunk = Buffer.alloc(CHUNK, 7)
+/**
+ * Sends `total` bytes over one loopback TCP connection, 1 MiB writes with back-pressure; MB/s at
+ * the receiver, from the connection to the last byte. `send` connects to the receiver's port and
+ * sends them: by default from this process, or from another one (holder.ts).
+ */
+export async function rawTcpMbps (total: number, send: (port: number, total: number) => Promise<void> = sendTcp): Promise<number> {
   let done: (ms: number) => void = () => {}
   const finished = new Promise<number>(resolve => { done = resolve })
-  let t0 = 0
   const server = createServer(socket => {
+    const t0 = performance.now()
     let got = 0
+    socket.on('error', () => {})
     socket.on('data', (d: Buffer) => {
       got += d.length
       if (got >= total) { done(performance.now() - t0); socket.destroy() }
@@ -31,16 +35,24 @@ export async function rawTcpMbps (total: number): Promise<number> {
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
+  try {
+    const [ms] = await Promise.all([finished, send(port, total)])
+    return mbps(total, ms)
+  } finally {
+    await new Promise(resolve => server.close(resolve))
+  }
+}
+
+/** Connects to `port` on loopback and sends `total` bytes in 1 MiB writes; resolves when they are written. */
+export async function sendTcp (port: number, total: number): Promise<void> {
+  const chunk = Buffer.alloc(CHUNK, 7)
   const client = connect(port, '127.0.0.1')
+  client.on('error', () => {})
   await new Promise<void>(resolve => client.once('connect', resolve))
-  t0 = performance.now()
   for (let sent = 0; sent < total; sent += CHUNK) {
     if (!client.write(sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent))) await new Promise(resolve => client.once('drain', resolve))
   }
-  const ms = await finished
-  client.destroy()
-  await new Promise(resolve => server.close(resolve))
-  return mbps(total, ms)
+  await new Promise<void>(resolve => client.end(resolve))
 }
 
 const BENCH_PROTOCOL = '/medichain/bench-bytes/1.0.0'
@@ -69,6 +81,29 @@ export async function libp2pStreamMbps (from: Libp2p, to: Libp2p, total: number)
   await stream.close().catch(() => {})
   await to.unhandle(BENCH_PROTOCOL)
   return mbps(total, ms)
+}
+
+const PULL_PROTOCOL = '/medichain/bench-pull/1.0.0'
+
+/** Makes `holder` answer every stream of the pull protocol with `total` bytes in 1 MiB sends. */
+export async function servePull (holder: Libp2p, total: number): Promise<void> {
+  const chunk = new Uint8Array(CHUNK).fill(7)
+  await holder.handle(PULL_PROTOCOL, async (stream: Stream) => {
+    for (let sent = 0; sent < total; sent += CHUNK) {
+      if (!stream.send(sent + CHUNK <= total ? chunk : chunk.subarray(0, total - sent))) await stream.onDrain()
+    }
+    await stream.close().catch(() => {})
+  }, { force: true })
+}
+
+/** Reads the `total` bytes that `holder` serves (servePull) over one libp2p stream from `reader`: MB/s at the reader, from the stream's opening. */
+export async function pullMbps (reader: Libp2p, holder: Parameters<Libp2p['dialProtocol']>[0], total: number): Promise<number> {
+  const t0 = performance.now()
+  const stream = await reader.dialProtocol(holder, PULL_PROTOCOL)
+  let got = 0
+  for await (const part of stream) got += part.byteLength
+  if (got !== total) throw new Error(`the pull stream carried ${got} bytes, expected ${total}`)
+  return mbps(total, performance.now() - t0)
 }
 
 /**
