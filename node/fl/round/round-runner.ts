@@ -15,7 +15,7 @@ import type { UNetConfig } from '../../ai/model/unet-config.ts'
 import { encodeWeights } from '../../ai/model/weights-format.ts'
 import { absurdNormBound } from './aggregate.ts'
 import type { Announcer } from './announce.ts'
-import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION } from '../constants.ts'
+import { FETCH_TIMEOUT_MS, SECAGG_STEP_FRACTION, TASK_LIMITS } from '../constants.ts'
 import type { RoundStart, SecAggEnvelope } from '../transport/messages.ts'
 import { runSecureRound } from './secure-round.ts'
 import type { SecureRound } from './secure-round.ts'
@@ -23,7 +23,7 @@ import type { ModelStore } from '../transport/model-store.ts'
 import type { ParticipationRecord } from './participant.ts'
 import { createRoundCollector } from './collect.ts'
 import type { RefusedUpdate, RoundCollector, RoundOutcome } from './collect.ts'
-import { roundConfig } from '../task/schedule.ts'
+import { roundConfig, roundTimeout } from '../task/schedule.ts'
 import { aggregateRound, serverStep } from './server-step.ts'
 import type { ServerState } from './server-step.ts'
 import { participantOf, validationOf } from '../task/record.ts'
@@ -88,7 +88,7 @@ export function createRoundRunner (init: { fetchTimeoutMs?: number, evalBatchSiz
     /** Runs one round's collection; `outcome` holds the accepted updates. */
     const collect = async (r: RoundTask, round: number, config: UNetConfig, global: Float32Array[]): Promise<{ outcome: RoundOutcome, startedAt: number, model: string }> => {
       const startedAt = clock()
-      const deadline = startedAt + r.options.roundTimeoutMs
+      const deadline = startedAt + roundTimeout(r.options, round, TASK_LIMITS.roundTimeoutMs)
       const bytes = encodeWeights(config, global)
       const model = await models.put(bytes)
       const self = toHex(ledger.self)
@@ -140,17 +140,19 @@ export function createRoundRunner (init: { fetchTimeoutMs?: number, evalBatchSiz
     const runSecure = async (r: RoundTask, round: number, global: Float32Array[], ctx: TaskContext): Promise<RoundResult> => {
       const t0 = performance.now()
       const startedAt = clock()
-      const deadline = startedAt + r.options.roundTimeoutMs
+      // A long first round scales every step of the exchange with it (schedule.ts roundTimeout).
+      const timeoutMs = roundTimeout(r.options, round, TASK_LIMITS.roundTimeoutMs)
+      const deadline = startedAt + timeoutMs
       const bytes = encodeWeights(ctx.config, global)
       const model = await models.put(bytes)
       const self = toHex(ledger.self)
       const clip = r.options.clip as number
-      const graceMs = Math.max(1, Math.round(r.options.roundTimeoutMs * SECAGG_STEP_FRACTION))
+      const graceMs = Math.max(1, Math.round(timeoutMs * SECAGG_STEP_FRACTION))
       const settings = { ...roundConfig(r.options, round), secure: { clip, graceMs, ...(r.options.dpSigma === undefined ? {} : { dpSigma: r.options.dpSigma }) } }
       if (components.verify === undefined) throw new TypeError('secure aggregation needs the coordinator\'s `verify`')
       let selfExpected = false
       const secure = runSecureRound({
-        ledgerId: ledger.id, task: r.view.id, round, startedAt, deadline, roundTimeoutMs: r.options.roundTimeoutMs,
+        ledgerId: ledger.id, task: r.view.id, round, startedAt, deadline, roundTimeoutMs: timeoutMs,
         sizes: parameterLayout(ctx.config).map(p => sizeOf(p.shape)), minParticipants: r.options.minParticipants, secure: settings.secure
       }, {
         identity, self: ledger.self, verify: components.verify, clock, logger: log,

@@ -10,7 +10,7 @@ import {
 import type { Fields } from '../../../protocol/schema.ts'
 import type { ExclusionReason } from '../round/consent.ts'
 import type { ParticipationRecord, ParticipationStatus } from '../round/participant.ts'
-import { TASK_ID } from '../constants.ts'
+import { TASK_DEFAULTS, TASK_ID } from '../constants.ts'
 import { parseTaskOptions } from './options.ts'
 import { STOP_REASONS, TASK_STATUSES } from './record.ts'
 import type { Publication, RoundParticipant, RoundRecord, TaskHeader, Validation } from './record.ts'
@@ -118,14 +118,16 @@ function publication (v: unknown, path: string): Publication {
 
 /**
  * Stored options, re-checked by parseTaskOptions. Records written before an option existed load
- * with its default, except `schedule`: those tasks trained at a constant rate, whatever today's
- * default is, and the history must say what was done.
+ * with its default, except `schedule` and `firstRoundEpochs`: those tasks trained at a constant
+ * rate, and their first round as long as the others, whatever today's defaults are, and the
+ * history must say what was done.
  */
 function options (v: unknown, path: string): TaskHeader['options'] {
   const f = plain(v, path)
   const { initialModel, ...rest } = f
   try {
-    const parsed = parseTaskOptions({ schedule: 'constant', ...(initialModel === null ? rest : f) })
+    const legacy = { schedule: 'constant', ...(f.firstRoundEpochs === undefined ? { firstRoundEpochs: f.epochs ?? TASK_DEFAULTS.epochs } : {}) }
+    const parsed = parseTaskOptions({ ...legacy, ...(initialModel === null ? rest : f) })
     return { ...parsed, initialModel: parsed.initialModel?.toString() ?? null }
   } catch (err) {
     throw new CorruptHistoryError(`${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })

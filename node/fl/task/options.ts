@@ -31,6 +31,8 @@ export interface TaskOptions {
   roundTimeoutMs: number
   /** Local epochs per round (E). */
   epochs: number
+  /** Local epochs of round 1 (at least `epochs`; by default longer for a fresh model, TASK_DEFAULTS). */
+  firstRoundEpochs: number
   batchSize: number
   /** Adam step size at the task's first local step (the peak of the cosine schedule). */
   learningRate: number
@@ -67,7 +69,7 @@ export interface TaskOptions {
 }
 
 /** The keys a caller may set. */
-const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'batchSize', 'learningRate', 'schedule',
+const KEYS = ['task', 'rounds', 'minParticipants', 'roundTimeoutMs', 'epochs', 'firstRoundEpochs', 'batchSize', 'learningRate', 'schedule',
   'serverLearningRate', 'serverMomentum', 'aggregation', 'secureAggregation', 'trim', 'mu', 'clip', 'dpSigma', 'patience', 'seed', 'model', 'initialModel', 'firstRound'] as const
 
 function int (v: unknown, name: string, lo: number, hi: number): number {
@@ -142,12 +144,19 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   if (dpSigma !== undefined && clip === undefined) throw new InvalidRequestError('dpSigma needs clip: the noise is σ·C')
   if (aggregation === 'secure' && clip === undefined) throw new InvalidRequestError('secure aggregation needs clip: it bounds every update, so the masked sum cannot overflow')
   const rounds = int(get('rounds', TASK_DEFAULTS.rounds), 'rounds', 1, TASK_LIMITS.rounds)
+  const epochs = int(get('epochs', TASK_DEFAULTS.epochs), 'epochs', 1, TASK_LIMITS.epochs)
+  // The default recipe's long first round goes with its default epochs and a fresh model: a task
+  // that sets its own epochs, or starts from a trained model, runs every round alike unless it
+  // sets firstRoundEpochs too.
+  const recipe = v.epochs === undefined && v.initialModel === undefined
+  const firstRoundEpochs = int(get('firstRoundEpochs', recipe ? TASK_DEFAULTS.firstRoundEpochs : epochs), 'firstRoundEpochs', epochs, TASK_LIMITS.epochs)
   return {
     task,
     rounds,
     minParticipants: int(get('minParticipants', TASK_DEFAULTS.minParticipants), 'minParticipants', 1, TASK_LIMITS.minParticipants),
     roundTimeoutMs: int(get('roundTimeoutMs', TASK_DEFAULTS.roundTimeoutMs), 'roundTimeoutMs', 100, TASK_LIMITS.roundTimeoutMs),
-    epochs: int(get('epochs', TASK_DEFAULTS.epochs), 'epochs', 1, TASK_LIMITS.epochs),
+    epochs,
+    firstRoundEpochs,
     batchSize: int(get('batchSize', TASK_DEFAULTS.batchSize), 'batchSize', 1, TASK_LIMITS.batchSize),
     learningRate: num(get('learningRate', TASK_DEFAULTS.learningRate), 'learningRate', 0, 1, true),
     schedule: schedule as Schedule,

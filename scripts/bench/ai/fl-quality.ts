@@ -1,7 +1,8 @@
 // Centralised training vs FedAvg (issue 4 "Quality and speed"): the same model trained on the union
-// of three non-IID hospitals' images, and by FedAvg across those hospitals, with the same total
-// number of passes over the data (rounds × local epochs = centralised epochs), the same batch size
-// and the same cosine step-size schedule over those passes. Both are scored on one held-out set
+// of three non-IID hospitals' images, and by FedAvg across those hospitals, with about the same
+// total number of passes over the data (the federated arm's local epochs over all rounds, its
+// first round included, against the centralised epochs), the same batch size and the same cosine
+// step-size schedule over those passes. Both are scored on one held-out set
 // drawn from all three profiles, by evaluate() — whose image score is the one detect-strange
 // reports. The federated arm runs node/fl's own schedule, aggregation and server step; the gossip
 // and storage around it are measured by fl-round.ts. The two arms are independent, so each runs in its own process
@@ -30,6 +31,10 @@ export interface FlQualityOptions {
   heldOut: number
   rounds: number
   localEpochs: number
+  /** Local epochs of the federated arm's first round (the task's firstRoundEpochs; default localEpochs). */
+  firstRoundEpochs?: number
+  /** Epochs of the centralised arm (default rounds × localEpochs). */
+  centralEpochs?: number
   batchSize: number
   /** Adam step size at the start; it follows a cosine to 0 over all rounds × local epochs. */
   learningRate: number
@@ -106,11 +111,11 @@ export async function runArm (o: FlQualityOptions, arm: Arm): Promise<ArmResult>
   const t = performance.now()
   try {
     if (arm === 'central') {
-      await trainLocal(model, hospitals.flat(), { epochs: o.rounds * o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, learningRateEnd: 0, seed: 0 })
+      await trainLocal(model, hospitals.flat(), { epochs: o.centralEpochs ?? o.rounds * o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, learningRateEnd: 0, seed: 0 })
       const final = await evaluate(model, held)
       return { final, perRound: [], seconds: (performance.now() - t) / 1000 }
     }
-    const task = parseTaskOptions({ rounds: o.rounds, epochs: o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, mu: o.mu ?? 0, model: o.model })
+    const task = parseTaskOptions({ rounds: o.rounds, epochs: o.localEpochs, firstRoundEpochs: o.firstRoundEpochs ?? o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, mu: o.mu ?? 0, model: o.model })
     const server: ServerState = { prng: createPrng(o.seed), velocity: null }
     let global = model.getWeights()
     const perRound: EvalResult[] = []

@@ -105,6 +105,29 @@ test('firstRound and continues are stored and read back; records from before the
   throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...header.options, firstRound: 10 } })), 'CORRUPT_HISTORY')
 })
 
+test('firstRoundEpochs: longer by default for a fresh model on the default recipe, else epochs; never below epochs; every rule refused', () => {
+  assert.is(parseTaskOptions({}).firstRoundEpochs, TASK_DEFAULTS.firstRoundEpochs)
+  assert.ok(TASK_DEFAULTS.firstRoundEpochs > TASK_DEFAULTS.epochs, 'a fresh model\'s first round is longer than the others')
+  assert.is(parseTaskOptions({ epochs: 30 }).firstRoundEpochs, 30, 'a task that sets its own epochs runs every round alike')
+  assert.is(parseTaskOptions({ epochs: 2 }).firstRoundEpochs, 2)
+  assert.is(parseTaskOptions({ epochs: 3, firstRoundEpochs: 12 }).firstRoundEpochs, 12)
+  const trained = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+  assert.is(parseTaskOptions({ epochs: 4, initialModel: trained }).firstRoundEpochs, 4, 'a trained start runs its first round at epochs')
+  assert.is(parseTaskOptions({ epochs: 4, initialModel: trained, firstRoundEpochs: 8 }).firstRoundEpochs, 8)
+  refusedAll([
+    { epochs: 4, firstRoundEpochs: 3 }, { firstRoundEpochs: 0 }, { firstRoundEpochs: 101 }, { firstRoundEpochs: 2.5 },
+    { firstRoundEpochs: '24' }, { firstRoundEpochs: null }, { firstRoundEpochs: Number.NaN }
+  ])
+})
+
+test('firstRoundEpochs is stored and read back; records from before it load with a first round as long as the others', () => {
+  const { rounds: _rounds, ...header } = newTaskView(ID, parseTaskOptions({ epochs: 3, firstRoundEpochs: 12 }), COORDINATOR, 1_800_000_000_000)
+  assert.is(decodeTaskHeader(ID, JSON.stringify(header)).options.firstRoundEpochs, 12)
+  const { firstRoundEpochs: _f, ...older } = header.options
+  assert.is(decodeTaskHeader(ID, JSON.stringify({ ...header, options: older })).options.firstRoundEpochs, 3)
+  throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...header.options, firstRoundEpochs: 2 } })), 'CORRUPT_HISTORY')
+})
+
 test('secure aggregation: chosen by aggregation or the flag, needs clip, and never with trimmed mean', () => {
   assert.is(parseTaskOptions({ aggregation: 'secure', clip: 5 }).aggregation, 'secure')
   assert.is(parseTaskOptions({ secureAggregation: true, clip: 5 }).aggregation, 'secure')
