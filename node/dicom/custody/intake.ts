@@ -83,16 +83,14 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
     }
     /** Custody ids queued or in flight: a held instance is attached once, whoever asks. */
     const known = new Map<string, Promise<void>>()
-    let running = 0
     let stopped = false
     let idle: Array<() => void> = []
 
     const pump = (): void => {
       const allowed = Math.max(1, Math.min(init.concurrency, limit?.() ?? init.concurrency))
-      while (!stopped && running < allowed && queue.length > 0) {
+      while (!stopped && inFlight.size < allowed && queue.length > 0) {
         const next = queue.shift()
         if (next === undefined) break
-        running++
         inFlight.add(next.seq)
         attach(next.job).then(() => next.done(), (err: unknown) => {
           const code = err instanceof MedichainError ? err.code : undefined
@@ -101,10 +99,9 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
           logger.warn({ code, retry: code !== undefined && LATER.has(code) }, 'an instance in custody could not be attached yet')
           next.done(err)
         }).finally(() => {
-          running--
           inFlight.delete(next.seq)
           known.delete(next.job.id)
-          if (running === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake()
+          if (inFlight.size === 0 && queue.length === 0) for (const wake of idle.splice(0)) wake()
           pump()
           wakeMarks()
         })
@@ -124,9 +121,9 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
         pump()
         return await done
       },
-      pending: () => queue.length + running,
+      pending: () => queue.length + inFlight.size,
       async settled () {
-        if (running === 0 && queue.length === 0) return
+        if (inFlight.size === 0 && queue.length === 0) return
         await new Promise<void>(resolve => idle.push(resolve))
       },
       nudge: () => pump(),
@@ -142,7 +139,7 @@ export function createIntake (init: IntakeInit): (components: IntakeComponents) 
           q.done(new MedichainError('UNAVAILABLE', 'the peer is stopping; the instance stays in custody'))
         }
         wakeMarks()
-        if (running > 0) await new Promise<void>(resolve => idle.push(resolve))
+        if (inFlight.size > 0) await new Promise<void>(resolve => idle.push(resolve))
       }
     }
   }
