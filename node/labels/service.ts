@@ -24,7 +24,7 @@ import type { DecodedImage } from '../imaging/types.ts'
 import { MAX_DECODE_BYTES } from '../records/upload.ts'
 import type { HospitalBox } from '../records/reader-keys.ts'
 import { KeysUnavailableError } from '../records/reader-keys.ts'
-import { decryptContent } from '../storage/content-crypto-node.ts'
+import { decryptContent } from '../storage/seal/content-crypto-node.ts'
 import type { Storage } from '../storage/index.ts'
 import type { Label, LabelMeta, LabelStore, LabelUse } from './store.ts'
 

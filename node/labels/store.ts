@@ -11,7 +11,7 @@ import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
 import { DurableWrites } from '../durable-level.ts'
 import { openVersioned } from '../level-schema.ts'
-import { decryptContentSync, encryptContentSync } from '../storage/content-crypto-node.ts'
+import { decryptContentSync, encryptContentSync } from '../storage/seal/content-crypto-node.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */
 export const LABELS_SCHEMA_VERSION = '1'

@@ -6,7 +6,7 @@ import { hkdfSync } from 'node:crypto'
 import { assertContentKey } from '../../protocol/crypto/content-crypto.ts'
 import { encodeImageMeta, IMAGE_META_KEY_INFO } from '../../protocol/image-meta.ts'
 import type { ImageMeta } from '../../protocol/image-meta.ts'
-import { encryptContentSync } from '../storage/content-crypto-node.ts'
+import { encryptContentSync } from '../storage/seal/content-crypto-node.ts'
 
 /** The card key of an image whose raw data key is `rawKey` (protocol/image-meta.ts imageMetaKey). */
 export function nodeImageMetaKey (rawKey: Uint8Array): Uint8Array {

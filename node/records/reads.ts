@@ -16,7 +16,7 @@ import type { AccessDecision, AccessPolicy, Reader } from './access.ts'
 import type { FetchedCopies } from './fetched-copies.ts'
 import { readSealedCard } from './card-bytes.ts'
 import { hospitalDataKey, readerKeys } from './reader-keys.ts'
-import { decryptContent } from '../storage/content-crypto-node.ts'
+import { decryptContent } from '../storage/seal/content-crypto-node.ts'
 import type { HospitalBox, ReaderKeys } from './reader-keys.ts'
 
 /** One image as a reader sees it, with their own wrapped keys. */

@@ -13,7 +13,7 @@ import { MedichainError } from '../../protocol/errors.ts'
 import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import { readInstanceHeader } from '../dicom/catalogue/instance-header.ts'
 import type { InstanceHeader } from '../dicom/catalogue/instance-header.ts'
-import { decryptContentSync, encryptContentSync } from '../storage/content-crypto-node.ts'
+import { decryptContentSync, encryptContentSync } from '../storage/seal/content-crypto-node.ts'
 import type { ExportPlan } from './export.ts'
 
 /** Live prepared exports one researcher may hold: each is a spool on disk. */

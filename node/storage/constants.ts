@@ -39,7 +39,7 @@ export const READ_SEGMENT_BYTES = 8 * 1024 * 1024
  */
 export const READ_AHEAD_BLOCKS = 32
 
-/** The block stream protocol between members (block-stream.ts). */
+/** The block stream protocol between members (stream/block-stream.ts). */
 export const BLOCK_STREAM_PROTOCOL = '/medichain/blocks/1.0.0'
 
 /** Largest frame of a block stream: a 1 MiB leaf is the largest block our importer writes, with room for a foreign one up to 2 MiB. */
@@ -76,7 +76,7 @@ export const BITSWAP_SEND_TIMEOUT_MS = 30_000
 export const BITSWAP_SEND_QUEUE = 256
 
 /**
- * Worker threads that encrypt uploads into the blockstore (seal-pool.ts), started on first use:
+ * Worker threads that encrypt uploads into the blockstore (seal/seal-pool.ts), started on first use:
  * two keep both cores of a small server busy when uploads overlap; one upload uses one.
  */
 export const SEAL_WORKERS = 2

@@ -1,6 +1,6 @@
 // The content encryption format of images (docs/design.md §5), and its WebCrypto implementation for
 // browsers and the SDK: chunked AES-256-GCM (NIST SP 800-38D) streamed with Web Streams. The peer
-// writes the same bytes with node:crypto (node/storage/content-crypto-node.ts), which reuses the
+// writes the same bytes with node:crypto (node/storage/seal/content-crypto-node.ts), which reuses the
 // framing below; test/vectors/content-encryption.json pins both to one output.
 //
 //   header = 'MCE1' ‖ version (1 byte) ‖ chunkSize (u32 BE) ‖ noncePrefix (8 random bytes)

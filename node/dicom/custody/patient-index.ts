@@ -20,7 +20,7 @@ import { GroupCommit } from '../../group-commit.ts'
 import { openVersioned } from '../../level-schema.ts'
 import { nodeBoxKeyOf, nodeUnwrapKey, nodeWrapKey } from '../../records/node-box.ts'
 import type { HospitalBox } from '../../records/reader-keys.ts'
-import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../../storage/content-crypto-node.ts'
+import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../../storage/seal/content-crypto-node.ts'
 import { INDEX_KEY_INFO, INDEX_NAME_KEY_INFO } from '../constants.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */

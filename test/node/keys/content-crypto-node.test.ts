@@ -12,8 +12,8 @@ import * as assert from 'uvu/assert'
 import { concat, fromHex, toHex } from '../../../protocol/bytes.ts'
 import { contentCiphertextLength, decryptBytes, DEFAULT_CHUNK_SIZE, encryptBytes } from '../../../protocol/crypto/content-crypto.ts'
 import { secureRandomBytes } from '../../../protocol/crypto/user-keys.ts'
-import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../../../node/storage/content-crypto-node.ts'
-import type { ByteSource } from '../../../node/storage/content-crypto-node.ts'
+import { decryptContent, decryptContentSync, encryptContent, encryptContentSync } from '../../../node/storage/seal/content-crypto-node.ts'
+import type { ByteSource } from '../../../node/storage/seal/content-crypto-node.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
 
 interface Vectors { key: string, noncePrefix: string, chunkSize: number, cases: Array<{ plaintextLength: number, plaintext: string, ciphertext: string }> }

@@ -1,4 +1,4 @@
-// node/storage/block-file.ts: a block file lands whole under its name, in a shard folder made on
+// node/storage/blocks/block-file.ts: a block file lands whole under its name, in a shard folder made on
 // first use, with no temp file left; a write that does not fit (ENOSPC on a tmpfs) leaves neither
 // the block nor a temp file; an existence check that fails for another reason than a missing file
 // says so rather than "absent".
@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { blockFileExists, writeBlockFile } from '../../../node/storage/block-file.ts'
+import { blockFileExists, writeBlockFile } from '../../../node/storage/blocks/block-file.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../../helpers/tmpfs.ts'

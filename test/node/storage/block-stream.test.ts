@@ -1,4 +1,4 @@
-// The block stream protocol between members (node/storage/block-stream.ts) on real peers on
+// The block stream protocol between members (node/storage/stream/block-stream.ts) on real peers on
 // loopback: a member reads a file over one stream with nothing over bitswap; bytes that do not
 // match their CID are refused and the read goes on over bitswap; a member that breaks off after
 // agreeing to stream, or that does not speak the protocol, leaves the read to bitswap; a reader

@@ -1,9 +1,9 @@
-// Turns among block streams (node/storage/fair-turns.ts): one holder per key at a time, waiters served
+// Turns among block streams (node/storage/stream/fair-turns.ts): one holder per key at a time, waiters served
 // in the order they came, keys independent, a waiter that aborts leaves the queue, and a holder
 // that ends its turn twice does not end the next one's.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { createFairTurns } from '../../../node/storage/fair-turns.ts'
+import { createFairTurns } from '../../../node/storage/stream/fair-turns.ts'
 
 const never = (): AbortSignal => new AbortController().signal
 

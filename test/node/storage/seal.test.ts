@@ -1,4 +1,4 @@
-// Sealing a plaintext file into storage in a worker (node/storage/seal-pool.ts, issue 14): the
+// Sealing a plaintext file into storage in a worker (node/storage/seal/seal-pool.ts, issue 14): the
 // ciphertext decrypts to the very bytes around chunk boundaries, the DAG is the one `add` builds,
 // a file followed while it grows gives the same bytes, and a job that is aborted, or told more
 // than the file holds, fails with its code and leaves no block behind.
@@ -13,7 +13,7 @@ import { contentCiphertextLength, DEFAULT_CHUNK_SIZE } from '../../../protocol/c
 import type { Ledger } from '../../../ledger/types.ts'
 import { createP2P } from '../../../node/p2p/index.ts'
 import type { P2P } from '../../../node/p2p/index.ts'
-import { ChunkSealer, decryptContent, encryptContentSync } from '../../../node/storage/content-crypto-node.ts'
+import { ChunkSealer, decryptContent, encryptContentSync } from '../../../node/storage/seal/content-crypto-node.ts'
 import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage } from '../../../node/storage/index.ts'
 import { rejects } from '../../helpers/assert.ts'

@@ -6,7 +6,7 @@ import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
-import { AbortedError, InvalidContentError } from './errors.ts'
+import { AbortedError, InvalidContentError } from '../errors.ts'
 
 /** Where a walk gets a block's bytes; whoever fetched them has checked them against the CID. */
 export type GetBlock = (cid: CID, signal: AbortSignal) => Promise<Uint8Array>

@@ -5,10 +5,10 @@ import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import {
   assertContentKey, badChunk, CONTENT_TAG_BYTES, ContentReader, ContentWriter, chunkAad, chunkNonce, MAX_CHUNKS
-} from '../../protocol/crypto/content-crypto.ts'
-import type { ChunkJob, ContentHeader, EncryptOptions, ReadJob } from '../../protocol/crypto/content-crypto.ts'
-import { concat } from '../../protocol/bytes.ts'
-import { TooLargeError } from '../../protocol/errors.ts'
+} from '../../../protocol/crypto/content-crypto.ts'
+import type { ChunkJob, ContentHeader, EncryptOptions, ReadJob } from '../../../protocol/crypto/content-crypto.ts'
+import { concat } from '../../../protocol/bytes.ts'
+import { TooLargeError } from '../../../protocol/errors.ts'
 
 /** Bytes from any Node or Web source: a Readable, an async generator, an array of buffers. */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>

@@ -6,7 +6,7 @@
 import * as dagPb from '@ipld/dag-pb'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import { toHex } from '../../protocol/bytes.ts'
+import { toHex } from '../../../protocol/bytes.ts'
 import type { Blocks } from './blocks.ts'
 
 /** Options of createCollector. */

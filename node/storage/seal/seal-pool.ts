@@ -5,8 +5,8 @@
 // worker with the fewest in flight; a worker runs several jobs at once, interleaved on its loop.
 import { Worker } from 'node:worker_threads'
 import { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
-import { AbortedError, StorageFullError, StorageNotStartedError } from './errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { AbortedError, StorageFullError, StorageNotStartedError } from '../errors.ts'
 import type { SealRequest, SealResponse } from './seal-worker.ts'
 
 /** What a job tells its owner about the blocks it writes. */

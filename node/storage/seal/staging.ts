@@ -1,12 +1,12 @@
 // An upload in flight (docs/design.md §5): files added or sealed through one hold, durable when
 // added but pinned only on commit, so the caller can pin them once the ledger record that names them
-// is appended; a crash in between leaves only orphans for the collector. Used by storage (index.ts).
+// is appended; a crash in between leaves only orphans for the collector. Used by storage (../index.ts).
 import { unixfs } from '@helia/unixfs'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import { storageError } from './blocks.ts'
-import type { Blocks } from './blocks.ts'
-import { AbortedError, InvalidContentError } from './errors.ts'
+import { storageError } from '../blocks/blocks.ts'
+import type { Blocks } from '../blocks/blocks.ts'
+import { AbortedError, InvalidContentError } from '../errors.ts'
 import type { SealJob, SealPool } from './seal-pool.ts'
 
 /**

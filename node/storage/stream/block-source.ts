@@ -5,10 +5,10 @@
 // write. A pin waits for every write before it records the pin.
 import type { CID } from 'multiformats/cid'
 import type { Logger } from 'pino'
-import type { Blocks, Hold } from './blocks.ts'
+import type { Blocks, Hold } from '../blocks/blocks.ts'
 import { openBlockSession } from './block-stream.ts'
 import type { BlockSession, SessionComponents } from './block-stream.ts'
-import { AbortedError } from './errors.ts'
+import { AbortedError } from '../errors.ts'
 import type { GetBlock } from './dag-walk.ts'
 
 /** What a source needs. */

@@ -12,10 +12,10 @@ import { parentPort } from 'node:worker_threads'
 import { unixfs } from '@helia/unixfs'
 import { NextToLast } from 'blockstore-fs/sharding'
 import { CID } from 'multiformats/cid'
-import { MedichainError } from '../../protocol/errors.ts'
-import { blockFileExists, writeBlockFile } from './block-file.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { blockFileExists, writeBlockFile } from '../blocks/block-file.ts'
 import { ChunkSealer } from './content-crypto-node.ts'
-import { isNoSpace } from './errors.ts'
+import { isNoSpace } from '../errors.ts'
 
 /** main → worker: seal the file at `path` under `key` into the blockstore at `blocksPath`. */
 export interface SealStart { type: 'start', id: number, path: string, key: Uint8Array, blocksPath: string, chunkSize?: number }
@@ -113,7 +113,7 @@ async function seal (req: SealStart, job: Job): Promise<{ cid: CID, size: number
     const path = pathOf(cid)
     const fresh = !(await blockFileExists(path))
     // The file's data goes to the device now, while the upload still arrives, so the upload's
-    // one fsync pass before its record is left with the folders (blocks.ts Hold.sync).
+    // one fsync pass before its record is left with the folders (blocks/blocks.ts Hold.sync).
     if (fresh) await writeBlockFile(path, value, { sync: true })
     post({ type: 'stored', id: job.id, cid: cid.bytes, bytes: value.byteLength, fresh })
   }

@@ -5,7 +5,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { varint } from 'multiformats'
-import { BlockStreamError } from './errors.ts'
+import { BlockStreamError } from '../errors.ts'
 import type { FairTurns } from './fair-turns.ts'
 
 /** The length prefix (unsigned varint) of a frame of `length` bytes. */

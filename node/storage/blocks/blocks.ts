@@ -9,12 +9,12 @@ import { dirname, join } from 'node:path'
 import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { base32upper } from 'multiformats/bases/base32'
-import { concat, toHex } from '../../protocol/bytes.ts'
+import { concat, toHex } from '../../../protocol/bytes.ts'
 import { blockFileExists, writeBlockFile } from './block-file.ts'
-import { SYNC_CONCURRENCY } from './constants.ts'
-import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from './errors.ts'
+import { SYNC_CONCURRENCY } from '../constants.ts'
+import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from '../errors.ts'
 import { createFetcher } from './fetcher.ts'
-import type { HeliaLight } from './helia-light.ts'
+import type { HeliaLight } from '../helia-light.ts'
 
 /** Blocks and bytes held on this disk. */
 export interface BlockStats { blocks: number, bytes: number }

@@ -4,10 +4,10 @@
 // never sent, and each want is sent once, so a lost message stalls a read until its deadline.
 import { setTimeout as delay } from 'node:timers/promises'
 import type { CID } from 'multiformats/cid'
-import { toHex } from '../../protocol/bytes.ts'
-import { WANT_RETRY_GAP_MS, WANT_RETRY_MS } from './constants.ts'
-import { AbortedError, UnavailableError } from './errors.ts'
-import type { HeliaLight } from './helia-light.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { WANT_RETRY_GAP_MS, WANT_RETRY_MS } from '../constants.ts'
+import { AbortedError, UnavailableError } from '../errors.ts'
+import type { HeliaLight } from '../helia-light.ts'
 
 /** One caller's bounds on a fetch. */
 export interface FetchOptions {
