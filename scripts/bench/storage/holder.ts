@@ -2,7 +2,7 @@
 // from. By default A runs in a process of its own (holder-process.ts), as another hospital's peer
 // runs on a machine of its own: each member's encryption, multiplexing, hashing and disk writes get
 // their own thread, as between two hospitals. `--one-process` keeps both members on one thread, as
-// the figures before 2026-12-08 were taken. The raw TCP reference is sent from the same place.
+// the figures before 2026-12-07 21:30 UTC were taken. The raw TCP reference is sent from the same place.
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
