@@ -17,7 +17,7 @@ export interface RecordsConfig {
   collectGraceMs: number
   /** Period of the orphan-block collector (ms; default 1 h; 0: only the pass at start). */
   collectIntervalMs: number
-  /** Sliding window of the write rate limits (node/http/write-limits.ts), ms (default one minute). */
+  /** Sliding window of the write rate limits (node/http/middleware/write-limits.ts), ms (default one minute). */
   writeWindowMs: number
   /** Writes per window of one patient account (default 30: a patient files a few consents at a time). */
   writesPerPatient: number

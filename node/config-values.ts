@@ -5,7 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { MedichainError } from '../protocol/errors.ts'
 import { LOG_LEVELS } from './logger.ts'
 import type { LogLevel } from './logger.ts'
-import { parseProxyEntry } from './http/client-ip.ts'
+import { parseProxyEntry } from './http/middleware/client-ip.ts'
 
 /** Thrown when a config value is missing, malformed or out of range; the message names its source. */
 export class ConfigError extends MedichainError {

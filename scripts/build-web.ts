@@ -17,7 +17,7 @@ const gzip = promisify(gzipCb)
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 export const WEB_DIR = join(ROOT, 'web')
 
-/** Where a normal build goes, and what node/http/static.ts serves by default. */
+/** Where a normal build goes, and what node/http/middleware/static.ts serves by default. */
 export const WEB_DIST = join(WEB_DIR, 'dist')
 
 /** Browsers the bundle targets: current Chromium and Firefox (issue 5), with top-level await and private fields. */

@@ -54,7 +54,7 @@ export class NoValidationSetError extends MedichainError {
   }
 }
 
-/** HTTP status of the FL codes that node/http/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
+/** HTTP status of the FL codes that node/http/middleware/errors.ts STATUS_BY_CODE does not map (pass to createHttpServer). */
 export const FL_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NOT_STARTED: 503,
   AGGREGATION_CONFLICT: 400,

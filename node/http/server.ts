@@ -7,13 +7,13 @@ import Koa from 'koa'
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
 import type { Clock, Ledger } from '../../ledger/types.ts'
-import { clientIp, TrustedProxies } from './client-ip.ts'
-import { CLIENT_NOISE_LOG, errorMiddleware, logClientAbort } from './errors.ts'
-import { LogThrottle } from './log-throttle.ts'
-import { unknownMethods } from './methods.ts'
-import { ledgerRoutes } from './routes-ledger.ts'
-import type { ConnectedMembers } from './routes-ledger.ts'
-import { securityHeaders } from './security.ts'
+import { clientIp, TrustedProxies } from './middleware/client-ip.ts'
+import { CLIENT_NOISE_LOG, errorMiddleware, logClientAbort } from './middleware/errors.ts'
+import { LogThrottle } from './middleware/log-throttle.ts'
+import { unknownMethods } from './middleware/methods.ts'
+import { ledgerRoutes } from './routes/routes-ledger.ts'
+import type { ConnectedMembers } from './routes/routes-ledger.ts'
+import { securityHeaders } from './middleware/security.ts'
 
 /** How long `stop()` lets in-flight requests finish before cutting their connections (ms). */
 export const SHUTDOWN_GRACE_MS = 2_000
@@ -37,7 +37,7 @@ export interface HttpServerInit {
   /**
    * Guard for the explorer routes (`/api/ledger/*`: chains, blocks, transactions, state root,
    * evidence), run after `ledgerGuard`; the peer passes "admins only". Other roles read their own
-   * scoped views (node/http/routes-scoped.ts) instead of paging through the whole graph.
+   * scoped views (node/http/routes/routes-scoped.ts) instead of paging through the whole graph.
    */
   explorerGuard?: Middleware
 }

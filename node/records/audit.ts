@@ -9,7 +9,7 @@ import type { AuditEntryJson, AuditGroupJson, DisplayNameJson } from '../../prot
 import type { AccessUse, Purpose } from '../../protocol/chain/tx.ts'
 import type { AccessRecord } from '../../ledger/queries/queries.ts'
 
-/** A display name from the consortium directory (routes-directory.ts directoryNames). */
+/** A display name from the consortium directory (node/http/routes/routes-directory.ts directoryNames). */
 export type DisplayName = DisplayNameJson
 
 /** The consent an entry relied on: its purpose and to whom the patient gave it. */

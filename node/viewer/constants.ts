@@ -36,7 +36,7 @@ export const VIEWER_BASE = '/viewer'
 export const WEBPACK_PUBLIC_PATH = '__webpack_require__.p = "/";'
 
 /**
- * Content-Security-Policy of /viewer only (the rest of the site keeps node/http/security.ts's
+ * Content-Security-Policy of /viewer only (the rest of the site keeps node/http/middleware/security.ts's
  * `default-src 'self'`). Each addition is what OHIF 3.13.2 was seen to need in Chromium, found by
  * loading a CT study under the strict policy and reading the violations:
  * - script-src 'wasm-unsafe-eval': the image codecs and cornerstone's compute workers compile

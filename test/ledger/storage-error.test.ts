@@ -3,7 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { StorageError, storageErrorOf } from '../../ledger/store/storage-error.ts'
-import { errorResponse } from '../../node/http/errors.ts'
+import { errorResponse } from '../../node/http/middleware/errors.ts'
 
 /** An error shaped as classic-level raises it (code LEVEL_IO_ERROR, the OS message in the text). */
 function levelError (message: string): Error {

@@ -1,4 +1,4 @@
-// The peer's static handler for the UI (node/http/static.ts) on a real koa server, mounted ahead
+// The peer's static handler for the UI (node/http/middleware/static.ts) on a real koa server, mounted ahead
 // of the API: index.html for /, /setup and /app/…, hashed assets with immutable caching and gzip,
 // HEAD without a body; and everything else untouched — /api/*, and the seed routes
 // /doctor/upload-patient-img, /doctor/get-patient-img, /patient/get-my-img — plus traversal
@@ -12,7 +12,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHttpServer } from '../../node/http/server.ts'
 import type { HttpServer } from '../../node/http/server.ts'
-import { ASSET_CACHE_CONTROL, acceptsGzip, isUiPath, serveWeb } from '../../node/http/static.ts'
+import { ASSET_CACHE_CONTROL, acceptsGzip, isUiPath, serveWeb } from '../../node/http/middleware/static.ts'
 import { createLogger } from '../../node/logger.ts'
 import { cleanup, openLedger, testConsortium } from '../helpers/ledger-fixture.ts'
 

@@ -6,7 +6,7 @@
 import { request } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { clientAddress, TrustedProxies } from '../../../node/http/client-ip.ts'
+import { clientAddress, TrustedProxies } from '../../../node/http/middleware/client-ip.ts'
 import { findNginx, startNginx } from '../../helpers/nginx.ts'
 import type { Nginx } from '../../helpers/nginx.ts'
 import { signUp, startAuth, stopAll } from './fixture.ts'

@@ -9,8 +9,8 @@ import Koa from 'koa'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { InvalidRequestError, LedgerRuleError, MedichainError, NotFoundError, SchemaError } from '../../../protocol/errors.ts'
-import { errorMiddleware, errorResponse, STATUS_BY_CODE } from '../../../node/http/errors.ts'
-import { SECURITY_HEADERS, securityHeaders } from '../../../node/http/security.ts'
+import { errorMiddleware, errorResponse, STATUS_BY_CODE } from '../../../node/http/middleware/errors.ts'
+import { SECURITY_HEADERS, securityHeaders } from '../../../node/http/middleware/security.ts'
 import { createLogger } from '../../../node/logger.ts'
 
 const servers: Server[] = []

@@ -5,7 +5,7 @@
 import { request } from 'node:http'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { CLIENT_NOISE_LOG } from '../../../node/http/errors.ts'
+import { CLIENT_NOISE_LOG } from '../../../node/http/middleware/errors.ts'
 import { createLogger } from '../../../node/logger.ts'
 import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
 import type { Hospital } from '../../helpers/peers.ts'

@@ -1,6 +1,6 @@
 // Client-side routes with real URLs under /app (plus the peer's one-time /setup link). Every path
 // the UI owns starts with /app or is exactly / or /setup, so the peer's static handler can send
-// index.html for those and leave /api, /doctor and /patient to the API (node/http/static.ts).
+// index.html for those and leave /api, /doctor and /patient to the API (node/http/middleware/static.ts).
 
 /** Tabs of the patient portal. */
 export const PATIENT_TABS = ['images', 'id', 'consents', 'audit', 'research', 'credit'] as const

@@ -3,7 +3,7 @@
 // message; anything unexpected is a 500 `INTERNAL` whose stack goes to the log, never the client.
 import type { Middleware } from 'koa'
 import type { Logger } from 'pino'
-import { MedichainError } from '../../protocol/errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 import { LogThrottle } from './log-throttle.ts'
 import { isClientAbort } from './methods.ts'
 

@@ -4,15 +4,15 @@
 // records a verdict on the ledger; a patient sees every emergency release of their images at once.
 import { readFile } from 'node:fs/promises'
 import { Router } from '@koa/router'
-import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
-import { ED25519_PUBLIC_KEY_BYTES, HASH_BYTES } from '../../protocol/constants.ts'
-import { InvalidRequestError, NotFoundError } from '../../protocol/errors.ts'
-import type { EmergencyAccess } from '../../ledger/rules/emergency.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import type { Auth } from '../auth/index.ts'
-import { currentUser } from '../auth/index.ts'
-import { readJson } from '../auth/http/body.ts'
-import { expectQueryKeys, parseHexParam } from './query.ts'
+import { equals, fromHex, toHex } from '../../../protocol/bytes.ts'
+import { ED25519_PUBLIC_KEY_BYTES, HASH_BYTES } from '../../../protocol/constants.ts'
+import { InvalidRequestError, NotFoundError } from '../../../protocol/errors.ts'
+import type { EmergencyAccess } from '../../../ledger/rules/emergency.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import type { Auth } from '../../auth/index.ts'
+import { currentUser } from '../../auth/index.ts'
+import { readJson } from '../../auth/http/body.ts'
+import { expectQueryKeys, parseHexParam } from '../query.ts'
 
 /** Reasons kept in this hospital's break-glass file, by release id (hex). */
 async function reasons (file: string): Promise<Map<string, string>> {

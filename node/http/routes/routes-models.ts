@@ -2,10 +2,10 @@
 // so the viewer can say what a score means and which model gave it ("the default model, trained on
 // synthetic phantoms, not for clinical use") instead of showing a bare CID.
 import { Router } from '@koa/router'
-import { NotFoundError } from '../../protocol/errors.ts'
-import { readDefaultModel, weightsCid } from '../ai/detect/default-model.ts'
-import type { Auth } from '../auth/index.ts'
-import { expectQueryKeys } from './query.ts'
+import { NotFoundError } from '../../../protocol/errors.ts'
+import { readDefaultModel, weightsCid } from '../../ai/detect/default-model.ts'
+import type { Auth } from '../../auth/index.ts'
+import { expectQueryKeys } from '../query.ts'
 
 /** Builds the router for `/api/models/default`; any signed-in user may read it. */
 export function modelRoutes (components: { auth: Pick<Auth, 'requireUser'> }): Router {

@@ -3,12 +3,12 @@
 // character, then looks the 45 bits it carries up among the registered patients on the ledger.
 // A typo is refused before any lookup; a code two patients share is reported, never guessed.
 import { Router } from '@koa/router'
-import { toHex } from '../../protocol/bytes.ts'
-import { MedichainError } from '../../protocol/errors.ts'
-import { idMatchesCode, parsePatientCode } from '../../protocol/patient-code.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import type { Auth } from '../auth/index.ts'
-import { UnknownPatientError } from '../records/upload.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { idMatchesCode, parsePatientCode } from '../../../protocol/patient-code.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import type { Auth } from '../../auth/index.ts'
+import { UnknownPatientError } from '../../records/upload.ts'
 
 /** Patient ids read for one code: a shared 45-bit prefix is rare, so a few are plenty. */
 const CANDIDATES = 16

@@ -4,7 +4,7 @@
 import { Router } from '@koa/router'
 import type Koa from 'koa'
 import type { Middleware } from 'koa'
-import { MedichainError } from '../../protocol/errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 
 /**
  * Methods some route of the peer implements (@koa/router's own list). Another method on a path

@@ -7,10 +7,10 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Middleware } from 'koa'
-import { MedichainError } from '../../protocol/errors.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
 
 /** web/dist of this checkout: where scripts/build-web.ts writes. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../../web/dist', import.meta.url))
 
 /** Hashed assets never change under one name (RFC 8246 `immutable`; a year, RFC 9111 §5.2.2.1). */
 export const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable'

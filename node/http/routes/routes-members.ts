@@ -3,17 +3,17 @@
 // Both writes are signed by this hospital's key; a change takes effect once a quorum approved it.
 import { Router } from '@koa/router'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { ED25519_PUBLIC_KEY_BYTES, HASH_BYTES } from '../../protocol/constants.ts'
-import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
-import { decodeBlock } from '../../protocol/chain/block.ts'
-import { expectArray, expectEnum, expectFields, expectString, expectUint } from '../../protocol/schema.ts'
-import type { ProposalRecord } from '../../ledger/queries/queries.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { readJson } from '../auth/http/body.ts'
-import type { Auth } from '../auth/index.ts'
-import { pageOf, parsePage } from './page.ts'
-import { expectQueryKeys, parseHexParam } from './query.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { ED25519_PUBLIC_KEY_BYTES, HASH_BYTES } from '../../../protocol/constants.ts'
+import { InvalidRequestError, MedichainError, NotFoundError } from '../../../protocol/errors.ts'
+import { decodeBlock } from '../../../protocol/chain/block.ts'
+import { expectArray, expectEnum, expectFields, expectString, expectUint } from '../../../protocol/schema.ts'
+import type { ProposalRecord } from '../../../ledger/queries/queries.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { readJson } from '../../auth/http/body.ts'
+import type { Auth } from '../../auth/index.ts'
+import { pageOf, parsePage } from '../page.ts'
+import { expectQueryKeys, parseHexParam } from '../query.ts'
 
 /** Longest member name and most addresses a proposal may carry (the `member.propose` schema's bounds). */
 export const MAX_MEMBER_NAME = 128

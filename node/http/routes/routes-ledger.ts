@@ -1,14 +1,14 @@
 // Read-only ledger routes: health, heads, blocks, one transaction with its inclusion proof, the
 // state root, members and equivocation evidence. Nothing here returns PHI: the ledger holds none.
 import { Router } from '@koa/router'
-import { equals, toHex } from '../../protocol/bytes.ts'
-import { HASH_BYTES, ED25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.ts'
-import { NotFoundError } from '../../protocol/errors.ts'
-import { decodeTx } from '../../protocol/chain/tx.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import { pageOf, parsePage } from './page.ts'
-import { expectQueryKeys, parseHexParam, parseUintParam, queryValue } from './query.ts'
-import { renderBlock, renderEvidence, renderHead, renderMember, renderTx } from './render.ts'
+import { equals, toHex } from '../../../protocol/bytes.ts'
+import { HASH_BYTES, ED25519_PUBLIC_KEY_BYTES } from '../../../protocol/constants.ts'
+import { NotFoundError } from '../../../protocol/errors.ts'
+import { decodeTx } from '../../../protocol/chain/tx.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import { pageOf, parsePage } from '../page.ts'
+import { expectQueryKeys, parseHexParam, parseUintParam, queryValue } from '../query.ts'
+import { renderBlock, renderEvidence, renderHead, renderMember, renderTx } from '../render.ts'
 
 /** Largest page of `GET /api/ledger/blocks`: bounds the work one request can ask for. */
 export const MAX_BLOCKS_PER_PAGE = 500

@@ -3,16 +3,16 @@
 // Radiology, South Hospital" instead of a key, and a patient finds a clinician by name. Staff
 // names are not PHI; patients are never in the directory (the ledger refuses them).
 import { Router } from '@koa/router'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { InvalidRequestError, MedichainError } from '../../protocol/errors.ts'
-import { expectFields, expectString } from '../../protocol/schema.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { readJson } from '../auth/http/body.ts'
-import type { Auth } from '../auth/index.ts'
-import { currentUser } from '../auth/http/middleware.ts'
-import { expectQueryKeys, parseHexParam, queryValue } from './query.ts'
-import { ED25519_PUBLIC_KEY_BYTES } from '../../protocol/constants.ts'
-import type { DisplayName } from '../records/audit.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { InvalidRequestError, MedichainError } from '../../../protocol/errors.ts'
+import { expectFields, expectString } from '../../../protocol/schema.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { readJson } from '../../auth/http/body.ts'
+import type { Auth } from '../../auth/index.ts'
+import { currentUser } from '../../auth/http/middleware.ts'
+import { expectQueryKeys, parseHexParam, queryValue } from '../query.ts'
+import { ED25519_PUBLIC_KEY_BYTES } from '../../../protocol/constants.ts'
+import type { DisplayName } from '../../records/audit.ts'
 
 /** Longest display name and department (the `directory.set` schema's bounds). */
 export const MAX_DISPLAY_NAME = 128

@@ -4,16 +4,16 @@
 // with their own key. The new key's account is made by POST /api/accounts/recovered (node/auth).
 import { Router } from '@koa/router'
 import type { Context } from 'koa'
-import { equals, fromHex, toHex } from '../../protocol/bytes.ts'
-import { HASH_BYTES } from '../../protocol/constants.ts'
-import { InvalidRequestError, MedichainError, NotFoundError } from '../../protocol/errors.ts'
-import { txFromBase64 } from '../../protocol/chain/tx-transport.ts'
-import type { RekeyView } from '../../ledger/rules/patient-rekey.ts'
-import type { Clock, Ledger } from '../../ledger/types.ts'
-import type { Auth } from '../auth/index.ts'
-import { currentUser } from '../auth/index.ts'
-import { readJson } from '../auth/http/body.ts'
-import { expectQueryKeys, parseHexParam } from './query.ts'
+import { equals, fromHex, toHex } from '../../../protocol/bytes.ts'
+import { HASH_BYTES } from '../../../protocol/constants.ts'
+import { InvalidRequestError, MedichainError, NotFoundError } from '../../../protocol/errors.ts'
+import { txFromBase64 } from '../../../protocol/chain/tx-transport.ts'
+import type { RekeyView } from '../../../ledger/rules/patient-rekey.ts'
+import type { Clock, Ledger } from '../../../ledger/types.ts'
+import type { Auth } from '../../auth/index.ts'
+import { currentUser } from '../../auth/index.ts'
+import { readJson } from '../../auth/http/body.ts'
+import { expectQueryKeys, parseHexParam } from '../query.ts'
 
 /** A request as JSON: keys and ids in hex, each hospital with its directory name. */
 function rekeyJson (r: RekeyView, names: Map<string, string>): object {

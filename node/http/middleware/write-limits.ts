@@ -3,10 +3,10 @@
 // over budget is refused before counting against the peer's, so one user's flood never spends the
 // budget of everyone else: they keep being served. Answers 429 RATE_LIMITED with Retry-After.
 import type { Middleware } from 'koa'
-import type { Clock } from '../../ledger/types.ts'
-import { currentUser } from '../auth/index.ts'
-import { RateLimitedError } from '../auth/errors.ts'
-import { SlidingWindow } from '../auth/sessions/rate-limit.ts'
+import type { Clock } from '../../../ledger/types.ts'
+import { currentUser } from '../../auth/index.ts'
+import { RateLimitedError } from '../../auth/errors.ts'
+import { SlidingWindow } from '../../auth/sessions/rate-limit.ts'
 
 /** Budgets of writes per sliding window (the `records` block of the config: writeWindowMs, writesPer*). */
 export interface WriteLimits {

@@ -1,7 +1,7 @@
 // Rate limiting of log lines that anonymous clients can cause (unknown methods, aborted requests):
 // at most `perWindow` lines per kind per window, then one summary with how many were dropped, so
 // nobody can fill the disk or bury real errors by sending junk.
-import type { Clock } from '../../ledger/types.ts'
+import type { Clock } from '../../../ledger/types.ts'
 
 /** Whether to write a line now, and how many lines of that kind were dropped since the last one. */
 export interface ThrottleDecision { write: boolean, suppressed: number }
