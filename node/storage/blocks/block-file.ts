@@ -1,7 +1,7 @@
 // One block file, written as blockstore-fs lays it out (`<shard>/<base32 multihash>.data`) and
 // as atomically: the bytes go to a temp file of a name no other writer uses, which is renamed into
 // place, so a reader never sees part of a block and a crash leaves at most a temp file (its name
-// ends in `.tmp`, which the collector and the block counts skip). Through the callback API on a
+// ends in `.tmp`: the collector and the block counts skip it, and the next start removes it). Through the callback API on a
 // bare descriptor, as fsyncPath does (blocks.ts): blockstore-fs's put (a mkdir, then steno's
 // FileHandle write and rename) cost the main thread several times as much per block, and a
 // cross-hospital read writes one block per MiB while the reader waits on the same thread.

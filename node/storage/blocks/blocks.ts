@@ -235,10 +235,13 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
     async scan () {
       counts.blocks = 0
       counts.bytes = 0
-      for (const f of await listFiles(local.path)) {
+      const { files, temps } = await scanFolder(local.path)
+      for (const f of files) {
         counts.blocks++
         counts.bytes += f.size
       }
+      // Nothing writes yet, so every temp file is what a crash left of a block being written.
+      await Promise.all(temps.map(async (path) => { await unlink(path).catch(() => {}) }))
     },
     stats: () => ({ ...counts }),
     has: async (cid) => await local.has(cid),
@@ -325,8 +328,16 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
 
 /** Lists block files: blockstore-fs names them `<base32 multihash>.data` in shard folders. */
 async function listFiles (root: string): Promise<BlockFile[]> {
+  return (await scanFolder(root)).files
+}
+
+/**
+ * The block files of the blocks folder, and the temp files of block writes (`.<name>….tmp`, from
+ * block-file.ts or blockstore-fs's steno), which are never block files.
+ */
+async function scanFolder (root: string): Promise<{ files: BlockFile[], temps: string[] }> {
   const entries = await readdir(root, { recursive: true, withFileTypes: true })
-  // steno's half-written temp files end otherwise and are left to blockstore-fs.
+  const temps = entries.filter(e => e.isFile() && e.name.startsWith('.') && e.name.endsWith('.tmp')).map(e => join(e.parentPath, e.name))
   const names = entries.filter(e => e.isFile() && e.name.endsWith('.data'))
   const out: BlockFile[] = []
   for (let i = 0; i < names.length; i += 256) {
@@ -342,7 +353,7 @@ async function listFiles (root: string): Promise<BlockFile[]> {
     }))
     for (const f of batch) if (f !== undefined) out.push(f)
   }
-  return out
+  return { files: out, temps }
 }
 
 /** Maps errors of the unixfs exporter and importer, and a full disk, to ours; ours pass through. */

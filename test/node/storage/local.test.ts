@@ -2,6 +2,9 @@
 // leaves), pins that survive a restart, block counts for /api/health, and typed errors for an
 // unknown CID, an aborted read, bad input and use before start.
 import { createCipheriv } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CID } from 'multiformats/cid'
 import * as rawCodec from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -118,6 +121,23 @@ test('pins and block counts survive a restart; unpin drops the record only', asy
   assert.ok(await node.storage.has(cid), 'blocks stay until garbage collection')
   await node.storage.pin(cid)
   assert.ok(node.storage.isPinned(cid))
+})
+
+test('a restart removes the temp files a crash left of block writes, and counts only blocks', async () => {
+  const node = await startNode()
+  const { cid } = await node.storage.add(noise(2 * MiB, 6))
+  const stats = node.storage.stats()
+  await node.storage.stop()
+  // What a kill -9 mid-write leaves: block-file.ts's temp name, and steno's, beside real blocks.
+  const blocks = join(node.dir, 'blocks')
+  const shard = (await readdir(blocks, { withFileTypes: true })).find(e => e.isDirectory())
+  assert.ok(shard !== undefined, 'the blocks folder has a shard folder')
+  const temps = [join(blocks, shard.name, '.CIQTORN.data.4242-0-7.tmp'), join(blocks, shard.name, '.CIQTORN.data.tmp')]
+  for (const t of temps) await writeFile(t, new Uint8Array(1000))
+  await node.storage.start()
+  for (const t of temps) assert.not.ok(existsSync(t), `${t} is removed`)
+  assert.equal(node.storage.stats(), stats, 'temp files were never counted as blocks')
+  assert.ok(equals(await bytesOf(node.storage.cat(cid)), await bytesOf(noise(2 * MiB, 6))), 'the file reads whole')
 })
 
 test('an unknown CID with a short timeout is UNAVAILABLE; pinning it too', async () => {
