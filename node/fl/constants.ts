@@ -121,13 +121,6 @@ export const TASK_DEFAULTS = {
   /** Four local epochs of a few hundred 128×128 images take minutes on 2 cores (about 55 ms per image-epoch on wasm). */
   roundTimeoutMs: 600_000,
   epochs: 4,
-  /**
-   * Local epochs of the first round of a task on this recipe from a fresh model: long enough for
-   * each hospital's model to begin marking lesions before the first average (docs/benchmarks.md,
-   * issue 17). A task that sets its own `epochs`, or starts from a trained model (`initialModel`),
-   * runs its first round at `epochs` unless it sets this too.
-   */
-  firstRoundEpochs: 24,
   batchSize: 4,
   learningRate: 0.003,
   /**

@@ -31,7 +31,7 @@ export interface TaskOptions {
   roundTimeoutMs: number
   /** Local epochs per round (E). */
   epochs: number
-  /** Local epochs of round 1 (at least `epochs`; by default longer for a fresh model, TASK_DEFAULTS). */
+  /** Local epochs of round 1 (at least `epochs`, which is the default). */
   firstRoundEpochs: number
   batchSize: number
   /** Adam step size at the task's first local step (the peak of the cosine schedule). */
@@ -145,11 +145,9 @@ export function parseTaskOptions (value: unknown): TaskOptions {
   if (aggregation === 'secure' && clip === undefined) throw new InvalidRequestError('secure aggregation needs clip: it bounds every update, so the masked sum cannot overflow')
   const rounds = int(get('rounds', TASK_DEFAULTS.rounds), 'rounds', 1, TASK_LIMITS.rounds)
   const epochs = int(get('epochs', TASK_DEFAULTS.epochs), 'epochs', 1, TASK_LIMITS.epochs)
-  // The default recipe's long first round goes with its default epochs and a fresh model: a task
-  // that sets its own epochs, or starts from a trained model, runs every round alike unless it
-  // sets firstRoundEpochs too.
-  const recipe = v.epochs === undefined && v.initialModel === undefined
-  const firstRoundEpochs = int(get('firstRoundEpochs', recipe ? TASK_DEFAULTS.firstRoundEpochs : epochs), 'firstRoundEpochs', epochs, TASK_LIMITS.epochs)
+  // Every round alike unless the task asks for a longer first one (docs/benchmarks.md, issue 17:
+  // it recovers the rounds a fresh model loses at the start, not the final quality).
+  const firstRoundEpochs = int(get('firstRoundEpochs', epochs), 'firstRoundEpochs', epochs, TASK_LIMITS.epochs)
   return {
     task,
     rounds,

@@ -105,15 +105,11 @@ test('firstRound and continues are stored and read back; records from before the
   throwsCode(() => decodeTaskHeader(ID, JSON.stringify({ ...header, options: { ...header.options, firstRound: 10 } })), 'CORRUPT_HISTORY')
 })
 
-test('firstRoundEpochs: longer by default for a fresh model on the default recipe, else epochs; never below epochs; every rule refused', () => {
-  assert.is(parseTaskOptions({}).firstRoundEpochs, TASK_DEFAULTS.firstRoundEpochs)
-  assert.ok(TASK_DEFAULTS.firstRoundEpochs > TASK_DEFAULTS.epochs, 'a fresh model\'s first round is longer than the others')
-  assert.is(parseTaskOptions({ epochs: 30 }).firstRoundEpochs, 30, 'a task that sets its own epochs runs every round alike')
-  assert.is(parseTaskOptions({ epochs: 2 }).firstRoundEpochs, 2)
-  assert.is(parseTaskOptions({ epochs: 3, firstRoundEpochs: 12 }).firstRoundEpochs, 12)
-  const trained = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
-  assert.is(parseTaskOptions({ epochs: 4, initialModel: trained }).firstRoundEpochs, 4, 'a trained start runs its first round at epochs')
-  assert.is(parseTaskOptions({ epochs: 4, initialModel: trained, firstRoundEpochs: 8 }).firstRoundEpochs, 8)
+test('firstRoundEpochs: epochs by default, at least epochs, at most the limit; every rule refused', () => {
+  assert.is(parseTaskOptions({}).firstRoundEpochs, TASK_DEFAULTS.epochs)
+  assert.is(parseTaskOptions({ epochs: 30 }).firstRoundEpochs, 30)
+  assert.is(parseTaskOptions({ epochs: 3, firstRoundEpochs: 24 }).firstRoundEpochs, 24)
+  assert.is(parseTaskOptions({ epochs: 3, firstRoundEpochs: 3 }).firstRoundEpochs, 3)
   refusedAll([
     { epochs: 4, firstRoundEpochs: 3 }, { firstRoundEpochs: 0 }, { firstRoundEpochs: 101 }, { firstRoundEpochs: 2.5 },
     { firstRoundEpochs: '24' }, { firstRoundEpochs: null }, { firstRoundEpochs: Number.NaN }

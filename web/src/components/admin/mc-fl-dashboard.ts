@@ -93,7 +93,7 @@ export class McFlDashboard extends LitElement {
     const model = Object.fromEntries(SHAPE.filter(k => String(data.get(k) ?? '') !== '').map(k => [k, n(k)]))
     await this.#action.run(async () => {
       const task = await api(this.session.client).startFl({
-        rounds: n('rounds'), epochs: n('epochs'), firstRoundEpochs: n('firstRoundEpochs'), minParticipants: n('minParticipants'), ...(Object.keys(model).length === 0 ? {} : { model })
+        rounds: n('rounds'), epochs: n('epochs'), ...(String(data.get('firstRoundEpochs') ?? '') === '' ? {} : { firstRoundEpochs: n('firstRoundEpochs') }), minParticipants: n('minParticipants'), ...(Object.keys(model).length === 0 ? {} : { model })
       })
       if (task !== null) navigate(this, `/app/admin/fl/${encodeURIComponent(task.id)}`)
       else await this.#view.reload()
@@ -127,7 +127,7 @@ export class McFlDashboard extends LitElement {
       ${this.session.role === 'admin' ? html`<mc-fl-models .session=${this.session}></mc-fl-models>` : nothing}
       <h2>Start a task</h2>
       <form @submit=${this.#start}>
-        <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('firstRoundEpochs', 'Local epochs of the first round (at least the others; a fresh model learns to mark lesions in it)', 1, 100, '24')}${field('minParticipants', 'Minimum hospitals per round (blank: 2, or every member when fewer)', 1, 64, '')}</div>
+        <div class="row">${field('rounds', 'Rounds', 1, 200, '20')}${field('epochs', 'Local epochs', 1, 50, '4')}${field('firstRoundEpochs', 'Local epochs of the first round (blank: as the others)', 1, 100, '')}${field('minParticipants', 'Minimum hospitals per round (blank: 2, or every member when fewer)', 1, 64, '')}</div>
         <details><summary>Model shape (optional)</summary>
           <p class="muted">Blank fields keep the peer's default U-Net. The input size must divide by 2 to the power of the depth.</p>
           <div class="row">${field('inputSize', 'Input size (pixels)', 16, 1024)}${field('base', 'Channels of the first level', 1, 64)}${field('depth', 'Depth (levels)', 1, 5)}</div>
