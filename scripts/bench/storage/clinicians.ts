@@ -8,6 +8,7 @@
 import { createCipheriv } from 'node:crypto'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { MedichainClient } from '../../../protocol/client/client.ts'
+import { RECORDS_DEFAULTS } from '../../../node/config-records.ts'
 import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
 import type { Peer } from '../../../node/peer.ts'
 import { mbps } from './transport.ts'
@@ -81,7 +82,9 @@ export interface ClinicianReads { aggregate: number[], ttfbs: number[], bytes: n
 
 /** `runs` runs of `readers` clinicians at South opening `readers` different images of `size` bytes at North at once. */
 export async function clinicianReads (readers: number, size: number, runs: number): Promise<ClinicianReads> {
-  const { peers: [north, south], stop } = await startTwoMemberPeers('clinicians')
+  // No replicas: with the default of one, South pins North's new images in the background, and
+  // the reads would find them on South's own disk instead of crossing the hospitals.
+  const { peers: [north, south], stop } = await startTwoMemberPeers('clinicians', { records: { ...RECORDS_DEFAULTS, replicas: 0 } })
   try {
     const [adminN, adminS] = [await adminOf(north), await adminOf(south)]
     const uploader = await userOf(north, 'bench-uploader', 'clinician', adminN)
