@@ -19,6 +19,7 @@ import { createIntake } from './intake.ts'
 import { HOLD_INLINE_MAX_BYTES } from './patient-index.ts'
 import type { HeldInstance, PatientIndex } from './patient-index.ts'
 import type { ReceivedInstance, StoreOutcome } from '../network/scp.ts'
+import { serialPerKey } from '../../serial.ts'
 
 /** What the ingest step uses. */
 export interface DicomIngestComponents {
@@ -152,17 +153,7 @@ export function createDicomIngest (c: DicomIngestComponents): DicomIngest {
     return { key: toHex(dicom.instance), done }
   }
   /** Restored copies of one instance are attached one at a time, so the second sees the first's image.add. */
-  const attaching = new Map<string, Promise<unknown>>()
-  const oneAtATime = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (attaching.get(key) ?? Promise.resolve()).then(fn, fn)
-    const tail = run.catch(() => undefined)
-    attaching.set(key, tail)
-    try {
-      return await run
-    } finally {
-      if (attaching.get(key) === tail) attaching.delete(key)
-    }
-  }
+  const oneAtATime = serialPerKey()
   /** Bytes of the plaintext copies queued intake jobs hold (INTAKE_PLAIN_BYTES). */
   let plainBytes = 0
   // Senders first: while instances are being received and answered (a C-STORE association, a

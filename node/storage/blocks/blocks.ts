@@ -10,6 +10,7 @@ import type { Blockstore } from 'interface-blockstore'
 import type { CID } from 'multiformats/cid'
 import { base32upper } from 'multiformats/bases/base32'
 import { concat, toHex } from '../../../protocol/bytes.ts'
+import { serialPerKey } from '../../serial.ts'
 import { blockFileExists, writeBlockFile } from './block-file.ts'
 import { SYNC_CONCURRENCY } from '../constants.ts'
 import { AbortedError, InvalidContentError, isNoSpace, StorageFullError, UnavailableError } from '../errors.ts'
@@ -155,8 +156,8 @@ async function collect (source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>
 export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Blocks {
   const local = helia.blockstore
   const counts: BlockStats = { blocks: 0, bytes: 0 }
-  /** The last operation on each block (by multihash): writes and deletes of one block run in turn. */
-  const busy = new Map<string, Promise<unknown>>()
+  /** Writes and deletes of one block (by multihash) run in turn. */
+  const exclusive = serialPerKey()
   /** Held blocks: how many holds name each. */
   const held = new Map<string, number>()
 
@@ -167,16 +168,6 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
     return join(local.path, dir, file)
   }
 
-  const exclusive = async <T>(key: string, fn: () => Promise<T>): Promise<T> => {
-    const run = (busy.get(key) ?? Promise.resolve()).then(fn, fn)
-    const tail = run.catch(() => undefined)
-    busy.set(key, tail)
-    try {
-      return await run
-    } finally {
-      if (busy.get(key) === tail) busy.delete(key)
-    }
-  }
 
   const put = async (cid: CID, bytes: Uint8Array): Promise<void> => {
     await exclusive(keyOf(cid), async () => {
