@@ -4,9 +4,9 @@
 // publication its state and, when it is not deployed, the reason. Checked field by field when read.
 import { CID } from 'multiformats/cid'
 import {
-  expectArray, expectEnum, expectFields, expectFinite, expectString, expectUint, nullable
+  expectArray, expectEnum, expectFields, expectString, expectUint, nullable
 } from '../../../protocol/schema.ts'
-import { CorruptHistoryError } from '../task/history-codec.ts'
+import { cidString, CorruptHistoryError, figure, hexKey } from '../task/history-codec.ts'
 import type { LedgerPosition, PublishedModel } from './publications.ts'
 
 /** A publication's state here: being fetched and checked, in the analyser slot, or available but not deployed. */
@@ -75,27 +75,6 @@ export function publicationOf (r: ModelRecord): PublishedModel {
 }
 
 const MAX_ITEMS = 65_536
-const HEX_KEY = /^[0-9a-f]{64}$/
-
-function hexKey (v: unknown, path: string): string {
-  const s = expectString(v, path, 64)
-  if (!HEX_KEY.test(s)) throw new CorruptHistoryError(`${path}: expected 64 lower-case hex digits`)
-  return s
-}
-
-function cidString (v: unknown, path: string): string {
-  const s = expectString(v, path, 128)
-  try {
-    return CID.parse(s).toString()
-  } catch {
-    throw new CorruptHistoryError(`${path}: not a CID`)
-  }
-}
-
-/** JSON wrote NaN as null; it reads back as NaN. */
-function figure (v: unknown, path: string): number {
-  return v === null ? Number.NaN : expectFinite(v, path)
-}
 
 function figures (v: unknown, p: string): Figures {
   const f = expectFields(v, p, ['loss', 'dice'])

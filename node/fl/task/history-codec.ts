@@ -54,17 +54,19 @@ function checked<T> (what: string, text: string, check: (v: unknown) => T): T {
  * A measured figure (loss, Dice, a duration). JSON has no NaN or Infinity: JSON.stringify wrote
  * them as null, as the HTTP API has always shown them, so null reads back as NaN.
  */
-function figure (v: unknown, path: string): number {
+export function figure (v: unknown, path: string): number {
   return v === null ? Number.NaN : expectFinite(v, path)
 }
 
-function hexKey (v: unknown, path: string): string {
+/** 64 lower-case hex digits (a public key, a block hash). */
+export function hexKey (v: unknown, path: string): string {
   const s = expectString(v, path, 64)
   if (!HEX_KEY.test(s)) throw new CorruptHistoryError(`${path}: expected 64 lower-case hex digits`)
   return s
 }
 
-function cidString (v: unknown, path: string): string {
+/** A CID, in its canonical string form. */
+export function cidString (v: unknown, path: string): string {
   const s = expectString(v, path, 128)
   try {
     return CID.parse(s).toString()
