@@ -3,7 +3,8 @@
 // training time per epoch; then federated learning: centralised vs FedAvg across three non-IID
 // hospitals (held-out Dice and AUROC, same total epochs) and the round overhead of three peer
 // processes on loopback. Output lines are `name: value`. `--quick` uses fewer runs, images and
-// seeds; `--seeds 7,17,…` sets the seeds of the quality comparison.
+// seeds; `--seeds 7,17,…` sets the seeds of the quality comparison, `--task '{"mu":0.01}'` gives its federated
+// arm further task options and `--central-epochs N` its centralised arm's epochs.
 import type { Tensor4D } from '@tensorflow/tfjs'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
@@ -99,7 +100,7 @@ model.dispose()
 // non-IID hospitals' images vs FedAvg across them with the same total epochs, scored on one
 // held-out set from all three profiles. The two arms train at once in two processes, about
 // 25 minutes on 2 cores; the round overhead then runs the production model on three peer processes.
-const { flQuality } = await import('./fl-quality.ts')
+const { centralEpochs, flQuality, flTask } = await import('./fl-quality.ts')
 const { flRound } = await import('./fl-round.ts')
 const { DEFAULT_UNET, parameterCount } = await import('../../../node/ai/model/unet-config.ts')
 const fq = quick
@@ -117,6 +118,18 @@ const seeds = seedsArg > 0
   ? process.argv[seedsArg + 1].split(',').map(Number)
   : (quick ? [7] : [7, 17, 27, 37, 47])
 if (seeds.length === 0 || seeds.some(n => !Number.isInteger(n) || n < 0)) throw new Error('--seeds: comma-separated non-negative integers')
+// A recipe to try (issue 17): `--task '{"mu":0.01}'` gives the federated arm further task options
+// (node/fl/task/options.ts, checked as a task's), and the centralised arm trains for as many
+// epochs as the federated arm's local epochs over all rounds, unless `--central-epochs N` says.
+const taskArg = process.argv.indexOf('--task')
+const task = taskArg > 0 ? JSON.parse(process.argv[taskArg + 1]) as Record<string, unknown> : undefined
+if (task !== undefined && (typeof task !== 'object' || task === null || Array.isArray(task))) throw new Error('--task: a JSON object of task options')
+const centralArg = process.argv.indexOf('--central-epochs')
+const centralOverride = centralArg > 0 ? Number(process.argv[centralArg + 1]) : undefined
+if (centralOverride !== undefined && !(Number.isInteger(centralOverride) && centralOverride > 0)) throw new Error('--central-epochs: a positive whole number')
+const quality = { ...fq, batchSize: 4, learningRate: 0.003, imageSize: 128, model: { ...DEFAULT_UNET }, task, centralEpochs: centralOverride }
+const flTaskOptions = flTask({ seed: 0, ...quality })
+if (task !== undefined) line('fl federated task options beyond the recipe', JSON.stringify(task))
 /** Median; NaN when any value is NaN (a seed whose centralised Dice is 0 has no ratio). */
 const median = (v: number[]): number => {
   if (v.some(Number.isNaN)) return Number.NaN
@@ -126,21 +139,22 @@ const median = (v: number[]): number => {
 const worst = (v: number[]): number => v.some(Number.isNaN) ? Number.NaN : Math.min(...v)
 const perSeed: Array<{ seed: number, ratio: number, auroc: number, centralDice: number, fedavgDice: number, rounds: number | null }> = []
 for (const seed of seeds) {
-  const q = await flQuality({ seed, ...fq, batchSize: 4, learningRate: 0.003, imageSize: 128, model: { ...DEFAULT_UNET } })
+  const q = await flQuality({ seed, ...quality })
   const ratio = q.central.dice === 0 ? Number.NaN : q.fedavg.dice / q.central.dice
   perSeed.push({ seed, ratio, auroc: q.fedavg.auroc ?? Number.NaN, centralDice: q.central.dice, fedavgDice: q.fedavg.dice, rounds: q.roundsToGoal })
   line(`fl seed ${seed}: centralised dice / fedavg dice / ratio / fedavg auroc / rounds to 0.95`,
     `${q.central.dice.toFixed(3)} / ${q.fedavg.dice.toFixed(3)} / ${ratio.toFixed(3)} / ${(q.fedavg.auroc ?? Number.NaN).toFixed(3)} / ${q.roundsToGoal ?? 'not reached'}`)
+  line(`fl seed ${seed}: fedavg dice per round`, q.perRound.map(r => r.dice.toFixed(2)).join(', '))
   if (seed !== seeds[0]) continue
-  line('fl centralised epochs', fq.rounds * fq.localEpochs, 0)
+  line('fl centralised epochs', centralEpochs({ seed, ...quality }), 0)
   line('fl centralised dice', q.central.dice, 3)
   line('fl centralised auroc', q.central.auroc ?? Number.NaN, 3)
   line('fl centralised train (s)', q.centralSeconds)
-  line('fl fedavg rounds', fq.rounds, 0)
-  line('fl fedavg local epochs per round', fq.localEpochs, 0)
+  line('fl fedavg rounds', flTaskOptions.rounds, 0)
+  line('fl fedavg local epochs per round', flTaskOptions.epochs, 0)
   line('fl fedavg dice', q.fedavg.dice, 3)
   line('fl fedavg auroc (goal >= 0.95)', q.fedavg.auroc ?? Number.NaN, 3)
-  for (const round of [5, 10, 15].filter(r => r < fq.rounds)) {
+  for (const round of [5, 10, 15].filter(r => r < flTaskOptions.rounds)) {
     line(`fl fedavg round ${round} dice / auroc`, `${q.perRound[round - 1].dice.toFixed(3)} / ${(q.perRound[round - 1].auroc ?? Number.NaN).toFixed(3)}`)
   }
   line('fl fedavg best dice over rounds', Math.max(...q.perRound.map(r => r.dice)), 3)

@@ -33,13 +33,19 @@ export interface FlQualityOptions {
   localEpochs: number
   /** Local epochs of the federated arm's first round (the task's firstRoundEpochs; default localEpochs). */
   firstRoundEpochs?: number
-  /** Epochs of the centralised arm (default rounds × localEpochs). */
+  /** Epochs of the centralised arm (default: the federated arm's local epochs over all its rounds). */
   centralEpochs?: number
   batchSize: number
   /** Adam step size at the start; it follows a cosine to 0 over all rounds × local epochs. */
   learningRate: number
   /** FedProx μ of the federated arm (0: plain FedAvg clients). */
   mu?: number
+  /**
+   * Further task options of the federated arm (node/fl/task/options.ts: serverMomentum,
+   * serverLearningRate, epochs, …), over the ones above; checked as a task's are. The centralised
+   * arm then trains for the task's total local epochs, unless `centralEpochs` says otherwise.
+   */
+  task?: Record<string, unknown>
   /** Side of the generated images (resampled to the model input). */
   imageSize: number
   model: Partial<UNetConfig>
@@ -102,24 +108,36 @@ async function fedAvgRound (model: SegmentationModel, global: Float32Array[], ho
   return aggregateRound(global, updates, task, server).weights
 }
 
+/** The federated arm's task: the comparison's settings, then `o.task`'s, checked as a task's. */
+export function flTask (o: FlQualityOptions): TaskOptions {
+  const first = o.firstRoundEpochs === undefined ? {} : { firstRoundEpochs: o.firstRoundEpochs }
+  return parseTaskOptions({ rounds: o.rounds, epochs: o.localEpochs, ...first, batchSize: o.batchSize, learningRate: o.learningRate, mu: o.mu ?? 0, model: o.model, ...o.task })
+}
+
+/** Epochs of the centralised arm: `o.centralEpochs`, else as many as the federated arm's local epochs over all rounds. */
+export function centralEpochs (o: FlQualityOptions): number {
+  const task = flTask(o)
+  return o.centralEpochs ?? task.firstRoundEpochs + (task.rounds - 1) * task.epochs
+}
+
 /** Trains and scores one arm in this process (the backend must be initialised). */
 export async function runArm (o: FlQualityOptions, arm: Arm): Promise<ArmResult> {
   const train = samplesOf(generateDataset({ seed: o.seed, count: 3 * o.perHospital, hospitals: 3, nonIid: true, size: o.imageSize }))
   const held = [...samplesOf(generateDataset({ seed: o.seed + 1, count: o.heldOut, hospitals: 3, nonIid: true, size: o.imageSize })).values()].flat()
   const hospitals = [...train.values()]
+  const task = flTask(o)
   const model = createModel(o.seed, o.model)
   const t = performance.now()
   try {
     if (arm === 'central') {
-      await trainLocal(model, hospitals.flat(), { epochs: o.centralEpochs ?? o.rounds * o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, learningRateEnd: 0, seed: 0 })
+      await trainLocal(model, hospitals.flat(), { epochs: centralEpochs(o), batchSize: o.batchSize, learningRate: o.learningRate, learningRateEnd: 0, seed: 0 })
       const final = await evaluate(model, held)
       return { final, perRound: [], seconds: (performance.now() - t) / 1000 }
     }
-    const task = parseTaskOptions({ rounds: o.rounds, epochs: o.localEpochs, firstRoundEpochs: o.firstRoundEpochs ?? o.localEpochs, batchSize: o.batchSize, learningRate: o.learningRate, mu: o.mu ?? 0, model: o.model })
     const server: ServerState = { prng: createPrng(o.seed), velocity: null }
     let global = model.getWeights()
     const perRound: EvalResult[] = []
-    for (let round = 1; round <= o.rounds; round++) {
+    for (let round = 1; round <= task.rounds; round++) {
       global = await fedAvgRound(model, global, hospitals, task, server, round)
       model.setWeights(global)
       perRound.push(await evaluate(model, held))
