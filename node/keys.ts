@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { MedichainError } from '../protocol/errors.ts'
-import { syncDir } from './durable-file.ts'
+import { syncDir } from './durable/file.ts'
 
 /** File name of the hospital key inside the data folder. */
 export const KEY_FILE = 'hospital.key'

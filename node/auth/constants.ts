@@ -1,5 +1,6 @@
 // Fixed numbers of accounts and sessions, each with where it comes from. The few a hospital may
-// tune (scrypt cost, session lifetimes, Secure cookies) are the `auth` block of node/config.ts.
+// tune (scrypt cost, session lifetimes, Secure cookies) are the `auth` block of the config
+// (node/config/auth.ts).
 
 /** Folder of the account database inside the data folder (separate from the ledger: never replicated). */
 export const ACCOUNTS_DIR = 'accounts'

@@ -43,7 +43,7 @@ export function accountsPath (data: string): string {
   return join(data, ACCOUNTS_DIR)
 }
 
-/** Options of createAuth; the tunables are node/config.ts's `auth` block. */
+/** Options of createAuth; the tunables are the config's `auth` block (node/config/auth.ts). */
 export interface AuthInit {
   /** Data folder; the accounts live in `<data>/accounts`. */
   data: string

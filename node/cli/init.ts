@@ -2,8 +2,8 @@
 // need to admit this one (public key and PeerId). Never overwrites an existing key.
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CONFIG_FILE, loadConfig } from '../config.ts'
-import { replaceFile } from '../durable-file.ts'
+import { CONFIG_FILE, loadConfig } from '../config/index.ts'
+import { replaceFile } from '../durable/file.ts'
 import { createKeyFile } from '../keys.ts'
 import { toHex } from '../../protocol/bytes.ts'
 import { CONFIG_OPTIONS, HELP_OPTION, parseArgs, parseCommandLine } from './args.ts'

@@ -2,10 +2,10 @@
 // step, and the DIMSE listener, started and stopped together.
 import { join } from 'node:path'
 import type { Logger } from 'pino'
-import type { DicomConfig } from '../config-dicom.ts'
+import type { DicomConfig } from '../config/dicom.ts'
 import type { UploadComponents } from '../records/upload.ts'
 import type { Reads } from '../records/reads.ts'
-import { moveDestination } from '../config-dicom.ts'
+import { moveDestination } from '../config/dicom.ts'
 import { createRetrieve } from './catalogue/retrieve.ts'
 import type { Retrieve } from './catalogue/retrieve.ts'
 import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode, UnknownEnrolmentCodeError } from './custody/enrolment.ts'

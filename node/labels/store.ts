@@ -9,8 +9,8 @@ import { Level } from 'level'
 import { CID } from 'multiformats/cid'
 import { decode, encode } from '../../protocol/codec.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { DurableWrites } from '../durable-level.ts'
-import { openVersioned } from '../level-schema.ts'
+import { DurableWrites } from '../durable/level.ts'
+import { openVersioned } from '../durable/level-schema.ts'
 import { decryptContentSync, encryptContentSync } from '../storage/seal/content-crypto-node.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */

@@ -5,7 +5,7 @@
 // the redacted previews are kept in memory only and made again by the next export.
 import { readFile } from 'node:fs/promises'
 import { NotFoundError } from '../../protocol/errors.ts'
-import { replaceFile } from '../durable-file.ts'
+import { replaceFile } from '../durable/file.ts'
 
 /** Why an image waits for a person. */
 export type HoldReason = 'burned-in-annotation' | 'uncertain-text' | 'unreadable-pixels'

@@ -1,11 +1,11 @@
-// node/durable-file.ts replaceFile on a disk that fills: the write that does not fit throws
+// node/durable/file.ts replaceFile on a disk that fills: the write that does not fit throws
 // (ENOSPC) and leaves the old file whole and no temporary file behind; once space is free the new
 // text replaces the old one.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { replaceFile } from '../../node/durable-file.ts'
+import { replaceFile } from '../../node/durable/file.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts'
 import type { Tmpfs } from '../helpers/tmpfs.ts'
 

@@ -1,7 +1,7 @@
 // The peer's own level stores (accounts, labels, FL history) on a disk that fills: the write that does not fit
 // is STORAGE_FULL, and the writes acknowledged after space is freed survive a reopen. (LevelDB
 // drops every record after a torn one when it opens, so a store must reopen after a failed write
-// before it writes again: node/durable-level.ts.)
+// before it writes again: node/durable/level.ts.)
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createHash, randomBytes } from 'node:crypto'

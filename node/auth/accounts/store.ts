@@ -2,8 +2,8 @@
 // because usernames, password hashes and vaults are local to the hospital and never replicated.
 // Accounts are indexed by signing key and by status; every write is one durable batch.
 import { Level } from 'level'
-import { DurableWrites } from '../../durable-level.ts'
-import { openVersioned } from '../../level-schema.ts'
+import { DurableWrites } from '../../durable/level.ts'
+import { openVersioned } from '../../durable/level-schema.ts'
 import type { AccountRecord, AccountStatus } from '../types.ts'
 
 /** Bumped whenever the key layout or the record encoding changes. */

@@ -6,8 +6,8 @@
 // touches level for FL.
 import { Level } from 'level'
 import { MedichainError } from '../../../protocol/errors.ts'
-import { DurableWrites } from '../../durable-level.ts'
-import { openVersioned } from '../../level-schema.ts'
+import { DurableWrites } from '../../durable/level.ts'
+import { openVersioned } from '../../durable/level-schema.ts'
 import { decodeParticipation, decodeRoundRecord, decodeTaskHeader } from './history-codec.ts'
 import type { ParticipationRecord } from '../round/participant.ts'
 import { viewFromHeader } from './record.ts'

@@ -10,8 +10,8 @@ import { writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { join } from 'node:path'
 import type { Block } from '../../../protocol/chain/block.ts'
-import { DICOM_DEFAULTS } from '../../../node/config-dicom.ts'
-import { IMAGING_DEFAULTS } from '../../../node/config-imaging.ts'
+import { DICOM_DEFAULTS } from '../../../node/config/dicom.ts'
+import { IMAGING_DEFAULTS } from '../../../node/config/imaging.ts'
 import { startOneMemberPeer } from '../one-member-peer.ts'
 
 const { peer, stop } = await startOneMemberPeer('dicom', {

@@ -8,7 +8,7 @@
 import { createCipheriv } from 'node:crypto'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { MedichainClient } from '../../../protocol/client/client.ts'
-import { RECORDS_DEFAULTS } from '../../../node/config-records.ts'
+import { RECORDS_DEFAULTS } from '../../../node/config/records.ts'
 import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
 import type { Peer } from '../../../node/peer.ts'
 import { mbps } from './transport.ts'

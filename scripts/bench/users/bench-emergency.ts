@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util'
 import { MedichainClient } from '../../../protocol/client/client.ts'
 import { AUTH_DEFAULTS } from '../../../node/auth/constants.ts'
-import { RECORDS_DEFAULTS } from '../../../node/config-records.ts'
+import { RECORDS_DEFAULTS } from '../../../node/config/records.ts'
 import { startTwoMemberPeers } from '../two-member-peers.ts'
 import type { Peer } from '../../../node/peer.ts'
 import { makeImages } from './load-users.ts'

@@ -3,7 +3,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AUTH_DEFAULTS } from '../../../node/auth/constants.ts'
-import { loadConfig } from '../../../node/config.ts'
+import { loadConfig } from '../../../node/config/index.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { configFolder } from '../../helpers/config-folder.ts'
 

@@ -3,8 +3,8 @@
 // key, and the flag overriding the file's port.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { DICOM_DEFAULTS, moveDestination, parseDicomConfig } from '../../../node/config-dicom.ts'
-import { configFromFlags, mergeConfig, parseConfigFile } from '../../../node/config.ts'
+import { DICOM_DEFAULTS, moveDestination, parseDicomConfig } from '../../../node/config/dicom.ts'
+import { configFromFlags, mergeConfig, parseConfigFile } from '../../../node/config/index.ts'
 import { admits } from '../../../node/dicom/network/server.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 

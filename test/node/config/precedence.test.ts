@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { loadConfig } from '../../../node/config.ts'
+import { loadConfig } from '../../../node/config/index.ts'
 import { rejects } from '../../helpers/assert.ts'
 
 let cwd = ''

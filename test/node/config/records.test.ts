@@ -3,7 +3,7 @@
 // INVALID_CONFIG naming the key.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseRecordsConfig, RECORDS_DEFAULTS } from '../../../node/config-records.ts'
+import { parseRecordsConfig, RECORDS_DEFAULTS } from '../../../node/config/records.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 
 const SOURCE = '/data/config.json: records'

@@ -1,4 +1,4 @@
-// Group commit of synced level puts (node/group-commit.ts): concurrent puts share batches, each
+// Group commit of synced level puts (node/durable/group-commit.ts): concurrent puts share batches, each
 // put resolves only once its batch is written, and a failed batch fails every put in it with
 // STORE_FAILED, after which the store is reopened and writes again.
 import { test } from 'uvu'
@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
-import { DurableWrites } from '../../../node/durable-level.ts'
-import { GroupCommit } from '../../../node/group-commit.ts'
-import type { GroupCommitStore } from '../../../node/group-commit.ts'
+import { DurableWrites } from '../../../node/durable/level.ts'
+import { GroupCommit } from '../../../node/durable/group-commit.ts'
+import type { GroupCommitStore } from '../../../node/durable/group-commit.ts'
 import { rejects } from '../../helpers/assert.ts'
 
 let dir = ''

@@ -2,7 +2,7 @@
 // written go together into the next one, so concurrent writers share one fsync instead of one
 // each. Each put resolves only once the batch that holds it is durable, never before (the
 // DICOM catalogue and custody; docs/benchmarks.md "DICOM ingest").
-import type { DurableWrites } from './durable-level.ts'
+import type { DurableWrites } from './level.ts'
 
 /** The store a group commit writes to. */
 export interface GroupCommitStore {

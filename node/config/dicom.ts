@@ -1,9 +1,9 @@
 // The `dicom` block of the config file: where the peer listens for DICOM (DIMSE, PS3.7/PS3.8), its
-// AE title, and which calling AE titles and addresses may associate. Kept beside config.ts, like
+// AE title, and which calling AE titles and addresses may associate. Kept beside index.ts, like
 // the `records` and `fl` blocks, so that file stays one concept.
 import { isIP } from 'node:net'
-import { MedichainError } from '../protocol/errors.ts'
-import { DEFAULT_AE_TITLE, DEFAULT_DICOM_PORT, DEFAULT_MAX_PDU_BYTES, MAX_PDU_LIMIT, MIN_PDU_LIMIT } from './dicom/constants.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import { DEFAULT_AE_TITLE, DEFAULT_DICOM_PORT, DEFAULT_MAX_PDU_BYTES, MAX_PDU_LIMIT, MIN_PDU_LIMIT } from '../dicom/constants.ts'
 
 /** One admitted caller: an address, and optionally the only calling AE title accepted from it. */
 export interface DicomPeer {

@@ -1,26 +1,26 @@
 // The peer's typed configuration. Four layers are merged, later winning: built-in defaults, the
 // config file (`<data>/config.json` or `--config`), environment variables, command-line flags.
 // Every layer is validated where it enters, and errors name the file key, variable or flag.
-// Single values are checked in config-values.ts, and each block of the file in its own config-*.ts.
+// Single values are checked in values.ts, and each block of the file in its own file beside this one.
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { AUTH_DEFAULTS } from './auth/constants.ts'
-import { parseAuthConfig } from './config-auth.ts'
-import type { AuthConfig } from './config-auth.ts'
-import { FL_DEFAULTS, parseFlConfig } from './config-fl.ts'
-import type { FlConfig } from './config-fl.ts'
-import { IMAGING_DEFAULTS, parseImagingConfig } from './config-imaging.ts'
-import type { ImagingConfig } from './config-imaging.ts'
-import { parseRecordsConfig, RECORDS_DEFAULTS } from './config-records.ts'
-import type { RecordsConfig } from './config-records.ts'
-import { DICOM_DEFAULTS, parseDicomConfig } from './config-dicom.ts'
-import type { DicomConfig } from './config-dicom.ts'
-import { ConfigError, expectObject, parseHost, parseInterval, parseLevel, parseMultiaddr, parseMultiaddrs, parsePort, parseText, parseTrustProxy } from './config-values.ts'
-import type { LogLevel } from './logger.ts'
+import { AUTH_DEFAULTS } from '../auth/constants.ts'
+import { parseAuthConfig } from './auth.ts'
+import type { AuthConfig } from './auth.ts'
+import { FL_DEFAULTS, parseFlConfig } from './fl.ts'
+import type { FlConfig } from './fl.ts'
+import { IMAGING_DEFAULTS, parseImagingConfig } from './imaging.ts'
+import type { ImagingConfig } from './imaging.ts'
+import { parseRecordsConfig, RECORDS_DEFAULTS } from './records.ts'
+import type { RecordsConfig } from './records.ts'
+import { DICOM_DEFAULTS, parseDicomConfig } from './dicom.ts'
+import type { DicomConfig } from './dicom.ts'
+import { ConfigError, expectObject, parseHost, parseInterval, parseLevel, parseMultiaddr, parseMultiaddrs, parsePort, parseText, parseTrustProxy } from './values.ts'
+import type { LogLevel } from '../logger.ts'
 
-export { parseAuthConfig } from './config-auth.ts'
-export type { AuthConfig } from './config-auth.ts'
-export { ConfigError, MIN_SYNC_INTERVAL_MS } from './config-values.ts'
+export { parseAuthConfig } from './auth.ts'
+export type { AuthConfig } from './auth.ts'
+export { ConfigError, MIN_SYNC_INTERVAL_MS } from './values.ts'
 
 /** The resolved configuration of one peer. Paths are absolute. */
 export interface Config {

@@ -2,7 +2,7 @@
 // folder is stamped, an existing one is checked, and a folder written by another version is
 // refused before anything reads it, so an upgrade never misreads old records.
 import type { Level } from 'level'
-import { MedichainError } from '../protocol/errors.ts'
+import { MedichainError } from '../../protocol/errors.ts'
 
 /** Where every store keeps its version. */
 export const SCHEMA_KEY = 'meta:schema'

@@ -1,11 +1,11 @@
-// The checks of single values of the peer's configuration, shared by its layers (config.ts) and
-// blocks (config-auth.ts): ports, multiaddrs, hosts, trusted proxies, log levels, the sync period
+// The checks of single values of the peer's configuration, shared by its layers (index.ts) and
+// blocks (auth.ts): ports, multiaddrs, hosts, trusted proxies, log levels, the sync period
 // and the keys of an object. Each throws ConfigError (INVALID_CONFIG) naming the value's source.
 import { multiaddr } from '@multiformats/multiaddr'
-import { MedichainError } from '../protocol/errors.ts'
-import { LOG_LEVELS } from './logger.ts'
-import type { LogLevel } from './logger.ts'
-import { parseProxyEntry } from './http/middleware/client-ip.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import { LOG_LEVELS } from '../logger.ts'
+import type { LogLevel } from '../logger.ts'
+import { parseProxyEntry } from '../http/middleware/client-ip.ts'
 
 /** Thrown when a config value is missing, malformed or out of range; the message names its source. */
 export class ConfigError extends MedichainError {

@@ -1,7 +1,7 @@
 // The `records` block of the config file: upload limits, hospital access policy and how many
-// other members pin each image. Kept beside config.ts so that file stays one concept.
-import { MedichainError } from '../protocol/errors.ts'
-import { COLLECT_GRACE_MS, COLLECT_INTERVAL_MS } from './storage/constants.ts'
+// other members pin each image. Kept beside index.ts so that file stays one concept.
+import { MedichainError } from '../../protocol/errors.ts'
+import { COLLECT_GRACE_MS, COLLECT_INTERVAL_MS } from '../storage/constants.ts'
 
 /** Tunables of image storage and access (issue 3). */
 export interface RecordsConfig {

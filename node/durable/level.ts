@@ -2,9 +2,9 @@
 // write a restart would lose. After a failed write LevelDB's log may end in a torn record, and
 // LevelDB drops every record after a torn one when it next opens; so the next write first reopens
 // the store (which cuts the log at its last whole record), once the disk has room for that.
-import { STORE_RECOVERY_FREE_BYTES } from '../ledger/constants.ts'
-import { freeBytes, storageErrorOf } from '../ledger/store/storage-error.ts'
-import type { StorageError } from '../ledger/store/storage-error.ts'
+import { STORE_RECOVERY_FREE_BYTES } from '../../ledger/constants.ts'
+import { freeBytes, storageErrorOf } from '../../ledger/store/storage-error.ts'
+import type { StorageError } from '../../ledger/store/storage-error.ts'
 
 /** What DurableWrites needs of a store. */
 export interface DurableWritesInit {

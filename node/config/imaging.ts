@@ -1,8 +1,8 @@
 // The `imaging` block of the config file: the pixel budget every decode is checked against, and
-// the size of the decode worker pool and its queue. Kept beside config.ts so that file stays one
+// the size of the decode worker pool and its queue. Kept beside index.ts so that file stays one
 // concept.
-import { MedichainError } from '../protocol/errors.ts'
-import { DEFAULT_LIMITS } from './imaging/limits.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import { DEFAULT_LIMITS } from '../imaging/limits.ts'
 
 /** Tunables of image decoding (issue 11.6); see docs/ops.md. */
 export interface ImagingConfig {

@@ -1,8 +1,8 @@
 // The `fl` block of the config file: how much federated-learning history a peer keeps (the tasks
-// it coordinated and this hospital's round participations). Kept beside config.ts, like the
+// it coordinated and this hospital's round participations). Kept beside index.ts, like the
 // `records` block, so that file stays one concept.
-import { MedichainError } from '../protocol/errors.ts'
-import { DEPLOY_MIN_VALIDATION, MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from './fl/constants.ts'
+import { MedichainError } from '../../protocol/errors.ts'
+import { DEPLOY_MIN_VALIDATION, MAX_TASKS_KEPT, MAX_TASKS_KEPT_LIMIT, PARTICIPATION_KEPT } from '../fl/constants.ts'
 
 /** Bounds of the FL history (createFederation's `keepTasks` and `keepParticipation`). */
 export interface FlConfig {

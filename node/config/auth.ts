@@ -1,9 +1,9 @@
 // The `auth` block of the config file (issue 3): password hashing cost, session lifetimes, the
-// session cookie, sign-in throttling and relayed sign-in. Kept beside config.ts, like the `records`
+// session cookie, sign-in throttling and relayed sign-in. Kept beside index.ts, like the `records`
 // and `fl` blocks, so that file stays one concept.
-import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N, SIGN_IN_LIMITS } from './auth/constants.ts'
-import type { SignInLimits } from './auth/constants.ts'
-import { ConfigError, expectObject } from './config-values.ts'
+import { AUTH_DEFAULTS, SCRYPT_MAX_N, SCRYPT_MIN_N, SIGN_IN_LIMITS } from '../auth/constants.ts'
+import type { SignInLimits } from '../auth/constants.ts'
+import { ConfigError, expectObject } from './values.ts'
 
 /** Tunables of node/auth; defaults in AUTH_DEFAULTS (node/auth/constants.ts). */
 export interface AuthConfig {
