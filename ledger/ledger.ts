@@ -2,8 +2,9 @@
 // hospital's own blocks from submitted transactions, buffers blocks that arrive early, and keeps
 // equivocation evidence. Every append is one durable level batch, and memory follows the batch
 // only once it is durable; a store that refuses a batch refuses every write until it recovers.
-// This file opens the store, holds the state and answers reads; the parts are own-blocks.ts
-// (submissions), intake.ts (received blocks) and group-commit.ts (checks, apply, durable commit).
+// This file opens the store, holds the state and answers reads; the parts are in append/:
+// own-blocks.ts (submissions), intake.ts (received blocks) and group-commit.ts (checks, apply,
+// durable commit).
 import { decodeBlock, verifyBlockSignature } from '../protocol/chain/block.ts'
 import type { Block } from '../protocol/chain/block.ts'
 import { equals, fromHex, toHex } from '../protocol/bytes.ts'
@@ -14,13 +15,13 @@ import { encodeGenesis, ledgerIdOf } from '../protocol/chain/genesis.ts'
 import { encodeTx } from '../protocol/chain/tx.ts'
 import type { Tx, TxBodies, TxType } from '../protocol/chain/tx.ts'
 import { signEncodedTx } from '../protocol/chain/tx-bytes.ts'
-import { Chains } from './chains.ts'
-import { GroupCommit } from './group-commit.ts'
-import type { LedgerMemory } from './group-commit.ts'
-import { Intake } from './intake.ts'
-import { K } from './keys.ts'
-import { MemberRegistry } from './members.ts'
-import { OwnBlocks } from './own-blocks.ts'
+import { Chains } from './state/chains.ts'
+import { GroupCommit } from './append/group-commit.ts'
+import type { LedgerMemory } from './append/group-commit.ts'
+import { Intake } from './append/intake.ts'
+import { K } from './store/keys.ts'
+import { MemberRegistry } from './state/members.ts'
+import { OwnBlocks } from './append/own-blocks.ts'
 import { createQueries } from './queries/queries.ts'
 import type { LedgerQueries } from './queries/queries.ts'
 import { computeStateRoot, readBlock, readBlockByHash, readBlocks, readBlocksAfter, readEvidence, readTx } from './queries/reads.ts'
@@ -28,7 +29,7 @@ import { LedgerStore } from './store/store.ts'
 import type { StorageError } from './store/storage-error.ts'
 import { StoreGuard } from './store/guard.ts'
 import type { Evidence, Head, Ledger, LedgerComponents, LedgerInit, MemberView, ReceiveStatus, StoreFault, TxLocation } from './types.ts'
-import { WaitingRoom } from './waiting-room.ts'
+import { WaitingRoom } from './append/waiting-room.ts'
 import { createVerifyPool } from './verify/pool.ts'
 import type { VerifyPool } from './verify/pool.ts'
 

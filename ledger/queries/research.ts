@@ -3,7 +3,7 @@
 import { CID } from 'multiformats/cid'
 import { fromHex } from '../../protocol/bytes.ts'
 import { decode } from '../../protocol/codec.ts'
-import { K } from '../keys.ts'
+import { K } from '../store/keys.ts'
 import type { ImageRecord } from '../data-types.ts'
 import type { ProjectState } from '../rules/research.ts'
 import type { LedgerStore } from '../store/store.ts'

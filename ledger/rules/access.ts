@@ -6,7 +6,7 @@ import { equals } from '../../protocol/bytes.ts'
 import { decode } from '../../protocol/codec.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { TxOf } from '../../protocol/chain/tx.ts'
-import { K } from '../keys.ts'
+import { K } from '../store/keys.ts'
 
 /** Reads state synchronously (validate.ts StateView). */
 interface StateView { get(key: string): Uint8Array | undefined }

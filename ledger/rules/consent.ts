@@ -1,7 +1,7 @@
 // The consent rules of the ledger (for every author, not only in the SDK): a patient's grant
 // names someone else, expires after it is made, names a grantee the ledger knows and only the
 // patient's own images, and is no larger than the images it names need. Lookups are judged
-// against the block's causal past (causal.ts), so every peer reaches the same verdict.
+// against the block's causal past (state/causal.ts), so every peer reaches the same verdict.
 import type { CID } from 'multiformats/cid'
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { decode } from '../../protocol/codec.ts'
@@ -9,10 +9,10 @@ import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, CONSENT_BYTES_PER_STUDY } 
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { DecodedTx, TxOf } from '../../protocol/chain/tx.ts'
 import { patientIdOf } from '../../protocol/chain/tx.ts'
-import { K } from '../keys.ts'
-import { txIdsOf, txInCausalPast } from '../causal.ts'
+import { K } from '../store/keys.ts'
+import { txIdsOf, txInCausalPast } from '../state/causal.ts'
 import { formerOf } from './patient-rekey.ts'
-import type { BlockContext, PrefetchView } from '../causal.ts'
+import type { BlockContext, PrefetchView } from '../state/causal.ts'
 import { checkGrantStudies, checkGrantStudyShape, grantStudyKeys, grantStudyTxIds } from './study.ts'
 
 /** The largest encoding a grant naming `images` distinct images and carrying `studies` study keys may have (see CONSENT_BYTES_PER_IMAGE). */

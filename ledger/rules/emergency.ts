@@ -9,8 +9,8 @@ import { compare, equals } from '../../protocol/bytes.ts'
 import { decode, encode } from '../../protocol/codec.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { TxOf } from '../../protocol/chain/tx.ts'
-import { K } from '../keys.ts'
-import type { BatchWriter } from '../batch-writer.ts'
+import { K } from '../store/keys.ts'
+import type { BatchWriter } from '../store/batch-writer.ts'
 import type { LedgerStore } from '../store/store.ts'
 import type { StateView } from '../data-types.ts'
 
@@ -86,7 +86,7 @@ export function checkEmergency (tx: EmergencyTx, author: Uint8Array, view: State
   }
 }
 
-/** Applies a validated emergency transaction (history entries are state.ts's). */
+/** Applies a validated emergency transaction (history entries are state/state.ts's). */
 export function applyEmergency (w: BatchWriter, tx: EmergencyTx, base: { tx: Uint8Array, time: number }): void {
   switch (tx.type) {
     case 'emergency.role': {

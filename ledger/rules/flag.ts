@@ -7,8 +7,8 @@
 import { equals, toHex } from '../../protocol/bytes.ts'
 import type { BlockHeader } from '../../protocol/chain/block.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
-import type { ChainMeta } from '../chains.ts'
-import type { Resolution } from '../membership.ts'
+import type { ChainMeta } from '../state/chains.ts'
+import type { Resolution } from '../state/membership.ts'
 
 /** What the rule knows of one member: the heights it equivocated at, the resolutions enacted, its chain here. */
 export interface FlagState {

@@ -11,9 +11,9 @@ import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { RecoveryRule } from '../../protocol/chain/genesis.ts'
 import { patientIdOf } from '../../protocol/chain/tx.ts'
 import type { TxOf, WrappedKeys } from '../../protocol/chain/tx.ts'
-import { K } from '../keys.ts'
+import { K } from '../store/keys.ts'
 import type { ImageRecord } from '../data-types.ts'
-import type { BatchWriter } from '../batch-writer.ts'
+import type { BatchWriter } from '../store/batch-writer.ts'
 import type { LedgerStore } from '../store/store.ts'
 import type { StateView } from '../data-types.ts'
 
@@ -152,7 +152,7 @@ export function checkPatientRekey (tx: RecoveryTx, author: Uint8Array, view: Sta
   }
 }
 
-/** Applies a validated recovery transaction (its history entries are written by state.ts). */
+/** Applies a validated recovery transaction (its history entries are written by state/state.ts). */
 export function applyPatientRekey (w: BatchWriter, tx: RecoveryTx, base: { tx: Uint8Array, time: number }): void {
   switch (tx.type) {
     case 'patient.rekey': {

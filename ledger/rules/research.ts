@@ -6,9 +6,9 @@ import { compare, equals } from '../../protocol/bytes.ts'
 import { decode, encode } from '../../protocol/codec.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { DecodedTx, TxOf } from '../../protocol/chain/tx.ts'
-import { txIdsOf, txInCausalPast } from '../causal.ts'
-import type { BlockContext, PrefetchView } from '../causal.ts'
-import { K } from '../keys.ts'
+import { txIdsOf, txInCausalPast } from '../state/causal.ts'
+import type { BlockContext, PrefetchView } from '../state/causal.ts'
+import { K } from '../store/keys.ts'
 
 type ResearchTx = TxOf<'research.project'> | TxOf<'research.decision'> | TxOf<'research.export'>
 /** The transactions whose project the rules look up: decisions, exports, and research consents naming one. */

@@ -7,10 +7,10 @@
 import { equals, toHex } from '../../protocol/bytes.ts'
 import { LedgerRuleError } from '../../protocol/errors.ts'
 import type { DecodedTx } from '../../protocol/chain/tx.ts'
-import { K } from '../keys.ts'
-import { txKeys } from '../tx-keys.ts'
-import { txIdsOf, txInCausalPast } from '../causal.ts'
-import type { BlockContext, PrefetchView } from '../causal.ts'
+import { K } from '../store/keys.ts'
+import { txKeys } from '../store/tx-keys.ts'
+import { txIdsOf, txInCausalPast } from '../state/causal.ts'
+import type { BlockContext, PrefetchView } from '../state/causal.ts'
 
 function replayed (dtx: DecodedTx): LedgerRuleError {
   return new LedgerRuleError('REPLAYED_SEQ', `signer ${toHex(dtx.tx.signer).slice(0, 12)} has already used sequence number ${dtx.tx.seq}`)

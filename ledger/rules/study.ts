@@ -9,10 +9,10 @@ import type { TxBodies, TxOf } from '../../protocol/chain/tx.ts'
 import { patientIdOf } from '../../protocol/chain/tx.ts'
 import { BOUND_STUDY_KEY_BYTES } from '../../protocol/chain/study-tx.ts'
 import type { GrantedStudyKey } from '../../protocol/chain/study-tx.ts'
-import { txInCausalPast } from '../causal.ts'
-import type { BlockContext, PrefetchView } from '../causal.ts'
-import { K } from '../keys.ts'
-import type { BatchWriter } from '../batch-writer.ts'
+import { txInCausalPast } from '../state/causal.ts'
+import type { BlockContext, PrefetchView } from '../state/causal.ts'
+import { K } from '../store/keys.ts'
+import type { BatchWriter } from '../store/batch-writer.ts'
 
 /** What the state keeps of a `study.key`: the wrapped keys and the transaction that recorded them. */
 export interface StudyKeyState { tx: Uint8Array, time: number, keys: Array<{ to: Uint8Array, key: Uint8Array }> }

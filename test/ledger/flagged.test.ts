@@ -8,7 +8,7 @@ import type { Block } from '../../protocol/chain/block.ts'
 import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { rejects } from '../helpers/assert.ts'
-import { evaluateMembership } from '../../ledger/membership.ts'
+import { evaluateMembership } from '../../ledger/state/membership.ts'
 import { cleanup, makeBlock, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)

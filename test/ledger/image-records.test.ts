@@ -1,4 +1,4 @@
-// Decoded image records are kept by store key (ledger/image-records.ts, issue 14): the same bytes
+// Decoded image records are kept by store key (ledger/queries/image-records.ts, issue 14): the same bytes
 // give the very record decoded before; other bytes under the same key (a record whose keys were
 // re-wrapped) are decoded afresh, never served stale; kept records cannot be changed; the number
 // kept is bounded. Through a real ledger: a listing's records are the ones decoded for the last.
@@ -8,7 +8,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { encode } from '../../protocol/codec.ts'
 import type { TxBodies } from '../../protocol/chain/tx.ts'
-import { createImageRecords } from '../../ledger/image-records.ts'
+import { createImageRecords } from '../../ledger/queries/image-records.ts'
 import type { ImageRecord } from '../../ledger/queries/queries.ts'
 import { cleanup, openLedger, testConsortium } from '../helpers/ledger-fixture.ts'
 

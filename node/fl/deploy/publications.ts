@@ -1,11 +1,11 @@
 // Model publications as the ledger orders them. "Newer" is by ledger position — the causal order
-// key of the carrying block (ledger/chains.ts orderOf), then author, height and index — the same
+// key of the carrying block (ledger/state/chains.ts orderOf), then author, height and index — the same
 // total order on every peer. A publication's own `tx.time` is what its signer claims, so it is
 // shown but never decides which model is newer: a time of 2^53−1 must not outrank later blocks.
 import type { CID } from 'multiformats/cid'
 import { toHex } from '../../../protocol/bytes.ts'
 import type { Block } from '../../../protocol/chain/block.ts'
-import { orderOf } from '../../../ledger/chains.ts'
+import { orderOf } from '../../../ledger/state/chains.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 
 /** Where a transaction sits in the ledger's total order. */

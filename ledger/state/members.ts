@@ -1,17 +1,17 @@
 // The live membership view: genesis plus enacted proposals, with equivocation flags. Kept in
 // memory for the connection gater and block validation, persisted as `s:member:` state.
-import { fromHex, toHex } from '../protocol/bytes.ts'
-import { decode, encode } from '../protocol/codec.ts'
-import type { Genesis } from '../protocol/chain/genesis.ts'
-import type { DecodedTx } from '../protocol/chain/tx.ts'
-import { K } from './keys.ts'
+import { fromHex, toHex } from '../../protocol/bytes.ts'
+import { decode, encode } from '../../protocol/codec.ts'
+import type { Genesis } from '../../protocol/chain/genesis.ts'
+import type { DecodedTx } from '../../protocol/chain/tx.ts'
+import { K } from '../store/keys.ts'
 import { evaluateMembership } from './membership.ts'
 import type { MemberState, Proposal } from './membership.ts'
 import type { Chains } from './chains.ts'
-import type { LedgerStore, StoreOp } from './store/store.ts'
-import { refusedAbove } from './rules/flag.ts'
-import type { FlagState } from './rules/flag.ts'
-import type { MemberView } from './data-types.ts'
+import type { LedgerStore, StoreOp } from '../store/store.ts'
+import { refusedAbove } from '../rules/flag.ts'
+import type { FlagState } from '../rules/flag.ts'
+import type { MemberView } from '../data-types.ts'
 
 /** A recomputed membership, not yet adopted (adopt only after its batch is durable). */
 export interface MembershipUpdate {

@@ -3,12 +3,12 @@
 // with what is already on the ledger (a reused seq, a consent naming a grantee or an image) judge
 // against this past only, so every peer that holds the block's dependencies reaches the same
 // verdict, whatever else it happens to hold and whatever order the blocks arrived in.
-import { compare, equals } from '../protocol/bytes.ts'
-import { decode } from '../protocol/codec.ts'
-import type { Link } from '../protocol/chain/block.ts'
-import { HASH_BYTES } from '../protocol/constants.ts'
-import { K } from './keys.ts'
-import type { TxLocations } from './data-types.ts'
+import { compare, equals } from '../../protocol/bytes.ts'
+import { decode } from '../../protocol/codec.ts'
+import type { Link } from '../../protocol/chain/block.ts'
+import { HASH_BYTES } from '../../protocol/constants.ts'
+import { K } from '../store/keys.ts'
+import type { TxLocations } from '../data-types.ts'
 
 /** What the rules know of the block a transaction sits in (or, at submission, will sit in). */
 export interface BlockContext {

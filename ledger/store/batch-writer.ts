@@ -1,6 +1,6 @@
 // The writes of one level batch, readable before they are written: what applying a block of
-// transactions reads and writes through (state.ts and the rules it calls).
-import type { LedgerStore, StoreOp } from './store/store.ts'
+// transactions reads and writes through (state/state.ts and the rules it calls).
+import type { LedgerStore, StoreOp } from './store.ts'
 
 /**
  * Writes pending for one level batch, readable before they are written. A root writer holds a

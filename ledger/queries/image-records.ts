@@ -3,9 +3,9 @@
 // A record is kept with the bytes it came from and reused only while the store holds the very
 // same bytes, so a re-keyed record is never served stale. Kept records are frozen: a caller that
 // tried to change one would change every later reader's copy, so it throws instead.
-import { equals } from '../protocol/bytes.ts'
-import { decodeOwn } from '../protocol/codec.ts'
-import type { ImageRecord } from './data-types.ts'
+import { equals } from '../../protocol/bytes.ts'
+import { decodeOwn } from '../../protocol/codec.ts'
+import type { ImageRecord } from '../data-types.ts'
 
 /** Decoded records kept (least recently used go first): ten patients of 1,000 images, about 10 MB (measured with two key wraps each, 743 bytes stored). */
 export const IMAGE_RECORDS_KEPT = 10_000

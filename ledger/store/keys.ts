@@ -1,7 +1,7 @@
 // The ledger's key layout in level. `s:` holds the canonical state (hashed into the state
 // root), `i:` derived indexes, `b:`/`m:`/`bh:` blocks, `t:` transaction locations, `ev:` evidence.
-import { toHex } from '../protocol/bytes.ts'
-import type { TxBodies } from '../protocol/chain/tx.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import type { TxBodies } from '../../protocol/chain/tx.ts'
 
 const pad = (n: number, width: number): string => n.toString().padStart(width, '0')
 const hex = (b: Uint8Array | string): string => typeof b === 'string' ? b : toHex(b)

@@ -2,22 +2,22 @@
 // order-insensitive by construction (docs/design.md §4): adds are sets, conflicting adds keep the lowest
 // tx id, consents are last-writer-wins by the patient's own seq per (grantee, purpose), counters
 // count each tx once.
-import { compare } from '../protocol/bytes.ts'
-import { decode, encode } from '../protocol/codec.ts'
-import type { DecodedTx, Purpose, TxBodies, TxOf } from '../protocol/chain/tx.ts'
-import { PURPOSES, patientIdOf } from '../protocol/chain/tx.ts'
+import { compare } from '../../protocol/bytes.ts'
+import { decode, encode } from '../../protocol/codec.ts'
+import type { DecodedTx, Purpose, TxBodies, TxOf } from '../../protocol/chain/tx.ts'
+import { PURPOSES, patientIdOf } from '../../protocol/chain/tx.ts'
 import { addTxId } from './causal.ts'
-import { K, studyImageKey } from './keys.ts'
-import { txKeys } from './tx-keys.ts'
-import { accessLogKeys } from './rules/access.ts'
-import { applyRekey, rekeyKeysRead } from './rules/rekey.ts'
-import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from './rules/patient-rekey.ts'
-import { applyEmergency, emergencyKeysRead } from './rules/emergency.ts'
-import { applyResearch, isResearchTx, researchKeysRead } from './rules/research.ts'
-import { applyStudyKey, grantStudyKeys, studyKeysRead } from './rules/study.ts'
+import { K, studyImageKey } from '../store/keys.ts'
+import { txKeys } from '../store/tx-keys.ts'
+import { accessLogKeys } from '../rules/access.ts'
+import { applyRekey, rekeyKeysRead } from '../rules/rekey.ts'
+import { addCustodian, applyPatientRekey, patientRekeyKeysRead } from '../rules/patient-rekey.ts'
+import { applyEmergency, emergencyKeysRead } from '../rules/emergency.ts'
+import { applyResearch, isResearchTx, researchKeysRead } from '../rules/research.ts'
+import { applyStudyKey, grantStudyKeys, studyKeysRead } from '../rules/study.ts'
 
-import type { TxContext, TxLocations } from './data-types.ts'
-import { BatchWriter } from './batch-writer.ts'
+import type { TxContext, TxLocations } from '../data-types.ts'
+import { BatchWriter } from '../store/batch-writer.ts'
 
 export type { TxContext, TxLocations }
 export { BatchWriter }

@@ -1,8 +1,8 @@
 // A bounded buffer for blocks that arrived before a block they depend on (their prev, or a
 // block they link). When the dependency is appended, the waiting blocks are released and tried
 // again; when the room is full the oldest block is dropped and sync will offer it again.
-import { toHex } from '../protocol/bytes.ts'
-import type { Block } from '../protocol/chain/block.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Block } from '../../protocol/chain/block.ts'
 
 /** Blocks waiting for dependencies named `authorHex:height`. */
 export class WaitingRoom {

@@ -2,8 +2,8 @@
 // transaction: the prefetch, the replay and seq rules and the state machine each key a block's
 // transactions in turn, and hex of the same ids and signers was about a fifth of the main
 // thread's ingest (docs/benchmarks.md, bench:ledger).
-import { equals, toHex } from '../protocol/bytes.ts'
-import type { DecodedTx } from '../protocol/chain/tx.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import type { DecodedTx } from '../../protocol/chain/tx.ts'
 import { K } from './keys.ts'
 
 /** Hex of a transaction's id, and its `K.tx` and `K.seq` keys. */

@@ -1,9 +1,9 @@
 // Membership as a pure function of the genesis and the set of proposals and approvals on the
 // ledger. Because it reads sets, not an arrival order, every peer holding the same blocks derives
 // the same members, however the blocks reached it (docs/design.md §3, §4).
-import { toHex } from '../protocol/bytes.ts'
-import type { Genesis } from '../protocol/chain/genesis.ts'
-import { quorumSize } from '../protocol/chain/genesis.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import type { Genesis } from '../../protocol/chain/genesis.ts'
+import { quorumSize } from '../../protocol/chain/genesis.ts'
 
 /** A membership proposal as stored in state; a 'resolve' names the equivocation it closes. */
 export interface Proposal {

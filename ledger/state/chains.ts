@@ -1,9 +1,9 @@
 // The in-memory index of every member chain held: hash, causal order key and time per height.
 // Loaded from the `m:` keys at start so validation never reads level for chain positions. A
 // group's appends are staged until its batch is durable, so readers never see memory lead disk.
-import { equals, toHex } from '../protocol/bytes.ts'
-import type { BlockHeader, Link } from '../protocol/chain/block.ts'
-import type { Head } from './data-types.ts'
+import { equals, toHex } from '../../protocol/bytes.ts'
+import type { BlockHeader, Link } from '../../protocol/chain/block.ts'
+import type { Head } from '../data-types.ts'
 
 /** One author's chain as held locally. */
 export interface ChainMeta {

@@ -3,16 +3,16 @@
 // appended as one durable group, and a block that arrives before one it depends on waits in the
 // waiting room until that one is appended.
 import type { Logger } from 'pino'
-import { decodeBlock } from '../protocol/chain/block.ts'
-import type { Block } from '../protocol/chain/block.ts'
-import { toHex } from '../protocol/bytes.ts'
-import { MissingDependencyError } from '../protocol/errors.ts'
-import type { MedichainError } from '../protocol/errors.ts'
+import { decodeBlock } from '../../protocol/chain/block.ts'
+import type { Block } from '../../protocol/chain/block.ts'
+import { toHex } from '../../protocol/bytes.ts'
+import { MissingDependencyError } from '../../protocol/errors.ts'
+import type { MedichainError } from '../../protocol/errors.ts'
 import { GROUP_MAX_BLOCKS, GROUP_MAX_TXS } from './group-commit.ts'
 import type { Group, GroupCommit } from './group-commit.ts'
-import type { StoreGuard } from './store/guard.ts'
-import type { ReceiveStatus } from './types.ts'
-import type { VerifyPool } from './verify/pool.ts'
+import type { StoreGuard } from '../store/guard.ts'
+import type { ReceiveStatus } from '../types.ts'
+import type { VerifyPool } from '../verify/pool.ts'
 import type { WaitingRoom } from './waiting-room.ts'
 
 /** Smaller blocks (about 8 transactions) are checked on the main thread (measured: bench:ledger). */
