@@ -1,11 +1,11 @@
-// The sentences of "who viewed my images" (web/src/lib/audit-words.ts): each use and basis reads
+// The sentences of "who viewed my images" (web/src/lib/words/audit-words.ts): each use and basis reads
 // apart — a validation use never reads as training, an emergency says so — and people and
 // hospitals are named, with a short key only where the directory has no name.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { asAuditGroup, groupSentence } from '../../web/src/lib/audit-words.ts'
-import type { AuditGroup } from '../../web/src/lib/audit-words.ts'
-import { labelOf, nameLabel } from '../../web/src/lib/names.ts'
+import { asAuditGroup, groupSentence } from '../../web/src/lib/words/audit-words.ts'
+import type { AuditGroup } from '../../web/src/lib/words/audit-words.ts'
+import { labelOf, nameLabel } from '../../web/src/lib/words/names.ts'
 
 const LEE = 'a1'.repeat(32)
 const SOUTH = 'b2'.repeat(32)

@@ -1,4 +1,4 @@
-// The browser's DICOM reader (web/src/lib/dicom.ts) on files from our writer in both native
+// The browser's DICOM reader (web/src/lib/images/dicom.ts) on files from our writer in both native
 // transfer syntaxes, on an undefined-length sequence before the pixels, and against the peer's
 // own decoder (dicom-parser); every refusal has its case: no DICM, truncation, a compressed or
 // big-endian syntax, colour, 32-bit samples, a short frame, impossible bit layouts.
@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert'
 import { encodeDicom } from '../../node/imaging/dicom/write.ts'
 import type { DicomWriteInit } from '../../node/imaging/dicom/write.ts'
 import { parseDicomFile, readHeader } from '../../node/imaging/dicom/header.ts'
-import { EXPLICIT_LE, parseDicom } from '../../web/src/lib/dicom.ts'
+import { EXPLICIT_LE, parseDicom } from '../../web/src/lib/images/dicom.ts'
 import { throwsCode } from '../helpers/assert.ts'
 
 const PIXELS = Uint16Array.from({ length: 6 * 4 }, (_, i) => (i * 170) & 0x0fff)

@@ -1,13 +1,13 @@
-// What people read when something fails (web/src/lib/errors.ts, format.ts): each code the
+// What people read when something fails (web/src/lib/words/errors.ts, format.ts): each code the
 // accounts pages meet has its own words, a rate limit says how long to wait, an unknown code
 // falls back to the server's message; and the small formats used beside them.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ApiError, NetworkError } from '../../protocol/client/client.ts'
 import { MedichainError } from '../../protocol/errors.ts'
-import { describeError } from '../../web/src/lib/errors.ts'
-import { formatBytes, formatScore, formatWait, isoDate, shortHex } from '../../web/src/lib/format.ts'
-import { mimeOf, sniffFormat } from '../../web/src/lib/image-format.ts'
+import { describeError } from '../../web/src/lib/words/errors.ts'
+import { formatBytes, formatScore, formatWait, isoDate, shortHex } from '../../web/src/lib/words/format.ts'
+import { mimeOf, sniffFormat } from '../../web/src/lib/images/image-format.ts'
 
 test('the account errors each have their own words, and keep their code', () => {
   const texts = new Set<string>()

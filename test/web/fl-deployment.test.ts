@@ -1,9 +1,9 @@
-// Reading the model deployment (web/src/lib/fl-deployment.ts): the deployed model, the pin, every
+// Reading the model deployment (web/src/lib/fl/deployment.ts): the deployed model, the pin, every
 // publication with its state, reason and local figures come through; a record without a CID or
 // state is dropped and fields of the wrong type are not trusted.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseFlDeployment, REASON_TEXT } from '../../web/src/lib/fl-deployment.ts'
+import { parseFlDeployment, REASON_TEXT } from '../../web/src/lib/fl/deployment.ts'
 
 test('the deployed model, the pin, and a held-back model with its reason and figures', () => {
   const d = parseFlDeployment({

@@ -1,10 +1,10 @@
-// Reading the FL API (web/src/lib/fl.ts): rounds with validation loss and Dice, participants and
+// Reading the FL API (web/src/lib/fl/fl.ts): rounds with validation loss and Dice, participants and
 // timings come through; fields of the wrong type are dropped, never trusted; a task without an id
 // is skipped. A continued task says what it continues; only an interrupted or stopped task with a
 // round offers to be continued.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { canContinue, parseFlTask, parseFlTasks } from '../../web/src/lib/fl.ts'
+import { canContinue, parseFlTask, parseFlTasks } from '../../web/src/lib/fl/fl.ts'
 
 test('a task with rounds, participants, timings and its published model', () => {
   const t = parseFlTask({

@@ -1,9 +1,9 @@
-// The training data and label wording (web/src/lib/labels.ts): the summary of
+// The training data and label wording (web/src/lib/words/labels.ts): the summary of
 // `GET /api/labels/summary` is read with mistyped fields counted as zero, zero reasons dropped,
 // both uses' reasons added up largest first in plain words, and each use has its words.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { REASON_TEXT, USE_TEXT, exclusions, parseTrainingData } from '../../web/src/lib/labels.ts'
+import { REASON_TEXT, USE_TEXT, exclusions, parseTrainingData } from '../../web/src/lib/words/labels.ts'
 
 const SUMMARY = {
   labelled: { train: 5, validation: 2 },

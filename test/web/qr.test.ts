@@ -1,11 +1,11 @@
-// The patient QR code (web/src/lib/qr.ts and patient-id.ts): the SVG path, drawn into pixels
+// The patient QR code (web/src/lib/patient/qr.ts and patient-id.ts): the SVG path, drawn into pixels
 // here, decodes with jsQR (the scanner's decoder) back to the payload; ids parse from what
 // people type, paste or scan, and everything else is refused.
 import jsQRModule from 'jsqr'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { PATIENT_QR_PREFIX, parsePatientId, patientQrPayload } from '../../web/src/lib/patient-id.ts'
-import { qrPath } from '../../web/src/lib/qr.ts'
+import { PATIENT_QR_PREFIX, parsePatientId, patientQrPayload } from '../../web/src/lib/patient/patient-id.ts'
+import { qrPath } from '../../web/src/lib/patient/qr.ts'
 
 const ID = 'ab'.repeat(32)
 const jsQR = jsQRModule.default

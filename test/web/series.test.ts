@@ -1,12 +1,12 @@
-// Grouping a patient's images into series and studies (web/src/lib/series.ts): the slices of one
+// Grouping a patient's images into series and studies (web/src/lib/images/series.ts): the slices of one
 // series are one entry in InstanceNumber order, shown by the middle slice; images outside a series
 // stay single; series of two custodians, or of two studies, never merge; the studies a consent may
 // name list with their images; and the grant summary names a study.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ApiImage } from '../../protocol/client/client.ts'
-import { groupImages, seriesOf, studiesOf } from '../../web/src/lib/series.ts'
-import { grantSummary } from '../../web/src/lib/consent-form.ts'
+import { groupImages, seriesOf, studiesOf } from '../../web/src/lib/images/series.ts'
+import { grantSummary } from '../../web/src/lib/patient/consent-form.ts'
 
 let n = 0
 function img (over: Partial<ApiImage> & { series?: string, number?: number } = {}): ApiImage {

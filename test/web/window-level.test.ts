@@ -1,4 +1,4 @@
-// Window/level for the viewer (web/src/lib/window-level.ts): the VOI linear function of PS3.3
+// Window/level for the viewer (web/src/lib/images/window-level.ts): the VOI linear function of PS3.3
 // §C.11.2.1.2.1 at its breakpoints, bit masking and sign extension, MONOCHROME1 inversion, and
 // agreement with the peer's own DICOM decoder under the file's window on signed and unsigned data.
 import { test } from 'uvu'
@@ -6,9 +6,9 @@ import * as assert from 'uvu/assert'
 import { decodeDicom } from '../../node/imaging/dicom/decode.ts'
 import { encodeDicom } from '../../node/imaging/dicom/write.ts'
 import { DEFAULT_LIMITS } from '../../node/imaging/limits.ts'
-import { parseDicom } from '../../web/src/lib/dicom.ts'
-import type { DicomImage } from '../../web/src/lib/dicom.ts'
-import { defaultWindow, modalityValue, renderGray, valueRange, voiLinear, windowLut } from '../../web/src/lib/window-level.ts'
+import { parseDicom } from '../../web/src/lib/images/dicom.ts'
+import type { DicomImage } from '../../web/src/lib/images/dicom.ts'
+import { defaultWindow, modalityValue, renderGray, valueRange, voiLinear, windowLut } from '../../web/src/lib/images/window-level.ts'
 
 function image (over: Partial<DicomImage> = {}): DicomImage {
   return {

@@ -6,7 +6,7 @@ import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { nobleVerify } from '../../../protocol/crypto/ed25519.ts'
 import { proofFromJson } from '../../../protocol/chain/proof-json.ts'
 import { verifyInclusionProof } from '../../../protocol/chain/proof.ts'
-import { describeError } from './errors.ts'
+import { describeError } from './words/errors.ts'
 
 /** The outcome shown to the person: what was proven, or why not. */
 export type ProofOutcome =

@@ -2,10 +2,10 @@
 // federated-learning routes, over the SDK client's request (same cookie, CSRF and error codes).
 // Shapes are checked lightly: these are our own peer's answers, shown, never signed or trusted.
 import type { MedichainClient } from '../../../protocol/client/client.ts'
-import { parseFlTask, parseFlTasks } from '../lib/fl.ts'
-import type { FlTask } from '../lib/fl.ts'
-import { parseFlDeployment } from '../lib/fl-deployment.ts'
-import type { FlDeployment } from '../lib/fl-deployment.ts'
+import { parseFlTask, parseFlTasks } from '../lib/fl/fl.ts'
+import type { FlTask } from '../lib/fl/fl.ts'
+import { parseFlDeployment } from '../lib/fl/deployment.ts'
+import type { FlDeployment } from '../lib/fl/deployment.ts'
 
 /** `GET /api/health`; `storage` and `backend` appear once the peer reports them. */
 export interface Health {

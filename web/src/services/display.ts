@@ -1,12 +1,12 @@
 // Turns decrypted image bytes into something a canvas can draw: PNG and JPEG through the
 // browser's own decoder (createImageBitmap on a Blob: no URL, so no CSP img-src needed), DICOM
-// through web/src/lib/dicom.ts and a window/level lookup table.
+// through web/src/lib/images/dicom.ts and a window/level lookup table.
 import { MedichainError } from '../../../protocol/errors.ts'
-import { parseDicom } from '../lib/dicom.ts'
-import type { DicomImage } from '../lib/dicom.ts'
-import { mimeOf, sniffFormat } from '../lib/image-format.ts'
-import { defaultWindow, renderGray, windowLut } from '../lib/window-level.ts'
-import type { Window } from '../lib/window-level.ts'
+import { parseDicom } from '../lib/images/dicom.ts'
+import type { DicomImage } from '../lib/images/dicom.ts'
+import { mimeOf, sniffFormat } from '../lib/images/image-format.ts'
+import { defaultWindow, renderGray, windowLut } from '../lib/images/window-level.ts'
+import type { Window } from '../lib/images/window-level.ts'
 
 /** A decoded image, ready to draw. */
 export type Displayable =

@@ -2,7 +2,7 @@
 // peer (`GET /api/directory?keys=`), and keeps the names found for the page's life: names change
 // seldom, and a page that shows the same clinician in fifty rows asks once.
 import type { MedichainClient } from '../../../protocol/client/client.ts'
-import type { DisplayName } from '../lib/names.ts'
+import type { DisplayName } from '../lib/words/names.ts'
 
 /** Names found, by client. A key without an entry is asked again next time: it may have been named since. */
 const cache = new WeakMap<MedichainClient, Map<string, DisplayName>>()

@@ -1,9 +1,9 @@
 // This hospital's accounts for its admin: approve clinicians and researchers waiting for approval
 // (which registers their keys on the ledger), and lock or unlock accounts.
 import { LitElement, html, nothing } from 'lit'
-import { formatTime, shortHex } from '../../lib/format.ts'
-import { labelOf } from '../../lib/names.ts'
-import type { DisplayName } from '../../lib/names.ts'
+import { formatTime, shortHex } from '../../lib/words/format.ts'
+import { labelOf } from '../../lib/words/names.ts'
+import type { DisplayName } from '../../lib/words/names.ts'
 import { api } from '../../services/api.ts'
 import type { Account } from '../../services/api.ts'
 import { ActionController } from '../../services/action-controller.ts'

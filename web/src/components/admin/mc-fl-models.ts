@@ -4,9 +4,9 @@
 // local comparison's figures. The admin pins a model, lifts the pin, or rolls back
 // (`/api/fl/deployment`); the peer enforces it, this page only asks.
 import { LitElement, html, nothing } from 'lit'
-import { REASON_TEXT } from '../../lib/fl-deployment.ts'
-import type { FlDeployedModel, FlDeployment } from '../../lib/fl-deployment.ts'
-import { formatTime } from '../../lib/format.ts'
+import { REASON_TEXT } from '../../lib/fl/deployment.ts'
+import type { FlDeployedModel, FlDeployment } from '../../lib/fl/deployment.ts'
+import { formatTime } from '../../lib/words/format.ts'
 import { api } from '../../services/api.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { LoadController } from '../../services/load-controller.ts'

@@ -2,7 +2,7 @@
 // with their transactions; each transaction opens its detail page, where its inclusion proof is
 // checked in this browser. A transaction id can also be looked up directly.
 import { LitElement, css, html, nothing } from 'lit'
-import { formatTime, shortHex } from '../../lib/format.ts'
+import { formatTime, shortHex } from '../../lib/words/format.ts'
 import { api } from '../../services/api.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import { navigate } from '../../services/navigate.ts'

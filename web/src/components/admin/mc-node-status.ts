@@ -2,7 +2,7 @@
 // ledger, blocks, members and which are connected, uptime, storage and model backend) plus the
 // state root, which every peer holding the same blocks shares.
 import { LitElement, html, nothing } from 'lit'
-import { shortHex } from '../../lib/format.ts'
+import { shortHex } from '../../lib/words/format.ts'
 import { api } from '../../services/api.ts'
 import type { Health, Member } from '../../services/api.ts'
 import { LoadController } from '../../services/load-controller.ts'

@@ -3,8 +3,8 @@
 // consents let federated learning use now, and why the rest are left out — counts only, never
 // which images (`GET /api/labels/summary`).
 import { LitElement, html, nothing } from 'lit'
-import { exclusions, parseTrainingData } from '../../lib/labels.ts'
-import type { TrainingData, UseCounts } from '../../lib/labels.ts'
+import { exclusions, parseTrainingData } from '../../lib/words/labels.ts'
+import type { TrainingData, UseCounts } from '../../lib/words/labels.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -3,8 +3,8 @@
 // that the proven bytes are this transaction. The result is shown in words, not only colour.
 import { LitElement, css, html, nothing } from 'lit'
 import type { PropertyValues } from 'lit'
-import { formatTime, shortHex } from '../../lib/format.ts'
-import { labelOf } from '../../lib/names.ts'
+import { formatTime, shortHex } from '../../lib/words/format.ts'
+import { labelOf } from '../../lib/words/names.ts'
 import { checkTxProof } from '../../lib/proof-check.ts'
 import type { ProofOutcome } from '../../lib/proof-check.ts'
 import { api } from '../../services/api.ts'

@@ -4,7 +4,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { MedichainError } from '../../../../protocol/errors.ts'
 import { parsePatientCode } from '../../../../protocol/patient-code.ts'
-import { parsePatientInput } from '../../lib/patient-id.ts'
+import { parsePatientInput } from '../../lib/patient/patient-id.ts'
 import { navigate } from '../../services/navigate.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { ApiHospitalPatient } from '../../../../protocol/client/desk.ts'
 import { findHospitalPatients, issueEnrolmentCode, linkMrn } from '../../../../protocol/client/desk.ts'
-import { parsePatientInput } from '../../lib/patient-id.ts'
+import { parsePatientInput } from '../../lib/patient/patient-id.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { navigate } from '../../services/navigate.ts'
 import type { Session } from '../../services/session.ts'

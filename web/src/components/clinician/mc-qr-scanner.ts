@@ -2,7 +2,7 @@
 // loaded only when a scan starts so the decoder stays out of the main bundle. Without a camera
 // or permission it says so and points to the paste fallback. Emits 'mc-scanned' with the text.
 import { LitElement, css, html, nothing } from 'lit'
-import { parsePatientId } from '../../lib/patient-id.ts'
+import { parsePatientId } from '../../lib/patient/patient-id.ts'
 import { shared } from '../../styles/shared.ts'
 
 /** Longest side of the frame handed to the decoder: enough for a phone-held QR, cheap to scan. */

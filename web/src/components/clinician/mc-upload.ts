@@ -5,7 +5,7 @@
 // sealed card (protocol/image-meta.ts), so people recognise it later; never onto the ledger.
 import { LitElement, css, html, nothing } from 'lit'
 import { repeat } from 'lit/directives/repeat.js'
-import { formatBytes, formatScore } from '../../lib/format.ts'
+import { formatBytes, formatScore } from '../../lib/words/format.ts'
 import type { Session } from '../../services/session.ts'
 import { uploadWithProgress } from '../../services/upload.ts'
 import { shared } from '../../styles/shared.ts'

@@ -1,4 +1,4 @@
-// One image, or one series of slices (lib/series.ts), as a person recognises it: the thumbnail,
+// One image, or one series of slices (lib/images/series.ts), as a person recognises it: the thumbnail,
 // file name, date taken and description from the lead image's sealed card (protocol/image-meta.ts), decrypted in this page when the card scrolls
 // into view, beside what the listing says (type, size, when added, hospital, score, access). An
 // image from before cards, or whose card does not open, shows its decrypted image as the
@@ -6,7 +6,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import type { ApiImage } from '../../../../protocol/client/client.ts'
 import type { ImageMeta } from '../../../../protocol/image-meta.ts'
-import { formatBytes, formatCardDate, formatScore, formatTime } from '../../lib/format.ts'
+import { formatBytes, formatCardDate, formatScore, formatTime } from '../../lib/words/format.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
 import './mc-thumbnail.ts'

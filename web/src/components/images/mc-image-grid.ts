@@ -9,7 +9,7 @@ import type { PropertyValues } from 'lit'
 import type { ApiImage } from '../../../../protocol/client/client.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
-import { groupImages } from '../../lib/series.ts'
+import { groupImages } from '../../lib/images/series.ts'
 import { shared } from '../../styles/shared.ts'
 import '../shared/mc-error-note.ts'
 import './mc-image-card.ts'
@@ -76,7 +76,7 @@ export class McImageGrid extends LitElement {
 
   #grid (images: ApiImage[]) {
     if (images.length === 0) return html`<p role="status">No images yet.</p>`
-    // A series of slices is one entry that opens in the viewer and scrolls (lib/series.ts).
+    // A series of slices is one entry that opens in the viewer and scrolls (lib/images/series.ts).
     return html`<ul aria-label="Images" aria-busy=${this.#images.loading ? 'true' : 'false'}>
       ${repeat(groupImages(images), group => group.key, ({ lead: img, images: slices }) => html`<li data-slices=${slices.length}>
         <mc-image-card .session=${this.session} .image=${img} .slices=${slices} href=${this.#href(img)} ?access=${this.patientId !== null}></mc-image-card>

@@ -5,9 +5,9 @@
 // colour alone. A group expands to its ledger entries, and each entry's inclusion proof can be
 // checked here, in the browser (web/src/lib/proof-check.ts), from `GET /api/me/tx/:id`.
 import { LitElement, css, html, nothing } from 'lit'
-import { asAuditGroup, groupSentence, USE_WORDS } from '../../lib/audit-words.ts'
-import type { AuditGroup } from '../../lib/audit-words.ts'
-import { formatTime, shortHex } from '../../lib/format.ts'
+import { asAuditGroup, groupSentence, USE_WORDS } from '../../lib/words/audit-words.ts'
+import type { AuditGroup } from '../../lib/words/audit-words.ts'
+import { formatTime, shortHex } from '../../lib/words/format.ts'
 import { checkTxProof } from '../../lib/proof-check.ts'
 import type { ProofOutcome } from '../../lib/proof-check.ts'
 import { api } from '../../services/api.ts'

@@ -4,8 +4,8 @@
 // its owner.
 import { LitElement, css, html, svg } from 'lit'
 import { patientCodeOf } from '../../../../protocol/patient-code.ts'
-import { patientQrPayload } from '../../lib/patient-id.ts'
-import { qrPath } from '../../lib/qr.ts'
+import { patientQrPayload } from '../../lib/patient/patient-id.ts'
+import { qrPath } from '../../lib/patient/qr.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'
 

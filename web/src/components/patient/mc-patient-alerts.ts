@@ -5,7 +5,7 @@
 import { LitElement, css, html, nothing } from 'lit'
 import { myRekeys, vetoMyRekey } from '../../../../protocol/client/recovery.ts'
 import type { ApiRekey } from '../../../../protocol/client/recovery.ts'
-import { formatTime, shortHex } from '../../lib/format.ts'
+import { formatTime, shortHex } from '../../lib/words/format.ts'
 import { ActionController } from '../../services/action-controller.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'

@@ -4,7 +4,7 @@
 // `mc-picked` with `{ key, label }`, or null when the choice is cleared.
 import { LitElement, css, html, nothing } from 'lit'
 import type { DirectoryEntryJson } from '../../../../protocol/client/client.ts'
-import { nameLabel } from '../../lib/names.ts'
+import { nameLabel } from '../../lib/words/names.ts'
 import { namesOf } from '../../services/names.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -2,7 +2,7 @@
 // recorded them (docs/design.md §3 "The shared portal"). Shown wherever the patient signs in, so a
 // sign-in they do not recognise stands out; failed attempts are not recorded anywhere.
 import { LitElement, html } from 'lit'
-import { formatTime } from '../../lib/format.ts'
+import { formatTime } from '../../lib/words/format.ts'
 import { LoadController } from '../../services/load-controller.ts'
 import type { Session } from '../../services/session.ts'
 import { shared } from '../../styles/shared.ts'

@@ -1,7 +1,7 @@
-// Shows one error in plain words (web/src/lib/errors.ts) as an alert, with its stable code in
+// Shows one error in plain words (web/src/lib/words/errors.ts) as an alert, with its stable code in
 // small print for support and in `data-code` for tests, which assert codes, never wording.
 import { LitElement, css, html, nothing } from 'lit'
-import { describeError } from '../../lib/errors.ts'
+import { describeError } from '../../lib/words/errors.ts'
 import { shared } from '../../styles/shared.ts'
 
 /** `<mc-error-note .error=${err} .texts=${{ CODE: 'words' }}>`: renders nothing while `error` is null. */

@@ -1,8 +1,8 @@
 // A small line chart drawn as inline SVG (no chart library, no canvas): axes with round ticks,
 // one polyline per series, a legend, and the numbers as an accessible description.
 import { LitElement, css, html, svg } from 'lit'
-import { layoutChart } from '../../lib/chart.ts'
-import type { ChartFrame, ChartSeries } from '../../lib/chart.ts'
+import { layoutChart } from '../../lib/fl/chart.ts'
+import type { ChartFrame, ChartSeries } from '../../lib/fl/chart.ts'
 import { shared } from '../../styles/shared.ts'
 
 const FRAME: ChartFrame = { width: 480, height: 220, left: 48, right: 12, top: 12, bottom: 32 }

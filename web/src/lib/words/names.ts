@@ -1,7 +1,7 @@
 // People and hospitals by name, never by key, wherever the pages show them (issue 12): the
 // consortium directory's "Dr Lee, Radiology, South Hospital", falling back to a short key only
 // for a key with no directory entry. Pure formatting here; names.ts in services/ fetches them.
-import type { DisplayNameJson } from '../../../protocol/client/client.ts'
+import type { DisplayNameJson } from '../../../../protocol/client/client.ts'
 import { shortHex } from './format.ts'
 
 /** A display name as the directory gives it (`GET /api/directory?keys=`). */

@@ -1,7 +1,7 @@
 // Groups a patient's image list into what a clinician opens (docs/design.md §5 "Studies and
 // series"): every DICOM instance of one series (same record, i.e. study, and series pseudonym)
 // is one entry, its slices in InstanceNumber order; any other image is an entry of its own.
-import type { ApiImage } from '../../../protocol/client/client.ts'
+import type { ApiImage } from '../../../../protocol/client/client.ts'
 
 /** One entry of the grid: a series of slices, or a single image. */
 export interface ImageGroup {

@@ -2,7 +2,7 @@
 // their signing key), why (treatment, research or training, docs/design.md §5) and until when. Pure, so
 // each refusal is tested; the page shows the message beside its field.
 
-import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../../../protocol/constants.ts'
+import { CONSENT_BASE_BYTES, CONSENT_BYTES_PER_IMAGE, MAX_TX_BYTES } from '../../../../protocol/constants.ts'
 
 /**
  * The most images one grant can carry keys for: a transaction is at most MAX_TX_BYTES, and the

@@ -1,7 +1,7 @@
 // Ground-truth labels and the hospital's training data in plain words (docs/api.md "Ground-truth
 // labels"): what a label's use means, why federated learning leaves an image out, and the
 // summary of `GET /api/labels/summary` (ApiTrainingSummary) checked at the boundary. Pure, so the wording is tested.
-import type { LabelUse } from '../../../protocol/client/client.ts'
+import type { LabelUse } from '../../../../protocol/client/client.ts'
 
 /** What each use of a label means, as a clinician reads it. */
 export const USE_TEXT: Readonly<Record<LabelUse, string>> = {

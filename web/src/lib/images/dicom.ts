@@ -2,7 +2,7 @@
 // too. It reads only what display needs (PS3.10 §7.1 file meta, then the data set in implicit or
 // explicit VR little endian, PS3.5 §7.1) and hands back the first frame's stored samples for
 // native 8/16-bit MONOCHROME1/2 images. Everything else is refused with a typed error.
-import { MedichainError } from '../../../protocol/errors.ts'
+import { MedichainError } from '../../../../protocol/errors.ts'
 
 /** Implicit VR Little Endian (PS3.5 §A.1) and Explicit VR Little Endian (PS3.5 §A.2). */
 export const IMPLICIT_LE = '1.2.840.10008.1.2'

@@ -2,7 +2,7 @@
 // pasted or read from the QR code the patient portal shows, or the short patient code read out at
 // a desk (protocol/patient-code.ts). The QR payload carries a prefix so a clinician's scanner does
 // not mistake some other QR code for a patient.
-import { looksLikePatientCode } from '../../../protocol/patient-code.ts'
+import { looksLikePatientCode } from '../../../../protocol/patient-code.ts'
 
 /** Prefix of the patient QR payload: `medichain:patient:<64 hex>`. */
 export const PATIENT_QR_PREFIX = 'medichain:patient:'

@@ -2,7 +2,7 @@
 // hospital, one day, one use, one basis — as "Dr Lee (Radiology, South Hospital) opened 3 of your
 // images on 6 Dec, under your treatment consent to South Hospital". Listing, opening, training,
 // validation and emergency each read differently. Pure, so the wording is tested once.
-import type { AuditGroupJson } from '../../../protocol/client/client.ts'
+import type { AuditGroupJson } from '../../../../protocol/client/client.ts'
 import { shortHex } from './format.ts'
 
 /** A group as `GET /api/me/audit/groups` answers it. */
