@@ -4,9 +4,9 @@
 // name list with their images; and the grant summary names a study.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { ApiImage } from '../../protocol/client/client.ts'
-import { groupImages, seriesOf, studiesOf } from '../../web/src/lib/images/series.ts'
-import { grantSummary } from '../../web/src/lib/patient/consent-form.ts'
+import type { ApiImage } from '../../../protocol/client/client.ts'
+import { groupImages, seriesOf, studiesOf } from '../../../web/src/lib/images/series.ts'
+import { grantSummary } from '../../../web/src/lib/patient/consent-form.ts'
 
 let n = 0
 function img (over: Partial<ApiImage> & { series?: string, number?: number } = {}): ApiImage {

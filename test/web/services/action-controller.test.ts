@@ -4,8 +4,8 @@
 // kept (through `fail`) instead of thrown, and every change asks the host to re-render.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { deferred, Host } from '../helpers/controller-host.ts'
-import { ActionController } from '../../web/src/services/action-controller.ts'
+import { deferred, Host } from '../../helpers/controller-host.ts'
+import { ActionController } from '../../../web/src/services/action-controller.ts'
 
 test('busy while the write runs, its answer returned, and the host re-rendered both times', async () => {
   const host = new Host()

@@ -3,8 +3,8 @@
 // and the grant reads as one plain sentence before it is signed.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkGrantForm, grantSummary, replacedConsent } from '../../web/src/lib/patient/consent-form.ts'
-import type { GrantForm, GrantWords, ListedConsent } from '../../web/src/lib/patient/consent-form.ts'
+import { checkGrantForm, grantSummary, replacedConsent } from '../../../web/src/lib/patient/consent-form.ts'
+import type { GrantForm, GrantWords, ListedConsent } from '../../../web/src/lib/patient/consent-form.ts'
 
 const NOW = new Date(2026, 0, 10, 12, 0).getTime()
 const KEY = 'c3'.repeat(32)

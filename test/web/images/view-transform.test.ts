@@ -2,7 +2,7 @@
 // the pixel under the cursor in place, the scale stays within its limits, bad factors change nothing.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { MAX_SCALE, MIN_SCALE, fitTransform, panBy, toImage, zoomAt } from '../../web/src/lib/images/view-transform.ts'
+import { MAX_SCALE, MIN_SCALE, fitTransform, panBy, toImage, zoomAt } from '../../../web/src/lib/images/view-transform.ts'
 
 test('fit shows the whole image centred', () => {
   assert.equal(fitTransform(200, 100, 400, 400), { scale: 2, x: 0, y: 100 })

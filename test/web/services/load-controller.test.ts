@@ -4,8 +4,8 @@
 // reload keeps it on show, failures go through `fail`, and a disconnect aborts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { deferred, Host } from '../helpers/controller-host.ts'
-import { LoadController } from '../../web/src/services/load-controller.ts'
+import { deferred, Host } from '../../helpers/controller-host.ts'
+import { LoadController } from '../../../web/src/services/load-controller.ts'
 
 /** A controller whose loads are queued for the test to settle, with the signal each got. */
 function setup (opts: { args?: () => readonly unknown[], fail?: (err: unknown) => unknown } = {}) {

@@ -4,7 +4,7 @@
 // round offers to be continued.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { canContinue, parseFlTask, parseFlTasks } from '../../web/src/lib/fl/fl.ts'
+import { canContinue, parseFlTask, parseFlTasks } from '../../../web/src/lib/fl/fl.ts'
 
 test('a task with rounds, participants, timings and its published model', () => {
   const t = parseFlTask({

@@ -3,7 +3,7 @@
 // state is dropped and fields of the wrong type are not trusted.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseFlDeployment, REASON_TEXT } from '../../web/src/lib/fl/deployment.ts'
+import { parseFlDeployment, REASON_TEXT } from '../../../web/src/lib/fl/deployment.ts'
 
 test('the deployed model, the pin, and a held-back model with its reason and figures', () => {
   const d = parseFlDeployment({

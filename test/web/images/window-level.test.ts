@@ -3,12 +3,12 @@
 // agreement with the peer's own DICOM decoder under the file's window on signed and unsigned data.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { decodeDicom } from '../../node/imaging/dicom/decode.ts'
-import { encodeDicom } from '../../node/imaging/dicom/write.ts'
-import { DEFAULT_LIMITS } from '../../node/imaging/limits.ts'
-import { parseDicom } from '../../web/src/lib/images/dicom.ts'
-import type { DicomImage } from '../../web/src/lib/images/dicom.ts'
-import { defaultWindow, modalityValue, renderGray, valueRange, voiLinear, windowLut } from '../../web/src/lib/images/window-level.ts'
+import { decodeDicom } from '../../../node/imaging/dicom/decode.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import { DEFAULT_LIMITS } from '../../../node/imaging/limits.ts'
+import { parseDicom } from '../../../web/src/lib/images/dicom.ts'
+import type { DicomImage } from '../../../web/src/lib/images/dicom.ts'
+import { defaultWindow, modalityValue, renderGray, valueRange, voiLinear, windowLut } from '../../../web/src/lib/images/window-level.ts'
 
 function image (over: Partial<DicomImage> = {}): DicomImage {
   return {

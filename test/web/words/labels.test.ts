@@ -3,7 +3,7 @@
 // both uses' reasons added up largest first in plain words, and each use has its words.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { REASON_TEXT, USE_TEXT, exclusions, parseTrainingData } from '../../web/src/lib/words/labels.ts'
+import { REASON_TEXT, USE_TEXT, exclusions, parseTrainingData } from '../../../web/src/lib/words/labels.ts'
 
 const SUMMARY = {
   labelled: { train: 5, validation: 2 },

@@ -2,7 +2,7 @@
 // drawn as polylines that break where a round has no value instead of dropping to zero.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { layoutChart, niceTicks, scaleLinear } from '../../web/src/lib/fl/chart.ts'
+import { layoutChart, niceTicks, scaleLinear } from '../../../web/src/lib/fl/chart.ts'
 
 const FRAME = { width: 110, height: 60, left: 10, right: 0, top: 0, bottom: 10 }
 

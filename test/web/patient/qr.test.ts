@@ -4,8 +4,8 @@
 import jsQRModule from 'jsqr'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { PATIENT_QR_PREFIX, parsePatientId, patientQrPayload } from '../../web/src/lib/patient/patient-id.ts'
-import { qrPath } from '../../web/src/lib/patient/qr.ts'
+import { PATIENT_QR_PREFIX, parsePatientId, patientQrPayload } from '../../../web/src/lib/patient/patient-id.ts'
+import { qrPath } from '../../../web/src/lib/patient/qr.ts'
 
 const ID = 'ab'.repeat(32)
 const jsQR = jsQRModule.default

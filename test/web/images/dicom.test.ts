@@ -4,11 +4,11 @@
 // big-endian syntax, colour, 32-bit samples, a short frame, impossible bit layouts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeDicom } from '../../node/imaging/dicom/write.ts'
-import type { DicomWriteInit } from '../../node/imaging/dicom/write.ts'
-import { parseDicomFile, readHeader } from '../../node/imaging/dicom/header.ts'
-import { EXPLICIT_LE, parseDicom } from '../../web/src/lib/images/dicom.ts'
-import { throwsCode } from '../helpers/assert.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import type { DicomWriteInit } from '../../../node/imaging/dicom/write.ts'
+import { parseDicomFile, readHeader } from '../../../node/imaging/dicom/header.ts'
+import { EXPLICIT_LE, parseDicom } from '../../../web/src/lib/images/dicom.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 const PIXELS = Uint16Array.from({ length: 6 * 4 }, (_, i) => (i * 170) & 0x0fff)
 

@@ -3,11 +3,11 @@
 // falls back to the server's message; and the small formats used beside them.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ApiError, NetworkError } from '../../protocol/client/client.ts'
-import { MedichainError } from '../../protocol/errors.ts'
-import { describeError } from '../../web/src/lib/words/errors.ts'
-import { formatBytes, formatScore, formatWait, isoDate, shortHex } from '../../web/src/lib/words/format.ts'
-import { mimeOf, sniffFormat } from '../../web/src/lib/images/image-format.ts'
+import { ApiError, NetworkError } from '../../../protocol/client/client.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { describeError } from '../../../web/src/lib/words/errors.ts'
+import { formatBytes, formatScore, formatWait, isoDate, shortHex } from '../../../web/src/lib/words/format.ts'
+import { mimeOf, sniffFormat } from '../../../web/src/lib/images/image-format.ts'
 
 test('the account errors each have their own words, and keep their code', () => {
   const texts = new Set<string>()

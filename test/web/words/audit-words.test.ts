@@ -3,9 +3,9 @@
 // hospitals are named, with a short key only where the directory has no name.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { asAuditGroup, groupSentence } from '../../web/src/lib/words/audit-words.ts'
-import type { AuditGroup } from '../../web/src/lib/words/audit-words.ts'
-import { labelOf, nameLabel } from '../../web/src/lib/words/names.ts'
+import { asAuditGroup, groupSentence } from '../../../web/src/lib/words/audit-words.ts'
+import type { AuditGroup } from '../../../web/src/lib/words/audit-words.ts'
+import { labelOf, nameLabel } from '../../../web/src/lib/words/names.ts'
 
 const LEE = 'a1'.repeat(32)
 const SOUTH = 'b2'.repeat(32)
