@@ -1,6 +1,6 @@
 // A member cannot speak for another member's task: a round-start signed by member D for a task id
 // that names A as its coordinator is refused in the gossip validator with NOT_TASK_COORDINATOR,
-// so no hospital trains on it (and the ledger refuses D's model.publish for it: test/ledger/fl-publish.test.ts).
+// so no hospital trains on it (and the ledger refuses D's model.publish for it: test/ledger/rules/fl-publish.test.ts).
 import { randomBytes } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'

@@ -2,8 +2,8 @@
 // saying so) is STORAGE_FULL, answered 507; any other store failure is STORE_FAILED, answered 503.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { StorageError, storageErrorOf } from '../../ledger/store/storage-error.ts'
-import { errorResponse } from '../../node/http/middleware/errors.ts'
+import { StorageError, storageErrorOf } from '../../../ledger/store/storage-error.ts'
+import { errorResponse } from '../../../node/http/middleware/errors.ts'
 
 /** An error shaped as classic-level raises it (code LEVEL_IO_ERROR, the OS message in the text). */
 function levelError (message: string): Error {

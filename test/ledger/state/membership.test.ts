@@ -2,13 +2,13 @@
 // effect on a ledger, where a removed member's new blocks are refused.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
-import { evaluateMembership } from '../../ledger/state/membership.ts'
-import type { Proposal } from '../../ledger/state/membership.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { rejects } from '../helpers/assert.ts'
-import { cleanup, makeBlock, openLedger, recordBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
+import { evaluateMembership } from '../../../ledger/state/membership.ts'
+import type { Proposal } from '../../../ledger/state/membership.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { cleanup, makeBlock, openLedger, recordBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals } = testConsortium(3)
 const [A, B, C] = hospitals

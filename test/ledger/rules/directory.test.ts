@@ -3,10 +3,10 @@
 // hospital, and the latest entry by the hospital's seq wins whatever order blocks arrive in.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
-import { rejects } from '../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

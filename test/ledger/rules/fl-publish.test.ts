@@ -6,12 +6,12 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex, utf8 } from '../../protocol/bytes.ts'
-import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
-import type { TxBodies } from '../../protocol/chain/tx.ts'
-import { coordinatorFingerprint, isCoordinatorOf, taskIdFor } from '../../ledger/rules/fl.ts'
-import { rejects } from '../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../helpers/ledger-fixture.ts'
+import { toHex, utf8 } from '../../../protocol/bytes.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
+import type { TxBodies } from '../../../protocol/chain/tx.ts'
+import { coordinatorFingerprint, isCoordinatorOf, taskIdFor } from '../../../ledger/rules/fl.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

@@ -4,15 +4,15 @@
 // encoding must be the one canonical form before any signature is looked at.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { createBlock } from '../../protocol/chain/block.ts'
-import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
-import { encodeTx } from '../../protocol/chain/tx.ts'
-import type { DecodedTx } from '../../protocol/chain/tx.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { rejects } from '../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, recordBody, testConsortium } from '../helpers/ledger-fixture.ts'
-import type { Ledger } from '../../ledger/types.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { createBlock } from '../../../protocol/chain/block.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
+import { encodeTx } from '../../../protocol/chain/tx.ts'
+import type { DecodedTx } from '../../../protocol/chain/tx.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { cleanup, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import type { Ledger } from '../../../ledger/types.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

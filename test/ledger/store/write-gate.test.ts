@@ -3,9 +3,9 @@
 // blocks that arrive from other members, and the "own chain known" mark survives a restart.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { WriteGate, WritesHeldError } from '../../ledger/store/write-gate.ts'
-import { rejects } from '../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../helpers/ledger-fixture.ts'
+import { WriteGate, WritesHeldError } from '../../../ledger/store/write-gate.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { cleanup, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals } = testConsortium(2)
 const [A, B] = hospitals

@@ -3,8 +3,8 @@
 // waiting period from the signature that completed it, and vetoes counted only before effect.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { rekeyStatus } from '../../ledger/rules/patient-rekey.ts'
-import type { Cosign, RekeyRecord, Veto } from '../../ledger/rules/patient-rekey.ts'
+import { rekeyStatus } from '../../../ledger/rules/patient-rekey.ts'
+import type { Cosign, RekeyRecord, Veto } from '../../../ledger/rules/patient-rekey.ts'
 
 const key = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const A = key(1)

@@ -3,13 +3,13 @@
 // quorum-approved `member.resolve` naming the block kept lets its chain continue from that block.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import type { Block } from '../../protocol/chain/block.ts'
-import { ledgerIdOf } from '../../protocol/chain/genesis.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { rejects } from '../helpers/assert.ts'
-import { evaluateMembership } from '../../ledger/state/membership.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../helpers/ledger-fixture.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import type { Block } from '../../../protocol/chain/block.ts'
+import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { evaluateMembership } from '../../../ledger/state/membership.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

@@ -6,15 +6,15 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
-import { fromHex } from '../../protocol/bytes.ts'
-import { genesisToJson } from '../../protocol/chain/genesis.ts'
-import { nodeVerify } from '../../ledger/verify/node-crypto.ts'
-import { verifyLedger } from '../../ledger/verify/verify.ts'
-import { withTimeout } from '../helpers/timeout.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { genesisToJson } from '../../../protocol/chain/genesis.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
+import { verifyLedger } from '../../../ledger/verify/verify.ts'
+import { withTimeout } from '../../helpers/timeout.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
 
 const { genesis } = testConsortium(2)
-const CHILD = fileURLToPath(new URL('../fixtures/append-loop.ts', import.meta.url))
+const CHILD = fileURLToPath(new URL('../../fixtures/append-loop.ts', import.meta.url))
 const ACKS_BEFORE_KILL = 400
 
 test.after.each(cleanup)
