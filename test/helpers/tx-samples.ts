@@ -1,5 +1,5 @@
 // One valid body of every transaction type, and the keys that sign them: shared by the
-// transaction tests (test/protocol/tx.test.ts, tx-bytes.test.ts).
+// transaction tests (test/protocol/chain/tx.test.ts, tx-bytes.test.ts).
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { utf8 } from '../../protocol/bytes.ts'

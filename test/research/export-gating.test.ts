@@ -146,7 +146,7 @@ test('burned-in text is blacked out; an image marked BurnedInAnnotation YES wait
   for (const t of phantom.texts) assert.ok([...t.ink].every(k => out.values[k] === Math.min(...pixels)), `${t.kind} still in the exported pixels`)
 
   // The admin's pooled connection sat idle through the export; the SDK sends a read again if the
-  // server closed it meanwhile (test/protocol/client-stale-connection.test.ts).
+  // server closed it meanwhile (test/protocol/client/stale-connection.test.ts).
   const waiting = await (await A.admin.request('GET', '/api/research/reviews')).json() as { reviews: Array<{ project: string, image: string, reason: string, preview: boolean }> }
   assert.equal(waiting.reviews.map(r => [r.project, r.image, r.reason, r.preview]), [[project, markedCid, 'burned-in-annotation', true]])
   const preview = await A.admin.request('GET', `/api/research/reviews/${project}/${markedCid}/preview`)

@@ -14,7 +14,7 @@ import { throwsCode } from '../../helpers/assert.ts'
 interface Sodium { recipientSecret: string, recipientPub: string, dataKey: string, wrapped: string }
 const vectors = JSON.parse(readFileSync(new URL('../../vectors/key-wrap.json', import.meta.url), 'utf8')) as { fixedEphemeral: Sodium[], libsodium: Sodium[] }
 
-/** X25519 points of small order (libsodium's blacklist), as in test/protocol/key-wrap.test.ts. */
+/** X25519 points of small order (libsodium's blacklist), as in test/protocol/crypto/key-wrap.test.ts. */
 const SMALL_ORDER = [
   '0000000000000000000000000000000000000000000000000000000000000000',
   '0100000000000000000000000000000000000000000000000000000000000000',

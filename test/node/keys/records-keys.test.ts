@@ -1,7 +1,7 @@
 // A patient controls what their consent carries; the peer must not be turned into a key oracle.
 // Here a patient puts another patient's data key (wrapped for the hospital, as on the ledger in
 // that patient's image.add) into a consent to the hospital: the ledger refuses a key not bound to
-// its image (the binding itself is tested in test/protocol/consent.test.ts).
+// its image (the binding itself is tested in test/protocol/chain/consent.test.ts).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CID } from 'multiformats/cid'

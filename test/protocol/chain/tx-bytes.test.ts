@@ -3,16 +3,16 @@
 // type and every length of seq; and a signature checked over them fails as it does over the encoding.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { MAX_TX_BYTES } from '../../protocol/constants.ts'
-import { decode, encode } from '../../protocol/codec.ts'
-import { nobleVerify } from '../../protocol/crypto/ed25519.ts'
-import { decodeTx, encodeTx, signTx, TX_TYPES, txSigningBytes } from '../../protocol/chain/tx.ts'
-import type { DecodedTx, Tx, TxType, UnsignedTx } from '../../protocol/chain/tx.ts'
-import { signEncodedTx, signingBytesOf, verifyDecodedTx } from '../../protocol/chain/tx-bytes.ts'
-import { nodeVerify } from '../../ledger/verify/node-crypto.ts'
-import { throwsCode } from '../helpers/assert.ts'
-import { bodies, bytes, hospital, ledger, otherLedger, patient, stranger } from '../helpers/tx-samples.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { MAX_TX_BYTES } from '../../../protocol/constants.ts'
+import { decode, encode } from '../../../protocol/codec.ts'
+import { nobleVerify } from '../../../protocol/crypto/ed25519.ts'
+import { decodeTx, encodeTx, signTx, TX_TYPES, txSigningBytes } from '../../../protocol/chain/tx.ts'
+import type { DecodedTx, Tx, TxType, UnsignedTx } from '../../../protocol/chain/tx.ts'
+import { signEncodedTx, signingBytesOf, verifyDecodedTx } from '../../../protocol/chain/tx-bytes.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
+import { throwsCode } from '../../helpers/assert.ts'
+import { bodies, bytes, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/tx-samples.ts'
 
 /** Every length an unsigned integer takes in CBOR (RFC 8949 §3.1): 1, 2, 3, 5 and 9 bytes. */
 const SEQS = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]

@@ -8,9 +8,9 @@ import type { AddressInfo } from 'node:net'
 import busboy from 'busboy'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { equals } from '../../protocol/bytes.ts'
-import { MedichainClient, uploadBody } from '../../protocol/client/client.ts'
-import type { EncodedBody } from '../../protocol/client/multipart-body.ts'
+import { equals } from '../../../protocol/bytes.ts'
+import { MedichainClient, uploadBody } from '../../../protocol/client/client.ts'
+import type { EncodedBody } from '../../../protocol/client/multipart-body.ts'
 
 interface Parsed { fields: Record<string, string>, files: Array<{ field: string, name: string | undefined, bytes: Uint8Array }> }
 

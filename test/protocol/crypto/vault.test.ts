@@ -2,11 +2,11 @@
 // codes (wrong password vs damaged vault), the username binding, and every shape rule.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromBase64, toBase64 } from '../../protocol/base64.ts'
-import { generateUserKeys } from '../../protocol/crypto/user-keys.ts'
-import { openVault, parseSealedVault, sealVault, VAULT_ITERATIONS } from '../../protocol/crypto/vault.ts'
-import type { SealedVault } from '../../protocol/crypto/vault.ts'
-import { rejects, throwsCode } from '../helpers/assert.ts'
+import { fromBase64, toBase64 } from '../../../protocol/base64.ts'
+import { generateUserKeys } from '../../../protocol/crypto/user-keys.ts'
+import { openVault, parseSealedVault, sealVault, VAULT_ITERATIONS } from '../../../protocol/crypto/vault.ts'
+import type { SealedVault } from '../../../protocol/crypto/vault.ts'
+import { rejects, throwsCode } from '../../helpers/assert.ts'
 
 const FAST = 1_000
 const username = 'alice@hospital-a'

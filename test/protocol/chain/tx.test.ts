@@ -2,17 +2,17 @@
 // case; and a signature never survives a change of bit, signer, ledger or domain.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex, utf8 } from '../../protocol/bytes.ts'
-import { decode, encode } from '../../protocol/codec.ts'
-import { DOMAIN, MAX_TX_BYTES } from '../../protocol/constants.ts'
-import { domainBytes } from '../../protocol/domain.ts'
-import { nobleVerify } from '../../protocol/crypto/ed25519.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { decodeTx, encodeTx, signTx, TX_TYPES, txSigningBytes, verifyTx } from '../../protocol/chain/tx.ts'
-import type { Tx, TxBodies, TxOf, TxType, UnsignedTxOf } from '../../protocol/chain/tx.ts'
-import { nodeVerify } from '../../ledger/verify/node-crypto.ts'
-import { throwsCode } from '../helpers/assert.ts'
-import { bodies, bytes, cid, hospital, ledger, otherLedger, patient, stranger } from '../helpers/tx-samples.ts'
+import { toHex, utf8 } from '../../../protocol/bytes.ts'
+import { decode, encode } from '../../../protocol/codec.ts'
+import { DOMAIN, MAX_TX_BYTES } from '../../../protocol/constants.ts'
+import { domainBytes } from '../../../protocol/domain.ts'
+import { nobleVerify } from '../../../protocol/crypto/ed25519.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { decodeTx, encodeTx, signTx, TX_TYPES, txSigningBytes, verifyTx } from '../../../protocol/chain/tx.ts'
+import type { Tx, TxBodies, TxOf, TxType, UnsignedTxOf } from '../../../protocol/chain/tx.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
+import { throwsCode } from '../../helpers/assert.ts'
+import { bodies, bytes, cid, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/tx-samples.ts'
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {
   const signer = type.startsWith('consent.') ? patient.publicKey : hospital.publicKey

@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { inclusionPath, leafHash, merkleRoot, nodeHash, rootFromPath, verifyInclusion } from '../../protocol/chain/merkle.ts'
-import { throwsCode } from '../helpers/assert.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { inclusionPath, leafHash, merkleRoot, nodeHash, rootFromPath, verifyInclusion } from '../../../protocol/chain/merkle.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 interface Vectors {
   leaves: string[]
@@ -15,7 +15,7 @@ interface Vectors {
   inclusion: Array<{ index: number, size: number, path: string[] }>
 }
 
-const kat = JSON.parse(readFileSync(new URL('../vectors/rfc6962-merkle.json', import.meta.url), 'utf8')) as Vectors
+const kat = JSON.parse(readFileSync(new URL('../../vectors/rfc6962-merkle.json', import.meta.url), 'utf8')) as Vectors
 const leaves = kat.leaves.map(fromHex)
 
 /** n distinct leaves of varying length. */

@@ -5,9 +5,9 @@ import { readFileSync } from 'node:fs'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { nobleIdentity, nobleVerify, strictEd25519Precheck } from '../../protocol/crypto/ed25519.ts'
-import { nodeIdentity, nodeVerify, randomSeed } from '../../ledger/verify/node-crypto.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { nobleIdentity, nobleVerify, strictEd25519Precheck } from '../../../protocol/crypto/ed25519.ts'
+import { nodeIdentity, nodeVerify, randomSeed } from '../../../ledger/verify/node-crypto.ts'
 
 interface Rfc8032Vector { name: string, secretKey: string, publicKey: string, message: string, signature: string }
 interface EdgeVector {
@@ -21,7 +21,7 @@ interface EdgeVector {
 }
 
 function load<T> (name: string): T {
-  return JSON.parse(readFileSync(new URL(`../vectors/${name}`, import.meta.url), 'utf8')) as T
+  return JSON.parse(readFileSync(new URL(`../../vectors/${name}`, import.meta.url), 'utf8')) as T
 }
 
 const rfc = load<{ vectors: Rfc8032Vector[] }>('rfc8032-ed25519.json').vectors

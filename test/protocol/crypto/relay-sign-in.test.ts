@@ -3,16 +3,16 @@
 // round trips, and each wrong input refused with its code.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { encode } from '../../protocol/codec.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { encode } from '../../../protocol/codec.ts'
 import {
   hospitalShortName, matchHome, openRelayProof, openRelayReply, parseTypedUsername, proofFromBase64, sealRelayProof, sealRelayReply
-} from '../../protocol/crypto/relay-sign-in.ts'
-import { hospitalBoxSecretKey } from '../../protocol/crypto/user-keys.ts'
-import { decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from '../../node/relay/messages.ts'
-import type { RelayAnswer } from '../../node/relay/messages.ts'
-import { rejects, throwsCode } from '../helpers/assert.ts'
-import { testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
+} from '../../../protocol/crypto/relay-sign-in.ts'
+import { hospitalBoxSecretKey } from '../../../protocol/crypto/user-keys.ts'
+import { decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from '../../../node/relay/messages.ts'
+import type { RelayAnswer } from '../../../node/relay/messages.ts'
+import { rejects, throwsCode } from '../../helpers/assert.ts'
+import { testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
 
 const home = testIdentity(1).publicKey
 const via = testIdentity(3).publicKey

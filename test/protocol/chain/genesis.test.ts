@@ -2,13 +2,13 @@
 // are sorted and unique, and quorum sizes follow the published table.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { compare, toHex } from '../../protocol/bytes.ts'
-import { decode, encode } from '../../protocol/codec.ts'
-import { nobleIdentity } from '../../protocol/crypto/ed25519.ts'
-import { createGenesis, decodeGenesis, DEFAULT_RECOVERY_RULE, encodeGenesis, genesisFromJson, genesisToJson, ledgerIdOf, parseGenesis, quorumSize, recoveryRuleOf } from '../../protocol/chain/genesis.ts'
-import type { Genesis, GenesisMember } from '../../protocol/chain/genesis.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { throwsCode } from '../helpers/assert.ts'
+import { compare, toHex } from '../../../protocol/bytes.ts'
+import { decode, encode } from '../../../protocol/codec.ts'
+import { nobleIdentity } from '../../../protocol/crypto/ed25519.ts'
+import { createGenesis, decodeGenesis, DEFAULT_RECOVERY_RULE, encodeGenesis, genesisFromJson, genesisToJson, ledgerIdOf, parseGenesis, quorumSize, recoveryRuleOf } from '../../../protocol/chain/genesis.ts'
+import type { Genesis, GenesisMember } from '../../../protocol/chain/genesis.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 const members: GenesisMember[] = [5, 1, 9, 3].map(n => ({
   name: `Hospital ${n}`,

@@ -4,16 +4,16 @@
 import { readFileSync } from 'node:fs'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { concat, fromHex, toHex } from '../../protocol/bytes.ts'
+import { concat, fromHex, toHex } from '../../../protocol/bytes.ts'
 import {
   CONTENT_HEADER_BYTES, contentCiphertextLength, decryptBytes, decryptStream, DEFAULT_CHUNK_SIZE, encryptBytes, encryptStream
-} from '../../protocol/crypto/content-crypto.ts'
-import { MedichainError } from '../../protocol/errors.ts'
-import { secureRandomBytes } from '../../protocol/crypto/user-keys.ts'
-import { rejects, throwsCode } from '../helpers/assert.ts'
+} from '../../../protocol/crypto/content-crypto.ts'
+import { MedichainError } from '../../../protocol/errors.ts'
+import { secureRandomBytes } from '../../../protocol/crypto/user-keys.ts'
+import { rejects, throwsCode } from '../../helpers/assert.ts'
 
 interface Vectors { key: string, noncePrefix: string, chunkSize: number, cases: Array<{ plaintextLength: number, plaintext: string, ciphertext: string }> }
-const V = JSON.parse(readFileSync(new URL('../vectors/content-encryption.json', import.meta.url), 'utf8')) as Vectors
+const V = JSON.parse(readFileSync(new URL('../../vectors/content-encryption.json', import.meta.url), 'utf8')) as Vectors
 const key = fromHex(V.key)
 const opts = { chunkSize: V.chunkSize, noncePrefix: fromHex(V.noncePrefix) }
 const CHUNK = V.chunkSize

@@ -2,12 +2,12 @@
 // secret derived from it. Checked on the wire against a real peer, plus the derivation itself.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { checkPassword, deriveAuthSecret } from '../../protocol/crypto/auth-secret.ts'
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { rejects, throwsCode } from '../helpers/assert.ts'
-import { cleanup } from '../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS } from '../helpers/peers.ts'
-import type { Hospital } from '../helpers/peers.ts'
+import { checkPassword, deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { rejects, throwsCode } from '../../helpers/assert.ts'
+import { cleanup } from '../../helpers/ledger-fixture.ts'
+import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS } from '../../helpers/peers.ts'
+import type { Hospital } from '../../helpers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

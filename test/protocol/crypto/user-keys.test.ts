@@ -5,16 +5,16 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import nacl from 'tweetnacl'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { nobleIdentity, nobleVerify } from '../../protocol/crypto/ed25519.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { nobleIdentity, nobleVerify } from '../../../protocol/crypto/ed25519.ts'
 import {
   generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes, userKeysFromSecrets
-} from '../../protocol/crypto/user-keys.ts'
-import { nodeIdentity } from '../../ledger/verify/node-crypto.ts'
-import { throwsCode } from '../helpers/assert.ts'
+} from '../../../protocol/crypto/user-keys.ts'
+import { nodeIdentity } from '../../../ledger/verify/node-crypto.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 interface Conversion { seed: string, edPub: string, xPub: string, xSecret: string }
-const vectors = JSON.parse(readFileSync(new URL('../vectors/key-wrap.json', import.meta.url), 'utf8')) as { ed25519ToX25519: Conversion[] }
+const vectors = JSON.parse(readFileSync(new URL('../../vectors/key-wrap.json', import.meta.url), 'utf8')) as { ed25519ToX25519: Conversion[] }
 
 /** A deterministic random source: 1, 2, 3, … */
 function counter (): (n: number) => Uint8Array {

@@ -2,17 +2,17 @@
 // noble alone, and each tampering (tx, path, index, ledger, author, signature) is BAD_PROOF.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex, utf8 } from '../../protocol/bytes.ts'
-import { createBlock } from '../../protocol/chain/block.ts'
-import type { Block } from '../../protocol/chain/block.ts'
-import { nobleIdentity, nobleVerify } from '../../protocol/crypto/ed25519.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { inclusionPath } from '../../protocol/chain/merkle.ts'
-import { verifyInclusionProof } from '../../protocol/chain/proof.ts'
-import type { InclusionProof } from '../../protocol/chain/proof.ts'
-import { patientIdOf, signTx } from '../../protocol/chain/tx.ts'
-import { nodeVerify } from '../../ledger/verify/node-crypto.ts'
-import { throwsCode } from '../helpers/assert.ts'
+import { toHex, utf8 } from '../../../protocol/bytes.ts'
+import { createBlock } from '../../../protocol/chain/block.ts'
+import type { Block } from '../../../protocol/chain/block.ts'
+import { nobleIdentity, nobleVerify } from '../../../protocol/crypto/ed25519.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { inclusionPath } from '../../../protocol/chain/merkle.ts'
+import { verifyInclusionProof } from '../../../protocol/chain/proof.ts'
+import type { InclusionProof } from '../../../protocol/chain/proof.ts'
+import { patientIdOf, signTx } from '../../../protocol/chain/tx.ts'
+import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 const ledger = sha256(utf8('proof test ledger'))
 const hospital = nobleIdentity(new Uint8Array(32).fill(1))

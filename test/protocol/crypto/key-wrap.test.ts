@@ -5,15 +5,15 @@ import { blake2b } from '@noble/hashes/blake2.js'
 import nacl from 'tweetnacl'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { DATA_KEY_BYTES, unwrapKey, WRAPPED_KEY_BYTES, wrapKey } from '../../protocol/crypto/key-wrap.ts'
-import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../protocol/crypto/user-keys.ts'
-import { nodeIdentity } from '../../ledger/verify/node-crypto.ts'
-import { throwsCode } from '../helpers/assert.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { DATA_KEY_BYTES, unwrapKey, WRAPPED_KEY_BYTES, wrapKey } from '../../../protocol/crypto/key-wrap.ts'
+import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../../protocol/crypto/user-keys.ts'
+import { nodeIdentity } from '../../../ledger/verify/node-crypto.ts'
+import { throwsCode } from '../../helpers/assert.ts'
 
 interface Fixed { recipientSecret: string, recipientPub: string, ephemeralSecret: string, dataKey: string, wrapped: string }
 interface Sodium { recipientSecret: string, recipientPub: string, dataKey: string, wrapped: string }
-const vectors = JSON.parse(readFileSync(new URL('../vectors/key-wrap.json', import.meta.url), 'utf8')) as { fixedEphemeral: Fixed[], libsodium: Sodium[] }
+const vectors = JSON.parse(readFileSync(new URL('../../vectors/key-wrap.json', import.meta.url), 'utf8')) as { fixedEphemeral: Fixed[], libsodium: Sodium[] }
 
 /** X25519 points of small order (RFC 7748 §7 lists the need to check; values from libsodium's blacklist). */
 const SMALL_ORDER = [

@@ -8,8 +8,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { rejects } from '../helpers/assert.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { rejects } from '../../helpers/assert.ts'
 
 /** A real server that answers every request with {"ok":true}, and the requests it saw. */
 async function server (): Promise<{ url: string, seen: string[], close: () => Promise<void> }> {
