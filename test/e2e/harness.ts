@@ -33,7 +33,7 @@ import { createPeer } from '../../node/peer.ts'
 import type { Peer } from '../../node/peer.ts'
 import { generatePhantom } from '../../scripts/synth/phantom.ts'
 import { buildWeb } from '../../scripts/build-web.ts'
-import { testIdentity, testSeed } from '../helpers/ledger-fixture.ts'
+import { testIdentity, testSeed } from '../helpers/ledger/fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
 
 /** Where screenshots go (git-ignored). */

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { patientQrPayload } from '../../web/src/lib/patient/patient-id.ts'
-import { dcmtk, writeStudy } from '../helpers/dicom.ts'
+import { dcmtk, writeStudy } from '../helpers/imaging/dicom.ts'
 import { adminOf, clinicianOf, patientOf, qrVideo } from './flows.ts'
 import { PASSWORD, offHostRequests, screenshot, signInInPage, networkSuite } from './harness.ts'
 

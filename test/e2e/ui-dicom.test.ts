@@ -7,7 +7,7 @@
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { dcmtk, writeStudy } from '../helpers/dicom.ts'
+import { dcmtk, writeStudy } from '../helpers/imaging/dicom.ts'
 import { fromHex } from '../../protocol/bytes.ts'
 import { adminOf, clinicianOf, patientOf } from './flows.ts'
 import { browserSuite, offHostRequests, screenshot } from './harness.ts'

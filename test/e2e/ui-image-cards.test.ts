@@ -15,8 +15,8 @@ import { PATIENT_CODE_ALPHABET } from '../../protocol/patient-code.ts'
 import { encryptContent } from '../../node/storage/seal/content-crypto-node.ts'
 import { expectCode, adminOf, clinicianOf, patientOf } from './flows.ts'
 import { browserSuite, phantomPng, screenshot, signInInPage } from './harness.ts'
-import { dcmtk, writeStudy } from '../helpers/dicom.ts'
-import { testImages } from '../helpers/images.ts'
+import { dcmtk, writeStudy } from '../helpers/imaging/dicom.ts'
+import { testImages } from '../helpers/imaging/images.ts'
 import { waitFor } from '../helpers/timeout.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 1, network: { dicom: {} } })

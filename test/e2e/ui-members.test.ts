@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../protocol/bytes.ts'
-import { testIdentity } from '../helpers/ledger-fixture.ts'
+import { testIdentity } from '../helpers/ledger/fixture.ts'
 import { waitFor } from '../helpers/timeout.ts'
 import { adminOf, expectCode } from './flows.ts'
 import { offHostRequests, screenshot, networkSuite } from './harness.ts'

@@ -10,9 +10,9 @@ import { buildWeb } from '../../scripts/build-web.ts'
 import { browserAvailable, launch, phantomPng, screenshot, signInInPage, signUpInPage } from './harness.ts'
 import type { TestBrowser } from './harness.ts'
 import { expectCode, refreshStatusUntil } from './flows.ts'
-import { killCliChildren, startCliPeer } from '../helpers/cli-peer.ts'
-import type { CliPeer } from '../helpers/cli-peer.ts'
-import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
+import { killCliChildren, startCliPeer } from '../helpers/peers/cli-peer.ts'
+import type { CliPeer } from '../helpers/peers/cli-peer.ts'
+import { cleanup, tempDir } from '../helpers/ledger/fixture.ts'
 
 const available = browserAvailable()
 const it = available ? test : test.skip

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import type { Genesis } from '../../protocol/chain/genesis.ts'
 import { writeGenesisFile } from '../../node/cli/genesis-file.ts'
 import { createKeyFile } from '../../node/keys.ts'
-import { testSeed } from '../helpers/ledger-fixture.ts'
-import { TEST_SCRYPT_N } from '../helpers/peers.ts'
+import { testSeed } from '../helpers/ledger/fixture.ts'
+import { TEST_SCRYPT_N } from '../helpers/peers/peers.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))

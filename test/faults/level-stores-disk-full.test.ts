@@ -15,7 +15,7 @@ import { labelKey, LabelStore } from '../../node/labels/store.ts'
 import { TaskStore } from '../../node/fl/task/store.ts'
 import type { ParticipationRecord } from '../../node/fl/round/participant.ts'
 import type { Label } from '../../node/labels/store.ts'
-import { cleanup, testSeed } from '../helpers/ledger-fixture.ts'
+import { cleanup, testSeed } from '../helpers/ledger/fixture.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts'
 import type { Tmpfs } from '../helpers/tmpfs.ts'
 

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MedichainClient } from '../../protocol/client/client.ts'
-import { TEST_SCRYPT_N, TEST_VAULT_ITERATIONS } from '../helpers/peers.ts'
+import { TEST_SCRYPT_N, TEST_VAULT_ITERATIONS } from '../helpers/peers/peers.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 
 const MAIN = fileURLToPath(new URL('../../node/main.ts', import.meta.url))

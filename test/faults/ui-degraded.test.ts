@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { rm } from 'node:fs/promises'
-import { recordBody } from '../helpers/ledger-fixture.ts'
+import { recordBody } from '../helpers/ledger/fixture.ts'
 import { withTimeout } from '../helpers/timeout.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../helpers/tmpfs.ts'
 import type { Tmpfs } from '../helpers/tmpfs.ts'

@@ -10,7 +10,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodePng } from '../../node/imaging/raster/encode.ts'
 import { rejects } from '../helpers/assert.ts'
-import { testImages } from '../helpers/images.ts'
+import { testImages } from '../helpers/imaging/images.ts'
 import { startPeerProcess, staffOf, stopPeerProcess, writePeerConfig } from './peer-process.ts'
 import type { PeerProcess } from './peer-process.ts'
 

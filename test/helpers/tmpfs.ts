@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { open, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { freeBytes } from '../../ledger/store/storage-error.ts'
-import { tempDir } from './ledger-fixture.ts'
+import { tempDir } from './ledger/fixture.ts'
 
 /** A mounted tmpfs. */
 export interface Tmpfs {

@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { tempDir } from './ledger-fixture.ts'
+import { tempDir } from './ledger/fixture.ts'
 
 async function run (args: string[]): Promise<Buffer> {
   return await new Promise((resolve, reject) => {

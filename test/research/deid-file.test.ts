@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import { deidentify } from '../../node/research/deid/deidentify.ts'
 import { deidKeysFor, projectKey } from '../../node/research/deid/project-keys.ts'
 import { throwsCode } from '../helpers/assert.ts'
-import { dcmtk } from '../helpers/dicom.ts'
-import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
+import { dcmtk } from '../helpers/imaging/dicom.ts'
+import { cleanup, tempDir } from '../helpers/ledger/fixture.ts'
 import { PHI, phiDicom } from './deid-fixture.ts'
 
 test.after.each(cleanup)

@@ -13,10 +13,10 @@ import { ResearchClient } from '../../protocol/client/research.ts'
 import { taskIdFor } from '../../ledger/rules/fl.ts'
 import { samplesMetricKey } from '../../node/fl/task/record.ts'
 import { rejects } from '../helpers/assert.ts'
-import { cleanup } from '../helpers/ledger-fixture.ts'
-import { untilLedger } from '../helpers/ledger-until.ts'
-import { startHospitals, stopHospitals, user } from '../helpers/peers.ts'
-import type { Hospital } from '../helpers/peers.ts'
+import { cleanup } from '../helpers/ledger/fixture.ts'
+import { untilLedger } from '../helpers/ledger/until.ts'
+import { startHospitals, stopHospitals, user } from '../helpers/peers/peers.ts'
+import type { Hospital } from '../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

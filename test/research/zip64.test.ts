@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { zipStream } from '../../node/research/zip.ts'
 import type { ZipEntry } from '../../node/research/zip.ts'
 import { StoredZipProgress } from '../../protocol/client/zip-progress.ts'
-import { cleanup, tempDir } from '../helpers/ledger-fixture.ts'
+import { cleanup, tempDir } from '../helpers/ledger/fixture.ts'
 import { unzip } from '../helpers/unzip.ts'
 
 test.after.each(async () => { await cleanup() })

@@ -8,7 +8,7 @@ import { proofToJson } from '../../protocol/chain/proof-json.ts'
 import type { InclusionProofJson } from '../../protocol/chain/proof-json.ts'
 import type { Ledger } from '../../ledger/types.ts'
 import { checkTxProof } from '../../web/src/lib/proof-check.ts'
-import { cleanup, openLedger, recordBody, testConsortium, testIdentity } from '../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, recordBody, testConsortium, testIdentity } from '../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals } = testConsortium(2)
 let ledger: Ledger

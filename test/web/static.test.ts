@@ -14,7 +14,7 @@ import { createHttpServer } from '../../node/http/server.ts'
 import type { HttpServer } from '../../node/http/server.ts'
 import { ASSET_CACHE_CONTROL, acceptsGzip, isUiPath, serveWeb } from '../../node/http/middleware/static.ts'
 import { createLogger } from '../../node/logger.ts'
-import { cleanup, openLedger, testConsortium } from '../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, testConsortium } from '../helpers/ledger/fixture.ts'
 
 const JS = 'console.log("medichain");'.repeat(40)
 const INDEX = '<!doctype html><title>Medichain</title><mc-app></mc-app>'

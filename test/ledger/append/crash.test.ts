@@ -11,7 +11,7 @@ import { genesisToJson } from '../../../protocol/chain/genesis.ts'
 import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { verifyLedger } from '../../../ledger/verify/verify.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis } = testConsortium(2)
 const CHILD = fileURLToPath(new URL('../../fixtures/append-loop.ts', import.meta.url))

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import type { Block } from '../../../protocol/chain/block.ts'
 import { MAX_TXS_PER_BLOCK } from '../../../protocol/constants.ts'
 import { equals } from '../../../protocol/bytes.ts'
-import { cleanup, openLedger, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, recordBody, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 

@@ -7,7 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { Block } from '../../../protocol/chain/block.ts'
 import type { Ledger } from '../../../ledger/types.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

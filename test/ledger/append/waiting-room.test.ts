@@ -3,7 +3,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { WaitingRoom } from '../../../ledger/append/waiting-room.ts'
-import { makeBlock, makeTx, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { makeBlock, makeTx, recordBody, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

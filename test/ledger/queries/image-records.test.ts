@@ -10,7 +10,7 @@ import { encode } from '../../../protocol/codec.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { createImageRecords } from '../../../ledger/queries/image-records.ts'
 import type { ImageRecord } from '../../../ledger/queries/queries.ts'
-import { cleanup, openLedger, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A] } = testConsortium(1)
 test.after.each(cleanup)

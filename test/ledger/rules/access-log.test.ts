@@ -11,7 +11,7 @@ import { sha256 } from '../../../protocol/crypto/hash.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

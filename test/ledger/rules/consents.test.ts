@@ -12,7 +12,7 @@ import type { ConsentRecord } from '../../../ledger/queries/queries.ts'
 import { SCHEMA_VERSION } from '../../../ledger/store/store.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

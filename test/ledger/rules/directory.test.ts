@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

@@ -11,7 +11,7 @@ import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { coordinatorFingerprint, isCoordinatorOf, taskIdFor } from '../../../ledger/rules/fl.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

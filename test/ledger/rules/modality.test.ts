@@ -8,7 +8,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

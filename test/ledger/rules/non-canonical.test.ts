@@ -11,7 +11,7 @@ import { encodeTx } from '../../../protocol/chain/tx.ts'
 import type { DecodedTx } from '../../../protocol/chain/tx.ts'
 import { sha256 } from '../../../protocol/crypto/hash.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger/fixture.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)

@@ -13,7 +13,7 @@ import { decodeTx, encodeTx, patientIdOf } from '../../../protocol/chain/tx.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

@@ -13,7 +13,7 @@ import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { decodeTx, patientIdOf } from '../../../protocol/chain/tx.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

@@ -17,7 +17,7 @@ import type { Tx, TxBodies } from '../../../protocol/chain/tx.ts'
 import type { Block } from '../../../protocol/chain/block.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

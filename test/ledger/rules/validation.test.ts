@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)

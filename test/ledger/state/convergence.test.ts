@@ -11,7 +11,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 as mhSha256 } from 'multiformats/hashes/sha2'
 import { PURPOSES, patientIdOf } from '../../../protocol/chain/tx.ts'
 import type { Ledger } from '../../../ledger/types.ts'
-import { cleanup, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, recordBody, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals } = testConsortium(4)
 /** The peers' clock: shortly after the transactions' times (TX_TIME binds them to their block). */

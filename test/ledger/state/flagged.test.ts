@@ -9,7 +9,7 @@ import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { evaluateMembership } from '../../../ledger/state/membership.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B, C] } = testConsortium(3)
 const id = ledgerIdOf(genesis)

@@ -8,7 +8,7 @@ import { evaluateMembership } from '../../../ledger/state/membership.ts'
 import type { Proposal } from '../../../ledger/state/membership.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, openLedger, recordBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, openLedger, recordBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals } = testConsortium(3)
 const [A, B, C] = hospitals

@@ -6,7 +6,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { toHex } from '../../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
-import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

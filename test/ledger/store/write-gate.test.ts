@@ -5,7 +5,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { WriteGate, WritesHeldError } from '../../../ledger/store/write-gate.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, recordBody, tempDir, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals } = testConsortium(2)
 const [A, B] = hospitals

@@ -10,7 +10,7 @@ import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { K } from '../../../ledger/store/keys.ts'
 import { verifyLedger } from '../../../ledger/verify/verify.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

@@ -7,7 +7,7 @@ import { Level } from 'level'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { verifyLedger } from '../../../ledger/verify/verify.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, registerBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals: [A, B] } = testConsortium(2)
 const id = ledgerIdOf(genesis)

@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
-import { registerBody, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { registerBody, testIdentity } from '../../helpers/ledger/fixture.ts'
 import { createLogger } from '../../../node/logger.ts'
 import { adminBrowser, call, newUser, setupToken, signIn, signUp, startAuth, stopAll } from './fixture.ts'
 

@@ -14,7 +14,7 @@ import { createHttpServer } from '../../../node/http/server.ts'
 import type { HttpServer } from '../../../node/http/server.ts'
 import { createLogger } from '../../../node/logger.ts'
 import type { Logger } from '../../../node/logger.ts'
-import { cleanup, openLedger, tempDir, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 /** A clock that only moves when the test says so. */
 export interface TestClock { (): number, advance(ms: number): void }

@@ -13,10 +13,10 @@ import { deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
 import { fromBase64 } from '../../../protocol/base64.ts'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { createLogger } from '../../../node/logger.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
-import { client, startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
+import { client, startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

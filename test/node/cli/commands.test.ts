@@ -8,9 +8,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import { genesisFromJson, ledgerIdOf } from '../../../protocol/chain/genesis.ts'
-import { CliRunner, COMMAND_MS, waitForLine } from '../../helpers/cli.ts'
+import { CliRunner, COMMAND_MS, waitForLine } from '../../helpers/peers/cli.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { dcmtk } from '../../helpers/dicom.ts'
+import { dcmtk } from '../../helpers/imaging/dicom.ts'
 
 let dir = ''
 const cli = new CliRunner()

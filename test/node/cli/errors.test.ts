@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { MedichainClient } from '../../../protocol/client/client.ts'
-import { CliRunner, waitForLine } from '../../helpers/cli.ts'
-import type { Spawned } from '../../helpers/cli.ts'
+import { CliRunner, waitForLine } from '../../helpers/peers/cli.ts'
+import type { Spawned } from '../../helpers/peers/cli.ts'
 
 const HTTP_LINE = /^ {2}http: {7}(http:\/\/\S+)$/m
 

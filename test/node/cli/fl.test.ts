@@ -8,9 +8,9 @@ import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 const MAIN = fileURLToPath(new URL('../../../node/main.ts', import.meta.url))

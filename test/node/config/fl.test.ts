@@ -17,7 +17,7 @@ import { createPeer } from '../../../node/peer.ts'
 import { toHex } from '../../../protocol/bytes.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { configFolder } from '../../helpers/config-folder.ts'
-import { testConsortium, testSeed } from '../../helpers/ledger-fixture.ts'
+import { testConsortium, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const folder = configFolder(test, 'medichain-fl-config-')
 const { withFile } = folder

@@ -9,7 +9,7 @@ import { loadConfig } from '../../../node/config/index.ts'
 import { IMAGING_DEFAULTS, parseImagingConfig } from '../../../node/config/imaging.ts'
 import { DEFAULT_LIMITS } from '../../../node/imaging/limits.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
 
 const SOURCE = '/data/config.json: imaging'
 test.after.each(cleanup)

@@ -18,11 +18,11 @@ import { createDetectStrange } from '../../../node/ai/detect/detect.ts'
 import { createModel, serializeWeights } from '../../../node/ai/model/model.ts'
 import { RESULT_SERIES_DESCRIPTION, derivedUid } from '../../../node/dicom/results/ai-result.ts'
 import { SEGMENTATION_SERIES_DESCRIPTION } from '../../../node/dicom/results/ai-segmentation.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { PHI_BIRTH_DATE, PHI_NAME } from '../../helpers/images.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { dcmtk, freePort, tagOf, writeStudy } from '../../helpers/dicom.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { PHI_BIRTH_DATE, PHI_NAME } from '../../helpers/imaging/images.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { dcmtk, freePort, tagOf, writeStudy } from '../../helpers/imaging/dicom.ts'
 
 let A: Hospital
 let dir: string

@@ -10,10 +10,10 @@ import { enrolWithCode, findHospitalPatients, issueEnrolmentCode, linkMrn } from
 import { hospitalBoxPublicKey, hospitalBoxSecretKey } from '../../../protocol/crypto/user-keys.ts'
 import { ENROLMENT_CODE_TTL_MS, newEnrolmentCode, normaliseEnrolmentCode } from '../../../node/dicom/custody/enrolment.ts'
 import { PatientIndex } from '../../../node/dicom/custody/patient-index.ts'
-import { cleanup, tempDir, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { dcmtk, writeStudy } from '../../helpers/dicom.ts'
+import { cleanup, tempDir, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
 import { rejects } from '../../helpers/assert.ts'
 
 let A: Hospital

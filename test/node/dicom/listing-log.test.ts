@@ -7,12 +7,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import type { MedichainClient } from '../../../protocol/client/client.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
-import type { DicomwebClient } from '../../helpers/dicomweb.ts'
-import { dcmtk } from '../../helpers/dicom.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/imaging/dicomweb.ts'
+import type { DicomwebClient } from '../../helpers/imaging/dicomweb.ts'
+import { dcmtk } from '../../helpers/imaging/dicom.ts'
 
 let A: Hospital
 let port: number

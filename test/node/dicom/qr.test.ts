@@ -8,12 +8,12 @@ import * as assert from 'uvu/assert'
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fromHex } from '../../../protocol/bytes.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { PHI_BIRTH_DATE, PHI_NAME } from '../../helpers/images.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { dataSetDump, dcmtk, freePort, tagOf, writeStudy } from '../../helpers/dicom.ts'
-import type { StudySpec } from '../../helpers/dicom.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { PHI_BIRTH_DATE, PHI_NAME } from '../../helpers/imaging/images.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { dataSetDump, dcmtk, freePort, tagOf, writeStudy } from '../../helpers/imaging/dicom.ts'
+import type { StudySpec } from '../../helpers/imaging/dicom.ts'
 
 let A: Hospital
 let dir: string

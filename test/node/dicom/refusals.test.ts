@@ -3,10 +3,10 @@
 // Linux routes all of 127/8 to loopback, so 127.0.0.2 and 127.0.0.3 stand in for other hosts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { associateRq, dcmtk, rawClient } from '../../helpers/dicom.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { associateRq, dcmtk, rawClient } from '../../helpers/imaging/dicom.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

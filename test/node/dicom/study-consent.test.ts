@@ -7,12 +7,12 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { fromHex } from '../../../protocol/bytes.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { dcmtk, writeStudy } from '../../helpers/dicom.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 

@@ -11,11 +11,11 @@ import { initBackend } from '../../../node/ai/runtime/backend.ts'
 import { derivedUid } from '../../../node/dicom/results/ai-result.ts'
 import { SEGMENTATION_SOP_CLASS } from '../../../node/dicom/results/ai-segmentation.ts'
 import { readInstanceHeader } from '../../../node/dicom/catalogue/instance-header.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/imaging/dicomweb.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 test.after(async () => {

@@ -6,10 +6,10 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { fromHex } from '../../../protocol/bytes.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/dicomweb.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { ctInstance, dicomwebClient, viewerToken } from '../../helpers/imaging/dicomweb.ts'
 
 let A: Hospital
 

@@ -14,7 +14,7 @@ import type { Purpose, TxBodies } from '../../../protocol/chain/tx.ts'
 import type { ConsentRecord } from '../../../ledger/queries/queries.ts'
 import { filterByTrainingConsent, sampleOf, trainingConsentStatus } from '../../../node/fl/round/consent.ts'
 import type { TrainingItem } from '../../../node/fl/round/consent.ts'
-import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 import { phantoms } from './fixture.ts'
 
 test.after.each(async () => {

@@ -20,7 +20,7 @@ import { decodeFlMessage, flattenWeights, signUpdate } from '../../../node/fl/tr
 import type { Update } from '../../../node/fl/transport/messages.ts'
 import { createModel } from '../../../node/ai/model/model.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
-import { cleanup, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 import { connectAll, consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fixture.ts'
 import type { FlPeer } from './fixture.ts'
 

@@ -20,7 +20,7 @@ import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage } from '../../../node/storage/index.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { makeTx, openLedger, registerBody, tempDir, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { makeTx, openLedger, registerBody, tempDir, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 /** A model small enough that a round takes well under a second: 32×32 input, 7.5k parameters. */
 export const TINY = { inputSize: 32, base: 4, depth: 2 }

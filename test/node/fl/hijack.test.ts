@@ -11,7 +11,7 @@ import { createModel, serializeWeights } from '../../../node/ai/model/model.ts'
 import { controlTopic, TASK_DEFAULTS } from '../../../node/fl/constants.ts'
 import { encodeFlMessage, signRoundStart } from '../../../node/fl/transport/messages.ts'
 import { storageModelStore } from '../../../node/fl/index.ts'
-import { cleanup, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
 import { waitFor } from '../../helpers/timeout.ts'
 import { connectAll, nextEvent, startFlPeer, stopAllFlPeers, TINY } from './fixture.ts'
 

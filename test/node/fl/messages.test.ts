@@ -15,7 +15,7 @@ import {
 } from '../../../node/fl/transport/messages.ts'
 import type { FlMessage, RoundStart, Update } from '../../../node/fl/transport/messages.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { testIdentity } from '../../helpers/ledger-fixture.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const ledger = new Uint8Array(32).fill(1)
 const other = new Uint8Array(32).fill(2)

@@ -12,7 +12,7 @@ import type { FlMessage } from '../../../node/fl/transport/messages.ts'
 import { samplesMetricKey } from '../../../node/fl/task/record.ts'
 import { publicationsIn } from '../../../node/fl/deploy/hotload.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { cleanup, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium } from '../../helpers/ledger/fixture.ts'
 import { connectAll, consent, itemsFor, nextEvent, phantoms, startFlPeer, stopAllFlPeers, stopFlPeer, TINY } from './fixture.ts'
 import type { FlPeer } from './fixture.ts'
 

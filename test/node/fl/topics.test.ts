@@ -10,7 +10,7 @@ import { initBackend } from '../../../node/ai/runtime/backend.ts'
 import { taskTopic } from '../../../node/fl/index.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { cleanup, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium } from '../../helpers/ledger/fixture.ts'
 import { connectAll, consent, itemsFor, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from './fixture.ts'
 
 const { genesis } = testConsortium(2)

@@ -15,7 +15,7 @@ import type { HttpServer } from '../../../node/http/server.ts'
 import { SECURITY_HEADERS } from '../../../node/http/middleware/security.ts'
 import { createLogger } from '../../../node/logger.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger-fixture.ts'
+import { cleanup, makeBlock, makeTx, openLedger, recordBody, testConsortium } from '../../helpers/ledger/fixture.ts'
 
 const { genesis, hospitals } = testConsortium(3)
 const [A, B, C] = hospitals

@@ -6,10 +6,10 @@ import * as assert from 'uvu/assert'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { cleanup, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -18,7 +18,7 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Waits for the ledger to reach a state (test/helpers/ledger-until.ts). */
+/** Waits for the ledger to reach a state (test/helpers/ledger/until.ts). */
 const until = async (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> => await untilLedger(ledger, check, what)
 
 const statusOf = (ledger: Ledger, key: string): string | undefined => ledger.members().find(m => toHex(m.key) === key)?.status

@@ -7,8 +7,8 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { CLIENT_NOISE_LOG } from '../../../node/http/middleware/errors.ts'
 import { createLogger } from '../../../node/logger.ts'
-import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 interface Line { level: number, msg: string, err?: { stack?: string }, code?: string, suppressed?: number }

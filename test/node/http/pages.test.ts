@@ -12,9 +12,9 @@ import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { decodeCursor, encodeCursor, pageOf } from '../../../node/http/page.ts'
 import { MAX_PAGE } from '../../../node/http/routes/routes-records.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { testImages } from '../../helpers/images.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.before(async () => { hospitals = await startHospitals(1) })

@@ -17,7 +17,7 @@ import { readImageFile } from '../../../node/imaging/dicom/file.ts'
 import { dicomSummary, loadImage } from '../../../node/imaging/load.ts'
 import jpeg from 'jpeg-js'
 import { throwsCode } from '../../helpers/assert.ts'
-import { codecsPresent } from '../../helpers/codecs.ts'
+import { codecsPresent } from '../../helpers/imaging/codecs.ts'
 
 const UIDS = { sopInstanceUid: '2.25.11', studyInstanceUid: '2.25.12', seriesInstanceUid: '2.25.13' }
 const dcmtk = spawnSync('dcmcjpls', ['--version'], { encoding: 'utf8' }).status === 0

@@ -16,7 +16,7 @@ import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
 import type { DicomWriteInit } from '../../../node/imaging/dicom/write.ts'
 import { loadImage } from '../../../node/imaging/load.ts'
 import { createRng } from '../../../scripts/synth/prng.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
 
 test.after.each(cleanup)
 

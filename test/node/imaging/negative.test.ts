@@ -15,7 +15,7 @@ import { encodeJpeg, encodePng, toUint8 } from '../../../node/imaging/raster/enc
 import { dicomSummary, loadImage } from '../../../node/imaging/load.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
 import { createRng } from '../../../scripts/synth/prng.ts'
-import { dicomBomb } from '../../helpers/bombs.ts'
+import { dicomBomb } from '../../helpers/imaging/bombs.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 import { throwsCode } from '../../helpers/assert.ts'
 

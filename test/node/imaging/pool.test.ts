@@ -13,9 +13,9 @@ import { DEFAULT_LIMITS } from '../../../node/imaging/limits.ts'
 import { loadImage } from '../../../node/imaging/load.ts'
 import type { DecodedImage } from '../../../node/imaging/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { jpegBomb, pngBomb } from '../../helpers/bombs.ts'
-import { testImages } from '../../helpers/images.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { jpegBomb, pngBomb } from '../../helpers/imaging/bombs.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
 
 let pool: DecodePool | null = null
 test.after.each(async () => {

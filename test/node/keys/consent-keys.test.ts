@@ -12,11 +12,11 @@ import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { unwrapBoundKey, unwrapKey } from '../../../protocol/crypto/key-wrap.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { testImages } from '../../helpers/images.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { hospitalGenesis, startHospital, startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []
@@ -26,7 +26,7 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Resolves once `ledger` holds transaction `idHex` (test/helpers/ledger-until.ts). */
+/** Resolves once `ledger` holds transaction `idHex` (test/helpers/ledger/until.ts). */
 async function untilTx (ledger: Ledger, idHex: string): Promise<void> {
   await untilLedger(ledger, async () => await ledger.tx(fromHex(idHex)) !== undefined, `tx ${idHex.slice(0, 12)} to arrive`)
 }

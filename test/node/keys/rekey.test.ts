@@ -13,11 +13,11 @@ import { buildConsentRevoke } from '../../../protocol/chain/consent.ts'
 import { decryptContentSync } from '../../../node/storage/seal/content-crypto-node.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { testImages } from '../../helpers/images.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []
@@ -27,7 +27,7 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Resolves once `ledger` holds transaction `idHex` (test/helpers/ledger-until.ts). */
+/** Resolves once `ledger` holds transaction `idHex` (test/helpers/ledger/until.ts). */
 async function untilTx (ledger: Ledger, idHex: string): Promise<void> {
   await untilLedger(ledger, async () => await ledger.tx(fromHex(idHex)) !== undefined, `tx ${idHex.slice(0, 12)} to arrive`)
 }

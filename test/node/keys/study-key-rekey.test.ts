@@ -7,11 +7,11 @@ import * as assert from 'uvu/assert'
 import { join } from 'node:path'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { dcmtk, writeStudy } from '../../helpers/dicom.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after(async () => {

@@ -10,9 +10,9 @@ import type { MedichainClient } from '../../../protocol/client/client.ts'
 import type { LabelUse } from '../../../protocol/client/client.ts'
 import { encodePng, toUint8 } from '../../../node/imaging/raster/encode.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 const SIZE = 32

@@ -10,9 +10,9 @@ import { filterByTrainingConsent, sampleOf } from '../../../node/fl/round/consen
 import { MAX_MASK_BYTES } from '../../../node/labels/routes.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 const SIZE = 64
 const phantom = generatePhantom(11, { size: SIZE, lesionCount: 2 })

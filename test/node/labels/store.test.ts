@@ -9,7 +9,7 @@ import { Level } from 'level'
 import { toHex } from '../../../protocol/bytes.ts'
 import { labelKey, LabelStore } from '../../../node/labels/store.ts'
 import type { Label } from '../../../node/labels/store.ts'
-import { cleanup, tempDir, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, tempDir, testSeed } from '../../helpers/ledger/fixture.ts'
 import { rejects } from '../../helpers/assert.ts'
 
 const CID_A = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'

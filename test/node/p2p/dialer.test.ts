@@ -7,9 +7,9 @@ import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import { createGenesis } from '../../../protocol/chain/genesis.ts'
 import type { Genesis } from '../../../protocol/chain/genesis.ts'
-import { testIdentity } from '../../helpers/ledger-fixture.ts'
-import { connectedTo, startP2PPeer, stopP2PPeers } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
+import { connectedTo, startP2PPeer, stopP2PPeers } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 const keyOf = (n: number): Uint8Array => testIdentity(n).publicKey

@@ -10,9 +10,9 @@ import type { Genesis } from '../../../protocol/chain/genesis.ts'
 import { createP2P } from '../../../node/p2p/index.ts'
 import { peerIdFromMemberKey, peerIdFromSeed, memberKeyOfPeer } from '../../../node/p2p/identity.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { openLedger, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
-import { connectedTo, expectRefused, p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { openLedger, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
+import { connectedTo, expectRefused, p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })

@@ -7,10 +7,10 @@ import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import type { Ledger } from '../../../ledger/types.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, makeBlock, makeTx, recordBody, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
+import { cleanup, makeBlock, makeTx, recordBody, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {
@@ -19,7 +19,7 @@ test.after.each(async () => {
   await cleanup()
 })
 
-/** Waits for the ledger to reach a state (test/helpers/ledger-until.ts). */
+/** Waits for the ledger to reach a state (test/helpers/ledger/until.ts). */
 const until = async (ledger: Ledger, check: () => boolean | Promise<boolean>, what: string): Promise<void> => await untilLedger(ledger, check, what, 15_000, ['block:appended', 'evidence:found', 'members:changed'])
 
 interface MemberJson { key: string, flagged: boolean, equivocations: number[], refusedAbove: number | null, resolutions: Array<{ height: number, keep: string }> }

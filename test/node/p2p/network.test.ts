@@ -9,10 +9,10 @@ import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import type { Genesis } from '../../../protocol/chain/genesis.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
-import { untilTx } from '../../helpers/ledger-until.ts'
-import { makeBlock, recordBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { expectRefused as refusedDial, startP2PPeer, stopP2PPeer, stopP2PPeers, untilSize } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { untilTx } from '../../helpers/ledger/until.ts'
+import { makeBlock, recordBody, tempDir, testConsortium, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { expectRefused as refusedDial, startP2PPeer, stopP2PPeer, stopP2PPeers, untilSize } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 
 type Peer = P2PPeer & { dir: string }
 

@@ -8,9 +8,9 @@ import { toHex } from '../../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { encodeGossip } from '../../../node/p2p/gossip.ts'
 import type { GossipEvents } from '../../../node/p2p/gossip.ts'
-import { testIdentity } from '../../helpers/ledger-fixture.ts'
-import { p2pConsortium, startP2PPeer, stopP2PPeers, untilSize as untilLedgerSize } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
+import { p2pConsortium, startP2PPeer, stopP2PPeers, untilSize as untilLedgerSize } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 const genesis = p2pConsortium([1, 2, 3, 4], 'p2p replication test')

@@ -12,9 +12,9 @@ import { peerIdFromMemberKey } from '../../../node/p2p/identity.ts'
 import { createStatus, offsetOf } from '../../../node/p2p/status.ts'
 import type { Status } from '../../../node/p2p/status.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { recordBody, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { connectedTo, p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { recordBody, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { connectedTo, p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 
 const genesis = p2pConsortium([1, 2])
 const logger = createLogger({ silent: true })

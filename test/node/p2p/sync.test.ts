@@ -12,9 +12,9 @@ import type { Ledger } from '../../../ledger/types.ts'
 import { SYNC_PROTOCOL } from '../../../node/p2p/constants.ts'
 import type { GossipEvents } from '../../../node/p2p/gossip.ts'
 import { encodeFrame } from '../../../node/p2p/sync-messages.ts'
-import { testIdentity } from '../../helpers/ledger-fixture.ts'
-import { p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
+import { p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 const genesis = p2pConsortium([1, 2, 3, 4], 'p2p sync test')

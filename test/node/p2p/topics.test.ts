@@ -12,9 +12,9 @@ import { toHex } from '../../../protocol/bytes.ts'
 import { ledgerIdOf } from '../../../protocol/chain/genesis.ts'
 import { createP2P, TopicAllowList } from '../../../node/p2p/index.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { openLedger, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
-import { p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/p2p.ts'
-import type { P2PPeer } from '../../helpers/p2p.ts'
+import { openLedger, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
+import { p2pConsortium, startP2PPeer, stopP2PPeers } from '../../helpers/peers/p2p.ts'
+import type { P2PPeer } from '../../helpers/peers/p2p.ts'
 import { withTimeout } from '../../helpers/timeout.ts'
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })

@@ -5,9 +5,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { toHex } from '../../../protocol/bytes.ts'
 import { encodeGossip } from '../../../node/p2p/gossip.ts'
-import { cleanup, makeBlock, makeTx, recordBody, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup, makeBlock, makeTx, recordBody, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []

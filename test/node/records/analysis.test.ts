@@ -9,10 +9,10 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { createDetectStrange } from '../../../node/ai/detect/detect.ts'
 import { createModel, serializeWeights } from '../../../node/ai/model/model.ts'
 import { loadImage } from '../../../node/imaging/load.ts'
-import { testImages } from '../../helpers/images.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

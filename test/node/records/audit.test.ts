@@ -12,10 +12,10 @@ import { listingBasis } from '../../../node/records/reads.ts'
 import { groupEntries, dayOf, useOf } from '../../../node/records/audit.ts'
 import type { AuditEntryView } from '../../../node/records/audit.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { testImages } from '../../helpers/images.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.before(async () => { hospitals = await startHospitals(2) })

@@ -13,10 +13,10 @@ import { signTx } from '../../../protocol/chain/tx.ts'
 import type { TxBodies } from '../../../protocol/chain/tx.ts'
 import { txToBase64 } from '../../../protocol/chain/tx-transport.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, testIdentity } from '../../helpers/ledger-fixture.ts'
-import { testImages } from '../../helpers/images.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup, testIdentity } from '../../helpers/ledger/fixture.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

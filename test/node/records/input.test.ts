@@ -13,10 +13,10 @@ import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { txToBase64 } from '../../../protocol/chain/tx-transport.ts'
 import { encodePng, toUint16, toUint8 } from '../../../node/imaging/raster/encode.ts'
 import { generatePhantom } from '../../../scripts/synth/phantom.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { syntheticDicom } from '../../helpers/images.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { syntheticDicom } from '../../helpers/imaging/images.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

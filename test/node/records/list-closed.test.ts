@@ -9,10 +9,10 @@ import { create as digestOf } from 'multiformats/hashes/digest'
 import { fromHex } from '../../../protocol/bytes.ts'
 import { wrapKey } from '../../../protocol/crypto/key-wrap.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { untilLedger } from '../../helpers/ledger-until.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 /** More than one chunk of the listing's scan (a page of 10 reads the index 128 at a time). */
 const IMAGES = 140

@@ -4,9 +4,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { waitFor } from '../../helpers/timeout.ts'
 
 const PROBE = 'ZZPHIMODALITY'

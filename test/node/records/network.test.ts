@@ -8,12 +8,12 @@ import { fromHex } from '../../../protocol/bytes.ts'
 import { CID } from 'multiformats/cid'
 import type { ApiImage, MedichainClient } from '../../../protocol/client/client.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { testImages } from '../../helpers/images.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { waitFor } from '../../helpers/timeout.ts'
-import { untilTx } from '../../helpers/ledger-until.ts'
+import { untilTx } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

@@ -7,11 +7,11 @@ import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { filterByTrainingConsent } from '../../../node/fl/round/consent.ts'
 import type { TrainingItem } from '../../../node/fl/round/consent.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
-import { testImages } from '../../helpers/images.ts'
-import { untilTx } from '../../helpers/ledger-until.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
+import { testImages } from '../../helpers/imaging/images.ts'
+import { untilTx } from '../../helpers/ledger/until.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

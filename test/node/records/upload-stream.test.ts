@@ -10,9 +10,9 @@ import * as assert from 'uvu/assert'
 import { equals } from '../../../protocol/bytes.ts'
 import { ApiError, MedichainClient } from '../../../protocol/client/client.ts'
 import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
 
 let hospitals: Hospital[] = []

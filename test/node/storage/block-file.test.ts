@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { blockFileExists, writeBlockFile } from '../../../node/storage/blocks/block-file.ts'
 import { rejects } from '../../helpers/assert.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
 import { mountTmpfs, tmpfsUnavailable } from '../../helpers/tmpfs.ts'
 import type { Tmpfs } from '../../helpers/tmpfs.ts'
 

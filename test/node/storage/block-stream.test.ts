@@ -25,7 +25,7 @@ import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage, StorageInit } from '../../../node/storage/index.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { waitFor } from '../../helpers/timeout.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 interface Peer { n: number, ledger: Ledger, p2p: P2P, storage: Storage }
 

@@ -10,7 +10,7 @@ import { createP2P } from '../../../node/p2p/index.ts'
 import type { P2P } from '../../../node/p2p/index.ts'
 import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage, StorageInit } from '../../../node/storage/index.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const MiB = 1024 * 1024
 const { genesis } = testConsortium(2)

@@ -18,7 +18,7 @@ import type { P2P } from '../../../node/p2p/index.ts'
 import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage, StorageInit } from '../../../node/storage/index.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const MiB = 1024 * 1024
 /** Multicodec of dag-pb, the unixfs node format (multicodec table: 0x70). */

@@ -19,7 +19,7 @@ import type { Storage, StorageInit } from '../../../node/storage/index.ts'
 import { choosePinners } from '../../../node/storage/rendezvous.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { waitFor, withTimeout } from '../../helpers/timeout.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 interface Peer { n: number, key: Uint8Array, dir: string, ledger: Ledger, p2p: P2P, storage: Storage }
 

@@ -8,7 +8,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { compare, equals, toHex } from '../../../protocol/bytes.ts'
 import { choosePinners, rendezvousWeight, shouldPin } from '../../../node/storage/rendezvous.ts'
-import { testIdentity } from '../../helpers/ledger-fixture.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
 
 const members = Array.from({ length: 8 }, (_, i) => testIdentity(i + 1).publicKey)
 

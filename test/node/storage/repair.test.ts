@@ -16,7 +16,7 @@ import type { P2P } from '../../../node/p2p/index.ts'
 import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage } from '../../../node/storage/index.ts'
 import { choosePinners } from '../../../node/storage/rendezvous.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const { genesis } = testConsortium(3)
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' })

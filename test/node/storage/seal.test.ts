@@ -18,7 +18,7 @@ import { createStorage } from '../../../node/storage/index.ts'
 import type { Storage } from '../../../node/storage/index.ts'
 import { rejects } from '../../helpers/assert.ts'
 import { waitFor } from '../../helpers/timeout.ts'
-import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, tempDir, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const CHUNK = DEFAULT_CHUNK_SIZE
 const { genesis } = testConsortium(2)

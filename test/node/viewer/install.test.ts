@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert'
 import { OHIF_INTEGRITY, VIEWER_MARKER } from '../../../node/viewer/constants.ts'
 import { rewriteIndexHtml } from '../../../node/viewer/index-html.ts'
 import { installedViewer, installViewer, integrityOf } from '../../../node/viewer/install.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
 
 const run = promisify(execFile)

@@ -9,9 +9,9 @@ import * as assert from 'uvu/assert'
 import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
 import { OHIF_INTEGRITY, OHIF_VERSION, VIEWER_CSP, VIEWER_MARKER } from '../../../node/viewer/constants.ts'
-import { cleanup, tempDir } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, user } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup, tempDir } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, user } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 let doc: MedichainClient

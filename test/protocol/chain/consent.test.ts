@@ -20,7 +20,7 @@ import { txFromBase64, txToBase64 } from '../../../protocol/chain/tx-transport.t
 import { generateUserKeys, hospitalBoxPublicKey, hospitalBoxSecretKey, secureRandomBytes } from '../../../protocol/crypto/user-keys.ts'
 import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { cleanup, openLedger, testConsortium, testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { cleanup, openLedger, testConsortium, testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const ledgerId = sha256(utf8('consent test ledger'))
 const patient = generateUserKeys()

@@ -12,7 +12,7 @@ import type { DecodedTx, Tx, TxType, UnsignedTx } from '../../../protocol/chain/
 import { signEncodedTx, signingBytesOf, verifyDecodedTx } from '../../../protocol/chain/tx-bytes.ts'
 import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { bodies, bytes, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/tx-samples.ts'
+import { bodies, bytes, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/ledger/tx-samples.ts'
 
 /** Every length an unsigned integer takes in CBOR (RFC 8949 §3.1): 1, 2, 3, 5 and 9 bytes. */
 const SEQS = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, Number.MAX_SAFE_INTEGER]

@@ -12,7 +12,7 @@ import { decodeTx, encodeTx, signTx, TX_TYPES, txSigningBytes, verifyTx } from '
 import type { Tx, TxBodies, TxOf, TxType, UnsignedTxOf } from '../../../protocol/chain/tx.ts'
 import { nodeVerify } from '../../../ledger/verify/node-crypto.ts'
 import { throwsCode } from '../../helpers/assert.ts'
-import { bodies, bytes, cid, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/tx-samples.ts'
+import { bodies, bytes, cid, hospital, ledger, otherLedger, patient, stranger } from '../../helpers/ledger/tx-samples.ts'
 
 function unsigned<T extends TxType> (type: T, seq = 1): UnsignedTxOf<T> {
   const signer = type.startsWith('consent.') ? patient.publicKey : hospital.publicKey

@@ -5,9 +5,9 @@ import * as assert from 'uvu/assert'
 import { checkPassword, deriveAuthSecret } from '../../../protocol/crypto/auth-secret.ts'
 import { MedichainClient } from '../../../protocol/client/client.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { cleanup } from '../../helpers/ledger-fixture.ts'
-import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS } from '../../helpers/peers.ts'
-import type { Hospital } from '../../helpers/peers.ts'
+import { cleanup } from '../../helpers/ledger/fixture.ts'
+import { startHospitals, stopHospitals, TEST_VAULT_ITERATIONS } from '../../helpers/peers/peers.ts'
+import type { Hospital } from '../../helpers/peers/peers.ts'
 
 let hospitals: Hospital[] = []
 test.after.each(async () => {

@@ -12,7 +12,7 @@ import { hospitalBoxSecretKey } from '../../../protocol/crypto/user-keys.ts'
 import { decodeAnswer, decodeRequest, encodeAnswer, encodeRequest } from '../../../node/relay/messages.ts'
 import type { RelayAnswer } from '../../../node/relay/messages.ts'
 import { rejects, throwsCode } from '../../helpers/assert.ts'
-import { testIdentity, testSeed } from '../../helpers/ledger-fixture.ts'
+import { testIdentity, testSeed } from '../../helpers/ledger/fixture.ts'
 
 const home = testIdentity(1).publicKey
 const via = testIdentity(3).publicKey

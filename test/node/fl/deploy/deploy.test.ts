@@ -19,7 +19,7 @@ import { createFederation, storageModelStore } from '../../../../node/fl/index.t
 import type { FederationInit, ModelRecord } from '../../../../node/fl/index.ts'
 import type { Tx, TxBodies } from '../../../../protocol/chain/tx.ts'
 import { waitFor, withTimeout } from '../../../helpers/timeout.ts'
-import { cleanup, makeTx, testConsortium } from '../../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, testConsortium } from '../../../helpers/ledger/fixture.ts'
 import { logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from '../fixture.ts'
 import type { FlPeer } from '../fixture.ts'
 

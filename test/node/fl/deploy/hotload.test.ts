@@ -16,7 +16,7 @@ import { isNewer } from '../../../../node/fl/deploy/hotload.ts'
 import { taskIdFor } from '../../../../ledger/rules/fl.ts'
 import { rejects, throwsCode } from '../../../helpers/assert.ts'
 import { withTimeout } from '../../../helpers/timeout.ts'
-import { cleanup, testConsortium } from '../../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium } from '../../../helpers/ledger/fixture.ts'
 import { consent, itemsFor, logger, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from '../fixture.ts'
 import type { FlPeer } from '../fixture.ts'
 

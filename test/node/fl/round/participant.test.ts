@@ -16,7 +16,7 @@ import { createParticipant } from '../../../../node/fl/round/participant.ts'
 import type { DeliveryRoute, Participant, ParticipationRecord } from '../../../../node/fl/round/participant.ts'
 import type { Delivery } from '../../../../node/fl/transport/direct.ts'
 import type { Identity } from '../../../../protocol/crypto/ed25519.ts'
-import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../../helpers/ledger-fixture.ts'
+import { cleanup, makeTx, openLedger, registerBody, testConsortium, testIdentity } from '../../../helpers/ledger/fixture.ts'
 import { logger, phantoms, TINY } from '../fixture.ts'
 
 test.after.each(async () => {

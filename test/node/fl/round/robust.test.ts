@@ -14,7 +14,7 @@ import { encodeFlMessage, flattenWeights, signUpdate } from '../../../../node/fl
 import type { Update } from '../../../../node/fl/transport/messages.ts'
 import { collectBytes } from '../../../../node/fl/transport/model-store.ts'
 import { withTimeout } from '../../../helpers/timeout.ts'
-import { cleanup, testConsortium, testIdentity } from '../../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium, testIdentity } from '../../../helpers/ledger/fixture.ts'
 import { connectAll, consent, itemsFor, nextEvent, phantoms, startFlPeer, stopAllFlPeers, TINY } from '../fixture.ts'
 
 // Six members: A coordinates and trains, B trains, D is the attacker's peer; C, E and F exist only

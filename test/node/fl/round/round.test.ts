@@ -12,7 +12,7 @@ import { flattenWeights } from '../../../../node/fl/transport/messages.ts'
 import type { Update } from '../../../../node/fl/transport/messages.ts'
 import { memoryModelStore } from '../../../../node/fl/transport/model-store.ts'
 import type { ModelStore } from '../../../../node/fl/transport/model-store.ts'
-import { testIdentity } from '../../../helpers/ledger-fixture.ts'
+import { testIdentity } from '../../../helpers/ledger/fixture.ts'
 
 const logger = pino({ level: 'silent' })
 const TASK = 'detect-strange-00112233'

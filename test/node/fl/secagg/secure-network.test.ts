@@ -12,7 +12,7 @@ import { decodeFlMessage } from '../../../../node/fl/transport/messages.ts'
 import type { FlMessage } from '../../../../node/fl/transport/messages.ts'
 import { withTimeout } from '../../../helpers/timeout.ts'
 import { throwsCode } from '../../../helpers/assert.ts'
-import { cleanup, testConsortium } from '../../../helpers/ledger-fixture.ts'
+import { cleanup, testConsortium } from '../../../helpers/ledger/fixture.ts'
 import { connectAll, consent, itemsFor, nextEvent, phantoms, startFlPeer, stopAllFlPeers, stopFlPeer, TINY } from '../fixture.ts'
 import type { FlPeer } from '../fixture.ts'
 

@@ -7,8 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { tempDir } from './ledger-fixture.ts'
-import { waitFor } from './timeout.ts'
+import { tempDir } from '../ledger/fixture.ts'
+import { waitFor } from '../timeout.ts'
 
 /** Where Debian installs nginx. */
 const NGINX_PATHS = ['/usr/sbin/nginx', '/usr/bin/nginx']

@@ -1,8 +1,8 @@
 // Test images: a synthetic CT-like DICOM carrying a known fake name and birth date, the probes
 // of the no-PHI tests, plus PNG and JPEG of the same phantom.
-import { encodeDicom } from '../../node/imaging/dicom/write.ts'
-import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../node/imaging/raster/encode.ts'
-import { generatePhantom } from '../../scripts/synth/phantom.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import { encodeJpeg, encodePng, toUint16, toUint8 } from '../../../node/imaging/raster/encode.ts'
+import { generatePhantom } from '../../../scripts/synth/phantom.ts'
 
 /** Values that must never leave the encrypted file. */
 export const PHI_NAME = 'SYNTH^SECRET^NAME'

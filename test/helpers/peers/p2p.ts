@@ -1,16 +1,16 @@
-// Real P2P peers for tests: a ledger in a temp folder (ledger-fixture) under a libp2p node on
+// Real P2P peers for tests: a ledger in a temp folder (ledger/fixture.ts) under a libp2p node on
 // 127.0.0.1, plus the waits the p2p tests share: block counts, connections, refused dials.
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
-import { toHex } from '../../protocol/bytes.ts'
-import { createGenesis } from '../../protocol/chain/genesis.ts'
-import type { Genesis } from '../../protocol/chain/genesis.ts'
-import type { Ledger } from '../../ledger/types.ts'
-import { createP2P } from '../../node/p2p/index.ts'
-import type { Host, P2P, P2PInit } from '../../node/p2p/index.ts'
-import { cleanup, openLedger, testIdentity, testSeed } from './ledger-fixture.ts'
-import { waitFor, withTimeout } from './timeout.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { createGenesis } from '../../../protocol/chain/genesis.ts'
+import type { Genesis } from '../../../protocol/chain/genesis.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { createP2P } from '../../../node/p2p/index.ts'
+import type { Host, P2P, P2PInit } from '../../../node/p2p/index.ts'
+import { cleanup, openLedger, testIdentity, testSeed } from '../ledger/fixture.ts'
+import { waitFor, withTimeout } from '../timeout.ts'
 
 /** One running peer. */
 export interface P2PPeer {

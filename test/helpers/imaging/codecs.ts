@@ -2,7 +2,7 @@
 // node_modules predates them runs the rest of the suite and says so; under CI they must be there.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { codecsInstalled, loadCodecs } from '../../node/imaging/dicom/codecs.ts'
+import { codecsInstalled, loadCodecs } from '../../../node/imaging/dicom/codecs.ts'
 
 /** Whether the codecs load; when not, a failing test under CI, else a line on stderr. */
 export async function codecsPresent (suite: string): Promise<boolean> {

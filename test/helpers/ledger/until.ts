@@ -1,6 +1,6 @@
 // Waiting for a ledger to reach a state, without sleeping: re-check after each event it emits.
-import type { Ledger } from '../../ledger/types.ts'
-import { withTimeout } from './timeout.ts'
+import type { Ledger } from '../../../ledger/types.ts'
+import { withTimeout } from '../timeout.ts'
 
 /**
  * Resolves once `check()` holds on `ledger`, re-checking after each of `events` (by default each

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
-import { withTimeout } from './timeout.ts'
+import { withTimeout } from '../timeout.ts'
 
 /** The DICOM application context name (PS3.7 §A.2.1). */
 const APP_CONTEXT = '1.2.840.10008.3.1.1.1'
@@ -103,9 +103,9 @@ export async function dcmtk (tool: string, args: string[], timeoutMs = 30_000): 
   })
 }
 
-export { freePort } from '../../scripts/orthanc.ts'
-export { writeStudy } from '../../scripts/synth/dicom-study.ts'
-export type { SeriesSpec, StudySpec } from '../../scripts/synth/dicom-study.ts'
+export { freePort } from '../../../scripts/orthanc.ts'
+export { writeStudy } from '../../../scripts/synth/dicom-study.ts'
+export type { SeriesSpec, StudySpec } from '../../../scripts/synth/dicom-study.ts'
 
 /** The value of one tag in `dcmdump` output of a file, e.g. tagOf(dump, '0010,0010'), or undefined. */
 export function tagOf (dump: string, tag: string): string | undefined {

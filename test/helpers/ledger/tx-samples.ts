@@ -2,11 +2,11 @@
 // transaction tests (test/protocol/chain/tx.test.ts, tx-bytes.test.ts).
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { utf8 } from '../../protocol/bytes.ts'
-import { nobleIdentity } from '../../protocol/crypto/ed25519.ts'
-import { sha256 } from '../../protocol/crypto/hash.ts'
-import { accountPopBytes, patientIdOf } from '../../protocol/chain/tx.ts'
-import type { TxBodies, TxType } from '../../protocol/chain/tx.ts'
+import { utf8 } from '../../../protocol/bytes.ts'
+import { nobleIdentity } from '../../../protocol/crypto/ed25519.ts'
+import { sha256 } from '../../../protocol/crypto/hash.ts'
+import { accountPopBytes, patientIdOf } from '../../../protocol/chain/tx.ts'
+import type { TxBodies, TxType } from '../../../protocol/chain/tx.ts'
 
 export const ledger = sha256(utf8('test ledger'))
 export const otherLedger = sha256(utf8('other ledger'))

@@ -1,11 +1,11 @@
 // DICOMweb test tools: synthetic CT instances of one patient (the PHI probes in the patient module),
 // a viewer token issued through the real route, and dicomweb-client (a standard DICOMweb client,
 // built for browsers) running on Node's side with xhr2 as its XMLHttpRequest.
-import { SOP_CLASS } from '../../node/imaging/constants.ts'
-import { encodeDicom } from '../../node/imaging/dicom/write.ts'
-import { toUint16 } from '../../node/imaging/raster/encode.ts'
-import { generatePhantom } from '../../scripts/synth/phantom.ts'
-import type { MedichainClient } from '../../protocol/client/client.ts'
+import { SOP_CLASS } from '../../../node/imaging/constants.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import { toUint16 } from '../../../node/imaging/raster/encode.ts'
+import { generatePhantom } from '../../../scripts/synth/phantom.ts'
+import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { PHI_BIRTH_DATE, PHI_NAME } from './images.ts'
 import { createRequire } from 'node:module'
 import dicomweb from 'dicomweb-client'

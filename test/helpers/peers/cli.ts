@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { withTimeout } from './timeout.ts'
+import { withTimeout } from '../timeout.ts'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url))
 /** The CLI's entry point. */
 export const MAIN = join(ROOT, 'node', 'main.ts')
 /** Deadline of one short command (ms): Node start-up plus a little work. */

@@ -2,9 +2,9 @@
 // made by repeating one fully flushed block (Z_FULL_FLUSH ends byte-aligned with a reset
 // dictionary, so copies concatenate into one valid stream), never by compressing gigabytes.
 import { constants as zlib, crc32, deflateRawSync } from 'node:zlib'
-import { TS } from '../../node/imaging/constants.ts'
-import { encodeDicom } from '../../node/imaging/dicom/write.ts'
-import { encodeJpeg, toUint8 } from '../../node/imaging/raster/encode.ts'
+import { TS } from '../../../node/imaging/constants.ts'
+import { encodeDicom } from '../../../node/imaging/dicom/write.ts'
+import { encodeJpeg, toUint8 } from '../../../node/imaging/raster/encode.ts'
 
 const MIB = 2 ** 20
 const ZEROS_MIB = deflateRawSync(new Uint8Array(MIB), { finishFlush: zlib.Z_FULL_FLUSH })

@@ -4,9 +4,9 @@ import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { withTimeout } from './timeout.ts'
+import { withTimeout } from '../timeout.ts'
 
-const MAIN = join(fileURLToPath(new URL('../..', import.meta.url)), 'node', 'main.ts')
+const MAIN = join(fileURLToPath(new URL('../../..', import.meta.url)), 'node', 'main.ts')
 /** Deadline of a peer's start or of one command (ms): Node start-up plus a little work, on a busy CI. */
 export const CLI_MS = 60_000
 
