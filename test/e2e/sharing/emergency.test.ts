@@ -6,8 +6,8 @@
 // file that is not an image fails alone, with its own error, beside the one that was stored.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserSuite, offHostRequests, phantomPng, screenshot } from './harness.ts'
+import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from '../flows.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot } from '../harness.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 1, network: { records: { custodianRead: false, breakGlass: true } } })
 
@@ -48,7 +48,7 @@ it('a refused clinician declares an emergency, opens the image, and the patient 
   await screenshot(patient, 'patient-audit-emergency')
 
   // A consent to this one clinician, by the key their Patients page shows (the power user's way;
-  // ui-people.test.ts finds a clinician by name): consent now comes first.
+  // people.test.ts finds a clinician by name): consent now comes first.
   await clin.getByRole('link', { name: 'Patients' }).click()
   await clin.getByText('Your key, for patients who paste a key').click()
   const key = (await clin.getByTestId('my-key').textContent())?.trim() ?? ''

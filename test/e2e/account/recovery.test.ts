@@ -5,8 +5,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
-import { expectCode } from './flows.ts'
-import { PASSWORD, browserSuite, screenshot, signInInPage } from './harness.ts'
+import { expectCode } from '../flows.ts'
+import { PASSWORD, browserSuite, screenshot, signInInPage } from '../harness.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 1 })
 

@@ -7,12 +7,12 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex } from '../../protocol/bytes.ts'
-import { MedichainClient } from '../../protocol/client/client.ts'
-import { waitFor } from '../helpers/timeout.ts'
-import { expectCode } from './flows.ts'
-import { browserSuite, offHostRequests, phantomPng, screenshot, signInInPage, TEST_VAULT_ITERATIONS } from './harness.ts'
-import type { Hospital } from './harness.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { MedichainClient } from '../../../protocol/client/client.ts'
+import { waitFor } from '../../helpers/timeout.ts'
+import { expectCode } from '../flows.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot, signInInPage, TEST_VAULT_ITERATIONS } from '../harness.ts'
+import type { Hospital } from '../harness.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 3 })
 

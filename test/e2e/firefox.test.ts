@@ -2,7 +2,7 @@
 // Firefox"), on a real 2-hospital network: a patient signs up at A; a clinician at A uploads a
 // DICOM and a PNG (chosen) and sees the result overlay; a clinician at B is refused; the
 // patient grants B; B opens the image (AES-GCM decryption, tweetnacl key unwrap and noble consent
-// signing all run in Firefox); the patient sees both accesses. ui-flow.test.ts covers the rest
+// signing all run in Firefox); the patient sees both accesses. flow.test.ts covers the rest
 // in Chromium. Firefox is driven over WebDriver BiDi (harness.ts launchFirefox says how).
 import { createHash } from 'node:crypto'
 import { test } from 'uvu'
@@ -47,7 +47,7 @@ it('in Firefox: upload with the result overlay, refusal, consent, B decrypts, th
   await findPatient(clinA, patientId)
   // A patient without images answers like one whose images are closed to this reader (issue 11.4).
   await expectCode(clinA, 'NO_CONSENT')
-  // Both files arrive by the file input. Drag and drop is covered in Chromium (ui-flow): making a
+  // Both files arrive by the file input. Drag and drop is covered in Chromium (flow.test.ts): making a
   // DataTransfer in the page needs an evaluate, which Firefox ESR 140 runs into the UI's CSP.
   await clinA.locator('#files').setInputFiles([
     { name: 'slice.dcm', mimeType: 'application/dicom', buffer: Buffer.from(phantomDicom(21)) },

@@ -4,8 +4,8 @@
 // gave it; and unlocking on a viewer URL brings the navigation and the Lock button back.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { clinicianOf, findPatient, patientOf, refreshStatusUntil } from './flows.ts'
-import { browserSuite, phantomPng, registerAnalyser, screenshot, signUpInPage, PASSWORD } from './harness.ts'
+import { clinicianOf, findPatient, patientOf, refreshStatusUntil } from '../flows.ts'
+import { browserSuite, phantomPng, registerAnalyser, screenshot, signUpInPage, PASSWORD } from '../harness.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 1 })
 

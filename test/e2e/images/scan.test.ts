@@ -5,9 +5,9 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { patientQrPayload } from '../../web/src/lib/patient/patient-id.ts'
-import { adminOf, clinicianOf, patientOf, qrVideo } from './flows.ts'
-import { PASSWORD, offHostRequests, signInInPage, networkSuite } from './harness.ts'
+import { patientQrPayload } from '../../../web/src/lib/patient/patient-id.ts'
+import { adminOf, clinicianOf, patientOf, qrVideo } from '../flows.ts'
+import { PASSWORD, offHostRequests, signInInPage, networkSuite } from '../harness.ts'
 
 const { it, setup, launch } = networkSuite(test, { hospitals: 1 })
 

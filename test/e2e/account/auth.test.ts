@@ -5,9 +5,9 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
-import { expectCode, patientOf } from './flows.ts'
-import { PASSWORD, browserSuite, offHostRequests, screenshot, signInInPage, signUpInPage } from './harness.ts'
-import type { Network, TestBrowser } from './harness.ts'
+import { expectCode, patientOf } from '../flows.ts'
+import { PASSWORD, browserSuite, offHostRequests, screenshot, signInInPage, signUpInPage } from '../harness.ts'
+import type { Network, TestBrowser } from '../harness.ts'
 
 const { it, setup: started } = browserSuite(test, { hospitals: 1 })
 

@@ -6,10 +6,10 @@
 // An admin's pages name staff and the transaction's people. Screenshots go to the artifacts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex, toHex } from '../../protocol/bytes.ts'
-import { waitFor } from '../helpers/timeout.ts'
-import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserSuite, offHostRequests, phantomPng, screenshot, PASSWORD } from './harness.ts'
+import { fromHex, toHex } from '../../../protocol/bytes.ts'
+import { waitFor } from '../../helpers/timeout.ts'
+import { adminOf, clinicianOf, expectCode, findPatient, patientOf } from '../flows.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot, PASSWORD } from '../harness.ts'
 import type { Page } from 'playwright-core'
 
 const { it, setup } = browserSuite(test, { hospitals: 2 })

@@ -7,10 +7,10 @@
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { dcmtk, writeStudy } from '../helpers/imaging/dicom.ts'
-import { fromHex } from '../../protocol/bytes.ts'
-import { adminOf, clinicianOf, patientOf } from './flows.ts'
-import { browserSuite, offHostRequests, screenshot } from './harness.ts'
+import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { adminOf, clinicianOf, patientOf } from '../flows.ts'
+import { browserSuite, offHostRequests, screenshot } from '../harness.ts'
 
 /** Slices of the CT series: a real CT series' length (each is 128², so it still stores quickly). */
 const SLICES = 300

@@ -7,12 +7,12 @@
 // period, and the patient's new account at B opens the image. Screenshots of each step.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { fromHex } from '../../protocol/bytes.ts'
-import { REKEY_REWRAPPED } from '../../node/records/patient-rekeys.ts'
-import { untilLedger } from '../helpers/ledger/until.ts'
-import { withTimeout } from '../helpers/timeout.ts'
-import { adminOf, clinicianOf, findPatient, patientOf } from './flows.ts'
-import { PASSWORD, browserSuite, phantomPng, screenshot, signInInPage } from './harness.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { REKEY_REWRAPPED } from '../../../node/records/patient-rekeys.ts'
+import { untilLedger } from '../../helpers/ledger/until.ts'
+import { withTimeout } from '../../helpers/timeout.ts'
+import { adminOf, clinicianOf, findPatient, patientOf } from '../flows.ts'
+import { PASSWORD, browserSuite, phantomPng, screenshot, signInInPage } from '../harness.ts'
 import type { Page } from 'playwright-core'
 
 /** Reloads a page: the session survives, the keys do not, so the vault is unlocked again. */

@@ -3,7 +3,7 @@
 // (chosen) and sees the result overlay; a clinician at B is refused; the patient grants hospital
 // B; B opens the image; the patient sees both accesses; the patient also lets B train, then
 // revokes treatment only: B is refused again and the training consent stays. Then the admin console: status, members, FL, and an inclusion proof verified in the
-// browser (and a tampered one refused). Break-glass is in ui-emergency.test.ts.
+// browser (and a tampered one refused). Break-glass is in sharing/emergency.test.ts.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'

@@ -3,11 +3,11 @@
 // and approves it with the button, and both pages then list the newcomer as an active member.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { toHex } from '../../protocol/bytes.ts'
-import { testIdentity } from '../helpers/ledger/fixture.ts'
-import { waitFor } from '../helpers/timeout.ts'
-import { adminOf, expectCode } from './flows.ts'
-import { offHostRequests, screenshot, networkSuite } from './harness.ts'
+import { toHex } from '../../../protocol/bytes.ts'
+import { testIdentity } from '../../helpers/ledger/fixture.ts'
+import { waitFor } from '../../helpers/timeout.ts'
+import { adminOf, expectCode } from '../flows.ts'
+import { offHostRequests, screenshot, networkSuite } from '../harness.ts'
 
 const { it, setup, launch } = networkSuite(test, { hospitals: 2 })
 

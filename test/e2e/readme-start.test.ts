@@ -39,7 +39,7 @@ async function colouredPixels (page: Page, pane: 'raw' | 'result'): Promise<numb
 }
 
 it('npm start: a named hospital, the default model deployed, and a coloured overlay on the first upload', async () => {
-  // `npm start` is `node scripts/build-web.ts && node scripts/viewer-install.ts --if-possible && medichain start` (the viewer is not under test here: test/e2e/ui-ohif.test.ts).
+  // `npm start` is `node scripts/build-web.ts && node scripts/viewer-install.ts --if-possible && medichain start` (the viewer is not under test here: test/e2e/images/ohif.test.ts).
   await buildWeb()
   const dir = await tempDir('medichain-readme-')
   peer = await startCliPeer('data', dir)

@@ -4,14 +4,14 @@
 import { randomBytes } from 'node:crypto'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { taskIdFor } from '../../ledger/rules/fl.ts'
-import { createModel, serializeWeights } from '../../node/ai/model/model.ts'
-import { storageModelStore } from '../../node/fl/index.ts'
-import type { ModelRecord } from '../../node/fl/index.ts'
-import type { Peer } from '../../node/peer.ts'
-import { waitFor, withTimeout } from '../helpers/timeout.ts'
-import { adminOf } from './flows.ts'
-import { browserSuite, screenshot } from './harness.ts'
+import { taskIdFor } from '../../../ledger/rules/fl.ts'
+import { createModel, serializeWeights } from '../../../node/ai/model/model.ts'
+import { storageModelStore } from '../../../node/fl/index.ts'
+import type { ModelRecord } from '../../../node/fl/index.ts'
+import type { Peer } from '../../../node/peer.ts'
+import { waitFor, withTimeout } from '../../helpers/timeout.ts'
+import { adminOf } from '../flows.ts'
+import { browserSuite, screenshot } from '../harness.ts'
 
 const { it, setup } = browserSuite(test, { hospitals: 1 })
 

@@ -4,10 +4,10 @@
 // an unreachable peer is NETWORK.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ApiError, MedichainClient, parseRetryAfter } from '../../protocol/client/client.ts'
-import { rejects } from '../helpers/assert.ts'
-import { PASSWORD, TEST_VAULT_ITERATIONS, startNetwork, stopNetwork } from './harness.ts'
-import type { Network } from './harness.ts'
+import { ApiError, MedichainClient, parseRetryAfter } from '../../../protocol/client/client.ts'
+import { rejects } from '../../helpers/assert.ts'
+import { PASSWORD, TEST_VAULT_ITERATIONS, startNetwork, stopNetwork } from '../harness.ts'
+import type { Network } from '../harness.ts'
 
 let net: Network | undefined
 

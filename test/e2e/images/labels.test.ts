@@ -11,12 +11,12 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Page } from 'playwright-core'
-import { fromHex } from '../../protocol/bytes.ts'
-import { encodePng } from '../../node/imaging/raster/encode.ts'
-import { generatePhantom } from '../../scripts/synth/phantom.ts'
-import { waitFor } from '../helpers/timeout.ts'
-import { adminOf, chooseFile, clinicianOf, expectCode, findPatient, patientOf } from './flows.ts'
-import { browserSuite, offHostRequests, phantomPng, screenshot } from './harness.ts'
+import { fromHex } from '../../../protocol/bytes.ts'
+import { encodePng } from '../../../node/imaging/raster/encode.ts'
+import { generatePhantom } from '../../../scripts/synth/phantom.ts'
+import { waitFor } from '../../helpers/timeout.ts'
+import { adminOf, chooseFile, clinicianOf, expectCode, findPatient, patientOf } from '../flows.ts'
+import { browserSuite, offHostRequests, phantomPng, screenshot } from '../harness.ts'
 
 /** Side of the phantoms, and the tiny model's input (issue 4 test size). */
 const SIZE = 32
