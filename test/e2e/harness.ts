@@ -78,11 +78,18 @@ export const FIREFOX = '/usr/bin/firefox-esr'
  * Firefox preferences of the browser tests. `network.dns.forceResolve` makes every name resolve to
  * 127.0.0.1, so Firefox's own background services (remote settings looks up
  * firefox.settings.services.mozilla.com even with playwright's profile) never leave the machine;
- * the page's requests are still logged, by URL, before any lookup.
+ * the page's requests are still logged, by URL, before any lookup. `webgl.force-enabled` lets
+ * WebGL run on Mesa's software renderer (llvmpipe), which Firefox otherwise refuses; with
+ * FIREFOX_ENV it gives headless Firefox the WebGL that OHIF draws with, as Chromium's headless
+ * mode has SwiftShader.
  */
 export const FIREFOX_PREFS: Record<string, string | number | boolean> = {
-  'network.dns.forceResolve': '127.0.0.1'
+  'network.dns.forceResolve': '127.0.0.1',
+  'webgl.force-enabled': true
 }
+
+/** Environment of the Firefox tests: headless Firefox on Linux creates WebGL contexts only over EGL when told to. */
+export const FIREFOX_ENV = { MOZ_WEBGL_FORCE_EGL: '1' }
 
 /**
  * Whether Firefox exists, as browserAvailable() does for Chromium: missing under CI=true is a
@@ -231,7 +238,8 @@ export async function launchFirefox (): Promise<TestBrowser> {
   const browser = await playwrightForFirefox._bidiFirefox.launch({
     executablePath: FIREFOX,
     headless: true,
-    firefoxUserPrefs: FIREFOX_PREFS
+    firefoxUserPrefs: FIREFOX_PREFS,
+    env: { ...process.env, ...FIREFOX_ENV }
   })
   // Both playwright-core versions expose the Browser API the tests use.
   return testBrowser(browser as unknown as Browser, { colorScheme: null })

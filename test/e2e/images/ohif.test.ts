@@ -7,68 +7,17 @@
 import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { PNG } from 'pngjs'
 import { fromHex, toHex } from '../../../protocol/bytes.ts'
-import type { MedichainClient } from '../../../protocol/client/client.ts'
 import { SECURITY_HEADERS } from '../../../node/http/middleware/security.ts'
 import { VIEWER_CSP } from '../../../node/viewer/constants.ts'
-import { installViewer, ViewerFetchError } from '../../../node/viewer/install.ts'
-import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
-import { adminOf as sdkAdminOf, user } from '../../helpers/peers/peers.ts'
-import type { Hospital as SdkHospital } from '../../helpers/peers/peers.ts'
+import { user } from '../../helpers/peers/peers.ts'
 import { atPath, findPatient } from '../flows.ts'
 import { browserAvailable, browserSuite, offHostRequests, screenshot, signInInPage } from '../harness.ts'
-import type { Hospital } from '../harness.ts'
+import { expectSliceDrawn, linkedPatient, SLICES, storeStudy, viewerReady, withAdmin } from './ohif-steps.ts'
 
-/** Slices of the CT study: enough for OHIF's "n of N", few enough to store at once. */
-const SLICES = 5
-
-/**
- * The viewer bundle, installed if absent (the registry is reachable wherever `npm ci` ran). Under
- * CI=true a failed install fails the test; elsewhere, without a registry, it skips with a notice.
- */
-async function viewerReady (): Promise<boolean> {
-  try {
-    await installViewer()
-    return true
-  } catch (err) {
-    if (process.env.CI === 'true' || !(err instanceof ViewerFetchError)) throw err
-    process.stdout.write(`SKIP: the OHIF viewer is not installed and cannot be fetched (${err.message})\n`)
-    return false
-  }
-}
 const ready = browserAvailable() && await viewerReady()
 
 const { it, setup } = browserSuite(test, { hospitals: 2, network: { dicom: {} }, available: () => ready })
-
-/** A hospital of the browser harness with an admin signed in through the SDK (setup token). */
-async function withAdmin (h: Hospital, n: number): Promise<SdkHospital> {
-  return await sdkAdminOf({ n, peer: h.peer, data: '', url: h.url, name: h.name })
-}
-
-/** Stores a CT study of `mrn` at `h` over C-STORE (dcmtk storescu) and waits until it is filed. */
-async function storeStudy (h: Hospital, dir: string, mrn: string, uid: string): Promise<void> {
-  const files = await writeStudy(dir, { mrn, name: `SYNTH^${mrn}`, birthDate: '19700101', uid, size: 256, series: [{ uid: `${uid}.1`, modality: 'CT', slices: SLICES }] })
-  const stored = await dcmtk('storescu', ['-aec', 'MEDICHAIN', '127.0.0.1', String(h.peer.dicom?.address()?.port), ...files], 120_000)
-  assert.is(stored.code, 0, stored.stderr)
-  await h.peer.dicom?.settled()
-}
-
-/** A patient of `h` whose MRN the hospital's desk linked to them (so their DICOM lands in their records). */
-async function linkedPatient (h: SdkHospital, desk: MedichainClient, name: string, mrn: string): Promise<{ patient: MedichainClient, pid: string }> {
-  const patient = await user(h, name, 'patient')
-  const pid = patient.user?.patientId as string
-  await desk.request('POST', '/api/dicom/links', { mrn, patientId: pid })
-  return { patient, pid }
-}
-
-/** Share of a PNG's pixels brighter than near-black: a drawn CT slice, not an empty viewport. */
-function litShare (png: Buffer): number {
-  const { data, width, height } = PNG.sync.read(png)
-  let lit = 0
-  for (let i = 0; i < data.length; i += 4) if (Math.max(data[i], data[i + 1], data[i + 2]) > 40) lit++
-  return lit / (width * height)
-}
 
 it('a clinician opens a CT study in OHIF at /viewer; others are refused, and B\'s patient stays hidden', async () => {
   const { net, browser } = setup()
@@ -115,15 +64,7 @@ it('a clinician opens a CT study in OHIF at /viewer; others are refused, and B\'
   assert.is(new URL(ohif.url()).searchParams.get('StudyInstanceUIDs'), '2.25.8100001')
 
   // OHIF draws a slice: the viewport's canvas has real pixels, and its overlay counts the slices.
-  const canvas = ohif.locator('canvas.cornerstone-canvas').first()
-  await canvas.waitFor({ timeout: 180_000 })
-  await ohif.getByText(`(1/${SLICES})`).first().waitFor({ timeout: 60_000 })
-  let share = 0
-  for (let i = 0; i < 50 && share < 0.05; i++) {
-    share = litShare(await canvas.screenshot())
-    if (share < 0.05) await ohif.waitForResponse(r => r.url().includes('/frames/'), { timeout: 2_000 }).catch(() => null)
-  }
-  assert.ok(share >= 0.05, `the viewport shows the slice (${(share * 100).toFixed(1)} % lit)`)
+  await expectSliceDrawn(ohif)
   await screenshot(ohif, 'ohif-viewer-ct')
 
   // OHIF's study list shows this hospital's study, and not B's patient's, who consented to nobody here.
