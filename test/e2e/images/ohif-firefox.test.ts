@@ -6,9 +6,8 @@ import { join } from 'node:path'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { user } from '../../helpers/peers/peers.ts'
-import { atPath, findPatient } from '../flows.ts'
 import { browserSuite, firefoxAvailable, launchFirefox, offHostRequests, screenshot, signInInPage } from '../harness.ts'
-import { expectSliceDrawn, linkedPatient, SLICES, storeStudy, viewerReady, withAdmin } from './ohif-steps.ts'
+import { expectSliceDrawn, followOhifLink, linkedPatient, storeStudy, viewerReady, withAdmin } from './ohif-steps.ts'
 
 const ready = firefoxAvailable() && await viewerReady()
 
@@ -24,13 +23,7 @@ it('in Firefox: a clinician opens a CT study in OHIF, which draws its slice with
   const page = await browser.page(`${net.hospitals[0].url}/app/sign-in`)
   assert.match(browser.browser.browserType().name(), /firefox/i)
   await signInInPage(page, 'dr.fox', 'dr.fox has a long password')
-  await atPath(page, '/app/clinician')
-  await findPatient(page, pid)
-  const link = page.locator(`li[data-slices="${SLICES}"]`).getByTestId('open-in-ohif')
-  const [ohif] = await Promise.all([page.context().waitForEvent('page'), link.click()])
-  ohif.on('console', m => { if (m.type() === 'error') browser.problems.push(m.text()) })
-  ohif.on('pageerror', e => { browser.problems.push(e.message) })
-  ohif.on('request', r => { browser.requests.push(r.url()) })
+  const ohif = await followOhifLink(browser, page, pid)
 
   await expectSliceDrawn(ohif)
   assert.is(new URL(ohif.url()).searchParams.get('StudyInstanceUIDs'), '2.25.8300001')

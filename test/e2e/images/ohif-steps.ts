@@ -9,7 +9,8 @@ import { installViewer, ViewerFetchError } from '../../../node/viewer/install.ts
 import { dcmtk, writeStudy } from '../../helpers/imaging/dicom.ts'
 import { adminOf as sdkAdminOf, user } from '../../helpers/peers/peers.ts'
 import type { Hospital as SdkHospital } from '../../helpers/peers/peers.ts'
-import type { Hospital } from '../harness.ts'
+import { atPath, findPatient } from '../flows.ts'
+import type { Hospital, TestBrowser } from '../harness.ts'
 
 /** Slices of the CT study: enough for OHIF's "n of N", few enough to store at once. */
 export const SLICES = 5
@@ -72,4 +73,19 @@ export async function expectSliceDrawn (ohif: Page): Promise<void> {
     if (share < 0.05) await ohif.waitForResponse(r => r.url().includes('/frames/'), { timeout: 2_000 }).catch(() => null)
   }
   assert.ok(share >= 0.05, `the viewport shows the slice (${(share * 100).toFixed(1)} % lit)`)
+}
+
+/**
+ * In the web UI at `page` (the clinician signed in), opens patient `pid` and follows the OHIF link
+ * of the CT study; returns OHIF's new tab, whose requests and errors go to `browser`'s logs.
+ */
+export async function followOhifLink (browser: TestBrowser, page: Page, pid: string): Promise<Page> {
+  await atPath(page, '/app/clinician')
+  await findPatient(page, pid)
+  const link = page.locator(`li[data-slices="${SLICES}"]`).getByTestId('open-in-ohif')
+  const [ohif] = await Promise.all([page.context().waitForEvent('page'), link.click()])
+  ohif.on('console', m => { if (m.type() === 'error') browser.problems.push(m.text()) })
+  ohif.on('pageerror', e => { browser.problems.push(e.message) })
+  ohif.on('request', r => { browser.requests.push(r.url()) })
+  return ohif
 }

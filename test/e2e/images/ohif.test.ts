@@ -11,9 +11,8 @@ import { fromHex, toHex } from '../../../protocol/bytes.ts'
 import { SECURITY_HEADERS } from '../../../node/http/middleware/security.ts'
 import { VIEWER_CSP } from '../../../node/viewer/constants.ts'
 import { user } from '../../helpers/peers/peers.ts'
-import { atPath, findPatient } from '../flows.ts'
 import { browserAvailable, browserSuite, offHostRequests, screenshot, signInInPage } from '../harness.ts'
-import { expectSliceDrawn, linkedPatient, SLICES, storeStudy, viewerReady, withAdmin } from './ohif-steps.ts'
+import { expectSliceDrawn, followOhifLink, linkedPatient, storeStudy, viewerReady, withAdmin } from './ohif-steps.ts'
 
 const ready = browserAvailable() && await viewerReady()
 
@@ -51,13 +50,7 @@ it('a clinician opens a CT study in OHIF at /viewer; others are refused, and B\'
     document.addEventListener('securitypolicyviolation', e => { console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`) })
   })
   await signInInPage(page, 'dr.ohif', 'dr.ohif has a long password')
-  await atPath(page, '/app/clinician')
-  await findPatient(page, pid)
-  const link = page.locator(`li[data-slices="${SLICES}"]`).getByTestId('open-in-ohif')
-  const [ohif] = await Promise.all([page.context().waitForEvent('page'), link.click()])
-  ohif.on('console', m => { if (m.type() === 'error') browser.problems.push(m.text()) })
-  ohif.on('pageerror', e => { browser.problems.push(e.message) })
-  ohif.on('request', r => { browser.requests.push(r.url()) })
+  const ohif = await followOhifLink(browser, page, pid)
   await ohif.waitForURL(u => u.pathname === '/viewer/viewer', { waitUntil: 'commit', timeout: 30_000 }).catch(async (err: unknown) => {
     throw new Error(`OHIF did not open: at ${ohif.url()}: ${(await ohif.content()).slice(0, 500)}`, { cause: err })
   })
