@@ -168,7 +168,6 @@ export function createBlocks (helia: HeliaLight, stopped: () => AbortSignal): Bl
     return join(local.path, dir, file)
   }
 
-
   const put = async (cid: CID, bytes: Uint8Array): Promise<void> => {
     await exclusive(keyOf(cid), async () => {
       const path = pathOf(cid)
